@@ -1,0 +1,486 @@
+//! Server state and request accounting shared by the three servers: validation on the way in,
+//! counting on the way out, background-job admission and drain, and the `/stats` body.
+//!
+//! A server calls [`App::handle`] with the strategy its router matched and the raw query, and
+//! passes a closure that runs the validated [`Work`] the way that runtime does (inline,
+//! yielding, offloaded, detached). Everything around that closure is here, once.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::kernel;
+use crate::params::{self, Params};
+use crate::reply::{Accepted, Computed, Reply};
+use crate::strategy::Strategy;
+
+/// What a server reports about its runtime in `/stats`: the values really in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeInfo {
+    /// `tokio`, `async-std` or `smol`.
+    pub runtime: &'static str,
+    /// `axum`, `tide` or `hyper`.
+    pub framework: &'static str,
+    /// Threads that poll async tasks (accepting connections included).
+    pub executor_threads: usize,
+    /// Most threads the blocking pool may start.
+    pub blocking_threads_max: usize,
+}
+
+/// Limits from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest `n` a request may ask for.
+    pub max_n: u64,
+    /// Most background jobs accepted and not yet finished.
+    pub max_background: usize,
+}
+
+/// Shared state of one server process.
+#[derive(Debug)]
+pub struct App {
+    info: RuntimeInfo,
+    limits: Limits,
+    served: [AtomicU64; Strategy::ALL.len()],
+    refused: [AtomicU64; Strategy::ALL.len()],
+    in_flight: Tracker,
+    background: Background,
+}
+
+/// A validated request, ready to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Work {
+    /// The strategy its endpoint names.
+    pub strategy: Strategy,
+    /// Its validated parameters.
+    pub params: Params,
+}
+
+impl App {
+    /// State for a server with this runtime and these limits.
+    pub fn new(info: RuntimeInfo, limits: Limits) -> Arc<App> {
+        Arc::new(App {
+            info,
+            limits,
+            served: Default::default(),
+            refused: Default::default(),
+            in_flight: Tracker::default(),
+            background: Background::default(),
+        })
+    }
+
+    /// The runtime facts this server was built with.
+    pub fn info(&self) -> RuntimeInfo {
+        self.info
+    }
+
+    /// Validates `query` for `strategy`, runs `run` on the result, and counts the outcome.
+    /// Bad input never reaches `run`: it gets its 400 here.
+    pub async fn handle<F, Fut>(&self, strategy: Strategy, query: Option<&str>, run: F) -> Reply
+    where
+        F: FnOnce(Work) -> Fut,
+        Fut: Future<Output = Reply>,
+    {
+        let _in_flight = self.in_flight.enter();
+        let reply = match params::parse(strategy, query, self.limits.max_n) {
+            Ok(params) => run(Work { strategy, params }).await,
+            Err(e) => Reply::bad_parameter(&e),
+        };
+        let counter = if reply.is_success() { &self.served } else { &self.refused };
+        counter[index(strategy)].fetch_add(1, Ordering::Relaxed);
+        reply
+    }
+
+    /// Admits a background job if fewer than `--max-background` are pending. On success, the
+    /// caller hands the job to its blocking pool and answers with the 202; otherwise it answers
+    /// with the 503, and the rejection is counted.
+    pub fn accept_background(&self, work: Work) -> Result<(BackgroundJob, Reply), Reply> {
+        let bg = &self.background;
+        let Some(pending) = bg.pending.try_enter(self.limits.max_background) else {
+            bg.rejected.fetch_add(1, Ordering::Relaxed);
+            return Err(Reply::overloaded(
+                format!(
+                    "{} background jobs are already pending (--max-background); retry later",
+                    self.limits.max_background
+                ),
+                1,
+            ));
+        };
+        let id = bg.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+        let accepted = Reply::json(
+            202,
+            &Accepted {
+                strategy: work.strategy.name().into(),
+                n: work.params.n,
+                job: id,
+                status: "accepted".into(),
+            },
+        );
+        let job = BackgroundJob { work, counters: Arc::clone(&bg.counters), pending: Some(pending) };
+        Ok((job, accepted))
+    }
+
+    /// The `/stats` reply.
+    pub fn stats(&self) -> Reply {
+        Reply::json(200, &self.snapshot())
+    }
+
+    /// The figures `/stats` reports.
+    pub fn snapshot(&self) -> Stats {
+        let bg = &self.background;
+        let counts = |c: &[AtomicU64]| {
+            Strategy::ALL
+                .iter()
+                .map(|s| (s.name().to_owned(), c[index(*s)].load(Ordering::Relaxed)))
+                .collect()
+        };
+        let accepted = bg.accepted.load(Ordering::Relaxed);
+        let started = bg.counters.started.load(Ordering::Relaxed);
+        let completed = bg.counters.completed.load(Ordering::Relaxed);
+        let abandoned = bg.counters.abandoned.load(Ordering::Relaxed);
+        Stats {
+            runtime: self.info.runtime.into(),
+            framework: self.info.framework.into(),
+            executor_threads: self.info.executor_threads,
+            blocking_threads_max: self.info.blocking_threads_max,
+            max_n: self.limits.max_n,
+            in_flight: self.in_flight.count(),
+            background: BackgroundStats {
+                accepted,
+                queued: accepted.saturating_sub(started + abandoned),
+                running: started.saturating_sub(completed),
+                completed,
+                rejected: bg.rejected.load(Ordering::Relaxed),
+                abandoned,
+                limit: self.limits.max_background,
+            },
+            served: counts(&self.served),
+            refused: counts(&self.refused),
+        }
+    }
+
+    /// Blocks until no strategy request is in flight, or `timeout` passes; returns how many
+    /// still are. Servers without a graceful shutdown of their own (tide) call it after they
+    /// stop accepting.
+    pub fn wait_for_requests(&self, timeout: Duration) -> usize {
+        self.in_flight.wait_idle(timeout)
+    }
+
+    /// Blocks until every accepted background job has finished, or `timeout` passes, and says
+    /// what happened in one line for the server's final log. Accepted work is never dropped
+    /// silently: whatever is still pending at the deadline is reported as abandoned.
+    pub fn drain_background(&self, timeout: Duration) -> String {
+        let bg = &self.background;
+        let pending_before = bg.pending.count();
+        let still = bg.pending.wait_idle(timeout);
+        let s = self.snapshot().background;
+        if still == 0 {
+            format!(
+                "shutdown: {} background jobs accepted, {} completed ({} finished during shutdown), 0 abandoned",
+                s.accepted, s.completed, pending_before
+            )
+        } else {
+            format!(
+                "shutdown: {} background jobs accepted, {} completed, {still} ABANDONED \
+                 (still running after {timeout:?}; their results are lost)",
+                s.accepted, s.completed
+            )
+        }
+    }
+}
+
+impl Work {
+    /// Runs the kernel this strategy uses on the current thread, timed, and builds the 200:
+    /// the iterator form for `/generator`, the manual loop for everything else.
+    pub fn run(self) -> Reply {
+        let kernel = match self.strategy {
+            Strategy::Generator => kernel::sum_squares_iter,
+            Strategy::Cycle | Strategy::CycleSleep | Strategy::Thread | Strategy::Background => {
+                kernel::sum_squares_loop
+            }
+        };
+        let start = Instant::now();
+        let total = kernel(self.params.n);
+        self.computed(total, start.elapsed())
+    }
+
+    /// Runs the manual loop, awaiting `yield_now()` every `yield_every` iterations.
+    pub async fn run_yielding<Y, F>(self, yield_now: Y) -> Reply
+    where
+        Y: FnMut() -> F,
+        F: Future<Output = ()>,
+    {
+        let start = Instant::now();
+        let total =
+            kernel::sum_squares_yielding(self.params.n, self.params.yield_every, yield_now).await;
+        self.computed(total, start.elapsed())
+    }
+
+    fn computed(self, total: u128, elapsed: Duration) -> Reply {
+        Reply::json(
+            200,
+            &Computed {
+                strategy: self.strategy.name().into(),
+                n: self.params.n,
+                total: total.to_string(),
+                compute_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            },
+        )
+    }
+}
+
+/// An accepted background job. Run it on a blocking pool with [`BackgroundJob::run`]. If it is
+/// dropped without running (a cancelled smol `Task`, say), it is counted as abandoned and a
+/// line goes to stderr: accepted work is never lost silently.
+#[derive(Debug)]
+pub struct BackgroundJob {
+    work: Work,
+    counters: Arc<JobCounters>,
+    pending: Option<TrackerGuard>,
+}
+
+impl BackgroundJob {
+    /// Runs the kernel on the current thread and counts the job completed.
+    pub fn run(mut self) {
+        self.counters.started.fetch_add(1, Ordering::Relaxed);
+        let _ = self.work.run();
+        self.counters.completed.fetch_add(1, Ordering::Relaxed);
+        // Released last, so a drain never sees the job gone before it is counted.
+        self.pending.take();
+    }
+}
+
+impl Drop for BackgroundJob {
+    fn drop(&mut self) {
+        if self.pending.take().is_some() {
+            self.counters.abandoned.fetch_add(1, Ordering::Relaxed);
+            eprintln!("warning: background job (n = {}) dropped before it ran", self.work.params.n);
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Background {
+    accepted: AtomicU64,
+    rejected: AtomicU64,
+    counters: Arc<JobCounters>,
+    pending: Tracker,
+}
+
+#[derive(Debug, Default)]
+struct JobCounters {
+    started: AtomicU64,
+    completed: AtomicU64,
+    abandoned: AtomicU64,
+}
+
+/// The `/stats` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// `tokio`, `async-std` or `smol`.
+    pub runtime: String,
+    /// `axum`, `tide` or `hyper`.
+    pub framework: String,
+    /// Threads polling async tasks.
+    pub executor_threads: usize,
+    /// Cap of the blocking pool.
+    pub blocking_threads_max: usize,
+    /// Largest `n` accepted.
+    pub max_n: u64,
+    /// Strategy requests being handled now.
+    pub in_flight: usize,
+    /// Background-job accounting.
+    pub background: BackgroundStats,
+    /// 2xx answers per strategy name.
+    pub served: std::collections::BTreeMap<String, u64>,
+    /// 4xx/5xx answers per strategy name.
+    pub refused: std::collections::BTreeMap<String, u64>,
+}
+
+/// Background-job accounting in `/stats`. Invariant: accepted = queued + running + completed + abandoned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackgroundStats {
+    /// Jobs answered with 202.
+    pub accepted: u64,
+    /// Accepted, waiting for a pool thread.
+    pub queued: u64,
+    /// Running on a pool thread now.
+    pub running: u64,
+    /// Finished.
+    pub completed: u64,
+    /// Answered with 503 (over `--max-background`).
+    pub rejected: u64,
+    /// Accepted but dropped before running (should stay 0).
+    pub abandoned: u64,
+    /// `--max-background`.
+    pub limit: usize,
+}
+
+impl BackgroundStats {
+    /// Nothing queued or running.
+    pub fn is_idle(&self) -> bool {
+        self.queued == 0 && self.running == 0
+    }
+}
+
+fn index(strategy: Strategy) -> usize {
+    Strategy::ALL.iter().position(|s| *s == strategy).unwrap_or_default()
+}
+
+/// A count of things in progress that can be waited on from a plain thread (the server's main
+/// thread at shutdown), whatever runtime the things run on.
+#[derive(Debug, Default)]
+struct Tracker {
+    count: Arc<(Mutex<usize>, Condvar)>,
+}
+
+#[derive(Debug)]
+struct TrackerGuard {
+    count: Arc<(Mutex<usize>, Condvar)>,
+}
+
+impl Tracker {
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        self.count.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn count(&self) -> usize {
+        *self.lock()
+    }
+
+    fn enter(&self) -> TrackerGuard {
+        *self.lock() += 1;
+        TrackerGuard { count: Arc::clone(&self.count) }
+    }
+
+    fn try_enter(&self, limit: usize) -> Option<TrackerGuard> {
+        let mut count = self.lock();
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(TrackerGuard { count: Arc::clone(&self.count) })
+    }
+
+    fn wait_idle(&self, timeout: Duration) -> usize {
+        let (_, idle) = &*self.count;
+        let guard = self.lock();
+        let (guard, _) = idle
+            .wait_timeout_while(guard, timeout, |count| *count > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *guard
+    }
+}
+
+impl Drop for TrackerGuard {
+    fn drop(&mut self) {
+        let (lock, idle) = &*self.count;
+        let mut count = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        *count -= 1;
+        if *count == 0 {
+            idle.notify_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::ErrorBody;
+    use std::task::{Context, Poll, Waker};
+
+    fn app(max_background: usize) -> Arc<App> {
+        App::new(
+            RuntimeInfo { runtime: "test", framework: "none", executor_threads: 1, blocking_threads_max: 1 },
+            Limits { max_n: 1_000, max_background },
+        )
+    }
+
+    fn now<F: Future>(fut: F) -> F::Output {
+        let mut fut = std::pin::pin!(fut);
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("future was not ready"),
+        }
+    }
+
+    #[test]
+    fn handle_validates_runs_and_counts() {
+        let app = app(1);
+        for s in [Strategy::Generator, Strategy::Cycle, Strategy::Thread] {
+            let reply = now(app.handle(s, Some("n=10"), |w| async move { w.run() }));
+            assert_eq!(reply.status, 200);
+            let body: Computed = serde_json::from_str(&reply.body).expect("JSON");
+            assert_eq!((body.strategy.as_str(), body.n, body.total.as_str()), (s.name(), 10, "285"));
+        }
+        let reply = now(app.handle(Strategy::Cycle, Some("n=1001"), |_| async {
+            panic!("bad input must not run")
+        }));
+        assert_eq!(reply.status, 400);
+        let body: ErrorBody = serde_json::from_str(&reply.body).expect("JSON");
+        assert_eq!(body.reason.as_deref(), Some("above_maximum"));
+        let stats = app.snapshot();
+        assert_eq!(stats.served["cycle"], 1);
+        assert_eq!(stats.refused["cycle"], 1);
+        assert_eq!(stats.served["cycle_sleep"], 0);
+        assert_eq!(stats.in_flight, 0);
+    }
+
+    #[test]
+    fn yielding_work_gives_the_same_total() {
+        let app = app(1);
+        let reply = now(app.handle(Strategy::CycleSleep, Some("n=1000&yield_every=1000000"), |w| {
+            w.run_yielding(|| async {})
+        }));
+        let body: Computed = serde_json::from_str(&reply.body).expect("JSON");
+        assert_eq!(body.total, kernel::closed_form(1000).to_string());
+    }
+
+    #[test]
+    fn background_admission_limit_and_accounting() {
+        let app = app(2);
+        let work = Work { strategy: Strategy::Background, params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok") };
+        let (a, reply_a) = app.accept_background(work).expect("first fits");
+        let (b, _) = app.accept_background(work).expect("second fits");
+        assert_eq!(reply_a.status, 202);
+        let rejected = app.accept_background(work).expect_err("third is over the limit");
+        assert_eq!((rejected.status, rejected.retry_after), (503, Some(1)));
+        let s = app.snapshot().background;
+        assert_eq!((s.accepted, s.queued, s.running, s.completed, s.rejected), (2, 2, 0, 0, 1));
+
+        a.run();
+        let s = app.snapshot().background;
+        assert_eq!((s.queued, s.completed), (1, 1));
+        // A slot is free again.
+        let (c, _) = app.accept_background(work).expect("slot freed");
+
+        drop(b); // as a cancelled task would
+        std::thread::spawn(move || c.run()).join().expect("pool thread");
+        let s = app.snapshot().background;
+        assert_eq!((s.accepted, s.completed, s.abandoned, s.queued, s.running), (3, 2, 1, 0, 0));
+        assert!(s.is_idle());
+        assert!(app.drain_background(Duration::from_millis(10)).contains("0 abandoned"));
+    }
+
+    #[test]
+    fn drain_waits_for_running_jobs_and_reports_stragglers() {
+        let app = app(4);
+        let work = Work { strategy: Strategy::Background, params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok") };
+        let (job, _) = app.accept_background(work).expect("fits");
+        let runner = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            job.run();
+        });
+        let line = app.drain_background(Duration::from_secs(30));
+        assert!(line.contains("1 completed") && line.contains("0 abandoned"), "{line}");
+        runner.join().expect("runner");
+
+        let (stuck, _) = app.accept_background(work).expect("fits");
+        let line = app.drain_background(Duration::from_millis(20));
+        assert!(line.contains("1 ABANDONED"), "{line}");
+        stuck.run();
+    }
+}

@@ -1,0 +1,164 @@
+//! The command line every server shares (each binary flattens [`ServerArgs`] into its own
+//! `clap` parser), start-up output, and a runtime-agnostic termination signal.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::app::Limits;
+use crate::kernel::N_CEILING;
+
+/// Default `--max-n`: about half a second of one core on the kernel (release build).
+pub const DEFAULT_MAX_N: u64 = 1_000_000_000;
+
+/// Options common to the three servers.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Address to listen on. Port 0 picks a free port; the first stdout line
+    /// (`listening on http://ADDR`) gives the one bound. Loopback by default: a non-loopback
+    /// address prints a warning, as these endpoints let anyone burn CPU.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Executor threads that poll async tasks, accepting connections included
+    /// [default: the number of cores]. `1` reproduces a single event loop, like Python's asyncio.
+    #[arg(long)]
+    pub workers: Option<NonZeroUsize>,
+
+    /// Cap of the runtime's blocking thread pool, used by /thread and /background
+    /// [default: the runtime's own: 512 for tokio, 500 (or BLOCKING_MAX_THREADS) for async-std and smol].
+    #[arg(long)]
+    pub blocking_threads: Option<NonZeroUsize>,
+
+    /// Largest kernel size `n` a request may ask for; bounds the CPU one request can take.
+    #[arg(long, default_value_t = DEFAULT_MAX_N, value_parser = clap::value_parser!(u64).range(0..=N_CEILING))]
+    pub max_n: u64,
+
+    /// Most /background jobs accepted and not yet finished; past it /background answers 503.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_background: u64,
+
+    /// On SIGINT/SIGTERM, how long to wait for in-flight requests and accepted background jobs
+    /// before exiting anyway (what is left is reported as abandoned).
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub shutdown_timeout: Duration,
+}
+
+impl ServerArgs {
+    /// `--workers`, or the number of cores.
+    pub fn workers(&self) -> usize {
+        self.workers.map_or_else(cores, NonZeroUsize::get)
+    }
+
+    /// The request limits.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_n: self.max_n,
+            max_background: usize::try_from(self.max_background).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
+}
+
+/// Cores available to this process.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+/// The cap the `blocking` crate (under async-std's `spawn_blocking` and smol's `unblock`)
+/// applies when nobody calls `set_max_blocking_threads`: `BLOCKING_MAX_THREADS` if it parses,
+/// clamped to 1..=10000, else 500. Mirrors blocking 1.7's `Executor::max_threads`.
+pub fn blocking_crate_default_cap(env_value: Option<&str>) -> usize {
+    env_value
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(500, |v| v.clamp(1, 10_000))
+}
+
+/// Prints the first stdout line, `listening on http://ADDR`, and flushes it: bench-runner and
+/// the tests read the real address from it. Warns on stderr when not bound to loopback.
+pub fn announce(addr: SocketAddr, info: &crate::app::RuntimeInfo) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout must not stop the server; the line is only for whoever started it.
+    let _ = writeln!(out, "listening on http://{addr}");
+    let _ = out.flush();
+    eprintln!(
+        "{} + {}: {} executor threads, blocking pool up to {} threads",
+        info.runtime, info.framework, info.executor_threads, info.blocking_threads_max
+    );
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on non-loopback address {addr}: anyone who can reach it can make \
+             this server burn CPU (up to --max-n per request)"
+        );
+    }
+}
+
+/// Resolves at the first SIGINT or SIGTERM, on any runtime (the handler runs on its own thread
+/// and wakes the future through a channel). For the runtimes without a signal API of their own
+/// (async-std and smol); the tokio server uses `tokio::signal`.
+///
+/// Fails if a handler is already installed in this process.
+pub fn termination_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    let (tx, rx) = async_channel::bounded::<()>(1);
+    ctrlc::set_handler(move || {
+        let _ = tx.try_send(());
+    })
+    .map_err(std::io::Error::other)?;
+    Ok(async move {
+        let _ = rx.recv().await;
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = Cli::try_parse_from(["x"]).expect("defaults parse");
+        assert_eq!(cli.server.bind, "127.0.0.1:8000".parse().expect("addr"));
+        assert_eq!(cli.server.workers(), cores());
+        assert_eq!(cli.server.limits(), Limits { max_n: DEFAULT_MAX_N, max_background: 1024 });
+        assert_eq!(cli.server.shutdown_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for args in [
+            &["x", "--workers", "0"][..],
+            &["x", "--max-n", "1000000000001"],
+            &["x", "--max-background", "0"],
+            &["x", "--bind", "localhost"],
+            &["x", "--shutdown-timeout", "-1"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?} accepted");
+        }
+    }
+
+    #[test]
+    fn blocking_cap_mirrors_the_blocking_crate() {
+        assert_eq!(blocking_crate_default_cap(None), 500);
+        assert_eq!(blocking_crate_default_cap(Some("8")), 8);
+        assert_eq!(blocking_crate_default_cap(Some("0")), 1);
+        assert_eq!(blocking_crate_default_cap(Some("99999")), 10_000);
+        assert_eq!(blocking_crate_default_cap(Some("lots")), 500);
+    }
+}

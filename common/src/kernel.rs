@@ -1,0 +1,202 @@
+//! The CPU-bound kernel: the sum of `i * i` for `i` in `0..n`, as `u128`.
+//!
+//! Three forms that really iterate, one per way the endpoints run it, and the closed form that
+//! serves as the test oracle.
+//!
+//! Why `black_box` sits *inside* the loop: LLVM recognises the naive sum of squares and replaces
+//! the loop with the closed form `(n-1)·n·(2n-1)/6`, so a release build would answer
+//! n = 10^8 as fast as n = 10^7 and the benchmark would measure nothing. `black_box(n)` on the
+//! input does not stop that; hiding each `i` from the optimiser does. The release-profile test
+//! at the bottom of this file checks that the time grows with `n`.
+//!
+//! Why `u128`: for n = 10^7 the sum is 333333283333335000000 ≈ 3.3e20, above `u64::MAX`
+//! (≈ 1.8e19). A `u64` would wrap silently in release and panic in debug.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::num::NonZeroU64;
+
+/// The largest `n` any server accepts, whatever its `--max-n`: the closed form's intermediate
+/// product `(n-1)·n·(2n-1)` then stays below `u128::MAX` (n = 10^12 gives ≈ 2e36 < 3.4e38).
+pub const N_CEILING: u64 = 1_000_000_000_000;
+
+/// The iterator form (`map` + `sum`), used by `/generator`: the Rust twin of Python's
+/// `sum(i * i for i in range(n))`.
+pub fn sum_squares_iter(n: u64) -> u128 {
+    (0..n)
+        .map(|i| {
+            let i = u128::from(black_box(i));
+            i * i
+        })
+        .sum()
+}
+
+/// The manual-loop form, used by `/cycle` and by every offloaded strategy.
+pub fn sum_squares_loop(n: u64) -> u128 {
+    sum_squares_range(0, n)
+}
+
+/// The manual loop over `lo..hi`; the yielding form runs it chunk by chunk.
+fn sum_squares_range(lo: u64, hi: u64) -> u128 {
+    let mut total: u128 = 0;
+    for i in lo..hi {
+        let i = u128::from(black_box(i));
+        total += i * i;
+    }
+    total
+}
+
+/// The manual loop that awaits `yield_now()` every `yield_every` iterations, used by
+/// `/cycle_sleep`. Generic over the runtime's own yield future, so each server passes
+/// `tokio::task::yield_now`, `async_std::task::yield_now` or `smol::future::yield_now`.
+///
+/// It never yields after the last chunk: the answer is ready, there is nothing to share.
+pub async fn sum_squares_yielding<Y, F>(n: u64, yield_every: NonZeroU64, mut yield_now: Y) -> u128
+where
+    Y: FnMut() -> F,
+    F: Future<Output = ()>,
+{
+    let mut total: u128 = 0;
+    let mut lo = 0;
+    while lo < n {
+        let hi = lo.saturating_add(yield_every.get()).min(n);
+        total += sum_squares_range(lo, hi);
+        lo = hi;
+        if lo < n {
+            yield_now().await;
+        }
+    }
+    total
+}
+
+/// The closed form `(n-1)·n·(2n-1)/6`: the oracle the tests and the conformance suite check
+/// every strategy's answer against. Exact for every `n <= N_CEILING`.
+pub fn closed_form(n: u64) -> u128 {
+    if n == 0 {
+        return 0;
+    }
+    let n = u128::from(n);
+    (n - 1) * n * (2 * n - 1) / 6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::{Context, Poll, Waker};
+    use std::time::{Duration, Instant};
+
+    /// Polls a future that never waits on anything outside itself (our yields wake at once).
+    fn run_ready<F: Future>(fut: F) -> F::Output {
+        let mut fut = std::pin::pin!(fut);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    /// A yield that returns `Pending` once, like the runtimes' own, and counts itself.
+    fn counting_yield(count: &std::cell::Cell<u64>) -> impl FnMut() -> YieldOnce + '_ {
+        move || {
+            count.set(count.get() + 1);
+            YieldOnce(false)
+        }
+    }
+
+    struct YieldOnce(bool);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                Poll::Ready(())
+            } else {
+                self.0 = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    #[test]
+    fn known_totals() {
+        assert_eq!(closed_form(0), 0);
+        assert_eq!(closed_form(1), 0);
+        assert_eq!(closed_form(2), 1);
+        assert_eq!(closed_form(10), 285);
+        assert_eq!(closed_form(10_000_000), 333_333_283_333_335_000_000);
+        // Above u64::MAX: the reason for u128.
+        assert!(closed_form(10_000_000) > u128::from(u64::MAX));
+    }
+
+    #[test]
+    fn closed_form_is_exact_at_the_ceiling() {
+        // Checked against an independent split: sum = n(n-1)(2n-1)/6 with n = 10^12,
+        // computed by hand: 333333333332833333333333500000000000.
+        assert_eq!(
+            closed_form(N_CEILING),
+            333_333_333_332_833_333_333_333_500_000_000_000
+        );
+    }
+
+    #[test]
+    fn every_form_matches_the_closed_form() {
+        for n in [0, 1, 2, 3, 10, 99, 100, 101, 1_000, 12_345, 1_000_000] {
+            let want = closed_form(n);
+            assert_eq!(sum_squares_iter(n), want, "iter n={n}");
+            assert_eq!(sum_squares_loop(n), want, "loop n={n}");
+            for every in [1, 7, 100, 100_000, u64::MAX] {
+                let every = NonZeroU64::new(every).expect("non-zero");
+                let total = run_ready(sum_squares_yielding(n, every, || YieldOnce(false)));
+                assert_eq!(total, want, "yielding n={n} every={every}");
+            }
+        }
+    }
+
+    #[test]
+    fn yields_once_between_chunks_and_never_after_the_last() {
+        let cases = [(0, 5, 0), (1, 5, 0), (5, 5, 0), (6, 5, 1), (10, 5, 1), (11, 5, 2), (10, 1, 9)];
+        for (n, every, want) in cases {
+            let count = std::cell::Cell::new(0);
+            let every = NonZeroU64::new(every).expect("non-zero");
+            run_ready(sum_squares_yielding(n, every, counting_yield(&count)));
+            assert_eq!(count.get(), want, "n={n} every={every}");
+        }
+    }
+
+    fn fastest_of_three(f: impl Fn(u64) -> u128, n: u64) -> Duration {
+        (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                black_box(f(black_box(n)));
+                start.elapsed()
+            })
+            .min()
+            .expect("three runs")
+    }
+
+    /// The kernel must really iterate in an optimised build: if LLVM had folded it into the
+    /// closed form, n = 10^8 would take as long as n = 10^7 (a few hundred ns each). Linear
+    /// work gives a ratio near 10; the bound of 3 leaves a wide margin for a noisy machine.
+    /// Only meaningful with optimisations: `make test` runs it with `--release`.
+    #[test]
+    #[cfg_attr(
+        debug_assertions,
+        ignore = "needs optimisations: cargo test -p common --release --lib kernel"
+    )]
+    fn release_build_really_iterates() {
+        type Kernel = fn(u64) -> u128;
+        let kernels: [(&str, Kernel); 2] = [("iter", sum_squares_iter), ("loop", sum_squares_loop)];
+        for (name, kernel) in kernels {
+            let small = fastest_of_three(kernel, 10_000_000);
+            let large = fastest_of_three(kernel, 100_000_000);
+            let ratio = large.as_secs_f64() / small.as_secs_f64();
+            eprintln!("{name}: n=1e7 {small:?}, n=1e8 {large:?}, ratio {ratio:.1}");
+            assert!(
+                ratio > 3.0 && large > Duration::from_millis(5),
+                "{name} kernel does not scale with n (1e7: {small:?}, 1e8: {large:?}): \
+                 the optimiser has folded it into a closed form"
+            );
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Query-string parsing and validation, shared so that all three servers accept the same
+//! requests and reject the rest with the same 400 body.
+//!
+//! Strict on purpose: a benchmark that silently accepted `n=1e7` as `n=1` (or ignored a
+//! misspelt `yeild_every`) would measure something other than what its user asked for.
+
+use std::num::NonZeroU64;
+
+use crate::strategy::Strategy;
+
+/// `n` when the query does not give one: the Python demo's value.
+pub const DEFAULT_N: u64 = 10_000_000;
+/// `yield_every` when the query does not give one: the Python demo's value.
+pub const DEFAULT_YIELD_EVERY: NonZeroU64 = NonZeroU64::new(100_000).expect("non-zero");
+/// Longest slice of an offending value or name quoted back in an error message.
+const MAX_QUOTED: usize = 64;
+
+/// A validated request for one strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// Kernel size: the sum runs over `0..n`.
+    pub n: u64,
+    /// Iterations between yields; meaningful for `/cycle_sleep` only.
+    pub yield_every: NonZeroU64,
+}
+
+/// Why a query was refused. Each variant names the parameter at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    /// The parameter is not one this endpoint takes.
+    #[error("unknown parameter {name:?}: {path} accepts {accepted}")]
+    Unknown {
+        /// The (truncated) name as sent.
+        name: String,
+        /// The endpoint.
+        path: &'static str,
+        /// The names it accepts, comma-separated.
+        accepted: String,
+    },
+    /// The parameter appears more than once.
+    #[error("parameter {name} is given more than once")]
+    Repeated {
+        /// The parameter.
+        name: &'static str,
+    },
+    /// Empty, or not made of decimal digits.
+    #[error("{name} must be a whole number (decimal digits only), got {value:?}")]
+    NotANumber {
+        /// The parameter.
+        name: &'static str,
+        /// The (truncated) value as sent.
+        value: String,
+    },
+    /// A minus sign in front of digits.
+    #[error("{name} must not be negative, got {value:?}")]
+    Negative {
+        /// The parameter.
+        name: &'static str,
+        /// The (truncated) value as sent.
+        value: String,
+    },
+    /// Digits, but more than the server allows (or than fits in 64 bits).
+    #[error("{name} must be at most {max}, got {value:?}")]
+    AboveMaximum {
+        /// The parameter.
+        name: &'static str,
+        /// The (truncated) value as sent.
+        value: String,
+        /// The largest value accepted.
+        max: u64,
+    },
+    /// `yield_every=0`: a loop that yields every zero iterations never advances.
+    #[error("{name} must be at least 1, got 0")]
+    Zero {
+        /// The parameter.
+        name: &'static str,
+    },
+}
+
+impl ParamError {
+    /// The parameter the error is about.
+    pub fn parameter(&self) -> &str {
+        match self {
+            ParamError::Unknown { name, .. } => name,
+            ParamError::Repeated { name }
+            | ParamError::NotANumber { name, .. }
+            | ParamError::Negative { name, .. }
+            | ParamError::AboveMaximum { name, .. }
+            | ParamError::Zero { name } => name,
+        }
+    }
+
+    /// A stable machine-readable reason, used in the JSON body and by the conformance suite.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ParamError::Unknown { .. } => "unknown_parameter",
+            ParamError::Repeated { .. } => "repeated_parameter",
+            ParamError::NotANumber { .. } => "not_a_number",
+            ParamError::Negative { .. } => "negative",
+            ParamError::AboveMaximum { .. } => "above_maximum",
+            ParamError::Zero { .. } => "zero",
+        }
+    }
+}
+
+/// Parses the raw query string (without `?`, still percent-encoded) of a request to
+/// `strategy`'s endpoint. `max_n` is the server's `--max-n`.
+pub fn parse(strategy: Strategy, query: Option<&str>, max_n: u64) -> Result<Params, ParamError> {
+    let mut n: Option<u64> = None;
+    let mut yield_every: Option<NonZeroU64> = None;
+    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let accepted = strategy.parameters();
+        match accepted.iter().find(|name| **name == key) {
+            Some(&"n") => {
+                set_once(&mut n, "n", number("n", &value, max_n)?)?;
+            }
+            Some(&"yield_every") => {
+                let every = number("yield_every", &value, u64::MAX)?;
+                let every = NonZeroU64::new(every).ok_or(ParamError::Zero { name: "yield_every" })?;
+                set_once(&mut yield_every, "yield_every", every)?;
+            }
+            _ => {
+                return Err(ParamError::Unknown {
+                    name: quote(&key),
+                    path: strategy.path(),
+                    accepted: accepted.join(", "),
+                });
+            }
+        }
+    }
+    Ok(Params {
+        n: n.unwrap_or(DEFAULT_N.min(max_n)),
+        yield_every: yield_every.unwrap_or(DEFAULT_YIELD_EVERY),
+    })
+}
+
+fn set_once<T>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), ParamError> {
+    if slot.replace(value).is_some() {
+        return Err(ParamError::Repeated { name });
+    }
+    Ok(())
+}
+
+/// Decimal digits only: no sign, no spaces, no exponent, no fraction.
+fn number(name: &'static str, value: &str, max: u64) -> Result<u64, ParamError> {
+    let digits = value.strip_prefix('-');
+    if digits.is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(ParamError::Negative { name, value: quote(value) });
+    }
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParamError::NotANumber { name, value: quote(value) });
+    }
+    match value.parse::<u64>() {
+        Ok(v) if v <= max => Ok(v),
+        // Digits only, so the only way `parse` fails is a value beyond u64: also above max.
+        Ok(_) | Err(_) => Err(ParamError::AboveMaximum { name, value: quote(value), max }),
+    }
+}
+
+/// What an error message quotes back of the client's input: at most `MAX_QUOTED` characters.
+/// JSON escaping happens where the body is written.
+fn quote(s: &str) -> String {
+    match s.char_indices().nth(MAX_QUOTED) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX: u64 = 1_000_000;
+
+    fn ok(strategy: Strategy, q: &str) -> Params {
+        parse(strategy, Some(q), MAX).unwrap_or_else(|e| panic!("{q:?} refused: {e}"))
+    }
+
+    fn err(strategy: Strategy, q: &str) -> ParamError {
+        match parse(strategy, Some(q), MAX) {
+            Ok(p) => panic!("{q:?} accepted as {p:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn defaults_and_valid_values() {
+        let default = Params { n: MAX.min(DEFAULT_N), yield_every: DEFAULT_YIELD_EVERY };
+        for s in Strategy::ALL {
+            assert_eq!(parse(s, None, MAX), Ok(default));
+            assert_eq!(ok(s, ""), default);
+            assert_eq!(ok(s, "&&"), default);
+            assert_eq!(ok(s, "n=0").n, 0);
+            assert_eq!(ok(s, "n=1000000").n, MAX);
+            assert_eq!(ok(s, "n=007").n, 7);
+            assert_eq!(ok(s, "%6E=%31%30").n, 10, "percent-encoded name and value");
+        }
+        assert_eq!(parse(Strategy::Cycle, None, u64::MAX).map(|p| p.n), Ok(DEFAULT_N));
+        let p = ok(Strategy::CycleSleep, "yield_every=3&n=9");
+        assert_eq!((p.n, p.yield_every.get()), (9, 3));
+    }
+
+    #[test]
+    fn each_bad_input_names_its_parameter_and_reason() {
+        let cases = [
+            (Strategy::Cycle, "n=abc", "n", "not_a_number"),
+            (Strategy::Cycle, "n=", "n", "not_a_number"),
+            (Strategy::Cycle, "n", "n", "not_a_number"),
+            (Strategy::Cycle, "n=1.5", "n", "not_a_number"),
+            (Strategy::Cycle, "n=1e7", "n", "not_a_number"),
+            (Strategy::Cycle, "n=+5", "n", "not_a_number"),
+            (Strategy::Cycle, "n=%20", "n", "not_a_number"),
+            (Strategy::Cycle, "n=-", "n", "not_a_number"),
+            (Strategy::Cycle, "n=-5", "n", "negative"),
+            (Strategy::Cycle, "n=1000001", "n", "above_maximum"),
+            (Strategy::Cycle, "n=99999999999999999999999999", "n", "above_maximum"),
+            (Strategy::Cycle, "n=1&n=2", "n", "repeated_parameter"),
+            (Strategy::Cycle, "m=1", "m", "unknown_parameter"),
+            (Strategy::Cycle, "yield_every=5", "yield_every", "unknown_parameter"),
+            (Strategy::CycleSleep, "yield_every=0", "yield_every", "zero"),
+            (Strategy::CycleSleep, "yield_every=-1", "yield_every", "negative"),
+            (Strategy::CycleSleep, "yield_every=x", "yield_every", "not_a_number"),
+            (Strategy::CycleSleep, "yield_every=1&yield_every=1", "yield_every", "repeated_parameter"),
+            (Strategy::Thread, "N=1", "N", "unknown_parameter"),
+        ];
+        for (strategy, q, param, reason) in cases {
+            let e = err(strategy, q);
+            assert_eq!((e.parameter(), e.reason()), (param, reason), "{strategy} {q:?}: {e}");
+            assert!(e.to_string().contains(param), "{e}");
+        }
+    }
+
+    #[test]
+    fn quotes_are_bounded() {
+        let long = "x".repeat(10_000);
+        let e = err(Strategy::Cycle, &format!("n={long}"));
+        assert!(e.to_string().len() < 200, "{e}");
+        let e = err(Strategy::Cycle, &format!("{long}=1"));
+        assert!(e.parameter().chars().count() <= MAX_QUOTED + 1);
+    }
+
+    #[test]
+    fn invalid_utf8_is_not_a_number_not_a_panic() {
+        let e = err(Strategy::Cycle, "n=%FF%FE");
+        assert_eq!(e.reason(), "not_a_number");
+    }
+}

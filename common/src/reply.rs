@@ -1,0 +1,191 @@
+//! Response bodies, as serde types shared by the servers (which write them) and by the
+//! conformance suite and bench-runner (which read them back), and [`Reply`], the status + JSON
+//! body every handler returns. Each server converts a `Reply` into its framework's response
+//! type in one place, so all three answer byte-for-byte the same.
+
+use serde::{Deserialize, Serialize};
+
+use crate::params::ParamError;
+use crate::strategy::Strategy;
+
+/// The `Content-Type` of every body.
+pub const CONTENT_TYPE: &str = "application/json";
+
+/// An HTTP status and a JSON body, ready for any framework.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// HTTP status code.
+    pub status: u16,
+    /// Serialized JSON.
+    pub body: String,
+    /// Seconds for a `Retry-After` header (set on 503s).
+    pub retry_after: Option<u32>,
+}
+
+/// Body of a finished computation (200).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Computed {
+    /// Strategy name (`cycle_sleep`).
+    pub strategy: String,
+    /// Kernel size.
+    pub n: u64,
+    /// The sum, as a decimal string: it does not fit in a JSON number that every client reads exactly.
+    pub total: String,
+    /// Server-side time from the kernel's start to its end, in µs (yields included for `cycle_sleep`;
+    /// queueing for a pool thread excluded for `thread`).
+    pub compute_us: u64,
+}
+
+/// Body of an accepted background job (202).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// Strategy name (`background`).
+    pub strategy: String,
+    /// Kernel size.
+    pub n: u64,
+    /// Sequence number of the job within this server process, from 1.
+    pub job: u64,
+    /// Always `"accepted"`.
+    pub status: String,
+}
+
+/// Body of every error (400, 404, 405, 500, 503).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Kind: `invalid_parameter`, `not_found`, `method_not_allowed`, `overloaded`, `internal`.
+    pub error: String,
+    /// The query parameter at fault (400 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// Why the parameter was refused (400 only): `not_a_number`, `negative`, `above_maximum`,
+    /// `zero`, `unknown_parameter`, `repeated_parameter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Body of `/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `"ok"`.
+    pub status: String,
+}
+
+impl Reply {
+    /// Serializes `body` with `status`.
+    pub fn json(status: u16, body: &impl Serialize) -> Reply {
+        // Our body types are plain structs of strings and integers: serialization cannot fail.
+        let body = serde_json::to_string(body).unwrap_or_else(|e| {
+            format!(r#"{{"error":"internal","message":"cannot serialize body: {e}"}}"#)
+        });
+        Reply { status, body, retry_after: None }
+    }
+
+    /// 200 `{"status":"ok"}`.
+    pub fn health() -> Reply {
+        Reply::json(200, &Health { status: "ok".into() })
+    }
+
+    /// 400 naming the parameter at fault.
+    pub fn bad_parameter(err: &ParamError) -> Reply {
+        Reply::json(
+            400,
+            &ErrorBody {
+                error: "invalid_parameter".into(),
+                parameter: Some(err.parameter().into()),
+                reason: Some(err.reason().into()),
+                message: err.to_string(),
+            },
+        )
+    }
+
+    /// 404 for a path no endpoint serves.
+    pub fn not_found(path: &str) -> Reply {
+        let endpoints: Vec<&str> = Strategy::ALL.iter().map(|s| s.path()).collect();
+        Reply::error(
+            404,
+            "not_found",
+            format!(
+                "no endpoint at {:?}; endpoints: {}, /health, /stats",
+                truncate(path),
+                endpoints.join(", ")
+            ),
+        )
+    }
+
+    /// 405 for a known path with a method other than GET.
+    pub fn method_not_allowed(method: &str, path: &str) -> Reply {
+        Reply::error(
+            405,
+            "method_not_allowed",
+            format!("{} {:?} is not allowed; use GET", truncate(method), truncate(path)),
+        )
+    }
+
+    /// 503 with `Retry-After`: the server refuses work it could not finish in reasonable time.
+    pub fn overloaded(message: String, retry_after_s: u32) -> Reply {
+        Reply { retry_after: Some(retry_after_s), ..Reply::error(503, "overloaded", message) }
+    }
+
+    /// 500: something broke inside the server (a panicked pool thread).
+    pub fn internal(message: String) -> Reply {
+        Reply::error(500, "internal", message)
+    }
+
+    fn error(status: u16, kind: &str, message: String) -> Reply {
+        Reply::json(
+            status,
+            &ErrorBody { error: kind.into(), parameter: None, reason: None, message },
+        )
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Client input quoted back in messages is cut short; serde escapes it when the body is written.
+fn truncate(s: &str) -> &str {
+    match s.char_indices().nth(100) {
+        Some((cut, _)) => &s[..cut],
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params;
+
+    #[test]
+    fn error_bodies_round_trip_and_escape_input() {
+        let r = Reply::not_found("/<script>\"x\"");
+        assert_eq!(r.status, 404);
+        let body: ErrorBody = serde_json::from_str(&r.body).expect("valid JSON");
+        assert_eq!(body.error, "not_found");
+        assert!(body.message.contains("/cycle_sleep"));
+        assert!(!r.body.contains("\"x\""), "quotes in input are escaped: {}", r.body);
+
+        let e = params::parse(Strategy::Cycle, Some("n=abc"), 10).expect_err("refused");
+        let r = Reply::bad_parameter(&e);
+        let body: ErrorBody = serde_json::from_str(&r.body).expect("valid JSON");
+        assert_eq!(r.status, 400);
+        assert_eq!(body.parameter.as_deref(), Some("n"));
+        assert_eq!(body.reason.as_deref(), Some("not_a_number"));
+
+        let r = Reply::method_not_allowed("POST", "/cycle");
+        assert_eq!(r.status, 405);
+        assert!(r.body.contains("use GET"));
+
+        let r = Reply::overloaded("full".into(), 1);
+        assert_eq!((r.status, r.retry_after), (503, Some(1)));
+    }
+
+    #[test]
+    fn long_input_is_truncated() {
+        let r = Reply::not_found(&"a".repeat(100_000));
+        assert!(r.body.len() < 400, "{}", r.body.len());
+    }
+}

@@ -1,0 +1,160 @@
+//! The one list of strategies. Servers route with an exhaustive `match` on [`Strategy`] (no `_`
+//! arm), so a new strategy does not compile until every server runs it; the conformance suite,
+//! bench-runner and the tests iterate [`Strategy::ALL`].
+
+use std::fmt;
+
+/// One way of running the CPU-bound kernel inside a request handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Strategy {
+    /// The iterator kernel inline in the async handler: blocks its executor thread.
+    Generator,
+    /// The manual-loop kernel inline in the async handler: blocks its executor thread.
+    Cycle,
+    /// The manual loop, yielding to the executor every `yield_every` iterations.
+    CycleSleep,
+    /// Offloaded to the runtime's blocking thread pool; the handler awaits the result.
+    Thread,
+    /// Started on the blocking pool without awaiting it; the handler answers 202 at once.
+    Background,
+}
+
+/// What a strategy's handler does with the executor thread while the kernel runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// The kernel runs on the executor thread until it is done.
+    Inline,
+    /// The kernel runs on the executor thread in slices, yielding between them.
+    Yielding,
+    /// The kernel runs on another thread; the handler awaits it.
+    Offloaded,
+    /// The kernel runs on another thread; the handler answers before it finishes.
+    Detached,
+}
+
+impl Strategy {
+    /// Every strategy, in the order tables and reports list them.
+    pub const ALL: [Strategy; 5] = [
+        Strategy::Generator,
+        Strategy::Cycle,
+        Strategy::CycleSleep,
+        Strategy::Thread,
+        Strategy::Background,
+    ];
+
+    /// The name used in JSON bodies, CSV rows and the CLI (`cycle_sleep`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Strategy::Generator => "generator",
+            Strategy::Cycle => "cycle",
+            Strategy::CycleSleep => "cycle_sleep",
+            Strategy::Thread => "thread",
+            Strategy::Background => "background",
+        }
+    }
+
+    /// The endpoint that runs this strategy (`/cycle_sleep`).
+    pub const fn path(self) -> &'static str {
+        match self {
+            Strategy::Generator => "/generator",
+            Strategy::Cycle => "/cycle",
+            Strategy::CycleSleep => "/cycle_sleep",
+            Strategy::Thread => "/thread",
+            Strategy::Background => "/background",
+        }
+    }
+
+    /// One sentence for the README, `--help` texts and reports.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Strategy::Generator => {
+                "iterator kernel (map + sum) inline in the async handler: blocks its executor thread"
+            }
+            Strategy::Cycle => "manual-loop kernel inline in the async handler: blocks its executor thread",
+            Strategy::CycleSleep => {
+                "manual loop that yields to the executor every `yield_every` iterations (default 100000)"
+            }
+            Strategy::Thread => "kernel offloaded to the runtime's blocking thread pool, result awaited",
+            Strategy::Background => {
+                "kernel started on the blocking pool without awaiting; answers 202 at once, completion counted in /stats"
+            }
+        }
+    }
+
+    /// How the handler treats its executor thread: what the benchmark expects to see.
+    pub const fn execution(self) -> Execution {
+        match self {
+            Strategy::Generator | Strategy::Cycle => Execution::Inline,
+            Strategy::CycleSleep => Execution::Yielding,
+            Strategy::Thread => Execution::Offloaded,
+            Strategy::Background => Execution::Detached,
+        }
+    }
+
+    /// The query parameters this strategy's endpoint accepts; anything else is a 400.
+    pub const fn parameters(self) -> &'static [&'static str] {
+        match self {
+            Strategy::CycleSleep => &["n", "yield_every"],
+            Strategy::Generator | Strategy::Cycle | Strategy::Thread | Strategy::Background => &["n"],
+        }
+    }
+
+    /// The success status: 202 for the detached strategy (accepted, not done), 200 otherwise.
+    pub const fn success_status(self) -> u16 {
+        match self.execution() {
+            Execution::Detached => 202,
+            Execution::Inline | Execution::Yielding | Execution::Offloaded => 200,
+        }
+    }
+
+    /// The strategy whose name is `name` (`"cycle_sleep"`), if any.
+    pub fn from_name(name: &str) -> Option<Strategy> {
+        Strategy::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The strategy served at `path` (`"/cycle_sleep"`), if any.
+    pub fn from_path(path: &str) -> Option<Strategy> {
+        Strategy::ALL.into_iter().find(|s| s.path() == path)
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_and_paths_are_unique_and_round_trip() {
+        let names: HashSet<_> = Strategy::ALL.iter().map(|s| s.name()).collect();
+        let paths: HashSet<_> = Strategy::ALL.iter().map(|s| s.path()).collect();
+        assert_eq!(names.len(), Strategy::ALL.len());
+        assert_eq!(paths.len(), Strategy::ALL.len());
+        for s in Strategy::ALL {
+            assert_eq!(s.path(), format!("/{}", s.name()));
+            assert_eq!(Strategy::from_name(s.name()), Some(s));
+            assert_eq!(Strategy::from_path(s.path()), Some(s));
+            assert!(!s.description().is_empty());
+            assert_eq!(s.parameters()[0], "n", "every strategy takes n first");
+        }
+        assert_eq!(Strategy::from_path("/health"), None);
+        assert_eq!(Strategy::from_name("nope"), None);
+    }
+
+    #[test]
+    fn all_is_sorted_and_complete() {
+        let mut sorted = Strategy::ALL;
+        sorted.sort();
+        assert_eq!(sorted, Strategy::ALL);
+        // The exhaustive match in `execution` names every variant; ALL must hold each once.
+        let inline = Strategy::ALL.iter().filter(|s| s.execution() == Execution::Inline).count();
+        assert_eq!(inline, 2);
+        assert_eq!(Strategy::Background.success_status(), 202);
+        assert_eq!(Strategy::Thread.success_status(), 200);
+    }
+}
