@@ -48,6 +48,10 @@ pub struct App {
     refused: [AtomicU64; Strategy::ALL.len()],
     in_flight: Tracker,
     background: Background,
+    /// When the graceful shutdown must be over; set by the stop signal.
+    deadline: Mutex<Option<Instant>>,
+    /// Set once `finish_shutdown` has reported; the watchdog then stands down.
+    finished: std::sync::atomic::AtomicBool,
 }
 
 /// A validated request, ready to run.
@@ -69,6 +73,8 @@ impl App {
             refused: Default::default(),
             in_flight: Tracker::default(),
             background: Background::default(),
+            deadline: Mutex::new(None),
+            finished: Default::default(),
         })
     }
 
@@ -89,7 +95,11 @@ impl App {
             Ok(params) => run(Work { strategy, params }).await,
             Err(e) => Reply::bad_parameter(&e),
         };
-        let counter = if reply.is_success() { &self.served } else { &self.refused };
+        let counter = if reply.is_success() {
+            &self.served
+        } else {
+            &self.refused
+        };
         counter[index(strategy)].fetch_add(1, Ordering::Relaxed);
         reply
     }
@@ -119,7 +129,11 @@ impl App {
                 status: "accepted".into(),
             },
         );
-        let job = BackgroundJob { work, counters: Arc::clone(&bg.counters), pending: Some(pending) };
+        let job = BackgroundJob {
+            work,
+            counters: Arc::clone(&bg.counters),
+            pending: Some(pending),
+        };
         Ok((job, accepted))
     }
 
@@ -162,33 +176,83 @@ impl App {
         }
     }
 
-    /// Blocks until no strategy request is in flight, or `timeout` passes; returns how many
-    /// still are. Servers without a graceful shutdown of their own (tide) call it after they
-    /// stop accepting.
-    pub fn wait_for_requests(&self, timeout: Duration) -> usize {
-        self.in_flight.wait_idle(timeout)
+    /// Wraps a stop signal (SIGINT/SIGTERM) for a server's graceful shutdown: when `signal`
+    /// resolves, the shutdown deadline (`timeout` from now) is set and a watchdog thread is
+    /// started that ends the process, reporting what it abandons, if shutting down takes longer
+    /// than that. The returned future resolves right after `signal`: hand it to the server as
+    /// its "stop accepting" trigger.
+    pub fn shutdown_on<F>(
+        self: &Arc<Self>,
+        signal: F,
+        timeout: Duration,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let app = Arc::clone(self);
+        async move {
+            signal.await;
+            let deadline = Instant::now() + timeout;
+            *app.deadline.lock().unwrap_or_else(PoisonError::into_inner) = Some(deadline);
+            eprintln!(
+                "shutdown: stop signal received; no new connections, finishing in-flight work (up to {timeout:?})"
+            );
+            let watchdog = Arc::clone(&app);
+            // A plain thread, not a task: it must fire even when every executor thread is stuck.
+            std::thread::spawn(move || {
+                std::thread::sleep(timeout + Duration::from_secs(1));
+                if watchdog.finished.load(Ordering::SeqCst) {
+                    return; // finish_shutdown has reported; main is exiting by itself.
+                }
+                let s = watchdog.snapshot();
+                eprintln!(
+                    "shutdown: still busy {timeout:?} after the stop signal: {} requests in flight and {} \
+                     background jobs pending ABANDONED; exiting",
+                    s.in_flight,
+                    s.background.queued + s.background.running
+                );
+                std::process::exit(1);
+            });
+        }
     }
 
-    /// Blocks until every accepted background job has finished, or `timeout` passes, and says
-    /// what happened in one line for the server's final log. Accepted work is never dropped
-    /// silently: whatever is still pending at the deadline is reported as abandoned.
-    pub fn drain_background(&self, timeout: Duration) -> String {
+    /// Blocks until no strategy request is in flight or the shutdown deadline passes; returns
+    /// how many still are. For servers that have no graceful shutdown of their own (tide):
+    /// they call it after they stop accepting.
+    pub fn wait_for_requests(&self) -> usize {
+        self.in_flight.wait_idle(self.time_left())
+    }
+
+    /// The last step of a graceful shutdown, called on a plain thread once the server has
+    /// stopped: waits for accepted background jobs until the deadline and logs one line saying
+    /// how many completed and how many were abandoned. Accepted work is never dropped silently.
+    /// Returns whether everything finished (the server then exits 0).
+    pub fn finish_shutdown(&self) -> bool {
         let bg = &self.background;
         let pending_before = bg.pending.count();
-        let still = bg.pending.wait_idle(timeout);
+        let still = bg.pending.wait_idle(self.time_left());
         let s = self.snapshot().background;
         if still == 0 {
-            format!(
-                "shutdown: {} background jobs accepted, {} completed ({} finished during shutdown), 0 abandoned",
-                s.accepted, s.completed, pending_before
-            )
-        } else {
-            format!(
-                "shutdown: {} background jobs accepted, {} completed, {still} ABANDONED \
-                 (still running after {timeout:?}; their results are lost)",
+            eprintln!(
+                "shutdown: {} background jobs accepted, {} completed ({pending_before} finished during shutdown), 0 abandoned",
                 s.accepted, s.completed
-            )
+            );
+        } else {
+            eprintln!(
+                "shutdown: {} background jobs accepted, {} completed, {still} ABANDONED \
+                 (still running at the shutdown deadline; their results are lost)",
+                s.accepted, s.completed
+            );
         }
+        self.finished.store(true, Ordering::SeqCst);
+        still == 0
+    }
+
+    fn time_left(&self) -> Duration {
+        let deadline = *self.deadline.lock().unwrap_or_else(PoisonError::into_inner);
+        deadline.map_or(Duration::ZERO, |d| {
+            d.saturating_duration_since(Instant::now())
+        })
     }
 }
 
@@ -257,7 +321,10 @@ impl Drop for BackgroundJob {
     fn drop(&mut self) {
         if self.pending.take().is_some() {
             self.counters.abandoned.fetch_add(1, Ordering::Relaxed);
-            eprintln!("warning: background job (n = {}) dropped before it ran", self.work.params.n);
+            eprintln!(
+                "warning: background job (n = {}) dropped before it ran",
+                self.work.params.n
+            );
         }
     }
 }
@@ -327,7 +394,10 @@ impl BackgroundStats {
 }
 
 fn index(strategy: Strategy) -> usize {
-    Strategy::ALL.iter().position(|s| *s == strategy).unwrap_or_default()
+    Strategy::ALL
+        .iter()
+        .position(|s| *s == strategy)
+        .unwrap_or_default()
 }
 
 /// A count of things in progress that can be waited on from a plain thread (the server's main
@@ -353,7 +423,9 @@ impl Tracker {
 
     fn enter(&self) -> TrackerGuard {
         *self.lock() += 1;
-        TrackerGuard { count: Arc::clone(&self.count) }
+        TrackerGuard {
+            count: Arc::clone(&self.count),
+        }
     }
 
     fn try_enter(&self, limit: usize) -> Option<TrackerGuard> {
@@ -362,7 +434,9 @@ impl Tracker {
             return None;
         }
         *count += 1;
-        Some(TrackerGuard { count: Arc::clone(&self.count) })
+        Some(TrackerGuard {
+            count: Arc::clone(&self.count),
+        })
     }
 
     fn wait_idle(&self, timeout: Duration) -> usize {
@@ -394,8 +468,16 @@ mod tests {
 
     fn app(max_background: usize) -> Arc<App> {
         App::new(
-            RuntimeInfo { runtime: "test", framework: "none", executor_threads: 1, blocking_threads_max: 1 },
-            Limits { max_n: 1_000, max_background },
+            RuntimeInfo {
+                runtime: "test",
+                framework: "none",
+                executor_threads: 1,
+                blocking_threads_max: 1,
+            },
+            Limits {
+                max_n: 1_000,
+                max_background,
+            },
         )
     }
 
@@ -414,7 +496,10 @@ mod tests {
             let reply = now(app.handle(s, Some("n=10"), |w| async move { w.run() }));
             assert_eq!(reply.status, 200);
             let body: Computed = serde_json::from_str(&reply.body).expect("JSON");
-            assert_eq!((body.strategy.as_str(), body.n, body.total.as_str()), (s.name(), 10, "285"));
+            assert_eq!(
+                (body.strategy.as_str(), body.n, body.total.as_str()),
+                (s.name(), 10, "285")
+            );
         }
         let reply = now(app.handle(Strategy::Cycle, Some("n=1001"), |_| async {
             panic!("bad input must not run")
@@ -432,9 +517,11 @@ mod tests {
     #[test]
     fn yielding_work_gives_the_same_total() {
         let app = app(1);
-        let reply = now(app.handle(Strategy::CycleSleep, Some("n=1000&yield_every=1000000"), |w| {
-            w.run_yielding(|| async {})
-        }));
+        let reply = now(app.handle(
+            Strategy::CycleSleep,
+            Some("n=1000&yield_every=1000000"),
+            |w| w.run_yielding(|| async {}),
+        ));
         let body: Computed = serde_json::from_str(&reply.body).expect("JSON");
         assert_eq!(body.total, kernel::closed_form(1000).to_string());
     }
@@ -442,14 +529,22 @@ mod tests {
     #[test]
     fn background_admission_limit_and_accounting() {
         let app = app(2);
-        let work = Work { strategy: Strategy::Background, params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok") };
+        let work = Work {
+            strategy: Strategy::Background,
+            params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+        };
         let (a, reply_a) = app.accept_background(work).expect("first fits");
         let (b, _) = app.accept_background(work).expect("second fits");
         assert_eq!(reply_a.status, 202);
-        let rejected = app.accept_background(work).expect_err("third is over the limit");
+        let rejected = app
+            .accept_background(work)
+            .expect_err("third is over the limit");
         assert_eq!((rejected.status, rejected.retry_after), (503, Some(1)));
         let s = app.snapshot().background;
-        assert_eq!((s.accepted, s.queued, s.running, s.completed, s.rejected), (2, 2, 0, 0, 1));
+        assert_eq!(
+            (s.accepted, s.queued, s.running, s.completed, s.rejected),
+            (2, 2, 0, 0, 1)
+        );
 
         a.run();
         let s = app.snapshot().background;
@@ -458,29 +553,54 @@ mod tests {
         let (c, _) = app.accept_background(work).expect("slot freed");
 
         drop(b); // as a cancelled task would
-        std::thread::spawn(move || c.run()).join().expect("pool thread");
+        std::thread::spawn(move || c.run())
+            .join()
+            .expect("pool thread");
         let s = app.snapshot().background;
-        assert_eq!((s.accepted, s.completed, s.abandoned, s.queued, s.running), (3, 2, 1, 0, 0));
+        assert_eq!(
+            (s.accepted, s.completed, s.abandoned, s.queued, s.running),
+            (3, 2, 1, 0, 0)
+        );
         assert!(s.is_idle());
-        assert!(app.drain_background(Duration::from_millis(10)).contains("0 abandoned"));
+        assert!(app.finish_shutdown(), "nothing pending");
+    }
+
+    fn stop(app: &Arc<App>, timeout: Duration) {
+        now(app.shutdown_on(async {}, timeout));
     }
 
     #[test]
-    fn drain_waits_for_running_jobs_and_reports_stragglers() {
+    fn shutdown_waits_for_running_jobs_and_reports_stragglers() {
         let app = app(4);
-        let work = Work { strategy: Strategy::Background, params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok") };
+        let work = Work {
+            strategy: Strategy::Background,
+            params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+        };
         let (job, _) = app.accept_background(work).expect("fits");
         let runner = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
             job.run();
         });
-        let line = app.drain_background(Duration::from_secs(30));
-        assert!(line.contains("1 completed") && line.contains("0 abandoned"), "{line}");
+        stop(&app, Duration::from_secs(20));
+        assert!(
+            app.finish_shutdown(),
+            "the job finished within the deadline"
+        );
+        assert_eq!(app.snapshot().background.completed, 1);
         runner.join().expect("runner");
+    }
 
+    #[test]
+    fn shutdown_reports_jobs_still_running_at_the_deadline() {
+        let app = app(4);
+        let work = Work {
+            strategy: Strategy::Background,
+            params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+        };
         let (stuck, _) = app.accept_background(work).expect("fits");
-        let line = app.drain_background(Duration::from_millis(20));
-        assert!(line.contains("1 ABANDONED"), "{line}");
+        // The watchdog fires 1 s after this deadline; the test is over long before.
+        stop(&app, Duration::from_millis(20));
+        assert!(!app.finish_shutdown(), "a pending job is reported");
         stuck.run();
     }
 }

@@ -136,7 +136,13 @@ mod tests {
         let cli = Cli::try_parse_from(["x"]).expect("defaults parse");
         assert_eq!(cli.server.bind, "127.0.0.1:8000".parse().expect("addr"));
         assert_eq!(cli.server.workers(), cores());
-        assert_eq!(cli.server.limits(), Limits { max_n: DEFAULT_MAX_N, max_background: 1024 });
+        assert_eq!(
+            cli.server.limits(),
+            Limits {
+                max_n: DEFAULT_MAX_N,
+                max_background: 1024
+            }
+        );
         assert_eq!(cli.server.shutdown_timeout, Duration::from_secs(30));
     }
 

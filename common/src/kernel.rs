@@ -155,7 +155,15 @@ mod tests {
 
     #[test]
     fn yields_once_between_chunks_and_never_after_the_last() {
-        let cases = [(0, 5, 0), (1, 5, 0), (5, 5, 0), (6, 5, 1), (10, 5, 1), (11, 5, 2), (10, 1, 9)];
+        let cases = [
+            (0, 5, 0),
+            (1, 5, 0),
+            (5, 5, 0),
+            (6, 5, 1),
+            (10, 5, 1),
+            (11, 5, 2),
+            (10, 1, 9),
+        ];
         for (n, every, want) in cases {
             let count = std::cell::Cell::new(0);
             let every = NonZeroU64::new(every).expect("non-zero");

@@ -55,7 +55,11 @@ impl Route {
                 None => return Route::NotFound,
             },
         };
-        if method == "GET" || method == "HEAD" { route } else { Route::MethodNotAllowed }
+        if method == "GET" || method == "HEAD" {
+            route
+        } else {
+            Route::MethodNotAllowed
+        }
     }
 }
 

@@ -116,7 +116,9 @@ pub fn parse(strategy: Strategy, query: Option<&str>, max_n: u64) -> Result<Para
             }
             Some(&"yield_every") => {
                 let every = number("yield_every", &value, u64::MAX)?;
-                let every = NonZeroU64::new(every).ok_or(ParamError::Zero { name: "yield_every" })?;
+                let every = NonZeroU64::new(every).ok_or(ParamError::Zero {
+                    name: "yield_every",
+                })?;
                 set_once(&mut yield_every, "yield_every", every)?;
             }
             _ => {
@@ -145,15 +147,25 @@ fn set_once<T>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(),
 fn number(name: &'static str, value: &str, max: u64) -> Result<u64, ParamError> {
     let digits = value.strip_prefix('-');
     if digits.is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(ParamError::Negative { name, value: quote(value) });
+        return Err(ParamError::Negative {
+            name,
+            value: quote(value),
+        });
     }
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParamError::NotANumber { name, value: quote(value) });
+        return Err(ParamError::NotANumber {
+            name,
+            value: quote(value),
+        });
     }
     match value.parse::<u64>() {
         Ok(v) if v <= max => Ok(v),
         // Digits only, so the only way `parse` fails is a value beyond u64: also above max.
-        Ok(_) | Err(_) => Err(ParamError::AboveMaximum { name, value: quote(value), max }),
+        Ok(_) | Err(_) => Err(ParamError::AboveMaximum {
+            name,
+            value: quote(value),
+            max,
+        }),
     }
 }
 
@@ -185,7 +197,10 @@ mod tests {
 
     #[test]
     fn defaults_and_valid_values() {
-        let default = Params { n: MAX.min(DEFAULT_N), yield_every: DEFAULT_YIELD_EVERY };
+        let default = Params {
+            n: MAX.min(DEFAULT_N),
+            yield_every: DEFAULT_YIELD_EVERY,
+        };
         for s in Strategy::ALL {
             assert_eq!(parse(s, None, MAX), Ok(default));
             assert_eq!(ok(s, ""), default);
@@ -195,7 +210,10 @@ mod tests {
             assert_eq!(ok(s, "n=007").n, 7);
             assert_eq!(ok(s, "%6E=%31%30").n, 10, "percent-encoded name and value");
         }
-        assert_eq!(parse(Strategy::Cycle, None, u64::MAX).map(|p| p.n), Ok(DEFAULT_N));
+        assert_eq!(
+            parse(Strategy::Cycle, None, u64::MAX).map(|p| p.n),
+            Ok(DEFAULT_N)
+        );
         let p = ok(Strategy::CycleSleep, "yield_every=3&n=9");
         assert_eq!((p.n, p.yield_every.get()), (9, 3));
     }
@@ -213,19 +231,48 @@ mod tests {
             (Strategy::Cycle, "n=-", "n", "not_a_number"),
             (Strategy::Cycle, "n=-5", "n", "negative"),
             (Strategy::Cycle, "n=1000001", "n", "above_maximum"),
-            (Strategy::Cycle, "n=99999999999999999999999999", "n", "above_maximum"),
+            (
+                Strategy::Cycle,
+                "n=99999999999999999999999999",
+                "n",
+                "above_maximum",
+            ),
             (Strategy::Cycle, "n=1&n=2", "n", "repeated_parameter"),
             (Strategy::Cycle, "m=1", "m", "unknown_parameter"),
-            (Strategy::Cycle, "yield_every=5", "yield_every", "unknown_parameter"),
+            (
+                Strategy::Cycle,
+                "yield_every=5",
+                "yield_every",
+                "unknown_parameter",
+            ),
             (Strategy::CycleSleep, "yield_every=0", "yield_every", "zero"),
-            (Strategy::CycleSleep, "yield_every=-1", "yield_every", "negative"),
-            (Strategy::CycleSleep, "yield_every=x", "yield_every", "not_a_number"),
-            (Strategy::CycleSleep, "yield_every=1&yield_every=1", "yield_every", "repeated_parameter"),
+            (
+                Strategy::CycleSleep,
+                "yield_every=-1",
+                "yield_every",
+                "negative",
+            ),
+            (
+                Strategy::CycleSleep,
+                "yield_every=x",
+                "yield_every",
+                "not_a_number",
+            ),
+            (
+                Strategy::CycleSleep,
+                "yield_every=1&yield_every=1",
+                "yield_every",
+                "repeated_parameter",
+            ),
             (Strategy::Thread, "N=1", "N", "unknown_parameter"),
         ];
         for (strategy, q, param, reason) in cases {
             let e = err(strategy, q);
-            assert_eq!((e.parameter(), e.reason()), (param, reason), "{strategy} {q:?}: {e}");
+            assert_eq!(
+                (e.parameter(), e.reason()),
+                (param, reason),
+                "{strategy} {q:?}: {e}"
+            );
             assert!(e.to_string().contains(param), "{e}");
         }
     }

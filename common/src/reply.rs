@@ -79,12 +79,21 @@ impl Reply {
         let body = serde_json::to_string(body).unwrap_or_else(|e| {
             format!(r#"{{"error":"internal","message":"cannot serialize body: {e}"}}"#)
         });
-        Reply { status, body, retry_after: None }
+        Reply {
+            status,
+            body,
+            retry_after: None,
+        }
     }
 
     /// 200 `{"status":"ok"}`.
     pub fn health() -> Reply {
-        Reply::json(200, &Health { status: "ok".into() })
+        Reply::json(
+            200,
+            &Health {
+                status: "ok".into(),
+            },
+        )
     }
 
     /// 400 naming the parameter at fault.
@@ -119,13 +128,20 @@ impl Reply {
         Reply::error(
             405,
             "method_not_allowed",
-            format!("{} {:?} is not allowed; use GET", truncate(method), truncate(path)),
+            format!(
+                "{} {:?} is not allowed; use GET",
+                truncate(method),
+                truncate(path)
+            ),
         )
     }
 
     /// 503 with `Retry-After`: the server refuses work it could not finish in reasonable time.
     pub fn overloaded(message: String, retry_after_s: u32) -> Reply {
-        Reply { retry_after: Some(retry_after_s), ..Reply::error(503, "overloaded", message) }
+        Reply {
+            retry_after: Some(retry_after_s),
+            ..Reply::error(503, "overloaded", message)
+        }
     }
 
     /// 500: something broke inside the server (a panicked pool thread).
@@ -136,7 +152,12 @@ impl Reply {
     fn error(status: u16, kind: &str, message: String) -> Reply {
         Reply::json(
             status,
-            &ErrorBody { error: kind.into(), parameter: None, reason: None, message },
+            &ErrorBody {
+                error: kind.into(),
+                parameter: None,
+                reason: None,
+                message,
+            },
         )
     }
 
@@ -166,7 +187,11 @@ mod tests {
         let body: ErrorBody = serde_json::from_str(&r.body).expect("valid JSON");
         assert_eq!(body.error, "not_found");
         assert!(body.message.contains("/cycle_sleep"));
-        assert!(!r.body.contains("\"x\""), "quotes in input are escaped: {}", r.body);
+        assert!(
+            !r.body.contains("\"x\""),
+            "quotes in input are escaped: {}",
+            r.body
+        );
 
         let e = params::parse(Strategy::Cycle, Some("n=abc"), 10).expect_err("refused");
         let r = Reply::bad_parameter(&e);

@@ -70,11 +70,15 @@ impl Strategy {
             Strategy::Generator => {
                 "iterator kernel (map + sum) inline in the async handler: blocks its executor thread"
             }
-            Strategy::Cycle => "manual-loop kernel inline in the async handler: blocks its executor thread",
+            Strategy::Cycle => {
+                "manual-loop kernel inline in the async handler: blocks its executor thread"
+            }
             Strategy::CycleSleep => {
                 "manual loop that yields to the executor every `yield_every` iterations (default 100000)"
             }
-            Strategy::Thread => "kernel offloaded to the runtime's blocking thread pool, result awaited",
+            Strategy::Thread => {
+                "kernel offloaded to the runtime's blocking thread pool, result awaited"
+            }
             Strategy::Background => {
                 "kernel started on the blocking pool without awaiting; answers 202 at once, completion counted in /stats"
             }
@@ -95,7 +99,9 @@ impl Strategy {
     pub const fn parameters(self) -> &'static [&'static str] {
         match self {
             Strategy::CycleSleep => &["n", "yield_every"],
-            Strategy::Generator | Strategy::Cycle | Strategy::Thread | Strategy::Background => &["n"],
+            Strategy::Generator | Strategy::Cycle | Strategy::Thread | Strategy::Background => {
+                &["n"]
+            }
         }
     }
 
@@ -152,7 +158,10 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, Strategy::ALL);
         // The exhaustive match in `execution` names every variant; ALL must hold each once.
-        let inline = Strategy::ALL.iter().filter(|s| s.execution() == Execution::Inline).count();
+        let inline = Strategy::ALL
+            .iter()
+            .filter(|s| s.execution() == Execution::Inline)
+            .count();
         assert_eq!(inline, 2);
         assert_eq!(Strategy::Background.success_status(), 202);
         assert_eq!(Strategy::Thread.success_status(), 200);

@@ -1,1 +1,86 @@
-fn main() {}
+//! `server-tokio-axum`: the benchmark's endpoints on tokio + axum.
+//!
+//! Run with `cargo run -p server-tokio-axum -- --help`; serves on 127.0.0.1:8000 by default.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use common::{App, RuntimeInfo, ServerArgs};
+use tokio::net::TcpListener;
+
+/// tokio's default cap of the blocking pool (`Builder::max_blocking_threads`).
+const TOKIO_DEFAULT_BLOCKING_THREADS: usize = 512;
+
+/// The benchmark's CPU-bound endpoints on tokio (multi-threaded runtime) + axum 0.8.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let workers = cli.server.workers();
+    let blocking = cli
+        .server
+        .blocking_threads
+        .map_or(TOKIO_DEFAULT_BLOCKING_THREADS, |n| n.get());
+    // worker_threads() wins over TOKIO_WORKER_THREADS, so what /stats reports is what runs.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .max_blocking_threads(blocking)
+        .enable_all()
+        .build()
+        .context("cannot build the tokio runtime")?;
+    let info = RuntimeInfo {
+        runtime: "tokio",
+        framework: "axum",
+        executor_threads: workers,
+        blocking_threads_max: blocking,
+    };
+    let app = App::new(info, cli.server.limits());
+
+    runtime.block_on(async {
+        let listener = TcpListener::bind(cli.server.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
+        common::cli::announce(listener.local_addr()?, &info);
+        let stop = app.shutdown_on(shutdown_signal(), cli.server.shutdown_timeout);
+        // Spawned rather than driven by block_on (which polls on the main thread), so that
+        // accepting runs on the worker threads like every request: with --workers 1 a busy
+        // worker holds up new connections too, as in a single event loop.
+        tokio::spawn(server_tokio_axum::serve(listener, app.clone(), stop))
+            .await
+            .context("server task panicked")?
+            .context("server failed")
+    })?;
+
+    // Background jobs are detached blocking tasks: wait for them here, then drop the runtime
+    // without waiting again (shutdown_background), so a straggler cannot hang the exit.
+    let clean = app.finish_shutdown();
+    runtime.shutdown_background();
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        Err(e) => {
+            eprintln!("warning: cannot listen for SIGTERM ({e}); only Ctrl-C stops the server");
+            let _ = ctrl_c.await;
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The benchmark's endpoints on tokio + axum.
+//!
+//! Only what is particular to tokio and axum lives here: the router, and how each strategy
+//! runs on tokio (inline, `tokio::task::yield_now`, `spawn_blocking`, a detached
+//! `spawn_blocking`). Validation, bodies and accounting come from `common`.
+//!
+//! # Layout
+//! - `lib.rs`: [`router`] (axum `Router` over `common::App`), [`run`] (the exhaustive match
+//!   over strategies), [`serve`] (a listener until a shutdown future resolves).
+//! - `main.rs`: the command line, the runtime with explicit thread counts, signals.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use common::{App, CONTENT_TYPE, Reply, Strategy, Work};
+use tokio::net::TcpListener;
+
+/// The application: one GET route per strategy, `/health`, `/stats`, JSON 404 and 405.
+pub fn router(app: Arc<App>) -> Router {
+    let mut router = Router::new()
+        .route("/health", get(|| async { respond(Reply::health()) }))
+        .route(
+            "/stats",
+            get(|State(app): State<Arc<App>>| async move { respond(app.stats()) }),
+        );
+    for strategy in Strategy::ALL {
+        let handler = move |State(app): State<Arc<App>>, RawQuery(query): RawQuery| async move {
+            let reply = app
+                .handle(strategy, query.as_deref(), |work| run(&app, work))
+                .await;
+            respond(reply)
+        };
+        router = router.route(strategy.path(), get(handler));
+    }
+    router
+        .fallback(|uri: Uri| async move { respond(Reply::not_found(uri.path())) })
+        .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
+            respond(Reply::method_not_allowed(method.as_str(), uri.path()))
+        })
+        .with_state(app)
+}
+
+/// Runs validated work the way each strategy asks, on tokio.
+pub async fn run(app: &App, work: Work) -> Reply {
+    match work.strategy {
+        // Inline: the kernel occupies this worker thread until it is done.
+        Strategy::Generator | Strategy::Cycle => work.run(),
+        // tokio's yield_now defers the wake-up until the scheduler has polled other tasks
+        // and the IO driver, so other requests get a turn between slices.
+        Strategy::CycleSleep => work.run_yielding(tokio::task::yield_now).await,
+        Strategy::Thread => tokio::task::spawn_blocking(move || work.run())
+            .await
+            .unwrap_or_else(|e| Reply::internal(format!("blocking task failed: {e}"))),
+        Strategy::Background => match app.accept_background(work) {
+            Ok((job, accepted)) => {
+                // Dropping a tokio JoinHandle detaches the task: it runs to completion.
+                drop(tokio::task::spawn_blocking(move || job.run()));
+                accepted
+            }
+            Err(rejected) => rejected,
+        },
+    }
+}
+
+/// Serves `listener` until `shutdown` resolves, then stops accepting and lets in-flight
+/// requests finish (axum's graceful shutdown).
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn respond(reply: Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
+        reply.body,
+    )
+        .into_response();
+    if let Some(secs) = reply.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
