@@ -1,1 +1,94 @@
-fn main() {}
+//! `server-async-std-tide`: the benchmark's endpoints on async-std + tide.
+//!
+//! Run with `cargo run -p server-async-std-tide -- --help`; serves on 127.0.0.1:8000 by default.
+
+use std::num::NonZeroUsize;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use common::{App, RuntimeInfo, ServerArgs};
+
+/// The benchmark's CPU-bound endpoints on async-std 1.13 + tide 0.16 (both unmaintained upstream).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let info = RuntimeInfo {
+        runtime: "async-std",
+        framework: "tide",
+        executor_threads: configure_executor(cli.server.workers()),
+        blocking_threads_max: configure_blocking_pool(cli.server.blocking_threads),
+    };
+    let app = App::new(info, cli.server.limits());
+    let listener = std::net::TcpListener::bind(cli.server.bind)
+        .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
+    common::cli::announce(listener.local_addr()?, &info);
+    let signal = common::cli::termination_signal().context("cannot install the signal handler")?;
+    let stop = app.shutdown_on(signal, cli.server.shutdown_timeout);
+
+    // Spawned rather than run by block_on (which polls on the calling thread), so that
+    // accepting runs on the executor threads like every request.
+    async_std::task::block_on(async_std::task::spawn(server_async_std_tide::serve(
+        listener,
+        app.clone(),
+        stop,
+    )))
+    .context("server failed")?;
+
+    // tide does not wait for in-flight requests: do it here, then for background jobs.
+    let unfinished = app.wait_for_requests();
+    if unfinished > 0 {
+        eprintln!("shutdown: {unfinished} requests still in flight at the deadline ABANDONED");
+    }
+    let clean = app.finish_shutdown() && unfinished == 0;
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Sizes async-std's global executor before its first use and returns the thread count in
+/// force. async-std reads ASYNC_STD_THREAD_COUNT at first use (and silently ignores a bad value);
+/// initialising async-global-executor first, with the same variable, makes `--workers` the
+/// default and keeps the variable's documented meaning, and the value is computed the way the
+/// executor computes it, so /stats reports what really runs.
+fn configure_executor(workers: usize) -> usize {
+    const VAR: &str = "ASYNC_STD_THREAD_COUNT";
+    async_global_executor::init_with_config(
+        async_global_executor::GlobalExecutorConfig::default()
+            .with_env_var(VAR)
+            .with_min_threads(workers)
+            .with_max_threads(workers)
+            .with_thread_name_fn(|| "async-std/runtime".to_owned()),
+    );
+    match std::env::var(VAR)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        Some(n) => {
+            eprintln!("warning: {VAR}={n} overrides --workers {workers}");
+            n.max(1)
+        }
+        None => workers,
+    }
+}
+
+/// Caps the `blocking` crate's pool (async-std's spawn_blocking) and returns the cap in force.
+fn configure_blocking_pool(requested: Option<NonZeroUsize>) -> usize {
+    match requested {
+        Some(n) => {
+            blocking::set_max_blocking_threads(n);
+            n.get()
+        }
+        None => common::cli::blocking_crate_default_cap(
+            std::env::var("BLOCKING_MAX_THREADS").ok().as_deref(),
+        ),
+    }
+}

@@ -1,1 +1,86 @@
-fn main() {}
+//! `server-smol-hyper`: the benchmark's endpoints on smol + hyper 1.
+//!
+//! Run with `cargo run -p server-smol-hyper -- --help`; serves on 127.0.0.1:8000 by default.
+
+use std::num::NonZeroUsize;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use common::{App, RuntimeInfo, ServerArgs};
+use smol::Executor;
+
+/// The benchmark's CPU-bound endpoints on smol 2 + hyper 1 (via smol-hyper).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let workers = cli.server.workers();
+    let info = RuntimeInfo {
+        runtime: "smol",
+        framework: "hyper",
+        executor_threads: workers,
+        blocking_threads_max: configure_blocking_pool(cli.server.blocking_threads),
+    };
+    let app = App::new(info, cli.server.limits());
+    let listener = std::net::TcpListener::bind(cli.server.bind)
+        .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
+    let addr = listener.local_addr()?;
+    let listener =
+        smol::net::TcpListener::try_from(listener).context("cannot register the listener")?;
+    let signal = common::cli::termination_signal().context("cannot install the signal handler")?;
+    let stop = app.shutdown_on(signal, cli.server.shutdown_timeout);
+
+    // smol's global executor (smol::spawn) runs on one thread unless SMOL_THREADS says
+    // otherwise; our own Executor, run by exactly `workers` threads, makes --workers real.
+    // This thread is one of them; the others run until `stop_workers` is dropped.
+    let ex = Arc::new(Executor::new());
+    let (stop_workers, workers_stop) = smol::channel::bounded::<()>(1);
+    let threads = (1..workers)
+        .map(|i| {
+            let (ex, workers_stop) = (Arc::clone(&ex), workers_stop.clone());
+            std::thread::Builder::new()
+                .name(format!("smol-executor-{i}"))
+                .spawn(move || smol::block_on(ex.run(workers_stop.recv())))
+                .context("cannot start an executor thread")
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    common::cli::announce(addr, &info);
+    let server = ex.spawn(server_smol_hyper::serve(
+        Arc::clone(&ex),
+        listener,
+        app.clone(),
+        stop,
+    ));
+    smol::block_on(ex.run(server));
+    drop(stop_workers);
+    for thread in threads {
+        let _ = thread.join();
+    }
+
+    let clean = app.finish_shutdown();
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Caps the `blocking` crate's pool (smol's unblock) and returns the cap in force.
+fn configure_blocking_pool(requested: Option<NonZeroUsize>) -> usize {
+    match requested {
+        Some(n) => {
+            blocking::set_max_blocking_threads(n);
+            n.get()
+        }
+        None => common::cli::blocking_crate_default_cap(
+            std::env::var("BLOCKING_MAX_THREADS").ok().as_deref(),
+        ),
+    }
+}

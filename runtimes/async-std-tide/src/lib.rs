@@ -1,0 +1,118 @@
+//! The benchmark's endpoints on async-std + tide.
+//!
+//! Both crates are unmaintained upstream (async-std is discontinued in favour of smol,
+//! RUSTSEC-2025-0052; tide: RUSTSEC-2026-0170). They are here because they are still what many
+//! codebases and tutorials run, and the comparison asks for them.
+//!
+//! Only what is particular to async-std and tide lives here: tide's router and middleware, and
+//! how each strategy runs on async-std (inline, `async_std::task::yield_now`,
+//! `async_std::task::spawn_blocking`, a detached `spawn_blocking`).
+//!
+//! # Layout
+//! - `lib.rs`: [`router`] (tide `Server` over `common::App`), [`run`] (the exhaustive match
+//!   over strategies), [`serve`] (a listener until a shutdown future resolves).
+//! - `main.rs`: the command line, the global executor's and blocking pool's thread counts,
+//!   signals, and the shutdown tide lacks.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use common::{App, Reply, Strategy, Work};
+use tide::{Middleware, Next, Request, Response};
+
+type State = Arc<App>;
+
+/// The application: one GET route per strategy, `/health`, `/stats`, JSON 404 and 405.
+pub fn router(app: Arc<App>) -> tide::Server<State> {
+    let mut server = tide::with_state(app);
+    server.with(JsonRoutingErrors);
+    server
+        .at("/health")
+        .get(|_| async { Ok(respond(Reply::health())) });
+    server
+        .at("/stats")
+        .get(|req: Request<State>| async move { Ok(respond(req.state().stats())) });
+    for strategy in Strategy::ALL {
+        server
+            .at(strategy.path())
+            .get(move |req: Request<State>| async move {
+                let app = Arc::clone(req.state());
+                let reply = app
+                    .handle(strategy, req.url().query(), |work| run(&app, work))
+                    .await;
+                Ok(respond(reply))
+            });
+    }
+    server
+}
+
+/// Runs validated work the way each strategy asks, on async-std.
+pub async fn run(app: &App, work: Work) -> Reply {
+    match work.strategy {
+        // Inline: the kernel occupies this executor thread until it is done.
+        Strategy::Generator | Strategy::Cycle => work.run(),
+        // Wakes itself and returns Pending once: the task goes to the back of the queue.
+        Strategy::CycleSleep => work.run_yielding(async_std::task::yield_now).await,
+        // async-std's blocking pool is the `blocking` crate's (the same one smol's unblock
+        // uses). A panic in the closure propagates here and tide answers 500.
+        Strategy::Thread => async_std::task::spawn_blocking(move || work.run()).await,
+        Strategy::Background => match app.accept_background(work) {
+            Ok((job, accepted)) => {
+                // Dropping an async-std JoinHandle detaches the task: it runs to completion.
+                drop(async_std::task::spawn_blocking(move || job.run()));
+                accepted
+            }
+            Err(rejected) => rejected,
+        },
+    }
+}
+
+/// Serves `listener` until `shutdown` resolves, then stops accepting.
+///
+/// tide has no graceful shutdown (the pull request for it was never merged): `listen` runs
+/// forever and each connection is a detached task. What can be done is done here and in
+/// `main`: the accept loop is raced against the stop signal and dropped when it fires (no new
+/// connections), then `main` waits for in-flight requests through `App::wait_for_requests`.
+/// Unlike axum and hyper, idle keep-alive connections are not told to close: a request sent
+/// on one after the signal may still be served, until the process exits.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stopped = async {
+        shutdown.await;
+        Ok(())
+    };
+    futures_lite::future::race(router(app).listen(listener), stopped).await
+}
+
+fn respond(reply: Reply) -> Response {
+    let mut response = Response::builder(reply.status)
+        .content_type(tide::http::mime::JSON)
+        .body(reply.body)
+        .build();
+    if let Some(secs) = reply.retry_after {
+        response.insert_header("Retry-After", secs.to_string());
+    }
+    response
+}
+
+/// tide's router answers unknown paths (404) and wrong methods (405) with empty bodies; this
+/// gives them the JSON bodies all three servers share. Our own handlers never answer 404/405.
+#[derive(Debug)]
+struct JsonRoutingErrors;
+
+#[tide::utils::async_trait]
+impl Middleware<State> for JsonRoutingErrors {
+    async fn handle(&self, req: Request<State>, next: Next<'_, State>) -> tide::Result {
+        let method = req.method();
+        let path = req.url().path().to_owned();
+        let response = next.run(req).await;
+        Ok(match u16::from(response.status()) {
+            404 => respond(Reply::not_found(&path)),
+            405 => respond(Reply::method_not_allowed(method.as_ref(), &path)),
+            _ => response,
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! The benchmark's endpoints on smol + hyper 1 (through the smol-hyper adapter crate).
+//!
+//! Only what is particular to smol and hyper lives here: a hand-written accept loop (hyper has
+//! no router or server loop of its own), routing through `common::Route`, and how each strategy
+//! runs on smol (inline, `smol::future::yield_now`, `smol::unblock`, a detached `unblock`).
+//!
+//! # Layout
+//! - `lib.rs`: [`serve`] (accept loop + hyper connections + graceful shutdown), [`run`] (the
+//!   exhaustive match over strategies).
+//! - `main.rs`: the command line, an `Executor` run on exactly `--workers` threads (smol's
+//!   global executor would give one), the blocking pool's cap, signals.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{App, CONTENT_TYPE, Reply, Route, Strategy, Work};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::server::graceful::GracefulShutdown;
+use smol::Executor;
+use smol::net::TcpListener;
+use smol_hyper::rt::{FuturesIo, SmolTimer};
+
+/// How long a client may take to send its request headers before the connection is closed.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections on `listener` and serves each as a task on `ex` until `shutdown`
+/// resolves; then stops accepting, asks open connections to close after their current request
+/// (hyper's graceful shutdown), and returns once they have.
+pub async fn serve(
+    ex: Arc<Executor<'static>>,
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = smol::future::or(async { Some(listener.accept().await) }, async {
+            shutdown.as_mut().await;
+            None
+        })
+        .await;
+        let stream = match accepted {
+            None => break,
+            Some(Ok((stream, _peer))) => stream,
+            Some(Err(e)) => {
+                // Out of file descriptors, say: back off instead of spinning.
+                eprintln!("warning: accept failed: {e}");
+                smol::Timer::after(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let app = Arc::clone(&app);
+        let service = service_fn(move |req| {
+            let app = Arc::clone(&app);
+            async move { Ok::<_, Infallible>(handle(&app, req).await) }
+        });
+        let connection = http1::Builder::new()
+            .timer(SmolTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(FuturesIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        // A smol Task is cancelled when dropped: detach it so the connection runs on.
+        ex.spawn(async move {
+            // Client-side resets and timeouts end up here; nothing to do about them.
+            let _ = connection.await;
+        })
+        .detach();
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    let reply = match Route::of(req.method().as_str(), path) {
+        Route::Strategy(strategy) => {
+            app.handle(strategy, req.uri().query(), |work| run(app, work))
+                .await
+        }
+        Route::Health => Reply::health(),
+        Route::Stats => app.stats(),
+        Route::MethodNotAllowed => Reply::method_not_allowed(req.method().as_str(), path),
+        Route::NotFound => Reply::not_found(path),
+    };
+    respond(reply)
+}
+
+/// Runs validated work the way each strategy asks, on smol.
+pub async fn run(app: &App, work: Work) -> Reply {
+    match work.strategy {
+        // Inline: the kernel occupies this executor thread until it is done.
+        Strategy::Generator | Strategy::Cycle => work.run(),
+        // futures-lite's yield_now: wakes itself and returns Pending once.
+        Strategy::CycleSleep => work.run_yielding(smol::future::yield_now).await,
+        // The `blocking` crate's pool; a panic in the closure propagates here.
+        Strategy::Thread => smol::unblock(move || work.run()).await,
+        Strategy::Background => match app.accept_background(work) {
+            Ok((job, accepted)) => {
+                // Dropping the Task would CANCEL the job: detach it.
+                smol::unblock(move || job.run()).detach();
+                accepted
+            }
+            Err(rejected) => rejected,
+        },
+    }
+}
+
+fn respond(reply: Reply) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Some(secs) = reply.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
