@@ -1,1 +1,23 @@
+//! The conformance suite, written once and run against every server binary as a real process
+//! on port 0 (by each server's tests, through [`server_tests!`]) and by bench-runner before it
+//! measures anything, as TechEmpower verifies before it benchmarks.
+//!
+//! # Layout
+//! - [`process`]: [`ServerProcess`], a server binary started on `127.0.0.1:0`, stopped with
+//!   SIGTERM, killed on drop.
+//! - [`client`]: the [`HttpClient`] trait the checks go through, and [`ReqwestClient`].
+//! - [`checks`]: [`verify`]: totals for every strategy against the closed form, every 400
+//!   with its parameter, 404, 405, background completion in `/stats`.
+//! - [`behaviour`]: with one executor thread, `/health` waits behind an inline request and not
+//!   behind an offloaded or yielding one.
+//! - [`harness`]: blocking entry points for `#[test]`s, and the [`server_tests!`] macro.
 
+pub mod behaviour;
+pub mod checks;
+pub mod client;
+pub mod harness;
+pub mod process;
+
+pub use checks::{Check, Mode, Outcome, Report, verify};
+pub use client::{ClientError, HttpClient, HttpResponse, ReqwestClient};
+pub use process::{ServerProcess, StartError};

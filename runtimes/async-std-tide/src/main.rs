@@ -4,10 +4,14 @@
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use common::{App, RuntimeInfo, ServerArgs};
+
+/// How long responses of finished handlers get to reach the socket before the process exits.
+const RESPONSE_FLUSH_GRACE: Duration = Duration::from_millis(200);
 
 /// The benchmark's CPU-bound endpoints on async-std 1.13 + tide 0.16 (both unmaintained upstream).
 #[derive(Debug, Parser)]
@@ -46,6 +50,9 @@ fn main() -> anyhow::Result<ExitCode> {
     if unfinished > 0 {
         eprintln!("shutdown: {unfinished} requests still in flight at the deadline ABANDONED");
     }
+    // A handler that has returned has not necessarily had its response written: tide's
+    // connection tasks do that after it, and nothing tells us when. Give them a moment.
+    std::thread::sleep(RESPONSE_FLUSH_GRACE);
     let clean = app.finish_shutdown() && unfinished == 0;
     Ok(if clean {
         ExitCode::SUCCESS

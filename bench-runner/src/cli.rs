@@ -1,0 +1,392 @@
+//! The command line, and the [`Settings`] a run derives from it (defaults filled in, `--quick`
+//! applied, combinations checked), so the rest of the crate never looks at raw options.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use common::Strategy;
+
+use crate::client::ClientKind;
+use crate::measure::Plan;
+use crate::servers::ServerSource;
+use crate::targets::{Target, TargetChoice};
+
+/// Default kernel size. n = 5·10^7 takes about 22 ms of one core in a release build, so a
+/// batch of 20 on one worker lasts about half a second: ~90 probes at the default 5 ms, enough
+/// for a p99 that means something, and the whole default matrix (3 runtimes × 2 worker counts
+/// × 5 strategies × 5 rounds) stays within about two minutes on a 2-core machine.
+/// `--n 10000000 --concurrency 20` reproduces the Python demo's load.
+pub const DEFAULT_N: u64 = 50_000_000;
+/// Default batch size: the Python demo's 20 concurrent requests.
+pub const DEFAULT_CONCURRENCY: usize = 20;
+/// Default rounds per pair.
+pub const DEFAULT_ROUNDS: u32 = 5;
+/// `--quick`: kernel size, batch size, rounds. Tiny: checks the whole path, measures nothing.
+pub const QUICK: (u64, usize, u32) = (10_000, 4, 1);
+
+const AFTER_HELP: &str = "\
+Each pair (target, workers, strategy) gets a fresh server: start on 127.0.0.1:0, verify with the
+conformance checks, warm up, calibrate T1 (median of lone requests), then R rounds of C concurrent
+requests while a /health probe runs open-loop on its own connection. Results go to --out:
+raw.csv (one row per request), probes.csv (one row per probe), rounds.csv (one row per round),
+summary.csv (one row per pair: mean and standard deviation over rounds) and metadata.json.
+
+Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
+2 nothing was measured (bad options, build failure, results not writable); 130 interrupted
+(servers stopped, no CSV written, previous results kept).
+
+Examples:
+  cargo run -p bench-runner --release                      # every target, every strategy
+  cargo run -p bench-runner --release -- --target smol     # one runtime
+  cargo run -p bench-runner --release -- --n 10000000      # the Python demo's load
+  cargo run -p bench-runner --release -- --url http://127.0.0.1:8000   # any server with these paths";
+
+/// Measures the workspace's servers (or any server at `--url`) under CPU-bound request handlers.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "bench-runner", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Which server to measure.
+    #[arg(long, value_enum, default_value_t = TargetChoice::All)]
+    pub target: TargetChoice,
+
+    /// Executor thread counts to sweep, comma-separated (`1,2`) [default: 1 and the core count].
+    /// One worker reproduces Python's single event loop.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub workers: Vec<NonZeroUsize>,
+
+    /// Strategies to measure, comma-separated [default: all of them, in the order of
+    /// `common::Strategy::ALL`].
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_strategy)]
+    pub strategy: Vec<Strategy>,
+
+    /// Rounds (batches) per pair [default: 5; 1 with --quick].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: Option<u32>,
+
+    /// Concurrent requests per batch, C [default: 20, as in the Python demo; 4 with --quick].
+    #[arg(long, short = 'c', value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub concurrency: Option<u64>,
+
+    /// Kernel size n of every request [default: 50000000, about 22 ms per request in a release
+    /// build; 10000 with --quick]. `--n 10000000` is the Python demo's value.
+    #[arg(long, short = 'n', value_parser = clap::value_parser!(u64).range(1..=common::kernel::N_CEILING))]
+    pub n: Option<u64>,
+
+    /// `yield_every` sent to /cycle_sleep [default: the server's, 100000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub yield_every: Option<u64>,
+
+    /// Interval of the open-loop /health probe, in milliseconds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub probe_interval_ms: u64,
+
+    /// Lone requests whose median latency is T1, the calibration.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub calibration: u64,
+
+    /// Timeout of every request (probes included), in seconds.
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Duration,
+
+    /// HTTP client: reqwest (hyper) or surf (async-h1, pure Rust, no TLS).
+    #[arg(long, value_enum, default_value_t = ClientKind::Reqwest)]
+    pub client: ClientKind,
+
+    /// Measure the server at this base URL (`http://HOST:PORT`) instead of starting ours: any
+    /// server exposing the same paths, the Python FastAPI demo for one. Verified in the
+    /// conformance suite's external mode; no /stats, so no background completion time.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["target", "workers", "server_dir", "allow_debug"])]
+    pub url: Option<String>,
+
+    /// Directory the result files go to. Replaced as a whole at the end of a run (files that
+    /// are not ours are carried over); an interrupted or failed run leaves it untouched.
+    #[arg(long, default_value = "results", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Tiny n, C = 4, 1 round: checks the whole path in seconds, measures nothing useful.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Take the server binaries from DIR instead of building them with
+    /// `cargo build --release`. DIR must be a release build (`target/release`) unless
+    /// --allow-debug.
+    #[arg(long, value_name = "DIR")]
+    pub server_dir: Option<PathBuf>,
+
+    /// Accept server binaries from a non-release --server-dir (`target/debug`). Only with
+    /// --quick: a debug-built server measures the wrong thing. The profile goes to metadata.json.
+    #[arg(long, requires = "quick", requires = "server_dir")]
+    pub allow_debug: bool,
+}
+
+/// What to measure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subjects {
+    /// The workspace's servers, each with each worker count.
+    Servers {
+        /// Servers, in [`TARGETS`](crate::targets::TARGETS) order.
+        targets: Vec<Target>,
+        /// The worker sweep.
+        workers: Vec<usize>,
+        /// Where their binaries come from.
+        source: ServerSource,
+    },
+    /// A server already running at this base URL (no trailing `/`).
+    External {
+        /// `http://HOST:PORT`.
+        url: String,
+    },
+}
+
+/// A run's settings: the command line with every default resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// What to measure.
+    pub subjects: Subjects,
+    /// Strategies, in `Strategy::ALL` order.
+    pub strategies: Vec<Strategy>,
+    /// How each pair is measured.
+    pub plan: Plan,
+    /// Which HTTP client.
+    pub client: ClientKind,
+    /// Results directory.
+    pub out: PathBuf,
+    /// `--quick`.
+    pub quick: bool,
+}
+
+impl Cli {
+    /// Resolves defaults and checks what clap cannot.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let cores = common::cli::cores();
+        let (quick_n, quick_c, quick_rounds) = QUICK;
+        let pick = |quick_value, default| if self.quick { quick_value } else { default };
+        let n = self.n.unwrap_or(pick(quick_n, DEFAULT_N));
+        let concurrency = match self.concurrency {
+            Some(c) => usize::try_from(c).context("--concurrency too large")?,
+            None => pick(quick_c, DEFAULT_CONCURRENCY),
+        };
+        let rounds = self.rounds.unwrap_or(pick(quick_rounds, DEFAULT_ROUNDS));
+
+        let subjects = match &self.url {
+            Some(url) => Subjects::External { url: parse_base_url(url)? },
+            None => {
+                let mut workers: Vec<usize> = if self.workers.is_empty() {
+                    vec![1, cores]
+                } else {
+                    self.workers.iter().map(|w| w.get()).collect()
+                };
+                workers.dedup();
+                let source = match &self.server_dir {
+                    Some(dir) => ServerSource::Dir { dir: dir.clone(), allow_debug: self.allow_debug },
+                    None => ServerSource::Build,
+                };
+                Subjects::Servers { targets: self.target.targets(), workers, source }
+            }
+        };
+
+        let strategies = if self.strategy.is_empty() {
+            Strategy::ALL.to_vec()
+        } else {
+            Strategy::ALL.into_iter().filter(|s| self.strategy.contains(s)).collect()
+        };
+
+        let plan = Plan {
+            n,
+            yield_every: self.yield_every,
+            concurrency,
+            rounds,
+            probe_interval: Duration::from_millis(self.probe_interval_ms),
+            calibration: usize::try_from(self.calibration).unwrap_or(1),
+            warmup: 2,
+            request_timeout: self.timeout,
+            cores,
+        };
+        Ok(Settings {
+            subjects,
+            strategies,
+            plan,
+            client: self.client,
+            out: self.out.clone(),
+            quick: self.quick,
+        })
+    }
+}
+
+fn parse_strategy(s: &str) -> Result<Strategy, String> {
+    Strategy::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown strategy {s:?}; one of: {}", names.join(", "))
+    })
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 3600.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("expected a number of seconds in (0, 3600], got {s:?}"))
+}
+
+/// `http://HOST:PORT`, without a trailing `/`. Only plain HTTP: both clients are built without TLS.
+fn parse_base_url(url: &str) -> anyhow::Result<String> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        bail!("--url {url:?}: expected http://HOST:PORT (plain HTTP; the clients are built without TLS)");
+    };
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains(['/', '?', '#', ' ']) {
+        bail!("--url {url:?}: expected http://HOST:PORT with no path (the endpoints' paths are appended)");
+    }
+    Ok(format!("http://{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Cli {
+        let mut all = vec!["bench-runner"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    fn refused(args: &[&str]) -> bool {
+        let mut all = vec!["bench-runner"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).is_err()
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults() {
+        let s = parse(&[]).settings().expect("settings");
+        let cores = common::cli::cores();
+        let mut want_workers = vec![1, cores];
+        want_workers.dedup();
+        match &s.subjects {
+            Subjects::Servers { targets, workers, source } => {
+                assert_eq!(targets, &crate::targets::TARGETS.to_vec());
+                assert_eq!(workers, &want_workers);
+                assert_eq!(source, &ServerSource::Build);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.strategies, Strategy::ALL.to_vec());
+        assert_eq!(s.plan.n, DEFAULT_N);
+        assert_eq!(s.plan.concurrency, 20);
+        assert_eq!(s.plan.rounds, 5);
+        assert_eq!(s.plan.probe_interval, Duration::from_millis(5));
+        assert_eq!(s.plan.request_timeout, Duration::from_secs(30));
+        assert_eq!(s.plan.calibration, 5);
+        assert_eq!(s.client, ClientKind::Reqwest);
+        assert_eq!(s.out, PathBuf::from("results"));
+        assert!(!s.quick);
+    }
+
+    #[test]
+    fn quick_shrinks_only_what_is_not_given() {
+        let s = parse(&["--quick"]).settings().expect("settings");
+        assert_eq!((s.plan.n, s.plan.concurrency, s.plan.rounds), (10_000, 4, 1));
+        let s = parse(&["--quick", "--n", "7", "-c", "3", "--rounds", "2"]).settings().expect("settings");
+        assert_eq!((s.plan.n, s.plan.concurrency, s.plan.rounds), (7, 3, 2));
+    }
+
+    #[test]
+    fn lists_and_choices() {
+        let s = parse(&[
+            "--target",
+            "async-std",
+            "--workers",
+            "1,4,4",
+            "--strategy",
+            "thread,cycle",
+            "--client",
+            "surf",
+            "--out",
+            "/tmp/x",
+            "--timeout",
+            "2.5",
+            "--probe-interval-ms",
+            "2",
+        ])
+        .settings()
+        .expect("settings");
+        match &s.subjects {
+            Subjects::Servers { targets, workers, .. } => {
+                assert_eq!(targets.len(), 1);
+                assert_eq!(targets[0].package, "server-async-std-tide");
+                assert_eq!(workers, &[1, 4]);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Always in Strategy::ALL order, whatever the command line's.
+        assert_eq!(s.strategies, vec![Strategy::Cycle, Strategy::Thread]);
+        assert_eq!(s.client, ClientKind::Surf);
+        assert_eq!(s.plan.request_timeout, Duration::from_millis(2500));
+        assert_eq!(s.plan.probe_interval, Duration::from_millis(2));
+    }
+
+    #[test]
+    fn server_dir_and_debug_builds() {
+        let s = parse(&["--quick", "--server-dir", "target/debug", "--allow-debug"])
+            .settings()
+            .expect("settings");
+        match s.subjects {
+            Subjects::Servers { source, .. } => assert_eq!(
+                source,
+                ServerSource::Dir { dir: PathBuf::from("target/debug"), allow_debug: true }
+            ),
+            other => panic!("{other:?}"),
+        }
+        // Debug builds only for --quick, and only with an explicit directory.
+        assert!(refused(&["--server-dir", "target/debug", "--allow-debug"]));
+        assert!(refused(&["--quick", "--allow-debug"]));
+    }
+
+    #[test]
+    fn external_url() {
+        let s = parse(&["--url", "http://127.0.0.1:8000/"]).settings().expect("settings");
+        assert_eq!(s.subjects, Subjects::External { url: "http://127.0.0.1:8000".into() });
+        assert!(parse(&["--url", "https://example.com"]).settings().is_err());
+        assert!(parse(&["--url", "http://host:1/path"]).settings().is_err());
+        assert!(parse(&["--url", "http://"]).settings().is_err());
+        assert!(refused(&["--url", "http://h:1", "--target", "smol"]));
+        assert!(refused(&["--url", "http://h:1", "--workers", "1"]));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for args in [
+            &["--workers", "0"][..],
+            &["--workers", "x"],
+            &["--rounds", "0"],
+            &["--concurrency", "0"],
+            &["--n", "0"],
+            &["--n", "1000000000001"],
+            &["--probe-interval-ms", "0"],
+            &["--strategy", "sleep"],
+            &["--target", "actix"],
+            &["--client", "curl"],
+            &["--timeout", "0"],
+            &["--timeout", "NaN"],
+        ] {
+            assert!(refused(args), "{args:?} accepted");
+        }
+    }
+
+    #[test]
+    fn help_names_every_target_and_strategy_option() {
+        let help = Cli::command().render_long_help().to_string();
+        for word in ["tokio", "async-std", "smol", "--quick", "--url", "--server-dir", "Exit status"] {
+            assert!(help.contains(word), "--help lacks {word}");
+        }
+    }
+}

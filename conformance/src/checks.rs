@@ -1,0 +1,475 @@
+//! The conformance checks: what every server must answer, checked the same way for all three
+//! (and, as far as possible, for an external server such as the original Python demo).
+//! They run on a tokio runtime (reqwest needs one; they also use its timer).
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use common::app::Stats;
+use common::kernel::closed_form;
+use common::reply::{Accepted, Computed, ErrorBody};
+use common::{CONTENT_TYPE, Strategy};
+use serde_json::Value;
+
+use crate::client::{HttpClient, HttpResponse};
+
+/// Kernel sizes every strategy is checked at.
+pub const CHECKED_N: [u64; 4] = [0, 1, 10, 10_000_000];
+
+/// How much to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One of this workspace's servers: every body, error and counter.
+    Ours,
+    /// Any server exposing the strategy paths (the Python demo, say): status codes, and
+    /// totals where the body has a `total` field; the rest is reported as skipped.
+    External,
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It held.
+    Passed,
+    /// It did not; why.
+    Failed(String),
+    /// Not checked; why.
+    Skipped(String),
+}
+
+/// One named check and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked (`total /cycle n=10`).
+    pub name: String,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Every check run against one server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// In the order they ran.
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    /// No check failed.
+    pub fn passed(&self) -> bool {
+        self.failures().is_empty()
+    }
+
+    /// The failed checks.
+    pub fn failures(&self) -> Vec<&Check> {
+        self.checks
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Failed(_)))
+            .collect()
+    }
+
+    /// The skipped checks.
+    pub fn skipped(&self) -> Vec<&Check> {
+        self.checks
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Skipped(_)))
+            .collect()
+    }
+
+    /// `41 passed, 0 failed, 3 skipped` and one line per failure.
+    pub fn summary(&self) -> String {
+        let failures = self.failures();
+        let passed = self.checks.len() - failures.len() - self.skipped().len();
+        let mut s = format!(
+            "{passed} checks passed, {} failed, {} skipped",
+            failures.len(),
+            self.skipped().len()
+        );
+        for c in failures {
+            s.push_str(&format!("\n  FAILED {c}"));
+        }
+        s
+    }
+
+    fn record(&mut self, name: impl Into<String>, result: Result<(), String>) {
+        let outcome = match result {
+            Ok(()) => Outcome::Passed,
+            Err(why) => Outcome::Failed(why),
+        };
+        self.checks.push(Check {
+            name: name.into(),
+            outcome,
+        });
+    }
+
+    fn skip(&mut self, name: impl Into<String>, why: &str) {
+        self.checks.push(Check {
+            name: name.into(),
+            outcome: Outcome::Skipped(why.into()),
+        });
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.outcome {
+            Outcome::Passed => write!(f, "{}: passed", self.name),
+            Outcome::Failed(why) => write!(f, "{}: {why}", self.name),
+            Outcome::Skipped(why) => write!(f, "{}: skipped ({why})", self.name),
+        }
+    }
+}
+
+/// Runs every check against the server at `base_url` (`http://127.0.0.1:PORT`).
+pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Report {
+    let mut report = Report::default();
+    let get = |path: String| {
+        let url = format!("{base_url}{path}");
+        async move {
+            client
+                .get(&url)
+                .await
+                .map_err(|e| format!("GET {url}: {e}"))
+        }
+    };
+
+    // /health
+    let health = get("/health".into()).await;
+    match mode {
+        Mode::Ours => report.record(
+            "GET /health",
+            health.and_then(|r| expect_json(&r, 200, "/health")),
+        ),
+        Mode::External => match health {
+            Ok(r) if r.status == 200 => report.record("GET /health", Ok(())),
+            _ => report.skip(
+                "GET /health",
+                "no /health endpoint: the probe will count its errors",
+            ),
+        },
+    }
+
+    // /stats gives max_n, needed for the above-maximum checks.
+    let stats = match mode {
+        Mode::Ours => {
+            let stats = fetch_stats(client, base_url).await;
+            report.record(
+                "GET /stats",
+                stats.as_ref().map(|_| ()).map_err(Clone::clone),
+            );
+            stats.ok()
+        }
+        Mode::External => {
+            report.skip("GET /stats", "external server: no /stats");
+            None
+        }
+    };
+
+    // Right totals for every strategy and n.
+    for strategy in Strategy::ALL {
+        for n in CHECKED_N {
+            let name = format!("total {} n={n}", strategy.path());
+            if mode == Mode::External && n != common::params::DEFAULT_N {
+                report.skip(name, "external server: checked at the default n only");
+                continue;
+            }
+            let result = get(format!("{}?n={n}", strategy.path())).await;
+            report.record(
+                name,
+                result.and_then(|r| check_answer(strategy, n, &r, mode)),
+            );
+        }
+    }
+    let name = "total /cycle_sleep n=1000 yield_every=7";
+    match mode {
+        Mode::Ours => {
+            let r = get("/cycle_sleep?n=1000&yield_every=7".into()).await;
+            report.record(
+                name,
+                r.and_then(|r| check_answer(Strategy::CycleSleep, 1000, &r, mode)),
+            );
+        }
+        Mode::External => report.skip(name, "external server: yield_every is ours"),
+    }
+
+    // Bad input: a 400 naming the parameter, for every strategy.
+    for strategy in Strategy::ALL {
+        for (query, param, reason) in bad_inputs(strategy, stats.as_ref().map(|s| s.max_n)) {
+            let name = format!("400 {}?{query}", strategy.path());
+            if mode == Mode::External {
+                report.skip(name, "external server: error bodies are ours");
+                continue;
+            }
+            let r = get(format!("{}?{query}", strategy.path())).await;
+            report.record(
+                name,
+                r.and_then(|r| check_error(&r, 400, Some((param, reason)))),
+            );
+        }
+    }
+
+    // Unknown path, wrong method.
+    let r = get("/no-such-endpoint".into()).await;
+    report.record(
+        "404 GET /no-such-endpoint",
+        r.and_then(|r| match mode {
+            Mode::Ours => check_error(&r, 404, None),
+            Mode::External => expect_status(&r, 404),
+        }),
+    );
+    for strategy in Strategy::ALL {
+        let url = format!("{base_url}{}", strategy.path());
+        let r = client
+            .send("POST", &url)
+            .await
+            .map_err(|e| format!("POST {url}: {e}"));
+        report.record(
+            format!("405 POST {}", strategy.path()),
+            r.and_then(|r| match mode {
+                Mode::Ours => check_error(&r, 405, None),
+                Mode::External => expect_status(&r, 405),
+            }),
+        );
+    }
+
+    // The server is still serving after all that.
+    let r = get("/health".into()).await;
+    match mode {
+        Mode::Ours => report.record(
+            "alive after bad input",
+            r.and_then(|r| expect_status(&r, 200)),
+        ),
+        Mode::External => report.skip("alive after bad input", "external server: no /health"),
+    }
+
+    // Background jobs accepted above all complete, and /stats says so.
+    match mode {
+        Mode::Ours => {
+            let r = wait_background_idle(client, base_url, Duration::from_secs(60)).await;
+            report.record(
+                "background jobs complete in /stats",
+                r.and_then(|s| {
+                    let bg = s.background;
+                    let want = u64::try_from(CHECKED_N.len()).unwrap_or_default();
+                    if bg.completed >= want && bg.completed == bg.accepted && bg.abandoned == 0 {
+                        Ok(())
+                    } else {
+                        Err(format!("/stats background after drain: {bg:?}"))
+                    }
+                }),
+            );
+        }
+        Mode::External => report.skip("background jobs complete", "external server: no /stats"),
+    }
+    report
+}
+
+/// The bad queries each strategy must refuse, with the parameter and reason expected.
+fn bad_inputs(strategy: Strategy, max_n: Option<u64>) -> Vec<(String, &'static str, &'static str)> {
+    let mut cases = vec![
+        ("n=abc".to_owned(), "n", "not_a_number"),
+        ("n=".to_owned(), "n", "not_a_number"),
+        ("n=1.5".to_owned(), "n", "not_a_number"),
+        ("n=-1".to_owned(), "n", "negative"),
+        ("n=99999999999999999999999".to_owned(), "n", "above_maximum"),
+        ("n=1&n=2".to_owned(), "n", "repeated_parameter"),
+        ("foo=1".to_owned(), "foo", "unknown_parameter"),
+    ];
+    if let Some(max) = max_n.and_then(|m| m.checked_add(1)) {
+        cases.push((format!("n={max}"), "n", "above_maximum"));
+    }
+    match strategy {
+        Strategy::CycleSleep => {
+            cases.push(("yield_every=0".into(), "yield_every", "zero"));
+            cases.push(("yield_every=x".into(), "yield_every", "not_a_number"));
+            cases.push(("yield_every=-3".into(), "yield_every", "negative"));
+        }
+        Strategy::Generator | Strategy::Cycle | Strategy::Thread | Strategy::Background => {
+            cases.push(("yield_every=5".into(), "yield_every", "unknown_parameter"));
+        }
+    }
+    cases
+}
+
+fn expect_status(r: &HttpResponse, status: u16) -> Result<(), String> {
+    if r.status == status {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected status {status}, got {} with body {:?}",
+            r.status,
+            clip(&r.body)
+        ))
+    }
+}
+
+fn expect_json(r: &HttpResponse, status: u16, what: &str) -> Result<(), String> {
+    expect_status(r, status)?;
+    if r.content_type.as_deref() != Some(CONTENT_TYPE) {
+        return Err(format!(
+            "{what}: content type {:?}, expected {CONTENT_TYPE}",
+            r.content_type
+        ));
+    }
+    serde_json::from_str::<Value>(&r.body)
+        .map(|_| ())
+        .map_err(|e| format!("{what}: body is not JSON ({e}): {:?}", clip(&r.body)))
+}
+
+fn check_error(r: &HttpResponse, status: u16, param: Option<(&str, &str)>) -> Result<(), String> {
+    expect_json(r, status, "error")?;
+    let body: ErrorBody = serde_json::from_str(&r.body)
+        .map_err(|e| format!("not an error body ({e}): {:?}", clip(&r.body)))?;
+    if let Some((param, reason)) = param
+        && (body.parameter.as_deref() != Some(param) || body.reason.as_deref() != Some(reason))
+    {
+        return Err(format!(
+            "expected parameter {param:?} reason {reason:?}, got {:?} {:?}",
+            body.parameter, body.reason
+        ));
+    }
+    Ok(())
+}
+
+fn check_answer(strategy: Strategy, n: u64, r: &HttpResponse, mode: Mode) -> Result<(), String> {
+    let want = closed_form(n).to_string();
+    match mode {
+        Mode::Ours => {
+            expect_json(r, strategy.success_status(), strategy.path())?;
+            if strategy.success_status() == 202 {
+                let body: Accepted = serde_json::from_str(&r.body)
+                    .map_err(|e| format!("not an accepted body ({e}): {:?}", clip(&r.body)))?;
+                return if body.strategy == strategy.name() && body.n == n {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "accepted body does not match the request: {body:?}"
+                    ))
+                };
+            }
+            let body: Computed = serde_json::from_str(&r.body)
+                .map_err(|e| format!("not a computed body ({e}): {:?}", clip(&r.body)))?;
+            if body.strategy != strategy.name() || body.n != n || body.total != want {
+                return Err(format!(
+                    "expected {} n={n} total {want}, got {body:?}",
+                    strategy.name()
+                ));
+            }
+            Ok(())
+        }
+        Mode::External => {
+            if !(200..300).contains(&r.status) {
+                return Err(format!("status {} with body {:?}", r.status, clip(&r.body)));
+            }
+            match find_total(&r.body) {
+                Some(total) if total == want => Ok(()),
+                Some(total) => Err(format!("expected total {want}, got {total}")),
+                // Fire-and-forget answers carry no total; the status is all we can check.
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// A `total` field at the top level or under `result`, as a number or a string.
+pub fn find_total(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let total = v.get("total").or_else(|| v.get("result")?.get("total"))?;
+    match total {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `GET /stats`, parsed.
+pub async fn fetch_stats(client: &dyn HttpClient, base_url: &str) -> Result<Stats, String> {
+    let url = format!("{base_url}/stats");
+    let r = client
+        .get(&url)
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    expect_json(&r, 200, "/stats")?;
+    serde_json::from_str(&r.body).map_err(|e| format!("/stats body ({e}): {:?}", clip(&r.body)))
+}
+
+/// Polls `/stats` until no background job is queued or running; returns the last stats.
+pub async fn wait_background_idle(
+    client: &dyn HttpClient,
+    base_url: &str,
+    timeout: Duration,
+) -> Result<Stats, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let stats = fetch_stats(client, base_url).await?;
+        if stats.background.is_idle() {
+            return Ok(stats);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "background jobs still busy after {timeout:?}: {:?}",
+                stats.background
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn clip(s: &str) -> &str {
+    match s.char_indices().nth(200) {
+        Some((cut, _)) => &s[..cut],
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_totals_in_our_and_the_demo_shapes() {
+        assert_eq!(find_total(r#"{"total":"285"}"#).as_deref(), Some("285"));
+        assert_eq!(find_total(r#"{"total":285}"#).as_deref(), Some("285"));
+        assert_eq!(
+            find_total(r#"{"result":{"total":285}}"#).as_deref(),
+            Some("285")
+        );
+        assert_eq!(find_total(r#"{"message":"started"}"#), None);
+        assert_eq!(find_total("not json"), None);
+    }
+
+    #[test]
+    fn every_strategy_has_bad_inputs_for_each_reason() {
+        for s in Strategy::ALL {
+            let cases = bad_inputs(s, Some(100));
+            for reason in [
+                "not_a_number",
+                "negative",
+                "above_maximum",
+                "repeated_parameter",
+                "unknown_parameter",
+            ] {
+                assert!(cases.iter().any(|c| c.2 == reason), "{s}: {reason}");
+            }
+            // Each expectation agrees with the shared parser.
+            for (query, param, reason) in cases {
+                let e = common::params::parse(s, Some(&query), 100).expect_err(&query);
+                assert_eq!((e.parameter(), e.reason()), (param, reason), "{s}?{query}");
+            }
+        }
+    }
+
+    #[test]
+    fn report_summary_counts() {
+        let mut r = Report::default();
+        r.record("a", Ok(()));
+        r.record("b", Err("wrong".into()));
+        r.skip("c", "n/a");
+        assert!(!r.passed());
+        assert_eq!(r.failures().len(), 1);
+        assert!(
+            r.summary()
+                .starts_with("1 checks passed, 1 failed, 1 skipped")
+        );
+        assert!(r.summary().contains("FAILED b: wrong"));
+    }
+}
