@@ -1,0 +1,970 @@
+//! One measurement per (target, workers, strategy): start the server, verify it, warm up,
+//! calibrate T1, run the rounds with the open-loop probe beside each batch, wait until the
+//! server is idle, stop it. Records everything raw ([`Measurement`]); the figures are derived
+//! later ([`crate::summary`]) so the CSVs and the console agree by construction.
+//!
+//! Memory: every request and every probe is kept (a default run is ~3 000 requests and
+//! ~10 000 probes), because raw.csv and probes.csv want one row each, and because a run that
+//! is interrupted writes nothing, so nothing can be streamed to disk early.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::Strategy;
+use common::app::Stats;
+use common::reply::{Accepted, Computed};
+use conformance::{HttpClient, HttpResponse, Mode, Outcome, Report, ServerProcess};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::targets::Target;
+
+/// How long a server may take to print its `listening on` line.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a started server may take to answer `/health` with 200.
+const HEALTHY_TIMEOUT: Duration = Duration::from_secs(10);
+/// SIGTERM, then SIGKILL after this long.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How often `/stats` is polled while waiting for background jobs; bounds the resolution of the
+/// background completion time.
+const STATS_POLL: Duration = Duration::from_millis(2);
+
+/// How every pair is measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plan {
+    /// Kernel size of every request.
+    pub n: u64,
+    /// `yield_every` for `/cycle_sleep`, if not the server's default.
+    pub yield_every: Option<u64>,
+    /// Requests per batch, C.
+    pub concurrency: usize,
+    /// Batches per pair, R.
+    pub rounds: u32,
+    /// Interval of the open-loop probe.
+    pub probe_interval: Duration,
+    /// Lone requests whose median is T1.
+    pub calibration: usize,
+    /// Lone requests of the strategy before calibration.
+    pub warmup: usize,
+    /// Timeout of every request.
+    pub request_timeout: Duration,
+    /// Cores of this machine (the ideal batch time divides by min(C, cores)).
+    pub cores: usize,
+}
+
+impl Plan {
+    /// The longest wait for background jobs or in-flight requests to finish.
+    fn idle_timeout(&self) -> Duration {
+        self.request_timeout.max(Duration::from_secs(60))
+    }
+}
+
+/// The names a measurement's rows carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labels {
+    /// `tokio`, `async-std`, `smol`, or `external`.
+    pub target: String,
+    /// The runtime (empty for an external target: unknown).
+    pub runtime: String,
+    /// The framework (empty for an external target: unknown).
+    pub framework: String,
+    /// `reqwest` or `surf`.
+    pub client: &'static str,
+    /// `--workers` given to the server (`None` for an external target).
+    pub workers: Option<usize>,
+}
+
+/// Why one request does not count as a verified answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// No answer within `--timeout`.
+    #[error("timeout")]
+    Timeout,
+    /// Connection refused or reset, malformed response...
+    #[error("transport: {0}")]
+    Transport(String),
+    /// An answer with another status than the strategy's success status.
+    #[error("status {0}")]
+    Status(u16),
+    /// The right status, but a body that does not hold the right answer.
+    #[error("body: {0}")]
+    Body(String),
+}
+
+impl RequestError {
+    /// The kind, as counted in the `errors_*` columns.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RequestError::Timeout => "timeout",
+            RequestError::Transport(_) => "transport",
+            RequestError::Status(_) => "status",
+            RequestError::Body(_) => "body",
+        }
+    }
+}
+
+/// One request of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    /// Position in the batch, from 0.
+    pub index: usize,
+    /// When it was sent, from the batch's start.
+    pub start_offset: Duration,
+    /// Send to last byte of the body (client included).
+    pub latency: Duration,
+    /// HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// `None` when the answer was verified.
+    pub error: Option<RequestError>,
+}
+
+/// One `/health` probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRecord {
+    /// Sequence number in its round, from 0; scheduled at `index × interval`.
+    pub index: u64,
+    /// Its scheduled send time, from the batch's start.
+    pub scheduled_offset: Duration,
+    /// How late it was really sent (waiting for the previous probe, or the client's scheduling).
+    pub send_delay: Duration,
+    /// From the *scheduled* send time to the answer (open loop: a stall counts in full).
+    pub latency: Duration,
+    /// HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// Timeout or transport error.
+    pub error: Option<String>,
+}
+
+/// One batch of C requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Round {
+    /// From 1.
+    pub number: u32,
+    /// Batch start to the last answer.
+    pub batch: Duration,
+    /// `/background` on our servers: batch start until `/stats` shows every job finished.
+    pub background_done: Option<Duration>,
+    /// The C requests, by index.
+    pub requests: Vec<RequestRecord>,
+    /// The probes sent while the round ran.
+    pub probes: Vec<ProbeRecord>,
+}
+
+/// The conformance verdict, as kept for the CSVs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// Every check passed (skipped ones do not count against).
+    pub passed: bool,
+    /// Checks passed.
+    pub checks_passed: usize,
+    /// `name: reason` of each failed check.
+    pub failed: Vec<String>,
+    /// `name: reason` of each skipped check.
+    pub skipped: Vec<String>,
+}
+
+impl Verification {
+    fn of(report: &Report) -> Verification {
+        let mut v =
+            Verification { passed: report.passed(), checks_passed: 0, failed: vec![], skipped: vec![] };
+        for check in &report.checks {
+            match &check.outcome {
+                Outcome::Passed => v.checks_passed += 1,
+                Outcome::Failed(why) => v.failed.push(format!("{}: {why}", check.name)),
+                Outcome::Skipped(why) => v.skipped.push(format!("{}: {why}", check.name)),
+            }
+        }
+        v
+    }
+}
+
+/// Everything recorded for one pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// Who was measured.
+    pub labels: Labels,
+    /// Which endpoint.
+    pub strategy: Strategy,
+    /// How.
+    pub plan: Plan,
+    /// The conformance verdict (`None` if the server never answered).
+    pub verification: Option<Verification>,
+    /// Median of the lone requests (for `/background` on our servers: until the job finished).
+    pub t1: Option<Duration>,
+    /// The rounds run (fewer than planned if it failed).
+    pub rounds: Vec<Round>,
+    /// Why the pair failed, if it did.
+    pub failure: Option<String>,
+    /// Remarks for the reader (what was not measured and why).
+    pub notes: Vec<String>,
+}
+
+impl Measurement {
+    fn new(labels: Labels, strategy: Strategy, plan: Plan) -> Measurement {
+        Measurement {
+            labels,
+            strategy,
+            plan,
+            verification: None,
+            t1: None,
+            rounds: vec![],
+            failure: None,
+            notes: vec![],
+        }
+    }
+
+    /// `tokio, workers=1, /thread`: how messages name the pair.
+    pub fn name(&self) -> String {
+        match self.labels.workers {
+            Some(w) => format!("{}, workers={w}, {}", self.labels.target, self.strategy.path()),
+            None => format!("{}, {}", self.labels.target, self.strategy.path()),
+        }
+    }
+}
+
+/// Whether the server is one of ours (bodies from `common::reply`, `/stats`) or anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// One of the workspace's servers.
+    Ours,
+    /// `--url`: statuses and `total` fields only, no `/stats`.
+    External,
+}
+
+/// Where lines for the user go (the progress bar must not be torn by them).
+pub trait Log: Sync {
+    /// Prints one line.
+    fn line(&self, line: &str);
+}
+
+/// The measuring engine: the two clients and the plan, reused for every pair.
+pub struct Bench {
+    client: Arc<dyn HttpClient>,
+    probe: Arc<dyn HttpClient>,
+    plan: Plan,
+    client_name: &'static str,
+}
+
+impl std::fmt::Debug for Bench {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bench").field("plan", &self.plan).field("client", &self.client_name).finish()
+    }
+}
+
+impl Bench {
+    /// `client` sends the batches, the warm-up, the calibration and the `/stats` polls;
+    /// `probe` only the `/health` probes (its own pool, its own connection).
+    pub fn new(
+        client: Arc<dyn HttpClient>,
+        probe: Arc<dyn HttpClient>,
+        plan: Plan,
+        client_name: &'static str,
+    ) -> Bench {
+        Bench { client, probe, plan, client_name }
+    }
+
+    /// Measures `strategy` on a fresh `target` server with `workers` executor threads.
+    /// Never fails: what went wrong is in [`Measurement::failure`]. The server is stopped
+    /// before this returns (and killed if this future is dropped).
+    pub async fn measure_server(
+        &self,
+        target: &Target,
+        binary: &Path,
+        workers: usize,
+        strategy: Strategy,
+        log: &dyn Log,
+    ) -> Measurement {
+        let labels = Labels {
+            target: target.name.into(),
+            runtime: target.runtime.into(),
+            framework: target.framework.into(),
+            client: self.client_name,
+            workers: Some(workers),
+        };
+        let mut m = Measurement::new(labels, strategy, self.plan);
+        let args = server_args(&self.plan, workers);
+        let path = binary.to_path_buf();
+        let started =
+            tokio::task::spawn_blocking(move || ServerProcess::start(&path, &args, STARTUP_TIMEOUT))
+                .await;
+        let mut server = match started {
+            Ok(Ok(server)) => server,
+            Ok(Err(e)) => {
+                m.failure = Some(format!("server did not start ({}): {e}", binary.display()));
+                return m;
+            }
+            Err(e) => {
+                m.failure = Some(format!("server start-up task failed: {e}"));
+                return m;
+            }
+        };
+        let base = server.base_url();
+        if let Err(why) = self.measure_at(&base, Flavor::Ours, &mut m, Some(&mut server), log).await {
+            m.failure = Some(why);
+        }
+        let stopped = tokio::task::spawn_blocking(move || server.stop(STOP_GRACE)).await;
+        match stopped {
+            Ok(Ok(status)) if status.success() => {}
+            Ok(Ok(status)) => m.notes.push(format!("server exited with {status} when stopped")),
+            Ok(Err(e)) => m.notes.push(format!("stopping the server: {e}")),
+            Err(e) => m.notes.push(format!("stopping the server: {e}")),
+        }
+        m
+    }
+
+    /// Measures `strategy` on the server already running at `url`.
+    pub async fn measure_external(&self, url: &str, strategy: Strategy, log: &dyn Log) -> Measurement {
+        let labels = Labels {
+            target: "external".into(),
+            runtime: String::new(),
+            framework: String::new(),
+            client: self.client_name,
+            workers: None,
+        };
+        let mut m = Measurement::new(labels, strategy, self.plan);
+        if strategy == Strategy::Background {
+            m.notes.push(
+                "external target: no /stats, so background completion is not measured and \
+                 jobs may still run when the next measurement starts"
+                    .into(),
+            );
+        }
+        if let Err(why) = self.measure_at(url, Flavor::External, &mut m, None, log).await {
+            m.failure = Some(why);
+        }
+        m
+    }
+
+    async fn measure_at(
+        &self,
+        base: &str,
+        flavor: Flavor,
+        m: &mut Measurement,
+        mut server: Option<&mut ServerProcess>,
+        log: &dyn Log,
+    ) -> Result<(), String> {
+        let strategy = m.strategy;
+        let plan = &self.plan;
+        let stats = flavor == Flavor::Ours;
+        self.wait_healthy(base).await?;
+
+        let mode = match flavor {
+            Flavor::Ours => Mode::Ours,
+            Flavor::External => Mode::External,
+        };
+        let report = conformance::verify(&*self.client, base, mode).await;
+        let verification = Verification::of(&report);
+        let passed = verification.passed;
+        let failed = verification.failed.join("; ");
+        m.verification = Some(verification);
+        if !passed {
+            return Err(format!("verification failed, not measured: {failed}"));
+        }
+        check_alive(&mut server)?;
+        if stats {
+            self.wait_idle(base).await?;
+        }
+
+        // Warm up: C concurrent /health requests open the batch's connections, then a few
+        // requests of the strategy itself.
+        let url = strategy_url(base, strategy, plan);
+        let health = format!("{base}/health");
+        let mut set = JoinSet::new();
+        for _ in 0..plan.concurrency {
+            let client = Arc::clone(&self.client);
+            let health = health.clone();
+            let timeout = plan.request_timeout;
+            set.spawn(async move { timed_get(&*client, &health, timeout).await.1.is_ok() });
+        }
+        let opened = set.join_all().await.into_iter().filter(|ok| *ok).count();
+        if opened < plan.concurrency {
+            return Err(format!(
+                "warm-up: {} of {} concurrent /health requests failed",
+                plan.concurrency - opened,
+                plan.concurrency
+            ));
+        }
+        for _ in 0..plan.warmup {
+            let record = self.lone(&url, strategy, flavor).await;
+            if let Some(e) = record.error {
+                return Err(format!("warm-up request to {url}: {e}"));
+            }
+        }
+        if stats {
+            self.wait_idle(base).await?;
+        }
+
+        // Calibrate: T1, the time of one request alone.
+        let mut lone = Vec::with_capacity(plan.calibration);
+        for _ in 0..plan.calibration {
+            let start = Instant::now();
+            let record = self.lone(&url, strategy, flavor).await;
+            if let Some(e) = record.error {
+                return Err(format!("calibration request to {url}: {e}"));
+            }
+            let t = if strategy == Strategy::Background && stats {
+                self.wait_background_done(base, start).await?
+            } else {
+                record.latency
+            };
+            lone.push(t);
+        }
+        m.t1 = crate::stats::median(&lone);
+
+        // The probe's connection is opened before the first batch, like the batch's.
+        let (_, opened) = timed_get(&*self.probe, &health, plan.request_timeout).await;
+        opened.map_err(|e| format!("probe: /health failed before the first batch: {e}"))?;
+
+        for number in 1..=plan.rounds {
+            if stats {
+                self.wait_idle(base).await?;
+            }
+            let round = self.round(base, &url, strategy, flavor, number).await?;
+            let mut line = format!(
+                "Batch of {} requests to {} took: {:.4} seconds",
+                plan.concurrency,
+                strategy.path(),
+                round.batch.as_secs_f64()
+            );
+            if let Some(done) = round.background_done {
+                line.push_str(&format!(" (all jobs done after {:.4} seconds)", done.as_secs_f64()));
+            }
+            log.line(&line);
+            m.rounds.push(round);
+            check_alive(&mut server)?;
+        }
+        if stats {
+            self.wait_idle(base).await?;
+        }
+
+        let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+        let mut total = 0;
+        for r in m.rounds.iter().flat_map(|r| &r.requests) {
+            total += 1;
+            if let Some(e) = &r.error {
+                let kind = match e {
+                    RequestError::Status(s) => format!("status {s}"),
+                    other => other.kind().to_owned(),
+                };
+                *kinds.entry(kind).or_default() += 1;
+            }
+        }
+        if !kinds.is_empty() {
+            let bad: usize = kinds.values().sum();
+            let list: Vec<String> = kinds.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            return Err(format!("{bad} of {total} requests failed: {}", list.join(", ")));
+        }
+        Ok(())
+    }
+
+    /// One request alone, checked.
+    async fn lone(&self, url: &str, strategy: Strategy, flavor: Flavor) -> RequestRecord {
+        let (latency, result) = timed_get(&*self.client, url, self.plan.request_timeout).await;
+        record(0, Duration::ZERO, latency, result, strategy, self.plan.n, flavor)
+    }
+
+    async fn round(
+        &self,
+        base: &str,
+        url: &str,
+        strategy: Strategy,
+        flavor: Flavor,
+        number: u32,
+    ) -> Result<Round, String> {
+        let plan = self.plan;
+        let (done_tx, done_rx) = watch::channel(None);
+        let start = Instant::now();
+        let probe = tokio::spawn(probe_loop(
+            Arc::clone(&self.probe),
+            format!("{base}/health"),
+            start,
+            plan.probe_interval,
+            plan.request_timeout,
+            done_rx,
+        ));
+        let mut set = JoinSet::new();
+        for index in 0..plan.concurrency {
+            let client = Arc::clone(&self.client);
+            let url = url.to_owned();
+            set.spawn(async move {
+                let sent = start.elapsed();
+                let (latency, result) = timed_get(&*client, &url, plan.request_timeout).await;
+                record(index, sent, latency, result, strategy, plan.n, flavor)
+            });
+        }
+        let mut requests = Vec::with_capacity(plan.concurrency);
+        while let Some(joined) = set.join_next().await {
+            requests.push(joined.map_err(|e| format!("request task failed: {e}"))?);
+        }
+        requests.sort_by_key(|r| r.index);
+        let batch =
+            requests.iter().map(|r| r.start_offset + r.latency).max().unwrap_or(Duration::ZERO);
+        let background_done = if strategy == Strategy::Background && flavor == Flavor::Ours {
+            Some(self.wait_background_done(base, start).await?)
+        } else {
+            None
+        };
+        // The probe covers the batch and, for /background, the jobs' run.
+        let _ = done_tx.send(Some(Instant::now()));
+        let probes = probe.await.map_err(|e| format!("probe task failed: {e}"))?;
+        Ok(Round { number, batch, background_done, requests, probes })
+    }
+
+    async fn wait_healthy(&self, base: &str) -> Result<(), String> {
+        let url = format!("{base}/health");
+        let deadline = Instant::now() + HEALTHY_TIMEOUT;
+        loop {
+            let last = match timed_get(&*self.client, &url, self.plan.request_timeout).await.1 {
+                Ok(r) if r.status == 200 => return Ok(()),
+                Ok(r) => format!("status {}", r.status),
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "GET /health did not answer 200 within {HEALTHY_TIMEOUT:?} (last: {last})"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn stats(&self, base: &str) -> Result<Stats, String> {
+        let url = format!("{base}/stats");
+        let r = timed_get(&*self.client, &url, self.plan.request_timeout)
+            .await
+            .1
+            .map_err(|e| format!("GET /stats: {e}"))?;
+        if r.status != 200 {
+            return Err(format!("GET /stats: status {}", r.status));
+        }
+        serde_json::from_str(&r.body).map_err(|e| format!("GET /stats: unreadable body: {e}"))
+    }
+
+    /// Until no strategy request is in flight and no background job is queued or running:
+    /// nothing of one measurement leaks into the next.
+    async fn wait_idle(&self, base: &str) -> Result<(), String> {
+        let deadline = Instant::now() + self.plan.idle_timeout();
+        loop {
+            let s = self.stats(base).await?;
+            if s.in_flight == 0 && s.background.is_idle() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "server not idle after {:?}: {} requests in flight, {} background jobs queued, {} running",
+                    self.plan.idle_timeout(),
+                    s.in_flight,
+                    s.background.queued,
+                    s.background.running
+                ));
+            }
+            tokio::time::sleep(STATS_POLL).await;
+        }
+    }
+
+    /// Time from `since` until `/stats` shows no background job queued or running.
+    async fn wait_background_done(&self, base: &str, since: Instant) -> Result<Duration, String> {
+        let deadline = since + self.plan.idle_timeout();
+        loop {
+            let s = self.stats(base).await?;
+            if s.background.is_idle() {
+                return Ok(since.elapsed());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "background jobs not finished after {:?}: {} queued, {} running",
+                    self.plan.idle_timeout(),
+                    s.background.queued,
+                    s.background.running
+                ));
+            }
+            tokio::time::sleep(STATS_POLL).await;
+        }
+    }
+}
+
+/// The server's command line: port 0, the worker count, and limits raised when the plan needs it.
+pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
+    let mut args = vec!["--bind".into(), "127.0.0.1:0".into(), "--workers".into(), workers.to_string()];
+    if plan.n > common::cli::DEFAULT_MAX_N {
+        args.extend(["--max-n".into(), plan.n.to_string()]);
+    }
+    // Warm-up and calibration jobs are waited for, so a batch is the most ever pending.
+    if plan.concurrency > 1024 {
+        args.extend(["--max-background".into(), plan.concurrency.to_string()]);
+    }
+    args
+}
+
+/// `{base}/cycle_sleep?n=…[&yield_every=…]`.
+pub fn strategy_url(base: &str, strategy: Strategy, plan: &Plan) -> String {
+    let mut url = format!("{base}{}?n={}", strategy.path(), plan.n);
+    if let (Strategy::CycleSleep, Some(every)) = (strategy, plan.yield_every) {
+        url.push_str(&format!("&yield_every={every}"));
+    }
+    url
+}
+
+fn check_alive(server: &mut Option<&mut ServerProcess>) -> Result<(), String> {
+    match server.as_mut().and_then(|s| s.try_exited()) {
+        Some(status) => Err(format!("server crashed: it exited with {status}")),
+        None => Ok(()),
+    }
+}
+
+/// A GET with a timeout, timed from just before the client is called to the last body byte.
+async fn timed_get(
+    client: &dyn HttpClient,
+    url: &str,
+    timeout: Duration,
+) -> (Duration, Result<HttpResponse, RequestError>) {
+    let start = Instant::now();
+    let result = match tokio::time::timeout(timeout, client.get(url)).await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(e)) => Err(RequestError::Transport(e.to_string())),
+        Err(_) => Err(RequestError::Timeout),
+    };
+    (start.elapsed(), result)
+}
+
+fn record(
+    index: usize,
+    start_offset: Duration,
+    latency: Duration,
+    result: Result<HttpResponse, RequestError>,
+    strategy: Strategy,
+    n: u64,
+    flavor: Flavor,
+) -> RequestRecord {
+    let (status, error) = match result {
+        Ok(response) => (Some(response.status), check_response(strategy, n, flavor, &response).err()),
+        Err(e) => (None, Some(e)),
+    };
+    RequestRecord { index, start_offset, latency, status, error }
+}
+
+/// Whether `response` is the right answer to `strategy` with kernel size `n`.
+///
+/// Ours: exactly the success status and a body of `common::reply` with the closed-form total.
+/// External: any 2xx, and a `total` field (anywhere in the JSON) equal to the closed form, when
+/// there is one. A number too large for `u64` is compared as `f64` (JSON clients read it so);
+/// a string exactly.
+pub fn check_response(
+    strategy: Strategy,
+    n: u64,
+    flavor: Flavor,
+    response: &HttpResponse,
+) -> Result<(), RequestError> {
+    let want = common::kernel::closed_form(n);
+    match flavor {
+        Flavor::Ours => {
+            if response.status != strategy.success_status() {
+                return Err(RequestError::Status(response.status));
+            }
+            let bad = |e: serde_json::Error| RequestError::Body(format!("unreadable: {e}"));
+            if strategy.success_status() == 202 {
+                let a: Accepted = serde_json::from_str(&response.body).map_err(bad)?;
+                if a.n != n || a.status != "accepted" || a.strategy != strategy.name() {
+                    return Err(RequestError::Body(format!("unexpected 202 body {}", response.body)));
+                }
+            } else {
+                let c: Computed = serde_json::from_str(&response.body).map_err(bad)?;
+                if c.n != n || c.strategy != strategy.name() {
+                    return Err(RequestError::Body(format!("wrong strategy or n: {}", response.body)));
+                }
+                if c.total != want.to_string() {
+                    return Err(RequestError::Body(format!("total {} != {want}", c.total)));
+                }
+            }
+            Ok(())
+        }
+        Flavor::External => {
+            if !(200..300).contains(&response.status) {
+                return Err(RequestError::Status(response.status));
+            }
+            let Ok(json) = serde_json::from_str::<serde_json::Value>(&response.body) else {
+                return Ok(());
+            };
+            match find_total(&json) {
+                Some(total) if !total_matches(total, want) => {
+                    Err(RequestError::Body(format!("total {total} != {want}")))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// The first `total` field, depth first (`{"total": …}`, `{"result": {"total": …}}`).
+fn find_total(v: &serde_json::Value) -> Option<&serde_json::Value> {
+    match v {
+        serde_json::Value::Object(map) => {
+            map.get("total").or_else(|| map.values().find_map(find_total))
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(find_total),
+        _ => None,
+    }
+}
+
+fn total_matches(total: &serde_json::Value, want: u128) -> bool {
+    match total {
+        serde_json::Value::String(s) => s.parse::<u128>().ok() == Some(want),
+        serde_json::Value::Number(num) => match num.as_u64() {
+            Some(v) => u128::from(v) == want,
+            None => num.as_f64().is_some_and(|f| {
+                let w = want as f64;
+                (f - w).abs() <= w * 1e-12
+            }),
+        },
+        _ => false,
+    }
+}
+
+/// The open-loop probe: GET /health at `start + k × interval` for k = 0, 1, … on its own
+/// connection, one at a time, until the batch is over (`done` carries its end). Latency counts
+/// from the *scheduled* time: a probe that could not be sent because the previous one was
+/// stuck is charged the wait (wrk2's correction for coordinated omission).
+///
+/// The schedule comes from a plain thread sleeping until each send time (tokio's timer wheel
+/// has 1 ms granularity, which would add up to 1 ms to every probe); it hands ticks over an
+/// unbounded channel, so ticks missed while a probe hangs are queued and sent as soon as it
+/// returns.
+async fn probe_loop(
+    client: Arc<dyn HttpClient>,
+    url: String,
+    start: Instant,
+    interval: Duration,
+    timeout: Duration,
+    mut done: watch::Receiver<Option<Instant>>,
+) -> Vec<ProbeRecord> {
+    let (tick_tx, mut ticks) = mpsc::unbounded_channel::<u64>();
+    std::thread::spawn(move || ticker(start, interval, &tick_tx));
+    let mut probes = Vec::new();
+    let mut end: Option<Instant> = None;
+    loop {
+        let k = if end.is_none() {
+            tokio::select! {
+                k = ticks.recv() => k,
+                _ = done.changed() => {
+                    end = Some((*done.borrow()).unwrap_or_else(Instant::now));
+                    continue;
+                }
+            }
+        } else {
+            // The batch is over: send what was due before its end, nothing after.
+            ticks.try_recv().ok()
+        };
+        let Some(k) = k else { break };
+        let scheduled = start + scheduled_offset(interval, k);
+        if end.is_some_and(|end| scheduled > end) {
+            break;
+        }
+        let send_delay = scheduled.elapsed();
+        let (_, result) = timed_get(&*client, &url, timeout).await;
+        let (status, error) = match result {
+            Ok(r) => (Some(r.status), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        probes.push(ProbeRecord {
+            index: k,
+            scheduled_offset: scheduled - start,
+            send_delay,
+            latency: scheduled.elapsed(),
+            status,
+            error,
+        });
+    }
+    probes
+}
+
+fn scheduled_offset(interval: Duration, k: u64) -> Duration {
+    let nanos = interval.as_nanos().saturating_mul(u128::from(k));
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+/// Sends tick k at `start + k × interval` until the receiver is gone.
+fn ticker(start: Instant, interval: Duration, ticks: &mpsc::UnboundedSender<u64>) {
+    for k in 0u64.. {
+        let at = start + scheduled_offset(interval, k);
+        let now = Instant::now();
+        if at > now {
+            std::thread::sleep(at - now);
+        }
+        if ticks.send(k).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        Plan {
+            n: 10,
+            yield_every: None,
+            concurrency: 3,
+            rounds: 1,
+            probe_interval: Duration::from_millis(5),
+            calibration: 1,
+            warmup: 1,
+            request_timeout: Duration::from_secs(2),
+            cores: 2,
+        }
+    }
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        HttpResponse { status, body: body.into() }
+    }
+
+    #[test]
+    fn urls_and_server_args() {
+        let mut p = plan();
+        assert_eq!(strategy_url("http://h:1", Strategy::Thread, &p), "http://h:1/thread?n=10");
+        assert_eq!(strategy_url("http://h:1", Strategy::CycleSleep, &p), "http://h:1/cycle_sleep?n=10");
+        p.yield_every = Some(7);
+        assert_eq!(
+            strategy_url("http://h:1", Strategy::CycleSleep, &p),
+            "http://h:1/cycle_sleep?n=10&yield_every=7"
+        );
+        assert_eq!(strategy_url("http://h:1", Strategy::Cycle, &p), "http://h:1/cycle?n=10");
+        assert_eq!(server_args(&p, 2), ["--bind", "127.0.0.1:0", "--workers", "2"]);
+        p.n = common::cli::DEFAULT_MAX_N + 1;
+        p.concurrency = 2000;
+        let args = server_args(&p, 1).join(" ");
+        assert!(args.ends_with(&format!("--max-n {} --max-background 2000", p.n)), "{args}");
+    }
+
+    #[test]
+    fn our_bodies_are_checked_exactly() {
+        let ok = r#"{"strategy":"cycle","n":10,"total":"285","compute_us":1}"#;
+        assert_eq!(check_response(Strategy::Cycle, 10, Flavor::Ours, &response(200, ok)), Ok(()));
+        let wrong = r#"{"strategy":"cycle","n":10,"total":"286","compute_us":1}"#;
+        assert!(matches!(
+            check_response(Strategy::Cycle, 10, Flavor::Ours, &response(200, wrong)),
+            Err(RequestError::Body(_))
+        ));
+        // The right body from the wrong endpoint.
+        assert!(check_response(Strategy::Thread, 10, Flavor::Ours, &response(200, ok)).is_err());
+        assert_eq!(
+            check_response(Strategy::Cycle, 10, Flavor::Ours, &response(503, "{}")),
+            Err(RequestError::Status(503))
+        );
+        let accepted = r#"{"strategy":"background","n":10,"job":3,"status":"accepted"}"#;
+        assert_eq!(
+            check_response(Strategy::Background, 10, Flavor::Ours, &response(202, accepted)),
+            Ok(())
+        );
+        // 200 where 202 is due.
+        assert_eq!(
+            check_response(Strategy::Background, 10, Flavor::Ours, &response(200, accepted)),
+            Err(RequestError::Status(200))
+        );
+        assert!(matches!(
+            check_response(Strategy::Cycle, 10, Flavor::Ours, &response(200, "not json")),
+            Err(RequestError::Body(_))
+        ));
+    }
+
+    #[test]
+    fn external_bodies_are_checked_where_they_can_be() {
+        let big = common::kernel::closed_form(10_000_000);
+        let cases = [
+            (r#"{"total": 285}"#, 10, true),
+            (r#"{"total": 286}"#, 10, false),
+            (r#"{"result": {"total": 285}}"#, 10, true),
+            (r#"{"result": {"total": "285"}}"#, 10, true),
+            (r#"{"message": "started"}"#, 10, true),
+            ("plain text", 10, true),
+            (r#"{"total": 333333283333335000000}"#, 10_000_000, true),
+            (r#"{"total": 333333283333336000000}"#, 10_000_000, false),
+            (r#"{"total": null}"#, 10, false),
+        ];
+        for (body, n, good) in cases {
+            let r = check_response(Strategy::Generator, n, Flavor::External, &response(200, body));
+            assert_eq!(r.is_ok(), good, "{body}: {r:?}");
+        }
+        assert_eq!(big, 333_333_283_333_335_000_000);
+        // Any 2xx will do (the Python demo's background answers 200); errors will not.
+        assert!(
+            check_response(Strategy::Background, 10, Flavor::External, &response(200, "{}")).is_ok()
+        );
+        assert_eq!(
+            check_response(Strategy::Cycle, 10, Flavor::External, &response(500, "{}")),
+            Err(RequestError::Status(500))
+        );
+    }
+
+    #[test]
+    fn error_kinds() {
+        assert_eq!(RequestError::Timeout.kind(), "timeout");
+        assert_eq!(RequestError::Transport("x".into()).kind(), "transport");
+        assert_eq!(RequestError::Status(500).kind(), "status");
+        assert_eq!(RequestError::Body("x".into()).kind(), "body");
+    }
+
+    #[test]
+    fn schedule_offsets() {
+        let ms = Duration::from_millis;
+        assert_eq!(scheduled_offset(ms(5), 0), Duration::ZERO);
+        assert_eq!(scheduled_offset(ms(5), 3), ms(15));
+        assert_eq!(scheduled_offset(Duration::MAX, 3), Duration::from_nanos(u64::MAX));
+    }
+
+    /// A probe against a port nobody listens on still runs to schedule: every tick due before
+    /// the end is recorded (as an error), none after.
+    #[tokio::test]
+    async fn probe_follows_its_schedule_and_stops_at_the_end() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let client = crate::client::ClientKind::Reqwest
+            .build(Duration::from_secs(1), 1)
+            .expect("client");
+        let (tx, rx) = watch::channel(None);
+        let start = Instant::now();
+        let probe = tokio::spawn(probe_loop(
+            client,
+            format!("http://127.0.0.1:{port}/health"),
+            start,
+            Duration::from_millis(10),
+            Duration::from_secs(1),
+            rx,
+        ));
+        tokio::time::sleep(Duration::from_millis(55)).await;
+        let end = Instant::now();
+        tx.send(Some(end)).expect("probe listening");
+        let probes = probe.await.expect("probe task");
+        let due = ((end - start).as_millis() / 10 + 1) as usize;
+        assert!(probes.len() >= 5 && probes.len() <= due, "{} probes, {due} due", probes.len());
+        for (i, p) in probes.iter().enumerate() {
+            assert_eq!(p.index, i as u64);
+            assert_eq!(p.scheduled_offset, Duration::from_millis(10 * i as u64));
+            assert!(p.error.is_some() && p.status.is_none(), "{p:?}");
+            assert!(p.latency >= p.send_delay);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_binary_is_a_named_failure_not_an_error() {
+        struct Quiet;
+        impl Log for Quiet {
+            fn line(&self, _: &str) {}
+        }
+        let client = crate::client::ClientKind::Reqwest
+            .build(Duration::from_secs(1), 1)
+            .expect("client");
+        let bench = Bench::new(Arc::clone(&client), client, plan(), "reqwest");
+        let target = crate::targets::TARGETS[0];
+        let m = bench
+            .measure_server(&target, Path::new("/nonexistent/server-none"), 1, Strategy::Thread, &Quiet)
+            .await;
+        assert_eq!(m.name(), "tokio, workers=1, /thread");
+        let failure = m.failure.expect("failed");
+        assert!(failure.contains("did not start") && failure.contains("server-none"), "{failure}");
+        assert!(m.rounds.is_empty() && m.verification.is_none());
+    }
+}
