@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cpu_pool::CpuPool;
+use crate::gate::{Gate, GateStats};
+use crate::jobs::{JobLimits, JobStats, Jobs};
 use crate::kernel;
 use crate::params::{self, Params};
 use crate::reply::{Accepted, Computed, Reply};
@@ -37,6 +40,14 @@ pub struct Limits {
     pub max_n: u64,
     /// Most background jobs accepted and not yet finished.
     pub max_background: usize,
+    /// Threads of the CPU pool (`/rayon`, `/jobs`) and permits of `/bounded`'s semaphore.
+    pub cpu_threads: usize,
+    /// Most requests waiting for a `/bounded` permit, and most jobs queued or running.
+    pub max_queue: usize,
+    /// Most finished job results kept.
+    pub job_capacity: usize,
+    /// How long a finished job result is kept.
+    pub job_ttl: Duration,
 }
 
 /// Shared state of one server process.
@@ -48,6 +59,9 @@ pub struct App {
     refused: [AtomicU64; Strategy::ALL.len()],
     in_flight: Tracker,
     background: Background,
+    cpu_pool: CpuPool,
+    gate: Gate,
+    jobs: Jobs,
     /// When the graceful shutdown must be over; set by the stop signal.
     deadline: Mutex<Option<Instant>>,
     /// Set once `finish_shutdown` has reported; the watchdog then stands down.
@@ -64,18 +78,26 @@ pub struct Work {
 }
 
 impl App {
-    /// State for a server with this runtime and these limits.
-    pub fn new(info: RuntimeInfo, limits: Limits) -> Arc<App> {
-        Arc::new(App {
+    /// State for a server with this runtime and these limits; starts the CPU pool.
+    pub fn new(info: RuntimeInfo, limits: Limits) -> Result<Arc<App>, rayon::ThreadPoolBuildError> {
+        let job_limits = JobLimits {
+            max_queue: limits.max_queue,
+            capacity: limits.job_capacity,
+            ttl: limits.job_ttl,
+        };
+        Ok(Arc::new(App {
             info,
             limits,
             served: Default::default(),
             refused: Default::default(),
             in_flight: Tracker::default(),
             background: Background::default(),
+            cpu_pool: CpuPool::new(limits.cpu_threads)?,
+            gate: Gate::new(limits.cpu_threads, limits.max_queue),
+            jobs: Jobs::new(job_limits),
             deadline: Mutex::new(None),
             finished: Default::default(),
-        })
+        }))
     }
 
     /// The runtime facts this server was built with.
@@ -137,6 +159,32 @@ impl App {
         Ok((job, accepted))
     }
 
+    /// Runs `work` on the CPU pool (rayon) and awaits it through a channel (`/rayon`).
+    pub async fn run_on_cpu_pool(&self, work: Work) -> Reply {
+        self.cpu_pool
+            .run(move || work.run())
+            .await
+            .unwrap_or_else(|e| Reply::internal(e.to_string()))
+    }
+
+    /// The semaphore in front of `/bounded`'s offload.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// `POST /jobs`: queues `work` on the CPU pool; 202 with the job's id, or 503.
+    pub fn submit_job(&self, work: Work) -> Reply {
+        self.jobs.submit(work, &self.cpu_pool)
+    }
+
+    /// `GET /jobs/{id}`: the job's status; with `?wait=true`, once it is done.
+    pub async fn job_status(&self, id: &str, query: Option<&str>) -> Reply {
+        match params::parse_wait(query) {
+            Ok(wait) => self.jobs.status(id, wait).await,
+            Err(e) => Reply::bad_parameter(&e),
+        }
+    }
+
     /// The `/stats` reply.
     pub fn stats(&self) -> Reply {
         Reply::json(200, &self.snapshot())
@@ -161,6 +209,7 @@ impl App {
             executor_threads: self.info.executor_threads,
             blocking_threads_max: self.info.blocking_threads_max,
             max_n: self.limits.max_n,
+            cpu_threads: self.cpu_pool.threads(),
             in_flight: self.in_flight.count(),
             background: BackgroundStats {
                 accepted,
@@ -171,6 +220,8 @@ impl App {
                 abandoned,
                 limit: self.limits.max_background,
             },
+            bounded: self.gate.stats(),
+            jobs: self.jobs.stats(),
             served: counts(&self.served),
             refused: counts(&self.refused),
         }
@@ -231,6 +282,12 @@ impl App {
         let bg = &self.background;
         let pending_before = bg.pending.count();
         let still = bg.pending.wait_idle(self.time_left());
+        let jobs_left = self.jobs.wait_idle(self.time_left());
+        if jobs_left > 0 {
+            eprintln!(
+                "shutdown: {jobs_left} queued or running /jobs ABANDONED at the shutdown deadline"
+            );
+        }
         let s = self.snapshot().background;
         if still == 0 {
             eprintln!(
@@ -245,7 +302,7 @@ impl App {
             );
         }
         self.finished.store(true, Ordering::SeqCst);
-        still == 0
+        still == 0 && jobs_left == 0
     }
 
     fn time_left(&self) -> Duration {
@@ -260,15 +317,25 @@ impl Work {
     /// Runs the kernel this strategy uses on the current thread, timed, and builds the 200:
     /// the iterator form for `/generator`, the manual loop for everything else.
     pub fn run(self) -> Reply {
+        let (total, elapsed) = self.compute();
+        self.computed(total, elapsed)
+    }
+
+    /// Runs the kernel this strategy uses on the current thread: the total and how long it took.
+    pub fn compute(&self) -> (u128, Duration) {
         let kernel = match self.strategy {
             Strategy::Generator => kernel::sum_squares_iter,
-            Strategy::Cycle | Strategy::CycleSleep | Strategy::Thread | Strategy::Background => {
-                kernel::sum_squares_loop
-            }
+            Strategy::Cycle
+            | Strategy::CycleSleep
+            | Strategy::Thread
+            | Strategy::Background
+            | Strategy::Rayon
+            | Strategy::Bounded
+            | Strategy::Jobs => kernel::sum_squares_loop,
         };
         let start = Instant::now();
         let total = kernel(self.params.n);
-        self.computed(total, start.elapsed())
+        (total, start.elapsed())
     }
 
     /// Runs the manual loop, awaiting `yield_now()` every `yield_every` iterations.
@@ -357,10 +424,16 @@ pub struct Stats {
     pub blocking_threads_max: usize,
     /// Largest `n` accepted.
     pub max_n: u64,
+    /// Threads of the CPU pool (`--cpu-threads`).
+    pub cpu_threads: usize,
     /// Strategy requests being handled now.
     pub in_flight: usize,
     /// Background-job accounting.
     pub background: BackgroundStats,
+    /// `/bounded`'s semaphore and queue.
+    pub bounded: GateStats,
+    /// The job API.
+    pub jobs: JobStats,
     /// 2xx answers per strategy name.
     pub served: std::collections::BTreeMap<String, u64>,
     /// 4xx/5xx answers per strategy name.
@@ -403,12 +476,12 @@ fn index(strategy: Strategy) -> usize {
 /// A count of things in progress that can be waited on from a plain thread (the server's main
 /// thread at shutdown), whatever runtime the things run on.
 #[derive(Debug, Default)]
-struct Tracker {
+pub(crate) struct Tracker {
     count: Arc<(Mutex<usize>, Condvar)>,
 }
 
 #[derive(Debug)]
-struct TrackerGuard {
+pub(crate) struct TrackerGuard {
     count: Arc<(Mutex<usize>, Condvar)>,
 }
 
@@ -417,18 +490,18 @@ impl Tracker {
         self.count.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         *self.lock()
     }
 
-    fn enter(&self) -> TrackerGuard {
+    pub(crate) fn enter(&self) -> TrackerGuard {
         *self.lock() += 1;
         TrackerGuard {
             count: Arc::clone(&self.count),
         }
     }
 
-    fn try_enter(&self, limit: usize) -> Option<TrackerGuard> {
+    pub(crate) fn try_enter(&self, limit: usize) -> Option<TrackerGuard> {
         let mut count = self.lock();
         if *count >= limit {
             return None;
@@ -439,7 +512,7 @@ impl Tracker {
         })
     }
 
-    fn wait_idle(&self, timeout: Duration) -> usize {
+    pub(crate) fn wait_idle(&self, timeout: Duration) -> usize {
         let (_, idle) = &*self.count;
         let guard = self.lock();
         let (guard, _) = idle
@@ -477,8 +550,13 @@ mod tests {
             Limits {
                 max_n: 1_000,
                 max_background,
+                cpu_threads: 1,
+                max_queue: 4,
+                job_capacity: 4,
+                job_ttl: Duration::from_secs(60),
             },
         )
+        .expect("app")
     }
 
     fn now<F: Future>(fut: F) -> F::Output {

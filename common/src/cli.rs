@@ -42,6 +42,24 @@ pub struct ServerArgs {
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_background: u64,
 
+    /// Threads of the CPU pool (rayon) behind /rayon and /jobs, and permits of /bounded's
+    /// semaphore [default: the number of cores].
+    #[arg(long)]
+    pub cpu_threads: Option<NonZeroUsize>,
+
+    /// Most /bounded requests waiting for a permit, and most /jobs queued or running; past it
+    /// they answer 503 with Retry-After.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_queue: u64,
+
+    /// Most finished /jobs results kept (oldest evicted first).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub job_capacity: u64,
+
+    /// How long a finished /jobs result is kept; afterwards GET /jobs/{id} answers 404.
+    #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub job_ttl: Duration,
+
     /// On SIGINT/SIGTERM, how long to wait for in-flight requests and accepted background jobs
     /// before exiting anyway (what is left is reported as abandoned).
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
@@ -56,9 +74,14 @@ impl ServerArgs {
 
     /// The request limits.
     pub fn limits(&self) -> Limits {
+        let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
         Limits {
             max_n: self.max_n,
-            max_background: usize::try_from(self.max_background).unwrap_or(usize::MAX),
+            max_background: size(self.max_background),
+            cpu_threads: self.cpu_threads.map_or_else(cores, NonZeroUsize::get),
+            max_queue: size(self.max_queue),
+            job_capacity: size(self.job_capacity),
+            job_ttl: self.job_ttl,
         }
     }
 }
@@ -136,13 +159,13 @@ mod tests {
         let cli = Cli::try_parse_from(["x"]).expect("defaults parse");
         assert_eq!(cli.server.bind, "127.0.0.1:8000".parse().expect("addr"));
         assert_eq!(cli.server.workers(), cores());
+        let limits = cli.server.limits();
         assert_eq!(
-            cli.server.limits(),
-            Limits {
-                max_n: DEFAULT_MAX_N,
-                max_background: 1024
-            }
+            (limits.max_n, limits.max_background, limits.max_queue),
+            (DEFAULT_MAX_N, 1024, 1024)
         );
+        assert_eq!((limits.cpu_threads, limits.job_capacity), (cores(), 10_000));
+        assert_eq!(limits.job_ttl, Duration::from_secs(300));
         assert_eq!(cli.server.shutdown_timeout, Duration::from_secs(30));
     }
 

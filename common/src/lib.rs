@@ -13,11 +13,18 @@
 //!   conformance suite and bench-runner.
 //! - [`app`]: [`App`], the per-process state: validation and counting around each handler,
 //!   background-job admission and drain, `/stats`.
+//! - [`cpu_pool`]: a rayon pool sized to the cores, awaitable from any runtime (`/rayon`,
+//!   `/jobs`).
+//! - [`gate`]: the semaphore with one permit per core and its bounded queue (`/bounded`).
+//! - [`jobs`]: the job store behind `POST /jobs` and `GET /jobs/{id}`.
 //! - [`cli`]: the shared `clap` options, the `listening on` line, a runtime-agnostic
 //!   termination signal.
 
 pub mod app;
 pub mod cli;
+pub mod cpu_pool;
+pub mod gate;
+pub mod jobs;
 pub mod kernel;
 pub mod params;
 pub mod reply;
@@ -29,11 +36,13 @@ pub use reply::{CONTENT_TYPE, Reply};
 pub use strategy::Strategy;
 
 /// The route a request's method and path select; for servers without a router (hyper) and for
-/// frameworks whose router cannot produce our JSON 404/405 bodies by itself.
+/// the bodies of 405 answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    /// `GET` on a strategy's path.
+pub enum Route<'a> {
+    /// A strategy's path with its method (`GET /cycle`, `POST /jobs`).
     Strategy(Strategy),
+    /// `GET /jobs/{id}`, with the id as sent.
+    JobStatus(&'a str),
     /// `GET /health`.
     Health,
     /// `GET /stats`.
@@ -44,23 +53,42 @@ pub enum Route {
     NotFound,
 }
 
-impl Route {
+impl Route<'_> {
     /// Routes `method` and `path` (without the query). `HEAD` is served like `GET`.
-    pub fn of(method: &str, path: &str) -> Route {
-        let route = match path {
+    pub fn of<'a>(method: &str, path: &'a str) -> Route<'a> {
+        let Some(allowed) = Route::allowed_method(path) else {
+            return Route::NotFound;
+        };
+        if method != allowed && !(allowed == "GET" && method == "HEAD") {
+            return Route::MethodNotAllowed;
+        }
+        match path {
             "/health" => Route::Health,
             "/stats" => Route::Stats,
-            _ => match Strategy::from_path(path) {
-                Some(s) => Route::Strategy(s),
-                None => return Route::NotFound,
+            _ => match (Strategy::from_path(path), job_id(path)) {
+                (Some(strategy), _) => Route::Strategy(strategy),
+                (None, Some(id)) => Route::JobStatus(id),
+                (None, None) => Route::NotFound,
             },
-        };
-        if method == "GET" || method == "HEAD" {
-            route
-        } else {
-            Route::MethodNotAllowed
         }
     }
+
+    /// The one method a path answers to, or `None` if no endpoint is there.
+    pub fn allowed_method(path: &str) -> Option<&'static str> {
+        match path {
+            "/health" | "/stats" => Some("GET"),
+            _ => match Strategy::from_path(path) {
+                Some(strategy) => Some(strategy.method()),
+                None => job_id(path).map(|_| "GET"),
+            },
+        }
+    }
+}
+
+/// The `{id}` of `/jobs/{id}`: one non-empty path segment.
+fn job_id(path: &str) -> Option<&str> {
+    path.strip_prefix("/jobs/")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
 }
 
 #[cfg(test)]
@@ -70,11 +98,18 @@ mod tests {
     #[test]
     fn routes() {
         assert_eq!(Route::of("GET", "/health"), Route::Health);
+        assert_eq!(Route::of("HEAD", "/health"), Route::Health);
         assert_eq!(Route::of("GET", "/stats"), Route::Stats);
         for s in Strategy::ALL {
-            assert_eq!(Route::of("GET", s.path()), Route::Strategy(s));
-            assert_eq!(Route::of("POST", s.path()), Route::MethodNotAllowed);
+            assert_eq!(Route::of(s.method(), s.path()), Route::Strategy(s));
+            let wrong = if s.method() == "GET" { "POST" } else { "GET" };
+            assert_eq!(Route::of(wrong, s.path()), Route::MethodNotAllowed);
         }
+        assert_eq!(Route::of("GET", "/jobs/17"), Route::JobStatus("17"));
+        assert_eq!(Route::of("GET", "/jobs/abc"), Route::JobStatus("abc"));
+        assert_eq!(Route::of("DELETE", "/jobs/17"), Route::MethodNotAllowed);
+        assert_eq!(Route::of("GET", "/jobs/"), Route::NotFound);
+        assert_eq!(Route::of("GET", "/jobs/1/2"), Route::NotFound);
         assert_eq!(Route::of("GET", "/nope"), Route::NotFound);
         assert_eq!(Route::of("DELETE", "/nope"), Route::NotFound);
         assert_eq!(Route::of("GET", "/cycle/"), Route::NotFound);

@@ -69,6 +69,14 @@ pub enum ParamError {
         /// The largest value accepted.
         max: u64,
     },
+    /// Not `true` or `false`.
+    #[error("{name} must be true or false, got {value:?}")]
+    NotABoolean {
+        /// The parameter.
+        name: &'static str,
+        /// The (truncated) value as sent.
+        value: String,
+    },
     /// `yield_every=0`: a loop that yields every zero iterations never advances.
     #[error("{name} must be at least 1, got 0")]
     Zero {
@@ -86,6 +94,7 @@ impl ParamError {
             | ParamError::NotANumber { name, .. }
             | ParamError::Negative { name, .. }
             | ParamError::AboveMaximum { name, .. }
+            | ParamError::NotABoolean { name, .. }
             | ParamError::Zero { name } => name,
         }
     }
@@ -98,6 +107,7 @@ impl ParamError {
             ParamError::NotANumber { .. } => "not_a_number",
             ParamError::Negative { .. } => "negative",
             ParamError::AboveMaximum { .. } => "above_maximum",
+            ParamError::NotABoolean { .. } => "not_a_boolean",
             ParamError::Zero { .. } => "zero",
         }
     }
@@ -134,6 +144,32 @@ pub fn parse(strategy: Strategy, query: Option<&str>, max_n: u64) -> Result<Para
         n: n.unwrap_or(DEFAULT_N.min(max_n)),
         yield_every: yield_every.unwrap_or(DEFAULT_YIELD_EVERY),
     })
+}
+
+/// Parses the query of `GET /jobs/{id}`: `wait=true|false` (default false), nothing else.
+pub fn parse_wait(query: Option<&str>) -> Result<bool, ParamError> {
+    let mut wait = None;
+    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if key != "wait" {
+            return Err(ParamError::Unknown {
+                name: quote(&key),
+                path: "/jobs/{id}",
+                accepted: "wait".into(),
+            });
+        }
+        let v = match &*value {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(ParamError::NotABoolean {
+                    name: "wait",
+                    value: quote(other),
+                });
+            }
+        };
+        set_once(&mut wait, "wait", v)?;
+    }
+    Ok(wait.unwrap_or(false))
 }
 
 fn set_once<T>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), ParamError> {
@@ -274,6 +310,25 @@ mod tests {
                 "{strategy} {q:?}: {e}"
             );
             assert!(e.to_string().contains(param), "{e}");
+        }
+    }
+
+    #[test]
+    fn wait_parameter() {
+        assert_eq!(parse_wait(None), Ok(false));
+        assert_eq!(parse_wait(Some("wait=true")), Ok(true));
+        assert_eq!(parse_wait(Some("wait=false")), Ok(false));
+        for (q, reason) in [
+            ("wait=yes", "not_a_boolean"),
+            ("wait=", "not_a_boolean"),
+            ("wait=true&wait=true", "repeated_parameter"),
+            ("n=1", "unknown_parameter"),
+        ] {
+            assert_eq!(
+                parse_wait(Some(q)).map_err(|e| e.reason()),
+                Err(reason),
+                "{q}"
+            );
         }
     }
 

@@ -123,6 +123,19 @@ impl Reply {
         )
     }
 
+    /// 404 for a job id that is unknown, evicted or expired.
+    pub fn not_found_job(id: &str, ttl: std::time::Duration) -> Reply {
+        Reply::error(
+            404,
+            "not_found",
+            format!(
+                "no job {:?}: unknown, or finished more than {} s ago (or evicted by --job-capacity)",
+                truncate(id),
+                ttl.as_secs()
+            ),
+        )
+    }
+
     /// 405 for a known path with a method other than GET.
     pub fn method_not_allowed(method: &str, path: &str) -> Reply {
         Reply::error(

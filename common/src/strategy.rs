@@ -17,6 +17,14 @@ pub enum Strategy {
     Thread,
     /// Started on the blocking pool without awaiting it; the handler answers 202 at once.
     Background,
+    /// On a rayon pool sized to the cores, awaited through a oneshot channel.
+    Rayon,
+    /// Offloaded to the blocking pool behind a semaphore with one permit per core; a bounded
+    /// queue waits for permits, and past it the answer is 503.
+    Bounded,
+    /// The job API: `POST /jobs` queues the kernel on the CPU pool and answers 202 with an id;
+    /// `GET /jobs/{id}?wait=true` returns the result.
+    Jobs,
 }
 
 /// What a strategy's handler does with the executor thread while the kernel runs.
@@ -30,11 +38,25 @@ pub enum Execution {
     Offloaded,
     /// The kernel runs on another thread; the handler answers before it finishes.
     Detached,
+    /// The kernel is queued as a job; the client fetches the result with a second request.
+    Job,
 }
 
 impl Strategy {
     /// Every strategy, in the order tables and reports list them.
-    pub const ALL: [Strategy; 5] = [
+    pub const ALL: [Strategy; 8] = [
+        Strategy::Generator,
+        Strategy::Cycle,
+        Strategy::CycleSleep,
+        Strategy::Thread,
+        Strategy::Background,
+        Strategy::Rayon,
+        Strategy::Bounded,
+        Strategy::Jobs,
+    ];
+
+    /// The strategies of the original Python demo; the others are what experts recommend instead.
+    pub const DEMO: [Strategy; 5] = [
         Strategy::Generator,
         Strategy::Cycle,
         Strategy::CycleSleep,
@@ -50,6 +72,9 @@ impl Strategy {
             Strategy::CycleSleep => "cycle_sleep",
             Strategy::Thread => "thread",
             Strategy::Background => "background",
+            Strategy::Rayon => "rayon",
+            Strategy::Bounded => "bounded",
+            Strategy::Jobs => "jobs",
         }
     }
 
@@ -61,6 +86,9 @@ impl Strategy {
             Strategy::CycleSleep => "/cycle_sleep",
             Strategy::Thread => "/thread",
             Strategy::Background => "/background",
+            Strategy::Rayon => "/rayon",
+            Strategy::Bounded => "/bounded",
+            Strategy::Jobs => "/jobs",
         }
     }
 
@@ -82,6 +110,15 @@ impl Strategy {
             Strategy::Background => {
                 "kernel started on the blocking pool without awaiting; answers 202 at once, completion counted in /stats"
             }
+            Strategy::Rayon => {
+                "kernel on a rayon pool sized to the cores (--cpu-threads), awaited via a oneshot channel"
+            }
+            Strategy::Bounded => {
+                "blocking-pool offload behind a semaphore with one permit per core; bounded queue, then 503 + Retry-After"
+            }
+            Strategy::Jobs => {
+                "job API: POST /jobs?n= queues the kernel on the CPU pool (202 + id); GET /jobs/{id}?wait=true returns the result"
+            }
         }
     }
 
@@ -90,8 +127,9 @@ impl Strategy {
         match self {
             Strategy::Generator | Strategy::Cycle => Execution::Inline,
             Strategy::CycleSleep => Execution::Yielding,
-            Strategy::Thread => Execution::Offloaded,
+            Strategy::Thread | Strategy::Rayon | Strategy::Bounded => Execution::Offloaded,
             Strategy::Background => Execution::Detached,
+            Strategy::Jobs => Execution::Job,
         }
     }
 
@@ -99,16 +137,32 @@ impl Strategy {
     pub const fn parameters(self) -> &'static [&'static str] {
         match self {
             Strategy::CycleSleep => &["n", "yield_every"],
-            Strategy::Generator | Strategy::Cycle | Strategy::Thread | Strategy::Background => {
-                &["n"]
-            }
+            Strategy::Generator
+            | Strategy::Cycle
+            | Strategy::Thread
+            | Strategy::Background
+            | Strategy::Rayon
+            | Strategy::Bounded
+            | Strategy::Jobs => &["n"],
+        }
+    }
+
+    /// The HTTP method of the request that starts the work: POST for the job API (it creates a
+    /// resource), GET for the others.
+    pub const fn method(self) -> &'static str {
+        match self.execution() {
+            Execution::Job => "POST",
+            Execution::Inline
+            | Execution::Yielding
+            | Execution::Offloaded
+            | Execution::Detached => "GET",
         }
     }
 
     /// The success status: 202 for the detached strategy (accepted, not done), 200 otherwise.
     pub const fn success_status(self) -> u16 {
         match self.execution() {
-            Execution::Detached => 202,
+            Execution::Detached | Execution::Job => 202,
             Execution::Inline | Execution::Yielding | Execution::Offloaded => 200,
         }
     }
@@ -164,6 +218,11 @@ mod tests {
             .count();
         assert_eq!(inline, 2);
         assert_eq!(Strategy::Background.success_status(), 202);
+        assert_eq!(
+            (Strategy::Jobs.success_status(), Strategy::Jobs.method()),
+            (202, "POST")
+        );
+        assert!(Strategy::DEMO.iter().all(|s| Strategy::ALL.contains(s)));
         assert_eq!(Strategy::Thread.success_status(), 200);
     }
 }

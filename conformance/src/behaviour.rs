@@ -63,8 +63,8 @@ pub async fn blocking_contrast(
         let blocks = match strategy.execution() {
             Execution::Inline => true,
             Execution::Yielding | Execution::Offloaded => false,
-            // Answers at once; its work never runs on the executor.
-            Execution::Detached => continue,
+            // Answer at once; their work never runs on the executor.
+            Execution::Detached | Execution::Job => continue,
         };
         let heavy_url = format!("{base_url}{}?n={n}", strategy.path());
         let health_url = format!("{base_url}/health");

@@ -6,8 +6,10 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use common::app::Stats;
+use common::jobs::JobStatus;
 use common::kernel::closed_form;
 use common::reply::{Accepted, Computed, ErrorBody};
+use common::strategy::Execution;
 use common::{CONTENT_TYPE, Strategy};
 use serde_json::Value;
 
@@ -172,7 +174,11 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
                 report.skip(name, "external server: checked at the default n only");
                 continue;
             }
-            let result = get(format!("{}?n={n}", strategy.path())).await;
+            let result = call_strategy(client, base_url, strategy, &format!("n={n}")).await;
+            if mode == Mode::External && matches!(&result, Ok(r) if r.status == 404) {
+                report.skip(name, "not exposed by this server");
+                continue;
+            }
             report.record(
                 name,
                 result.and_then(|r| check_answer(strategy, n, &r, mode)),
@@ -199,7 +205,8 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
                 report.skip(name, "external server: error bodies are ours");
                 continue;
             }
-            let r = get(format!("{}?{query}", strategy.path())).await;
+            let url = format!("{base_url}{}?{query}", strategy.path());
+            let r = send(client, strategy.method(), &url).await;
             report.record(
                 name,
                 r.and_then(|r| check_error(&r, 400, Some((param, reason)))),
@@ -216,19 +223,46 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
             Mode::External => expect_status(&r, 404),
         }),
     );
-    for strategy in Strategy::ALL {
-        let url = format!("{base_url}{}", strategy.path());
-        let r = client
-            .send("POST", &url)
-            .await
-            .map_err(|e| format!("POST {url}: {e}"));
+    let mut wrong_methods: Vec<(&str, String)> = Strategy::ALL
+        .iter()
+        .map(|s| {
+            (
+                if s.method() == "GET" { "POST" } else { "GET" },
+                s.path().to_owned(),
+            )
+        })
+        .collect();
+    wrong_methods.push(("DELETE", "/jobs/1".into()));
+    for (method, path) in wrong_methods {
+        let name = format!("405 {method} {path}");
+        if mode == Mode::External && !Strategy::DEMO.iter().any(|s| s.path() == path) {
+            report.skip(name, "external server: only the demo's endpoints");
+            continue;
+        }
+        let r = send(client, method, &format!("{base_url}{path}")).await;
         report.record(
-            format!("405 POST {}", strategy.path()),
+            name,
             r.and_then(|r| match mode {
                 Mode::Ours => check_error(&r, 405, None),
                 Mode::External => expect_status(&r, 405),
             }),
         );
+    }
+
+    // The job API: unknown ids, bad wait values.
+    for (path, status, param) in [
+        ("/jobs/999999999", 404, None),
+        ("/jobs/not-a-number", 404, None),
+        ("/jobs/1?wait=maybe", 400, Some(("wait", "not_a_boolean"))),
+        ("/jobs/1?n=5", 400, Some(("n", "unknown_parameter"))),
+    ] {
+        let name = format!("{status} GET {path}");
+        if mode == Mode::External {
+            report.skip(name, "external server: the job API is ours");
+            continue;
+        }
+        let r = get(path.to_owned()).await;
+        report.record(name, r.and_then(|r| check_error(&r, status, param)));
     }
 
     // The server is still serving after all that.
@@ -277,17 +311,54 @@ fn bad_inputs(strategy: Strategy, max_n: Option<u64>) -> Vec<(String, &'static s
     if let Some(max) = max_n.and_then(|m| m.checked_add(1)) {
         cases.push((format!("n={max}"), "n", "above_maximum"));
     }
-    match strategy {
-        Strategy::CycleSleep => {
-            cases.push(("yield_every=0".into(), "yield_every", "zero"));
-            cases.push(("yield_every=x".into(), "yield_every", "not_a_number"));
-            cases.push(("yield_every=-3".into(), "yield_every", "negative"));
-        }
-        Strategy::Generator | Strategy::Cycle | Strategy::Thread | Strategy::Background => {
-            cases.push(("yield_every=5".into(), "yield_every", "unknown_parameter"));
-        }
+    if strategy.parameters().contains(&"yield_every") {
+        cases.push(("yield_every=0".into(), "yield_every", "zero"));
+        cases.push(("yield_every=x".into(), "yield_every", "not_a_number"));
+        cases.push(("yield_every=-3".into(), "yield_every", "negative"));
+    } else {
+        cases.push(("yield_every=5".into(), "yield_every", "unknown_parameter"));
     }
     cases
+}
+
+async fn send(client: &dyn HttpClient, method: &str, url: &str) -> Result<HttpResponse, String> {
+    client
+        .send(method, url)
+        .await
+        .map_err(|e| format!("{method} {url}: {e}"))
+}
+
+/// Runs one request of `strategy` with `query` (`n=10`) the way a client would, and returns the
+/// answer that carries its outcome: the response itself, except for the job API, where it
+/// submits (`POST /jobs`, expecting 202) and then waits for the result
+/// (`GET /jobs/{id}?wait=true`). bench-runner times exactly this, so a job's latency is its
+/// time to result.
+pub async fn call_strategy(
+    client: &dyn HttpClient,
+    base_url: &str,
+    strategy: Strategy,
+    query: &str,
+) -> Result<HttpResponse, String> {
+    let url = format!("{base_url}{}?{query}", strategy.path());
+    let first = send(client, strategy.method(), &url).await?;
+    match strategy.execution() {
+        Execution::Job if first.status == 202 => {
+            let submitted: JobStatus = serde_json::from_str(&first.body).map_err(|e| {
+                format!("POST {url}: not a job body ({e}): {:?}", clip(&first.body))
+            })?;
+            send(
+                client,
+                "GET",
+                &format!("{base_url}{}?wait=true", submitted.url),
+            )
+            .await
+        }
+        Execution::Job
+        | Execution::Inline
+        | Execution::Yielding
+        | Execution::Offloaded
+        | Execution::Detached => Ok(first),
+    }
 }
 
 fn expect_status(r: &HttpResponse, status: u16) -> Result<(), String> {
@@ -333,29 +404,45 @@ fn check_error(r: &HttpResponse, status: u16, param: Option<(&str, &str)>) -> Re
 fn check_answer(strategy: Strategy, n: u64, r: &HttpResponse, mode: Mode) -> Result<(), String> {
     let want = closed_form(n).to_string();
     match mode {
-        Mode::Ours => {
-            expect_json(r, strategy.success_status(), strategy.path())?;
-            if strategy.success_status() == 202 {
+        Mode::Ours => match strategy.execution() {
+            Execution::Detached => {
+                expect_json(r, 202, strategy.path())?;
                 let body: Accepted = serde_json::from_str(&r.body)
                     .map_err(|e| format!("not an accepted body ({e}): {:?}", clip(&r.body)))?;
-                return if body.strategy == strategy.name() && body.n == n {
+                if body.strategy == strategy.name() && body.n == n {
                     Ok(())
                 } else {
                     Err(format!(
                         "accepted body does not match the request: {body:?}"
                     ))
-                };
+                }
             }
-            let body: Computed = serde_json::from_str(&r.body)
-                .map_err(|e| format!("not a computed body ({e}): {:?}", clip(&r.body)))?;
-            if body.strategy != strategy.name() || body.n != n || body.total != want {
-                return Err(format!(
-                    "expected {} n={n} total {want}, got {body:?}",
-                    strategy.name()
-                ));
+            Execution::Job => {
+                // call_strategy has already waited: this is the job's final status.
+                expect_json(r, 200, "/jobs/{id}")?;
+                let body: JobStatus = serde_json::from_str(&r.body)
+                    .map_err(|e| format!("not a job body ({e}): {:?}", clip(&r.body)))?;
+                if body.status == "done" && body.n == n && body.total.as_deref() == Some(&want) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "expected job n={n} done with total {want}, got {body:?}"
+                    ))
+                }
             }
-            Ok(())
-        }
+            Execution::Inline | Execution::Yielding | Execution::Offloaded => {
+                expect_json(r, 200, strategy.path())?;
+                let body: Computed = serde_json::from_str(&r.body)
+                    .map_err(|e| format!("not a computed body ({e}): {:?}", clip(&r.body)))?;
+                if body.strategy != strategy.name() || body.n != n || body.total != want {
+                    return Err(format!(
+                        "expected {} n={n} total {want}, got {body:?}",
+                        strategy.name()
+                    ));
+                }
+                Ok(())
+            }
+        },
         Mode::External => {
             if !(200..300).contains(&r.status) {
                 return Err(format!("status {} with body {:?}", r.status, clip(&r.body)));

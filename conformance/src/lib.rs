@@ -18,6 +18,6 @@ pub mod client;
 pub mod harness;
 pub mod process;
 
-pub use checks::{Check, Mode, Outcome, Report, verify};
+pub use checks::{Check, Mode, Outcome, Report, call_strategy, verify};
 pub use client::{ClientError, HttpClient, HttpResponse, ReqwestClient};
 pub use process::{ServerProcess, StartError};

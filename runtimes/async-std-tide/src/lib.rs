@@ -18,6 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use common::{App, Reply, Strategy, Work};
+use tide::http::Method;
 use tide::{Middleware, Next, Request, Response};
 
 type State = Arc<App>;
@@ -33,16 +34,26 @@ pub fn router(app: Arc<App>) -> tide::Server<State> {
         .at("/stats")
         .get(|req: Request<State>| async move { Ok(respond(req.state().stats())) });
     for strategy in Strategy::ALL {
-        server
-            .at(strategy.path())
-            .get(move |req: Request<State>| async move {
-                let app = Arc::clone(req.state());
-                let reply = app
-                    .handle(strategy, req.url().query(), |work| run(&app, work))
-                    .await;
-                Ok(respond(reply))
-            });
+        let handler = move |req: Request<State>| async move {
+            let app = Arc::clone(req.state());
+            let reply = app
+                .handle(strategy, req.url().query(), |work| run(&app, work))
+                .await;
+            Ok(respond(reply))
+        };
+        // One method per path: the job API creates a resource with POST, the rest are GETs.
+        let method = match strategy.method() {
+            "POST" => Method::Post,
+            _ => Method::Get,
+        };
+        server.at(strategy.path()).method(method, handler);
     }
+    server
+        .at("/jobs/:id")
+        .get(|req: Request<State>| async move {
+            let id = req.param("id")?;
+            Ok(respond(req.state().job_status(id, req.url().query()).await))
+        });
     server
 }
 
@@ -64,6 +75,21 @@ pub async fn run(app: &App, work: Work) -> Reply {
             }
             Err(rejected) => rejected,
         },
+        // Runtime-agnostic: rayon threads, awaited through a channel.
+        Strategy::Rayon => app.run_on_cpu_pool(work).await,
+        // Wait for one of `cores` permits without holding this thread, then offload.
+        Strategy::Bounded => match app.gate().admit() {
+            Ok(queued) => {
+                let slot = queued.acquire().await;
+                async_std::task::spawn_blocking(move || {
+                    let _slot = slot;
+                    work.run()
+                })
+                .await
+            }
+            Err(rejected) => rejected,
+        },
+        Strategy::Jobs => app.submit_job(work),
     }
 }
 

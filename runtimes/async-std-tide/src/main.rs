@@ -29,7 +29,7 @@ fn main() -> anyhow::Result<ExitCode> {
         executor_threads: configure_executor(cli.server.workers()),
         blocking_threads_max: configure_blocking_pool(cli.server.blocking_threads),
     };
-    let app = App::new(info, cli.server.limits());
+    let app = App::new(info, cli.server.limits()).context("cannot start the CPU pool")?;
     let listener = std::net::TcpListener::bind(cli.server.bind)
         .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
     common::cli::announce(listener.local_addr()?, &info);

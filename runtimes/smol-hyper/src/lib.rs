@@ -86,6 +86,7 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
             app.handle(strategy, req.uri().query(), |work| run(app, work))
                 .await
         }
+        Route::JobStatus(id) => app.job_status(id, req.uri().query()).await,
         Route::Health => Reply::health(),
         Route::Stats => app.stats(),
         Route::MethodNotAllowed => Reply::method_not_allowed(req.method().as_str(), path),
@@ -111,6 +112,21 @@ pub async fn run(app: &App, work: Work) -> Reply {
             }
             Err(rejected) => rejected,
         },
+        // Runtime-agnostic: rayon threads, awaited through a channel.
+        Strategy::Rayon => app.run_on_cpu_pool(work).await,
+        // Wait for one of `cores` permits without holding this thread, then offload.
+        Strategy::Bounded => match app.gate().admit() {
+            Ok(queued) => {
+                let slot = queued.acquire().await;
+                smol::unblock(move || {
+                    let _slot = slot;
+                    work.run()
+                })
+                .await
+            }
+            Err(rejected) => rejected,
+        },
+        Strategy::Jobs => app.submit_job(work),
     }
 }
 

@@ -28,7 +28,7 @@ fn main() -> anyhow::Result<ExitCode> {
         executor_threads: workers,
         blocking_threads_max: configure_blocking_pool(cli.server.blocking_threads),
     };
-    let app = App::new(info, cli.server.limits());
+    let app = App::new(info, cli.server.limits()).context("cannot start the CPU pool")?;
     let listener = std::net::TcpListener::bind(cli.server.bind)
         .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
     let addr = listener.local_addr()?;

@@ -13,10 +13,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodFilter, get, on};
 use common::{App, CONTENT_TYPE, Reply, Strategy, Work};
 use tokio::net::TcpListener;
 
@@ -35,8 +35,19 @@ pub fn router(app: Arc<App>) -> Router {
                 .await;
             respond(reply)
         };
-        router = router.route(strategy.path(), get(handler));
+        // One method per path: the job API creates a resource with POST, the rest are GETs.
+        let method = match strategy.method() {
+            "POST" => MethodFilter::POST,
+            _ => MethodFilter::GET,
+        };
+        router = router.route(strategy.path(), on(method, handler));
     }
+    let job_status = |State(app): State<Arc<App>>,
+                      Path(id): Path<String>,
+                      RawQuery(query): RawQuery| async move {
+        respond(app.job_status(&id, query.as_deref()).await)
+    };
+    router = router.route("/jobs/{id}", get(job_status));
     router
         .fallback(|uri: Uri| async move { respond(Reply::not_found(uri.path())) })
         .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
@@ -64,6 +75,22 @@ pub async fn run(app: &App, work: Work) -> Reply {
             }
             Err(rejected) => rejected,
         },
+        // Runtime-agnostic: rayon threads, awaited through a channel.
+        Strategy::Rayon => app.run_on_cpu_pool(work).await,
+        // Wait for one of `cores` permits without holding this thread, then offload.
+        Strategy::Bounded => match app.gate().admit() {
+            Ok(queued) => {
+                let slot = queued.acquire().await;
+                tokio::task::spawn_blocking(move || {
+                    let _slot = slot;
+                    work.run()
+                })
+                .await
+                .unwrap_or_else(|e| Reply::internal(format!("blocking task failed: {e}")))
+            }
+            Err(rejected) => rejected,
+        },
+        Strategy::Jobs => app.submit_job(work),
     }
 }
 

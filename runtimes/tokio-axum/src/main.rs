@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<ExitCode> {
         executor_threads: workers,
         blocking_threads_max: blocking,
     };
-    let app = App::new(info, cli.server.limits());
+    let app = App::new(info, cli.server.limits()).context("cannot start the CPU pool")?;
 
     runtime.block_on(async {
         let listener = TcpListener::bind(cli.server.bind)

@@ -1,0 +1,94 @@
+//! A rayon pool sized to the cores, bridged to async code by a runtime-agnostic oneshot
+//! channel: the pattern tokio's docs and Alice Ryhl's "Async: What is blocking?" recommend for
+//! CPU-bound work. Unlike a blocking pool of ~500 threads, it never runs more kernels at once
+//! than it has threads, so the cores are not oversubscribed and the executor keeps a core.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// A fixed-size pool for CPU-bound closures, awaitable from any runtime.
+#[derive(Debug)]
+pub struct CpuPool {
+    pool: rayon::ThreadPool,
+}
+
+/// The closure panicked (the pool thread survives; rayon's own `spawn` would abort).
+#[derive(Debug, thiserror::Error)]
+#[error("CPU pool task panicked")]
+pub struct Panicked;
+
+impl CpuPool {
+    /// A pool of `threads` threads named `cpu-pool-N`.
+    pub fn new(threads: usize) -> Result<CpuPool, rayon::ThreadPoolBuildError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("cpu-pool-{i}"))
+            .build()?;
+        Ok(CpuPool { pool })
+    }
+
+    /// Threads in the pool.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// Queues `f` on the pool and returns a future of its result. The future only waits on a
+    /// channel, so awaiting it never blocks an executor thread.
+    pub fn run<T, F>(&self, f: F) -> impl Future<Output = Result<T, Panicked>> + Send + 'static
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = async_channel::bounded(1);
+        self.spawn(move || {
+            let _ = tx.try_send(catch_unwind(AssertUnwindSafe(f)).map_err(|_| Panicked));
+        });
+        async move { rx.recv().await.unwrap_or(Err(Panicked)) }
+    }
+
+    /// Queues `f` on the pool without waiting for it (the job API's runner).
+    pub fn spawn(&self, f: impl FnOnce() + Send + 'static) {
+        self.pool.spawn(move || {
+            // A panic must not reach rayon's handler, which would abort the process.
+            let _ = catch_unwind(AssertUnwindSafe(f));
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::{Context, Poll, Waker};
+
+    fn block_on<F: Future>(fut: F) -> F::Output {
+        // The pool runs on its own threads: spinning on poll is enough for a test.
+        let mut fut = std::pin::pin!(fut);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn runs_on_its_threads_and_returns_results() {
+        let pool = CpuPool::new(2).expect("pool");
+        assert_eq!(pool.threads(), 2);
+        let name = block_on(pool.run(|| std::thread::current().name().map(str::to_owned)));
+        assert!(name.expect("ran").expect("named").starts_with("cpu-pool-"));
+        assert_eq!(
+            block_on(pool.run(|| crate::kernel::sum_squares_loop(10))).expect("ran"),
+            285
+        );
+    }
+
+    #[test]
+    fn a_panic_is_an_error_not_an_abort() {
+        let pool = CpuPool::new(1).expect("pool");
+        let r: Result<(), Panicked> = block_on(pool.run(|| panic!("boom")));
+        assert!(r.is_err());
+        assert_eq!(block_on(pool.run(|| 1)).expect("pool still works"), 1);
+    }
+}
