@@ -163,16 +163,21 @@ impl Cli {
     pub fn settings(&self) -> anyhow::Result<Settings> {
         let cores = common::cli::cores();
         let (quick_n, quick_c, quick_rounds) = QUICK;
-        let pick = |quick_value, default| if self.quick { quick_value } else { default };
-        let n = self.n.unwrap_or(pick(quick_n, DEFAULT_N));
+        let q = self.quick;
+        let n = self.n.unwrap_or(if q { quick_n } else { DEFAULT_N });
         let concurrency = match self.concurrency {
             Some(c) => usize::try_from(c).context("--concurrency too large")?,
-            None => pick(quick_c, DEFAULT_CONCURRENCY),
+            None if q => quick_c,
+            None => DEFAULT_CONCURRENCY,
         };
-        let rounds = self.rounds.unwrap_or(pick(quick_rounds, DEFAULT_ROUNDS));
+        let rounds = self
+            .rounds
+            .unwrap_or(if q { quick_rounds } else { DEFAULT_ROUNDS });
 
         let subjects = match &self.url {
-            Some(url) => Subjects::External { url: parse_base_url(url)? },
+            Some(url) => Subjects::External {
+                url: parse_base_url(url)?,
+            },
             None => {
                 let mut workers: Vec<usize> = if self.workers.is_empty() {
                     vec![1, cores]
@@ -181,17 +186,27 @@ impl Cli {
                 };
                 workers.dedup();
                 let source = match &self.server_dir {
-                    Some(dir) => ServerSource::Dir { dir: dir.clone(), allow_debug: self.allow_debug },
+                    Some(dir) => ServerSource::Dir {
+                        dir: dir.clone(),
+                        allow_debug: self.allow_debug,
+                    },
                     None => ServerSource::Build,
                 };
-                Subjects::Servers { targets: self.target.targets(), workers, source }
+                Subjects::Servers {
+                    targets: self.target.targets(),
+                    workers,
+                    source,
+                }
             }
         };
 
         let strategies = if self.strategy.is_empty() {
             Strategy::ALL.to_vec()
         } else {
-            Strategy::ALL.into_iter().filter(|s| self.strategy.contains(s)).collect()
+            Strategy::ALL
+                .into_iter()
+                .filter(|s| self.strategy.contains(s))
+                .collect()
         };
 
         let plan = Plan {
@@ -234,11 +249,15 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
 /// `http://HOST:PORT`, without a trailing `/`. Only plain HTTP: both clients are built without TLS.
 fn parse_base_url(url: &str) -> anyhow::Result<String> {
     let Some(rest) = url.strip_prefix("http://") else {
-        bail!("--url {url:?}: expected http://HOST:PORT (plain HTTP; the clients are built without TLS)");
+        bail!(
+            "--url {url:?}: expected http://HOST:PORT (plain HTTP; the clients are built without TLS)"
+        );
     };
     let host = rest.trim_end_matches('/');
     if host.is_empty() || host.contains(['/', '?', '#', ' ']) {
-        bail!("--url {url:?}: expected http://HOST:PORT with no path (the endpoints' paths are appended)");
+        bail!(
+            "--url {url:?}: expected http://HOST:PORT with no path (the endpoints' paths are appended)"
+        );
     }
     Ok(format!("http://{host}"))
 }
@@ -272,7 +291,11 @@ mod tests {
         let mut want_workers = vec![1, cores];
         want_workers.dedup();
         match &s.subjects {
-            Subjects::Servers { targets, workers, source } => {
+            Subjects::Servers {
+                targets,
+                workers,
+                source,
+            } => {
                 assert_eq!(targets, &crate::targets::TARGETS.to_vec());
                 assert_eq!(workers, &want_workers);
                 assert_eq!(source, &ServerSource::Build);
@@ -294,8 +317,13 @@ mod tests {
     #[test]
     fn quick_shrinks_only_what_is_not_given() {
         let s = parse(&["--quick"]).settings().expect("settings");
-        assert_eq!((s.plan.n, s.plan.concurrency, s.plan.rounds), (10_000, 4, 1));
-        let s = parse(&["--quick", "--n", "7", "-c", "3", "--rounds", "2"]).settings().expect("settings");
+        assert_eq!(
+            (s.plan.n, s.plan.concurrency, s.plan.rounds),
+            (10_000, 4, 1)
+        );
+        let s = parse(&["--quick", "--n", "7", "-c", "3", "--rounds", "2"])
+            .settings()
+            .expect("settings");
         assert_eq!((s.plan.n, s.plan.concurrency, s.plan.rounds), (7, 3, 2));
     }
 
@@ -320,7 +348,9 @@ mod tests {
         .settings()
         .expect("settings");
         match &s.subjects {
-            Subjects::Servers { targets, workers, .. } => {
+            Subjects::Servers {
+                targets, workers, ..
+            } => {
                 assert_eq!(targets.len(), 1);
                 assert_eq!(targets[0].package, "server-async-std-tide");
                 assert_eq!(workers, &[1, 4]);
@@ -342,7 +372,10 @@ mod tests {
         match s.subjects {
             Subjects::Servers { source, .. } => assert_eq!(
                 source,
-                ServerSource::Dir { dir: PathBuf::from("target/debug"), allow_debug: true }
+                ServerSource::Dir {
+                    dir: PathBuf::from("target/debug"),
+                    allow_debug: true
+                }
             ),
             other => panic!("{other:?}"),
         }
@@ -353,8 +386,15 @@ mod tests {
 
     #[test]
     fn external_url() {
-        let s = parse(&["--url", "http://127.0.0.1:8000/"]).settings().expect("settings");
-        assert_eq!(s.subjects, Subjects::External { url: "http://127.0.0.1:8000".into() });
+        let s = parse(&["--url", "http://127.0.0.1:8000/"])
+            .settings()
+            .expect("settings");
+        assert_eq!(
+            s.subjects,
+            Subjects::External {
+                url: "http://127.0.0.1:8000".into()
+            }
+        );
         assert!(parse(&["--url", "https://example.com"]).settings().is_err());
         assert!(parse(&["--url", "http://host:1/path"]).settings().is_err());
         assert!(parse(&["--url", "http://"]).settings().is_err());
@@ -385,7 +425,15 @@ mod tests {
     #[test]
     fn help_names_every_target_and_strategy_option() {
         let help = Cli::command().render_long_help().to_string();
-        for word in ["tokio", "async-std", "smol", "--quick", "--url", "--server-dir", "Exit status"] {
+        for word in [
+            "tokio",
+            "async-std",
+            "smol",
+            "--quick",
+            "--url",
+            "--server-dir",
+            "Exit status",
+        ] {
             assert!(help.contains(word), "--help lacks {word}");
         }
     }

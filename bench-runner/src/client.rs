@@ -69,7 +69,7 @@ impl SurfClient {
             // 0 would deadlock async-h1's pool (it asserts against it).
             .set_max_connections_per_host(connections.max(1))
             .try_into()
-            .map_err(|e: surf::http::Error| transport(&e))?;
+            .map_err(|e| transport(&e))?;
         Ok(SurfClient { client })
     }
 }
@@ -89,14 +89,25 @@ impl HttpClient for SurfClient {
                 .await
                 .map_err(|e| transport(&e))?;
             let status = u16::from(response.status());
+            let content_type = response.content_type().map(|m| m.to_string());
             let body = response.body_string().await.map_err(|e| transport(&e))?;
-            Ok(HttpResponse { status, body })
+            Ok(HttpResponse {
+                status,
+                body,
+                content_type,
+            })
         })
     }
 }
 
+/// surf's errors carry no kind; its timeout message is `Request timed out` (http-client's h1).
 fn transport(e: &dyn std::fmt::Display) -> ClientError {
-    ClientError::Transport(e.to_string())
+    let message = e.to_string();
+    if message.to_ascii_lowercase().contains("timed out") {
+        ClientError::Timeout(message)
+    } else {
+        ClientError::Connection(message)
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::Strategy;
 use common::app::Stats;
 use common::reply::{Accepted, Computed};
-use conformance::{HttpClient, HttpResponse, Mode, Outcome, Report, ServerProcess};
+use conformance::{ClientError, HttpClient, HttpResponse, Mode, Outcome, Report, ServerProcess};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -166,8 +166,12 @@ pub struct Verification {
 
 impl Verification {
     fn of(report: &Report) -> Verification {
-        let mut v =
-            Verification { passed: report.passed(), checks_passed: 0, failed: vec![], skipped: vec![] };
+        let mut v = Verification {
+            passed: report.passed(),
+            checks_passed: 0,
+            failed: vec![],
+            skipped: vec![],
+        };
         for check in &report.checks {
             match &check.outcome {
                 Outcome::Passed => v.checks_passed += 1,
@@ -217,7 +221,11 @@ impl Measurement {
     /// `tokio, workers=1, /thread`: how messages name the pair.
     pub fn name(&self) -> String {
         match self.labels.workers {
-            Some(w) => format!("{}, workers={w}, {}", self.labels.target, self.strategy.path()),
+            Some(w) => format!(
+                "{}, workers={w}, {}",
+                self.labels.target,
+                self.strategy.path()
+            ),
             None => format!("{}, {}", self.labels.target, self.strategy.path()),
         }
     }
@@ -248,7 +256,10 @@ pub struct Bench {
 
 impl std::fmt::Debug for Bench {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bench").field("plan", &self.plan).field("client", &self.client_name).finish()
+        f.debug_struct("Bench")
+            .field("plan", &self.plan)
+            .field("client", &self.client_name)
+            .finish()
     }
 }
 
@@ -261,7 +272,12 @@ impl Bench {
         plan: Plan,
         client_name: &'static str,
     ) -> Bench {
-        Bench { client, probe, plan, client_name }
+        Bench {
+            client,
+            probe,
+            plan,
+            client_name,
+        }
     }
 
     /// Measures `strategy` on a fresh `target` server with `workers` executor threads.
@@ -285,9 +301,10 @@ impl Bench {
         let mut m = Measurement::new(labels, strategy, self.plan);
         let args = server_args(&self.plan, workers);
         let path = binary.to_path_buf();
-        let started =
-            tokio::task::spawn_blocking(move || ServerProcess::start(&path, &args, STARTUP_TIMEOUT))
-                .await;
+        let started = tokio::task::spawn_blocking(move || {
+            ServerProcess::start(&path, &args, STARTUP_TIMEOUT)
+        })
+        .await;
         let mut server = match started {
             Ok(Ok(server)) => server,
             Ok(Err(e)) => {
@@ -300,13 +317,18 @@ impl Bench {
             }
         };
         let base = server.base_url();
-        if let Err(why) = self.measure_at(&base, Flavor::Ours, &mut m, Some(&mut server), log).await {
+        if let Err(why) = self
+            .measure_at(&base, Flavor::Ours, &mut m, Some(&mut server), log)
+            .await
+        {
             m.failure = Some(why);
         }
         let stopped = tokio::task::spawn_blocking(move || server.stop(STOP_GRACE)).await;
         match stopped {
             Ok(Ok(status)) if status.success() => {}
-            Ok(Ok(status)) => m.notes.push(format!("server exited with {status} when stopped")),
+            Ok(Ok(status)) => m
+                .notes
+                .push(format!("server exited with {status} when stopped")),
             Ok(Err(e)) => m.notes.push(format!("stopping the server: {e}")),
             Err(e) => m.notes.push(format!("stopping the server: {e}")),
         }
@@ -314,7 +336,12 @@ impl Bench {
     }
 
     /// Measures `strategy` on the server already running at `url`.
-    pub async fn measure_external(&self, url: &str, strategy: Strategy, log: &dyn Log) -> Measurement {
+    pub async fn measure_external(
+        &self,
+        url: &str,
+        strategy: Strategy,
+        log: &dyn Log,
+    ) -> Measurement {
         let labels = Labels {
             target: "external".into(),
             runtime: String::new(),
@@ -330,7 +357,10 @@ impl Bench {
                     .into(),
             );
         }
-        if let Err(why) = self.measure_at(url, Flavor::External, &mut m, None, log).await {
+        if let Err(why) = self
+            .measure_at(url, Flavor::External, &mut m, None, log)
+            .await
+        {
             m.failure = Some(why);
         }
         m
@@ -428,7 +458,10 @@ impl Bench {
                 round.batch.as_secs_f64()
             );
             if let Some(done) = round.background_done {
-                line.push_str(&format!(" (all jobs done after {:.4} seconds)", done.as_secs_f64()));
+                line.push_str(&format!(
+                    " (all jobs done after {:.4} seconds)",
+                    done.as_secs_f64()
+                ));
             }
             log.line(&line);
             m.rounds.push(round);
@@ -453,7 +486,10 @@ impl Bench {
         if !kinds.is_empty() {
             let bad: usize = kinds.values().sum();
             let list: Vec<String> = kinds.iter().map(|(k, v)| format!("{v} {k}")).collect();
-            return Err(format!("{bad} of {total} requests failed: {}", list.join(", ")));
+            return Err(format!(
+                "{bad} of {total} requests failed: {}",
+                list.join(", ")
+            ));
         }
         Ok(())
     }
@@ -461,7 +497,15 @@ impl Bench {
     /// One request alone, checked.
     async fn lone(&self, url: &str, strategy: Strategy, flavor: Flavor) -> RequestRecord {
         let (latency, result) = timed_get(&*self.client, url, self.plan.request_timeout).await;
-        record(0, Duration::ZERO, latency, result, strategy, self.plan.n, flavor)
+        record(
+            0,
+            Duration::ZERO,
+            latency,
+            result,
+            strategy,
+            self.plan.n,
+            flavor,
+        )
     }
 
     async fn round(
@@ -498,8 +542,11 @@ impl Bench {
             requests.push(joined.map_err(|e| format!("request task failed: {e}"))?);
         }
         requests.sort_by_key(|r| r.index);
-        let batch =
-            requests.iter().map(|r| r.start_offset + r.latency).max().unwrap_or(Duration::ZERO);
+        let batch = requests
+            .iter()
+            .map(|r| r.start_offset + r.latency)
+            .max()
+            .unwrap_or(Duration::ZERO);
         let background_done = if strategy == Strategy::Background && flavor == Flavor::Ours {
             Some(self.wait_background_done(base, start).await?)
         } else {
@@ -508,14 +555,23 @@ impl Bench {
         // The probe covers the batch and, for /background, the jobs' run.
         let _ = done_tx.send(Some(Instant::now()));
         let probes = probe.await.map_err(|e| format!("probe task failed: {e}"))?;
-        Ok(Round { number, batch, background_done, requests, probes })
+        Ok(Round {
+            number,
+            batch,
+            background_done,
+            requests,
+            probes,
+        })
     }
 
     async fn wait_healthy(&self, base: &str) -> Result<(), String> {
         let url = format!("{base}/health");
         let deadline = Instant::now() + HEALTHY_TIMEOUT;
         loop {
-            let last = match timed_get(&*self.client, &url, self.plan.request_timeout).await.1 {
+            let last = match timed_get(&*self.client, &url, self.plan.request_timeout)
+                .await
+                .1
+            {
                 Ok(r) if r.status == 200 => return Ok(()),
                 Ok(r) => format!("status {}", r.status),
                 Err(e) => e.to_string(),
@@ -586,7 +642,12 @@ impl Bench {
 
 /// The server's command line: port 0, the worker count, and limits raised when the plan needs it.
 pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
-    let mut args = vec!["--bind".into(), "127.0.0.1:0".into(), "--workers".into(), workers.to_string()];
+    let mut args = vec![
+        "--bind".into(),
+        "127.0.0.1:0".into(),
+        "--workers".into(),
+        workers.to_string(),
+    ];
     if plan.n > common::cli::DEFAULT_MAX_N {
         args.extend(["--max-n".into(), plan.n.to_string()]);
     }
@@ -622,6 +683,7 @@ async fn timed_get(
     let start = Instant::now();
     let result = match tokio::time::timeout(timeout, client.get(url)).await {
         Ok(Ok(response)) => Ok(response),
+        Ok(Err(ClientError::Timeout(_))) => Err(RequestError::Timeout),
         Ok(Err(e)) => Err(RequestError::Transport(e.to_string())),
         Err(_) => Err(RequestError::Timeout),
     };
@@ -638,10 +700,19 @@ fn record(
     flavor: Flavor,
 ) -> RequestRecord {
     let (status, error) = match result {
-        Ok(response) => (Some(response.status), check_response(strategy, n, flavor, &response).err()),
+        Ok(response) => (
+            Some(response.status),
+            check_response(strategy, n, flavor, &response).err(),
+        ),
         Err(e) => (None, Some(e)),
     };
-    RequestRecord { index, start_offset, latency, status, error }
+    RequestRecord {
+        index,
+        start_offset,
+        latency,
+        status,
+        error,
+    }
 }
 
 /// Whether `response` is the right answer to `strategy` with kernel size `n`.
@@ -666,12 +737,18 @@ pub fn check_response(
             if strategy.success_status() == 202 {
                 let a: Accepted = serde_json::from_str(&response.body).map_err(bad)?;
                 if a.n != n || a.status != "accepted" || a.strategy != strategy.name() {
-                    return Err(RequestError::Body(format!("unexpected 202 body {}", response.body)));
+                    return Err(RequestError::Body(format!(
+                        "unexpected 202 body {}",
+                        response.body
+                    )));
                 }
             } else {
                 let c: Computed = serde_json::from_str(&response.body).map_err(bad)?;
                 if c.n != n || c.strategy != strategy.name() {
-                    return Err(RequestError::Body(format!("wrong strategy or n: {}", response.body)));
+                    return Err(RequestError::Body(format!(
+                        "wrong strategy or n: {}",
+                        response.body
+                    )));
                 }
                 if c.total != want.to_string() {
                     return Err(RequestError::Body(format!("total {} != {want}", c.total)));
@@ -699,9 +776,9 @@ pub fn check_response(
 /// The first `total` field, depth first (`{"total": …}`, `{"result": {"total": …}}`).
 fn find_total(v: &serde_json::Value) -> Option<&serde_json::Value> {
     match v {
-        serde_json::Value::Object(map) => {
-            map.get("total").or_else(|| map.values().find_map(find_total))
-        }
+        serde_json::Value::Object(map) => map
+            .get("total")
+            .or_else(|| map.values().find_map(find_total)),
         serde_json::Value::Array(items) => items.iter().find_map(find_total),
         _ => None,
     }
@@ -712,9 +789,12 @@ fn total_matches(total: &serde_json::Value, want: u128) -> bool {
         serde_json::Value::String(s) => s.parse::<u128>().ok() == Some(want),
         serde_json::Value::Number(num) => match num.as_u64() {
             Some(v) => u128::from(v) == want,
+            // A JSON number above u64 (Python's exact int) reads as an f64, within a few ulps
+            // (serde_json's parser is not correctly rounded there): 1e-15 is about 5 ulps,
+            // while a total off by one in its 15th digit is about 15 ulps away.
             None => num.as_f64().is_some_and(|f| {
                 let w = want as f64;
-                (f - w).abs() <= w * 1e-12
+                (f - w).abs() <= w * 1e-15
             }),
         },
         _ => false,
@@ -816,31 +896,53 @@ mod tests {
     }
 
     fn response(status: u16, body: &str) -> HttpResponse {
-        HttpResponse { status, body: body.into() }
+        HttpResponse {
+            status,
+            body: body.into(),
+            content_type: None,
+        }
     }
 
     #[test]
     fn urls_and_server_args() {
         let mut p = plan();
-        assert_eq!(strategy_url("http://h:1", Strategy::Thread, &p), "http://h:1/thread?n=10");
-        assert_eq!(strategy_url("http://h:1", Strategy::CycleSleep, &p), "http://h:1/cycle_sleep?n=10");
+        assert_eq!(
+            strategy_url("http://h:1", Strategy::Thread, &p),
+            "http://h:1/thread?n=10"
+        );
+        assert_eq!(
+            strategy_url("http://h:1", Strategy::CycleSleep, &p),
+            "http://h:1/cycle_sleep?n=10"
+        );
         p.yield_every = Some(7);
         assert_eq!(
             strategy_url("http://h:1", Strategy::CycleSleep, &p),
             "http://h:1/cycle_sleep?n=10&yield_every=7"
         );
-        assert_eq!(strategy_url("http://h:1", Strategy::Cycle, &p), "http://h:1/cycle?n=10");
-        assert_eq!(server_args(&p, 2), ["--bind", "127.0.0.1:0", "--workers", "2"]);
+        assert_eq!(
+            strategy_url("http://h:1", Strategy::Cycle, &p),
+            "http://h:1/cycle?n=10"
+        );
+        assert_eq!(
+            server_args(&p, 2),
+            ["--bind", "127.0.0.1:0", "--workers", "2"]
+        );
         p.n = common::cli::DEFAULT_MAX_N + 1;
         p.concurrency = 2000;
         let args = server_args(&p, 1).join(" ");
-        assert!(args.ends_with(&format!("--max-n {} --max-background 2000", p.n)), "{args}");
+        assert!(
+            args.ends_with(&format!("--max-n {} --max-background 2000", p.n)),
+            "{args}"
+        );
     }
 
     #[test]
     fn our_bodies_are_checked_exactly() {
         let ok = r#"{"strategy":"cycle","n":10,"total":"285","compute_us":1}"#;
-        assert_eq!(check_response(Strategy::Cycle, 10, Flavor::Ours, &response(200, ok)), Ok(()));
+        assert_eq!(
+            check_response(Strategy::Cycle, 10, Flavor::Ours, &response(200, ok)),
+            Ok(())
+        );
         let wrong = r#"{"strategy":"cycle","n":10,"total":"286","compute_us":1}"#;
         assert!(matches!(
             check_response(Strategy::Cycle, 10, Flavor::Ours, &response(200, wrong)),
@@ -854,16 +956,31 @@ mod tests {
         );
         let accepted = r#"{"strategy":"background","n":10,"job":3,"status":"accepted"}"#;
         assert_eq!(
-            check_response(Strategy::Background, 10, Flavor::Ours, &response(202, accepted)),
+            check_response(
+                Strategy::Background,
+                10,
+                Flavor::Ours,
+                &response(202, accepted)
+            ),
             Ok(())
         );
         // 200 where 202 is due.
         assert_eq!(
-            check_response(Strategy::Background, 10, Flavor::Ours, &response(200, accepted)),
+            check_response(
+                Strategy::Background,
+                10,
+                Flavor::Ours,
+                &response(200, accepted)
+            ),
             Err(RequestError::Status(200))
         );
         assert!(matches!(
-            check_response(Strategy::Cycle, 10, Flavor::Ours, &response(200, "not json")),
+            check_response(
+                Strategy::Cycle,
+                10,
+                Flavor::Ours,
+                &response(200, "not json")
+            ),
             Err(RequestError::Body(_))
         ));
     }
@@ -883,13 +1000,24 @@ mod tests {
             (r#"{"total": null}"#, 10, false),
         ];
         for (body, n, good) in cases {
-            let r = check_response(Strategy::Generator, n, Flavor::External, &response(200, body));
+            let r = check_response(
+                Strategy::Generator,
+                n,
+                Flavor::External,
+                &response(200, body),
+            );
             assert_eq!(r.is_ok(), good, "{body}: {r:?}");
         }
         assert_eq!(big, 333_333_283_333_335_000_000);
         // Any 2xx will do (the Python demo's background answers 200); errors will not.
         assert!(
-            check_response(Strategy::Background, 10, Flavor::External, &response(200, "{}")).is_ok()
+            check_response(
+                Strategy::Background,
+                10,
+                Flavor::External,
+                &response(200, "{}")
+            )
+            .is_ok()
         );
         assert_eq!(
             check_response(Strategy::Cycle, 10, Flavor::External, &response(500, "{}")),
@@ -910,7 +1038,10 @@ mod tests {
         let ms = Duration::from_millis;
         assert_eq!(scheduled_offset(ms(5), 0), Duration::ZERO);
         assert_eq!(scheduled_offset(ms(5), 3), ms(15));
-        assert_eq!(scheduled_offset(Duration::MAX, 3), Duration::from_nanos(u64::MAX));
+        assert_eq!(
+            scheduled_offset(Duration::MAX, 3),
+            Duration::from_nanos(u64::MAX)
+        );
     }
 
     /// A probe against a port nobody listens on still runs to schedule: every tick due before
@@ -939,7 +1070,11 @@ mod tests {
         tx.send(Some(end)).expect("probe listening");
         let probes = probe.await.expect("probe task");
         let due = ((end - start).as_millis() / 10 + 1) as usize;
-        assert!(probes.len() >= 5 && probes.len() <= due, "{} probes, {due} due", probes.len());
+        assert!(
+            probes.len() >= 5 && probes.len() <= due,
+            "{} probes, {due} due",
+            probes.len()
+        );
         for (i, p) in probes.iter().enumerate() {
             assert_eq!(p.index, i as u64);
             assert_eq!(p.scheduled_offset, Duration::from_millis(10 * i as u64));
@@ -960,11 +1095,20 @@ mod tests {
         let bench = Bench::new(Arc::clone(&client), client, plan(), "reqwest");
         let target = crate::targets::TARGETS[0];
         let m = bench
-            .measure_server(&target, Path::new("/nonexistent/server-none"), 1, Strategy::Thread, &Quiet)
+            .measure_server(
+                &target,
+                Path::new("/nonexistent/server-none"),
+                1,
+                Strategy::Thread,
+                &Quiet,
+            )
             .await;
         assert_eq!(m.name(), "tokio, workers=1, /thread");
         let failure = m.failure.expect("failed");
-        assert!(failure.contains("did not start") && failure.contains("server-none"), "{failure}");
+        assert!(
+            failure.contains("did not start") && failure.contains("server-none"),
+            "{failure}"
+        );
         assert!(m.rounds.is_empty() && m.verification.is_none());
     }
 }

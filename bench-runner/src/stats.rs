@@ -29,24 +29,30 @@ pub struct Percentiles {
     pub count: u64,
 }
 
-/// Percentiles of `values_us`, or `None` if it is empty. A percentile is the smallest recorded
-/// value that at least that fraction of the values are less than or equal to (hdrhistogram's
-/// `value_at_quantile`: for 1..=100, p50 is 50 and p99 is 99).
+/// Percentiles of `values_us`, or `None` if it is empty.
+///
+/// min, max and mean are exact. A percentile q is hdrhistogram's `value_at_quantile(q)` (the
+/// bucket holding the value that at least q of the values are less than or equal to: for
+/// 1..=100, p50 is 50 and p99 is 99), reported as that bucket's lowest value: exact below
+/// 2048 µs, within 0.1 % above.
 pub fn percentiles(values_us: &[u64]) -> Option<Percentiles> {
-    if values_us.is_empty() {
-        return None;
-    }
+    let min = *values_us.iter().min()?;
+    let max = *values_us.iter().max()?;
     // Auto-resizing histogram: never refuses a value, however large.
     let mut h = Histogram::<u64>::new(SIGFIG).ok()?;
     for &v in values_us {
-        h.saturating_record(v);
+        // `record` grows the histogram; `saturating_record` would clamp to its current top.
+        if h.record(v).is_err() {
+            h.saturating_record(v);
+        }
     }
+    let at = |q: f64| h.lowest_equivalent(h.value_at_quantile(q)).clamp(min, max);
     Some(Percentiles {
-        min: h.min(),
-        p50: h.value_at_quantile(0.50),
-        p90: h.value_at_quantile(0.90),
-        p99: h.value_at_quantile(0.99),
-        max: h.max(),
+        min,
+        p50: at(0.50),
+        p90: at(0.90),
+        p99: at(0.99),
+        max,
         mean: values_us.iter().map(|&v| v as f64).sum::<f64>() / values_us.len() as f64,
         count: h.len(),
     })
@@ -173,7 +179,10 @@ mod tests {
     fn median_known_answers() {
         let ms = Duration::from_millis;
         assert_eq!(median(&[ms(5), ms(1), ms(3)]), Some(ms(3)));
-        assert_eq!(median(&[ms(4), ms(1), ms(3), ms(2)]), Some(Duration::from_micros(2500)));
+        assert_eq!(
+            median(&[ms(4), ms(1), ms(3), ms(2)]),
+            Some(Duration::from_micros(2500))
+        );
         assert_eq!(median(&[ms(9)]), Some(ms(9)));
         assert_eq!(median(&[]), None);
     }

@@ -18,14 +18,24 @@ pub struct Target {
 
 /// Every server, in the order reports list them.
 pub const TARGETS: [Target; 3] = [
-    Target { name: "tokio", package: "server-tokio-axum", runtime: "tokio", framework: "axum" },
+    Target {
+        name: "tokio",
+        package: "server-tokio-axum",
+        runtime: "tokio",
+        framework: "axum",
+    },
     Target {
         name: "async-std",
         package: "server-async-std-tide",
         runtime: "async-std",
         framework: "tide",
     },
-    Target { name: "smol", package: "server-smol-hyper", runtime: "smol", framework: "hyper" },
+    Target {
+        name: "smol",
+        package: "server-smol-hyper",
+        runtime: "smol",
+        framework: "hyper",
+    },
 ];
 
 /// `--target`: one server, or all of them.
@@ -50,7 +60,11 @@ impl TargetChoice {
             TargetChoice::Smol => "smol",
             TargetChoice::All => return TARGETS.to_vec(),
         };
-        TARGETS.iter().copied().filter(|t| t.name == wanted).collect()
+        TARGETS
+            .iter()
+            .copied()
+            .filter(|t| t.name == wanted)
+            .collect()
     }
 }
 
@@ -62,7 +76,11 @@ mod tests {
     #[test]
     fn every_single_choice_selects_one_target_named_like_its_value() {
         for choice in TargetChoice::value_variants() {
-            let name = choice.to_possible_value().expect("visible").get_name().to_owned();
+            let name = choice
+                .to_possible_value()
+                .expect("visible")
+                .get_name()
+                .to_owned();
             let targets = choice.targets();
             if *choice == TargetChoice::All {
                 assert_eq!(targets, TARGETS.to_vec());

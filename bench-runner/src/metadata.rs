@@ -1,0 +1,242 @@
+//! metadata.json: what a reader needs to trust or compare the CSVs beside it: when, which
+//! commit, which compiler, which machine, which command, which build profile, and the caveat
+//! that the load generator and the servers share the same cores.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::cli::{Settings, Subjects};
+
+/// The contents of metadata.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metadata {
+    /// Start of the run, UTC, RFC 3339.
+    pub date_utc: String,
+    /// Wall time of the whole run (build excluded), seconds.
+    pub duration_s: f64,
+    /// `git rev-parse HEAD` of the workspace, with `-dirty` if the tree had changes.
+    pub git_commit: String,
+    /// `rustc -V` in the workspace.
+    pub rustc: String,
+    /// `model name` from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// Cores available to bench-runner (and to the servers).
+    pub cores: usize,
+    /// PRETTY_NAME from /etc/os-release.
+    pub os: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// bench-runner's command line.
+    pub args: Vec<String>,
+    /// Build profile of the servers measured (`release`; `debug` only with --quick --allow-debug;
+    /// `n/a` for an external target).
+    pub server_build_profile: String,
+    /// The server binaries run, or the external URL.
+    pub servers: Vec<String>,
+    /// Build profile of bench-runner itself (a debug client adds overhead to every latency).
+    pub bench_runner_profile: &'static str,
+    /// `reqwest` or `surf`.
+    pub client: &'static str,
+    /// Kernel size of every request.
+    pub n: u64,
+    /// Requests per batch.
+    pub concurrency: usize,
+    /// Rounds per pair.
+    pub rounds: u32,
+    /// Probe interval, ms.
+    pub probe_interval_ms: f64,
+    /// Lone requests per calibration.
+    pub calibration: usize,
+    /// Per-request timeout, seconds.
+    pub request_timeout_s: f64,
+    /// `--quick`: a smoke test, not a measurement.
+    pub quick: bool,
+    /// Pairs measured and failed.
+    pub pairs: usize,
+    /// Pairs that failed (marked in summary.csv).
+    pub pairs_failed: usize,
+    /// How to read the numbers on this machine.
+    pub note: String,
+}
+
+/// What the run knows that [`Metadata::collect`] cannot find out.
+#[derive(Debug, Clone)]
+pub struct RunFacts<'a> {
+    /// The resolved settings.
+    pub settings: &'a Settings,
+    /// The command line.
+    pub args: Vec<String>,
+    /// Server build profile.
+    pub server_build_profile: String,
+    /// The binaries (or URL) measured.
+    pub servers: Vec<String>,
+    /// Start of the run.
+    pub started: SystemTime,
+    /// Its length.
+    pub duration: Duration,
+    /// Pairs measured.
+    pub pairs: usize,
+    /// Pairs failed.
+    pub pairs_failed: usize,
+}
+
+impl Metadata {
+    /// Gathers the machine's facts around `facts`. Facts that cannot be read are `unknown`.
+    pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
+        let s = facts.settings;
+        let cores = s.plan.cores;
+        let note = match &s.subjects {
+            Subjects::Servers { .. } => format!(
+                "bench-runner (the load generator and the /health probe) and the server under test \
+                 run on the same {cores} cores: client overhead, thread pools and the OS scheduler \
+                 move the numbers. Compare ratios measured in one run (efficiency, probe latency \
+                 against T1) rather than absolute times across machines."
+            ),
+            Subjects::External { .. } => format!(
+                "external target: if it runs on this machine it shares the same {cores} cores with \
+                 bench-runner; its build, runtime and worker count are unknown here."
+            ),
+        };
+        Metadata {
+            date_utc: rfc3339(facts.started),
+            duration_s: facts.duration.as_secs_f64(),
+            git_commit: git_commit(workspace),
+            rustc: command_line(workspace, "rustc", &["-V"]),
+            cpu_model: std::fs::read_to_string("/proc/cpuinfo")
+                .ok()
+                .and_then(|c| cpu_model(&c))
+                .unwrap_or_else(|| "unknown".into()),
+            cores,
+            os: std::fs::read_to_string("/etc/os-release")
+                .ok()
+                .and_then(|c| os_name(&c))
+                .unwrap_or_else(|| std::env::consts::OS.into()),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map_or_else(|_| "unknown".into(), |k| k.trim().to_owned()),
+            args: facts.args,
+            server_build_profile: facts.server_build_profile,
+            servers: facts.servers,
+            bench_runner_profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            client: s.client.name(),
+            n: s.plan.n,
+            concurrency: s.plan.concurrency,
+            rounds: s.plan.rounds,
+            probe_interval_ms: s.plan.probe_interval.as_secs_f64() * 1e3,
+            calibration: s.plan.calibration,
+            request_timeout_s: s.plan.request_timeout.as_secs_f64(),
+            quick: s.quick,
+            pairs: facts.pairs,
+            pairs_failed: facts.pairs_failed,
+            note,
+        }
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+fn command_line(dir: &Path, program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(
+            || "unknown".into(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        )
+}
+
+fn git_commit(dir: &Path) -> String {
+    let head = command_line(dir, "git", &["rev-parse", "HEAD"]);
+    if head == "unknown" {
+        return head;
+    }
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .current_dir(dir)
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty());
+    if dirty { format!("{head}-dirty") } else { head }
+}
+
+/// The first `model name` of /proc/cpuinfo.
+fn cpu_model(cpuinfo: &str) -> Option<String> {
+    cpuinfo.lines().find_map(|l| {
+        let (key, value) = l.split_once(':')?;
+        (key.trim() == "model name").then(|| value.trim().to_owned())
+    })
+}
+
+/// PRETTY_NAME of /etc/os-release.
+fn os_name(os_release: &str) -> Option<String> {
+    os_release
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|v| v.trim_matches('"').to_owned())
+}
+
+/// `2023-11-14T22:13:20Z` (seconds precision, UTC) without a date crate.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Year, month, day of `days` since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        u32::try_from(m).unwrap_or(0),
+        u32::try_from(d).unwrap_or(0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        let at = |s| rfc3339(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(at(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59Z");
+    }
+
+    #[test]
+    fn machine_facts_parse() {
+        let cpuinfo = "processor\t: 0\nvendor_id\t: X\nmodel name\t: Some CPU @ 2.0GHz\nprocessor\t: 1\nmodel name\t: Some CPU @ 2.0GHz\n";
+        assert_eq!(cpu_model(cpuinfo).as_deref(), Some("Some CPU @ 2.0GHz"));
+        assert_eq!(cpu_model("nothing"), None);
+        let os = "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\n";
+        assert_eq!(os_name(os).as_deref(), Some("Debian GNU/Linux 13 (trixie)"));
+    }
+}

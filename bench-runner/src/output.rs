@@ -1,0 +1,566 @@
+//! The result files and how they reach the disk.
+//!
+//! Long-format CSV, one header constant per file (tested), units in column names (`_us`,
+//! `_ms`, `_rps`). Writers are generic over [`Write`]. [`write_results`] puts every file
+//! into a fresh directory beside `--out`, then swaps it with `--out` in one `renameat2`
+//! (`RENAME_EXCHANGE`), so readers see either the old results or the new ones, never a mix,
+//! and a failed or interrupted run never touches the old ones.
+
+use std::fmt::Display;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::measure::Measurement;
+use crate::stats::{Spread, micros};
+use crate::summary::{PairSummary, RoundFigures};
+
+/// raw.csv: one row per request of every round.
+pub const RAW_HEADER: &str = "target,runtime,framework,client,workers,strategy,n,concurrency,round,\
+request,start_offset_us,latency_us,status,verified,error";
+
+/// probes.csv: one row per `/health` probe.
+pub const PROBES_HEADER: &str = "target,workers,strategy,round,probe,scheduled_offset_us,\
+send_delay_us,latency_us,status,error";
+
+/// rounds.csv: one row per round.
+pub const ROUNDS_HEADER: &str = "target,runtime,framework,client,workers,strategy,n,concurrency,round,\
+batch_ms,ideal_batch_ms,efficiency,throughput_rps,latency_us_min,latency_us_p50,latency_us_p90,\
+latency_us_p99,latency_us_max,latency_us_mean,requests,errors_timeout,errors_transport,errors_status,\
+errors_body,probes,probe_latency_us_p50,probe_latency_us_p99,probe_latency_us_max,background_done_ms";
+
+/// summary.csv: one row per target × workers × strategy; `_mean` and `_sd` over rounds.
+pub const SUMMARY_HEADER: &str = "target,runtime,framework,client,workers,strategy,n,concurrency,\
+rounds,result,failure,verified,checks_passed,checks_skipped,t1_ms,ideal_batch_ms,batch_ms_mean,\
+batch_ms_sd,batch_ms_min,batch_ms_max,efficiency_mean,efficiency_sd,throughput_rps_mean,\
+throughput_rps_sd,latency_us_min,latency_us_p50_mean,latency_us_p50_sd,latency_us_p90_mean,\
+latency_us_p90_sd,latency_us_p99_mean,latency_us_p99_sd,latency_us_max,requests,errors_timeout,\
+errors_transport,errors_status,errors_body,probes,probe_latency_us_p50_mean,probe_latency_us_p50_sd,\
+probe_latency_us_p99_mean,probe_latency_us_p99_sd,probe_latency_us_max,background_done_ms_mean,\
+background_done_ms_sd,note";
+
+/// The files a run writes, in the order they are written.
+pub const FILES: [&str; 5] = [
+    "raw.csv",
+    "probes.csv",
+    "rounds.csv",
+    "summary.csv",
+    "metadata.json",
+];
+
+/// One CSV row under construction.
+#[derive(Debug, Default)]
+struct Row(Vec<String>);
+
+impl Row {
+    fn put(mut self, v: impl Display) -> Row {
+        self.0.push(field(&v.to_string()));
+        self
+    }
+
+    fn opt(self, v: Option<impl Display>) -> Row {
+        match v {
+            Some(v) => self.put(v),
+            None => self.put(""),
+        }
+    }
+
+    /// A float with `digits` decimals, empty if absent.
+    fn num(self, v: Option<f64>, digits: usize) -> Row {
+        self.opt(v.map(|v| format!("{v:.digits$}")))
+    }
+
+    /// `_mean,_sd` of a spread.
+    fn spread(self, s: Option<Spread>, digits: usize) -> Row {
+        self.num(s.map(|s| s.mean), digits)
+            .num(s.and_then(|s| s.sd), digits)
+    }
+
+    fn write(self, w: &mut impl Write) -> io::Result<()> {
+        writeln!(w, "{}", self.0.join(","))
+    }
+}
+
+/// A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn labels(m: &Measurement, wide: bool) -> Row {
+    let l = &m.labels;
+    let row = Row::default().put(&l.target);
+    let row = if wide {
+        row.put(&l.runtime).put(&l.framework).put(l.client)
+    } else {
+        row
+    };
+    let row = row.opt(l.workers).put(m.strategy);
+    if wide {
+        row.put(m.plan.n).put(m.plan.concurrency)
+    } else {
+        row
+    }
+}
+
+/// raw.csv.
+pub fn write_raw(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
+    writeln!(w, "{RAW_HEADER}")?;
+    for m in ms {
+        for round in &m.rounds {
+            for r in &round.requests {
+                labels(m, true)
+                    .put(round.number)
+                    .put(r.index)
+                    .put(micros(r.start_offset))
+                    .put(micros(r.latency))
+                    .opt(r.status)
+                    .put(r.error.is_none())
+                    .opt(r.error.as_ref())
+                    .write(w)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// probes.csv.
+pub fn write_probes(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
+    writeln!(w, "{PROBES_HEADER}")?;
+    for m in ms {
+        for round in &m.rounds {
+            for p in &round.probes {
+                labels(m, false)
+                    .put(round.number)
+                    .put(p.index)
+                    .put(micros(p.scheduled_offset))
+                    .put(micros(p.send_delay))
+                    .put(micros(p.latency))
+                    .opt(p.status)
+                    .opt(p.error.as_ref())
+                    .write(w)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// rounds.csv.
+pub fn write_rounds(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
+    writeln!(w, "{ROUNDS_HEADER}")?;
+    for m in ms {
+        for round in &m.rounds {
+            let f = RoundFigures::of(m, round);
+            let l = f.latency;
+            let p = f.probe;
+            labels(m, true)
+                .put(f.round)
+                .num(Some(f.batch_ms), 3)
+                .num(f.ideal_batch_ms, 3)
+                .num(f.efficiency, 4)
+                .num(Some(f.throughput_rps), 2)
+                .opt(l.map(|l| l.min))
+                .opt(l.map(|l| l.p50))
+                .opt(l.map(|l| l.p90))
+                .opt(l.map(|l| l.p99))
+                .opt(l.map(|l| l.max))
+                .num(l.map(|l| l.mean), 1)
+                .put(f.requests)
+                .put(f.errors.timeout)
+                .put(f.errors.transport)
+                .put(f.errors.status)
+                .put(f.errors.body)
+                .put(f.probes)
+                .opt(p.map(|p| p.p50))
+                .opt(p.map(|p| p.p99))
+                .opt(p.map(|p| p.max))
+                .num(f.background_done_ms, 3)
+                .write(w)?;
+        }
+    }
+    Ok(())
+}
+
+/// summary.csv.
+pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
+    writeln!(w, "{SUMMARY_HEADER}")?;
+    for m in ms {
+        let s = PairSummary::of(m);
+        labels(m, true)
+            .put(m.rounds.len())
+            .put(if s.ok { "ok" } else { "failed" })
+            .opt(s.failure.as_ref())
+            .opt(s.verified)
+            .put(s.checks_passed)
+            .put(s.checks_skipped)
+            .num(s.t1_ms, 3)
+            .num(s.ideal_batch_ms, 3)
+            .spread(s.batch_ms, 3)
+            .num(s.batch_ms.map(|b| b.min), 3)
+            .num(s.batch_ms.map(|b| b.max), 3)
+            .spread(s.efficiency, 4)
+            .spread(s.throughput_rps, 2)
+            .opt(s.latency_min_us)
+            .spread(s.latency_p50_us, 1)
+            .spread(s.latency_p90_us, 1)
+            .spread(s.latency_p99_us, 1)
+            .opt(s.latency_max_us)
+            .put(s.requests)
+            .put(s.errors.timeout)
+            .put(s.errors.transport)
+            .put(s.errors.status)
+            .put(s.errors.body)
+            .put(s.probes)
+            .spread(s.probe_p50_us, 1)
+            .spread(s.probe_p99_us, 1)
+            .opt(s.probe_max_us)
+            .spread(s.background_done_ms, 3)
+            .put(&s.note)
+            .write(w)?;
+    }
+    Ok(())
+}
+
+/// Renders every file of a run, in [`FILES`] order.
+pub fn render(ms: &[Measurement], metadata_json: &str) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
+    type Writer = fn(&mut Vec<u8>, &[Measurement]) -> io::Result<()>;
+    let writers: [(&str, Writer); 4] = [
+        ("raw.csv", |w, ms| write_raw(w, ms)),
+        ("probes.csv", |w, ms| write_probes(w, ms)),
+        ("rounds.csv", |w, ms| write_rounds(w, ms)),
+        ("summary.csv", |w, ms| write_summary(w, ms)),
+    ];
+    let mut files = Vec::with_capacity(FILES.len());
+    for (name, write) in writers {
+        let mut buf = Vec::new();
+        write(&mut buf, ms)?;
+        files.push((name, buf));
+    }
+    files.push(("metadata.json", format!("{metadata_json}\n").into_bytes()));
+    Ok(files)
+}
+
+/// Writes `files` into `out` as one step: all of them into a temporary directory beside `out`
+/// (same filesystem), synced, then swapped with `out` atomically. Entries of an existing `out`
+/// that are not among `files` (a README, plots) are copied over first, so only our files are
+/// replaced. If anything fails before the swap, `out` is untouched and the temporary directory
+/// is removed.
+pub fn write_results(out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
+    let name = out
+        .file_name()
+        .with_context(|| format!("--out {}: needs a directory name", out.display()))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let pid = std::process::id();
+    let tmp = parent.join(format!(".{name}.new-{pid}"));
+    let result = fill(&tmp, out, files).and_then(|()| swap_into_place(&tmp, out));
+    // After a swap `tmp` holds the old results; after a failure, the partial new ones.
+    let _ = fs::remove_dir_all(&tmp);
+    result
+}
+
+fn fill(tmp: &Path, out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
+    let _ = fs::remove_dir_all(tmp);
+    fs::create_dir(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    for (name, bytes) in files {
+        let path = tmp.join(name);
+        let mut f =
+            fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        f.write_all(bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
+        f.sync_all()
+            .with_context(|| format!("syncing {}", path.display()))?;
+    }
+    if out.is_dir() {
+        let ours: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+        for entry in fs::read_dir(out).with_context(|| format!("reading {}", out.display()))? {
+            let entry = entry?;
+            if ours.iter().any(|n| entry.file_name() == **n) {
+                continue;
+            }
+            copy_all(&entry.path(), &tmp.join(entry.file_name()))
+                .with_context(|| format!("carrying {} over", entry.path().display()))?;
+        }
+    }
+    fs::File::open(tmp)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", tmp.display()))
+}
+
+fn copy_all(from: &Path, to: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(from)?.is_dir() {
+        fs::create_dir(to)?;
+        for entry in fs::read_dir(from)? {
+            let entry = entry?;
+            copy_all(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        fs::copy(from, to).map(|_| ())
+    }
+}
+
+fn swap_into_place(tmp: &Path, out: &Path) -> anyhow::Result<()> {
+    match fs::symlink_metadata(out) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::rename(tmp, out).with_context(|| format!("moving results into {}", out.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", out.display())),
+        Ok(meta) if !meta.is_dir() => {
+            anyhow::bail!("--out {} exists and is not a directory", out.display())
+        }
+        Ok(_) => nix::fcntl::renameat2(
+            nix::fcntl::AT_FDCWD,
+            tmp,
+            nix::fcntl::AT_FDCWD,
+            out,
+            nix::fcntl::RenameFlags::RENAME_EXCHANGE,
+        )
+        .with_context(|| format!("swapping the new results into {}", out.display())),
+    }
+}
+
+/// Splits one CSV line into fields (RFC 4180 quotes); for tests, here and in tests/.
+#[cfg(test)]
+pub(crate) fn parse_line(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                current.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut current)),
+            (c, _) => current.push(c),
+        }
+    }
+    fields.push(current);
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::tests::measurement;
+    use std::collections::HashSet;
+
+    const HEADERS: [&str; 4] = [RAW_HEADER, PROBES_HEADER, ROUNDS_HEADER, SUMMARY_HEADER];
+
+    #[test]
+    fn headers_are_the_documented_ones() {
+        assert_eq!(
+            RAW_HEADER,
+            "target,runtime,framework,client,workers,strategy,n,concurrency,round,request,\
+             start_offset_us,latency_us,status,verified,error"
+        );
+        assert_eq!(
+            PROBES_HEADER,
+            "target,workers,strategy,round,probe,scheduled_offset_us,send_delay_us,latency_us,status,error"
+        );
+        assert!(ROUNDS_HEADER.starts_with(
+            "target,runtime,framework,client,workers,strategy,n,concurrency,round,batch_ms,"
+        ));
+        assert!(SUMMARY_HEADER.starts_with("target,runtime,framework,client,workers,strategy,n,concurrency,rounds,result,failure,verified,"));
+        assert!(SUMMARY_HEADER.ends_with(",background_done_ms_mean,background_done_ms_sd,note"));
+    }
+
+    #[test]
+    fn column_names_are_unique_and_carry_units() {
+        for header in HEADERS {
+            let cols: Vec<&str> = header.split(',').collect();
+            let unique: HashSet<_> = cols.iter().collect();
+            assert_eq!(unique.len(), cols.len(), "{header}");
+            for col in cols {
+                assert!(
+                    col.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    "{col}"
+                );
+                let timed = ["latency", "offset", "delay", "batch", "done", "t1"]
+                    .iter()
+                    .any(|w| col.contains(w));
+                if timed {
+                    assert!(
+                        col.contains("_us") || col.contains("_ms"),
+                        "{col} has no unit"
+                    );
+                }
+                if col.contains("throughput") {
+                    assert!(col.contains("_rps"), "{col}");
+                }
+            }
+        }
+    }
+
+    fn rows(text: &str) -> Vec<Vec<String>> {
+        text.lines().map(parse_line).collect()
+    }
+
+    #[test]
+    fn every_row_has_as_many_fields_as_its_header() {
+        let ms = vec![measurement()];
+        let files = render(&ms, "{}").expect("render");
+        assert_eq!(files.iter().map(|(n, _)| *n).collect::<Vec<_>>(), FILES);
+        let want_rows = [
+            ("raw.csv", 8),
+            ("probes.csv", 5),
+            ("rounds.csv", 2),
+            ("summary.csv", 1),
+        ];
+        for ((name, bytes), (want_name, want)) in files.iter().zip(want_rows) {
+            assert_eq!(*name, want_name);
+            let text = std::str::from_utf8(bytes).expect("utf-8");
+            let rows = rows(text);
+            let width = rows[0].len();
+            assert_eq!(rows.len() - 1, want, "{name}");
+            for row in &rows {
+                assert_eq!(row.len(), width, "{name}: {row:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn summary_row_values() {
+        let ms = vec![measurement()];
+        let mut buf = Vec::new();
+        write_summary(&mut buf, &ms).expect("write");
+        let text = String::from_utf8(buf).expect("utf-8");
+        let rows = rows(&text);
+        let get = |col: &str| {
+            let i = rows[0]
+                .iter()
+                .position(|c| c == col)
+                .unwrap_or_else(|| panic!("{col}"));
+            rows[1][i].clone()
+        };
+        assert_eq!(get("target"), "tokio");
+        assert_eq!(get("workers"), "1");
+        assert_eq!(get("strategy"), "cycle");
+        assert_eq!(get("result"), "failed");
+        // The comma inside survives the quoting.
+        assert_eq!(get("failure"), "1 of 8 requests failed: 1 timeout");
+        assert_eq!(get("verified"), "true");
+        assert_eq!(get("t1_ms"), "10.000");
+        assert_eq!(get("batch_ms_mean"), "60.000");
+        assert_eq!(get("batch_ms_sd"), "28.284");
+        assert_eq!(get("efficiency_mean"), "0.3750");
+        assert_eq!(get("latency_us_p50_mean"), "20000.0");
+        assert_eq!(get("errors_timeout"), "1");
+        assert_eq!(get("background_done_ms_mean"), "");
+        assert_eq!(get("note"), "a; b");
+    }
+
+    #[test]
+    fn raw_rows_mark_errors() {
+        let mut buf = Vec::new();
+        write_raw(&mut buf, &[measurement()]).expect("write");
+        let text = String::from_utf8(buf).expect("utf-8");
+        let last = rows(&text).pop().expect("rows");
+        assert_eq!(
+            &last[8..],
+            ["2", "3", "3", "1000000", "", "false", "timeout"]
+        );
+    }
+
+    #[test]
+    fn fields_are_quoted_when_needed() {
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(
+            parse_line("a,\"b,c\",\"d\"\"e\","),
+            ["a", "b,c", "d\"e", ""]
+        );
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("bench-runner-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("scratch dir");
+        dir
+    }
+
+    #[test]
+    fn results_replace_ours_and_keep_the_rest() {
+        let dir = scratch("swap");
+        let out = dir.join("results");
+        write_results(
+            &out,
+            &[
+                ("summary.csv", b"old\n".to_vec()),
+                ("raw.csv", b"old\n".to_vec()),
+            ],
+        )
+        .expect("first write");
+        fs::write(out.join("README.md"), "keep me").expect("readme");
+        fs::create_dir(out.join("plots")).expect("plots");
+        fs::write(out.join("plots/a.svg"), "svg").expect("plot");
+        write_results(&out, &[("summary.csv", b"new\n".to_vec())]).expect("second write");
+        assert_eq!(
+            fs::read_to_string(out.join("summary.csv")).expect("read"),
+            "new\n"
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("README.md")).expect("read"),
+            "keep me"
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("plots/a.svg")).expect("read"),
+            "svg"
+        );
+        // raw.csv was not in the second run's files: carried over as any other file.
+        assert!(out.join("raw.csv").exists());
+        // No temporary directory left behind.
+        let left: Vec<_> = fs::read_dir(&dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(left, ["results"]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_results() {
+        let dir = scratch("fail");
+        let out = dir.join("results");
+        write_results(&out, &[("summary.csv", b"old\n".to_vec())]).expect("first write");
+        // A file name that cannot be created makes the run fail before the swap.
+        let err = write_results(
+            &out,
+            &[
+                ("summary.csv", b"new\n".to_vec()),
+                ("no/such/dir.csv", vec![]),
+            ],
+        );
+        assert!(err.is_err());
+        assert_eq!(
+            fs::read_to_string(out.join("summary.csv")).expect("read"),
+            "old\n"
+        );
+        let left: Vec<_> = fs::read_dir(&dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(left, ["results"]);
+        // --out naming a file is refused, the file untouched.
+        let file = dir.join("file");
+        fs::write(&file, "x").expect("file");
+        assert!(write_results(&file, &[("a.csv", vec![])]).is_err());
+        assert_eq!(fs::read_to_string(&file).expect("read"), "x");
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,213 @@
+//! Finding the server binaries: built by `cargo build --release` (the default), or taken from
+//! `--server-dir`. A debug-built server measures the wrong thing (the kernel alone is ~50×
+//! slower), so anything but a release directory needs `--allow-debug`, which needs `--quick`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+
+use crate::targets::Target;
+
+/// Where the server binaries come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerSource {
+    /// `cargo build --release -p …` in this workspace, then `target/release/…`.
+    Build,
+    /// Binaries already in `dir` (`--server-dir`).
+    Dir {
+        /// The directory.
+        dir: PathBuf,
+        /// `--allow-debug`: accept a directory that is not a release build.
+        allow_debug: bool,
+    },
+}
+
+/// The binaries a run uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binaries {
+    /// `release`, `debug`, or `unknown` (a directory named otherwise).
+    pub profile: String,
+    /// One binary per target, in the order given.
+    pub paths: Vec<(Target, PathBuf)>,
+}
+
+impl Binaries {
+    /// The binary of `target`.
+    pub fn path(&self, target: &Target) -> Option<&Path> {
+        self.paths
+            .iter()
+            .find(|(t, _)| t == target)
+            .map(|(_, p)| p.as_path())
+    }
+}
+
+/// The workspace bench-runner was built from: where `cargo build` runs.
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Builds or finds the binaries of `targets`.
+pub fn prepare(targets: &[Target], source: &ServerSource) -> anyhow::Result<Binaries> {
+    match source {
+        ServerSource::Build => {
+            let paths = build_release(targets)?;
+            Ok(Binaries {
+                profile: "release".into(),
+                paths,
+            })
+        }
+        ServerSource::Dir { dir, allow_debug } => {
+            let profile = profile_of_dir(dir);
+            if profile != "release" && !allow_debug {
+                bail!(
+                    "--server-dir {} is a {profile} build directory: servers are measured as \
+                     release builds (target/release), or use --quick --allow-debug for a smoke test",
+                    dir.display()
+                );
+            }
+            let paths = targets.iter().map(|t| (*t, dir.join(t.package))).collect();
+            Ok(Binaries {
+                profile: profile.into(),
+                paths,
+            })
+        }
+    }
+}
+
+/// `release` or `debug` from the directory's name (cargo's `target/<profile>`), else `unknown`.
+pub fn profile_of_dir(dir: &Path) -> &'static str {
+    let name = dir
+        .components()
+        .next_back()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    match name.as_deref() {
+        Some("release") => "release",
+        Some("debug") => "debug",
+        _ => "unknown",
+    }
+}
+
+fn build_release(targets: &[Target]) -> anyhow::Result<Vec<(Target, PathBuf)>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let root = workspace_root();
+    let mut cmd = Command::new(&cargo);
+    cmd.current_dir(&root)
+        .args([
+            "build",
+            "--release",
+            "--message-format",
+            "json-render-diagnostics",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for t in targets {
+        cmd.args(["-p", t.package]);
+    }
+    eprintln!(
+        "building servers: cargo build --release {} (in {})",
+        targets
+            .iter()
+            .map(|t| format!("-p {}", t.package))
+            .collect::<Vec<_>>()
+            .join(" "),
+        root.display()
+    );
+    let output = cmd
+        .output()
+        .with_context(|| format!("running {}", cargo.to_string_lossy()))?;
+    if !output.status.success() {
+        bail!(
+            "cargo build --release failed ({}); see its messages above",
+            output.status
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    targets
+        .iter()
+        .map(|t| {
+            executable(&stdout, t.package)
+                .map(|p| (*t, p))
+                .with_context(|| format!("cargo build did not report a binary for {}", t.package))
+        })
+        .collect()
+}
+
+/// The `executable` of the `compiler-artifact` message for binary `name` in cargo's JSON output.
+fn executable(cargo_json: &str, name: &str) -> Option<PathBuf> {
+    cargo_json.lines().find_map(|line| {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        if v["reason"] != "compiler-artifact" || v["target"]["name"] != name {
+            return None;
+        }
+        let is_bin = v["target"]["kind"].as_array()?.iter().any(|k| k == "bin");
+        is_bin
+            .then(|| v["executable"].as_str().map(PathBuf::from))
+            .flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::TARGETS;
+
+    #[test]
+    fn profiles_from_directory_names() {
+        assert_eq!(profile_of_dir(Path::new("target/release")), "release");
+        assert_eq!(profile_of_dir(Path::new("/x/target/release/")), "release");
+        assert_eq!(profile_of_dir(Path::new("target/debug")), "debug");
+        assert_eq!(profile_of_dir(Path::new("/opt/bin")), "unknown");
+    }
+
+    #[test]
+    fn debug_directories_need_allow_debug() {
+        let dir = ServerSource::Dir {
+            dir: "target/debug".into(),
+            allow_debug: false,
+        };
+        let err = prepare(&TARGETS, &dir).expect_err("refused");
+        assert!(err.to_string().contains("release builds"), "{err}");
+        let dir = ServerSource::Dir {
+            dir: "/opt/target/debug".into(),
+            allow_debug: true,
+        };
+        let b = prepare(&TARGETS, &dir).expect("accepted");
+        assert_eq!(b.profile, "debug");
+        assert_eq!(
+            b.path(&TARGETS[1]),
+            Some(Path::new("/opt/target/debug/server-async-std-tide"))
+        );
+        let dir = ServerSource::Dir {
+            dir: "/opt/target/release".into(),
+            allow_debug: false,
+        };
+        assert_eq!(
+            prepare(&TARGETS[..1], &dir).expect("release").profile,
+            "release"
+        );
+    }
+
+    #[test]
+    fn finds_executables_in_cargo_json() {
+        let json = r#"{"reason":"compiler-artifact","target":{"name":"common","kind":["lib"]},"executable":null}
+{"reason":"compiler-artifact","target":{"name":"server-smol-hyper","kind":["lib"]},"executable":null}
+{"reason":"compiler-artifact","target":{"name":"server-smol-hyper","kind":["bin"]},"executable":"/w/target/release/server-smol-hyper"}
+{"reason":"build-finished","success":true}"#;
+        assert_eq!(
+            executable(json, "server-smol-hyper"),
+            Some(PathBuf::from("/w/target/release/server-smol-hyper"))
+        );
+        assert_eq!(executable(json, "server-tokio-axum"), None);
+        assert_eq!(executable(json, "common"), None);
+    }
+
+    #[test]
+    fn workspace_root_holds_the_servers() {
+        let root = workspace_root();
+        assert!(root.join("bench-runner").is_dir(), "{}", root.display());
+        assert!(root.join("Cargo.toml").is_file());
+    }
+}
