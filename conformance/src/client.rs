@@ -14,6 +14,8 @@ pub struct HttpResponse {
     pub body: String,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
+    /// The `Retry-After` header, if any (503s).
+    pub retry_after: Option<String>,
 }
 
 /// A request that got no HTTP answer.
@@ -85,16 +87,21 @@ impl HttpClient for ReqwestClient {
                 .await
                 .map_err(classify)?;
             let status = response.status().as_u16();
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let header = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let content_type = header(reqwest::header::CONTENT_TYPE);
+            let retry_after = header(reqwest::header::RETRY_AFTER);
             let body = response.text().await.map_err(classify)?;
             Ok(HttpResponse {
                 status,
                 body,
                 content_type,
+                retry_after,
             })
         })
     }

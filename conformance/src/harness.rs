@@ -7,10 +7,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::Strategy;
+use common::jobs::JobStatus;
 use common::reply::Computed;
 
 use crate::behaviour::blocking_contrast;
-use crate::checks::{Mode, fetch_stats, verify};
+use crate::checks::{Mode, call_strategy, fetch_stats, verify, wait_background_idle};
 use crate::client::{HttpClient, ReqwestClient};
 use crate::process::ServerProcess;
 
@@ -171,6 +173,112 @@ pub fn sigterm_finishes_background_jobs(binary: &str) {
     );
 }
 
+/// Past each limit the answer is 503 with `Retry-After`, and everything accepted completes:
+/// `/bounded` (1 permit, 1 waiting), `/jobs` (1 active), `/background` (1 pending).
+pub fn limits_give_503_and_accepted_work_completes(binary: &str) {
+    let args = [
+        "--cpu-threads",
+        "1",
+        "--max-queue",
+        "1",
+        "--max-background",
+        "1",
+    ];
+    let server = start(binary, &args);
+    let client = client();
+    let base = server.base_url();
+    // Long enough (~0.05-0.5 s) that the burst arrives while the first request still runs.
+    let n = 100_000_000u64;
+    let rt = runtime();
+    rt.block_on(async {
+        for strategy in [Strategy::Bounded, Strategy::Jobs, Strategy::Background] {
+            let query = format!("n={n}");
+            let burst =
+                (0..4).map(|_| async { call_strategy(&client, &base, strategy, &query).await });
+            let answers = futures::future::join_all(burst).await;
+            let mut statuses: Vec<u16> = Vec::new();
+            for answer in answers {
+                let r = answer.unwrap_or_else(|e| panic!("{binary} {strategy}: {e}"));
+                if r.status == 503 {
+                    assert_eq!(
+                        r.retry_after.as_deref(),
+                        Some("1"),
+                        "{strategy}: 503 without Retry-After"
+                    );
+                }
+                statuses.push(r.status);
+            }
+            let refused = statuses.iter().filter(|s| **s == 503).count();
+            assert!(
+                refused >= 1 && refused < 4,
+                "{binary} {strategy}: statuses {statuses:?}"
+            );
+            // What call_strategy ends with: the 202 for fire-and-forget, the result otherwise.
+            let ok = if strategy == Strategy::Background {
+                202
+            } else {
+                200
+            };
+            assert!(
+                statuses.iter().all(|s| *s == 503 || *s == ok),
+                "{binary} {strategy}: {statuses:?}"
+            );
+        }
+        let stats = wait_background_idle(&client, &base, Duration::from_secs(60))
+            .await
+            .expect("stats");
+        assert!(
+            stats.bounded.rejected >= 1
+                && stats.jobs.rejected >= 1
+                && stats.background.rejected >= 1,
+            "{stats:?}"
+        );
+        assert_eq!(
+            stats.background.completed, stats.background.accepted,
+            "{:?}",
+            stats.background
+        );
+        assert_eq!(stats.background.abandoned, 0);
+        assert_eq!(stats.jobs.done, stats.jobs.submitted, "{:?}", stats.jobs);
+        assert_eq!(
+            (stats.bounded.running, stats.bounded.waiting),
+            (0, 0),
+            "{:?}",
+            stats.bounded
+        );
+    });
+}
+
+/// A finished job's result is kept for `--job-ttl`, then its id answers 404.
+pub fn job_results_expire(binary: &str) {
+    let server = start(binary, &["--job-ttl", "0.5"]);
+    let client = client();
+    let base = server.base_url();
+    runtime().block_on(async {
+        let submitted = client
+            .send("POST", &format!("{base}/jobs?n=10"))
+            .await
+            .expect("submit");
+        assert_eq!(submitted.status, 202, "{}", submitted.body);
+        let job: JobStatus = serde_json::from_str(&submitted.body).expect("job body");
+        let url = format!("{base}{}", job.url);
+        let done = client.get(&format!("{url}?wait=true")).await.expect("wait");
+        let done: JobStatus = serde_json::from_str(&done.body).expect("job body");
+        assert_eq!(
+            (done.status.as_str(), done.total.as_deref()),
+            ("done", Some("285"))
+        );
+        assert_eq!(
+            client.get(&url).await.expect("status").status,
+            200,
+            "kept within the ttl"
+        );
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let gone = client.get(&url).await.expect("status");
+        assert_eq!(gone.status, 404, "expired: {}", gone.body);
+    });
+}
+
 /// The tests every server runs: `conformance::server_tests!(env!("CARGO_BIN_EXE_server-x"));`
 #[macro_export]
 macro_rules! server_tests {
@@ -194,6 +302,14 @@ macro_rules! server_tests {
         #[test]
         fn sigterm_finishes_background_jobs() {
             $crate::harness::sigterm_finishes_background_jobs($binary);
+        }
+        #[test]
+        fn limits_give_503_and_accepted_work_completes() {
+            $crate::harness::limits_give_503_and_accepted_work_completes($binary);
+        }
+        #[test]
+        fn job_results_expire() {
+            $crate::harness::job_results_expire($binary);
         }
     };
 }
