@@ -210,7 +210,7 @@ pub fn limits_give_503_and_accepted_work_completes(binary: &str) {
             }
             let refused = statuses.iter().filter(|s| **s == 503).count();
             assert!(
-                refused >= 1 && refused < 4,
+                (1..4).contains(&refused),
                 "{binary} {strategy}: statuses {statuses:?}"
             );
             // What call_strategy ends with: the 202 for fire-and-forget, the result otherwise.
