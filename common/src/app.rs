@@ -31,6 +31,8 @@ pub struct RuntimeInfo {
     pub executor_threads: usize,
     /// Most threads the blocking pool may start.
     pub blocking_threads_max: usize,
+    /// How long a client may take to send its request headers before the connection is closed.
+    pub header_read_timeout: Duration,
 }
 
 /// Limits from the command line.
@@ -208,6 +210,8 @@ impl App {
             framework: self.info.framework.into(),
             executor_threads: self.info.executor_threads,
             blocking_threads_max: self.info.blocking_threads_max,
+            header_read_timeout_ms: u64::try_from(self.info.header_read_timeout.as_millis())
+                .unwrap_or(u64::MAX),
             max_n: self.limits.max_n,
             cpu_threads: self.cpu_pool.threads(),
             in_flight: self.in_flight.count(),
@@ -422,6 +426,8 @@ pub struct Stats {
     pub executor_threads: usize,
     /// Cap of the blocking pool.
     pub blocking_threads_max: usize,
+    /// Header-read timeout in force, ms.
+    pub header_read_timeout_ms: u64,
     /// Largest `n` accepted.
     pub max_n: u64,
     /// Threads of the CPU pool (`--cpu-threads`).
@@ -546,6 +552,7 @@ mod tests {
                 framework: "none",
                 executor_threads: 1,
                 blocking_threads_max: 1,
+                header_read_timeout: Duration::from_secs(1),
             },
             Limits {
                 max_n: 1_000,

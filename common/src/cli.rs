@@ -60,6 +60,12 @@ pub struct ServerArgs {
     #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = parse_seconds)]
     pub job_ttl: Duration,
 
+    /// How long a client may take to send its request headers before the connection is closed
+    /// (so a client that never finishes them holds nothing forever) [default: 10; async-std/tide:
+    /// fixed at 60 by async-h1, which cannot change it].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub header_timeout: Option<Duration>,
+
     /// On SIGINT/SIGTERM, how long to wait for in-flight requests and accepted background jobs
     /// before exiting anyway (what is left is reported as abandoned).
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
@@ -70,6 +76,11 @@ impl ServerArgs {
     /// `--workers`, or the number of cores.
     pub fn workers(&self) -> usize {
         self.workers.map_or_else(cores, NonZeroUsize::get)
+    }
+
+    /// `--header-timeout`, or its default.
+    pub fn header_timeout(&self) -> Duration {
+        self.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT)
     }
 
     /// The request limits.
@@ -94,6 +105,9 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
 }
 
+/// Default `--header-timeout`.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Cores available to this process.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
@@ -116,8 +130,12 @@ pub fn announce(addr: SocketAddr, info: &crate::app::RuntimeInfo) {
     let _ = writeln!(out, "listening on http://{addr}");
     let _ = out.flush();
     eprintln!(
-        "{} + {}: {} executor threads, blocking pool up to {} threads",
-        info.runtime, info.framework, info.executor_threads, info.blocking_threads_max
+        "{} + {}: {} executor threads, blocking pool up to {} threads, header-read timeout {:?}",
+        info.runtime,
+        info.framework,
+        info.executor_threads,
+        info.blocking_threads_max,
+        info.header_read_timeout
     );
     if !addr.ip().is_loopback() {
         eprintln!(

@@ -347,3 +347,49 @@ mod tests {
         assert_eq!(e.reason(), "not_a_number");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::{parse, parse_wait};
+    use crate::strategy::Strategy as S;
+    use proptest::prelude::*;
+
+    const REASONS: [&str; 7] = [
+        "unknown_parameter",
+        "repeated_parameter",
+        "not_a_number",
+        "negative",
+        "above_maximum",
+        "not_a_boolean",
+        "zero",
+    ];
+
+    proptest! {
+        /// Any query string: no panic; either parameters within the limits or a known reason
+        /// naming a parameter.
+        #[test]
+        fn any_query_parses_or_names_its_fault(query in ".{0,80}", max_n in 0u64..1_000_000, which in 0usize..S::ALL.len()) {
+            let strategy = S::ALL[which];
+            match parse(strategy, Some(&query), max_n) {
+                Ok(p) => prop_assert!(p.n <= max_n),
+                Err(e) => {
+                    prop_assert!(REASONS.contains(&e.reason()), "{}", e.reason());
+                    prop_assert!(!e.parameter().is_empty() || e.reason() == "unknown_parameter");
+                    prop_assert!(e.to_string().len() < 400);
+                }
+            }
+            let _ = parse_wait(Some(&query));
+        }
+
+        /// Every n up to the maximum round-trips; every n above it is refused as above_maximum.
+        #[test]
+        fn n_round_trips_up_to_the_maximum(n in any::<u64>(), max_n in any::<u64>()) {
+            let got = parse(S::Cycle, Some(&format!("n={n}")), max_n);
+            if n <= max_n {
+                prop_assert_eq!(got.map(|p| p.n), Ok(n));
+            } else {
+                prop_assert_eq!(got.map_err(|e| e.reason()), Err("above_maximum"));
+            }
+        }
+    }
+}

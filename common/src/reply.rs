@@ -79,6 +79,10 @@ impl Reply {
         let body = serde_json::to_string(body).unwrap_or_else(|e| {
             format!(r#"{{"error":"internal","message":"cannot serialize body: {e}"}}"#)
         });
+        // Client input quoted in messages is JSON-escaped by serde; `<`, `>` and `&` are escaped
+        // too (legal JSON escapes, as Go's encoder does), so no body carries markup even if a
+        // careless client renders it as HTML. They can only occur inside strings here.
+        let body = escape_markup(&body);
         Reply {
             status,
             body,
@@ -180,6 +184,19 @@ impl Reply {
     }
 }
 
+fn escape_markup(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Client input quoted back in messages is cut short; serde escapes it when the body is written.
 fn truncate(s: &str) -> &str {
     match s.char_indices().nth(100) {
@@ -200,6 +217,12 @@ mod tests {
         let body: ErrorBody = serde_json::from_str(&r.body).expect("valid JSON");
         assert_eq!(body.error, "not_found");
         assert!(body.message.contains("/cycle_sleep"));
+        assert!(!r.body.contains('<'), "markup is escaped: {}", r.body);
+        assert!(
+            body.message.contains("<script>"),
+            "and decodes back: {}",
+            body.message
+        );
         assert!(
             !r.body.contains("\"x\""),
             "quotes in input are escaped: {}",

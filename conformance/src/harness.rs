@@ -15,6 +15,7 @@ use crate::behaviour::blocking_contrast;
 use crate::checks::{Mode, call_strategy, fetch_stats, verify, wait_background_idle};
 use crate::client::{HttpClient, ReqwestClient};
 use crate::process::ServerProcess;
+use crate::raw::{self, Refusal};
 
 const STARTUP: Duration = Duration::from_secs(20);
 
@@ -279,6 +280,279 @@ pub fn job_results_expire(binary: &str) {
     });
 }
 
+/// A client that never finishes its headers is cut off after the header-read timeout in force
+/// (as `/stats` reports it), so no connection is held forever.
+pub fn unfinished_headers_are_cut_off(binary: &str) {
+    let server = start(binary, &[]);
+    let rt = runtime();
+    let stats = rt
+        .block_on(fetch_stats(&client(), &server.base_url()))
+        .expect("stats");
+    let timeout = Duration::from_millis(stats.header_read_timeout_ms);
+    let started = Instant::now();
+    let outcome = rt.block_on(raw::send_and_wait(
+        server.addr(),
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+        timeout + Duration::from_secs(10),
+    ));
+    let took = started.elapsed();
+    assert!(
+        outcome.is_some(),
+        "{binary}: connection still held {took:?} after unfinished headers"
+    );
+    assert!(
+        took + Duration::from_millis(200) >= timeout,
+        "{binary}: cut off after {took:?}, before the {timeout:?} timeout"
+    );
+    eprintln!(
+        "{binary}: unfinished headers cut off after {took:?} ({outcome:?}; timeout {timeout:?})"
+    );
+    assert_eq!(
+        rt.block_on(client().get(&format!("{}/health", server.base_url())))
+            .expect("alive")
+            .status,
+        200
+    );
+}
+
+/// An oversized request line or header block gets a 4xx or a closed connection, and the
+/// server keeps serving.
+pub fn oversized_requests_are_refused(binary: &str) {
+    let server = start(binary, &[]);
+    let rt = runtime();
+    let huge = "x".repeat(1 << 20);
+    let cases = [
+        (
+            "request line",
+            format!("GET /health?{huge} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+        ),
+        (
+            "header",
+            format!("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {huge}\r\n\r\n"),
+        ),
+        (
+            "header count",
+            format!(
+                "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n{}\r\n",
+                "X-H: 1\r\n".repeat(10_000)
+            ),
+        ),
+    ];
+    for (what, request) in cases {
+        let outcome = rt.block_on(raw::send_and_wait(
+            server.addr(),
+            request.as_bytes(),
+            Duration::from_secs(30),
+        ));
+        match outcome {
+            Some(Refusal::Closed) => {}
+            Some(Refusal::Status(status)) => {
+                assert!(
+                    (400..500).contains(&status),
+                    "{binary}: oversized {what} answered {status}"
+                )
+            }
+            None => {
+                panic!("{binary}: oversized {what}: no answer and connection still open after 30 s")
+            }
+        }
+        eprintln!("{binary}: oversized {what}: {outcome:?}");
+        let alive = rt.block_on(client().get(&format!("{}/health", server.base_url())));
+        assert_eq!(
+            alive.expect("alive").status,
+            200,
+            "{binary} after oversized {what}"
+        );
+    }
+}
+
+/// Connections held at once on `/health`, and concurrent `/thread` requests, in the load test.
+pub const LOAD_CONNECTIONS: usize = 1000;
+/// See [`LOAD_CONNECTIONS`].
+pub const LOAD_THREAD_REQUESTS: usize = 200;
+
+/// 1,000 connections open at once, each with a `/health` request in flight, then 200
+/// concurrent `/thread` requests: zero errors, and the server alive afterwards.
+pub fn holds_a_thousand_connections(binary: &str) {
+    let server = start(binary, &[]);
+    let addr = server.addr();
+    let rt = runtime();
+    rt.block_on(async {
+        let mut streams = Vec::with_capacity(LOAD_CONNECTIONS);
+        for i in 0..LOAD_CONNECTIONS {
+            let stream = tokio::net::TcpStream::connect(addr)
+                .await
+                .unwrap_or_else(|e| panic!("{binary}: connection {i}: {e}"));
+            streams.push(stream);
+        }
+        let requests = streams.iter_mut().map(|s| raw::get(s, "/health"));
+        let answers = futures::future::join_all(requests).await;
+        let errors: Vec<String> = answers
+            .iter()
+            .filter_map(|a| match a {
+                Ok(r) if r.status == 200 => None,
+                Ok(r) => Some(format!("status {}", r.status)),
+                Err(e) => Some(e.to_string()),
+            })
+            .collect();
+        assert!(errors.is_empty(), "{binary}: {} of {LOAD_CONNECTIONS} /health failed: {:?}", errors.len(), &errors[..errors.len().min(5)]);
+        drop(streams);
+
+        let client = client();
+        let base = server.base_url();
+        let n = 1_000_000;
+        let requests = (0..LOAD_THREAD_REQUESTS).map(|_| call_strategy(&client, &base, Strategy::Thread, "n=1000000"));
+        let answers = futures::future::join_all(requests).await;
+        let want = common::kernel::closed_form(n).to_string();
+        let bad = answers
+            .iter()
+            .filter(|a| !matches!(a, Ok(r) if r.status == 200 && serde_json::from_str::<Computed>(&r.body).is_ok_and(|b| b.total == want)))
+            .count();
+        assert_eq!(bad, 0, "{binary}: {bad} of {LOAD_THREAD_REQUESTS} /thread requests failed");
+        assert_eq!(client.get(&format!("{base}/health")).await.expect("alive").status, 200);
+    });
+}
+
+/// Far more `/background` requests than `--max-background`: the excess gets 503, every accepted
+/// job completes, and the server's memory stays bounded.
+pub fn background_overload_is_bounded(binary: &str) {
+    let mut server = start(binary, &["--max-background", "16"]);
+    let base = server.base_url();
+    let client = client();
+    let rt = runtime();
+    let rss_before = rss_kib(server.pid());
+    let (accepted, rejected) = rt.block_on(async {
+        let (mut accepted, mut rejected) = (0u64, 0u64);
+        for _ in 0..10 {
+            let burst =
+                (0..200).map(|_| call_strategy(&client, &base, Strategy::Background, "n=1000000"));
+            for answer in futures::future::join_all(burst).await {
+                match answer.expect("answered").status {
+                    202 => accepted += 1,
+                    503 => rejected += 1,
+                    other => panic!("{binary}: /background answered {other}"),
+                }
+            }
+        }
+        (accepted, rejected)
+    });
+    let stats = rt
+        .block_on(wait_background_idle(
+            &client,
+            &base,
+            Duration::from_secs(60),
+        ))
+        .expect("drained");
+    let bg = &stats.background;
+    assert!(
+        rejected > 0,
+        "{binary}: 2000 requests against a limit of 16 and no 503"
+    );
+    assert_eq!(
+        (bg.accepted, bg.rejected),
+        (accepted, rejected),
+        "{binary}: {bg:?}"
+    );
+    assert_eq!(
+        (bg.completed, bg.abandoned),
+        (accepted, 0),
+        "{binary}: accepted work lost: {bg:?}"
+    );
+    let rss_after = rss_kib(server.pid());
+    eprintln!(
+        "{binary}: 2000 /background, {accepted} accepted, {rejected} rejected, all completed; RSS {rss_before:?} -> {rss_after:?} KiB"
+    );
+    if let (Some(before), Some(after)) = (rss_before, rss_after) {
+        assert!(
+            after < before + 64 * 1024,
+            "{binary}: RSS grew from {before} to {after} KiB"
+        );
+    }
+    assert!(server.try_exited().is_none(), "{binary} died");
+}
+
+/// Binding to a non-loopback address prints a warning.
+pub fn non_loopback_bind_warns(binary: &str) {
+    let mut server = start(binary, &["--bind", "0.0.0.0:0"]);
+    assert!(
+        server.addr().ip().is_unspecified(),
+        "{binary} bound {}",
+        server.addr()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server
+        .stderr_tail()
+        .contains("warning: listening on non-loopback")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        server
+            .stderr_tail()
+            .contains("warning: listening on non-loopback"),
+        "{}",
+        server.stderr_tail()
+    );
+    let _ = server.try_exited();
+}
+
+/// Arbitrary query strings on every endpoint: never a panic, never a 5xx, never a dead server.
+pub fn arbitrary_queries_never_break_the_server(binary: &str) {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    // Every accepted n is cheap.
+    let server = start(binary, &["--max-n", "100000"]);
+    let base = server.base_url();
+    let client = client();
+    let rt = runtime();
+    let config = Config {
+        cases: 300,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let paths: Vec<(&str, &str)> = common::Strategy::ALL
+        .iter()
+        .map(|s| (s.method(), s.path()))
+        .chain([("GET", "/jobs/1"), ("GET", "/health"), ("GET", "/stats")])
+        .collect();
+    let query = proptest::string::string_regex("[a-z_=&%0-9A-F+.~-]{0,40}").expect("regex");
+    let result = runner.run(&(0..paths.len(), query), |(i, query)| {
+        let (method, path) = paths[i];
+        let url = format!("{base}{path}?{query}");
+        let r = rt
+            .block_on(client.send(method, &url))
+            .map_err(|e| TestCaseError::fail(format!("{method} {url}: {e}")))?;
+        prop_assert!(
+            r.status < 500,
+            "{} {}: {} {}",
+            method,
+            url,
+            r.status,
+            r.body
+        );
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{binary}: {e}\nstderr:\n{}", server.stderr_tail());
+    }
+    assert_eq!(
+        rt.block_on(client.get(&format!("{base}/health")))
+            .expect("alive")
+            .status,
+        200
+    );
+}
+
+/// Resident memory of a process, from /proc (Linux).
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// The tests every server runs: `conformance::server_tests!(env!("CARGO_BIN_EXE_server-x"));`
 #[macro_export]
 macro_rules! server_tests {
@@ -310,6 +584,30 @@ macro_rules! server_tests {
         #[test]
         fn job_results_expire() {
             $crate::harness::job_results_expire($binary);
+        }
+        #[test]
+        fn unfinished_headers_are_cut_off() {
+            $crate::harness::unfinished_headers_are_cut_off($binary);
+        }
+        #[test]
+        fn oversized_requests_are_refused() {
+            $crate::harness::oversized_requests_are_refused($binary);
+        }
+        #[test]
+        fn holds_a_thousand_connections() {
+            $crate::harness::holds_a_thousand_connections($binary);
+        }
+        #[test]
+        fn background_overload_is_bounded() {
+            $crate::harness::background_overload_is_bounded($binary);
+        }
+        #[test]
+        fn non_loopback_bind_warns() {
+            $crate::harness::non_loopback_bind_warns($binary);
+        }
+        #[test]
+        fn arbitrary_queries_never_break_the_server() {
+            $crate::harness::arbitrary_queries_never_break_the_server($binary);
         }
     };
 }

@@ -10,6 +10,8 @@
 //!   with its parameter, 404, 405, background completion in `/stats`.
 //! - [`behaviour`]: with one executor thread, `/health` waits behind an inline request and not
 //!   behind an offloaded or yielding one.
+//! - [`raw`]: raw HTTP/1.1 over TCP, for what client libraries will not do (a thousand
+//!   connections held at once, headers that never end or are far too large).
 //! - [`harness`]: blocking entry points for `#[test]`s, and the [`server_tests!`] macro.
 
 pub mod behaviour;
@@ -17,6 +19,7 @@ pub mod checks;
 pub mod client;
 pub mod harness;
 pub mod process;
+pub mod raw;
 
 pub use checks::{Check, Mode, Outcome, Report, call_strategy, verify};
 pub use client::{ClientError, HttpClient, HttpResponse, ReqwestClient};

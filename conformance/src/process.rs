@@ -65,15 +65,20 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `binary --bind 127.0.0.1:0 ARGS…` and waits up to `startup_timeout` for its
-    /// `listening on http://ADDR` line.
+    /// Starts `binary --bind 127.0.0.1:0 ARGS…` (no `--bind` of ours if ARGS has one) and waits
+    /// up to `startup_timeout` for its `listening on http://ADDR` line.
     pub fn start(
         binary: &Path,
         args: &[String],
         startup_timeout: Duration,
     ) -> Result<ServerProcess, StartError> {
+        let bind: &[&str] = if args.iter().any(|a| a == "--bind") {
+            &[]
+        } else {
+            &["--bind", "127.0.0.1:0"]
+        };
         let mut child = Command::new(binary)
-            .args(["--bind", "127.0.0.1:0"])
+            .args(bind)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -21,13 +21,27 @@ struct Cli {
     server: ServerArgs,
 }
 
+/// async-h1 (tide's HTTP/1 codec) closes a connection whose headers take longer than this; its
+/// `ServerOptions` offer no way to change it.
+const ASYNC_H1_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
+
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if let Some(t) = cli
+        .server
+        .header_timeout
+        .filter(|t| *t != ASYNC_H1_HEADER_TIMEOUT)
+    {
+        anyhow::bail!(
+            "--header-timeout {t:?}: tide's HTTP codec (async-h1) fixes it at {ASYNC_H1_HEADER_TIMEOUT:?}"
+        );
+    }
     let info = RuntimeInfo {
         runtime: "async-std",
         framework: "tide",
         executor_threads: configure_executor(cli.server.workers()),
         blocking_threads_max: configure_blocking_pool(cli.server.blocking_threads),
+        header_read_timeout: ASYNC_H1_HEADER_TIMEOUT,
     };
     let app = App::new(info, cli.server.limits()).context("cannot start the CPU pool")?;
     let listener = std::net::TcpListener::bind(cli.server.bind)

@@ -28,9 +28,6 @@ use smol::Executor;
 use smol::net::TcpListener;
 use smol_hyper::rt::{FuturesIo, SmolTimer};
 
-/// How long a client may take to send its request headers before the connection is closed.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Accepts connections on `listener` and serves each as a task on `ex` until `shutdown`
 /// resolves; then stops accepting, asks open connections to close after their current request
 /// (hyper's graceful shutdown), and returns once they have.
@@ -40,6 +37,7 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let header_timeout = app.info().header_read_timeout;
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -65,7 +63,7 @@ pub async fn serve(
         });
         let connection = http1::Builder::new()
             .timer(SmolTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(header_timeout)
             .serve_connection(FuturesIo::new(stream), service);
         let connection = graceful.watch(connection);
         // A smol Task is cancelled when dropped: detach it so the connection runs on.

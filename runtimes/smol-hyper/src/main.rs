@@ -27,6 +27,7 @@ fn main() -> anyhow::Result<ExitCode> {
         framework: "hyper",
         executor_threads: workers,
         blocking_threads_max: configure_blocking_pool(cli.server.blocking_threads),
+        header_read_timeout: cli.server.header_timeout(),
     };
     let app = App::new(info, cli.server.limits()).context("cannot start the CPU pool")?;
     let listener = std::net::TcpListener::bind(cli.server.bind)

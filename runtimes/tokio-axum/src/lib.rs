@@ -6,11 +6,13 @@
 //!
 //! # Layout
 //! - `lib.rs`: [`router`] (axum `Router` over `common::App`), [`run`] (the exhaustive match
-//!   over strategies), [`serve`] (a listener until a shutdown future resolves).
+//!   over strategies), [`serve`] (an accept loop serving each connection with hyper until a
+//!   shutdown future resolves).
 //! - `main.rs`: the command line, the runtime with explicit thread counts, signals.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -18,6 +20,10 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on};
 use common::{App, CONTENT_TYPE, Reply, Strategy, Work};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 /// The application: one GET route per strategy, `/health`, `/stats`, JSON 404 and 405.
@@ -94,16 +100,51 @@ pub async fn run(app: &App, work: Work) -> Reply {
     }
 }
 
-/// Serves `listener` until `shutdown` resolves, then stops accepting and lets in-flight
-/// requests finish (axum's graceful shutdown).
+/// Serves `listener` until `shutdown` resolves; then stops accepting, asks open connections to
+/// close after their current request, and returns once they have.
+///
+/// Why not `axum::serve`: it gives hyper no timer, so it has no header-read timeout, and a
+/// client that never finishes its headers holds a connection (and a task) forever. This is
+/// the loop axum's own "serve-with-hyper" example shows, with hyper's `header_read_timeout` and
+/// hyper-util's `GracefulShutdown` (what `axum::serve(..).with_graceful_shutdown` does inside).
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let header_timeout = app.info().header_read_timeout;
+    let router = router(app);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: back off instead of spinning.
+                    eprintln!("warning: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.as_mut() => break,
+        };
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(router.clone()),
+            );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // Client-side resets and timeouts end up here; nothing to do about them.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 fn respond(reply: Reply) -> Response {

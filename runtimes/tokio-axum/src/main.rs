@@ -39,6 +39,7 @@ fn main() -> anyhow::Result<ExitCode> {
         framework: "axum",
         executor_threads: workers,
         blocking_threads_max: blocking,
+        header_read_timeout: cli.server.header_timeout(),
     };
     let app = App::new(info, cli.server.limits()).context("cannot start the CPU pool")?;
 
