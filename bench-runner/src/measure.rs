@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::Strategy;
 use common::app::Stats;
+use common::jobs::JobStatus;
 use common::reply::{Accepted, Computed};
 use conformance::{ClientError, HttpClient, HttpResponse, Mode, Outcome, Report, ServerProcess};
 use tokio::sync::{mpsc, watch};
@@ -399,6 +400,7 @@ impl Bench {
         // Warm up: C concurrent /health requests open the batch's connections, then a few
         // requests of the strategy itself.
         let url = strategy_url(base, strategy, plan);
+        let (method, url) = (strategy.method(), url.as_str());
         let health = format!("{base}/health");
         let mut set = JoinSet::new();
         for _ in 0..plan.concurrency {
@@ -416,9 +418,9 @@ impl Bench {
             ));
         }
         for _ in 0..plan.warmup {
-            let record = self.lone(&url, strategy, flavor).await;
+            let record = self.lone(base, strategy, flavor).await;
             if let Some(e) = record.error {
-                return Err(format!("warm-up request to {url}: {e}"));
+                return Err(format!("warm-up request {method} {url}: {e}"));
             }
         }
         if stats {
@@ -429,9 +431,9 @@ impl Bench {
         let mut lone = Vec::with_capacity(plan.calibration);
         for _ in 0..plan.calibration {
             let start = Instant::now();
-            let record = self.lone(&url, strategy, flavor).await;
+            let record = self.lone(base, strategy, flavor).await;
             if let Some(e) = record.error {
-                return Err(format!("calibration request to {url}: {e}"));
+                return Err(format!("calibration request {method} {url}: {e}"));
             }
             let t = if strategy == Strategy::Background && stats {
                 self.wait_background_done(base, start).await?
@@ -450,7 +452,7 @@ impl Bench {
             if stats {
                 self.wait_idle(base).await?;
             }
-            let round = self.round(base, &url, strategy, flavor, number).await?;
+            let round = self.round(base, strategy, flavor, number).await?;
             let mut line = format!(
                 "Batch of {} requests to {} took: {:.4} seconds",
                 plan.concurrency,
@@ -495,23 +497,22 @@ impl Bench {
     }
 
     /// One request alone, checked.
-    async fn lone(&self, url: &str, strategy: Strategy, flavor: Flavor) -> RequestRecord {
-        let (latency, result) = timed_get(&*self.client, url, self.plan.request_timeout).await;
-        record(
-            0,
-            Duration::ZERO,
-            latency,
-            result,
+    async fn lone(&self, base: &str, strategy: Strategy, flavor: Flavor) -> RequestRecord {
+        exchange(
+            &*self.client,
+            base,
             strategy,
-            self.plan.n,
+            &self.plan,
             flavor,
+            0,
+            Instant::now(),
         )
+        .await
     }
 
     async fn round(
         &self,
         base: &str,
-        url: &str,
         strategy: Strategy,
         flavor: Flavor,
         number: u32,
@@ -530,11 +531,9 @@ impl Bench {
         let mut set = JoinSet::new();
         for index in 0..plan.concurrency {
             let client = Arc::clone(&self.client);
-            let url = url.to_owned();
+            let base = base.to_owned();
             set.spawn(async move {
-                let sent = start.elapsed();
-                let (latency, result) = timed_get(&*client, &url, plan.request_timeout).await;
-                record(index, sent, latency, result, strategy, plan.n, flavor)
+                exchange(&*client, &base, strategy, &plan, flavor, index, start).await
             });
         }
         let mut requests = Vec::with_capacity(plan.concurrency);
@@ -603,16 +602,19 @@ impl Bench {
         let deadline = Instant::now() + self.plan.idle_timeout();
         loop {
             let s = self.stats(base).await?;
-            if s.in_flight == 0 && s.background.is_idle() {
+            let jobs_idle = s.jobs.queued == 0 && s.jobs.running == 0;
+            let bounded_idle = s.bounded.running == 0 && s.bounded.waiting == 0;
+            if s.in_flight == 0 && s.background.is_idle() && jobs_idle && bounded_idle {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "server not idle after {:?}: {} requests in flight, {} background jobs queued, {} running",
+                    "server not idle after {:?}: {} requests in flight, background {:?}, jobs {:?}, bounded {:?}",
                     self.plan.idle_timeout(),
                     s.in_flight,
-                    s.background.queued,
-                    s.background.running
+                    s.background,
+                    s.jobs,
+                    s.bounded
                 ));
             }
             tokio::time::sleep(STATS_POLL).await;
@@ -642,18 +644,20 @@ impl Bench {
 
 /// The server's command line: port 0, the worker count, and limits raised when the plan needs it.
 pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
-    let mut args = vec![
-        "--bind".into(),
-        "127.0.0.1:0".into(),
-        "--workers".into(),
-        workers.to_string(),
-    ];
+    // ServerProcess::start adds `--bind 127.0.0.1:0`.
+    let mut args = vec!["--workers".into(), workers.to_string()];
     if plan.n > common::cli::DEFAULT_MAX_N {
         args.extend(["--max-n".into(), plan.n.to_string()]);
     }
     // Warm-up and calibration jobs are waited for, so a batch is the most ever pending.
     if plan.concurrency > 1024 {
-        args.extend(["--max-background".into(), plan.concurrency.to_string()]);
+        let c = plan.concurrency.to_string();
+        args.extend([
+            "--max-background".into(),
+            c.clone(),
+            "--max-queue".into(),
+            c,
+        ]);
     }
     args
 }
@@ -675,6 +679,7 @@ fn check_alive(server: &mut Option<&mut ServerProcess>) -> Result<(), String> {
 }
 
 /// A GET with a timeout, timed from just before the client is called to the last body byte.
+/// For `/health`, `/stats` and the probe.
 async fn timed_get(
     client: &dyn HttpClient,
     url: &str,
@@ -690,19 +695,42 @@ async fn timed_get(
     (start.elapsed(), result)
 }
 
-fn record(
-    index: usize,
-    start_offset: Duration,
-    latency: Duration,
-    result: Result<HttpResponse, RequestError>,
+/// One request of `strategy`, timed from just before the client is called to the last byte of
+/// the answer and checked; `start` is the batch's start. For `/jobs` it is the whole exchange a
+/// client of the job API makes: `POST /jobs?n=…` (202 with the job's URL), then
+/// `GET /jobs/{id}?wait=true` until the result is there. One timeout bounds the whole of it.
+async fn exchange(
+    client: &dyn HttpClient,
+    base: &str,
     strategy: Strategy,
-    n: u64,
+    plan: &Plan,
     flavor: Flavor,
+    index: usize,
+    start: Instant,
 ) -> RequestRecord {
+    let start_offset = start.elapsed();
+    let sent = Instant::now();
+    let url = strategy_url(base, strategy, plan);
+    let work = async {
+        let first = client.send(strategy.method(), &url).await?;
+        if strategy != Strategy::Jobs || first.status != 202 {
+            return Ok(first);
+        }
+        let Ok(job) = serde_json::from_str::<JobStatus>(&first.body) else {
+            return Ok(first);
+        };
+        client.get(&format!("{base}{}?wait=true", job.url)).await
+    };
+    let result = match tokio::time::timeout(plan.request_timeout, work).await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(ClientError::Timeout(_))) | Err(_) => Err(RequestError::Timeout),
+        Ok(Err(e)) => Err(RequestError::Transport(e.to_string())),
+    };
+    let latency = sent.elapsed();
     let (status, error) = match result {
         Ok(response) => (
             Some(response.status),
-            check_response(strategy, n, flavor, &response).err(),
+            check_response(strategy, plan.n, flavor, &response).err(),
         ),
         Err(e) => (None, Some(e)),
     };
@@ -729,6 +757,24 @@ pub fn check_response(
 ) -> Result<(), RequestError> {
     let want = common::kernel::closed_form(n);
     match flavor {
+        Flavor::Ours | Flavor::External if strategy == Strategy::Jobs => {
+            // The final answer of the exchange: `GET /jobs/{id}?wait=true`.
+            if response.status != 200 {
+                return Err(RequestError::Status(response.status));
+            }
+            let job: JobStatus = serde_json::from_str(&response.body)
+                .map_err(|e| RequestError::Body(format!("unreadable job status: {e}")))?;
+            if job.status != "done" || job.n != n {
+                return Err(RequestError::Body(format!(
+                    "unexpected job status {}",
+                    response.body
+                )));
+            }
+            match job.total {
+                Some(total) if total == want.to_string() => Ok(()),
+                other => Err(RequestError::Body(format!("total {other:?} != {want}"))),
+            }
+        }
         Flavor::Ours => {
             if response.status != strategy.success_status() {
                 return Err(RequestError::Status(response.status));
@@ -923,15 +969,15 @@ mod tests {
             strategy_url("http://h:1", Strategy::Cycle, &p),
             "http://h:1/cycle?n=10"
         );
-        assert_eq!(
-            server_args(&p, 2),
-            ["--bind", "127.0.0.1:0", "--workers", "2"]
-        );
+        assert_eq!(server_args(&p, 2), ["--workers", "2"]);
         p.n = common::cli::DEFAULT_MAX_N + 1;
         p.concurrency = 2000;
         let args = server_args(&p, 1).join(" ");
         assert!(
-            args.ends_with(&format!("--max-n {} --max-background 2000", p.n)),
+            args.ends_with(&format!(
+                "--max-n {} --max-background 2000 --max-queue 2000",
+                p.n
+            )),
             "{args}"
         );
     }
