@@ -169,9 +169,25 @@ impl App {
             .unwrap_or_else(|e| Reply::internal(e.to_string()))
     }
 
-    /// The semaphore in front of `/bounded`'s offload.
-    pub fn gate(&self) -> &Gate {
-        &self.gate
+    /// `/bounded`: waits (asynchronously, holding no thread) for one of `--cpu-threads`
+    /// permits, then runs `work` through `offload`, the runtime's blocking pool; or answers 503
+    /// at once when `--max-queue` requests are already waiting.
+    pub async fn run_bounded<O, Fut>(&self, work: Work, offload: O) -> Reply
+    where
+        O: FnOnce(Box<dyn FnOnce() -> Reply + Send>) -> Fut,
+        Fut: Future<Output = Reply>,
+    {
+        let queued = match self.gate.admit() {
+            Ok(queued) => queued,
+            Err(rejected) => return rejected,
+        };
+        let slot = queued.acquire().await;
+        offload(Box::new(move || {
+            // The permit is held until the kernel is done, on the pool thread.
+            let _slot = slot;
+            work.run()
+        }))
+        .await
     }
 
     /// `POST /jobs`: queues `work` on the CPU pool; 202 with the job's id, or 503.

@@ -58,19 +58,7 @@ impl CpuPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::task::{Context, Poll, Waker};
-
-    fn block_on<F: Future>(fut: F) -> F::Output {
-        // The pool runs on its own threads: spinning on poll is enough for a test.
-        let mut fut = std::pin::pin!(fut);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-                return v;
-            }
-            std::thread::yield_now();
-        }
-    }
+    use crate::test_util::block_on;
 
     #[test]
     fn runs_on_its_threads_and_returns_results() {

@@ -285,19 +285,7 @@ mod tests {
     use super::*;
     use crate::params;
     use crate::strategy::Strategy;
-    use std::future::Future;
-    use std::task::{Context, Poll, Waker};
-
-    fn block_on<F: Future>(fut: F) -> F::Output {
-        let mut fut = std::pin::pin!(fut);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-                return v;
-            }
-            std::thread::yield_now();
-        }
-    }
+    use crate::test_util::block_on;
 
     fn work(n: u64) -> Work {
         Work {

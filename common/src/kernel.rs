@@ -82,19 +82,9 @@ pub fn closed_form(n: u64) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::task::{Context, Poll, Waker};
+    use crate::test_util::block_on;
+    use std::task::{Context, Poll};
     use std::time::{Duration, Instant};
-
-    /// Polls a future that never waits on anything outside itself (our yields wake at once).
-    fn run_ready<F: Future>(fut: F) -> F::Output {
-        let mut fut = std::pin::pin!(fut);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
 
     /// A yield that returns `Pending` once, like the runtimes' own, and counts itself.
     fn counting_yield(count: &std::cell::Cell<u64>) -> impl FnMut() -> YieldOnce + '_ {
@@ -147,7 +137,7 @@ mod tests {
             assert_eq!(sum_squares_loop(n), want, "loop n={n}");
             for every in [1, 7, 100, 100_000, u64::MAX] {
                 let every = NonZeroU64::new(every).expect("non-zero");
-                let total = run_ready(sum_squares_yielding(n, every, || YieldOnce(false)));
+                let total = block_on(sum_squares_yielding(n, every, || YieldOnce(false)));
                 assert_eq!(total, want, "yielding n={n} every={every}");
             }
         }
@@ -167,7 +157,7 @@ mod tests {
         for (n, every, want) in cases {
             let count = std::cell::Cell::new(0);
             let every = NonZeroU64::new(every).expect("non-zero");
-            run_ready(sum_squares_yielding(n, every, counting_yield(&count)));
+            block_on(sum_squares_yielding(n, every, counting_yield(&count)));
             assert_eq!(count.get(), want, "n={n} every={every}");
         }
     }

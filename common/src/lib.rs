@@ -29,6 +29,8 @@ pub mod kernel;
 pub mod params;
 pub mod reply;
 pub mod strategy;
+#[cfg(test)]
+mod test_util;
 
 pub use app::{App, BackgroundJob, Limits, RuntimeInfo, Stats, Work};
 pub use cli::ServerArgs;

@@ -64,9 +64,7 @@ pub async fn run(app: &App, work: Work) -> Reply {
         Strategy::Generator | Strategy::Cycle => work.run(),
         // Wakes itself and returns Pending once: the task goes to the back of the queue.
         Strategy::CycleSleep => work.run_yielding(async_std::task::yield_now).await,
-        // async-std's blocking pool is the `blocking` crate's (the same one smol's unblock
-        // uses). A panic in the closure propagates here and tide answers 500.
-        Strategy::Thread => async_std::task::spawn_blocking(move || work.run()).await,
+        Strategy::Thread => offload(move || work.run()).await,
         Strategy::Background => match app.accept_background(work) {
             Ok((job, accepted)) => {
                 // Dropping an async-std JoinHandle detaches the task: it runs to completion.
@@ -78,19 +76,15 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // Runtime-agnostic: rayon threads, awaited through a channel.
         Strategy::Rayon => app.run_on_cpu_pool(work).await,
         // Wait for one of `cores` permits without holding this thread, then offload.
-        Strategy::Bounded => match app.gate().admit() {
-            Ok(queued) => {
-                let slot = queued.acquire().await;
-                async_std::task::spawn_blocking(move || {
-                    let _slot = slot;
-                    work.run()
-                })
-                .await
-            }
-            Err(rejected) => rejected,
-        },
+        Strategy::Bounded => app.run_bounded(work, offload).await,
         Strategy::Jobs => app.submit_job(work),
     }
+}
+
+/// Runs `f` on async-std's blocking pool and awaits it. It is the `blocking` crate's pool (the
+/// one smol's `unblock` uses); a panic in `f` propagates here and tide answers 500.
+async fn offload(f: impl FnOnce() -> Reply + Send + 'static) -> Reply {
+    async_std::task::spawn_blocking(f).await
 }
 
 /// Serves `listener` until `shutdown` resolves, then stops accepting.

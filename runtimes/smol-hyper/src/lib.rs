@@ -77,6 +77,12 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
+/// Runs `f` on the `blocking` crate's pool (`smol::unblock`) and awaits it; a panic in `f`
+/// propagates here.
+async fn offload(f: impl FnOnce() -> Reply + Send + 'static) -> Reply {
+    smol::unblock(f).await
+}
+
 async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     let reply = match Route::of(req.method().as_str(), path) {
@@ -100,8 +106,7 @@ pub async fn run(app: &App, work: Work) -> Reply {
         Strategy::Generator | Strategy::Cycle => work.run(),
         // futures-lite's yield_now: wakes itself and returns Pending once.
         Strategy::CycleSleep => work.run_yielding(smol::future::yield_now).await,
-        // The `blocking` crate's pool; a panic in the closure propagates here.
-        Strategy::Thread => smol::unblock(move || work.run()).await,
+        Strategy::Thread => offload(move || work.run()).await,
         Strategy::Background => match app.accept_background(work) {
             Ok((job, accepted)) => {
                 // Dropping the Task would CANCEL the job: detach it.
@@ -113,17 +118,7 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // Runtime-agnostic: rayon threads, awaited through a channel.
         Strategy::Rayon => app.run_on_cpu_pool(work).await,
         // Wait for one of `cores` permits without holding this thread, then offload.
-        Strategy::Bounded => match app.gate().admit() {
-            Ok(queued) => {
-                let slot = queued.acquire().await;
-                smol::unblock(move || {
-                    let _slot = slot;
-                    work.run()
-                })
-                .await
-            }
-            Err(rejected) => rejected,
-        },
+        Strategy::Bounded => app.run_bounded(work, offload).await,
         Strategy::Jobs => app.submit_job(work),
     }
 }

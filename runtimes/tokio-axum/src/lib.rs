@@ -70,9 +70,7 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // tokio's yield_now defers the wake-up until the scheduler has polled other tasks
         // and the IO driver, so other requests get a turn between slices.
         Strategy::CycleSleep => work.run_yielding(tokio::task::yield_now).await,
-        Strategy::Thread => tokio::task::spawn_blocking(move || work.run())
-            .await
-            .unwrap_or_else(|e| Reply::internal(format!("blocking task failed: {e}"))),
+        Strategy::Thread => offload(move || work.run()).await,
         Strategy::Background => match app.accept_background(work) {
             Ok((job, accepted)) => {
                 // Dropping a tokio JoinHandle detaches the task: it runs to completion.
@@ -84,20 +82,16 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // Runtime-agnostic: rayon threads, awaited through a channel.
         Strategy::Rayon => app.run_on_cpu_pool(work).await,
         // Wait for one of `cores` permits without holding this thread, then offload.
-        Strategy::Bounded => match app.gate().admit() {
-            Ok(queued) => {
-                let slot = queued.acquire().await;
-                tokio::task::spawn_blocking(move || {
-                    let _slot = slot;
-                    work.run()
-                })
-                .await
-                .unwrap_or_else(|e| Reply::internal(format!("blocking task failed: {e}")))
-            }
-            Err(rejected) => rejected,
-        },
+        Strategy::Bounded => app.run_bounded(work, offload).await,
         Strategy::Jobs => app.submit_job(work),
     }
+}
+
+/// Runs `f` on tokio's blocking pool (`spawn_blocking`) and awaits it.
+async fn offload(f: impl FnOnce() -> Reply + Send + 'static) -> Reply {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Reply::internal(format!("blocking task failed: {e}")))
 }
 
 /// Serves `listener` until `shutdown` resolves; then stops accepting, asks open connections to
