@@ -6,7 +6,8 @@
 //!
 //! Only what is particular to async-std and tide lives here: tide's router and middleware, and
 //! how each strategy runs on async-std (inline, `async_std::task::yield_now`,
-//! `async_std::task::spawn_blocking`, a detached `spawn_blocking`).
+//! `async_std::task::spawn_blocking`, a detached `spawn_blocking`). `/rayon` and `/jobs` use
+//! `common`'s CPU pool and `/bounded` its semaphore, with async-std's blocking pool as the offload.
 //!
 //! # Layout
 //! - `lib.rs`: [`router`] (tide `Server` over `common::App`), [`run`] (the exhaustive match
@@ -23,7 +24,8 @@ use tide::{Middleware, Next, Request, Response};
 
 type State = Arc<App>;
 
-/// The application: one GET route per strategy, `/health`, `/stats`, JSON 404 and 405.
+/// The application: one route per strategy (`POST /jobs`, GET for the rest), `/jobs/:id`,
+/// `/health`, `/stats`, JSON 404 and 405.
 pub fn router(app: Arc<App>) -> tide::Server<State> {
     let mut server = tide::with_state(app);
     server.with(JsonRoutingErrors);

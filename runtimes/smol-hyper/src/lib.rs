@@ -3,6 +3,8 @@
 //! Only what is particular to smol and hyper lives here: a hand-written accept loop (hyper has
 //! no router or server loop of its own), routing through `common::Route`, and how each strategy
 //! runs on smol (inline, `smol::future::yield_now`, `smol::unblock`, a detached `unblock`).
+//! `/rayon` and `/jobs` use `common`'s CPU pool and `/bounded` its semaphore, with `unblock` as
+//! the offload.
 //!
 //! # Layout
 //! - `lib.rs`: [`serve`] (accept loop + hyper connections + graceful shutdown), [`run`] (the

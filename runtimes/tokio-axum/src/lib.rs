@@ -2,7 +2,8 @@
 //!
 //! Only what is particular to tokio and axum lives here: the router, and how each strategy
 //! runs on tokio (inline, `tokio::task::yield_now`, `spawn_blocking`, a detached
-//! `spawn_blocking`). Validation, bodies and accounting come from `common`.
+//! `spawn_blocking`). `/rayon` and `/jobs` use `common`'s CPU pool and `/bounded` its semaphore,
+//! with tokio's blocking pool as the offload. Validation, bodies and accounting come from `common`.
 //!
 //! # Layout
 //! - `lib.rs`: [`router`] (axum `Router` over `common::App`), [`run`] (the exhaustive match
@@ -26,7 +27,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
-/// The application: one GET route per strategy, `/health`, `/stats`, JSON 404 and 405.
+/// The application: one route per strategy (`POST /jobs`, GET for the rest), `/jobs/{id}`,
+/// `/health`, `/stats`, JSON 404 and 405.
 pub fn router(app: Arc<App>) -> Router {
     let mut router = Router::new()
         .route("/health", get(|| async { respond(Reply::health()) }))
