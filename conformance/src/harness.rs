@@ -5,6 +5,7 @@
 //! `conformance::server_tests!(env!("CARGO_BIN_EXE_server-…"));`
 
 use std::path::Path;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use common::Strategy;
@@ -18,6 +19,14 @@ use crate::process::ServerProcess;
 use crate::raw::{self, Refusal};
 
 const STARTUP: Duration = Duration::from_secs(20);
+
+/// The behaviour check compares timings, so it runs alone (write lock); the other tests of a
+/// test binary share the machine with each other (read locks), never with it.
+static TIMING: RwLock<()> = RwLock::new(());
+
+fn shared() -> RwLockReadGuard<'static, ()> {
+    TIMING.read().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -39,6 +48,7 @@ fn start(binary: &str, args: &[&str]) -> ServerProcess {
 
 /// Every answer and error: [`verify`] in full.
 pub fn answers_and_errors(binary: &str) {
+    let _shared = shared();
     let server = start(binary, &[]);
     let report = runtime().block_on(verify(&client(), &server.base_url(), Mode::Ours));
     let summary = report.summary();
@@ -53,6 +63,7 @@ pub fn answers_and_errors(binary: &str) {
 
 /// With `--workers 1`, inline strategies hold up `/health`; offloaded and yielding ones do not.
 pub fn strategies_really_differ(binary: &str) {
+    let _alone = TIMING.write().unwrap_or_else(PoisonError::into_inner);
     let server = start(binary, &["--workers", "1"]);
     let contrast = runtime()
         .block_on(blocking_contrast(&client(), &server.base_url()))
@@ -74,6 +85,7 @@ pub fn strategies_really_differ(binary: &str) {
 
 /// `/stats` reports the thread counts given on the command line.
 pub fn stats_report_thread_counts(binary: &str) {
+    let _shared = shared();
     let server = start(
         binary,
         &[
@@ -100,6 +112,7 @@ pub fn stats_report_thread_counts(binary: &str) {
 
 /// SIGTERM while a request is in flight: it is answered, then the process exits 0.
 pub fn sigterm_finishes_in_flight_requests(binary: &str) {
+    let _shared = shared();
     let server = start(binary, &["--workers", "1"]);
     let client = client();
     let rt = runtime();
@@ -143,6 +156,7 @@ pub fn sigterm_finishes_in_flight_requests(binary: &str) {
 
 /// Background jobs accepted before SIGTERM are finished before the process exits.
 pub fn sigterm_finishes_background_jobs(binary: &str) {
+    let _shared = shared();
     let mut server = start(binary, &["--workers", "1"]);
     let client = client();
     let rt = runtime();
@@ -177,6 +191,7 @@ pub fn sigterm_finishes_background_jobs(binary: &str) {
 /// Past each limit the answer is 503 with `Retry-After`, and everything accepted completes:
 /// `/bounded` (1 permit, 1 waiting), `/jobs` (1 active), `/background` (1 pending).
 pub fn limits_give_503_and_accepted_work_completes(binary: &str) {
+    let _shared = shared();
     let args = [
         "--cpu-threads",
         "1",
@@ -252,6 +267,7 @@ pub fn limits_give_503_and_accepted_work_completes(binary: &str) {
 
 /// A finished job's result is kept for `--job-ttl`, then its id answers 404.
 pub fn job_results_expire(binary: &str) {
+    let _shared = shared();
     let server = start(binary, &["--job-ttl", "0.5"]);
     let client = client();
     let base = server.base_url();
@@ -283,6 +299,7 @@ pub fn job_results_expire(binary: &str) {
 /// A client that never finishes its headers is cut off after the header-read timeout in force
 /// (as `/stats` reports it), so no connection is held forever.
 pub fn unfinished_headers_are_cut_off(binary: &str) {
+    let _shared = shared();
     let server = start(binary, &[]);
     let rt = runtime();
     let stats = rt
@@ -318,6 +335,7 @@ pub fn unfinished_headers_are_cut_off(binary: &str) {
 /// An oversized request line or header block gets a 4xx or a closed connection, and the
 /// server keeps serving.
 pub fn oversized_requests_are_refused(binary: &str) {
+    let _shared = shared();
     let server = start(binary, &[]);
     let rt = runtime();
     let huge = "x".repeat(1 << 20);
@@ -374,6 +392,7 @@ pub const LOAD_THREAD_REQUESTS: usize = 200;
 /// 1,000 connections open at once, each with a `/health` request in flight, then 200
 /// concurrent `/thread` requests: zero errors, and the server alive afterwards.
 pub fn holds_a_thousand_connections(binary: &str) {
+    let _shared = shared();
     let server = start(binary, &[]);
     let addr = server.addr();
     let rt = runtime();
@@ -416,6 +435,7 @@ pub fn holds_a_thousand_connections(binary: &str) {
 /// Far more `/background` requests than `--max-background`: the excess gets 503, every accepted
 /// job completes, and the server's memory stays bounded.
 pub fn background_overload_is_bounded(binary: &str) {
+    let _shared = shared();
     let mut server = start(binary, &["--max-background", "16"]);
     let base = server.base_url();
     let client = client();
@@ -473,6 +493,7 @@ pub fn background_overload_is_bounded(binary: &str) {
 
 /// Binding to a non-loopback address prints a warning.
 pub fn non_loopback_bind_warns(binary: &str) {
+    let _shared = shared();
     let mut server = start(binary, &["--bind", "0.0.0.0:0"]);
     assert!(
         server.addr().ip().is_unspecified(),
@@ -499,6 +520,7 @@ pub fn non_loopback_bind_warns(binary: &str) {
 
 /// Arbitrary query strings on every endpoint: never a panic, never a 5xx, never a dead server.
 pub fn arbitrary_queries_never_break_the_server(binary: &str) {
+    let _shared = shared();
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
 
