@@ -14,12 +14,12 @@ use crate::measure::Plan;
 use crate::servers::ServerSource;
 use crate::targets::{Target, TargetChoice};
 
-/// Default kernel size. n = 5·10^7 takes about 22 ms of one core in a release build, so a
-/// batch of 20 on one worker lasts about half a second: ~90 probes at the default 5 ms, enough
-/// for a p99 that means something, and the whole default matrix (3 runtimes × 2 worker counts
-/// × 5 strategies × 5 rounds) stays within about two minutes on a 2-core machine.
+/// Default kernel size. n = 3·10^7 takes about 13 ms of one core in a release build, so a
+/// batch of 20 on one worker lasts about 0.27 s: ~50 probes at the default 5 ms, enough for a
+/// p99 that means something, and the whole default matrix (3 runtimes × 2 worker counts × 8
+/// strategies × 5 rounds) stays within about two minutes on a 2-core machine.
 /// `--n 10000000 --concurrency 20` reproduces the Python demo's load.
-pub const DEFAULT_N: u64 = 50_000_000;
+pub const DEFAULT_N: u64 = 30_000_000;
 /// Default batch size: the Python demo's 20 concurrent requests.
 pub const DEFAULT_CONCURRENCY: usize = 20;
 /// Default rounds per pair.
@@ -70,7 +70,7 @@ pub struct Cli {
     #[arg(long, short = 'c', value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub concurrency: Option<u64>,
 
-    /// Kernel size n of every request [default: 50000000, about 22 ms per request in a release
+    /// Kernel size n of every request [default: 30000000, about 13 ms per request in a release
     /// build; 10000 with --quick]. `--n 10000000` is the Python demo's value.
     #[arg(long, short = 'n', value_parser = clap::value_parser!(u64).range(1..=common::kernel::N_CEILING))]
     pub n: Option<u64>,

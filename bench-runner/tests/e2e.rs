@@ -1,0 +1,408 @@
+//! End to end: the real bench-runner binary against the real server binaries, as `make test`
+//! runs it. The servers are debug builds (built here if needed), which only `--quick
+//! --allow-debug` accepts; the run records that profile in metadata.json.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use bench_runner::output::{FILES, PROBES_HEADER, RAW_HEADER, ROUNDS_HEADER, SUMMARY_HEADER};
+use bench_runner::targets::TARGETS;
+use common::Strategy;
+
+const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
+
+/// `target/debug`, where cargo puts bench-runner and the servers alike.
+fn bin_dir() -> PathBuf {
+    Path::new(EXE).parent().expect("bin dir").to_path_buf()
+}
+
+/// Builds the three servers (debug) unless they are there already; cheap when up to date.
+fn servers() -> PathBuf {
+    let dir = bin_dir();
+    let missing = TARGETS.iter().any(|t| !dir.join(t.package).is_file());
+    if missing {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(bench_runner::servers::workspace_root())
+            .arg("build");
+        for t in TARGETS {
+            cmd.args(["-p", t.package]);
+        }
+        let status = cmd.status().expect("cargo build runs");
+        assert!(status.success(), "building the servers failed");
+    }
+    dir
+}
+
+/// A fresh directory under the system temp dir.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bench-runner-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(EXE)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bench-runner runs")
+}
+
+/// Splits one CSV line (RFC 4180 quotes).
+fn fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// A CSV file as its header and rows of (column → value).
+struct Csv {
+    header: String,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Csv {
+    fn read(path: &Path) -> Csv {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut lines = text.lines();
+        let header = lines.next().expect("header").to_owned();
+        let columns = fields(&header);
+        let rows: Vec<Vec<String>> = lines.map(fields).collect();
+        for row in &rows {
+            assert_eq!(row.len(), columns.len(), "{}: {row:?}", path.display());
+        }
+        Csv {
+            header,
+            columns,
+            rows,
+        }
+    }
+
+    fn col(&self, name: &str) -> usize {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    }
+
+    fn values(&self, name: &str) -> Vec<&str> {
+        let i = self.col(name);
+        self.rows.iter().map(|r| r[i].as_str()).collect()
+    }
+}
+
+#[test]
+fn quick_run_against_all_three_servers_writes_verified_csvs() {
+    let dir = servers();
+    let tmp = scratch("quick");
+    let out = tmp.join("results");
+    let started = Instant::now();
+    let output = run(&[
+        "--quick",
+        "--allow-debug",
+        "--server-dir",
+        dir.to_str().expect("utf-8 path"),
+        "--workers",
+        "1",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench-runner failed:\n{stdout}\n{stderr}"
+    );
+    eprintln!("quick run: {:?}", started.elapsed());
+
+    // Console: the demo's line per batch, a table per target, the binaries it ran.
+    assert!(
+        stdout.contains("Batch of 4 requests to /thread took: "),
+        "{stdout}"
+    );
+    for t in TARGETS {
+        assert!(
+            stdout.contains(&dir.join(t.package).display().to_string()),
+            "{stdout}"
+        );
+    }
+
+    let names: BTreeSet<String> = std::fs::read_dir(&out)
+        .expect("results dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let want: BTreeSet<String> = FILES.iter().map(|f| (*f).to_owned()).collect();
+    assert_eq!(names, want, "files in {}", out.display());
+    // Nothing left beside the results (the temporary directory was swapped in).
+    let beside: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
+    assert_eq!(beside.len(), 1);
+
+    let pairs = TARGETS.len() * Strategy::ALL.len();
+    let (c, rounds) = (4, 1);
+
+    let summary = Csv::read(&out.join("summary.csv"));
+    assert_eq!(summary.header, SUMMARY_HEADER);
+    assert_eq!(summary.rows.len(), pairs);
+    assert!(
+        summary.values("result").iter().all(|v| *v == "ok"),
+        "{:?}",
+        summary.values("failure")
+    );
+    assert!(summary.values("verified").iter().all(|v| *v == "true"));
+    let targets: BTreeSet<&str> = summary.values("target").into_iter().collect();
+    assert_eq!(targets, TARGETS.iter().map(|t| t.name).collect());
+    let strategies: BTreeSet<&str> = summary.values("strategy").into_iter().collect();
+    assert_eq!(strategies, Strategy::ALL.iter().map(|s| s.name()).collect());
+    for v in summary.values("batch_ms_mean") {
+        assert!(v.parse::<f64>().expect("batch_ms_mean") > 0.0);
+    }
+    let bg: Vec<&str> = summary
+        .rows
+        .iter()
+        .filter(|r| r[summary.col("strategy")] == "background")
+        .map(|r| r[summary.col("background_done_ms_mean")].as_str())
+        .collect();
+    assert_eq!(bg.len(), TARGETS.len());
+    assert!(bg.iter().all(|v| v.parse::<f64>().is_ok()), "{bg:?}");
+
+    let raw = Csv::read(&out.join("raw.csv"));
+    assert_eq!(raw.header, RAW_HEADER);
+    assert_eq!(raw.rows.len(), pairs * c * rounds);
+    assert!(raw.values("verified").iter().all(|v| *v == "true"));
+    for (strategy, status) in raw.values("strategy").iter().zip(raw.values("status")) {
+        let s = Strategy::from_name(strategy).expect("strategy");
+        let want = if s == Strategy::Background {
+            "202"
+        } else {
+            "200"
+        };
+        assert_eq!(status, want, "{strategy}");
+    }
+    for v in raw.values("latency_us") {
+        v.parse::<u64>().expect("latency_us");
+    }
+
+    let rounds_csv = Csv::read(&out.join("rounds.csv"));
+    assert_eq!(rounds_csv.header, ROUNDS_HEADER);
+    assert_eq!(rounds_csv.rows.len(), pairs * rounds);
+
+    let probes = Csv::read(&out.join("probes.csv"));
+    assert_eq!(probes.header, PROBES_HEADER);
+    for (lat, status) in probes
+        .values("latency_us")
+        .iter()
+        .zip(probes.values("status"))
+    {
+        lat.parse::<u64>().expect("probe latency_us");
+        assert!(status.is_empty() || status == "200", "{status}");
+    }
+
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("metadata.json")).expect("metadata"),
+    )
+    .expect("metadata.json is JSON");
+    assert_eq!(meta["server_build_profile"], "debug");
+    assert_eq!(meta["quick"], true);
+    assert_eq!(meta["pairs"], pairs);
+    assert!(
+        meta["note"].as_str().is_some_and(|n| n.contains("same")),
+        "{meta}"
+    );
+    for key in ["date_utc", "git_commit", "rustc", "cpu_model", "os"] {
+        assert!(
+            meta[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{key}: {meta}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn a_missing_server_fails_its_pairs_by_name_and_exits_1() {
+    let tmp = scratch("missing");
+    let empty = tmp.join("debug");
+    std::fs::create_dir_all(&empty).expect("empty bin dir");
+    let out = tmp.join("results");
+    let output = run(&[
+        "--quick",
+        "--allow-debug",
+        "--server-dir",
+        empty.to_str().expect("utf-8"),
+        "--target",
+        "smol",
+        "--workers",
+        "1",
+        "--strategy",
+        "cycle,thread",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAILED smol, workers=1, /cycle: server did not start"),
+        "{stdout}"
+    );
+    let summary = Csv::read(&out.join("summary.csv"));
+    assert_eq!(summary.values("result"), ["failed", "failed"]);
+    assert_eq!(summary.values("strategy"), ["cycle", "thread"]);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn release_builds_are_required_unless_quick() {
+    let output = run(&["--server-dir", "target/debug", "--allow-debug"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = run(&[
+        "--server-dir",
+        "/nowhere/debug",
+        "--out",
+        "/nowhere/results",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("release"), "{stderr}");
+}
+
+#[test]
+fn help_documents_every_option() {
+    let output = run(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for option in [
+        "--target",
+        "--workers",
+        "--strategy",
+        "--rounds",
+        "--concurrency",
+        "--n",
+        "--probe-interval-ms",
+        "--client",
+        "--url",
+        "--out",
+        "--quick",
+        "--server-dir",
+        "--allow-debug",
+        "--timeout",
+    ] {
+        assert!(help.contains(option), "--help lacks {option}");
+    }
+}
+
+/// Ctrl-C in the middle of a measurement: exit 130, the server it ran is gone, and the previous
+/// results are untouched. The server binary is copied to a path of its own so that its
+/// processes can be told apart from those of other tests.
+#[test]
+fn sigint_stops_the_server_and_writes_nothing() {
+    let dir = servers();
+    let tmp = scratch("sigint");
+    let own = tmp.join("debug");
+    std::fs::create_dir_all(&own).expect("dir");
+    let binary = own.join("server-tokio-axum");
+    std::fs::copy(dir.join("server-tokio-axum"), &binary).expect("copy server");
+    let out = tmp.join("results");
+    std::fs::create_dir_all(&out).expect("out");
+    std::fs::write(out.join("summary.csv"), "previous\n").expect("previous results");
+
+    let mut child = Command::new(EXE)
+        .args([
+            "--quick",
+            "--allow-debug",
+            "--server-dir",
+            own.to_str().expect("utf-8"),
+            "--target",
+            "tokio",
+            "--workers",
+            "1",
+            "--strategy",
+            "cycle",
+            "--rounds",
+            "100000",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // Wait until it is measuring.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = lines.next().expect("a line").expect("utf-8");
+        if line.starts_with("Batch of") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never started measuring");
+    }
+    assert!(
+        server_processes(&binary) > 0,
+        "the server should be running"
+    );
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    for _ in lines {}
+    let status = child.wait().expect("exit");
+    assert_eq!(status.code(), Some(130));
+    // Killed on drop, reaped: give the kernel a moment to remove the process.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server_processes(&binary) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "server still running after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.csv")).expect("kept"),
+        "previous\n"
+    );
+    assert!(!out.join("raw.csv").exists());
+    let beside: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
+    assert_eq!(beside.len(), 2, "only debug/ and results/");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Processes whose executable is `binary`.
+fn server_processes(binary: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+            argv0 == binary.as_os_str().as_encoded_bytes()
+        })
+        .count()
+}
