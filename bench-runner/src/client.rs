@@ -90,11 +90,15 @@ impl HttpClient for SurfClient {
                 .map_err(|e| transport(&e))?;
             let status = u16::from(response.status());
             let content_type = response.content_type().map(|m| m.to_string());
+            let retry_after = response
+                .header("retry-after")
+                .map(|v| v.as_str().to_owned());
             let body = response.body_string().await.map_err(|e| transport(&e))?;
             Ok(HttpResponse {
                 status,
                 body,
                 content_type,
+                retry_after,
             })
         })
     }

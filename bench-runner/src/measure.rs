@@ -946,6 +946,7 @@ mod tests {
             status,
             body: body.into(),
             content_type: None,
+            retry_after: None,
         }
     }
 

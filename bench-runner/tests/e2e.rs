@@ -19,22 +19,19 @@ fn bin_dir() -> PathBuf {
     Path::new(EXE).parent().expect("bin dir").to_path_buf()
 }
 
-/// Builds the three servers (debug) unless they are there already; cheap when up to date.
+/// Builds the three servers (debug; a no-op when they are up to date, and never stale binaries).
 fn servers() -> PathBuf {
-    let dir = bin_dir();
-    let missing = TARGETS.iter().any(|t| !dir.join(t.package).is_file());
-    if missing {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(bench_runner::servers::workspace_root())
-            .arg("build");
-        for t in TARGETS {
-            cmd.args(["-p", t.package]);
-        }
-        let status = cmd.status().expect("cargo build runs");
-        assert!(status.success(), "building the servers failed");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(bench_runner::servers::workspace_root())
+        .arg("build")
+        .arg("--quiet");
+    for t in TARGETS {
+        cmd.args(["-p", t.package]);
     }
-    dir
+    let status = cmd.status().expect("cargo build runs");
+    assert!(status.success(), "building the servers failed");
+    bin_dir()
 }
 
 /// A fresh directory under the system temp dir.
