@@ -1,0 +1,953 @@
+//! The four charts, each an SVG document drawn from [`Results`] alone.
+//!
+//! - [`batch_time`]: batch time per strategy, one panel per runtime, one bar per worker count,
+//!   the ideal (hardware-limit) batch time marked on each bar.
+//! - [`probe_latency`]: `/health` probe latency p50 → p99 on a log scale: how blocked each
+//!   server is while the batch runs.
+//! - [`timeline`]: one batch per strategy, each request a bar from send to answer, the probes
+//!   beneath: the picture that explains the numbers.
+//! - [`latency_cdf`]: the distribution of per-request latency, one line per strategy.
+//!
+//! Strategies appear in `Strategy::ALL` order with the same colour in every chart; failed pairs
+//! are left out (the bar charts write "failed" in their place).
+
+use common::Strategy;
+use common::strategy::Execution;
+
+use crate::data::{PairKey, Results, RoundRow, SummaryRow};
+use crate::svg::{
+    self, Anchor, Key, Scale, Stroke, Svg, TEXT, diamond, legend, nice_max, tick_label, triangle,
+};
+
+/// A chart: its file name under `charts/`, what it shows (alt text), and the SVG.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// File name (`batch_time.svg`).
+    pub file: &'static str,
+    /// One line saying what it shows; the Markdown alt text and heading.
+    pub title: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// Every chart of the report, in the order the report shows them.
+pub fn all(r: &Results) -> Vec<Chart> {
+    vec![
+        Chart {
+            file: "batch_time.svg",
+            title: "Batch time per strategy and runtime, 1 worker vs all cores".into(),
+            svg: batch_time(r),
+        },
+        Chart {
+            file: "probe_latency.svg",
+            title: "/health probe latency (p50 to p99, log scale) during each batch".into(),
+            svg: probe_latency(r),
+        },
+        Chart {
+            file: "timeline.svg",
+            title: format!(
+                "One batch per strategy ({})",
+                timeline_setting(r).describe(r)
+            ),
+            svg: timeline(r),
+        },
+        Chart {
+            file: "latency_cdf.svg",
+            title: "Per-request latency distribution (CDF) per strategy".into(),
+            svg: latency_cdf(r),
+        },
+    ]
+}
+
+const WIDTH: f64 = 1120.0;
+const GRID: &str = "#dddddd";
+const INK: &str = "#222222";
+const MUTED: &str = "#666666";
+
+/// The colour of a strategy in every chart: warm for inline, cool for offloaded.
+pub(crate) fn strategy_color(s: Strategy) -> &'static str {
+    match s {
+        Strategy::Generator => "#d62728",
+        Strategy::Cycle => "#ff7f0e",
+        Strategy::CycleSleep => "#9467bd",
+        Strategy::Thread => "#1f77b4",
+        Strategy::Background => "#8c564b",
+        Strategy::Rayon => "#17becf",
+        Strategy::Bounded => "#2ca02c",
+        Strategy::Jobs => "#e377c2",
+    }
+}
+
+/// The dash pattern of a strategy's line: by how it treats the executor.
+fn strategy_dash(s: Strategy) -> &'static str {
+    match s.execution() {
+        Execution::Inline | Execution::Offloaded => "",
+        Execution::Yielding => "7 4",
+        Execution::Detached => "2 3",
+        Execution::Job => "9 3 2 3",
+    }
+}
+
+/// `inline`, `yielding`, …: the word the report uses for an execution kind.
+pub(crate) fn execution_word(e: Execution) -> &'static str {
+    match e {
+        Execution::Inline => "inline",
+        Execution::Yielding => "yielding",
+        Execution::Offloaded => "offloaded",
+        Execution::Detached => "detached",
+        Execution::Job => "job API",
+    }
+}
+
+/// Bar colours per worker-count position (ascending worker counts).
+const WORKER_COLORS: [&str; 5] = ["#f28e2b", "#4e79a7", "#59a14f", "#b07aa1", "#9c755f"];
+
+fn worker_color(i: usize) -> &'static str {
+    WORKER_COLORS[i % WORKER_COLORS.len()]
+}
+
+/// The pairs of one target × workers × strategy, if measured successfully.
+fn ok_pair<'a>(
+    r: &'a Results,
+    target: &str,
+    workers: Option<u32>,
+    s: Strategy,
+) -> Option<&'a SummaryRow> {
+    r.pair(&PairKey {
+        target: target.to_owned(),
+        workers,
+        strategy: s,
+    })
+    .filter(|p| p.ok())
+}
+
+/// A header: title, subtitle; returns the y below it.
+fn header(svg: &mut Svg, title: &str, subtitle: &str) -> f64 {
+    svg.bold(20.0, 30.0, title, 18.0, Anchor::Start);
+    let mut y = 52.0;
+    for line in wrap(subtitle, ((WIDTH - 40.0) / (TEXT * 0.58)) as usize) {
+        svg.text_styled(
+            20.0,
+            y,
+            &line,
+            TEXT,
+            Anchor::Start,
+            &format!("fill=\"{MUTED}\""),
+        );
+        y += TEXT + 5.0;
+    }
+    y + 4.0
+}
+
+/// Words of `s` in lines of at most `width` characters.
+fn wrap(s: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in s.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The shared frame of the two bar charts: one panel per target, one slot per strategy.
+struct Panels {
+    left: f64,
+    top: f64,
+    bottom: f64,
+    panel_w: f64,
+    gap: f64,
+    strategies: Vec<Strategy>,
+}
+
+impl Panels {
+    fn new(r: &Results, top: f64, plot_h: f64) -> Panels {
+        let left = 78.0;
+        let right = 16.0;
+        let gap = 16.0;
+        let n = r.targets().len().max(1) as f64;
+        Panels {
+            left,
+            top,
+            bottom: top + plot_h,
+            panel_w: (WIDTH - left - right - gap * (n - 1.0)) / n,
+            gap,
+            strategies: r.strategies(),
+        }
+    }
+
+    fn panel_x(&self, i: usize) -> f64 {
+        self.left + i as f64 * (self.panel_w + self.gap)
+    }
+
+    fn slot_w(&self) -> f64 {
+        self.panel_w / self.strategies.len().max(1) as f64
+    }
+
+    /// x of the centre of bar `k` of `of` in slot `j` of panel `i`, and the bar width.
+    fn bar(&self, i: usize, j: usize, k: usize, of: usize) -> (f64, f64) {
+        let slot = self.slot_w();
+        let group = slot * 0.78;
+        let w = group / of.max(1) as f64;
+        let x0 = self.panel_x(i) + j as f64 * slot + (slot - group) / 2.0;
+        (x0 + (k as f64 + 0.5) * w, w)
+    }
+
+    /// Panel frames and titles, horizontal grid lines with y tick labels, rotated strategy
+    /// labels, and the y axis title.
+    fn draw(&self, svg: &mut Svg, r: &Results, scale: &Scale, ticks: &[f64], y_title: &str) {
+        for (i, (_, label)) in r.targets().iter().enumerate() {
+            let x = self.panel_x(i);
+            svg.rect(
+                x,
+                self.top,
+                self.panel_w,
+                self.bottom - self.top,
+                "#fafafa",
+                "",
+            );
+            svg.bold(
+                x + self.panel_w / 2.0,
+                self.top - 8.0,
+                label,
+                14.0,
+                Anchor::Middle,
+            );
+            for t in ticks {
+                let y = scale.at(*t);
+                svg.line(x, y, x + self.panel_w, y, thin(GRID));
+            }
+            for (j, s) in self.strategies.iter().enumerate() {
+                let cx = x + (j as f64 + 0.5) * self.slot_w();
+                svg.text_rotated(
+                    cx + 4.0,
+                    self.bottom + 14.0,
+                    s.path(),
+                    TEXT,
+                    Anchor::End,
+                    -40.0,
+                );
+            }
+            svg.rect(
+                x,
+                self.top,
+                self.panel_w,
+                self.bottom - self.top,
+                "none",
+                "stroke=\"#999999\"",
+            );
+        }
+        for t in ticks {
+            svg.text(
+                self.left - 6.0,
+                scale.at(*t) + 4.0,
+                &tick_label(*t),
+                TEXT,
+                Anchor::End,
+            );
+        }
+        svg.text_rotated(
+            20.0,
+            (self.top + self.bottom) / 2.0,
+            y_title,
+            TEXT,
+            Anchor::Middle,
+            -90.0,
+        );
+    }
+}
+
+fn thin(color: &str) -> Stroke<'_> {
+    Stroke {
+        color,
+        width: 1.0,
+        dash: "",
+    }
+}
+
+/// Worker-count legend entries: `1 worker`, `2 workers (all cores)`.
+fn worker_keys(r: &Results, key: fn(String) -> Key) -> Vec<(Key, String)> {
+    r.worker_counts()
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| (key(worker_color(i).to_owned()), r.workers_label(w)))
+        .collect()
+}
+
+/// Chart 1: batch time per strategy, a panel per runtime, a bar per worker count, the ideal
+/// batch time marked, the rounds' spread as a whisker, `/background`'s completion as a diamond.
+pub fn batch_time(r: &Results) -> String {
+    let m = &r.metadata;
+    let mut svg = Svg::new(WIDTH, 560.0, "Batch time per strategy and runtime");
+    let y = header(
+        &mut svg,
+        "Batch time: all C requests answered",
+        &format!(
+            "{} concurrent requests of n = {} per batch; bar = mean of {} round(s), whisker = \
+             fastest to slowest round. Lower is better; the ideal is C × T1 / min(C, cores) \
+             on {} cores, T1 being one lone request.",
+            m.concurrency,
+            thousands(m.n),
+            m.rounds,
+            m.cores
+        ),
+    );
+    let mut keys = worker_keys(r, Key::Box);
+    keys.push((
+        Key::Line(INK.into(), String::new(), 3.0),
+        "ideal batch time".into(),
+    ));
+    keys.push((
+        Key::Diamond("#ffffff".into()),
+        "/background: all jobs done".into(),
+    ));
+    let y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys);
+    let p = Panels::new(r, y + 24.0, 330.0);
+    let workers = r.worker_counts();
+    let max = r
+        .summary
+        .iter()
+        .filter(|s| s.ok())
+        .flat_map(|s| {
+            [
+                s.batch_ms_max.or(s.batch_ms_mean),
+                s.ideal_batch_ms,
+                s.background_done_ms_mean,
+            ]
+        })
+        .flatten()
+        .fold(0.0, f64::max);
+    let scale = Scale::linear(0.0, nice_max(max), p.bottom, p.top);
+    let ticks = scale.ticks(6);
+    p.draw(&mut svg, r, &scale, &ticks, "batch time (ms)");
+    for (i, (target, _)) in r.targets().iter().enumerate() {
+        for (j, s) in p.strategies.iter().enumerate() {
+            for (k, w) in workers.iter().enumerate() {
+                let (cx, bw) = p.bar(i, j, k, workers.len());
+                let Some(pair) = r.pair(&PairKey {
+                    target: target.clone(),
+                    workers: *w,
+                    strategy: *s,
+                }) else {
+                    continue;
+                };
+                if !pair.ok() {
+                    failed_mark(&mut svg, cx, p.bottom);
+                    continue;
+                }
+                let Some(mean) = pair.batch_ms_mean else {
+                    continue;
+                };
+                let y0 = scale.at(0.0);
+                let y1 = scale.at(mean);
+                svg.rect(cx - bw / 2.0, y1, bw - 1.0, y0 - y1, worker_color(k), "");
+                if let (Some(lo), Some(hi)) = (pair.batch_ms_min, pair.batch_ms_max)
+                    && hi > lo
+                {
+                    svg.line(cx, scale.at(lo), cx, scale.at(hi), thin(INK));
+                }
+                if let Some(ideal) = pair.ideal_batch_ms {
+                    let y = scale.at(ideal);
+                    svg.line(
+                        cx - bw / 2.0 - 1.0,
+                        y,
+                        cx + bw / 2.0,
+                        y,
+                        Stroke {
+                            color: INK,
+                            width: 3.0,
+                            dash: "",
+                        },
+                    );
+                }
+                if let Some(done) = pair.background_done_ms_mean {
+                    svg.polygon(&diamond(cx, scale.at(done), 5.0), "#ffffff", INK);
+                }
+            }
+        }
+    }
+    let h = p.bottom + 95.0;
+    svg.set_height(h);
+    svg.finish()
+}
+
+/// "failed" written upwards where a bar would be.
+fn failed_mark(svg: &mut Svg, cx: f64, bottom: f64) {
+    svg.text_styled(
+        cx + 4.0,
+        bottom - 4.0,
+        "failed",
+        11.0,
+        Anchor::Start,
+        &format!(
+            "fill=\"{MUTED}\" transform=\"rotate(-90 {} {})\"",
+            svg::num(cx + 4.0),
+            svg::num(bottom - 4.0)
+        ),
+    );
+}
+
+/// Chart 2: probe latency p50 (circle) to p99 (triangle), log scale, per strategy, a panel per
+/// runtime, one range per worker count.
+pub fn probe_latency(r: &Results) -> String {
+    let m = &r.metadata;
+    let mut svg = Svg::new(WIDTH, 560.0, "/health probe latency during each batch");
+    let interval = m
+        .probe_interval_ms
+        .map_or_else(String::new, |i| format!(" every {} ms", svg::num(i)));
+    let y = header(
+        &mut svg,
+        "Is the server still answering? /health probe latency during the batch",
+        &format!(
+            "An open-loop GET /health{interval} while each batch runs, timed from its scheduled \
+             send (a stalled server counts in full). Circle = median (p50), triangle = p99, \
+             mean over rounds; log scale; no mark: no probe was due during that batch. Low means the \
+             executor stays free.",
+        ),
+    );
+    let mut keys = worker_keys(r, Key::Box);
+    keys.push((Key::Dot("#ffffff".into()), "p50".into()));
+    keys.push((Key::Triangle("#ffffff".into()), "p99".into()));
+    let y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys);
+    let p = Panels::new(r, y + 24.0, 330.0);
+    let workers = r.worker_counts();
+    let values: Vec<f64> = r
+        .summary
+        .iter()
+        .filter(|s| s.ok())
+        .flat_map(|s| [s.probe_latency_us_p50_mean, s.probe_latency_us_p99_mean])
+        .flatten()
+        .filter(|v| *v > 0.0)
+        .map(|us| us / 1000.0)
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(0.0, f64::max);
+    let (lo, hi) = if values.is_empty() {
+        (0.1, 10.0)
+    } else {
+        (lo / 1.6, hi * 1.6)
+    };
+    let scale = Scale::log(lo, hi, p.bottom, p.top);
+    let ticks = scale.ticks(6);
+    p.draw(&mut svg, r, &scale, &ticks, "probe latency (ms, log scale)");
+    for (i, (target, _)) in r.targets().iter().enumerate() {
+        for (j, s) in p.strategies.iter().enumerate() {
+            for (k, w) in workers.iter().enumerate() {
+                let (cx, _) = p.bar(i, j, k, workers.len());
+                let Some(pair) = r.pair(&PairKey {
+                    target: target.clone(),
+                    workers: *w,
+                    strategy: *s,
+                }) else {
+                    continue;
+                };
+                if !pair.ok() {
+                    failed_mark(&mut svg, cx, p.bottom);
+                    continue;
+                }
+                let ms = |v: Option<f64>| v.map(|us| us / 1000.0);
+                let (p50, p99) = (
+                    ms(pair.probe_latency_us_p50_mean),
+                    ms(pair.probe_latency_us_p99_mean),
+                );
+                let color = worker_color(k);
+                if let (Some(a), Some(b)) = (p50, p99) {
+                    svg.line(
+                        cx,
+                        scale.at(a),
+                        cx,
+                        scale.at(b),
+                        Stroke {
+                            color,
+                            width: 4.0,
+                            dash: "",
+                        },
+                    );
+                }
+                if let Some(a) = p50 {
+                    svg.circle(cx, scale.at(a), 4.5, color, INK);
+                }
+                if let Some(b) = p99 {
+                    svg.polygon(&triangle(cx, scale.at(b), 5.5), color, INK);
+                }
+            }
+        }
+    }
+    svg.set_height(p.bottom + 95.0);
+    svg.finish()
+}
+
+/// Which batch the timeline shows.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TimelineSetting {
+    /// Target name.
+    pub(crate) target: String,
+    /// Its `runtime + framework`.
+    pub(crate) label: String,
+    /// Executor threads.
+    pub(crate) workers: Option<u32>,
+}
+
+impl TimelineSetting {
+    /// `tokio + axum, 1 worker, median round of each pair`.
+    pub(crate) fn describe(&self, r: &Results) -> String {
+        format!(
+            "{}, {}, the median round of each strategy",
+            self.label,
+            r.workers_label(self.workers)
+        )
+    }
+}
+
+/// The timeline's setting: the first runtime of the run, with one worker if measured (one
+/// executor thread shows inline work most plainly: one request after another), else the
+/// fewest workers measured.
+pub(crate) fn timeline_setting(r: &Results) -> TimelineSetting {
+    let (target, label) = r
+        .targets()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| (String::new(), String::new()));
+    let workers = r
+        .summary
+        .iter()
+        .filter(|s| s.target == target)
+        .map(|s| s.workers)
+        .min()
+        .flatten();
+    TimelineSetting {
+        target,
+        label,
+        workers,
+    }
+}
+
+/// The round of `key` whose batch time is the median (the lower of the middle two).
+pub(crate) fn median_round<'a>(r: &'a Results, key: &PairKey) -> Option<&'a RoundRow> {
+    let mut rounds: Vec<&RoundRow> = r.rounds.iter().filter(|x| &x.key() == key).collect();
+    rounds.sort_by(|a, b| {
+        a.batch_ms
+            .total_cmp(&b.batch_ms)
+            .then(a.round.cmp(&b.round))
+    });
+    let k = rounds.len();
+    (k > 0).then(|| rounds[(k - 1) / 2])
+}
+
+/// Chart 3: one batch per strategy on a shared time axis; each request a bar from send to
+/// answer (sorted by answer time), the `/health` probes beneath as thin grey bars from their
+/// scheduled send to their answer.
+pub fn timeline(r: &Results) -> String {
+    let setting = timeline_setting(r);
+    let strategies = r.strategies();
+    let c = r.metadata.concurrency.max(1) as f64;
+    let lane = (150.0 / c).clamp(1.5, 9.0);
+    let probe_lane = 12.0;
+    let panel_h = lane * c + probe_lane + 14.0;
+    let left = 190.0;
+    let right = WIDTH - 24.0;
+    let mut svg = Svg::new(WIDTH, 600.0, "One batch per strategy, request by request");
+    let y = header(
+        &mut svg,
+        "One batch, request by request",
+        &format!(
+            "{}. Each bar is one request, from send to answer, sorted by answer time; the grey \
+             bars beneath are /health probes (scheduled send to answer). Inline handlers answer \
+             one after another, yielding ones all near the end, offloaded ones share the cores.",
+            setting.describe(r)
+        ),
+    );
+    let keys = vec![
+        (
+            Key::Box("#777777".into()),
+            "request: send → answer (strategy colour)".into(),
+        ),
+        (
+            Key::Box("#9a9a9a".into()),
+            "/health probe: scheduled → answer".into(),
+        ),
+        (
+            Key::Line(INK.into(), "5 3".into(), 1.5),
+            "ideal batch time".into(),
+        ),
+        (
+            Key::Line(
+                strategy_color(Strategy::Background).into(),
+                "2 2".into(),
+                2.0,
+            ),
+            "/background: all jobs done".into(),
+        ),
+    ];
+    let mut y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys) + 6.0;
+
+    struct Panel<'a> {
+        strategy: Strategy,
+        round: Option<&'a RoundRow>,
+        bars: Vec<(f64, f64)>,
+        probes: Vec<(f64, f64)>,
+        note: Option<&'static str>,
+    }
+    let mut panels = Vec::new();
+    let mut max_t: f64 = 0.0;
+    for s in &strategies {
+        let key = PairKey {
+            target: setting.target.clone(),
+            workers: setting.workers,
+            strategy: *s,
+        };
+        let pair = r.pair(&key);
+        let round = median_round(r, &key);
+        let mut panel = Panel {
+            strategy: *s,
+            round,
+            bars: Vec::new(),
+            probes: Vec::new(),
+            note: None,
+        };
+        match (pair, round) {
+            (Some(p), Some(round)) if p.ok() => {
+                let ms = |us: u64| us as f64 / 1000.0;
+                let mut bars: Vec<(f64, f64)> = r
+                    .raw
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x.round == round.round)
+                    .map(|x| (ms(x.start_offset_us), ms(x.start_offset_us + x.latency_us)))
+                    .collect();
+                bars.sort_by(|a, b| a.1.total_cmp(&b.1));
+                panel.probes = r
+                    .probes
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x.round == round.round && x.status.is_some())
+                    .map(|x| {
+                        (
+                            ms(x.scheduled_offset_us),
+                            ms(x.scheduled_offset_us + x.latency_us),
+                        )
+                    })
+                    .collect();
+                for (_, end) in bars.iter().chain(&panel.probes) {
+                    max_t = max_t.max(*end);
+                }
+                for v in [round.ideal_batch_ms, round.background_done_ms]
+                    .into_iter()
+                    .flatten()
+                {
+                    max_t = max_t.max(v);
+                }
+                panel.bars = bars;
+            }
+            (Some(p), _) if !p.ok() => panel.note = Some("failed: not shown"),
+            _ => panel.note = Some("not measured"),
+        }
+        panels.push(panel);
+    }
+    let top = y;
+    let scale = Scale::linear(0.0, nice_max(max_t), left, right);
+    let ticks = scale.ticks(10);
+    let bottom = top + panels.len() as f64 * (panel_h + 8.0);
+    for t in &ticks {
+        svg.line(scale.at(*t), top, scale.at(*t), bottom - 8.0, thin(GRID));
+    }
+    for panel in &panels {
+        let s = panel.strategy;
+        let color = strategy_color(s);
+        svg.rect(left, y, right - left, panel_h, "none", "stroke=\"#bbbbbb\"");
+        svg.bold(left - 10.0, y + 16.0, s.path(), 14.0, Anchor::End);
+        let kind = match panel.round.filter(|_| panel.note.is_none()) {
+            Some(round) => format!("{}, round {}", execution_word(s.execution()), round.round),
+            None => execution_word(s.execution()).to_owned(),
+        };
+        svg.text_styled(
+            left - 10.0,
+            y + 32.0,
+            &kind,
+            12.0,
+            Anchor::End,
+            &format!("fill=\"{MUTED}\""),
+        );
+        if let Some(note) = panel.note {
+            svg.text_styled(
+                left + 10.0,
+                y + panel_h / 2.0 + 4.0,
+                note,
+                TEXT,
+                Anchor::Start,
+                &format!("fill=\"{MUTED}\""),
+            );
+        }
+        let mut ly = y + 4.0;
+        for (a, b) in &panel.bars {
+            let x0 = scale.at(*a);
+            let w = (scale.at(*b) - x0).max(1.0);
+            svg.rect(x0, ly, w, (lane * 0.8).max(1.0), color, "");
+            ly += lane;
+        }
+        let py = y + 4.0 + lane * c + 3.0;
+        svg.text_styled(
+            left - 4.0,
+            py + 9.0,
+            "probes",
+            10.0,
+            Anchor::End,
+            &format!("fill=\"{MUTED}\""),
+        );
+        for (a, b) in &panel.probes {
+            let x0 = scale.at(*a);
+            let w = (scale.at(*b) - x0).max(1.0);
+            svg.rect(x0, py, w, 8.0, "#9a9a9a", "fill-opacity=\"0.45\"");
+        }
+        if let Some(round) = panel.round.filter(|_| panel.note.is_none()) {
+            if let Some(ideal) = round.ideal_batch_ms {
+                let x = scale.at(ideal);
+                svg.line(
+                    x,
+                    y,
+                    x,
+                    y + panel_h,
+                    Stroke {
+                        color: INK,
+                        width: 1.5,
+                        dash: "5 3",
+                    },
+                );
+            }
+            if let Some(done) = round.background_done_ms {
+                let x = scale.at(done);
+                svg.line(
+                    x,
+                    y,
+                    x,
+                    y + panel_h,
+                    Stroke {
+                        color: strategy_color(Strategy::Background),
+                        width: 2.0,
+                        dash: "2 2",
+                    },
+                );
+            }
+        }
+        y += panel_h + 8.0;
+    }
+    for t in &ticks {
+        svg.text(
+            scale.at(*t),
+            y + 10.0,
+            &tick_label(*t),
+            TEXT,
+            Anchor::Middle,
+        );
+    }
+    svg.text(
+        (left + right) / 2.0,
+        y + 32.0,
+        "time since the batch started (ms)",
+        TEXT,
+        Anchor::Middle,
+    );
+    svg.set_height(y + 48.0);
+    svg.finish()
+}
+
+/// Chart 4: per-request latency CDF, a panel per runtime (columns) × worker count (rows), a
+/// line per strategy, log time axis; every answered request of every round.
+pub fn latency_cdf(r: &Results) -> String {
+    let targets = r.targets();
+    let workers = r.worker_counts();
+    let strategies = r.strategies();
+    let mut svg = Svg::new(
+        WIDTH,
+        800.0,
+        "Per-request latency distribution per strategy",
+    );
+    let y = header(
+        &mut svg,
+        "Per-request latency distribution (CDF)",
+        "Share of requests answered within a given time, every answered request of every round \
+         (log time axis). A line far to the left is fast for everyone; a slanted one means some \
+         requests wait for others. For /background the latency is the 202 answer, not the work; \
+         for /jobs it is POST plus GET ?wait=true.",
+    );
+    let keys: Vec<(Key, String)> = strategies
+        .iter()
+        .map(|s| {
+            (
+                Key::Line(strategy_color(*s).into(), strategy_dash(*s).into(), 2.5),
+                format!("{} ({})", s.path(), execution_word(s.execution())),
+            )
+        })
+        .collect();
+    let y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys) + 16.0;
+
+    // Every curve first, to share one x scale.
+    let mut curves: Vec<(usize, usize, Strategy, Vec<f64>)> = Vec::new();
+    for (i, (target, _)) in targets.iter().enumerate() {
+        for (j, w) in workers.iter().enumerate() {
+            for s in &strategies {
+                if ok_pair(r, target, *w, *s).is_none() {
+                    continue;
+                }
+                let key = PairKey {
+                    target: target.clone(),
+                    workers: *w,
+                    strategy: *s,
+                };
+                let mut xs: Vec<f64> = r
+                    .raw
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x.status.is_some())
+                    .map(|x| (x.latency_us as f64 / 1000.0).max(0.001))
+                    .collect();
+                xs.sort_by(f64::total_cmp);
+                if !xs.is_empty() {
+                    curves.push((i, j, *s, xs));
+                }
+            }
+        }
+    }
+    let lo = curves
+        .iter()
+        .filter_map(|c| c.3.first())
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let hi = curves
+        .iter()
+        .filter_map(|c| c.3.last())
+        .copied()
+        .fold(0.0, f64::max);
+    let (lo, hi) = if curves.is_empty() {
+        (0.1, 10.0)
+    } else {
+        (lo / 1.3, hi * 1.3)
+    };
+
+    let left = 78.0;
+    let gap_x = 22.0;
+    let gap_y = 68.0;
+    let cols = targets.len().max(1) as f64;
+    let pw = (WIDTH - left - 16.0 - gap_x * (cols - 1.0)) / cols;
+    let ph = 230.0;
+    let top = y + 8.0;
+    for (i, (_, label)) in targets.iter().enumerate() {
+        for (j, w) in workers.iter().enumerate() {
+            let x0 = left + i as f64 * (pw + gap_x);
+            let y0 = top + j as f64 * (ph + gap_y);
+            let xs = Scale::log(lo, hi, x0, x0 + pw);
+            let ys = Scale::linear(0.0, 1.0, y0 + ph, y0);
+            svg.rect(x0, y0, pw, ph, "#fafafa", "");
+            svg.bold(
+                x0 + pw / 2.0,
+                y0 - 8.0,
+                &format!("{label}, {}", r.workers_label(*w)),
+                TEXT + 1.0,
+                Anchor::Middle,
+            );
+            for t in xs.ticks(6) {
+                svg.line(xs.at(t), y0, xs.at(t), y0 + ph, thin(GRID));
+                svg.text(
+                    xs.at(t),
+                    y0 + ph + 16.0,
+                    &tick_label(t),
+                    TEXT,
+                    Anchor::Middle,
+                );
+            }
+            for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+                svg.line(x0, ys.at(t), x0 + pw, ys.at(t), thin(GRID));
+                if i == 0 {
+                    svg.text(
+                        x0 - 6.0,
+                        ys.at(t) + 4.0,
+                        &format!("{:.0} %", t * 100.0),
+                        TEXT,
+                        Anchor::End,
+                    );
+                }
+            }
+            for (_, _, s, v) in curves.iter().filter(|c| c.0 == i && c.1 == j) {
+                let nf = v.len() as f64;
+                let mut pts = vec![(xs.at(v[0]), ys.at(0.0))];
+                for (k, x) in v.iter().enumerate() {
+                    let px = xs.at(*x);
+                    pts.push((px, ys.at(k as f64 / nf)));
+                    pts.push((px, ys.at((k + 1) as f64 / nf)));
+                }
+                svg.polyline(
+                    &pts,
+                    Stroke {
+                        color: strategy_color(*s),
+                        width: 2.2,
+                        dash: strategy_dash(*s),
+                    },
+                );
+            }
+            svg.rect(x0, y0, pw, ph, "none", "stroke=\"#999999\"");
+            svg.text(
+                x0 + pw / 2.0,
+                y0 + ph + 34.0,
+                "request latency (ms, log scale)",
+                TEXT,
+                Anchor::Middle,
+            );
+        }
+    }
+    let bottom = top + workers.len() as f64 * (ph + gap_y);
+    svg.text_rotated(
+        20.0,
+        (top + bottom) / 2.0,
+        "requests answered within that time (%)",
+        TEXT,
+        Anchor::Middle,
+        -90.0,
+    );
+    svg.set_height(bottom + 4.0);
+    svg.finish()
+}
+
+/// `50000000` as `50,000,000`.
+pub(crate) fn thousands(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_wrap_and_numbers_group() {
+        assert_eq!(wrap("aa bb cc dd", 5), ["aa bb", "cc dd"]);
+        assert_eq!(thousands(50_000_000), "50,000,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+    }
+
+    #[test]
+    fn every_strategy_has_its_own_colour() {
+        let mut colors: Vec<&str> = Strategy::ALL.iter().map(|s| strategy_color(*s)).collect();
+        colors.sort_unstable();
+        colors.dedup();
+        assert_eq!(colors.len(), Strategy::ALL.len());
+    }
+}

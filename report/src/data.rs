@@ -1,0 +1,687 @@
+//! Loading and checking a results directory: the four CSVs and metadata.json that bench-runner
+//! writes, and nothing else.
+//!
+//! Each file is read by column *name*, so a column bench-runner adds later does not break the
+//! report, while a column the report needs and cannot find is an error naming the file. Every
+//! problem is a [`DataError`] naming the file and, for a CSV, the line (1 is the header):
+//! a report built on half-read data would be worse than none.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use common::Strategy;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// What can go wrong reading a results directory.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A file the report needs is not there.
+    #[error("{}: not found (run bench-runner first: `make all-bench`)", path.display())]
+    Missing {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A CSV line that cannot be read as the report expects.
+    #[error("{}, line {line}: {message}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number; 1 is the header.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// metadata.json is not the JSON the report expects.
+    #[error("{}: {message}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (serde_json's message, with its line and column).
+        message: String,
+    },
+    /// The files disagree with each other (a raw row of a pair summary.csv does not list).
+    #[error("{}: {message}", path.display())]
+    Inconsistent {
+        /// The file holding the row that does not fit.
+        path: PathBuf,
+        /// What does not fit.
+        message: String,
+    },
+}
+
+/// metadata.json: the fields the report shows. Unknown fields are ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    /// Start of the run, UTC.
+    pub date_utc: String,
+    /// Wall time of the run, seconds.
+    pub duration_s: f64,
+    /// Commit of the workspace (`-dirty` if the tree had changes).
+    pub git_commit: String,
+    /// `rustc -V`.
+    pub rustc: String,
+    /// CPU model.
+    pub cpu_model: String,
+    /// Cores available to the client and the servers.
+    pub cores: usize,
+    /// Operating system.
+    #[serde(default)]
+    pub os: String,
+    /// Kernel release.
+    #[serde(default)]
+    pub kernel: String,
+    /// bench-runner's command line.
+    pub args: Vec<String>,
+    /// Build profile of the servers.
+    #[serde(default)]
+    pub server_build_profile: String,
+    /// Build profile of bench-runner.
+    #[serde(default)]
+    pub bench_runner_profile: String,
+    /// The servers measured.
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// HTTP client.
+    #[serde(default)]
+    pub client: String,
+    /// Kernel size of every request.
+    pub n: u64,
+    /// Requests per batch.
+    pub concurrency: usize,
+    /// Rounds per pair.
+    pub rounds: u32,
+    /// Probe interval, ms.
+    #[serde(default)]
+    pub probe_interval_ms: Option<f64>,
+    /// Lone requests per calibration.
+    #[serde(default)]
+    pub calibration: Option<usize>,
+    /// Per-request timeout, s.
+    #[serde(default)]
+    pub request_timeout_s: Option<f64>,
+    /// A `--quick` smoke run.
+    pub quick: bool,
+    /// Pairs measured.
+    #[serde(default)]
+    pub pairs: Option<usize>,
+    /// Pairs failed.
+    #[serde(default)]
+    pub pairs_failed: Option<usize>,
+    /// bench-runner's advice on reading the numbers (client and servers share the cores).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// What identifies a measurement: server, executor threads, strategy.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PairKey {
+    /// bench-runner's target name (`tokio`).
+    pub target: String,
+    /// Executor threads; `None` for an external server.
+    pub workers: Option<u32>,
+    /// The strategy.
+    pub strategy: Strategy,
+}
+
+impl fmt::Display for PairKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.workers {
+            Some(w) => write!(
+                f,
+                "{} × {w} workers × {}",
+                self.target,
+                self.strategy.path()
+            ),
+            None => write!(f, "{} × {}", self.target, self.strategy.path()),
+        }
+    }
+}
+
+/// One row of summary.csv: one pair, figures over its rounds.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SummaryRow {
+    /// Target name.
+    pub target: String,
+    /// Runtime (`tokio`).
+    pub runtime: String,
+    /// Framework (`axum`).
+    pub framework: String,
+    /// Executor threads.
+    pub workers: Option<u32>,
+    /// Strategy name.
+    #[serde(deserialize_with = "strategy")]
+    pub strategy: Strategy,
+    /// Kernel size.
+    pub n: u64,
+    /// Requests per batch.
+    pub concurrency: u64,
+    /// Rounds measured.
+    pub rounds: u32,
+    /// `ok` or `failed`.
+    pub result: String,
+    /// Why it failed.
+    pub failure: Option<String>,
+    /// Median lone-request time, ms.
+    pub t1_ms: Option<f64>,
+    /// C × T1 / min(C, cores), ms.
+    pub ideal_batch_ms: Option<f64>,
+    /// Batch wall time, mean over rounds, ms.
+    pub batch_ms_mean: Option<f64>,
+    /// Its sample standard deviation.
+    pub batch_ms_sd: Option<f64>,
+    /// Fastest round, ms.
+    pub batch_ms_min: Option<f64>,
+    /// Slowest round, ms.
+    pub batch_ms_max: Option<f64>,
+    /// Ideal / measured, mean over rounds.
+    pub efficiency_mean: Option<f64>,
+    /// Per-round request median, mean over rounds, µs.
+    pub latency_us_p50_mean: Option<f64>,
+    /// Per-round request p99, mean over rounds, µs.
+    pub latency_us_p99_mean: Option<f64>,
+    /// Requests sent.
+    pub requests: u64,
+    /// Probes sent.
+    pub probes: u64,
+    /// Per-round probe median, mean over rounds, µs.
+    pub probe_latency_us_p50_mean: Option<f64>,
+    /// Per-round probe p99, mean over rounds, µs.
+    pub probe_latency_us_p99_mean: Option<f64>,
+    /// Largest probe latency, µs.
+    pub probe_latency_us_max: Option<u64>,
+    /// Until every background job finished, mean over rounds, ms.
+    pub background_done_ms_mean: Option<f64>,
+}
+
+impl SummaryRow {
+    /// The columns of summary.csv the report reads.
+    pub const COLUMNS: &[&str] = &[
+        "target",
+        "runtime",
+        "framework",
+        "workers",
+        "strategy",
+        "n",
+        "concurrency",
+        "rounds",
+        "result",
+        "failure",
+        "t1_ms",
+        "ideal_batch_ms",
+        "batch_ms_mean",
+        "batch_ms_sd",
+        "batch_ms_min",
+        "batch_ms_max",
+        "efficiency_mean",
+        "latency_us_p50_mean",
+        "latency_us_p99_mean",
+        "requests",
+        "probes",
+        "probe_latency_us_p50_mean",
+        "probe_latency_us_p99_mean",
+        "probe_latency_us_max",
+        "background_done_ms_mean",
+    ];
+
+    /// Its pair.
+    pub fn key(&self) -> PairKey {
+        PairKey {
+            target: self.target.clone(),
+            workers: self.workers,
+            strategy: self.strategy,
+        }
+    }
+
+    /// Measured successfully (`result` is `ok`).
+    pub fn ok(&self) -> bool {
+        self.result == "ok"
+    }
+}
+
+/// One row of raw.csv: one request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawRow {
+    /// Target name.
+    pub target: String,
+    /// Executor threads.
+    pub workers: Option<u32>,
+    /// Strategy name.
+    #[serde(deserialize_with = "strategy")]
+    pub strategy: Strategy,
+    /// Round, from 1.
+    pub round: u32,
+    /// Position in the batch, from 0.
+    pub request: u32,
+    /// Sent at, from the batch's start, µs.
+    pub start_offset_us: u64,
+    /// Send to answer, µs.
+    pub latency_us: u64,
+    /// HTTP status, if an answer came.
+    pub status: Option<u16>,
+}
+
+impl RawRow {
+    /// The columns of raw.csv the report reads.
+    pub const COLUMNS: &[&str] = &[
+        "target",
+        "workers",
+        "strategy",
+        "round",
+        "request",
+        "start_offset_us",
+        "latency_us",
+        "status",
+    ];
+}
+
+/// One row of probes.csv: one `/health` probe.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProbeRow {
+    /// Target name.
+    pub target: String,
+    /// Executor threads.
+    pub workers: Option<u32>,
+    /// Strategy of the batch it ran beside.
+    #[serde(deserialize_with = "strategy")]
+    pub strategy: Strategy,
+    /// Round, from 1.
+    pub round: u32,
+    /// Scheduled send time, from the batch's start, µs.
+    pub scheduled_offset_us: u64,
+    /// Scheduled send time to answer, µs.
+    pub latency_us: u64,
+    /// HTTP status, if an answer came.
+    pub status: Option<u16>,
+}
+
+impl ProbeRow {
+    /// The columns of probes.csv the report reads.
+    pub const COLUMNS: &[&str] = &[
+        "target",
+        "workers",
+        "strategy",
+        "round",
+        "scheduled_offset_us",
+        "latency_us",
+        "status",
+    ];
+}
+
+/// One row of rounds.csv: one batch.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoundRow {
+    /// Target name.
+    pub target: String,
+    /// Executor threads.
+    pub workers: Option<u32>,
+    /// Strategy name.
+    #[serde(deserialize_with = "strategy")]
+    pub strategy: Strategy,
+    /// Round, from 1.
+    pub round: u32,
+    /// Batch wall time, ms.
+    pub batch_ms: f64,
+    /// Ideal batch time, ms.
+    pub ideal_batch_ms: Option<f64>,
+    /// Until every background job finished, ms.
+    pub background_done_ms: Option<f64>,
+}
+
+impl RoundRow {
+    /// The columns of rounds.csv the report reads.
+    pub const COLUMNS: &[&str] = &[
+        "target",
+        "workers",
+        "strategy",
+        "round",
+        "batch_ms",
+        "ideal_batch_ms",
+        "background_done_ms",
+    ];
+
+    /// Its pair.
+    pub fn key(&self) -> PairKey {
+        PairKey {
+            target: self.target.clone(),
+            workers: self.workers,
+            strategy: self.strategy,
+        }
+    }
+}
+
+/// Everything the report is made from.
+#[derive(Debug, Clone)]
+pub struct Results {
+    /// metadata.json.
+    pub metadata: Metadata,
+    /// summary.csv, in file order (bench-runner's: target, workers, `Strategy::ALL`).
+    pub summary: Vec<SummaryRow>,
+    /// rounds.csv.
+    pub rounds: Vec<RoundRow>,
+    /// raw.csv, grouped by pair.
+    pub raw: BTreeMap<PairKey, Vec<RawRow>>,
+    /// probes.csv, grouped by pair.
+    pub probes: BTreeMap<PairKey, Vec<ProbeRow>>,
+}
+
+impl Results {
+    /// Reads and checks `dir`/{summary,rounds,raw,probes}.csv and metadata.json.
+    pub fn load(dir: &Path) -> Result<Results, DataError> {
+        let metadata = read_metadata(&dir.join("metadata.json"))?;
+        let summary_path = dir.join("summary.csv");
+        let summary: Vec<SummaryRow> = read_csv(&summary_path, SummaryRow::COLUMNS)?
+            .into_iter()
+            .map(|(_, row)| row)
+            .collect();
+        if summary.is_empty() {
+            return Err(DataError::Csv {
+                path: summary_path,
+                line: 1,
+                message: "no rows: the run measured nothing".into(),
+            });
+        }
+        let known: BTreeMap<PairKey, ()> = summary.iter().map(|s| (s.key(), ())).collect();
+        if known.len() != summary.len() {
+            return Err(DataError::Inconsistent {
+                path: summary_path,
+                message: "the same target × workers × strategy appears twice".into(),
+            });
+        }
+        let check = |path: &Path, line: u64, key: PairKey| {
+            if known.contains_key(&key) {
+                Ok(key)
+            } else {
+                Err(DataError::Inconsistent {
+                    path: path.to_owned(),
+                    message: format!("line {line}: {key} is not in summary.csv"),
+                })
+            }
+        };
+        let rounds_path = dir.join("rounds.csv");
+        let mut rounds = Vec::new();
+        for (line, row) in read_csv::<RoundRow>(&rounds_path, RoundRow::COLUMNS)? {
+            check(&rounds_path, line, row.key())?;
+            rounds.push(row);
+        }
+        let raw_path = dir.join("raw.csv");
+        let mut raw: BTreeMap<PairKey, Vec<RawRow>> = BTreeMap::new();
+        for (line, row) in read_csv::<RawRow>(&raw_path, RawRow::COLUMNS)? {
+            let key = PairKey {
+                target: row.target.clone(),
+                workers: row.workers,
+                strategy: row.strategy,
+            };
+            raw.entry(check(&raw_path, line, key)?)
+                .or_default()
+                .push(row);
+        }
+        let probes_path = dir.join("probes.csv");
+        let mut probes: BTreeMap<PairKey, Vec<ProbeRow>> = BTreeMap::new();
+        for (line, row) in read_csv::<ProbeRow>(&probes_path, ProbeRow::COLUMNS)? {
+            let key = PairKey {
+                target: row.target.clone(),
+                workers: row.workers,
+                strategy: row.strategy,
+            };
+            probes
+                .entry(check(&probes_path, line, key)?)
+                .or_default()
+                .push(row);
+        }
+        Ok(Results {
+            metadata,
+            summary,
+            rounds,
+            raw,
+            probes,
+        })
+    }
+
+    /// The summary row of `key`.
+    pub fn pair(&self, key: &PairKey) -> Option<&SummaryRow> {
+        self.summary.iter().find(|s| &s.key() == key)
+    }
+
+    /// Targets in file order, each once, with their `runtime + framework` label.
+    pub fn targets(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for s in &self.summary {
+            if !out.iter().any(|(t, _)| *t == s.target) {
+                out.push((s.target.clone(), format!("{} + {}", s.runtime, s.framework)));
+            }
+        }
+        out
+    }
+
+    /// Worker counts, ascending, each once.
+    pub fn worker_counts(&self) -> Vec<Option<u32>> {
+        let mut out: Vec<Option<u32>> = self.summary.iter().map(|s| s.workers).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Strategies present, in `Strategy::ALL` order.
+    pub fn strategies(&self) -> Vec<Strategy> {
+        Strategy::ALL
+            .into_iter()
+            .filter(|st| self.summary.iter().any(|s| s.strategy == *st))
+            .collect()
+    }
+
+    /// The label of a worker count: `1 worker`, `2 workers (all cores)`, `external`.
+    pub fn workers_label(&self, workers: Option<u32>) -> String {
+        match workers {
+            None => "external server".to_owned(),
+            Some(1) if self.metadata.cores == 1 => "1 worker (all cores)".to_owned(),
+            Some(1) => "1 worker".to_owned(),
+            Some(w) if usize::try_from(w).is_ok_and(|w| w == self.metadata.cores) => {
+                format!("{w} workers (all cores)")
+            }
+            Some(w) => format!("{w} workers"),
+        }
+    }
+}
+
+fn strategy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Strategy, D::Error> {
+    let name = String::deserialize(d)?;
+    Strategy::from_name(&name).ok_or_else(|| {
+        let known: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
+        serde::de::Error::custom(format!(
+            "unknown strategy `{name}` (known: {})",
+            known.join(", ")
+        ))
+    })
+}
+
+fn read_metadata(path: &Path) -> Result<Metadata, DataError> {
+    let text = read(path)?;
+    serde_json::from_str(&text).map_err(|e| DataError::Json {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn read(path: &Path) -> Result<String, DataError> {
+    std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            DataError::Missing {
+                path: path.to_owned(),
+            }
+        } else {
+            DataError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    })
+}
+
+/// The rows of the CSV at `path`, each with its line number, after checking that the header
+/// names every one of `columns`.
+fn read_csv<T: DeserializeOwned>(
+    path: &Path,
+    columns: &[&str],
+) -> Result<Vec<(u64, T)>, DataError> {
+    parse_csv(path, &read(path)?, columns)
+}
+
+/// [`read_csv`] on `text`, read from `path`.
+fn parse_csv<T: DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    columns: &[&str],
+) -> Result<Vec<(u64, T)>, DataError> {
+    let at = |line: u64, message: String| DataError::Csv {
+        path: path.to_owned(),
+        line,
+        message,
+    };
+    if text.trim().is_empty() {
+        return Err(at(1, "empty file: no header".into()));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| at(1, csv_message(&e)))?
+        .clone();
+    let missing: Vec<&str> = columns
+        .iter()
+        .copied()
+        .filter(|c| !headers.iter().any(|h| h == *c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(at(
+            1,
+            format!("header lacks column(s) {}", missing.join(", ")),
+        ));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, csv::Position::line);
+            at(line, csv_message(&e))
+        })?;
+        let line = record.position().map_or(0, csv::Position::line);
+        let row = record
+            .deserialize::<T>(Some(&headers))
+            .map_err(|e| at(line, csv_message(&e)))?;
+        rows.push((line, row));
+    }
+    Ok(rows)
+}
+
+/// The csv crate's message without its own position prefix (the line is reported apart).
+fn csv_message(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Deserialize { err, .. } => {
+            let field = err.field().map(|f| format!("field {}: ", f + 1));
+            format!("{}{}", field.unwrap_or_default(), err.kind())
+        }
+        csv::ErrorKind::Utf8 { err, .. } => format!("not UTF-8: {err}"),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv_of<T: DeserializeOwned>(
+        text: &str,
+        columns: &[&str],
+    ) -> Result<Vec<(u64, T)>, DataError> {
+        parse_csv(Path::new("x.csv"), text, columns)
+    }
+
+    #[test]
+    fn columns_lists_match_the_structs() {
+        // A record holding exactly COLUMNS (plausible values) deserializes: COLUMNS names
+        // every field the struct needs.
+        fn value(col: &str) -> &'static str {
+            match col {
+                "strategy" => "cycle",
+                "target" | "runtime" | "framework" => "x",
+                "result" => "ok",
+                "failure" => "",
+                _ => "1",
+            }
+        }
+        fn check<T: DeserializeOwned>(columns: &[&str]) {
+            let header = csv::StringRecord::from(columns.to_vec());
+            let record =
+                csv::StringRecord::from(columns.iter().map(|c| value(c)).collect::<Vec<_>>());
+            record
+                .deserialize::<T>(Some(&header))
+                .unwrap_or_else(|e| panic!("{columns:?}: {e}"));
+        }
+        check::<SummaryRow>(SummaryRow::COLUMNS);
+        check::<RawRow>(RawRow::COLUMNS);
+        check::<ProbeRow>(ProbeRow::COLUMNS);
+        check::<RoundRow>(RoundRow::COLUMNS);
+    }
+
+    #[test]
+    fn bad_rows_name_their_line() {
+        let cols = RoundRow::COLUMNS;
+        let header = cols.join(",");
+        let good = "tokio,1,cycle,1,10.5,,";
+        let text = format!("{header}\n{good}\ntokio,1,cycle,2,ten,,\n");
+        let err = csv_of::<RoundRow>(&text, cols).expect_err("error");
+        let msg = err.to_string();
+        assert!(msg.contains("line 3"), "{msg}");
+        assert!(msg.contains("field 5"), "{msg}");
+
+        let text = format!("{header}\n{good}\n{good}\ntokio,1,nope,1,1,,\n");
+        let msg = csv_of::<RoundRow>(&text, cols)
+            .expect_err("error")
+            .to_string();
+        assert!(
+            msg.contains("line 4") && msg.contains("unknown strategy `nope`"),
+            "{msg}"
+        );
+
+        let text = format!("{header}\ntokio,1,cycle\n");
+        let msg = csv_of::<RoundRow>(&text, cols)
+            .expect_err("error")
+            .to_string();
+        assert!(
+            msg.contains("line 2") && msg.contains("3 fields where the header has 7"),
+            "{msg}"
+        );
+
+        let text = "target,workers\ntokio,1\n";
+        let msg = csv_of::<RoundRow>(text, cols)
+            .expect_err("error")
+            .to_string();
+        assert!(
+            msg.contains("line 1") && msg.contains("strategy, round"),
+            "{msg}"
+        );
+
+        let msg = csv_of::<RoundRow>("", cols).expect_err("error").to_string();
+        assert!(msg.contains("empty file"), "{msg}");
+
+        let rows = csv_of::<RoundRow>(&format!("{header}\n{good}\n"), cols).expect("rows");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].0, 2);
+        assert_eq!(rows[0].1.background_done_ms, None);
+        assert_eq!(rows[0].1.batch_ms, 10.5);
+    }
+}

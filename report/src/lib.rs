@@ -1,0 +1,119 @@
+//! report: turns the CSVs bench-runner writes into `REPORT.md` and the SVG charts it embeds.
+//!
+//! It reads only the results directory (`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`,
+//! `metadata.json`), so the report can be regenerated from committed results on any machine,
+//! without running a server. Every figure and every sentence with a number in it is computed
+//! from those files.
+//!
+//! ```text
+//! cargo run -p report -- --results results
+//! ```
+//!
+//! # Layout
+//! - `main.rs`: the command line; prints what was written, or the error and exits 1.
+//! - [`data`]: loads and checks the files ([`Results`]); every problem is a
+//!   [`DataError`] naming the file and line.
+//! - [`svg`](crate::svg) (private): a small SVG writer: elements, scales, ticks, legends.
+//! - [`charts`]: the four charts (batch time, probe latency, one batch's timeline, latency
+//!   CDF).
+//! - [`findings`]: the findings, computed from the summary, with the measures they use.
+//! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
+//!   figures beside ours, how to read the columns.
+//! - [`generate`] / [`write`]: all of it in memory, then onto disk, each file atomically.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+pub mod charts;
+pub mod data;
+pub mod findings;
+pub mod markdown;
+mod svg;
+
+pub use data::{DataError, Results};
+
+/// The report's file name inside the results directory.
+pub const REPORT_FILE: &str = "REPORT.md";
+/// The charts' directory inside the results directory (linked relatively from the report).
+pub const CHARTS_DIR: &str = "charts";
+
+/// A generated report, not yet on disk.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// REPORT.md.
+    pub markdown: String,
+    /// The charts, to go under [`CHARTS_DIR`].
+    pub charts: Vec<charts::Chart>,
+}
+
+/// Builds the report of `results`.
+pub fn generate(results: &Results) -> Report {
+    let charts = charts::all(results);
+    let markdown = markdown::report(results, &charts, CHARTS_DIR);
+    Report { markdown, charts }
+}
+
+/// Why the report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The results could not be read.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A file could not be written.
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Reads `dir`, generates the report and writes it there: the charts first, then REPORT.md,
+/// each through a temporary file and a rename, so a reader never sees a half-written file.
+/// Returns the paths written.
+pub fn run(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let results = Results::load(dir)?;
+    write(dir, &generate(&results))
+}
+
+/// Writes `report` into `dir`.
+pub fn write(dir: &Path, report: &Report) -> Result<Vec<PathBuf>, Error> {
+    let charts_dir = dir.join(CHARTS_DIR);
+    fs::create_dir_all(&charts_dir).map_err(|source| Error::Write {
+        path: charts_dir.clone(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for c in &report.charts {
+        let path = charts_dir.join(c.file);
+        write_atomic(&path, c.svg.as_bytes())?;
+        written.push(path);
+    }
+    let path = dir.join(REPORT_FILE);
+    write_atomic(&path, report.markdown.as_bytes())?;
+    written.push(path);
+    Ok(written)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over `path`.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    result.map_err(|source| {
+        let _ = fs::remove_file(&tmp);
+        Error::Write {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}
