@@ -304,7 +304,7 @@ impl Scale {
         if self.log {
             let (lo, hi) = (self.d0, self.d1);
             let decades = hi - lo;
-            let steps: &[f64] = if decades > 3.5 {
+            let steps: &[f64] = if decades > 4.5 {
                 &[1.0]
             } else if decades > 1.5 {
                 &[1.0, 3.0]
@@ -347,14 +347,15 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
     out
 }
 
-/// The smallest 1, 2 or 5 × 10^k at least `raw`.
+/// The 1, 2 or 5 × 10^k nearest to `raw` (by ratio).
 fn nice_step(raw: f64) -> f64 {
     let mag = 10f64.powf(raw.log10().floor());
+    let off = |s: f64| (s / raw).ln().abs();
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()
         .map(|m| m * mag)
-        .find(|s| *s >= raw * (1.0 - 1e-9))
-        .unwrap_or(10.0 * mag)
+        .min_by(|a, b| off(*a).total_cmp(&off(*b)))
+        .unwrap_or(mag)
 }
 
 /// The top of a linear axis starting at 0 that holds `max` with some room: a round number.
