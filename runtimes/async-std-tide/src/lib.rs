@@ -17,6 +17,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::{App, Reply, Strategy, Work};
 use tide::http::Method;
@@ -91,22 +92,51 @@ async fn offload(f: impl FnOnce() -> Reply + Send + 'static) -> Reply {
 
 /// Serves `listener` until `shutdown` resolves, then stops accepting.
 ///
-/// tide has no graceful shutdown (the pull request for it was never merged): `listen` runs
-/// forever and each connection is a detached task. What can be done is done here and in
-/// `main`: the accept loop is raced against the stop signal and dropped when it fires (no new
-/// connections), then `main` waits for in-flight requests through `App::wait_for_requests`.
-/// Unlike axum and hyper, idle keep-alive connections are not told to close: a request sent
-/// on one after the signal may still be served, until the process exits.
+/// The accept loop is tide's own (`tide::listener::TcpListener`: each connection a detached
+/// task running `async_h1::accept` over `Server::respond`), written out for two reasons:
+/// - TCP_NODELAY. async-h1 writes a response's head and body separately; under Nagle's
+///   algorithm the second small write waits for the client's delayed ACK, and every request
+///   after the first on a keep-alive connection came back ~40 ms late.
+/// - Stopping. tide has no graceful shutdown (the pull request for it was never merged) and
+///   `listen` runs forever. Here accepting races the stop signal; `main` then waits for
+///   in-flight requests through `App::wait_for_requests`. Unlike axum and hyper, idle
+///   keep-alive connections are not told to close: a request sent on one after the signal may
+///   still be served, until the process exits.
 pub async fn serve(
     listener: std::net::TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let stopped = async {
-        shutdown.await;
-        Ok(())
-    };
-    futures_lite::future::race(router(app).listen(listener), stopped).await
+    let server = router(app);
+    let listener = async_std::net::TcpListener::from(listener);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
+            shutdown.as_mut().await;
+            None
+        })
+        .await;
+        let stream = match accepted {
+            None => break,
+            Some(Ok((stream, _peer))) => stream,
+            Some(Err(e)) => {
+                // Out of file descriptors, say: back off instead of spinning.
+                eprintln!("warning: accept failed: {e}");
+                async_std::task::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            eprintln!("warning: cannot set TCP_NODELAY: {e}");
+        }
+        let server = server.clone();
+        // Dropping an async-std JoinHandle detaches the task.
+        drop(async_std::task::spawn(async move {
+            // Client-side resets and async-h1's 60 s header timeout end up here.
+            let _ = async_h1::accept(stream, |req| server.respond(req)).await;
+        }));
+    }
+    Ok(())
 }
 
 fn respond(reply: Reply) -> Response {

@@ -58,6 +58,10 @@ pub async fn serve(
                 continue;
             }
         };
+        // Answer small requests at once rather than wait for the client's delayed ACK (Nagle).
+        if let Err(e) = stream.set_nodelay(true) {
+            eprintln!("warning: cannot set TCP_NODELAY: {e}");
+        }
         let app = Arc::clone(&app);
         let service = service_fn(move |req| {
             let app = Arc::clone(&app);

@@ -125,6 +125,10 @@ pub async fn serve(
             },
             () = shutdown.as_mut() => break,
         };
+        // Answer small requests at once rather than wait for the client's delayed ACK (Nagle).
+        if let Err(e) = stream.set_nodelay(true) {
+            eprintln!("warning: cannot set TCP_NODELAY: {e}");
+        }
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
