@@ -187,7 +187,8 @@ fn and_list(items: &[String]) -> String {
     }
 }
 
-/// The Markdown of the findings section: a list of short paragraphs, one per question.
+/// The Markdown of the findings section: short paragraphs, one per question, and the
+/// responsiveness table.
 pub fn markdown(r: &Results) -> String {
     let mut out = Vec::new();
     if r.metadata.quick {
@@ -199,7 +200,6 @@ pub fn markdown(r: &Results) -> String {
     }
     out.extend(failed(r));
     out.extend(blocking(r));
-    out.extend(surprises(r));
     out.extend(workers(r));
     out.extend(runtimes(r));
     out.extend(yielding(r));
@@ -207,8 +207,18 @@ pub fn markdown(r: &Results) -> String {
     out.extend(experts(r));
     out.extend(background(r));
     let mut text = out.join("\n");
-    text.push('\n');
+    text.push_str("\n\n");
+    text.push_str(&stall_table(r));
     text
+}
+
+/// `tokio, 2 workers`: a pair's setting in a sentence.
+fn setting(r: &Results, target: &str, workers: Option<u32>) -> String {
+    match workers {
+        Some(1) => format!("{target}, 1 worker"),
+        Some(w) => format!("{target}, {w} workers"),
+        None => format!("{target} ({})", r.workers_label(None)),
+    }
 }
 
 fn failed(r: &Results) -> Option<String> {
@@ -231,145 +241,192 @@ fn failed(r: &Results) -> Option<String> {
     })
 }
 
-/// Who stalls the probe, per runtime × workers.
+/// Who stalls the probe, by execution kind, and the surprises.
 fn blocking(r: &Results) -> Vec<String> {
     let verdicts = verdicts(r);
     if verdicts.is_empty() {
         return vec!["- No pair has probe figures: responsiveness cannot be judged.".to_owned()];
     }
-    let mut out = vec![format!(
-        "- **Which strategies stop the server answering.** A pair *stalls* the server when \
-         the /health probe's p99 is at least T1 (a probe waited as long as one whole request's \
-         work), *slows* it from {} of T1, and leaves it *responsive* below that.",
-        pct(SLOWED)
-    )];
-    for (target, label) in r.targets() {
-        for w in r.worker_counts() {
-            let here: Vec<&Verdict> = verdicts
-                .iter()
-                .filter(|v| v.key.target == target && v.key.workers == w)
-                .collect();
-            if here.is_empty() {
-                continue;
-            }
-            let of = |class| -> Vec<&Verdict> {
-                here.iter().copied().filter(|v| v.class == class).collect()
-            };
-            let detail = |vs: &[&Verdict]| -> String {
-                and_list(
-                    &vs.iter()
-                        .map(|v| {
-                            format!(
-                                "{} (probe p99 {}, {} T1, {} of the batch time)",
-                                v.key.strategy.path(),
-                                ms(v.probe_p99_ms),
-                                times(v.stall),
-                                pct(v.probe_p99_ms / v.batch_ms.max(f64::MIN_POSITIVE))
-                            )
-                        })
-                        .collect::<Vec<_>>(),
-                )
-            };
-            let mut parts = Vec::new();
-            let stalled = of(Responsiveness::Stalled);
-            let slowed = of(Responsiveness::Slowed);
-            let fine = of(Responsiveness::Responsive);
-            if !stalled.is_empty() {
-                parts.push(format!("stalled by {}", detail(&stalled)));
-            }
-            if !slowed.is_empty() {
-                parts.push(format!("slowed by {}", detail(&slowed)));
-            }
-            if !fine.is_empty() {
-                let worst = fine
-                    .iter()
-                    .max_by(|a, b| a.probe_p99_ms.total_cmp(&b.probe_p99_ms))
-                    .map(|v| format!("{}, {}", ms(v.probe_p99_ms), v.key.strategy.path()))
-                    .unwrap_or_default();
-                let names: Vec<String> = fine
-                    .iter()
-                    .map(|v| v.key.strategy.path().to_owned())
-                    .collect();
-                parts.push(format!(
-                    "responsive under {} (probe p99 at most {worst})",
-                    and_list(&names)
-                ));
-            }
-            out.push(format!(
-                "  - {label}, {}: {}.",
-                r.workers_label(w),
-                parts.join("; ")
-            ));
+    let kinds = [
+        Execution::Inline,
+        Execution::Yielding,
+        Execution::Offloaded,
+        Execution::Detached,
+        Execution::Job,
+    ];
+    let mut parts = Vec::new();
+    for kind in kinds {
+        let of: Vec<&Verdict> = verdicts
+            .iter()
+            .filter(|v| v.key.strategy.execution() == kind)
+            .collect();
+        if of.is_empty() {
+            continue;
         }
+        let stalled = of
+            .iter()
+            .filter(|v| v.class == Responsiveness::Stalled)
+            .count();
+        let worst = of
+            .iter()
+            .max_by(|a, b| a.stall.total_cmp(&b.stall))
+            .map(|v| {
+                format!(
+                    "worst {} T1, {} on {}",
+                    times(v.stall),
+                    v.key.strategy.path(),
+                    setting(r, &v.key.target, v.key.workers)
+                )
+            })
+            .unwrap_or_default();
+        parts.push(format!(
+            "{} in {stalled} of {} pairs ({worst})",
+            execution_word(kind),
+            of.len()
+        ));
     }
-    out
-}
-
-/// Verdicts that differ from what the strategy's execution kind predicts, with the likely
-/// reason for each kind.
-fn surprises(r: &Results) -> Vec<String> {
-    let mut out = Vec::new();
-    let verdicts = verdicts(r);
-    let inline_free: Vec<&Verdict> = verdicts
+    let mut out = vec![format!(
+        "- **Which strategies stop the server answering.** A pair *stalls* the server when the \
+         /health probe's p99 reaches T1, the time of one whole request (table below). Stalled: \
+         {}.",
+        parts.join("; ")
+    )];
+    // The verdicts that differ from what the execution kind predicts.
+    let inline_free: Vec<String> = verdicts
         .iter()
         .filter(|v| {
-            v.key.strategy.execution() == Execution::Inline && v.class == Responsiveness::Responsive
+            v.key.strategy.execution() == Execution::Inline && v.class != Responsiveness::Stalled
+        })
+        .map(|v| {
+            format!(
+                "{} on {}",
+                v.key.strategy.path(),
+                setting(r, &v.key.target, v.key.workers)
+            )
         })
         .collect();
     if !inline_free.is_empty() {
-        let list: Vec<String> = inline_free
-            .iter()
-            .map(|v| format!("{} on {}", v.key.strategy.path(), where_(r, &v.key)))
-            .collect();
         out.push(format!(
-            "- Inline handlers that did **not** stall the probe: {}. With more workers than \
-             requests running at once, or a request shorter than the probe interval, the probe \
-             finds a free executor thread.",
-            and_list(&list)
+            "  - Inline handlers that did *not* stall it: {}. With several executor threads \
+             the probe can find one not running a kernel.",
+            and_list(&inline_free)
         ));
     }
-    let offloaded_stalled: Vec<&Verdict> = verdicts
+    let mut free_stalled: Vec<&Verdict> = verdicts
         .iter()
         .filter(|v| {
             v.key.strategy.execution() != Execution::Inline && v.class == Responsiveness::Stalled
         })
         .collect();
-    if !offloaded_stalled.is_empty() {
-        let list: Vec<String> = offloaded_stalled
-            .iter()
-            .map(|v| {
-                format!(
-                    "{} ({}) on {}: probe p99 {}, {} T1",
-                    v.key.strategy.path(),
-                    execution_word(v.key.strategy.execution()),
-                    where_(r, &v.key),
-                    ms(v.probe_p99_ms),
-                    times(v.stall)
-                )
-            })
-            .collect();
+    free_stalled.sort_by(|a, b| b.stall.total_cmp(&a.stall));
+    let count = free_stalled.len();
+    let free_stalled: Vec<String> = free_stalled
+        .into_iter()
+        .take(4)
+        .map(|v| {
+            format!(
+                "{} on {} ({} T1)",
+                v.key.strategy.path(),
+                setting(r, &v.key.target, v.key.workers),
+                times(v.stall)
+            )
+        })
+        .collect();
+    if !free_stalled.is_empty() {
+        let worst = if count > free_stalled.len() {
+            format!("{count} pairs, the worst {}", free_stalled.join(", "))
+        } else {
+            and_list(&free_stalled)
+        };
         out.push(format!(
-            "- Strategies that leave the executor free but still stalled the probe: {}. Their \
-             executor threads were not blocked, but the kernels outnumber the {} cores: the \
-             operating system shares the cores between every kernel thread, the executor and \
-             the load generator, so the probe waits for a time slice.",
-            list.join("; "),
+            "  - Stalled although the handler leaves the executor free: {worst}. Here the \
+             kernels outnumber the {} cores: the operating system shares them between every \
+             kernel thread, the executor and the load generator, and the probe waits for a \
+             time slice.",
             r.metadata.cores
         ));
     }
     out
 }
 
-fn where_(r: &Results, key: &PairKey) -> String {
-    let label = r
-        .targets()
-        .into_iter()
-        .find(|(t, _)| *t == key.target)
-        .map_or_else(|| key.target.clone(), |(_, l)| l);
-    format!("{label} with {}", r.workers_label(key.workers))
+/// The table behind [`blocking`]: probe p99 ÷ T1 per strategy × runtime × workers.
+fn stall_table(r: &Results) -> String {
+    let verdicts = verdicts(r);
+    let mut columns = Vec::new();
+    for (target, _) in r.targets() {
+        for w in r.worker_counts() {
+            if r.summary
+                .iter()
+                .any(|s| s.target == target && s.workers == w)
+            {
+                columns.push((target.clone(), w));
+            }
+        }
+    }
+    let mut s = String::from(
+        "Probe p99 ÷ T1 (**bold**: stalled, at least 1; below 0.25 the server stayed \
+         responsive; –: failed or no probe due):\n\n| strategy |",
+    );
+    for (t, w) in &columns {
+        s.push_str(&format!(" {} |", setting(r, t, *w)));
+    }
+    s.push_str("\n|---|");
+    for _ in &columns {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    for st in r.strategies() {
+        s.push_str(&format!(
+            "| {} ({}) |",
+            st.path(),
+            execution_word(st.execution())
+        ));
+        for (t, w) in &columns {
+            let cell = verdicts
+                .iter()
+                .find(|v| v.key.target == *t && v.key.workers == *w && v.key.strategy == st)
+                .map_or_else(
+                    || "–".to_owned(),
+                    |v| match v.class {
+                        Responsiveness::Stalled => format!("**{}**", stall_figure(v.stall)),
+                        Responsiveness::Slowed | Responsiveness::Responsive => {
+                            stall_figure(v.stall)
+                        }
+                    },
+                );
+            s.push_str(&format!(" {cell} |"));
+        }
+        s.push('\n');
+    }
+    s
 }
 
-/// What one worker vs all of them changes.
+fn stall_figure(x: f64) -> String {
+    if x >= 10.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// The smallest and largest of `xs`.
+fn bounds(xs: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+    xs.into_iter().fold(None, |acc, x| match acc {
+        None => Some((x, x)),
+        Some((lo, hi)) => Some((lo.min(x), hi.max(x))),
+    })
+}
+
+/// `1.93×` or `0.95× to 1.93×`.
+fn span(lo: f64, hi: f64) -> String {
+    if times(lo) == times(hi) {
+        times(lo)
+    } else {
+        format!("{} to {}", times(lo), times(hi))
+    }
+}
+
+/// What the fewest vs the most workers change, by execution kind.
 fn workers(r: &Results) -> Vec<String> {
     let Some(Speedups { few, many, ratios }) = speedups(r) else {
         return vec![
@@ -377,31 +434,38 @@ fn workers(r: &Results) -> Vec<String> {
                 .to_owned(),
         ];
     };
-    if ratios.is_empty() {
+    let kinds = [
+        Execution::Inline,
+        Execution::Yielding,
+        Execution::Offloaded,
+        Execution::Detached,
+        Execution::Job,
+    ];
+    let mut parts = Vec::new();
+    for kind in kinds {
+        let Some((lo, hi)) = bounds(
+            ratios
+                .iter()
+                .filter(|(_, s, _)| s.execution() == kind)
+                .map(|x| x.2),
+        ) else {
+            continue;
+        };
+        parts.push(format!("{} {}", execution_word(kind), span(lo, hi)));
+    }
+    if parts.is_empty() {
         return Vec::new();
     }
+    let best = ratios
+        .iter()
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(t, s, x)| format!("{} on {t} ({})", s.path(), times(*x)))
+        .unwrap_or_default();
     let mut out = vec![format!(
-        "- **{few} worker(s) vs {many}.** Batch time with {few} ÷ with {many} (above 1: more \
-         workers helped):"
+        "- **{few} vs {many} workers.** Batch time with {few} ÷ with {many} (above 1: the \
+         extra workers helped), over the runtimes: {}. The largest gain: {best}.",
+        parts.join("; ")
     )];
-    for (target, label) in r.targets() {
-        let here: Vec<&(String, Strategy, f64)> =
-            ratios.iter().filter(|(t, _, _)| *t == target).collect();
-        if here.is_empty() {
-            continue;
-        }
-        let list: Vec<String> = here
-            .iter()
-            .map(|(_, s, x)| format!("{} {}", s.path(), times(*x)))
-            .collect();
-        let best = here
-            .iter()
-            .max_by(|a, b| a.2.total_cmp(&b.2))
-            .map(|(_, s, x)| format!("{} gains most ({})", s.path(), times(*x)))
-            .unwrap_or_default();
-        out.push(format!("  - {label}: {}; {best}.", list.join(", ")));
-    }
-    // The inline strategies' probe: what the extra workers do for responsiveness.
     let verdicts = verdicts(r);
     let probe = |target: &str, w: u32, s: Strategy| {
         verdicts
@@ -409,21 +473,28 @@ fn workers(r: &Results) -> Vec<String> {
             .find(|v| v.key.target == target && v.key.workers == Some(w) && v.key.strategy == s)
             .map(|v| v.probe_p99_ms)
     };
-    let mut changes = Vec::new();
-    for (target, label) in r.targets() {
-        for s in Strategy::ALL
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for (target, _) in r.targets() {
+        for s in r
+            .strategies()
             .into_iter()
             .filter(|s| s.execution() == Execution::Inline)
         {
             if let (Some(a), Some(b)) = (probe(&target, few, s), probe(&target, many, s)) {
-                changes.push(format!("{} on {label} {} → {}", s.path(), ms(a), ms(b)));
+                before.push(a);
+                after.push(b);
             }
         }
     }
-    if !changes.is_empty() {
+    if let (Some((a0, a1)), Some((b0, b1))) = (bounds(before), bounds(after)) {
         out.push(format!(
-            "  - Probe p99 under the inline strategies, {few} → {many} worker(s): {}.",
-            changes.join("; ")
+            "  - Under the inline strategies the probe p99 goes from {} – {} with {few} \
+             worker(s) to {} – {} with {many}.",
+            ms(a0),
+            ms(a1),
+            ms(b0),
+            ms(b1)
         ));
     }
     out
@@ -434,23 +505,16 @@ fn runtimes(r: &Results) -> Vec<String> {
     if r.targets().len() < 2 {
         return Vec::new();
     }
-    let labels = r.targets();
-    let label = |t: &str| {
-        labels
-            .iter()
-            .find(|(x, _)| x == t)
-            .map_or_else(|| t.to_owned(), |(_, l)| l.clone())
-    };
+    let targets = r.targets();
     let mut out = vec![format!(
-        "- **Runtimes.** Batch time of the slowest runtime ÷ the fastest, per strategy \
-         (\"alike\": within {}):",
+        "- **Runtimes.** Slowest ÷ fastest runtime's batch time per strategy (alike: within {}):",
         pct(ALIKE)
     )];
     for w in r.worker_counts() {
         let mut alike = Vec::new();
-        let mut differ = Vec::new();
+        let mut differ: Vec<(f64, String)> = Vec::new();
         for s in r.strategies() {
-            let mut batches: Vec<(String, f64)> = labels
+            let mut batches: Vec<(String, f64)> = targets
                 .iter()
                 .filter_map(|(t, _)| {
                     ok(r, t, w, s)
@@ -467,23 +531,34 @@ fn runtimes(r: &Results) -> Vec<String> {
             if spread - 1.0 <= ALIKE {
                 alike.push(s.path().to_owned());
             } else {
-                differ.push(format!(
-                    "{} {} ({} {}, {} {})",
-                    s.path(),
-                    times(spread),
-                    label(&fast.0),
-                    ms(fast.1),
-                    label(&slow.0),
-                    ms(slow.1)
+                differ.push((
+                    spread,
+                    format!(
+                        "{} {} ({} {} vs {} {})",
+                        s.path(),
+                        times(spread),
+                        fast.0,
+                        ms(fast.1),
+                        slow.0,
+                        ms(slow.1)
+                    ),
                 ));
             }
         }
+        differ.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut parts = Vec::new();
         if !alike.is_empty() {
             parts.push(format!("alike for {}", and_list(&alike)));
         }
         if !differ.is_empty() {
-            parts.push(format!("apart for {}", differ.join("; ")));
+            let shown: Vec<String> = differ.iter().take(3).map(|d| d.1.clone()).collect();
+            let more = differ.len().saturating_sub(3);
+            let tail = if more > 0 {
+                format!(" and {more} more (see the table)")
+            } else {
+                String::new()
+            };
+            parts.push(format!("apart most for {}{tail}", shown.join("; ")));
         }
         if !parts.is_empty() {
             out.push(format!("  - {}: {}.", r.workers_label(w), parts.join("; ")));
@@ -495,65 +570,42 @@ fn runtimes(r: &Results) -> Vec<String> {
 /// `/cycle_sleep`'s probe per runtime: each runtime's own `yield_now` at work.
 fn yielding(r: &Results) -> Vec<String> {
     let s = Strategy::CycleSleep;
-    let mut out = Vec::new();
+    let mut parts = Vec::new();
     for w in r.worker_counts() {
         let figures: Vec<String> = r
             .targets()
             .iter()
-            .filter_map(|(t, label)| {
+            .filter_map(|(t, _)| {
                 let p = ok(r, t, w, s)?;
                 let probe = p.probe_latency_us_p99_mean? / 1000.0;
-                let batch = p.batch_ms_mean?;
-                Some(format!(
-                    "{label} probe p99 {}, batch {}",
-                    ms(probe),
-                    ms(batch)
-                ))
+                let t1 = p.t1_ms.filter(|t| *t > 0.0)?;
+                Some(format!("{t} {} ({} T1)", ms(probe), times(probe / t1)))
             })
             .collect();
         if !figures.is_empty() {
-            out.push(format!(
-                "  - {}: {}.",
-                r.workers_label(w),
-                figures.join("; ")
-            ));
+            parts.push(format!("{}: {}", r.workers_label(w), figures.join(", ")));
         }
     }
-    if out.is_empty() {
-        return out;
+    if parts.is_empty() {
+        return Vec::new();
     }
-    out.insert(
-        0,
-        format!(
-            "- **Yielding** ({}, each runtime's own `yield_now`):",
-            s.path()
-        ),
-    );
-    out
+    vec![format!(
+        "- **Yielding** ({} with each runtime's own `yield_now`), probe p99: {}.",
+        s.path(),
+        parts.join("; ")
+    )]
 }
 
 /// Iterator vs loop: T1 of /generator vs /cycle.
 fn iterator(r: &Results) -> Vec<String> {
     let ratios = iterator_vs_loop(r);
-    if ratios.is_empty() {
+    let Some((lo, hi)) = bounds(ratios.iter().map(|x| x.2)) else {
         return Vec::new();
-    }
-    let label = |t: &str| {
-        r.targets()
-            .into_iter()
-            .find(|(x, _)| x == t)
-            .map_or_else(|| t.to_owned(), |(_, l)| l)
     };
-    let list: Vec<String> = ratios
-        .iter()
-        .map(|(t, w, x)| format!("{}, {} {}", label(t), r.workers_label(*w), times(*x)))
-        .collect();
-    let lo = ratios.iter().map(|x| x.2).fold(f64::INFINITY, f64::min);
-    let hi = ratios.iter().map(|x| x.2).fold(0.0, f64::max);
     let verdict = if (lo - 1.0).abs() <= ALIKE && (hi - 1.0).abs() <= ALIKE {
         format!(
-            "within {} of each other everywhere: in this run the iterator (`map` + `sum`) costs \
-             the same as the hand-written loop, unlike the Python demo's generator and loop",
+            "within {} everywhere: in this run the iterator (`map` + `sum`) costs the same as \
+             the hand-written loop",
             pct(ALIKE)
         )
     } else if lo > 1.0 {
@@ -569,15 +621,13 @@ fn iterator(r: &Results) -> Vec<String> {
             pct(1.0 - lo)
         )
     } else {
-        format!(
-            "the ratio goes both ways ({} to {}): the difference is within this run's noise",
-            times(lo),
-            times(hi)
-        )
+        "it goes both ways, so no difference stands out from this run's noise".to_owned()
     };
     vec![format!(
-        "- **Iterator vs loop.** T1 of /generator ÷ T1 of /cycle: {}; {verdict}.",
-        list.join(", ")
+        "- **Iterator vs loop.** T1 of /generator ÷ T1 of /cycle over {} runtime × worker \
+         settings: {}; {verdict}.",
+        ratios.len(),
+        span(lo, hi)
     )]
 }
 
@@ -608,26 +658,19 @@ fn experts(r: &Results) -> Vec<String> {
             continue;
         }
         let range = |xs: &[f64]| -> String {
-            let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = xs.iter().copied().fold(0.0, f64::max);
-            let better = xs.iter().filter(|x| **x < 1.0).count();
-            if xs.is_empty() {
-                "not measured".to_owned()
-            } else {
-                format!(
-                    "{} to {} (lower in {} of {})",
-                    times(lo),
-                    times(hi),
-                    better,
+            match bounds(xs.iter().copied()) {
+                None => "not measured".to_owned(),
+                Some((lo, hi)) => format!(
+                    "{} (lower in {} of {})",
+                    span(lo, hi),
+                    xs.iter().filter(|x| **x < 1.0).count(),
                     xs.len()
-                )
+                ),
             }
         };
         out.push(format!(
-            "  - {} ÷ /thread over {} runtime × worker settings: batch time {}; request p99 {}; \
-             probe p99 {}.",
+            "  - {}: batch time {}; request p99 {}; probe p99 {}.",
             s.path(),
-            batch.len(),
             range(&batch),
             range(&tail),
             range(&probe)
@@ -638,8 +681,8 @@ fn experts(r: &Results) -> Vec<String> {
     }
     out.insert(
         0,
-        "- **The recommended offloads vs /thread** (below 1: better than /thread, which starts \
-         one blocking-pool thread per request):"
+        "- **The recommended offloads ÷ /thread** on the same runtime and workers (below 1: \
+         better than /thread, which gives every request its own blocking-pool thread):"
             .to_owned(),
     );
     out
@@ -647,35 +690,35 @@ fn experts(r: &Results) -> Vec<String> {
 
 /// /background: quick answers, work done much later.
 fn background(r: &Results) -> Vec<String> {
-    let mut list = Vec::new();
-    for (t, label) in r.targets() {
+    let mut answered = Vec::new();
+    let mut done = Vec::new();
+    let mut vs_ideal = Vec::new();
+    for (t, _) in r.targets() {
         for w in r.worker_counts() {
             let Some(p) = ok(r, &t, w, Strategy::Background) else {
                 continue;
             };
-            let (Some(batch), Some(done)) = (p.batch_ms_mean, p.background_done_ms_mean) else {
-                continue;
-            };
-            let ideal = p
-                .ideal_batch_ms
-                .filter(|i| *i > 0.0)
-                .map(|i| format!(", {} its ideal", times(done / i)))
-                .unwrap_or_default();
-            list.push(format!(
-                "{label}, {}: answered in {}, done after {}{ideal}",
-                r.workers_label(w),
-                ms(batch),
-                ms(done)
-            ));
+            if let (Some(b), Some(d)) = (p.batch_ms_mean, p.background_done_ms_mean) {
+                answered.push(b);
+                done.push(d);
+                vs_ideal.extend(p.ideal_batch_ms.filter(|i| *i > 0.0).map(|i| d / i));
+            }
         }
     }
-    if list.is_empty() {
+    let (Some((a0, a1)), Some((d0, d1))) = (bounds(answered), bounds(done)) else {
         return Vec::new();
-    }
+    };
+    let ideal = bounds(vs_ideal)
+        .map(|(lo, hi)| format!(" ({} the ideal batch time)", span(lo, hi)))
+        .unwrap_or_default();
     vec![format!(
-        "- **/background** answers 202 before the work is done, so its batch time says little \
-         about the work: {}.",
-        list.join("; ")
+        "- **/background** answers all its 202s within {} – {}, but the work is done only after \
+         {} – {}{ideal}: its batch time says nothing about the work, which the client never \
+         sees finish.",
+        ms(a0),
+        ms(a1),
+        ms(d0),
+        ms(d1)
     )]
 }
 
@@ -696,5 +739,9 @@ mod tests {
             "a, b and c"
         );
         assert_eq!(and_list(&["a".into()]), "a");
+        assert_eq!(bounds([2.0, 1.0, 3.0]), Some((1.0, 3.0)));
+        assert_eq!(bounds(Vec::new()), None);
+        assert_eq!(span(0.951, 1.934), "0.95× to 1.93×");
+        assert_eq!(span(1.0, 1.001), "1.00×");
     }
 }
