@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use common::Strategy;
 use common::app::Stats;
-use common::jobs::JobStatus;
-use common::reply::{Accepted, Computed};
-use conformance::{ClientError, HttpClient, HttpResponse, Mode, Outcome, Report, ServerProcess};
+use conformance::{
+    AnswerError, ClientError, HttpClient, HttpResponse, Mode, Outcome, Report, ServerProcess,
+};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -232,15 +232,6 @@ impl Measurement {
     }
 }
 
-/// Whether the server is one of ours (bodies from `common::reply`, `/stats`) or anything else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    /// One of the workspace's servers.
-    Ours,
-    /// `--url`: statuses and `total` fields only, no `/stats`.
-    External,
-}
-
 /// Where lines for the user go (the progress bar must not be torn by them).
 pub trait Log: Sync {
     /// Prints one line.
@@ -319,7 +310,7 @@ impl Bench {
         };
         let base = server.base_url();
         if let Err(why) = self
-            .measure_at(&base, Flavor::Ours, &mut m, Some(&mut server), log)
+            .measure_at(&base, Mode::Ours, &mut m, Some(&mut server), log)
             .await
         {
             m.failure = Some(why);
@@ -359,7 +350,7 @@ impl Bench {
             );
         }
         if let Err(why) = self
-            .measure_at(url, Flavor::External, &mut m, None, log)
+            .measure_at(url, Mode::External, &mut m, None, log)
             .await
         {
             m.failure = Some(why);
@@ -370,20 +361,16 @@ impl Bench {
     async fn measure_at(
         &self,
         base: &str,
-        flavor: Flavor,
+        mode: Mode,
         m: &mut Measurement,
         mut server: Option<&mut ServerProcess>,
         log: &dyn Log,
     ) -> Result<(), String> {
         let strategy = m.strategy;
         let plan = &self.plan;
-        let stats = flavor == Flavor::Ours;
+        let stats = mode == Mode::Ours;
         self.wait_healthy(base).await?;
 
-        let mode = match flavor {
-            Flavor::Ours => Mode::Ours,
-            Flavor::External => Mode::External,
-        };
         let report = conformance::verify(&*self.client, base, mode).await;
         let verification = Verification::of(&report);
         let passed = verification.passed;
@@ -399,8 +386,12 @@ impl Bench {
 
         // Warm up: C concurrent /health requests open the batch's connections, then a few
         // requests of the strategy itself.
-        let url = strategy_url(base, strategy, plan);
-        let (method, url) = (strategy.method(), url.as_str());
+        let url = format!(
+            "{base}{}?{}",
+            strategy.path(),
+            strategy_query(strategy, plan)
+        );
+        let method = strategy.method();
         let health = format!("{base}/health");
         let mut set = JoinSet::new();
         for _ in 0..plan.concurrency {
@@ -418,7 +409,7 @@ impl Bench {
             ));
         }
         for _ in 0..plan.warmup {
-            let record = self.lone(base, strategy, flavor).await;
+            let record = self.lone(base, strategy, mode).await;
             if let Some(e) = record.error {
                 return Err(format!("warm-up request {method} {url}: {e}"));
             }
@@ -431,7 +422,7 @@ impl Bench {
         let mut lone = Vec::with_capacity(plan.calibration);
         for _ in 0..plan.calibration {
             let start = Instant::now();
-            let record = self.lone(base, strategy, flavor).await;
+            let record = self.lone(base, strategy, mode).await;
             if let Some(e) = record.error {
                 return Err(format!("calibration request {method} {url}: {e}"));
             }
@@ -452,7 +443,7 @@ impl Bench {
             if stats {
                 self.wait_idle(base).await?;
             }
-            let round = self.round(base, strategy, flavor, number).await?;
+            let round = self.round(base, strategy, mode, number).await?;
             let mut line = format!(
                 "Batch of {} requests to {} took: {:.4} seconds",
                 plan.concurrency,
@@ -497,13 +488,13 @@ impl Bench {
     }
 
     /// One request alone, checked.
-    async fn lone(&self, base: &str, strategy: Strategy, flavor: Flavor) -> RequestRecord {
+    async fn lone(&self, base: &str, strategy: Strategy, mode: Mode) -> RequestRecord {
         exchange(
             &*self.client,
             base,
             strategy,
             &self.plan,
-            flavor,
+            mode,
             0,
             Instant::now(),
         )
@@ -514,7 +505,7 @@ impl Bench {
         &self,
         base: &str,
         strategy: Strategy,
-        flavor: Flavor,
+        mode: Mode,
         number: u32,
     ) -> Result<Round, String> {
         let plan = self.plan;
@@ -533,7 +524,7 @@ impl Bench {
             let client = Arc::clone(&self.client);
             let base = base.to_owned();
             set.spawn(async move {
-                exchange(&*client, &base, strategy, &plan, flavor, index, start).await
+                exchange(&*client, &base, strategy, &plan, mode, index, start).await
             });
         }
         let mut requests = Vec::with_capacity(plan.concurrency);
@@ -546,7 +537,7 @@ impl Bench {
             .map(|r| r.start_offset + r.latency)
             .max()
             .unwrap_or(Duration::ZERO);
-        let background_done = if strategy == Strategy::Background && flavor == Flavor::Ours {
+        let background_done = if strategy == Strategy::Background && mode == Mode::Ours {
             Some(self.wait_background_done(base, start).await?)
         } else {
             None
@@ -662,13 +653,13 @@ pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
     args
 }
 
-/// `{base}/cycle_sleep?n=…[&yield_every=…]`.
-pub fn strategy_url(base: &str, strategy: Strategy, plan: &Plan) -> String {
-    let mut url = format!("{base}{}?n={}", strategy.path(), plan.n);
+/// The query of one request of `strategy`: `n=…`, and `yield_every=…` for `/cycle_sleep` when given.
+pub fn strategy_query(strategy: Strategy, plan: &Plan) -> String {
+    let mut query = format!("n={}", plan.n);
     if let (Strategy::CycleSleep, Some(every)) = (strategy, plan.yield_every) {
-        url.push_str(&format!("&yield_every={every}"));
+        query.push_str(&format!("&yield_every={every}"));
     }
-    url
+    query
 }
 
 fn check_alive(server: &mut Option<&mut ServerProcess>) -> Result<(), String> {
@@ -704,23 +695,14 @@ async fn exchange(
     base: &str,
     strategy: Strategy,
     plan: &Plan,
-    flavor: Flavor,
+    mode: Mode,
     index: usize,
     start: Instant,
 ) -> RequestRecord {
     let start_offset = start.elapsed();
     let sent = Instant::now();
-    let url = strategy_url(base, strategy, plan);
-    let work = async {
-        let first = client.send(strategy.method(), &url).await?;
-        if strategy != Strategy::Jobs || first.status != 202 {
-            return Ok(first);
-        }
-        let Ok(job) = serde_json::from_str::<JobStatus>(&first.body) else {
-            return Ok(first);
-        };
-        client.get(&format!("{base}{}?wait=true", job.url)).await
-    };
+    let query = strategy_query(strategy, plan);
+    let work = conformance::call_strategy(client, base, strategy, &query);
     let result = match tokio::time::timeout(plan.request_timeout, work).await {
         Ok(Ok(response)) => Ok(response),
         Ok(Err(ClientError::Timeout(_))) | Err(_) => Err(RequestError::Timeout),
@@ -730,7 +712,7 @@ async fn exchange(
     let (status, error) = match result {
         Ok(response) => (
             Some(response.status),
-            check_response(strategy, plan.n, flavor, &response).err(),
+            check_response(strategy, plan.n, mode, &response).err(),
         ),
         Err(e) => (None, Some(e)),
     };
@@ -743,108 +725,18 @@ async fn exchange(
     }
 }
 
-/// Whether `response` is the right answer to `strategy` with kernel size `n`.
-///
-/// Ours: exactly the success status and a body of `common::reply` with the closed-form total.
-/// External: any 2xx, and a `total` field (anywhere in the JSON) equal to the closed form, when
-/// there is one. A number too large for `u64` is compared as `f64` (JSON clients read it so);
-/// a string exactly.
+/// Whether `response` is the right answer to `strategy` with kernel size `n`: the conformance
+/// suite's definition ([`conformance::check_answer`]), errors sorted into this run's kinds.
 pub fn check_response(
     strategy: Strategy,
     n: u64,
-    flavor: Flavor,
+    mode: Mode,
     response: &HttpResponse,
 ) -> Result<(), RequestError> {
-    let want = common::kernel::closed_form(n);
-    match flavor {
-        Flavor::Ours | Flavor::External if strategy == Strategy::Jobs => {
-            // The final answer of the exchange: `GET /jobs/{id}?wait=true`.
-            if response.status != 200 {
-                return Err(RequestError::Status(response.status));
-            }
-            let job: JobStatus = serde_json::from_str(&response.body)
-                .map_err(|e| RequestError::Body(format!("unreadable job status: {e}")))?;
-            if job.status != "done" || job.n != n {
-                return Err(RequestError::Body(format!(
-                    "unexpected job status {}",
-                    response.body
-                )));
-            }
-            match job.total {
-                Some(total) if total == want.to_string() => Ok(()),
-                other => Err(RequestError::Body(format!("total {other:?} != {want}"))),
-            }
-        }
-        Flavor::Ours => {
-            if response.status != strategy.success_status() {
-                return Err(RequestError::Status(response.status));
-            }
-            let bad = |e: serde_json::Error| RequestError::Body(format!("unreadable: {e}"));
-            if strategy.success_status() == 202 {
-                let a: Accepted = serde_json::from_str(&response.body).map_err(bad)?;
-                if a.n != n || a.status != "accepted" || a.strategy != strategy.name() {
-                    return Err(RequestError::Body(format!(
-                        "unexpected 202 body {}",
-                        response.body
-                    )));
-                }
-            } else {
-                let c: Computed = serde_json::from_str(&response.body).map_err(bad)?;
-                if c.n != n || c.strategy != strategy.name() {
-                    return Err(RequestError::Body(format!(
-                        "wrong strategy or n: {}",
-                        response.body
-                    )));
-                }
-                if c.total != want.to_string() {
-                    return Err(RequestError::Body(format!("total {} != {want}", c.total)));
-                }
-            }
-            Ok(())
-        }
-        Flavor::External => {
-            if !(200..300).contains(&response.status) {
-                return Err(RequestError::Status(response.status));
-            }
-            let Ok(json) = serde_json::from_str::<serde_json::Value>(&response.body) else {
-                return Ok(());
-            };
-            match find_total(&json) {
-                Some(total) if !total_matches(total, want) => {
-                    Err(RequestError::Body(format!("total {total} != {want}")))
-                }
-                _ => Ok(()),
-            }
-        }
-    }
-}
-
-/// The first `total` field, depth first (`{"total": …}`, `{"result": {"total": …}}`).
-fn find_total(v: &serde_json::Value) -> Option<&serde_json::Value> {
-    match v {
-        serde_json::Value::Object(map) => map
-            .get("total")
-            .or_else(|| map.values().find_map(find_total)),
-        serde_json::Value::Array(items) => items.iter().find_map(find_total),
-        _ => None,
-    }
-}
-
-fn total_matches(total: &serde_json::Value, want: u128) -> bool {
-    match total {
-        serde_json::Value::String(s) => s.parse::<u128>().ok() == Some(want),
-        serde_json::Value::Number(num) => match num.as_u64() {
-            Some(v) => u128::from(v) == want,
-            // A JSON number above u64 (Python's exact int) reads as an f64, within a few ulps
-            // (serde_json's parser is not correctly rounded there): 1e-15 is about 5 ulps,
-            // while a total off by one in its 15th digit is about 15 ulps away.
-            None => num.as_f64().is_some_and(|f| {
-                let w = want as f64;
-                (f - w).abs() <= w * 1e-15
-            }),
-        },
-        _ => false,
-    }
+    conformance::check_answer(strategy, n, response, mode).map_err(|e| match e {
+        AnswerError::Status(status) => RequestError::Status(status),
+        AnswerError::Body(why) => RequestError::Body(why),
+    })
 }
 
 /// The open-loop probe: GET /health at `start + k × interval` for k = 0, 1, … on its own
@@ -945,7 +837,7 @@ mod tests {
         HttpResponse {
             status,
             body: body.into(),
-            content_type: None,
+            content_type: Some(common::CONTENT_TYPE.into()),
             retry_after: None,
         }
     }
@@ -953,23 +845,14 @@ mod tests {
     #[test]
     fn urls_and_server_args() {
         let mut p = plan();
-        assert_eq!(
-            strategy_url("http://h:1", Strategy::Thread, &p),
-            "http://h:1/thread?n=10"
-        );
-        assert_eq!(
-            strategy_url("http://h:1", Strategy::CycleSleep, &p),
-            "http://h:1/cycle_sleep?n=10"
-        );
+        assert_eq!(strategy_query(Strategy::Thread, &p), "n=10");
+        assert_eq!(strategy_query(Strategy::CycleSleep, &p), "n=10");
         p.yield_every = Some(7);
         assert_eq!(
-            strategy_url("http://h:1", Strategy::CycleSleep, &p),
-            "http://h:1/cycle_sleep?n=10&yield_every=7"
+            strategy_query(Strategy::CycleSleep, &p),
+            "n=10&yield_every=7"
         );
-        assert_eq!(
-            strategy_url("http://h:1", Strategy::Cycle, &p),
-            "http://h:1/cycle?n=10"
-        );
+        assert_eq!(strategy_query(Strategy::Cycle, &p), "n=10");
         assert_eq!(server_args(&p, 2), ["--workers", "2"]);
         p.n = common::cli::DEFAULT_MAX_N + 1;
         p.concurrency = 2000;
@@ -987,18 +870,18 @@ mod tests {
     fn our_bodies_are_checked_exactly() {
         let ok = r#"{"strategy":"cycle","n":10,"total":"285","compute_us":1}"#;
         assert_eq!(
-            check_response(Strategy::Cycle, 10, Flavor::Ours, &response(200, ok)),
+            check_response(Strategy::Cycle, 10, Mode::Ours, &response(200, ok)),
             Ok(())
         );
         let wrong = r#"{"strategy":"cycle","n":10,"total":"286","compute_us":1}"#;
         assert!(matches!(
-            check_response(Strategy::Cycle, 10, Flavor::Ours, &response(200, wrong)),
+            check_response(Strategy::Cycle, 10, Mode::Ours, &response(200, wrong)),
             Err(RequestError::Body(_))
         ));
         // The right body from the wrong endpoint.
-        assert!(check_response(Strategy::Thread, 10, Flavor::Ours, &response(200, ok)).is_err());
+        assert!(check_response(Strategy::Thread, 10, Mode::Ours, &response(200, ok)).is_err());
         assert_eq!(
-            check_response(Strategy::Cycle, 10, Flavor::Ours, &response(503, "{}")),
+            check_response(Strategy::Cycle, 10, Mode::Ours, &response(503, "{}")),
             Err(RequestError::Status(503))
         );
         let accepted = r#"{"strategy":"background","n":10,"job":3,"status":"accepted"}"#;
@@ -1006,7 +889,7 @@ mod tests {
             check_response(
                 Strategy::Background,
                 10,
-                Flavor::Ours,
+                Mode::Ours,
                 &response(202, accepted)
             ),
             Ok(())
@@ -1016,18 +899,13 @@ mod tests {
             check_response(
                 Strategy::Background,
                 10,
-                Flavor::Ours,
+                Mode::Ours,
                 &response(200, accepted)
             ),
             Err(RequestError::Status(200))
         );
         assert!(matches!(
-            check_response(
-                Strategy::Cycle,
-                10,
-                Flavor::Ours,
-                &response(200, "not json")
-            ),
+            check_response(Strategy::Cycle, 10, Mode::Ours, &response(200, "not json")),
             Err(RequestError::Body(_))
         ));
     }
@@ -1047,12 +925,7 @@ mod tests {
             (r#"{"total": null}"#, 10, false),
         ];
         for (body, n, good) in cases {
-            let r = check_response(
-                Strategy::Generator,
-                n,
-                Flavor::External,
-                &response(200, body),
-            );
+            let r = check_response(Strategy::Generator, n, Mode::External, &response(200, body));
             assert_eq!(r.is_ok(), good, "{body}: {r:?}");
         }
         assert_eq!(big, 333_333_283_333_335_000_000);
@@ -1061,13 +934,13 @@ mod tests {
             check_response(
                 Strategy::Background,
                 10,
-                Flavor::External,
+                Mode::External,
                 &response(200, "{}")
             )
             .is_ok()
         );
         assert_eq!(
-            check_response(Strategy::Cycle, 10, Flavor::External, &response(500, "{}")),
+            check_response(Strategy::Cycle, 10, Mode::External, &response(500, "{}")),
             Err(RequestError::Status(500))
         );
     }

@@ -13,7 +13,7 @@ use common::strategy::Execution;
 use common::{CONTENT_TYPE, Strategy};
 use serde_json::Value;
 
-use crate::client::{HttpClient, HttpResponse};
+use crate::client::{ClientError, HttpClient, HttpResponse};
 
 /// Kernel sizes every strategy is checked at.
 pub const CHECKED_N: [u64; 4] = [0, 1, 10, 10_000_000];
@@ -174,14 +174,16 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
                 report.skip(name, "external server: checked at the default n only");
                 continue;
             }
-            let result = call_strategy(client, base_url, strategy, &format!("n={n}")).await;
+            let result = call_strategy(client, base_url, strategy, &format!("n={n}"))
+                .await
+                .map_err(|e| format!("{} {}: {e}", strategy.method(), strategy.path()));
             if mode == Mode::External && matches!(&result, Ok(r) if r.status == 404) {
                 report.skip(name, "not exposed by this server");
                 continue;
             }
             report.record(
                 name,
-                result.and_then(|r| check_answer(strategy, n, &r, mode)),
+                result.and_then(|r| check_answer(strategy, n, &r, mode).map_err(|e| e.to_string())),
             );
         }
     }
@@ -191,7 +193,9 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
             let r = get("/cycle_sleep?n=1000&yield_every=7".into()).await;
             report.record(
                 name,
-                r.and_then(|r| check_answer(Strategy::CycleSleep, 1000, &r, mode)),
+                r.and_then(|r| {
+                    check_answer(Strategy::CycleSleep, 1000, &r, mode).map_err(|e| e.to_string())
+                }),
             );
         }
         Mode::External => report.skip(name, "external server: yield_every is ours"),
@@ -330,28 +334,28 @@ async fn send(client: &dyn HttpClient, method: &str, url: &str) -> Result<HttpRe
 
 /// Runs one request of `strategy` with `query` (`n=10`) the way a client would, and returns the
 /// answer that carries its outcome: the response itself, except for the job API, where it
-/// submits (`POST /jobs`, expecting 202) and then waits for the result
+/// submits (`POST /jobs`) and, given a 202 with the job's URL, waits for the result
 /// (`GET /jobs/{id}?wait=true`). bench-runner times exactly this, so a job's latency is its
-/// time to result.
+/// time to result. A submission refused (503) or unreadable is returned as it is, for
+/// [`check_answer`] to judge.
 pub async fn call_strategy(
     client: &dyn HttpClient,
     base_url: &str,
     strategy: Strategy,
     query: &str,
-) -> Result<HttpResponse, String> {
+) -> Result<HttpResponse, ClientError> {
     let url = format!("{base_url}{}?{query}", strategy.path());
-    let first = send(client, strategy.method(), &url).await?;
+    let first = client.send(strategy.method(), &url).await?;
     match strategy.execution() {
         Execution::Job if first.status == 202 => {
-            let submitted: JobStatus = serde_json::from_str(&first.body).map_err(|e| {
-                format!("POST {url}: not a job body ({e}): {:?}", clip(&first.body))
-            })?;
-            send(
-                client,
-                "GET",
-                &format!("{base_url}{}?wait=true", submitted.url),
-            )
-            .await
+            match serde_json::from_str::<JobStatus>(&first.body) {
+                Ok(job) => {
+                    client
+                        .get(&format!("{base_url}{}?wait=true", job.url))
+                        .await
+                }
+                Err(_) => Ok(first),
+            }
         }
         Execution::Job
         | Execution::Inline
@@ -401,70 +405,133 @@ fn check_error(r: &HttpResponse, status: u16, param: Option<(&str, &str)>) -> Re
     Ok(())
 }
 
-fn check_answer(strategy: Strategy, n: u64, r: &HttpResponse, mode: Mode) -> Result<(), String> {
-    let want = closed_form(n).to_string();
+/// Why an answer to a strategy request is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnswerError {
+    /// Not the status a right answer has.
+    #[error("status {0}")]
+    Status(u16),
+    /// The right status, the wrong body.
+    #[error("{0}")]
+    Body(String),
+}
+
+/// Whether `r`, the final answer of [`call_strategy`], is the right answer to `strategy` with
+/// kernel size `n`. The one definition of "right", used by [`verify`] and by bench-runner for
+/// every request it times.
+///
+/// `Ours`: the exact success status, a JSON body of `common::reply`/`common::jobs` naming the
+/// strategy and `n`, with the closed-form total. `External`: any 2xx, and a `total` field
+/// (anywhere in the JSON) equal to the closed form when there is one.
+pub fn check_answer(
+    strategy: Strategy,
+    n: u64,
+    r: &HttpResponse,
+    mode: Mode,
+) -> Result<(), AnswerError> {
+    let want = closed_form(n);
+    let body_err = |what: &str, e: serde_json::Error| {
+        AnswerError::Body(format!("not {what} ({e}): {:?}", clip(&r.body)))
+    };
     match mode {
-        Mode::Ours => match strategy.execution() {
-            Execution::Detached => {
-                expect_json(r, 202, strategy.path())?;
-                let body: Accepted = serde_json::from_str(&r.body)
-                    .map_err(|e| format!("not an accepted body ({e}): {:?}", clip(&r.body)))?;
-                if body.strategy == strategy.name() && body.n == n {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "accepted body does not match the request: {body:?}"
-                    ))
+        Mode::Ours => {
+            // What call_strategy ends with: the 202 for fire-and-forget, the result otherwise.
+            let status = match strategy.execution() {
+                Execution::Detached => 202,
+                Execution::Job | Execution::Inline | Execution::Yielding | Execution::Offloaded => {
+                    200
                 }
+            };
+            if r.status != status {
+                return Err(AnswerError::Status(r.status));
             }
-            Execution::Job => {
-                // call_strategy has already waited: this is the job's final status.
-                expect_json(r, 200, "/jobs/{id}")?;
-                let body: JobStatus = serde_json::from_str(&r.body)
-                    .map_err(|e| format!("not a job body ({e}): {:?}", clip(&r.body)))?;
-                if body.status == "done" && body.n == n && body.total.as_deref() == Some(&want) {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "expected job n={n} done with total {want}, got {body:?}"
-                    ))
+            if r.content_type.as_deref() != Some(CONTENT_TYPE) {
+                return Err(AnswerError::Body(format!(
+                    "content type {:?}, expected {CONTENT_TYPE}",
+                    r.content_type
+                )));
+            }
+            let (name, got_n, total) = match strategy.execution() {
+                Execution::Detached => {
+                    let body: Accepted = serde_json::from_str(&r.body)
+                        .map_err(|e| body_err("an accepted body", e))?;
+                    (body.strategy, body.n, None)
                 }
-            }
-            Execution::Inline | Execution::Yielding | Execution::Offloaded => {
-                expect_json(r, 200, strategy.path())?;
-                let body: Computed = serde_json::from_str(&r.body)
-                    .map_err(|e| format!("not a computed body ({e}): {:?}", clip(&r.body)))?;
-                if body.strategy != strategy.name() || body.n != n || body.total != want {
-                    return Err(format!(
-                        "expected {} n={n} total {want}, got {body:?}",
-                        strategy.name()
-                    ));
+                Execution::Job => {
+                    let body: JobStatus =
+                        serde_json::from_str(&r.body).map_err(|e| body_err("a job body", e))?;
+                    if body.status != "done" {
+                        return Err(AnswerError::Body(format!("job not done: {body:?}")));
+                    }
+                    (
+                        strategy.name().to_owned(),
+                        body.n,
+                        Some(body.total.unwrap_or_default()),
+                    )
                 }
-                Ok(())
+                Execution::Inline | Execution::Yielding | Execution::Offloaded => {
+                    let body: Computed = serde_json::from_str(&r.body)
+                        .map_err(|e| body_err("a computed body", e))?;
+                    (body.strategy, body.n, Some(body.total))
+                }
+            };
+            if name != strategy.name() || got_n != n {
+                return Err(AnswerError::Body(format!(
+                    "answer for {name} n={got_n}, asked {} n={n}",
+                    strategy.name()
+                )));
             }
-        },
+            match total {
+                Some(total) if total != want.to_string() => {
+                    Err(AnswerError::Body(format!("total {total}, expected {want}")))
+                }
+                _ => Ok(()),
+            }
+        }
         Mode::External => {
             if !(200..300).contains(&r.status) {
-                return Err(format!("status {} with body {:?}", r.status, clip(&r.body)));
+                return Err(AnswerError::Status(r.status));
             }
-            match find_total(&r.body) {
-                Some(total) if total == want => Ok(()),
-                Some(total) => Err(format!("expected total {want}, got {total}")),
+            let Ok(json) = serde_json::from_str::<Value>(&r.body) else {
+                return Ok(()); // Not JSON: the status is all we can check.
+            };
+            match find_total(&json) {
+                Some(total) if !total_matches(total, want) => {
+                    Err(AnswerError::Body(format!("total {total}, expected {want}")))
+                }
                 // Fire-and-forget answers carry no total; the status is all we can check.
-                None => Ok(()),
+                _ => Ok(()),
             }
         }
     }
 }
 
-/// A `total` field at the top level or under `result`, as a number or a string.
-pub fn find_total(body: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(body).ok()?;
-    let total = v.get("total").or_else(|| v.get("result")?.get("total"))?;
-    match total {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+/// The first `total` field, depth first (`{"total": …}`, `{"result": {"total": …}}`).
+pub fn find_total(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Object(map) => map
+            .get("total")
+            .or_else(|| map.values().find_map(find_total)),
+        Value::Array(items) => items.iter().find_map(find_total),
         _ => None,
+    }
+}
+
+/// Whether a `total` found in an external body is `want`. A string compares exactly; a JSON
+/// number above `u64` (Python's exact int) is read as an `f64`, within a few ulps (serde_json's
+/// parser is not correctly rounded there): 1e-15 is about 5 ulps, while a total off by one in
+/// its 15th digit is about 15 ulps away.
+pub fn total_matches(total: &Value, want: u128) -> bool {
+    match total {
+        Value::String(s) => s.parse::<u128>().ok() == Some(want),
+        Value::Number(num) => match num.as_u64() {
+            Some(v) => u128::from(v) == want,
+            None => num.as_f64().is_some_and(|f| {
+                let w = want as f64;
+                (f - w).abs() <= w * 1e-15
+            }),
+        },
+        _ => false,
     }
 }
 
@@ -514,14 +581,20 @@ mod tests {
 
     #[test]
     fn finds_totals_in_our_and_the_demo_shapes() {
-        assert_eq!(find_total(r#"{"total":"285"}"#).as_deref(), Some("285"));
-        assert_eq!(find_total(r#"{"total":285}"#).as_deref(), Some("285"));
-        assert_eq!(
-            find_total(r#"{"result":{"total":285}}"#).as_deref(),
-            Some("285")
-        );
-        assert_eq!(find_total(r#"{"message":"started"}"#), None);
-        assert_eq!(find_total("not json"), None);
+        let total = |body: &str| {
+            let v: Value = serde_json::from_str(body).expect("json");
+            find_total(&v).map(|t| total_matches(t, 285))
+        };
+        assert_eq!(total(r#"{"total":"285"}"#), Some(true));
+        assert_eq!(total(r#"{"total":285}"#), Some(true));
+        assert_eq!(total(r#"{"result":{"total":285}}"#), Some(true));
+        assert_eq!(total(r#"{"total":286}"#), Some(false));
+        assert_eq!(total(r#"{"message":"started"}"#), None);
+        // Python's exact integer for n = 10^7, above u64: compared as f64, within 1e-15.
+        let big: Value = serde_json::from_str(r#"{"total":333333283333335000000}"#).expect("json");
+        let found = find_total(&big).expect("found");
+        assert!(total_matches(found, closed_form(10_000_000)));
+        assert!(!total_matches(found, closed_form(10_000_000) + 1_000_000));
     }
 
     #[test]

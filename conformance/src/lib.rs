@@ -21,6 +21,6 @@ pub mod harness;
 pub mod process;
 pub mod raw;
 
-pub use checks::{Check, Mode, Outcome, Report, call_strategy, verify};
+pub use checks::{AnswerError, Check, Mode, Outcome, Report, call_strategy, check_answer, verify};
 pub use client::{ClientError, HttpClient, HttpResponse, ReqwestClient};
 pub use process::{ServerProcess, StartError};
