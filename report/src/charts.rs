@@ -26,6 +26,8 @@ pub struct Chart {
     pub file: &'static str,
     /// One line saying what it shows; the Markdown alt text and heading.
     pub title: String,
+    /// What to look for in it (no figures: those are in the chart and the findings).
+    pub caption: &'static str,
     /// The SVG document.
     pub svg: String,
 }
@@ -35,16 +37,19 @@ pub fn all(r: &Results) -> Vec<Chart> {
     vec![
         Chart {
             file: "batch_time.svg",
+            caption: "The black tick on each bar is the ideal batch time (the hardware limit); the gap above it is time lost. The /background bar is only the 202 answers: its diamond is when the work was done.",
             title: "Batch time per strategy and runtime, 1 worker vs all cores".into(),
             svg: batch_time(r),
         },
         Chart {
             file: "probe_latency.svg",
+            caption: "A strategy that blocks the executor pushes the probe up towards the batch time; one that keeps it free leaves the probe near the bottom. Compare the worker counts side by side.",
             title: "/health probe latency (p50 to p99, log scale) during each batch".into(),
             svg: probe_latency(r),
         },
         Chart {
             file: "timeline.svg",
+            caption: "Inline handlers answer one after another (a staircase); yielding ones interleave and all answer near the end; offloaded ones share the cores. Long grey probe bars mark the moments the server did not answer.",
             title: format!(
                 "One batch per strategy ({})",
                 timeline_setting(r).describe(r)
@@ -53,6 +58,7 @@ pub fn all(r: &Results) -> Vec<Chart> {
         },
         Chart {
             file: "latency_cdf.svg",
+            caption: "A vertical line: every request took the same time. A slanted one: requests waited for each other, the first answered early and the last late.",
             title: "Per-request latency distribution (CDF) per strategy".into(),
             svg: latency_cdf(r),
         },

@@ -312,16 +312,111 @@ fn blocking(r: &Results) -> Vec<String> {
             and_list(&inline_free)
         ));
     }
+    // Targets where every pair stalled: the cause is not the handlers.
+    let mut all_stalled = Vec::new();
+    for (target, label) in r.targets() {
+        let here: Vec<&Verdict> = verdicts.iter().filter(|v| v.key.target == target).collect();
+        let free = here
+            .iter()
+            .filter(|v| v.key.strategy.execution() != Execution::Inline)
+            .count();
+        if free > 0 && here.iter().all(|v| v.class == Responsiveness::Stalled) {
+            let (lo, hi) = bounds(here.iter().map(|v| v.stall)).unwrap_or((0.0, 0.0));
+            out.push(format!(
+                "  - On {label} the probe stalled under **every** strategy and worker count \
+                 ({} to {} T1), also under those that never block the executor: there the \
+                 delay is in the server or runtime itself (its IO, accept loop or timers), not \
+                 in the handlers.",
+                times(lo),
+                times(hi)
+            ));
+            all_stalled.push(target);
+        }
+    }
     let mut free_stalled: Vec<&Verdict> = verdicts
         .iter()
         .filter(|v| {
-            v.key.strategy.execution() != Execution::Inline && v.class == Responsiveness::Stalled
+            v.key.strategy.execution() != Execution::Inline
+                && v.class == Responsiveness::Stalled
+                && !all_stalled.contains(&v.key.target)
         })
         .collect();
     free_stalled.sort_by(|a, b| b.stall.total_cmp(&a.stall));
-    let count = free_stalled.len();
-    let free_stalled: Vec<String> = free_stalled
-        .into_iter()
+    let of = |cause: Cause| -> Vec<&Verdict> {
+        free_stalled
+            .iter()
+            .copied()
+            .filter(|v| stall_cause(v.key.strategy) == Some(cause))
+            .collect()
+    };
+    let (yielding, per_request, pooled) = (
+        of(Cause::Yielding),
+        of(Cause::ThreadPerRequest),
+        of(Cause::CorePool),
+    );
+    if !yielding.is_empty() {
+        out.push(format!(
+            "  - Yielding handlers that still stalled it: {}. Each `yield_now` puts the task \
+             back in the run queue; when the probe's task gets its turn is up to the \
+             runtime's scheduler.",
+            stalled_list(r, &yielding)
+        ));
+    }
+    let m = &r.metadata;
+    if !per_request.is_empty() {
+        let why = if m.concurrency > m.cores {
+            format!(
+                "each request's kernel gets its own blocking-pool thread, so {} kernel threads \
+                 share the {} cores with the executor and the load generator, and the probe \
+                 waits for a time slice",
+                m.concurrency, m.cores
+            )
+        } else {
+            "the executor was free, so the delay is in the operating system's scheduling or \
+             the load generator"
+                .to_owned()
+        };
+        out.push(format!(
+            "  - Stalled although the handler leaves the executor free: {}. There {why}.",
+            stalled_list(r, &per_request)
+        ));
+    }
+    if !pooled.is_empty() {
+        out.push(format!(
+            "  - Stalled with a pool sized to the cores: {}. The kernels keep all {} cores \
+             busy, so the executor and the load generator wait for time slices.",
+            stalled_list(r, &pooled),
+            m.cores
+        ));
+    }
+    out
+}
+
+/// Why a handler that leaves the executor free can still stall the probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// The kernel runs on the executor in slices.
+    Yielding,
+    /// One blocking-pool thread per request: more kernel threads than cores.
+    ThreadPerRequest,
+    /// A pool sized to the cores: every core busy.
+    CorePool,
+}
+
+/// The likely cause for `s`; `None` for the inline strategies, which block the executor.
+fn stall_cause(s: Strategy) -> Option<Cause> {
+    match s {
+        Strategy::Generator | Strategy::Cycle => None,
+        Strategy::CycleSleep => Some(Cause::Yielding),
+        Strategy::Thread | Strategy::Background => Some(Cause::ThreadPerRequest),
+        Strategy::Rayon | Strategy::Bounded | Strategy::Jobs => Some(Cause::CorePool),
+    }
+}
+
+/// Up to four verdicts, `/thread on tokio, 1 worker (3.25× T1)`, and how many more.
+fn stalled_list(r: &Results, vs: &[&Verdict]) -> String {
+    let shown: Vec<String> = vs
+        .iter()
         .take(4)
         .map(|v| {
             format!(
@@ -332,21 +427,11 @@ fn blocking(r: &Results) -> Vec<String> {
             )
         })
         .collect();
-    if !free_stalled.is_empty() {
-        let worst = if count > free_stalled.len() {
-            format!("{count} pairs, the worst {}", free_stalled.join(", "))
-        } else {
-            and_list(&free_stalled)
-        };
-        out.push(format!(
-            "  - Stalled although the handler leaves the executor free: {worst}. Here the \
-             kernels outnumber the {} cores: the operating system shares them between every \
-             kernel thread, the executor and the load generator, and the probe waits for a \
-             time slice.",
-            r.metadata.cores
-        ));
+    if vs.len() > shown.len() {
+        format!("{}; and {} more", shown.join(", "), vs.len() - shown.len())
+    } else {
+        and_list(&shown)
     }
-    out
 }
 
 /// The table behind [`blocking`]: probe p99 ÷ T1 per strategy × runtime × workers.
@@ -489,10 +574,15 @@ fn workers(r: &Results) -> Vec<String> {
     }
     if let (Some((a0, a1)), Some((b0, b1))) = (bounds(before), bounds(after)) {
         out.push(format!(
-            "  - Under the inline strategies the probe p99 goes from {} – {} with {few} \
-             worker(s) to {} – {} with {many}.",
+            "  - Under the inline strategies the probe p99 goes from {} – {} with {} to {} – {} \
+             with {many} workers.",
             ms(a0),
             ms(a1),
+            if few == 1 {
+                "1 worker".to_owned()
+            } else {
+                format!("{few} workers")
+            },
             ms(b0),
             ms(b1)
         ));
@@ -602,36 +692,39 @@ fn iterator(r: &Results) -> Vec<String> {
     let Some((lo, hi)) = bounds(ratios.iter().map(|x| x.2)) else {
         return Vec::new();
     };
-    let verdict = if (lo - 1.0).abs() <= ALIKE && (hi - 1.0).abs() <= ALIKE {
-        format!(
+    let n = ratios.len();
+    let faster = ratios.iter().filter(|x| x.2 < 1.0 - ALIKE).count();
+    let slower = ratios.iter().filter(|x| x.2 > 1.0 + ALIKE).count();
+    let verdict = match (faster, slower) {
+        (0, 0) => format!(
             "within {} everywhere: in this run the iterator (`map` + `sum`) costs the same as \
              the hand-written loop",
             pct(ALIKE)
-        )
-    } else if lo > 1.0 {
-        format!(
-            "the iterator was slower everywhere, by {} to {}",
-            pct(lo - 1.0),
-            pct(hi - 1.0)
-        )
-    } else if hi < 1.0 {
-        format!(
-            "the iterator was faster everywhere, by {} to {}",
-            pct(1.0 - hi),
+        ),
+        (f, 0) => format!(
+            "the iterator was faster by more than {} in {f} of {n} settings (by up to {}) and \
+             alike in the others (T1 is one HTTP exchange on cores shared with the client: a \
+             noisy measure of the kernel alone)",
+            pct(ALIKE),
             pct(1.0 - lo)
-        )
-    } else {
-        "it goes both ways, so no difference stands out from this run's noise".to_owned()
+        ),
+        (0, s) => format!(
+            "the iterator was slower by more than {} in {s} of {n} settings (by up to {}) and \
+             alike in the others",
+            pct(ALIKE),
+            pct(hi - 1.0)
+        ),
+        _ => "it goes both ways, so no difference stands out from this run's noise".to_owned(),
     };
     vec![format!(
         "- **Iterator vs loop.** T1 of /generator ÷ T1 of /cycle over {} runtime × worker \
          settings: {}; {verdict}.",
-        ratios.len(),
+        n,
         span(lo, hi)
     )]
 }
 
-/// /rayon, /bounded and /jobs against /thread: batch time, request p99, probe p99.
+/// /rayon, /bounded and /jobs against /thread: batch time, median latency, probe p99.
 fn experts(r: &Results) -> Vec<String> {
     let mut out = Vec::new();
     for s in [Strategy::Rayon, Strategy::Bounded, Strategy::Jobs] {
@@ -647,7 +740,7 @@ fn experts(r: &Results) -> Vec<String> {
                     a.zip(b.filter(|b| *b > 0.0)).map(|(a, b)| a / b)
                 };
                 batch.extend(ratio(x.batch_ms_mean, th.batch_ms_mean));
-                tail.extend(ratio(x.latency_us_p99_mean, th.latency_us_p99_mean));
+                tail.extend(ratio(x.latency_us_p50_mean, th.latency_us_p50_mean));
                 probe.extend(ratio(
                     x.probe_latency_us_p99_mean,
                     th.probe_latency_us_p99_mean,
@@ -669,7 +762,7 @@ fn experts(r: &Results) -> Vec<String> {
             }
         };
         out.push(format!(
-            "  - {}: batch time {}; request p99 {}; probe p99 {}.",
+            "  - {}: batch time {}; median request latency {}; probe p99 {}.",
             s.path(),
             range(&batch),
             range(&tail),

@@ -38,8 +38,8 @@ pub fn report(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
     md.push_str("## Charts\n\n");
     for c in charts {
         md.push_str(&format!(
-            "### {}\n\n![{}]({charts_dir}/{})\n\n",
-            c.title, c.title, c.file
+            "### {}\n\n![{}]({charts_dir}/{})\n\n{}\n\n",
+            c.title, c.title, c.file, c.caption
         ));
     }
     md.push_str(&summary_table(r));

@@ -1,0 +1,378 @@
+//! The report generator on a committed fixture (tests/fixtures/results: a small real
+//! bench-runner run, see its README.md): every chart is produced and is well-formed SVG, the
+//! table has a row per pair, findings are computed from the data, and a missing or malformed
+//! file is a clear error, in the library and from the real binary.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::Strategy;
+use report::data::PairKey;
+use report::findings::{self, Responsiveness};
+use report::{DataError, Results};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results")
+}
+
+fn load() -> Results {
+    Results::load(&fixture()).expect("the fixture loads")
+}
+
+/// A fresh copy of the fixture in a scratch directory, for tests that write or break it.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("report-test-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("scratch dir");
+    for entry in fs::read_dir(fixture()).expect("fixture dir") {
+        let entry = entry.expect("entry");
+        if entry.path().is_file() {
+            fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy");
+        }
+    }
+    dir
+}
+
+fn key(target: &str, workers: u32, strategy: Strategy) -> PairKey {
+    PairKey {
+        target: target.into(),
+        workers: Some(workers),
+        strategy,
+    }
+}
+
+#[test]
+fn every_chart_is_written_and_is_well_formed_svg() {
+    let dir = scratch("charts");
+    let written = report::run(&dir).expect("report");
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| {
+            p.strip_prefix(&dir)
+                .expect("inside")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "charts/batch_time.svg",
+            "charts/probe_latency.svg",
+            "charts/timeline.svg",
+            "charts/latency_cdf.svg",
+            "REPORT.md"
+        ]
+    );
+    let md = fs::read_to_string(dir.join("REPORT.md")).expect("report");
+    for path in &written[..4] {
+        let text = fs::read_to_string(path).expect("svg");
+        let doc = roxmltree::Document::parse(&text)
+            .unwrap_or_else(|e| panic!("{}: not well-formed XML: {e}", path.display()));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg");
+        assert_eq!(
+            root.tag_name().namespace(),
+            Some("http://www.w3.org/2000/svg")
+        );
+        let texts: Vec<String> = root
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text().map(str::to_owned))
+            .collect();
+        let has_title = root.descendants().any(|n| n.has_tag_name("title"));
+        assert!(has_title, "{}", path.display());
+        // Axis titles carry their unit; every strategy is named (axis labels or legend).
+        assert!(
+            texts.iter().any(|t| t.contains("(ms") || t.contains("(%)")),
+            "{}: no axis unit",
+            path.display()
+        );
+        for s in Strategy::ALL {
+            assert!(
+                texts.iter().any(|t| t.contains(s.path())),
+                "{}: {} missing",
+                path.display(),
+                s.path()
+            );
+        }
+        // The report embeds it with a relative link.
+        let rel = path
+            .strip_prefix(&dir)
+            .expect("inside")
+            .to_string_lossy()
+            .into_owned();
+        assert!(md.contains(&format!("]({rel})")), "{rel} not linked");
+    }
+    // Nothing temporary left behind; a second run replaces the files.
+    report::run(&dir).expect("second run");
+    let leftovers: Vec<_> = fs::read_dir(&dir)
+        .expect("dir")
+        .chain(fs::read_dir(dir.join("charts")).expect("charts"))
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_summary_table_has_a_row_per_pair() {
+    let r = load();
+    let md = report::generate(&r).markdown;
+    let table: Vec<&str> = md
+        .split("## Summary table")
+        .nth(1)
+        .expect("table section")
+        .lines()
+        .skip_while(|l| !l.starts_with("| runtime"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(table.len(), r.summary.len());
+    assert_eq!(
+        r.summary.len(),
+        48,
+        "3 runtimes × 2 worker counts × 8 strategies"
+    );
+    for (row, pair) in table.iter().zip(&r.summary) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[1], format!("{} + {}", pair.runtime, pair.framework));
+        assert_eq!(
+            cells[2],
+            pair.workers.map(|w| w.to_string()).unwrap_or_default()
+        );
+        assert_eq!(cells[3], pair.strategy.path());
+        let want = if pair.ok() { "ok" } else { "**failed**" };
+        assert!(cells[4].starts_with(want), "{row}");
+    }
+}
+
+#[test]
+fn a_failed_pair_is_marked_in_the_table_and_left_out_of_the_charts() {
+    let mut r = load();
+    let failed = key("smol", 2, Strategy::Jobs);
+    let row = r
+        .summary
+        .iter_mut()
+        .find(|s| s.key() == failed)
+        .expect("pair");
+    row.result = "failed".into();
+    row.failure = Some("1 of 4 requests failed: 1 timeout".into());
+    let rep = report::generate(&r);
+    assert!(
+        rep.markdown.contains(
+            "| smol + hyper | 2 | /jobs | **failed**: 1 of 4 requests failed: 1 timeout |"
+        ),
+        "{}",
+        rep.markdown
+    );
+    assert!(rep.markdown.contains("1 of 48 pairs failed"));
+    for c in &rep.charts {
+        roxmltree::Document::parse(&c.svg).expect("well-formed");
+    }
+    let bars = report::charts::batch_time(&r);
+    assert!(bars.contains(">failed</text>"));
+    // Left out of the findings' figures too.
+    assert!(findings::verdicts(&r).iter().all(|v| v.key != failed));
+}
+
+#[test]
+fn findings_are_computed_from_the_data() {
+    let r = load();
+    let pair = |k: &PairKey| r.pair(k).expect("pair").clone();
+
+    // The iterator vs loop ratio is T1(/generator) ÷ T1(/cycle) of the same server and workers.
+    let ratios = findings::iterator_vs_loop(&r);
+    assert_eq!(ratios.len(), 6);
+    let (t, w, x) = &ratios[0];
+    assert_eq!((t.as_str(), *w), ("tokio", Some(1)));
+    let g = pair(&key("tokio", 1, Strategy::Generator))
+        .t1_ms
+        .expect("t1");
+    let c = pair(&key("tokio", 1, Strategy::Cycle)).t1_ms.expect("t1");
+    assert_eq!(*x, g / c);
+    assert_eq!(
+        (g, c),
+        (FIXTURE_T1_TOKIO_1_GENERATOR, FIXTURE_T1_TOKIO_1_CYCLE)
+    );
+
+    // An inline handler on one worker stalls the probe; the stall ratio is probe p99 ÷ T1.
+    let verdicts = findings::verdicts(&r);
+    let v = verdicts
+        .iter()
+        .find(|v| v.key == key("tokio", 1, Strategy::Cycle))
+        .expect("verdict");
+    assert_eq!(v.class, Responsiveness::Stalled);
+    assert_eq!(v.probe_p99_ms, FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE / 1000.0);
+    assert_eq!(v.stall, v.probe_p99_ms / FIXTURE_T1_TOKIO_1_CYCLE);
+    assert_eq!(findings::times(v.stall), "3.28×");
+    let yielding = verdicts
+        .iter()
+        .find(|v| v.key == key("tokio", 2, Strategy::CycleSleep))
+        .expect("verdict");
+    assert_eq!(yielding.class, Responsiveness::Responsive);
+
+    // And the findings carry those figures, formatted: the table cell of tokio, 1 worker.
+    let md = findings::markdown(&r);
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| /cycle (inline) |"))
+        .expect("table row");
+    assert!(row.starts_with("| /cycle (inline) | **3.28** |"), "{row}");
+    assert!(md.contains("Stalled: inline in 12 of 12 pairs"), "{md}");
+
+    // 1 worker ÷ 2 workers.
+    let speedups = findings::speedups(&r).expect("two worker counts");
+    assert_eq!((speedups.few, speedups.many), (1, 2));
+    let (_, _, x) = speedups
+        .ratios
+        .iter()
+        .find(|(t, s, _)| t == "tokio" && *s == Strategy::Cycle)
+        .expect("tokio /cycle");
+    let one = pair(&key("tokio", 1, Strategy::Cycle))
+        .batch_ms_mean
+        .expect("batch");
+    let two = pair(&key("tokio", 2, Strategy::Cycle))
+        .batch_ms_mean
+        .expect("batch");
+    assert_eq!(*x, one / two);
+}
+
+// Figures of the fixture's summary.csv, read by eye from the file (tokio, 1 worker).
+const FIXTURE_T1_TOKIO_1_GENERATOR: f64 = 10.225;
+const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 10.911;
+const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 35744.0;
+
+#[test]
+fn the_python_demo_figures_stand_beside_ours_only_at_the_same_load() {
+    let r = load();
+    let md = report::generate(&r).markdown;
+    assert!(md.contains("| /thread | 22.03 s |"));
+    assert!(md.contains("| /background | 0.47 s |"));
+    assert!(md.contains("This run has no pair at the demo's load"));
+    assert!(md.contains("--n 10000000 --concurrency 20"));
+
+    // The same data relabelled as the demo's load: our figures appear, in seconds.
+    let mut demo = r.clone();
+    for s in &mut demo.summary {
+        s.n = 10_000_000;
+        s.concurrency = 20;
+    }
+    let md = report::generate(&demo).markdown;
+    assert!(!md.contains("This run has no pair at the demo's load"));
+    let cycle = demo
+        .pair(&key("tokio", 1, Strategy::Cycle))
+        .and_then(|p| p.batch_ms_mean)
+        .expect("batch");
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| /cycle | 9.00 s |"))
+        .expect("cycle row");
+    assert!(row.contains(&format!("{:.3} s", cycle / 1000.0)), "{row}");
+    assert!(md.contains("tokio + axum, 1 worker (this run)"));
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    for file in [
+        "summary.csv",
+        "rounds.csv",
+        "raw.csv",
+        "probes.csv",
+        "metadata.json",
+    ] {
+        let dir = scratch(&format!("missing-{file}"));
+        fs::remove_file(dir.join(file)).expect("remove");
+        let err = Results::load(&dir).expect_err("must fail");
+        assert!(matches!(err, DataError::Missing { .. }), "{file}: {err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains(file) && msg.contains("not found"), "{msg}");
+        assert!(!dir.join("REPORT.md").exists());
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn a_malformed_file_is_an_error_naming_file_and_line() {
+    let dir = scratch("malformed");
+    // Line 5 of rounds.csv: a batch time that is not a number.
+    let path = dir.join("rounds.csv");
+    let text = fs::read_to_string(&path).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = header
+        .iter()
+        .position(|c| *c == "batch_ms")
+        .expect("batch_ms");
+    let mut fields: Vec<String> = lines[4].split(',').map(str::to_owned).collect();
+    fields[col] = "fast".into();
+    lines[4] = fields.join(",");
+    fs::write(&path, lines.join("\n") + "\n").expect("write");
+    let msg = Results::load(&dir).expect_err("must fail").to_string();
+    assert!(msg.contains("rounds.csv, line 5"), "{msg}");
+    assert!(msg.contains(&format!("field {}", col + 1)), "{msg}");
+
+    // A truncated raw.csv row.
+    let dir2 = scratch("truncated");
+    let path = dir2.join("raw.csv");
+    let text = fs::read_to_string(&path).expect("read");
+    let cut = format!("{}\ntokio,tokio,axum\n", text.trim_end());
+    let line = cut.lines().count();
+    fs::write(&path, cut).expect("write");
+    let msg = Results::load(&dir2).expect_err("must fail").to_string();
+    assert!(msg.contains(&format!("raw.csv, line {line}")), "{msg}");
+
+    // Broken JSON.
+    let dir3 = scratch("json");
+    fs::write(dir3.join("metadata.json"), "{\"cores\": ").expect("write");
+    let msg = Results::load(&dir3).expect_err("must fail").to_string();
+    assert!(msg.contains("metadata.json"), "{msg}");
+
+    // A probe of a pair that summary.csv does not list.
+    let dir4 = scratch("stray");
+    let path = dir4.join("probes.csv");
+    let text = fs::read_to_string(&path).expect("read");
+    fs::write(&path, format!("{text}nginx,1,cycle,1,0,0,0,100,200,\n")).expect("write");
+    let msg = Results::load(&dir4).expect_err("must fail").to_string();
+    assert!(
+        msg.contains("probes.csv") && msg.contains("not in summary.csv"),
+        "{msg}"
+    );
+
+    for d in [dir, dir2, dir3, dir4] {
+        let _ = fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn the_binary_writes_the_report_or_exits_non_zero_with_the_reason() {
+    let bin = env!("CARGO_BIN_EXE_report");
+    let dir = scratch("bin");
+    let out = Command::new(bin)
+        .arg("--results")
+        .arg(&dir)
+        .output()
+        .expect("run report");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("REPORT.md").is_file());
+
+    fs::remove_file(dir.join("summary.csv")).expect("remove");
+    let out = Command::new(bin)
+        .arg("--results")
+        .arg(&dir)
+        .output()
+        .expect("run report");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("summary.csv: not found"),
+        "{stderr}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
