@@ -38,7 +38,7 @@ fn the_fixture_has_bench_runners_headers() {
         assert_eq!(
             first, header,
             "{file}: the fixture is older than bench-runner's format; regenerate it as \
-             tests/fixtures/results/README.md says"
+             tests/fixtures/README.md says"
         );
     }
 }

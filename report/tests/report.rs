@@ -66,6 +66,11 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         ]
     );
     let md = fs::read_to_string(dir.join("REPORT.md")).expect("report");
+    // The timeline says which batch it shows: the first runtime, one worker, median rounds.
+    assert!(
+        md.contains("### One batch per strategy (tokio + axum, 1 worker, the median round"),
+        "{md}"
+    );
     for path in &written[..4] {
         let text = fs::read_to_string(path).expect("svg");
         let doc = roxmltree::Document::parse(&text)
