@@ -6,7 +6,7 @@
 //! problem is a [`DataError`] naming the file and, for a CSV, the line (1 is the header):
 //! a report built on half-read data would be worse than none.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -390,7 +390,7 @@ impl Results {
                 message: "no rows: the run measured nothing".into(),
             });
         }
-        let known: BTreeMap<PairKey, ()> = summary.iter().map(|s| (s.key(), ())).collect();
+        let known: BTreeSet<PairKey> = summary.iter().map(SummaryRow::key).collect();
         if known.len() != summary.len() {
             return Err(DataError::Inconsistent {
                 path: summary_path,
@@ -398,7 +398,7 @@ impl Results {
             });
         }
         let check = |path: &Path, line: u64, key: PairKey| {
-            if known.contains_key(&key) {
+            if known.contains(&key) {
                 Ok(key)
             } else {
                 Err(DataError::Inconsistent {

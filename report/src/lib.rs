@@ -13,13 +13,13 @@
 //! - `main.rs`: the command line; prints what was written, or the error and exits 1.
 //! - [`data`]: loads and checks the files ([`Results`]); every problem is a
 //!   [`DataError`] naming the file and line.
-//! - [`svg`](crate::svg) (private): a small SVG writer: elements, scales, ticks, legends.
+//! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
 //! - [`charts`]: the four charts (batch time, probe latency, one batch's timeline, latency
 //!   CDF).
 //! - [`findings`]: the findings, computed from the summary, with the measures they use.
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
-//! - [`generate`] / [`write`]: all of it in memory, then onto disk, each file atomically.
+//! - [`generate`] / [`write()`]: all of it in memory, then onto disk, each file atomically.
 
 use std::fs;
 use std::io::Write as _;
