@@ -724,11 +724,12 @@ fn iterator(r: &Results) -> Vec<String> {
     )]
 }
 
-/// /rayon, /bounded and /jobs against /thread: batch time, median latency, probe p99.
+/// /rayon, /bounded and /jobs against /thread: batch time, request p50 and p99, probe p99.
 fn experts(r: &Results) -> Vec<String> {
     let mut out = Vec::new();
     for s in [Strategy::Rayon, Strategy::Bounded, Strategy::Jobs] {
         let mut batch = Vec::new();
+        let mut median = Vec::new();
         let mut tail = Vec::new();
         let mut probe = Vec::new();
         for (t, _) in r.targets() {
@@ -740,7 +741,8 @@ fn experts(r: &Results) -> Vec<String> {
                     a.zip(b.filter(|b| *b > 0.0)).map(|(a, b)| a / b)
                 };
                 batch.extend(ratio(x.batch_ms_mean, th.batch_ms_mean));
-                tail.extend(ratio(x.latency_us_p50_mean, th.latency_us_p50_mean));
+                median.extend(ratio(x.latency_us_p50_mean, th.latency_us_p50_mean));
+                tail.extend(ratio(x.latency_us_p99_mean, th.latency_us_p99_mean));
                 probe.extend(ratio(
                     x.probe_latency_us_p99_mean,
                     th.probe_latency_us_p99_mean,
@@ -762,9 +764,10 @@ fn experts(r: &Results) -> Vec<String> {
             }
         };
         out.push(format!(
-            "  - {}: batch time {}; median request latency {}; probe p99 {}.",
+            "  - {}: batch time {}; request latency p50 {}, p99 {}; probe p99 {}.",
             s.path(),
             range(&batch),
+            range(&median),
             range(&tail),
             range(&probe)
         ));
