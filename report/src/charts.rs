@@ -37,19 +37,25 @@ pub fn all(r: &Results) -> Vec<Chart> {
     vec![
         Chart {
             file: "batch_time.svg",
-            caption: "The black tick on each bar is the ideal batch time (the hardware limit); the gap above it is time lost. The /background bar is only the 202 answers: its diamond is when the work was done.",
+            caption: "The black tick on each bar is the ideal batch time, C × T1 / min(C, cores): \
+                the further a bar rises above its tick, the more time the batch lost. The \
+                /background bar is only the 202 answers; its diamond is when the work was done.",
             title: "Batch time per strategy and runtime, 1 worker vs all cores".into(),
             svg: batch_time(r),
         },
         Chart {
             file: "probe_latency.svg",
-            caption: "A strategy that blocks the executor pushes the probe up towards the batch time; one that keeps it free leaves the probe near the bottom. Compare the worker counts side by side.",
+            caption: "A strategy that blocks the executor pushes the probe up towards the batch \
+                time; one that keeps it free leaves the probe near the bottom. Compare the worker \
+                counts side by side.",
             title: "/health probe latency (p50 to p99, log scale) during each batch".into(),
             svg: probe_latency(r),
         },
         Chart {
             file: "timeline.svg",
-            caption: "Inline handlers answer one after another (a staircase); yielding ones interleave and all answer near the end; offloaded ones share the cores. Long grey probe bars mark the moments the server did not answer.",
+            caption: "What to look for: inline handlers answer one after another (a staircase); \
+                yielding ones interleave and answer together near the end; offloaded ones share \
+                the cores. Long grey probe bars mark the moments the server did not answer.",
             title: format!(
                 "One batch per strategy ({})",
                 timeline_setting(r).describe(r)
@@ -58,7 +64,8 @@ pub fn all(r: &Results) -> Vec<Chart> {
         },
         Chart {
             file: "latency_cdf.svg",
-            caption: "A vertical line: every request took the same time. A slanted one: requests waited for each other, the first answered early and the last late.",
+            caption: "A vertical line: every request took the same time. A slanted one: requests \
+                waited for each other, the first answered early and the last late.",
             title: "Per-request latency distribution (CDF) per strategy".into(),
             svg: latency_cdf(r),
         },
@@ -415,8 +422,8 @@ pub fn probe_latency(r: &Results) -> String {
         &format!(
             "An open-loop GET /health{interval} while each batch runs, timed from its scheduled \
              send (a stalled server counts in full). Circle = median (p50), triangle = p99, \
-             mean over rounds; log scale; no mark: no probe was due during that batch. Low means the \
-             executor stays free.",
+             mean over rounds; log scale; no mark: no probe was due during that batch. Low \
+             means the executor stays free.",
         ),
     );
     let mut keys = worker_keys(r, Key::Box);
@@ -566,8 +573,9 @@ pub fn timeline(r: &Results) -> String {
         "One batch, request by request",
         &format!(
             "{}. Each bar is one request, from send to answer, sorted by answer time; the grey \
-             bars beneath are /health probes (scheduled send to answer). Inline handlers answer \
-             one after another, yielding ones all near the end, offloaded ones share the cores.",
+             bars beneath are /health probes (scheduled send to answer). Expect inline handlers \
+             to answer one after another (a staircase), yielding ones together near the end, \
+             offloaded ones to share the cores.",
             setting.describe(r)
         ),
     );

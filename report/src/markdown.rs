@@ -166,8 +166,9 @@ fn summary_table(r: &Results) -> String {
         let runtime = format!("{} + {}", p.runtime, p.framework);
         if !p.ok() {
             let why = p.failure.as_deref().unwrap_or("no reason given");
+            let dashes = " – |".repeat(9);
             s.push_str(&format!(
-                "| {runtime} | {workers} | {} | **failed**: {} | – | – | – | – | – | – | – | – | – |\n",
+                "| {runtime} | {workers} | {} | **failed**: {} |{dashes}\n",
                 p.strategy.path(),
                 cell(why)
             ));
@@ -181,7 +182,8 @@ fn summary_table(r: &Results) -> String {
             .efficiency_mean
             .map_or_else(|| "–".to_owned(), |e| format!("{e:.2}"));
         s.push_str(&format!(
-            "| {runtime} | {workers} | {} | ok | {} | {batch} | {} | {eff} | {} | {} | {} | {} | {} |\n",
+            "| {runtime} | {workers} | {} | ok | {} | {batch} | {} | {eff} | {} | {} | {} | {} \
+             | {} |\n",
             p.strategy.path(),
             opt_ms(p.t1_ms),
             opt_ms(p.ideal_batch_ms),
