@@ -72,6 +72,8 @@ pub struct Interrupted {
 /// error: it is reported, marked in summary.csv, and counted in [`Outcome::failed`].
 pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let settings = cli.settings()?;
+    output::check_writable(&settings.out)
+        .with_context(|| format!("results cannot be written to {}", settings.out.display()))?;
     if cfg!(debug_assertions) && !settings.quick {
         eprintln!(
             "note: bench-runner itself is a debug build: its client overhead is in every latency \

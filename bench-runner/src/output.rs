@@ -83,6 +83,15 @@ impl Row {
     }
 }
 
+/// `text` on one line: its lines, trimmed, joined with " | ".
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 /// A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break.
 fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
@@ -194,7 +203,8 @@ pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
         labels(m, true)
             .put(m.rounds.len())
             .put(if s.ok { "ok" } else { "failed" })
-            .opt(s.failure.as_ref())
+            // One line per pair: a server's multi-line stderr is joined with " | ".
+            .opt(s.failure.as_ref().map(|f| one_line(f)))
             .opt(s.verified)
             .put(s.checks_passed)
             .put(s.checks_skipped)
@@ -251,6 +261,32 @@ pub fn render(ms: &[Measurement], metadata_json: &str) -> io::Result<Vec<(&'stat
 /// replaced. If anything fails before the swap, `out` is untouched and the temporary directory
 /// is removed.
 pub fn write_results(out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
+    let tmp = temp_dir_for(out)?;
+    let result = fill(&tmp, out, files).and_then(|()| swap_into_place(&tmp, out));
+    // After a swap `tmp` holds the old results; after a failure, the partial new ones.
+    let _ = fs::remove_dir_all(&tmp);
+    result
+}
+
+/// Checks, before anything is measured, that results can be written to `out`: its parent can
+/// hold the temporary directory, and `out` is a directory if it exists. A run that could not
+/// save its results fails at once rather than after minutes of measuring.
+pub fn check_writable(out: &Path) -> anyhow::Result<()> {
+    let tmp = temp_dir_for(out)?;
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    fs::remove_dir(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
+    match fs::symlink_metadata(out) {
+        Ok(meta) if !meta.is_dir() => {
+            anyhow::bail!("--out {} exists and is not a directory", out.display())
+        }
+        Ok(_) | Err(_) => Ok(()),
+    }
+}
+
+/// The temporary directory beside `out` (`.results.new-PID`) the files are written into; its
+/// parent is created if need be.
+fn temp_dir_for(out: &Path) -> anyhow::Result<PathBuf> {
     let name = out
         .file_name()
         .with_context(|| format!("--out {}: needs a directory name", out.display()))?
@@ -261,12 +297,7 @@ pub fn write_results(out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let pid = std::process::id();
-    let tmp = parent.join(format!(".{name}.new-{pid}"));
-    let result = fill(&tmp, out, files).and_then(|()| swap_into_place(&tmp, out));
-    // After a swap `tmp` holds the old results; after a failure, the partial new ones.
-    let _ = fs::remove_dir_all(&tmp);
-    result
+    Ok(parent.join(format!(".{name}.new-{}", std::process::id())))
 }
 
 fn fill(tmp: &Path, out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {

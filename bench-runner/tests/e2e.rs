@@ -385,21 +385,264 @@ fn sigint_stops_the_server_and_writes_nothing() {
 
 /// Processes whose executable is `binary`.
 fn server_processes(binary: &Path) -> usize {
+    server_pids(binary).len()
+}
+
+/// Ids of the processes whose executable is `binary`.
+fn server_pids(binary: &Path) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
+        return Vec::new();
     };
     entries
         .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .chars()
-                .all(|c| c.is_ascii_digit())
-        })
-        .filter(|e| {
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
             let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
             let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
-            argv0 == binary.as_os_str().as_encoded_bytes()
+            (argv0 == binary.as_os_str().as_encoded_bytes()).then_some(pid)
         })
-        .count()
+        .collect()
+}
+
+/// Writes an executable shell script.
+fn script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).expect("script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// Fault injection, one run: a server whose port is taken (tokio's, bound by a script to a port
+/// this test holds), one that never prints its address (smol's), and a working one
+/// (async-std's). Each broken pair fails with a message naming it; the working pair is
+/// measured; the exit code is 1.
+#[test]
+fn broken_servers_fail_their_pairs_by_name_and_the_others_run() {
+    let dir = servers();
+    let tmp = scratch("broken");
+    let own = tmp.join("debug");
+    std::fs::create_dir_all(&own).expect("dir");
+    std::fs::copy(
+        dir.join("server-async-std-tide"),
+        own.join("server-async-std-tide"),
+    )
+    .expect("copy");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let port = busy.local_addr().expect("addr").port();
+    let tokio = dir.join("server-tokio-axum");
+    script(
+        &own.join("server-tokio-axum"),
+        // No backtrace, so the stderr tail is the error itself.
+        &format!(
+            "RUST_BACKTRACE=0 RUST_LIB_BACKTRACE=0 exec {} --bind 127.0.0.1:{port}",
+            tokio.display()
+        ),
+    );
+    script(&own.join("server-smol-hyper"), "exec sleep 60");
+    let out = tmp.join("results");
+    let output = run(&[
+        "--quick",
+        "--allow-debug",
+        "--server-dir",
+        own.to_str().expect("utf-8"),
+        "--workers",
+        "1",
+        "--strategy",
+        "cycle",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let line = |prefix: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .map(str::to_owned)
+    };
+    let tokio_failure =
+        line("FAILED tokio, workers=1, /cycle: ").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        tokio_failure.contains("server did not start"),
+        "{tokio_failure}"
+    );
+    assert!(
+        stdout.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "the server's own words: {stdout}"
+    );
+    let smol_failure =
+        line("FAILED smol, workers=1, /cycle: ").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        smol_failure.contains("did not print `listening on"),
+        "{smol_failure}"
+    );
+    assert!(line("FAILED async-std").is_none(), "{stdout}");
+    let summary = Csv::read(&out.join("summary.csv"));
+    assert_eq!(summary.values("target"), ["tokio", "async-std", "smol"]);
+    assert_eq!(summary.values("result"), ["failed", "ok", "failed"]);
+    // Verification never ran where the server never started: empty, not "false".
+    assert_eq!(summary.values("verified"), ["", "true", ""]);
+    // The never-listening one was killed, not left behind.
+    assert_eq!(
+        server_processes(Path::new("/bin/sleep")) + server_processes(Path::new("/usr/bin/sleep")),
+        0
+    );
+    drop(busy);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// A server that dies in the middle of its measurement (killed by this test) fails that pair,
+/// named; the next pair gets a fresh server and is measured; the exit code is 1.
+#[test]
+fn a_server_that_dies_mid_run_fails_that_pair_only() {
+    let dir = servers();
+    let tmp = scratch("dies");
+    let own = tmp.join("debug");
+    std::fs::create_dir_all(&own).expect("dir");
+    let binary = own.join("server-tokio-axum");
+    std::fs::copy(dir.join("server-tokio-axum"), &binary).expect("copy server");
+    let out = tmp.join("results");
+    let mut child = Command::new(EXE)
+        .args([
+            "--quick",
+            "--allow-debug",
+            "--server-dir",
+            own.to_str().expect("utf-8"),
+            "--target",
+            "tokio",
+            "--workers",
+            "1",
+            "--strategy",
+            "cycle,thread",
+            "--rounds",
+            "40",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut stdout = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("utf-8");
+        stdout.push_str(&line);
+        stdout.push('\n');
+        if line.starts_with("Batch of 4 requests to /cycle") {
+            break;
+        }
+    }
+    let victims = server_pids(&binary);
+    assert_eq!(victims.len(), 1, "one server measuring /cycle: {stdout}");
+    for pid in victims {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .expect("kill");
+    }
+    for line in lines {
+        stdout.push_str(&line.expect("utf-8"));
+        stdout.push('\n');
+    }
+    let status = child.wait().expect("exit");
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAILED tokio, workers=1, /cycle: "),
+        "{stdout}"
+    );
+    let summary = Csv::read(&out.join("summary.csv"));
+    assert_eq!(summary.values("strategy"), ["cycle", "thread"]);
+    assert_eq!(summary.values("result"), ["failed", "ok"], "{stdout}");
+    assert_eq!(server_processes(&binary), 0, "no server left behind");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// A server that answers wrong totals (a fake on a loopback port, measured as an external
+/// target) fails verification and is not measured.
+#[test]
+fn wrong_totals_fail_verification_and_are_not_measured() {
+    let fake = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", fake.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        // Bounded: enough connections for the run, then it stops by itself.
+        for stream in fake.incoming().take(500) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let mut head = Vec::new();
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = r#"{"total": 1}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let tmp = scratch("wrong");
+    let out = tmp.join("results");
+    let output = run(&[
+        "--quick",
+        "--url",
+        &url,
+        "--strategy",
+        "cycle",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let failure = stdout
+        .lines()
+        .find(|l| l.starts_with("FAILED external") && l.contains("/cycle"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        failure.contains("verification failed") && failure.contains("total 1"),
+        "{failure}"
+    );
+    let summary = Csv::read(&out.join("summary.csv"));
+    assert_eq!(
+        (summary.values("result"), summary.values("verified")),
+        (vec!["failed"], vec!["false"])
+    );
+    assert!(
+        !stdout.contains("Batch of"),
+        "a server that fails verification is not measured: {stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Results that could not be written are found out before anything is measured.
+#[test]
+fn an_unwritable_results_directory_fails_before_measuring() {
+    let tmp = scratch("unwritable");
+    let file = tmp.join("a-file");
+    std::fs::write(&file, "not a directory").expect("file");
+    let out = file.join("results");
+    let output = run(&[
+        "--quick",
+        "--target",
+        "tokio",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("results cannot be written to {}", out.display())),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("Batch of"));
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("intact"),
+        "not a directory"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
 }
