@@ -215,7 +215,7 @@ fn findings_are_computed_from_the_data() {
     assert_eq!(findings::times(v.stall), "3.77×");
     let yielding = verdicts
         .iter()
-        .find(|v| v.key == key("tokio", 2, Strategy::CycleSleep))
+        .find(|v| v.key == key("tokio", 1, Strategy::CycleSleep))
         .expect("verdict");
     assert_eq!(yielding.class, Responsiveness::Responsive);
 
@@ -225,7 +225,7 @@ fn findings_are_computed_from_the_data() {
         .lines()
         .find(|l| l.starts_with("| /cycle (inline) |"))
         .expect("table row");
-    assert!(row.starts_with("| /cycle (inline) | **3.28** |"), "{row}");
+    assert!(row.starts_with("| /cycle (inline) | **3.77** |"), "{row}");
     assert!(md.contains("Stalled: inline in 12 of 12 pairs"), "{md}");
 
     // 1 worker ÷ 2 workers.
