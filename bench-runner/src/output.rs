@@ -361,9 +361,9 @@ fn swap_into_place(tmp: &Path, out: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Splits one CSV line into fields (RFC 4180 quotes); for tests, here and in tests/.
-#[cfg(test)]
-pub(crate) fn parse_line(line: &str) -> Vec<String> {
+/// Splits one line of the CSVs written here into fields (RFC 4180 quotes; no field spans lines,
+/// as failures are written on one line). For tests, here and in tests/.
+pub fn parse_line(line: &str) -> Vec<String> {
     let mut fields = Vec::new();
     let mut current = String::new();
     let mut quoted = false;

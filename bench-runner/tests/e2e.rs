@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use bench_runner::output::{FILES, PROBES_HEADER, RAW_HEADER, ROUNDS_HEADER, SUMMARY_HEADER};
+use bench_runner::output::{
+    FILES, PROBES_HEADER, RAW_HEADER, ROUNDS_HEADER, SUMMARY_HEADER, parse_line,
+};
 use bench_runner::targets::TARGETS;
 use common::Strategy;
 
@@ -50,27 +52,6 @@ fn run(args: &[&str]) -> Output {
         .expect("bench-runner runs")
 }
 
-/// Splits one CSV line (RFC 4180 quotes).
-fn fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
 /// A CSV file as its header and rows of (column → value).
 struct Csv {
     header: String,
@@ -84,8 +65,8 @@ impl Csv {
             std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut lines = text.lines();
         let header = lines.next().expect("header").to_owned();
-        let columns = fields(&header);
-        let rows: Vec<Vec<String>> = lines.map(fields).collect();
+        let columns = parse_line(&header);
+        let rows: Vec<Vec<String>> = lines.map(parse_line).collect();
         for row in &rows {
             assert_eq!(row.len(), columns.len(), "{}: {row:?}", path.display());
         }
@@ -322,8 +303,8 @@ fn sigint_stops_the_server_and_writes_nothing() {
     std::fs::create_dir_all(&out).expect("out");
     std::fs::write(out.join("summary.csv"), "previous\n").expect("previous results");
 
-    let mut child = Command::new(EXE)
-        .args([
+    let run = Running::until(
+        &[
             "--quick",
             "--allow-debug",
             "--server-dir",
@@ -338,31 +319,16 @@ fn sigint_stops_the_server_and_writes_nothing() {
             "100000",
             "--out",
             out.to_str().expect("utf-8"),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    // Wait until it is measuring.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let line = lines.next().expect("a line").expect("utf-8");
-        if line.starts_with("Batch of") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never started measuring");
-    }
+        ],
+        "Batch of",
+    );
     assert!(
         server_processes(&binary) > 0,
         "the server should be running"
     );
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(run.child.id()).expect("pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
-    for _ in lines {}
-    let status = child.wait().expect("exit");
+    let (status, _) = run.finish();
     assert_eq!(status.code(), Some(130));
     // Killed on drop, reaped: give the kernel a moment to remove the process.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -381,6 +347,56 @@ fn sigint_stops_the_server_and_writes_nothing() {
     let beside: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
     assert_eq!(beside.len(), 2, "only debug/ and results/");
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// A bench-runner run in the background, read up to a line of its stdout.
+struct Running {
+    child: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    stdout: String,
+}
+
+impl Running {
+    /// Starts bench-runner with `args` and reads its stdout until a line starts with `marker`
+    /// (30 s at most).
+    fn until(args: &[&str], marker: &str) -> Running {
+        let mut child = Command::new(EXE)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut run = Running {
+            child,
+            lines,
+            stdout: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let line = run.lines.next().expect("a line").expect("utf-8");
+            run.stdout.push_str(&line);
+            run.stdout.push('\n');
+            if line.starts_with(marker) {
+                return run;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line {marker:?} in {}",
+                run.stdout
+            );
+        }
+    }
+
+    /// Reads the rest of its stdout and waits for it to exit.
+    fn finish(mut self) -> (std::process::ExitStatus, String) {
+        for line in self.lines.by_ref() {
+            self.stdout.push_str(&line.expect("utf-8"));
+            self.stdout.push('\n');
+        }
+        (self.child.wait().expect("exit"), self.stdout)
+    }
 }
 
 /// Processes whose executable is `binary`.
@@ -501,8 +517,8 @@ fn a_server_that_dies_mid_run_fails_that_pair_only() {
     let binary = own.join("server-tokio-axum");
     std::fs::copy(dir.join("server-tokio-axum"), &binary).expect("copy server");
     let out = tmp.join("results");
-    let mut child = Command::new(EXE)
-        .args([
+    let run = Running::until(
+        &[
             "--quick",
             "--allow-debug",
             "--server-dir",
@@ -517,24 +533,16 @@ fn a_server_that_dies_mid_run_fails_that_pair_only() {
             "40",
             "--out",
             out.to_str().expect("utf-8"),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut stdout = String::new();
-    for line in lines.by_ref() {
-        let line = line.expect("utf-8");
-        stdout.push_str(&line);
-        stdout.push('\n');
-        if line.starts_with("Batch of 4 requests to /cycle") {
-            break;
-        }
-    }
+        ],
+        "Batch of 4 requests to /cycle",
+    );
     let victims = server_pids(&binary);
-    assert_eq!(victims.len(), 1, "one server measuring /cycle: {stdout}");
+    assert_eq!(
+        victims.len(),
+        1,
+        "one server measuring /cycle: {}",
+        run.stdout
+    );
     for pid in victims {
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
@@ -542,11 +550,7 @@ fn a_server_that_dies_mid_run_fails_that_pair_only() {
         )
         .expect("kill");
     }
-    for line in lines {
-        stdout.push_str(&line.expect("utf-8"));
-        stdout.push('\n');
-    }
-    let status = child.wait().expect("exit");
+    let (status, stdout) = run.finish();
     assert_eq!(status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("FAILED tokio, workers=1, /cycle: "),
