@@ -14,7 +14,7 @@
 use common::Strategy;
 use common::strategy::Execution;
 
-use crate::data::{PairKey, Results, RoundRow, SummaryRow};
+use crate::data::{PairKey, Results, RoundRow};
 use crate::svg::{
     self, Anchor, Key, Scale, Stroke, Svg, TEXT, diamond, legend, nice_max, tick_label, triangle,
 };
@@ -117,21 +117,6 @@ const WORKER_COLORS: [&str; 5] = ["#f28e2b", "#4e79a7", "#59a14f", "#b07aa1", "#
 
 fn worker_color(i: usize) -> &'static str {
     WORKER_COLORS[i % WORKER_COLORS.len()]
-}
-
-/// The pairs of one target × workers × strategy, if measured successfully.
-fn ok_pair<'a>(
-    r: &'a Results,
-    target: &str,
-    workers: Option<u32>,
-    s: Strategy,
-) -> Option<&'a SummaryRow> {
-    r.pair(&PairKey {
-        target: target.to_owned(),
-        workers,
-        strategy: s,
-    })
-    .filter(|p| p.ok())
 }
 
 /// A header: title, subtitle; returns the y below it.
@@ -810,7 +795,7 @@ pub fn latency_cdf(r: &Results) -> String {
     for (i, (target, _)) in targets.iter().enumerate() {
         for (j, w) in workers.iter().enumerate() {
             for s in &strategies {
-                if ok_pair(r, target, *w, *s).is_none() {
+                if r.ok_pair(target, *w, *s).is_none() {
                     continue;
                 }
                 let key = PairKey {

@@ -452,6 +452,21 @@ impl Results {
         self.summary.iter().find(|s| &s.key() == key)
     }
 
+    /// The summary of one target × workers × strategy, if it was measured successfully.
+    pub fn ok_pair(
+        &self,
+        target: &str,
+        workers: Option<u32>,
+        strategy: Strategy,
+    ) -> Option<&SummaryRow> {
+        let key = PairKey {
+            target: target.to_owned(),
+            workers,
+            strategy,
+        };
+        self.pair(&key).filter(|p| p.ok())
+    }
+
     /// Targets in file order, each once, with their `runtime + framework` label.
     pub fn targets(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();

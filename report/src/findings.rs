@@ -14,7 +14,7 @@ use common::Strategy;
 use common::strategy::Execution;
 
 use crate::charts::execution_word;
-use crate::data::{PairKey, Results, SummaryRow};
+use crate::data::{PairKey, Results};
 
 /// Below this stall ratio (probe p99 ÷ T1) a pair counts as responsive.
 pub const SLOWED: f64 = 0.25;
@@ -86,7 +86,7 @@ pub fn iterator_vs_loop(r: &Results) -> Vec<(String, Option<u32>, f64)> {
     for (target, _) in r.targets() {
         for w in r.worker_counts() {
             let t1 = |s| {
-                ok(r, &target, w, s)
+                r.ok_pair(&target, w, s)
                     .and_then(|p| p.t1_ms)
                     .filter(|t| *t > 0.0)
             };
@@ -120,7 +120,7 @@ pub fn speedups(r: &Results) -> Option<Speedups> {
     let mut out = Vec::new();
     for (target, _) in r.targets() {
         for s in r.strategies() {
-            let batch = |w| ok(r, &target, Some(w), s).and_then(|p| p.batch_ms_mean);
+            let batch = |w| r.ok_pair(&target, Some(w), s).and_then(|p| p.batch_ms_mean);
             if let (Some(a), Some(b)) = (batch(few), batch(many))
                 && b > 0.0
             {
@@ -133,20 +133,6 @@ pub fn speedups(r: &Results) -> Option<Speedups> {
         many,
         ratios: out,
     })
-}
-
-fn ok<'a>(
-    r: &'a Results,
-    target: &str,
-    workers: Option<u32>,
-    s: Strategy,
-) -> Option<&'a SummaryRow> {
-    r.pair(&PairKey {
-        target: target.to_owned(),
-        workers,
-        strategy: s,
-    })
-    .filter(|p| p.ok())
 }
 
 /// Milliseconds to three significant figures: `412 ms`, `23.1 ms`, `2.14 ms`, `0.315 ms`.
@@ -607,7 +593,7 @@ fn runtimes(r: &Results) -> Vec<String> {
             let mut batches: Vec<(String, f64)> = targets
                 .iter()
                 .filter_map(|(t, _)| {
-                    ok(r, t, w, s)
+                    r.ok_pair(t, w, s)
                         .and_then(|p| p.batch_ms_mean)
                         .map(|b| (t.clone(), b))
                 })
@@ -666,7 +652,7 @@ fn yielding(r: &Results) -> Vec<String> {
             .targets()
             .iter()
             .filter_map(|(t, _)| {
-                let p = ok(r, t, w, s)?;
+                let p = r.ok_pair(t, w, s)?;
                 let probe = p.probe_latency_us_p99_mean? / 1000.0;
                 let t1 = p.t1_ms.filter(|t| *t > 0.0)?;
                 Some(format!("{t} {} ({} T1)", ms(probe), times(probe / t1)))
@@ -734,7 +720,8 @@ fn experts(r: &Results) -> Vec<String> {
         let mut probe = Vec::new();
         for (t, _) in r.targets() {
             for w in r.worker_counts() {
-                let (Some(x), Some(th)) = (ok(r, &t, w, s), ok(r, &t, w, Strategy::Thread)) else {
+                let (Some(x), Some(th)) = (r.ok_pair(&t, w, s), r.ok_pair(&t, w, Strategy::Thread))
+                else {
                     continue;
                 };
                 let ratio = |a: Option<f64>, b: Option<f64>| {
@@ -791,7 +778,7 @@ fn background(r: &Results) -> Vec<String> {
     let mut vs_ideal = Vec::new();
     for (t, _) in r.targets() {
         for w in r.worker_counts() {
-            let Some(p) = ok(r, &t, w, Strategy::Background) else {
+            let Some(p) = r.ok_pair(&t, w, Strategy::Background) else {
                 continue;
             };
             if let (Some(b), Some(d)) = (p.batch_ms_mean, p.background_done_ms_mean) {
