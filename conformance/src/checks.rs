@@ -311,6 +311,10 @@ fn bad_inputs(strategy: Strategy, max_n: Option<u64>) -> Vec<(String, &'static s
         ("n=99999999999999999999999".to_owned(), "n", "above_maximum"),
         ("n=1&n=2".to_owned(), "n", "repeated_parameter"),
         ("foo=1".to_owned(), "foo", "unknown_parameter"),
+        // Percent-encoded junk: invalid UTF-8, a NUL, an encoded minus sign.
+        ("n=%FF%FE".to_owned(), "n", "not_a_number"),
+        ("n=1%00".to_owned(), "n", "not_a_number"),
+        ("n=%2D5".to_owned(), "n", "negative"),
     ];
     if let Some(max) = max_n.and_then(|m| m.checked_add(1)) {
         cases.push((format!("n={max}"), "n", "above_maximum"));
