@@ -20,6 +20,12 @@ use crate::params::{self, Params};
 use crate::reply::{Accepted, Computed, Reply};
 use crate::strategy::Strategy;
 
+/// How long no request must have run before a stopping server closes its connections
+/// ([`App::settle`]).
+pub const SETTLE_QUIET: Duration = Duration::from_millis(200);
+/// The longest a stopping server waits for its connections to go quiet ([`App::settle`]).
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
 /// What a server reports about its runtime in `/stats`: the values really in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuntimeInfo {
@@ -287,11 +293,40 @@ impl App {
         }
     }
 
-    /// Blocks until no strategy request is in flight or the shutdown deadline passes; returns
-    /// how many still are. For servers that have no graceful shutdown of their own (tide):
-    /// they call it after they stop accepting.
-    pub fn wait_for_requests(&self) -> usize {
-        self.in_flight.wait_idle(self.time_left())
+    /// Lets a stopping server drain, once it has stopped accepting: resolves when no strategy
+    /// request has started or been in flight for [`SETTLE_QUIET`], or after [`SETTLE_LIMIT`]
+    /// (clients that keep sending on open connections cannot hold the exit), or at the
+    /// shutdown deadline. The quiet period lets requests on connections accepted before the
+    /// stop reach their handler (hyper would otherwise close such a connection as idle, and tide
+    /// would exit under it) and lets finished handlers' responses be written. `sleep` is the
+    /// runtime's timer. Returns how many requests are still in flight.
+    pub async fn settle<S, F>(&self, mut sleep: S) -> usize
+    where
+        S: FnMut(Duration) -> F,
+        F: Future<Output = ()>,
+    {
+        let until = Instant::now() + SETTLE_LIMIT.min(self.time_left());
+        let mut seen = self.activity();
+        loop {
+            sleep(SETTLE_QUIET).await;
+            let now = self.activity();
+            let in_flight = self.in_flight.count();
+            if (now == seen && in_flight == 0) || Instant::now() >= until {
+                return in_flight;
+            }
+            seen = now;
+        }
+    }
+
+    /// Strategy requests started so far: answered ones plus those in flight.
+    fn activity(&self) -> u64 {
+        let answered: u64 = self
+            .served
+            .iter()
+            .chain(self.refused.iter())
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum();
+        answered + u64::try_from(self.in_flight.count()).unwrap_or(u64::MAX)
     }
 
     /// The last step of a graceful shutdown, called on a plain thread once the server has
@@ -303,6 +338,10 @@ impl App {
         let pending_before = bg.pending.count();
         let still = bg.pending.wait_idle(self.time_left());
         let jobs_left = self.jobs.wait_idle(self.time_left());
+        let requests_left = self.in_flight.count();
+        if requests_left > 0 {
+            eprintln!("shutdown: {requests_left} requests still in flight ABANDONED");
+        }
         if jobs_left > 0 {
             eprintln!(
                 "shutdown: {jobs_left} queued or running /jobs ABANDONED at the shutdown deadline"
@@ -322,7 +361,7 @@ impl App {
             );
         }
         self.finished.store(true, Ordering::SeqCst);
-        still == 0 && jobs_left == 0
+        still == 0 && jobs_left == 0 && requests_left == 0
     }
 
     fn time_left(&self) -> Duration {
@@ -689,6 +728,39 @@ mod tests {
         );
         assert_eq!(app.snapshot().background.completed, 1);
         runner.join().expect("runner");
+    }
+
+    #[test]
+    fn settle_waits_for_a_quiet_period_and_gives_up_at_the_limit() {
+        let app = app(1);
+        stop(&app, Duration::from_secs(60));
+        // Nothing running: one quiet period (a no-op sleep here) and done.
+        let mut sleeps = 0;
+        let left = crate::test_util::block_on(app.settle(|_| {
+            sleeps += 1;
+            async {}
+        }));
+        assert_eq!((left, sleeps), (0, 1));
+        // A request in flight throughout: settle gives up at the shutdown deadline (here
+        // sooner than SETTLE_LIMIT) and reports it. The watchdog fires 1 s after that
+        // deadline; finish_shutdown stands it down long before.
+        let app = self::app(1);
+        stop(&app, Duration::from_millis(300));
+        let busy = app.in_flight.enter();
+        let start = Instant::now();
+        let left =
+            crate::test_util::block_on(app.settle(|d| async move { std::thread::sleep(d / 4) }));
+        assert_eq!(left, 1);
+        assert!(
+            start.elapsed() >= Duration::from_millis(250),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            !app.finish_shutdown(),
+            "a request still in flight is reported"
+        );
+        drop(busy);
     }
 
     #[test]

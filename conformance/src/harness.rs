@@ -154,6 +154,54 @@ pub fn sigterm_finishes_in_flight_requests(binary: &str) {
     assert!(after.is_err(), "still answering after exit: {after:?}");
 }
 
+/// SIGTERM while requests queue behind a busy single worker, some of them sent just before the
+/// signal: every request already sent is answered (none is reset from the backlog or closed as
+/// idle before its request was read), then the process exits 0.
+pub fn sigterm_answers_every_request_already_sent(binary: &str) {
+    let _shared = shared();
+    let mut server = start(binary, &["--workers", "1"]);
+    let client = client();
+    let base = server.base_url();
+    let wave = 10;
+    let answers = runtime().block_on(async {
+        // ~25 ms each in a debug build: the worker is busy for a quarter of a second.
+        let send = || {
+            let requests =
+                (0..wave).map(|_| call_strategy(&client, &base, Strategy::Cycle, "n=5000000"));
+            futures::future::join_all(requests)
+        };
+        let late = async {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            send().await
+        };
+        let signal = async {
+            tokio::time::sleep(Duration::from_millis(180)).await;
+            server.terminate().expect("SIGTERM");
+        };
+        let (early, late, ()) = tokio::join!(send(), late, signal);
+        early.into_iter().chain(late).collect::<Vec<_>>()
+    });
+    let answered = answers
+        .iter()
+        .filter(|a| matches!(a, Ok(r) if r.status == 200))
+        .count();
+    let exit = server
+        .wait_timeout(Duration::from_secs(30))
+        .expect("wait")
+        .expect("exits");
+    assert_eq!(
+        answered,
+        2 * wave,
+        "{binary}: {answered} of {} sent requests answered: {answers:?}",
+        2 * wave
+    );
+    assert!(
+        exit.success(),
+        "{binary} exited with {exit}:\n{}",
+        server.stderr_tail()
+    );
+}
+
 /// Background jobs accepted before SIGTERM are finished before the process exits.
 pub fn sigterm_finishes_background_jobs(binary: &str) {
     let _shared = shared();
@@ -594,6 +642,10 @@ macro_rules! server_tests {
         #[test]
         fn sigterm_finishes_in_flight_requests() {
             $crate::harness::sigterm_finishes_in_flight_requests($binary);
+        }
+        #[test]
+        fn sigterm_answers_every_request_already_sent() {
+            $crate::harness::sigterm_answers_every_request_already_sent($binary);
         }
         #[test]
         fn sigterm_finishes_background_jobs() {

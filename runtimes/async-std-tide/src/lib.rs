@@ -98,16 +98,16 @@ async fn offload(f: impl FnOnce() -> Reply + Send + 'static) -> Reply {
 ///   algorithm the second small write waits for the client's delayed ACK, and every request
 ///   after the first on a keep-alive connection came back ~40 ms late.
 /// - Stopping. tide has no graceful shutdown (the pull request for it was never merged) and
-///   `listen` runs forever. Here accepting races the stop signal; `main` then waits for
-///   in-flight requests through `App::wait_for_requests`. Unlike axum and hyper, idle
-///   keep-alive connections are not told to close: a request sent on one after the signal may
-///   still be served, until the process exits.
+///   `listen` runs forever. Here accepting races the stop signal, then `App::settle` waits for
+///   the requests already sent to be answered. Unlike axum and hyper, idle keep-alive
+///   connections are not told to close: a request sent on one after the signal may still be
+///   served, until the process exits.
 pub async fn serve(
     listener: std::net::TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let server = router(app);
+    let server = router(Arc::clone(&app));
     let listener = async_std::net::TcpListener::from(listener);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -136,6 +136,10 @@ pub async fn serve(
             let _ = async_h1::accept(stream, |req| server.respond(req)).await;
         }));
     }
+    drop(listener);
+    // Connections stay open (tide cannot close them); what can be done is to let requests
+    // already sent reach their handler and their responses be written before `main` exits.
+    app.settle(async_std::task::sleep).await;
     Ok(())
 }
 

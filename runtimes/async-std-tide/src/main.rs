@@ -10,9 +10,6 @@ use anyhow::Context;
 use clap::Parser;
 use common::{App, RuntimeInfo, ServerArgs};
 
-/// How long responses of finished handlers get to reach the socket before the process exits.
-const RESPONSE_FLUSH_GRACE: Duration = Duration::from_millis(200);
-
 /// The benchmark's CPU-bound endpoints on async-std 1.13 + tide 0.16 (both unmaintained upstream).
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -59,15 +56,7 @@ fn main() -> anyhow::Result<ExitCode> {
     )))
     .context("server failed")?;
 
-    // tide does not wait for in-flight requests: do it here, then for background jobs.
-    let unfinished = app.wait_for_requests();
-    if unfinished > 0 {
-        eprintln!("shutdown: {unfinished} requests still in flight at the deadline ABANDONED");
-    }
-    // A handler that has returned has not necessarily had its response written: tide's
-    // connection tasks do that after it, and nothing tells us when. Give them a moment.
-    std::thread::sleep(RESPONSE_FLUSH_GRACE);
-    let clean = app.finish_shutdown() && unfinished == 0;
+    let clean = app.finish_shutdown();
     Ok(if clean {
         ExitCode::SUCCESS
     } else {

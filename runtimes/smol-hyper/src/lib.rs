@@ -80,6 +80,12 @@ pub async fn serve(
         .detach();
     }
     drop(listener);
+    // Let requests on connections already accepted reach their handler before hyper closes
+    // the connections it sees as idle.
+    app.settle(|d| async move {
+        smol::Timer::after(d).await;
+    })
+    .await;
     graceful.shutdown().await;
 }
 

@@ -109,11 +109,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = app.info().header_read_timeout;
-    let router = router(app);
+    let router = router(Arc::clone(&app));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let stream = tokio::select! {
+            // Accept first: connections already waiting in the backlog when the signal comes
+            // are served, not reset (smol's and tide's loops poll accept first too).
+            biased;
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => stream,
                 Err(e) => {
@@ -143,6 +146,9 @@ pub async fn serve(
         });
     }
     drop(listener);
+    // Let requests on connections already accepted reach their handler before hyper closes
+    // the connections it sees as idle.
+    app.settle(tokio::time::sleep).await;
     graceful.shutdown().await;
     Ok(())
 }
