@@ -42,6 +42,17 @@ pub enum Execution {
     Job,
 }
 
+impl Execution {
+    /// Every kind, in the order reports list them (the order of `Strategy::ALL`'s first uses).
+    pub const ALL: [Execution; 5] = [
+        Execution::Inline,
+        Execution::Yielding,
+        Execution::Offloaded,
+        Execution::Detached,
+        Execution::Job,
+    ];
+}
+
 impl Strategy {
     /// Every strategy, in the order tables and reports list them.
     pub const ALL: [Strategy; 8] = [
@@ -217,6 +228,14 @@ mod tests {
             .filter(|s| s.execution() == Execution::Inline)
             .count();
         assert_eq!(inline, 2);
+        // Execution::ALL holds every kind a strategy has, in the order the strategies use them.
+        let mut used: Vec<Execution> = Vec::new();
+        for s in Strategy::ALL {
+            if !used.contains(&s.execution()) {
+                used.push(s.execution());
+            }
+        }
+        assert_eq!(used, Execution::ALL);
         assert_eq!(Strategy::Background.success_status(), 202);
         assert_eq!(
             (Strategy::Jobs.success_status(), Strategy::Jobs.method()),

@@ -420,6 +420,18 @@ pub enum AnswerError {
     Body(String),
 }
 
+/// The status of a right final answer of [`call_strategy`]: the first answer's
+/// (`Strategy::success_status`: 202 for fire-and-forget), except for the job API, whose final
+/// answer is the job's status (200).
+pub fn answer_status(strategy: Strategy) -> u16 {
+    match strategy.execution() {
+        Execution::Job => 200,
+        Execution::Inline | Execution::Yielding | Execution::Offloaded | Execution::Detached => {
+            strategy.success_status()
+        }
+    }
+}
+
 /// Whether `r`, the final answer of [`call_strategy`], is the right answer to `strategy` with
 /// kernel size `n`. The one definition of "right", used by [`verify`] and by bench-runner for
 /// every request it times.
@@ -439,14 +451,7 @@ pub fn check_answer(
     };
     match mode {
         Mode::Ours => {
-            // What call_strategy ends with: the 202 for fire-and-forget, the result otherwise.
-            let status = match strategy.execution() {
-                Execution::Detached => 202,
-                Execution::Job | Execution::Inline | Execution::Yielding | Execution::Offloaded => {
-                    200
-                }
-            };
-            if r.status != status {
+            if r.status != answer_status(strategy) {
                 return Err(AnswerError::Status(r.status));
             }
             if r.content_type.as_deref() != Some(CONTENT_TYPE) {

@@ -13,7 +13,9 @@ use common::jobs::JobStatus;
 use common::reply::Computed;
 
 use crate::behaviour::blocking_contrast;
-use crate::checks::{Mode, call_strategy, fetch_stats, verify, wait_background_idle};
+use crate::checks::{
+    Mode, answer_status, call_strategy, fetch_stats, verify, wait_background_idle,
+};
 use crate::client::{HttpClient, ReqwestClient};
 use crate::process::ServerProcess;
 use crate::raw::{self, Refusal};
@@ -277,12 +279,7 @@ pub fn limits_give_503_and_accepted_work_completes(binary: &str) {
                 (1..4).contains(&refused),
                 "{binary} {strategy}: statuses {statuses:?}"
             );
-            // What call_strategy ends with: the 202 for fire-and-forget, the result otherwise.
-            let ok = if strategy == Strategy::Background {
-                202
-            } else {
-                200
-            };
+            let ok = answer_status(strategy);
             assert!(
                 statuses.iter().all(|s| *s == 503 || *s == ok),
                 "{binary} {strategy}: {statuses:?}"

@@ -14,7 +14,7 @@
 use common::Strategy;
 use common::strategy::Execution;
 
-use crate::data::{PairKey, Results, RoundRow};
+use crate::data::{PairKey, Results, RoundRow, SummaryRow};
 use crate::svg::{
     self, Anchor, Key, Scale, Stroke, Svg, TEXT, diamond, legend, nice_max, tick_label, triangle,
 };
@@ -190,6 +190,35 @@ impl Panels {
         self.panel_w / self.strategies.len().max(1) as f64
     }
 
+    /// Visits every bar of the grid (runtime `i` × strategy `j` × worker count `k`) whose pair
+    /// is in the results: a failed pair gets the "failed" mark, a measured one is handed to
+    /// `draw` with its worker index, the bar's centre and width.
+    fn each_pair<'a>(
+        &self,
+        r: &'a Results,
+        workers: &[Option<u32>],
+        svg: &mut Svg,
+        mut draw: impl FnMut(&mut Svg, usize, (f64, f64), &'a SummaryRow),
+    ) {
+        for (i, (target, _)) in r.targets().iter().enumerate() {
+            for (j, s) in self.strategies.iter().enumerate() {
+                for (k, w) in workers.iter().enumerate() {
+                    let bar = self.bar(i, j, k, workers.len());
+                    let key = PairKey {
+                        target: target.clone(),
+                        workers: *w,
+                        strategy: *s,
+                    };
+                    match r.pair(&key) {
+                        Some(pair) if pair.ok() => draw(svg, k, bar, pair),
+                        Some(_) => failed_mark(svg, bar.0, self.bottom),
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+
     /// x of the centre of bar `k` of `of` in slot `j` of panel `i`, and the bar width.
     fn bar(&self, i: usize, j: usize, k: usize, of: usize) -> (f64, f64) {
         let slot = self.slot_w();
@@ -326,52 +355,36 @@ pub fn batch_time(r: &Results) -> String {
     let scale = Scale::linear(0.0, nice_max(max), p.bottom, p.top);
     let ticks = scale.ticks(6);
     p.draw(&mut svg, r, &scale, &ticks, "batch time (ms)");
-    for (i, (target, _)) in r.targets().iter().enumerate() {
-        for (j, s) in p.strategies.iter().enumerate() {
-            for (k, w) in workers.iter().enumerate() {
-                let (cx, bw) = p.bar(i, j, k, workers.len());
-                let Some(pair) = r.pair(&PairKey {
-                    target: target.clone(),
-                    workers: *w,
-                    strategy: *s,
-                }) else {
-                    continue;
-                };
-                if !pair.ok() {
-                    failed_mark(&mut svg, cx, p.bottom);
-                    continue;
-                }
-                let Some(mean) = pair.batch_ms_mean else {
-                    continue;
-                };
-                let y0 = scale.at(0.0);
-                let y1 = scale.at(mean);
-                svg.rect(cx - bw / 2.0, y1, bw - 1.0, y0 - y1, worker_color(k), "");
-                if let (Some(lo), Some(hi)) = (pair.batch_ms_min, pair.batch_ms_max)
-                    && hi > lo
-                {
-                    svg.line(cx, scale.at(lo), cx, scale.at(hi), thin(INK));
-                }
-                if let Some(ideal) = pair.ideal_batch_ms {
-                    let y = scale.at(ideal);
-                    svg.line(
-                        cx - bw / 2.0 - 1.0,
-                        y,
-                        cx + bw / 2.0,
-                        y,
-                        Stroke {
-                            color: INK,
-                            width: 3.0,
-                            dash: "",
-                        },
-                    );
-                }
-                if let Some(done) = pair.background_done_ms_mean {
-                    svg.polygon(&diamond(cx, scale.at(done), 5.0), "#ffffff", INK);
-                }
-            }
+    p.each_pair(r, &workers, &mut svg, |svg, k, (cx, bw), pair| {
+        let Some(mean) = pair.batch_ms_mean else {
+            return;
+        };
+        let y0 = scale.at(0.0);
+        let y1 = scale.at(mean);
+        svg.rect(cx - bw / 2.0, y1, bw - 1.0, y0 - y1, worker_color(k), "");
+        if let (Some(lo), Some(hi)) = (pair.batch_ms_min, pair.batch_ms_max)
+            && hi > lo
+        {
+            svg.line(cx, scale.at(lo), cx, scale.at(hi), thin(INK));
         }
-    }
+        if let Some(ideal) = pair.ideal_batch_ms {
+            let y = scale.at(ideal);
+            svg.line(
+                cx - bw / 2.0 - 1.0,
+                y,
+                cx + bw / 2.0,
+                y,
+                Stroke {
+                    color: INK,
+                    width: 3.0,
+                    dash: "",
+                },
+            );
+        }
+        if let Some(done) = pair.background_done_ms_mean {
+            svg.polygon(&diamond(cx, scale.at(done), 5.0), "#ffffff", INK);
+        }
+    });
     let h = p.bottom + 95.0;
     svg.set_height(h);
     svg.finish()
@@ -436,49 +449,33 @@ pub fn probe_latency(r: &Results) -> String {
     let scale = Scale::log(lo, hi, p.bottom, p.top);
     let ticks = scale.ticks(6);
     p.draw(&mut svg, r, &scale, &ticks, "probe latency (ms, log scale)");
-    for (i, (target, _)) in r.targets().iter().enumerate() {
-        for (j, s) in p.strategies.iter().enumerate() {
-            for (k, w) in workers.iter().enumerate() {
-                let (cx, _) = p.bar(i, j, k, workers.len());
-                let Some(pair) = r.pair(&PairKey {
-                    target: target.clone(),
-                    workers: *w,
-                    strategy: *s,
-                }) else {
-                    continue;
-                };
-                if !pair.ok() {
-                    failed_mark(&mut svg, cx, p.bottom);
-                    continue;
-                }
-                let ms = |v: Option<f64>| v.map(|us| us / 1000.0);
-                let (p50, p99) = (
-                    ms(pair.probe_latency_us_p50_mean),
-                    ms(pair.probe_latency_us_p99_mean),
-                );
-                let color = worker_color(k);
-                if let (Some(a), Some(b)) = (p50, p99) {
-                    svg.line(
-                        cx,
-                        scale.at(a),
-                        cx,
-                        scale.at(b),
-                        Stroke {
-                            color,
-                            width: 4.0,
-                            dash: "",
-                        },
-                    );
-                }
-                if let Some(a) = p50 {
-                    svg.circle(cx, scale.at(a), 4.5, color, INK);
-                }
-                if let Some(b) = p99 {
-                    svg.polygon(&triangle(cx, scale.at(b), 5.5), color, INK);
-                }
-            }
+    p.each_pair(r, &workers, &mut svg, |svg, k, (cx, _), pair| {
+        let ms = |v: Option<f64>| v.map(|us| us / 1000.0);
+        let (p50, p99) = (
+            ms(pair.probe_latency_us_p50_mean),
+            ms(pair.probe_latency_us_p99_mean),
+        );
+        let color = worker_color(k);
+        if let (Some(a), Some(b)) = (p50, p99) {
+            svg.line(
+                cx,
+                scale.at(a),
+                cx,
+                scale.at(b),
+                Stroke {
+                    color,
+                    width: 4.0,
+                    dash: "",
+                },
+            );
         }
-    }
+        if let Some(a) = p50 {
+            svg.circle(cx, scale.at(a), 4.5, color, INK);
+        }
+        if let Some(b) = p99 {
+            svg.polygon(&triangle(cx, scale.at(b), 5.5), color, INK);
+        }
+    });
     svg.set_height(p.bottom + 95.0);
     svg.finish()
 }

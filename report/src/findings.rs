@@ -233,15 +233,8 @@ fn blocking(r: &Results) -> Vec<String> {
     if verdicts.is_empty() {
         return vec!["- No pair has probe figures: responsiveness cannot be judged.".to_owned()];
     }
-    let kinds = [
-        Execution::Inline,
-        Execution::Yielding,
-        Execution::Offloaded,
-        Execution::Detached,
-        Execution::Job,
-    ];
     let mut parts = Vec::new();
-    for kind in kinds {
+    for kind in Execution::ALL {
         let of: Vec<&Verdict> = verdicts
             .iter()
             .filter(|v| v.key.strategy.execution() == kind)
@@ -505,15 +498,8 @@ fn workers(r: &Results) -> Vec<String> {
                 .to_owned(),
         ];
     };
-    let kinds = [
-        Execution::Inline,
-        Execution::Yielding,
-        Execution::Offloaded,
-        Execution::Detached,
-        Execution::Job,
-    ];
     let mut parts = Vec::new();
-    for kind in kinds {
+    for kind in Execution::ALL {
         let Some((lo, hi)) = bounds(
             ratios
                 .iter()

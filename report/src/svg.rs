@@ -145,14 +145,10 @@ impl Svg {
         if points.is_empty() {
             return;
         }
-        let pts: Vec<String> = points
-            .iter()
-            .map(|(x, y)| format!("{},{}", num(*x), num(*y)))
-            .collect();
         let _ = writeln!(
             self.body,
             "<polyline points=\"{}\" fill=\"none\" {} stroke-linejoin=\"round\"/>",
-            pts.join(" "),
+            point_list(points),
             stroke.attrs()
         );
     }
@@ -175,14 +171,10 @@ impl Svg {
 
     /// A closed polygon (markers: triangles, diamonds).
     pub(crate) fn polygon(&mut self, points: &[(f64, f64)], fill: &str, outline: &str) {
-        let pts: Vec<String> = points
-            .iter()
-            .map(|(x, y)| format!("{},{}", num(*x), num(*y)))
-            .collect();
         let _ = writeln!(
             self.body,
             "<polygon points=\"{}\" fill=\"{fill}\" stroke=\"{outline}\" stroke-width=\"1\"/>",
-            pts.join(" ")
+            point_list(points)
         );
     }
 
@@ -440,6 +432,15 @@ pub(crate) fn triangle(x: f64, y: f64, r: f64) -> Vec<(f64, f64)> {
 /// A diamond centred on (`x`, `y`).
 pub(crate) fn diamond(x: f64, y: f64, r: f64) -> Vec<(f64, f64)> {
     vec![(x, y - r), (x + r, y), (x, y + r), (x - r, y)]
+}
+
+/// `x1,y1 x2,y2 …`: the `points` attribute of a polyline or polygon.
+fn point_list(points: &[(f64, f64)]) -> String {
+    let pts: Vec<String> = points
+        .iter()
+        .map(|(x, y)| format!("{},{}", num(*x), num(*y)))
+        .collect();
+    pts.join(" ")
 }
 
 #[cfg(test)]
