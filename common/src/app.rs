@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -225,7 +225,9 @@ impl App {
         };
         let accepted = bg.accepted.load(Ordering::Relaxed);
         let started = bg.counters.started.load(Ordering::Relaxed);
-        let completed = bg.counters.completed.load(Ordering::Relaxed);
+        // Acquire, then the time: whoever sees a job completed also sees its completion time.
+        let completed = bg.counters.completed.load(Ordering::Acquire);
+        let last_completed = bg.counters.last_completed_unix_us.load(Ordering::Relaxed);
         let abandoned = bg.counters.abandoned.load(Ordering::Relaxed);
         Stats {
             runtime: self.info.runtime.into(),
@@ -245,6 +247,7 @@ impl App {
                 rejected: bg.rejected.load(Ordering::Relaxed),
                 abandoned,
                 limit: self.limits.max_background,
+                last_completed_unix_us: (last_completed > 0).then_some(last_completed),
             },
             bounded: self.gate.stats(),
             jobs: self.jobs.stats(),
@@ -437,7 +440,13 @@ impl BackgroundJob {
     pub fn run(mut self) {
         self.counters.started.fetch_add(1, Ordering::Relaxed);
         let _ = self.work.run();
-        self.counters.completed.fetch_add(1, Ordering::Relaxed);
+        // The time first, then the count (Release): a client that sees the job completed in
+        // `/stats` sees its completion time too. fetch_max: the latest of all jobs, whatever
+        // order pool threads get here in.
+        self.counters
+            .last_completed_unix_us
+            .fetch_max(unix_micros(SystemTime::now()), Ordering::Relaxed);
+        self.counters.completed.fetch_add(1, Ordering::Release);
         // Released last, so a drain never sees the job gone before it is counted.
         self.pending.take();
     }
@@ -468,6 +477,14 @@ struct JobCounters {
     started: AtomicU64,
     completed: AtomicU64,
     abandoned: AtomicU64,
+    /// Wall-clock µs since the Unix epoch of the latest completion; 0 before the first.
+    last_completed_unix_us: AtomicU64,
+}
+
+/// Microseconds from the Unix epoch to `t` (0 for a clock set before 1970).
+fn unix_micros(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// The `/stats` body.
@@ -518,6 +535,13 @@ pub struct BackgroundStats {
     pub abandoned: u64,
     /// `--max-background`.
     pub limit: usize,
+    /// When the latest background job so far completed: wall-clock (`SystemTime`) microseconds
+    /// since the Unix epoch, taken on the pool thread right after its kernel returned; `None`
+    /// before the first completion. A client on the same machine measures a job's real end
+    /// with it (completion minus send), exactly, however often it polls `/stats`. Missing in
+    /// bodies from servers older than the field.
+    #[serde(default)]
+    pub last_completed_unix_us: Option<u64>,
 }
 
 impl BackgroundStats {
@@ -703,6 +727,50 @@ mod tests {
         );
         assert!(s.is_idle());
         assert!(app.finish_shutdown(), "nothing pending");
+    }
+
+    #[test]
+    fn background_completion_time_is_the_latest_wall_clock_completion() {
+        let app = app(4);
+        let work = Work {
+            strategy: Strategy::Background,
+            params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+        };
+        assert_eq!(app.snapshot().background.last_completed_unix_us, None);
+        let (first, _) = app.accept_background(work).expect("fits");
+        let (second, _) = app.accept_background(work).expect("fits");
+        let before = unix_micros(SystemTime::now());
+        first.run();
+        let after_first = unix_micros(SystemTime::now());
+        let t1 = app
+            .snapshot()
+            .background
+            .last_completed_unix_us
+            .expect("recorded");
+        assert!(
+            (before..=after_first).contains(&t1),
+            "{before} {t1} {after_first}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+        second.run();
+        let t2 = app
+            .snapshot()
+            .background
+            .last_completed_unix_us
+            .expect("recorded");
+        assert!(
+            t2 >= t1 + 2_000,
+            "the later completion wins: {t1} then {t2}"
+        );
+
+        // A body from a server older than the field still parses.
+        let mut old = serde_json::to_value(app.snapshot()).expect("JSON");
+        old["background"]
+            .as_object_mut()
+            .expect("object")
+            .remove("last_completed_unix_us");
+        let parsed: Stats = serde_json::from_value(old).expect("old body parses");
+        assert_eq!(parsed.background.last_completed_unix_us, None);
     }
 
     fn stop(app: &Arc<App>, timeout: Duration) {
