@@ -187,7 +187,10 @@ impl App {
             Ok(queued) => queued,
             Err(rejected) => return rejected,
         };
-        let slot = queued.acquire().await;
+        let slot = match queued.acquire().await {
+            Ok(slot) => slot,
+            Err(broken) => return broken,
+        };
         offload(Box::new(move || {
             // The permit is held until the kernel is done, on the pool thread.
             let _slot = slot;

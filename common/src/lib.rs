@@ -15,7 +15,8 @@
 //!   background-job admission and drain, `/stats`.
 //! - [`cpu_pool`]: a rayon pool sized to the cores, awaitable from any runtime (`/rayon`,
 //!   `/jobs`).
-//! - [`gate`]: the semaphore with one permit per core and its bounded queue (`/bounded`).
+//! - [`gate`]: the semaphore with one permit per core (tokio's, handed over in arrival
+//!   order) and its bounded queue (`/bounded`).
 //! - [`jobs`]: the job store behind `POST /jobs` and `GET /jobs/{id}`.
 //! - [`cli`]: the shared `clap` options, the `listening on` line, a runtime-agnostic
 //!   termination signal.
