@@ -89,6 +89,7 @@ pub fn table(ms_: &[&Measurement]) -> String {
         "probe p50",
         "probe p99",
         "probe max",
+        "probe err",
         "bg done ms",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
@@ -105,11 +106,12 @@ pub fn table(ms_: &[&Measurement]) -> String {
             ms(s.ideal_batch_ms),
             s.efficiency
                 .map_or_else(|| "-".into(), |e| format!("{:.2}", e.mean)),
-            us_as_ms(s.latency_p50_us.map(|p| p.mean)),
-            us_as_ms(s.latency_p99_us.map(|p| p.mean)),
-            us_as_ms(s.probe_p50_us.map(|p| p.mean)),
-            us_as_ms(s.probe_p99_us.map(|p| p.mean)),
-            us_as_ms(s.probe_max_us.map(|p| p as f64)),
+            us_as_ms(s.latency_us.map(|p| p.p50 as f64)),
+            us_as_ms(s.latency_us.map(|p| p.p99 as f64)),
+            us_as_ms(s.probe_us.map(|p| p.p50 as f64)),
+            us_as_ms(s.probe_us.map(|p| p.p99 as f64)),
+            us_as_ms(s.probe_us.map(|p| p.max as f64)),
+            s.probe_errors.to_string(),
             mean_sd(s.background_done_ms),
         ]);
     }

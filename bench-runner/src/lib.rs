@@ -5,8 +5,8 @@
 //! One measurement per (target, workers, strategy), on a fresh server each time: start it on
 //! 127.0.0.1:0, verify it with the conformance suite, warm up, calibrate T1 (median of lone
 //! requests), then R rounds of C concurrent requests while an open-loop `/health` probe runs on
-//! its own connection; `/background` is also timed until `/stats` shows every job done; the
-//! server must be idle before each round; then it is stopped.
+//! its own thread and connection; `/background` is also timed until the last job's completion,
+//! which the server records; the server must be idle before each round; then it is stopped.
 //!
 //! # Layout
 //! - `main.rs`: parses the command line, builds the tokio runtime, calls [`run`], maps the
@@ -17,7 +17,9 @@
 //! - [`servers`]: builds them (`cargo build --release`) or finds them (`--server-dir`).
 //! - [`client`]: `--client reqwest|surf`, both as `conformance::HttpClient`.
 //! - [`measure`]: one measurement, recorded raw ([`Measurement`](measure::Measurement)):
-//!   start, verify, warm-up, calibration, rounds, probe, background completion, stop.
+//!   start, verify, warm-up, calibration, rounds, background completion, stop.
+//! - [`probe`]: the open-loop `/health` probe, on its own thread, runtime and connection,
+//!   with the harness's own lateness recorded apart from the server's share.
 //! - [`stats`]: percentiles (hdrhistogram), mean and spread, ideal batch time, efficiency.
 //! - [`summary`]: per-round and per-pair figures derived from the raw records.
 //! - [`output`]: the CSV headers and writers, and the atomic swap into `--out`.
@@ -34,6 +36,7 @@ pub mod console;
 pub mod measure;
 pub mod metadata;
 pub mod output;
+pub mod probe;
 pub mod servers;
 pub mod stats;
 pub mod summary;
@@ -115,7 +118,11 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let plan = settings.plan;
     let build = |connections| settings.client.build(plan.request_timeout, connections);
     let client = build(plan.concurrency + 4).context("building the HTTP client")?;
-    let probe = build(1).context("building the probe's HTTP client")?;
+    // Fail early if it cannot be built; each round's probe thread builds its own.
+    build(1).context("building the probe's HTTP client")?;
+    let kind = settings.client;
+    let timeout = plan.request_timeout;
+    let probe: probe::ClientFactory = std::sync::Arc::new(move || kind.build(timeout, 1));
     let bench = Bench::new(client, probe, plan, settings.client.name());
 
     let pairs = pair_count(&settings);
@@ -213,7 +220,7 @@ async fn measure_all(
                 }
                 let ours: Vec<&Measurement> = all[first..].iter().collect();
                 console.line(&format!(
-                    "\n{} ({} + {}), n = {}, C = {}, {} rounds; latencies in ms, mean ± sd over rounds\n{}",
+                    "\n{} ({} + {}), n = {}, C = {}, {} rounds; ms; batch and bg done: mean ± sd over rounds; percentiles: all rounds pooled\n{}",
                     target.name,
                     target.runtime,
                     target.framework,

@@ -9,16 +9,16 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use common::Strategy;
 use common::app::Stats;
 use conformance::{
     AnswerError, ClientError, HttpClient, HttpResponse, Mode, Outcome, Report, ServerProcess,
 };
-use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::probe::{self, ClientFactory, ProbeConfig, ProbeRecord};
 use crate::targets::Target;
 
 /// How long a server may take to print its `listening on` line.
@@ -27,8 +27,8 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 const HEALTHY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SIGTERM, then SIGKILL after this long.
 const STOP_GRACE: Duration = Duration::from_secs(5);
-/// How often `/stats` is polled while waiting for background jobs; bounds the resolution of the
-/// background completion time.
+/// How often `/stats` is polled while waiting for the server to be idle or background jobs to
+/// finish (the completion time itself is the server's record, not the poll's).
 const STATS_POLL: Duration = Duration::from_millis(2);
 
 /// How every pair is measured.
@@ -118,23 +118,6 @@ pub struct RequestRecord {
     pub status: Option<u16>,
     /// `None` when the answer was verified.
     pub error: Option<RequestError>,
-}
-
-/// One `/health` probe.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProbeRecord {
-    /// Sequence number in its round, from 0; scheduled at `index × interval`.
-    pub index: u64,
-    /// Its scheduled send time, from the batch's start.
-    pub scheduled_offset: Duration,
-    /// How late it was really sent (waiting for the previous probe, or the client's scheduling).
-    pub send_delay: Duration,
-    /// From the *scheduled* send time to the answer (open loop: a stall counts in full).
-    pub latency: Duration,
-    /// HTTP status, if an answer came.
-    pub status: Option<u16>,
-    /// Timeout or transport error.
-    pub error: Option<String>,
 }
 
 /// One batch of C requests.
@@ -241,7 +224,7 @@ pub trait Log: Sync {
 /// The measuring engine: the two clients and the plan, reused for every pair.
 pub struct Bench {
     client: Arc<dyn HttpClient>,
-    probe: Arc<dyn HttpClient>,
+    probe: ClientFactory,
     plan: Plan,
     client_name: &'static str,
 }
@@ -257,10 +240,11 @@ impl std::fmt::Debug for Bench {
 
 impl Bench {
     /// `client` sends the batches, the warm-up, the calibration and the `/stats` polls;
-    /// `probe` only the `/health` probes (its own pool, its own connection).
+    /// `probe` makes the client of each round's `/health` probe, on the probe's own thread
+    /// (its own pool, its own connection).
     pub fn new(
         client: Arc<dyn HttpClient>,
-        probe: Arc<dyn HttpClient>,
+        probe: ClientFactory,
         plan: Plan,
         client_name: &'static str,
     ) -> Bench {
@@ -418,26 +402,24 @@ impl Bench {
             self.wait_idle(base).await?;
         }
 
-        // Calibrate: T1, the time of one request alone.
+        // Calibrate: T1, the time of one request alone. For /background on our servers, the
+        // time from sending the request to the job's completion as the server recorded it, so
+        // that C × T1 / cores means the same as for every other strategy.
         let mut lone = Vec::with_capacity(plan.calibration);
         for _ in 0..plan.calibration {
-            let start = Instant::now();
+            let sent = SystemTime::now();
             let record = self.lone(base, strategy, mode).await;
             if let Some(e) = record.error {
                 return Err(format!("calibration request {method} {url}: {e}"));
             }
             let t = if strategy == Strategy::Background && stats {
-                self.wait_background_done(base, start).await?
+                self.wait_background_done(base, sent).await?
             } else {
                 record.latency
             };
             lone.push(t);
         }
         m.t1 = crate::stats::median(&lone);
-
-        // The probe's connection is opened before the first batch, like the batch's.
-        let (_, opened) = timed_get(&*self.probe, &health, plan.request_timeout).await;
-        opened.map_err(|e| format!("probe: /health failed before the first batch: {e}"))?;
 
         for number in 1..=plan.rounds {
             if stats {
@@ -462,6 +444,10 @@ impl Bench {
         }
         if stats {
             self.wait_idle(base).await?;
+        }
+
+        if let Some(note) = probe_errors_note(&m.rounds) {
+            m.notes.push(note);
         }
 
         let mut kinds = std::collections::BTreeMap::<String, usize>::new();
@@ -509,16 +495,21 @@ impl Bench {
         number: u32,
     ) -> Result<Round, String> {
         let plan = self.plan;
-        let (done_tx, done_rx) = watch::channel(None);
+        // The probe's thread, runtime and connection are up before the batch's clock starts.
+        let ready = tokio::task::spawn_blocking({
+            let config = ProbeConfig {
+                url: format!("{base}/health"),
+                interval: plan.probe_interval,
+                timeout: plan.request_timeout,
+                client: Arc::clone(&self.probe),
+            };
+            move || probe::prepare(config)
+        })
+        .await
+        .map_err(|e| format!("probe start-up failed: {e}"))??;
+        let start_wall = SystemTime::now();
         let start = Instant::now();
-        let probe = tokio::spawn(probe_loop(
-            Arc::clone(&self.probe),
-            format!("{base}/health"),
-            start,
-            plan.probe_interval,
-            plan.request_timeout,
-            done_rx,
-        ));
+        let probe = ready.start(start);
         let mut set = JoinSet::new();
         for index in 0..plan.concurrency {
             let client = Arc::clone(&self.client);
@@ -528,8 +519,12 @@ impl Bench {
             });
         }
         let mut requests = Vec::with_capacity(plan.concurrency);
+        let mut failed = None;
         while let Some(joined) = set.join_next().await {
-            requests.push(joined.map_err(|e| format!("request task failed: {e}"))?);
+            match joined {
+                Ok(record) => requests.push(record),
+                Err(e) => failed = Some(format!("request task failed: {e}")),
+            }
         }
         requests.sort_by_key(|r| r.index);
         let batch = requests
@@ -538,13 +533,25 @@ impl Bench {
             .max()
             .unwrap_or(Duration::ZERO);
         let background_done = if strategy == Strategy::Background && mode == Mode::Ours {
-            Some(self.wait_background_done(base, start).await?)
+            match self.wait_background_done(base, start_wall).await {
+                Ok(done) => Some(done),
+                Err(why) => {
+                    failed.get_or_insert(why);
+                    None
+                }
+            }
         } else {
             None
         };
-        // The probe covers the batch and, for /background, the jobs' run.
-        let _ = done_tx.send(Some(Instant::now()));
-        let probes = probe.await.map_err(|e| format!("probe task failed: {e}"))?;
+        // The probe covers the batch and, for /background, the jobs' run (up to now: the
+        // completion is known only once /stats has shown it).
+        let end = Instant::now();
+        let probes = tokio::task::spawn_blocking(move || probe.finish(end))
+            .await
+            .map_err(|e| format!("probe thread: {e}"))??;
+        if let Some(why) = failed {
+            return Err(why);
+        }
         Ok(Round {
             number,
             batch,
@@ -612,13 +619,20 @@ impl Bench {
         }
     }
 
-    /// Time from `since` until `/stats` shows no background job queued or running.
-    async fn wait_background_done(&self, base: &str, since: Instant) -> Result<Duration, String> {
-        let deadline = since + self.plan.idle_timeout();
-        loop {
+    /// Waits until `/stats` shows no background job queued or running, then gives the time
+    /// from `since` to the last job's completion as the server recorded it (wall clock: client
+    /// and server run on the same machine). Polling only tells *that* the jobs are done; *when*
+    /// comes from the server, exact to the microsecond, whatever the polling interval.
+    async fn wait_background_done(
+        &self,
+        base: &str,
+        since: SystemTime,
+    ) -> Result<Duration, String> {
+        let deadline = Instant::now() + self.plan.idle_timeout();
+        let s = loop {
             let s = self.stats(base).await?;
             if s.background.is_idle() {
-                return Ok(since.elapsed());
+                break s;
             }
             if Instant::now() > deadline {
                 return Err(format!(
@@ -629,8 +643,42 @@ impl Bench {
                 ));
             }
             tokio::time::sleep(STATS_POLL).await;
+        };
+        completion_since(since, s.background.last_completed_unix_us)
+    }
+}
+
+/// From `since` to the completion the server recorded (`last_completed_unix_us` in `/stats`).
+fn completion_since(since: SystemTime, completed_unix_us: Option<u64>) -> Result<Duration, String> {
+    let completed_unix_us = completed_unix_us.ok_or(
+        "/stats reports no background completion time (background.last_completed_unix_us)",
+    )?;
+    let completed = SystemTime::UNIX_EPOCH + Duration::from_micros(completed_unix_us);
+    completed.duration_since(since).map_err(|_| {
+        format!(
+            "the last background job completed before the request that started it was sent              (server clock {completed_unix_us} µs): was the clock stepped?"
+        )
+    })
+}
+
+/// `3 of 240 probes failed (2 timeout, 1 transport)`, or `None` when every probe was answered.
+/// A failed probe is the worst stall there is: the pair says so in its note, and the summary
+/// counts it at no less than the timeout.
+pub fn probe_errors_note(rounds: &[Round]) -> Option<String> {
+    let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+    let mut total = 0;
+    for p in rounds.iter().flat_map(|r| &r.probes) {
+        total += 1;
+        if let Some(e) = &p.error {
+            let kind = e.split(':').next().unwrap_or(e);
+            *kinds.entry(kind).or_default() += 1;
         }
     }
+    let failed: usize = kinds.values().sum();
+    (failed > 0).then(|| {
+        let list: Vec<String> = kinds.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        format!("{failed} of {total} probes failed ({})", list.join(", "))
+    })
 }
 
 /// The server's command line: port 0, the worker count, and limits raised when the plan needs it.
@@ -737,82 +785,6 @@ pub fn check_response(
         AnswerError::Status(status) => RequestError::Status(status),
         AnswerError::Body(why) => RequestError::Body(why),
     })
-}
-
-/// The open-loop probe: GET /health at `start + k × interval` for k = 0, 1, … on its own
-/// connection, one at a time, until the batch is over (`done` carries its end). Latency counts
-/// from the *scheduled* time: a probe that could not be sent because the previous one was
-/// stuck is charged the wait (wrk2's correction for coordinated omission).
-///
-/// The schedule comes from a plain thread sleeping until each send time (tokio's timer wheel
-/// has 1 ms granularity, which would add up to 1 ms to every probe); it hands ticks over an
-/// unbounded channel, so ticks missed while a probe hangs are queued and sent as soon as it
-/// returns.
-async fn probe_loop(
-    client: Arc<dyn HttpClient>,
-    url: String,
-    start: Instant,
-    interval: Duration,
-    timeout: Duration,
-    mut done: watch::Receiver<Option<Instant>>,
-) -> Vec<ProbeRecord> {
-    let (tick_tx, mut ticks) = mpsc::unbounded_channel::<u64>();
-    std::thread::spawn(move || ticker(start, interval, &tick_tx));
-    let mut probes = Vec::new();
-    let mut end: Option<Instant> = None;
-    loop {
-        let k = if end.is_none() {
-            tokio::select! {
-                k = ticks.recv() => k,
-                _ = done.changed() => {
-                    end = Some((*done.borrow()).unwrap_or_else(Instant::now));
-                    continue;
-                }
-            }
-        } else {
-            // The batch is over: send what was due before its end, nothing after.
-            ticks.try_recv().ok()
-        };
-        let Some(k) = k else { break };
-        let scheduled = start + scheduled_offset(interval, k);
-        if end.is_some_and(|end| scheduled > end) {
-            break;
-        }
-        let send_delay = scheduled.elapsed();
-        let (_, result) = timed_get(&*client, &url, timeout).await;
-        let (status, error) = match result {
-            Ok(r) => (Some(r.status), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        probes.push(ProbeRecord {
-            index: k,
-            scheduled_offset: scheduled - start,
-            send_delay,
-            latency: scheduled.elapsed(),
-            status,
-            error,
-        });
-    }
-    probes
-}
-
-fn scheduled_offset(interval: Duration, k: u64) -> Duration {
-    let nanos = interval.as_nanos().saturating_mul(u128::from(k));
-    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-}
-
-/// Sends tick k at `start + k × interval` until the receiver is gone.
-fn ticker(start: Instant, interval: Duration, ticks: &mpsc::UnboundedSender<u64>) {
-    for k in 0u64.. {
-        let at = start + scheduled_offset(interval, k);
-        let now = Instant::now();
-        if at > now {
-            std::thread::sleep(at - now);
-        }
-        if ticks.send(k).is_err() {
-            return;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -953,54 +925,53 @@ mod tests {
         assert_eq!(RequestError::Body("x".into()).kind(), "body");
     }
 
+    /// /background's T1 and completion come from the server's record of when the last job
+    /// finished, not from when a poll of /stats noticed it.
     #[test]
-    fn schedule_offsets() {
-        let ms = Duration::from_millis;
-        assert_eq!(scheduled_offset(ms(5), 0), Duration::ZERO);
-        assert_eq!(scheduled_offset(ms(5), 3), ms(15));
+    fn background_completion_is_the_servers_record() {
+        let sent = SystemTime::UNIX_EPOCH + Duration::from_micros(1_000_000_000);
+        let done = Some(1_000_004_850);
         assert_eq!(
-            scheduled_offset(Duration::MAX, 3),
-            Duration::from_nanos(u64::MAX)
+            completion_since(sent, done),
+            Ok(Duration::from_micros(4_850))
         );
+        let why = completion_since(sent, None).expect_err("no record");
+        assert!(why.contains("last_completed_unix_us"), "{why}");
+        let why = completion_since(sent, Some(999_000_000)).expect_err("before the send");
+        assert!(why.contains("clock"), "{why}");
     }
 
-    /// A probe against a port nobody listens on still runs to schedule: every tick due before
-    /// the end is recorded (as an error), none after.
-    #[tokio::test]
-    async fn probe_follows_its_schedule_and_stops_at_the_end() {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            l.local_addr().expect("addr").port()
+    #[test]
+    fn probe_errors_are_noted() {
+        let ms = Duration::from_millis;
+        let probe = |error: Option<&str>| ProbeRecord {
+            index: 0,
+            scheduled_offset: ms(0),
+            queued: ms(0),
+            harness_late: ms(0),
+            answer: ms(1),
+            status: error.is_none().then_some(200),
+            error: error.map(str::to_owned),
         };
-        let client = crate::client::ClientKind::Reqwest
-            .build(Duration::from_secs(1), 1)
-            .expect("client");
-        let (tx, rx) = watch::channel(None);
-        let start = Instant::now();
-        let probe = tokio::spawn(probe_loop(
-            client,
-            format!("http://127.0.0.1:{port}/health"),
-            start,
-            Duration::from_millis(10),
-            Duration::from_secs(1),
-            rx,
-        ));
-        tokio::time::sleep(Duration::from_millis(55)).await;
-        let end = Instant::now();
-        tx.send(Some(end)).expect("probe listening");
-        let probes = probe.await.expect("probe task");
-        let due = ((end - start).as_millis() / 10 + 1) as usize;
-        assert!(
-            probes.len() >= 5 && probes.len() <= due,
-            "{} probes, {due} due",
-            probes.len()
+        let round = |probes| Round {
+            number: 1,
+            batch: ms(10),
+            background_done: None,
+            requests: vec![],
+            probes,
+        };
+        assert_eq!(probe_errors_note(&[round(vec![probe(None)])]), None);
+        let rounds = [
+            round(vec![probe(None), probe(Some("timeout"))]),
+            round(vec![
+                probe(Some("transport: reset")),
+                probe(Some("timeout")),
+            ]),
+        ];
+        assert_eq!(
+            probe_errors_note(&rounds).as_deref(),
+            Some("3 of 4 probes failed (2 timeout, 1 transport)")
         );
-        for (i, p) in probes.iter().enumerate() {
-            assert_eq!(p.index, i as u64);
-            assert_eq!(p.scheduled_offset, Duration::from_millis(10 * i as u64));
-            assert!(p.error.is_some() && p.status.is_none(), "{p:?}");
-            assert!(p.latency >= p.send_delay);
-        }
     }
 
     #[tokio::test]
@@ -1012,7 +983,9 @@ mod tests {
         let client = crate::client::ClientKind::Reqwest
             .build(Duration::from_secs(1), 1)
             .expect("client");
-        let bench = Bench::new(Arc::clone(&client), client, plan(), "reqwest");
+        let probe: ClientFactory =
+            Arc::new(|| crate::client::ClientKind::Reqwest.build(Duration::from_secs(1), 1));
+        let bench = Bench::new(client, probe, plan(), "reqwest");
         let target = crate::targets::TARGETS[0];
         let m = bench
             .measure_server(

@@ -52,6 +52,10 @@ pub struct Metadata {
     pub calibration: usize,
     /// Per-request timeout, seconds.
     pub request_timeout_s: f64,
+    /// Timeout of each probe, seconds: a failed probe counts at no less than this.
+    pub probe_timeout_s: f64,
+    /// How the probe runs.
+    pub probe: &'static str,
     /// `--quick`: a smoke test, not a measurement.
     pub quick: bool,
     /// Pairs measured and failed.
@@ -131,6 +135,10 @@ impl Metadata {
             probe_interval_ms: s.plan.probe_interval.as_secs_f64() * 1e3,
             calibration: s.plan.calibration,
             request_timeout_s: s.plan.request_timeout.as_secs_f64(),
+            probe_timeout_s: s.plan.request_timeout.as_secs_f64(),
+            probe: "own thread, current-thread tokio runtime, own client and connection, started \
+                    before the batch's clock; open loop, latency from the scheduled time, the \
+                    harness's lateness recorded apart (probes.csv harness_late_us)",
             quick: s.quick,
             pairs: facts.pairs,
             pairs_failed: facts.pairs_failed,

@@ -21,25 +21,28 @@ use crate::summary::{PairSummary, RoundFigures};
 pub const RAW_HEADER: &str = "target,runtime,framework,client,workers,strategy,n,concurrency,round,\
 request,start_offset_us,latency_us,status,verified,error";
 
-/// probes.csv: one row per `/health` probe.
+/// probes.csv: one row per `/health` probe. `latency_us` = `queued_us` + `answer_us` (the
+/// server's share); `harness_late_us` is the load generator's own lateness (see `probe`).
 pub const PROBES_HEADER: &str = "target,workers,strategy,round,probe,scheduled_offset_us,\
-send_delay_us,latency_us,status,error";
+queued_us,harness_late_us,answer_us,latency_us,status,error";
 
-/// rounds.csv: one row per round.
+/// rounds.csv: one row per round. A round keeps p50 and max only: with C = 20 requests (or a
+/// few dozen probes), its p99 would be its largest value.
 pub const ROUNDS_HEADER: &str = "target,runtime,framework,client,workers,strategy,n,concurrency,round,\
-batch_ms,ideal_batch_ms,efficiency,throughput_rps,latency_us_min,latency_us_p50,latency_us_p90,\
-latency_us_p99,latency_us_max,latency_us_mean,requests,errors_timeout,errors_transport,errors_status,\
-errors_body,probes,probe_latency_us_p50,probe_latency_us_p99,probe_latency_us_max,background_done_ms";
+batch_ms,ideal_batch_ms,efficiency,throughput_rps,latency_us_min,latency_us_p50,latency_us_max,\
+latency_us_mean,requests,errors_timeout,errors_transport,errors_status,errors_body,probes,\
+probe_errors,probe_latency_us_p50,probe_latency_us_max,probe_harness_late_us_max,background_done_ms";
 
-/// summary.csv: one row per target × workers × strategy; `_mean` and `_sd` over rounds.
+/// summary.csv: one row per target × workers × strategy. Percentiles are of all rounds pooled
+/// (`requests` and `probes` samples); `_mean`, `_sd`, `_min`, `_max` are over rounds.
 pub const SUMMARY_HEADER: &str = "target,runtime,framework,client,workers,strategy,n,concurrency,\
 rounds,result,failure,verified,checks_passed,checks_skipped,t1_ms,ideal_batch_ms,batch_ms_mean,\
-batch_ms_sd,batch_ms_min,batch_ms_max,efficiency_mean,efficiency_sd,throughput_rps_mean,\
-throughput_rps_sd,latency_us_min,latency_us_p50_mean,latency_us_p50_sd,latency_us_p90_mean,\
-latency_us_p90_sd,latency_us_p99_mean,latency_us_p99_sd,latency_us_max,requests,errors_timeout,\
-errors_transport,errors_status,errors_body,probes,probe_latency_us_p50_mean,probe_latency_us_p50_sd,\
-probe_latency_us_p99_mean,probe_latency_us_p99_sd,probe_latency_us_max,background_done_ms_mean,\
-background_done_ms_sd,note";
+batch_ms_sd,batch_ms_min,batch_ms_max,efficiency_mean,efficiency_sd,efficiency_min,efficiency_max,\
+throughput_rps_mean,throughput_rps_sd,latency_us_min,latency_us_p50,latency_us_p90,latency_us_p99,\
+latency_us_max,requests,errors_timeout,errors_transport,errors_status,errors_body,probes,\
+probe_errors,probe_latency_us_p50,probe_latency_us_p90,probe_latency_us_p99,probe_latency_us_max,\
+probe_harness_late_us_p99,probe_harness_late_us_max,background_done_ms_mean,background_done_ms_sd,\
+background_done_ms_min,background_done_ms_max,note";
 
 /// The files a run writes, in the order they are written.
 pub const FILES: [&str; 5] = [
@@ -148,8 +151,10 @@ pub fn write_probes(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
                     .put(round.number)
                     .put(p.index)
                     .put(micros(p.scheduled_offset))
-                    .put(micros(p.send_delay))
-                    .put(micros(p.latency))
+                    .put(micros(p.queued))
+                    .put(micros(p.harness_late))
+                    .put(micros(p.answer))
+                    .put(micros(p.latency()))
                     .opt(p.status)
                     .opt(p.error.as_ref())
                     .write(w)?;
@@ -175,8 +180,6 @@ pub fn write_rounds(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
                 .num(Some(f.throughput_rps), 2)
                 .opt(l.map(|l| l.min))
                 .opt(l.map(|l| l.p50))
-                .opt(l.map(|l| l.p90))
-                .opt(l.map(|l| l.p99))
                 .opt(l.map(|l| l.max))
                 .num(l.map(|l| l.mean), 1)
                 .put(f.requests)
@@ -185,9 +188,10 @@ pub fn write_rounds(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
                 .put(f.errors.status)
                 .put(f.errors.body)
                 .put(f.probes)
+                .put(f.probe_errors)
                 .opt(p.map(|p| p.p50))
-                .opt(p.map(|p| p.p99))
                 .opt(p.map(|p| p.max))
+                .opt(f.probe_harness_late.map(|h| h.max))
                 .num(f.background_done_ms, 3)
                 .write(w)?;
         }
@@ -214,22 +218,30 @@ pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
             .num(s.batch_ms.map(|b| b.min), 3)
             .num(s.batch_ms.map(|b| b.max), 3)
             .spread(s.efficiency, 4)
+            .num(s.efficiency.map(|e| e.min), 4)
+            .num(s.efficiency.map(|e| e.max), 4)
             .spread(s.throughput_rps, 2)
-            .opt(s.latency_min_us)
-            .spread(s.latency_p50_us, 1)
-            .spread(s.latency_p90_us, 1)
-            .spread(s.latency_p99_us, 1)
-            .opt(s.latency_max_us)
+            .opt(s.latency_us.map(|l| l.min))
+            .opt(s.latency_us.map(|l| l.p50))
+            .opt(s.latency_us.map(|l| l.p90))
+            .opt(s.latency_us.map(|l| l.p99))
+            .opt(s.latency_us.map(|l| l.max))
             .put(s.requests)
             .put(s.errors.timeout)
             .put(s.errors.transport)
             .put(s.errors.status)
             .put(s.errors.body)
             .put(s.probes)
-            .spread(s.probe_p50_us, 1)
-            .spread(s.probe_p99_us, 1)
-            .opt(s.probe_max_us)
+            .put(s.probe_errors)
+            .opt(s.probe_us.map(|p| p.p50))
+            .opt(s.probe_us.map(|p| p.p90))
+            .opt(s.probe_us.map(|p| p.p99))
+            .opt(s.probe_us.map(|p| p.max))
+            .opt(s.probe_harness_late_us.map(|h| h.p99))
+            .opt(s.probe_harness_late_us.map(|h| h.max))
             .spread(s.background_done_ms, 3)
+            .num(s.background_done_ms.map(|b| b.min), 3)
+            .num(s.background_done_ms.map(|b| b.max), 3)
             .put(&s.note)
             .write(w)?;
     }
@@ -400,13 +412,17 @@ mod tests {
         );
         assert_eq!(
             PROBES_HEADER,
-            "target,workers,strategy,round,probe,scheduled_offset_us,send_delay_us,latency_us,status,error"
+            "target,workers,strategy,round,probe,scheduled_offset_us,queued_us,harness_late_us,\
+             answer_us,latency_us,status,error"
         );
         assert!(ROUNDS_HEADER.starts_with(
             "target,runtime,framework,client,workers,strategy,n,concurrency,round,batch_ms,"
         ));
         assert!(SUMMARY_HEADER.starts_with("target,runtime,framework,client,workers,strategy,n,concurrency,rounds,result,failure,verified,"));
-        assert!(SUMMARY_HEADER.ends_with(",background_done_ms_mean,background_done_ms_sd,note"));
+        assert!(SUMMARY_HEADER.ends_with(
+            ",background_done_ms_mean,background_done_ms_sd,background_done_ms_min,\
+             background_done_ms_max,note"
+        ));
     }
 
     #[test]
@@ -421,9 +437,11 @@ mod tests {
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                     "{col}"
                 );
-                let timed = ["latency", "offset", "delay", "batch", "done", "t1"]
-                    .iter()
-                    .any(|w| col.contains(w));
+                let timed = [
+                    "latency", "offset", "delay", "batch", "done", "t1", "queued", "late", "answer",
+                ]
+                .iter()
+                .any(|w| col.contains(w));
                 if timed {
                     assert!(
                         col.contains("_us") || col.contains("_ms"),
@@ -489,7 +507,10 @@ mod tests {
         assert_eq!(get("batch_ms_mean"), "60.000");
         assert_eq!(get("batch_ms_sd"), "28.284");
         assert_eq!(get("efficiency_mean"), "0.3750");
-        assert_eq!(get("latency_us_p50_mean"), "20000.0");
+        assert_eq!(get("latency_us_p50"), "20000");
+        assert_eq!(get("latency_us_p99"), "40000");
+        assert_eq!(get("probe_latency_us_p99"), "6000");
+        assert_eq!(get("probe_errors"), "0");
         assert_eq!(get("errors_timeout"), "1");
         assert_eq!(get("background_done_ms_mean"), "");
         assert_eq!(get("note"), "a; b");

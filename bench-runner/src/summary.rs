@@ -4,6 +4,12 @@
 //! Which requests count where:
 //! - latency percentiles: every request that got an HTTP answer (errors included, a timeout
 //!   has no answer and is counted in `errors_timeout` only);
+//! - probe percentiles: every probe, a failed one (timeout, reset) at no less than the timeout:
+//!   the worst stall there is must not vanish; the harness's own lateness is left out of a
+//!   probe's latency and summarised apart (see [`crate::probe`]);
+//! - a pair's percentiles are computed from all its rounds pooled (C × R requests, every probe
+//!   of every round); a round's own figures keep only p50 and max, since with C = 20 a
+//!   per-round p99 is just the round's largest value;
 //! - throughput: verified answers per second of batch time;
 //! - efficiency: ideal batch time / measured batch time; for `/background` on our servers the
 //!   measured time is the time until every job finished (T1 then is a lone job's completion
@@ -65,8 +71,12 @@ pub struct RoundFigures {
     pub errors: ErrorCounts,
     /// Probes sent.
     pub probes: usize,
-    /// Latency of the probes that got an answer (from their scheduled time), µs.
+    /// Probes that got no answer.
+    pub probe_errors: usize,
+    /// Probe latency (from the scheduled time, failed probes at no less than the timeout), µs.
     pub probe: Option<Percentiles>,
+    /// The harness's own lateness in sending the probes, µs.
+    pub probe_harness_late: Option<Percentiles>,
     /// Until every background job finished, ms.
     pub background_done_ms: Option<f64>,
 }
@@ -84,18 +94,8 @@ impl RoundFigures {
                 Some(RequestError::Body(_)) => errors.body += 1,
             }
         }
-        let answered: Vec<u64> = round
-            .requests
-            .iter()
-            .filter(|r| r.status.is_some())
-            .map(|r| stats::micros(r.latency))
-            .collect();
-        let probed: Vec<u64> = round
-            .probes
-            .iter()
-            .filter(|p| p.status.is_some())
-            .map(|p| stats::micros(p.latency))
-            .collect();
+        let answered = answered_us(std::slice::from_ref(round));
+        let (probed, harness) = probe_us(m, std::slice::from_ref(round));
         let verified = round.requests.iter().filter(|r| r.error.is_none()).count();
         let ideal = ideal_batch(m);
         let measured = match (m.strategy, round.background_done) {
@@ -121,10 +121,37 @@ impl RoundFigures {
             requests: round.requests.len(),
             errors,
             probes: round.probes.len(),
+            probe_errors: round.probes.iter().filter(|p| p.error.is_some()).count(),
             probe: stats::percentiles(&probed),
+            probe_harness_late: stats::percentiles(&harness),
             background_done_ms: round.background_done.map(stats::millis),
         }
     }
+}
+
+/// Latencies of the requests of `rounds` that got an answer, µs.
+fn answered_us(rounds: &[Round]) -> Vec<u64> {
+    rounds
+        .iter()
+        .flat_map(|r| &r.requests)
+        .filter(|r| r.status.is_some())
+        .map(|r| stats::micros(r.latency))
+        .collect()
+}
+
+/// The probes of `rounds`: latencies as counted (failed ones at no less than the timeout) and
+/// the harness's lateness, µs.
+fn probe_us(m: &Measurement, rounds: &[Round]) -> (Vec<u64>, Vec<u64>) {
+    let probes = rounds.iter().flat_map(|r| &r.probes);
+    let timeout = m.plan.request_timeout;
+    probes
+        .map(|p| {
+            (
+                stats::micros(p.counted_latency(timeout)),
+                stats::micros(p.harness_late),
+            )
+        })
+        .unzip()
 }
 
 /// The ideal batch time of `m`, if T1 is known and means something.
@@ -138,7 +165,8 @@ fn ideal_batch(m: &Measurement) -> Option<Duration> {
     Some(stats::ideal_batch(t1, m.plan.concurrency, m.plan.cores))
 }
 
-/// One pair's summary: mean and spread over its rounds.
+/// One pair's summary: percentiles of all its rounds pooled; batch time, efficiency,
+/// throughput and background completion as mean and spread over rounds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairSummary {
     /// `ok` or `failed`.
@@ -161,28 +189,21 @@ pub struct PairSummary {
     pub efficiency: Option<Spread>,
     /// Throughput over rounds.
     pub throughput_rps: Option<Spread>,
-    /// Smallest latency of any round, µs.
-    pub latency_min_us: Option<u64>,
-    /// Per-round medians, over rounds, µs.
-    pub latency_p50_us: Option<Spread>,
-    /// Per-round p90s, over rounds, µs.
-    pub latency_p90_us: Option<Spread>,
-    /// Per-round p99s, over rounds, µs.
-    pub latency_p99_us: Option<Spread>,
-    /// Largest latency of any round, µs.
-    pub latency_max_us: Option<u64>,
+    /// Latency of every answered request of every round, pooled, µs.
+    pub latency_us: Option<Percentiles>,
     /// Requests sent in all rounds.
     pub requests: usize,
     /// Errors in all rounds.
     pub errors: ErrorCounts,
     /// Probes sent in all rounds.
     pub probes: usize,
-    /// Per-round probe medians, over rounds, µs.
-    pub probe_p50_us: Option<Spread>,
-    /// Per-round probe p99s, over rounds, µs.
-    pub probe_p99_us: Option<Spread>,
-    /// Largest probe latency of any round, µs.
-    pub probe_max_us: Option<u64>,
+    /// Probes that got no answer, in all rounds.
+    pub probe_errors: usize,
+    /// Latency of every probe of every round, pooled (failed ones at no less than the
+    /// timeout), µs.
+    pub probe_us: Option<Percentiles>,
+    /// The harness's lateness in sending every probe, pooled, µs.
+    pub probe_harness_late_us: Option<Percentiles>,
     /// Background completion over rounds, ms.
     pub background_done_ms: Option<Spread>,
     /// Notes, joined with `; `.
@@ -201,6 +222,7 @@ impl PairSummary {
         for r in &rounds {
             errors.add(r.errors);
         }
+        let (probed, harness) = probe_us(m, &m.rounds);
         let v = m.verification.as_ref();
         PairSummary {
             ok: m.failure.is_none(),
@@ -213,17 +235,13 @@ impl PairSummary {
             batch_ms: over(&|r| Some(r.batch_ms)),
             efficiency: over(&|r| r.efficiency),
             throughput_rps: over(&|r| Some(r.throughput_rps)),
-            latency_min_us: rounds.iter().filter_map(|r| r.latency.map(|p| p.min)).min(),
-            latency_p50_us: over(&|r| r.latency.map(|p| p.p50 as f64)),
-            latency_p90_us: over(&|r| r.latency.map(|p| p.p90 as f64)),
-            latency_p99_us: over(&|r| r.latency.map(|p| p.p99 as f64)),
-            latency_max_us: rounds.iter().filter_map(|r| r.latency.map(|p| p.max)).max(),
+            latency_us: stats::percentiles(&answered_us(&m.rounds)),
             requests: rounds.iter().map(|r| r.requests).sum(),
             errors,
             probes: rounds.iter().map(|r| r.probes).sum(),
-            probe_p50_us: over(&|r| r.probe.map(|p| p.p50 as f64)),
-            probe_p99_us: over(&|r| r.probe.map(|p| p.p99 as f64)),
-            probe_max_us: rounds.iter().filter_map(|r| r.probe.map(|p| p.max)).max(),
+            probe_errors: rounds.iter().map(|r| r.probe_errors).sum(),
+            probe_us: stats::percentiles(&probed),
+            probe_harness_late_us: stats::percentiles(&harness),
             background_done_ms: over(&|r| r.background_done_ms),
             note: m.notes.join("; "),
         }
@@ -233,7 +251,8 @@ impl PairSummary {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::measure::{Labels, Plan, ProbeRecord, RequestRecord, Verification};
+    use crate::measure::{Labels, Plan, RequestRecord, Verification};
+    use crate::probe::ProbeRecord;
 
     pub(crate) fn plan() -> Plan {
         Plan {
@@ -268,8 +287,9 @@ pub(crate) mod tests {
         ProbeRecord {
             index,
             scheduled_offset: Duration::from_millis(5 * index),
-            send_delay: Duration::ZERO,
-            latency: Duration::from_millis(latency_ms),
+            queued: Duration::ZERO,
+            harness_late: Duration::from_micros(100 * (index + 1)),
+            answer: Duration::from_millis(latency_ms),
             status: Some(200),
             error: None,
         }
@@ -342,6 +362,7 @@ pub(crate) mod tests {
         assert_eq!((r1.requests, r1.errors.total(), r1.probes), (4, 0, 2));
         let p = r1.probe.expect("probes");
         assert_eq!((p.p50, p.max), (1_000, 3_000));
+        assert_eq!(r1.probe_harness_late.map(|h| h.max), Some(200));
 
         let r2 = RoundFigures::of(&m, &m.rounds[1]);
         assert_eq!(r2.efficiency, Some(0.25));
@@ -371,17 +392,73 @@ pub(crate) mod tests {
         let e = s.efficiency.expect("efficiency");
         assert_eq!(e.mean, 0.375);
         assert_eq!(s.throughput_rps.map(|t| t.mean), Some(68.75));
+        // Pooled over both rounds: 10, 10, 20, 20, 30, 30, 40 ms (the timeout has no answer).
+        let l = s.latency_us.expect("latency");
         assert_eq!(
-            (s.latency_min_us, s.latency_max_us),
-            (Some(10_000), Some(40_000))
+            (l.count, l.min, l.p50, l.p90, l.p99, l.max),
+            (7, 10_000, 20_000, 40_000, 40_000, 40_000)
         );
-        assert_eq!(s.latency_p50_us.map(|p| p.mean), Some(20_000.0));
-        assert_eq!(s.latency_p99_us.map(|p| p.mean), Some(35_000.0));
         assert_eq!((s.requests, s.errors.timeout, s.probes), (8, 1, 5));
-        assert_eq!(s.probe_p50_us.map(|p| p.mean), Some(2_500.0));
-        assert_eq!(s.probe_max_us, Some(6_000));
+        // Probes pooled: 1, 2, 3, 4, 6 ms.
+        let p = s.probe_us.expect("probes");
+        assert_eq!((p.count, p.p50, p.p99, p.max), (5, 3_000, 6_000, 6_000));
+        assert_eq!(s.probe_errors, 0);
+        // Harness lateness 0.1 ms × (index + 1): 0.1, 0.2 | 0.1, 0.2, 0.3 ms.
+        let h = s.probe_harness_late_us.expect("harness");
+        assert_eq!((h.count, h.max), (5, 300));
         assert_eq!(s.background_done_ms, None);
         assert_eq!(s.note, "a; b");
+    }
+
+    /// A probe that failed is the worst stall: it counts, at no less than the timeout (1 s
+    /// here), in the round's and the pair's percentiles and in the error count.
+    #[test]
+    fn failed_probes_count_at_the_timeout() {
+        let mut m = measurement();
+        let failed = &mut m.rounds[1].probes[1];
+        failed.status = None;
+        failed.error = Some("timeout".into());
+        let r2 = RoundFigures::of(&m, &m.rounds[1]);
+        assert_eq!(r2.probe_errors, 1);
+        assert_eq!(r2.probe.map(|p| (p.count, p.max)), Some((3, 1_000_000)));
+        let s = PairSummary::of(&m);
+        assert_eq!(s.probe_errors, 1);
+        // 1, 2, 3, 6 ms and the failed probe at 1 s: it is the p99 (reported as its
+        // hdrhistogram bucket's lowest value, within 0.1 %) and the max (exact).
+        let p = s.probe_us.expect("probes");
+        assert_eq!(
+            (p.count, p.p50, p.p99, p.max),
+            (5, 3_000, 999_936, 1_000_000)
+        );
+    }
+
+    /// With one hiccup per round, the pooled p99 of 100 samples is not the mean of the rounds'
+    /// maxima: 5 rounds of 20 requests, 19 at 10 ms and one at 100 + k ms.
+    #[test]
+    fn percentiles_are_pooled_not_means_of_round_maxima() {
+        let mut m = measurement();
+        m.failure = None;
+        m.rounds = (0..5u32)
+            .map(|k| Round {
+                number: k + 1,
+                batch: Duration::from_millis(100),
+                background_done: None,
+                requests: (0..20)
+                    .map(|i| request(i, if i == 0 { 100 + u64::from(k) } else { 10 }, None))
+                    .collect(),
+                probes: vec![],
+            })
+            .collect();
+        let s = PairSummary::of(&m);
+        let l = s.latency_us.expect("latency");
+        assert_eq!(l.count, 100);
+        // Nearest rank: the 99th of 100 sorted values is the 4th-largest hiccup, 103 ms
+        // (its hdrhistogram bucket's lowest value, within 0.1 %), not the mean of the maxima
+        // (102 ms) nor the largest (104 ms).
+        assert_eq!(
+            (l.p50, l.p90, l.p99, l.max),
+            (10_000, 10_000, 102_976, 104_000)
+        );
     }
 
     #[test]
@@ -410,7 +487,7 @@ pub(crate) mod tests {
         m.verification = None;
         let s = PairSummary::of(&m);
         assert_eq!(
-            (s.verified, s.batch_ms, s.latency_p50_us, s.requests),
+            (s.verified, s.batch_ms, s.latency_us, s.requests),
             (None, None, None, 0)
         );
     }
