@@ -119,11 +119,12 @@ pub struct ReadyProbe {
     thread: std::thread::JoinHandle<Vec<ProbeRecord>>,
 }
 
-/// A probe thread that is sending; [`RunningProbe::finish`] ends it.
+/// A probe thread that is sending; [`RunningProbe::finish`] ends it. Dropped unfinished (the
+/// run was interrupted), it tells the thread to stop at its next schedule check.
 #[derive(Debug)]
 pub struct RunningProbe {
     end: Arc<std::sync::Mutex<Option<Instant>>>,
-    thread: std::thread::JoinHandle<Vec<ProbeRecord>>,
+    thread: Option<std::thread::JoinHandle<Vec<ProbeRecord>>>,
 }
 
 /// Starts a probe thread, builds its runtime and client, and opens its connection with one
@@ -188,7 +189,7 @@ impl ReadyProbe {
         let _ = self.start.send(start);
         RunningProbe {
             end: self.end,
-            thread: self.thread,
+            thread: Some(self.thread),
         }
     }
 }
@@ -197,14 +198,26 @@ impl RunningProbe {
     /// Tells the probe the batch ended at `end`: probes scheduled up to `end` are still sent
     /// (and awaited), none after. Blocks until the thread is done: call it from a blocking
     /// context.
-    pub fn finish(self, end: Instant) -> Result<Vec<ProbeRecord>, String> {
-        *self
-            .end
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(end);
+    pub fn finish(mut self, end: Instant) -> Result<Vec<ProbeRecord>, String> {
+        self.end_at(end);
         self.thread
+            .take()
+            .ok_or("probe: already finished")?
             .join()
             .map_err(|_| "probe: its thread panicked".to_owned())
+    }
+
+    fn end_at(&self, end: Instant) {
+        self.end
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert(end);
+    }
+}
+
+impl Drop for RunningProbe {
+    fn drop(&mut self) {
+        self.end_at(Instant::now());
     }
 }
 
