@@ -3,7 +3,15 @@
 //!
 //! A server calls [`App::handle`] with the strategy its router matched and the raw query, and
 //! passes a closure that runs the validated [`Work`] the way that runtime does (inline,
-//! yielding, offloaded, detached). Everything around that closure is here, once.
+//! yielding, offloaded, detached). Everything around that closure is here, once, including
+//! what wraps every closure handed to a blocking pool ([`crate::offload`]: a panic answered
+//! 500 or counted, the pool measured).
+//!
+//! # `/stats`
+//! The body is [`Stats`]. Thread counts come in two kinds, named apart: *configured* (what the
+//! server set up from its flags: `executor_threads`, `blocking_threads_max`) and *measured*
+//! (what really ran: `executor_threads_seen` and the `offload` section). If a measured count
+//! passes its configured one, the flag configures something nobody uses.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,9 +24,11 @@ use crate::cpu_pool::CpuPool;
 use crate::gate::{Gate, GateStats};
 use crate::jobs::{JobLimits, JobStats, Jobs};
 use crate::kernel;
+use crate::offload::{OffloadStats, Offloads, Panicked};
 use crate::params::{self, Params};
 use crate::reply::{Accepted, Computed, Reply};
 use crate::strategy::Strategy;
+use crate::threads::ThreadCensus;
 
 /// How long no request must have run before a stopping server closes its connections
 /// ([`App::settle`]).
@@ -26,16 +36,17 @@ pub const SETTLE_QUIET: Duration = Duration::from_millis(200);
 /// The longest a stopping server waits for its connections to go quiet ([`App::settle`]).
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
-/// What a server reports about its runtime in `/stats`: the values really in force.
+/// What a server reports about its runtime in `/stats`: the values it configured (the measured
+/// ones are counted by [`App`] itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuntimeInfo {
     /// `tokio`, `async-std` or `smol`.
     pub runtime: &'static str,
     /// `axum`, `tide` or `hyper`.
     pub framework: &'static str,
-    /// Threads that poll async tasks (accepting connections included).
+    /// Threads configured to poll async tasks (accepting connections included).
     pub executor_threads: usize,
-    /// Most threads the blocking pool may start.
+    /// Most threads the blocking pool was configured to start.
     pub blocking_threads_max: usize,
     /// How long a client may take to send its request headers before the connection is closed.
     pub header_read_timeout: Duration,
@@ -56,6 +67,9 @@ pub struct Limits {
     pub job_capacity: usize,
     /// How long a finished job result is kept.
     pub job_ttl: Duration,
+    /// Not a limit: fault injection for tests (`--panic-on-n`). Every kernel asked for exactly
+    /// this `n` panics.
+    pub panic_on_n: Option<u64>,
 }
 
 /// Shared state of one server process.
@@ -70,6 +84,10 @@ pub struct App {
     cpu_pool: CpuPool,
     gate: Gate,
     jobs: Jobs,
+    /// Every closure handed to the blocking pool runs inside it.
+    offloads: Arc<Offloads>,
+    /// The threads that have polled a strategy request's handler.
+    executor_threads: ThreadCensus,
     /// When the graceful shutdown must be over; set by the stop signal.
     deadline: Mutex<Option<Instant>>,
     /// Set once `finish_shutdown` has reported; the watchdog then stands down.
@@ -83,7 +101,13 @@ pub struct Work {
     pub strategy: Strategy,
     /// Its validated parameters.
     pub params: Params,
+    /// Fault injection (`--panic-on-n`): the kernel panics instead of running.
+    pub(crate) panics: bool,
 }
+
+/// A closure for a blocking pool, built by [`App`] (a panic in it already caught): what a
+/// server's `offload` function receives, runs on its pool and awaits.
+pub type Offloaded = Box<dyn FnOnce() -> Reply + Send>;
 
 impl App {
     /// State for a server with this runtime and these limits; starts the CPU pool.
@@ -93,6 +117,12 @@ impl App {
             capacity: limits.job_capacity,
             ttl: limits.job_ttl,
         };
+        if let Some(n) = limits.panic_on_n {
+            eprintln!(
+                "warning: fault injection: every kernel asked for n = {n} panics (--panic-on-n); \
+                 this server is for tests, not for measuring"
+            );
+        }
         Ok(Arc::new(App {
             info,
             limits,
@@ -103,6 +133,8 @@ impl App {
             cpu_pool: CpuPool::new(limits.cpu_threads)?,
             gate: Gate::new(limits.cpu_threads, limits.max_queue),
             jobs: Jobs::new(job_limits),
+            offloads: Arc::default(),
+            executor_threads: ThreadCensus::default(),
             deadline: Mutex::new(None),
             finished: Default::default(),
         }))
@@ -121,8 +153,18 @@ impl App {
         Fut: Future<Output = Reply>,
     {
         let _in_flight = self.in_flight.enter();
+        // This runs on the executor thread polling the handler: count it.
+        self.executor_threads.enter();
         let reply = match params::parse(strategy, query, self.limits.max_n) {
-            Ok(params) => run(Work { strategy, params }).await,
+            Ok(params) => {
+                let panics = self.limits.panic_on_n == Some(params.n);
+                run(Work {
+                    strategy,
+                    params,
+                    panics,
+                })
+                .await
+            }
             Err(e) => Reply::bad_parameter(&e),
         };
         let counter = if reply.is_success() {
@@ -162,12 +204,14 @@ impl App {
         let job = BackgroundJob {
             work,
             counters: Arc::clone(&bg.counters),
+            offloads: Arc::clone(&self.offloads),
             pending: Some(pending),
         };
         Ok((job, accepted))
     }
 
-    /// Runs `work` on the CPU pool (rayon) and awaits it through a channel (`/rayon`).
+    /// Runs `work` on the CPU pool (rayon) and awaits it through a channel (`/rayon`); 500 if
+    /// the kernel panicked.
     pub async fn run_on_cpu_pool(&self, work: Work) -> Reply {
         self.cpu_pool
             .run(move || work.run())
@@ -175,12 +219,23 @@ impl App {
             .unwrap_or_else(|e| Reply::internal(e.to_string()))
     }
 
+    /// `/thread`: runs `work` through `offload`, the runtime's blocking pool, and awaits it.
+    /// The closure `offload` gets is wrapped once here: measured, and a panic in the kernel
+    /// answered 500 (on every runtime, whatever its pool does with a panic).
+    pub async fn run_offloaded<O, Fut>(&self, work: Work, offload: O) -> Reply
+    where
+        O: FnOnce(Offloaded) -> Fut,
+        Fut: Future<Output = Reply>,
+    {
+        offload(self.offloaded(move || work.run())).await
+    }
+
     /// `/bounded`: waits (asynchronously, holding no thread) for one of `--cpu-threads`
-    /// permits, then runs `work` through `offload`, the runtime's blocking pool; or answers 503
-    /// at once when `--max-queue` requests are already waiting.
+    /// permits, then runs `work` through `offload` as [`App::run_offloaded`] does; or answers
+    /// 503 at once when `--max-queue` requests are already waiting.
     pub async fn run_bounded<O, Fut>(&self, work: Work, offload: O) -> Reply
     where
-        O: FnOnce(Box<dyn FnOnce() -> Reply + Send>) -> Fut,
+        O: FnOnce(Offloaded) -> Fut,
         Fut: Future<Output = Reply>,
     {
         let queued = match self.gate.admit() {
@@ -191,12 +246,23 @@ impl App {
             Ok(slot) => slot,
             Err(broken) => return broken,
         };
-        offload(Box::new(move || {
-            // The permit is held until the kernel is done, on the pool thread.
+        offload(self.offloaded(move || {
+            // The permit is held until the kernel is done, on the pool thread (a panic
+            // unwinds through here and releases it too).
             let _slot = slot;
             work.run()
         }))
         .await
+    }
+
+    /// `f` as it must run on a blocking pool: measured, a panic answered 500.
+    fn offloaded(&self, f: impl FnOnce() -> Reply + Send + 'static) -> Offloaded {
+        let offloads = Arc::clone(&self.offloads);
+        Box::new(move || {
+            offloads
+                .run(f)
+                .unwrap_or_else(|e: Panicked| Reply::internal(e.to_string()))
+        })
     }
 
     /// `POST /jobs`: queues `work` on the CPU pool; 202 with the job's id, or 503.
@@ -232,11 +298,13 @@ impl App {
         let completed = bg.counters.completed.load(Ordering::Acquire);
         let last_completed = bg.counters.last_completed_unix_us.load(Ordering::Relaxed);
         let abandoned = bg.counters.abandoned.load(Ordering::Relaxed);
+        let failed = bg.counters.failed.load(Ordering::Acquire);
         Stats {
             runtime: self.info.runtime.into(),
             framework: self.info.framework.into(),
             executor_threads: self.info.executor_threads,
             blocking_threads_max: self.info.blocking_threads_max,
+            executor_threads_seen: self.executor_threads.census().seen,
             header_read_timeout_ms: u64::try_from(self.info.header_read_timeout.as_millis())
                 .unwrap_or(u64::MAX),
             max_n: self.limits.max_n,
@@ -245,8 +313,9 @@ impl App {
             background: BackgroundStats {
                 accepted,
                 queued: accepted.saturating_sub(started + abandoned),
-                running: started.saturating_sub(completed),
+                running: started.saturating_sub(completed + failed),
                 completed,
+                failed,
                 rejected: bg.rejected.load(Ordering::Relaxed),
                 abandoned,
                 limit: self.limits.max_background,
@@ -254,6 +323,8 @@ impl App {
             },
             bounded: self.gate.stats(),
             jobs: self.jobs.stats(),
+            offload: self.offloads.stats(),
+            panic_on_n: self.limits.panic_on_n,
             served: counts(&self.served),
             refused: counts(&self.refused),
         }
@@ -324,6 +395,27 @@ impl App {
         }
     }
 
+    /// For a server that cannot close its connections and has nothing else to wait on (tide),
+    /// after [`App::settle`]: waits until no strategy request is in flight, checking every
+    /// [`SETTLE_QUIET`] with the runtime's `sleep`, up to the shutdown deadline. `settle` stops
+    /// waiting after [`SETTLE_LIMIT`] so that clients still sending cannot hold the exit, but a
+    /// request already running (a long kernel) is work accepted: it is finished within
+    /// `--shutdown-timeout` like on the hyper servers, whose graceful shutdown waits for it.
+    /// Returns how many are still in flight.
+    pub async fn finish_in_flight<S, F>(&self, mut sleep: S) -> usize
+    where
+        S: FnMut(Duration) -> F,
+        F: Future<Output = ()>,
+    {
+        loop {
+            let in_flight = self.in_flight.count();
+            if in_flight == 0 || self.time_left().is_zero() {
+                return in_flight;
+            }
+            sleep(SETTLE_QUIET.min(self.time_left())).await;
+        }
+    }
+
     /// Strategy requests started so far: answered ones plus those in flight.
     fn activity(&self) -> u64 {
         let answered: u64 = self
@@ -337,8 +429,15 @@ impl App {
 
     /// The last step of a graceful shutdown, called on a plain thread once the server has
     /// stopped: waits for accepted background jobs until the deadline and logs one line saying
-    /// how many completed and how many were abandoned. Accepted work is never dropped silently.
-    /// Returns whether everything finished (the server then exits 0).
+    /// how many completed, failed and were abandoned, then a line for each kind of loss.
+    /// Accepted work is never dropped silently.
+    ///
+    /// Returns whether the server may exit 0 (its `main` exits 1 otherwise): false when
+    /// accepted work was lost without its client being told at the time: a request still in
+    /// flight, a `/jobs` job or background job still pending at the deadline, or a background
+    /// job that panicked or was dropped before it ran (a 202 promised that work; only `/stats`
+    /// and stderr said it failed). A panic answered 500, or a `/jobs` job reported `failed`,
+    /// was told to its client and does not change the exit status.
     pub fn finish_shutdown(&self) -> bool {
         let bg = &self.background;
         let pending_before = bg.pending.count();
@@ -354,20 +453,34 @@ impl App {
             );
         }
         let s = self.snapshot().background;
-        if still == 0 {
+        let still = u64::try_from(still).unwrap_or(u64::MAX);
+        eprintln!(
+            "shutdown: {} background jobs accepted, {} completed ({pending_before} finished during shutdown), {} failed, {} abandoned",
+            s.accepted,
+            s.completed,
+            s.failed,
+            s.abandoned + still
+        );
+        if s.failed > 0 {
             eprintln!(
-                "shutdown: {} background jobs accepted, {} completed ({pending_before} finished during shutdown), 0 abandoned",
-                s.accepted, s.completed
+                "shutdown: {} background jobs FAILED (their kernel panicked; results lost)",
+                s.failed
             );
-        } else {
+        }
+        if s.abandoned > 0 {
             eprintln!(
-                "shutdown: {} background jobs accepted, {} completed, {still} ABANDONED \
-                 (still running at the shutdown deadline; their results are lost)",
-                s.accepted, s.completed
+                "shutdown: {} background jobs ABANDONED before they ran (their task was dropped)",
+                s.abandoned
+            );
+        }
+        if still > 0 {
+            eprintln!(
+                "shutdown: {still} background jobs ABANDONED (still running at the shutdown \
+                 deadline; their results are lost)"
             );
         }
         self.finished.store(true, Ordering::SeqCst);
-        still == 0 && jobs_left == 0 && requests_left == 0
+        still == 0 && jobs_left == 0 && requests_left == 0 && s.failed == 0 && s.abandoned == 0
     }
 
     fn time_left(&self) -> Duration {
@@ -388,6 +501,7 @@ impl Work {
 
     /// Runs the kernel this strategy uses on the current thread: the total and how long it took.
     pub fn compute(&self) -> (u128, Duration) {
+        self.fault();
         let kernel = match self.strategy {
             Strategy::Generator => kernel::sum_squares_iter,
             Strategy::Cycle
@@ -409,10 +523,21 @@ impl Work {
         Y: FnMut() -> F,
         F: Future<Output = ()>,
     {
+        self.fault();
         let start = Instant::now();
         let total =
             kernel::sum_squares_yielding(self.params.n, self.params.yield_every, yield_now).await;
         self.computed(total, start.elapsed())
+    }
+
+    /// `--panic-on-n`: panics if this work's `n` is the one named.
+    fn fault(&self) {
+        if self.panics {
+            panic!(
+                "fault injection (--panic-on-n): the kernel for n = {} panics",
+                self.params.n
+            );
+        }
     }
 
     fn computed(self, total: u128, elapsed: Duration) -> Reply {
@@ -428,28 +553,42 @@ impl Work {
     }
 }
 
-/// An accepted background job. Run it on a blocking pool with [`BackgroundJob::run`]. If it is
-/// dropped without running (a cancelled smol `Task`, say), it is counted as abandoned and a
-/// line goes to stderr: accepted work is never lost silently.
+/// An accepted background job. Run it on a blocking pool with [`BackgroundJob::run`]. If its
+/// kernel panics, it is counted as failed; if it is dropped without running (a cancelled smol
+/// `Task`, say), as abandoned; either way a line goes to stderr: accepted work is never lost
+/// silently.
 #[derive(Debug)]
 pub struct BackgroundJob {
     work: Work,
     counters: Arc<JobCounters>,
+    offloads: Arc<Offloads>,
     pending: Option<TrackerGuard>,
 }
 
 impl BackgroundJob {
-    /// Runs the kernel on the current thread and counts the job completed.
+    /// Runs the kernel on the current (pool) thread, measured like every offloaded closure,
+    /// and counts the job completed, or failed if the kernel panicked.
     pub fn run(mut self) {
         self.counters.started.fetch_add(1, Ordering::Relaxed);
-        let _ = self.work.run();
-        // The time first, then the count (Release): a client that sees the job completed in
-        // `/stats` sees its completion time too. fetch_max: the latest of all jobs, whatever
-        // order pool threads get here in.
-        self.counters
-            .last_completed_unix_us
-            .fetch_max(unix_micros(SystemTime::now()), Ordering::Relaxed);
-        self.counters.completed.fetch_add(1, Ordering::Release);
+        let work = self.work;
+        match self.offloads.run(move || work.run()) {
+            Ok(_) => {
+                // The time first, then the count (Release): a client that sees the job
+                // completed in `/stats` sees its completion time too. fetch_max: the latest of
+                // all jobs, whatever order pool threads get here in.
+                self.counters
+                    .last_completed_unix_us
+                    .fetch_max(unix_micros(SystemTime::now()), Ordering::Relaxed);
+                self.counters.completed.fetch_add(1, Ordering::Release);
+            }
+            Err(Panicked) => {
+                self.counters.failed.fetch_add(1, Ordering::Release);
+                eprintln!(
+                    "error: background job (n = {}) panicked (message above); counted as failed in /stats, its result is lost",
+                    work.params.n
+                );
+            }
+        }
         // Released last, so a drain never sees the job gone before it is counted.
         self.pending.take();
     }
@@ -479,6 +618,7 @@ struct Background {
 struct JobCounters {
     started: AtomicU64,
     completed: AtomicU64,
+    failed: AtomicU64,
     abandoned: AtomicU64,
     /// Wall-clock µs since the Unix epoch of the latest completion; 0 before the first.
     last_completed_unix_us: AtomicU64,
@@ -490,17 +630,24 @@ fn unix_micros(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
-/// The `/stats` body.
+/// The `/stats` body. Fields added after the first version carry `#[serde(default)]`, so bodies
+/// from older servers still parse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// `tokio`, `async-std` or `smol`.
     pub runtime: String,
     /// `axum`, `tide` or `hyper`.
     pub framework: String,
-    /// Threads polling async tasks.
+    /// Configured: threads the server set up to poll async tasks (`--workers`, or
+    /// `ASYNC_STD_THREAD_COUNT` on async-std). Measured: `executor_threads_seen`.
     pub executor_threads: usize,
-    /// Cap of the blocking pool.
+    /// Configured: cap of the blocking pool (`--blocking-threads` or the runtime's default).
+    /// Measured: `offload.threads_peak` and `offload.peak_running`.
     pub blocking_threads_max: usize,
+    /// Measured: distinct OS threads that have polled a strategy request's handler since
+    /// start. At most `executor_threads`; fewer while the load has not needed them all.
+    #[serde(default)]
+    pub executor_threads_seen: usize,
     /// Header-read timeout in force, ms.
     pub header_read_timeout_ms: u64,
     /// Largest `n` accepted.
@@ -515,13 +662,21 @@ pub struct Stats {
     pub bounded: GateStats,
     /// The job API.
     pub jobs: JobStats,
+    /// Measured: the closures run on the blocking pool (`/thread`, `/bounded`, `/background`).
+    #[serde(default)]
+    pub offload: OffloadStats,
+    /// Fault injection in force (`--panic-on-n`): kernels asked for this `n` panic. Absent
+    /// normally; a server reporting it is not fit to be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panic_on_n: Option<u64>,
     /// 2xx answers per strategy name.
     pub served: std::collections::BTreeMap<String, u64>,
     /// 4xx/5xx answers per strategy name.
     pub refused: std::collections::BTreeMap<String, u64>,
 }
 
-/// Background-job accounting in `/stats`. Invariant: accepted = queued + running + completed + abandoned.
+/// Background-job accounting in `/stats`. Invariant:
+/// accepted = queued + running + completed + failed + abandoned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackgroundStats {
     /// Jobs answered with 202.
@@ -532,6 +687,10 @@ pub struct BackgroundStats {
     pub running: u64,
     /// Finished.
     pub completed: u64,
+    /// Ran, but the kernel panicked: the result is lost (a line on stderr says so, and the
+    /// server exits 1 at shutdown). Should stay 0.
+    #[serde(default)]
+    pub failed: u64,
     /// Answered with 503 (over `--max-background`).
     pub rejected: u64,
     /// Accepted but dropped before running (should stay 0).
@@ -643,6 +802,7 @@ mod tests {
                 max_queue: 4,
                 job_capacity: 4,
                 job_ttl: Duration::from_secs(60),
+                panic_on_n: None,
             },
         )
         .expect("app")
@@ -699,6 +859,7 @@ mod tests {
         let work = Work {
             strategy: Strategy::Background,
             params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+            panics: false,
         };
         let (a, reply_a) = app.accept_background(work).expect("first fits");
         let (b, _) = app.accept_background(work).expect("second fits");
@@ -729,7 +890,10 @@ mod tests {
             (3, 2, 1, 0, 0)
         );
         assert!(s.is_idle());
-        assert!(app.finish_shutdown(), "nothing pending");
+        assert!(
+            !app.finish_shutdown(),
+            "nothing pending, but the job dropped before it ran was lost: exit 1"
+        );
     }
 
     #[test]
@@ -738,6 +902,7 @@ mod tests {
         let work = Work {
             strategy: Strategy::Background,
             params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+            panics: false,
         };
         assert_eq!(app.snapshot().background.last_completed_unix_us, None);
         let (first, _) = app.accept_background(work).expect("fits");
@@ -776,6 +941,114 @@ mod tests {
         assert_eq!(parsed.background.last_completed_unix_us, None);
     }
 
+    fn app_panicking_on(n: u64) -> Arc<App> {
+        App::new(
+            RuntimeInfo {
+                runtime: "test",
+                framework: "none",
+                executor_threads: 1,
+                blocking_threads_max: 1,
+                header_read_timeout: Duration::from_secs(1),
+            },
+            Limits {
+                max_n: 1_000,
+                max_background: 4,
+                cpu_threads: 1,
+                max_queue: 4,
+                job_capacity: 4,
+                job_ttl: Duration::from_secs(60),
+                panic_on_n: Some(n),
+            },
+        )
+        .expect("app")
+    }
+
+    /// A "blocking pool" that runs the closure on a new thread and awaits it, like the
+    /// servers' `offload`.
+    async fn on_a_thread(f: Offloaded) -> Reply {
+        let (tx, rx) = async_channel::bounded(1);
+        std::thread::spawn(move || {
+            let _ = tx.try_send(f());
+        });
+        rx.recv()
+            .await
+            .unwrap_or_else(|_| Reply::internal("the pool thread died".into()))
+    }
+
+    #[test]
+    fn a_panicking_offloaded_kernel_is_answered_500_and_measured() {
+        let app = app_panicking_on(13);
+        for (strategy, path) in [
+            (Strategy::Thread, "thread"),
+            (Strategy::Bounded, "bounded"),
+            (Strategy::Rayon, "rayon"),
+        ] {
+            let reply = crate::test_util::block_on(app.handle(strategy, Some("n=13"), |w| {
+                let app = Arc::clone(&app);
+                async move {
+                    match w.strategy {
+                        Strategy::Thread => app.run_offloaded(w, on_a_thread).await,
+                        Strategy::Bounded => app.run_bounded(w, on_a_thread).await,
+                        _ => app.run_on_cpu_pool(w).await,
+                    }
+                }
+            }));
+            assert_eq!(reply.status, 500, "{path}: {}", reply.body);
+            let body: ErrorBody = serde_json::from_str(&reply.body).expect("JSON");
+            assert_eq!(body.error, "internal", "{path}");
+            // Another n still works, and /bounded's only permit was released.
+            let ok = crate::test_util::block_on(app.handle(strategy, Some("n=10"), |w| {
+                let app = Arc::clone(&app);
+                async move {
+                    match w.strategy {
+                        Strategy::Thread => app.run_offloaded(w, on_a_thread).await,
+                        Strategy::Bounded => app.run_bounded(w, on_a_thread).await,
+                        _ => app.run_on_cpu_pool(w).await,
+                    }
+                }
+            }));
+            assert_eq!(ok.status, 200, "{path} after the panic: {}", ok.body);
+        }
+        let s = app.snapshot();
+        assert_eq!((s.refused["thread"], s.served["thread"]), (1, 1));
+        // /thread and /bounded ran on the blocking pool; /rayon on the CPU pool.
+        assert_eq!(
+            (s.offload.finished, s.offload.panicked, s.offload.running),
+            (4, 2, 0)
+        );
+        assert_eq!(s.panic_on_n, Some(13));
+        assert_eq!(s.executor_threads_seen, 1);
+    }
+
+    #[test]
+    fn a_panicking_background_job_is_counted_failed_and_fails_the_shutdown() {
+        let app = app_panicking_on(13);
+        let work = |n: u64| Work {
+            strategy: Strategy::Background,
+            params: params::parse(Strategy::Background, Some(&format!("n={n}")), 100).expect("ok"),
+            panics: n == 13,
+        };
+        let (bad, _) = app.accept_background(work(13)).expect("fits");
+        let (good, _) = app.accept_background(work(10)).expect("fits");
+        std::thread::spawn(move || bad.run())
+            .join()
+            .expect("the pool thread survives the panic");
+        good.run();
+        let s = app.snapshot();
+        let bg = &s.background;
+        assert_eq!(
+            (bg.accepted, bg.queued, bg.running, bg.completed, bg.failed),
+            (2, 0, 0, 1, 1)
+        );
+        assert!(bg.is_idle());
+        assert_eq!((s.offload.finished, s.offload.panicked), (2, 1));
+        stop(&app, Duration::from_secs(5));
+        assert!(
+            !app.finish_shutdown(),
+            "a failed background job is accepted work lost: exit 1"
+        );
+    }
+
     fn stop(app: &Arc<App>, timeout: Duration) {
         now(app.shutdown_on(async {}, timeout));
     }
@@ -786,6 +1059,7 @@ mod tests {
         let work = Work {
             strategy: Strategy::Background,
             params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+            panics: false,
         };
         let (job, _) = app.accept_background(work).expect("fits");
         let runner = std::thread::spawn(move || {
@@ -835,11 +1109,43 @@ mod tests {
     }
 
     #[test]
+    fn finish_in_flight_waits_for_running_requests_up_to_the_deadline() {
+        let app = app(1);
+        stop(&app, Duration::from_secs(60));
+        let busy = app.in_flight.enter();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(busy);
+        });
+        let left = crate::test_util::block_on(
+            app.finish_in_flight(|d| async move { std::thread::sleep(d) }),
+        );
+        assert_eq!(left, 0, "waited for the request");
+        release.join().expect("thread");
+
+        // Past the deadline it gives up and says how many are left. The watchdog fires 1 s
+        // after that deadline; finish_shutdown stands it down long before.
+        let app = self::app(1);
+        stop(&app, Duration::from_millis(100));
+        let busy = app.in_flight.enter();
+        let left = crate::test_util::block_on(
+            app.finish_in_flight(|d| async move { std::thread::sleep(d) }),
+        );
+        assert_eq!(left, 1);
+        assert!(
+            !app.finish_shutdown(),
+            "a request still in flight is reported"
+        );
+        drop(busy);
+    }
+
+    #[test]
     fn shutdown_reports_jobs_still_running_at_the_deadline() {
         let app = app(4);
         let work = Work {
             strategy: Strategy::Background,
             params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+            panics: false,
         };
         let (stuck, _) = app.accept_background(work).expect("fits");
         // The watchdog fires 1 s after this deadline; the test is over long before.

@@ -1,5 +1,18 @@
 //! The command line every server shares (each binary flattens [`ServerArgs`] into its own
 //! `clap` parser), start-up output, and a runtime-agnostic termination signal.
+//!
+//! # Start-up order
+//! Every server installs its SIGINT/SIGTERM handler *before* [`announce`] prints the
+//! `listening on` line: whoever started it may signal it the moment it reads that line, and a
+//! signal that arrives before the handler exists kills the process without a graceful shutdown.
+//!
+//! # Exit status
+//! - 0: stopped by SIGINT/SIGTERM, and everything accepted was done (see
+//!   [`crate::App::finish_shutdown`]).
+//! - 1: stopped, but accepted work was lost: requests or jobs still running at the shutdown
+//!   deadline, or background jobs that panicked or were dropped before they ran (each listed
+//!   on stderr, in lines starting `shutdown:`). Also when start-up fails (port in use, say).
+//! - 2: a bad command line (clap's own status).
 
 use std::future::Future;
 use std::io::Write;
@@ -70,6 +83,15 @@ pub struct ServerArgs {
     /// before exiting anyway (what is left is reported as abandoned).
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
     pub shutdown_timeout: Duration,
+
+    /// Fault injection, for tests only: every kernel asked for exactly this n panics. Offloaded
+    /// ones (/thread, /bounded, /rayon, /jobs, /background) are then answered 500, reported
+    /// `failed`, or counted as failed background jobs; inline ones (/generator, /cycle,
+    /// /cycle_sleep) panic in the connection's task, which each runtime here catches: that
+    /// connection closes with no answer and the server serves on. `/stats` shows it as
+    /// `panic_on_n`. Hidden from `--help`.
+    #[arg(long, hide = true, value_name = "N")]
+    pub panic_on_n: Option<u64>,
 }
 
 impl ServerArgs {
@@ -93,6 +115,7 @@ impl ServerArgs {
             max_queue: size(self.max_queue),
             job_capacity: size(self.job_capacity),
             job_ttl: self.job_ttl,
+            panic_on_n: self.panic_on_n,
         }
     }
 }
@@ -123,7 +146,9 @@ pub fn blocking_crate_default_cap(env_value: Option<&str>) -> usize {
 }
 
 /// Prints the first stdout line, `listening on http://ADDR`, and flushes it: bench-runner and
-/// the tests read the real address from it. Warns on stderr when not bound to loopback.
+/// the tests read the real address from it. Warns on stderr when not bound to loopback. Call
+/// it only once the termination signal's handler is installed (see [Start-up
+/// order](self#start-up-order)).
 pub fn announce(addr: SocketAddr, info: &crate::app::RuntimeInfo) {
     let mut out = std::io::stdout().lock();
     // A closed stdout must not stop the server; the line is only for whoever started it.

@@ -4,18 +4,14 @@
 //! than it has threads, so the cores are not oversubscribed and the executor keeps a core.
 
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::offload::{Panicked, catch};
 
 /// A fixed-size pool for CPU-bound closures, awaitable from any runtime.
 #[derive(Debug)]
 pub struct CpuPool {
     pool: rayon::ThreadPool,
 }
-
-/// The closure panicked (the pool thread survives; rayon's own `spawn` would abort).
-#[derive(Debug, thiserror::Error)]
-#[error("CPU pool task panicked")]
-pub struct Panicked;
 
 impl CpuPool {
     /// A pool of `threads` threads named `cpu-pool-N`.
@@ -32,8 +28,9 @@ impl CpuPool {
         self.pool.current_num_threads()
     }
 
-    /// Queues `f` on the pool and returns a future of its result. The future only waits on a
-    /// channel, so awaiting it never blocks an executor thread.
+    /// Queues `f` on the pool and returns a future of its result, or [`Panicked`] if `f`
+    /// panicked. The future only waits on a channel, so awaiting it never blocks an executor
+    /// thread.
     pub fn run<T, F>(&self, f: F) -> impl Future<Output = Result<T, Panicked>> + Send + 'static
     where
         F: FnOnce() -> T + Send + 'static,
@@ -41,7 +38,7 @@ impl CpuPool {
     {
         let (tx, rx) = async_channel::bounded(1);
         self.spawn(move || {
-            let _ = tx.try_send(catch_unwind(AssertUnwindSafe(f)).map_err(|_| Panicked));
+            let _ = tx.try_send(catch(f));
         });
         async move { rx.recv().await.unwrap_or(Err(Panicked)) }
     }
@@ -50,7 +47,7 @@ impl CpuPool {
     pub fn spawn(&self, f: impl FnOnce() + Send + 'static) {
         self.pool.spawn(move || {
             // A panic must not reach rayon's handler, which would abort the process.
-            let _ = catch_unwind(AssertUnwindSafe(f));
+            let _ = catch(f);
         });
     }
 }

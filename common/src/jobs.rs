@@ -5,6 +5,9 @@
 //! Bounded on both ends: at most `max_queue` jobs queued or running (503 past it), and finished
 //! results are kept for `ttl` and at most `capacity` of them (oldest evicted first). An unknown,
 //! evicted or expired id gives 404.
+//!
+//! A job whose kernel panics ends `failed` (no total): its waiters are answered, and it counts
+//! as finished, never as running forever.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::{Tracker, TrackerGuard, Work};
 use crate::cpu_pool::CpuPool;
+use crate::offload::catch;
 use crate::reply::Reply;
 
 /// Limits of the job API.
@@ -36,7 +40,7 @@ pub struct JobStatus {
     pub id: u64,
     /// Where to ask for it: `/jobs/{id}`.
     pub url: String,
-    /// `queued`, `running` or `done`.
+    /// `queued`, `running`, `done`, or `failed` (the kernel panicked; no total).
     pub status: String,
     /// Kernel size.
     pub n: u64,
@@ -59,7 +63,10 @@ pub struct JobStats {
     pub running: u64,
     /// Finished.
     pub done: u64,
-    /// Finished results still kept.
+    /// Ended with a panicking kernel (status `failed`). Should stay 0.
+    #[serde(default)]
+    pub failed: u64,
+    /// Finished results still kept (failed ones included).
     pub stored: usize,
     /// Refused with 503 (queue full).
     pub rejected: u64,
@@ -78,6 +85,7 @@ enum State {
     Queued,
     Running,
     Done { total: u128, compute: Duration },
+    Failed,
 }
 
 #[derive(Debug)]
@@ -109,6 +117,7 @@ pub struct Jobs {
 struct Counters {
     running: AtomicU64,
     done: AtomicU64,
+    failed: AtomicU64,
     rejected: AtomicU64,
     expired: AtomicU64,
 }
@@ -173,7 +182,7 @@ impl Jobs {
             loop {
                 // Listen before looking, so a completion in between is not missed.
                 let listener = job.done.listen();
-                if matches!(*lock(&job.state), State::Done { .. }) {
+                if matches!(*lock(&job.state), State::Done { .. } | State::Failed) {
                     break;
                 }
                 listener.await;
@@ -197,11 +206,13 @@ impl Jobs {
         let submitted = self.next_id.load(Ordering::Relaxed);
         let running = self.counters.running.load(Ordering::Relaxed);
         let done = self.counters.done.load(Ordering::Relaxed);
+        let failed = self.counters.failed.load(Ordering::Relaxed);
         JobStats {
             submitted,
-            queued: submitted.saturating_sub(running + done),
+            queued: submitted.saturating_sub(running + done + failed),
             running,
             done,
+            failed,
             stored,
             rejected: self.counters.rejected.load(Ordering::Relaxed),
             expired: self.counters.expired.load(Ordering::Relaxed),
@@ -225,7 +236,7 @@ impl Jobs {
     }
 }
 
-/// On a CPU-pool thread: runs the job, records its result, wakes its waiters.
+/// On a CPU-pool thread: runs the job, records its result (or its failure), wakes its waiters.
 fn run(
     job: &Job,
     work: Work,
@@ -236,9 +247,18 @@ fn run(
 ) {
     *lock(&job.state) = State::Running;
     counters.running.fetch_add(1, Ordering::Relaxed);
-    let (total, compute) = work.compute();
+    let (state, finished) = match catch(|| work.compute()) {
+        Ok((total, compute)) => (State::Done { total, compute }, &counters.done),
+        Err(e) => {
+            eprintln!(
+                "error: /jobs/{} (n = {}): {e}; status failed",
+                job.id, job.n
+            );
+            (State::Failed, &counters.failed)
+        }
+    };
     let at = Instant::now();
-    *lock(&job.state) = State::Done { total, compute };
+    *lock(&job.state) = state;
     {
         let mut store = lock(store);
         store.finished.push_back((job.id, at));
@@ -251,7 +271,7 @@ fn run(
         }
     }
     counters.running.fetch_sub(1, Ordering::Relaxed);
-    counters.done.fetch_add(1, Ordering::Relaxed);
+    finished.fetch_add(1, Ordering::Relaxed);
     job.done.notify(usize::MAX);
     drop(active);
 }
@@ -265,6 +285,7 @@ fn status_of(job: &Job) -> JobStatus {
             Some(total.to_string()),
             Some(u64::try_from(compute.as_micros()).unwrap_or(u64::MAX)),
         ),
+        State::Failed => ("failed", None, None),
     };
     JobStatus {
         id: job.id,
@@ -291,6 +312,7 @@ mod tests {
         Work {
             strategy: Strategy::Jobs,
             params: params::parse(Strategy::Jobs, Some(&format!("n={n}")), u64::MAX).expect("ok"),
+            panics: false,
         }
     }
 
@@ -337,6 +359,34 @@ mod tests {
                 "{unknown:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_panicking_job_ends_failed_and_its_waiters_are_answered() {
+        let pool = CpuPool::new(1).expect("pool");
+        let jobs = Jobs::new(JobLimits {
+            max_queue: 8,
+            capacity: 8,
+            ttl: Duration::from_secs(60),
+        });
+        let failing = Work {
+            panics: true,
+            ..work(10)
+        };
+        assert_eq!(jobs.submit(failing, &pool).status, 202);
+        let r = block_on(jobs.status("1", true));
+        assert_eq!(r.status, 200);
+        let failed = body(&r);
+        assert_eq!((failed.status.as_str(), failed.total), ("failed", None));
+        assert_eq!(jobs.wait_idle(Duration::from_secs(5)), 0);
+        let s = jobs.stats();
+        assert_eq!(
+            (s.submitted, s.queued, s.running, s.done, s.failed),
+            (1, 0, 0, 0, 1)
+        );
+        // The pool thread survived.
+        assert_eq!(jobs.submit(work(10), &pool).status, 202);
+        assert_eq!(body(&block_on(jobs.status("2", true))).status, "done");
     }
 
     #[test]

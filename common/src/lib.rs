@@ -15,6 +15,10 @@
 //!   background-job admission and drain, `/stats`.
 //! - [`cpu_pool`]: a rayon pool sized to the cores, awaitable from any runtime (`/rayon`,
 //!   `/jobs`).
+//! - [`offload`]: what wraps every closure handed to a blocking pool, once for the three
+//!   servers: a panic caught (answered 500 or counted), the pool measured.
+//! - [`threads`]: [`threads::ThreadCensus`], the OS threads that really did a kind of work
+//!   (measured thread counts in `/stats`).
 //! - [`gate`]: the semaphore with one permit per core (tokio's, handed over in arrival
 //!   order) and its bounded queue (`/bounded`).
 //! - [`jobs`]: the job store behind `POST /jobs` and `GET /jobs/{id}`.
@@ -27,13 +31,15 @@ pub mod cpu_pool;
 pub mod gate;
 pub mod jobs;
 pub mod kernel;
+pub mod offload;
 pub mod params;
 pub mod reply;
 pub mod strategy;
 #[cfg(test)]
 mod test_util;
+pub mod threads;
 
-pub use app::{App, BackgroundJob, Limits, RuntimeInfo, Stats, Work};
+pub use app::{App, BackgroundJob, Limits, Offloaded, RuntimeInfo, Stats, Work};
 pub use cli::ServerArgs;
 pub use reply::{CONTENT_TYPE, Reply};
 pub use strategy::Strategy;

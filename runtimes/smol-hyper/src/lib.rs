@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{App, CONTENT_TYPE, Reply, Route, Strategy, Work};
+use common::{App, CONTENT_TYPE, Offloaded, Reply, Route, Strategy, Work};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
@@ -89,9 +89,10 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-/// Runs `f` on the `blocking` crate's pool (`smol::unblock`) and awaits it; a panic in `f`
-/// propagates here.
-async fn offload(f: impl FnOnce() -> Reply + Send + 'static) -> Reply {
+/// Runs `f` on the `blocking` crate's pool (`smol::unblock`) and awaits it. A panic there would
+/// be re-raised here, at the `.await`, and the executor would swallow it with the connection's
+/// task: no answer. `common` catches it inside `f` and answers 500 instead.
+async fn offload(f: Offloaded) -> Reply {
     smol::unblock(f).await
 }
 
@@ -118,7 +119,8 @@ pub async fn run(app: &App, work: Work) -> Reply {
         Strategy::Generator | Strategy::Cycle => work.run(),
         // futures-lite's yield_now: wakes itself and returns Pending once.
         Strategy::CycleSleep => work.run_yielding(smol::future::yield_now).await,
-        Strategy::Thread => offload(move || work.run()).await,
+        // Measured, and a panic answered 500, by `common` around the closure.
+        Strategy::Thread => app.run_offloaded(work, offload).await,
         Strategy::Background => match app.accept_background(work) {
             Ok((job, accepted)) => {
                 // Dropping the Task would CANCEL the job: detach it.
