@@ -43,8 +43,10 @@ fn main() -> anyhow::Result<ExitCode> {
     let app = App::new(info, cli.server.limits()).context("cannot start the CPU pool")?;
     let listener = std::net::TcpListener::bind(cli.server.bind)
         .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
-    common::cli::announce(listener.local_addr()?, &info);
+    // The handler first, then the address: a SIGTERM sent the moment `listening on` is read
+    // must find it (common::cli, "Start-up order").
     let signal = common::cli::termination_signal().context("cannot install the signal handler")?;
+    common::cli::announce(listener.local_addr()?, &info);
     let stop = app.shutdown_on(signal, cli.server.shutdown_timeout);
 
     // Spawned rather than run by block_on (which polls on the calling thread), so that

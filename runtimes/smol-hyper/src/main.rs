@@ -35,6 +35,7 @@ fn main() -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     let listener =
         smol::net::TcpListener::try_from(listener).context("cannot register the listener")?;
+    // Before announcing the address (common::cli, "Start-up order").
     let signal = common::cli::termination_signal().context("cannot install the signal handler")?;
     let stop = app.shutdown_on(signal, cli.server.shutdown_timeout);
 

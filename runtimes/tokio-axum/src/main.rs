@@ -47,8 +47,11 @@ fn main() -> anyhow::Result<ExitCode> {
         let listener = TcpListener::bind(cli.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
+        // Handlers first, then the address: a SIGTERM sent the moment `listening on` is read
+        // must find them (common::cli, "Start-up order").
+        let signal = shutdown_signal().context("cannot install the signal handlers")?;
         common::cli::announce(listener.local_addr()?, &info);
-        let stop = app.shutdown_on(shutdown_signal(), cli.server.shutdown_timeout);
+        let stop = app.shutdown_on(signal, cli.server.shutdown_timeout);
         // Spawned rather than driven by block_on (which polls on the main thread), so that
         // accepting runs on the worker threads like every request: with --workers 1 a busy
         // worker holds up new connections too, as in a single event loop.
@@ -69,19 +72,17 @@ fn main() -> anyhow::Result<ExitCode> {
     })
 }
 
-/// SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {},
-                _ = term.recv() => {},
-            }
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM. Both handlers are registered here, when
+/// this is called, not when the future is first polled (as `tokio::signal::ctrl_c()` would):
+/// call it inside the runtime before announcing the address.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-        Err(e) => {
-            eprintln!("warning: cannot listen for SIGTERM ({e}); only Ctrl-C stops the server");
-            let _ = ctrl_c.await;
-        }
-    }
+    })
 }
