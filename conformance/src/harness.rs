@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::Strategy;
 use common::jobs::JobStatus;
-use common::reply::Computed;
+use common::reply::{Computed, ErrorBody};
 
 use crate::behaviour::blocking_contrast;
 use crate::checks::{
@@ -118,8 +118,11 @@ pub fn sigterm_finishes_in_flight_requests(binary: &str) {
     let server = start(binary, &["--workers", "1"]);
     let client = client();
     let rt = runtime();
-    // A request long enough to still be running when the signal arrives (~ 0.3-3 s).
-    let url = format!("{}/thread?n=300000000", server.base_url());
+    // A request still running when the signal arrives: ~0.25 s in release, ~8 s in the debug
+    // builds tests run, so well past `common::app::SETTLE_LIMIT` there; a server that stops
+    // waiting for in-flight requests at that limit loses it.
+    let n: u64 = 500_000_000;
+    let url = format!("{}/thread?n={n}", server.base_url());
     let reply = rt.block_on(async {
         let request = client.get(&url);
         let signal = async {
@@ -128,14 +131,15 @@ pub fn sigterm_finishes_in_flight_requests(binary: &str) {
         };
         tokio::join!(request, signal).0
     });
-    let reply =
-        reply.unwrap_or_else(|e| panic!("{binary}: in-flight request lost on SIGTERM: {e}"));
+    let reply = reply.unwrap_or_else(|e| {
+        panic!(
+            "{binary}: in-flight request lost on SIGTERM: {e}\nstderr:\n{}",
+            server.stderr_tail()
+        )
+    });
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body: Computed = serde_json::from_str(&reply.body).expect("computed body");
-    assert_eq!(
-        body.total,
-        common::kernel::closed_form(300_000_000).to_string()
-    );
+    assert_eq!(body.total, common::kernel::closed_form(n).to_string());
     let mut server = server;
     let exit = server
         .wait_timeout(Duration::from_secs(30))
@@ -613,6 +617,246 @@ pub fn arbitrary_queries_never_break_the_server(binary: &str) {
     );
 }
 
+/// `f`, or `Err` if it takes more than 30 s: a request the server never answers fails the test
+/// long before the client's own timeout.
+async fn within_30s<F: std::future::Future>(
+    f: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    tokio::time::timeout(Duration::from_secs(30), f).await
+}
+
+/// The `n` the fault-injection tests make panic (`--panic-on-n`).
+const PANIC_N: u64 = 4321;
+
+/// A panicking kernel (fault injection: `--panic-on-n`) is answered everywhere, and the server
+/// goes on: `/thread`, `/bounded` and `/rayon` answer 500 with the JSON error body, a `/jobs`
+/// job ends `failed`, a `/background` job (202) is counted as failed in `/stats`; afterwards
+/// `/health` and the same strategies with another `n` answer (with one `/bounded` permit, so a
+/// permit lost in the panic would hang it). At SIGTERM the server still shuts down, and exits 1
+/// because a background job it accepted was lost (`common::cli`, "Exit status").
+pub fn panics_in_offloaded_work_are_answered(binary: &str) {
+    let _shared = shared();
+    let panic_n = PANIC_N.to_string();
+    let mut server = start(binary, &["--panic-on-n", &panic_n, "--cpu-threads", "1"]);
+    let client = client();
+    let base = server.base_url();
+    let rt = runtime();
+    rt.block_on(async {
+        let stats = fetch_stats(&client, &base).await.expect("stats");
+        assert_eq!(
+            stats.panic_on_n,
+            Some(PANIC_N),
+            "{binary}: /stats shows the fault"
+        );
+        for strategy in [Strategy::Thread, Strategy::Bounded, Strategy::Rayon] {
+            let r = within_30s(call_strategy(
+                &client,
+                &base,
+                strategy,
+                &format!("n={PANIC_N}"),
+            ))
+            .await
+            .unwrap_or_else(|_| panic!("{binary} {strategy}: no answer in 30 s"))
+            .unwrap_or_else(|e| panic!("{binary} {strategy}: panic not answered: {e}"));
+            assert_eq!(r.status, 500, "{binary} {strategy}: {}", r.body);
+            assert_eq!(r.content_type.as_deref(), Some(common::CONTENT_TYPE));
+            let body: ErrorBody = serde_json::from_str(&r.body).expect("JSON error body");
+            assert_eq!(body.error, "internal", "{binary} {strategy}");
+
+            let health = within_30s(client.get(&format!("{base}/health"))).await;
+            assert!(
+                matches!(&health, Ok(Ok(h)) if h.status == 200),
+                "{binary}: /health after a {strategy} panic: {health:?}"
+            );
+            let ok = within_30s(call_strategy(&client, &base, strategy, "n=10"))
+                .await
+                .unwrap_or_else(|_| panic!("{binary} {strategy} after the panic: no answer"))
+                .unwrap_or_else(|e| panic!("{binary} {strategy} after the panic: {e}"));
+            assert_eq!(
+                (
+                    ok.status,
+                    serde_json::from_str::<Computed>(&ok.body)
+                        .ok()
+                        .map(|c| c.total)
+                ),
+                (200, Some("285".to_owned())),
+                "{binary} {strategy} after the panic: {}",
+                ok.body
+            );
+        }
+
+        let job = within_30s(call_strategy(
+            &client,
+            &base,
+            Strategy::Jobs,
+            &format!("n={PANIC_N}"),
+        ))
+        .await
+        .expect("job answered in 30 s")
+        .expect("job answered");
+        let job: JobStatus = serde_json::from_str(&job.body).expect("job body");
+        assert_eq!(
+            (job.status.as_str(), job.total),
+            ("failed", None),
+            "{binary}"
+        );
+
+        let r = call_strategy(
+            &client,
+            &base,
+            Strategy::Background,
+            &format!("n={PANIC_N}"),
+        )
+        .await
+        .expect("202");
+        assert_eq!(r.status, 202, "{binary}: {}", r.body);
+        let stats = wait_background_idle(&client, &base, Duration::from_secs(30))
+            .await
+            .expect("background idle");
+        let bg = &stats.background;
+        assert_eq!(
+            (bg.accepted, bg.completed, bg.failed, bg.abandoned),
+            (1, 0, 1, 0),
+            "{binary}: {bg:?}"
+        );
+        assert_eq!(
+            bg.last_completed_unix_us, None,
+            "a failed job did not complete"
+        );
+        assert_eq!(
+            (stats.jobs.failed, stats.jobs.queued, stats.jobs.running),
+            (1, 0, 0),
+            "{binary}: {:?}",
+            stats.jobs
+        );
+        // /thread, /bounded and /background ran on the blocking pool; /rayon and /jobs on
+        // the CPU pool.
+        assert_eq!(
+            (stats.offload.panicked, stats.offload.running),
+            (3, 0),
+            "{binary}: {:?}",
+            stats.offload
+        );
+        assert_eq!(
+            client
+                .get(&format!("{base}/health"))
+                .await
+                .expect("alive")
+                .status,
+            200
+        );
+    });
+    server.terminate().expect("SIGTERM");
+    let exit = server
+        .wait_timeout(Duration::from_secs(30))
+        .expect("wait")
+        .unwrap_or_else(|| panic!("{binary} did not exit after SIGTERM"));
+    let log = server.stderr_tail();
+    assert_eq!(exit.code(), Some(1), "{binary} exited with {exit}:\n{log}");
+    assert!(
+        log.contains("shutdown: 1 background jobs accepted, 0 completed")
+            && log.contains("1 failed, 0 abandoned")
+            && log.contains("shutdown: 1 background jobs FAILED"),
+        "{binary}:\n{log}"
+    );
+}
+
+/// How many times [`sigterm_right_after_start_is_graceful`] starts and stops the server: the
+/// window it tests (signal sent before the handler exists) is short, so one try would miss it.
+pub const EARLY_SIGTERM_TRIES: usize = 10;
+
+/// SIGTERM sent the instant the `listening on` line is read: the server shuts down through its
+/// graceful path (its `shutdown:` lines on stderr) and exits 0, every time.
+pub fn sigterm_right_after_start_is_graceful(binary: &str) {
+    let _shared = shared();
+    for attempt in 1..=EARLY_SIGTERM_TRIES {
+        // `start` returns as soon as it has read the address line.
+        let mut server = start(binary, &[]);
+        server.terminate().expect("SIGTERM");
+        let exit = server
+            .wait_timeout(Duration::from_secs(30))
+            .expect("wait")
+            .unwrap_or_else(|| panic!("{binary}: still running 30 s after SIGTERM"));
+        let log = server.stderr_tail();
+        assert!(
+            exit.success(),
+            "{binary}, start {attempt}: SIGTERM right after `listening on` ended it with {exit}; stderr:\n{log}"
+        );
+        assert!(
+            log.contains("shutdown: stop signal received")
+                && log.contains("shutdown: 0 background jobs accepted"),
+            "{binary}, start {attempt}: no graceful shutdown in stderr:\n{log}"
+        );
+    }
+}
+
+/// Concurrent `/thread` requests in [`blocking_threads_cap_is_measured`], and the cap.
+pub const CAP_REQUESTS: usize = 20;
+/// See [`CAP_REQUESTS`].
+pub const CAP_THREADS: usize = 3;
+
+/// `/stats` reports the blocking pool as measured, not as configured: with
+/// `--blocking-threads 3`, 20 concurrent `/thread` requests (each tens of ms in a debug build)
+/// never run more than 3 at once, on at most 3 threads; without the flag the same load runs
+/// more than 3 at once, so the measurement does see a cap that does not hold.
+pub fn blocking_threads_cap_is_measured(binary: &str) {
+    let _alone = TIMING.write().unwrap_or_else(PoisonError::into_inner);
+    let cap = CAP_THREADS.to_string();
+    let capped = thread_burst(binary, &["--workers", "2", "--blocking-threads", &cap]);
+    let o = &capped.offload;
+    eprintln!(
+        "{binary} --blocking-threads {CAP_THREADS}: {CAP_REQUESTS} /thread, peak {} running, threads peak {} seen {}, executor threads seen {}",
+        o.peak_running, o.threads_peak, o.threads_seen, capped.executor_threads_seen
+    );
+    assert_eq!(capped.blocking_threads_max, CAP_THREADS, "configured");
+    assert!(
+        (1..=CAP_THREADS).contains(&o.peak_running)
+            && (1..=CAP_THREADS).contains(&o.threads_peak)
+            && (1..=CAP_THREADS).contains(&o.threads_seen),
+        "{binary}: the cap of {CAP_THREADS} does not hold: {o:?}"
+    );
+    assert_eq!(o.finished, u64::try_from(CAP_REQUESTS).unwrap_or_default());
+    assert!(
+        (1..=2).contains(&capped.executor_threads_seen),
+        "{binary} --workers 2: {} executor threads seen",
+        capped.executor_threads_seen
+    );
+
+    let free = thread_burst(binary, &["--workers", "2"]);
+    let o = &free.offload;
+    eprintln!(
+        "{binary} default cap ({}): {CAP_REQUESTS} /thread, peak {} running, threads peak {} seen {}",
+        free.blocking_threads_max, o.peak_running, o.threads_peak, o.threads_seen
+    );
+    assert!(
+        o.peak_running > CAP_THREADS && o.threads_peak > CAP_THREADS,
+        "{binary}: without a cap, {CAP_REQUESTS} concurrent /thread requests should run more than {CAP_THREADS} at once: {o:?}"
+    );
+}
+
+/// Starts `binary ARGS`, sends [`CAP_REQUESTS`] concurrent `/thread` requests, checks their
+/// totals, and returns `/stats`.
+fn thread_burst(binary: &str, args: &[&str]) -> common::Stats {
+    // ~10^7 iterations: a few ms in release, tens of ms in the debug builds tests run.
+    let n: u64 = 10_000_000;
+    let server = start(binary, args);
+    let client = client();
+    let base = server.base_url();
+    runtime().block_on(async {
+        let query = format!("n={n}");
+        let burst =
+            (0..CAP_REQUESTS).map(|_| call_strategy(&client, &base, Strategy::Thread, &query));
+        let want = common::kernel::closed_form(n).to_string();
+        for answer in futures::future::join_all(burst).await {
+            let r = answer.unwrap_or_else(|e| panic!("{binary}: /thread: {e}"));
+            let body: Computed = serde_json::from_str(&r.body)
+                .unwrap_or_else(|e| panic!("{binary}: /thread {} ({e}): {}", r.status, r.body));
+            assert_eq!(body.total, want, "{binary}");
+        }
+        fetch_stats(&client, &base).await.expect("stats")
+    })
+}
+
 /// Resident memory of a process, from /proc (Linux).
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -679,6 +923,18 @@ macro_rules! server_tests {
         #[test]
         fn arbitrary_queries_never_break_the_server() {
             $crate::harness::arbitrary_queries_never_break_the_server($binary);
+        }
+        #[test]
+        fn panics_in_offloaded_work_are_answered() {
+            $crate::harness::panics_in_offloaded_work_are_answered($binary);
+        }
+        #[test]
+        fn sigterm_right_after_start_is_graceful() {
+            $crate::harness::sigterm_right_after_start_is_graceful($binary);
+        }
+        #[test]
+        fn blocking_threads_cap_is_measured() {
+            $crate::harness::blocking_threads_cap_is_measured($binary);
         }
     };
 }

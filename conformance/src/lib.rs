@@ -13,11 +13,14 @@
 //! - [`raw`]: raw HTTP/1.1 over TCP, for what client libraries will not do (a thousand
 //!   connections held at once, headers that never end or are far too large).
 //! - [`harness`]: blocking entry points for `#[test]`s, and the [`server_tests!`] macro.
+//! - [`lockfile`]: the crates whose global pools the servers configure are linked in one
+//!   version only (tested against the workspace's `Cargo.lock`).
 
 pub mod behaviour;
 pub mod checks;
 pub mod client;
 pub mod harness;
+pub mod lockfile;
 pub mod process;
 pub mod raw;
 
