@@ -1,9 +1,10 @@
 //! The four charts, each an SVG document drawn from [`Results`] alone.
 //!
-//! - [`batch_time`]: batch time per strategy, one panel per runtime, one bar per worker count,
-//!   the ideal (hardware-limit) batch time marked on each bar.
-//! - [`probe_latency`]: `/health` probe latency p50 → p99 on a log scale: how blocked each
-//!   server is while the batch runs.
+//! - [`batch_time`]: work time per strategy (the batch time; for `/background` the time until
+//!   its work was done, never its 202s), one panel per runtime, one bar per worker count, the
+//!   ideal (hardware-limit) batch time marked on each bar, the rounds' range as a whisker.
+//! - [`probe_latency`]: `/health` probe latency p50 → p99, pooled over all rounds, on a log
+//!   scale: how blocked each server is while the batch runs; pairs with failed probes marked.
 //! - [`timeline`]: one batch per strategy, each request a bar from send to answer, the probes
 //!   beneath: the picture that explains the numbers.
 //! - [`latency_cdf`]: the distribution of per-request latency, one line per strategy.
@@ -16,7 +17,7 @@ use common::strategy::Execution;
 
 use crate::data::{PairKey, Results, RoundRow, SummaryRow};
 use crate::svg::{
-    self, Anchor, Key, Scale, Stroke, Svg, TEXT, diamond, legend, nice_max, tick_label, triangle,
+    self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max, tick_label, triangle,
 };
 
 /// A chart: its file name under `charts/`, what it shows (alt text), and the SVG.
@@ -39,15 +40,17 @@ pub fn all(r: &Results) -> Vec<Chart> {
             file: "batch_time.svg",
             caption: "The black tick on each bar is the ideal batch time, C × T1 / min(C, cores): \
                 the further a bar rises above its tick, the more time the batch lost. The \
-                /background bar is only the 202 answers; its diamond is when the work was done.",
-            title: "Batch time per strategy and runtime, 1 worker vs all cores".into(),
+                /background bar is the time until its last job was done (its 202 answers \
+                measure no work and are not shown). Where two whiskers overlap, the rounds do \
+                not tell the bars apart.",
+            title: "Work time per strategy and runtime, 1 worker vs all cores".into(),
             svg: batch_time(r),
         },
         Chart {
             file: "probe_latency.svg",
             caption: "A strategy that blocks the executor pushes the probe up towards the batch \
                 time; one that keeps it free leaves the probe near the bottom. Compare the worker \
-                counts side by side.",
+                counts side by side. A red ✗ marks a pair where some probe got no answer.",
             title: "/health probe latency (p50 to p99, log scale) during each batch".into(),
             svg: probe_latency(r),
         },
@@ -76,6 +79,8 @@ const WIDTH: f64 = 1120.0;
 const GRID: &str = "#dddddd";
 const INK: &str = "#222222";
 const MUTED: &str = "#666666";
+/// A probe that got no answer.
+const FAILED: &str = "#c00000";
 
 /// The colour of a strategy in every chart: warm for inline, cool for offloaded.
 pub(crate) fn strategy_color(s: Strategy) -> &'static str {
@@ -309,14 +314,29 @@ fn worker_keys(r: &Results, key: fn(String) -> Key) -> Vec<(Key, String)> {
         .collect()
 }
 
-/// Chart 1: batch time per strategy, a panel per runtime, a bar per worker count, the ideal
-/// batch time marked, the rounds' spread as a whisker, `/background`'s completion as a diamond.
+/// The work time of a pair, ms, as the batch-time chart draws it: mean, fastest and slowest
+/// round. The batch time, except for `/background`: the time until its work was done.
+fn work_bar(pair: &SummaryRow) -> Option<(f64, Option<f64>, Option<f64>)> {
+    if pair.strategy == Strategy::Background {
+        Some((
+            pair.background_done_ms_mean?,
+            pair.background_done_ms_min,
+            pair.background_done_ms_max,
+        ))
+    } else {
+        Some((pair.batch_ms_mean?, pair.batch_ms_min, pair.batch_ms_max))
+    }
+}
+
+/// Chart 1: work time per strategy, a panel per runtime, a bar per worker count, the ideal
+/// batch time marked, the rounds' spread as a whisker. `/background`'s bar is the time until
+/// its work was done: its 202s measure no work.
 pub fn batch_time(r: &Results) -> String {
     let m = &r.metadata;
-    let mut svg = Svg::new(WIDTH, 560.0, "Batch time per strategy and runtime");
+    let mut svg = Svg::new(WIDTH, 560.0, "Work time per strategy and runtime");
     let y = header(
         &mut svg,
-        "Batch time: all C requests answered",
+        "Work time: all C requests answered (/background: all C jobs done)",
         &format!(
             "{} concurrent requests of n = {} per batch; bar = mean of {} round(s), whisker = \
              fastest to slowest round. Lower is better; the ideal is C × T1 / min(C, cores) \
@@ -333,8 +353,8 @@ pub fn batch_time(r: &Results) -> String {
         "ideal batch time".into(),
     ));
     keys.push((
-        Key::Diamond("#ffffff".into()),
-        "/background: all jobs done".into(),
+        Key::Line(INK.into(), String::new(), 1.0),
+        "fastest to slowest round".into(),
     ));
     let y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys);
     let p = Panels::new(r, y + 24.0, 330.0);
@@ -344,25 +364,25 @@ pub fn batch_time(r: &Results) -> String {
         .iter()
         .filter(|s| s.ok())
         .flat_map(|s| {
+            let bar = work_bar(s);
             [
-                s.batch_ms_max.or(s.batch_ms_mean),
+                bar.and_then(|(mean, _, hi)| hi.or(Some(mean))),
                 s.ideal_batch_ms,
-                s.background_done_ms_mean,
             ]
         })
         .flatten()
         .fold(0.0, f64::max);
     let scale = Scale::linear(0.0, nice_max(max), p.bottom, p.top);
     let ticks = scale.ticks(6);
-    p.draw(&mut svg, r, &scale, &ticks, "batch time (ms)");
+    p.draw(&mut svg, r, &scale, &ticks, "work time (ms)");
     p.each_pair(r, &workers, &mut svg, |svg, k, (cx, bw), pair| {
-        let Some(mean) = pair.batch_ms_mean else {
+        let Some((mean, lo, hi)) = work_bar(pair) else {
             return;
         };
         let y0 = scale.at(0.0);
         let y1 = scale.at(mean);
         svg.rect(cx - bw / 2.0, y1, bw - 1.0, y0 - y1, worker_color(k), "");
-        if let (Some(lo), Some(hi)) = (pair.batch_ms_min, pair.batch_ms_max)
+        if let (Some(lo), Some(hi)) = (lo, hi)
             && hi > lo
         {
             svg.line(cx, scale.at(lo), cx, scale.at(hi), thin(INK));
@@ -380,9 +400,6 @@ pub fn batch_time(r: &Results) -> String {
                     dash: "",
                 },
             );
-        }
-        if let Some(done) = pair.background_done_ms_mean {
-            svg.polygon(&diamond(cx, scale.at(done), 5.0), "#ffffff", INK);
         }
     });
     let h = p.bottom + 95.0;
@@ -419,9 +436,10 @@ pub fn probe_latency(r: &Results) -> String {
         "Is the server still answering? /health probe latency during the batch",
         &format!(
             "An open-loop GET /health{interval} while each batch runs, timed from its scheduled \
-             send (a stalled server counts in full). Circle = median (p50), triangle = p99, \
-             mean over rounds; log scale; no mark: no probe was due during that batch. Low \
-             means the executor stays free.",
+             send (a stalled server counts in full; the load generator's own lateness does \
+             not). Circle = median (p50), triangle = p99, both over every probe of every round \
+             (a probe with no answer counts at the timeout); red ✗: some probe got no answer; \
+             log scale; no mark: no probe was due. Low means the executor stays free.",
         ),
     );
     let mut keys = worker_keys(r, Key::Box);
@@ -434,7 +452,7 @@ pub fn probe_latency(r: &Results) -> String {
         .summary
         .iter()
         .filter(|s| s.ok())
-        .flat_map(|s| [s.probe_latency_us_p50_mean, s.probe_latency_us_p99_mean])
+        .flat_map(|s| [s.probe_latency_us_p50, s.probe_latency_us_p99])
         .flatten()
         .filter(|v| *v > 0.0)
         .map(|us| us / 1000.0)
@@ -451,10 +469,7 @@ pub fn probe_latency(r: &Results) -> String {
     p.draw(&mut svg, r, &scale, &ticks, "probe latency (ms, log scale)");
     p.each_pair(r, &workers, &mut svg, |svg, k, (cx, _), pair| {
         let ms = |v: Option<f64>| v.map(|us| us / 1000.0);
-        let (p50, p99) = (
-            ms(pair.probe_latency_us_p50_mean),
-            ms(pair.probe_latency_us_p99_mean),
-        );
+        let (p50, p99) = (ms(pair.probe_latency_us_p50), ms(pair.probe_latency_us_p99));
         let color = worker_color(k);
         if let (Some(a), Some(b)) = (p50, p99) {
             svg.line(
@@ -474,6 +489,17 @@ pub fn probe_latency(r: &Results) -> String {
         }
         if let Some(b) = p99 {
             svg.polygon(&triangle(cx, scale.at(b), 5.5), color, INK);
+        }
+        if pair.probe_errors > 0 {
+            let top = p99.map_or(p.bottom, |b| scale.at(b));
+            svg.text_styled(
+                cx,
+                top - 9.0,
+                "✗",
+                TEXT,
+                Anchor::Middle,
+                &format!("fill=\"{FAILED}\" font-weight=\"bold\""),
+            );
         }
     });
     svg.set_height(p.bottom + 95.0);
@@ -525,14 +551,12 @@ pub(crate) fn timeline_setting(r: &Results) -> TimelineSetting {
     }
 }
 
-/// The round of `key` whose batch time is the median (the lower of the middle two).
+/// The round of `key` whose work time is the median (the lower of the middle two): the batch
+/// time, or for `/background` the time until its work was done.
 pub(crate) fn median_round<'a>(r: &'a Results, key: &PairKey) -> Option<&'a RoundRow> {
-    let mut rounds: Vec<&RoundRow> = r.rounds.iter().filter(|x| &x.key() == key).collect();
-    rounds.sort_by(|a, b| {
-        a.batch_ms
-            .total_cmp(&b.batch_ms)
-            .then(a.round.cmp(&b.round))
-    });
+    let mut rounds = r.rounds_of(key);
+    let work = |x: &RoundRow| x.work_ms().unwrap_or(x.batch_ms);
+    rounds.sort_by(|a, b| work(a).total_cmp(&work(b)).then(a.round.cmp(&b.round)));
     let k = rounds.len();
     (k > 0).then(|| rounds[(k - 1) / 2])
 }
@@ -571,6 +595,10 @@ pub fn timeline(r: &Results) -> String {
             "/health probe: scheduled → answer".into(),
         ),
         (
+            Key::Box(FAILED.into()),
+            "probe with no answer: scheduled → timeout".into(),
+        ),
+        (
             Key::Line(INK.into(), "5 3".into(), 1.5),
             "ideal batch time".into(),
         ),
@@ -589,7 +617,8 @@ pub fn timeline(r: &Results) -> String {
         strategy: Strategy,
         round: Option<&'a RoundRow>,
         bars: Vec<(f64, f64)>,
-        probes: Vec<(f64, f64)>,
+        /// From the scheduled send to the answer (or to the timeout), failed or not.
+        probes: Vec<(f64, f64, bool)>,
         note: Option<&'static str>,
     }
     let mut panels = Vec::new();
@@ -621,21 +650,24 @@ pub fn timeline(r: &Results) -> String {
                     .map(|x| (ms(x.start_offset_us), ms(x.start_offset_us + x.latency_us)))
                     .collect();
                 bars.sort_by(|a, b| a.1.total_cmp(&b.1));
+                let timeout = r.probe_timeout_us();
                 panel.probes = r
                     .probes
                     .get(&key)
                     .into_iter()
                     .flatten()
-                    .filter(|x| x.round == round.round && x.status.is_some())
+                    .filter(|x| x.round == round.round)
                     .map(|x| {
-                        (
-                            ms(x.scheduled_offset_us),
-                            ms(x.scheduled_offset_us + x.latency_us),
-                        )
+                        let start = ms(x.scheduled_offset_us);
+                        (start, start + x.counted_us(timeout) / 1000.0, x.failed())
                     })
                     .collect();
-                for (_, end) in bars.iter().chain(&panel.probes) {
-                    max_t = max_t.max(*end);
+                for end in bars
+                    .iter()
+                    .map(|b| b.1)
+                    .chain(panel.probes.iter().map(|p| p.1))
+                {
+                    max_t = max_t.max(end);
                 }
                 for v in [round.ideal_batch_ms, round.background_done_ms]
                     .into_iter()
@@ -700,10 +732,11 @@ pub fn timeline(r: &Results) -> String {
             Anchor::End,
             &format!("fill=\"{MUTED}\""),
         );
-        for (a, b) in &panel.probes {
+        for (a, b, failed) in &panel.probes {
             let x0 = scale.at(*a);
             let w = (scale.at(*b) - x0).max(1.0);
-            svg.rect(x0, py, w, 8.0, "#9a9a9a", "fill-opacity=\"0.45\"");
+            let fill = if *failed { FAILED } else { "#9a9a9a" };
+            svg.rect(x0, py, w, 8.0, fill, "fill-opacity=\"0.45\"");
         }
         if let Some(round) = panel.round.filter(|_| panel.note.is_none()) {
             if let Some(ideal) = round.ideal_batch_ms {

@@ -109,6 +109,9 @@ pub struct Metadata {
     /// Per-request timeout, s.
     #[serde(default)]
     pub request_timeout_s: Option<f64>,
+    /// Probe timeout, s: a probe that got no answer counts at no less than this.
+    #[serde(default)]
+    pub probe_timeout_s: Option<f64>,
     /// A `--quick` smoke run.
     pub quick: bool,
     /// Pairs measured.
@@ -147,7 +150,8 @@ impl fmt::Display for PairKey {
     }
 }
 
-/// One row of summary.csv: one pair, figures over its rounds.
+/// One row of summary.csv: one pair. Percentiles are pooled over all its rounds (every
+/// answered request, every probe); `_mean`, `_sd`, `_min` and `_max` are over rounds.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SummaryRow {
     /// Target name.
@@ -171,11 +175,12 @@ pub struct SummaryRow {
     pub result: String,
     /// Why it failed.
     pub failure: Option<String>,
-    /// Median lone-request time, ms.
+    /// Median lone-request time, ms (for `/background`: send to the server-recorded end of
+    /// the job).
     pub t1_ms: Option<f64>,
     /// C × T1 / min(C, cores), ms.
     pub ideal_batch_ms: Option<f64>,
-    /// Batch wall time, mean over rounds, ms.
+    /// Batch wall time (all answers in), mean over rounds, ms. For `/background` the 202s only.
     pub batch_ms_mean: Option<f64>,
     /// Its sample standard deviation.
     pub batch_ms_sd: Option<f64>,
@@ -183,24 +188,40 @@ pub struct SummaryRow {
     pub batch_ms_min: Option<f64>,
     /// Slowest round, ms.
     pub batch_ms_max: Option<f64>,
-    /// Ideal / measured, mean over rounds.
+    /// Ideal / measured, mean over rounds (for `/background` measured until the work is done).
     pub efficiency_mean: Option<f64>,
-    /// Per-round request median, mean over rounds, µs.
-    pub latency_us_p50_mean: Option<f64>,
-    /// Per-round request p99, mean over rounds, µs.
-    pub latency_us_p99_mean: Option<f64>,
-    /// Requests sent.
+    /// Request median, pooled over rounds, µs.
+    pub latency_us_p50: Option<f64>,
+    /// Request p99, pooled over rounds, µs.
+    pub latency_us_p99: Option<f64>,
+    /// Requests sent (C × rounds).
     pub requests: u64,
-    /// Probes sent.
+    /// Requests that timed out (no answer, so not in the latency percentiles).
+    pub errors_timeout: u64,
+    /// Requests that failed in transport (no answer either).
+    pub errors_transport: u64,
+    /// Probes sent, failed ones included: the samples the probe percentiles rest on.
     pub probes: u64,
-    /// Per-round probe median, mean over rounds, µs.
-    pub probe_latency_us_p50_mean: Option<f64>,
-    /// Per-round probe p99, mean over rounds, µs.
-    pub probe_latency_us_p99_mean: Option<f64>,
+    /// Probes that got no answer (timeout or transport error); each counts in the percentiles
+    /// at no less than the probe timeout.
+    pub probe_errors: u64,
+    /// Probe median, pooled over rounds, µs.
+    pub probe_latency_us_p50: Option<f64>,
+    /// Probe p99, pooled over rounds, µs.
+    pub probe_latency_us_p99: Option<f64>,
     /// Largest probe latency, µs.
-    pub probe_latency_us_max: Option<u64>,
+    pub probe_latency_us_max: Option<f64>,
+    /// The load generator's own lateness in sending a probe, p99, µs (not charged to the
+    /// server).
+    pub probe_harness_late_us_p99: Option<f64>,
     /// Until every background job finished, mean over rounds, ms.
     pub background_done_ms_mean: Option<f64>,
+    /// Its sample standard deviation.
+    pub background_done_ms_sd: Option<f64>,
+    /// Fastest round, ms.
+    pub background_done_ms_min: Option<f64>,
+    /// Slowest round, ms.
+    pub background_done_ms_max: Option<f64>,
 }
 
 impl SummaryRow {
@@ -223,14 +244,21 @@ impl SummaryRow {
         "batch_ms_min",
         "batch_ms_max",
         "efficiency_mean",
-        "latency_us_p50_mean",
-        "latency_us_p99_mean",
+        "latency_us_p50",
+        "latency_us_p99",
         "requests",
+        "errors_timeout",
+        "errors_transport",
         "probes",
-        "probe_latency_us_p50_mean",
-        "probe_latency_us_p99_mean",
+        "probe_errors",
+        "probe_latency_us_p50",
+        "probe_latency_us_p99",
         "probe_latency_us_max",
+        "probe_harness_late_us_p99",
         "background_done_ms_mean",
+        "background_done_ms_sd",
+        "background_done_ms_min",
+        "background_done_ms_max",
     ];
 
     /// Its pair.
@@ -240,6 +268,13 @@ impl SummaryRow {
             workers: self.workers,
             strategy: self.strategy,
         }
+    }
+
+    /// Requests that got an answer: the samples the request percentiles rest on.
+    pub fn answered(&self) -> u64 {
+        self.requests
+            .saturating_sub(self.errors_timeout)
+            .saturating_sub(self.errors_transport)
     }
 
     /// Measured successfully (`result` is `ok`).
@@ -298,10 +333,13 @@ pub struct ProbeRow {
     pub round: u32,
     /// Scheduled send time, from the batch's start, µs.
     pub scheduled_offset_us: u64,
-    /// Scheduled send time to answer, µs.
+    /// What is charged to the server, µs: from the scheduled send (or the previous probe's
+    /// answer, if that came later) to this answer, the harness's own lateness left out.
     pub latency_us: u64,
     /// HTTP status, if an answer came.
     pub status: Option<u16>,
+    /// Why no answer came (timeout, transport error); `None` when one did.
+    pub error: Option<String>,
 }
 
 impl ProbeRow {
@@ -314,7 +352,22 @@ impl ProbeRow {
         "scheduled_offset_us",
         "latency_us",
         "status",
+        "error",
     ];
+
+    /// It got no answer.
+    pub fn failed(&self) -> bool {
+        self.error.as_deref().is_some_and(|e| !e.is_empty())
+    }
+
+    /// The latency it counts with, µs: a failed probe waited at least the probe timeout.
+    pub fn counted_us(&self, timeout_us: Option<f64>) -> f64 {
+        let own = self.latency_us as f64;
+        match timeout_us {
+            Some(t) if self.failed() => own.max(t),
+            _ => own,
+        }
+    }
 }
 
 /// One row of rounds.csv: one batch.
@@ -333,7 +386,17 @@ pub struct RoundRow {
     pub batch_ms: f64,
     /// Ideal batch time, ms.
     pub ideal_batch_ms: Option<f64>,
-    /// Until every background job finished, ms.
+    /// The round's request median, µs.
+    pub latency_us_p50: Option<f64>,
+    /// The round's slowest request, µs (with C ≤ 100 requests a round's p99 is its maximum).
+    pub latency_us_max: Option<f64>,
+    /// Probes sent in the round.
+    pub probes: u64,
+    /// Probes of the round that got no answer.
+    pub probe_errors: u64,
+    /// The round's slowest probe, µs; `None` when no probe was due.
+    pub probe_latency_us_max: Option<f64>,
+    /// From the batch start until the server recorded the end of the last background job, ms.
     pub background_done_ms: Option<f64>,
 }
 
@@ -346,8 +409,39 @@ impl RoundRow {
         "round",
         "batch_ms",
         "ideal_batch_ms",
+        "latency_us_p50",
+        "latency_us_max",
+        "probes",
+        "probe_errors",
+        "probe_latency_us_max",
         "background_done_ms",
     ];
+
+    /// The round's worst probe, µs, a failed probe counting at no less than `timeout_us`;
+    /// `None` when no probe was sent. With at most 100 probes in a round this is also the
+    /// round's nearest-rank p99.
+    pub fn probe_worst_us(&self, timeout_us: Option<f64>) -> Option<f64> {
+        if self.probes == 0 {
+            return None;
+        }
+        let answered = self.probe_latency_us_max;
+        if self.probe_errors > 0 {
+            let failed = timeout_us.unwrap_or(0.0);
+            Some(answered.map_or(failed, |a| a.max(failed)))
+        } else {
+            answered
+        }
+    }
+
+    /// The figure runtimes and worker counts are compared by, ms: the completion of the work
+    /// for `/background` (its 202s measure no work), the batch time for every other strategy.
+    pub fn work_ms(&self) -> Option<f64> {
+        if self.strategy == Strategy::Background {
+            self.background_done_ms
+        } else {
+            Some(self.batch_ms)
+        }
+    }
 
     /// Its pair.
     pub fn key(&self) -> PairKey {
@@ -445,6 +539,16 @@ impl Results {
             raw,
             probes,
         })
+    }
+
+    /// The rounds of `key`, in file order.
+    pub fn rounds_of(&self, key: &PairKey) -> Vec<&RoundRow> {
+        self.rounds.iter().filter(|x| &x.key() == key).collect()
+    }
+
+    /// The probe timeout, µs, if metadata.json gives it.
+    pub fn probe_timeout_us(&self) -> Option<f64> {
+        self.metadata.probe_timeout_s.map(|s| s * 1e6)
     }
 
     /// The summary row of `key`.
@@ -614,6 +718,182 @@ fn csv_message(e: &csv::Error) -> String {
     }
 }
 
+/// Hand-made results for the unit tests of the findings: a few pairs, each with its rounds.
+#[cfg(test)]
+pub(crate) mod fake {
+    use super::*;
+
+    /// One pair, measured successfully.
+    #[derive(Debug, Clone)]
+    pub(crate) struct Pair {
+        pub(crate) target: &'static str,
+        pub(crate) workers: u32,
+        pub(crate) strategy: Strategy,
+        pub(crate) t1_ms: f64,
+        /// Each round's batch time, ms.
+        pub(crate) batch_ms: Vec<f64>,
+        /// Each round's worst probe, ms.
+        pub(crate) probe_worst_ms: Vec<f64>,
+        /// The pooled probe p99, ms.
+        pub(crate) probe_p99_ms: f64,
+        /// Probes that failed, per round.
+        pub(crate) probe_errors: Vec<u64>,
+        /// Each round's `/background` completion, ms.
+        pub(crate) done_ms: Vec<f64>,
+    }
+
+    impl Pair {
+        /// A pair with `batch_ms` rounds, whose every probe answered within a tenth of T1.
+        pub(crate) fn new(
+            target: &'static str,
+            workers: u32,
+            strategy: Strategy,
+            batch_ms: &[f64],
+        ) -> Pair {
+            Pair {
+                target,
+                workers,
+                strategy,
+                t1_ms: 10.0,
+                batch_ms: batch_ms.to_vec(),
+                probe_worst_ms: vec![0.8; batch_ms.len()],
+                probe_p99_ms: 0.5,
+                probe_errors: vec![0; batch_ms.len()],
+                done_ms: Vec::new(),
+            }
+        }
+
+        /// With these rounds' worst probes and this pooled p99, ms.
+        pub(crate) fn probes(mut self, p99_ms: f64, worst_ms: &[f64]) -> Pair {
+            assert_eq!(worst_ms.len(), self.batch_ms.len());
+            self.probe_p99_ms = p99_ms;
+            self.probe_worst_ms = worst_ms.to_vec();
+            self
+        }
+
+        /// With `/background` completions, ms.
+        pub(crate) fn done(mut self, done_ms: &[f64]) -> Pair {
+            assert_eq!(done_ms.len(), self.batch_ms.len());
+            self.done_ms = done_ms.to_vec();
+            self
+        }
+
+        /// With failed probes per round.
+        pub(crate) fn failed_probes(mut self, per_round: &[u64]) -> Pair {
+            assert_eq!(per_round.len(), self.batch_ms.len());
+            self.probe_errors = per_round.to_vec();
+            self
+        }
+    }
+
+    fn mean(xs: &[f64]) -> Option<f64> {
+        (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+    }
+
+    fn min(xs: &[f64]) -> Option<f64> {
+        xs.iter().copied().reduce(f64::min)
+    }
+
+    fn max(xs: &[f64]) -> Option<f64> {
+        xs.iter().copied().reduce(f64::max)
+    }
+
+    /// Results holding `pairs`: 2 cores, C = 4, 20 probes per round, probe timeout 2 s.
+    pub(crate) fn results(pairs: &[Pair]) -> Results {
+        let rounds = pairs.iter().map(|p| p.batch_ms.len()).max().unwrap_or(0);
+        let metadata = Metadata {
+            date_utc: "2026-01-01T00:00:00Z".into(),
+            duration_s: 1.0,
+            git_commit: "0000000".into(),
+            rustc: "rustc".into(),
+            cpu_model: "cpu".into(),
+            cores: 2,
+            os: String::new(),
+            kernel: String::new(),
+            args: Vec::new(),
+            server_build_profile: String::new(),
+            bench_runner_profile: String::new(),
+            servers: Vec::new(),
+            client: String::new(),
+            n: 1000,
+            concurrency: 4,
+            rounds: u32::try_from(rounds).unwrap_or(u32::MAX),
+            probe_interval_ms: Some(2.0),
+            calibration: Some(5),
+            request_timeout_s: Some(30.0),
+            probe_timeout_s: Some(2.0),
+            quick: false,
+            pairs: Some(pairs.len()),
+            pairs_failed: Some(0),
+            note: String::new(),
+        };
+        let mut summary = Vec::new();
+        let mut round_rows = Vec::new();
+        for p in pairs {
+            let k = p.batch_ms.len() as u64;
+            let probes_per_round = 20;
+            let background = p.strategy == Strategy::Background;
+            summary.push(SummaryRow {
+                target: p.target.into(),
+                runtime: p.target.into(),
+                framework: "fw".into(),
+                workers: Some(p.workers),
+                strategy: p.strategy,
+                n: 1000,
+                concurrency: 4,
+                rounds: u32::try_from(k).unwrap_or(u32::MAX),
+                result: "ok".into(),
+                failure: None,
+                t1_ms: Some(p.t1_ms),
+                ideal_batch_ms: Some(p.t1_ms * 2.0),
+                batch_ms_mean: mean(&p.batch_ms),
+                batch_ms_sd: None,
+                batch_ms_min: min(&p.batch_ms),
+                batch_ms_max: max(&p.batch_ms),
+                efficiency_mean: None,
+                latency_us_p50: Some(5000.0),
+                latency_us_p99: Some(9000.0),
+                requests: 4 * k,
+                errors_timeout: 0,
+                errors_transport: 0,
+                probes: probes_per_round * k,
+                probe_errors: p.probe_errors.iter().sum(),
+                probe_latency_us_p50: Some(100.0),
+                probe_latency_us_p99: Some(p.probe_p99_ms * 1000.0),
+                probe_latency_us_max: max(&p.probe_worst_ms).map(|x| x * 1000.0),
+                probe_harness_late_us_p99: Some(90.0),
+                background_done_ms_mean: mean(&p.done_ms).filter(|_| background),
+                background_done_ms_sd: None,
+                background_done_ms_min: min(&p.done_ms).filter(|_| background),
+                background_done_ms_max: max(&p.done_ms).filter(|_| background),
+            });
+            for (i, batch) in p.batch_ms.iter().enumerate() {
+                round_rows.push(RoundRow {
+                    target: p.target.into(),
+                    workers: Some(p.workers),
+                    strategy: p.strategy,
+                    round: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    batch_ms: *batch,
+                    ideal_batch_ms: Some(p.t1_ms * 2.0),
+                    latency_us_p50: Some(5000.0),
+                    latency_us_max: Some(9000.0),
+                    probes: probes_per_round,
+                    probe_errors: p.probe_errors[i],
+                    probe_latency_us_max: Some(p.probe_worst_ms[i] * 1000.0),
+                    background_done_ms: p.done_ms.get(i).copied().filter(|_| background),
+                });
+            }
+        }
+        Results {
+            metadata,
+            summary,
+            rounds: round_rows,
+            raw: BTreeMap::new(),
+            probes: BTreeMap::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,14 +936,14 @@ mod tests {
     fn bad_rows_name_their_line() {
         let cols = RoundRow::COLUMNS;
         let header = cols.join(",");
-        let good = "tokio,1,cycle,1,10.5,,";
-        let text = format!("{header}\n{good}\ntokio,1,cycle,2,ten,,\n");
+        let good = "tokio,1,cycle,1,10.5,,9000,9500,3,0,700,";
+        let text = format!("{header}\n{good}\ntokio,1,cycle,2,ten,,9000,9500,3,0,700,\n");
         let err = csv_of::<RoundRow>(&text, cols).expect_err("error");
         let msg = err.to_string();
         assert!(msg.contains("line 3"), "{msg}");
         assert!(msg.contains("field 5"), "{msg}");
 
-        let text = format!("{header}\n{good}\n{good}\ntokio,1,nope,1,1,,\n");
+        let text = format!("{header}\n{good}\n{good}\ntokio,1,nope,1,1,,1,1,1,0,1,\n");
         let msg = csv_of::<RoundRow>(&text, cols)
             .expect_err("error")
             .to_string();
@@ -677,7 +957,7 @@ mod tests {
             .expect_err("error")
             .to_string();
         assert!(
-            msg.contains("line 2") && msg.contains("3 fields where the header has 7"),
+            msg.contains("line 2") && msg.contains("3 fields where the header has 12"),
             "{msg}"
         );
 
@@ -698,5 +978,35 @@ mod tests {
         assert_eq!(rows[0].0, 2);
         assert_eq!(rows[0].1.background_done_ms, None);
         assert_eq!(rows[0].1.batch_ms, 10.5);
+        assert_eq!(rows[0].1.probe_worst_us(Some(2e6)), Some(700.0));
+    }
+
+    #[test]
+    fn a_failed_probe_counts_at_the_timeout() {
+        let cols = RoundRow::COLUMNS;
+        let header = cols.join(",");
+        // 3 probes, 1 failed; the answered ones' worst is 700 µs.
+        let text = format!(
+            "{header}\ntokio,1,cycle,1,10.5,,9000,9500,3,1,700,\ntokio,1,cycle,2,10.5,,9000,9500,0,0,,\n"
+        );
+        let rows = csv_of::<RoundRow>(&text, cols).expect("rows");
+        assert_eq!(rows[0].1.probe_worst_us(Some(2e6)), Some(2e6));
+        assert_eq!(
+            rows[1].1.probe_worst_us(Some(2e6)),
+            None,
+            "no probe was due"
+        );
+
+        let cols = ProbeRow::COLUMNS;
+        let header = cols.join(",");
+        let text = format!(
+            "{header}\ntokio,1,cycle,1,0,150,200,\ntokio,1,cycle,1,5000,2100000,,timeout\n"
+        );
+        let rows = csv_of::<ProbeRow>(&text, cols).expect("rows");
+        assert!(!rows[0].1.failed());
+        assert_eq!(rows[0].1.counted_us(Some(2e6)), 150.0);
+        assert!(rows[1].1.failed());
+        assert_eq!(rows[1].1.counted_us(Some(3e6)), 3e6);
+        assert_eq!(rows[1].1.counted_us(Some(2e6)), 2_100_000.0);
     }
 }

@@ -1,35 +1,55 @@
-//! Findings computed from the summary: every number in a sentence here comes from the data,
+//! Findings computed from the results: every number in a sentence here comes from the data,
 //! and every conclusion is phrased on what the data shows (a verdict is chosen by comparing
 //! figures, never written in advance).
 //!
 //! The measures behind them:
-//! - **stall ratio**: `/health` probe p99 ÷ T1 (one lone request's time). At 1 or above a probe
-//!   waited at least as long as one whole request's work: the server stopped answering
-//!   ([`Responsiveness::Stalled`]); below [`SLOWED`] it kept answering.
-//! - **speed-up**: batch time with 1 worker ÷ batch time with the most workers measured.
-//! - **spread between runtimes**: slowest ÷ fastest batch time of a strategy.
-//! - **iterator vs loop**: T1 of `/generator` ÷ T1 of `/cycle` on the same server and workers.
+//! - **stall ratio**: `/health` probe p99 ÷ T1 (one lone request's time), the p99 pooled over
+//!   every probe of every round (a probe that got no answer counts at no less than the probe
+//!   timeout). At 1 or above a probe waited at least as long as one whole request's work.
+//!   A pair *stalls* the server ([`Responsiveness::Stalled`]) only when the pooled p99 and
+//!   the worst probe of every round reach T1; it is *responsive* when neither does, and
+//!   *borderline* when they fall on both sides of T1 ([`crate::noise::side`]).
+//! - **work time**: the batch time (all C answers in), except for `/background`, whose 202s
+//!   measure no work: it is measured until the server recorded the end of its last job
+//!   (`background_done_ms`). Runtimes and worker counts are compared by it.
+//! - **speed-up**: work time with the fewest workers ÷ with the most.
+//! - **spread between runtimes**: slowest ÷ fastest work time of a strategy.
+//! - Every difference, likeness and threshold is judged against the rounds' own ranges, as
+//!   [`crate::noise`] describes: nothing is called inside the noise.
+//!
+//! `/generator` and `/cycle` differ only in the kernel's form (iterator or loop), and the two
+//! forms compile to the same machine code ([`KERNEL_CHECK`]): the report does not compare them.
+
+use std::collections::BTreeMap;
 
 use common::Strategy;
 use common::strategy::Execution;
 
-use crate::charts::execution_word;
-use crate::data::{PairKey, Results};
+use crate::charts::{execution_word, thousands};
+use crate::data::{PairKey, Results, SummaryRow};
+use crate::noise::{self, Change, Figure, Side, Spread};
 
-/// Below this stall ratio (probe p99 ÷ T1) a pair counts as responsive.
-pub const SLOWED: f64 = 0.25;
-
-/// Two runtimes (or the iterator and the loop) within this relative difference are "alike".
+/// Two runtimes within this relative difference, even at their extreme rounds, are "alike".
 pub const ALIKE: f64 = 0.10;
+
+/// The command that shows `sum_squares_iter` (`/generator`) and `sum_squares_loop` (`/cycle`
+/// and the offloaded strategies) are the same machine code in a release build: it
+/// disassembles both functions from a server binary and compares their bytes, printing
+/// `byte-identical` (or the differing lines). Checked with rustc 1.95 and GNU objdump 2.40 on
+/// x86_64, on all three servers: 29 lines of bytes each, the same.
+pub const KERNEL_CHECK: &str = "cargo build --release -p server-tokio-axum && k() { objdump \
+     -d -C target/release/server-tokio-axum | awk -v f=\"<common::kernel::$1>:\" 'index($0, f) \
+     {p = 1; next} p && !NF {exit} p' | cut -f2; } && diff <(k sum_squares_iter) <(k \
+     sum_squares_loop) && echo byte-identical";
 
 /// How a pair treated the `/health` probe that ran beside its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Responsiveness {
-    /// Probe p99 ≥ T1: a probe waited at least one whole request's work.
+    /// Probe p99 ≥ T1, and in every round some probe waited at least T1.
     Stalled,
-    /// [`SLOWED`] × T1 ≤ probe p99 < T1.
-    Slowed,
-    /// Probe p99 < [`SLOWED`] × T1.
+    /// The pooled p99 and the rounds' worst probes fall on both sides of T1.
+    Borderline,
+    /// Probe p99 < T1, and in every round every probe was answered within T1.
     Responsive,
 }
 
@@ -38,64 +58,100 @@ pub enum Responsiveness {
 pub struct Verdict {
     /// The pair.
     pub key: PairKey,
-    /// Probe p99 (mean over rounds), ms.
+    /// Probe p99 pooled over rounds, ms.
     pub probe_p99_ms: f64,
     /// T1, ms.
     pub t1_ms: f64,
-    /// Batch time (mean over rounds), ms.
-    pub batch_ms: f64,
     /// `probe_p99_ms / t1_ms`.
     pub stall: f64,
-    /// The class of `stall`.
+    /// Each round's worst probe ÷ T1 (rounds with a probe only).
+    pub rounds: Vec<f64>,
+    /// Probes sent.
+    pub probes: u64,
+    /// Probes that got no answer.
+    pub probe_errors: u64,
+    /// The class of `stall` and `rounds`.
     pub class: Responsiveness,
 }
 
-/// The verdict of every pair measured successfully that has probe, T1 and batch figures, in
-/// summary order.
+impl Verdict {
+    /// How many rounds' worst probe reached T1.
+    pub fn rounds_stalled(&self) -> usize {
+        self.rounds.iter().filter(|x| **x >= 1.0).count()
+    }
+}
+
+/// The class of a pair whose pooled probe p99 is `stall` × T1 and whose rounds' worst probes
+/// are `rounds` × T1.
+pub fn classify(stall: f64, rounds: &[f64]) -> Responsiveness {
+    match noise::side(stall, rounds, 1.0) {
+        Side::Above => Responsiveness::Stalled,
+        Side::Borderline => Responsiveness::Borderline,
+        Side::Below => Responsiveness::Responsive,
+    }
+}
+
+/// The verdict of every pair measured successfully that has probe and T1 figures, in summary
+/// order.
 pub fn verdicts(r: &Results) -> Vec<Verdict> {
+    let timeout = r.probe_timeout_us();
     r.summary
         .iter()
         .filter(|s| s.ok())
         .filter_map(|s| {
-            let probe = s.probe_latency_us_p99_mean? / 1000.0;
+            let probe = s.probe_latency_us_p99? / 1000.0;
             let t1 = s.t1_ms.filter(|t| *t > 0.0)?;
-            let batch = s.batch_ms_mean?;
             let stall = probe / t1;
-            let class = if stall >= 1.0 {
-                Responsiveness::Stalled
-            } else if stall >= SLOWED {
-                Responsiveness::Slowed
-            } else {
-                Responsiveness::Responsive
-            };
+            let rounds: Vec<f64> = r
+                .rounds_of(&s.key())
+                .iter()
+                .filter_map(|x| x.probe_worst_us(timeout))
+                .map(|us| us / 1000.0 / t1)
+                .collect();
             Some(Verdict {
                 key: s.key(),
                 probe_p99_ms: probe,
                 t1_ms: t1,
-                batch_ms: batch,
                 stall,
-                class,
+                class: classify(stall, &rounds),
+                rounds,
+                probes: s.probes,
+                probe_errors: s.probe_errors,
             })
         })
         .collect()
 }
 
-/// `/generator` T1 ÷ `/cycle` T1 per target × workers where both were measured.
-pub fn iterator_vs_loop(r: &Results) -> Vec<(String, Option<u32>, f64)> {
-    let mut out = Vec::new();
-    for (target, _) in r.targets() {
-        for w in r.worker_counts() {
-            let t1 = |s| {
-                r.ok_pair(&target, w, s)
-                    .and_then(|p| p.t1_ms)
-                    .filter(|t| *t > 0.0)
-            };
-            if let (Some(g), Some(c)) = (t1(Strategy::Generator), t1(Strategy::Cycle)) {
-                out.push((target.clone(), w, g / c));
-            }
-        }
+/// The work time of a pair, ms, with its rounds' range: the batch time, or for `/background`
+/// the time until its work was done. `None` when the pair failed or has no such figure.
+pub fn work(r: &Results, p: &SummaryRow) -> Option<Figure> {
+    if !p.ok() {
+        return None;
     }
-    out
+    let mean = if p.strategy == Strategy::Background {
+        p.background_done_ms_mean?
+    } else {
+        p.batch_ms_mean?
+    };
+    let rounds: Vec<f64> = r
+        .rounds_of(&p.key())
+        .iter()
+        .filter_map(|x| x.work_ms())
+        .collect();
+    Figure::of_rounds(mean, &rounds)
+}
+
+/// One target × strategy measured with both worker counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Speedup {
+    /// Target.
+    pub target: String,
+    /// Strategy.
+    pub strategy: Strategy,
+    /// Work time with the fewest workers ÷ with the most.
+    pub ratio: f64,
+    /// How the work time with the most workers compares with the fewest: `Lower` is faster.
+    pub change: Change,
 }
 
 /// What the most workers change against the fewest.
@@ -105,11 +161,11 @@ pub struct Speedups {
     pub few: u32,
     /// The most (the core count in a default run).
     pub many: u32,
-    /// Target, strategy, batch time with `few` ÷ batch time with `many`.
-    pub ratios: Vec<(String, Strategy, f64)>,
+    /// Per target × strategy measured with both.
+    pub ratios: Vec<Speedup>,
 }
 
-/// Batch time with the fewest workers ÷ with the most, per target × strategy where both were
+/// Work time with the fewest workers ÷ with the most, per target × strategy where both were
 /// measured; `None` when the run has a single worker count.
 pub fn speedups(r: &Results) -> Option<Speedups> {
     let counts: Vec<u32> = r.worker_counts().into_iter().flatten().collect();
@@ -120,11 +176,16 @@ pub fn speedups(r: &Results) -> Option<Speedups> {
     let mut out = Vec::new();
     for (target, _) in r.targets() {
         for s in r.strategies() {
-            let batch = |w| r.ok_pair(&target, Some(w), s).and_then(|p| p.batch_ms_mean);
-            if let (Some(a), Some(b)) = (batch(few), batch(many))
-                && b > 0.0
+            let fig = |w| r.ok_pair(&target, Some(w), s).and_then(|p| work(r, p));
+            if let (Some(a), Some(b)) = (fig(few), fig(many))
+                && b.value > 0.0
             {
-                out.push((target.clone(), s, a / b));
+                out.push(Speedup {
+                    target: target.clone(),
+                    strategy: s,
+                    ratio: a.value / b.value,
+                    change: noise::change(&a, &b),
+                });
             }
         }
     }
@@ -185,11 +246,13 @@ pub fn markdown(r: &Results) -> String {
         );
     }
     out.extend(failed(r));
+    out.extend(method(r));
+    out.extend(probe_errors(r));
     out.extend(blocking(r));
     out.extend(workers(r));
     out.extend(runtimes(r));
     out.extend(yielding(r));
-    out.extend(iterator(r));
+    out.extend(kernel(r));
     out.extend(experts(r));
     out.extend(background(r));
     let mut text = out.join("\n");
@@ -205,6 +268,15 @@ fn setting(r: &Results, target: &str, workers: Option<u32>) -> String {
         Some(w) => format!("{target}, {w} workers"),
         None => format!("{target} ({})", r.workers_label(None)),
     }
+}
+
+/// `/cycle on tokio, 1 worker`.
+fn pair_name(r: &Results, key: &PairKey) -> String {
+    format!(
+        "{} on {}",
+        key.strategy.path(),
+        setting(r, &key.target, key.workers)
+    )
 }
 
 fn failed(r: &Results) -> Option<String> {
@@ -227,6 +299,102 @@ fn failed(r: &Results) -> Option<String> {
     })
 }
 
+/// How differences are called, with this run's number of rounds; `None` when no pair was
+/// measured.
+fn method(r: &Results) -> Option<String> {
+    let rounds: Vec<usize> = r
+        .summary
+        .iter()
+        .filter(|s| s.ok())
+        .map(|s| s.rounds as usize)
+        .collect();
+    let fewest = rounds.iter().copied().min()?;
+    if fewest < noise::MIN_ROUNDS {
+        return Some(format!(
+            "- **Noise.** Some pairs have {fewest} round(s): with fewer than {} rounds there \
+             is no measure of the noise, so no difference between them and another pair is \
+             called below.",
+            noise::MIN_ROUNDS
+        ));
+    }
+    let most = rounds.iter().copied().max().unwrap_or(fewest);
+    let r_text = if most == fewest {
+        format!("{fewest} rounds per pair")
+    } else {
+        format!("{fewest} to {most} rounds per pair")
+    };
+    Some(format!(
+        "- **Noise.** With {r_text}, a difference between two pairs is called only when \
+         their rounds' ranges do not overlap (disjoint ranges are the most extreme outcome of \
+         a rank-sum test: p = {} at {fewest} rounds each{}); *alike* only when even the \
+         extreme rounds are within {}; and a result whose pooled figure and rounds fall on \
+         both sides of a threshold is *borderline*.",
+        sig3(noise::rank_sum_p(fewest, fewest)),
+        if noise::rank_sum_p(fewest, fewest) > 0.05 {
+            ", weak evidence: more rounds would make it stronger"
+        } else {
+            ""
+        },
+        pct(ALIKE)
+    ))
+}
+
+/// The probes that got no answer, per pair, by kind.
+fn probe_errors(r: &Results) -> Vec<String> {
+    let total: u64 = r.summary.iter().filter(|s| s.ok()).map(|s| s.probes).sum();
+    if total == 0 {
+        return Vec::new();
+    }
+    let with: Vec<&SummaryRow> = r
+        .summary
+        .iter()
+        .filter(|s| s.ok() && s.probe_errors > 0)
+        .collect();
+    if with.is_empty() {
+        return vec![format!(
+            "- **Probe errors: none.** All {} probes of the run got an answer.",
+            thousands(total)
+        )];
+    }
+    let timeout = r
+        .metadata
+        .probe_timeout_s
+        .map_or_else(String::new, |t| format!(" ({} s)", sig3(t)));
+    let parts: Vec<String> = with
+        .iter()
+        .map(|s| {
+            let key = s.key();
+            let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+            for p in r.probes.get(&key).into_iter().flatten() {
+                if let Some(e) = p.error.as_deref().filter(|_| p.failed()) {
+                    let kind = e.split(':').next().unwrap_or(e).trim().to_owned();
+                    *kinds.entry(kind).or_default() += 1;
+                }
+            }
+            let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            let kinds = if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", kinds.join(", "))
+            };
+            format!(
+                "{} ({} of {} probes{kinds})",
+                pair_name(r, &key),
+                s.probe_errors,
+                s.probes
+            )
+        })
+        .collect();
+    vec![format!(
+        "- **Probes that got no answer** on {} of {} pairs: {}. A failed probe is the worst \
+         stall there is: it counts in the probe figures at no less than the probe \
+         timeout{timeout}, and its pair is marked ✗ in the table below.",
+        with.len(),
+        r.summary.iter().filter(|s| s.ok()).count(),
+        parts.join("; ")
+    )]
+}
+
 /// Who stalls the probe, by execution kind, and the surprises.
 fn blocking(r: &Results) -> Vec<String> {
     let verdicts = verdicts(r);
@@ -242,53 +410,81 @@ fn blocking(r: &Results) -> Vec<String> {
         if of.is_empty() {
             continue;
         }
-        let stalled = of
-            .iter()
-            .filter(|v| v.class == Responsiveness::Stalled)
-            .count();
+        let count = |c| of.iter().filter(|v| v.class == c).count();
+        let (stalled, borderline) = (
+            count(Responsiveness::Stalled),
+            count(Responsiveness::Borderline),
+        );
+        let borderline = if borderline > 0 {
+            format!(", borderline in {borderline}")
+        } else {
+            String::new()
+        };
         let worst = of
             .iter()
+            .filter(|v| v.class == Responsiveness::Stalled)
             .max_by(|a, b| a.stall.total_cmp(&b.stall))
-            .map(|v| {
-                format!(
-                    "worst {} T1, {} on {}",
-                    times(v.stall),
-                    v.key.strategy.path(),
-                    setting(r, &v.key.target, v.key.workers)
-                )
-            })
+            .map(|v| format!(" (worst {} T1, {})", times(v.stall), pair_name(r, &v.key)))
             .unwrap_or_default();
         parts.push(format!(
-            "{} in {stalled} of {} pairs ({worst})",
+            "{} in {stalled} of {} pairs{borderline}{worst}",
             execution_word(kind),
             of.len()
         ));
     }
     let mut out = vec![format!(
         "- **Which strategies stop the server answering.** A pair *stalls* the server when the \
-         /health probe's p99 reaches T1, the time of one whole request (table below). Stalled: \
-         {}.",
+         /health probe's p99 over all its rounds reaches T1, the time of one whole request, \
+         and in every round some probe waited that long; it is *borderline* when the p99 and \
+         the rounds' worst probes fall on both sides of T1 (table below). Stalled: {}.",
         parts.join("; ")
     )];
+    let listed = |pred: &dyn Fn(&Verdict) -> bool| -> Vec<String> {
+        verdicts
+            .iter()
+            .filter(|v| pred(v))
+            .map(|v| pair_name(r, &v.key))
+            .collect()
+    };
     // The verdicts that differ from what the execution kind predicts.
-    let inline_free: Vec<String> = verdicts
-        .iter()
-        .filter(|v| {
-            v.key.strategy.execution() == Execution::Inline && v.class != Responsiveness::Stalled
-        })
-        .map(|v| {
-            format!(
-                "{} on {}",
-                v.key.strategy.path(),
-                setting(r, &v.key.target, v.key.workers)
-            )
-        })
-        .collect();
+    let inline_free = listed(&|v| {
+        v.key.strategy.execution() == Execution::Inline && v.class == Responsiveness::Responsive
+    });
     if !inline_free.is_empty() {
         out.push(format!(
-            "  - Inline handlers that did *not* stall it: {}. With several executor threads \
-             the probe can find one not running a kernel.",
+            "  - Inline handlers that did *not* stall it (no probe of any round waited T1): \
+             {}. With several executor threads the probe can find one not running a kernel.",
             and_list(&inline_free)
+        ));
+    }
+    let mut borderline: Vec<&Verdict> = verdicts
+        .iter()
+        .filter(|v| v.class == Responsiveness::Borderline)
+        .collect();
+    borderline.sort_by(|a, b| b.stall.total_cmp(&a.stall));
+    if !borderline.is_empty() {
+        let shown: Vec<String> = borderline
+            .iter()
+            .take(6)
+            .map(|v| {
+                format!(
+                    "{} (p99 {} T1; worst probe at or above T1 in {} of {} rounds)",
+                    pair_name(r, &v.key),
+                    times(v.stall),
+                    v.rounds_stalled(),
+                    v.rounds.len()
+                )
+            })
+            .collect();
+        let more = borderline.len() - shown.len();
+        let tail = if more > 0 {
+            format!("; and {more} more (in italics in the table)")
+        } else {
+            String::new()
+        };
+        out.push(format!(
+            "  - Borderline, neither stalled nor responsive in this run: {}{tail}.",
+            shown.join(", ")
         ));
     }
     // Targets where every pair stalled: the cause is not the handlers.
@@ -303,11 +499,10 @@ fn blocking(r: &Results) -> Vec<String> {
             let (lo, hi) = bounds(here.iter().map(|v| v.stall)).unwrap_or((0.0, 0.0));
             out.push(format!(
                 "  - On {label} the probe stalled under **every** strategy and worker count \
-                 ({} to {} T1), also under those that never block the executor: there the \
-                 delay is in the server or runtime itself (its IO, accept loop or timers), not \
-                 in the handlers.",
-                times(lo),
-                times(hi)
+                 ({} T1), also under those that never block the executor: there the delay is \
+                 in the server or runtime itself (its IO, accept loop or timers), not in the \
+                 handlers.",
+                span(lo, hi)
             ));
             all_stalled.push(target);
         }
@@ -397,14 +592,7 @@ fn stalled_list(r: &Results, vs: &[&Verdict]) -> String {
     let shown: Vec<String> = vs
         .iter()
         .take(4)
-        .map(|v| {
-            format!(
-                "{} on {} ({} T1)",
-                v.key.strategy.path(),
-                setting(r, &v.key.target, v.key.workers),
-                times(v.stall)
-            )
-        })
+        .map(|v| format!("{} ({} T1)", pair_name(r, &v.key), times(v.stall)))
         .collect();
     if vs.len() > shown.len() {
         format!("{}; and {} more", shown.join(", "), vs.len() - shown.len())
@@ -428,8 +616,10 @@ fn stall_table(r: &Results) -> String {
         }
     }
     let mut s = String::from(
-        "Probe p99 ÷ T1 (**bold**: stalled, at least 1; below 0.25 the server stayed \
-         responsive; –: failed or no probe due):\n\n| strategy |",
+        "Probe p99 ÷ T1, the p99 over every probe of every round (**bold**: stalled, the p99 \
+         and every round's worst probe at least T1; *italics*: borderline, on both sides of \
+         T1; plain: responsive, below T1 in every round; ✗ k: k probes got no answer; –: \
+         failed or no probe due):\n\n| strategy |",
     );
     for (t, w) in &columns {
         s.push_str(&format!(" {} |", setting(r, t, *w)));
@@ -451,10 +641,16 @@ fn stall_table(r: &Results) -> String {
                 .find(|v| v.key.target == *t && v.key.workers == *w && v.key.strategy == st)
                 .map_or_else(
                     || "–".to_owned(),
-                    |v| match v.class {
-                        Responsiveness::Stalled => format!("**{}**", stall_figure(v.stall)),
-                        Responsiveness::Slowed | Responsiveness::Responsive => {
-                            stall_figure(v.stall)
+                    |v| {
+                        let figure = match v.class {
+                            Responsiveness::Stalled => format!("**{}**", stall_figure(v.stall)),
+                            Responsiveness::Borderline => format!("*{}*", stall_figure(v.stall)),
+                            Responsiveness::Responsive => stall_figure(v.stall),
+                        };
+                        if v.probe_errors > 0 {
+                            format!("{figure} ✗ {}", v.probe_errors)
+                        } else {
+                            figure
                         }
                     },
                 );
@@ -490,6 +686,37 @@ fn span(lo: f64, hi: f64) -> String {
     }
 }
 
+/// `2.14 ms` or `2.14 ms – 3.50 ms`.
+fn ms_span(lo: f64, hi: f64) -> String {
+    if ms(lo) == ms(hi) {
+        ms(lo)
+    } else {
+        format!("{} – {}", ms(lo), ms(hi))
+    }
+}
+
+/// `of 6: lower in 2, higher in 1, within the rounds' noise in 3` (or `lower in all 3`): how
+/// many of `changes` went which
+/// way, beyond the rounds' noise; `lower` and `higher` name the two directions.
+fn tally(changes: &[Change], lower: &str, higher: &str) -> String {
+    let count = |c| changes.iter().filter(|x| **x == c).count();
+    let mut parts = Vec::new();
+    for (n, word) in [
+        (count(Change::Lower), lower),
+        (count(Change::Higher), higher),
+        (count(Change::Unclear), "within the rounds' noise"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{word} in {n}"));
+        }
+    }
+    match parts.as_slice() {
+        [one] if changes.len() > 1 => one.replacen(" in ", " in all ", 1),
+        [one] => format!("{one} of 1"),
+        _ => format!("of {}: {}", changes.len(), parts.join(", ")),
+    }
+}
+
 /// What the fewest vs the most workers change, by execution kind.
 fn workers(r: &Results) -> Vec<String> {
     let Some(Speedups { few, many, ratios }) = speedups(r) else {
@@ -500,27 +727,45 @@ fn workers(r: &Results) -> Vec<String> {
     };
     let mut parts = Vec::new();
     for kind in Execution::ALL {
-        let Some((lo, hi)) = bounds(
-            ratios
-                .iter()
-                .filter(|(_, s, _)| s.execution() == kind)
-                .map(|x| x.2),
-        ) else {
+        let of: Vec<&Speedup> = ratios
+            .iter()
+            .filter(|x| x.strategy.execution() == kind)
+            .collect();
+        let Some((lo, hi)) = bounds(of.iter().map(|x| x.ratio)) else {
             continue;
         };
-        parts.push(format!("{} {}", execution_word(kind), span(lo, hi)));
+        let changes: Vec<Change> = of.iter().map(|x| x.change).collect();
+        parts.push(format!(
+            "{} {} ({})",
+            execution_word(kind),
+            span(lo, hi),
+            tally(
+                &changes,
+                &format!("faster with {many}"),
+                &format!("slower with {many}")
+            )
+        ));
     }
     if parts.is_empty() {
         return Vec::new();
     }
     let best = ratios
         .iter()
-        .max_by(|a, b| a.2.total_cmp(&b.2))
-        .map(|(t, s, x)| format!("{} on {t} ({})", s.path(), times(*x)))
-        .unwrap_or_default();
+        .filter(|x| x.change == Change::Lower)
+        .max_by(|a, b| a.ratio.total_cmp(&b.ratio))
+        .map_or_else(
+            || "none beyond the rounds' noise".to_owned(),
+            |x| format!("{} on {} ({})", x.strategy.path(), x.target, times(x.ratio)),
+        );
+    let few_label = if few == 1 {
+        "1 worker".to_owned()
+    } else {
+        format!("{few} workers")
+    };
     let mut out = vec![format!(
-        "- **{few} vs {many} workers.** Batch time with {few} ÷ with {many} (above 1: the \
-         extra workers helped), over the runtimes: {}. The largest gain: {best}.",
+        "- **{few} vs {many} workers.** Work time with {few} ÷ with {many} (the batch time; \
+         for /background the time until its work was done), over the runtimes: {}. The \
+         largest clear gain: {best}.",
         parts.join("; ")
     )];
     let verdicts = verdicts(r);
@@ -546,65 +791,78 @@ fn workers(r: &Results) -> Vec<String> {
     }
     if let (Some((a0, a1)), Some((b0, b1))) = (bounds(before), bounds(after)) {
         out.push(format!(
-            "  - Under the inline strategies the probe p99 goes from {} – {} with {} to {} – {} \
+            "  - Under the inline strategies the probe p99 goes from {} with {few_label} to {} \
              with {many} workers.",
-            ms(a0),
-            ms(a1),
-            if few == 1 {
-                "1 worker".to_owned()
-            } else {
-                format!("{few} workers")
-            },
-            ms(b0),
-            ms(b1)
+            ms_span(a0, a1),
+            ms_span(b0, b1)
         ));
     }
     out
 }
 
+/// `/cycle` or `/background (work done)`: what a strategy's work time is.
+fn work_label(s: Strategy) -> String {
+    if s == Strategy::Background {
+        format!("{} (work done)", s.path())
+    } else {
+        s.path().to_owned()
+    }
+}
+
 /// How the runtimes differ, strategy by strategy, at each worker count.
 fn runtimes(r: &Results) -> Vec<String> {
-    if r.targets().len() < 2 {
+    let targets = r.targets();
+    if targets.len() < 2 {
         return Vec::new();
     }
-    let targets = r.targets();
     let mut out = vec![format!(
-        "- **Runtimes.** Slowest ÷ fastest runtime's batch time per strategy (alike: within {}):",
+        "- **Runtimes.** Slowest ÷ fastest runtime's work time per strategy (batch time; for \
+         /background until its work was done). *Alike*: every round within {} of every \
+         other; *apart*: more than {} apart with the rounds' ranges disjoint:",
+        pct(ALIKE),
         pct(ALIKE)
     )];
     for w in r.worker_counts() {
         let mut alike = Vec::new();
+        let mut unclear = Vec::new();
         let mut differ: Vec<(f64, String)> = Vec::new();
         for s in r.strategies() {
-            let mut batches: Vec<(String, f64)> = targets
+            let figs: Vec<(String, Figure)> = targets
                 .iter()
                 .filter_map(|(t, _)| {
-                    r.ok_pair(t, w, s)
-                        .and_then(|p| p.batch_ms_mean)
-                        .map(|b| (t.clone(), b))
+                    let f = work(r, r.ok_pair(t, w, s)?)?;
+                    Some((t.clone(), f))
                 })
                 .collect();
-            if batches.len() < 2 {
+            let only: Vec<Figure> = figs.iter().map(|x| x.1).collect();
+            let Some(class) = noise::spread(&only, ALIKE) else {
                 continue;
-            }
-            batches.sort_by(|a, b| a.1.total_cmp(&b.1));
-            let (fast, slow) = (&batches[0], &batches[batches.len() - 1]);
-            let spread = slow.1 / fast.1.max(f64::MIN_POSITIVE);
-            if spread - 1.0 <= ALIKE {
-                alike.push(s.path().to_owned());
-            } else {
-                differ.push((
-                    spread,
-                    format!(
-                        "{} {} ({} {} vs {} {})",
-                        s.path(),
-                        times(spread),
-                        fast.0,
-                        ms(fast.1),
-                        slow.0,
-                        ms(slow.1)
-                    ),
-                ));
+            };
+            match class {
+                Spread::Alike => alike.push(work_label(s)),
+                Spread::Unclear => unclear.push(work_label(s)),
+                Spread::Apart => {
+                    let by = |a: &&(String, Figure), b: &&(String, Figure)| {
+                        a.1.value.total_cmp(&b.1.value)
+                    };
+                    let (Some(fast), Some(slow)) = (figs.iter().min_by(by), figs.iter().max_by(by))
+                    else {
+                        continue;
+                    };
+                    let x = slow.1.value / fast.1.value;
+                    differ.push((
+                        x,
+                        format!(
+                            "{} {} ({} {} vs {} {})",
+                            work_label(s),
+                            times(x),
+                            fast.0,
+                            ms(fast.1.value),
+                            slow.0,
+                            ms(slow.1.value)
+                        ),
+                    ));
+                }
             }
         }
         differ.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -614,13 +872,19 @@ fn runtimes(r: &Results) -> Vec<String> {
         }
         if !differ.is_empty() {
             let shown: Vec<String> = differ.iter().take(3).map(|d| d.1.clone()).collect();
-            let more = differ.len().saturating_sub(3);
+            let more = differ.len() - shown.len();
             let tail = if more > 0 {
-                format!(" and {more} more (see the table)")
+                format!(" and {more} more (see the summary table)")
             } else {
                 String::new()
             };
-            parts.push(format!("apart most for {}{tail}", shown.join("; ")));
+            parts.push(format!("apart for {}{tail}", shown.join("; ")));
+        }
+        if !unclear.is_empty() {
+            parts.push(format!(
+                "neither alike nor apart beyond the rounds' noise for {}",
+                and_list(&unclear)
+            ));
         }
         if !parts.is_empty() {
             out.push(format!("  - {}: {}.", r.workers_label(w), parts.join("; ")));
@@ -632,16 +896,26 @@ fn runtimes(r: &Results) -> Vec<String> {
 /// `/cycle_sleep`'s probe per runtime: each runtime's own `yield_now` at work.
 fn yielding(r: &Results) -> Vec<String> {
     let s = Strategy::CycleSleep;
+    let verdicts = verdicts(r);
     let mut parts = Vec::new();
     for w in r.worker_counts() {
         let figures: Vec<String> = r
             .targets()
             .iter()
             .filter_map(|(t, _)| {
-                let p = r.ok_pair(t, w, s)?;
-                let probe = p.probe_latency_us_p99_mean? / 1000.0;
-                let t1 = p.t1_ms.filter(|t| *t > 0.0)?;
-                Some(format!("{t} {} ({} T1)", ms(probe), times(probe / t1)))
+                let v = verdicts
+                    .iter()
+                    .find(|v| v.key.target == *t && v.key.workers == w && v.key.strategy == s)?;
+                let class = match v.class {
+                    Responsiveness::Stalled => ", stalled",
+                    Responsiveness::Borderline => ", borderline",
+                    Responsiveness::Responsive => "",
+                };
+                Some(format!(
+                    "{t} {} ({} T1{class})",
+                    ms(v.probe_p99_ms),
+                    times(v.stall)
+                ))
             })
             .collect();
         if !figures.is_empty() {
@@ -658,46 +932,24 @@ fn yielding(r: &Results) -> Vec<String> {
     )]
 }
 
-/// Iterator vs loop: T1 of /generator vs /cycle.
-fn iterator(r: &Results) -> Vec<String> {
-    let ratios = iterator_vs_loop(r);
-    let Some((lo, hi)) = bounds(ratios.iter().map(|x| x.2)) else {
+/// Iterator vs loop: not a comparison, the same machine code.
+fn kernel(r: &Results) -> Vec<String> {
+    let strategies = r.strategies();
+    if !(strategies.contains(&Strategy::Generator) && strategies.contains(&Strategy::Cycle)) {
         return Vec::new();
-    };
-    let n = ratios.len();
-    let faster = ratios.iter().filter(|x| x.2 < 1.0 - ALIKE).count();
-    let slower = ratios.iter().filter(|x| x.2 > 1.0 + ALIKE).count();
-    let verdict = match (faster, slower) {
-        (0, 0) => format!(
-            "within {} everywhere: in this run the iterator (`map` + `sum`) costs the same as \
-             the hand-written loop",
-            pct(ALIKE)
-        ),
-        (f, 0) => format!(
-            "the iterator was faster by more than {} in {f} of {n} settings (by up to {}) and \
-             alike in the others (T1 is one HTTP exchange on cores shared with the client: a \
-             noisy measure of the kernel alone)",
-            pct(ALIKE),
-            pct(1.0 - lo)
-        ),
-        (0, s) => format!(
-            "the iterator was slower by more than {} in {s} of {n} settings (by up to {}) and \
-             alike in the others",
-            pct(ALIKE),
-            pct(hi - 1.0)
-        ),
-        _ => "it goes both ways, so no difference stands out from this run's noise".to_owned(),
-    };
+    }
     vec![format!(
-        "- **Iterator vs loop.** T1 of /generator ÷ T1 of /cycle over {} runtime × worker \
-         settings: {}; {verdict}.",
-        n,
-        span(lo, hi)
+        "- **Iterator vs loop: not compared.** /generator's kernel `sum_squares_iter` (`map` + \
+         `sum`) and the hand-written `sum_squares_loop` of /cycle and the offloaded \
+         strategies compile to byte-identical machine code in a release build, so /generator \
+         and /cycle run the same handler and any difference between their figures is noise. \
+         To check a build (bash, GNU objdump): `{KERNEL_CHECK}`."
     )]
 }
 
-/// /rayon, /bounded and /jobs against /thread: batch time, request p50 and p99, probe p99.
+/// /rayon, /bounded and /jobs against /thread: work time, request p50 and p99, probe p99.
 fn experts(r: &Results) -> Vec<String> {
+    let timeout = r.probe_timeout_us();
     let mut out = Vec::new();
     for s in [Strategy::Rayon, Strategy::Bounded, Strategy::Jobs] {
         let mut batch = Vec::new();
@@ -710,34 +962,51 @@ fn experts(r: &Results) -> Vec<String> {
                 else {
                     continue;
                 };
-                let ratio = |a: Option<f64>, b: Option<f64>| {
-                    a.zip(b.filter(|b| *b > 0.0)).map(|(a, b)| a / b)
-                };
-                batch.extend(ratio(x.batch_ms_mean, th.batch_ms_mean));
-                median.extend(ratio(x.latency_us_p50_mean, th.latency_us_p50_mean));
-                tail.extend(ratio(x.latency_us_p99_mean, th.latency_us_p99_mean));
-                probe.extend(ratio(
-                    x.probe_latency_us_p99_mean,
-                    th.probe_latency_us_p99_mean,
-                ));
+                // A figure of each pair: its headline value, its rounds' range.
+                let fig =
+                    |p: &SummaryRow,
+                     value: Option<f64>,
+                     round: &dyn Fn(&crate::data::RoundRow) -> Option<f64>| {
+                        let rounds: Vec<f64> = r
+                            .rounds_of(&p.key())
+                            .into_iter()
+                            .filter_map(round)
+                            .collect();
+                        Figure::of_rounds(value?, &rounds)
+                    };
+                let compare =
+                    |into: &mut Vec<(f64, Change)>, a: Option<Figure>, b: Option<Figure>| {
+                        if let (Some(a), Some(b)) = (a, b)
+                            && b.value > 0.0
+                        {
+                            into.push((a.value / b.value, noise::change(&b, &a)));
+                        }
+                    };
+                compare(&mut batch, work(r, x), work(r, th));
+                let p50 = |p: &SummaryRow| fig(p, p.latency_us_p50, &|x| x.latency_us_p50);
+                compare(&mut median, p50(x), p50(th));
+                // With C ≤ 100 requests (or probes) a round's p99 is its largest value.
+                let p99 = |p: &SummaryRow| fig(p, p.latency_us_p99, &|x| x.latency_us_max);
+                compare(&mut tail, p99(x), p99(th));
+                let pp99 =
+                    |p: &SummaryRow| fig(p, p.probe_latency_us_p99, &|x| x.probe_worst_us(timeout));
+                compare(&mut probe, pp99(x), pp99(th));
             }
         }
         if batch.is_empty() {
             continue;
         }
-        let range = |xs: &[f64]| -> String {
-            match bounds(xs.iter().copied()) {
+        let range = |xs: &[(f64, Change)]| -> String {
+            match bounds(xs.iter().map(|x| x.0)) {
                 None => "not measured".to_owned(),
-                Some((lo, hi)) => format!(
-                    "{} (lower in {} of {})",
-                    span(lo, hi),
-                    xs.iter().filter(|x| **x < 1.0).count(),
-                    xs.len()
-                ),
+                Some((lo, hi)) => {
+                    let changes: Vec<Change> = xs.iter().map(|x| x.1).collect();
+                    format!("{} ({})", span(lo, hi), tally(&changes, "lower", "higher"))
+                }
             }
         };
         out.push(format!(
-            "  - {}: batch time {}; request latency p50 {}, p99 {}; probe p99 {}.",
+            "  - {}: work time {}; request latency p50 {}, p99 {}; probe p99 {}.",
             s.path(),
             range(&batch),
             range(&median),
@@ -751,15 +1020,16 @@ fn experts(r: &Results) -> Vec<String> {
     out.insert(
         0,
         "- **The recommended offloads ÷ /thread** on the same runtime and workers (below 1: \
-         better than /thread, which gives every request its own blocking-pool thread):"
+         better than /thread, which gives every request its own blocking-pool thread; lower \
+         or higher only where the rounds' ranges do not overlap, the p99s judged by each \
+         round's slowest request or probe):"
             .to_owned(),
     );
     out
 }
 
-/// /background: quick answers, work done much later.
+/// /background, judged by when its work was done.
 fn background(r: &Results) -> Vec<String> {
-    let mut answered = Vec::new();
     let mut done = Vec::new();
     let mut vs_ideal = Vec::new();
     for (t, _) in r.targets() {
@@ -767,33 +1037,306 @@ fn background(r: &Results) -> Vec<String> {
             let Some(p) = r.ok_pair(&t, w, Strategy::Background) else {
                 continue;
             };
-            if let (Some(b), Some(d)) = (p.batch_ms_mean, p.background_done_ms_mean) {
-                answered.push(b);
+            if let Some(d) = p.background_done_ms_mean {
                 done.push(d);
                 vs_ideal.extend(p.ideal_batch_ms.filter(|i| *i > 0.0).map(|i| d / i));
             }
         }
     }
-    let (Some((a0, a1)), Some((d0, d1))) = (bounds(answered), bounds(done)) else {
+    let Some((d0, d1)) = bounds(done) else {
         return Vec::new();
     };
     let ideal = bounds(vs_ideal)
-        .map(|(lo, hi)| format!(" ({} the ideal batch time)", span(lo, hi)))
+        .map(|(lo, hi)| format!(", {} the ideal batch time", span(lo, hi)))
         .unwrap_or_default();
     vec![format!(
-        "- **/background** answers all its 202s within {} – {}, but the work is done only after \
-         {} – {}{ideal}: its batch time says nothing about the work, which the client never \
-         sees finish.",
-        ms(a0),
-        ms(a1),
-        ms(d0),
-        ms(d1)
+        "- **/background** answers 202 at once and works on after: its batch time measures no \
+         work, so this report judges it only by when the server recorded the end of its last \
+         job: {} after the batch started (means over rounds{ideal}). Runtimes and worker \
+         counts are compared by that time above.",
+        ms_span(d0, d1)
     )]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::fake::{Pair, results};
+
+    fn class_of(r: &Results, target: &str, workers: u32, s: Strategy) -> Responsiveness {
+        verdicts(r)
+            .into_iter()
+            .find(|v| {
+                v.key.target == target && v.key.workers == Some(workers) && v.key.strategy == s
+            })
+            .expect("verdict")
+            .class
+    }
+
+    /// The line of the findings that starts with `prefix`.
+    fn line<'a>(md: &'a str, prefix: &str) -> &'a str {
+        md.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?} in\n{md}"))
+    }
+
+    #[test]
+    fn a_stall_near_t1_with_rounds_on_both_sides_is_borderline() {
+        // The review's case: pooled probe p99 1.02× T1, 3 of 5 rounds' worst probe below T1.
+        // Judged on the p99 alone (the old rule) it was "stalled".
+        let jobs = Pair::new("smol", 1, Strategy::Jobs, &[50.0; 5])
+            .probes(10.2, &[13.0, 8.0, 9.0, 11.0, 9.5]);
+        // Clearly stalled: the p99 and every round at several T1.
+        let cycle = Pair::new("smol", 1, Strategy::Cycle, &[95.0; 5])
+            .probes(37.0, &[35.0, 39.0, 36.0, 38.0, 37.0]);
+        // Pooled p99 well below T1, but one round had a probe wait longer than T1.
+        let rayon = Pair::new("smol", 1, Strategy::Rayon, &[50.0; 5])
+            .probes(4.0, &[12.0, 3.0, 4.0, 2.0, 5.0]);
+        // Below T1 everywhere.
+        let thread = Pair::new("smol", 1, Strategy::Thread, &[50.0; 5]);
+        let r = results(&[jobs, cycle, rayon, thread]);
+        assert_eq!(
+            class_of(&r, "smol", 1, Strategy::Jobs),
+            Responsiveness::Borderline
+        );
+        assert_eq!(
+            class_of(&r, "smol", 1, Strategy::Cycle),
+            Responsiveness::Stalled
+        );
+        assert_eq!(
+            class_of(&r, "smol", 1, Strategy::Rayon),
+            Responsiveness::Borderline
+        );
+        assert_eq!(
+            class_of(&r, "smol", 1, Strategy::Thread),
+            Responsiveness::Responsive
+        );
+
+        let md = markdown(&r);
+        let stalled = line(&md, "- **Which strategies stop the server answering.**");
+        assert!(
+            stalled.contains("job API in 0 of 1 pairs, borderline in 1"),
+            "{stalled}"
+        );
+        assert!(
+            stalled.contains("inline in 1 of 1 pairs (worst 3.70× T1"),
+            "{stalled}"
+        );
+        assert!(
+            stalled.contains("offloaded in 0 of 2 pairs, borderline in 1"),
+            "{stalled}"
+        );
+        let borderline = line(&md, "  - Borderline");
+        assert!(
+            borderline.contains(
+                "/jobs on smol, 1 worker (p99 1.02× T1; worst probe at or above T1 in 2 of 5 rounds)"
+            ),
+            "{borderline}"
+        );
+        // The table: bold stalled, italic borderline, plain responsive.
+        let row = line(&md, "| /jobs (job API) |");
+        assert_eq!(row, "| /jobs (job API) | *1.02* |");
+        assert_eq!(
+            line(&md, "| /cycle (inline) |"),
+            "| /cycle (inline) | **3.70** |"
+        );
+        assert_eq!(
+            line(&md, "| /thread (offloaded) |"),
+            "| /thread (offloaded) | 0.05 |"
+        );
+        // "Stalled with a pool sized to the cores" lists only clear stalls: none here.
+        assert!(!md.contains("pool sized to the cores"), "{md}");
+    }
+
+    #[test]
+    fn a_failed_probe_is_flagged_and_counts_at_the_timeout() {
+        // Every answered probe within a tenth of T1, but 2 probes of round 2 got no answer:
+        // that round's worst probe is the 2 s timeout, so the pair is no longer responsive.
+        let p = Pair::new("tokio", 1, Strategy::Rayon, &[50.0, 51.0, 49.0])
+            .probes(0.9, &[0.8, 0.9, 0.7])
+            .failed_probes(&[0, 2, 0]);
+        let clean = Pair::new("tokio", 1, Strategy::Thread, &[50.0, 51.0, 49.0]);
+        let r = results(&[p, clean]);
+        assert_eq!(
+            class_of(&r, "tokio", 1, Strategy::Rayon),
+            Responsiveness::Borderline
+        );
+        let md = markdown(&r);
+        let errors = line(&md, "- **Probes that got no answer**");
+        assert!(
+            errors.contains("on 1 of 2 pairs: /rayon on tokio, 1 worker (2 of 60 probes)"),
+            "{errors}"
+        );
+        assert!(errors.contains("probe timeout (2.00 s)"), "{errors}");
+        assert_eq!(
+            line(&md, "| /rayon (offloaded) |"),
+            "| /rayon (offloaded) | *0.09* ✗ 2 |"
+        );
+
+        let r = results(&[Pair::new("tokio", 1, Strategy::Thread, &[50.0, 51.0])]);
+        let md = markdown(&r);
+        assert!(md.contains("- **Probe errors: none.** All 40 probes of the run got an answer."));
+    }
+
+    #[test]
+    fn runtimes_are_apart_or_alike_only_beyond_the_rounds_noise() {
+        let r = results(&[
+            // /cycle: 1.10× apart by the means, but the rounds overlap. The old rule called it
+            // "alike" (≤ 10 %); the new one calls neither.
+            Pair::new("tokio", 1, Strategy::Cycle, &[90.0, 100.0, 110.0]),
+            Pair::new("smol", 1, Strategy::Cycle, &[95.0, 110.0, 125.0]),
+            // /thread: 1.15× apart by the means, rounds overlap: the old rule said "apart".
+            Pair::new("tokio", 1, Strategy::Thread, &[90.0, 100.0, 110.0]),
+            Pair::new("smol", 1, Strategy::Thread, &[105.0, 115.0, 125.0]),
+            // /rayon: 1.31× apart, rounds disjoint: apart.
+            Pair::new("tokio", 1, Strategy::Rayon, &[100.0, 101.0, 102.0]),
+            Pair::new("smol", 1, Strategy::Rayon, &[130.0, 133.0, 136.0]),
+            // /bounded: every round within 4 %: alike.
+            Pair::new("tokio", 1, Strategy::Bounded, &[100.0, 101.0, 102.0]),
+            Pair::new("smol", 1, Strategy::Bounded, &[101.0, 103.0, 104.0]),
+        ]);
+        let md = markdown(&r);
+        let line = line(&md, "  - 1 worker:");
+        assert_eq!(
+            line,
+            "  - 1 worker: alike for /bounded; apart for /rayon 1.32× (tokio 101 ms vs smol 133 \
+             ms); neither alike nor apart beyond the rounds' noise for /cycle and /thread."
+        );
+    }
+
+    #[test]
+    fn background_is_compared_by_when_its_work_was_done() {
+        // 202s 5× apart (noise: the work is not in them); the work done at the same time.
+        let r = results(&[
+            Pair::new("tokio", 1, Strategy::Background, &[2.0, 2.2, 1.8])
+                .done(&[100.0, 101.0, 102.0]),
+            Pair::new("smol", 1, Strategy::Background, &[10.0, 11.0, 9.0])
+                .done(&[101.0, 102.0, 103.0]),
+            Pair::new("tokio", 2, Strategy::Background, &[1.0, 1.1, 0.9]).done(&[60.0, 61.0, 62.0]),
+            Pair::new("smol", 2, Strategy::Background, &[30.0, 31.0, 29.0])
+                .done(&[100.0, 102.0, 104.0]),
+        ]);
+        let md = markdown(&r);
+        assert!(
+            md.contains("  - 1 worker: alike for /background (work done)."),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "  - 2 workers (all cores): apart for /background (work done) 1.67× \
+                 (tokio 61.0 ms vs smol 102 ms)."
+            ),
+            "{md}"
+        );
+        // 1 vs 2 workers by completion: tokio 101 ÷ 61, smol 102 ÷ 102.
+        let speedups = speedups(&r).expect("two worker counts");
+        let ratios: Vec<(String, f64, Change)> = speedups
+            .ratios
+            .iter()
+            .map(|x| (x.target.clone(), x.ratio, x.change))
+            .collect();
+        assert_eq!(
+            ratios,
+            [
+                ("tokio".to_owned(), 101.0 / 61.0, Change::Lower),
+                ("smol".to_owned(), 1.0, Change::Unclear)
+            ]
+        );
+        let workers = line(&md, "- **1 vs 2 workers.**");
+        assert!(
+            workers.contains(
+                "detached 1.00× to 1.66× (of 2: faster with 2 in 1, within the rounds' noise in 1)"
+            ),
+            "{workers}"
+        );
+        // The 202 batch times appear nowhere in a sentence.
+        for batch in ["2.00 ms", "10.0 ms", "5.00×", "30.0 ms", "1.00 ms"] {
+            assert!(!md.contains(batch), "{batch} in\n{md}");
+        }
+        let bg = line(&md, "- **/background**");
+        assert!(
+            bg.contains("61.0 ms – 102 ms after the batch started"),
+            "{bg}"
+        );
+    }
+
+    #[test]
+    fn worker_counts_differ_only_beyond_the_rounds_noise() {
+        let r = results(&[
+            // 1.05× by the means, overlapping rounds: no difference called.
+            Pair::new("tokio", 1, Strategy::Cycle, &[100.0, 105.0, 110.0]),
+            Pair::new("tokio", 2, Strategy::Cycle, &[95.0, 100.0, 105.0]),
+            // Twice as fast, disjoint.
+            Pair::new("tokio", 1, Strategy::Generator, &[100.0, 101.0, 102.0]),
+            Pair::new("tokio", 2, Strategy::Generator, &[50.0, 51.0, 52.0]),
+        ]);
+        let md = markdown(&r);
+        let workers = line(&md, "- **1 vs 2 workers.**");
+        assert!(
+            workers.contains(
+                "inline 1.05× to 1.98× (of 2: faster with 2 in 1, within the rounds' noise in 1)"
+            ),
+            "{workers}"
+        );
+        assert!(
+            workers.contains("The largest clear gain: /generator on tokio (1.98×)."),
+            "{workers}"
+        );
+        // One round each: nothing can be called.
+        let r = results(&[
+            Pair::new("tokio", 1, Strategy::Generator, &[100.0]),
+            Pair::new("tokio", 2, Strategy::Generator, &[50.0]),
+        ]);
+        let md = markdown(&r);
+        let workers = line(&md, "- **1 vs 2 workers.**");
+        assert!(
+            workers.contains("inline 2.00× (within the rounds' noise in 1 of 1)"),
+            "{workers}"
+        );
+        assert!(
+            workers.contains("none beyond the rounds' noise"),
+            "{workers}"
+        );
+        assert!(md.contains("there is no measure of the noise"), "{md}");
+    }
+
+    #[test]
+    fn the_offloads_against_thread_count_only_clear_differences() {
+        let r = results(&[
+            Pair::new("tokio", 1, Strategy::Thread, &[100.0, 104.0, 108.0]),
+            Pair::new("tokio", 1, Strategy::Rayon, &[95.0, 100.0, 105.0]),
+            Pair::new("tokio", 2, Strategy::Thread, &[100.0, 104.0, 108.0]),
+            Pair::new("tokio", 2, Strategy::Rayon, &[70.0, 72.0, 74.0]),
+        ]);
+        let md = markdown(&r);
+        let rayon = line(&md, "  - /rayon:");
+        // 100 ÷ 104 is lower by the means, but not beyond the noise (the old "lower in 2 of 2").
+        assert!(
+            rayon.starts_with(
+                "  - /rayon: work time 0.69× to 0.96× (of 2: lower in 1, within the rounds' noise \
+                 in 1);"
+            ),
+            "{rayon}"
+        );
+    }
+
+    #[test]
+    fn iterator_and_loop_are_not_compared() {
+        let r = results(&[
+            Pair::new("tokio", 1, Strategy::Generator, &[90.0, 91.0]),
+            Pair::new("tokio", 1, Strategy::Cycle, &[100.0, 101.0]),
+        ]);
+        let md = markdown(&r);
+        let kernel = line(&md, "- **Iterator vs loop: not compared.**");
+        assert!(kernel.contains(KERNEL_CHECK), "{kernel}");
+        assert!(!md.contains("T1 of /generator ÷ T1 of /cycle"), "{md}");
+        let noise = line(&md, "- **Noise.**");
+        assert!(noise.contains("With 2 rounds per pair"), "{noise}");
+        assert!(
+            noise.contains("p = 0.333 at 2 rounds each, weak evidence"),
+            "{noise}"
+        );
+    }
 
     #[test]
     fn figures_read_well() {
@@ -812,5 +1355,21 @@ mod tests {
         assert_eq!(bounds(Vec::new()), None);
         assert_eq!(span(0.951, 1.934), "0.95× to 1.93×");
         assert_eq!(span(1.0, 1.001), "1.00×");
+        assert_eq!(
+            tally(
+                &[Change::Lower, Change::Unclear, Change::Lower],
+                "lower",
+                "higher"
+            ),
+            "of 3: lower in 2, within the rounds' noise in 1"
+        );
+        assert_eq!(
+            tally(&[Change::Lower, Change::Lower], "lower", "higher"),
+            "lower in all 2"
+        );
+        assert_eq!(
+            tally(&[Change::Higher], "lower", "higher"),
+            "higher in 1 of 1"
+        );
     }
 }

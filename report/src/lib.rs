@@ -16,7 +16,10 @@
 //! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
 //! - [`charts`]: the four charts (batch time, probe latency, one batch's timeline, latency
 //!   CDF).
-//! - [`findings`]: the findings, computed from the summary, with the measures they use.
+//! - [`noise`]: telling a difference from noise with the rounds' ranges: differences,
+//!   likenesses and thresholds (borderline results), tested on hand-made figures.
+//! - [`findings`]: the findings, computed from the summary and the rounds, with the measures
+//!   they use; no difference is called inside the rounds' noise.
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
 //! - [`generate`] / [`write()`]: all of it in memory, then onto disk, each file atomically.
@@ -29,6 +32,7 @@ pub mod charts;
 pub mod data;
 pub mod findings;
 pub mod markdown;
+pub mod noise;
 mod svg;
 
 pub use data::{DataError, Results};

@@ -105,6 +105,9 @@ fn run_section(r: &Results) -> String {
     if let Some(t) = m.request_timeout_s {
         load.push_str(&format!(", timeout {} s", sig3(t)));
     }
+    if let Some(t) = m.probe_timeout_s {
+        load.push_str(&format!(", probe timeout {} s", sig3(t)));
+    }
     rows.push(("load", load));
     let failed = r.summary.iter().filter(|s| !s.ok()).count();
     rows.push((
@@ -154,19 +157,22 @@ fn us_ms(v: Option<f64>) -> String {
 /// One row per pair, in summary.csv's order.
 fn summary_table(r: &Results) -> String {
     let mut s = String::from(
-        "## Summary table\n\nOne row per runtime × workers × strategy; times in ms, means over \
-         rounds (± sample standard deviation). Definitions under [How to read the \
-         columns](#how-to-read-the-columns).\n\n\
+        "## Summary table\n\nOne row per runtime × workers × strategy; times in ms. Batch, \
+         efficiency and background done are means over rounds (± sample standard deviation); \
+         the latency and probe percentiles are over every request and every probe of all \
+         rounds, and *samples* says how many (answered requests / probes). /background's batch time \
+         (its 202 answers) measures no work and is left out: see *background done*. \
+         Definitions under [How to read the columns](#how-to-read-the-columns).\n\n\
          | runtime | workers | strategy | result | T1 | batch | ideal | efficiency | latency p50 \
-         | latency p99 | probe p50 | probe p99 | background done |\n\
-         |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | latency p99 | probe p50 | probe p99 | probe errors | samples | background done |\n\
+         |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for p in &r.summary {
         let workers = p.workers.map_or_else(|| "–".to_owned(), |w| w.to_string());
         let runtime = format!("{} + {}", p.runtime, p.framework);
         if !p.ok() {
             let why = p.failure.as_deref().unwrap_or("no reason given");
-            let dashes = " – |".repeat(9);
+            let dashes = " – |".repeat(11);
             s.push_str(&format!(
                 "| {runtime} | {workers} | {} | **failed**: {} |{dashes}\n",
                 p.strategy.path(),
@@ -174,24 +180,36 @@ fn summary_table(r: &Results) -> String {
             ));
             continue;
         }
-        let batch = match (p.batch_ms_mean, p.batch_ms_sd) {
+        let with_sd = |m: Option<f64>, sd: Option<f64>| match (m, sd) {
             (Some(m), Some(sd)) => format!("{} ± {}", sig3(m), sig3(sd)),
             (m, _) => opt_ms(m),
+        };
+        let batch = if p.strategy == Strategy::Background {
+            "–".to_owned()
+        } else {
+            with_sd(p.batch_ms_mean, p.batch_ms_sd)
         };
         let eff = p
             .efficiency_mean
             .map_or_else(|| "–".to_owned(), |e| format!("{e:.2}"));
+        let probe_errors = if p.probe_errors > 0 {
+            format!("**✗ {}**", p.probe_errors)
+        } else {
+            "0".to_owned()
+        };
         s.push_str(&format!(
             "| {runtime} | {workers} | {} | ok | {} | {batch} | {} | {eff} | {} | {} | {} | {} \
-             | {} |\n",
+             | {probe_errors} | {} / {} | {} |\n",
             p.strategy.path(),
             opt_ms(p.t1_ms),
             opt_ms(p.ideal_batch_ms),
-            us_ms(p.latency_us_p50_mean),
-            us_ms(p.latency_us_p99_mean),
-            us_ms(p.probe_latency_us_p50_mean),
-            us_ms(p.probe_latency_us_p99_mean),
-            opt_ms(p.background_done_ms_mean),
+            us_ms(p.latency_us_p50),
+            us_ms(p.latency_us_p99),
+            us_ms(p.probe_latency_us_p50),
+            us_ms(p.probe_latency_us_p99),
+            p.answered(),
+            p.probes,
+            with_sd(p.background_done_ms_mean, p.background_done_ms_sd),
         ));
     }
     s.push('\n');
@@ -211,7 +229,9 @@ fn python_section(r: &Results) -> String {
     s.push_str(&format!(
         "The FastAPI demo this project grew from published these batch times for {} concurrent \
          requests at n = {}, **measured on its author's machine, not this one** (one asyncio \
-         event loop; its /background figure, like ours, is the time to the 202 answers).\n\n",
+         event loop). Its /background figure is the time to the 202 answers, which measures \
+         no work: ours is left out of that row (the time until our jobs were done is in the \
+         summary table).\n\n",
         PYTHON_CONCURRENCY,
         thousands(PYTHON_N)
     ));
@@ -251,6 +271,10 @@ fn python_section(r: &Results) -> String {
             .map_or_else(|| "–".to_owned(), |(_, v)| format!("{v:.2} s"));
         s.push_str(&format!("| {} | {py} |", s_.path()));
         for (t, w) in &columns {
+            if s_ == Strategy::Background {
+                s.push_str(" – |");
+                continue;
+            }
             let v = r
                 .pair(&PairKey {
                     target: t.clone(),
@@ -289,10 +313,17 @@ fn python_section(r: &Results) -> String {
 fn reading_section(r: &Results) -> String {
     let m = &r.metadata;
     let mut s = String::from("## How to read the columns\n\n");
+    let timeout = m
+        .probe_timeout_s
+        .map_or_else(String::new, |t| format!(" ({} s here)", sig3(t)));
     let lines = [
-        "**T1**: the median time of a lone request (calibration), ms.".to_owned(),
+        "**T1**: the median time of a lone request (calibration), ms; for /background from \
+         sending the request to the server-recorded end of its job, so that C × T1 means the \
+         same work for every strategy."
+            .to_owned(),
         format!(
-            "**batch**: wall time from the batch's start until all C = {} answers arrived.",
+            "**batch**: wall time from the batch's start until all C = {} answers arrived \
+             (left out for /background, whose 202 answers measure no work).",
             m.concurrency
         ),
         format!(
@@ -302,15 +333,27 @@ fn reading_section(r: &Results) -> String {
             m.cores
         ),
         "**latency p50 / p99**: per-request send-to-answer time, median and 99th percentile \
-         of each round, averaged over rounds. For /background it is the 202 answer; for /jobs \
-         the POST plus the GET that waits for the result."
+         (nearest rank) over every request of every round together. For /background it is the \
+         202 answer; for /jobs the POST plus the GET that waits for the result."
             .to_owned(),
-        "**probe p50 / p99**: latency of the open-loop GET /health sent at a fixed interval \
-         during each batch, timed from its *scheduled* send, so a stalled server counts in \
-         full."
+        format!(
+            "**probe p50 / p99**: latency of the open-loop GET /health sent at a fixed interval \
+             during each batch, over every probe of every round together, timed from its \
+             *scheduled* send (or from the previous probe's answer, if that came later), so a \
+             stalled server counts in full; the load generator's own lateness in sending it is \
+             not charged to the server{}. A probe that got no answer counts at no less than \
+             the probe timeout{timeout}.",
+            harness_lateness(r)
+        ),
+        "**probe errors**: probes that got no answer (timeout or transport error): the worst \
+         stall there is."
             .to_owned(),
-        "**background done**: for /background, from the batch's start until /stats shows every \
-         job completed."
+        format!(
+            "**samples**: how many answered requests / probes the pair's percentiles rest on. {}",
+            samples(r)
+        ),
+        "**background done**: for /background, from the batch's start until the server \
+         recorded the end of its last job."
             .to_owned(),
         format!(
             "Strategies: {}.",
@@ -329,6 +372,69 @@ fn reading_section(r: &Results) -> String {
         s.push_str(&format!("- {l}\n"));
     }
     s
+}
+
+/// `a` or `a – b`, for counts.
+fn count_span(xs: &[u64]) -> Option<String> {
+    let lo = xs.iter().min()?;
+    let hi = xs.iter().max()?;
+    Some(if lo == hi {
+        thousands(*lo)
+    } else {
+        format!("{} – {}", thousands(*lo), thousands(*hi))
+    })
+}
+
+/// How many samples the percentiles rest on, from the data, and where a p99 is simply the
+/// largest sample (nearest rank on at most 100 values).
+pub(crate) fn samples(r: &Results) -> String {
+    let ok: Vec<&SummaryRow> = r.summary.iter().filter(|p| p.ok()).collect();
+    let requests: Vec<u64> = ok.iter().map(|p| p.answered()).collect();
+    let probes: Vec<u64> = ok.iter().map(|p| p.probes).filter(|n| *n > 0).collect();
+    let Some(req) = count_span(&requests) else {
+        return String::new();
+    };
+    let mut s = format!("Here each pair's request percentiles rest on {req} answered requests");
+    match count_span(&probes) {
+        Some(pr) => s.push_str(&format!(" and its probe percentiles on {pr} probes")),
+        None => s.push_str(" (no probe was due in any batch)"),
+    }
+    s.push('.');
+    let small = |xs: &[u64]| xs.iter().filter(|n| **n <= 100).count();
+    let (sr, sp) = (small(&requests), small(&probes));
+    if sr + sp > 0 {
+        let mut which = Vec::new();
+        if sr > 0 {
+            which.push(format!(
+                "the request p99 of {sr} of {} pairs",
+                requests.len()
+            ));
+        }
+        if sp > 0 {
+            which.push(format!("the probe p99 of {sp} of {} pairs", probes.len()));
+        }
+        s.push_str(&format!(
+            " With 100 samples or fewer the nearest-rank p99 is the largest sample: so it is \
+             for {}.",
+            which.join(" and ")
+        ));
+    }
+    s
+}
+
+/// ` (its p99 over pairs: up to 0.2 ms)`: the load generator's lateness, when measured.
+fn harness_lateness(r: &Results) -> String {
+    let worst = r
+        .summary
+        .iter()
+        .filter(|p| p.ok())
+        .filter_map(|p| p.probe_harness_late_us_p99)
+        .fold(None, |acc: Option<f64>, x| {
+            Some(acc.map_or(x, |a| a.max(x)))
+        });
+    worst.map_or_else(String::new, |w| {
+        format!(" (its p99 is at most {} in any pair)", ms(w / 1000.0))
+    })
 }
 
 /// The median T1 over pairs: a scale for the reader.

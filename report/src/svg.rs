@@ -169,7 +169,7 @@ impl Svg {
         );
     }
 
-    /// A closed polygon (markers: triangles, diamonds).
+    /// A closed polygon (markers: triangles).
     pub(crate) fn polygon(&mut self, points: &[(f64, f64)], fill: &str, outline: &str) {
         let _ = writeln!(
             self.body,
@@ -385,8 +385,6 @@ pub(crate) enum Key {
     Dot(String),
     /// A triangle marker.
     Triangle(String),
-    /// A diamond marker.
-    Diamond(String),
 }
 
 /// Draws `entries` left to right from (`x`, `y`), wrapping at `max_x`; returns the y below the
@@ -416,7 +414,6 @@ pub(crate) fn legend(svg: &mut Svg, x: f64, y: f64, max_x: f64, entries: &[(Key,
             ),
             Key::Dot(c) => svg.circle(cx + 9.0, mid, 4.5, c, "#222222"),
             Key::Triangle(c) => svg.polygon(&triangle(cx + 9.0, mid, 5.5), c, "#222222"),
-            Key::Diamond(c) => svg.polygon(&diamond(cx + 9.0, mid, 6.0), c, "#222222"),
         }
         svg.text(cx + 26.0, cy, label, TEXT, Anchor::Start);
         cx += w;
@@ -427,11 +424,6 @@ pub(crate) fn legend(svg: &mut Svg, x: f64, y: f64, max_x: f64, entries: &[(Key,
 /// An upward triangle centred on (`x`, `y`).
 pub(crate) fn triangle(x: f64, y: f64, r: f64) -> Vec<(f64, f64)> {
     vec![(x, y - r), (x + r, y + r * 0.8), (x - r, y + r * 0.8)]
-}
-
-/// A diamond centred on (`x`, `y`).
-pub(crate) fn diamond(x: f64, y: f64, r: f64) -> Vec<(f64, f64)> {
-    vec![(x, y - r), (x + r, y), (x, y + r), (x - r, y)]
 }
 
 /// `x1,y1 x2,y2 …`: the `points` attribute of a polyline or polygon.

@@ -1,0 +1,218 @@
+//! Telling a difference from noise, with the rounds as the measure of noise.
+//!
+//! Every pair is measured in R rounds; each round gives its own figure (batch time, the time
+//! until /background's work is done, the worst probe, …). The report calls:
+//! - **a difference** between two pairs (two runtimes, two worker counts, a strategy against
+//!   /thread) only when the rounds' ranges do not overlap, and only with at least
+//!   [`MIN_ROUNDS`] rounds on each side ([`change`]). Disjoint ranges are the most extreme
+//!   outcome of a Mann–Whitney rank-sum test: with R rounds on each side its two-sided p is
+//!   2 / C(2R, R) ([`rank_sum_p`]: 0.33 at R = 2, 0.10 at 3, 0.008 at 5), so with few rounds
+//!   even this rule is generous, never strict;
+//! - **alike** within a fraction x only when even the extreme rounds are: the slowest round of
+//!   the slowest pair within x of the fastest round of the fastest ([`spread`]);
+//! - **a side of a threshold** only when the pooled figure and every round's figure are on
+//!   that side; otherwise the result is [`Side::Borderline`] ([`side`]).
+//!
+//! Pure functions on plain numbers, tested on small hand-made sets.
+
+/// The fewest rounds on each side for a difference (or a likeness) to be called: with one
+/// round there is no measure of the noise at all.
+pub const MIN_ROUNDS: usize = 2;
+
+/// One pair's figure: the headline value and the range of its rounds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figure {
+    /// The headline value (a mean over rounds, or a pooled percentile).
+    pub value: f64,
+    /// The smallest round's figure.
+    pub lo: f64,
+    /// The largest round's figure.
+    pub hi: f64,
+    /// How many rounds.
+    pub rounds: usize,
+}
+
+impl Figure {
+    /// `value` with the range of `rounds`; `None` when there are no rounds.
+    pub fn of_rounds(value: f64, rounds: &[f64]) -> Option<Figure> {
+        let lo = rounds.iter().copied().reduce(f64::min)?;
+        let hi = rounds.iter().copied().reduce(f64::max)?;
+        Some(Figure {
+            value,
+            lo,
+            hi,
+            rounds: rounds.len(),
+        })
+    }
+}
+
+/// How a figure compares with another, beyond the rounds' noise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Every round of the second is below every round of the first.
+    Lower,
+    /// Every round of the second is above every round of the first.
+    Higher,
+    /// The ranges overlap, or a side has fewer than [`MIN_ROUNDS`] rounds: no difference is
+    /// called.
+    Unclear,
+}
+
+/// How `b` compares with `a`.
+pub fn change(a: &Figure, b: &Figure) -> Change {
+    if a.rounds < MIN_ROUNDS || b.rounds < MIN_ROUNDS {
+        Change::Unclear
+    } else if b.hi < a.lo {
+        Change::Lower
+    } else if b.lo > a.hi {
+        Change::Higher
+    } else {
+        Change::Unclear
+    }
+}
+
+/// How far apart a set of figures is (the same strategy on several runtimes, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spread {
+    /// Even the extreme rounds are within the given fraction.
+    Alike,
+    /// The slowest and the fastest (by value) differ by more than the fraction, and their
+    /// rounds' ranges do not overlap.
+    Apart,
+    /// Neither can be said from these rounds.
+    Unclear,
+}
+
+/// Whether `figures` are alike within `within` (0.10: 10 %), apart, or neither; `None` for
+/// fewer than two figures. The slowest and the fastest are chosen by value.
+pub fn spread(figures: &[Figure], within: f64) -> Option<Spread> {
+    if figures.len() < 2 {
+        return None;
+    }
+    if figures.iter().any(|f| f.rounds < MIN_ROUNDS) {
+        return Some(Spread::Unclear);
+    }
+    let by_value = |a: &&Figure, b: &&Figure| a.value.total_cmp(&b.value);
+    let fast = figures.iter().min_by(by_value)?;
+    let slow = figures.iter().max_by(by_value)?;
+    let lo = figures.iter().map(|f| f.lo).fold(f64::INFINITY, f64::min);
+    let hi = figures.iter().map(|f| f.hi).fold(0.0, f64::max);
+    Some(if lo > 0.0 && hi / lo <= 1.0 + within {
+        Spread::Alike
+    } else if change(fast, slow) == Change::Higher && slow.value > fast.value * (1.0 + within) {
+        Spread::Apart
+    } else {
+        Spread::Unclear
+    })
+}
+
+/// Where a figure stands against a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The pooled figure and every round are below it.
+    Below,
+    /// They fall on both sides of it.
+    Borderline,
+    /// The pooled figure and every round are at or above it.
+    Above,
+}
+
+/// Where `pooled`, with the per-round figures `rounds`, stands against `threshold`. Without
+/// per-round figures the pooled one decides alone.
+pub fn side(pooled: f64, rounds: &[f64], threshold: f64) -> Side {
+    let above = |x: f64| x >= threshold;
+    if above(pooled) && rounds.iter().all(|x| above(*x)) {
+        Side::Above
+    } else if !above(pooled) && rounds.iter().all(|x| !above(*x)) {
+        Side::Below
+    } else {
+        Side::Borderline
+    }
+}
+
+/// The two-sided p of a Mann–Whitney rank-sum test when the `m` values of one side all lie
+/// below the `n` of the other (U = 0): 2 / C(m + n, m), at most 1.
+pub fn rank_sum_p(m: usize, n: usize) -> f64 {
+    // C(m + n, m) as a product of ratios, in f64: exact enough for any number of rounds.
+    let arrangements: f64 = (1..=m).map(|i| (n + i) as f64 / i as f64).product();
+    (2.0 / arrangements).min(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fig(value: f64, rounds: &[f64]) -> Figure {
+        Figure::of_rounds(value, rounds).expect("rounds")
+    }
+
+    #[test]
+    fn a_difference_needs_disjoint_ranges() {
+        let a = fig(100.0, &[95.0, 100.0, 105.0]);
+        // Mean 15 % higher, but one round of b is faster than a round of a: no difference.
+        let b = fig(115.0, &[104.0, 116.0, 125.0]);
+        assert_eq!(change(&a, &b), Change::Unclear);
+        // Disjoint: higher; and the other way round, lower.
+        let c = fig(115.0, &[106.0, 116.0, 125.0]);
+        assert_eq!(change(&a, &c), Change::Higher);
+        assert_eq!(change(&c, &a), Change::Lower);
+        // One round: no measure of the noise, nothing is called, however far apart.
+        let one = fig(300.0, &[300.0]);
+        assert_eq!(change(&a, &one), Change::Unclear);
+    }
+
+    #[test]
+    fn alike_only_when_the_extreme_rounds_are_within_the_margin() {
+        // Means 1.05× apart, but the rounds span 90..120: 10 % cannot be vouched for.
+        let a = fig(100.0, &[90.0, 110.0]);
+        let b = fig(105.0, &[95.0, 120.0]);
+        assert_eq!(spread(&[a, b], 0.10), Some(Spread::Unclear));
+        // Tight rounds, 4 % apart at the extremes: alike.
+        let a = fig(100.0, &[99.0, 101.0]);
+        let b = fig(102.0, &[101.0, 103.0]);
+        assert_eq!(spread(&[a, b], 0.10), Some(Spread::Alike));
+        // 1.15× apart with overlapping rounds: not apart either.
+        let a = fig(100.0, &[90.0, 110.0]);
+        let b = fig(115.0, &[105.0, 125.0]);
+        assert_eq!(spread(&[b, a], 0.10), Some(Spread::Unclear));
+        // 1.15× apart, disjoint rounds: apart, whatever the order given.
+        let b = fig(115.0, &[112.0, 118.0]);
+        assert_eq!(spread(&[b, a], 0.10), Some(Spread::Apart));
+        // Disjoint but only 5 % apart: a real difference, yet not "apart" by more than 10 %,
+        // and not within 10 % at the extremes either.
+        let a = fig(100.0, &[95.0, 100.0]);
+        let b = fig(105.0, &[101.0, 110.0]);
+        assert_eq!(spread(&[a, b], 0.10), Some(Spread::Unclear));
+        // A middle figure whose rounds reach beyond the slowest still counts for "alike".
+        let a = fig(100.0, &[99.0, 101.0]);
+        let m = fig(101.0, &[95.0, 115.0]);
+        let b = fig(102.0, &[101.0, 103.0]);
+        assert_eq!(spread(&[a, m, b], 0.10), Some(Spread::Unclear));
+        assert_eq!(spread(&[a], 0.10), None);
+    }
+
+    #[test]
+    fn near_a_threshold_is_borderline() {
+        // The case: pooled 1.02× the threshold, 3 of 5 rounds below it.
+        assert_eq!(
+            side(1.02, &[1.3, 0.8, 0.9, 1.1, 0.95], 1.0),
+            Side::Borderline
+        );
+        // Pooled below, one round above: borderline too.
+        assert_eq!(side(0.6, &[1.2, 0.5, 0.4], 1.0), Side::Borderline);
+        assert_eq!(side(3.7, &[3.5, 3.9], 1.0), Side::Above);
+        assert_eq!(side(0.2, &[0.3, 0.1], 1.0), Side::Below);
+        // At the threshold counts as reaching it.
+        assert_eq!(side(1.0, &[1.0], 1.0), Side::Above);
+        assert_eq!(side(0.5, &[], 1.0), Side::Below);
+    }
+
+    #[test]
+    fn rank_sum_p_of_disjoint_ranges() {
+        assert!((rank_sum_p(2, 2) - 2.0 / 6.0).abs() < 1e-12);
+        assert!((rank_sum_p(3, 3) - 2.0 / 20.0).abs() < 1e-12);
+        assert!((rank_sum_p(5, 5) - 2.0 / 252.0).abs() < 1e-12);
+        assert!((rank_sum_p(2, 3) - 2.0 / 10.0).abs() < 1e-12);
+        assert_eq!(rank_sum_p(1, 1), 1.0);
+    }
+}
