@@ -87,18 +87,6 @@ pub fn spread(xs: &[f64]) -> Option<Spread> {
     Some(Spread { mean, sd, min, max })
 }
 
-/// The median of `xs` (mean of the middle two for an even count), or `None` if it is empty.
-pub fn median(xs: &[Duration]) -> Option<Duration> {
-    let mut v = xs.to_vec();
-    v.sort_unstable();
-    let k = v.len();
-    match k {
-        0 => None,
-        _ if k % 2 == 1 => Some(v[k / 2]),
-        _ => Some((v[k / 2 - 1] + v[k / 2]) / 2),
-    }
-}
-
 /// The shortest time a batch of `concurrency` requests of lone duration `t1` can take on
 /// `cores` cores: `C × T1 / min(C, cores)`. With C = 20, T1 = 10 ms and 2 cores: 100 ms.
 pub fn ideal_batch(t1: Duration, concurrency: usize, cores: usize) -> Duration {
@@ -173,18 +161,6 @@ mod tests {
         let s = spread(&[1.0, 3.0]).expect("some");
         assert_eq!(s.sd, Some(2.0f64.sqrt()));
         assert_eq!(spread(&[]), None);
-    }
-
-    #[test]
-    fn median_known_answers() {
-        let ms = Duration::from_millis;
-        assert_eq!(median(&[ms(5), ms(1), ms(3)]), Some(ms(3)));
-        assert_eq!(
-            median(&[ms(4), ms(1), ms(3), ms(2)]),
-            Some(Duration::from_micros(2500))
-        );
-        assert_eq!(median(&[ms(9)]), Some(ms(9)));
-        assert_eq!(median(&[]), None);
     }
 
     #[test]

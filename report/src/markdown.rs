@@ -100,7 +100,7 @@ fn run_section(r: &Results) -> String {
         load.push_str(&format!(", /health probe every {} ms", sig3(i)));
     }
     if let Some(c) = m.calibration {
-        load.push_str(&format!(", T1 = median of {c} lone requests"));
+        load.push_str(&format!(", T1 = fastest of {c} lone requests"));
     }
     if let Some(t) = m.request_timeout_s {
         load.push_str(&format!(", timeout {} s", sig3(t)));
@@ -317,7 +317,7 @@ fn reading_section(r: &Results) -> String {
         .probe_timeout_s
         .map_or_else(String::new, |t| format!(" ({} s here)", sig3(t)));
     let lines = [
-        "**T1**: the median time of a lone request (calibration), ms; for /background from \
+        "**T1**: the fastest of the lone requests (calibration), ms; for /background from \
          sending the request to the server-recorded end of its job, so that C × T1 means the \
          same work for every strategy."
             .to_owned(),
