@@ -32,7 +32,7 @@ pub const QUICK: (u64, usize, u32) = (10_000, 4, 1);
 
 const AFTER_HELP: &str = "\
 Each pair (target, workers, strategy) gets a fresh server: start on 127.0.0.1:0, verify with the
-conformance checks, warm up, calibrate T1 (fastest of lone requests), then R rounds of C concurrent
+conformance checks, warm up, calibrate T1 (fastest lone request), then R rounds of C concurrent
 requests while a /health probe runs open-loop on its own connection. Results go to --out:
 raw.csv (one row per request), probes.csv (one row per probe), rounds.csv (one row per round),
 summary.csv (one row per pair: mean and standard deviation over rounds) and metadata.json.
@@ -86,7 +86,8 @@ pub struct Cli {
     #[arg(long, default_value_t = DEFAULT_PROBE_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub probe_interval_ms: u64,
 
-    /// Lone requests whose fastest latency is T1, the calibration.
+    /// Lone requests before the rounds (the calibration); T1 is the fastest of them and of one
+    /// more before each round.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub calibration: u64,
 

@@ -44,7 +44,8 @@ pub struct Plan {
     pub rounds: u32,
     /// Interval of the open-loop probe.
     pub probe_interval: Duration,
-    /// Lone requests whose fastest is T1.
+    /// Lone requests before the rounds; T1 is the fastest of them and of one more before
+    /// each round.
     pub calibration: usize,
     /// Lone requests of the strategy before calibration.
     pub warmup: usize,
@@ -402,30 +403,22 @@ impl Bench {
             self.wait_idle(base).await?;
         }
 
-        // Calibrate: T1, the time of one request alone. For /background on our servers, the
-        // time from sending the request to the job's completion as the server recorded it, so
-        // that C × T1 / cores means the same as for every other strategy.
-        let mut lone = Vec::with_capacity(plan.calibration);
-        for _ in 0..plan.calibration {
-            let sent = SystemTime::now();
-            let record = self.lone(base, strategy, mode).await;
-            if let Some(e) = record.error {
-                return Err(format!("calibration request {method} {url}: {e}"));
-            }
-            let t = if strategy == Strategy::Background && stats {
-                self.wait_background_done(base, sent).await?
-            } else {
-                record.latency
-            };
-            lone.push(t);
-        }
-        // The fastest, not the median: on a shared machine interference only ever adds time,
+        // Calibrate: T1, the time of one request alone: the fastest of `calibration` lone
+        // requests now and one more before each round, so that the samples are spread over the
+        // pair's whole run. The fastest, not the median: on a shared machine interference only
+        // ever adds time (the same kernel was seen to take 6.7 to 15 ms within seconds here),
         // so the fastest lone request is the best estimate of what the work costs alone, and
-        // the ideal batch built on it is a bound no batch can beat (efficiency ≤ 1 but for
-        // overhead that overlaps within a batch). A median of 5 moved with every hiccup.
-        m.t1 = lone.iter().min().copied();
-
+        // the ideal batch built on it a bound no batch beats. A median of 5 taken in one
+        // slow second put efficiencies well above 1.
+        let mut lone = Vec::with_capacity(plan.calibration + plan.rounds as usize);
+        for _ in 0..plan.calibration {
+            lone.push(self.lone_time(base, strategy, mode).await?);
+        }
         for number in 1..=plan.rounds {
+            if stats {
+                self.wait_idle(base).await?;
+            }
+            lone.push(self.lone_time(base, strategy, mode).await?);
             if stats {
                 self.wait_idle(base).await?;
             }
@@ -446,6 +439,7 @@ impl Bench {
             m.rounds.push(round);
             check_alive(&mut server)?;
         }
+        m.t1 = lone.iter().min().copied();
         if stats {
             self.wait_idle(base).await?;
         }
@@ -475,6 +469,32 @@ impl Bench {
             ));
         }
         Ok(())
+    }
+
+    /// The time of one request alone, checked: its latency; for `/background` on our servers,
+    /// from sending it to the job's completion as the server recorded it, so that C × T1 /
+    /// cores means the same as for every other strategy.
+    async fn lone_time(
+        &self,
+        base: &str,
+        strategy: Strategy,
+        mode: Mode,
+    ) -> Result<Duration, String> {
+        let sent = SystemTime::now();
+        let record = self.lone(base, strategy, mode).await;
+        if let Some(e) = record.error {
+            return Err(format!(
+                "lone request {} {}?{}: {e}",
+                strategy.method(),
+                strategy.path(),
+                strategy_query(strategy, &self.plan)
+            ));
+        }
+        if strategy == Strategy::Background && mode == Mode::Ours {
+            self.wait_background_done(base, sent).await
+        } else {
+            Ok(record.latency)
+        }
     }
 
     /// One request alone, checked.
