@@ -35,7 +35,8 @@ Each pair (target, workers, strategy) gets a fresh server: start on 127.0.0.1:0,
 conformance checks, warm up, calibrate T1 (fastest lone request), then R rounds of C concurrent
 requests while a /health probe runs open-loop on its own connection. Results go to --out:
 raw.csv (one row per request), probes.csv (one row per probe), rounds.csv (one row per round),
-summary.csv (one row per pair: mean and standard deviation over rounds) and metadata.json.
+summary.csv (one row per pair: percentiles of all rounds pooled, batch time over rounds) and
+metadata.json; docs/results-format.md describes every column.
 
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
 2 nothing was measured (bad options, build failure, results not writable); 130 interrupted

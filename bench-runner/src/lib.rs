@@ -3,8 +3,8 @@
 //! handlers, and writes long-format CSVs with their metadata to `results/`.
 //!
 //! One measurement per (target, workers, strategy), on a fresh server each time: start it on
-//! 127.0.0.1:0, verify it with the conformance suite, warm up, calibrate T1 (fastest lone
-//! requests), then R rounds of C concurrent requests while an open-loop `/health` probe runs on
+//! 127.0.0.1:0, verify it with the conformance suite, warm up, calibrate T1 (the fastest of
+//! lone requests), then R rounds of C concurrent requests while an open-loop `/health` probe runs on
 //! its own thread and connection; `/background` is also timed until the last job's completion,
 //! which the server records; the server must be idle before each round; then it is stopped.
 //!
