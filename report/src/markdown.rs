@@ -100,7 +100,9 @@ fn run_section(r: &Results) -> String {
         load.push_str(&format!(", /health probe every {} ms", sig3(i)));
     }
     if let Some(c) = m.calibration {
-        load.push_str(&format!(", T1 = fastest of {c} lone requests"));
+        load.push_str(&format!(
+            ", T1 = fastest of {c} lone requests and one before each round"
+        ));
     }
     if let Some(t) = m.request_timeout_s {
         load.push_str(&format!(", timeout {} s", sig3(t)));
