@@ -983,30 +983,24 @@ mod tests {
             (Strategy::Bounded, "bounded"),
             (Strategy::Rayon, "rayon"),
         ] {
-            let reply = crate::test_util::block_on(app.handle(strategy, Some("n=13"), |w| {
-                let app = Arc::clone(&app);
-                async move {
-                    match w.strategy {
-                        Strategy::Thread => app.run_offloaded(w, on_a_thread).await,
-                        Strategy::Bounded => app.run_bounded(w, on_a_thread).await,
-                        _ => app.run_on_cpu_pool(w).await,
+            let call = |query: &str| {
+                crate::test_util::block_on(app.handle(strategy, Some(query), |w| {
+                    let app = Arc::clone(&app);
+                    async move {
+                        match w.strategy {
+                            Strategy::Thread => app.run_offloaded(w, on_a_thread).await,
+                            Strategy::Bounded => app.run_bounded(w, on_a_thread).await,
+                            _ => app.run_on_cpu_pool(w).await,
+                        }
                     }
-                }
-            }));
+                }))
+            };
+            let reply = call("n=13");
             assert_eq!(reply.status, 500, "{path}: {}", reply.body);
             let body: ErrorBody = serde_json::from_str(&reply.body).expect("JSON");
             assert_eq!(body.error, "internal", "{path}");
             // Another n still works, and /bounded's only permit was released.
-            let ok = crate::test_util::block_on(app.handle(strategy, Some("n=10"), |w| {
-                let app = Arc::clone(&app);
-                async move {
-                    match w.strategy {
-                        Strategy::Thread => app.run_offloaded(w, on_a_thread).await,
-                        Strategy::Bounded => app.run_bounded(w, on_a_thread).await,
-                        _ => app.run_on_cpu_pool(w).await,
-                    }
-                }
-            }));
+            let ok = call("n=10");
             assert_eq!(ok.status, 200, "{path} after the panic: {}", ok.body);
         }
         let s = app.snapshot();
