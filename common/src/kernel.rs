@@ -173,6 +173,62 @@ mod tests {
             .expect("three runs")
     }
 
+    /// Where the optimised kernel's loop starts and ends (the target of its backward jump,
+    /// and the end of that jump), read from this process's own code through /proc/self/mem.
+    /// Scans the function's first bytes for the first conditional jump backwards into the
+    /// function: `jcc rel8` (0x70-0x7F) or `jcc rel32` (0x0F 0x80-0x8F).
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn hot_loop(f: fn(u64) -> u128) -> (usize, usize) {
+        use std::io::{Read, Seek, SeekFrom};
+        let start = f as usize;
+        let mut code = [0u8; 256];
+        let mut mem = std::fs::File::open("/proc/self/mem").expect("/proc/self/mem");
+        mem.seek(SeekFrom::Start(start as u64)).expect("seek");
+        mem.read_exact(&mut code).expect("read own code");
+        for i in 0..code.len() - 6 {
+            let (len, rel) = match code[i] {
+                0x70..=0x7F => (2, i64::from(code[i + 1] as i8)),
+                0x0F if (0x80..=0x8F).contains(&code[i + 1]) => {
+                    let b = [code[i + 2], code[i + 3], code[i + 4], code[i + 5]];
+                    (6, i64::from(i32::from_le_bytes(b)))
+                }
+                _ => continue,
+            };
+            let end = i as i64 + len;
+            let target = end + rel;
+            if rel < 0 && target >= 0 {
+                return (start + target as usize, start + end as usize);
+            }
+        }
+        panic!("no backward jump in the first {} bytes", code.len())
+    }
+
+    /// The hot loop must not straddle a 64-byte line: where it did (placed there by the
+    /// linker, differently in every binary), the same kernel ran up to twice as slow, so one
+    /// server or strategy looked slower than another for no reason of its own. The workspace's
+    /// `.cargo/config.toml` aligns every loop to 64 bytes; this checks that the flag is in
+    /// force. Only meaningful with optimisations, on x86-64 Linux.
+    #[test]
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    #[cfg_attr(
+        debug_assertions,
+        ignore = "needs optimisations: cargo test -p common --release --lib kernel"
+    )]
+    fn kernel_loops_start_on_a_cache_line() {
+        type Kernel = fn(u64) -> u128;
+        let kernels: [(&str, Kernel); 2] = [("iter", sum_squares_iter), ("loop", sum_squares_loop)];
+        for (name, kernel) in kernels {
+            let (start, end) = hot_loop(kernel);
+            eprintln!("{name}: loop at {start:#x}..{end:#x}");
+            assert!(
+                start % 64 == 0 && end - start <= 64,
+                "{name}: the loop at {start:#x}..{end:#x} is not one aligned 64-byte line: is \
+                 `-C llvm-args=-align-loops=64` (.cargo/config.toml) in force? RUSTFLAGS in the \
+                 environment replaces it"
+            );
+        }
+    }
+
     /// The kernel must really iterate in an optimised build: if LLVM had folded it into the
     /// closed form, n = 10^8 would take as long as n = 10^7 (a few hundred ns each). Linear
     /// work gives a ratio near 10; the bound of 3 leaves a wide margin for a noisy machine.
