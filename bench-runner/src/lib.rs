@@ -33,6 +33,8 @@ use anyhow::Context;
 pub mod cli;
 pub mod client;
 pub mod console;
+pub mod cpu;
+pub mod lag;
 pub mod measure;
 pub mod metadata;
 pub mod output;

@@ -18,6 +18,8 @@ use conformance::{
 };
 use tokio::task::JoinSet;
 
+use crate::cpu::{self, CpuTime};
+use crate::lag::{self, LagAnswer, LagWindow};
 use crate::probe::{self, ClientFactory, ProbeConfig, ProbeRecord};
 use crate::targets::Target;
 
@@ -134,6 +136,16 @@ pub struct Round {
     pub requests: Vec<RequestRecord>,
     /// The probes sent while the round ran.
     pub probes: Vec<ProbeRecord>,
+    /// CPU time (user + system) the server used in the round's window (`None`: an external
+    /// target, or /proc unreadable). The window runs from just before the batch's clock starts
+    /// to the batch's end, for `/background` on our servers to the jobs' completion seen.
+    pub server_cpu: Option<Duration>,
+    /// CPU time bench-runner itself used in the same window (every thread: batch, probe).
+    pub client_cpu: Option<Duration>,
+    /// Wall time of that window (between the two CPU readings).
+    pub cpu_wall: Option<Duration>,
+    /// The server's executor lag in the round's window (`None`: no /lag, or an external target).
+    pub lag: Option<LagWindow>,
 }
 
 /// The conformance verdict, as kept for the CSVs.
@@ -228,6 +240,8 @@ pub struct Bench {
     probe: ClientFactory,
     plan: Plan,
     client_name: &'static str,
+    server_extra: Vec<String>,
+    clk_tck: u64,
 }
 
 impl std::fmt::Debug for Bench {
@@ -235,6 +249,7 @@ impl std::fmt::Debug for Bench {
         f.debug_struct("Bench")
             .field("plan", &self.plan)
             .field("client", &self.client_name)
+            .field("server_extra", &self.server_extra)
             .finish()
     }
 }
@@ -254,7 +269,15 @@ impl Bench {
             probe,
             plan,
             client_name,
+            server_extra: vec![],
+            clk_tck: cpu::clock_ticks_per_second(),
         }
+    }
+
+    /// Arguments added to every server's command line (`--cpus LIST`, `--server-arg`s).
+    pub fn with_server_args(mut self, args: Vec<String>) -> Bench {
+        self.server_extra = args;
+        self
     }
 
     /// Measures `strategy` on a fresh `target` server with `workers` executor threads.
@@ -276,7 +299,8 @@ impl Bench {
             workers: Some(workers),
         };
         let mut m = Measurement::new(labels, strategy, self.plan);
-        let args = server_args(&self.plan, workers);
+        let mut args = server_args(&self.plan, workers);
+        args.extend(self.server_extra.iter().cloned());
         let path = binary.to_path_buf();
         let started = tokio::task::spawn_blocking(move || {
             ServerProcess::start(&path, &args, STARTUP_TIMEOUT)
@@ -354,6 +378,7 @@ impl Bench {
         let strategy = m.strategy;
         let plan = &self.plan;
         let stats = mode == Mode::Ours;
+        let pid = server.as_ref().map(|s| s.pid());
         self.wait_healthy(base).await?;
 
         let report = conformance::verify(&*self.client, base, mode).await;
@@ -422,7 +447,7 @@ impl Bench {
             if stats {
                 self.wait_idle(base).await?;
             }
-            let round = self.round(base, strategy, mode, number).await?;
+            let round = self.round(base, strategy, mode, number, pid).await?;
             let mut line = format!(
                 "Batch of {} requests to {} took: {:.4} seconds",
                 plan.concurrency,
@@ -446,6 +471,10 @@ impl Bench {
 
         if let Some(note) = probe_errors_note(&m.rounds) {
             m.notes.push(note);
+        }
+        if stats && !m.rounds.is_empty() && m.rounds.iter().all(|r| r.lag.is_none()) {
+            m.notes
+                .push("the server answers no POST /lag/window: lag columns blank".into());
         }
 
         let mut kinds = std::collections::BTreeMap::<String, usize>::new();
@@ -517,8 +546,10 @@ impl Bench {
         strategy: Strategy,
         mode: Mode,
         number: u32,
+        pid: Option<u32>,
     ) -> Result<Round, String> {
         let plan = self.plan;
+        let ours = mode == Mode::Ours;
         // The probe's thread, runtime and connection are up before the batch's clock starts.
         let ready = tokio::task::spawn_blocking({
             let config = ProbeConfig {
@@ -531,6 +562,13 @@ impl Bench {
         })
         .await
         .map_err(|e| format!("probe start-up failed: {e}"))??;
+        // Close the server's lag window: everything before the batch is left out.
+        let lag_open = if ours {
+            self.lag_window(base).await?
+        } else {
+            None
+        };
+        let cpu_start = pid.map(|pid| (CpuTime::of(Some(pid)), CpuTime::of(None), Instant::now()));
         let start_wall = SystemTime::now();
         let start = Instant::now();
         let probe = ready.start(start);
@@ -567,6 +605,20 @@ impl Bench {
         } else {
             None
         };
+        // The CPU and lag windows end here too: the batch, and for /background the jobs' run.
+        let cpu_end = (CpuTime::of(pid), CpuTime::of(None), Instant::now());
+        let lag = match lag_open {
+            Some(_) => self.lag_window(base).await?,
+            None => None,
+        };
+        let (server_cpu, client_cpu, cpu_wall) = match cpu_start {
+            Some((s0, c0, t0)) => (
+                s0.zip(cpu_end.0).map(|(a, b)| b.since(a, self.clk_tck)),
+                c0.zip(cpu_end.1).map(|(a, b)| b.since(a, self.clk_tck)),
+                Some(cpu_end.2 - t0),
+            ),
+            None => (None, None, None),
+        };
         // The probe covers the batch and, for /background, the jobs' run (up to now: the
         // completion is known only once /stats has shown it).
         let end = Instant::now();
@@ -582,6 +634,24 @@ impl Bench {
             background_done,
             requests,
             probes,
+            server_cpu,
+            client_cpu,
+            cpu_wall,
+            lag,
+        })
+    }
+
+    /// `POST /lag/window`: the window it closed, or `None` if the server has no `/lag`.
+    async fn lag_window(&self, base: &str) -> Result<Option<LagWindow>, String> {
+        let url = format!("{base}/lag/window");
+        let answer =
+            tokio::time::timeout(self.plan.request_timeout, self.client.send("POST", &url))
+                .await
+                .map_err(|_| "POST /lag/window: timeout".to_owned())?
+                .map_err(|e| format!("POST /lag/window: {e}"))?;
+        Ok(match lag::parse_answer(answer.status, &answer.body)? {
+            LagAnswer::Window(w) => Some(w),
+            LagAnswer::Unsupported(_) => None,
         })
     }
 
@@ -983,6 +1053,10 @@ mod tests {
             background_done: None,
             requests: vec![],
             probes,
+            server_cpu: None,
+            client_cpu: None,
+            cpu_wall: None,
+            lag: None,
         };
         assert_eq!(probe_errors_note(&[round(vec![probe(None)])]), None);
         let rounds = [

@@ -31,7 +31,8 @@ queued_us,harness_late_us,answer_us,latency_us,status,error";
 pub const ROUNDS_HEADER: &str = "target,runtime,framework,client,workers,strategy,n,concurrency,round,\
 batch_ms,ideal_batch_ms,efficiency,throughput_rps,latency_us_min,latency_us_p50,latency_us_max,\
 latency_us_mean,requests,errors_timeout,errors_transport,errors_status,errors_body,probes,\
-probe_errors,probe_latency_us_p50,probe_latency_us_max,probe_harness_late_us_max,background_done_ms";
+probe_errors,probe_latency_us_p50,probe_latency_us_max,probe_harness_late_us_max,background_done_ms,\
+lag_samples,lag_us_p50,lag_us_p99,lag_us_max,server_cpu_ms,client_cpu_ms,server_cores_used";
 
 /// summary.csv: one row per target × workers × strategy. Percentiles are of all rounds pooled
 /// (`requests` and `probes` samples); `_mean`, `_sd`, `_min`, `_max` are over rounds.
@@ -42,7 +43,9 @@ throughput_rps_mean,throughput_rps_sd,latency_us_min,latency_us_p50,latency_us_p
 latency_us_max,requests,errors_timeout,errors_transport,errors_status,errors_body,probes,\
 probe_errors,probe_latency_us_p50,probe_latency_us_p90,probe_latency_us_p99,probe_latency_us_max,\
 probe_harness_late_us_p99,probe_harness_late_us_max,background_done_ms_mean,background_done_ms_sd,\
-background_done_ms_min,background_done_ms_max,note";
+background_done_ms_min,background_done_ms_max,lag_samples,lag_us_p50_median,lag_us_p99_median,\
+lag_us_p99_worst,lag_us_max,server_cpu_ms_mean,client_cpu_ms_mean,server_cores_used_mean,\
+server_cores_used_min,server_cores_used_max,note";
 
 /// The files a run writes, in the order they are written.
 pub const FILES: [&str; 5] = [
@@ -193,6 +196,13 @@ pub fn write_rounds(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
                 .opt(p.map(|p| p.max))
                 .opt(f.probe_harness_late.map(|h| h.max))
                 .num(f.background_done_ms, 3)
+                .opt(f.lag.map(|l| l.samples))
+                .opt(f.lag.and_then(|l| l.p50_us))
+                .opt(f.lag.and_then(|l| l.p99_us))
+                .opt(f.lag.and_then(|l| l.max_us))
+                .num(f.server_cpu_ms, 0)
+                .num(f.client_cpu_ms, 0)
+                .num(f.server_cores_used, 3)
                 .write(w)?;
         }
     }
@@ -242,6 +252,16 @@ pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
             .spread(s.background_done_ms, 3)
             .num(s.background_done_ms.map(|b| b.min), 3)
             .num(s.background_done_ms.map(|b| b.max), 3)
+            .opt(s.lag_samples)
+            .num(s.lag_us_p50_median, 1)
+            .num(s.lag_us_p99_median, 1)
+            .opt(s.lag_us_p99_worst)
+            .opt(s.lag_us_max)
+            .num(s.server_cpu_ms.map(|c| c.mean), 1)
+            .num(s.client_cpu_ms.map(|c| c.mean), 1)
+            .num(s.server_cores_used.map(|c| c.mean), 3)
+            .num(s.server_cores_used.map(|c| c.min), 3)
+            .num(s.server_cores_used.map(|c| c.max), 3)
             .put(&s.note)
             .write(w)?;
     }
@@ -421,7 +441,13 @@ mod tests {
         assert!(SUMMARY_HEADER.starts_with("target,runtime,framework,client,workers,strategy,n,concurrency,rounds,result,failure,verified,"));
         assert!(SUMMARY_HEADER.ends_with(
             ",background_done_ms_mean,background_done_ms_sd,background_done_ms_min,\
-             background_done_ms_max,note"
+             background_done_ms_max,lag_samples,lag_us_p50_median,lag_us_p99_median,\
+             lag_us_p99_worst,lag_us_max,server_cpu_ms_mean,client_cpu_ms_mean,\
+             server_cores_used_mean,server_cores_used_min,server_cores_used_max,note"
+        ));
+        assert!(ROUNDS_HEADER.ends_with(
+            ",background_done_ms,lag_samples,lag_us_p50,lag_us_p99,lag_us_max,server_cpu_ms,\
+             client_cpu_ms,server_cores_used"
         ));
     }
 
@@ -438,7 +464,8 @@ mod tests {
                     "{col}"
                 );
                 let timed = [
-                    "latency", "offset", "delay", "batch", "done", "t1", "queued", "late", "answer",
+                    "latency", "offset", "delay", "batch", "done", "t1", "queued", "late",
+                    "answer", "cpu",
                 ]
                 .iter()
                 .any(|w| col.contains(w));
@@ -514,6 +541,14 @@ mod tests {
         assert_eq!(get("errors_timeout"), "1");
         assert_eq!(get("background_done_ms_mean"), "");
         assert_eq!(get("note"), "a; b");
+        assert_eq!(get("lag_samples"), "300");
+        assert_eq!(get("lag_us_p99_median"), "1950.0");
+        assert_eq!(get("lag_us_p99_worst"), "3000");
+        assert_eq!(get("lag_us_max"), "4000");
+        assert_eq!(get("server_cpu_ms_mean"), "80.0");
+        assert_eq!(get("client_cpu_ms_mean"), "15.0");
+        assert_eq!(get("server_cores_used_mean"), "1.250");
+        assert_eq!(get("server_cores_used_max"), "1.500");
     }
 
     #[test]

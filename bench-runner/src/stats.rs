@@ -71,6 +71,19 @@ pub struct Spread {
     pub max: f64,
 }
 
+/// The median of `xs` (the mean of the two middle values for an even count), or `None` if it
+/// is empty.
+pub fn median(xs: &[f64]) -> Option<f64> {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let k = v.len();
+    match k {
+        0 => None,
+        _ if k % 2 == 1 => Some(v[k / 2]),
+        _ => Some((v[k / 2 - 1] + v[k / 2]) / 2.0),
+    }
+}
+
 /// Mean, sample standard deviation, min and max of `xs`, or `None` if it is empty.
 pub fn spread(xs: &[f64]) -> Option<Spread> {
     let k = xs.len();
@@ -112,6 +125,14 @@ pub fn millis(d: Duration) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0]), Some(3.0));
+        assert_eq!(median(&[5.0, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
     use super::*;
 
     #[test]

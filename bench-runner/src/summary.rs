@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use common::Strategy;
 
+use crate::lag::LagWindow;
 use crate::measure::{Measurement, RequestError, Round};
 use crate::stats::{self, Percentiles, Spread};
 
@@ -79,6 +80,40 @@ pub struct RoundFigures {
     pub probe_harness_late: Option<Percentiles>,
     /// Until every background job finished, ms.
     pub background_done_ms: Option<f64>,
+    /// The server's lag window for the round (`None`: not measured).
+    pub lag: Option<LagFigures>,
+    /// Server CPU time in the round's window, ms.
+    pub server_cpu_ms: Option<f64>,
+    /// bench-runner's CPU time in the same window, ms.
+    pub client_cpu_ms: Option<f64>,
+    /// Server CPU time ÷ the window's wall time: cores the server kept busy on average.
+    pub server_cores_used: Option<f64>,
+}
+
+/// A round's executor lag, as the server measured it, µs. Percentiles are `None` when the
+/// window holds no sample (`--no-lag-monitor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LagFigures {
+    /// Heartbeat samples in the window.
+    pub samples: u64,
+    /// Median lateness.
+    pub p50_us: Option<u64>,
+    /// 99th percentile.
+    pub p99_us: Option<u64>,
+    /// Largest.
+    pub max_us: Option<u64>,
+}
+
+impl LagFigures {
+    fn of(w: &LagWindow) -> LagFigures {
+        let has = w.has_samples();
+        LagFigures {
+            samples: w.samples,
+            p50_us: has.then_some(w.p50_us),
+            p99_us: has.then_some(w.p99_us),
+            max_us: has.then_some(w.max_us),
+        }
+    }
 }
 
 impl RoundFigures {
@@ -125,6 +160,14 @@ impl RoundFigures {
             probe: stats::percentiles(&probed),
             probe_harness_late: stats::percentiles(&harness),
             background_done_ms: round.background_done.map(stats::millis),
+            lag: round.lag.as_ref().map(LagFigures::of),
+            server_cpu_ms: round.server_cpu.map(stats::millis),
+            client_cpu_ms: round.client_cpu.map(stats::millis),
+            server_cores_used: round
+                .server_cpu
+                .zip(round.cpu_wall)
+                .filter(|(_, wall)| !wall.is_zero())
+                .map(|(cpu, wall)| cpu.as_secs_f64() / wall.as_secs_f64()),
         }
     }
 }
@@ -206,6 +249,22 @@ pub struct PairSummary {
     pub probe_harness_late_us: Option<Percentiles>,
     /// Background completion over rounds, ms.
     pub background_done_ms: Option<Spread>,
+    /// Heartbeat samples of every round's lag window (`None`: lag not measured).
+    pub lag_samples: Option<u64>,
+    /// Median over rounds of each round's lag p50, µs.
+    pub lag_us_p50_median: Option<f64>,
+    /// Median over rounds of each round's lag p99, µs.
+    pub lag_us_p99_median: Option<f64>,
+    /// The largest round lag p99, µs.
+    pub lag_us_p99_worst: Option<u64>,
+    /// The largest lag of any round, µs.
+    pub lag_us_max: Option<u64>,
+    /// Server CPU time per round, ms.
+    pub server_cpu_ms: Option<Spread>,
+    /// bench-runner's CPU time per round, ms.
+    pub client_cpu_ms: Option<Spread>,
+    /// Server cores used per round.
+    pub server_cores_used: Option<Spread>,
     /// Notes, joined with `; `.
     pub note: String,
 }
@@ -223,6 +282,7 @@ impl PairSummary {
             errors.add(r.errors);
         }
         let (probed, harness) = probe_us(m, &m.rounds);
+        let lags: Vec<LagFigures> = rounds.iter().filter_map(|r| r.lag).collect();
         let v = m.verification.as_ref();
         PairSummary {
             ok: m.failure.is_none(),
@@ -243,6 +303,26 @@ impl PairSummary {
             probe_us: stats::percentiles(&probed),
             probe_harness_late_us: stats::percentiles(&harness),
             background_done_ms: over(&|r| r.background_done_ms),
+            lag_samples: lags.iter().map(|l| l.samples).reduce(|a, b| a + b),
+            lag_us_p50_median: stats::median(
+                &lags
+                    .iter()
+                    .filter_map(|l| l.p50_us)
+                    .map(|v| v as f64)
+                    .collect::<Vec<_>>(),
+            ),
+            lag_us_p99_median: stats::median(
+                &lags
+                    .iter()
+                    .filter_map(|l| l.p99_us)
+                    .map(|v| v as f64)
+                    .collect::<Vec<_>>(),
+            ),
+            lag_us_p99_worst: lags.iter().filter_map(|l| l.p99_us).max(),
+            lag_us_max: lags.iter().filter_map(|l| l.max_us).max(),
+            server_cpu_ms: over(&|r| r.server_cpu_ms),
+            client_cpu_ms: over(&|r| r.client_cpu_ms),
+            server_cores_used: over(&|r| r.server_cores_used),
             note: m.notes.join("; "),
         }
     }
@@ -295,6 +375,74 @@ pub(crate) mod tests {
         }
     }
 
+    fn lag(samples: u64, p50: u64, p99: u64, max: u64) -> LagWindow {
+        LagWindow {
+            enabled: true,
+            interval_us: 1000,
+            window: 1,
+            window_age_us: 50_000,
+            samples,
+            p50_us: p50,
+            p99_us: p99,
+            max_us: max,
+        }
+    }
+
+    /// Server side: round 1 used 40 ms of server CPU in 40 ms (1 core), lag p99 0.9 ms;
+    /// round 2 120 ms in 80 ms (1.5 cores), lag p99 3 ms.
+    #[test]
+    fn server_side_figures() {
+        let m = measurement();
+        let r1 = RoundFigures::of(&m, &m.rounds[0]);
+        assert_eq!(r1.server_cpu_ms, Some(40.0));
+        assert_eq!(r1.client_cpu_ms, Some(10.0));
+        assert_eq!(r1.server_cores_used, Some(1.0));
+        assert_eq!(
+            r1.lag,
+            Some(LagFigures {
+                samples: 100,
+                p50_us: Some(50),
+                p99_us: Some(900),
+                max_us: Some(1500)
+            })
+        );
+        let s = PairSummary::of(&m);
+        assert_eq!(s.lag_samples, Some(300));
+        assert_eq!(s.lag_us_p50_median, Some(60.0));
+        assert_eq!(s.lag_us_p99_median, Some(1950.0));
+        assert_eq!((s.lag_us_p99_worst, s.lag_us_max), (Some(3000), Some(4000)));
+        let c = s.server_cores_used.expect("cores");
+        assert_eq!((c.mean, c.min, c.max), (1.25, 1.0, 1.5));
+        assert_eq!(s.server_cpu_ms.map(|c| c.mean), Some(80.0));
+        assert_eq!(s.client_cpu_ms.map(|c| c.mean), Some(15.0));
+
+        // A monitor switched off: samples counted (0), percentiles blank.
+        let mut off = measurement();
+        for r in &mut off.rounds {
+            r.lag = Some(LagWindow {
+                enabled: false,
+                samples: 0,
+                ..lag(0, 0, 0, 0)
+            });
+        }
+        let s = PairSummary::of(&off);
+        assert_eq!(s.lag_samples, Some(0));
+        assert_eq!((s.lag_us_p99_median, s.lag_us_max), (None, None));
+        // Not measured at all (external target, no /lag): every server-side figure blank.
+        let mut none = measurement();
+        for r in &mut none.rounds {
+            r.lag = None;
+            r.server_cpu = None;
+            r.client_cpu = None;
+            r.cpu_wall = None;
+        }
+        let s = PairSummary::of(&none);
+        assert_eq!(
+            (s.lag_samples, s.server_cpu_ms, s.server_cores_used),
+            (None, None, None)
+        );
+    }
+
     /// Two rounds of 4 requests with T1 = 10 ms on 2 cores: ideal 20 ms.
     /// Round 1: latencies 10, 20, 30, 40 ms, batch 40 ms, probes 1 and 3 ms.
     /// Round 2: latencies 10, 20, 30 ms and a timeout, batch 80 ms, probes 2, 4 and 6 ms.
@@ -326,6 +474,10 @@ pub(crate) mod tests {
                         .map(|i| request(i, 10 * (i as u64 + 1), None))
                         .collect(),
                     probes: vec![probe(0, 1), probe(1, 3)],
+                    server_cpu: Some(ms(40)),
+                    client_cpu: Some(ms(10)),
+                    cpu_wall: Some(ms(40)),
+                    lag: Some(lag(100, 50, 900, 1500)),
                 },
                 Round {
                     number: 2,
@@ -338,6 +490,10 @@ pub(crate) mod tests {
                         request(3, 1000, Some(RequestError::Timeout)),
                     ],
                     probes: vec![probe(0, 2), probe(1, 4), probe(2, 6)],
+                    server_cpu: Some(ms(120)),
+                    client_cpu: Some(ms(20)),
+                    cpu_wall: Some(ms(80)),
+                    lag: Some(lag(200, 70, 3000, 4000)),
                 },
             ],
             failure: Some("1 of 8 requests failed: 1 timeout".into()),
@@ -447,6 +603,10 @@ pub(crate) mod tests {
                     .map(|i| request(i, if i == 0 { 100 + u64::from(k) } else { 10 }, None))
                     .collect(),
                 probes: vec![],
+                server_cpu: None,
+                client_cpu: None,
+                cpu_wall: None,
+                lag: None,
             })
             .collect();
         let s = PairSummary::of(&m);
