@@ -24,6 +24,7 @@ use crate::cpu_pool::CpuPool;
 use crate::gate::{Gate, GateStats};
 use crate::jobs::{JobLimits, JobStats, Jobs};
 use crate::kernel;
+use crate::lag::LagMonitor;
 use crate::offload::{OffloadStats, Offloads, Panicked};
 use crate::params::{self, Params};
 use crate::reply::{Accepted, Computed, Reply};
@@ -67,6 +68,9 @@ pub struct Limits {
     pub job_capacity: usize,
     /// How long a finished job result is kept.
     pub job_ttl: Duration,
+    /// Not a limit: the lag monitor's heartbeat interval (`--lag-interval-us`), `None` with
+    /// `--no-lag-monitor`.
+    pub lag_interval: Option<Duration>,
     /// Not a limit: fault injection for tests (`--panic-on-n`). Every kernel asked for exactly
     /// this `n` panics.
     pub panic_on_n: Option<u64>,
@@ -92,6 +96,8 @@ pub struct App {
     deadline: Mutex<Option<Instant>>,
     /// Set once `finish_shutdown` has reported; the watchdog then stands down.
     finished: std::sync::atomic::AtomicBool,
+    /// The executor-lag monitor (`/lag`); its heartbeat is spawned by the server.
+    lag: Arc<LagMonitor>,
 }
 
 /// A validated request, ready to run.
@@ -137,6 +143,7 @@ impl App {
             executor_threads: ThreadCensus::default(),
             deadline: Mutex::new(None),
             finished: Default::default(),
+            lag: Arc::new(LagMonitor::new(limits.lag_interval)),
         }))
     }
 
@@ -276,6 +283,22 @@ impl App {
             Ok(wait) => self.jobs.status(id, wait).await,
             Err(e) => Reply::bad_parameter(&e),
         }
+    }
+
+    /// The executor-lag monitor: a server spawns its [`LagMonitor::heartbeat`] on its executor.
+    pub fn lag_monitor(&self) -> &Arc<LagMonitor> {
+        &self.lag
+    }
+
+    /// The `GET /lag` reply: the current window so far.
+    pub fn lag(&self) -> Reply {
+        Reply::json(200, &self.lag.report())
+    }
+
+    /// The `POST /lag/window` reply: closes the current window, opens the next, and answers
+    /// the closed one (see [`crate::lag`], "Windows").
+    pub fn close_lag_window(&self) -> Reply {
+        Reply::json(200, &self.lag.close_window())
     }
 
     /// The `/stats` reply.
@@ -802,6 +825,7 @@ mod tests {
                 max_queue: 4,
                 job_capacity: 4,
                 job_ttl: Duration::from_secs(60),
+                lag_interval: None,
                 panic_on_n: None,
             },
         )
@@ -957,6 +981,7 @@ mod tests {
                 max_queue: 4,
                 job_capacity: 4,
                 job_ttl: Duration::from_secs(60),
+                lag_interval: None,
                 panic_on_n: Some(n),
             },
         )

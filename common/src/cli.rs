@@ -24,6 +24,7 @@ use clap::Args;
 
 use crate::app::Limits;
 use crate::kernel::N_CEILING;
+use crate::lag;
 
 /// Default `--max-n`: about half a second of one core on the kernel (release build).
 pub const DEFAULT_MAX_N: u64 = 1_000_000_000;
@@ -84,6 +85,17 @@ pub struct ServerArgs {
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
     pub shutdown_timeout: Duration,
 
+    /// Interval of the executor-lag heartbeat (`GET /lag`), µs: a task on the executor that
+    /// sleeps this long on the runtime's timer and records how late it wakes up.
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = lag::DEFAULT_INTERVAL_US,
+          value_parser = clap::value_parser!(u64).range(1..=lag::MAX_INTERVAL_US))]
+    pub lag_interval_us: u64,
+
+    /// Do not run the lag heartbeat (to measure what it costs); `/lag` then answers
+    /// `"enabled": false` with no samples.
+    #[arg(long)]
+    pub no_lag_monitor: bool,
+
     /// Fault injection, for tests only: every kernel asked for exactly this n panics. Offloaded
     /// ones (/thread, /bounded, /rayon, /jobs, /background) are then answered 500, reported
     /// `failed`, or counted as failed background jobs; inline ones (/generator, /cycle,
@@ -115,6 +127,8 @@ impl ServerArgs {
             max_queue: size(self.max_queue),
             job_capacity: size(self.job_capacity),
             job_ttl: self.job_ttl,
+            lag_interval: (!self.no_lag_monitor)
+                .then(|| Duration::from_micros(self.lag_interval_us)),
             panic_on_n: self.panic_on_n,
         }
     }
@@ -210,6 +224,22 @@ mod tests {
         assert_eq!((limits.cpu_threads, limits.job_capacity), (cores(), 10_000));
         assert_eq!(limits.job_ttl, Duration::from_secs(300));
         assert_eq!(cli.server.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(limits.lag_interval, Some(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn lag_flags() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses").server.limits();
+        let l = parse(&["x", "--lag-interval-us", "1"]).lag_interval;
+        assert_eq!(l, Some(Duration::from_micros(1)));
+        let l = parse(&["x", "--lag-interval-us", "1000000"]).lag_interval;
+        assert_eq!(l, Some(Duration::from_secs(1)));
+        assert_eq!(parse(&["x", "--no-lag-monitor"]).lag_interval, None);
+        let e = Cli::try_parse_from(["x", "--lag-interval-us", "0"]).expect_err("refused");
+        let message = e.to_string();
+        assert!(message.contains("--lag-interval-us"), "{message}");
+        assert!(message.contains("1..=1000000"), "{message}");
+        assert_eq!(e.exit_code(), 2);
     }
 
     #[test]
@@ -220,6 +250,9 @@ mod tests {
             &["x", "--max-background", "0"],
             &["x", "--bind", "localhost"],
             &["x", "--shutdown-timeout", "-1"],
+            &["x", "--lag-interval-us", "0"],
+            &["x", "--lag-interval-us", "1000001"],
+            &["x", "--lag-interval-us", "-5"],
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?} accepted");
         }

@@ -22,6 +22,8 @@
 //! - [`gate`]: the semaphore with one permit per core (tokio's, handed over in arrival
 //!   order) and its bounded queue (`/bounded`).
 //! - [`jobs`]: the job store behind `POST /jobs` and `GET /jobs/{id}`.
+//! - [`lag`]: [`lag::LagMonitor`], the executor-lag heartbeat and its histograms, in windows
+//!   a client closes race-free (`GET /lag`, `POST /lag/window`); each server only spawns it.
 //! - [`cli`]: the shared `clap` options, the `listening on` line, a runtime-agnostic
 //!   termination signal.
 
@@ -31,6 +33,7 @@ pub mod cpu_pool;
 pub mod gate;
 pub mod jobs;
 pub mod kernel;
+pub mod lag;
 pub mod offload;
 pub mod params;
 pub mod reply;
@@ -56,6 +59,10 @@ pub enum Route<'a> {
     Health,
     /// `GET /stats`.
     Stats,
+    /// `GET /lag`: the executor lag in the current window.
+    Lag,
+    /// `POST /lag/window`: closes the lag window, answers it, opens the next.
+    LagWindow,
     /// A known path with another method.
     MethodNotAllowed,
     /// No endpoint at this path.
@@ -74,6 +81,8 @@ impl Route<'_> {
         match path {
             "/health" => Route::Health,
             "/stats" => Route::Stats,
+            "/lag" => Route::Lag,
+            "/lag/window" => Route::LagWindow,
             _ => match (Strategy::from_path(path), job_id(path)) {
                 (Some(strategy), _) => Route::Strategy(strategy),
                 (None, Some(id)) => Route::JobStatus(id),
@@ -85,7 +94,8 @@ impl Route<'_> {
     /// The one method a path answers to, or `None` if no endpoint is there.
     pub fn allowed_method(path: &str) -> Option<&'static str> {
         match path {
-            "/health" | "/stats" => Some("GET"),
+            "/health" | "/stats" | "/lag" => Some("GET"),
+            "/lag/window" => Some("POST"),
             _ => match Strategy::from_path(path) {
                 Some(strategy) => Some(strategy.method()),
                 None => job_id(path).map(|_| "GET"),
@@ -109,6 +119,10 @@ mod tests {
         assert_eq!(Route::of("GET", "/health"), Route::Health);
         assert_eq!(Route::of("HEAD", "/health"), Route::Health);
         assert_eq!(Route::of("GET", "/stats"), Route::Stats);
+        assert_eq!(Route::of("GET", "/lag"), Route::Lag);
+        assert_eq!(Route::of("POST", "/lag"), Route::MethodNotAllowed);
+        assert_eq!(Route::of("POST", "/lag/window"), Route::LagWindow);
+        assert_eq!(Route::of("GET", "/lag/window"), Route::MethodNotAllowed);
         for s in Strategy::ALL {
             assert_eq!(Route::of(s.method(), s.path()), Route::Strategy(s));
             let wrong = if s.method() == "GET" { "POST" } else { "GET" };

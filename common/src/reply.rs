@@ -140,15 +140,16 @@ impl Reply {
         )
     }
 
-    /// 405 for a known path with a method other than GET.
+    /// 405 for a known path with a method it does not answer; names the one it does.
     pub fn method_not_allowed(method: &str, path: &str) -> Reply {
         Reply::error(
             405,
             "method_not_allowed",
             format!(
-                "{} {:?} is not allowed; use GET",
+                "{} {:?} is not allowed; use {}",
                 truncate(method),
-                truncate(path)
+                truncate(path),
+                crate::Route::allowed_method(path).unwrap_or("GET")
             ),
         )
     }
@@ -239,6 +240,8 @@ mod tests {
         let r = Reply::method_not_allowed("POST", "/cycle");
         assert_eq!(r.status, 405);
         assert!(r.body.contains("use GET"));
+        let r = Reply::method_not_allowed("GET", "/lag/window");
+        assert!(r.body.contains("use POST"), "{}", r.body);
 
         let r = Reply::overloaded("full".into(), 1);
         assert_eq!((r.status, r.retry_after), (503, Some(1)));

@@ -53,7 +53,7 @@ pub async fn blocking_contrast(
             stats.executor_threads
         ));
     }
-    let (n, alone) = calibrate(client, base_url, stats.max_n).await?;
+    let (n, alone) = calibrate(client, base_url, stats.max_n, TARGET).await?;
     // A request that waits behind the heavy one waits about (alone - HEALTH_DELAY); one
     // that does not, a few ms. The threshold sits far from both.
     let threshold = alone / 4;
@@ -115,12 +115,13 @@ pub async fn blocking_contrast(
     })
 }
 
-/// Finds `n` such that a lone `/cycle` takes about `TARGET` (debug and release builds differ
+/// Finds `n` such that a lone `/cycle` takes about `target` (debug and release builds differ
 /// tenfold), within `max_n`.
-async fn calibrate(
+pub(crate) async fn calibrate(
     client: &dyn HttpClient,
     base_url: &str,
     max_n: u64,
+    target: Duration,
 ) -> Result<(u64, Duration), String> {
     let mut n = 1_000_000u64.min(max_n);
     for _ in 0..12 {
@@ -132,13 +133,13 @@ async fn calibrate(
             .map_err(|e| format!("GET {url}: {e}"))?;
         let took = start.elapsed();
         serde_json::from_str::<Computed>(&r.body).map_err(|e| format!("GET {url}: {e}"))?;
-        if took >= TARGET || n == max_n {
+        if took >= target || n == max_n {
             return Ok((n, took));
         }
-        let factor = (TARGET.as_secs_f64() / took.as_secs_f64().max(1e-4)).clamp(2.0, 100.0);
+        let factor = (target.as_secs_f64() / took.as_secs_f64().max(1e-4)).clamp(2.0, 100.0);
         n = ((n as f64 * factor * 1.1) as u64).min(max_n);
     }
     Err(format!(
-        "could not calibrate n: /cycle stays under {TARGET:?} up to n={n}"
+        "could not calibrate n: /cycle stays under {target:?} up to n={n}"
     ))
 }

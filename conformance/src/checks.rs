@@ -237,6 +237,8 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
         })
         .collect();
     wrong_methods.push(("DELETE", "/jobs/1".into()));
+    wrong_methods.push(("POST", "/lag".into()));
+    wrong_methods.push(("GET", "/lag/window".into()));
     for (method, path) in wrong_methods {
         let name = format!("405 {method} {path}");
         if mode == Mode::External && !Strategy::DEMO.iter().any(|s| s.path() == path) {

@@ -17,7 +17,8 @@ use crate::checks::{
     Mode, answer_status, call_strategy, fetch_stats, verify, wait_background_idle,
 };
 use crate::client::{HttpClient, ReqwestClient};
-use crate::process::ServerProcess;
+use crate::lag::{self, lag_contrast};
+use crate::process::{ServerProcess, StartError};
 use crate::raw::{self, Refusal};
 
 const STARTUP: Duration = Duration::from_secs(20);
@@ -83,6 +84,119 @@ pub fn strategies_really_differ(binary: &str) {
         contrast.alone,
         contrast.failures
     );
+}
+
+/// With `--workers 1`, the server's own lag monitor sees a lone inline request of about a
+/// second block the executor (lag max ≥ 0.5 s in its window), and the same work offloaded not
+/// (< 0.1 s).
+pub fn lag_sees_a_blocked_executor(binary: &str) {
+    let _alone = TIMING.write().unwrap_or_else(PoisonError::into_inner);
+    let server = start(binary, &["--workers", "1"]);
+    let c = runtime()
+        .block_on(lag_contrast(&client(), &server.base_url()))
+        .unwrap_or_else(|e| panic!("{binary}: {e}"));
+    eprintln!(
+        "{binary} n={} (lone /cycle {:?}): lag in /cycle's window p99 {} µs max {} µs ({} samples); \
+         in /thread's p99 {} µs max {} µs ({} samples)",
+        c.n,
+        c.alone,
+        c.inline.p99_us,
+        c.inline.max_us,
+        c.inline.samples,
+        c.offloaded.p99_us,
+        c.offloaded.max_us,
+        c.offloaded.samples
+    );
+    assert!(
+        c.inline.max_us >= lag::BLOCKED_US,
+        "{binary}: /cycle?n={} left lag max at {} µs: {:?}",
+        c.n,
+        c.inline.max_us,
+        c.inline
+    );
+    assert!(
+        c.offloaded.max_us < lag::FREE_US,
+        "{binary}: /thread?n={} raised lag max to {} µs: {:?}",
+        c.n,
+        c.offloaded.max_us,
+        c.offloaded
+    );
+    assert_eq!(
+        c.offloaded.window,
+        c.inline.window + 2,
+        "windows are consecutive"
+    );
+}
+
+/// `GET /lag` and `POST /lag/window`: windows numbered from 1, each sample in exactly one of
+/// them; `--no-lag-monitor` answers with no samples; bad `--lag-interval-us` refused with exit 2.
+pub fn lag_windows_and_flags(binary: &str) {
+    let _shared = shared();
+    let server = start(binary, &["--lag-interval-us", "500"]);
+    let base = server.base_url();
+    let rt = runtime();
+    let c = client();
+    rt.block_on(async {
+        std::thread::sleep(Duration::from_millis(100));
+        let before = lag::fetch_lag(&c, &base).await.expect("GET /lag");
+        assert!(before.enabled && before.interval_us == 500, "{before:?}");
+        assert_eq!(before.window, 1, "{before:?}");
+        let first = lag::close_window(&c, &base)
+            .await
+            .expect("POST /lag/window");
+        assert_eq!(first.window, 1, "{first:?}");
+        assert!(
+            first.samples >= before.samples && first.samples > 0,
+            "{first:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let second = lag::close_window(&c, &base)
+            .await
+            .expect("POST /lag/window");
+        let after = lag::fetch_lag(&c, &base).await.expect("GET /lag");
+        assert_eq!((second.window, after.window), (2, 3));
+        assert!(second.samples > 0, "{second:?}");
+        // Every wake-up is in exactly one window; a close that cuts an overdue tick adds one
+        // sample to the window it closes (common::lag, "Windows"): at most one per close.
+        let in_windows = first.samples + second.samples + after.samples;
+        let wake_ups = after.since_start.samples;
+        assert!(
+            (wake_ups..=wake_ups + 2).contains(&in_windows),
+            "{first:?} {second:?} {after:?}"
+        );
+        assert_eq!(
+            after.tokio.is_some(),
+            binary.contains("tokio"),
+            "only tokio reports its own worker metrics: {after:?}"
+        );
+    });
+    drop(server);
+
+    let off = start(binary, &["--no-lag-monitor"]);
+    rt.block_on(async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let r = lag::fetch_lag(&c, &off.base_url()).await.expect("GET /lag");
+        assert!(
+            !r.enabled && r.samples == 0 && r.since_start.samples == 0,
+            "{r:?}"
+        );
+    });
+    drop(off);
+
+    for bad in ["0", "1000001", "abc"] {
+        match ServerProcess::start(
+            Path::new(binary),
+            &["--lag-interval-us".into(), bad.into()],
+            STARTUP,
+        ) {
+            Err(StartError::Exited { status, stderr, .. }) => {
+                assert_eq!(status.code(), Some(2), "--lag-interval-us {bad}: {stderr}");
+                assert!(stderr.contains("--lag-interval-us"), "{stderr}");
+            }
+            Ok(_) => panic!("{binary} started with --lag-interval-us {bad}"),
+            Err(e) => panic!("{binary} --lag-interval-us {bad}: {e}"),
+        }
+    }
 }
 
 /// `/stats` reports the thread counts given on the command line.
@@ -875,6 +989,14 @@ macro_rules! server_tests {
         #[test]
         fn strategies_really_differ() {
             $crate::harness::strategies_really_differ($binary);
+        }
+        #[test]
+        fn lag_sees_a_blocked_executor() {
+            $crate::harness::lag_sees_a_blocked_executor($binary);
+        }
+        #[test]
+        fn lag_windows_and_flags() {
+            $crate::harness::lag_windows_and_flags($binary);
         }
         #[test]
         fn stats_report_thread_counts() {

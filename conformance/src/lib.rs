@@ -10,6 +10,8 @@
 //!   with its parameter, 404, 405, background completion in `/stats`.
 //! - [`behaviour`]: with one executor thread, `/health` waits behind an inline request and not
 //!   behind an offloaded or yielding one.
+//! - [`lag`]: the server's own lag monitor (`/lag`, `POST /lag/window`) sees an inline request
+//!   block the executor, and an offloaded one not.
 //! - [`raw`]: raw HTTP/1.1 over TCP, for what client libraries will not do (a thousand
 //!   connections held at once, headers that never end or are far too large).
 //! - [`harness`]: blocking entry points for `#[test]`s, and the [`server_tests!`] macro.
@@ -20,6 +22,7 @@ pub mod behaviour;
 pub mod checks;
 pub mod client;
 pub mod harness;
+pub mod lag;
 pub mod lockfile;
 pub mod process;
 pub mod raw;

@@ -13,7 +13,7 @@
 //! - `lib.rs`: [`router`] (tide `Server` over `common::App`), [`run`] (the exhaustive match
 //!   over strategies), [`serve`] (a listener until a shutdown future resolves).
 //! - `main.rs`: the command line, the global executor's and blocking pool's thread counts,
-//!   signals, and the shutdown tide lacks.
+//!   the lag heartbeat spawned on it, signals, and the shutdown tide lacks.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use tide::{Middleware, Next, Request, Response};
 type State = Arc<App>;
 
 /// The application: one route per strategy (`POST /jobs`, GET for the rest), `/jobs/:id`,
-/// `/health`, `/stats`, JSON 404 and 405.
+/// `/health`, `/stats`, `/lag`, `POST /lag/window`, JSON 404 and 405.
 pub fn router(app: Arc<App>) -> tide::Server<State> {
     let mut server = tide::with_state(app);
     server.with(JsonRoutingErrors);
@@ -36,6 +36,12 @@ pub fn router(app: Arc<App>) -> tide::Server<State> {
     server
         .at("/stats")
         .get(|req: Request<State>| async move { Ok(respond(req.state().stats())) });
+    server
+        .at("/lag")
+        .get(|req: Request<State>| async move { Ok(respond(req.state().lag())) });
+    server
+        .at("/lag/window")
+        .post(|req: Request<State>| async move { Ok(respond(req.state().close_lag_window())) });
     for strategy in Strategy::ALL {
         let handler = move |req: Request<State>| async move {
             let app = Arc::clone(req.state());

@@ -48,6 +48,11 @@ fn main() -> anyhow::Result<ExitCode> {
     let signal = common::cli::termination_signal().context("cannot install the signal handler")?;
     common::cli::announce(listener.local_addr()?, &info);
     let stop = app.shutdown_on(signal, cli.server.shutdown_timeout);
+    // The lag heartbeat is a task like any request's, woken by async-std's own timer.
+    if let Some(heartbeat) = app.lag_monitor().heartbeat(async_std::task::sleep) {
+        // Dropping an async-std JoinHandle detaches the task.
+        drop(async_std::task::spawn(heartbeat));
+    }
 
     // Spawned rather than run by block_on (which polls on the calling thread), so that
     // accepting runs on the executor threads like every request.

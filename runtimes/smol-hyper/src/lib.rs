@@ -10,7 +10,8 @@
 //! - `lib.rs`: [`serve`] (accept loop + hyper connections + graceful shutdown), [`run`] (the
 //!   exhaustive match over strategies).
 //! - `main.rs`: the command line, an `Executor` run on exactly `--workers` threads (smol's
-//!   global executor would give one), the blocking pool's cap, signals.
+//!   global executor would give one), the lag heartbeat spawned on it, the blocking pool's
+//!   cap, signals.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -106,6 +107,8 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
         Route::JobStatus(id) => app.job_status(id, req.uri().query()).await,
         Route::Health => Reply::health(),
         Route::Stats => app.stats(),
+        Route::Lag => app.lag(),
+        Route::LagWindow => app.close_lag_window(),
         Route::MethodNotAllowed => Reply::method_not_allowed(req.method().as_str(), path),
         Route::NotFound => Reply::not_found(path),
     };

@@ -53,6 +53,13 @@ fn main() -> anyhow::Result<ExitCode> {
                 .context("cannot start an executor thread")
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // The lag heartbeat is a task on the same Executor as every request, woken by smol's timer.
+    // Dropping a smol Task cancels it: detach.
+    if let Some(heartbeat) = app.lag_monitor().heartbeat(|d| async move {
+        smol::Timer::after(d).await;
+    }) {
+        ex.spawn(heartbeat).detach();
+    }
     common::cli::announce(addr, &info);
     let server = ex.spawn(server_smol_hyper::serve(
         Arc::clone(&ex),

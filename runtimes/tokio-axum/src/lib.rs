@@ -8,8 +8,9 @@
 //! # Layout
 //! - `lib.rs`: [`router`] (axum `Router` over `common::App`), [`run`] (the exhaustive match
 //!   over strategies), [`serve`] (an accept loop serving each connection with hyper until a
-//!   shutdown future resolves).
-//! - `main.rs`: the command line, the runtime with explicit thread counts, signals.
+//!   shutdown future resolves), [`WorkerBusy`] (tokio's own worker busy time, in `/lag`).
+//! - `main.rs`: the command line, the runtime with explicit thread counts, the lag heartbeat
+//!   spawned on it, signals.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, get, on};
+use axum::routing::{MethodFilter, get, on, post};
 use common::{App, CONTENT_TYPE, Offloaded, Reply, Strategy, Work};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -28,13 +29,21 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 /// The application: one route per strategy (`POST /jobs`, GET for the rest), `/jobs/{id}`,
-/// `/health`, `/stats`, JSON 404 and 405.
+/// `/health`, `/stats`, `/lag`, `POST /lag/window`, JSON 404 and 405.
 pub fn router(app: Arc<App>) -> Router {
     let mut router = Router::new()
         .route("/health", get(|| async { respond(Reply::health()) }))
         .route(
             "/stats",
             get(|State(app): State<Arc<App>>| async move { respond(app.stats()) }),
+        )
+        .route(
+            "/lag",
+            get(|State(app): State<Arc<App>>| async move { respond(app.lag()) }),
+        )
+        .route(
+            "/lag/window",
+            post(|State(app): State<Arc<App>>| async move { respond(app.close_lag_window()) }),
         );
     for strategy in Strategy::ALL {
         let handler = move |State(app): State<Arc<App>>, RawQuery(query): RawQuery| async move {
@@ -170,4 +179,17 @@ fn respond(reply: Reply) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
+}
+
+/// tokio's own measure of its workers' busy time (`RuntimeMetrics::worker_total_busy_duration`,
+/// stable API, no `tokio_unstable`), added to the `/lag` answer as its `tokio` section.
+#[derive(Debug)]
+pub struct WorkerBusy(pub tokio::runtime::RuntimeMetrics);
+
+impl common::lag::WorkerBusy for WorkerBusy {
+    fn busy(&self) -> Vec<Duration> {
+        (0..self.0.num_workers())
+            .map(|w| self.0.worker_total_busy_duration(w))
+            .collect()
+    }
 }

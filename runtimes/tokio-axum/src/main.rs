@@ -42,6 +42,8 @@ fn main() -> anyhow::Result<ExitCode> {
         header_read_timeout: cli.server.header_timeout(),
     };
     let app = App::new(info, cli.server.limits()).context("cannot start the CPU pool")?;
+    app.lag_monitor()
+        .report_worker_busy(server_tokio_axum::WorkerBusy(runtime.metrics()));
 
     runtime.block_on(async {
         let listener = TcpListener::bind(cli.server.bind)
@@ -52,6 +54,10 @@ fn main() -> anyhow::Result<ExitCode> {
         let signal = shutdown_signal().context("cannot install the signal handlers")?;
         common::cli::announce(listener.local_addr()?, &info);
         let stop = app.shutdown_on(signal, cli.server.shutdown_timeout);
+        // The lag heartbeat is a task like any request's, woken by tokio's own timer.
+        if let Some(heartbeat) = app.lag_monitor().heartbeat(tokio::time::sleep) {
+            tokio::spawn(heartbeat);
+        }
         // Spawned rather than driven by block_on (which polls on the main thread), so that
         // accepting runs on the worker threads like every request: with --workers 1 a busy
         // worker holds up new connections too, as in a single event loop.
