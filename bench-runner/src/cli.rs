@@ -10,6 +10,7 @@ use clap::Parser;
 use common::Strategy;
 
 use crate::client::ClientKind;
+use crate::cpu::{self, CpuList};
 use crate::measure::Plan;
 use crate::servers::ServerSource;
 use crate::targets::{Target, TargetChoice};
@@ -121,6 +122,28 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub server_dir: Option<PathBuf>,
 
+    /// Pin every server we start to these CPUs (`1`, `0-3`, `0,2`; passed as the servers'
+    /// `--cpus`). The default worker sweep, every pool the server sizes from the core count,
+    /// and the ideal batch time then count these CPUs only. Must not overlap --client-cpus.
+    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list, conflicts_with = "url")]
+    pub server_cpus: Option<CpuList>,
+
+    /// Pin bench-runner itself (load generator and probe) to these CPUs, before it starts any
+    /// thread. Must not overlap --server-cpus.
+    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list)]
+    pub client_cpus: Option<CpuList>,
+
+    /// An argument added to every server's command line, repeatable: e.g.
+    /// `--server-arg=--no-lag-monitor` (to measure the lag monitor's cost),
+    /// `--server-arg=--cpu-pool-nice --server-arg=19`.
+    #[arg(
+        long,
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        conflicts_with = "url"
+    )]
+    pub server_arg: Vec<String>,
+
     /// Accept server binaries from a non-release --server-dir (`target/debug`). Only with
     /// --quick: a debug-built server measures the wrong thing. The profile goes to metadata.json.
     #[arg(long, requires = "quick", requires = "server_dir")]
@@ -161,12 +184,23 @@ pub struct Settings {
     pub out: PathBuf,
     /// `--quick`.
     pub quick: bool,
+    /// `--server-cpus`.
+    pub server_cpus: Option<CpuList>,
+    /// `--client-cpus`.
+    pub client_cpus: Option<CpuList>,
+    /// Added to every server's command line: `--cpus LIST`, then the `--server-arg`s.
+    pub server_args: Vec<String>,
 }
 
 impl Cli {
     /// Resolves defaults and checks what clap cannot.
     pub fn settings(&self) -> anyhow::Result<Settings> {
-        let cores = common::cli::cores();
+        self.check_cpus().map_err(anyhow::Error::msg)?;
+        // The cores the server may use: the ideal batch time and the default sweep count these.
+        let cores = match &self.server_cpus {
+            Some(list) => list.len(),
+            None => common::cli::cores(),
+        };
         let (quick_n, quick_c, quick_rounds) = QUICK;
         let q = self.quick;
         let n = self.n.unwrap_or(if q { quick_n } else { DEFAULT_N });
@@ -229,6 +263,11 @@ impl Cli {
             request_timeout: self.timeout,
             cores,
         };
+        let mut server_args = Vec::new();
+        if let Some(list) = &self.server_cpus {
+            server_args.extend(["--cpus".to_owned(), list.to_string()]);
+        }
+        server_args.extend(self.server_arg.iter().cloned());
         Ok(Settings {
             subjects,
             strategies,
@@ -236,8 +275,22 @@ impl Cli {
             client: self.client,
             out: self.out.clone(),
             quick: self.quick,
+            server_cpus: self.server_cpus.clone(),
+            client_cpus: self.client_cpus.clone(),
+            server_args,
         })
     }
+
+    /// The CPU lists are each valid (checked when parsed) and disjoint. Called by `main`
+    /// before anything starts, and again by [`Cli::settings`].
+    pub fn check_cpus(&self) -> Result<(), String> {
+        cpu::check_apart(self.server_cpus.as_ref(), self.client_cpus.as_ref())
+    }
+}
+
+/// A CPU list, checked against the machine's online CPUs.
+fn parse_cpu_list(s: &str) -> Result<CpuList, String> {
+    CpuList::parse_online(s, &CpuList::online()).map_err(|e| e.to_string())
 }
 
 fn parse_strategy(s: &str) -> Result<Strategy, String> {
@@ -324,6 +377,39 @@ mod tests {
         assert_eq!(s.client, ClientKind::Reqwest);
         assert_eq!(s.out, PathBuf::from("results"));
         assert!(!s.quick);
+    }
+
+    #[test]
+    fn cpu_lists() {
+        let s = parse(&["--server-cpus", "0", "--server-arg=--no-lag-monitor"])
+            .settings()
+            .expect("settings");
+        assert_eq!(s.plan.cores, 1);
+        match &s.subjects {
+            Subjects::Servers { workers, .. } => assert_eq!(workers, &[1]),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.server_args, ["--cpus", "0", "--no-lag-monitor"]);
+        assert_eq!(s.server_cpus.map(|l| l.cpus()), Some(vec![0]));
+        let s = parse(&["--server-arg", "--cpu-pool-nice", "--server-arg", "19"])
+            .settings()
+            .expect("settings");
+        assert_eq!(s.server_args, ["--cpu-pool-nice", "19"]);
+        assert_eq!(s.plan.cores, common::cli::cores());
+        // Malformed, empty, offline: refused by clap, naming the flag.
+        for bad in ["", "x", "1-0", "99999"] {
+            let mut all = vec!["bench-runner", "--server-cpus", bad];
+            let err = Cli::try_parse_from(&all).expect_err(bad).to_string();
+            assert!(err.contains("--server-cpus"), "{err}");
+            all[1] = "--client-cpus";
+            assert!(refused(&all[1..]), "{bad}");
+        }
+        // Overlap: refused by settings (and by main, before anything starts).
+        let cli = parse(&["--server-cpus", "0", "--client-cpus", "0"]);
+        let err = cli.check_cpus().expect_err("overlap");
+        assert!(err.contains("overlap on CPU 0"), "{err}");
+        assert!(cli.settings().is_err());
+        assert!(refused(&["--url", "http://x:1", "--server-cpus", "0"]));
     }
 
     #[test]

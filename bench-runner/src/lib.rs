@@ -125,18 +125,23 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let kind = settings.client;
     let timeout = plan.request_timeout;
     let probe: probe::ClientFactory = std::sync::Arc::new(move || kind.build(timeout, 1));
-    let bench = Bench::new(client, probe, plan, settings.client.name());
+    let bench = Bench::new(client, probe, plan, settings.client.name())
+        .with_server_args(settings.server_args.clone());
 
     let pairs = pair_count(&settings);
+    let cores = match (&settings.server_cpus, &settings.client_cpus) {
+        (Some(s), Some(c)) => format!("server on CPUs {s}, bench-runner on CPUs {c}"),
+        (Some(s), None) => format!("server on CPUs {s}, bench-runner unpinned"),
+        (None, Some(c)) => format!("bench-runner on CPUs {c}, server unpinned"),
+        (None, None) => format!("{} cores shared by bench-runner and the server", plan.cores),
+    };
     println!(
-        "{pairs} pairs: n = {}, C = {}, {} rounds, probe every {:?}, client {}, {} cores shared \
-         by bench-runner and the server",
+        "{pairs} pairs: n = {}, C = {}, {} rounds, probe every {:?}, client {}, {cores}",
         plan.n,
         plan.concurrency,
         plan.rounds,
         plan.probe_interval,
         settings.client.name(),
-        plan.cores
     );
     let started = SystemTime::now();
     let t0 = Instant::now();

@@ -11,6 +11,16 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = bench_runner::Cli::parse();
     let argv = std::env::args().collect();
+    // Before anything starts: overlapping CPU lists are refused, and bench-runner is pinned
+    // before its runtime starts the threads that inherit the mask.
+    if let Err(e) = cli.check_cpus() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if let Some(Err(e)) = cli.client_cpus.as_ref().map(bench_runner::cpu::pin_self) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -23,8 +23,20 @@ pub struct Metadata {
     pub rustc: String,
     /// `model name` from /proc/cpuinfo.
     pub cpu_model: String,
-    /// Cores available to bench-runner (and to the servers).
+    /// Cores the servers may use: the CPUs of --server-cpus, else the machine's cores (shared
+    /// with bench-runner). The ideal batch time divides by min(C, cores).
     pub cores: usize,
+    /// --server-cpus: the CPUs every server was pinned to, or null (not pinned).
+    pub server_cpus: Option<Vec<usize>>,
+    /// --client-cpus: the CPUs bench-runner was pinned to, or null (not pinned).
+    pub client_cpus: Option<Vec<usize>>,
+    /// The servers' `--cpu-pool-nice` (from --server-arg), or null (not given: nice 0).
+    pub cpu_pool_nice: Option<u32>,
+    /// The servers' lag heartbeat interval, µs: `--lag-interval-us` from --server-arg, else
+    /// the servers' default (1000); null with `--no-lag-monitor` or an external target.
+    pub lag_interval_us: Option<u64>,
+    /// Arguments added to every server's command line (`--cpus`, --server-arg).
+    pub server_args: Vec<String>,
     /// PRETTY_NAME from /etc/os-release.
     pub os: String,
     /// Kernel release.
@@ -93,6 +105,13 @@ impl Metadata {
         let s = facts.settings;
         let cores = s.plan.cores;
         let note = match &s.subjects {
+            Subjects::Servers { .. } if s.server_cpus.is_some() && s.client_cpus.is_some() => {
+                format!(
+                    "the servers ran on their own {cores} CPUs (--server-cpus), bench-runner on \
+                     others (--client-cpus): the load generator did not take the server's cores \
+                     (memory, caches and the kernel are still shared)."
+                )
+            }
             Subjects::Servers { .. } => format!(
                 "bench-runner (the load generator and the /health probe) and the server under test \
                  run on the same {cores} cores: client overhead, thread pools and the OS scheduler \
@@ -114,6 +133,24 @@ impl Metadata {
                 .and_then(|c| cpu_model(&c))
                 .unwrap_or_else(|| "unknown".into()),
             cores,
+            server_cpus: s.server_cpus.as_ref().map(|l| l.cpus()),
+            client_cpus: s.client_cpus.as_ref().map(|l| l.cpus()),
+            cpu_pool_nice: arg_value(&s.server_args, "--cpu-pool-nice")
+                .and_then(|v| v.parse().ok()),
+            lag_interval_us: match &s.subjects {
+                Subjects::External { .. } => None,
+                Subjects::Servers { .. }
+                    if s.server_args.iter().any(|a| a == "--no-lag-monitor") =>
+                {
+                    None
+                }
+                Subjects::Servers { .. } => Some(
+                    arg_value(&s.server_args, "--lag-interval-us")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(DEFAULT_LAG_INTERVAL_US),
+                ),
+            },
+            server_args: s.server_args.clone(),
             os: std::fs::read_to_string("/etc/os-release")
                 .ok()
                 .and_then(|c| os_name(&c))
@@ -150,6 +187,23 @@ impl Metadata {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+}
+
+/// The servers' default heartbeat interval (`--lag-interval-us`), µs.
+const DEFAULT_LAG_INTERVAL_US: u64 = 1000;
+
+/// The value of `flag` in `args`: `--flag VALUE` or `--flag=VALUE` (the last one given).
+fn arg_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    let mut found = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == flag {
+            found = it.next().map(String::as_str);
+        } else if let Some(v) = a.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+            found = Some(v);
+        }
+    }
+    found
 }
 
 fn command_line(dir: &Path, program: &str, args: &[&str]) -> String {
@@ -237,6 +291,23 @@ mod tests {
         assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(at(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59Z");
+    }
+
+    #[test]
+    fn server_flags_from_the_server_args() {
+        let args: Vec<String> = [
+            "--cpus",
+            "1",
+            "--cpu-pool-nice",
+            "19",
+            "--lag-interval-us=500",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(arg_value(&args, "--cpu-pool-nice"), Some("19"));
+        assert_eq!(arg_value(&args, "--lag-interval-us"), Some("500"));
+        assert_eq!(arg_value(&args, "--cpus"), Some("1"));
+        assert_eq!(arg_value(&args, "--workers"), None);
     }
 
     #[test]

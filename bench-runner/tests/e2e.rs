@@ -184,6 +184,17 @@ fn quick_run_against_all_three_servers_writes_verified_csvs() {
     let rounds_csv = Csv::read(&out.join("rounds.csv"));
     assert_eq!(rounds_csv.header, ROUNDS_HEADER);
     assert_eq!(rounds_csv.rows.len(), pairs * rounds);
+    // The server's side of every round: CPU times read, a lag window closed.
+    for col in [
+        "server_cpu_ms",
+        "client_cpu_ms",
+        "server_cores_used",
+        "lag_samples",
+    ] {
+        for v in rounds_csv.values(col) {
+            assert!(v.parse::<f64>().is_ok_and(|v| v >= 0.0), "{col}: {v:?}");
+        }
+    }
 
     let probes = Csv::read(&out.join("probes.csv"));
     assert_eq!(probes.header, PROBES_HEADER);
@@ -248,6 +259,101 @@ fn a_missing_server_fails_its_pairs_by_name_and_exits_1() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// Overlapping CPU lists: exit 2 with a message naming both flags and the shared CPU, before
+/// any server starts (the "server" here is a script that would leave a mark if it ran).
+#[test]
+fn overlapping_cpu_lists_are_refused_before_anything_starts() {
+    let tmp = scratch("overlap");
+    let own = tmp.join("release");
+    std::fs::create_dir_all(&own).expect("dir");
+    let mark = tmp.join("started");
+    for t in TARGETS {
+        script(&own.join(t.package), &format!("touch {}", mark.display()));
+    }
+    let out = tmp.join("results");
+    let output = run(&[
+        "--server-dir",
+        own.to_str().expect("utf-8 path"),
+        "--server-cpus",
+        "0",
+        "--client-cpus",
+        "0",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--server-cpus 0 and --client-cpus 0 overlap on CPU 0"),
+        "{stderr}"
+    );
+    assert!(!mark.exists(), "a server was started");
+    assert!(!out.exists(), "results were written");
+    // Malformed and out-of-range lists: refused by the option parser, naming the flag.
+    for bad in ["0-", "4096"] {
+        let output = run(&[
+            "--server-cpus",
+            bad,
+            "--server-dir",
+            own.to_str().expect("utf-8"),
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("--server-cpus"), "{stderr}");
+    }
+    assert!(!mark.exists(), "a server was started");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Cores kept apart on a machine with at least two: the server on the last CPU, bench-runner on
+/// the first; the run measures, the default worker sweep is the server's one CPU, and
+/// metadata.json holds both lists.
+#[test]
+fn cores_kept_apart_run_and_are_recorded() {
+    let online = bench_runner::cpu::CpuList::online().cpus();
+    if online.len() < 2 {
+        eprintln!("skipped: one CPU online");
+        return;
+    }
+    let (client, server) = (online[0].to_string(), online[online.len() - 1].to_string());
+    let dir = servers();
+    let tmp = scratch("apart");
+    let out = tmp.join("results");
+    let output = run(&[
+        "--quick",
+        "--allow-debug",
+        "--server-dir",
+        dir.to_str().expect("utf-8 path"),
+        "--target",
+        "tokio",
+        "--strategy",
+        "cycle,thread",
+        "--server-cpus",
+        &server,
+        "--client-cpus",
+        &client,
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let summary = Csv::read(&out.join("summary.csv"));
+    assert_eq!(summary.values("workers"), ["1", "1"]);
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("metadata.json")).expect("metadata"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        meta["server_cpus"],
+        serde_json::json!([online[online.len() - 1]])
+    );
+    assert_eq!(meta["client_cpus"], serde_json::json!([online[0]]));
+    assert_eq!(meta["cores"], 1);
+    assert_eq!(meta["server_args"], serde_json::json!(["--cpus", server]));
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 #[test]
 fn release_builds_are_required_unless_quick() {
     let output = run(&["--server-dir", "target/debug", "--allow-debug"]);
@@ -283,6 +389,9 @@ fn help_documents_every_option() {
         "--server-dir",
         "--allow-debug",
         "--timeout",
+        "--server-cpus",
+        "--client-cpus",
+        "--server-arg",
     ] {
         assert!(help.contains(option), "--help lacks {option}");
     }
