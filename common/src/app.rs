@@ -68,6 +68,8 @@ pub struct Limits {
     pub job_capacity: usize,
     /// How long a finished job result is kept.
     pub job_ttl: Duration,
+    /// Not a limit: nice value of the CPU pool's threads (`--cpu-pool-nice`).
+    pub cpu_pool_nice: Option<u8>,
     /// Not a limit: the lag monitor's heartbeat interval (`--lag-interval-us`), `None` with
     /// `--no-lag-monitor`.
     pub lag_interval: Option<Duration>,
@@ -136,7 +138,7 @@ impl App {
             refused: Default::default(),
             in_flight: Tracker::default(),
             background: Background::default(),
-            cpu_pool: CpuPool::new(limits.cpu_threads)?,
+            cpu_pool: CpuPool::new(limits.cpu_threads, limits.cpu_pool_nice)?,
             gate: Gate::new(limits.cpu_threads, limits.max_queue),
             jobs: Jobs::new(job_limits),
             offloads: Arc::default(),
@@ -348,6 +350,8 @@ impl App {
             jobs: self.jobs.stats(),
             offload: self.offloads.stats(),
             panic_on_n: self.limits.panic_on_n,
+            cpus: crate::placement::pinned(),
+            cpu_pool_nice: self.limits.cpu_pool_nice,
             served: counts(&self.served),
             refused: counts(&self.refused),
         }
@@ -692,6 +696,13 @@ pub struct Stats {
     /// normally; a server reporting it is not fit to be measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub panic_on_n: Option<u64>,
+    /// The CPUs the process is pinned to (`--cpus`), read back from the OS; `null` if not
+    /// pinned.
+    #[serde(default)]
+    pub cpus: Option<Vec<usize>>,
+    /// Nice value of the CPU pool's threads (`--cpu-pool-nice`); `null` if not set.
+    #[serde(default)]
+    pub cpu_pool_nice: Option<u8>,
     /// 2xx answers per strategy name.
     pub served: std::collections::BTreeMap<String, u64>,
     /// 4xx/5xx answers per strategy name.
@@ -825,6 +836,7 @@ mod tests {
                 max_queue: 4,
                 job_capacity: 4,
                 job_ttl: Duration::from_secs(60),
+                cpu_pool_nice: None,
                 lag_interval: None,
                 panic_on_n: None,
             },
@@ -981,6 +993,7 @@ mod tests {
                 max_queue: 4,
                 job_capacity: 4,
                 job_ttl: Duration::from_secs(60),
+                cpu_pool_nice: None,
                 lag_interval: None,
                 panic_on_n: Some(n),
             },

@@ -25,6 +25,7 @@ use clap::Args;
 use crate::app::Limits;
 use crate::kernel::N_CEILING;
 use crate::lag;
+use crate::placement::{self, CpuList};
 
 /// Default `--max-n`: about half a second of one core on the kernel (release build).
 pub const DEFAULT_MAX_N: u64 = 1_000_000_000;
@@ -39,7 +40,7 @@ pub struct ServerArgs {
     pub bind: SocketAddr,
 
     /// Executor threads that poll async tasks, accepting connections included
-    /// [default: the number of cores]. `1` reproduces a single event loop, like Python's asyncio.
+    /// [default: the number of cores, or of --cpus]. `1` reproduces a single event loop, like Python's asyncio.
     #[arg(long)]
     pub workers: Option<NonZeroUsize>,
 
@@ -57,7 +58,7 @@ pub struct ServerArgs {
     pub max_background: u64,
 
     /// Threads of the CPU pool (rayon) behind /rayon and /jobs, and permits of /bounded's
-    /// semaphore [default: the number of cores].
+    /// semaphore [default: the number of cores, or of --cpus].
     #[arg(long)]
     pub cpu_threads: Option<NonZeroUsize>,
 
@@ -85,6 +86,17 @@ pub struct ServerArgs {
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
     pub shutdown_timeout: Duration,
 
+    /// Pin the whole process (every thread) to these CPUs, e.g. `1`, `0-3`, `0,2`; done before
+    /// any thread starts. --workers and --cpu-threads then default to their number.
+    #[arg(long, value_name = "LIST", value_parser = CpuList::parse_online)]
+    pub cpus: Option<CpuList>,
+
+    /// Nice value (0-19, higher is less urgent) of the CPU pool's threads (/rayon, /jobs), so
+    /// the kernel on them yields the core to executor threads that have work [default: the
+    /// process's, usually 0].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=19))]
+    pub cpu_pool_nice: Option<u8>,
+
     /// Interval of the executor-lag heartbeat (`GET /lag`), µs: a task on the executor that
     /// sleeps this long on the runtime's timer and records how late it wakes up.
     #[arg(long, value_name = "MICROSECONDS", default_value_t = lag::DEFAULT_INTERVAL_US,
@@ -107,9 +119,20 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
-    /// `--workers`, or the number of cores.
+    /// `--workers`, or the number of `--cpus`, or of cores.
     pub fn workers(&self) -> usize {
-        self.workers.map_or_else(cores, NonZeroUsize::get)
+        self.workers.map_or_else(|| self.cores(), NonZeroUsize::get)
+    }
+
+    /// The cores this server sizes itself to: those of `--cpus`, or all it may use.
+    fn cores(&self) -> usize {
+        self.cpus.as_ref().map_or_else(cores, CpuList::len)
+    }
+
+    /// Pins the process to `--cpus`, if given; returns the affinity in force. Call it first
+    /// in `main`, before any thread starts ([`crate::placement`]).
+    pub fn pin(&self) -> std::io::Result<Option<Vec<usize>>> {
+        self.cpus.as_ref().map(placement::pin_process).transpose()
     }
 
     /// `--header-timeout`, or its default.
@@ -123,7 +146,10 @@ impl ServerArgs {
         Limits {
             max_n: self.max_n,
             max_background: size(self.max_background),
-            cpu_threads: self.cpu_threads.map_or_else(cores, NonZeroUsize::get),
+            cpu_threads: self
+                .cpu_threads
+                .map_or_else(|| self.cores(), NonZeroUsize::get),
+            cpu_pool_nice: self.cpu_pool_nice,
             max_queue: size(self.max_queue),
             job_capacity: size(self.job_capacity),
             job_ttl: self.job_ttl,
@@ -228,6 +254,26 @@ mod tests {
     }
 
     #[test]
+    fn cpus_set_the_defaults_and_bad_lists_name_the_flag() {
+        let cli =
+            Cli::try_parse_from(["x", "--cpus", "0", "--cpu-pool-nice", "19"]).expect("parses");
+        assert_eq!(cli.server.workers(), 1);
+        let limits = cli.server.limits();
+        assert_eq!((limits.cpu_threads, limits.cpu_pool_nice), (1, Some(19)));
+        let cli = Cli::try_parse_from(["x", "--cpus", "0", "--workers", "3"]).expect("parses");
+        assert_eq!(cli.server.workers(), 3);
+        for (args, flag) in [
+            (["x", "--cpus", "4096"], "--cpus"),
+            (["x", "--cpus", ","], "--cpus"),
+            (["x", "--cpu-pool-nice", "20"], "--cpu-pool-nice"),
+        ] {
+            let e = Cli::try_parse_from(args).expect_err("refused");
+            assert!(e.to_string().contains(flag), "{e}");
+            assert_eq!(e.exit_code(), 2);
+        }
+    }
+
+    #[test]
     fn lag_flags() {
         let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses").server.limits();
         let l = parse(&["x", "--lag-interval-us", "1"]).lag_interval;
@@ -253,6 +299,12 @@ mod tests {
             &["x", "--lag-interval-us", "0"],
             &["x", "--lag-interval-us", "1000001"],
             &["x", "--lag-interval-us", "-5"],
+            &["x", "--cpus", ""],
+            &["x", "--cpus", "1-0"],
+            &["x", "--cpus", "x"],
+            &["x", "--cpus", "99999"],
+            &["x", "--cpu-pool-nice", "20"],
+            &["x", "--cpu-pool-nice", "-1"],
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?} accepted");
         }

@@ -14,11 +14,20 @@ pub struct CpuPool {
 }
 
 impl CpuPool {
-    /// A pool of `threads` threads named `cpu-pool-N`.
-    pub fn new(threads: usize) -> Result<CpuPool, rayon::ThreadPoolBuildError> {
+    /// A pool of `threads` threads named `cpu-pool-N`, each at nice `nice` if given.
+    pub fn new(threads: usize, nice: Option<u8>) -> Result<CpuPool, rayon::ThreadPoolBuildError> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("cpu-pool-{i}"))
+            // Nice is per thread on Linux: each pool thread sets its own as it starts.
+            .start_handler(move |i| {
+                if let Some(nice) = nice
+                    && let Err(e) = crate::placement::lower_this_thread(nice)
+                {
+                    // Raising nice needs no privilege; if it fails anyway, say so and serve on.
+                    eprintln!("warning: cpu-pool-{i}: cannot set nice {nice}: {e}");
+                }
+            })
             .build()?;
         Ok(CpuPool { pool })
     }
@@ -59,7 +68,7 @@ mod tests {
 
     #[test]
     fn runs_on_its_threads_and_returns_results() {
-        let pool = CpuPool::new(2).expect("pool");
+        let pool = CpuPool::new(2, None).expect("pool");
         assert_eq!(pool.threads(), 2);
         let name = block_on(pool.run(|| std::thread::current().name().map(str::to_owned)));
         assert!(name.expect("ran").expect("named").starts_with("cpu-pool-"));
@@ -70,8 +79,17 @@ mod tests {
     }
 
     #[test]
+    fn its_threads_run_at_the_nice_value_asked_for() {
+        let pool = CpuPool::new(2, Some(11)).expect("pool");
+        for _ in 0..4 {
+            let nice = block_on(pool.run(crate::placement::this_thread_nice));
+            assert_eq!(nice.expect("ran").expect("nice"), 11);
+        }
+    }
+
+    #[test]
     fn a_panic_is_an_error_not_an_abort() {
-        let pool = CpuPool::new(1).expect("pool");
+        let pool = CpuPool::new(1, None).expect("pool");
         let r: Result<(), Panicked> = block_on(pool.run(|| panic!("boom")));
         assert!(r.is_err());
         assert_eq!(block_on(pool.run(|| 1)).expect("pool still works"), 1);

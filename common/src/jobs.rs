@@ -322,7 +322,7 @@ mod tests {
 
     #[test]
     fn lifecycle_submit_wait_result() {
-        let pool = CpuPool::new(1).expect("pool");
+        let pool = CpuPool::new(1, None).expect("pool");
         let jobs = Jobs::new(JobLimits {
             max_queue: 8,
             capacity: 8,
@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn a_panicking_job_ends_failed_and_its_waiters_are_answered() {
-        let pool = CpuPool::new(1).expect("pool");
+        let pool = CpuPool::new(1, None).expect("pool");
         let jobs = Jobs::new(JobLimits {
             max_queue: 8,
             capacity: 8,
@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn queue_limit_gives_503() {
-        let pool = CpuPool::new(1).expect("pool");
+        let pool = CpuPool::new(1, None).expect("pool");
         let jobs = Jobs::new(JobLimits {
             max_queue: 1,
             capacity: 8,
@@ -414,7 +414,7 @@ mod tests {
 
     #[test]
     fn results_expire_by_ttl_and_capacity() {
-        let pool = CpuPool::new(1).expect("pool");
+        let pool = CpuPool::new(1, None).expect("pool");
         let jobs = Jobs::new(JobLimits {
             max_queue: 8,
             capacity: 2,

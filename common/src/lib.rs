@@ -24,6 +24,8 @@
 //! - [`jobs`]: the job store behind `POST /jobs` and `GET /jobs/{id}`.
 //! - [`lag`]: [`lag::LagMonitor`], the executor-lag heartbeat and its histograms, in windows
 //!   a client closes race-free (`GET /lag`, `POST /lag/window`); each server only spawns it.
+//! - [`placement`]: `--cpus` (the process pinned before its threads start, read back for
+//!   `/stats`) and `--cpu-pool-nice` (the CPU pool's threads at a lower OS priority).
 //! - [`cli`]: the shared `clap` options, the `listening on` line, a runtime-agnostic
 //!   termination signal.
 
@@ -36,6 +38,7 @@ pub mod kernel;
 pub mod lag;
 pub mod offload;
 pub mod params;
+pub mod placement;
 pub mod reply;
 pub mod strategy;
 #[cfg(test)]

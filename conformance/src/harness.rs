@@ -199,6 +199,121 @@ pub fn lag_windows_and_flags(binary: &str) {
     }
 }
 
+/// `--cpus 0`: every thread of the process runs on CPU 0 only, `/stats` reads it back, and the
+/// executor and CPU pool default to one thread. Bad lists: exit 2 naming the flag.
+pub fn cpus_pin_every_thread(binary: &str) {
+    let _shared = shared();
+    let server = start(binary, &["--cpus", "0"]);
+    let stats = runtime()
+        .block_on(fetch_stats(&client(), &server.base_url()))
+        .unwrap_or_else(|e| panic!("{binary}: {e}"));
+    assert_eq!(stats.cpus, Some(vec![0]), "{stats:?}");
+    assert_eq!((stats.executor_threads, stats.cpu_threads), (1, 1));
+    let threads = os_threads(server.pid());
+    assert!(threads.len() >= 3, "{threads:?}");
+    for t in &threads {
+        assert_eq!(t.cpus_allowed, "0", "{binary}: thread {t:?}");
+    }
+    drop(server);
+    let unpinned = start(binary, &[]);
+    let stats = runtime()
+        .block_on(fetch_stats(&client(), &unpinned.base_url()))
+        .unwrap_or_else(|e| panic!("{binary}: {e}"));
+    assert_eq!((stats.cpus, stats.cpu_pool_nice), (None, None));
+    drop(unpinned);
+    refused_with_exit_2(binary, "--cpus", &["", "1-0", "zero", "4096"]);
+}
+
+/// `--cpu-pool-nice 13`: the CPU pool's threads run at nice 13, every other thread at the
+/// process's own; `/stats` says so. Out of 0..=19: exit 2 naming the flag.
+pub fn cpu_pool_nice_lowers_only_the_pool(binary: &str) {
+    let _shared = shared();
+    let server = start(binary, &["--cpu-pool-nice", "13", "--cpu-threads", "2"]);
+    let base = server.base_url();
+    let stats = runtime().block_on(async {
+        // The pool's threads exist from the start; a request makes sure they have run.
+        for _ in 0..4 {
+            call_strategy(&client(), &base, Strategy::Rayon, "n=10")
+                .await
+                .unwrap_or_else(|e| panic!("{binary}: {e}"));
+        }
+        fetch_stats(&client(), &base)
+            .await
+            .unwrap_or_else(|e| panic!("{binary}: {e}"))
+    });
+    assert_eq!(stats.cpu_pool_nice, Some(13));
+    let threads = os_threads(server.pid());
+    let (pool, others): (Vec<_>, Vec<_>) = threads
+        .iter()
+        .partition(|t| t.name.starts_with("cpu-pool-"));
+    assert_eq!(pool.len(), 2, "{threads:?}");
+    assert!(pool.iter().all(|t| t.nice == 13), "{threads:?}");
+    let own = others.first().map(|t| t.nice);
+    assert!(
+        others.iter().all(|t| Some(t.nice) == own && t.nice != 13),
+        "{threads:?}"
+    );
+    drop(server);
+    refused_with_exit_2(binary, "--cpu-pool-nice", &["20", "-1", "low"]);
+}
+
+/// Starting with `flag value` fails before listening: exit 2, the flag named on stderr.
+fn refused_with_exit_2(binary: &str, flag: &str, values: &[&str]) {
+    for value in values {
+        match ServerProcess::start(
+            Path::new(binary),
+            // `--flag=value`: as two arguments, clap would read `-1` as a flag of its own.
+            &[format!("{flag}={value}")],
+            STARTUP,
+        ) {
+            Err(StartError::Exited { status, stderr, .. }) => {
+                assert_eq!(status.code(), Some(2), "{flag} {value:?}: {stderr}");
+                assert!(stderr.contains(flag), "{flag} {value:?}: {stderr}");
+            }
+            Ok(_) => panic!("{binary} started with {flag} {value:?}"),
+            Err(e) => panic!("{binary} {flag} {value:?}: {e}"),
+        }
+    }
+}
+
+/// One OS thread of a process, from /proc (Linux).
+#[derive(Debug)]
+struct OsThread {
+    name: String,
+    /// Field 19 of `/proc/PID/task/TID/stat`.
+    nice: i64,
+    /// `Cpus_allowed_list` of its status, as the kernel writes it (`0`, `0-1`).
+    cpus_allowed: String,
+}
+
+fn os_threads(pid: u32) -> Vec<OsThread> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc/PID/task");
+    tasks
+        .filter_map(|task| {
+            let dir = task.ok()?.path();
+            let name = std::fs::read_to_string(dir.join("comm"))
+                .ok()?
+                .trim()
+                .to_owned();
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            // Fields after the name, which ends at the last ')', start at field 3.
+            let (_, rest) = stat.rsplit_once(')')?;
+            let nice = rest.split_whitespace().nth(19 - 3)?.parse().ok()?;
+            let status = std::fs::read_to_string(dir.join("status")).ok()?;
+            let cpus_allowed = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?
+                .trim()
+                .to_owned();
+            Some(OsThread {
+                name,
+                nice,
+                cpus_allowed,
+            })
+        })
+        .collect()
+}
+
 /// `/stats` reports the thread counts given on the command line.
 pub fn stats_report_thread_counts(binary: &str) {
     let _shared = shared();
@@ -997,6 +1112,14 @@ macro_rules! server_tests {
         #[test]
         fn lag_windows_and_flags() {
             $crate::harness::lag_windows_and_flags($binary);
+        }
+        #[test]
+        fn cpus_pin_every_thread() {
+            $crate::harness::cpus_pin_every_thread($binary);
+        }
+        #[test]
+        fn cpu_pool_nice_lowers_only_the_pool() {
+            $crate::harness::cpu_pool_nice_lowers_only_the_pool($binary);
         }
         #[test]
         fn stats_report_thread_counts() {

@@ -22,6 +22,8 @@ struct Cli {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    // Before any thread starts, so that every thread inherits the affinity (common::placement).
+    cli.server.pin().context("--cpus: cannot pin the process")?;
     let workers = cli.server.workers();
     let blocking = cli
         .server
