@@ -123,6 +123,18 @@ pub struct Metadata {
     /// bench-runner's advice on reading the numbers (client and servers share the cores).
     #[serde(default)]
     pub note: String,
+    /// The CPUs the servers were pinned to (`--server-cpus`); `None`: not pinned.
+    #[serde(default)]
+    pub server_cpus: Option<Vec<usize>>,
+    /// The CPUs bench-runner was pinned to (`--client-cpus`); `None`: not pinned.
+    #[serde(default)]
+    pub client_cpus: Option<Vec<usize>>,
+    /// The servers' `--cpu-pool-nice`; `None`: not given.
+    #[serde(default)]
+    pub cpu_pool_nice: Option<u32>,
+    /// The servers' lag heartbeat interval, µs; `None`: no monitor.
+    #[serde(default)]
+    pub lag_interval_us: Option<u64>,
 }
 
 /// What identifies a measurement: server, executor threads, strategy.
@@ -222,6 +234,14 @@ pub struct SummaryRow {
     pub background_done_ms_min: Option<f64>,
     /// Slowest round, ms.
     pub background_done_ms_max: Option<f64>,
+    /// Heartbeat samples of the server's lag windows, all rounds; `None`: lag not measured.
+    pub lag_samples: Option<u64>,
+    /// The server's executor lag p99, median over rounds, µs.
+    pub lag_us_p99_median: Option<f64>,
+    /// The server's largest executor lag, µs.
+    pub lag_us_max: Option<f64>,
+    /// Server CPU time ÷ window wall time, mean over rounds.
+    pub server_cores_used_mean: Option<f64>,
 }
 
 impl SummaryRow {
@@ -259,6 +279,10 @@ impl SummaryRow {
         "background_done_ms_sd",
         "background_done_ms_min",
         "background_done_ms_max",
+        "lag_samples",
+        "lag_us_p99_median",
+        "lag_us_max",
+        "server_cores_used_mean",
     ];
 
     /// Its pair.
@@ -740,6 +764,10 @@ pub(crate) mod fake {
         pub(crate) probe_errors: Vec<u64>,
         /// Each round's `/background` completion, ms.
         pub(crate) done_ms: Vec<f64>,
+        /// The server's lag p99 (median over rounds), ms; `None`: not measured.
+        pub(crate) lag_p99_ms: Option<f64>,
+        /// Server cores used, mean over rounds.
+        pub(crate) cores_used: Option<f64>,
     }
 
     impl Pair {
@@ -760,7 +788,16 @@ pub(crate) mod fake {
                 probe_p99_ms: 0.5,
                 probe_errors: vec![0; batch_ms.len()],
                 done_ms: Vec::new(),
+                lag_p99_ms: None,
+                cores_used: None,
             }
+        }
+
+        /// With the server's side: lag p99 (ms) and cores used.
+        pub(crate) fn server(mut self, lag_p99_ms: f64, cores_used: f64) -> Pair {
+            self.lag_p99_ms = Some(lag_p99_ms);
+            self.cores_used = Some(cores_used);
+            self
         }
 
         /// With these rounds' worst probes and this pooled p99, ms.
@@ -826,6 +863,10 @@ pub(crate) mod fake {
             pairs: Some(pairs.len()),
             pairs_failed: Some(0),
             note: String::new(),
+            server_cpus: None,
+            client_cpus: None,
+            cpu_pool_nice: None,
+            lag_interval_us: Some(1000),
         };
         let mut summary = Vec::new();
         let mut round_rows = Vec::new();
@@ -866,6 +907,10 @@ pub(crate) mod fake {
                 background_done_ms_sd: None,
                 background_done_ms_min: min(&p.done_ms).filter(|_| background),
                 background_done_ms_max: max(&p.done_ms).filter(|_| background),
+                lag_samples: p.lag_p99_ms.map(|_| 100 * k),
+                lag_us_p99_median: p.lag_p99_ms.map(|x| x * 1000.0),
+                lag_us_max: p.lag_p99_ms.map(|x| x * 1000.0),
+                server_cores_used_mean: p.cores_used,
             });
             for (i, batch) in p.batch_ms.iter().enumerate() {
                 round_rows.push(RoundRow {

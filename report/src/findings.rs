@@ -72,6 +72,68 @@ pub struct Verdict {
     pub probe_errors: u64,
     /// The class of `stall` and `rounds`.
     pub class: Responsiveness,
+    /// The server's own executor lag p99 for the same rounds (median over rounds), ms.
+    pub lag_p99_ms: Option<f64>,
+    /// Server cores used, mean over rounds.
+    pub cores_used: Option<f64>,
+    /// Whose stall it is, for a stalled or borderline pair with the server's figures.
+    pub attribution: Option<Attribution>,
+}
+
+/// Whose stall a probe saw, from the server's own figures for the same rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribution {
+    /// The server's own lag is high: its executor had no thread free for a ready task (lag
+    /// p99 at least half the probe p99: the server's side explains most of the client's wait).
+    ExecutorBlocked,
+    /// The server's lag is low but its cores were full (cores used at least 90 % of the cores
+    /// it had): the executor was free, the processor was not.
+    CpuContention,
+    /// Lag low, cores not full: the wait was outside the server (the load generator, the
+    /// kernel, the network stack).
+    Elsewhere,
+}
+
+/// Executor blocked when the server's lag p99 reaches this share of the probe p99.
+pub const LAG_SHARE: f64 = 0.5;
+/// Cores full when the server used at least this share of its cores.
+pub const CORES_FULL: f64 = 0.9;
+
+/// Whose stall: `probe_p99_ms` seen by the client, `lag_p99_ms` by the server's heartbeat,
+/// `cores_used` of the server's `cores`.
+pub fn attribute(
+    probe_p99_ms: f64,
+    lag_p99_ms: f64,
+    cores_used: Option<f64>,
+    cores: usize,
+) -> Attribution {
+    if lag_p99_ms >= LAG_SHARE * probe_p99_ms {
+        Attribution::ExecutorBlocked
+    } else if cores_used.is_some_and(|c| c >= CORES_FULL * cores as f64) {
+        Attribution::CpuContention
+    } else {
+        Attribution::Elsewhere
+    }
+}
+
+impl Attribution {
+    /// `executor blocked`, `CPU contention`, `elsewhere`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Attribution::ExecutorBlocked => "executor blocked",
+            Attribution::CpuContention => "CPU contention",
+            Attribution::Elsewhere => "outside the server",
+        }
+    }
+
+    /// The table's mark.
+    fn mark(self) -> &'static str {
+        match self {
+            Attribution::ExecutorBlocked => "E",
+            Attribution::CpuContention => "C",
+            Attribution::Elsewhere => "O",
+        }
+    }
 }
 
 impl Verdict {
@@ -108,15 +170,23 @@ pub fn verdicts(r: &Results) -> Vec<Verdict> {
                 .filter_map(|x| x.probe_worst_us(timeout))
                 .map(|us| us / 1000.0 / t1)
                 .collect();
+            let class = classify(stall, &rounds);
+            let lag = s.lag_us_p99_median.map(|us| us / 1000.0);
+            let attribution = lag
+                .filter(|_| class != Responsiveness::Responsive)
+                .map(|lag| attribute(probe, lag, s.server_cores_used_mean, r.metadata.cores));
             Some(Verdict {
                 key: s.key(),
                 probe_p99_ms: probe,
                 t1_ms: t1,
                 stall,
-                class: classify(stall, &rounds),
+                class,
                 rounds,
                 probes: s.probes,
                 probe_errors: s.probe_errors,
+                lag_p99_ms: lag,
+                cores_used: s.server_cores_used_mean,
+                attribution,
             })
         })
         .collect()
@@ -249,6 +319,7 @@ pub fn markdown(r: &Results) -> String {
     out.extend(method(r));
     out.extend(probe_errors(r));
     out.extend(blocking(r));
+    out.extend(attribution(r));
     out.extend(workers(r));
     out.extend(runtimes(r));
     out.extend(yielding(r));
@@ -259,6 +330,84 @@ pub fn markdown(r: &Results) -> String {
     text.push_str("\n\n");
     text.push_str(&stall_table(r));
     text
+}
+
+/// Whose stall each stalled or borderline pair's was: the server's lag vs the probe, and its
+/// cores.
+fn attribution(r: &Results) -> Vec<String> {
+    let verdicts = verdicts(r);
+    let stalled: Vec<&Verdict> = verdicts
+        .iter()
+        .filter(|v| v.class != Responsiveness::Responsive)
+        .collect();
+    if stalled.is_empty() {
+        return vec![];
+    }
+    let measured: Vec<&Verdict> = stalled
+        .iter()
+        .copied()
+        .filter(|v| v.attribution.is_some())
+        .collect();
+    if measured.is_empty() {
+        return vec![
+            "- **Whose stall: not measured.** These results have no server lag (servers \
+             without /lag, or an external target): a probe's wait cannot be told apart from the \
+             load generator's."
+                .to_owned(),
+        ];
+    }
+    let mut parts = Vec::new();
+    for a in [
+        Attribution::ExecutorBlocked,
+        Attribution::CpuContention,
+        Attribution::Elsewhere,
+    ] {
+        let of: Vec<&Verdict> = measured
+            .iter()
+            .copied()
+            .filter(|v| v.attribution == Some(a))
+            .collect();
+        if of.is_empty() {
+            continue;
+        }
+        let shown: Vec<String> = of
+            .iter()
+            .take(3)
+            .map(|v| {
+                format!(
+                    "{} (probe p99 {} ms, server lag p99 {} ms, {} cores used)",
+                    pair_name(r, &v.key),
+                    sig3(v.probe_p99_ms),
+                    sig3(v.lag_p99_ms.unwrap_or(0.0)),
+                    v.cores_used
+                        .map_or_else(|| "?".to_owned(), |c| format!("{c:.2}"))
+                )
+            })
+            .collect();
+        let more = if of.len() > shown.len() {
+            format!("; and {} more", of.len() - shown.len())
+        } else {
+            String::new()
+        };
+        let what = a.describe();
+        let mut chars = what.chars();
+        let what = chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+            .unwrap_or_default();
+        parts.push(format!(
+            "{what} in {} of {} stalled or borderline pairs: {}{more}",
+            of.len(),
+            measured.len(),
+            shown.join(", ")
+        ));
+    }
+    vec![format!(
+        "- **Whose stall (the server's own lag for the same rounds, and its cores used of {}).** \
+         {}.",
+        r.metadata.cores,
+        parts.join(". ")
+    )]
 }
 
 /// `tokio, 2 workers`: a pair's setting in a sentence.
@@ -619,7 +768,11 @@ fn stall_table(r: &Results) -> String {
         "Probe p99 ÷ T1, the p99 over every probe of every round (**bold**: stalled, the p99 \
          and every round's worst probe at least T1; *italics*: borderline, on both sides of \
          T1; plain: responsive, below T1 in every round; ✗ k: k probes got no answer; –: \
-         failed or no probe due):\n\n| strategy |",
+         failed or no probe due). Each stall is attributed from the server's own figures for \
+         the same rounds: **E** executor blocked (the server's lag p99 at least half the probe \
+         p99), **C** CPU contention (lag lower, but the server kept at least 90 % of its cores \
+         busy), **O** outside the server (neither: the load generator or the kernel):\n\n\
+         | strategy |",
     );
     for (t, w) in &columns {
         s.push_str(&format!(" {} |", setting(r, t, *w)));
@@ -646,6 +799,10 @@ fn stall_table(r: &Results) -> String {
                             Responsiveness::Stalled => format!("**{}**", stall_figure(v.stall)),
                             Responsiveness::Borderline => format!("*{}*", stall_figure(v.stall)),
                             Responsiveness::Responsive => stall_figure(v.stall),
+                        };
+                        let figure = match v.attribution {
+                            Some(a) => format!("{figure} {}", a.mark()),
+                            None => figure,
                         };
                         if v.probe_errors > 0 {
                             format!("{figure} ✗ {}", v.probe_errors)
@@ -1060,6 +1217,65 @@ fn background(r: &Results) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stalls_are_attributed_from_the_servers_figures() {
+        // Three stalled pairs on 2 cores (probe p99 20 ms ≥ T1 10 ms in every round): the
+        // server's lag 15 ms (executor blocked); lag 1 ms with 1.9 cores busy (contention);
+        // lag 1 ms with 1 core busy (outside the server). One responsive pair: no attribution.
+        let stalled =
+            |target, s| Pair::new(target, 1, s, &[50.0, 50.0]).probes(20.0, &[20.0, 20.0]);
+        let r = results(&[
+            stalled("tokio", Strategy::Cycle).server(15.0, 1.0),
+            stalled("tokio", Strategy::Thread).server(1.0, 1.9),
+            stalled("tokio", Strategy::Rayon).server(1.0, 1.0),
+            Pair::new("tokio", 1, Strategy::CycleSleep, &[50.0, 50.0]).server(0.2, 1.0),
+        ]);
+        let vs = verdicts(&r);
+        let of = |s| {
+            vs.iter()
+                .find(|v| v.key.strategy == s)
+                .expect("verdict")
+                .attribution
+        };
+        assert_eq!(of(Strategy::Cycle), Some(Attribution::ExecutorBlocked));
+        assert_eq!(of(Strategy::Thread), Some(Attribution::CpuContention));
+        assert_eq!(of(Strategy::Rayon), Some(Attribution::Elsewhere));
+        assert_eq!(of(Strategy::CycleSleep), None);
+        let md = markdown(&r);
+        assert!(
+            md.contains("Executor blocked in 1 of 3 stalled or borderline pairs"),
+            "{md}"
+        );
+        assert!(md.contains("CPU contention in 1 of 3"), "{md}");
+        assert!(
+            md.contains("server lag p99 15.0 ms, 1.00 cores used"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| /cycle (inline) | **5.00** E |") || md.contains("**2.00** E"),
+            "{md}"
+        );
+        // Without the server's side: said, not guessed.
+        let r = results(&[stalled("tokio", Strategy::Cycle)]);
+        assert_eq!(verdicts(&r)[0].attribution, None);
+        assert!(markdown(&r).contains("Whose stall: not measured"));
+    }
+
+    #[test]
+    fn attribution_thresholds() {
+        assert_eq!(attribute(10.0, 5.0, None, 2), Attribution::ExecutorBlocked);
+        assert_eq!(
+            attribute(10.0, 4.9, Some(1.8), 2),
+            Attribution::CpuContention
+        );
+        assert_eq!(attribute(10.0, 4.9, Some(1.7), 2), Attribution::Elsewhere);
+        assert_eq!(
+            attribute(10.0, 0.1, Some(0.9), 1),
+            Attribution::CpuContention
+        );
+        assert_eq!(attribute(10.0, 0.1, None, 1), Attribution::Elsewhere);
+    }
+
     use super::*;
     use crate::data::fake::{Pair, results};
 

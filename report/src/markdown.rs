@@ -74,6 +74,7 @@ fn run_section(r: &Results) -> String {
             ),
         ),
         ("command", format!("`{}`", cell(&m.args.join(" ")))),
+        ("cores", cores_row(m)),
     ];
     if !m.server_build_profile.is_empty() {
         rows.push((
@@ -133,7 +134,12 @@ fn run_section(r: &Results) -> String {
     } else {
         m.note.clone()
     };
-    s.push_str(&format!("> **Shared cores.** {note}\n\n"));
+    let label = if m.server_cpus.is_some() && m.client_cpus.is_some() {
+        "Cores kept apart."
+    } else {
+        "Shared cores."
+    };
+    s.push_str(&format!("> **{label}** {note}\n\n"));
     if m.quick {
         s.push_str(
             "> **`--quick` run**: a smoke test with tiny n and one round; its figures mean \
@@ -144,6 +150,32 @@ fn run_section(r: &Results) -> String {
 }
 
 /// A Markdown table cell: pipes escaped, no line breaks.
+/// Where the servers and bench-runner ran, and the server-side settings that go with it.
+fn cores_row(m: &crate::data::Metadata) -> String {
+    let list = |cpus: &Option<Vec<usize>>| {
+        cpus.as_ref().map(|c| {
+            c.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    };
+    let mut row = match (list(&m.server_cpus), list(&m.client_cpus)) {
+        (Some(s), Some(c)) => format!("servers pinned to CPU {s}, bench-runner to CPU {c}"),
+        (Some(s), None) => format!("servers pinned to CPU {s}, bench-runner unpinned"),
+        (None, Some(c)) => format!("bench-runner pinned to CPU {c}, servers unpinned"),
+        (None, None) => format!("{} cores shared by the servers and bench-runner", m.cores),
+    };
+    match m.lag_interval_us {
+        Some(i) => row.push_str(&format!("; server lag heartbeat every {i} µs")),
+        None => row.push_str("; no server lag heartbeat"),
+    }
+    if let Some(n) = m.cpu_pool_nice {
+        row.push_str(&format!("; CPU pool at nice {n}"));
+    }
+    row
+}
+
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
@@ -165,16 +197,20 @@ fn summary_table(r: &Results) -> String {
          rounds, and *samples* says how many (answered requests / probes). /background's batch time \
          (its 202 answers) measures no work and is left out: see *background done*. \
          Definitions under [How to read the columns](#how-to-read-the-columns).\n\n\
+         *server lag p99* is the server's own executor lag for the same rounds (its heartbeat's \
+         p99, median over rounds), beside the client's probe; *cores used* the server's CPU \
+         time ÷ wall time (– where not measured).\n\n\
          | runtime | workers | strategy | result | T1 | batch | ideal | efficiency | latency p50 \
-         | latency p99 | probe p50 | probe p99 | probe errors | samples | background done |\n\
-         |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | latency p99 | probe p50 | probe p99 | server lag p99 | cores used | probe errors \
+         | samples | background done |\n\
+         |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for p in &r.summary {
         let workers = p.workers.map_or_else(|| "–".to_owned(), |w| w.to_string());
         let runtime = format!("{} + {}", p.runtime, p.framework);
         if !p.ok() {
             let why = p.failure.as_deref().unwrap_or("no reason given");
-            let dashes = " – |".repeat(11);
+            let dashes = " – |".repeat(13);
             s.push_str(&format!(
                 "| {runtime} | {workers} | {} | **failed**: {} |{dashes}\n",
                 p.strategy.path(),
@@ -201,7 +237,7 @@ fn summary_table(r: &Results) -> String {
         };
         s.push_str(&format!(
             "| {runtime} | {workers} | {} | ok | {} | {batch} | {} | {eff} | {} | {} | {} | {} \
-             | {probe_errors} | {} / {} | {} |\n",
+             | {} | {} | {probe_errors} | {} / {} | {} |\n",
             p.strategy.path(),
             opt_ms(p.t1_ms),
             opt_ms(p.ideal_batch_ms),
@@ -209,6 +245,9 @@ fn summary_table(r: &Results) -> String {
             us_ms(p.latency_us_p99),
             us_ms(p.probe_latency_us_p50),
             us_ms(p.probe_latency_us_p99),
+            us_ms(p.lag_us_p99_median),
+            p.server_cores_used_mean
+                .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
             p.answered(),
             p.probes,
             with_sd(p.background_done_ms_mean, p.background_done_ms_sd),
@@ -456,4 +495,45 @@ fn typical(r: &Results) -> Option<String> {
             thousands(r.metadata.n)
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fake::{Pair, results};
+
+    #[test]
+    fn the_header_says_where_servers_and_client_ran() {
+        let mut r = results(&[Pair::new("tokio", 1, Strategy::Cycle, &[10.0])]);
+        let md = run_section(&r);
+        assert!(
+            md.contains("| cores | 2 cores shared by the servers and bench-runner; server lag heartbeat every 1000 µs |"),
+            "{md}"
+        );
+        assert!(md.contains("> **Shared cores.**"), "{md}");
+        r.metadata.server_cpus = Some(vec![1]);
+        r.metadata.client_cpus = Some(vec![0]);
+        r.metadata.cpu_pool_nice = Some(19);
+        let md = run_section(&r);
+        assert!(
+            md.contains(
+                "| cores | servers pinned to CPU 1, bench-runner to CPU 0; server lag heartbeat \
+                 every 1000 µs; CPU pool at nice 19 |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("> **Cores kept apart.**"), "{md}");
+    }
+
+    #[test]
+    fn the_servers_lag_stands_beside_the_probe() {
+        let r = results(&[Pair::new("tokio", 1, Strategy::Cycle, &[10.0]).server(7.5, 0.98)]);
+        let table = summary_table(&r);
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("| tokio + fw |"))
+            .expect("row");
+        // probe p99 0.5 ms, then the server's lag p99 and cores used.
+        assert!(row.contains("| 0.500 | 7.50 | 0.98 |"), "{row}");
+    }
 }

@@ -202,6 +202,16 @@ fn findings_are_computed_from_the_data() {
     assert_eq!(v.rounds.len(), 2);
     assert!(v.rounds.iter().all(|x| *x >= 1.0), "{:?}", v.rounds);
     assert_eq!(findings::times(v.stall), FIXTURE_STALL_TOKIO_1_CYCLE);
+    // The server's own lag for the same rounds says whose stall it was: the executor's (one
+    // worker running a kernel inline leaves no thread for the heartbeat).
+    let p = pair(&key("tokio", 1, Strategy::Cycle));
+    let lag_ms = p.lag_us_p99_median.expect("lag in the fixture") / 1000.0;
+    assert_eq!(v.lag_p99_ms, Some(lag_ms));
+    assert!(
+        lag_ms >= findings::LAG_SHARE * v.probe_p99_ms,
+        "{lag_ms} vs {v:?}"
+    );
+    assert_eq!(v.attribution, Some(findings::Attribution::ExecutorBlocked));
     let yielding = verdicts
         .iter()
         .find(|v| v.key == key("tokio", 1, Strategy::CycleSleep))
@@ -216,7 +226,7 @@ fn findings_are_computed_from_the_data() {
         .expect("table row");
     assert!(
         row.starts_with(&format!(
-            "| /cycle (inline) | **{}** |",
+            "| /cycle (inline) | **{}** E |",
             FIXTURE_STALL_TOKIO_1_CYCLE.trim_end_matches('×')
         )),
         "{row}"
@@ -233,7 +243,10 @@ fn findings_are_computed_from_the_data() {
         count(Responsiveness::Borderline),
     );
     assert_eq!((stalled, borderline, inline.len()), (12, 0, 12));
-    assert!(md.contains("Stalled: inline in 12 of 12 pairs (worst"), "{md}");
+    assert!(
+        md.contains("Stalled: inline in 12 of 12 pairs (worst"),
+        "{md}"
+    );
     // No ratio of /generator to /cycle: they run the same machine code.
     assert!(md.contains("Iterator vs loop: not compared"), "{md}");
     assert!(!md.contains("T1 of /generator"), "{md}");
