@@ -55,6 +55,16 @@ pub fn all(r: &Results) -> Vec<Chart> {
             svg: probe_latency(r),
         },
         Chart {
+            file: "probe_vs_lag.svg",
+            caption: "Each pair twice on one scale: the client's /health probe p99 (triangle) and \
+                the server's own executor lag p99 for the same rounds (square; its heartbeat, \
+                median over rounds). Both high: the executor was blocked. Probe high, lag low: \
+                the wait was not the executor's (the cores were busy, or the load generator \
+                was late). No square: the server's lag was not measured.",
+            title: "Client probe p99 vs server executor lag p99".into(),
+            svg: probe_vs_lag(r),
+        },
+        Chart {
             file: "timeline.svg",
             caption: "What to look for: inline handlers answer one after another (a staircase); \
                 yielding ones interleave and answer together near the end; offloaded ones share \
@@ -500,6 +510,67 @@ pub fn probe_latency(r: &Results) -> String {
                 Anchor::Middle,
                 &format!("fill=\"{FAILED}\" font-weight=\"bold\""),
             );
+        }
+    });
+    svg.set_height(p.bottom + 95.0);
+    svg.finish()
+}
+
+/// Chart: the client's probe p99 beside the server's own lag p99, per pair, on one log scale.
+pub fn probe_vs_lag(r: &Results) -> String {
+    let mut svg = Svg::new(WIDTH, 560.0, "Client probe p99 vs server executor lag p99");
+    let y = header(
+        &mut svg,
+        "Whose wait? The client's probe p99 beside the server's own executor lag p99",
+        "Triangle: p99 of the /health probe over every probe of every round (the client's \
+         view). Square: the server's heartbeat lateness p99 in the same rounds, median over \
+         rounds (the executor's view). A triangle far above its square: the client waited but \
+         the executor was free. Log scale; values below 0.01 ms are drawn at 0.01 ms.",
+    );
+    let mut keys = worker_keys(r, Key::Box);
+    keys.push((Key::Triangle("#ffffff".into()), "client probe p99".into()));
+    keys.push((Key::Box("#ffffff".into()), "server lag p99".into()));
+    let y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys);
+    let p = Panels::new(r, y + 24.0, 330.0);
+    let workers = r.worker_counts();
+    const FLOOR_MS: f64 = 0.01;
+    let values: Vec<f64> = r
+        .summary
+        .iter()
+        .filter(|s| s.ok())
+        .flat_map(|s| [s.probe_latency_us_p99, s.lag_us_p99_median])
+        .flatten()
+        .map(|us| (us / 1000.0).max(FLOOR_MS))
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(0.0, f64::max);
+    let (lo, hi) = if values.is_empty() {
+        (0.1, 10.0)
+    } else {
+        (lo / 1.6, hi * 1.6)
+    };
+    let scale = Scale::log(lo, hi, p.bottom, p.top);
+    let ticks = scale.ticks(6);
+    p.draw(&mut svg, r, &scale, &ticks, "p99 (ms, log scale)");
+    p.each_pair(r, &workers, &mut svg, |svg, k, (cx, _), pair| {
+        let ms = |v: Option<f64>| v.map(|us| (us / 1000.0).max(FLOOR_MS));
+        let (probe, lag) = (ms(pair.probe_latency_us_p99), ms(pair.lag_us_p99_median));
+        let color = worker_color(k);
+        if let (Some(a), Some(b)) = (probe, lag) {
+            svg.line(cx, scale.at(a), cx, scale.at(b), thin(MUTED));
+        }
+        if let Some(b) = lag {
+            svg.rect(
+                cx - 4.5,
+                scale.at(b) - 4.5,
+                9.0,
+                9.0,
+                color,
+                &format!("stroke=\"{INK}\""),
+            );
+        }
+        if let Some(a) = probe {
+            svg.polygon(&triangle(cx, scale.at(a), 5.5), color, INK);
         }
     });
     svg.set_height(p.bottom + 95.0);
@@ -963,6 +1034,22 @@ pub(crate) fn thousands(v: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One lag square per pair with the server's lag, one probe triangle per pair; none for a
+    /// pair without lag.
+    #[test]
+    fn probe_vs_lag_draws_both_sides_where_measured() {
+        use crate::data::fake::{Pair, results};
+        let square = "width=\"9\" height=\"9\"";
+        let r = results(&[
+            Pair::new("tokio", 1, Strategy::Cycle, &[10.0]).server(7.5, 1.0),
+            Pair::new("tokio", 1, Strategy::Thread, &[10.0]),
+        ]);
+        let svg = probe_vs_lag(&r);
+        roxmltree::Document::parse(&svg).expect("well-formed");
+        assert_eq!(svg.matches(square).count(), 1, "{svg}");
+        assert!(svg.matches("<polygon").count() >= 2, "{svg}");
+    }
 
     #[test]
     fn words_wrap_and_numbers_group() {

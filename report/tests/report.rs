@@ -60,6 +60,7 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         [
             "charts/batch_time.svg",
             "charts/probe_latency.svg",
+            "charts/probe_vs_lag.svg",
             "charts/timeline.svg",
             "charts/latency_cdf.svg",
             "REPORT.md"
@@ -71,7 +72,7 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         md.contains("### One batch per strategy (tokio + axum, 1 worker, the median round"),
         "{md}"
     );
-    for path in &written[..4] {
+    for path in &written[..5] {
         let text = fs::read_to_string(path).expect("svg");
         let doc = roxmltree::Document::parse(&text)
             .unwrap_or_else(|e| panic!("{}: not well-formed XML: {e}", path.display()));
