@@ -137,7 +137,7 @@ pub fn lag_windows_and_flags(binary: &str) {
     let rt = runtime();
     let c = client();
     rt.block_on(async {
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let before = lag::fetch_lag(&c, &base).await.expect("GET /lag");
         assert!(before.enabled && before.interval_us == 500, "{before:?}");
         assert_eq!(before.window, 1, "{before:?}");
