@@ -371,9 +371,9 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
 }
 
 // Figures of the fixture's summary.csv, read by eye from the file (tokio, 1 worker, /cycle).
-const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 12.175;
-const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 68928.0;
-const FIXTURE_STALL_TOKIO_1_CYCLE: &str = "5.66×";
+const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 12.065;
+const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 61856.0;
+const FIXTURE_STALL_TOKIO_1_CYCLE: &str = "5.13×";
 
 #[test]
 fn the_python_demo_figures_stand_beside_ours_only_at_the_same_load() {
