@@ -47,6 +47,7 @@ pub mod threads;
 
 pub use app::{App, BackgroundJob, Limits, Offloaded, RuntimeInfo, Stats, Work};
 pub use cli::ServerArgs;
+pub use lag::{LagMonitor, LagReport};
 pub use reply::{CONTENT_TYPE, Reply};
 pub use strategy::Strategy;
 
