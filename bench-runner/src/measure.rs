@@ -606,18 +606,20 @@ impl Bench {
             None
         };
         // The CPU and lag windows end here too: the batch, and for /background the jobs' run.
-        let cpu_end = (CpuTime::of(pid), CpuTime::of(None), Instant::now());
+        let (server_cpu, client_cpu, cpu_wall) = match cpu_start {
+            Some((s0, c0, t0)) => {
+                let (s1, c1, t1) = (CpuTime::of(pid), CpuTime::of(None), Instant::now());
+                (
+                    s0.zip(s1).map(|(a, b)| b.since(a, self.clk_tck)),
+                    c0.zip(c1).map(|(a, b)| b.since(a, self.clk_tck)),
+                    Some(t1 - t0),
+                )
+            }
+            None => (None, None, None),
+        };
         let lag = match lag_open {
             Some(_) => self.lag_window(base).await?,
             None => None,
-        };
-        let (server_cpu, client_cpu, cpu_wall) = match cpu_start {
-            Some((s0, c0, t0)) => (
-                s0.zip(cpu_end.0).map(|(a, b)| b.since(a, self.clk_tck)),
-                c0.zip(cpu_end.1).map(|(a, b)| b.since(a, self.clk_tck)),
-                Some(cpu_end.2 - t0),
-            ),
-            None => (None, None, None),
         };
         // The probe covers the batch and, for /background, the jobs' run (up to now: the
         // completion is known only once /stats has shown it).
