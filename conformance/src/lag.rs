@@ -12,7 +12,7 @@ use crate::checks::fetch_stats;
 use crate::client::HttpClient;
 
 /// How long the heavy request should take alone.
-const TARGET: Duration = Duration::from_secs(1);
+pub const TARGET: Duration = Duration::from_secs(1);
 /// The lag max an inline request must reach: half of [`TARGET`].
 pub const BLOCKED_US: u64 = 500_000;
 /// The lag max an offloaded request must stay under.
