@@ -90,6 +90,8 @@ pub fn table(ms_: &[&Measurement]) -> String {
         "probe p99",
         "probe max",
         "probe err",
+        "lag p99",
+        "cores",
         "bg done ms",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
@@ -112,6 +114,9 @@ pub fn table(ms_: &[&Measurement]) -> String {
             us_as_ms(s.probe_us.map(|p| p.p99 as f64)),
             us_as_ms(s.probe_us.map(|p| p.max as f64)),
             s.probe_errors.to_string(),
+            us_as_ms(s.lag_us_p99_median),
+            s.server_cores_used
+                .map_or_else(|| "-".into(), |c| format!("{:.2}", c.mean)),
             mean_sd(s.background_done_ms),
         ]);
     }
@@ -160,6 +165,11 @@ mod tests {
         );
         assert!(lines[1].contains("60.0 ± 28.3"), "{t}");
         assert!(lines[1].contains("0.38"), "{t}");
+        // The server's lag p99 (median of 0.9 and 3 ms: 1.95) and cores used (mean of 1 and
+        // 1.5), after the probe errors.
+        let cells: Vec<&str> = lines[1].split_whitespace().collect();
+        let err = cells.iter().position(|c| *c == "0").expect("probe err");
+        assert_eq!(&cells[err + 1..err + 3], ["1.9", "1.25"], "{t}");
         assert_eq!(
             lines[2],
             "FAILED tokio, workers=1, /cycle: 1 of 8 requests failed: 1 timeout"

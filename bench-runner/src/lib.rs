@@ -227,7 +227,7 @@ async fn measure_all(
                 }
                 let ours: Vec<&Measurement> = all[first..].iter().collect();
                 console.line(&format!(
-                    "\n{} ({} + {}), n = {}, C = {}, {} rounds; ms; batch and bg done: mean ± sd over rounds; percentiles: all rounds pooled\n{}",
+                    "\n{} ({} + {}), n = {}, C = {}, {} rounds; ms; batch and bg done: mean ± sd over rounds; percentiles: all rounds pooled; lag p99: the server's executor lag, median of the rounds' p99; cores: server cores used, mean over rounds\n{}",
                     target.name,
                     target.runtime,
                     target.framework,
