@@ -8,13 +8,32 @@ BENCH_ARGS ?=
 OUT ?= results
 SERVERS := -p server-tokio-axum -p server-async-std-tide -p server-smol-hyper
 
-.PHONY: all-bench test build-release report
+.PHONY: all-bench bench-separate-cores test build-release report
 
-## The main job: release builds, every runtime × worker count × strategy; writes results/,
-## then the report from it.
+# The cores, split in two halves for the run with the cores kept apart: bench-runner on the
+# first half, the servers on the second (on 2 cores: client 0, server 1).
+CORES := $(shell nproc 2>/dev/null || echo 1)
+HALF := $(shell expr $(CORES) / 2)
+CLIENT_CPUS := 0-$(shell expr $(HALF) - 1)
+SERVER_CPUS := $(HALF)-$(shell expr $(CORES) - 1)
+# Where the run with the cores kept apart goes.
+SEPARATE_OUT ?= $(OUT)/separate-cores
+
+## The main job: release builds, every runtime × worker count × strategy, twice: with the load
+## generator and the servers sharing every core (results/), then with the cores kept apart
+## (results/separate-cores/); each run followed by its report.
 all-bench: build-release
 	$(CARGO) run --release -p bench-runner -- --server-dir target/release --out $(OUT) $(BENCH_ARGS)
 	$(CARGO) run --release -p report -- --results $(OUT)
+	$(MAKE) --no-print-directory bench-separate-cores
+
+## The same matrix with bench-runner and the servers pinned to separate halves of the cores, so
+## a stall can be told from the load generator's own starvation. Needs at least 2 cores.
+bench-separate-cores: build-release
+	@if [ $(CORES) -lt 2 ]; then echo "bench-separate-cores: needs 2 cores, this machine has $(CORES); skipped"; exit 0; fi; \
+	$(CARGO) run --release -p bench-runner -- --server-dir target/release --client-cpus $(CLIENT_CPUS) \
+		--server-cpus $(SERVER_CPUS) --out $(SEPARATE_OUT) $(BENCH_ARGS) && \
+	$(CARGO) run --release -p report -- --results $(SEPARATE_OUT)
 
 ## Regenerates $(OUT)/REPORT.md and $(OUT)/charts/*.svg from the CSVs in $(OUT)/ only.
 report:

@@ -242,6 +242,10 @@ pub struct SummaryRow {
     pub lag_us_max: Option<f64>,
     /// Server CPU time ÷ window wall time, mean over rounds.
     pub server_cores_used_mean: Option<f64>,
+    /// Server CPU time per round, mean, ms.
+    pub server_cpu_ms_mean: Option<f64>,
+    /// bench-runner's own CPU time per round, mean, ms.
+    pub client_cpu_ms_mean: Option<f64>,
 }
 
 impl SummaryRow {
@@ -283,6 +287,8 @@ impl SummaryRow {
         "lag_us_p99_median",
         "lag_us_max",
         "server_cores_used_mean",
+        "server_cpu_ms_mean",
+        "client_cpu_ms_mean",
     ];
 
     /// Its pair.
@@ -911,6 +917,8 @@ pub(crate) mod fake {
                 lag_us_p99_median: p.lag_p99_ms.map(|x| x * 1000.0),
                 lag_us_max: p.lag_p99_ms.map(|x| x * 1000.0),
                 server_cores_used_mean: p.cores_used,
+                server_cpu_ms_mean: p.cores_used.map(|c| c * 100.0),
+                client_cpu_ms_mean: p.cores_used.map(|_| 10.0),
             });
             for (i, batch) in p.batch_ms.iter().enumerate() {
                 round_rows.push(RoundRow {

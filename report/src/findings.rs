@@ -86,8 +86,9 @@ pub enum Attribution {
     /// The server's own lag is high: its executor had no thread free for a ready task (lag
     /// p99 at least half the probe p99: the server's side explains most of the client's wait).
     ExecutorBlocked,
-    /// The server's lag is low but its cores were full (cores used at least 90 % of the cores
-    /// it had): the executor was free, the processor was not.
+    /// The server's lag is low but its cores were full (at least 90 % of the cores it had busy,
+    /// counting bench-runner's use too when they share the cores): the executor was free, the
+    /// processor was not.
     CpuContention,
     /// Lag low, cores not full: the wait was outside the server (the load generator, the
     /// kernel, the network stack).
@@ -98,6 +99,19 @@ pub enum Attribution {
 pub const LAG_SHARE: f64 = 0.5;
 /// Cores full when the server used at least this share of its cores.
 pub const CORES_FULL: f64 = 0.9;
+
+/// The cores busy while a pair ran, of those the server had: the server's own use, plus
+/// bench-runner's when the two shared the cores (the load generator then competes for the same
+/// cores, and a stall it suffers there is contention all the same). bench-runner's share is
+/// scaled from the CPU times of the same windows.
+fn cores_busy(s: &SummaryRow, shared: bool) -> Option<f64> {
+    let server = s.server_cores_used_mean?;
+    let client = match (shared, s.client_cpu_ms_mean, s.server_cpu_ms_mean) {
+        (true, Some(client), Some(server_ms)) if server_ms > 0.0 => server * client / server_ms,
+        _ => 0.0,
+    };
+    Some(server + client)
+}
 
 /// Whose stall: `probe_p99_ms` seen by the client, `lag_p99_ms` by the server's heartbeat,
 /// `cores_used` of the server's `cores`.
@@ -157,6 +171,7 @@ pub fn classify(stall: f64, rounds: &[f64]) -> Responsiveness {
 /// order.
 pub fn verdicts(r: &Results) -> Vec<Verdict> {
     let timeout = r.probe_timeout_us();
+    let shared = r.metadata.server_cpus.is_none();
     r.summary
         .iter()
         .filter(|s| s.ok())
@@ -174,7 +189,7 @@ pub fn verdicts(r: &Results) -> Vec<Verdict> {
             let lag = s.lag_us_p99_median.map(|us| us / 1000.0);
             let attribution = lag
                 .filter(|_| class != Responsiveness::Responsive)
-                .map(|lag| attribute(probe, lag, s.server_cores_used_mean, r.metadata.cores));
+                .map(|lag| attribute(probe, lag, cores_busy(s, shared), r.metadata.cores));
             Some(Verdict {
                 key: s.key(),
                 probe_p99_ms: probe,
@@ -1274,6 +1289,31 @@ mod tests {
             Attribution::CpuContention
         );
         assert_eq!(attribute(10.0, 0.1, None, 1), Attribution::Elsewhere);
+    }
+
+    /// Sharing the cores, bench-runner's own use counts towards full cores: 1.6 cores of the
+    /// server and 0.2 of the load generator fill 2 cores (90 %); kept apart, only the server's.
+    #[test]
+    fn the_load_generators_share_counts_when_the_cores_are_shared() {
+        let row = |server_cores: f64, server_ms: f64, client_ms: f64| {
+            let pair = Pair::new("tokio", 1, Strategy::Thread, &[50.0, 50.0]).server(1.0, 1.0);
+            let mut s = crate::data::fake::results(&[pair]).summary.remove(0);
+            s.server_cores_used_mean = Some(server_cores);
+            s.server_cpu_ms_mean = Some(server_ms);
+            s.client_cpu_ms_mean = Some(client_ms);
+            s
+        };
+        let s = row(1.6, 160.0, 20.0);
+        assert_eq!(cores_busy(&s, true), Some(1.8));
+        assert_eq!(cores_busy(&s, false), Some(1.6));
+        assert_eq!(
+            attribute(10.0, 1.0, cores_busy(&s, true), 2),
+            Attribution::CpuContention
+        );
+        assert_eq!(
+            attribute(10.0, 1.0, cores_busy(&s, false), 2),
+            Attribution::Elsewhere
+        );
     }
 
     use super::*;
