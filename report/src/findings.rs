@@ -90,8 +90,10 @@ pub enum Attribution {
     /// counting bench-runner's use too when they share the cores): the executor was free, the
     /// processor was not.
     CpuContention,
-    /// Lag low, cores not full: the wait was outside the server (the load generator, the
-    /// kernel, the network stack).
+    /// Lag low, cores not full: not the executor's timer-woken tasks and not the processor;
+    /// the wait was on the probe's own path (its connection's wake-up and read inside the
+    /// server, the load generator, the kernel's network stack): the heartbeat cannot tell
+    /// which.
     Elsewhere,
 }
 
@@ -136,7 +138,7 @@ impl Attribution {
         match self {
             Attribution::ExecutorBlocked => "executor blocked",
             Attribution::CpuContention => "CPU contention",
-            Attribution::Elsewhere => "outside the server",
+            Attribution::Elsewhere => "on the probe's own path",
         }
     }
 
@@ -786,7 +788,7 @@ fn stall_table(r: &Results) -> String {
          failed or no probe due). Each stall is attributed from the server's own figures for \
          the same rounds: **E** executor blocked (the server's lag p99 at least half the probe \
          p99), **C** CPU contention (lag lower, but the server kept at least 90 % of its cores \
-         busy), **O** outside the server (neither: the load generator or the kernel):\n\n\
+         busy), **O** on the probe's own path (neither: the server's heartbeat ran on time and the cores were not full, so the wait was in the probe's connection inside the server, the load generator or the kernel; the heartbeat cannot tell which):\n\n\
          | strategy |",
     );
     for (t, w) in &columns {
@@ -1236,7 +1238,7 @@ mod tests {
     fn stalls_are_attributed_from_the_servers_figures() {
         // Three stalled pairs on 2 cores (probe p99 20 ms ≥ T1 10 ms in every round): the
         // server's lag 15 ms (executor blocked); lag 1 ms with 1.9 cores busy (contention);
-        // lag 1 ms with 1 core busy (outside the server). One responsive pair: no attribution.
+        // lag 1 ms with 1 core busy (on the probe's own path). One responsive pair: no attribution.
         let stalled =
             |target, s| Pair::new(target, 1, s, &[50.0, 50.0]).probes(20.0, &[20.0, 20.0]);
         let r = results(&[
