@@ -224,8 +224,17 @@ fn git_commit(dir: &Path) -> String {
     if head == "unknown" {
         return head;
     }
+    // The code measured is what `-dirty` is about: results/ is data bench-runner writes (make
+    // all-bench's second run would otherwise see the first run's files as changes).
     let dirty = Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
+        .args([
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)results",
+        ])
         .current_dir(dir)
         .output()
         .is_ok_and(|o| !o.stdout.is_empty());
