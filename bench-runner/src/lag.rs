@@ -11,35 +11,8 @@
 //! A server without `/lag` (404; an external target is never asked) leaves the lag columns
 //! blank; one started with `--no-lag-monitor` answers `"enabled": false` and no samples.
 
-use serde::Deserialize;
-
-/// The figures of one closed lag window, as the server sent them (µs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct LagWindow {
-    /// Whether the heartbeat runs (`--no-lag-monitor`: false, no samples).
-    pub enabled: bool,
-    /// The heartbeat's interval, µs.
-    pub interval_us: u64,
-    /// The window's id.
-    pub window: u64,
-    /// How long the window was open, µs.
-    pub window_age_us: u64,
-    /// Heartbeat wake-ups recorded in the window.
-    pub samples: u64,
-    /// Median lateness, µs.
-    pub p50_us: u64,
-    /// 99th percentile of the lateness, µs.
-    pub p99_us: u64,
-    /// Largest lateness, µs.
-    pub max_us: u64,
-}
-
-impl LagWindow {
-    /// The percentiles mean something only with samples.
-    pub fn has_samples(&self) -> bool {
-        self.enabled && self.samples > 0
-    }
-}
+/// The figures of one closed lag window, as the server sent them: the servers' own type.
+pub use common::LagReport as LagWindow;
 
 /// What `POST /lag/window` answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +54,8 @@ mod tests {
         );
         assert!(w.has_samples());
         let off = r#"{"enabled":false,"interval_us":1000,"window":2,"window_age_us":5,
-            "samples":0,"p50_us":0,"p90_us":0,"p99_us":0,"max_us":0}"#;
+            "samples":0,"p50_us":0,"p90_us":0,"p99_us":0,"max_us":0,
+            "since_start":{"samples":0,"p50_us":0,"p99_us":0,"max_us":0}}"#;
         let LagAnswer::Window(w) = parse_answer(200, off).expect("read") else {
             panic!("not a window")
         };

@@ -383,8 +383,16 @@ pub(crate) mod tests {
             window_age_us: 50_000,
             samples,
             p50_us: p50,
+            p90_us: p99,
             p99_us: p99,
             max_us: max,
+            since_start: common::lag::LagSummary {
+                samples,
+                p50_us: p50,
+                p99_us: p99,
+                max_us: max,
+            },
+            tokio: None,
         }
     }
 

@@ -821,6 +821,10 @@ mod tests {
     use std::task::{Context, Poll, Waker};
 
     fn app(max_background: usize) -> Arc<App> {
+        app_with(max_background, None)
+    }
+
+    fn app_with(max_background: usize, panic_on_n: Option<u64>) -> Arc<App> {
         App::new(
             RuntimeInfo {
                 runtime: "test",
@@ -838,7 +842,7 @@ mod tests {
                 job_ttl: Duration::from_secs(60),
                 cpu_pool_nice: None,
                 lag_interval: None,
-                panic_on_n: None,
+                panic_on_n,
             },
         )
         .expect("app")
@@ -978,27 +982,7 @@ mod tests {
     }
 
     fn app_panicking_on(n: u64) -> Arc<App> {
-        App::new(
-            RuntimeInfo {
-                runtime: "test",
-                framework: "none",
-                executor_threads: 1,
-                blocking_threads_max: 1,
-                header_read_timeout: Duration::from_secs(1),
-            },
-            Limits {
-                max_n: 1_000,
-                max_background: 4,
-                cpu_threads: 1,
-                max_queue: 4,
-                job_capacity: 4,
-                job_ttl: Duration::from_secs(60),
-                cpu_pool_nice: None,
-                lag_interval: None,
-                panic_on_n: Some(n),
-            },
-        )
-        .expect("app")
+        app_with(4, Some(n))
     }
 
     /// A "blocking pool" that runs the closure on a new thread and awaits it, like the

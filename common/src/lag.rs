@@ -121,6 +121,13 @@ pub struct LagReport {
     pub tokio: Option<WorkerMetrics>,
 }
 
+impl LagReport {
+    /// Whether its percentiles mean anything: the monitor runs and the window has samples.
+    pub fn has_samples(&self) -> bool {
+        self.enabled && self.samples > 0
+    }
+}
+
 /// Lateness since start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LagSummary {
