@@ -41,11 +41,13 @@ pub struct Contrast {
     pub failures: Vec<String>,
 }
 
-/// Runs the check against a server started with `--workers 1`.
-pub async fn blocking_contrast(
+/// Checks that the server at `base_url` runs one executor thread (`--workers 1`), then finds
+/// the `n` whose lone `/cycle` takes about `target`: that `n` and the time it took.
+pub(crate) async fn calibrate_one_worker(
     client: &dyn HttpClient,
     base_url: &str,
-) -> Result<Contrast, String> {
+    target: Duration,
+) -> Result<(u64, Duration), String> {
     let stats = fetch_stats(client, base_url).await?;
     if stats.executor_threads != 1 {
         return Err(format!(
@@ -53,7 +55,15 @@ pub async fn blocking_contrast(
             stats.executor_threads
         ));
     }
-    let (n, alone) = calibrate(client, base_url, stats.max_n, TARGET).await?;
+    calibrate(client, base_url, stats.max_n, target).await
+}
+
+/// Runs the check against a server started with `--workers 1`.
+pub async fn blocking_contrast(
+    client: &dyn HttpClient,
+    base_url: &str,
+) -> Result<Contrast, String> {
+    let (n, alone) = calibrate_one_worker(client, base_url, TARGET).await?;
     // A request that waits behind the heavy one waits about (alone - HEALTH_DELAY); one
     // that does not, a few ms. The threshold sits far from both.
     let threshold = alone / 4;

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use common::lag::LagReport;
 
-use crate::behaviour::calibrate;
-use crate::checks::fetch_stats;
+use crate::behaviour::calibrate_one_worker;
 use crate::client::HttpClient;
 
 /// How long the heavy request should take alone.
@@ -56,14 +55,7 @@ fn parse(
 /// Runs the check against a server started with `--workers 1`: one window per request, each
 /// closed right before and right after it.
 pub async fn lag_contrast(client: &dyn HttpClient, base_url: &str) -> Result<LagContrast, String> {
-    let stats = fetch_stats(client, base_url).await?;
-    if stats.executor_threads != 1 {
-        return Err(format!(
-            "needs a server with --workers 1; it has {}",
-            stats.executor_threads
-        ));
-    }
-    let (n, alone) = calibrate(client, base_url, stats.max_n, TARGET).await?;
+    let (n, alone) = calibrate_one_worker(client, base_url, TARGET).await?;
     let window = |path: &'static str| async move {
         close_window(client, base_url).await?;
         let url = format!("{base_url}{path}?n={n}");
