@@ -1,0 +1,328 @@
+//! The results files, defined once: what bench-runner writes into `results/` (`--out DIR`)
+//! and what report reads back. Owned by neither side: a new column is added here, bench-runner
+//! writes it, report may read it, and the tests below check the lists once.
+//!
+//! # Layout
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`RAW`], [`PROBES`], [`ROUNDS`], [`SUMMARY`] | each CSV file: its name and its columns, in order ([`CsvFile`]) |
+//! | [`CSV_FILES`] | the four CSV files, in the order they are written |
+//! | [`METADATA`] | the name of metadata.json |
+//! | [`FILES`] | every file of a run, in the order they are written |
+//! | [`Metadata`] | the contents of metadata.json (written by bench-runner, read by report) |
+//!
+//! Long-format CSV, one row per line, RFC 4180 quoting; units in column names (`_us`, `_ms`,
+//! `_rps`). What every column means is in `docs/results-format.md`.
+
+mod metadata;
+
+pub use metadata::Metadata;
+
+/// One CSV file of a run: its name and its columns, in the order they are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvFile {
+    /// The file's name in the results directory.
+    pub name: &'static str,
+    /// Its columns, in order: the header line is these joined with `,`.
+    pub columns: &'static [&'static str],
+}
+
+impl CsvFile {
+    /// The header line (without its line break).
+    pub fn header(&self) -> String {
+        self.columns.join(",")
+    }
+
+    /// Whether the file has column `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.columns.contains(&name)
+    }
+}
+
+/// The name of the metadata file.
+pub const METADATA: &str = "metadata.json";
+
+/// The CSV files of a run, in the order they are written.
+pub const CSV_FILES: [CsvFile; 4] = [RAW, PROBES, ROUNDS, SUMMARY];
+
+/// Every file of a run, in the order they are written.
+pub const FILES: [&str; 5] = [RAW.name, PROBES.name, ROUNDS.name, SUMMARY.name, METADATA];
+
+/// raw.csv: one row per request of every round.
+pub const RAW: CsvFile = CsvFile {
+    name: "raw.csv",
+    columns: &[
+        "target",
+        "runtime",
+        "framework",
+        "client",
+        "workers",
+        "strategy",
+        "n",
+        "concurrency",
+        "round",
+        "request",
+        "start_offset_us",
+        "latency_us",
+        "status",
+        "verified",
+        "error",
+    ],
+};
+
+/// probes.csv: one row per `/health` probe. `latency_us` = `queued_us` + `answer_us` (the
+/// server's share); `harness_late_us` is the load generator's own lateness (see bench-runner's
+/// `probe`).
+pub const PROBES: CsvFile = CsvFile {
+    name: "probes.csv",
+    columns: &[
+        "target",
+        "workers",
+        "strategy",
+        "round",
+        "probe",
+        "scheduled_offset_us",
+        "queued_us",
+        "harness_late_us",
+        "answer_us",
+        "latency_us",
+        "status",
+        "error",
+    ],
+};
+
+/// rounds.csv: one row per round. A round keeps p50 and max only: with C = 20 requests (or a
+/// few dozen probes), its p99 would be its largest value.
+pub const ROUNDS: CsvFile = CsvFile {
+    name: "rounds.csv",
+    columns: &[
+        "target",
+        "runtime",
+        "framework",
+        "client",
+        "workers",
+        "strategy",
+        "n",
+        "concurrency",
+        "round",
+        "batch_ms",
+        "ideal_batch_ms",
+        "efficiency",
+        "throughput_rps",
+        "latency_us_min",
+        "latency_us_p50",
+        "latency_us_max",
+        "latency_us_mean",
+        "requests",
+        "errors_timeout",
+        "errors_transport",
+        "errors_status",
+        "errors_body",
+        "probes",
+        "probe_errors",
+        "probe_latency_us_p50",
+        "probe_latency_us_max",
+        "probe_harness_late_us_max",
+        "background_done_ms",
+        "lag_samples",
+        "lag_us_p50",
+        "lag_us_p99",
+        "lag_us_max",
+        "server_cpu_ms",
+        "client_cpu_ms",
+        "server_cores_used",
+    ],
+};
+
+/// summary.csv: one row per target × workers × strategy. Percentiles are of all rounds pooled
+/// (`requests` and `probes` samples); `_mean`, `_sd`, `_min`, `_max` are over rounds.
+pub const SUMMARY: CsvFile = CsvFile {
+    name: "summary.csv",
+    columns: &[
+        "target",
+        "runtime",
+        "framework",
+        "client",
+        "workers",
+        "strategy",
+        "n",
+        "concurrency",
+        "rounds",
+        "result",
+        "failure",
+        "verified",
+        "checks_passed",
+        "checks_skipped",
+        "t1_ms",
+        "ideal_batch_ms",
+        "batch_ms_mean",
+        "batch_ms_sd",
+        "batch_ms_min",
+        "batch_ms_max",
+        "efficiency_mean",
+        "efficiency_sd",
+        "efficiency_min",
+        "efficiency_max",
+        "throughput_rps_mean",
+        "throughput_rps_sd",
+        "latency_us_min",
+        "latency_us_p50",
+        "latency_us_p90",
+        "latency_us_p99",
+        "latency_us_max",
+        "requests",
+        "errors_timeout",
+        "errors_transport",
+        "errors_status",
+        "errors_body",
+        "probes",
+        "probe_errors",
+        "probe_latency_us_p50",
+        "probe_latency_us_p90",
+        "probe_latency_us_p99",
+        "probe_latency_us_max",
+        "probe_harness_late_us_p99",
+        "probe_harness_late_us_max",
+        "background_done_ms_mean",
+        "background_done_ms_sd",
+        "background_done_ms_min",
+        "background_done_ms_max",
+        "lag_samples",
+        "lag_us_p50_median",
+        "lag_us_p99_median",
+        "lag_us_p99_worst",
+        "lag_us_max",
+        "server_cpu_ms_mean",
+        "client_cpu_ms_mean",
+        "server_cores_used_mean",
+        "server_cores_used_min",
+        "server_cores_used_max",
+        "note",
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn headers_are_the_documented_ones() {
+        // The bytes of every header line bench-runner has written since these columns were
+        // added: a change here is a change of the files' format (update docs/results-format.md
+        // and report's fixture).
+        assert_eq!(
+            RAW.header(),
+            "target,runtime,framework,client,workers,strategy,n,concurrency,round,request,\
+             start_offset_us,latency_us,status,verified,error"
+        );
+        assert_eq!(
+            PROBES.header(),
+            "target,workers,strategy,round,probe,scheduled_offset_us,queued_us,harness_late_us,\
+             answer_us,latency_us,status,error"
+        );
+        assert_eq!(
+            ROUNDS.header(),
+            "target,runtime,framework,client,workers,strategy,n,concurrency,round,batch_ms,\
+             ideal_batch_ms,efficiency,throughput_rps,latency_us_min,latency_us_p50,latency_us_max,\
+             latency_us_mean,requests,errors_timeout,errors_transport,errors_status,errors_body,\
+             probes,probe_errors,probe_latency_us_p50,probe_latency_us_max,probe_harness_late_us_max,\
+             background_done_ms,lag_samples,lag_us_p50,lag_us_p99,lag_us_max,server_cpu_ms,\
+             client_cpu_ms,server_cores_used"
+        );
+        assert_eq!(
+            SUMMARY.header(),
+            "target,runtime,framework,client,workers,strategy,n,concurrency,rounds,result,failure,\
+             verified,checks_passed,checks_skipped,t1_ms,ideal_batch_ms,batch_ms_mean,batch_ms_sd,\
+             batch_ms_min,batch_ms_max,efficiency_mean,efficiency_sd,efficiency_min,efficiency_max,\
+             throughput_rps_mean,throughput_rps_sd,latency_us_min,latency_us_p50,latency_us_p90,\
+             latency_us_p99,latency_us_max,requests,errors_timeout,errors_transport,errors_status,\
+             errors_body,probes,probe_errors,probe_latency_us_p50,probe_latency_us_p90,\
+             probe_latency_us_p99,probe_latency_us_max,probe_harness_late_us_p99,\
+             probe_harness_late_us_max,background_done_ms_mean,background_done_ms_sd,\
+             background_done_ms_min,background_done_ms_max,lag_samples,lag_us_p50_median,\
+             lag_us_p99_median,lag_us_p99_worst,lag_us_max,server_cpu_ms_mean,client_cpu_ms_mean,\
+             server_cores_used_mean,server_cores_used_min,server_cores_used_max,note"
+        );
+    }
+
+    #[test]
+    fn the_files_in_order() {
+        assert_eq!(
+            FILES,
+            [
+                "raw.csv",
+                "probes.csv",
+                "rounds.csv",
+                "summary.csv",
+                "metadata.json"
+            ]
+        );
+        let names: HashSet<_> = FILES.iter().collect();
+        assert_eq!(names.len(), FILES.len());
+        assert!(CSV_FILES.iter().all(|f| f.name.ends_with(".csv")));
+    }
+
+    #[test]
+    fn column_names_are_unique_and_carry_units() {
+        for file in CSV_FILES {
+            let unique: HashSet<_> = file.columns.iter().collect();
+            assert_eq!(unique.len(), file.columns.len(), "{}", file.name);
+            for col in file.columns {
+                assert!(
+                    col.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    "{col}"
+                );
+                let timed = [
+                    "latency", "offset", "delay", "batch", "done", "t1", "queued", "late",
+                    "answer", "cpu",
+                ]
+                .iter()
+                .any(|w| col.contains(w));
+                if timed {
+                    assert!(
+                        col.contains("_us") || col.contains("_ms"),
+                        "{col} has no unit"
+                    );
+                }
+                if col.contains("throughput") {
+                    assert!(col.contains("_rps"), "{col}");
+                }
+            }
+        }
+        assert!(SUMMARY.has("note") && !SUMMARY.has("nope"));
+    }
+
+    #[test]
+    fn metadata_of_an_older_run_reads_with_defaults() {
+        let old = r#"{
+            "date_utc": "2026-01-01T00:00:00Z", "duration_s": 1.5, "git_commit": "abc",
+            "rustc": "rustc 1.88.0", "cpu_model": "cpu", "cores": 2, "args": ["--quick"],
+            "n": 1000, "concurrency": 20, "rounds": 3, "quick": true, "unknown_field": 1
+        }"#;
+        let m: Metadata = serde_json::from_str(old).expect("older metadata.json");
+        assert_eq!(m.cores, 2);
+        assert_eq!(m.probe_timeout_s, None);
+        assert_eq!(m.server_cpus, None);
+        assert!(m.server_args.is_empty() && m.note.is_empty());
+    }
+
+    #[test]
+    fn metadata_round_trips() {
+        let old = r#"{
+            "date_utc": "d", "duration_s": 1.5, "git_commit": "c", "rustc": "r",
+            "cpu_model": "m", "cores": 4, "args": [], "n": 1, "concurrency": 2, "rounds": 3,
+            "quick": false
+        }"#;
+        let mut m: Metadata = serde_json::from_str(old).expect("metadata");
+        m.server_cpus = Some(vec![1]);
+        m.probe_timeout_s = Some(30.0);
+        m.pairs = Some(3);
+        let json = serde_json::to_string_pretty(&m).expect("json");
+        assert!(json.contains("\"probe_timeout_s\": 30.0"), "{json}");
+        let back: Metadata = serde_json::from_str(&json).expect("back");
+        assert_eq!(back, m);
+    }
+}

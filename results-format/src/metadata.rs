@@ -1,0 +1,94 @@
+//! metadata.json: what a reader needs to trust or compare the CSVs beside it: when, which
+//! commit, which compiler, which machine, which command, which build profile, and whether the
+//! load generator and the servers shared the cores.
+
+use serde::{Deserialize, Serialize};
+
+/// The contents of metadata.json, written by bench-runner (pretty JSON, fields in this order)
+/// and read by report. Fields that runs older than the field lack are `#[serde(default)]`
+/// (empty, `None`); unknown fields are ignored on reading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Start of the run, UTC, RFC 3339.
+    pub date_utc: String,
+    /// Wall time of the whole run (build excluded), seconds.
+    pub duration_s: f64,
+    /// `git rev-parse HEAD` of the workspace, with `-dirty` if the tree had changes.
+    pub git_commit: String,
+    /// `rustc -V` in the workspace.
+    pub rustc: String,
+    /// `model name` from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// Cores the servers may use: the CPUs of --server-cpus, else the machine's cores (shared
+    /// with bench-runner). The ideal batch time divides by min(C, cores).
+    pub cores: usize,
+    /// --server-cpus: the CPUs every server was pinned to, or null (not pinned).
+    #[serde(default)]
+    pub server_cpus: Option<Vec<usize>>,
+    /// --client-cpus: the CPUs bench-runner was pinned to, or null (not pinned).
+    #[serde(default)]
+    pub client_cpus: Option<Vec<usize>>,
+    /// The servers' `--cpu-pool-nice` (from --server-arg), or null (not given: nice 0).
+    #[serde(default)]
+    pub cpu_pool_nice: Option<u32>,
+    /// The servers' lag heartbeat interval, µs: `--lag-interval-us` from --server-arg, else
+    /// the servers' default (1000); null with `--no-lag-monitor` or an external target.
+    #[serde(default)]
+    pub lag_interval_us: Option<u64>,
+    /// Arguments added to every server's command line (`--cpus`, --server-arg).
+    #[serde(default)]
+    pub server_args: Vec<String>,
+    /// PRETTY_NAME from /etc/os-release.
+    #[serde(default)]
+    pub os: String,
+    /// Kernel release.
+    #[serde(default)]
+    pub kernel: String,
+    /// bench-runner's command line.
+    pub args: Vec<String>,
+    /// Build profile of the servers measured (`release`; `debug` only with --quick --allow-debug;
+    /// `n/a` for an external target).
+    #[serde(default)]
+    pub server_build_profile: String,
+    /// The server binaries run, or the external URL.
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// Build profile of bench-runner itself (a debug client adds overhead to every latency).
+    #[serde(default)]
+    pub bench_runner_profile: String,
+    /// `reqwest` or `surf`.
+    #[serde(default)]
+    pub client: String,
+    /// Kernel size of every request.
+    pub n: u64,
+    /// Requests per batch.
+    pub concurrency: usize,
+    /// Rounds per pair.
+    pub rounds: u32,
+    /// Probe interval, ms.
+    #[serde(default)]
+    pub probe_interval_ms: Option<f64>,
+    /// Lone requests per calibration.
+    #[serde(default)]
+    pub calibration: Option<usize>,
+    /// Per-request timeout, seconds.
+    #[serde(default)]
+    pub request_timeout_s: Option<f64>,
+    /// Timeout of each probe, seconds: a failed probe counts at no less than this.
+    #[serde(default)]
+    pub probe_timeout_s: Option<f64>,
+    /// How the probe runs.
+    #[serde(default)]
+    pub probe: String,
+    /// `--quick`: a smoke test, not a measurement.
+    pub quick: bool,
+    /// Pairs measured.
+    #[serde(default)]
+    pub pairs: Option<usize>,
+    /// Pairs that failed (marked in summary.csv).
+    #[serde(default)]
+    pub pairs_failed: Option<usize>,
+    /// How to read the numbers on this machine (whether client and servers shared the cores).
+    #[serde(default)]
+    pub note: String,
+}
