@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use common::Strategy;
+use results_format::{METADATA, PROBES, RAW, ROUNDS, SUMMARY};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -59,83 +60,9 @@ pub enum DataError {
     },
 }
 
-/// metadata.json: the fields the report shows. Unknown fields are ignored.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Metadata {
-    /// Start of the run, UTC.
-    pub date_utc: String,
-    /// Wall time of the run, seconds.
-    pub duration_s: f64,
-    /// Commit of the workspace (`-dirty` if the tree had changes).
-    pub git_commit: String,
-    /// `rustc -V`.
-    pub rustc: String,
-    /// CPU model.
-    pub cpu_model: String,
-    /// Cores available to the client and the servers.
-    pub cores: usize,
-    /// Operating system.
-    #[serde(default)]
-    pub os: String,
-    /// Kernel release.
-    #[serde(default)]
-    pub kernel: String,
-    /// bench-runner's command line.
-    pub args: Vec<String>,
-    /// Build profile of the servers.
-    #[serde(default)]
-    pub server_build_profile: String,
-    /// Build profile of bench-runner.
-    #[serde(default)]
-    pub bench_runner_profile: String,
-    /// The servers measured.
-    #[serde(default)]
-    pub servers: Vec<String>,
-    /// HTTP client.
-    #[serde(default)]
-    pub client: String,
-    /// Kernel size of every request.
-    pub n: u64,
-    /// Requests per batch.
-    pub concurrency: usize,
-    /// Rounds per pair.
-    pub rounds: u32,
-    /// Probe interval, ms.
-    #[serde(default)]
-    pub probe_interval_ms: Option<f64>,
-    /// Lone requests per calibration.
-    #[serde(default)]
-    pub calibration: Option<usize>,
-    /// Per-request timeout, s.
-    #[serde(default)]
-    pub request_timeout_s: Option<f64>,
-    /// Probe timeout, s: a probe that got no answer counts at no less than this.
-    #[serde(default)]
-    pub probe_timeout_s: Option<f64>,
-    /// A `--quick` smoke run.
-    pub quick: bool,
-    /// Pairs measured.
-    #[serde(default)]
-    pub pairs: Option<usize>,
-    /// Pairs failed.
-    #[serde(default)]
-    pub pairs_failed: Option<usize>,
-    /// bench-runner's advice on reading the numbers (client and servers share the cores).
-    #[serde(default)]
-    pub note: String,
-    /// The CPUs the servers were pinned to (`--server-cpus`); `None`: not pinned.
-    #[serde(default)]
-    pub server_cpus: Option<Vec<usize>>,
-    /// The CPUs bench-runner was pinned to (`--client-cpus`); `None`: not pinned.
-    #[serde(default)]
-    pub client_cpus: Option<Vec<usize>>,
-    /// The servers' `--cpu-pool-nice`; `None`: not given.
-    #[serde(default)]
-    pub cpu_pool_nice: Option<u32>,
-    /// The servers' lag heartbeat interval, µs; `None`: no monitor.
-    #[serde(default)]
-    pub lag_interval_us: Option<u64>,
-}
+/// metadata.json: one struct, declared in `results-format` (bench-runner writes it). Fields
+/// older runs lack read as empty or `None`; unknown fields are ignored.
+pub use results_format::Metadata;
 
 /// What identifies a measurement: server, executor threads, strategy.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -501,8 +428,8 @@ pub struct Results {
 impl Results {
     /// Reads and checks `dir`/{summary,rounds,raw,probes}.csv and metadata.json.
     pub fn load(dir: &Path) -> Result<Results, DataError> {
-        let metadata = read_metadata(&dir.join("metadata.json"))?;
-        let summary_path = dir.join("summary.csv");
+        let metadata = read_metadata(&dir.join(METADATA))?;
+        let summary_path = dir.join(SUMMARY.name);
         let summary: Vec<SummaryRow> = read_csv(&summary_path, SummaryRow::COLUMNS)?
             .into_iter()
             .map(|(_, row)| row)
@@ -531,13 +458,13 @@ impl Results {
                 })
             }
         };
-        let rounds_path = dir.join("rounds.csv");
+        let rounds_path = dir.join(ROUNDS.name);
         let mut rounds = Vec::new();
         for (line, row) in read_csv::<RoundRow>(&rounds_path, RoundRow::COLUMNS)? {
             check(&rounds_path, line, row.key())?;
             rounds.push(row);
         }
-        let raw_path = dir.join("raw.csv");
+        let raw_path = dir.join(RAW.name);
         let mut raw: BTreeMap<PairKey, Vec<RawRow>> = BTreeMap::new();
         for (line, row) in read_csv::<RawRow>(&raw_path, RawRow::COLUMNS)? {
             let key = PairKey {
@@ -549,7 +476,7 @@ impl Results {
                 .or_default()
                 .push(row);
         }
-        let probes_path = dir.join("probes.csv");
+        let probes_path = dir.join(PROBES.name);
         let mut probes: BTreeMap<PairKey, Vec<ProbeRow>> = BTreeMap::new();
         for (line, row) in read_csv::<ProbeRow>(&probes_path, ProbeRow::COLUMNS)? {
             let key = PairKey {
@@ -873,6 +800,8 @@ pub(crate) mod fake {
             client_cpus: None,
             cpu_pool_nice: None,
             lag_interval_us: Some(1000),
+            server_args: Vec::new(),
+            probe: String::new(),
         };
         let mut summary = Vec::new();
         let mut round_rows = Vec::new();
