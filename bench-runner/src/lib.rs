@@ -167,8 +167,9 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
         pairs: measurements.len(),
         pairs_failed: failed,
     };
-    let meta = metadata::Metadata::collect(facts, &servers::workspace_root());
-    let files = output::render(&measurements, &meta.to_json()).context("rendering the CSVs")?;
+    let meta = metadata::collect(facts, &servers::workspace_root());
+    let files =
+        output::render(&measurements, &metadata::to_json(&meta)).context("rendering the CSVs")?;
     output::write_results(&settings.out, &files)
         .with_context(|| format!("writing results to {}", settings.out.display()))?;
     println!(
@@ -176,7 +177,7 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
         measurements.len(),
         duration.as_secs_f64(),
         settings.out.display(),
-        output::FILES.join(", ")
+        results_format::FILES.join(", ")
     );
     Ok(Outcome {
         pairs: measurements.len(),

@@ -6,79 +6,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
-
 use crate::cli::{Settings, Subjects};
 
-/// The contents of metadata.json.
-#[derive(Debug, Clone, Serialize)]
-pub struct Metadata {
-    /// Start of the run, UTC, RFC 3339.
-    pub date_utc: String,
-    /// Wall time of the whole run (build excluded), seconds.
-    pub duration_s: f64,
-    /// `git rev-parse HEAD` of the workspace, with `-dirty` if the tree had changes.
-    pub git_commit: String,
-    /// `rustc -V` in the workspace.
-    pub rustc: String,
-    /// `model name` from /proc/cpuinfo.
-    pub cpu_model: String,
-    /// Cores the servers may use: the CPUs of --server-cpus, else the machine's cores (shared
-    /// with bench-runner). The ideal batch time divides by min(C, cores).
-    pub cores: usize,
-    /// --server-cpus: the CPUs every server was pinned to, or null (not pinned).
-    pub server_cpus: Option<Vec<usize>>,
-    /// --client-cpus: the CPUs bench-runner was pinned to, or null (not pinned).
-    pub client_cpus: Option<Vec<usize>>,
-    /// The servers' `--cpu-pool-nice` (from --server-arg), or null (not given: nice 0).
-    pub cpu_pool_nice: Option<u32>,
-    /// The servers' lag heartbeat interval, µs: `--lag-interval-us` from --server-arg, else
-    /// the servers' default (1000); null with `--no-lag-monitor` or an external target.
-    pub lag_interval_us: Option<u64>,
-    /// Arguments added to every server's command line (`--cpus`, --server-arg).
-    pub server_args: Vec<String>,
-    /// PRETTY_NAME from /etc/os-release.
-    pub os: String,
-    /// Kernel release.
-    pub kernel: String,
-    /// bench-runner's command line.
-    pub args: Vec<String>,
-    /// Build profile of the servers measured (`release`; `debug` only with --quick --allow-debug;
-    /// `n/a` for an external target).
-    pub server_build_profile: String,
-    /// The server binaries run, or the external URL.
-    pub servers: Vec<String>,
-    /// Build profile of bench-runner itself (a debug client adds overhead to every latency).
-    pub bench_runner_profile: &'static str,
-    /// `reqwest` or `surf`.
-    pub client: &'static str,
-    /// Kernel size of every request.
-    pub n: u64,
-    /// Requests per batch.
-    pub concurrency: usize,
-    /// Rounds per pair.
-    pub rounds: u32,
-    /// Probe interval, ms.
-    pub probe_interval_ms: f64,
-    /// Lone requests per calibration.
-    pub calibration: usize,
-    /// Per-request timeout, seconds.
-    pub request_timeout_s: f64,
-    /// Timeout of each probe, seconds: a failed probe counts at no less than this.
-    pub probe_timeout_s: f64,
-    /// How the probe runs.
-    pub probe: &'static str,
-    /// `--quick`: a smoke test, not a measurement.
-    pub quick: bool,
-    /// Pairs measured and failed.
-    pub pairs: usize,
-    /// Pairs that failed (marked in summary.csv).
-    pub pairs_failed: usize,
-    /// How to read the numbers on this machine.
-    pub note: String,
-}
+/// The contents of metadata.json: one struct, declared in `results-format` (report reads it too).
+pub use results_format::Metadata;
 
-/// What the run knows that [`Metadata::collect`] cannot find out.
+/// What the run knows that [`collect`] cannot find out.
 #[derive(Debug, Clone)]
 pub struct RunFacts<'a> {
     /// The resolved settings.
@@ -99,94 +32,91 @@ pub struct RunFacts<'a> {
     pub pairs_failed: usize,
 }
 
-impl Metadata {
-    /// Gathers the machine's facts around `facts`. Facts that cannot be read are `unknown`.
-    pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
-        let s = facts.settings;
-        let cores = s.plan.cores;
-        let note = match &s.subjects {
-            Subjects::Servers { .. } if s.server_cpus.is_some() && s.client_cpus.is_some() => {
-                format!(
-                    "the servers ran on their own {cores} CPUs (--server-cpus), bench-runner on \
-                     others (--client-cpus): the load generator did not take the server's cores \
-                     (memory, caches and the kernel are still shared)."
-                )
-            }
-            Subjects::Servers { .. } => format!(
-                "bench-runner (the load generator and the /health probe) and the server under test \
-                 run on the same {cores} cores: client overhead, thread pools and the OS scheduler \
-                 move the numbers. Compare ratios measured in one run (efficiency, probe latency \
-                 against T1) rather than absolute times across machines."
-            ),
-            Subjects::External { .. } => format!(
-                "external target: if it runs on this machine it shares the same {cores} cores with \
-                 bench-runner; its build, runtime and worker count are unknown here."
-            ),
-        };
-        Metadata {
-            date_utc: rfc3339(facts.started),
-            duration_s: facts.duration.as_secs_f64(),
-            git_commit: git_commit(workspace),
-            rustc: command_line(workspace, "rustc", &["-V"]),
-            cpu_model: std::fs::read_to_string("/proc/cpuinfo")
-                .ok()
-                .and_then(|c| cpu_model(&c))
-                .unwrap_or_else(|| "unknown".into()),
-            cores,
-            server_cpus: s.server_cpus.as_ref().map(|l| l.cpus()),
-            client_cpus: s.client_cpus.as_ref().map(|l| l.cpus()),
-            cpu_pool_nice: arg_value(&s.server_args, "--cpu-pool-nice")
-                .and_then(|v| v.parse().ok()),
-            lag_interval_us: match &s.subjects {
-                Subjects::External { .. } => None,
-                Subjects::Servers { .. }
-                    if s.server_args.iter().any(|a| a == "--no-lag-monitor") =>
-                {
-                    None
-                }
-                Subjects::Servers { .. } => Some(
-                    arg_value(&s.server_args, "--lag-interval-us")
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(DEFAULT_LAG_INTERVAL_US),
-                ),
-            },
-            server_args: s.server_args.clone(),
-            os: std::fs::read_to_string("/etc/os-release")
-                .ok()
-                .and_then(|c| os_name(&c))
-                .unwrap_or_else(|| std::env::consts::OS.into()),
-            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-                .map_or_else(|_| "unknown".into(), |k| k.trim().to_owned()),
-            args: facts.args,
-            server_build_profile: facts.server_build_profile,
-            servers: facts.servers,
-            bench_runner_profile: if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            },
-            client: s.client.name(),
-            n: s.plan.n,
-            concurrency: s.plan.concurrency,
-            rounds: s.plan.rounds,
-            probe_interval_ms: s.plan.probe_interval.as_secs_f64() * 1e3,
-            calibration: s.plan.calibration,
-            request_timeout_s: s.plan.request_timeout.as_secs_f64(),
-            probe_timeout_s: s.plan.request_timeout.as_secs_f64(),
-            probe: "own thread, current-thread tokio runtime, own client and connection, started \
-                    before the batch's clock; open loop, latency from the scheduled time, the \
-                    harness's lateness recorded apart (probes.csv harness_late_us)",
-            quick: s.quick,
-            pairs: facts.pairs,
-            pairs_failed: facts.pairs_failed,
-            note,
+/// Gathers the machine's facts around `facts`. Facts that cannot be read are `unknown`.
+pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
+    let s = facts.settings;
+    let cores = s.plan.cores;
+    let note = match &s.subjects {
+        Subjects::Servers { .. } if s.server_cpus.is_some() && s.client_cpus.is_some() => {
+            format!(
+                "the servers ran on their own {cores} CPUs (--server-cpus), bench-runner on \
+                 others (--client-cpus): the load generator did not take the server's cores \
+                 (memory, caches and the kernel are still shared)."
+            )
         }
+        Subjects::Servers { .. } => format!(
+            "bench-runner (the load generator and the /health probe) and the server under test \
+             run on the same {cores} cores: client overhead, thread pools and the OS scheduler \
+             move the numbers. Compare ratios measured in one run (efficiency, probe latency \
+             against T1) rather than absolute times across machines."
+        ),
+        Subjects::External { .. } => format!(
+            "external target: if it runs on this machine it shares the same {cores} cores with \
+             bench-runner; its build, runtime and worker count are unknown here."
+        ),
+    };
+    Metadata {
+        date_utc: rfc3339(facts.started),
+        duration_s: facts.duration.as_secs_f64(),
+        git_commit: git_commit(workspace),
+        rustc: command_line(workspace, "rustc", &["-V"]),
+        cpu_model: std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| cpu_model(&c))
+            .unwrap_or_else(|| "unknown".into()),
+        cores,
+        server_cpus: s.server_cpus.as_ref().map(|l| l.cpus()),
+        client_cpus: s.client_cpus.as_ref().map(|l| l.cpus()),
+        cpu_pool_nice: arg_value(&s.server_args, "--cpu-pool-nice").and_then(|v| v.parse().ok()),
+        lag_interval_us: match &s.subjects {
+            Subjects::External { .. } => None,
+            Subjects::Servers { .. } if s.server_args.iter().any(|a| a == "--no-lag-monitor") => {
+                None
+            }
+            Subjects::Servers { .. } => Some(
+                arg_value(&s.server_args, "--lag-interval-us")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(DEFAULT_LAG_INTERVAL_US),
+            ),
+        },
+        server_args: s.server_args.clone(),
+        os: std::fs::read_to_string("/etc/os-release")
+            .ok()
+            .and_then(|c| os_name(&c))
+            .unwrap_or_else(|| std::env::consts::OS.into()),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map_or_else(|_| "unknown".into(), |k| k.trim().to_owned()),
+        args: facts.args,
+        server_build_profile: facts.server_build_profile,
+        servers: facts.servers,
+        bench_runner_profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+        .to_owned(),
+        client: s.client.name().to_owned(),
+        n: s.plan.n,
+        concurrency: s.plan.concurrency,
+        rounds: s.plan.rounds,
+        probe_interval_ms: Some(s.plan.probe_interval.as_secs_f64() * 1e3),
+        calibration: Some(s.plan.calibration),
+        request_timeout_s: Some(s.plan.request_timeout.as_secs_f64()),
+        probe_timeout_s: Some(s.plan.request_timeout.as_secs_f64()),
+        probe: "own thread, current-thread tokio runtime, own client and connection, started \
+                before the batch's clock; open loop, latency from the scheduled time, the \
+                harness's lateness recorded apart (probes.csv harness_late_us)"
+            .to_owned(),
+        quick: s.quick,
+        pairs: Some(facts.pairs),
+        pairs_failed: Some(facts.pairs_failed),
+        note,
     }
+}
 
-    /// Pretty JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-    }
+/// Pretty JSON, as metadata.json holds it.
+pub fn to_json(m: &Metadata) -> String {
+    serde_json::to_string_pretty(m).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 /// The servers' default heartbeat interval (`--lag-interval-us`), µs.

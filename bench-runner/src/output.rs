@@ -1,10 +1,10 @@
 //! The result files and how they reach the disk.
 //!
-//! Long-format CSV, one header constant per file (tested), units in column names (`_us`,
-//! `_ms`, `_rps`). Writers are generic over [`Write`]. [`write_results`] puts every file
-//! into a fresh directory beside `--out`, then swaps it with `--out` in one `renameat2`
-//! (`RENAME_EXCHANGE`), so readers see either the old results or the new ones, never a mix,
-//! and a failed or interrupted run never touches the old ones.
+//! Long-format CSV; each file's name and columns are declared once, in the `results-format`
+//! crate (which report reads through too). Writers are generic over [`Write`].
+//! [`write_results`] puts every file into a fresh directory beside `--out`, then swaps it with
+//! `--out` in one `renameat2` (`RENAME_EXCHANGE`), so readers see either the old results or the
+//! new ones, never a mix, and a failed or interrupted run never touches the old ones.
 
 use std::fmt::Display;
 use std::fs;
@@ -12,49 +12,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use results_format::{FILES, METADATA, PROBES, RAW, ROUNDS, SUMMARY};
 
 use crate::measure::Measurement;
 use crate::stats::{Spread, micros};
 use crate::summary::{PairSummary, RoundFigures};
-
-/// raw.csv: one row per request of every round.
-pub const RAW_HEADER: &str = "target,runtime,framework,client,workers,strategy,n,concurrency,round,\
-request,start_offset_us,latency_us,status,verified,error";
-
-/// probes.csv: one row per `/health` probe. `latency_us` = `queued_us` + `answer_us` (the
-/// server's share); `harness_late_us` is the load generator's own lateness (see `probe`).
-pub const PROBES_HEADER: &str = "target,workers,strategy,round,probe,scheduled_offset_us,\
-queued_us,harness_late_us,answer_us,latency_us,status,error";
-
-/// rounds.csv: one row per round. A round keeps p50 and max only: with C = 20 requests (or a
-/// few dozen probes), its p99 would be its largest value.
-pub const ROUNDS_HEADER: &str = "target,runtime,framework,client,workers,strategy,n,concurrency,round,\
-batch_ms,ideal_batch_ms,efficiency,throughput_rps,latency_us_min,latency_us_p50,latency_us_max,\
-latency_us_mean,requests,errors_timeout,errors_transport,errors_status,errors_body,probes,\
-probe_errors,probe_latency_us_p50,probe_latency_us_max,probe_harness_late_us_max,background_done_ms,\
-lag_samples,lag_us_p50,lag_us_p99,lag_us_max,server_cpu_ms,client_cpu_ms,server_cores_used";
-
-/// summary.csv: one row per target × workers × strategy. Percentiles are of all rounds pooled
-/// (`requests` and `probes` samples); `_mean`, `_sd`, `_min`, `_max` are over rounds.
-pub const SUMMARY_HEADER: &str = "target,runtime,framework,client,workers,strategy,n,concurrency,\
-rounds,result,failure,verified,checks_passed,checks_skipped,t1_ms,ideal_batch_ms,batch_ms_mean,\
-batch_ms_sd,batch_ms_min,batch_ms_max,efficiency_mean,efficiency_sd,efficiency_min,efficiency_max,\
-throughput_rps_mean,throughput_rps_sd,latency_us_min,latency_us_p50,latency_us_p90,latency_us_p99,\
-latency_us_max,requests,errors_timeout,errors_transport,errors_status,errors_body,probes,\
-probe_errors,probe_latency_us_p50,probe_latency_us_p90,probe_latency_us_p99,probe_latency_us_max,\
-probe_harness_late_us_p99,probe_harness_late_us_max,background_done_ms_mean,background_done_ms_sd,\
-background_done_ms_min,background_done_ms_max,lag_samples,lag_us_p50_median,lag_us_p99_median,\
-lag_us_p99_worst,lag_us_max,server_cpu_ms_mean,client_cpu_ms_mean,server_cores_used_mean,\
-server_cores_used_min,server_cores_used_max,note";
-
-/// The files a run writes, in the order they are written.
-pub const FILES: [&str; 5] = [
-    "raw.csv",
-    "probes.csv",
-    "rounds.csv",
-    "summary.csv",
-    "metadata.json",
-];
 
 /// One CSV row under construction.
 #[derive(Debug, Default)]
@@ -125,7 +87,7 @@ fn labels(m: &Measurement, wide: bool) -> Row {
 
 /// raw.csv.
 pub fn write_raw(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
-    writeln!(w, "{RAW_HEADER}")?;
+    writeln!(w, "{}", RAW.header())?;
     for m in ms {
         for round in &m.rounds {
             for r in &round.requests {
@@ -146,7 +108,7 @@ pub fn write_raw(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
 
 /// probes.csv.
 pub fn write_probes(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
-    writeln!(w, "{PROBES_HEADER}")?;
+    writeln!(w, "{}", PROBES.header())?;
     for m in ms {
         for round in &m.rounds {
             for p in &round.probes {
@@ -169,7 +131,7 @@ pub fn write_probes(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
 
 /// rounds.csv.
 pub fn write_rounds(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
-    writeln!(w, "{ROUNDS_HEADER}")?;
+    writeln!(w, "{}", ROUNDS.header())?;
     for m in ms {
         for round in &m.rounds {
             let f = RoundFigures::of(m, round);
@@ -211,7 +173,7 @@ pub fn write_rounds(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
 
 /// summary.csv.
 pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
-    writeln!(w, "{SUMMARY_HEADER}")?;
+    writeln!(w, "{}", SUMMARY.header())?;
     for m in ms {
         let s = PairSummary::of(m);
         labels(m, true)
@@ -272,10 +234,10 @@ pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
 pub fn render(ms: &[Measurement], metadata_json: &str) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
     type Writer = fn(&mut Vec<u8>, &[Measurement]) -> io::Result<()>;
     let writers: [(&str, Writer); 4] = [
-        ("raw.csv", |w, ms| write_raw(w, ms)),
-        ("probes.csv", |w, ms| write_probes(w, ms)),
-        ("rounds.csv", |w, ms| write_rounds(w, ms)),
-        ("summary.csv", |w, ms| write_summary(w, ms)),
+        (RAW.name, |w, ms| write_raw(w, ms)),
+        (PROBES.name, |w, ms| write_probes(w, ms)),
+        (ROUNDS.name, |w, ms| write_rounds(w, ms)),
+        (SUMMARY.name, |w, ms| write_summary(w, ms)),
     ];
     let mut files = Vec::with_capacity(FILES.len());
     for (name, write) in writers {
@@ -283,7 +245,7 @@ pub fn render(ms: &[Measurement], metadata_json: &str) -> io::Result<Vec<(&'stat
         write(&mut buf, ms)?;
         files.push((name, buf));
     }
-    files.push(("metadata.json", format!("{metadata_json}\n").into_bytes()));
+    files.push((METADATA, format!("{metadata_json}\n").into_bytes()));
     Ok(files)
 }
 
@@ -419,68 +381,6 @@ pub fn parse_line(line: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::summary::tests::measurement;
-    use std::collections::HashSet;
-
-    const HEADERS: [&str; 4] = [RAW_HEADER, PROBES_HEADER, ROUNDS_HEADER, SUMMARY_HEADER];
-
-    #[test]
-    fn headers_are_the_documented_ones() {
-        assert_eq!(
-            RAW_HEADER,
-            "target,runtime,framework,client,workers,strategy,n,concurrency,round,request,\
-             start_offset_us,latency_us,status,verified,error"
-        );
-        assert_eq!(
-            PROBES_HEADER,
-            "target,workers,strategy,round,probe,scheduled_offset_us,queued_us,harness_late_us,\
-             answer_us,latency_us,status,error"
-        );
-        assert!(ROUNDS_HEADER.starts_with(
-            "target,runtime,framework,client,workers,strategy,n,concurrency,round,batch_ms,"
-        ));
-        assert!(SUMMARY_HEADER.starts_with("target,runtime,framework,client,workers,strategy,n,concurrency,rounds,result,failure,verified,"));
-        assert!(SUMMARY_HEADER.ends_with(
-            ",background_done_ms_mean,background_done_ms_sd,background_done_ms_min,\
-             background_done_ms_max,lag_samples,lag_us_p50_median,lag_us_p99_median,\
-             lag_us_p99_worst,lag_us_max,server_cpu_ms_mean,client_cpu_ms_mean,\
-             server_cores_used_mean,server_cores_used_min,server_cores_used_max,note"
-        ));
-        assert!(ROUNDS_HEADER.ends_with(
-            ",background_done_ms,lag_samples,lag_us_p50,lag_us_p99,lag_us_max,server_cpu_ms,\
-             client_cpu_ms,server_cores_used"
-        ));
-    }
-
-    #[test]
-    fn column_names_are_unique_and_carry_units() {
-        for header in HEADERS {
-            let cols: Vec<&str> = header.split(',').collect();
-            let unique: HashSet<_> = cols.iter().collect();
-            assert_eq!(unique.len(), cols.len(), "{header}");
-            for col in cols {
-                assert!(
-                    col.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
-                    "{col}"
-                );
-                let timed = [
-                    "latency", "offset", "delay", "batch", "done", "t1", "queued", "late",
-                    "answer", "cpu",
-                ]
-                .iter()
-                .any(|w| col.contains(w));
-                if timed {
-                    assert!(
-                        col.contains("_us") || col.contains("_ms"),
-                        "{col} has no unit"
-                    );
-                }
-                if col.contains("throughput") {
-                    assert!(col.contains("_rps"), "{col}");
-                }
-            }
-        }
-    }
 
     fn rows(text: &str) -> Vec<Vec<String>> {
         text.lines().map(parse_line).collect()

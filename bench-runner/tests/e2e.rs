@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use bench_runner::output::{
-    FILES, PROBES_HEADER, RAW_HEADER, ROUNDS_HEADER, SUMMARY_HEADER, parse_line,
-};
+use bench_runner::output::parse_line;
 use bench_runner::targets::TARGETS;
 use common::Strategy;
+use results_format::{FILES, PROBES, RAW, ROUNDS, SUMMARY};
 
 const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
 
@@ -140,7 +139,7 @@ fn quick_run_against_all_three_servers_writes_verified_csvs() {
     let (c, rounds) = (4, 1);
 
     let summary = Csv::read(&out.join("summary.csv"));
-    assert_eq!(summary.header, SUMMARY_HEADER);
+    assert_eq!(summary.header, SUMMARY.header());
     assert_eq!(summary.rows.len(), pairs);
     assert!(
         summary.values("result").iter().all(|v| *v == "ok"),
@@ -165,7 +164,7 @@ fn quick_run_against_all_three_servers_writes_verified_csvs() {
     assert!(bg.iter().all(|v| v.parse::<f64>().is_ok()), "{bg:?}");
 
     let raw = Csv::read(&out.join("raw.csv"));
-    assert_eq!(raw.header, RAW_HEADER);
+    assert_eq!(raw.header, RAW.header());
     assert_eq!(raw.rows.len(), pairs * c * rounds);
     assert!(raw.values("verified").iter().all(|v| *v == "true"));
     for (strategy, status) in raw.values("strategy").iter().zip(raw.values("status")) {
@@ -182,7 +181,7 @@ fn quick_run_against_all_three_servers_writes_verified_csvs() {
     }
 
     let rounds_csv = Csv::read(&out.join("rounds.csv"));
-    assert_eq!(rounds_csv.header, ROUNDS_HEADER);
+    assert_eq!(rounds_csv.header, ROUNDS.header());
     assert_eq!(rounds_csv.rows.len(), pairs * rounds);
     // The server's side of every round: CPU times read, a lag window closed.
     for col in [
@@ -197,7 +196,7 @@ fn quick_run_against_all_three_servers_writes_verified_csvs() {
     }
 
     let probes = Csv::read(&out.join("probes.csv"));
-    assert_eq!(probes.header, PROBES_HEADER);
+    assert_eq!(probes.header, PROBES.header());
     for (lat, status) in probes
         .values("latency_us")
         .iter()
