@@ -38,9 +38,10 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
     let cores = s.plan.cores;
     let note = match &s.subjects {
         Subjects::Servers { .. } if s.server_cpus.is_some() && s.client_cpus.is_some() => {
+            let plural = if cores == 1 { "" } else { "s" };
             format!(
-                "the servers ran on their own {cores} CPUs (--server-cpus), bench-runner on \
-                 others (--client-cpus): the load generator did not take the server's cores \
+                "The servers ran on {cores} CPU{plural} of their own (--server-cpus), bench-runner \
+                 on others (--client-cpus): the load generator did not take the servers' cores \
                  (memory, caches and the kernel are still shared)."
             )
         }

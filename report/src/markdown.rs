@@ -58,9 +58,14 @@ fn run_section(r: &Results) -> String {
         (
             "machine",
             format!(
-                "{}, {} cores{}{}",
+                "{}{}{}{}",
                 m.cpu_model,
-                m.cores,
+                // With --server-cpus, `cores` counts the servers' CPUs (the cores row says so).
+                if m.server_cpus.is_some() {
+                    String::new()
+                } else {
+                    format!(", {} cores", m.cores)
+                },
                 if m.os.is_empty() {
                     String::new()
                 } else {
