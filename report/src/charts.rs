@@ -529,7 +529,7 @@ pub fn probe_vs_lag(r: &Results) -> String {
     );
     let mut keys = worker_keys(r, Key::Box);
     keys.push((Key::Triangle("#ffffff".into()), "client probe p99".into()));
-    keys.push((Key::Box("#ffffff".into()), "server lag p99".into()));
+    keys.push((Key::Square("#ffffff".into()), "server lag p99".into()));
     let y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys);
     let p = Panels::new(r, y + 24.0, 330.0);
     let workers = r.worker_counts();

@@ -385,6 +385,8 @@ pub(crate) enum Key {
     Dot(String),
     /// A triangle marker.
     Triangle(String),
+    /// A square marker, outlined like the chart's (a filled `Box` in white would not show).
+    Square(String),
 }
 
 /// Draws `entries` left to right from (`x`, `y`), wrapping at `max_x`; returns the y below the
@@ -414,6 +416,7 @@ pub(crate) fn legend(svg: &mut Svg, x: f64, y: f64, max_x: f64, entries: &[(Key,
             ),
             Key::Dot(c) => svg.circle(cx + 9.0, mid, 4.5, c, "#222222"),
             Key::Triangle(c) => svg.polygon(&triangle(cx + 9.0, mid, 5.5), c, "#222222"),
+            Key::Square(c) => svg.rect(cx + 4.0, mid - 5.0, 10.0, 10.0, c, "stroke=\"#222222\""),
         }
         svg.text(cx + 26.0, cy, label, TEXT, Anchor::Start);
         cx += w;
