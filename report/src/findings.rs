@@ -705,11 +705,20 @@ fn blocking(r: &Results) -> Vec<String> {
     let m = &r.metadata;
     if !per_request.is_empty() {
         let why = if m.concurrency > m.cores {
+            let cores = match m.cores {
+                1 => "the server's one core".to_owned(),
+                n => format!("the {n} cores"),
+            };
+            // Pinned apart, the load generator has cores of its own.
+            let with = if m.server_cpus.is_some() {
+                "the executor"
+            } else {
+                "the executor and the load generator"
+            };
             format!(
                 "each request's kernel gets its own blocking-pool thread, so {} kernel threads \
-                 share the {} cores with the executor and the load generator, and the probe \
-                 waits for a time slice",
-                m.concurrency, m.cores
+                 share {cores} with {with}, and the probe waits for a time slice",
+                m.concurrency
             )
         } else {
             "the executor was free, so the delay is in the operating system's scheduling or \
