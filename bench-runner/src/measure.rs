@@ -594,7 +594,7 @@ impl Bench {
             .map(|r| r.start_offset + r.latency)
             .max()
             .unwrap_or(Duration::ZERO);
-        let background_done = if strategy == Strategy::Background && mode == Mode::Ours {
+        let background_done = if strategy == Strategy::Background && ours {
             match self.wait_background_done(base, start_wall).await {
                 Ok(done) => Some(done),
                 Err(why) => {
@@ -815,7 +815,7 @@ fn check_alive(server: &mut Option<&mut ServerProcess>) -> Result<(), String> {
 
 /// A GET with a timeout, timed from just before the client is called to the last body byte.
 /// For `/health`, `/stats` and the probe.
-async fn timed_get(
+pub(crate) async fn timed_get(
     client: &dyn HttpClient,
     url: &str,
     timeout: Duration,

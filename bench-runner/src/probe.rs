@@ -271,13 +271,11 @@ fn run(
     probes
 }
 
-/// One `GET`, bounded by `timeout`: the status, or why there is none.
+/// One `GET`, bounded by `timeout` (bench-runner's one timed GET): the status, or why there is
+/// none (`timeout`, `transport: …`).
 async fn get(client: &dyn HttpClient, url: &str, timeout: Duration) -> Result<u16, String> {
-    match tokio::time::timeout(timeout, client.get(url)).await {
-        Ok(Ok(response)) => Ok(response.status),
-        Ok(Err(ClientError::Timeout(_))) | Err(_) => Err("timeout".into()),
-        Ok(Err(e)) => Err(format!("transport: {e}")),
-    }
+    let (_, result) = crate::measure::timed_get(client, url, timeout).await;
+    result.map(|r| r.status).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -433,6 +433,19 @@ fn failed_mark(svg: &mut Svg, cx: f64, bottom: f64) {
     );
 }
 
+/// A log scale from `bottom` to `top` holding every value of `values` (ms, all positive) with
+/// a margin of 1.6× on each side; 0.1 to 10 ms when there is nothing to draw.
+fn log_scale_around(values: &[f64], bottom: f64, top: f64) -> Scale {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(0.0, f64::max);
+    let (lo, hi) = if values.is_empty() {
+        (0.1, 10.0)
+    } else {
+        (lo / 1.6, hi * 1.6)
+    };
+    Scale::log(lo, hi, bottom, top)
+}
+
 /// Chart 2: probe latency p50 (circle) to p99 (triangle), log scale, per strategy, a panel per
 /// runtime, one range per worker count.
 pub fn probe_latency(r: &Results) -> String {
@@ -467,14 +480,7 @@ pub fn probe_latency(r: &Results) -> String {
         .filter(|v| *v > 0.0)
         .map(|us| us / 1000.0)
         .collect();
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(0.0, f64::max);
-    let (lo, hi) = if values.is_empty() {
-        (0.1, 10.0)
-    } else {
-        (lo / 1.6, hi * 1.6)
-    };
-    let scale = Scale::log(lo, hi, p.bottom, p.top);
+    let scale = log_scale_around(&values, p.bottom, p.top);
     let ticks = scale.ticks(6);
     p.draw(&mut svg, r, &scale, &ticks, "probe latency (ms, log scale)");
     p.each_pair(r, &workers, &mut svg, |svg, k, (cx, _), pair| {
@@ -542,14 +548,7 @@ pub fn probe_vs_lag(r: &Results) -> String {
         .flatten()
         .map(|us| (us / 1000.0).max(FLOOR_MS))
         .collect();
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(0.0, f64::max);
-    let (lo, hi) = if values.is_empty() {
-        (0.1, 10.0)
-    } else {
-        (lo / 1.6, hi * 1.6)
-    };
-    let scale = Scale::log(lo, hi, p.bottom, p.top);
+    let scale = log_scale_around(&values, p.bottom, p.top);
     let ticks = scale.ticks(6);
     p.draw(&mut svg, r, &scale, &ticks, "p99 (ms, log scale)");
     p.each_pair(r, &workers, &mut svg, |svg, k, (cx, _), pair| {
