@@ -2,6 +2,27 @@
 //! channel: the pattern tokio's docs and Alice Ryhl's "Async: What is blocking?" recommend for
 //! CPU-bound work. Unlike a blocking pool of ~500 threads, it never runs more kernels at once
 //! than it has threads, so the cores are not oversubscribed and the executor keeps a core.
+//!
+//! **This is the code to copy** into a server of your own: the benchmark's recommended
+//! offload (`/rayon`, and `/jobs` on top of it). It needs `rayon` and `async-channel`, plus two
+//! small pieces of this crate you can inline or drop: [`crate::offload::catch`]
+//! (`catch_unwind`, so a panicking job answers an error instead of aborting the process) and
+//! the optional nice value ([`crate::placement::lower_this_thread`]). In a handler:
+//!
+//! ```
+//! # use common::cpu_pool::CpuPool;
+//! # let pool = CpuPool::new(2, None).expect("pool");
+//! # let handler = async {
+//! // The executor thread only awaits a channel; a pool thread computes.
+//! let total = pool.run(|| common::kernel::sum_squares_loop(1_000)).await;
+//! assert_eq!(total, Ok(332_833_500));
+//! # };
+//! # smol::block_on(handler);
+//! ```
+//!
+//! `examples/cpu_pool.rs` runs 20 such handlers on one executor thread, inline and then on the
+//! pool, and prints how late a 1 ms heartbeat on that thread got (`cargo run --release -p
+//! common --example cpu_pool`).
 
 use std::future::Future;
 

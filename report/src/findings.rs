@@ -313,7 +313,7 @@ pub fn pct(v: f64) -> String {
 }
 
 /// `/a`, `/b` and `/c`.
-fn and_list(items: &[String]) -> String {
+pub(crate) fn and_list(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
@@ -853,7 +853,7 @@ fn stall_figure(x: f64) -> String {
 }
 
 /// The smallest and largest of `xs`.
-fn bounds(xs: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+pub(crate) fn bounds(xs: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
     xs.into_iter().fold(None, |acc, x| match acc {
         None => Some((x, x)),
         Some((lo, hi)) => Some((lo.min(x), hi.max(x))),
@@ -861,7 +861,7 @@ fn bounds(xs: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
 }
 
 /// `1.93×` or `0.95× to 1.93×`.
-fn span(lo: f64, hi: f64) -> String {
+pub(crate) fn span(lo: f64, hi: f64) -> String {
     if times(lo) == times(hi) {
         times(lo)
     } else {
@@ -870,7 +870,7 @@ fn span(lo: f64, hi: f64) -> String {
 }
 
 /// `2.14 ms` or `2.14 ms – 3.50 ms`.
-fn ms_span(lo: f64, hi: f64) -> String {
+pub(crate) fn ms_span(lo: f64, hi: f64) -> String {
     if ms(lo) == ms(hi) {
         ms(lo)
     } else {

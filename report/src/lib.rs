@@ -18,6 +18,8 @@
 //!   CDF).
 //! - [`noise`]: telling a difference from noise with the rounds' ranges: differences,
 //!   likenesses and thresholds (borderline results), tested on hand-made figures.
+//! - [`advice`]: "What to do", the verdict the report opens with: the pattern that kept the
+//!   server answering, chosen from the data, with its figures and the code to copy.
 //! - [`findings`]: the findings, computed from the summary and the rounds, with the measures
 //!   they use; no difference is called inside the rounds' noise.
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
@@ -28,6 +30,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+pub mod advice;
 pub mod charts;
 pub mod data;
 pub mod findings;

@@ -31,6 +31,7 @@ pub fn report(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
          `summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv` and `metadata.json`, written by \
          bench-runner. Do not edit by hand: rerun the generator.\n\n",
     );
+    md.push_str(&crate::advice::markdown(r));
     md.push_str(&run_section(r));
     md.push_str("## Findings\n\n");
     md.push_str(&findings::markdown(r));

@@ -67,6 +67,14 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         ]
     );
     let md = fs::read_to_string(dir.join("REPORT.md")).expect("report");
+    // The report opens with the verdict: the first section after the title is "What to do",
+    // and it names the code to copy.
+    let first = md
+        .lines()
+        .find(|l| l.starts_with("## "))
+        .expect("a section");
+    assert_eq!(first, "## What to do", "{md}");
+    assert!(md.contains("Code to copy: `common/src/"), "{md}");
     // The timeline says which batch it shows: the first runtime, one worker, median rounds.
     assert!(
         md.contains("### One batch per strategy (tokio + axum, 1 worker, the median round"),

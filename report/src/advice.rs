@@ -1,0 +1,631 @@
+//! "What to do": the verdict REPORT.md opens with. Each sentence is a recommendation chosen
+//! from this run's figures (which pattern kept the server answering, which stalled it) and
+//! cites the figures behind it, with the conditions it was measured under (work per request,
+//! concurrency, cores). Nothing here is written in advance: a strategy is recommended because
+//! it stalled the server in the fewest pairs, and a runtime difference is named only where the
+//! rounds tell the runtimes apart.
+//!
+//! Each recommended strategy points to the code to copy ([`code`]).
+
+use common::Strategy;
+use common::strategy::Execution;
+
+use crate::data::Results;
+use crate::findings::{
+    self, Attribution, Responsiveness, Verdict, bounds, ms, ms_span, span, times, work,
+};
+use crate::noise::{self, Spread};
+
+/// Where the code of a strategy is, to copy (paths from the repository's root).
+pub fn code(s: Strategy) -> &'static str {
+    match s {
+        Strategy::Generator | Strategy::Cycle => {
+            "`common/src/kernel.rs` (inline: the kernel itself)"
+        }
+        Strategy::CycleSleep => {
+            "`common/src/kernel.rs` (`sum_squares_yielding`, given the runtime's `yield_now`)"
+        }
+        Strategy::Thread | Strategy::Background => {
+            "each server's `offload` (`spawn_blocking`, `async_std::task::spawn_blocking`, \
+             `blocking::unblock`) in `runtimes/*/src/lib.rs`"
+        }
+        Strategy::Rayon => {
+            "`common/src/cpu_pool.rs` (`CpuPool::run`: a rayon pool sized to the cores, awaited \
+             through a oneshot channel from any runtime; `cargo run --release -p common \
+             --example cpu_pool`)"
+        }
+        Strategy::Bounded => {
+            "`common/src/gate.rs` (a FIFO semaphore with one permit per core and a bounded \
+             queue) around the server's blocking-pool offload"
+        }
+        Strategy::Jobs => "`common/src/jobs.rs` (the job store) on `common/src/cpu_pool.rs`",
+    }
+}
+
+/// How a set of pairs treated the probe.
+struct Group<'a> {
+    verdicts: Vec<&'a Verdict>,
+}
+
+impl<'a> Group<'a> {
+    fn of(all: &'a [Verdict], keep: impl Fn(&Verdict) -> bool) -> Group<'a> {
+        Group {
+            verdicts: all.iter().filter(|v| keep(v)).collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.verdicts.len()
+    }
+
+    fn count(&self, class: Responsiveness) -> usize {
+        self.verdicts.iter().filter(|v| v.class == class).count()
+    }
+
+    /// The median stall ratio (probe p99 ÷ T1), for ranking.
+    fn median_stall(&self) -> f64 {
+        let mut xs: Vec<f64> = self.verdicts.iter().map(|v| v.stall).collect();
+        xs.sort_by(f64::total_cmp);
+        xs.get(xs.len() / 2).copied().unwrap_or(f64::INFINITY)
+    }
+
+    /// `stalled the server in all 12 pairs` / `kept the server answering in 5 of 6 pairs, was
+    /// borderline in 1`.
+    fn tally(&self) -> String {
+        let n = self.len();
+        let mut parts = Vec::new();
+        for (class, word) in [
+            (Responsiveness::Stalled, "stalled the server"),
+            (Responsiveness::Borderline, "was borderline"),
+            (Responsiveness::Responsive, "kept the server answering"),
+        ] {
+            let k = self.count(class);
+            if k > 0 {
+                parts.push((k, word));
+            }
+        }
+        match parts.as_slice() {
+            [(_, word)] if n == 2 => format!("{word} in both pairs"),
+            [(_, word)] if n > 2 => format!("{word} in all {n} pairs"),
+            _ => {
+                let said: Vec<String> = parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, word))| {
+                        if i == 0 {
+                            format!("{word} in {k} of {n} pairs")
+                        } else {
+                            format!("{word} in {k}")
+                        }
+                    })
+                    .collect();
+                findings::and_list(&said)
+            }
+        }
+    }
+
+    /// `/health p99 2.54 ms – 8.09 ms (0.41× to 1.34× T1)`.
+    fn probe(&self) -> String {
+        let (Some((p0, p1)), Some((s0, s1))) = (
+            bounds(self.verdicts.iter().map(|v| v.probe_p99_ms)),
+            bounds(self.verdicts.iter().map(|v| v.stall)),
+        ) else {
+            return String::new();
+        };
+        format!(
+            "the `/health` probe's p99 {} ({} one request's T1)",
+            ms_span(p0, p1),
+            span(s0, s1)
+        )
+    }
+
+    fn attributed(&self, a: Attribution) -> usize {
+        self.verdicts
+            .iter()
+            .filter(|v| v.class == Responsiveness::Stalled && v.attribution == Some(a))
+            .count()
+    }
+}
+
+/// Work time of strategy `s` ÷ that of `base`, on the same runtime and workers, over the pairs
+/// where both were measured.
+fn work_ratio(r: &Results, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
+    let mut xs = Vec::new();
+    for (t, _) in r.targets() {
+        for w in r.worker_counts() {
+            let a = r.ok_pair(&t, w, s).and_then(|p| work(r, p));
+            let b = r.ok_pair(&t, w, base).and_then(|p| work(r, p));
+            if let (Some(a), Some(b)) = (a, b)
+                && b.value > 0.0
+            {
+                xs.push(a.value / b.value);
+            }
+        }
+    }
+    bounds(xs)
+}
+
+/// The strategies of `kinds` present in the run, each with its group, best first: fewest
+/// stalled pairs, then fewest borderline, then the lowest median probe p99 ÷ T1.
+fn ranked<'a>(r: &Results, all: &'a [Verdict], kinds: &[Execution]) -> Vec<(Strategy, Group<'a>)> {
+    let mut out: Vec<(Strategy, Group<'a>)> = r
+        .strategies()
+        .into_iter()
+        .filter(|s| kinds.contains(&s.execution()))
+        .map(|s| (s, Group::of(all, |v| v.key.strategy == s)))
+        .filter(|(_, g)| g.len() > 0)
+        .collect();
+    out.sort_by(|a, b| {
+        let key = |g: &Group<'_>| {
+            (
+                g.count(Responsiveness::Stalled),
+                g.count(Responsiveness::Borderline),
+            )
+        };
+        key(&a.1)
+            .cmp(&key(&b.1))
+            .then(a.1.median_stall().total_cmp(&b.1.median_stall()))
+    });
+    out
+}
+
+/// The conditions every sentence holds under.
+fn conditions(r: &Results) -> String {
+    let m = &r.metadata;
+    let t1: Vec<f64> = r
+        .summary
+        .iter()
+        .filter(|s| s.ok())
+        .filter_map(|s| s.t1_ms)
+        .collect();
+    let mut sorted = t1.clone();
+    sorted.sort_by(f64::total_cmp);
+    let typical = sorted
+        .get(sorted.len() / 2)
+        .map(|t| format!(" (one request alone: {} of work, the median T1)", ms(*t)))
+        .unwrap_or_default();
+    let cores = match &m.server_cpus {
+        Some(cpus) if cpus.len() == 1 => {
+            "with the server pinned to 1 core of its own, the load generator on others".to_owned()
+        }
+        Some(cpus) => format!(
+            "with the server pinned to {} cores of its own, the load generator on others",
+            cpus.len()
+        ),
+        None => format!(
+            "{} cores shared by the server and the load generator",
+            m.cores
+        ),
+    };
+    format!(
+        "Measured here with n = {}{typical}, {} requests at once, {cores}. At another work \
+         size or core count the balance moves: measure yours with `--n`, or your own kernel \
+         with `--kernel`.",
+        crate::charts::thousands(m.n),
+        m.concurrency
+    )
+}
+
+/// The Markdown of the "What to do" section, or nothing when the run has no verdicts (a
+/// `--quick` run says it concludes nothing).
+pub fn markdown(r: &Results) -> String {
+    let all = findings::verdicts(r);
+    if all.is_empty() {
+        return String::new();
+    }
+    let mut out = vec!["## What to do\n".to_owned()];
+    if r.metadata.quick {
+        out.push(
+            "This is a `--quick` run: it checks that everything works and measures nothing. Run \
+             `make all-bench` for a verdict.\n"
+                .to_owned(),
+        );
+        return out.join("\n") + "\n";
+    }
+    let mut bullets = Vec::new();
+    bullets.extend(inline(r, &all));
+    bullets.extend(offload(r, &all));
+    bullets.extend(thread(r, &all));
+    bullets.extend(background(r, &all));
+    bullets.extend(yielding(r, &all));
+    bullets.extend(runtime(r, &all));
+    out.push(bullets.join("\n"));
+    out.push(format!("\n{}\n", conditions(r)));
+    out.join("\n") + "\n"
+}
+
+/// Inline work: stop doing it (or: at this size, it did no harm).
+fn inline(r: &Results, all: &[Verdict]) -> Option<String> {
+    let g = Group::of(all, |v| v.key.strategy.execution() == Execution::Inline);
+    if g.len() == 0 {
+        return None;
+    }
+    let paths = paths(r, Execution::Inline);
+    if g.count(Responsiveness::Stalled) == 0 {
+        return Some(format!(
+            "- **Inline work did no harm at this size.** {paths} {} ({}): at this work per \
+             request an offload is not needed.",
+            g.tally(),
+            g.probe()
+        ));
+    }
+    let blocked = g.attributed(Attribution::ExecutorBlocked);
+    let stalled = g.count(Responsiveness::Stalled);
+    let why = if blocked > 0 {
+        let which = if blocked == stalled {
+            "in every one".to_owned()
+        } else {
+            format!("in {blocked} of them")
+        };
+        format!(
+            "; {which} the server's own heartbeat was as late (executor blocked): nothing else \
+             on that executor thread runs, accepting connections included"
+        )
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "- **Do not compute in the async handler.** Inline ({paths}) {}: {}{why}.",
+        g.tally(),
+        g.probe()
+    ))
+}
+
+/// The offload that kept the server answering best, and the next best.
+fn offload(r: &Results, all: &[Verdict]) -> Vec<String> {
+    let ranked = ranked(r, all, &[Execution::Offloaded, Execution::Job]);
+    let Some((best, g)) = ranked.first() else {
+        return Vec::new();
+    };
+    let vs_thread = (*best != Strategy::Thread)
+        .then(|| work_ratio(r, *best, Strategy::Thread))
+        .flatten()
+        .map(|(lo, hi)| format!("; its work time {} `/thread`'s", span(lo, hi)))
+        .unwrap_or_default();
+    let mut out = vec![format!(
+        "- **Offload to a pool sized to the cores: `{}`.** Of the strategies that return the \
+         result, it {}: {}{vs_thread}. Code to copy: {}.",
+        best.path(),
+        g.tally(),
+        g.probe(),
+        code(*best)
+    )];
+    // The other result-returning strategies that did as well (no more stalled pairs).
+    for (s, other) in ranked.iter().skip(1) {
+        if *s == Strategy::Thread
+            || other.count(Responsiveness::Stalled) > g.count(Responsiveness::Stalled)
+        {
+            continue;
+        }
+        let when = match s {
+            Strategy::Jobs => {
+                "when the client can fetch the result later (a job id, then `GET \
+                               /jobs/{id}?wait=true`)"
+            }
+            Strategy::Bounded => {
+                "when overload must be refused (past its queue it answers `503` \
+                                  with `Retry-After`)"
+            }
+            _ => "as well",
+        };
+        out.push(format!(
+            "  - `{}` {when}: it {}: {}. Code: {}.",
+            s.path(),
+            other.tally(),
+            other.probe(),
+            code(*s)
+        ));
+    }
+    out
+}
+
+/// A thread per request: what it did here.
+fn thread(r: &Results, all: &[Verdict]) -> Option<String> {
+    let g = Group::of(all, |v| v.key.strategy == Strategy::Thread);
+    if g.len() == 0 {
+        return None;
+    }
+    let contention = g.attributed(Attribution::CpuContention);
+    if g.count(Responsiveness::Stalled) == 0 {
+        return Some(format!(
+            "- `/thread` (a blocking-pool thread per request) {} here: {}.",
+            g.tally(),
+            g.probe()
+        ));
+    }
+    let why = if contention > 0 {
+        format!(
+            "; {contention} of them with the server's cores full and its heartbeat on time: \
+             {} kernels at once share the cores with the executor",
+            r.metadata.concurrency
+        )
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "- **Not a thread per request for CPU work** (`/thread`: `spawn_blocking`, `unblock`). \
+         It {}: {}{why}. Keep the blocking pool for blocking I/O, where its threads mostly \
+         wait.",
+        g.tally(),
+        g.probe()
+    ))
+}
+
+/// Fire-and-forget against the job API.
+fn background(r: &Results, all: &[Verdict]) -> Option<String> {
+    let g = Group::of(all, |v| v.key.strategy == Strategy::Background);
+    if g.len() == 0 {
+        return None;
+    }
+    let done: Vec<f64> = r
+        .summary
+        .iter()
+        .filter(|s| s.ok() && s.strategy == Strategy::Background)
+        .filter_map(|s| s.background_done_ms_mean)
+        .collect();
+    let done = bounds(done)
+        .map(|(lo, hi)| {
+            format!(
+                "; its work was done {} after the batch started",
+                ms_span(lo, hi)
+            )
+        })
+        .unwrap_or_default();
+    let jobs = Group::of(all, |v| v.key.strategy == Strategy::Jobs);
+    let instead = if jobs.len() > 0 {
+        format!(
+            " Use `/jobs` instead: it gives the result, and it {} ({}).",
+            jobs.tally(),
+            code(Strategy::Jobs)
+        )
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "- **Do not fire and forget** (`/background`). It {}{done}, and no client learns the \
+         result or a failure.{instead}",
+        g.tally()
+    ))
+}
+
+/// Yielding, runtime by runtime.
+fn yielding(r: &Results, all: &[Verdict]) -> Option<String> {
+    let s = Strategy::CycleSleep;
+    let g = Group::of(all, |v| v.key.strategy == s);
+    if g.len() == 0 {
+        return None;
+    }
+    let mut kept = Vec::new();
+    let mut not = Vec::new();
+    for (t, _) in r.targets() {
+        let of = Group::of(all, |v| v.key.strategy == s && v.key.target == t);
+        if of.len() == 0 {
+            continue;
+        }
+        let line = format!("{t} ({})", of.probe_short());
+        if of.count(Responsiveness::Responsive) == of.len() {
+            kept.push(line);
+        } else {
+            not.push(line);
+        }
+    }
+    let mut parts = Vec::new();
+    if !kept.is_empty() {
+        parts.push(format!(
+            "on {} it kept the server answering in every pair",
+            findings::and_list(&kept)
+        ));
+    }
+    if !not.is_empty() {
+        parts.push(if kept.is_empty() {
+            format!(
+                "on no runtime did it keep the server answering in every pair: {}",
+                findings::and_list(&not)
+            )
+        } else {
+            format!("on {} it did not", findings::and_list(&not))
+        });
+    }
+    let slow = work_ratio(r, s, Strategy::Cycle)
+        .map(|(lo, hi)| {
+            format!(
+                " Its batches took {} the inline `/cycle`'s: yielding shares the executor, it \
+                 adds no core.",
+                span(lo, hi)
+            )
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "- **If the work must stay on the executor, yield** (`{}`, the runtime's `yield_now` \
+         every `yield_every` iterations): {}.{slow} Code: {}.",
+        s.path(),
+        parts.join("; "),
+        code(s)
+    ))
+}
+
+impl Group<'_> {
+    /// `probe p99 1.62 ms – 4.74 ms`.
+    fn probe_short(&self) -> String {
+        bounds(self.verdicts.iter().map(|v| v.probe_p99_ms))
+            .map(|(lo, hi)| format!("probe p99 {}", ms_span(lo, hi)))
+            .unwrap_or_default()
+    }
+}
+
+/// Which runtime, for the recommended pattern.
+fn runtime(r: &Results, all: &[Verdict]) -> Option<String> {
+    let targets = r.targets();
+    if targets.len() < 2 {
+        return None;
+    }
+    let ranked = ranked(r, all, &[Execution::Offloaded, Execution::Job]);
+    let (best, _) = ranked.first()?;
+    let mut alike = 0;
+    let mut unclear = 0;
+    let mut apart = Vec::new();
+    for w in r.worker_counts() {
+        let figs: Vec<(String, noise::Figure)> = targets
+            .iter()
+            .filter_map(|(t, _)| Some((t.clone(), work(r, r.ok_pair(t, w, *best)?)?)))
+            .collect();
+        let only: Vec<noise::Figure> = figs.iter().map(|x| x.1).collect();
+        match noise::spread(&only, findings::ALIKE) {
+            Some(Spread::Alike) => alike += 1,
+            Some(Spread::Unclear) => unclear += 1,
+            Some(Spread::Apart) => {
+                let by = |a: &&(String, noise::Figure), b: &&(String, noise::Figure)| {
+                    a.1.value.total_cmp(&b.1.value)
+                };
+                if let (Some(fast), Some(slow)) = (figs.iter().min_by(by), figs.iter().max_by(by)) {
+                    apart.push(format!(
+                        "with {} {} was fastest, {} slowest by {}",
+                        r.workers_label(w),
+                        fast.0,
+                        slow.0,
+                        times(slow.1.value / fast.1.value)
+                    ));
+                }
+            }
+            None => {}
+        }
+    }
+    let verdict = if apart.is_empty() {
+        format!(
+            "**Pick the runtime for its ecosystem, not for this.** With `{}` the runtimes' work \
+             times were {}",
+            best.path(),
+            match (alike, unclear) {
+                (a, 0) if a > 0 => "alike within 10 % at every worker count".to_owned(),
+                (0, _) => "within the rounds' noise of each other at every worker count".to_owned(),
+                (a, u) =>
+                    format!("alike at {a} worker count(s) and within the rounds' noise at {u}"),
+            }
+        )
+    } else {
+        format!(
+            "**The runtime matters for `{}` here:** {}",
+            best.path(),
+            apart.join("; ")
+        )
+    };
+    let yield_note = {
+        let s = Strategy::CycleSleep;
+        let differs = targets.iter().any(|(t, _)| {
+            let g = Group::of(all, |v| v.key.strategy == s && v.key.target == *t);
+            g.len() > 0 && g.count(Responsiveness::Responsive) == g.len()
+        }) && targets.iter().any(|(t, _)| {
+            let g = Group::of(all, |v| v.key.strategy == s && v.key.target == *t);
+            g.len() > 0 && g.count(Responsiveness::Responsive) < g.len()
+        });
+        if differs {
+            "; where they differ is work kept on the executor (yielding, above)"
+        } else {
+            ""
+        }
+    };
+    Some(format!("- {verdict}{yield_note}."))
+}
+
+/// The paths of the strategies of one kind in the run: `` `/generator`, `/cycle` ``.
+fn paths(r: &Results, kind: Execution) -> String {
+    let ps: Vec<String> = r
+        .strategies()
+        .into_iter()
+        .filter(|s| s.execution() == kind)
+        .map(|s| format!("`{}`", s.path()))
+        .collect();
+    ps.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fake::{Pair, results};
+
+    /// Inline stalls (probe 30 ms ≥ T1 10 ms in every round), /thread stalls by contention,
+    /// /rayon and /jobs keep the server answering, /bounded is borderline.
+    fn run() -> Results {
+        let stalled = |t, s| Pair::new(t, 1, s, &[50.0, 52.0]).probes(30.0, &[30.0, 31.0]);
+        let mut pairs = Vec::new();
+        for t in ["tokio", "smol"] {
+            pairs.push(stalled(t, Strategy::Cycle).server(28.0, 1.0));
+            pairs.push(stalled(t, Strategy::Thread).server(1.0, 1.95));
+            pairs.push(Pair::new(t, 1, Strategy::Rayon, &[40.0, 41.0]));
+            pairs.push(Pair::new(t, 1, Strategy::Jobs, &[40.0, 42.0]).probes(2.0, &[2.0, 3.0]));
+            pairs.push(Pair::new(t, 1, Strategy::Bounded, &[45.0, 46.0]).probes(9.0, &[8.0, 12.0]));
+        }
+        results(&pairs)
+    }
+
+    #[test]
+    fn the_verdict_recommends_what_kept_the_server_answering() {
+        let md = markdown(&run());
+        assert!(md.starts_with("## What to do\n"), "{md}");
+        assert!(
+            md.contains("**Do not compute in the async handler.** Inline (`/cycle`) stalled the server in both pairs"),
+            "{md}"
+        );
+        assert!(md.contains("executor blocked"), "{md}");
+        // /rayon: every probe within T1 and the lowest probe p99: the recommendation.
+        assert!(
+            md.contains("**Offload to a pool sized to the cores: `/rayon`.**"),
+            "{md}"
+        );
+        assert!(md.contains("`common/src/cpu_pool.rs`"), "{md}");
+        assert!(md.contains("its work time 0.79× `/thread`'s"), "{md}");
+        // /jobs did as well (no stalled pair); /bounded was borderline, not stalled: listed too.
+        assert!(md.contains("`/jobs` when the client can fetch"), "{md}");
+        assert!(
+            md.contains("`/bounded` when overload must be refused"),
+            "{md}"
+        );
+        assert!(
+            md.contains("**Not a thread per request for CPU work**"),
+            "{md}"
+        );
+        assert!(md.contains("with the server's cores full"), "{md}");
+        assert!(md.contains("n = 1,000"), "{md}");
+    }
+
+    #[test]
+    fn the_verdict_follows_the_data_not_a_script() {
+        // The same run, but /rayon stalled and /jobs did not: /jobs is recommended.
+        let mut pairs = Vec::new();
+        for t in ["tokio", "smol"] {
+            pairs.push(Pair::new(t, 1, Strategy::Rayon, &[40.0, 41.0]).probes(30.0, &[30.0, 31.0]));
+            pairs.push(Pair::new(t, 1, Strategy::Jobs, &[40.0, 42.0]));
+            // Inline did no harm: said so, not "do not compute".
+            pairs.push(Pair::new(t, 1, Strategy::Cycle, &[40.0, 42.0]));
+        }
+        let md = markdown(&results(&pairs));
+        assert!(
+            md.contains("**Offload to a pool sized to the cores: `/jobs`.**"),
+            "{md}"
+        );
+        assert!(!md.contains("`/rayon` as well"), "{md}");
+        assert!(
+            md.contains("**Inline work did no harm at this size.**"),
+            "{md}"
+        );
+        assert!(!md.contains("Do not compute"), "{md}");
+    }
+
+    #[test]
+    fn runtimes_apart_beyond_the_noise_are_named() {
+        let pairs = vec![
+            Pair::new("tokio", 1, Strategy::Rayon, &[40.0, 41.0]),
+            Pair::new("smol", 1, Strategy::Rayon, &[80.0, 82.0]),
+        ];
+        let md = markdown(&results(&pairs));
+        assert!(
+            md.contains("**The runtime matters for `/rayon` here:** with 1 worker tokio was fastest, smol slowest by 2.00×"),
+            "{md}"
+        );
+        let pairs = vec![
+            Pair::new("tokio", 1, Strategy::Rayon, &[40.0, 41.0]),
+            Pair::new("smol", 1, Strategy::Rayon, &[40.5, 41.5]),
+        ];
+        assert!(markdown(&results(&pairs)).contains("Pick the runtime for its ecosystem"));
+    }
+}
