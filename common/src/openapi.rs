@@ -707,14 +707,7 @@ fn schema_section(page: &mut String, name: &str, schema: &Value) {
         .collect();
     page.push_str("<table>\n<tr><th>field</th><th>type</th><th>meaning</th></tr>\n");
     for (field, p) in schema["properties"].as_object().into_iter().flatten() {
-        let ty = match ref_name(p) {
-            Some(target) => format!(
-                "<a href=\"#schema-{}\">{}</a>",
-                escape(target),
-                escape(target)
-            ),
-            None => escape(&type_of(p)),
-        };
+        let ty = type_cell(p);
         let optional = if required.contains(&field.as_str()) {
             ""
         } else {
@@ -728,6 +721,29 @@ fn schema_section(page: &mut String, name: &str, schema: &Value) {
         );
     }
     page.push_str("</table>\n</section>\n");
+}
+
+/// A property's type as HTML: a link to a body schema (`LagSummary`, `WorkerMetrics | null`),
+/// or [`type_of`]'s text.
+fn type_cell(p: &Value) -> String {
+    let link = |target: &str| {
+        format!(
+            "<a href=\"#schema-{}\">{}</a>",
+            escape(target),
+            escape(target)
+        )
+    };
+    if let Some(target) = ref_name(p) {
+        return link(target);
+    }
+    if let Some(options) = p["anyOf"].as_array() {
+        let parts: Vec<String> = options
+            .iter()
+            .map(|o| ref_name(o).map_or_else(|| escape(&type_of(o)), link))
+            .collect();
+        return parts.join(" | ");
+    }
+    escape(&type_of(p))
 }
 
 /// A short type for a property schema: `integer`, `string | null`, `array of integer`, an
@@ -1045,6 +1061,17 @@ mod tests {
             .descendants()
             .filter(|n| n.has_tag_name("form"))
             .collect();
+        // Every link inside the page leads somewhere on it.
+        let ids: BTreeSet<&str> = html
+            .descendants()
+            .filter_map(|n| n.attribute("id"))
+            .collect();
+        for href in html.descendants().filter_map(|n| n.attribute("href")) {
+            if let Some(id) = href.strip_prefix('#') {
+                assert!(ids.contains(id), "a link to #{id}, which is not there");
+            }
+        }
+        assert!(page.contains("<a href=\"#schema-WorkerMetrics\">WorkerMetrics</a> | null"));
         for e in Endpoint::all() {
             assert!(text.contains(e.path()), "{} is named", e.path());
             let form = forms
