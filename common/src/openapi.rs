@@ -471,11 +471,12 @@ fn ref_name(schema: &Value) -> Option<&str> {
 pub fn docs_page(doc: &Value) -> String {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
     let title = text(&doc["info"]["title"]);
+    // (method, already escaped; path; operation)
     let mut ops: Vec<(String, String, &Value)> = Vec::new();
     if let Some(paths) = doc["paths"].as_object() {
         for (path, item) in paths {
             for (method, op) in item.as_object().into_iter().flatten() {
-                ops.push((method.to_ascii_uppercase(), path.clone(), op));
+                ops.push((escape(&method.to_ascii_uppercase()), path.clone(), op));
             }
         }
     }
