@@ -93,12 +93,14 @@ impl HttpClient for SurfClient {
             let retry_after = response
                 .header("retry-after")
                 .map(|v| v.as_str().to_owned());
+            let allow = response.header("allow").map(|v| v.as_str().to_owned());
             let body = response.body_string().await.map_err(|e| transport(&e))?;
             Ok(HttpResponse {
                 status,
                 body,
                 content_type,
                 retry_after,
+                allow,
             })
         })
     }

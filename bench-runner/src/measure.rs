@@ -907,6 +907,7 @@ mod tests {
             body: body.into(),
             content_type: Some(common::CONTENT_TYPE.into()),
             retry_after: None,
+            allow: None,
         }
     }
 

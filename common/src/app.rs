@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::cpu_pool::CpuPool;
@@ -26,6 +27,7 @@ use crate::jobs::{JobLimits, JobStats, Jobs};
 use crate::kernel;
 use crate::lag::LagMonitor;
 use crate::offload::{OffloadStats, Offloads, Panicked};
+use crate::openapi::{ApiDocs, Facts};
 use crate::params::{self, Params};
 use crate::reply::{Accepted, Computed, Reply};
 use crate::strategy::Strategy;
@@ -100,6 +102,8 @@ pub struct App {
     finished: std::sync::atomic::AtomicBool,
     /// The executor-lag monitor (`/lag`); its heartbeat is spawned by the server.
     lag: Arc<LagMonitor>,
+    /// `/openapi.json` and `/docs`, rendered once for this server's flags.
+    api: ApiDocs,
 }
 
 /// A validated request, ready to run.
@@ -146,6 +150,7 @@ impl App {
             deadline: Mutex::new(None),
             finished: Default::default(),
             lag: Arc::new(LagMonitor::new(limits.lag_interval)),
+            api: ApiDocs::new(&Facts::of(&limits)),
         }))
     }
 
@@ -301,6 +306,16 @@ impl App {
     /// the closed one (see [`crate::lag`], "Windows").
     pub fn close_lag_window(&self) -> Reply {
         Reply::json(200, &self.lag.close_window())
+    }
+
+    /// The `GET /openapi.json` reply: the OpenAPI 3.1 document of this server.
+    pub fn openapi(&self) -> Reply {
+        self.api.openapi.clone()
+    }
+
+    /// The `GET /docs` reply: the HTML page of that document.
+    pub fn docs(&self) -> Reply {
+        self.api.docs.clone()
     }
 
     /// The `/stats` reply.
@@ -659,7 +674,7 @@ fn unix_micros(t: SystemTime) -> u64 {
 
 /// The `/stats` body. Fields added after the first version carry `#[serde(default)]`, so bodies
 /// from older servers still parse.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Stats {
     /// `tokio`, `async-std` or `smol`.
     pub runtime: String,
@@ -711,7 +726,7 @@ pub struct Stats {
 
 /// Background-job accounting in `/stats`. Invariant:
 /// accepted = queued + running + completed + failed + abandoned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BackgroundStats {
     /// Jobs answered with 202.
     pub accepted: u64,

@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_sync::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -46,7 +47,7 @@ pub struct Slot {
 }
 
 /// `/stats` figures for `/bounded`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GateStats {
     /// Kernels allowed at once.
     pub permits: usize,

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use event_listener::Event;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::app::{Tracker, TrackerGuard, Work};
@@ -34,7 +35,7 @@ pub struct JobLimits {
 }
 
 /// Body of `POST /jobs` (202) and of `GET /jobs/{id}` (200).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JobStatus {
     /// The job's id.
     pub id: u64,
@@ -53,7 +54,7 @@ pub struct JobStatus {
 }
 
 /// `/stats` figures for the job API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JobStats {
     /// Jobs answered with 202.
     pub submitted: u64,

@@ -49,6 +49,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Default `--lag-interval-us`.
@@ -93,7 +94,7 @@ struct Windows {
 
 /// The `GET /lag` body (and `POST /lag/window`'s, for the window it closed). Lateness is the
 /// actual wake-up minus the scheduled one, in µs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LagReport {
     /// Whether the heartbeat runs (`--no-lag-monitor` turns it off).
     pub enabled: bool,
@@ -129,7 +130,7 @@ impl LagReport {
 }
 
 /// Lateness since start.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LagSummary {
     /// Wake-ups recorded.
     pub samples: u64,
@@ -142,7 +143,7 @@ pub struct LagSummary {
 }
 
 /// Busy time the runtime measured itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkerMetrics {
     /// Worker threads.
     pub workers: usize,

@@ -4,6 +4,8 @@
 //! yields, offloads, spawns and shuts down.
 //!
 //! # Layout
+//! - `lib.rs`: [`Endpoint`], the one list of endpoints (the strategies' and the others), and
+//!   [`Route`], what a request's method and path select.
 //! - [`kernel`]: the sum of `i * i` over `0..n` as `u128`, in iterator, loop and yielding
 //!   forms, kept from folding into a closed form; the closed form itself is the test oracle.
 //! - [`strategy`]: [`Strategy`], the one list (`ALL`), with each endpoint's path, description
@@ -26,6 +28,9 @@
 //!   a client closes race-free (`GET /lag`, `POST /lag/window`); each server only spawns it.
 //! - [`placement`]: `--cpus` (the process pinned before its threads start, read back for
 //!   `/stats`) and `--cpu-pool-nice` (the CPU pool's threads at a lower OS priority).
+//! - [`openapi`]: `/openapi.json` (an OpenAPI 3.1 document generated from [`Endpoint::all`],
+//!   the strategies, the parameter rules and the body types) and `/docs` (an HTML page
+//!   generated from that document).
 //! - [`cli`]: the shared `clap` options, the `listening on` line, a runtime-agnostic
 //!   termination signal.
 
@@ -37,6 +42,7 @@ pub mod jobs;
 pub mod kernel;
 pub mod lag;
 pub mod offload;
+pub mod openapi;
 pub mod params;
 pub mod placement;
 pub mod reply;
@@ -48,8 +54,100 @@ pub mod threads;
 pub use app::{App, BackgroundJob, Limits, Offloaded, RuntimeInfo, Stats, Work};
 pub use cli::ServerArgs;
 pub use lag::{LagMonitor, LagReport};
-pub use reply::{CONTENT_TYPE, Reply};
+pub use reply::{CONTENT_TYPE, HTML_CONTENT_TYPE, Reply};
 pub use strategy::Strategy;
+
+/// One endpoint the servers answer: a method and a path (an OpenAPI path template for
+/// `/jobs/{id}`). [`Endpoint::all`] is the one list of them: routing ([`Route::of`]), the 405's
+/// `Allow` header, `/openapi.json`, `/docs` and the tests all go through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A strategy's path with its method (`GET /cycle`, `POST /jobs`).
+    Strategy(Strategy),
+    /// `GET /jobs/{id}`.
+    JobStatus,
+    /// `GET /health`.
+    Health,
+    /// `GET /stats`.
+    Stats,
+    /// `GET /lag`.
+    Lag,
+    /// `POST /lag/window`.
+    LagWindow,
+    /// `GET /openapi.json`: the OpenAPI 3.1 document of these endpoints ([`openapi`]).
+    OpenApi,
+    /// `GET /docs`: the HTML page generated from that document ([`openapi::docs_page`]).
+    Docs,
+}
+
+impl Endpoint {
+    /// The endpoints that are not strategies, in the order documents list them.
+    pub const OTHERS: [Endpoint; 7] = [
+        Endpoint::JobStatus,
+        Endpoint::Health,
+        Endpoint::Stats,
+        Endpoint::Lag,
+        Endpoint::LagWindow,
+        Endpoint::OpenApi,
+        Endpoint::Docs,
+    ];
+
+    /// Every endpoint: the strategies' ([`Strategy::ALL`]), then [`Endpoint::OTHERS`].
+    pub fn all() -> impl Iterator<Item = Endpoint> {
+        Strategy::ALL
+            .into_iter()
+            .map(Endpoint::Strategy)
+            .chain(Endpoint::OTHERS)
+    }
+
+    /// The path, as an OpenAPI path template (`/jobs/{id}`).
+    pub const fn path(self) -> &'static str {
+        match self {
+            Endpoint::Strategy(s) => s.path(),
+            Endpoint::JobStatus => "/jobs/{id}",
+            Endpoint::Health => "/health",
+            Endpoint::Stats => "/stats",
+            Endpoint::Lag => "/lag",
+            Endpoint::LagWindow => "/lag/window",
+            Endpoint::OpenApi => "/openapi.json",
+            Endpoint::Docs => "/docs",
+        }
+    }
+
+    /// The one method it answers to (`HEAD` is served like `GET` too).
+    pub const fn method(self) -> &'static str {
+        match self {
+            Endpoint::Strategy(s) => s.method(),
+            Endpoint::LagWindow => "POST",
+            Endpoint::JobStatus
+            | Endpoint::Health
+            | Endpoint::Stats
+            | Endpoint::Lag
+            | Endpoint::OpenApi
+            | Endpoint::Docs => "GET",
+        }
+    }
+
+    /// The `Allow` header of a 405 at this endpoint: its method, with `HEAD` beside `GET`
+    /// (every server serves `HEAD` like `GET`).
+    pub fn allow(self) -> &'static str {
+        match self.method() {
+            "GET" => "GET, HEAD",
+            other => other,
+        }
+    }
+
+    /// The endpoint at `path` (a request's path, without the query), if any.
+    pub fn at(path: &str) -> Option<Endpoint> {
+        if let Some(s) = Strategy::from_path(path) {
+            return Some(Endpoint::Strategy(s));
+        }
+        if job_id(path).is_some() {
+            return Some(Endpoint::JobStatus);
+        }
+        Endpoint::OTHERS.into_iter().find(|e| e.path() == path)
+    }
+}
 
 /// The route a request's method and path select; for servers without a router (hyper) and for
 /// the bodies of 405 answers.
@@ -67,6 +165,10 @@ pub enum Route<'a> {
     Lag,
     /// `POST /lag/window`: closes the lag window, answers it, opens the next.
     LagWindow,
+    /// `GET /openapi.json`.
+    OpenApi,
+    /// `GET /docs`.
+    Docs,
     /// A known path with another method.
     MethodNotAllowed,
     /// No endpoint at this path.
@@ -76,35 +178,28 @@ pub enum Route<'a> {
 impl Route<'_> {
     /// Routes `method` and `path` (without the query). `HEAD` is served like `GET`.
     pub fn of<'a>(method: &str, path: &'a str) -> Route<'a> {
-        let Some(allowed) = Route::allowed_method(path) else {
+        let Some(endpoint) = Endpoint::at(path) else {
             return Route::NotFound;
         };
+        let allowed = endpoint.method();
         if method != allowed && !(allowed == "GET" && method == "HEAD") {
             return Route::MethodNotAllowed;
         }
-        match path {
-            "/health" => Route::Health,
-            "/stats" => Route::Stats,
-            "/lag" => Route::Lag,
-            "/lag/window" => Route::LagWindow,
-            _ => match (Strategy::from_path(path), job_id(path)) {
-                (Some(strategy), _) => Route::Strategy(strategy),
-                (None, Some(id)) => Route::JobStatus(id),
-                (None, None) => Route::NotFound,
-            },
+        match endpoint {
+            Endpoint::Strategy(strategy) => Route::Strategy(strategy),
+            Endpoint::JobStatus => job_id(path).map_or(Route::NotFound, Route::JobStatus),
+            Endpoint::Health => Route::Health,
+            Endpoint::Stats => Route::Stats,
+            Endpoint::Lag => Route::Lag,
+            Endpoint::LagWindow => Route::LagWindow,
+            Endpoint::OpenApi => Route::OpenApi,
+            Endpoint::Docs => Route::Docs,
         }
     }
 
     /// The one method a path answers to, or `None` if no endpoint is there.
     pub fn allowed_method(path: &str) -> Option<&'static str> {
-        match path {
-            "/health" | "/stats" | "/lag" => Some("GET"),
-            "/lag/window" => Some("POST"),
-            _ => match Strategy::from_path(path) {
-                Some(strategy) => Some(strategy.method()),
-                None => job_id(path).map(|_| "GET"),
-            },
-        }
+        Endpoint::at(path).map(Endpoint::method)
     }
 }
 
@@ -140,5 +235,33 @@ mod tests {
         assert_eq!(Route::of("GET", "/nope"), Route::NotFound);
         assert_eq!(Route::of("DELETE", "/nope"), Route::NotFound);
         assert_eq!(Route::of("GET", "/cycle/"), Route::NotFound);
+        assert_eq!(Route::of("GET", "/openapi.json"), Route::OpenApi);
+        assert_eq!(Route::of("HEAD", "/docs"), Route::Docs);
+        assert_eq!(Route::of("POST", "/docs"), Route::MethodNotAllowed);
+        assert_eq!(Route::of("POST", "/openapi.json"), Route::MethodNotAllowed);
+        assert_eq!(Route::of("GET", "/docs/"), Route::NotFound);
+    }
+
+    #[test]
+    fn every_endpoint_is_routed_to_itself_with_its_method_only() {
+        let all: Vec<Endpoint> = Endpoint::all().collect();
+        assert_eq!(all.len(), Strategy::ALL.len() + Endpoint::OTHERS.len());
+        let mut paths: Vec<&str> = all.iter().map(|e| e.path()).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), all.len(), "paths are unique");
+        for e in all {
+            // A request path for the template: `/jobs/{id}` with an id.
+            let path = e.path().replace("{id}", "7");
+            assert_eq!(Endpoint::at(&path), Some(e), "{path}");
+            assert!(!matches!(
+                Route::of(e.method(), &path),
+                Route::MethodNotAllowed | Route::NotFound
+            ));
+            let wrong = if e.method() == "GET" { "POST" } else { "GET" };
+            assert_eq!(Route::of(wrong, &path), Route::MethodNotAllowed, "{path}");
+            assert!(e.allow().split(", ").any(|m| m == e.method()));
+            assert_eq!(e.allow().contains("HEAD"), e.method() == "GET");
+        }
     }
 }

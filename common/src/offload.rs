@@ -13,6 +13,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::threads::ThreadCensus;
@@ -43,7 +44,7 @@ pub struct Offloads {
 /// `/stats` figures for the blocking pool, measured around every closure handed to it (the
 /// `/thread` and `/bounded` kernels, `/background` jobs). Missing in bodies from servers older
 /// than these fields (all zero then).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OffloadStats {
     /// Closures running on the blocking pool now.
     pub running: usize,

@@ -15,6 +15,55 @@ pub const DEFAULT_YIELD_EVERY: NonZeroU64 = NonZeroU64::new(100_000).expect("non
 /// Longest slice of an offending value or name quoted back in an error message.
 const MAX_QUOTED: usize = 64;
 
+/// Every `reason` a 400 body can give ([`ParamError::reason`]).
+pub const REASONS: [&str; 7] = [
+    "unknown_parameter",
+    "repeated_parameter",
+    "not_a_number",
+    "negative",
+    "above_maximum",
+    "not_a_boolean",
+    "zero",
+];
+
+/// What a numeric query parameter accepts: what [`parse`] enforces and what `/openapi.json`
+/// states, from one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// The parameter's name.
+    pub name: &'static str,
+    /// Smallest value accepted.
+    pub minimum: u64,
+    /// Largest value accepted.
+    pub maximum: u64,
+    /// The value when the query does not give one.
+    pub default: u64,
+    /// A sentence for people.
+    pub description: &'static str,
+}
+
+/// The rule of query parameter `name` on a server whose `--max-n` is `max_n`; `None` for a
+/// name no strategy takes.
+pub fn rule(name: &str, max_n: u64) -> Option<Rule> {
+    match name {
+        "n" => Some(Rule {
+            name: "n",
+            minimum: 0,
+            maximum: max_n,
+            default: DEFAULT_N.min(max_n),
+            description: "kernel size: the sum runs over i in 0..n; at most the server's --max-n",
+        }),
+        "yield_every" => Some(Rule {
+            name: "yield_every",
+            minimum: 1,
+            maximum: u64::MAX,
+            default: DEFAULT_YIELD_EVERY.get(),
+            description: "iterations between two yields to the executor",
+        }),
+        _ => None,
+    }
+}
+
 /// A validated request for one strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
@@ -120,13 +169,21 @@ pub fn parse(strategy: Strategy, query: Option<&str>, max_n: u64) -> Result<Para
     let mut yield_every: Option<NonZeroU64> = None;
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         let accepted = strategy.parameters();
-        match accepted.iter().find(|name| **name == key) {
-            Some(&"n") => {
-                set_once(&mut n, "n", number("n", &value, max_n)?)?;
+        let rule = accepted
+            .iter()
+            .find(|name| **name == key)
+            .and_then(|name| rule(name, max_n));
+        match rule {
+            Some(rule @ Rule { name: "n", .. }) => {
+                set_once(&mut n, "n", number(&rule, &value)?)?;
             }
-            Some(&"yield_every") => {
-                let every = number("yield_every", &value, u64::MAX)?;
-                let every = NonZeroU64::new(every).ok_or(ParamError::Zero {
+            Some(
+                rule @ Rule {
+                    name: "yield_every",
+                    ..
+                },
+            ) => {
+                let every = NonZeroU64::new(number(&rule, &value)?).ok_or(ParamError::Zero {
                     name: "yield_every",
                 })?;
                 set_once(&mut yield_every, "yield_every", every)?;
@@ -179,8 +236,11 @@ fn set_once<T>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(),
     Ok(())
 }
 
-/// Decimal digits only: no sign, no spaces, no exponent, no fraction.
-fn number(name: &'static str, value: &str, max: u64) -> Result<u64, ParamError> {
+/// Decimal digits only: no sign, no spaces, no exponent, no fraction; at most the rule's
+/// maximum, and a value below its minimum is [`ParamError::Zero`] (the only minimum above 0
+/// is `yield_every`'s 1).
+fn number(rule: &Rule, value: &str) -> Result<u64, ParamError> {
+    let (name, max) = (rule.name, rule.maximum);
     let digits = value.strip_prefix('-');
     if digits.is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())) {
         return Err(ParamError::Negative {
@@ -195,6 +255,7 @@ fn number(name: &'static str, value: &str, max: u64) -> Result<u64, ParamError> 
         });
     }
     match value.parse::<u64>() {
+        Ok(v) if v < rule.minimum => Err(ParamError::Zero { name }),
         Ok(v) if v <= max => Ok(v),
         // Digits only, so the only way `parse` fails is a value beyond u64: also above max.
         Ok(_) | Err(_) => Err(ParamError::AboveMaximum {
@@ -314,6 +375,27 @@ mod tests {
     }
 
     #[test]
+    fn every_parameter_of_every_strategy_has_a_rule_that_parse_enforces() {
+        for s in Strategy::ALL {
+            for name in s.parameters() {
+                let r = rule(name, MAX).unwrap_or_else(|| panic!("{s}: no rule for {name}"));
+                assert_eq!(r.name, *name);
+                assert!(r.minimum <= r.default && r.default <= r.maximum, "{r:?}");
+                let at = |v: u64| parse(s, Some(&format!("{name}={v}")), MAX);
+                assert!(at(r.minimum).is_ok() && at(r.maximum).is_ok(), "{s} {r:?}");
+                if let Some(below) = r.minimum.checked_sub(1) {
+                    assert!(at(below).is_err(), "{s} {r:?}");
+                }
+                if let Some(above) = r.maximum.checked_add(1) {
+                    assert!(at(above).is_err(), "{s} {r:?}");
+                }
+            }
+        }
+        assert_eq!(rule("n", 5).map(|r| (r.maximum, r.default)), Some((5, 5)));
+        assert_eq!(rule("nope", 5), None);
+    }
+
+    #[test]
     fn wait_parameter() {
         assert_eq!(parse_wait(None), Ok(false));
         assert_eq!(parse_wait(Some("wait=true")), Ok(true));
@@ -350,19 +432,9 @@ mod tests {
 
 #[cfg(test)]
 mod properties {
-    use super::{parse, parse_wait};
+    use super::{REASONS, parse, parse_wait};
     use crate::strategy::Strategy as S;
     use proptest::prelude::*;
-
-    const REASONS: [&str; 7] = [
-        "unknown_parameter",
-        "repeated_parameter",
-        "not_a_number",
-        "negative",
-        "above_maximum",
-        "not_a_boolean",
-        "zero",
-    ];
 
     proptest! {
         /// Any query string: no panic; either parameters within the limits or a known reason

@@ -3,27 +3,35 @@
 //! body every handler returns. Each server converts a `Reply` into its framework's response
 //! type in one place, so all three answer byte-for-byte the same.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::Endpoint;
 use crate::params::ParamError;
-use crate::strategy::Strategy;
 
-/// The `Content-Type` of every body.
+/// The `Content-Type` of every JSON body (every body but `/docs`).
 pub const CONTENT_TYPE: &str = "application/json";
+/// The `Content-Type` of `/docs`.
+pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
 
-/// An HTTP status and a JSON body, ready for any framework.
+/// An HTTP status, a body and the headers that go with it, ready for any framework. Each server
+/// writes every field in its one `respond` function, so all three send the same headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     /// HTTP status code.
     pub status: u16,
-    /// Serialized JSON.
+    /// The body: serialized JSON, or `/docs`' HTML.
     pub body: String,
+    /// Its `Content-Type` ([`CONTENT_TYPE`] but for `/docs`).
+    pub content_type: &'static str,
     /// Seconds for a `Retry-After` header (set on 503s).
     pub retry_after: Option<u32>,
+    /// The `Allow` header (set on 405s): the methods the path answers to.
+    pub allow: Option<&'static str>,
 }
 
 /// Body of a finished computation (200).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Computed {
     /// Strategy name (`cycle_sleep`).
     pub strategy: String,
@@ -37,7 +45,7 @@ pub struct Computed {
 }
 
 /// Body of an accepted background job (202).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Accepted {
     /// Strategy name (`background`).
     pub strategy: String,
@@ -50,7 +58,7 @@ pub struct Accepted {
 }
 
 /// Body of every error (400, 404, 405, 500, 503).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     /// Kind: `invalid_parameter`, `not_found`, `method_not_allowed`, `overloaded`, `internal`.
     pub error: String,
@@ -66,7 +74,7 @@ pub struct ErrorBody {
 }
 
 /// Body of `/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Health {
     /// Always `"ok"`.
     pub status: String,
@@ -86,7 +94,20 @@ impl Reply {
         Reply {
             status,
             body,
+            content_type: CONTENT_TYPE,
             retry_after: None,
+            allow: None,
+        }
+    }
+
+    /// 200 with an HTML page (`/docs`).
+    pub fn html(body: String) -> Reply {
+        Reply {
+            status: 200,
+            body,
+            content_type: HTML_CONTENT_TYPE,
+            retry_after: None,
+            allow: None,
         }
     }
 
@@ -115,12 +136,12 @@ impl Reply {
 
     /// 404 for a path no endpoint serves.
     pub fn not_found(path: &str) -> Reply {
-        let endpoints: Vec<&str> = Strategy::ALL.iter().map(|s| s.path()).collect();
+        let endpoints: Vec<&str> = Endpoint::all().map(Endpoint::path).collect();
         Reply::error(
             404,
             "not_found",
             format!(
-                "no endpoint at {:?}; endpoints: {}, /health, /stats",
+                "no endpoint at {:?}; endpoints: {} (described at /docs)",
                 truncate(path),
                 endpoints.join(", ")
             ),
@@ -140,18 +161,23 @@ impl Reply {
         )
     }
 
-    /// 405 for a known path with a method it does not answer; names the one it does.
+    /// 405 for a known path with a method it does not answer; names the one it does, in the
+    /// message and in the `Allow` header.
     pub fn method_not_allowed(method: &str, path: &str) -> Reply {
-        Reply::error(
-            405,
-            "method_not_allowed",
-            format!(
-                "{} {:?} is not allowed; use {}",
-                truncate(method),
-                truncate(path),
-                crate::Route::allowed_method(path).unwrap_or("GET")
-            ),
-        )
+        let endpoint = Endpoint::at(path);
+        Reply {
+            allow: endpoint.map(Endpoint::allow),
+            ..Reply::error(
+                405,
+                "method_not_allowed",
+                format!(
+                    "{} {:?} is not allowed; use {}",
+                    truncate(method),
+                    truncate(path),
+                    endpoint.map_or("GET", Endpoint::method)
+                ),
+            )
+        }
     }
 
     /// 503 with `Retry-After`: the server refuses work it could not finish in reasonable time.
@@ -210,6 +236,7 @@ fn truncate(s: &str) -> &str {
 mod tests {
     use super::*;
     use crate::params;
+    use crate::strategy::Strategy;
 
     #[test]
     fn error_bodies_round_trip_and_escape_input() {
@@ -238,10 +265,14 @@ mod tests {
         assert_eq!(body.reason.as_deref(), Some("not_a_number"));
 
         let r = Reply::method_not_allowed("POST", "/cycle");
-        assert_eq!(r.status, 405);
+        assert_eq!((r.status, r.allow), (405, Some("GET, HEAD")));
         assert!(r.body.contains("use GET"));
         let r = Reply::method_not_allowed("GET", "/lag/window");
         assert!(r.body.contains("use POST"), "{}", r.body);
+        assert_eq!(r.allow, Some("POST"));
+        let r = Reply::method_not_allowed("POST", "/jobs/12");
+        assert_eq!(r.allow, Some("GET, HEAD"));
+        assert_eq!(Reply::not_found("/x").allow, None);
 
         let r = Reply::overloaded("full".into(), 1);
         assert_eq!((r.status, r.retry_after), (503, Some(1)));

@@ -170,6 +170,20 @@ impl Strategy {
         }
     }
 
+    /// The flag bounding what this strategy admits, for those that answer 503 with
+    /// `Retry-After` past it; `None` for those that never refuse work.
+    pub const fn admission_limit(self) -> Option<&'static str> {
+        match self {
+            Strategy::Background => Some("--max-background"),
+            Strategy::Bounded | Strategy::Jobs => Some("--max-queue"),
+            Strategy::Generator
+            | Strategy::Cycle
+            | Strategy::CycleSleep
+            | Strategy::Thread
+            | Strategy::Rayon => None,
+        }
+    }
+
     /// The success status: 202 for the detached strategy (accepted, not done), 200 otherwise.
     pub const fn success_status(self) -> u16 {
         match self.execution() {

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use common::app::Stats;
 use common::jobs::JobStatus;
 use common::kernel::closed_form;
+use common::openapi::{self, Facts};
 use common::reply::{Accepted, Computed, ErrorBody};
 use common::strategy::Execution;
-use common::{CONTENT_TYPE, Strategy};
+use common::{CONTENT_TYPE, Endpoint, HTML_CONTENT_TYPE, Strategy};
 use serde_json::Value;
 
 use crate::client::{ClientError, HttpClient, HttpResponse};
@@ -227,18 +228,16 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
             Mode::External => expect_status(&r, 404),
         }),
     );
-    let mut wrong_methods: Vec<(&str, String)> = Strategy::ALL
-        .iter()
-        .map(|s| {
-            (
-                if s.method() == "GET" { "POST" } else { "GET" },
-                s.path().to_owned(),
-            )
+    // Every endpoint with a method it does not answer: the JSON 405, and an `Allow` header
+    // naming the methods it does.
+    let mut wrong_methods: Vec<(&str, String)> = Endpoint::all()
+        .map(|e| {
+            let wrong = if e.method() == "GET" { "POST" } else { "GET" };
+            (wrong, e.path().replace("{id}", "1"))
         })
         .collect();
     wrong_methods.push(("DELETE", "/jobs/1".into()));
-    wrong_methods.push(("POST", "/lag".into()));
-    wrong_methods.push(("GET", "/lag/window".into()));
+    wrong_methods.push(("PUT", "/health".into()));
     for (method, path) in wrong_methods {
         let name = format!("405 {method} {path}");
         if mode == Mode::External && !Strategy::DEMO.iter().any(|s| s.path() == path) {
@@ -249,7 +248,7 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
         report.record(
             name,
             r.and_then(|r| match mode {
-                Mode::Ours => check_error(&r, 405, None),
+                Mode::Ours => check_error(&r, 405, None).and_then(|()| check_allow(&r, &path)),
                 Mode::External => expect_status(&r, 405),
             }),
         );
@@ -269,6 +268,38 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
         }
         let r = get(path.to_owned()).await;
         report.record(name, r.and_then(|r| check_error(&r, status, param)));
+    }
+
+    // Every endpoint of the list is served (the strategies were called above), and its two
+    // documents describe exactly what it serves.
+    match (mode, stats.as_ref()) {
+        (Mode::Ours, Some(stats)) => {
+            for e in Endpoint::OTHERS {
+                let path = e.path().replace("{id}", "1");
+                let r = send(client, e.method(), &format!("{base_url}{path}")).await;
+                report.record(
+                    format!("served {} {}", e.method(), e.path()),
+                    r.and_then(|r| served(&r)),
+                );
+            }
+            let r = get("/openapi.json".into()).await;
+            report.record(
+                "GET /openapi.json",
+                r.and_then(|r| check_openapi(&r, &Facts::of_stats(stats))),
+            );
+            let r = get("/docs".into()).await;
+            report.record("GET /docs", r.and_then(|r| check_docs(&r)));
+            // A query string is ignored, as /health ignores one.
+            for path in ["/health", "/openapi.json", "/docs"] {
+                let r = get(format!("{path}?x=1&%FF")).await;
+                report.record(
+                    format!("GET {path}?x=1&%FF"),
+                    r.and_then(|r| expect_status(&r, 200)),
+                );
+            }
+        }
+        (Mode::Ours, None) => report.record("GET /openapi.json", Err("no /stats".into())),
+        (Mode::External, _) => report.skip("GET /openapi.json", "external server: ours"),
     }
 
     // The server is still serving after all that.
@@ -409,6 +440,74 @@ fn check_error(r: &HttpResponse, status: u16, param: Option<(&str, &str)>) -> Re
         ));
     }
     Ok(())
+}
+
+/// Answered by an endpoint: a 2xx, or (`/jobs/{id}` of an unknown job) the job's own 404, not
+/// the 404 or 405 of routing.
+fn served(r: &HttpResponse) -> Result<(), String> {
+    match serde_json::from_str::<ErrorBody>(&r.body) {
+        Ok(e) if r.status == 404 && e.message.starts_with("no job") => Ok(()),
+        _ if (200..300).contains(&r.status) => Ok(()),
+        _ => Err(format!(
+            "status {} with body {:?}: not served",
+            r.status,
+            clip(&r.body)
+        )),
+    }
+}
+
+/// `/openapi.json` is JSON and exactly the document `common` generates for the server's flags
+/// (`common`'s tests check that document parses as OpenAPI 3.1).
+pub fn check_openapi(r: &HttpResponse, facts: &Facts) -> Result<(), String> {
+    expect_json(r, 200, "/openapi.json")?;
+    let served: Value = serde_json::from_str(&r.body).map_err(|e| format!("/openapi.json: {e}"))?;
+    let want = openapi::document(facts);
+    if served == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "/openapi.json is not the document for {facts:?}: {:?}",
+            clip(&r.body)
+        ))
+    }
+}
+
+/// `/docs` is well-formed HTML (the page is XHTML-compatible: an XML parser checks it) that
+/// names every endpoint's path.
+pub fn check_docs(r: &HttpResponse) -> Result<(), String> {
+    expect_status(r, 200)?;
+    if r.content_type.as_deref() != Some(HTML_CONTENT_TYPE) {
+        return Err(format!(
+            "/docs: content type {:?}, expected {HTML_CONTENT_TYPE}",
+            r.content_type
+        ));
+    }
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let page = roxmltree::Document::parse_with_options(&r.body, options)
+        .map_err(|e| format!("/docs is not well-formed: {e}"))?;
+    let text: Vec<&str> = page.descendants().filter_map(|n| n.text()).collect();
+    let missing: Vec<&str> = Endpoint::all()
+        .map(Endpoint::path)
+        .filter(|path| !text.contains(path))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("/docs does not name {missing:?}"))
+    }
+}
+
+/// A 405's `Allow` header names exactly the methods `path` answers to, as `common` says.
+fn check_allow(r: &HttpResponse, path: &str) -> Result<(), String> {
+    let want = Endpoint::at(path).map(Endpoint::allow);
+    if r.allow.as_deref() == want {
+        Ok(())
+    } else {
+        Err(format!("Allow header {:?}, expected {want:?}", r.allow))
+    }
 }
 
 /// Why an answer to a strategy request is wrong.

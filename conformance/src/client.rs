@@ -16,6 +16,8 @@ pub struct HttpResponse {
     pub content_type: Option<String>,
     /// The `Retry-After` header, if any (503s).
     pub retry_after: Option<String>,
+    /// The `Allow` header, if any (405s).
+    pub allow: Option<String>,
 }
 
 /// A request that got no HTTP answer.
@@ -96,12 +98,14 @@ impl HttpClient for ReqwestClient {
             };
             let content_type = header(reqwest::header::CONTENT_TYPE);
             let retry_after = header(reqwest::header::RETRY_AFTER);
+            let allow = header(reqwest::header::ALLOW);
             let body = response.text().await.map_err(classify)?;
             Ok(HttpResponse {
                 status,
                 body,
                 content_type,
                 retry_after,
+                allow,
             })
         })
     }

@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 
 use common::Strategy;
 use common::jobs::JobStatus;
+use common::openapi::{self, Facts};
 use common::reply::{Computed, ErrorBody};
 
 use crate::behaviour::blocking_contrast;
 use crate::checks::{
-    Mode, answer_status, call_strategy, fetch_stats, verify, wait_background_idle,
+    Mode, answer_status, call_strategy, check_docs, check_openapi, fetch_stats, verify,
+    wait_background_idle,
 };
 use crate::client::{HttpClient, ReqwestClient};
 use crate::lag::{self, lag_contrast};
@@ -126,6 +128,78 @@ pub fn lag_sees_a_blocked_executor(binary: &str) {
         c.inline.window + 2,
         "windows are consecutive"
     );
+}
+
+/// `/openapi.json` follows the flags that change it (`--max-n`, `--job-ttl`), and only them:
+/// with other values it is the document `common` generates for those, every strategy's `n`
+/// bounded by that `--max-n`; `/docs` shows the same bound.
+pub fn openapi_follows_the_flags(binary: &str) {
+    let _shared = shared();
+    let server = start(binary, &["--max-n", "12345", "--job-ttl", "7"]);
+    let facts = Facts {
+        max_n: 12_345,
+        job_ttl_s: 7,
+        kernel: openapi::SUM_SQUARES,
+    };
+    let client = client();
+    let base = server.base_url();
+    runtime().block_on(async {
+        let r = client
+            .get(&format!("{base}/openapi.json"))
+            .await
+            .expect("GET /openapi.json");
+        check_openapi(&r, &facts).unwrap_or_else(|e| panic!("{binary}: {e}"));
+        let doc: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+        for s in Strategy::ALL {
+            let n = &doc["paths"][s.path()][s.method().to_ascii_lowercase()]["parameters"][0];
+            assert_eq!(
+                (&n["name"], &n["schema"]["maximum"]),
+                (&serde_json::json!("n"), &serde_json::json!(12_345)),
+                "{binary} {s}"
+            );
+        }
+        let default_max_n = Facts {
+            max_n: common::cli::DEFAULT_MAX_N,
+            ..facts
+        };
+        assert_ne!(doc, openapi::document(&default_max_n));
+        let page = client
+            .get(&format!("{base}/docs"))
+            .await
+            .expect("GET /docs");
+        check_docs(&page).unwrap_or_else(|e| panic!("{binary}: {e}"));
+        assert!(
+            page.body.contains("max=\"12345\""),
+            "{binary}: /docs' forms"
+        );
+    });
+}
+
+/// `/openapi.json` and `/docs` are byte for byte the same on every server in `binaries`,
+/// started with the same flags (bench-runner's tests call it with every server it knows).
+pub fn openapi_is_the_same_on_every_server(binaries: &[&str]) {
+    let _shared = shared();
+    let client = client();
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for binary in binaries {
+        let server = start(binary, &["--max-n", "777"]);
+        let base = server.base_url();
+        let (doc, page) = runtime().block_on(async {
+            let doc = client.get(&format!("{base}/openapi.json")).await;
+            let page = client.get(&format!("{base}/docs")).await;
+            (doc.expect("GET /openapi.json"), page.expect("GET /docs"))
+        });
+        assert_eq!((doc.status, page.status), (200, 200), "{binary}");
+        seen.push(((*binary).to_owned(), doc.body, page.body));
+    }
+    for (binary, doc, page) in &seen[1..] {
+        let (first, first_doc, first_page) = &seen[0];
+        assert!(
+            doc == first_doc,
+            "/openapi.json differs: {binary} vs {first}"
+        );
+        assert!(page == first_page, "/docs differs: {binary} vs {first}");
+    }
 }
 
 /// `GET /lag` and `POST /lag/window`: windows numbered from 1, each sample in exactly one of
@@ -1108,6 +1182,10 @@ macro_rules! server_tests {
         #[test]
         fn lag_sees_a_blocked_executor() {
             $crate::harness::lag_sees_a_blocked_executor($binary);
+        }
+        #[test]
+        fn openapi_follows_the_flags() {
+            $crate::harness::openapi_follows_the_flags($binary);
         }
         #[test]
         fn lag_windows_and_flags() {

@@ -6,18 +6,31 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// The status line's code and the body of one response read from `stream`.
+/// The status line's code, the headers the checks read, and the body of one response read
+/// from `stream`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawResponse {
     /// Status code.
     pub status: u16,
+    /// The `Allow` header, if any (405s).
+    pub allow: Option<String>,
     /// Body (by `Content-Length`).
     pub body: String,
 }
 
 /// Sends `GET path` on an open connection (keep-alive) and reads one response.
 pub async fn get(stream: &mut TcpStream, path: &str) -> std::io::Result<RawResponse> {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    send(stream, "GET", path).await
+}
+
+/// Sends `method path` with no body on an open connection (keep-alive) and reads one response.
+pub async fn send(
+    stream: &mut TcpStream,
+    method: &str,
+    path: &str,
+) -> std::io::Result<RawResponse> {
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     read_response(stream).await
 }
@@ -42,14 +55,17 @@ pub async fn read_response(stream: &mut TcpStream) -> std::io::Result<RawRespons
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
+    let header = |wanted: &str| {
+        head.lines().find_map(|l| {
             let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
+            name.eq_ignore_ascii_case(wanted)
+                .then(|| value.trim().to_owned())
         })
+    };
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let allow = header("allow");
     while buf.len() < head_end + length {
         let read = stream.read(&mut chunk).await?;
         if read == 0 {
@@ -58,7 +74,11 @@ pub async fn read_response(stream: &mut TcpStream) -> std::io::Result<RawRespons
         buf.extend_from_slice(&chunk[..read]);
     }
     let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
-    Ok(RawResponse { status, body })
+    Ok(RawResponse {
+        status,
+        allow,
+        body,
+    })
 }
 
 /// What the server did with a request it should refuse.

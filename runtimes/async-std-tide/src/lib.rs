@@ -26,7 +26,7 @@ use tide::{Middleware, Next, Request, Response};
 type State = Arc<App>;
 
 /// The application: one route per strategy (`POST /jobs`, GET for the rest), `/jobs/:id`,
-/// `/health`, `/stats`, `/lag`, `POST /lag/window`, JSON 404 and 405.
+/// `/health`, `/stats`, `/lag`, `POST /lag/window`, `/openapi.json`, `/docs`, JSON 404 and 405.
 pub fn router(app: Arc<App>) -> tide::Server<State> {
     let mut server = tide::with_state(app);
     server.with(JsonRoutingErrors);
@@ -42,6 +42,12 @@ pub fn router(app: Arc<App>) -> tide::Server<State> {
     server
         .at("/lag/window")
         .post(|req: Request<State>| async move { Ok(respond(req.state().close_lag_window())) });
+    server
+        .at("/openapi.json")
+        .get(|req: Request<State>| async move { Ok(respond(req.state().openapi())) });
+    server
+        .at("/docs")
+        .get(|req: Request<State>| async move { Ok(respond(req.state().docs())) });
     for strategy in Strategy::ALL {
         let handler = move |req: Request<State>| async move {
             let app = Arc::clone(req.state());
@@ -156,12 +162,14 @@ pub async fn serve(
 }
 
 fn respond(reply: Reply) -> Response {
-    let mut response = Response::builder(reply.status)
-        .content_type(tide::http::mime::JSON)
-        .body(reply.body)
-        .build();
+    let mut response = Response::builder(reply.status).body(reply.body).build();
+    // After the body, which would set its own (text/plain) type.
+    response.insert_header("Content-Type", reply.content_type);
     if let Some(secs) = reply.retry_after {
         response.insert_header("Retry-After", secs.to_string());
+    }
+    if let Some(methods) = reply.allow {
+        response.insert_header("Allow", methods);
     }
     response
 }

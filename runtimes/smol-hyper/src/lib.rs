@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{App, CONTENT_TYPE, Offloaded, Reply, Route, Strategy, Work};
+use common::{App, Offloaded, Reply, Route, Strategy, Work};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
@@ -109,6 +109,8 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
         Route::Stats => app.stats(),
         Route::Lag => app.lag(),
         Route::LagWindow => app.close_lag_window(),
+        Route::OpenApi => app.openapi(),
+        Route::Docs => app.docs(),
         Route::MethodNotAllowed => Reply::method_not_allowed(req.method().as_str(), path),
         Route::NotFound => Reply::not_found(path),
     };
@@ -145,9 +147,15 @@ fn respond(reply: Reply) -> Response<Full<Bytes>> {
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(reply.content_type),
+    );
     if let Some(secs) = reply.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some(methods) = reply.allow {
+        headers.insert(header::ALLOW, HeaderValue::from_static(methods));
     }
     response
 }

@@ -21,7 +21,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on, post};
-use common::{App, CONTENT_TYPE, Offloaded, Reply, Strategy, Work};
+use common::{App, Offloaded, Reply, Strategy, Work};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -29,7 +29,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 /// The application: one route per strategy (`POST /jobs`, GET for the rest), `/jobs/{id}`,
-/// `/health`, `/stats`, `/lag`, `POST /lag/window`, JSON 404 and 405.
+/// `/health`, `/stats`, `/lag`, `POST /lag/window`, `/openapi.json`, `/docs`, JSON 404 and 405.
 pub fn router(app: Arc<App>) -> Router {
     let mut router = Router::new()
         .route("/health", get(|| async { respond(Reply::health()) }))
@@ -44,6 +44,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/lag/window",
             post(|State(app): State<Arc<App>>| async move { respond(app.close_lag_window()) }),
+        )
+        .route(
+            "/openapi.json",
+            get(|State(app): State<Arc<App>>| async move { respond(app.openapi()) }),
+        )
+        .route(
+            "/docs",
+            get(|State(app): State<Arc<App>>| async move { respond(app.docs()) }),
         );
     for strategy in Strategy::ALL {
         let handler = move |State(app): State<Arc<App>>, RawQuery(query): RawQuery| async move {
@@ -169,14 +177,20 @@ fn respond(reply: Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(reply.content_type),
+        )],
         reply.body,
     )
         .into_response();
+    let headers = response.headers_mut();
     if let Some(secs) = reply.retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    // axum adds its own `Allow` to a 405 only where none is set: ours, the same on every server.
+    if let Some(methods) = reply.allow {
+        headers.insert(header::ALLOW, HeaderValue::from_static(methods));
     }
     response
 }
