@@ -1,6 +1,6 @@
 //! `server-async-std-tide`: the benchmark's endpoints on async-std + tide.
 //!
-//! Run with `cargo run -p server-async-std-tide -- --help`; serves on 127.0.0.1:8000 by default.
+//! Run with `cargo run --release -p server-async-std-tide -- --help`; serves on 127.0.0.1:8000 by default.
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;

@@ -1,6 +1,6 @@
 //! `server-tokio-axum`: the benchmark's endpoints on tokio + axum.
 //!
-//! Run with `cargo run -p server-tokio-axum -- --help`; serves on 127.0.0.1:8000 by default.
+//! Run with `cargo run --release -p server-tokio-axum -- --help`; serves on 127.0.0.1:8000 by default.
 
 use std::process::ExitCode;
 
