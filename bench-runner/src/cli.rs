@@ -40,8 +40,10 @@ summary.csv (one row per pair: percentiles of all rounds pooled, batch time over
 metadata.json; docs/results-format.md describes every column.
 
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
-2 nothing was measured (bad options, build failure, results not writable); 130 interrupted
-(servers stopped, no CSV written, previous results kept).
+2 nothing was measured (bad options, build failure, results not writable, or every pair
+failed: no CSV written, previous results kept); 130 interrupted (servers stopped, no CSV
+written, previous results kept). A run that writes (0 or 1) removes the previous REPORT.md and
+charts/ from --out, as they describe the CSVs it replaces: `make all-bench` regenerates them.
 
 Examples:
   cargo run -p bench-runner --release                      # every target, every strategy
@@ -107,8 +109,10 @@ pub struct Cli {
     #[arg(long, value_name = "URL", conflicts_with_all = ["target", "workers", "server_dir", "allow_debug"])]
     pub url: Option<String>,
 
-    /// Directory the result files go to. Replaced as a whole at the end of a run (files that
-    /// are not ours are carried over); an interrupted or failed run leaves it untouched.
+    /// Directory the result files go to. Replaced as a whole at the end of a run that measured
+    /// something (other files are carried over, except the previous REPORT.md and charts/,
+    /// derived from the replaced CSVs); an interrupted run, or one where every pair failed,
+    /// leaves it untouched.
     #[arg(long, default_value = "results", value_name = "DIR")]
     pub out: PathBuf,
 

@@ -70,11 +70,28 @@ pub struct Interrupted {
     pub out: String,
 }
 
+/// Every pair failed (or there was none): the run is not written, so results that measured
+/// something are never replaced by results that measured nothing.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "nothing measured: {failed} of {pairs} pairs failed; no results written ({out} left as it was)"
+)]
+pub struct NothingMeasured {
+    /// Pairs attempted.
+    pub pairs: usize,
+    /// Pairs that failed (all of them).
+    pub failed: usize,
+    /// `--out`.
+    pub out: String,
+}
+
 /// Runs the whole benchmark `cli` describes; `argv` goes to metadata.json.
 ///
 /// Errors (nothing written): bad settings, servers that do not build, a client that cannot be
-/// built, results that cannot be written, or [`Interrupted`]. A pair that fails is not an
-/// error: it is reported, marked in summary.csv, and counted in [`Outcome::failed`].
+/// built, results that cannot be written, [`NothingMeasured`], or [`Interrupted`]. A pair that
+/// fails while others are measured is not an error: it is reported, marked in summary.csv, and
+/// counted in [`Outcome::failed`]; the files are written, and the previous report (REPORT.md,
+/// charts/) is dropped rather than left beside CSVs it does not describe.
 pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let settings = cli.settings()?;
     output::check_writable(&settings.out)
@@ -157,6 +174,14 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let duration = t0.elapsed();
 
     let failed = measurements.iter().filter(|m| m.failure.is_some()).count();
+    if failed == measurements.len() {
+        return Err(NothingMeasured {
+            pairs: measurements.len(),
+            failed,
+            out: settings.out.display().to_string(),
+        }
+        .into());
+    }
     let facts = metadata::RunFacts {
         settings: &settings,
         args: argv,
@@ -170,6 +195,9 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let meta = metadata::collect(facts, &servers::workspace_root());
     let files =
         output::render(&measurements, &metadata::to_json(&meta)).context("rendering the CSVs")?;
+    let old_report = results_format::DERIVED
+        .iter()
+        .any(|name| settings.out.join(name).exists());
     output::write_results(&settings.out, &files)
         .with_context(|| format!("writing results to {}", settings.out.display()))?;
     println!(
@@ -179,6 +207,15 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
         settings.out.display(),
         results_format::FILES.join(", ")
     );
+    if old_report {
+        println!(
+            "the previous {} and {}/ described the replaced CSVs and were removed; regenerate \
+             them with `cargo run --release -p report -- --results {}` (make all-bench does)",
+            results_format::REPORT_FILE,
+            results_format::CHARTS_DIR,
+            settings.out.display()
+        );
+    }
     Ok(Outcome {
         pairs: measurements.len(),
         failed,

@@ -226,12 +226,45 @@ fn quick_run_against_all_three_servers_writes_verified_csvs() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// Every file under `dir`, with its bytes (subdirectories walked): to show a directory was not
+/// touched.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("read");
+                files.insert(path, bytes);
+            }
+        }
+    }
+    files
+}
+
+/// A results directory as a previous run and report left it.
+fn previous_results(out: &Path) {
+    std::fs::create_dir_all(out.join("charts")).expect("out");
+    for name in FILES {
+        std::fs::write(out.join(name), format!("previous {name}\n")).expect("previous");
+    }
+    std::fs::write(out.join("REPORT.md"), "previous report\n").expect("report");
+    std::fs::write(out.join("charts/batch.svg"), "<svg/>\n").expect("chart");
+}
+
+/// A run where every pair failed measured nothing: each pair is still named with its failure,
+/// but the exit status is 2 and the previous results (CSVs, report, charts) stay byte for byte.
 #[test]
-fn a_missing_server_fails_its_pairs_by_name_and_exits_1() {
+fn a_run_that_measured_nothing_leaves_the_results_untouched_and_exits_2() {
     let tmp = scratch("missing");
     let empty = tmp.join("debug");
     std::fs::create_dir_all(&empty).expect("empty bin dir");
     let out = tmp.join("results");
+    previous_results(&out);
+    let before = snapshot(&out);
     let output = run(&[
         "--quick",
         "--allow-debug",
@@ -247,14 +280,19 @@ fn a_missing_server_fails_its_pairs_by_name_and_exits_1() {
         out.to_str().expect("utf-8"),
     ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("FAILED smol, workers=1, /cycle: server did not start"),
         "{stdout}"
     );
-    let summary = Csv::read(&out.join("summary.csv"));
-    assert_eq!(summary.values("result"), ["failed", "failed"]);
-    assert_eq!(summary.values("strategy"), ["cycle", "thread"]);
+    assert!(
+        stderr.contains("nothing measured: 2 of 2 pairs failed; no results written"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&out), before, "{} was touched", out.display());
+    let beside: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
+    assert_eq!(beside.len(), 2, "only debug/ and results/");
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
@@ -563,6 +601,7 @@ fn broken_servers_fail_their_pairs_by_name_and_the_others_run() {
     );
     script(&own.join("server-smol-hyper"), "exec sleep 60");
     let out = tmp.join("results");
+    previous_results(&out);
     let output = run(&[
         "--quick",
         "--allow-debug",
@@ -605,6 +644,13 @@ fn broken_servers_fail_their_pairs_by_name_and_the_others_run() {
     assert_eq!(summary.values("result"), ["failed", "ok", "failed"]);
     // Verification never ran where the server never started: empty, not "false".
     assert_eq!(summary.values("verified"), ["", "true", ""]);
+    // Some pairs measured: the files are replaced, and the previous report, which described
+    // the replaced CSVs, is gone rather than left contradicting them.
+    assert!(!out.join("REPORT.md").exists() && !out.join("charts").exists());
+    assert!(
+        stdout.contains("the previous REPORT.md and charts/"),
+        "{stdout}"
+    );
     // The never-listening one was killed, not left behind.
     assert_eq!(
         server_processes(Path::new("/bin/sleep")) + server_processes(Path::new("/usr/bin/sleep")),
