@@ -35,18 +35,19 @@ pub const DEFAULT_MAX_N: u64 = 1_000_000_000;
 pub struct ServerArgs {
     /// Address to listen on. Port 0 picks a free port; the first stdout line
     /// (`listening on http://ADDR`) gives the one bound. Loopback by default: a non-loopback
-    /// address prints a warning, as these endpoints let anyone burn CPU.
-    #[arg(long, default_value = "127.0.0.1:8000")]
+    /// address prints a warning, as these endpoints let anyone burn CPU. A host name is
+    /// resolved (`localhost:8000` binds 127.0.0.1:8000: IPv4 first, as clients expect).
+    #[arg(long, default_value = "127.0.0.1:8000", value_parser = parse_bind)]
     pub bind: SocketAddr,
 
     /// Executor threads that poll async tasks, accepting connections included
     /// [default: the number of cores, or of --cpus]. `1` reproduces a single event loop, like Python's asyncio.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub workers: Option<NonZeroUsize>,
 
     /// Cap of the runtime's blocking thread pool, used by /thread and /background
     /// [default: the runtime's own: 512 for tokio, 500 (or BLOCKING_MAX_THREADS) for async-std and smol].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub blocking_threads: Option<NonZeroUsize>,
 
     /// Largest kernel size `n` a request may ask for; bounds the CPU one request can take.
@@ -59,7 +60,7 @@ pub struct ServerArgs {
 
     /// Threads of the CPU pool (rayon) behind /rayon and /jobs, and permits of /bounded's
     /// semaphore [default: the number of cores, or of --cpus].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub cpu_threads: Option<NonZeroUsize>,
 
     /// Most /bounded requests waiting for a permit, and most /jobs queued or running; past it
@@ -158,6 +159,41 @@ impl ServerArgs {
             panic_on_n: self.panic_on_n,
         }
     }
+}
+
+/// A thread or worker count: a whole number ≥ 1. clap's own messages for `0` ("number would be
+/// zero for non-zero type") and `-1` ("unexpected argument") say nothing a user can act on.
+/// bench-runner's `--workers` uses it too.
+pub fn parse_at_least_one(s: &str) -> Result<NonZeroUsize, String> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .ok_or_else(|| format!("must be a whole number ≥ 1, got {s:?}"))
+}
+
+/// `--bind`: `IP:PORT`, or `HOST:PORT` resolved now (IPv4 first: `localhost:8000` binds
+/// 127.0.0.1:8000, where the clients and the printed `http://127.0.0.1:…` expect it).
+pub fn parse_bind(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let example = "e.g. 127.0.0.1:8000, localhost:8000, [::1]:8000, or port 0 for any free one";
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(format!("expected HOST:PORT with a port ({example})"));
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!("expected HOST:PORT ({example})"));
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(s)
+        .map_err(|e| format!("cannot resolve host {host:?}: {e} ({example})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("host {host:?} resolves to no address ({example})"))
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -307,6 +343,51 @@ mod tests {
             &["x", "--cpu-pool-nice", "-1"],
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?} accepted");
+        }
+    }
+
+    /// Zero and negative counts are refused with a message naming the flag and what it takes,
+    /// not clap's raw "number would be zero for non-zero type" or "unexpected argument".
+    #[test]
+    fn counts_below_one_say_what_is_expected() {
+        for flag in ["--workers", "--blocking-threads", "--cpu-threads"] {
+            for bad in ["0", "-1", "two"] {
+                let e = Cli::try_parse_from(["x", flag, bad]).expect_err("refused");
+                let message = e.to_string();
+                assert!(message.contains(flag), "{message}");
+                assert!(message.contains("must be a whole number ≥ 1"), "{message}");
+                assert_eq!(e.exit_code(), 2);
+            }
+        }
+        let cli = Cli::try_parse_from(["x", "--workers", "3"]).expect("parses");
+        assert_eq!(cli.server.workers(), 3);
+    }
+
+    /// Host names are resolved, `localhost` to 127.0.0.1; what cannot be bound says what to
+    /// write instead.
+    #[test]
+    fn bind_accepts_host_names() {
+        let bind = |s: &str| Cli::try_parse_from(["x", "--bind", s]).map(|c| c.server.bind);
+        let addr = |s: &str| s.parse::<SocketAddr>().expect("addr");
+        assert_eq!(
+            bind("localhost:8000").expect("localhost"),
+            addr("127.0.0.1:8000")
+        );
+        assert_eq!(bind("localhost:0").expect("port 0"), addr("127.0.0.1:0"));
+        assert_eq!(bind("[::1]:9").expect("v6"), addr("[::1]:9"));
+        assert_eq!(bind("0.0.0.0:80").expect("any"), addr("0.0.0.0:80"));
+        for bad in [
+            "localhost",
+            "localhost:http",
+            ":8000",
+            "no-such-host.invalid:8000",
+        ] {
+            let message = bind(bad).expect_err(bad).to_string();
+            assert!(message.contains("--bind"), "{message}");
+            assert!(
+                message.contains("e.g. 127.0.0.1:8000, localhost:8000"),
+                "{message}"
+            );
         }
     }
 
