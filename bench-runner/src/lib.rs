@@ -15,6 +15,8 @@
 //! - [`targets`]: the three servers ([`TARGETS`](targets::TARGETS)): name, package, runtime,
 //!   framework.
 //! - [`servers`]: builds them (`cargo build --release`) or finds them (`--server-dir`).
+//! - [`spawner`]: the one long-lived thread every server is started from, so that each dies
+//!   with bench-runner (`--exit-with-parent`, Linux's parent-death signal) and never before.
 //! - [`client`]: `--client reqwest|surf`, both as `conformance::HttpClient`.
 //! - [`measure`]: one measurement, recorded raw ([`Measurement`](measure::Measurement)):
 //!   start, verify, warm-up, calibration, rounds, background completion, stop.
@@ -40,6 +42,7 @@ pub mod metadata;
 pub mod output;
 pub mod probe;
 pub mod servers;
+pub mod spawner;
 pub mod stats;
 pub mod summary;
 pub mod targets;

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::cpu::{self, CpuTime};
 use crate::lag::{self, LagAnswer, LagWindow};
 use crate::probe::{self, ClientFactory, ProbeConfig, ProbeRecord};
+use crate::spawner;
 use crate::targets::Target;
 
 /// How long a server may take to print its `listening on` line.
@@ -301,11 +302,9 @@ impl Bench {
         let mut m = Measurement::new(labels, strategy, self.plan);
         let mut args = server_args(&self.plan, workers);
         args.extend(self.server_extra.iter().cloned());
-        let path = binary.to_path_buf();
-        let started = tokio::task::spawn_blocking(move || {
-            ServerProcess::start(&path, &args, STARTUP_TIMEOUT)
-        })
-        .await;
+        // No server outlives bench-runner, even one killed with SIGKILL (crate::spawner).
+        args.extend(["--exit-with-parent".into(), std::process::id().to_string()]);
+        let started = spawner::start(binary.to_path_buf(), args, STARTUP_TIMEOUT).await;
         let mut server = match started {
             Ok(Ok(server)) => server,
             Ok(Err(e)) => {

@@ -495,6 +495,65 @@ fn sigint_stops_the_server_and_writes_nothing() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// `kill -9` of bench-runner cannot stop its server the way Ctrl-C does: the server must die
+/// on its own (`--exit-with-parent`, Linux's parent-death signal). That the signal does not
+/// come early (the thread that started the server lives as long as bench-runner) is
+/// `spawner`'s unit test.
+#[test]
+fn kill_9_of_bench_runner_takes_its_server_with_it() {
+    let dir = servers();
+    let tmp = scratch("kill9");
+    let own = tmp.join("debug");
+    std::fs::create_dir_all(&own).expect("dir");
+    let binary = own.join("server-tokio-axum");
+    std::fs::copy(dir.join("server-tokio-axum"), &binary).expect("copy server");
+    let out = tmp.join("results");
+    let mut run = Running::until(
+        &[
+            "--quick",
+            "--allow-debug",
+            "--server-dir",
+            own.to_str().expect("utf-8"),
+            "--target",
+            "tokio",
+            "--workers",
+            "1",
+            "--strategy",
+            "cycle",
+            "--rounds",
+            "100000",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+        "Batch of",
+    );
+    let servers = server_pids(&binary);
+    assert_eq!(servers.len(), 1, "one server running: {servers:?}");
+    run.child.kill().expect("SIGKILL");
+    run.child.wait().expect("reaped");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let left = loop {
+        let left = server_pids(&binary);
+        if left.is_empty() || Instant::now() > deadline {
+            break left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Never leave an orphan behind, whatever the verdict.
+    for pid in &left {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(
+        left.is_empty(),
+        "server {left:?} outlived bench-runner's kill -9"
+    );
+    assert!(!out.exists(), "results were written");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 /// A bench-runner run in the background, read up to a line of its stdout.
 struct Running {
     child: std::process::Child,

@@ -109,6 +109,12 @@ pub struct ServerArgs {
     #[arg(long)]
     pub no_lag_monitor: bool,
 
+    /// Die with process PID, the one that started this server: when it exits, even killed with
+    /// SIGKILL, this server gets SIGKILL (Linux's parent-death signal). Refused at start-up if
+    /// PID is not this process's parent (it already exited). bench-runner passes its own id.
+    #[arg(long, value_name = "PID")]
+    pub exit_with_parent: Option<u32>,
+
     /// Fault injection, for tests only: every kernel asked for exactly this n panics. Offloaded
     /// ones (/thread, /bounded, /rayon, /jobs, /background) are then answered 500, reported
     /// `failed`, or counted as failed background jobs; inline ones (/generator, /cycle,
@@ -134,6 +140,11 @@ impl ServerArgs {
     /// in `main`, before any thread starts ([`crate::placement`]).
     pub fn pin(&self) -> std::io::Result<Option<Vec<usize>>> {
         self.cpus.as_ref().map(placement::pin_process).transpose()
+    }
+
+    /// `--exit-with-parent PID`, if given: see [`die_with_parent`]. Call it first in `main`.
+    pub fn exit_with_parent(&self) -> std::io::Result<()> {
+        self.exit_with_parent.map_or(Ok(()), die_with_parent)
     }
 
     /// `--header-timeout`, or its default.
@@ -202,6 +213,32 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
         .filter(|v| v.is_finite() && *v >= 0.0)
         .map(Duration::from_secs_f64)
         .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
+}
+
+/// Has this process killed (SIGKILL) when its parent, process `parent`, exits; a safe wrapper
+/// (rustix) of `prctl(PR_SET_PDEATHSIG)`. SIGKILL, not SIGTERM: whoever could want the answers
+/// of in-flight work is gone, and a graceful shutdown writing to pipes nobody reads could hang.
+///
+/// Closes the race with a parent that dies before the call: it fails if `parent` is not the
+/// parent, both before the signal is set and after (a process re-parented in between is then
+/// caught by the second check). Linux sends the signal when the parent *thread* that forked
+/// this process exits: the parent must start it from a thread that lives as long as it does.
+pub fn die_with_parent(parent: u32) -> std::io::Result<()> {
+    let check = || {
+        let now = rustix::process::getppid().map(|p| p.as_raw_pid());
+        if now.and_then(|p| u32::try_from(p).ok()) == Some(parent) {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "--exit-with-parent {parent}: process {parent} is not this server's parent (it \
+                 already exited?); the parent is {}",
+                now.map_or_else(|| "none".to_owned(), |p| p.to_string())
+            )))
+        }
+    };
+    check()?;
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+    check()
 }
 
 /// Default `--header-timeout`.
@@ -389,6 +426,23 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    /// A PID that is not the parent is refused before anything is set (so this test leaves
+    /// the test process as it was); the signal itself is tested end to end in bench-runner.
+    #[test]
+    fn exit_with_parent_refuses_a_pid_that_is_not_the_parent() {
+        let cli = Cli::try_parse_from(["x", "--exit-with-parent", "1"]).expect("parses");
+        assert_eq!(cli.server.exit_with_parent, Some(1));
+        let not_parent = std::process::id();
+        let e = die_with_parent(not_parent).expect_err("not the parent");
+        assert!(e.to_string().contains("is not this server's parent"), "{e}");
+        assert_eq!(
+            rustix::process::parent_process_death_signal().expect("readable"),
+            None
+        );
+        let cli = Cli::try_parse_from(["x"]).expect("parses");
+        assert!(cli.server.exit_with_parent().is_ok());
     }
 
     #[test]

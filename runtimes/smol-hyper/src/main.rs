@@ -21,6 +21,9 @@ struct Cli {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    cli.server
+        .exit_with_parent()
+        .context("--exit-with-parent")?;
     // Before any thread starts, so that every thread inherits the affinity (common::placement).
     cli.server.pin().context("--cpus: cannot pin the process")?;
     let workers = cli.server.workers();
