@@ -40,8 +40,8 @@ summary.csv (one row per pair: percentiles of all rounds pooled, batch time over
 metadata.json; docs/results-format.md describes every column.
 
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
-2 nothing was measured (bad options, build failure, results not writable, or every pair
-failed: no CSV written, previous results kept); 130 interrupted (servers stopped, no CSV
+2 nothing was measured (bad options, build failure, results not writable, a --url that does
+not answer GET /health with 200, or every pair failed: no CSV written, previous results kept); 130 interrupted (servers stopped, no CSV
 written, previous results kept). A run that writes (0 or 1) removes the previous REPORT.md and
 charts/ from --out, as they describe the CSVs it replaces: `make all-bench` regenerates them.
 
@@ -106,7 +106,8 @@ pub struct Cli {
     pub client: ClientKind,
 
     /// Measure the server at this base URL (`http://HOST:PORT`) instead of starting ours: any
-    /// server exposing the same paths, the Python FastAPI demo for one. Verified in the
+    /// server exposing the same paths, the Python FastAPI demo for one. It must answer
+    /// GET /health with 200 (checked once, first: otherwise exit 2 at once). Verified in the
     /// conformance suite's external mode; no /stats, so no background completion time.
     #[arg(long, value_name = "URL", conflicts_with_all = ["target", "workers", "server_dir", "allow_debug"])]
     pub url: Option<String>,

@@ -18,6 +18,8 @@
 //! - [`spawner`]: the one long-lived thread every server is started from, so that each dies
 //!   with bench-runner (`--exit-with-parent`, Linux's parent-death signal) and never before.
 //! - [`client`]: `--client reqwest|surf`, both as `conformance::HttpClient`.
+//! - [`external`]: `--url`: the one check, before any pair, that the server there can be
+//!   measured (fails at once otherwise).
 //! - [`measure`]: one measurement, recorded raw ([`Measurement`](measure::Measurement)):
 //!   start, verify, warm-up, calibration, rounds, background completion, stop.
 //! - [`probe`]: the open-loop `/health` probe, on its own thread, runtime and connection,
@@ -36,6 +38,7 @@ pub mod cli;
 pub mod client;
 pub mod console;
 pub mod cpu;
+pub mod external;
 pub mod lag;
 pub mod measure;
 pub mod metadata;
@@ -90,7 +93,8 @@ pub struct NothingMeasured {
 
 /// Runs the whole benchmark `cli` describes; `argv` goes to metadata.json.
 ///
-/// Errors (nothing written): bad settings, servers that do not build, a client that cannot be
+/// Errors (nothing written): bad settings, servers that do not build, a `--url` that is not a
+/// server this benchmark can measure ([`external::NotMeasurable`]), a client that cannot be
 /// built, results that cannot be written, [`NothingMeasured`], or [`Interrupted`]. A pair that
 /// fails while others are measured is not an error: it is reported, marked in summary.csv, and
 /// counted in [`Outcome::failed`]; the files are written, and the previous report (REPORT.md,
@@ -140,6 +144,9 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let plan = settings.plan;
     let build = |connections| settings.client.build(plan.request_timeout, connections);
     let client = build(plan.concurrency + 4).context("building the HTTP client")?;
+    if let Subjects::External { url } = &settings.subjects {
+        external::check(&*client, url, plan.request_timeout).await?;
+    }
     // Fail early if it cannot be built; each round's probe thread builds its own.
     build(1).context("building the probe's HTTP client")?;
     let kind = settings.client;

@@ -296,6 +296,70 @@ fn a_run_that_measured_nothing_leaves_the_results_untouched_and_exits_2() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// A tiny HTTP server that answers 404 with an HTML page to everything, as a web server that is
+/// not ours would; serves until the test process ends.
+fn html_404_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = "<html><body><h1>404 Not Found</h1></body></html>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// `--url` at something that is not a server this benchmark measures fails once, at once
+/// (not 10 s per pair), saying what it found and what it needs; so does a closed port. Nothing
+/// is written.
+#[test]
+fn a_url_that_is_not_a_measurable_server_fails_at_once() {
+    let tmp = scratch("url");
+    let out = tmp.join("results");
+    previous_results(&out);
+    let before = snapshot(&out);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", l.local_addr().expect("addr"))
+    };
+    for (url, says) in [
+        (
+            html_404_server(),
+            "is not a server this benchmark can measure: GET /health answered 404 (text/html) \
+             instead of 200",
+        ),
+        (closed.clone(), "nothing answers GET"),
+    ] {
+        let started = Instant::now();
+        let output = run(&["--url", &url, "--out", out.to_str().expect("utf-8")]);
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{url}: {stderr}");
+        assert!(stderr.contains(says), "{url}: {stderr}");
+        assert_eq!(stderr.matches("error:").count(), 1, "one error: {stderr}");
+        // Five pairs at 10 s each before; a couple of seconds at most now.
+        assert!(took < Duration::from_secs(5), "{url}: took {took:?}");
+    }
+    assert_eq!(snapshot(&out), before);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 /// Overlapping CPU lists: exit 2 with a message naming both flags and the shared CPU, before
 /// any server starts (the "server" here is a script that would leave a mark if it ran).
 #[test]
