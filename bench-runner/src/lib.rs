@@ -28,7 +28,8 @@
 //! - [`summary`]: per-round and per-pair figures derived from the raw records.
 //! - [`output`]: the CSV headers and writers, and the atomic swap into `--out`.
 //! - [`metadata`]: metadata.json (date, commit, rustc, CPU, cores, OS, arguments, profile).
-//! - [`console`]: progress bar, the demo's `Batch of … took: … seconds` lines, summary tables.
+//! - [`console`]: the `[k/N elapsed, eta …]` prefix on every line, the keep-alive line of a long
+//!   pair, the demo's `Batch of … took … ms` lines, summary tables and their legend.
 
 use std::time::{Instant, SystemTime};
 
@@ -211,9 +212,9 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     output::write_results(&settings.out, &files)
         .with_context(|| format!("writing results to {}", settings.out.display()))?;
     println!(
-        "{} pairs in {:.1} s ({failed} failed); results in {}/: {}",
+        "{} pairs in {} ({failed} failed); results in {}/: {}",
         measurements.len(),
-        duration.as_secs_f64(),
+        console::clock(duration),
         settings.out.display(),
         results_format::FILES.join(", ")
     );
@@ -265,17 +266,16 @@ async fn measure_all(
                         let what = format!("{}, workers={w}, {}", target.name, strategy.path());
                         console.working_on(&what);
                         console.line(&format!("== {what}"));
-                        let m = bench
-                            .measure_server(target, binary, w, strategy, console)
-                            .await;
+                        let pair = bench.measure_server(target, binary, w, strategy, console);
+                        let m = console.keep_alive(&what, pair).await;
                         report_pair(&m, console);
                         all.push(m);
                         console.step();
                     }
                 }
                 let ours: Vec<&Measurement> = all[first..].iter().collect();
-                console.line(&format!(
-                    "\n{} ({} + {}), n = {}, C = {}, {} rounds; ms; batch and bg done: mean ± sd over rounds; percentiles: all rounds pooled; lag p99: the server's executor lag, median of the rounds' p99; cores: server cores used, mean over rounds\n{}",
+                console.block(&format!(
+                    "\n{} ({} + {}), n = {}, C = {}, {} rounds\n{}",
                     target.name,
                     target.runtime,
                     target.framework,
@@ -285,38 +285,35 @@ async fn measure_all(
                     console::table(&ours)
                 ));
             }
+            console.block(&console::legend());
         }
         (Subjects::External { url }, _) => {
             for &strategy in &settings.strategies {
                 let what = format!("external {url}, {}", strategy.path());
                 console.working_on(&what);
                 console.line(&format!("== {what}"));
-                let m = bench.measure_external(url, strategy, console).await;
+                let pair = bench.measure_external(url, strategy, console);
+                let m = console.keep_alive(&what, pair).await;
                 report_pair(&m, console);
                 all.push(m);
                 console.step();
             }
             let ours: Vec<&Measurement> = all.iter().collect();
-            console.line(&format!("\nexternal {url}\n{}", console::table(&ours)));
+            console.block(&format!("\nexternal {url}\n{}", console::table(&ours)));
+            console.block(&console::legend());
         }
         (Subjects::Servers { .. }, None) => {}
     }
     all
 }
 
+/// What is known of a pair only at its end (its verification was printed when it ran).
 fn report_pair(m: &Measurement, log: &dyn Log) {
-    if let Some(v) = &m.verification {
-        let mut line = format!(
-            "   verified: {} ({} checks passed, {} failed, {} skipped)",
-            if v.passed { "yes" } else { "NO" },
-            v.checks_passed,
-            v.failed.len(),
-            v.skipped.len()
-        );
-        if let Some(t1) = m.t1 {
-            line.push_str(&format!("; T1 = {:.1} ms", t1.as_secs_f64() * 1e3));
-        }
-        log.line(&line);
+    if let Some(t1) = m.t1 {
+        log.line(&format!(
+            "   T1 = {:.1} ms (the fastest lone request)",
+            t1.as_secs_f64() * 1e3
+        ));
     }
     for note in &m.notes {
         log.line(&format!("   note: {note}"));

@@ -163,6 +163,17 @@ pub struct Verification {
 }
 
 impl Verification {
+    /// `   verified: yes (41 checks passed, 0 failed, 3 skipped)`, printed when it happens.
+    pub fn line(&self) -> String {
+        format!(
+            "   verified: {} ({} checks passed, {} failed, {} skipped)",
+            if self.passed { "yes" } else { "NO" },
+            self.checks_passed,
+            self.failed.len(),
+            self.skipped.len()
+        )
+    }
+
     fn of(report: &Report) -> Verification {
         let mut v = Verification {
             passed: report.passed(),
@@ -384,6 +395,7 @@ impl Bench {
         let verification = Verification::of(&report);
         let passed = verification.passed;
         let failed = verification.failed.join("; ");
+        log.line(&verification.line());
         m.verification = Some(verification);
         if !passed {
             return Err(format!("verification failed, not measured: {failed}"));
@@ -447,16 +459,18 @@ impl Bench {
                 self.wait_idle(base).await?;
             }
             let round = self.round(base, strategy, mode, number, pid).await?;
+            // The Python demo's line, in the one unit of every time here.
             let mut line = format!(
-                "Batch of {} requests to {} took: {:.4} seconds",
+                "Batch of {} requests to {} took {:.1} ms (round {number}/{})",
                 plan.concurrency,
                 strategy.path(),
-                round.batch.as_secs_f64()
+                round.batch.as_secs_f64() * 1e3,
+                plan.rounds
             );
             if let Some(done) = round.background_done {
                 line.push_str(&format!(
-                    " (all jobs done after {:.4} seconds)",
-                    done.as_secs_f64()
+                    "; all jobs done after {:.1} ms",
+                    done.as_secs_f64() * 1e3
                 ));
             }
             log.line(&line);
