@@ -19,21 +19,31 @@ SERVER_CPUS := $(HALF)-$(shell expr $(CORES) - 1)
 # Where the run with the cores kept apart goes.
 SEPARATE_OUT ?= $(OUT)/separate-cores
 
+# bench-runner finds the server binaries itself, from `cargo build --release`'s own report of
+# where it put them, so the run measures the servers just built wherever cargo's target
+# directory is (CARGO_TARGET_DIR, build.target-dir). Never a path of ours: a hard-coded
+# target/release measured nothing (or stale binaries) when the target directory was elsewhere.
+#
+# Results rule (docs/results-format.md): bench-runner exits 0 (all measured) or 1 (some pairs
+# failed, marked in summary.csv) after replacing $(OUT); the report is then regenerated, so
+# REPORT.md always describes the CSVs beside it, and make fails on 1. Any other status (nothing
+# measured, interrupted) left $(OUT) as it was: no report, make fails.
+BENCH = status=0; $(CARGO) run --release -p bench-runner -- $(1) || status=$$?; \
+	if [ $$status -le 1 ]; then $(CARGO) run --release -p report -- --results $(2) || exit $$?; fi; \
+	exit $$status
+
 ## The main job: release builds, every runtime × worker count × strategy, twice: with the load
 ## generator and the servers sharing every core (results/), then with the cores kept apart
 ## (results/separate-cores/); each run followed by its report.
 all-bench: build-release
-	$(CARGO) run --release -p bench-runner -- --server-dir target/release --out $(OUT) $(BENCH_ARGS)
-	$(CARGO) run --release -p report -- --results $(OUT)
+	@$(call BENCH,--out $(OUT) $(BENCH_ARGS),$(OUT))
 	$(MAKE) --no-print-directory bench-separate-cores
 
 ## The same matrix with bench-runner and the servers pinned to separate halves of the cores, so
 ## a stall can be told from the load generator's own starvation. Needs at least 2 cores.
 bench-separate-cores: build-release
 	@if [ $(CORES) -lt 2 ]; then echo "bench-separate-cores: needs 2 cores, this machine has $(CORES); skipped"; exit 0; fi; \
-	$(CARGO) run --release -p bench-runner -- --server-dir target/release --client-cpus $(CLIENT_CPUS) \
-		--server-cpus $(SERVER_CPUS) --out $(SEPARATE_OUT) $(BENCH_ARGS) && \
-	$(CARGO) run --release -p report -- --results $(SEPARATE_OUT)
+	$(call BENCH,--client-cpus $(CLIENT_CPUS) --server-cpus $(SERVER_CPUS) --out $(SEPARATE_OUT) $(BENCH_ARGS),$(SEPARATE_OUT))
 
 ## Regenerates $(OUT)/REPORT.md and $(OUT)/charts/*.svg from the CSVs in $(OUT)/ only.
 report:

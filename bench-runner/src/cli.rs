@@ -40,8 +40,10 @@ summary.csv (one row per pair: percentiles of all rounds pooled, batch time over
 metadata.json; docs/results-format.md describes every column.
 
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
-2 nothing was measured (bad options, build failure, results not writable); 130 interrupted
-(servers stopped, no CSV written, previous results kept).
+2 nothing was measured (bad options, build failure, results not writable, a --url that does
+not answer GET /health with 200, or every pair failed: no CSV written, previous results kept); 130 interrupted (servers stopped, no CSV
+written, previous results kept). A run that writes (0 or 1) removes the previous REPORT.md and
+charts/ from --out, as they describe the CSVs it replaces: `make all-bench` regenerates them.
 
 Examples:
   cargo run -p bench-runner --release                      # every target, every strategy
@@ -59,7 +61,8 @@ pub struct Cli {
 
     /// Executor thread counts to sweep, comma-separated (`1,2`) [default: 1 and the core count].
     /// One worker reproduces Python's single event loop.
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_name = "LIST",
+          value_parser = common::cli::parse_at_least_one, allow_negative_numbers = true)]
     pub workers: Vec<NonZeroUsize>,
 
     /// Strategies to measure, comma-separated, always run in the order of `common::Strategy::ALL`
@@ -68,16 +71,17 @@ pub struct Cli {
     pub strategy: Vec<Strategy>,
 
     /// Rounds (batches) per pair [default: 5; 1 with --quick].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = whole_number::<u32>(1, u32::MAX.into()), allow_negative_numbers = true)]
     pub rounds: Option<u32>,
 
     /// Concurrent requests per batch, C [default: 20, as in the Python demo; 4 with --quick].
-    #[arg(long, short = 'c', value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, short = 'c', value_parser = whole_number::<u64>(1, 10_000), allow_negative_numbers = true)]
     pub concurrency: Option<u64>,
 
     /// Kernel size n of every request [default: 10000000, the Python demo's value, about 4.5 ms
     /// per request in a release build; 10000 with --quick].
-    #[arg(long, short = 'n', value_parser = clap::value_parser!(u64).range(1..=common::kernel::N_CEILING))]
+    #[arg(long, short = 'n', value_parser = whole_number::<u64>(1, common::kernel::N_CEILING),
+          allow_negative_numbers = true)]
     pub n: Option<u64>,
 
     /// `yield_every` sent to /cycle_sleep [default: the server's, 100000].
@@ -102,13 +106,16 @@ pub struct Cli {
     pub client: ClientKind,
 
     /// Measure the server at this base URL (`http://HOST:PORT`) instead of starting ours: any
-    /// server exposing the same paths, the Python FastAPI demo for one. Verified in the
+    /// server exposing the same paths, the Python FastAPI demo for one. It must answer
+    /// GET /health with 200 (checked once, first: otherwise exit 2 at once). Verified in the
     /// conformance suite's external mode; no /stats, so no background completion time.
     #[arg(long, value_name = "URL", conflicts_with_all = ["target", "workers", "server_dir", "allow_debug"])]
     pub url: Option<String>,
 
-    /// Directory the result files go to. Replaced as a whole at the end of a run (files that
-    /// are not ours are carried over); an interrupted or failed run leaves it untouched.
+    /// Directory the result files go to. Replaced as a whole at the end of a run that measured
+    /// something (other files are carried over, except the previous REPORT.md and charts/,
+    /// derived from the replaced CSVs); an interrupted run, or one where every pair failed,
+    /// leaves it untouched.
     #[arg(long, default_value = "results", value_name = "DIR")]
     pub out: PathBuf,
 
@@ -291,6 +298,22 @@ impl Cli {
 /// A CPU list, checked against the machine's online CPUs.
 fn parse_cpu_list(s: &str) -> Result<CpuList, String> {
     CpuList::parse_online(s, &CpuList::online()).map_err(|e| e.to_string())
+}
+
+/// A whole number in `min..=max`, refused with a message that says so. Without it clap takes
+/// `--n -5` for a flag ("unexpected argument '-5'"); clap names the option in front of it.
+fn whole_number<T: TryFrom<u64>>(
+    min: u64,
+    max: u64,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|v| (min..=max).contains(v))
+            .and_then(|v| T::try_from(v).ok())
+            .ok_or_else(|| format!("must be a whole number from {min} to {max}, got {s:?}"))
+    }
 }
 
 fn parse_strategy(s: &str) -> Result<Strategy, String> {
@@ -518,6 +541,48 @@ mod tests {
         ] {
             assert!(refused(args), "{args:?} accepted");
         }
+    }
+
+    /// Negative, zero and non-numeric counts: one message naming the option and the numbers it
+    /// takes (clap alone said "unexpected argument '-5'" and "number would be zero").
+    #[test]
+    fn bad_numbers_name_the_option_and_what_it_takes() {
+        let message = |args: &[&str]| {
+            let mut all = vec!["bench-runner"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).expect_err("refused").to_string()
+        };
+        for (flag, bad, takes) in [
+            (
+                "--n",
+                "-5",
+                "must be a whole number from 1 to 1000000000000",
+            ),
+            ("-n", "0", "must be a whole number from 1 to 1000000000000"),
+            (
+                "--rounds",
+                "-1",
+                "must be a whole number from 1 to 4294967295",
+            ),
+            (
+                "--concurrency",
+                "-3",
+                "must be a whole number from 1 to 10000",
+            ),
+            (
+                "--concurrency",
+                "10001",
+                "must be a whole number from 1 to 10000",
+            ),
+            ("--workers", "0", "must be a whole number ≥ 1"),
+            ("--workers", "1,-2", "must be a whole number ≥ 1"),
+        ] {
+            let m = message(&[flag, bad]);
+            assert!(m.contains(flag) && m.contains(takes), "{flag} {bad}: {m}");
+            assert!(!m.contains("unexpected argument"), "{m}");
+        }
+        let s = parse(&["--n", "5", "--rounds", "2", "-c", "3", "--workers", "2"]);
+        assert_eq!((s.n, s.rounds, s.concurrency), (Some(5), Some(2), Some(3)));
     }
 
     #[test]

@@ -15,7 +15,11 @@
 //! - [`targets`]: the three servers ([`TARGETS`](targets::TARGETS)): name, package, runtime,
 //!   framework.
 //! - [`servers`]: builds them (`cargo build --release`) or finds them (`--server-dir`).
+//! - [`spawner`]: the one long-lived thread every server is started from, so that each dies
+//!   with bench-runner (`--exit-with-parent`, Linux's parent-death signal) and never before.
 //! - [`client`]: `--client reqwest|surf`, both as `conformance::HttpClient`.
+//! - [`external`]: `--url`: the one check, before any pair, that the server there can be
+//!   measured (fails at once otherwise).
 //! - [`measure`]: one measurement, recorded raw ([`Measurement`](measure::Measurement)):
 //!   start, verify, warm-up, calibration, rounds, background completion, stop.
 //! - [`probe`]: the open-loop `/health` probe, on its own thread, runtime and connection,
@@ -24,7 +28,8 @@
 //! - [`summary`]: per-round and per-pair figures derived from the raw records.
 //! - [`output`]: the CSV headers and writers, and the atomic swap into `--out`.
 //! - [`metadata`]: metadata.json (date, commit, rustc, CPU, cores, OS, arguments, profile).
-//! - [`console`]: progress bar, the demo's `Batch of … took: … seconds` lines, summary tables.
+//! - [`console`]: the `[k/N elapsed, eta …]` prefix on every line, the keep-alive line of a long
+//!   pair, the demo's `Batch of … took … ms` lines, summary tables and their legend.
 
 use std::time::{Instant, SystemTime};
 
@@ -34,12 +39,14 @@ pub mod cli;
 pub mod client;
 pub mod console;
 pub mod cpu;
+pub mod external;
 pub mod lag;
 pub mod measure;
 pub mod metadata;
 pub mod output;
 pub mod probe;
 pub mod servers;
+pub mod spawner;
 pub mod stats;
 pub mod summary;
 pub mod targets;
@@ -70,11 +77,29 @@ pub struct Interrupted {
     pub out: String,
 }
 
+/// Every pair failed (or there was none): the run is not written, so results that measured
+/// something are never replaced by results that measured nothing.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "nothing measured: {failed} of {pairs} pairs failed; no results written ({out} left as it was)"
+)]
+pub struct NothingMeasured {
+    /// Pairs attempted.
+    pub pairs: usize,
+    /// Pairs that failed (all of them).
+    pub failed: usize,
+    /// `--out`.
+    pub out: String,
+}
+
 /// Runs the whole benchmark `cli` describes; `argv` goes to metadata.json.
 ///
-/// Errors (nothing written): bad settings, servers that do not build, a client that cannot be
-/// built, results that cannot be written, or [`Interrupted`]. A pair that fails is not an
-/// error: it is reported, marked in summary.csv, and counted in [`Outcome::failed`].
+/// Errors (nothing written): bad settings, servers that do not build, a `--url` that is not a
+/// server this benchmark can measure ([`external::NotMeasurable`]), a client that cannot be
+/// built, results that cannot be written, [`NothingMeasured`], or [`Interrupted`]. A pair that
+/// fails while others are measured is not an error: it is reported, marked in summary.csv, and
+/// counted in [`Outcome::failed`]; the files are written, and the previous report (REPORT.md,
+/// charts/) is dropped rather than left beside CSVs it does not describe.
 pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let settings = cli.settings()?;
     output::check_writable(&settings.out)
@@ -120,6 +145,9 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let plan = settings.plan;
     let build = |connections| settings.client.build(plan.request_timeout, connections);
     let client = build(plan.concurrency + 4).context("building the HTTP client")?;
+    if let Subjects::External { url } = &settings.subjects {
+        external::check(&*client, url, plan.request_timeout).await?;
+    }
     // Fail early if it cannot be built; each round's probe thread builds its own.
     build(1).context("building the probe's HTTP client")?;
     let kind = settings.client;
@@ -157,6 +185,14 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let duration = t0.elapsed();
 
     let failed = measurements.iter().filter(|m| m.failure.is_some()).count();
+    if failed == measurements.len() {
+        return Err(NothingMeasured {
+            pairs: measurements.len(),
+            failed,
+            out: settings.out.display().to_string(),
+        }
+        .into());
+    }
     let facts = metadata::RunFacts {
         settings: &settings,
         args: argv,
@@ -170,15 +206,27 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let meta = metadata::collect(facts, &servers::workspace_root());
     let files =
         output::render(&measurements, &metadata::to_json(&meta)).context("rendering the CSVs")?;
+    let old_report = results_format::DERIVED
+        .iter()
+        .any(|name| settings.out.join(name).exists());
     output::write_results(&settings.out, &files)
         .with_context(|| format!("writing results to {}", settings.out.display()))?;
     println!(
-        "{} pairs in {:.1} s ({failed} failed); results in {}/: {}",
+        "{} pairs in {} ({failed} failed); results in {}/: {}",
         measurements.len(),
-        duration.as_secs_f64(),
+        console::clock(duration),
         settings.out.display(),
         results_format::FILES.join(", ")
     );
+    if old_report {
+        println!(
+            "the previous {} and {}/ described the replaced CSVs and were removed; regenerate \
+             them with `cargo run --release -p report -- --results {}` (make all-bench does)",
+            results_format::REPORT_FILE,
+            results_format::CHARTS_DIR,
+            settings.out.display()
+        );
+    }
     Ok(Outcome {
         pairs: measurements.len(),
         failed,
@@ -218,17 +266,16 @@ async fn measure_all(
                         let what = format!("{}, workers={w}, {}", target.name, strategy.path());
                         console.working_on(&what);
                         console.line(&format!("== {what}"));
-                        let m = bench
-                            .measure_server(target, binary, w, strategy, console)
-                            .await;
+                        let pair = bench.measure_server(target, binary, w, strategy, console);
+                        let m = console.keep_alive(&what, pair).await;
                         report_pair(&m, console);
                         all.push(m);
                         console.step();
                     }
                 }
                 let ours: Vec<&Measurement> = all[first..].iter().collect();
-                console.line(&format!(
-                    "\n{} ({} + {}), n = {}, C = {}, {} rounds; ms; batch and bg done: mean ± sd over rounds; percentiles: all rounds pooled; lag p99: the server's executor lag, median of the rounds' p99; cores: server cores used, mean over rounds\n{}",
+                console.block(&format!(
+                    "\n{} ({} + {}), n = {}, C = {}, {} rounds\n{}",
                     target.name,
                     target.runtime,
                     target.framework,
@@ -238,38 +285,35 @@ async fn measure_all(
                     console::table(&ours)
                 ));
             }
+            console.block(&console::legend());
         }
         (Subjects::External { url }, _) => {
             for &strategy in &settings.strategies {
                 let what = format!("external {url}, {}", strategy.path());
                 console.working_on(&what);
                 console.line(&format!("== {what}"));
-                let m = bench.measure_external(url, strategy, console).await;
+                let pair = bench.measure_external(url, strategy, console);
+                let m = console.keep_alive(&what, pair).await;
                 report_pair(&m, console);
                 all.push(m);
                 console.step();
             }
             let ours: Vec<&Measurement> = all.iter().collect();
-            console.line(&format!("\nexternal {url}\n{}", console::table(&ours)));
+            console.block(&format!("\nexternal {url}\n{}", console::table(&ours)));
+            console.block(&console::legend());
         }
         (Subjects::Servers { .. }, None) => {}
     }
     all
 }
 
+/// What is known of a pair only at its end (its verification was printed when it ran).
 fn report_pair(m: &Measurement, log: &dyn Log) {
-    if let Some(v) = &m.verification {
-        let mut line = format!(
-            "   verified: {} ({} checks passed, {} failed, {} skipped)",
-            if v.passed { "yes" } else { "NO" },
-            v.checks_passed,
-            v.failed.len(),
-            v.skipped.len()
-        );
-        if let Some(t1) = m.t1 {
-            line.push_str(&format!("; T1 = {:.1} ms", t1.as_secs_f64() * 1e3));
-        }
-        log.line(&line);
+    if let Some(t1) = m.t1 {
+        log.line(&format!(
+            "   T1 = {:.1} ms (the fastest lone request)",
+            t1.as_secs_f64() * 1e3
+        ));
     }
     for note in &m.notes {
         log.line(&format!("   note: {note}"));

@@ -1,7 +1,9 @@
 //! Run with `cargo run --release -p bench-runner -- --help` (or `make all-bench`).
 //!
 //! Exit status: 0 every pair measured; 1 some pairs failed (marked in summary.csv); 2 nothing
-//! measured (bad options, build failure, results not writable); 130 interrupted.
+//! measured (bad options, build failure, results not writable, a `--url` that answers nothing
+//! or not `GET /health` with 200, every pair failed: no results written); 130 interrupted (no
+//! results written).
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::cpu::{self, CpuTime};
 use crate::lag::{self, LagAnswer, LagWindow};
 use crate::probe::{self, ClientFactory, ProbeConfig, ProbeRecord};
+use crate::spawner;
 use crate::targets::Target;
 
 /// How long a server may take to print its `listening on` line.
@@ -162,6 +163,17 @@ pub struct Verification {
 }
 
 impl Verification {
+    /// `   verified: yes (41 checks passed, 0 failed, 3 skipped)`, printed when it happens.
+    pub fn line(&self) -> String {
+        format!(
+            "   verified: {} ({} checks passed, {} failed, {} skipped)",
+            if self.passed { "yes" } else { "NO" },
+            self.checks_passed,
+            self.failed.len(),
+            self.skipped.len()
+        )
+    }
+
     fn of(report: &Report) -> Verification {
         let mut v = Verification {
             passed: report.passed(),
@@ -301,11 +313,9 @@ impl Bench {
         let mut m = Measurement::new(labels, strategy, self.plan);
         let mut args = server_args(&self.plan, workers);
         args.extend(self.server_extra.iter().cloned());
-        let path = binary.to_path_buf();
-        let started = tokio::task::spawn_blocking(move || {
-            ServerProcess::start(&path, &args, STARTUP_TIMEOUT)
-        })
-        .await;
+        // No server outlives bench-runner, even one killed with SIGKILL (crate::spawner).
+        args.extend(["--exit-with-parent".into(), std::process::id().to_string()]);
+        let started = spawner::start(binary.to_path_buf(), args, STARTUP_TIMEOUT).await;
         let mut server = match started {
             Ok(Ok(server)) => server,
             Ok(Err(e)) => {
@@ -385,6 +395,7 @@ impl Bench {
         let verification = Verification::of(&report);
         let passed = verification.passed;
         let failed = verification.failed.join("; ");
+        log.line(&verification.line());
         m.verification = Some(verification);
         if !passed {
             return Err(format!("verification failed, not measured: {failed}"));
@@ -448,16 +459,18 @@ impl Bench {
                 self.wait_idle(base).await?;
             }
             let round = self.round(base, strategy, mode, number, pid).await?;
+            // The Python demo's line, in the one unit of every time here.
             let mut line = format!(
-                "Batch of {} requests to {} took: {:.4} seconds",
+                "Batch of {} requests to {} took {:.1} ms (round {number}/{})",
                 plan.concurrency,
                 strategy.path(),
-                round.batch.as_secs_f64()
+                round.batch.as_secs_f64() * 1e3,
+                plan.rounds
             );
             if let Some(done) = round.background_done {
                 line.push_str(&format!(
-                    " (all jobs done after {:.4} seconds)",
-                    done.as_secs_f64()
+                    "; all jobs done after {:.1} ms",
+                    done.as_secs_f64() * 1e3
                 ));
             }
             log.line(&line);

@@ -4,7 +4,8 @@
 //! crate (which report reads through too). Writers are generic over [`Write`].
 //! [`write_results`] puts every file into a fresh directory beside `--out`, then swaps it with
 //! `--out` in one `renameat2` (`RENAME_EXCHANGE`), so readers see either the old results or the
-//! new ones, never a mix, and a failed or interrupted run never touches the old ones.
+//! new ones, never a mix, and a failed or interrupted run never touches the old ones. The old
+//! report (REPORT.md, charts/) is not carried over: it describes the old CSVs.
 
 use std::fmt::Display;
 use std::fs;
@@ -12,7 +13,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use results_format::{FILES, METADATA, PROBES, RAW, ROUNDS, SUMMARY};
+use results_format::{DERIVED, FILES, METADATA, PROBES, RAW, ROUNDS, SUMMARY};
 
 use crate::measure::Measurement;
 use crate::stats::{Spread, micros};
@@ -251,9 +252,11 @@ pub fn render(ms: &[Measurement], metadata_json: &str) -> io::Result<Vec<(&'stat
 
 /// Writes `files` into `out` as one step: all of them into a temporary directory beside `out`
 /// (same filesystem), synced, then swapped with `out` atomically. Entries of an existing `out`
-/// that are not among `files` (a README, plots) are copied over first, so only our files are
-/// replaced. If anything fails before the swap, `out` is untouched and the temporary directory
-/// is removed.
+/// that are not among `files` (a README, plots, another run's subdirectory) are copied over
+/// first, so only our files are replaced, except the previous report
+/// ([`DERIVED`](results_format::DERIVED): REPORT.md, charts/), which was derived from the CSVs
+/// being replaced and would contradict the new ones. If anything fails before the swap, `out`
+/// is untouched and the temporary directory is removed.
 pub fn write_results(out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
     let tmp = temp_dir_for(out)?;
     let result = fill(&tmp, out, files).and_then(|()| swap_into_place(&tmp, out));
@@ -310,7 +313,8 @@ fn fill(tmp: &Path, out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()>
         let ours: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
         for entry in fs::read_dir(out).with_context(|| format!("reading {}", out.display()))? {
             let entry = entry?;
-            if ours.iter().any(|n| entry.file_name() == **n) {
+            let name = entry.file_name();
+            if ours.iter().chain(&DERIVED).any(|n| name == **n) {
                 continue;
             }
             copy_all(&entry.path(), &tmp.join(entry.file_name()))
@@ -496,6 +500,10 @@ mod tests {
         fs::write(out.join("README.md"), "keep me").expect("readme");
         fs::create_dir(out.join("plots")).expect("plots");
         fs::write(out.join("plots/a.svg"), "svg").expect("plot");
+        // The previous run's report, derived from the CSVs being replaced.
+        fs::write(out.join("REPORT.md"), "old report").expect("report");
+        fs::create_dir(out.join("charts")).expect("charts");
+        fs::write(out.join("charts/batch.svg"), "old chart").expect("chart");
         write_results(&out, &[("summary.csv", b"new\n".to_vec())]).expect("second write");
         assert_eq!(
             fs::read_to_string(out.join("summary.csv")).expect("read"),
@@ -511,6 +519,9 @@ mod tests {
         );
         // raw.csv was not in the second run's files: carried over as any other file.
         assert!(out.join("raw.csv").exists());
+        // The old report is gone rather than left contradicting the new CSVs.
+        assert!(!out.join("REPORT.md").exists());
+        assert!(!out.join("charts").exists());
         // No temporary directory left behind.
         let left: Vec<_> = fs::read_dir(&dir)
             .expect("list")

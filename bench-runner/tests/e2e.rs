@@ -115,9 +115,32 @@ fn quick_run_against_all_three_servers_writes_verified_csvs() {
 
     // Console: the demo's line per batch, a table per target, the binaries it ran.
     assert!(
-        stdout.contains("Batch of 4 requests to /thread took: "),
+        stdout.contains("Batch of 4 requests to /thread took "),
         "{stdout}"
     );
+    // Every progress line carries `[k/N elapsed, eta …]`, stdout being a pipe here; the
+    // verification is printed before the first batch; a legend follows the last table.
+    let pairs = TARGETS.len() * Strategy::ALL.len();
+    let progress: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("== ") || l.contains("Batch of") || l.contains("verified:"))
+        .collect();
+    assert!(!progress.is_empty(), "{stdout}");
+    for line in &progress {
+        assert!(
+            line.starts_with('[')
+                && line.contains(&format!("/{pairs} "))
+                && line.contains(", eta "),
+            "{line}"
+        );
+    }
+    let first = |what: &str| {
+        stdout
+            .find(what)
+            .unwrap_or_else(|| panic!("{what}: {stdout}"))
+    };
+    assert!(first("verified: yes") < first("Batch of"), "{stdout}");
+    assert!(first("columns (times in ms):") > stdout.rfind("workers  strategy").expect("table"));
     for t in TARGETS {
         assert!(
             stdout.contains(&dir.join(t.package).display().to_string()),
@@ -135,7 +158,6 @@ fn quick_run_against_all_three_servers_writes_verified_csvs() {
     let beside: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
     assert_eq!(beside.len(), 1);
 
-    let pairs = TARGETS.len() * Strategy::ALL.len();
     let (c, rounds) = (4, 1);
 
     let summary = Csv::read(&out.join("summary.csv"));
@@ -226,12 +248,45 @@ fn quick_run_against_all_three_servers_writes_verified_csvs() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// Every file under `dir`, with its bytes (subdirectories walked): to show a directory was not
+/// touched.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("read");
+                files.insert(path, bytes);
+            }
+        }
+    }
+    files
+}
+
+/// A results directory as a previous run and report left it.
+fn previous_results(out: &Path) {
+    std::fs::create_dir_all(out.join("charts")).expect("out");
+    for name in FILES {
+        std::fs::write(out.join(name), format!("previous {name}\n")).expect("previous");
+    }
+    std::fs::write(out.join("REPORT.md"), "previous report\n").expect("report");
+    std::fs::write(out.join("charts/batch.svg"), "<svg/>\n").expect("chart");
+}
+
+/// A run where every pair failed measured nothing: each pair is still named with its failure,
+/// but the exit status is 2 and the previous results (CSVs, report, charts) stay byte for byte.
 #[test]
-fn a_missing_server_fails_its_pairs_by_name_and_exits_1() {
+fn a_run_that_measured_nothing_leaves_the_results_untouched_and_exits_2() {
     let tmp = scratch("missing");
     let empty = tmp.join("debug");
     std::fs::create_dir_all(&empty).expect("empty bin dir");
     let out = tmp.join("results");
+    previous_results(&out);
+    let before = snapshot(&out);
     let output = run(&[
         "--quick",
         "--allow-debug",
@@ -247,14 +302,83 @@ fn a_missing_server_fails_its_pairs_by_name_and_exits_1() {
         out.to_str().expect("utf-8"),
     ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("FAILED smol, workers=1, /cycle: server did not start"),
         "{stdout}"
     );
-    let summary = Csv::read(&out.join("summary.csv"));
-    assert_eq!(summary.values("result"), ["failed", "failed"]);
-    assert_eq!(summary.values("strategy"), ["cycle", "thread"]);
+    assert!(
+        stderr.contains("nothing measured: 2 of 2 pairs failed; no results written"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&out), before, "{} was touched", out.display());
+    let beside: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
+    assert_eq!(beside.len(), 2, "only debug/ and results/");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// A tiny HTTP server that answers 404 with an HTML page to everything, as a web server that is
+/// not ours would; serves until the test process ends.
+fn html_404_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = "<html><body><h1>404 Not Found</h1></body></html>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// `--url` at something that is not a server this benchmark measures fails once, at once
+/// (not 10 s per pair), saying what it found and what it needs; so does a closed port. Nothing
+/// is written.
+#[test]
+fn a_url_that_is_not_a_measurable_server_fails_at_once() {
+    let tmp = scratch("url");
+    let out = tmp.join("results");
+    previous_results(&out);
+    let before = snapshot(&out);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", l.local_addr().expect("addr"))
+    };
+    for (url, says) in [
+        (
+            html_404_server(),
+            "is not a server this benchmark can measure: GET /health answered 404 (text/html) \
+             instead of 200",
+        ),
+        (closed.clone(), "nothing answers GET"),
+    ] {
+        let started = Instant::now();
+        let output = run(&["--url", &url, "--out", out.to_str().expect("utf-8")]);
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{url}: {stderr}");
+        assert!(stderr.contains(says), "{url}: {stderr}");
+        assert_eq!(stderr.matches("error:").count(), 1, "one error: {stderr}");
+        // Five pairs at 10 s each before; a couple of seconds at most now.
+        assert!(took < Duration::from_secs(5), "{url}: took {took:?}");
+    }
+    assert_eq!(snapshot(&out), before);
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
@@ -457,6 +581,65 @@ fn sigint_stops_the_server_and_writes_nothing() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// `kill -9` of bench-runner cannot stop its server the way Ctrl-C does: the server must die
+/// on its own (`--exit-with-parent`, Linux's parent-death signal). That the signal does not
+/// come early (the thread that started the server lives as long as bench-runner) is
+/// `spawner`'s unit test.
+#[test]
+fn kill_9_of_bench_runner_takes_its_server_with_it() {
+    let dir = servers();
+    let tmp = scratch("kill9");
+    let own = tmp.join("debug");
+    std::fs::create_dir_all(&own).expect("dir");
+    let binary = own.join("server-tokio-axum");
+    std::fs::copy(dir.join("server-tokio-axum"), &binary).expect("copy server");
+    let out = tmp.join("results");
+    let mut run = Running::until(
+        &[
+            "--quick",
+            "--allow-debug",
+            "--server-dir",
+            own.to_str().expect("utf-8"),
+            "--target",
+            "tokio",
+            "--workers",
+            "1",
+            "--strategy",
+            "cycle",
+            "--rounds",
+            "100000",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+        "Batch of",
+    );
+    let servers = server_pids(&binary);
+    assert_eq!(servers.len(), 1, "one server running: {servers:?}");
+    run.child.kill().expect("SIGKILL");
+    run.child.wait().expect("reaped");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let left = loop {
+        let left = server_pids(&binary);
+        if left.is_empty() || Instant::now() > deadline {
+            break left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Never leave an orphan behind, whatever the verdict.
+    for pid in &left {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(
+        left.is_empty(),
+        "server {left:?} outlived bench-runner's kill -9"
+    );
+    assert!(!out.exists(), "results were written");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 /// A bench-runner run in the background, read up to a line of its stdout.
 struct Running {
     child: std::process::Child,
@@ -465,7 +648,7 @@ struct Running {
 }
 
 impl Running {
-    /// Starts bench-runner with `args` and reads its stdout until a line starts with `marker`
+    /// Starts bench-runner with `args` and reads its stdout until a line holds `marker` (after the progress prefix)
     /// (30 s at most).
     fn until(args: &[&str], marker: &str) -> Running {
         let mut child = Command::new(EXE)
@@ -486,7 +669,7 @@ impl Running {
             let line = run.lines.next().expect("a line").expect("utf-8");
             run.stdout.push_str(&line);
             run.stdout.push('\n');
-            if line.starts_with(marker) {
+            if line.contains(marker) {
                 return run;
             }
             assert!(
@@ -563,6 +746,7 @@ fn broken_servers_fail_their_pairs_by_name_and_the_others_run() {
     );
     script(&own.join("server-smol-hyper"), "exec sleep 60");
     let out = tmp.join("results");
+    previous_results(&out);
     let output = run(&[
         "--quick",
         "--allow-debug",
@@ -605,6 +789,13 @@ fn broken_servers_fail_their_pairs_by_name_and_the_others_run() {
     assert_eq!(summary.values("result"), ["failed", "ok", "failed"]);
     // Verification never ran where the server never started: empty, not "false".
     assert_eq!(summary.values("verified"), ["", "true", ""]);
+    // Some pairs measured: the files are replaced, and the previous report, which described
+    // the replaced CSVs, is gone rather than left contradicting them.
+    assert!(!out.join("REPORT.md").exists() && !out.join("charts").exists());
+    assert!(
+        stdout.contains("the previous REPORT.md and charts/"),
+        "{stdout}"
+    );
     // The never-listening one was killed, not left behind.
     assert_eq!(
         server_processes(Path::new("/bin/sleep")) + server_processes(Path::new("/usr/bin/sleep")),
@@ -672,7 +863,8 @@ fn a_server_that_dies_mid_run_fails_that_pair_only() {
 }
 
 /// A server that answers wrong totals (a fake on a loopback port, measured as an external
-/// target) fails verification and is not measured.
+/// target) fails verification and is not measured; its only pair failed, so nothing is
+/// written (exit 2).
 #[test]
 fn wrong_totals_fail_verification_and_are_not_measured() {
     let fake = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -710,7 +902,12 @@ fn wrong_totals_fail_verification_and_are_not_measured() {
         out.to_str().expect("utf-8"),
     ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(
+        stderr.contains("nothing measured: 1 of 1 pairs failed"),
+        "{stderr}"
+    );
     let failure = stdout
         .lines()
         .find(|l| l.starts_with("FAILED external") && l.contains("/cycle"))
@@ -719,11 +916,8 @@ fn wrong_totals_fail_verification_and_are_not_measured() {
         failure.contains("verification failed") && failure.contains("total 1"),
         "{failure}"
     );
-    let summary = Csv::read(&out.join("summary.csv"));
-    assert_eq!(
-        (summary.values("result"), summary.values("verified")),
-        (vec!["failed"], vec!["false"])
-    );
+    assert!(stdout.contains("verified: NO"), "{stdout}");
+    assert!(!out.exists(), "nothing measured, nothing written");
     assert!(
         !stdout.contains("Batch of"),
         "a server that fails verification is not measured: {stdout}"

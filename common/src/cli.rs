@@ -35,18 +35,19 @@ pub const DEFAULT_MAX_N: u64 = 1_000_000_000;
 pub struct ServerArgs {
     /// Address to listen on. Port 0 picks a free port; the first stdout line
     /// (`listening on http://ADDR`) gives the one bound. Loopback by default: a non-loopback
-    /// address prints a warning, as these endpoints let anyone burn CPU.
-    #[arg(long, default_value = "127.0.0.1:8000")]
+    /// address prints a warning, as these endpoints let anyone burn CPU. A host name is
+    /// resolved (`localhost:8000` binds 127.0.0.1:8000: IPv4 first, as clients expect).
+    #[arg(long, default_value = "127.0.0.1:8000", value_parser = parse_bind)]
     pub bind: SocketAddr,
 
     /// Executor threads that poll async tasks, accepting connections included
     /// [default: the number of cores, or of --cpus]. `1` reproduces a single event loop, like Python's asyncio.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub workers: Option<NonZeroUsize>,
 
     /// Cap of the runtime's blocking thread pool, used by /thread and /background
     /// [default: the runtime's own: 512 for tokio, 500 (or BLOCKING_MAX_THREADS) for async-std and smol].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub blocking_threads: Option<NonZeroUsize>,
 
     /// Largest kernel size `n` a request may ask for; bounds the CPU one request can take.
@@ -59,7 +60,7 @@ pub struct ServerArgs {
 
     /// Threads of the CPU pool (rayon) behind /rayon and /jobs, and permits of /bounded's
     /// semaphore [default: the number of cores, or of --cpus].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub cpu_threads: Option<NonZeroUsize>,
 
     /// Most /bounded requests waiting for a permit, and most /jobs queued or running; past it
@@ -108,6 +109,12 @@ pub struct ServerArgs {
     #[arg(long)]
     pub no_lag_monitor: bool,
 
+    /// Die with process PID, the one that started this server: when it exits, even killed with
+    /// SIGKILL, this server gets SIGKILL (Linux's parent-death signal). Refused at start-up if
+    /// PID is not this process's parent (it already exited). bench-runner passes its own id.
+    #[arg(long, value_name = "PID")]
+    pub exit_with_parent: Option<u32>,
+
     /// Fault injection, for tests only: every kernel asked for exactly this n panics. Offloaded
     /// ones (/thread, /bounded, /rayon, /jobs, /background) are then answered 500, reported
     /// `failed`, or counted as failed background jobs; inline ones (/generator, /cycle,
@@ -135,6 +142,11 @@ impl ServerArgs {
         self.cpus.as_ref().map(placement::pin_process).transpose()
     }
 
+    /// `--exit-with-parent PID`, if given: see [`die_with_parent`]. Call it first in `main`.
+    pub fn exit_with_parent(&self) -> std::io::Result<()> {
+        self.exit_with_parent.map_or(Ok(()), die_with_parent)
+    }
+
     /// `--header-timeout`, or its default.
     pub fn header_timeout(&self) -> Duration {
         self.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT)
@@ -160,12 +172,73 @@ impl ServerArgs {
     }
 }
 
+/// A thread or worker count: a whole number ≥ 1. clap's own messages for `0` ("number would be
+/// zero for non-zero type") and `-1` ("unexpected argument") say nothing a user can act on.
+/// bench-runner's `--workers` uses it too.
+pub fn parse_at_least_one(s: &str) -> Result<NonZeroUsize, String> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .ok_or_else(|| format!("must be a whole number ≥ 1, got {s:?}"))
+}
+
+/// `--bind`: `IP:PORT`, or `HOST:PORT` resolved now (IPv4 first: `localhost:8000` binds
+/// 127.0.0.1:8000, where the clients and the printed `http://127.0.0.1:…` expect it).
+pub fn parse_bind(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let example = "e.g. 127.0.0.1:8000, localhost:8000, [::1]:8000, or port 0 for any free one";
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(format!("expected HOST:PORT with a port ({example})"));
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!("expected HOST:PORT ({example})"));
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(s)
+        .map_err(|e| format!("cannot resolve host {host:?}: {e} ({example})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("host {host:?} resolves to no address ({example})"))
+}
+
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     s.parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
         .map(Duration::from_secs_f64)
         .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
+}
+
+/// Has this process killed (SIGKILL) when its parent, process `parent`, exits; a safe wrapper
+/// (rustix) of `prctl(PR_SET_PDEATHSIG)`. SIGKILL, not SIGTERM: whoever could want the answers
+/// of in-flight work is gone, and a graceful shutdown writing to pipes nobody reads could hang.
+///
+/// Closes the race with a parent that dies before the call: it fails if `parent` is not the
+/// parent, both before the signal is set and after (a process re-parented in between is then
+/// caught by the second check). Linux sends the signal when the parent *thread* that forked
+/// this process exits: the parent must start it from a thread that lives as long as it does.
+pub fn die_with_parent(parent: u32) -> std::io::Result<()> {
+    let check = || {
+        let now = rustix::process::getppid().map(|p| p.as_raw_pid());
+        if now.and_then(|p| u32::try_from(p).ok()) == Some(parent) {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "--exit-with-parent {parent}: process {parent} is not this server's parent (it \
+                 already exited?); the parent is {}",
+                now.map_or_else(|| "none".to_owned(), |p| p.to_string())
+            )))
+        }
+    };
+    check()?;
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+    check()
 }
 
 /// Default `--header-timeout`.
@@ -308,6 +381,68 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?} accepted");
         }
+    }
+
+    /// Zero and negative counts are refused with a message naming the flag and what it takes,
+    /// not clap's raw "number would be zero for non-zero type" or "unexpected argument".
+    #[test]
+    fn counts_below_one_say_what_is_expected() {
+        for flag in ["--workers", "--blocking-threads", "--cpu-threads"] {
+            for bad in ["0", "-1", "two"] {
+                let e = Cli::try_parse_from(["x", flag, bad]).expect_err("refused");
+                let message = e.to_string();
+                assert!(message.contains(flag), "{message}");
+                assert!(message.contains("must be a whole number ≥ 1"), "{message}");
+                assert_eq!(e.exit_code(), 2);
+            }
+        }
+        let cli = Cli::try_parse_from(["x", "--workers", "3"]).expect("parses");
+        assert_eq!(cli.server.workers(), 3);
+    }
+
+    /// Host names are resolved, `localhost` to 127.0.0.1; what cannot be bound says what to
+    /// write instead.
+    #[test]
+    fn bind_accepts_host_names() {
+        let bind = |s: &str| Cli::try_parse_from(["x", "--bind", s]).map(|c| c.server.bind);
+        let addr = |s: &str| s.parse::<SocketAddr>().expect("addr");
+        assert_eq!(
+            bind("localhost:8000").expect("localhost"),
+            addr("127.0.0.1:8000")
+        );
+        assert_eq!(bind("localhost:0").expect("port 0"), addr("127.0.0.1:0"));
+        assert_eq!(bind("[::1]:9").expect("v6"), addr("[::1]:9"));
+        assert_eq!(bind("0.0.0.0:80").expect("any"), addr("0.0.0.0:80"));
+        for bad in [
+            "localhost",
+            "localhost:http",
+            ":8000",
+            "no-such-host.invalid:8000",
+        ] {
+            let message = bind(bad).expect_err(bad).to_string();
+            assert!(message.contains("--bind"), "{message}");
+            assert!(
+                message.contains("e.g. 127.0.0.1:8000, localhost:8000"),
+                "{message}"
+            );
+        }
+    }
+
+    /// A PID that is not the parent is refused before anything is set (so this test leaves
+    /// the test process as it was); the signal itself is tested end to end in bench-runner.
+    #[test]
+    fn exit_with_parent_refuses_a_pid_that_is_not_the_parent() {
+        let cli = Cli::try_parse_from(["x", "--exit-with-parent", "1"]).expect("parses");
+        assert_eq!(cli.server.exit_with_parent, Some(1));
+        let not_parent = std::process::id();
+        let e = die_with_parent(not_parent).expect_err("not the parent");
+        assert!(e.to_string().contains("is not this server's parent"), "{e}");
+        assert_eq!(
+            rustix::process::parent_process_death_signal().expect("readable"),
+            None
+        );
+        let cli = Cli::try_parse_from(["x"]).expect("parses");
+        assert!(cli.server.exit_with_parent().is_ok());
     }
 
     #[test]

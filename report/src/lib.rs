@@ -41,9 +41,9 @@ mod svg;
 pub use data::{DataError, Results};
 
 /// The report's file name inside the results directory.
-pub const REPORT_FILE: &str = "REPORT.md";
+pub const REPORT_FILE: &str = results_format::REPORT_FILE;
 /// The charts' directory inside the results directory (linked relatively from the report).
-pub const CHARTS_DIR: &str = "charts";
+pub const CHARTS_DIR: &str = results_format::CHARTS_DIR;
 
 /// A generated report, not yet on disk.
 #[derive(Debug, Clone)]

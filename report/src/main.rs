@@ -1,6 +1,6 @@
 //! Regenerates `results/REPORT.md` and `results/charts/*.svg` from the CSVs in `results/`.
 //!
-//! Run with `cargo run -p report` (or `make report`); `--results DIR` for another directory.
+//! Run with `cargo run --release -p report` (or `make report`); `--results DIR` for another directory.
 //! Exit status: 0 when written, 1 when the results cannot be read or the report written.
 
 use std::path::PathBuf;

@@ -11,6 +11,7 @@
 //! | [`METADATA`] | the name of metadata.json |
 //! | [`FILES`] | every file of a run, in the order they are written |
 //! | [`Metadata`] | the contents of metadata.json (written by bench-runner, read by report) |
+//! | [`REPORT_FILE`], [`CHARTS_DIR`], [`DERIVED`] | what report derives from the files beside them |
 //!
 //! Long-format CSV, one row per line, RFC 4180 quoting; units in column names (`_us`, `_ms`,
 //! `_rps`). What every column means is in `docs/results-format.md`.
@@ -48,6 +49,14 @@ pub const CSV_FILES: [CsvFile; 4] = [RAW, PROBES, ROUNDS, SUMMARY];
 
 /// Every file of a run, in the order they are written.
 pub const FILES: [&str; 5] = [RAW.name, PROBES.name, ROUNDS.name, SUMMARY.name, METADATA];
+
+/// The report (written by the `report` crate) beside the files, derived from them only.
+pub const REPORT_FILE: &str = "REPORT.md";
+/// The directory of the report's charts beside the files (linked relatively from the report).
+pub const CHARTS_DIR: &str = "charts";
+/// What report derives from a run's files. bench-runner does not carry these over when it
+/// replaces a run's files: derived from the previous CSVs, they would contradict the new ones.
+pub const DERIVED: [&str; 2] = [REPORT_FILE, CHARTS_DIR];
 
 /// raw.csv: one row per request of every round.
 pub const RAW: CsvFile = CsvFile {

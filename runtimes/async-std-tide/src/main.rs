@@ -1,6 +1,6 @@
 //! `server-async-std-tide`: the benchmark's endpoints on async-std + tide.
 //!
-//! Run with `cargo run -p server-async-std-tide -- --help`; serves on 127.0.0.1:8000 by default.
+//! Run with `cargo run --release -p server-async-std-tide -- --help`; serves on 127.0.0.1:8000 by default.
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
@@ -24,6 +24,9 @@ const ASYNC_H1_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    cli.server
+        .exit_with_parent()
+        .context("--exit-with-parent")?;
     // Before any thread starts, so that every thread inherits the affinity (common::placement).
     cli.server.pin().context("--cpus: cannot pin the process")?;
     if let Some(t) = cli

@@ -1,6 +1,6 @@
 //! `server-smol-hyper`: the benchmark's endpoints on smol + hyper 1.
 //!
-//! Run with `cargo run -p server-smol-hyper -- --help`; serves on 127.0.0.1:8000 by default.
+//! Run with `cargo run --release -p server-smol-hyper -- --help`; serves on 127.0.0.1:8000 by default.
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
@@ -21,6 +21,9 @@ struct Cli {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    cli.server
+        .exit_with_parent()
+        .context("--exit-with-parent")?;
     // Before any thread starts, so that every thread inherits the affinity (common::placement).
     cli.server.pin().context("--cpus: cannot pin the process")?;
     let workers = cli.server.workers();

@@ -1,6 +1,6 @@
 //! `server-tokio-axum`: the benchmark's endpoints on tokio + axum.
 //!
-//! Run with `cargo run -p server-tokio-axum -- --help`; serves on 127.0.0.1:8000 by default.
+//! Run with `cargo run --release -p server-tokio-axum -- --help`; serves on 127.0.0.1:8000 by default.
 
 use std::process::ExitCode;
 
@@ -22,6 +22,9 @@ struct Cli {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    cli.server
+        .exit_with_parent()
+        .context("--exit-with-parent")?;
     // Before any thread starts, so that every thread inherits the affinity (common::placement).
     cli.server.pin().context("--cpus: cannot pin the process")?;
     let workers = cli.server.workers();
