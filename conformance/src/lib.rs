@@ -6,8 +6,9 @@
 //! - [`process`]: [`ServerProcess`], a server binary started on `127.0.0.1:0`, stopped with
 //!   SIGTERM, killed on drop.
 //! - [`client`]: the [`HttpClient`] trait the checks go through, and [`ReqwestClient`].
-//! - [`checks`]: [`verify`]: totals for every strategy against the closed form, every 400
-//!   with its parameter, 404, 405, background completion in `/stats`.
+//! - [`checks`]: [`verify`]: totals for every strategy against the kernel's expected answer
+//!   ([`checks::expected`]: its closed form, or its own result computed once), the kernel
+//!   named in `/stats`, every 400 with its parameter, 404, 405, background completion.
 //! - [`behaviour`]: with one executor thread, `/health` waits behind an inline request and not
 //!   behind an offloaded or yielding one.
 //! - [`lag`]: the server's own lag monitor (`/lag`, `POST /lag/window`) sees an inline request
