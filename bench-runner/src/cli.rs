@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 use common::Strategy;
+use common::kernel::{self, Kernel};
 
 use crate::client::ClientKind;
 use crate::cpu::{self, CpuList};
@@ -28,7 +29,8 @@ pub const DEFAULT_PROBE_INTERVAL_MS: u64 = 2;
 pub const DEFAULT_CONCURRENCY: usize = 20;
 /// Default rounds per pair.
 pub const DEFAULT_ROUNDS: u32 = 5;
-/// `--quick`: kernel size, batch size, rounds. Tiny: checks the whole path, measures nothing.
+/// `--quick`: kernel size (for the default kernel; a thousandth of each kernel's default `n`,
+/// at least 1), batch size, rounds. Tiny: checks the whole path, measures nothing.
 pub const QUICK: (u64, usize, u32) = (10_000, 4, 1);
 
 const AFTER_HELP: &str = "\
@@ -78,8 +80,9 @@ pub struct Cli {
     #[arg(long, short = 'c', value_parser = whole_number::<u64>(1, 10_000), allow_negative_numbers = true)]
     pub concurrency: Option<u64>,
 
-    /// Kernel size n of every request [default: 10000000, the Python demo's value, about 4.5 ms
-    /// per request in a release build; 10000 with --quick].
+    /// Kernel size n of every request, in units of the kernel's work [default: the kernel's:
+    /// 10000000 for sum-squares (the Python demo's value, about 4.5 ms per request in a release
+    /// build), 1 argon2 hash, 4 MiB for sha256; a thousandth of it with --quick].
     #[arg(long, short = 'n', value_parser = whole_number::<u64>(1, common::kernel::N_CEILING),
           allow_negative_numbers = true)]
     pub n: Option<u64>,
@@ -87,6 +90,12 @@ pub struct Cli {
     /// `yield_every` sent to /cycle_sleep [default: the server's, 100000].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub yield_every: Option<u64>,
+
+    /// The CPU-bound kernel: every server started runs it (`--kernel`), a --url server must
+    /// say in /stats that it does, and every answer is checked for it. sum-squares (the
+    /// default), argon2, sha256; docs/kernels.md.
+    #[arg(long, value_name = "NAME", default_value = "sum-squares")]
+    pub kernel: String,
 
     /// Interval of the open-loop /health probe, in milliseconds.
     #[arg(long, default_value_t = DEFAULT_PROBE_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(1..=10_000))]
@@ -200,17 +209,34 @@ pub struct Settings {
 }
 
 impl Cli {
-    /// Resolves defaults and checks what clap cannot.
+    /// Resolves defaults and checks what clap cannot, with the shipped kernels.
     pub fn settings(&self) -> anyhow::Result<Settings> {
+        self.settings_with(kernel::KERNELS)
+    }
+
+    /// [`Cli::settings`], with `--kernel` looked up in `kernels`.
+    pub fn settings_with(&self, kernels: &[&'static dyn Kernel]) -> anyhow::Result<Settings> {
         self.check_cpus().map_err(anyhow::Error::msg)?;
+        let kernel =
+            kernel::find(kernels, &self.kernel).map_err(|e| anyhow::anyhow!("--kernel: {e}"))?;
         // The cores the server may use: the ideal batch time and the default sweep count these.
         let cores = match &self.server_cpus {
             Some(list) => list.len(),
             None => common::cli::cores(),
         };
-        let (quick_n, quick_c, quick_rounds) = QUICK;
+        let (_, quick_c, quick_rounds) = QUICK;
         let q = self.quick;
-        let n = self.n.unwrap_or(if q { quick_n } else { DEFAULT_N });
+        let quick_n = (kernel.default_n() / 1000).max(1);
+        let n = self
+            .n
+            .unwrap_or(if q { quick_n } else { kernel.default_n() });
+        if n > kernel.n_ceiling() {
+            bail!(
+                "--n {n}: the kernel {} accepts at most {}",
+                kernel.name(),
+                kernel.n_ceiling()
+            );
+        }
         let concurrency = match self.concurrency {
             Some(c) => usize::try_from(c).context("--concurrency too large")?,
             None if q => quick_c,
@@ -260,6 +286,7 @@ impl Cli {
         };
 
         let plan = Plan {
+            kernel,
             n,
             yield_every: self.yield_every,
             concurrency,
@@ -583,6 +610,28 @@ mod tests {
         }
         let s = parse(&["--n", "5", "--rounds", "2", "-c", "3", "--workers", "2"]);
         assert_eq!((s.n, s.rounds, s.concurrency), (Some(5), Some(2), Some(3)));
+    }
+
+    #[test]
+    fn kernels_bring_their_own_n() {
+        let s = parse(&[]).settings().expect("settings");
+        assert_eq!((s.plan.kernel.name(), s.plan.n), ("sum-squares", DEFAULT_N));
+        let s = parse(&["--kernel", "argon2"]).settings().expect("settings");
+        assert_eq!((s.plan.kernel.name(), s.plan.n), ("argon2", 1));
+        let s = parse(&["--kernel", "sha256", "--quick"])
+            .settings()
+            .expect("settings");
+        assert_eq!(s.plan.n, 4 * 1024 * 1024 / 1000);
+        let s = parse(&["--kernel", "argon2", "--quick"])
+            .settings()
+            .expect("settings");
+        assert_eq!(s.plan.n, 1);
+        let e = parse(&["--kernel", "md5"]).settings().expect_err("unknown");
+        assert!(e.to_string().contains("sum-squares, argon2, sha256"), "{e}");
+        let e = parse(&["--kernel", "argon2", "--n", "100001"])
+            .settings()
+            .expect_err("above the ceiling");
+        assert!(e.to_string().contains("at most 100000"), "{e}");
     }
 
     #[test]

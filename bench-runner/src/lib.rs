@@ -22,6 +22,7 @@
 //!   measured (fails at once otherwise).
 //! - [`measure`]: one measurement, recorded raw ([`Measurement`](measure::Measurement)):
 //!   start, verify, warm-up, calibration, rounds, background completion, stop.
+//! - [`memory`]: the server's peak resident memory per round (VmHWM, reset before it).
 //! - [`probe`]: the open-loop `/health` probe, on its own thread, runtime and connection,
 //!   with the harness's own lateness recorded apart from the server's share.
 //! - [`stats`]: percentiles (hdrhistogram), mean and spread, ideal batch time, efficiency.
@@ -42,6 +43,7 @@ pub mod cpu;
 pub mod external;
 pub mod lag;
 pub mod measure;
+pub mod memory;
 pub mod metadata;
 pub mod output;
 pub mod probe;
@@ -92,16 +94,28 @@ pub struct NothingMeasured {
     pub out: String,
 }
 
-/// Runs the whole benchmark `cli` describes; `argv` goes to metadata.json.
+/// Runs the whole benchmark `cli` describes, with the shipped kernels; `argv` goes to
+/// metadata.json.
+pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
+    run_with(cli, argv, common::kernel::KERNELS).await
+}
+
+/// [`run`], with `--kernel` looked up in `kernels`: a program with a kernel of its own (a
+/// test, say) measures it with servers that know it too (see `server_tokio_axum::start`).
 ///
 /// Errors (nothing written): bad settings, servers that do not build, a `--url` that is not a
-/// server this benchmark can measure ([`external::NotMeasurable`]), a client that cannot be
-/// built, results that cannot be written, [`NothingMeasured`], or [`Interrupted`]. A pair that
-/// fails while others are measured is not an error: it is reported, marked in summary.csv, and
-/// counted in [`Outcome::failed`]; the files are written, and the previous report (REPORT.md,
-/// charts/) is dropped rather than left beside CSVs it does not describe.
-pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
-    let settings = cli.settings()?;
+/// server this benchmark can measure ([`external::NotMeasurable`]) or runs another kernel, a
+/// client that cannot be built, results that cannot be written, [`NothingMeasured`], or
+/// [`Interrupted`]. A pair that fails while others are measured is not an error: it is
+/// reported, marked in summary.csv, and counted in [`Outcome::failed`]; the files are written,
+/// and the previous report (REPORT.md, charts/) is dropped rather than left beside CSVs it does
+/// not describe.
+pub async fn run_with(
+    cli: Cli,
+    argv: Vec<String>,
+    kernels: &[&'static dyn common::kernel::Kernel],
+) -> anyhow::Result<Outcome> {
+    let settings = cli.settings_with(kernels)?;
     output::check_writable(&settings.out)
         .with_context(|| format!("results cannot be written to {}", settings.out.display()))?;
     if cfg!(debug_assertions) && !settings.quick {
@@ -147,6 +161,7 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let client = build(plan.concurrency + 4).context("building the HTTP client")?;
     if let Subjects::External { url } = &settings.subjects {
         external::check(&*client, url, plan.request_timeout).await?;
+        check_external_kernel(&*client, url, settings.plan.kernel).await?;
     }
     // Fail early if it cannot be built; each round's probe thread builds its own.
     build(1).context("building the probe's HTTP client")?;
@@ -163,6 +178,14 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
         (None, Some(c)) => format!("bench-runner on CPUs {c}, server unpinned"),
         (None, None) => format!("{} cores shared by bench-runner and the server", plan.cores),
     };
+    println!(
+        "kernel {}: {}; n = {} {}(s), {} per call in flight",
+        plan.kernel.name(),
+        plan.kernel.description(),
+        plan.n,
+        plan.kernel.unit(),
+        mib(plan.kernel.memory_bytes())
+    );
     println!(
         "{pairs} pairs: n = {}, C = {}, {} rounds, probe every {:?}, client {}, {cores}",
         plan.n,
@@ -231,6 +254,42 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
         pairs: measurements.len(),
         failed,
     })
+}
+
+/// `bytes` as `19.0 MiB` (`no memory` for 0).
+fn mib(bytes: u64) -> String {
+    if bytes == 0 {
+        "no memory".into()
+    } else {
+        format!("{:.3} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// A `--url` server must run the kernel asked for, or every answer would be judged against
+/// another kernel's: our servers say which in `/stats`. A server without `/stats` (the Python
+/// demo) can only be measured with the default kernel, the demo's.
+async fn check_external_kernel(
+    client: &dyn conformance::HttpClient,
+    url: &str,
+    kernel: &dyn common::kernel::Kernel,
+) -> anyhow::Result<()> {
+    match conformance::checks::fetch_stats(client, url).await {
+        Ok(stats) if stats.kernel == kernel.name() => Ok(()),
+        Ok(stats) => anyhow::bail!(
+            "--url {url} runs the kernel {:?} (its /stats says), not {:?}: pass --kernel {} \
+             or restart the server with --kernel {}",
+            stats.kernel,
+            kernel.name(),
+            stats.kernel,
+            kernel.name()
+        ),
+        Err(_) if kernel.name() == common::kernel::DEFAULT.name() => Ok(()),
+        Err(why) => anyhow::bail!(
+            "--url {url}: cannot tell which kernel it runs ({why}); only the default kernel, \
+             {}, can be measured on a server without our /stats",
+            common::kernel::DEFAULT.name()
+        ),
+    }
 }
 
 fn pair_count(s: &Settings) -> usize {

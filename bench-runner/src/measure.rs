@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::Strategy;
 use common::app::Stats;
+use common::kernel::Kernel;
 use conformance::{
     AnswerError, ClientError, HttpClient, HttpResponse, Mode, Outcome, Report, ServerProcess,
 };
@@ -20,6 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::cpu::{self, CpuTime};
 use crate::lag::{self, LagAnswer, LagWindow};
+use crate::memory;
 use crate::probe::{self, ClientFactory, ProbeConfig, ProbeRecord};
 use crate::spawner;
 use crate::targets::Target;
@@ -37,6 +39,8 @@ const STATS_POLL: Duration = Duration::from_millis(2);
 /// How every pair is measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Plan {
+    /// The kernel the servers run and every answer is checked for.
+    pub kernel: &'static dyn Kernel,
     /// Kernel size of every request.
     pub n: u64,
     /// `yield_every` for `/cycle_sleep`, if not the server's default.
@@ -147,6 +151,9 @@ pub struct Round {
     pub cpu_wall: Option<Duration>,
     /// The server's executor lag in the round's window (`None`: no /lag, or an external target).
     pub lag: Option<LagWindow>,
+    /// The server's peak resident memory during the round, KiB (VmHWM, reset before the
+    /// batch); `None` for an external server (its pid is unknown) or off Linux.
+    pub server_peak_rss_kib: Option<u64>,
 }
 
 /// The conformance verdict, as kept for the CSVs.
@@ -391,7 +398,7 @@ impl Bench {
         let pid = server.as_ref().map(|s| s.pid());
         self.wait_healthy(base).await?;
 
-        let report = conformance::verify(&*self.client, base, mode).await;
+        let report = conformance::verify(&*self.client, base, mode, plan.kernel).await;
         let verification = Verification::of(&report);
         let passed = verification.passed;
         let failed = verification.failed.join("; ");
@@ -581,6 +588,14 @@ impl Bench {
         } else {
             None
         };
+        // The server's peak RSS counts from here: VmHWM reset to the current RSS.
+        let rss_reset = pid.filter(|pid| match memory::reset_peak(*pid) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("warning: cannot reset the server's peak RSS: {e}");
+                false
+            }
+        });
         let cpu_start = pid.map(|pid| (CpuTime::of(Some(pid)), CpuTime::of(None), Instant::now()));
         let start_wall = SystemTime::now();
         let start = Instant::now();
@@ -630,6 +645,7 @@ impl Bench {
             }
             None => (None, None, None),
         };
+        let server_peak_rss_kib = rss_reset.and_then(memory::peak_kib);
         let lag = match lag_open {
             Some(_) => self.lag_window(base).await?,
             None => None,
@@ -653,6 +669,7 @@ impl Bench {
             client_cpu,
             cpu_wall,
             lag,
+            server_peak_rss_kib,
         })
     }
 
@@ -794,7 +811,10 @@ pub fn probe_errors_note(rounds: &[Round]) -> Option<String> {
 pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
     // ServerProcess::start adds `--bind 127.0.0.1:0`.
     let mut args = vec!["--workers".into(), workers.to_string()];
-    if plan.n > common::cli::DEFAULT_MAX_N {
+    if plan.kernel != common::kernel::DEFAULT {
+        args.extend(["--kernel".into(), plan.kernel.name().into()]);
+    }
+    if plan.n > plan.kernel.default_max_n() {
         args.extend(["--max-n".into(), plan.n.to_string()]);
     }
     // Warm-up and calibration jobs are waited for, so a batch is the most ever pending.
@@ -869,7 +889,7 @@ async fn exchange(
     let (status, error) = match result {
         Ok(response) => (
             Some(response.status),
-            check_response(strategy, plan.n, mode, &response).err(),
+            check_response(plan.kernel, strategy, plan.n, mode, &response).err(),
         ),
         Err(e) => (None, Some(e)),
     };
@@ -885,12 +905,13 @@ async fn exchange(
 /// Whether `response` is the right answer to `strategy` with kernel size `n`: the conformance
 /// suite's definition ([`conformance::check_answer`]), errors sorted into this run's kinds.
 pub fn check_response(
+    kernel: &dyn Kernel,
     strategy: Strategy,
     n: u64,
     mode: Mode,
     response: &HttpResponse,
 ) -> Result<(), RequestError> {
-    conformance::check_answer(strategy, n, response, mode).map_err(|e| match e {
+    conformance::check_answer(kernel, strategy, n, response, mode).map_err(|e| match e {
         AnswerError::Status(status) => RequestError::Status(status),
         AnswerError::Body(why) => RequestError::Body(why),
     })
@@ -902,6 +923,7 @@ mod tests {
 
     fn plan() -> Plan {
         Plan {
+            kernel: common::kernel::DEFAULT,
             n: 10,
             yield_every: None,
             concurrency: 3,
@@ -952,23 +974,51 @@ mod tests {
     fn our_bodies_are_checked_exactly() {
         let ok = r#"{"strategy":"cycle","n":10,"total":"285","compute_us":1}"#;
         assert_eq!(
-            check_response(Strategy::Cycle, 10, Mode::Ours, &response(200, ok)),
+            check_response(
+                common::kernel::DEFAULT,
+                Strategy::Cycle,
+                10,
+                Mode::Ours,
+                &response(200, ok)
+            ),
             Ok(())
         );
         let wrong = r#"{"strategy":"cycle","n":10,"total":"286","compute_us":1}"#;
         assert!(matches!(
-            check_response(Strategy::Cycle, 10, Mode::Ours, &response(200, wrong)),
+            check_response(
+                common::kernel::DEFAULT,
+                Strategy::Cycle,
+                10,
+                Mode::Ours,
+                &response(200, wrong)
+            ),
             Err(RequestError::Body(_))
         ));
         // The right body from the wrong endpoint.
-        assert!(check_response(Strategy::Thread, 10, Mode::Ours, &response(200, ok)).is_err());
+        assert!(
+            check_response(
+                common::kernel::DEFAULT,
+                Strategy::Thread,
+                10,
+                Mode::Ours,
+                &response(200, ok)
+            )
+            .is_err()
+        );
         assert_eq!(
-            check_response(Strategy::Cycle, 10, Mode::Ours, &response(503, "{}")),
+            check_response(
+                common::kernel::DEFAULT,
+                Strategy::Cycle,
+                10,
+                Mode::Ours,
+                &response(503, "{}")
+            ),
             Err(RequestError::Status(503))
         );
         let accepted = r#"{"strategy":"background","n":10,"job":3,"status":"accepted"}"#;
         assert_eq!(
             check_response(
+                common::kernel::DEFAULT,
                 Strategy::Background,
                 10,
                 Mode::Ours,
@@ -979,6 +1029,7 @@ mod tests {
         // 200 where 202 is due.
         assert_eq!(
             check_response(
+                common::kernel::DEFAULT,
                 Strategy::Background,
                 10,
                 Mode::Ours,
@@ -987,7 +1038,13 @@ mod tests {
             Err(RequestError::Status(200))
         );
         assert!(matches!(
-            check_response(Strategy::Cycle, 10, Mode::Ours, &response(200, "not json")),
+            check_response(
+                common::kernel::DEFAULT,
+                Strategy::Cycle,
+                10,
+                Mode::Ours,
+                &response(200, "not json")
+            ),
             Err(RequestError::Body(_))
         ));
     }
@@ -1007,13 +1064,20 @@ mod tests {
             (r#"{"total": null}"#, 10, false),
         ];
         for (body, n, good) in cases {
-            let r = check_response(Strategy::Generator, n, Mode::External, &response(200, body));
+            let r = check_response(
+                common::kernel::DEFAULT,
+                Strategy::Generator,
+                n,
+                Mode::External,
+                &response(200, body),
+            );
             assert_eq!(r.is_ok(), good, "{body}: {r:?}");
         }
         assert_eq!(big, 333_333_283_333_335_000_000);
         // Any 2xx will do (the Python demo's background answers 200); errors will not.
         assert!(
             check_response(
+                common::kernel::DEFAULT,
                 Strategy::Background,
                 10,
                 Mode::External,
@@ -1022,7 +1086,13 @@ mod tests {
             .is_ok()
         );
         assert_eq!(
-            check_response(Strategy::Cycle, 10, Mode::External, &response(500, "{}")),
+            check_response(
+                common::kernel::DEFAULT,
+                Strategy::Cycle,
+                10,
+                Mode::External,
+                &response(500, "{}")
+            ),
             Err(RequestError::Status(500))
         );
     }
@@ -1073,6 +1143,7 @@ mod tests {
             client_cpu: None,
             cpu_wall: None,
             lag: None,
+            server_peak_rss_kib: None,
         };
         assert_eq!(probe_errors_note(&[round(vec![probe(None)])]), None);
         let rounds = [

@@ -97,6 +97,7 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
         }
         .to_owned(),
         client: s.client.name().to_owned(),
+        compute_kernel: s.plan.kernel.name().into(),
         n: s.plan.n,
         concurrency: s.plan.concurrency,
         rounds: s.plan.rounds,

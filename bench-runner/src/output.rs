@@ -78,7 +78,7 @@ fn labels(m: &Measurement, wide: bool) -> Row {
     } else {
         row
     };
-    let row = row.opt(l.workers).put(m.strategy);
+    let row = row.opt(l.workers).put(m.strategy).put(m.plan.kernel.name());
     if wide {
         row.put(m.plan.n).put(m.plan.concurrency)
     } else {
@@ -166,6 +166,7 @@ pub fn write_rounds(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
                 .num(f.server_cpu_ms, 0)
                 .num(f.client_cpu_ms, 0)
                 .num(f.server_cores_used, 3)
+                .num(f.server_peak_rss_mib, 1)
                 .write(w)?;
         }
     }
@@ -225,6 +226,7 @@ pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
             .num(s.server_cores_used.map(|c| c.mean), 3)
             .num(s.server_cores_used.map(|c| c.min), 3)
             .num(s.server_cores_used.map(|c| c.max), 3)
+            .num(s.server_peak_rss_mib_max, 1)
             .put(&s.note)
             .write(w)?;
     }
@@ -452,6 +454,9 @@ mod tests {
         assert_eq!(get("server_cpu_ms_mean"), "80.0");
         assert_eq!(get("client_cpu_ms_mean"), "15.0");
         assert_eq!(get("server_cores_used_mean"), "1.250");
+        assert_eq!(get("kernel"), "sum-squares");
+        // The larger of the rounds' peaks (20 and 30.5 MiB).
+        assert_eq!(get("server_peak_rss_mib_max"), "30.5");
         assert_eq!(get("server_cores_used_max"), "1.500");
     }
 
@@ -462,7 +467,7 @@ mod tests {
         let text = String::from_utf8(buf).expect("utf-8");
         let last = rows(&text).pop().expect("rows");
         assert_eq!(
-            &last[8..],
+            &last[9..],
             ["2", "3", "3", "1000000", "", "false", "timeout"]
         );
     }

@@ -88,6 +88,8 @@ pub struct RoundFigures {
     pub client_cpu_ms: Option<f64>,
     /// Server CPU time ÷ the window's wall time: cores the server kept busy on average.
     pub server_cores_used: Option<f64>,
+    /// The server's peak resident memory during the round (VmHWM, reset before it), MiB.
+    pub server_peak_rss_mib: Option<f64>,
 }
 
 /// A round's executor lag, as the server measured it, µs. Percentiles are `None` when the
@@ -168,6 +170,7 @@ impl RoundFigures {
                 .zip(round.cpu_wall)
                 .filter(|(_, wall)| !wall.is_zero())
                 .map(|(cpu, wall)| cpu.as_secs_f64() / wall.as_secs_f64()),
+            server_peak_rss_mib: round.server_peak_rss_kib.map(|kib| kib as f64 / 1024.0),
         }
     }
 }
@@ -265,6 +268,8 @@ pub struct PairSummary {
     pub client_cpu_ms: Option<Spread>,
     /// Server cores used per round.
     pub server_cores_used: Option<Spread>,
+    /// The largest of the rounds' peak resident memory of the server, MiB.
+    pub server_peak_rss_mib_max: Option<f64>,
     /// Notes, joined with `; `.
     pub note: String,
 }
@@ -323,6 +328,10 @@ impl PairSummary {
             server_cpu_ms: over(&|r| r.server_cpu_ms),
             client_cpu_ms: over(&|r| r.client_cpu_ms),
             server_cores_used: over(&|r| r.server_cores_used),
+            server_peak_rss_mib_max: rounds
+                .iter()
+                .filter_map(|r| r.server_peak_rss_mib)
+                .reduce(f64::max),
             note: m.notes.join("; "),
         }
     }
@@ -336,6 +345,7 @@ pub(crate) mod tests {
 
     pub(crate) fn plan() -> Plan {
         Plan {
+            kernel: common::kernel::DEFAULT,
             n: 1000,
             yield_every: None,
             concurrency: 4,
@@ -486,6 +496,7 @@ pub(crate) mod tests {
                     client_cpu: Some(ms(10)),
                     cpu_wall: Some(ms(40)),
                     lag: Some(lag(100, 50, 900, 1500)),
+                    server_peak_rss_kib: Some(20 * 1024),
                 },
                 Round {
                     number: 2,
@@ -502,6 +513,7 @@ pub(crate) mod tests {
                     client_cpu: Some(ms(20)),
                     cpu_wall: Some(ms(80)),
                     lag: Some(lag(200, 70, 3000, 4000)),
+                    server_peak_rss_kib: Some(30 * 1024 + 512),
                 },
             ],
             failure: Some("1 of 8 requests failed: 1 timeout".into()),
@@ -615,6 +627,7 @@ pub(crate) mod tests {
                 client_cpu: None,
                 cpu_wall: None,
                 lag: None,
+                server_peak_rss_kib: None,
             })
             .collect();
         let s = PairSummary::of(&m);

@@ -148,6 +148,14 @@ fn quick_run_against_all_three_servers_writes_verified_csvs() {
         );
     }
 
+    // The default kernel, named in every file; the server's peak RSS measured per pair.
+    let summary = Csv::read(&out.join("summary.csv"));
+    assert!(summary.values("kernel").iter().all(|k| *k == "sum-squares"));
+    for mib in summary.values("server_peak_rss_mib_max") {
+        let mib: f64 = mib.parse().unwrap_or_else(|e| panic!("{mib:?}: {e}"));
+        assert!((1.0..4096.0).contains(&mib), "{mib} MiB");
+    }
+
     let names: BTreeSet<String> = std::fs::read_dir(&out)
         .expect("results dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -922,6 +930,59 @@ fn wrong_totals_fail_verification_and_are_not_measured() {
         !stdout.contains("Batch of"),
         "a server that fails verification is not measured: {stdout}"
     );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// A `--url` server must run the kernel asked for: another is refused before anything is
+/// measured (exit 2, both kernels named); the same one is measured, verified for it, with the
+/// kernel recorded and the peak RSS left blank (the pid of a `--url` server is unknown).
+#[test]
+fn a_url_server_must_run_the_kernel_asked_for() {
+    let dir = servers();
+    let server = conformance::ServerProcess::start(
+        &dir.join("server-tokio-axum"),
+        &["--kernel".into(), "sha256".into()],
+        Duration::from_secs(10),
+    )
+    .expect("server starts");
+    let url = server.base_url();
+    let tmp = scratch("url-kernel");
+    let out = tmp.join("results");
+    let out_arg = out.to_str().expect("utf-8");
+    let output = run(&[
+        "--quick",
+        "--url",
+        &url,
+        "--strategy",
+        "cycle",
+        "--out",
+        out_arg,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("\"sha256\"") && stderr.contains("\"sum-squares\""),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing written");
+
+    let output = run(&[
+        "--quick",
+        "--url",
+        &url,
+        "--strategy",
+        "cycle,thread",
+        "--kernel",
+        "sha256",
+        "--out",
+        out_arg,
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let summary = Csv::read(&out.join("summary.csv"));
+    assert_eq!(summary.values("kernel"), ["sha256", "sha256"]);
+    assert_eq!(summary.values("verified"), ["true", "true"]);
+    assert_eq!(summary.values("server_peak_rss_mib_max"), ["", ""]);
     let _ = std::fs::remove_dir_all(&tmp);
 }
 

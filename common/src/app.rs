@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::cpu_pool::CpuPool;
 use crate::gate::{Gate, GateStats};
 use crate::jobs::{JobLimits, JobStats, Jobs};
-use crate::kernel;
+use crate::kernel::{self, Kernel};
 use crate::lag::LagMonitor;
 use crate::offload::{OffloadStats, Offloads, Panicked};
 use crate::openapi::{ApiDocs, Facts};
@@ -78,6 +78,8 @@ pub struct Limits {
     /// Not a limit: fault injection for tests (`--panic-on-n`). Every kernel asked for exactly
     /// this `n` panics.
     pub panic_on_n: Option<u64>,
+    /// Not a limit: the kernel every request runs (`--kernel`).
+    pub kernel: &'static dyn Kernel,
 }
 
 /// Shared state of one server process.
@@ -113,6 +115,8 @@ pub struct Work {
     pub strategy: Strategy,
     /// Its validated parameters.
     pub params: Params,
+    /// The kernel it runs (the server's `--kernel`).
+    pub kernel: &'static dyn Kernel,
     /// Fault injection (`--panic-on-n`): the kernel panics instead of running.
     pub(crate) panics: bool,
 }
@@ -169,12 +173,16 @@ impl App {
         let _in_flight = self.in_flight.enter();
         // This runs on the executor thread polling the handler: count it.
         self.executor_threads.enter();
-        let reply = match params::parse(strategy, query, self.limits.max_n) {
+        let kernel = self.limits.kernel;
+        let default_n = kernel.default_n();
+        let reply = match params::parse_with_default(strategy, query, self.limits.max_n, default_n)
+        {
             Ok(params) => {
                 let panics = self.limits.panic_on_n == Some(params.n);
                 run(Work {
                     strategy,
                     params,
+                    kernel,
                     panics,
                 })
                 .await
@@ -348,6 +356,7 @@ impl App {
             header_read_timeout_ms: u64::try_from(self.info.header_read_timeout.as_millis())
                 .unwrap_or(u64::MAX),
             max_n: self.limits.max_n,
+            kernel: self.limits.kernel.name().into(),
             cpu_threads: self.cpu_pool.threads(),
             in_flight: self.in_flight.count(),
             background: BackgroundStats {
@@ -534,32 +543,33 @@ impl App {
 }
 
 impl Work {
-    /// Runs the kernel this strategy uses on the current thread, timed, and builds the 200:
-    /// the iterator form for `/generator`, the manual loop for everything else.
+    /// Runs the kernel on the current thread, timed, and builds the 200: the iterator form for
+    /// `/generator` (for `sum-squares`; the one form for other kernels), the whole run for
+    /// everything else.
     pub fn run(self) -> Reply {
         let (total, elapsed) = self.compute();
         self.computed(total, elapsed)
     }
 
-    /// Runs the kernel this strategy uses on the current thread: the total and how long it took.
-    pub fn compute(&self) -> (u128, Duration) {
+    /// Runs the kernel on the current thread: the answer and how long it took.
+    pub fn compute(&self) -> (String, Duration) {
         self.fault();
-        let kernel = match self.strategy {
-            Strategy::Generator => kernel::sum_squares_iter,
+        let n = self.params.n;
+        let start = Instant::now();
+        let total = match self.strategy {
+            Strategy::Generator => self.kernel.run_iter(n),
             Strategy::Cycle
             | Strategy::CycleSleep
             | Strategy::Thread
             | Strategy::Background
             | Strategy::Rayon
             | Strategy::Bounded
-            | Strategy::Jobs => kernel::sum_squares_loop,
+            | Strategy::Jobs => self.kernel.run(n),
         };
-        let start = Instant::now();
-        let total = kernel(self.params.n);
         (total, start.elapsed())
     }
 
-    /// Runs the manual loop, awaiting `yield_now()` every `yield_every` iterations.
+    /// Runs the kernel in slices, awaiting `yield_now()` every `yield_every` units.
     pub async fn run_yielding<Y, F>(self, yield_now: Y) -> Reply
     where
         Y: FnMut() -> F,
@@ -567,8 +577,13 @@ impl Work {
     {
         self.fault();
         let start = Instant::now();
-        let total =
-            kernel::sum_squares_yielding(self.params.n, self.params.yield_every, yield_now).await;
+        let total = kernel::run_yielding(
+            self.kernel,
+            self.params.n,
+            self.params.yield_every,
+            yield_now,
+        )
+        .await;
         self.computed(total, start.elapsed())
     }
 
@@ -582,13 +597,14 @@ impl Work {
         }
     }
 
-    fn computed(self, total: u128, elapsed: Duration) -> Reply {
+    fn computed(self, total: String, elapsed: Duration) -> Reply {
         Reply::json(
             200,
             &Computed {
                 strategy: self.strategy.name().into(),
+                kernel: self.kernel.name().into(),
                 n: self.params.n,
-                total: total.to_string(),
+                total,
                 compute_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             },
         )
@@ -666,6 +682,11 @@ struct JobCounters {
     last_completed_unix_us: AtomicU64,
 }
 
+/// What `/stats` bodies older than the `kernel` field ran.
+fn default_kernel_name() -> String {
+    kernel::DEFAULT.name().into()
+}
+
 /// Microseconds from the Unix epoch to `t` (0 for a clock set before 1970).
 fn unix_micros(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
@@ -694,6 +715,10 @@ pub struct Stats {
     pub header_read_timeout_ms: u64,
     /// Largest `n` accepted.
     pub max_n: u64,
+    /// The kernel every request runs (`--kernel`); `sum-squares` in bodies from servers older
+    /// than the field.
+    #[serde(default = "default_kernel_name")]
+    pub kernel: String,
     /// Threads of the CPU pool (`--cpu-threads`).
     pub cpu_threads: usize,
     /// Strategy requests being handled now.
@@ -858,6 +883,7 @@ mod tests {
                 cpu_pool_nice: None,
                 lag_interval: None,
                 panic_on_n,
+                kernel: kernel::DEFAULT,
             },
         )
         .expect("app")
@@ -906,6 +932,7 @@ mod tests {
         ));
         let body: Computed = serde_json::from_str(&reply.body).expect("JSON");
         assert_eq!(body.total, kernel::closed_form(1000).to_string());
+        assert_eq!(body.kernel, "sum-squares");
     }
 
     #[test]
@@ -914,6 +941,7 @@ mod tests {
         let work = Work {
             strategy: Strategy::Background,
             params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+            kernel: kernel::DEFAULT,
             panics: false,
         };
         let (a, reply_a) = app.accept_background(work).expect("first fits");
@@ -957,6 +985,7 @@ mod tests {
         let work = Work {
             strategy: Strategy::Background,
             params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+            kernel: kernel::DEFAULT,
             panics: false,
         };
         assert_eq!(app.snapshot().background.last_completed_unix_us, None);
@@ -1057,6 +1086,7 @@ mod tests {
         let work = |n: u64| Work {
             strategy: Strategy::Background,
             params: params::parse(Strategy::Background, Some(&format!("n={n}")), 100).expect("ok"),
+            kernel: kernel::DEFAULT,
             panics: n == 13,
         };
         let (bad, _) = app.accept_background(work(13)).expect("fits");
@@ -1090,6 +1120,7 @@ mod tests {
         let work = Work {
             strategy: Strategy::Background,
             params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+            kernel: kernel::DEFAULT,
             panics: false,
         };
         let (job, _) = app.accept_background(work).expect("fits");
@@ -1176,6 +1207,7 @@ mod tests {
         let work = Work {
             strategy: Strategy::Background,
             params: params::parse(Strategy::Background, Some("n=10"), 10).expect("ok"),
+            kernel: kernel::DEFAULT,
             panics: false,
         };
         let (stuck, _) = app.accept_background(work).expect("fits");

@@ -12,7 +12,7 @@
 //! - 1: stopped, but accepted work was lost: requests or jobs still running at the shutdown
 //!   deadline, or background jobs that panicked or were dropped before they ran (each listed
 //!   on stderr, in lines starting `shutdown:`). Also when start-up fails (port in use, say).
-//! - 2: a bad command line (clap's own status).
+//! - 2: a bad command line (clap's own status), an unknown `--kernel` included.
 
 use std::future::Future;
 use std::io::Write;
@@ -23,11 +23,12 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::app::Limits;
-use crate::kernel::N_CEILING;
+use crate::kernel::{self, Kernel, N_CEILING};
 use crate::lag;
 use crate::placement::{self, CpuList};
 
-/// Default `--max-n`: about half a second of one core on the kernel (release build).
+/// Default `--max-n` of the default kernel: about half a second of one core (release build).
+/// Each kernel has its own ([`Kernel::default_max_n`]).
 pub const DEFAULT_MAX_N: u64 = 1_000_000_000;
 
 /// Options common to the three servers.
@@ -50,9 +51,15 @@ pub struct ServerArgs {
     #[arg(long, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub blocking_threads: Option<NonZeroUsize>,
 
-    /// Largest kernel size `n` a request may ask for; bounds the CPU one request can take.
-    #[arg(long, default_value_t = DEFAULT_MAX_N, value_parser = clap::value_parser!(u64).range(0..=N_CEILING))]
-    pub max_n: u64,
+    /// Largest kernel size `n` a request may ask for; bounds the CPU one request can take
+    /// [default: the kernel's, about half a second of one core: 1000000000 for sum-squares].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=N_CEILING))]
+    pub max_n: Option<u64>,
+
+    /// The CPU-bound kernel every request runs: sum-squares (the default), argon2, sha256
+    /// (docs/kernels.md). `/stats` names it.
+    #[arg(long, value_name = "NAME", default_value = "sum-squares")]
+    pub kernel: String,
 
     /// Most /background jobs accepted and not yet finished; past it /background answers 503.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
@@ -152,11 +159,23 @@ impl ServerArgs {
         self.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT)
     }
 
-    /// The request limits.
-    pub fn limits(&self) -> Limits {
+    /// The request limits, with `--kernel` looked up in `kernels` (the shipped
+    /// [`kernel::KERNELS`], or a list of the caller's own). An unknown kernel, or a `--max-n`
+    /// above the kernel's ceiling, is an error naming what is accepted: a server exits 2 with
+    /// it, as for any bad option.
+    pub fn limits(&self, kernels: &[&'static dyn Kernel]) -> Result<Limits, String> {
+        let kernel = kernel::find(kernels, &self.kernel).map_err(|e| format!("--kernel: {e}"))?;
+        let max_n = self.max_n.unwrap_or_else(|| kernel.default_max_n());
+        if max_n > kernel.n_ceiling() {
+            return Err(format!(
+                "--max-n {max_n}: the kernel {} accepts at most {}",
+                kernel.name(),
+                kernel.n_ceiling()
+            ));
+        }
         let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        Limits {
-            max_n: self.max_n,
+        Ok(Limits {
+            max_n,
             max_background: size(self.max_background),
             cpu_threads: self
                 .cpu_threads
@@ -168,7 +187,8 @@ impl ServerArgs {
             lag_interval: (!self.no_lag_monitor)
                 .then(|| Duration::from_micros(self.lag_interval_us)),
             panic_on_n: self.panic_on_n,
-        }
+            kernel,
+        })
     }
 }
 
@@ -239,6 +259,14 @@ pub fn die_with_parent(parent: u32) -> std::io::Result<()> {
     check()?;
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
     check()
+}
+
+/// Exits with clap's usage-error status (2) and `message` in clap's format, for a bad option
+/// clap cannot check by itself (an unknown `--kernel`, say). `C` is the server's parser.
+pub fn usage_error<C: clap::CommandFactory>(message: String) -> ! {
+    C::command()
+        .error(clap::error::ErrorKind::InvalidValue, message)
+        .exit()
 }
 
 /// Default `--header-timeout`.
@@ -315,7 +343,7 @@ mod tests {
         let cli = Cli::try_parse_from(["x"]).expect("defaults parse");
         assert_eq!(cli.server.bind, "127.0.0.1:8000".parse().expect("addr"));
         assert_eq!(cli.server.workers(), cores());
-        let limits = cli.server.limits();
+        let limits = cli.server.limits(kernel::KERNELS).expect("limits");
         assert_eq!(
             (limits.max_n, limits.max_background, limits.max_queue),
             (DEFAULT_MAX_N, 1024, 1024)
@@ -331,7 +359,7 @@ mod tests {
         let cli =
             Cli::try_parse_from(["x", "--cpus", "0", "--cpu-pool-nice", "19"]).expect("parses");
         assert_eq!(cli.server.workers(), 1);
-        let limits = cli.server.limits();
+        let limits = cli.server.limits(kernel::KERNELS).expect("limits");
         assert_eq!((limits.cpu_threads, limits.cpu_pool_nice), (1, Some(19)));
         let cli = Cli::try_parse_from(["x", "--cpus", "0", "--workers", "3"]).expect("parses");
         assert_eq!(cli.server.workers(), 3);
@@ -348,7 +376,13 @@ mod tests {
 
     #[test]
     fn lag_flags() {
-        let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses").server.limits();
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .expect("parses")
+                .server
+                .limits(kernel::KERNELS)
+                .expect("limits")
+        };
         let l = parse(&["x", "--lag-interval-us", "1"]).lag_interval;
         assert_eq!(l, Some(Duration::from_micros(1)));
         let l = parse(&["x", "--lag-interval-us", "1000000"]).lag_interval;
@@ -443,6 +477,31 @@ mod tests {
         );
         let cli = Cli::try_parse_from(["x"]).expect("parses");
         assert!(cli.server.exit_with_parent().is_ok());
+    }
+
+    #[test]
+    fn kernels_by_name_with_their_own_max_n() {
+        let limits = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .expect("parses")
+                .server
+                .limits(kernel::KERNELS)
+        };
+        let l = limits(&["x"]).expect("default");
+        assert_eq!((l.kernel.name(), l.max_n), ("sum-squares", DEFAULT_MAX_N));
+        let l = limits(&["x", "--kernel", "argon2"]).expect("argon2");
+        assert_eq!((l.kernel.name(), l.max_n), ("argon2", 10));
+        let l = limits(&["x", "--kernel", "argon2", "--max-n", "3"]).expect("argon2");
+        assert_eq!(l.max_n, 3);
+        let e = limits(&["x", "--kernel", "argon2", "--max-n", "100001"]).expect_err("ceiling");
+        assert!(e.contains("at most 100000"), "{e}");
+        let e = limits(&["x", "--kernel", "md5"]).expect_err("unknown");
+        assert!(
+            e.contains("--kernel")
+                && e.contains("\"md5\"")
+                && e.contains("sum-squares, argon2, sha256"),
+            "{e}"
+        );
     }
 
     #[test]

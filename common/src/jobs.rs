@@ -85,7 +85,7 @@ pub struct JobStats {
 enum State {
     Queued,
     Running,
-    Done { total: u128, compute: Duration },
+    Done { total: String, compute: Duration },
     Failed,
 }
 
@@ -283,7 +283,7 @@ fn status_of(job: &Job) -> JobStatus {
         State::Running => ("running", None, None),
         State::Done { total, compute } => (
             "done",
-            Some(total.to_string()),
+            Some(total.clone()),
             Some(u64::try_from(compute.as_micros()).unwrap_or(u64::MAX)),
         ),
         State::Failed => ("failed", None, None),
@@ -313,6 +313,7 @@ mod tests {
         Work {
             strategy: Strategy::Jobs,
             params: params::parse(Strategy::Jobs, Some(&format!("n={n}")), u64::MAX).expect("ok"),
+            kernel: crate::kernel::DEFAULT,
             panics: false,
         }
     }

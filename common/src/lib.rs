@@ -1,4 +1,4 @@
-//! Everything the three servers share, with no async runtime in it: the CPU-bound kernel, the
+//! Everything the three servers share, with no async runtime in it: the CPU-bound kernels, the
 //! one list of strategies, query validation, response bodies, request and job accounting, and
 //! the command line. Each server keeps only what is particular to its runtime: how it routes,
 //! yields, offloads, spawns and shuts down.
@@ -6,8 +6,8 @@
 //! # Layout
 //! - `lib.rs`: [`Endpoint`], the one list of endpoints (the strategies' and the others), and
 //!   [`Route`], what a request's method and path select.
-//! - [`kernel`]: the sum of `i * i` over `0..n` as `u128`, in iterator, loop and yielding
-//!   forms, kept from folding into a closed form; the closed form itself is the test oracle.
+//! - [`kernel`]: the list of CPU-bound kernels ([`kernel::KERNELS`]: `sum-squares`, the
+//!   default, `argon2`, `sha256`), each run whole or in slices, with its oracle.
 //! - [`strategy`]: [`Strategy`], the one list (`ALL`), with each endpoint's path, description
 //!   and accepted parameters.
 //! - [`params`]: query-string parsing and the 400 reasons.

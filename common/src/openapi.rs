@@ -31,6 +31,7 @@ use serde_json::{Map, Value, json};
 
 use crate::app::{Limits, Stats};
 use crate::jobs::JobStatus;
+use crate::kernel::Kernel;
 use crate::lag::LagReport;
 use crate::params::{self, REASONS, Rule};
 use crate::reply::{Accepted, Computed, ErrorBody, Health};
@@ -49,18 +50,27 @@ const SCHEMAS: &str = "#/components/schemas/";
 /// The kernel a server runs, as the document describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelDoc {
-    /// Its name.
+    /// Its name (`--kernel`).
     pub name: &'static str,
-    /// A sentence for people: what `n` does and what `total` is.
+    /// A sentence for people: what it computes and what `total` is.
     pub description: &'static str,
+    /// What one unit of `n` is.
+    pub unit: &'static str,
+    /// `n` when a request sends none.
+    pub default_n: u64,
 }
 
-/// Today's (only) kernel.
-pub const SUM_SQUARES: KernelDoc = KernelDoc {
-    name: "sum-squares",
-    description: "the sum of i * i for i in 0..n, computed as u128 and answered as a decimal \
-                  string (n = 10^7 gives 333333283333335000000, which overflows u64)",
-};
+impl KernelDoc {
+    /// How the document describes `kernel`.
+    pub fn of(kernel: &dyn Kernel) -> KernelDoc {
+        KernelDoc {
+            name: kernel.name(),
+            description: kernel.description(),
+            unit: kernel.unit(),
+            default_n: kernel.default_n(),
+        }
+    }
+}
 
 /// What the document depends on besides the code: the server's flags that change what a
 /// client may send or will get.
@@ -80,17 +90,17 @@ impl Facts {
         Facts {
             max_n: limits.max_n,
             job_ttl_s: limits.job_ttl.as_secs(),
-            kernel: SUM_SQUARES,
+            kernel: KernelDoc::of(limits.kernel),
         }
     }
 
     /// The facts a server reports in its `/stats` (what the conformance suite expects its
     /// `/openapi.json` to follow).
-    pub fn of_stats(stats: &Stats) -> Facts {
+    pub fn of_stats(stats: &Stats, kernel: &dyn Kernel) -> Facts {
         Facts {
             max_n: stats.max_n,
             job_ttl_s: stats.jobs.ttl_s,
-            kernel: SUM_SQUARES,
+            kernel: KernelDoc::of(kernel),
         }
     }
 }
@@ -149,7 +159,12 @@ pub fn document(facts: &Facts) -> Value {
             ),
             "license": { "name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0" },
         },
-        "x-kernels": [{ "name": facts.kernel.name, "description": facts.kernel.description }],
+        "x-kernels": [{
+            "name": facts.kernel.name,
+            "description": facts.kernel.description,
+            "unit": facts.kernel.unit,
+            "default_n": facts.kernel.default_n,
+        }],
         "tags": [
             { "name": DEMO_TAG, "description": "Ways of running the kernel in a handler: the five of the Python demo this project grew from." },
             { "name": RECOMMENDED_TAG, "description": "What tokio's documentation and Alice Ryhl's \"Async: What is blocking?\" recommend instead: a pool sized to the cores, a bounded offload, a job API." },
@@ -237,6 +252,15 @@ fn operation(endpoint: Endpoint, facts: &Facts, generator: &mut SchemaGenerator)
                 .iter()
                 .filter_map(|name| params::rule(name, facts.max_n))
             {
+                // The kernel decides what a request without `n` runs.
+                let rule = if rule.name == "n" {
+                    Rule {
+                        default: facts.kernel.default_n.min(facts.max_n),
+                        ..rule
+                    }
+                } else {
+                    rule
+                };
                 parameters.push(query_parameter(&rule));
             }
             let (what, body) = match s.execution() {
@@ -852,7 +876,7 @@ mod tests {
         Facts {
             max_n,
             job_ttl_s: 300,
-            kernel: SUM_SQUARES,
+            kernel: KernelDoc::of(crate::kernel::DEFAULT),
         }
     }
 
@@ -1014,6 +1038,7 @@ mod tests {
                 cpu_pool_nice: None,
                 lag_interval: None,
                 panic_on_n: None,
+                kernel: crate::kernel::DEFAULT,
             },
         )
         .expect("app");

@@ -8,7 +8,7 @@ use std::num::NonZeroU64;
 
 use crate::strategy::Strategy;
 
-/// `n` when the query does not give one: the Python demo's value.
+/// `n` when the query does not give one, for the default kernel: the Python demo's value.
 pub const DEFAULT_N: u64 = 10_000_000;
 /// `yield_every` when the query does not give one: the Python demo's value.
 pub const DEFAULT_YIELD_EVERY: NonZeroU64 = NonZeroU64::new(100_000).expect("non-zero");
@@ -51,7 +51,8 @@ pub fn rule(name: &str, max_n: u64) -> Option<Rule> {
             minimum: 0,
             maximum: max_n,
             default: DEFAULT_N.min(max_n),
-            description: "kernel size: the sum runs over i in 0..n; at most the server's --max-n",
+            description: "kernel size, in units of the kernel's work (x-kernels says which; for \
+                          sum-squares the sum runs over i in 0..n); at most the server's --max-n",
         }),
         "yield_every" => Some(Rule {
             name: "yield_every",
@@ -67,9 +68,9 @@ pub fn rule(name: &str, max_n: u64) -> Option<Rule> {
 /// A validated request for one strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
-    /// Kernel size: the sum runs over `0..n`.
+    /// Kernel size: units of the kernel's work (for `sum-squares`, the sum runs over `0..n`).
     pub n: u64,
-    /// Iterations between yields; meaningful for `/cycle_sleep` only.
+    /// Units of work between yields; meaningful for `/cycle_sleep` only.
     pub yield_every: NonZeroU64,
 }
 
@@ -163,8 +164,19 @@ impl ParamError {
 }
 
 /// Parses the raw query string (without `?`, still percent-encoded) of a request to
-/// `strategy`'s endpoint. `max_n` is the server's `--max-n`.
+/// `strategy`'s endpoint. `max_n` is the server's `--max-n`; a query without `n` gets
+/// [`DEFAULT_N`] (the default kernel's), capped by `max_n`.
 pub fn parse(strategy: Strategy, query: Option<&str>, max_n: u64) -> Result<Params, ParamError> {
+    parse_with_default(strategy, query, max_n, DEFAULT_N)
+}
+
+/// [`parse`], with `default_n` for a query without `n` (the server's kernel's default).
+pub fn parse_with_default(
+    strategy: Strategy,
+    query: Option<&str>,
+    max_n: u64,
+    default_n: u64,
+) -> Result<Params, ParamError> {
     let mut n: Option<u64> = None;
     let mut yield_every: Option<NonZeroU64> = None;
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
@@ -198,7 +210,7 @@ pub fn parse(strategy: Strategy, query: Option<&str>, max_n: u64) -> Result<Para
         }
     }
     Ok(Params {
-        n: n.unwrap_or(DEFAULT_N.min(max_n)),
+        n: n.unwrap_or(default_n.min(max_n)),
         yield_every: yield_every.unwrap_or(DEFAULT_YIELD_EVERY),
     })
 }

@@ -35,9 +35,13 @@ pub struct Reply {
 pub struct Computed {
     /// Strategy name (`cycle_sleep`).
     pub strategy: String,
+    /// The kernel run (`sum-squares`); `""` when read from a server older than the field.
+    #[serde(default)]
+    pub kernel: String,
     /// Kernel size.
     pub n: u64,
-    /// The sum, as a decimal string: it does not fit in a JSON number that every client reads exactly.
+    /// The kernel's answer as a string: for `sum-squares` the decimal sum (it does not fit in a
+    /// JSON number that every client reads exactly); for the hashes their hex digest.
     pub total: String,
     /// Server-side time from the kernel's start to its end, in µs (yields included for `cycle_sleep`;
     /// queueing for a pool thread excluded for `thread`).

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use common::app::Stats;
 use common::jobs::JobStatus;
-use common::kernel::closed_form;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use common::kernel::Kernel;
 use common::openapi::{self, Facts};
 use common::reply::{Accepted, Computed, ErrorBody};
 use common::strategy::Execution;
@@ -16,8 +19,31 @@ use serde_json::Value;
 
 use crate::client::{ClientError, HttpClient, HttpResponse};
 
-/// Kernel sizes every strategy is checked at.
-pub const CHECKED_N: [u64; 4] = [0, 1, 10, 10_000_000];
+/// Kernel sizes every strategy is checked at: 0, 1, a few, and the kernel's default `n`
+/// (for `sum-squares`: 0, 1, 10, 10^7; for `argon2`: 0, 1, 2 hashes).
+pub fn checked_n(kernel: &dyn Kernel) -> Vec<u64> {
+    let default = kernel.default_n();
+    let mut ns = vec![0, 1, 10.min(2 * default), default];
+    ns.sort_unstable();
+    ns.dedup();
+    ns
+}
+
+/// The right answer of `kernel` for `n`: its oracle where it has one, otherwise the kernel's
+/// own result, computed here once per kernel and `n` (on the calling thread: the first call
+/// for a slow kernel takes as long as one request) and kept for the process's life.
+pub fn expected(kernel: &dyn Kernel, n: u64) -> String {
+    if let Some(answer) = kernel.oracle(n) {
+        return answer;
+    }
+    static ANSWERS: Mutex<Option<HashMap<(&'static str, u64), String>>> = Mutex::new(None);
+    let mut answers = ANSWERS.lock().unwrap_or_else(PoisonError::into_inner);
+    answers
+        .get_or_insert_with(HashMap::new)
+        .entry((kernel.name(), n))
+        .or_insert_with(|| kernel.run(n))
+        .clone()
+}
 
 /// How much to check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,8 +148,14 @@ impl fmt::Display for Check {
     }
 }
 
-/// Runs every check against the server at `base_url` (`http://127.0.0.1:PORT`).
-pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Report {
+/// Runs every check against the server at `base_url` (`http://127.0.0.1:PORT`), which must run
+/// `kernel` (our servers' `/stats` says which they run).
+pub async fn verify(
+    client: &dyn HttpClient,
+    base_url: &str,
+    mode: Mode,
+    kernel: &dyn Kernel,
+) -> Report {
     let mut report = Report::default();
     let get = |path: String| {
         let url = format!("{base_url}{path}");
@@ -159,6 +191,18 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
                 "GET /stats",
                 stats.as_ref().map(|_| ()).map_err(Clone::clone),
             );
+            report.record(
+                "kernel in /stats",
+                match &stats {
+                    Ok(s) if s.kernel == kernel.name() => Ok(()),
+                    Ok(s) => Err(format!(
+                        "the server runs the kernel {:?}, expected {:?}",
+                        s.kernel,
+                        kernel.name()
+                    )),
+                    Err(e) => Err(e.clone()),
+                },
+            );
             stats.ok()
         }
         Mode::External => {
@@ -169,9 +213,9 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
 
     // Right totals for every strategy and n.
     for strategy in Strategy::ALL {
-        for n in CHECKED_N {
+        for n in checked_n(kernel) {
             let name = format!("total {} n={n}", strategy.path());
-            if mode == Mode::External && n != common::params::DEFAULT_N {
+            if mode == Mode::External && n != kernel.default_n() {
                 report.skip(name, "external server: checked at the default n only");
                 continue;
             }
@@ -184,18 +228,24 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
             }
             report.record(
                 name,
-                result.and_then(|r| check_answer(strategy, n, &r, mode).map_err(|e| e.to_string())),
+                result.and_then(|r| {
+                    check_answer(kernel, strategy, n, &r, mode).map_err(|e| e.to_string())
+                }),
             );
         }
     }
-    let name = "total /cycle_sleep n=1000 yield_every=7";
+    // Many slices: 1000 units in slices of 7 (3 argon2 hashes one at a time).
+    let n = 1000.min(3 * kernel.default_n());
+    let every = 7.min((n / 2).max(1));
+    let name = format!("total /cycle_sleep n={n} yield_every={every}");
     match mode {
         Mode::Ours => {
-            let r = get("/cycle_sleep?n=1000&yield_every=7".into()).await;
+            let r = get(format!("/cycle_sleep?n={n}&yield_every={every}")).await;
             report.record(
                 name,
                 r.and_then(|r| {
-                    check_answer(Strategy::CycleSleep, 1000, &r, mode).map_err(|e| e.to_string())
+                    check_answer(kernel, Strategy::CycleSleep, n, &r, mode)
+                        .map_err(|e| e.to_string())
                 }),
             );
         }
@@ -285,7 +335,7 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
             let r = get("/openapi.json".into()).await;
             report.record(
                 "GET /openapi.json",
-                r.and_then(|r| check_openapi(&r, &Facts::of_stats(stats))),
+                r.and_then(|r| check_openapi(&r, &Facts::of_stats(stats, kernel))),
             );
             let r = get("/docs".into()).await;
             report.record("GET /docs", r.and_then(|r| check_docs(&r)));
@@ -320,7 +370,7 @@ pub async fn verify(client: &dyn HttpClient, base_url: &str, mode: Mode) -> Repo
                 "background jobs complete in /stats",
                 r.and_then(|s| {
                     let bg = s.background;
-                    let want = u64::try_from(CHECKED_N.len()).unwrap_or_default();
+                    let want = u64::try_from(checked_n(kernel).len()).unwrap_or_default();
                     if bg.completed >= want && bg.completed == bg.accepted && bg.abandoned == 0 {
                         Ok(())
                     } else {
@@ -533,20 +583,21 @@ pub fn answer_status(strategy: Strategy) -> u16 {
     }
 }
 
-/// Whether `r`, the final answer of [`call_strategy`], is the right answer to `strategy` with
-/// kernel size `n`. The one definition of "right", used by [`verify`] and by bench-runner for
-/// every request it times.
+/// Whether `r`, the final answer of [`call_strategy`], is the right answer of `kernel` to
+/// `strategy` with kernel size `n`. The one definition of "right", used by [`verify`] and by
+/// bench-runner for every request it times.
 ///
 /// `Ours`: the exact success status, a JSON body of `common::reply`/`common::jobs` naming the
-/// strategy and `n`, with the closed-form total. `External`: any 2xx, and a `total` field
-/// (anywhere in the JSON) equal to the closed form when there is one.
+/// strategy and `n`, with the [`expected`] total. `External`: any 2xx, and a `total` field
+/// (anywhere in the JSON) equal to the expected one when there is one.
 pub fn check_answer(
+    kernel: &dyn Kernel,
     strategy: Strategy,
     n: u64,
     r: &HttpResponse,
     mode: Mode,
 ) -> Result<(), AnswerError> {
-    let want = closed_form(n);
+    let want = expected(kernel, n);
     let body_err = |what: &str, e: serde_json::Error| {
         AnswerError::Body(format!("not {what} ({e}): {:?}", clip(&r.body)))
     };
@@ -592,7 +643,7 @@ pub fn check_answer(
                 )));
             }
             match total {
-                Some(total) if total != want.to_string() => {
+                Some(total) if total != want => {
                     Err(AnswerError::Body(format!("total {total}, expected {want}")))
                 }
                 _ => Ok(()),
@@ -606,7 +657,7 @@ pub fn check_answer(
                 return Ok(()); // Not JSON: the status is all we can check.
             };
             match find_total(&json) {
-                Some(total) if !total_matches(total, want) => {
+                Some(total) if !total_matches(total, &want) => {
                     Err(AnswerError::Body(format!("total {total}, expected {want}")))
                 }
                 // Fire-and-forget answers carry no total; the status is all we can check.
@@ -627,11 +678,16 @@ pub fn find_total(v: &Value) -> Option<&Value> {
     }
 }
 
-/// Whether a `total` found in an external body is `want`. A string compares exactly; a JSON
-/// number above `u64` (Python's exact int) is read as an `f64`, within a few ulps (serde_json's
-/// parser is not correctly rounded there): 1e-15 is about 5 ulps, while a total off by one in
-/// its 15th digit is about 15 ulps away.
-pub fn total_matches(total: &Value, want: u128) -> bool {
+/// Whether a `total` found in an external body is `want`. A string compares exactly (as a
+/// number when both are decimal); a JSON number (a decimal `want` only) above `u64` (Python's
+/// exact int) is read as an `f64`, within a few ulps (serde_json's parser is not correctly
+/// rounded there): 1e-15 is about 5 ulps, while a total off by one in its 15th digit is about
+/// 15 ulps away.
+pub fn total_matches(total: &Value, want: &str) -> bool {
+    let Ok(want_number) = want.parse::<u128>() else {
+        return total.as_str() == Some(want);
+    };
+    let want = want_number;
     match total {
         Value::String(s) => s.parse::<u128>().ok() == Some(want),
         Value::Number(num) => match num.as_u64() {
@@ -693,7 +749,7 @@ mod tests {
     fn finds_totals_in_our_and_the_demo_shapes() {
         let total = |body: &str| {
             let v: Value = serde_json::from_str(body).expect("json");
-            find_total(&v).map(|t| total_matches(t, 285))
+            find_total(&v).map(|t| total_matches(t, "285"))
         };
         assert_eq!(total(r#"{"total":"285"}"#), Some(true));
         assert_eq!(total(r#"{"total":285}"#), Some(true));
@@ -703,8 +759,80 @@ mod tests {
         // Python's exact integer for n = 10^7, above u64: compared as f64, within 1e-15.
         let big: Value = serde_json::from_str(r#"{"total":333333283333335000000}"#).expect("json");
         let found = find_total(&big).expect("found");
-        assert!(total_matches(found, closed_form(10_000_000)));
-        assert!(!total_matches(found, closed_form(10_000_000) + 1_000_000));
+        let want = common::kernel::closed_form(10_000_000);
+        assert!(total_matches(found, &want.to_string()));
+        assert!(!total_matches(found, &(want + 1_000_000).to_string()));
+        // A digest compares as a string.
+        let hex: Value = serde_json::from_str(r#"{"total":"00ff"}"#).expect("json");
+        let found = find_total(&hex).expect("found");
+        assert!(total_matches(found, "00ff"));
+        assert!(!total_matches(found, "00fe"));
+    }
+
+    /// A kernel without an oracle that counts how often it runs whole.
+    #[derive(Debug)]
+    struct Counted(std::sync::atomic::AtomicUsize);
+
+    impl Kernel for Counted {
+        fn name(&self) -> &'static str {
+            "counted"
+        }
+        fn description(&self) -> &'static str {
+            "n, counted"
+        }
+        fn unit(&self) -> &'static str {
+            "unit"
+        }
+        fn memory_bytes(&self) -> u64 {
+            0
+        }
+        fn default_n(&self) -> u64 {
+            1
+        }
+        fn default_max_n(&self) -> u64 {
+            10
+        }
+        fn n_ceiling(&self) -> u64 {
+            10
+        }
+        fn start(&self, _n: u64) -> Box<dyn common::kernel::Run> {
+            unreachable!("only run whole here")
+        }
+        fn run(&self, n: u64) -> String {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            format!("ran {n}")
+        }
+    }
+
+    #[test]
+    fn expected_answers_come_from_the_oracle_or_one_run() {
+        assert_eq!(expected(common::kernel::DEFAULT, 10), "285");
+        static COUNTED: Counted = Counted(std::sync::atomic::AtomicUsize::new(0));
+        for _ in 0..3 {
+            assert_eq!(expected(&COUNTED, 7), "ran 7");
+        }
+        assert_eq!(expected(&COUNTED, 8), "ran 8");
+        assert_eq!(COUNTED.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // And a body is judged against it.
+        let r = HttpResponse {
+            status: 200,
+            content_type: Some(CONTENT_TYPE.into()),
+            body: r#"{"strategy":"cycle","kernel":"counted","n":7,"total":"ran 7","compute_us":1}"#
+                .into(),
+            retry_after: None,
+            allow: None,
+        };
+        assert_eq!(
+            check_answer(&COUNTED, Strategy::Cycle, 7, &r, Mode::Ours),
+            Ok(())
+        );
+        assert!(check_answer(&COUNTED, Strategy::Cycle, 8, &r, Mode::Ours).is_err());
+    }
+
+    #[test]
+    fn checked_sizes_follow_the_kernel() {
+        assert_eq!(checked_n(common::kernel::DEFAULT), [0, 1, 10, 10_000_000]);
+        assert_eq!(checked_n(&common::kernel::argon2::Argon2id), [0, 1, 2]);
     }
 
     #[test]

@@ -51,19 +51,47 @@ fn start(binary: &str, args: &[&str]) -> ServerProcess {
         .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"))
 }
 
-/// Every answer and error: [`verify`] in full.
+/// Every answer and error: [`verify`] in full, with the default kernel.
 pub fn answers_and_errors(binary: &str) {
+    answers_and_errors_with(binary, common::kernel::DEFAULT);
+}
+
+/// [`verify`] in full for every other shipped kernel (`--kernel NAME`), at its own sizes; and
+/// a server that runs one kernel fails the suite of another.
+pub fn answers_and_errors_for_every_kernel(binary: &str) {
+    for kernel in &common::kernel::KERNELS[1..] {
+        answers_and_errors_with(binary, *kernel);
+    }
     let _shared = shared();
-    let server = start(binary, &[]);
-    let report = runtime().block_on(verify(&client(), &server.base_url(), Mode::Ours));
+    let server = start(binary, &["--kernel", "sha256"]);
+    let report = runtime().block_on(verify(
+        &client(),
+        &server.base_url(),
+        Mode::Ours,
+        common::kernel::DEFAULT,
+    ));
+    let failed: Vec<String> = report.failures().iter().map(|c| c.name.clone()).collect();
+    assert!(
+        failed.iter().any(|name| name == "kernel in /stats")
+            && failed.iter().any(|name| name == "total /cycle n=10"),
+        "{failed:?}"
+    );
+    refused_with_exit_2(binary, "--kernel", &["md5", "", "SHA256"]);
+}
+
+fn answers_and_errors_with(binary: &str, kernel: &'static dyn common::kernel::Kernel) {
+    let _shared = shared();
+    let server = start(binary, &["--kernel", kernel.name()]);
+    let report = runtime().block_on(verify(&client(), &server.base_url(), Mode::Ours, kernel));
     let summary = report.summary();
     assert!(
         report.passed(),
-        "{binary}: {summary}\nstderr:\n{}",
+        "{binary} --kernel {}: {summary}\nstderr:\n{}",
+        kernel.name(),
         server.stderr_tail()
     );
     assert!(report.skipped().is_empty(), "{summary}");
-    eprintln!("{binary}: {summary}");
+    eprintln!("{binary} --kernel {}: {summary}", kernel.name());
 }
 
 /// With `--workers 1`, inline strategies hold up `/health`; offloaded and yielding ones do not.
@@ -139,7 +167,7 @@ pub fn openapi_follows_the_flags(binary: &str) {
     let facts = Facts {
         max_n: 12_345,
         job_ttl_s: 7,
-        kernel: openapi::SUM_SQUARES,
+        kernel: openapi::KernelDoc::of(common::kernel::DEFAULT),
     };
     let client = client();
     let base = server.base_url();
@@ -1174,6 +1202,10 @@ macro_rules! server_tests {
         #[test]
         fn answers_and_errors() {
             $crate::harness::answers_and_errors($binary);
+        }
+        #[test]
+        fn answers_and_errors_for_every_kernel() {
+            $crate::harness::answers_and_errors_for_every_kernel($binary);
         }
         #[test]
         fn strategies_really_differ() {

@@ -6,11 +6,12 @@
 //! - [`process`]: [`ServerProcess`], a server binary started on `127.0.0.1:0`, stopped with
 //!   SIGTERM, killed on drop.
 //! - [`client`]: the [`HttpClient`] trait the checks go through, and [`ReqwestClient`].
-//! - [`checks`]: [`verify`]: totals for every strategy against the closed form, every 400
-//!   with its parameter, 404, 405 with its `Allow` header, every endpoint of
-//!   `common::Endpoint::all` served, `/openapi.json` (the document `common` generates for the
-//!   server's flags) and `/docs` (well-formed, naming every path), background completion in
-//!   `/stats`.
+//! - [`checks`]: [`verify`]: totals for every strategy against the kernel's expected answer
+//!   ([`checks::expected`]: its closed form, or its own result computed once), the kernel
+//!   named in `/stats`, every 400 with its parameter, 404, 405 with its `Allow` header, every
+//!   endpoint of `common::Endpoint::all` served, `/openapi.json` (the document `common`
+//!   generates for the server's flags) and `/docs` (well-formed, naming every path),
+//!   background completion in `/stats`.
 //! - [`behaviour`]: with one executor thread, `/health` waits behind an inline request and not
 //!   behind an offloaded or yielding one.
 //! - [`lag`]: the server's own lag monitor (`/lag`, `POST /lag/window`) sees an inline request

@@ -104,6 +104,9 @@ pub struct SummaryRow {
     /// Strategy name.
     #[serde(deserialize_with = "strategy")]
     pub strategy: Strategy,
+    /// The kernel (`sum-squares` for runs older than the column).
+    #[serde(default = "sum_squares")]
+    pub kernel: String,
     /// Kernel size.
     pub n: u64,
     /// Requests per batch.
@@ -173,6 +176,15 @@ pub struct SummaryRow {
     pub server_cpu_ms_mean: Option<f64>,
     /// bench-runner's own CPU time per round, mean, ms.
     pub client_cpu_ms_mean: Option<f64>,
+    /// The server's peak resident memory, largest over rounds, MiB; `None` for an external
+    /// server or a run older than the column.
+    #[serde(default)]
+    pub server_peak_rss_mib_max: Option<f64>,
+}
+
+/// The kernel of runs older than the `kernel` column.
+fn sum_squares() -> String {
+    "sum-squares".into()
 }
 
 impl SummaryRow {
@@ -183,6 +195,7 @@ impl SummaryRow {
         "framework",
         "workers",
         "strategy",
+        "kernel",
         "n",
         "concurrency",
         "rounds",
@@ -216,6 +229,7 @@ impl SummaryRow {
         "server_cores_used_mean",
         "server_cpu_ms_mean",
         "client_cpu_ms_mean",
+        "server_peak_rss_mib_max",
     ];
 
     /// Its pair.
@@ -785,6 +799,7 @@ pub(crate) mod fake {
             bench_runner_profile: String::new(),
             servers: Vec::new(),
             client: String::new(),
+            compute_kernel: "sum-squares".into(),
             n: 1000,
             concurrency: 4,
             rounds: u32::try_from(rounds).unwrap_or(u32::MAX),
@@ -848,6 +863,8 @@ pub(crate) mod fake {
                 server_cores_used_mean: p.cores_used,
                 server_cpu_ms_mean: p.cores_used.map(|c| c * 100.0),
                 client_cpu_ms_mean: p.cores_used.map(|_| 10.0),
+                kernel: "sum-squares".into(),
+                server_peak_rss_mib_max: Some(12.0),
             });
             for (i, batch) in p.batch_ms.iter().enumerate() {
                 round_rows.push(RoundRow {

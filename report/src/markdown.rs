@@ -98,7 +98,8 @@ fn run_section(r: &Results) -> String {
         rows.push(("client", m.client.clone()));
     }
     let mut load = format!(
-        "n = {} per request, C = {} concurrent requests per batch, {} round(s) per pair",
+        "kernel {}, n = {} per request, C = {} concurrent requests per batch, {} round(s) per pair",
+        m.compute_kernel,
         thousands(m.n),
         m.concurrency,
         m.rounds
@@ -205,18 +206,20 @@ fn summary_table(r: &Results) -> String {
          Definitions under [How to read the columns](#how-to-read-the-columns).\n\n\
          *server lag p99* is the server's own executor lag for the same rounds (its heartbeat's \
          p99, median over rounds), beside the client's probe; *cores used* the server's CPU \
-         time ÷ wall time (– where not measured).\n\n\
+         time ÷ wall time; *peak RSS* the server's peak resident memory in MiB, largest of the \
+         rounds (reset before each; with a memory-hungry kernel, the cost of running many at \
+         once) (– where not measured).\n\n\
          | runtime | workers | strategy | result | T1 | batch | ideal | efficiency | latency p50 \
-         | latency p99 | probe p50 | probe p99 | server lag p99 | cores used | probe errors \
-         | samples | background done |\n\
-         |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | latency p99 | probe p50 | probe p99 | server lag p99 | cores used | peak RSS \
+         | probe errors | samples | background done |\n\
+         |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for p in &r.summary {
         let workers = p.workers.map_or_else(|| "–".to_owned(), |w| w.to_string());
         let runtime = format!("{} + {}", p.runtime, p.framework);
         if !p.ok() {
             let why = p.failure.as_deref().unwrap_or("no reason given");
-            let dashes = " – |".repeat(13);
+            let dashes = " – |".repeat(14);
             s.push_str(&format!(
                 "| {runtime} | {workers} | {} | **failed**: {} |{dashes}\n",
                 p.strategy.path(),
@@ -243,7 +246,7 @@ fn summary_table(r: &Results) -> String {
         };
         s.push_str(&format!(
             "| {runtime} | {workers} | {} | ok | {} | {batch} | {} | {eff} | {} | {} | {} | {} \
-             | {} | {} | {probe_errors} | {} / {} | {} |\n",
+             | {} | {} | {} | {probe_errors} | {} / {} | {} |\n",
             p.strategy.path(),
             opt_ms(p.t1_ms),
             opt_ms(p.ideal_batch_ms),
@@ -254,6 +257,8 @@ fn summary_table(r: &Results) -> String {
             us_ms(p.lag_us_p99_median),
             p.server_cores_used_mean
                 .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
+            p.server_peak_rss_mib_max
+                .map_or_else(|| "–".to_owned(), |m| format!("{m:.0}")),
             p.answered(),
             p.probes,
             with_sd(p.background_done_ms_mean, p.background_done_ms_sd),
@@ -267,7 +272,12 @@ fn summary_table(r: &Results) -> String {
 fn demo_pairs(r: &Results) -> Vec<&SummaryRow> {
     r.summary
         .iter()
-        .filter(|p| p.ok() && p.n == PYTHON_N && p.concurrency == PYTHON_CONCURRENCY)
+        .filter(|p| {
+            p.ok()
+                && p.kernel == "sum-squares"
+                && p.n == PYTHON_N
+                && p.concurrency == PYTHON_CONCURRENCY
+        })
         .collect()
 }
 
@@ -328,7 +338,12 @@ fn python_section(r: &Results) -> String {
                     workers: *w,
                     strategy: s_,
                 })
-                .filter(|p| p.ok() && p.n == PYTHON_N && p.concurrency == PYTHON_CONCURRENCY)
+                .filter(|p| {
+                    p.ok()
+                        && p.kernel == "sum-squares"
+                        && p.n == PYTHON_N
+                        && p.concurrency == PYTHON_CONCURRENCY
+                })
                 .and_then(|p| p.batch_ms_mean)
                 .map_or_else(|| "–".to_owned(), |b| format!("{:.3} s", b / 1000.0));
             s.push_str(&format!(" {v} |"));
@@ -539,7 +554,16 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("| tokio + fw |"))
             .expect("row");
-        // probe p99 0.5 ms, then the server's lag p99 and cores used.
-        assert!(row.contains("| 0.500 | 7.50 | 0.98 |"), "{row}");
+        // probe p99 0.5 ms, then the server's lag p99, cores used and peak RSS (MiB).
+        assert!(row.contains("| 0.500 | 7.50 | 0.98 | 12 |"), "{row}");
+    }
+
+    #[test]
+    fn the_header_names_the_kernel() {
+        let mut r = results(&[Pair::new("tokio", 1, Strategy::Cycle, &[10.0])]);
+        r.metadata.compute_kernel = "argon2".into();
+        r.metadata.n = 1;
+        let md = run_section(&r);
+        assert!(md.contains("kernel argon2, n = 1 per request"), "{md}");
     }
 }

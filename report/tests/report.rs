@@ -379,9 +379,9 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
 }
 
 // Figures of the fixture's summary.csv, read by eye from the file (tokio, 1 worker, /cycle).
-const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 12.065;
-const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 61856.0;
-const FIXTURE_STALL_TOKIO_1_CYCLE: &str = "5.13×";
+const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 20.251;
+const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 137728.0;
+const FIXTURE_STALL_TOKIO_1_CYCLE: &str = "6.80×";
 
 #[test]
 fn the_python_demo_figures_stand_beside_ours_only_at_the_same_load() {
@@ -487,7 +487,7 @@ fn a_malformed_file_is_an_error_naming_file_and_line() {
     let text = fs::read_to_string(&path).expect("read");
     fs::write(
         &path,
-        format!("{text}nginx,1,cycle,1,0,0,0,0,100,100,200,\n"),
+        format!("{text}nginx,1,cycle,sum-squares,1,0,0,0,0,100,100,200,\n"),
     )
     .expect("write");
     let msg = Results::load(&dir4).expect_err("must fail").to_string();

@@ -68,6 +68,7 @@ pub const RAW: CsvFile = CsvFile {
         "client",
         "workers",
         "strategy",
+        "kernel",
         "n",
         "concurrency",
         "round",
@@ -89,6 +90,7 @@ pub const PROBES: CsvFile = CsvFile {
         "target",
         "workers",
         "strategy",
+        "kernel",
         "round",
         "probe",
         "scheduled_offset_us",
@@ -112,6 +114,7 @@ pub const ROUNDS: CsvFile = CsvFile {
         "client",
         "workers",
         "strategy",
+        "kernel",
         "n",
         "concurrency",
         "round",
@@ -141,6 +144,7 @@ pub const ROUNDS: CsvFile = CsvFile {
         "server_cpu_ms",
         "client_cpu_ms",
         "server_cores_used",
+        "server_peak_rss_mib",
     ],
 };
 
@@ -155,6 +159,7 @@ pub const SUMMARY: CsvFile = CsvFile {
         "client",
         "workers",
         "strategy",
+        "kernel",
         "n",
         "concurrency",
         "rounds",
@@ -207,6 +212,7 @@ pub const SUMMARY: CsvFile = CsvFile {
         "server_cores_used_mean",
         "server_cores_used_min",
         "server_cores_used_max",
+        "server_peak_rss_mib_max",
         "note",
     ],
 };
@@ -223,26 +229,26 @@ mod tests {
         // and report's fixture).
         assert_eq!(
             RAW.header(),
-            "target,runtime,framework,client,workers,strategy,n,concurrency,round,request,\
+            "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,round,request,\
              start_offset_us,latency_us,status,verified,error"
         );
         assert_eq!(
             PROBES.header(),
-            "target,workers,strategy,round,probe,scheduled_offset_us,queued_us,harness_late_us,\
+            "target,workers,strategy,kernel,round,probe,scheduled_offset_us,queued_us,harness_late_us,\
              answer_us,latency_us,status,error"
         );
         assert_eq!(
             ROUNDS.header(),
-            "target,runtime,framework,client,workers,strategy,n,concurrency,round,batch_ms,\
+            "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,round,batch_ms,\
              ideal_batch_ms,efficiency,throughput_rps,latency_us_min,latency_us_p50,latency_us_max,\
              latency_us_mean,requests,errors_timeout,errors_transport,errors_status,errors_body,\
              probes,probe_errors,probe_latency_us_p50,probe_latency_us_max,probe_harness_late_us_max,\
              background_done_ms,lag_samples,lag_us_p50,lag_us_p99,lag_us_max,server_cpu_ms,\
-             client_cpu_ms,server_cores_used"
+             client_cpu_ms,server_cores_used,server_peak_rss_mib"
         );
         assert_eq!(
             SUMMARY.header(),
-            "target,runtime,framework,client,workers,strategy,n,concurrency,rounds,result,failure,\
+            "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,rounds,result,failure,\
              verified,checks_passed,checks_skipped,t1_ms,ideal_batch_ms,batch_ms_mean,batch_ms_sd,\
              batch_ms_min,batch_ms_max,efficiency_mean,efficiency_sd,efficiency_min,efficiency_max,\
              throughput_rps_mean,throughput_rps_sd,latency_us_min,latency_us_p50,latency_us_p90,\
@@ -252,7 +258,8 @@ mod tests {
              probe_harness_late_us_max,background_done_ms_mean,background_done_ms_sd,\
              background_done_ms_min,background_done_ms_max,lag_samples,lag_us_p50_median,\
              lag_us_p99_median,lag_us_p99_worst,lag_us_max,server_cpu_ms_mean,client_cpu_ms_mean,\
-             server_cores_used_mean,server_cores_used_min,server_cores_used_max,note"
+             server_cores_used_mean,server_cores_used_min,server_cores_used_max,\
+             server_peak_rss_mib_max,note"
         );
     }
 

@@ -4,6 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What runs older than the `compute_kernel` field measured.
+fn default_compute_kernel() -> String {
+    "sum-squares".into()
+}
+
 /// The contents of metadata.json, written by bench-runner (pretty JSON, fields in this order)
 /// and read by report. Fields that runs older than the field lack are `#[serde(default)]`
 /// (empty, `None`); unknown fields are ignored on reading.
@@ -59,7 +64,12 @@ pub struct Metadata {
     /// `reqwest` or `surf`.
     #[serde(default)]
     pub client: String,
-    /// Kernel size of every request.
+    /// The CPU-bound kernel every request ran (`--kernel`; the CSVs' `kernel` column).
+    /// `sum-squares` for runs older than the field. Not to be confused with `kernel`, the
+    /// operating system's kernel release.
+    #[serde(default = "default_compute_kernel")]
+    pub compute_kernel: String,
+    /// Kernel size of every request, in units of the kernel's work.
     pub n: u64,
     /// Requests per batch.
     pub concurrency: usize,

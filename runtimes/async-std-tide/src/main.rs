@@ -45,7 +45,11 @@ fn main() -> anyhow::Result<ExitCode> {
         blocking_threads_max: configure_blocking_pool(cli.server.blocking_threads),
         header_read_timeout: ASYNC_H1_HEADER_TIMEOUT,
     };
-    let app = App::new(info, cli.server.limits()).context("cannot start the CPU pool")?;
+    let limits = cli
+        .server
+        .limits(common::kernel::KERNELS)
+        .unwrap_or_else(|e| common::cli::usage_error::<Cli>(e));
+    let app = App::new(info, limits).context("cannot start the CPU pool")?;
     let listener = std::net::TcpListener::bind(cli.server.bind)
         .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
     // The handler first, then the address: a SIGTERM sent the moment `listening on` is read

@@ -9,8 +9,10 @@
 //! - `lib.rs`: [`router`] (axum `Router` over `common::App`), [`run`] (the exhaustive match
 //!   over strategies), [`serve`] (an accept loop serving each connection with hyper until a
 //!   shutdown future resolves), [`WorkerBusy`] (tokio's own worker busy time, in `/lag`).
-//! - `main.rs`: the command line, the runtime with explicit thread counts, the lag heartbeat
-//!   spawned on it, signals.
+//! - [`start`]: the process: the command line, the runtime with explicit thread counts, the
+//!   lag heartbeat spawned on it, signals; takes the kernel list, so a test can run the real
+//!   server with a kernel of its own.
+//! - `main.rs`: calls [`start::main`] with the shipped kernels.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,6 +29,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+
+pub mod start;
 
 /// The application: one route per strategy (`POST /jobs`, GET for the rest), `/jobs/{id}`,
 /// `/health`, `/stats`, `/lag`, `POST /lag/window`, `/openapi.json`, `/docs`, JSON 404 and 405.

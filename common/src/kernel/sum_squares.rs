@@ -1,7 +1,8 @@
-//! The CPU-bound kernel: the sum of `i * i` for `i` in `0..n`, as `u128`.
+//! `sum-squares`, the default kernel: the sum of `i * i` for `i` in `0..n`, as `u128` (the
+//! Python demo's). One unit of `n` is one iteration (about 0.5 ns here); no memory.
 //!
-//! Three forms that really iterate, one per way the endpoints run it, and the closed form that
-//! serves as the test oracle.
+//! Three forms that really iterate (iterator for `/generator`, loop, and the loop over a range
+//! that the sliced form runs) and the closed form that serves as the oracle.
 //!
 //! Why `black_box` sits *inside* the loop: LLVM recognises the naive sum of squares and replaces
 //! the loop with the closed form `(n-1)·n·(2n-1)/6`, so a release build would answer
@@ -12,9 +13,9 @@
 //! Why `u128`: for n = 10^7 the sum is 333333283333335000000 ≈ 3.3e20, above `u64::MAX`
 //! (≈ 1.8e19). A `u64` would wrap silently in release and panic in debug.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::num::NonZeroU64;
+
+use super::{Kernel, Run};
 
 /// The largest `n` any server accepts, whatever its `--max-n`: the closed form's intermediate
 /// product `(n-1)·n·(2n-1)` then stays below `u128::MAX` (n = 10^12 gives ≈ 2e36 < 3.4e38).
@@ -36,7 +37,7 @@ pub fn sum_squares_loop(n: u64) -> u128 {
     sum_squares_range(0, n)
 }
 
-/// The manual loop over `lo..hi`; the yielding form runs it chunk by chunk.
+/// The manual loop over `lo..hi`; the sliced form runs it slice by slice.
 fn sum_squares_range(lo: u64, hi: u64) -> u128 {
     let mut total: u128 = 0;
     for i in lo..hi {
@@ -46,27 +47,68 @@ fn sum_squares_range(lo: u64, hi: u64) -> u128 {
     total
 }
 
-/// The manual loop that awaits `yield_now()` every `yield_every` iterations, used by
-/// `/cycle_sleep`. Generic over the runtime's own yield future, so each server passes
-/// `tokio::task::yield_now`, `async_std::task::yield_now` or `smol::future::yield_now`.
-///
-/// It never yields after the last chunk: the answer is ready, there is nothing to share.
-pub async fn sum_squares_yielding<Y, F>(n: u64, yield_every: NonZeroU64, mut yield_now: Y) -> u128
-where
-    Y: FnMut() -> F,
-    F: Future<Output = ()>,
-{
-    let mut total: u128 = 0;
-    let mut lo = 0;
-    while lo < n {
-        let hi = lo.saturating_add(yield_every.get()).min(n);
-        total += sum_squares_range(lo, hi);
-        lo = hi;
-        if lo < n {
-            yield_now().await;
-        }
+/// `sum-squares` in the kernel list.
+#[derive(Debug, Clone, Copy)]
+pub struct SumSquares;
+
+impl Kernel for SumSquares {
+    fn name(&self) -> &'static str {
+        "sum-squares"
     }
-    total
+    fn description(&self) -> &'static str {
+        "sum of i*i over 0..n as u128 (the Python demo's kernel); answer: the decimal sum"
+    }
+    fn unit(&self) -> &'static str {
+        "iteration"
+    }
+    fn memory_bytes(&self) -> u64 {
+        0
+    }
+    fn default_n(&self) -> u64 {
+        10_000_000
+    }
+    fn default_max_n(&self) -> u64 {
+        1_000_000_000
+    }
+    fn n_ceiling(&self) -> u64 {
+        N_CEILING
+    }
+    fn start(&self, n: u64) -> Box<dyn Run> {
+        Box::new(Sliced {
+            next: 0,
+            n,
+            total: 0,
+        })
+    }
+    fn run(&self, n: u64) -> String {
+        sum_squares_loop(n).to_string()
+    }
+    fn run_iter(&self, n: u64) -> String {
+        sum_squares_iter(n).to_string()
+    }
+    fn oracle(&self, n: u64) -> Option<String> {
+        Some(closed_form(n).to_string())
+    }
+}
+
+/// The loop in slices: the next `i`, the end, the sum so far.
+#[derive(Debug)]
+struct Sliced {
+    next: u64,
+    n: u64,
+    total: u128,
+}
+
+impl Run for Sliced {
+    fn advance(&mut self, units: u64) -> u64 {
+        let hi = self.next.saturating_add(units).min(self.n);
+        self.total += sum_squares_range(self.next, hi);
+        self.next = hi;
+        self.n - hi
+    }
+    fn answer(self: Box<Self>) -> String {
+        self.total.to_string()
+    }
 }
 
 /// The closed form `(n-1)·n·(2n-1)/6`: the oracle the tests and the conformance suite check
@@ -82,31 +124,7 @@ pub fn closed_form(n: u64) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::block_on;
-    use std::task::{Context, Poll};
     use std::time::{Duration, Instant};
-
-    /// A yield that returns `Pending` once, like the runtimes' own, and counts itself.
-    fn counting_yield(count: &std::cell::Cell<u64>) -> impl FnMut() -> YieldOnce + '_ {
-        move || {
-            count.set(count.get() + 1);
-            YieldOnce(false)
-        }
-    }
-
-    struct YieldOnce(bool);
-    impl Future for YieldOnce {
-        type Output = ();
-        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            if self.0 {
-                Poll::Ready(())
-            } else {
-                self.0 = true;
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-        }
-    }
 
     #[test]
     fn known_totals() {
@@ -135,30 +153,6 @@ mod tests {
             let want = closed_form(n);
             assert_eq!(sum_squares_iter(n), want, "iter n={n}");
             assert_eq!(sum_squares_loop(n), want, "loop n={n}");
-            for every in [1, 7, 100, 100_000, u64::MAX] {
-                let every = NonZeroU64::new(every).expect("non-zero");
-                let total = block_on(sum_squares_yielding(n, every, || YieldOnce(false)));
-                assert_eq!(total, want, "yielding n={n} every={every}");
-            }
-        }
-    }
-
-    #[test]
-    fn yields_once_between_chunks_and_never_after_the_last() {
-        let cases = [
-            (0, 5, 0),
-            (1, 5, 0),
-            (5, 5, 0),
-            (6, 5, 1),
-            (10, 5, 1),
-            (11, 5, 2),
-            (10, 1, 9),
-        ];
-        for (n, every, want) in cases {
-            let count = std::cell::Cell::new(0);
-            let every = NonZeroU64::new(every).expect("non-zero");
-            block_on(sum_squares_yielding(n, every, counting_yield(&count)));
-            assert_eq!(count.get(), want, "n={n} every={every}");
         }
     }
 

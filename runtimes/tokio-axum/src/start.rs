@@ -1,0 +1,109 @@
+//! The process around the server: the command line, the runtime with explicit thread counts,
+//! the lag heartbeat, signals, the exit status. In the library rather than in `main.rs` so
+//! that a program (a test, say) can run the real server with a kernel list of its own:
+//! `main.rs` passes the shipped [`common::kernel::KERNELS`]. It is the binary's `main`, so it
+//! reports with `anyhow` like one.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use common::kernel::Kernel;
+use common::{App, RuntimeInfo, ServerArgs};
+use tokio::net::TcpListener;
+
+/// tokio's default cap of the blocking pool (`Builder::max_blocking_threads`).
+const TOKIO_DEFAULT_BLOCKING_THREADS: usize = 512;
+
+/// The benchmark's CPU-bound endpoints on tokio (multi-threaded runtime) + axum 0.8.
+#[derive(Debug, Parser)]
+#[command(name = "server-tokio-axum", version, about)]
+pub struct Cli {
+    /// The options every server shares.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Runs the server the process's command line describes, with `--kernel` looked up in
+/// `kernels`; returns the exit status (exits 2 itself on a bad command line).
+pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let limits = cli
+        .server
+        .limits(kernels)
+        .unwrap_or_else(|e| common::cli::usage_error::<Cli>(e));
+    cli.server
+        .exit_with_parent()
+        .context("--exit-with-parent")?;
+    // Before any thread starts, so that every thread inherits the affinity (common::placement).
+    cli.server.pin().context("--cpus: cannot pin the process")?;
+    let workers = cli.server.workers();
+    let blocking = cli
+        .server
+        .blocking_threads
+        .map_or(TOKIO_DEFAULT_BLOCKING_THREADS, |n| n.get());
+    // worker_threads() wins over TOKIO_WORKER_THREADS, so what /stats reports is what runs.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .max_blocking_threads(blocking)
+        .enable_all()
+        .build()
+        .context("cannot build the tokio runtime")?;
+    let info = RuntimeInfo {
+        runtime: "tokio",
+        framework: "axum",
+        executor_threads: workers,
+        blocking_threads_max: blocking,
+        header_read_timeout: cli.server.header_timeout(),
+    };
+    let app = App::new(info, limits).context("cannot start the CPU pool")?;
+    app.lag_monitor()
+        .report_worker_busy(crate::WorkerBusy(runtime.metrics()));
+
+    runtime.block_on(async {
+        let listener = TcpListener::bind(cli.server.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
+        // Handlers first, then the address: a SIGTERM sent the moment `listening on` is read
+        // must find them (common::cli, "Start-up order").
+        let signal = shutdown_signal().context("cannot install the signal handlers")?;
+        common::cli::announce(listener.local_addr()?, &info);
+        let stop = app.shutdown_on(signal, cli.server.shutdown_timeout);
+        // The lag heartbeat is a task like any request's, woken by tokio's own timer.
+        if let Some(heartbeat) = app.lag_monitor().heartbeat(tokio::time::sleep) {
+            tokio::spawn(heartbeat);
+        }
+        // Spawned rather than driven by block_on (which polls on the main thread), so that
+        // accepting runs on the worker threads like every request: with --workers 1 a busy
+        // worker holds up new connections too, as in a single event loop.
+        tokio::spawn(crate::serve(listener, app.clone(), stop))
+            .await
+            .context("server task panicked")?
+            .context("server failed")
+    })?;
+
+    // Background jobs are detached blocking tasks: wait for them here, then drop the runtime
+    // without waiting again (shutdown_background), so a straggler cannot hang the exit.
+    let clean = app.finish_shutdown();
+    runtime.shutdown_background();
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM. Both handlers are registered here, when
+/// this is called, not when the future is first polled (as `tokio::signal::ctrl_c()` would):
+/// call it inside the runtime before announcing the address.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+    })
+}
