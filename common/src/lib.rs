@@ -7,7 +7,7 @@
 //! - [`kernel`]: the sum of `i * i` over `0..n` as `u128`, in iterator, loop and yielding
 //!   forms, kept from folding into a closed form; the closed form itself is the test oracle.
 //! - [`strategy`]: [`Strategy`], the one list (`ALL`), with each endpoint's path, description
-//!   and accepted parameters.
+//!   and accepted parameters, and which [`RuntimeKind`]s support it.
 //! - [`params`]: query-string parsing and the 400 reasons.
 //! - [`reply`]: [`Reply`] (status + JSON) and the serde body types, also read by the
 //!   conformance suite and bench-runner.
@@ -49,7 +49,7 @@ pub use app::{App, BackgroundJob, Limits, Offloaded, RuntimeInfo, Stats, Work};
 pub use cli::ServerArgs;
 pub use lag::{LagMonitor, LagReport};
 pub use reply::{CONTENT_TYPE, Reply};
-pub use strategy::Strategy;
+pub use strategy::{RuntimeKind, Strategy};
 
 /// The route a request's method and path select; for servers without a router (hyper) and for
 /// the bodies of 405 answers.

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::params::ParamError;
-use crate::strategy::Strategy;
+use crate::strategy::{RuntimeKind, Strategy};
 
 /// The `Content-Type` of every body.
 pub const CONTENT_TYPE: &str = "application/json";
@@ -52,7 +52,8 @@ pub struct Accepted {
 /// Body of every error (400, 404, 405, 500, 503).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// Kind: `invalid_parameter`, `not_found`, `method_not_allowed`, `overloaded`, `internal`.
+    /// Kind: `invalid_parameter`, `not_found`, `method_not_allowed`, `overloaded`, `internal`,
+    /// `not_supported`.
     pub error: String,
     /// The query parameter at fault (400 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,6 +62,9 @@ pub struct ErrorBody {
     /// `zero`, `unknown_parameter`, `repeated_parameter`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The runtime that cannot run the strategy asked for (`tokio current-thread`; 501 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// A sentence for people.
     pub message: String,
 }
@@ -108,6 +112,7 @@ impl Reply {
                 error: "invalid_parameter".into(),
                 parameter: Some(err.parameter().into()),
                 reason: Some(err.reason().into()),
+                runtime: None,
                 message: err.to_string(),
             },
         )
@@ -154,6 +159,30 @@ impl Reply {
         )
     }
 
+    /// 501: this runtime cannot run `strategy` ([`Strategy::supported_on`]); names the
+    /// runtime and where the strategy does run.
+    pub fn not_supported(strategy: Strategy, kind: RuntimeKind) -> Reply {
+        let runs_on: Vec<String> = RuntimeKind::ALL
+            .iter()
+            .filter(|k| strategy.supported_on(**k))
+            .map(ToString::to_string)
+            .collect();
+        Reply::json(
+            501,
+            &ErrorBody {
+                error: "not_supported".into(),
+                parameter: None,
+                reason: None,
+                runtime: Some(kind.to_string()),
+                message: format!(
+                    "{} is not supported on {kind}; it runs on: {}",
+                    strategy.path(),
+                    runs_on.join(", ")
+                ),
+            },
+        )
+    }
+
     /// 503 with `Retry-After`: the server refuses work it could not finish in reasonable time.
     pub fn overloaded(message: String, retry_after_s: u32) -> Reply {
         Reply {
@@ -174,6 +203,7 @@ impl Reply {
                 error: kind.into(),
                 parameter: None,
                 reason: None,
+                runtime: None,
                 message,
             },
         )
@@ -242,6 +272,20 @@ mod tests {
         assert!(r.body.contains("use GET"));
         let r = Reply::method_not_allowed("GET", "/lag/window");
         assert!(r.body.contains("use POST"), "{}", r.body);
+
+        let r = Reply::not_supported(Strategy::BlockInPlace, RuntimeKind::Actix);
+        assert_eq!(r.status, 501);
+        let body: ErrorBody = serde_json::from_str(&r.body).expect("valid JSON");
+        assert_eq!(body.error, "not_supported");
+        assert_eq!(
+            body.runtime.as_deref(),
+            Some("actix-rt current-thread-per-worker")
+        );
+        assert!(
+            body.message.contains("/block_in_place") && body.message.contains("tokio multi-thread"),
+            "{}",
+            body.message
+        );
 
         let r = Reply::overloaded("full".into(), 1);
         assert_eq!((r.status, r.retry_after), (503, Some(1)));
