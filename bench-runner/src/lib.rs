@@ -58,6 +58,9 @@ pub struct Outcome {
     pub pairs: usize,
     /// Pairs that failed: marked `failed` in summary.csv.
     pub failed: usize,
+    /// Pairs not applicable (the runtime cannot run the strategy): `not_applicable` in
+    /// summary.csv, neither measured nor failed.
+    pub not_applicable: usize,
 }
 
 /// The run was stopped by a signal: servers stopped, nothing written.
@@ -157,6 +160,10 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     let duration = t0.elapsed();
 
     let failed = measurements.iter().filter(|m| m.failure.is_some()).count();
+    let not_applicable = measurements
+        .iter()
+        .filter(|m| m.not_applicable.is_some())
+        .count();
     let facts = metadata::RunFacts {
         settings: &settings,
         args: argv,
@@ -166,6 +173,7 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
         duration,
         pairs: measurements.len(),
         pairs_failed: failed,
+        pairs_not_applicable: not_applicable,
     };
     let meta = metadata::collect(facts, &servers::workspace_root());
     let files =
@@ -173,7 +181,7 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     output::write_results(&settings.out, &files)
         .with_context(|| format!("writing results to {}", settings.out.display()))?;
     println!(
-        "{} pairs in {:.1} s ({failed} failed); results in {}/: {}",
+        "{} pairs in {:.1} s ({failed} failed, {not_applicable} not applicable); results in {}/: {}",
         measurements.len(),
         duration.as_secs_f64(),
         settings.out.display(),
@@ -182,6 +190,7 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
     Ok(Outcome {
         pairs: measurements.len(),
         failed,
+        not_applicable,
     })
 }
 
@@ -189,7 +198,13 @@ fn pair_count(s: &Settings) -> usize {
     match &s.subjects {
         Subjects::Servers {
             targets, workers, ..
-        } => targets.len() * workers.len() * s.strategies.len(),
+        } => {
+            let configs: usize = targets
+                .iter()
+                .map(|t| workers.iter().filter(|w| t.runs_with_workers(**w)).count())
+                .sum();
+            configs * s.strategies.len()
+        }
         Subjects::External { .. } => s.strategies.len(),
     }
 }
@@ -213,7 +228,8 @@ async fn measure_all(
                 let Some(binary) = binaries.path(target) else {
                     continue;
                 };
-                for &w in workers {
+                // A one-thread runtime is measured at its one worker only.
+                for &w in workers.iter().filter(|w| target.runs_with_workers(**w)) {
                     for &strategy in &settings.strategies {
                         let what = format!("{}, workers={w}, {}", target.name, strategy.path());
                         console.working_on(&what);
@@ -258,6 +274,10 @@ async fn measure_all(
 }
 
 fn report_pair(m: &Measurement, log: &dyn Log) {
+    if let Some(why) = &m.not_applicable {
+        log.line(&format!("   not applicable: {why}"));
+        return;
+    }
     if let Some(v) = &m.verification {
         let mut line = format!(
             "   verified: {} ({} checks passed, {} failed, {} skipped)",

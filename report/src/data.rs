@@ -110,7 +110,7 @@ pub struct SummaryRow {
     pub concurrency: u64,
     /// Rounds measured.
     pub rounds: u32,
-    /// `ok` or `failed`.
+    /// `ok`, `failed` or `not_applicable`.
     pub result: String,
     /// Why it failed.
     pub failure: Option<String>,
@@ -236,7 +236,18 @@ impl SummaryRow {
 
     /// Measured successfully (`result` is `ok`).
     pub fn ok(&self) -> bool {
-        self.result == "ok"
+        self.result == results_format::RESULT_OK
+    }
+
+    /// Not measured because the runtime cannot run the strategy (`result` is
+    /// `not_applicable`): neither a failure nor a figure; left out of charts and findings.
+    pub fn not_applicable(&self) -> bool {
+        self.result == results_format::RESULT_NOT_APPLICABLE
+    }
+
+    /// Failed: neither measured nor not applicable.
+    pub fn failed(&self) -> bool {
+        !self.ok() && !self.not_applicable()
     }
 }
 
@@ -795,6 +806,7 @@ pub(crate) mod fake {
             quick: false,
             pairs: Some(pairs.len()),
             pairs_failed: Some(0),
+            pairs_not_applicable: Some(0),
             note: String::new(),
             server_cpus: None,
             client_cpus: None,

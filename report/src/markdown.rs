@@ -118,14 +118,18 @@ fn run_section(r: &Results) -> String {
         load.push_str(&format!(", probe timeout {} s", sig3(t)));
     }
     rows.push(("load", load));
-    let failed = r.summary.iter().filter(|s| !s.ok()).count();
-    rows.push((
-        "pairs",
-        format!(
-            "{} measured (runtime × workers × strategy), {failed} failed",
-            r.summary.len()
-        ),
-    ));
+    let failed = r.summary.iter().filter(|s| s.failed()).count();
+    let not_applicable = r.summary.iter().filter(|s| s.not_applicable()).count();
+    let mut pairs = format!(
+        "{} measured (runtime × workers × strategy), {failed} failed",
+        r.summary.len() - not_applicable
+    );
+    if not_applicable > 0 {
+        pairs.push_str(&format!(
+            ", {not_applicable} not applicable (the runtime cannot run the strategy)"
+        ));
+    }
+    rows.push(("pairs", pairs));
     let mut s = String::from("## The run\n\n| | |\n|---|---|\n");
     for (k, v) in rows {
         s.push_str(&format!("| {k} | {v} |\n"));
@@ -214,6 +218,9 @@ fn summary_table(r: &Results) -> String {
     for p in &r.summary {
         let workers = p.workers.map_or_else(|| "–".to_owned(), |w| w.to_string());
         let runtime = format!("{} + {}", p.runtime, p.framework);
+        if p.not_applicable() {
+            continue; // Listed under the findings; a row of dashes would say nothing.
+        }
         if !p.ok() {
             let why = p.failure.as_deref().unwrap_or("no reason given");
             let dashes = " – |".repeat(13);
