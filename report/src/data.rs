@@ -245,6 +245,20 @@ impl SummaryRow {
         self.result == results_format::RESULT_NOT_APPLICABLE
     }
 
+    /// `runtime + framework` (`tokio + axum`), with the configuration a target adds to its
+    /// runtime's name (`tokio (current-thread) + axum` for `tokio-current-thread`).
+    pub fn label(&self) -> String {
+        match self
+            .target
+            .strip_prefix(self.runtime.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .filter(|rest| !rest.is_empty())
+        {
+            Some(flavour) => format!("{} ({flavour}) + {}", self.runtime, self.framework),
+            None => format!("{} + {}", self.runtime, self.framework),
+        }
+    }
+
     /// Failed: neither measured nor not applicable.
     pub fn failed(&self) -> bool {
         !self.ok() && !self.not_applicable()
@@ -544,7 +558,7 @@ impl Results {
         let mut out: Vec<(String, String)> = Vec::new();
         for s in &self.summary {
             if !out.iter().any(|(t, _)| *t == s.target) {
-                out.push((s.target.clone(), format!("{} + {}", s.runtime, s.framework)));
+                out.push((s.target.clone(), s.label()));
             }
         }
         out

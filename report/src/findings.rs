@@ -481,7 +481,7 @@ fn failed(r: &Results) -> Option<String> {
         format!(
             "- **{} of {} pairs failed** and are left out of the charts and findings: {}.",
             failed.len(),
-            r.summary.len(),
+            r.summary.iter().filter(|s| !s.not_applicable()).count(),
             failed.join("; ")
         )
     })
@@ -1076,7 +1076,8 @@ fn architectures(r: &Results) -> Vec<String> {
             .join("; ")
     };
     let mut out = vec![format!(
-        "- **Work stealing vs thread-per-core** (inline `{}`, {many} workers, C = {}). Runtimes          whose free worker can take a busy one's tasks: {}. Runtimes whose workers cannot: {}.",
+        "- **Work stealing vs thread-per-core** (inline `{}`, {many} workers, C = {}). Runtimes \
+         whose free worker can take a busy one's tasks: {}. Runtimes whose workers cannot: {}.",
         s.path(),
         best.concurrency,
         list(&sharing),
@@ -1098,7 +1099,8 @@ fn architectures(r: &Results) -> Vec<String> {
         };
         let why = match (stalls(best), stalls(p)) {
             (false, true) => format!(
-                "the free worker helped on {} and not on {}: there a connection stays on the                  worker that accepted it, and a probe dealt to a busy worker waits for it",
+                "the free worker helped on {} and not on {}: there a connection stays on the \
+                 worker that accepted it, and a probe dealt to a busy worker waits for it",
                 best.target, p.target
             ),
             (true, true) => format!(
