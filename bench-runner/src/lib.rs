@@ -12,8 +12,9 @@
 //! - `main.rs`: parses the command line, builds the tokio runtime, calls [`run`], maps the
 //!   outcome to the exit status.
 //! - [`cli`]: the options ([`Cli`]) and the [`Settings`](cli::Settings) they resolve to.
-//! - [`targets`]: the three servers ([`TARGETS`](targets::TARGETS)): name, package, runtime,
-//!   framework.
+//! - [`targets`]: the servers ([`TARGETS`](targets::TARGETS)): name, package, runtime,
+//!   framework, kind of runtime (which strategies it runs, whether more than one worker) and
+//!   the arguments of its configuration (tokio's two flavours are one binary).
 //! - [`servers`]: builds them (`cargo build --release`) or finds them (`--server-dir`).
 //! - [`client`]: `--client reqwest|surf`, both as `conformance::HttpClient`.
 //! - [`measure`]: one measurement, recorded raw ([`Measurement`](measure::Measurement)):

@@ -1,4 +1,4 @@
-//! Everything the three servers share, with no async runtime in it: the CPU-bound kernel, the
+//! Everything the servers share, with no async runtime in it: the CPU-bound kernel, the
 //! one list of strategies, query validation, response bodies, request and job accounting, and
 //! the command line. Each server keeps only what is particular to its runtime: how it routes,
 //! yields, offloads, spawns and shuts down.
