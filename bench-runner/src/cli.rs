@@ -561,7 +561,7 @@ mod tests {
             &["--n", "1000000000001"],
             &["--probe-interval-ms", "0"],
             &["--strategy", "sleep"],
-            &["--target", "actix"],
+            &["--target", "nginx"],
             &["--client", "curl"],
             &["--timeout", "0"],
             &["--timeout", "NaN"],

@@ -240,7 +240,11 @@ pub fn table(ms_: &[&Measurement]) -> String {
                 .workers
                 .map_or_else(|| "-".into(), |w| w.to_string()),
             m.strategy.name().into(),
-            if s.ok { "ok".into() } else { "FAILED".into() },
+            match s.result {
+                results_format::RESULT_OK => "ok".into(),
+                results_format::RESULT_NOT_APPLICABLE => "n/a".into(),
+                _ => "FAILED".into(),
+            },
             ms(s.t1_ms),
             mean_sd(s.batch_ms),
             ms(s.ideal_batch_ms),

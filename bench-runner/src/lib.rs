@@ -12,8 +12,9 @@
 //! - `main.rs`: parses the command line, builds the tokio runtime, calls [`run`], maps the
 //!   outcome to the exit status.
 //! - [`cli`]: the options ([`Cli`]) and the [`Settings`](cli::Settings) they resolve to.
-//! - [`targets`]: the three servers ([`TARGETS`](targets::TARGETS)): name, package, runtime,
-//!   framework.
+//! - [`targets`]: the servers ([`TARGETS`](targets::TARGETS)): name, package, runtime,
+//!   framework, kind of runtime (which strategies it runs, whether more than one worker) and
+//!   the arguments of its configuration (tokio's two flavours are one binary).
 //! - [`servers`]: builds them (`cargo build --release`) or finds them (`--server-dir`).
 //! - [`spawner`]: the one long-lived thread every server is started from, so that each dies
 //!   with bench-runner (`--exit-with-parent`, Linux's parent-death signal) and never before.
@@ -67,6 +68,9 @@ pub struct Outcome {
     pub pairs: usize,
     /// Pairs that failed: marked `failed` in summary.csv.
     pub failed: usize,
+    /// Pairs not applicable (the runtime cannot run the strategy): `not_applicable` in
+    /// summary.csv, neither measured nor failed.
+    pub not_applicable: usize,
 }
 
 /// The run was stopped by a signal: servers stopped, nothing written.
@@ -79,16 +83,17 @@ pub struct Interrupted {
     pub out: String,
 }
 
-/// Every pair failed (or there was none): the run is not written, so results that measured
+/// Every pair failed or was not applicable (or there was none): the run is not written, so results that measured
 /// something are never replaced by results that measured nothing.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "nothing measured: {failed} of {pairs} pairs failed; no results written ({out} left as it was)"
+    "nothing measured: of {pairs} pairs {failed} failed and the rest were not applicable; no \
+     results written ({out} left as it was)"
 )]
 pub struct NothingMeasured {
     /// Pairs attempted.
     pub pairs: usize,
-    /// Pairs that failed (all of them).
+    /// Pairs that failed (the others were not applicable).
     pub failed: usize,
     /// `--out`.
     pub out: String,
@@ -208,7 +213,13 @@ pub async fn run_with(
     let duration = t0.elapsed();
 
     let failed = measurements.iter().filter(|m| m.failure.is_some()).count();
-    if failed == measurements.len() {
+    let not_applicable = measurements
+        .iter()
+        .filter(|m| m.not_applicable.is_some())
+        .count();
+    // Not-applicable pairs measure nothing either: a run of only those (and failures) is not
+    // written.
+    if failed + not_applicable == measurements.len() {
         return Err(NothingMeasured {
             pairs: measurements.len(),
             failed,
@@ -225,6 +236,7 @@ pub async fn run_with(
         duration,
         pairs: measurements.len(),
         pairs_failed: failed,
+        pairs_not_applicable: not_applicable,
     };
     let meta = metadata::collect(facts, &servers::workspace_root());
     let files =
@@ -235,7 +247,7 @@ pub async fn run_with(
     output::write_results(&settings.out, &files)
         .with_context(|| format!("writing results to {}", settings.out.display()))?;
     println!(
-        "{} pairs in {} ({failed} failed); results in {}/: {}",
+        "{} pairs in {} ({failed} failed, {not_applicable} not applicable); results in {}/: {}",
         measurements.len(),
         console::clock(duration),
         settings.out.display(),
@@ -253,6 +265,7 @@ pub async fn run_with(
     Ok(Outcome {
         pairs: measurements.len(),
         failed,
+        not_applicable,
     })
 }
 
@@ -296,7 +309,13 @@ fn pair_count(s: &Settings) -> usize {
     match &s.subjects {
         Subjects::Servers {
             targets, workers, ..
-        } => targets.len() * workers.len() * s.strategies.len(),
+        } => {
+            let configs: usize = targets
+                .iter()
+                .map(|t| workers.iter().filter(|w| t.runs_with_workers(**w)).count())
+                .sum();
+            configs * s.strategies.len()
+        }
         Subjects::External { .. } => s.strategies.len(),
     }
 }
@@ -320,7 +339,8 @@ async fn measure_all(
                 let Some(binary) = binaries.path(target) else {
                     continue;
                 };
-                for &w in workers {
+                // A one-thread runtime is measured at its one worker only.
+                for &w in workers.iter().filter(|w| target.runs_with_workers(**w)) {
                     for &strategy in &settings.strategies {
                         let what = format!("{}, workers={w}, {}", target.name, strategy.path());
                         console.working_on(&what);
@@ -368,6 +388,10 @@ async fn measure_all(
 
 /// What is known of a pair only at its end (its verification was printed when it ran).
 fn report_pair(m: &Measurement, log: &dyn Log) {
+    if let Some(why) = &m.not_applicable {
+        log.line(&format!("   not applicable: {why}"));
+        return;
+    }
     if let Some(t1) = m.t1 {
         log.line(&format!(
             "   T1 = {:.1} ms (the fastest lone request)",

@@ -216,6 +216,9 @@ pub struct Measurement {
     pub rounds: Vec<Round>,
     /// Why the pair failed, if it did.
     pub failure: Option<String>,
+    /// Why the pair was not measured because the target's runtime cannot run the strategy
+    /// (`Strategy::supported_on`): not a failure, and no server was started.
+    pub not_applicable: Option<String>,
     /// Remarks for the reader (what was not measured and why).
     pub notes: Vec<String>,
 }
@@ -230,6 +233,7 @@ impl Measurement {
             t1: None,
             rounds: vec![],
             failure: None,
+            not_applicable: None,
             notes: vec![],
         }
     }
@@ -318,7 +322,16 @@ impl Bench {
             workers: Some(workers),
         };
         let mut m = Measurement::new(labels, strategy, self.plan);
-        let mut args = server_args(&self.plan, workers);
+        if !target.runs(strategy) {
+            m.not_applicable = Some(format!(
+                "{} does not run on {} (common's Strategy::supported_on); the server answers 501",
+                strategy.path(),
+                target.kind
+            ));
+            return m;
+        }
+        let mut args: Vec<String> = target.args.iter().map(|a| (*a).to_owned()).collect();
+        args.extend(server_args(&self.plan, workers));
         args.extend(self.server_extra.iter().cloned());
         // No server outlives bench-runner, even one killed with SIGKILL (crate::spawner).
         args.extend(["--exit-with-parent".into(), std::process::id().to_string()]);

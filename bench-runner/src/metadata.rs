@@ -30,6 +30,8 @@ pub struct RunFacts<'a> {
     pub pairs: usize,
     /// Pairs failed.
     pub pairs_failed: usize,
+    /// Pairs not applicable (the target's runtime cannot run the strategy).
+    pub pairs_not_applicable: usize,
 }
 
 /// Gathers the machine's facts around `facts`. Facts that cannot be read are `unknown`.
@@ -112,6 +114,7 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
         quick: s.quick,
         pairs: Some(facts.pairs),
         pairs_failed: Some(facts.pairs_failed),
+        pairs_not_applicable: Some(facts.pairs_not_applicable),
         note,
     }
 }

@@ -180,7 +180,7 @@ pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
         let s = PairSummary::of(m);
         labels(m, true)
             .put(m.rounds.len())
-            .put(if s.ok { "ok" } else { "failed" })
+            .put(s.result)
             // One line per pair: a server's multi-line stderr is joined with " | ".
             .opt(s.failure.as_ref().map(|f| one_line(f)))
             .opt(s.verified)
@@ -413,6 +413,30 @@ mod tests {
                 assert_eq!(row.len(), width, "{name}: {row:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_pair_not_applicable_is_neither_ok_nor_failed_and_has_no_figures() {
+        let mut m = measurement();
+        m.failure = None;
+        m.rounds.clear();
+        m.verification = None;
+        m.t1 = None;
+        m.not_applicable = Some("/block_in_place does not run on smol multi-thread".into());
+        let mut buf = Vec::new();
+        write_summary(&mut buf, &[m]).expect("write");
+        let text = String::from_utf8(buf).expect("utf-8");
+        let rows = rows(&text);
+        let get = |col: &str| {
+            let i = rows[0].iter().position(|c| c == col).expect(col);
+            rows[1][i].clone()
+        };
+        assert_eq!(get("result"), results_format::RESULT_NOT_APPLICABLE);
+        assert_eq!(
+            (get("failure"), get("t1_ms")),
+            (String::new(), String::new())
+        );
+        assert_eq!(get("batch_ms_mean"), "");
     }
 
     #[test]

@@ -103,14 +103,19 @@ fn build_release(targets: &[Target]) -> anyhow::Result<Vec<(Target, PathBuf)>> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    // Two targets may share a binary (tokio's two flavours): each package once.
+    let mut packages: Vec<&str> = Vec::new();
     for t in targets {
-        cmd.args(["-p", t.package]);
+        if !packages.contains(&t.package) {
+            packages.push(t.package);
+            cmd.args(["-p", t.package]);
+        }
     }
     eprintln!(
         "building servers: cargo build --release {} (in {})",
-        targets
+        packages
             .iter()
-            .map(|t| format!("-p {}", t.package))
+            .map(|p| format!("-p {p}"))
             .collect::<Vec<_>>()
             .join(" "),
         root.display()
@@ -177,9 +182,11 @@ mod tests {
         let b = prepare(&TARGETS, &dir).expect("accepted");
         assert_eq!(b.profile, "debug");
         assert_eq!(
-            b.path(&TARGETS[1]),
+            b.path(&TARGETS[2]),
             Some(Path::new("/opt/target/debug/server-async-std-tide"))
         );
+        // tokio's two flavours: one binary.
+        assert_eq!(b.path(&TARGETS[0]), b.path(&TARGETS[1]));
         let dir = ServerSource::Dir {
             dir: "/opt/target/release".into(),
             allow_debug: false,

@@ -215,8 +215,8 @@ fn ideal_batch(m: &Measurement) -> Option<Duration> {
 /// throughput and background completion as mean and spread over rounds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairSummary {
-    /// `ok` or `failed`.
-    pub ok: bool,
+    /// `ok`, `failed` or `not_applicable` (results_format's `RESULT_*`).
+    pub result: &'static str,
     /// Why it failed.
     pub failure: Option<String>,
     /// The conformance verdict (`None`: never verified).
@@ -290,7 +290,11 @@ impl PairSummary {
         let lags: Vec<LagFigures> = rounds.iter().filter_map(|r| r.lag).collect();
         let v = m.verification.as_ref();
         PairSummary {
-            ok: m.failure.is_none(),
+            result: match (&m.failure, &m.not_applicable) {
+                (Some(_), _) => results_format::RESULT_FAILED,
+                (None, Some(_)) => results_format::RESULT_NOT_APPLICABLE,
+                (None, None) => results_format::RESULT_OK,
+            },
             failure: m.failure.clone(),
             verified: v.map(|v| v.passed),
             checks_passed: v.map_or(0, |v| v.checks_passed),
@@ -517,6 +521,7 @@ pub(crate) mod tests {
                 },
             ],
             failure: Some("1 of 8 requests failed: 1 timeout".into()),
+            not_applicable: None,
             notes: vec!["a".into(), "b".into()],
         }
     }
@@ -558,7 +563,7 @@ pub(crate) mod tests {
     #[test]
     fn pair_summary_known_answers() {
         let s = PairSummary::of(&measurement());
-        assert!(!s.ok);
+        assert_eq!(s.result, "failed");
         assert_eq!(s.verified, Some(true));
         assert_eq!((s.checks_passed, s.checks_skipped), (7, 1));
         assert_eq!((s.t1_ms, s.ideal_batch_ms), (Some(10.0), Some(20.0)));

@@ -1,7 +1,9 @@
 //! The servers bench-runner knows how to build, start and measure: one list, like
-//! [`Strategy::ALL`](common::Strategy::ALL) for the endpoints.
+//! [`Strategy::ALL`](common::Strategy::ALL) for the endpoints. A target is a binary in one
+//! configuration: tokio's two flavours are one binary with two sets of arguments.
 
 use clap::ValueEnum;
+use common::{RuntimeKind, Strategy};
 
 /// One of the workspace's servers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,40 +16,86 @@ pub struct Target {
     pub runtime: &'static str,
     /// The HTTP framework on top of it (`tide`).
     pub framework: &'static str,
+    /// Its kind of executor: which strategies it runs ([`Strategy::supported_on`]) and whether
+    /// it has more than one executor thread.
+    pub kind: RuntimeKind,
+    /// Arguments that select this configuration of the binary (`--flavor current-thread`),
+    /// before bench-runner's own.
+    pub args: &'static [&'static str],
+}
+
+impl Target {
+    /// Whether `--workers w` means something here: a one-thread runtime (tokio current-thread)
+    /// is measured at 1 worker only (it refuses more).
+    pub fn runs_with_workers(&self, w: usize) -> bool {
+        w == 1 || self.kind != RuntimeKind::TokioCurrentThread
+    }
+
+    /// Whether it runs `strategy` at all; elsewhere the pair is recorded *not applicable*.
+    pub fn runs(&self, strategy: Strategy) -> bool {
+        strategy.supported_on(self.kind)
+    }
 }
 
 /// Every server, in the order reports list them.
-pub const TARGETS: [Target; 3] = [
+pub const TARGETS: [Target; 5] = [
     Target {
         name: "tokio",
         package: "server-tokio-axum",
         runtime: "tokio",
         framework: "axum",
+        kind: RuntimeKind::TokioMultiThread,
+        args: &[],
+    },
+    Target {
+        name: "tokio-current-thread",
+        package: "server-tokio-axum",
+        runtime: "tokio",
+        framework: "axum",
+        kind: RuntimeKind::TokioCurrentThread,
+        args: &["--flavor", "current-thread"],
     },
     Target {
         name: "async-std",
         package: "server-async-std-tide",
         runtime: "async-std",
         framework: "tide",
+        kind: RuntimeKind::AsyncStd,
+        args: &[],
     },
     Target {
         name: "smol",
         package: "server-smol-hyper",
         runtime: "smol",
         framework: "hyper",
+        kind: RuntimeKind::Smol,
+        args: &[],
+    },
+    Target {
+        name: "actix",
+        package: "server-actix-web",
+        runtime: "actix-rt",
+        framework: "actix-web",
+        kind: RuntimeKind::Actix,
+        args: &[],
     },
 ];
 
 /// `--target`: one server, or all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TargetChoice {
-    /// tokio + axum (`server-tokio-axum`).
+    /// tokio + axum (`server-tokio-axum`), multi-thread runtime.
     Tokio,
+    /// tokio + axum on tokio's current-thread runtime (`server-tokio-axum --flavor
+    /// current-thread`); measured at 1 worker only.
+    TokioCurrentThread,
     /// async-std + tide (`server-async-std-tide`); both unmaintained upstream.
     AsyncStd,
     /// smol + hyper (`server-smol-hyper`).
     Smol,
-    /// The three, one after the other.
+    /// actix-web (`server-actix-web`): one current-thread runtime per worker, no stealing.
+    Actix,
+    /// All of them, one after the other.
     All,
 }
 
@@ -56,8 +104,10 @@ impl TargetChoice {
     pub fn targets(self) -> Vec<Target> {
         let wanted = match self {
             TargetChoice::Tokio => "tokio",
+            TargetChoice::TokioCurrentThread => "tokio-current-thread",
             TargetChoice::AsyncStd => "async-std",
             TargetChoice::Smol => "smol",
+            TargetChoice::Actix => "actix",
             TargetChoice::All => return TARGETS.to_vec(),
         };
         TARGETS
@@ -94,12 +144,33 @@ mod tests {
     #[test]
     fn names_and_packages_are_unique() {
         let names: HashSet<_> = TARGETS.iter().map(|t| t.name).collect();
-        let packages: HashSet<_> = TARGETS.iter().map(|t| t.package).collect();
+        // A binary with its arguments is one configuration: no two targets alike.
+        let configs: HashSet<_> = TARGETS.iter().map(|t| (t.package, t.args)).collect();
+        let kinds: HashSet<_> = TARGETS.iter().map(|t| t.kind).collect();
         assert_eq!(names.len(), TARGETS.len());
-        assert_eq!(packages.len(), TARGETS.len());
+        assert_eq!(configs.len(), TARGETS.len());
+        assert_eq!(kinds.len(), TARGETS.len());
         for t in TARGETS {
             assert!(t.package.starts_with("server-"), "{}", t.package);
             assert!(t.package.contains(t.framework), "{}", t.package);
+            assert_eq!(t.runtime, t.kind.runtime(), "{}", t.name);
         }
+    }
+
+    #[test]
+    fn one_thread_targets_run_at_one_worker_and_block_in_place_only_on_tokio() {
+        let at_two: Vec<&str> = TARGETS
+            .iter()
+            .filter(|t| !t.runs_with_workers(2))
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(at_two, ["tokio-current-thread"]);
+        assert!(TARGETS.iter().all(|t| t.runs_with_workers(1)));
+        let block_in_place: Vec<&str> = TARGETS
+            .iter()
+            .filter(|t| t.runs(Strategy::BlockInPlace))
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(block_in_place, ["tokio"]);
     }
 }

@@ -30,7 +30,7 @@ use crate::offload::{OffloadStats, Offloads, Panicked};
 use crate::openapi::{ApiDocs, Facts};
 use crate::params::{self, Params};
 use crate::reply::{Accepted, Computed, Reply};
-use crate::strategy::Strategy;
+use crate::strategy::{RuntimeKind, Strategy};
 use crate::threads::ThreadCensus;
 
 /// How long no request must have run before a stopping server closes its connections
@@ -43,9 +43,10 @@ pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 /// ones are counted by [`App`] itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuntimeInfo {
-    /// `tokio`, `async-std` or `smol`.
-    pub runtime: &'static str,
-    /// `axum`, `tide` or `hyper`.
+    /// The runtime and its flavour (`/stats`' `runtime` and `flavor`); decides which
+    /// strategies run at all ([`Strategy::supported_on`]).
+    pub kind: RuntimeKind,
+    /// `axum`, `tide`, `hyper` or `actix-web`.
     pub framework: &'static str,
     /// Threads configured to poll async tasks (accepting connections included).
     pub executor_threads: usize,
@@ -164,7 +165,9 @@ impl App {
     }
 
     /// Validates `query` for `strategy`, runs `run` on the result, and counts the outcome.
-    /// Bad input never reaches `run`: it gets its 400 here.
+    /// Bad input never reaches `run`: it gets its 400 here. Nor does a strategy this runtime
+    /// does not support ([`Strategy::supported_on`]): valid input to it gets its 501 here, so
+    /// the support table is what acts, the same on every server.
     pub async fn handle<F, Fut>(&self, strategy: Strategy, query: Option<&str>, run: F) -> Reply
     where
         F: FnOnce(Work) -> Fut,
@@ -177,6 +180,7 @@ impl App {
         let default_n = kernel.default_n();
         let reply = match params::parse_with_default(strategy, query, self.limits.max_n, default_n)
         {
+            Ok(_) if !strategy.supported_on(self.info.kind) => self.not_supported(strategy),
             Ok(params) => {
                 let panics = self.limits.panic_on_n == Some(params.n);
                 run(Work {
@@ -196,6 +200,13 @@ impl App {
         };
         counter[index(strategy)].fetch_add(1, Ordering::Relaxed);
         reply
+    }
+
+    /// The 501 for `strategy` on this server's runtime. [`App::handle`] answers it before a
+    /// server's handler runs; a server's match arm for a strategy its runtime lacks answers it
+    /// too, should it ever be reached.
+    pub fn not_supported(&self, strategy: Strategy) -> Reply {
+        Reply::not_supported(strategy, self.info.kind)
     }
 
     /// Admits a background job if fewer than `--max-background` are pending. On success, the
@@ -348,7 +359,8 @@ impl App {
         let abandoned = bg.counters.abandoned.load(Ordering::Relaxed);
         let failed = bg.counters.failed.load(Ordering::Acquire);
         Stats {
-            runtime: self.info.runtime.into(),
+            runtime: self.info.kind.runtime().into(),
+            flavor: self.info.kind.flavor().into(),
             framework: self.info.framework.into(),
             executor_threads: self.info.executor_threads,
             blocking_threads_max: self.info.blocking_threads_max,
@@ -467,6 +479,25 @@ impl App {
         }
     }
 
+    /// For a server whose blocking pools end with its workers (actix-web: one tokio runtime
+    /// per worker, and a runtime shut down cancels the blocking tasks it has not started),
+    /// before it stops them: waits until no accepted background job is queued or running,
+    /// checking every [`SETTLE_QUIET`] with the runtime's `sleep`, up to the shutdown deadline.
+    /// Returns how many are still pending.
+    pub async fn drain_background<S, F>(&self, mut sleep: S) -> usize
+    where
+        S: FnMut(Duration) -> F,
+        F: Future<Output = ()>,
+    {
+        loop {
+            let pending = self.background.pending.count();
+            if pending == 0 || self.time_left().is_zero() {
+                return pending;
+            }
+            sleep(SETTLE_QUIET.min(self.time_left())).await;
+        }
+    }
+
     /// Strategy requests started so far: answered ones plus those in flight.
     fn activity(&self) -> u64 {
         let answered: u64 = self
@@ -564,7 +595,8 @@ impl Work {
             | Strategy::Background
             | Strategy::Rayon
             | Strategy::Bounded
-            | Strategy::Jobs => self.kernel.run(n),
+            | Strategy::Jobs
+            | Strategy::BlockInPlace => self.kernel.run(n),
         };
         (total, start.elapsed())
     }
@@ -687,6 +719,14 @@ fn default_kernel_name() -> String {
     kernel::DEFAULT.name().into()
 }
 
+impl Stats {
+    /// The kind of runtime these stats come from (`runtime` and `flavor`); `None` for an
+    /// unknown pair (a server older than the `flavor` field, say).
+    pub fn kind(&self) -> Option<RuntimeKind> {
+        RuntimeKind::of(&self.runtime, &self.flavor)
+    }
+}
+
 /// Microseconds from the Unix epoch to `t` (0 for a clock set before 1970).
 fn unix_micros(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
@@ -697,8 +737,13 @@ fn unix_micros(t: SystemTime) -> u64 {
 /// from older servers still parse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Stats {
-    /// `tokio`, `async-std` or `smol`.
+    /// `tokio`, `async-std`, `smol` or `actix-rt`.
     pub runtime: String,
+    /// How its executor threads share work: `multi-thread`, `current-thread` (tokio's
+    /// one-thread runtime) or `current-thread-per-worker` (actix-web's). With `runtime`, names
+    /// the [`RuntimeKind`] ([`RuntimeKind::of`]).
+    #[serde(default)]
+    pub flavor: String,
     /// `axum`, `tide` or `hyper`.
     pub framework: String,
     /// Configured: threads the server set up to poll async tasks (`--workers`, or
@@ -867,7 +912,7 @@ mod tests {
     fn app_with(max_background: usize, panic_on_n: Option<u64>) -> Arc<App> {
         App::new(
             RuntimeInfo {
-                runtime: "test",
+                kind: RuntimeKind::Smol,
                 framework: "none",
                 executor_threads: 1,
                 blocking_threads_max: 1,
@@ -1039,6 +1084,32 @@ mod tests {
         rx.recv()
             .await
             .unwrap_or_else(|_| Reply::internal("the pool thread died".into()))
+    }
+
+    #[test]
+    fn an_unsupported_strategy_is_answered_501_without_running_after_validation() {
+        // The test app is a smol server: no block_in_place there.
+        let app = app(1);
+        let call = |query: &str| {
+            crate::test_util::block_on(app.handle(
+                Strategy::BlockInPlace,
+                Some(query),
+                |w| async move { panic!("the handler ran for {w:?}") },
+            ))
+        };
+        let reply = call("n=10");
+        assert_eq!(reply.status, 501, "{}", reply.body);
+        let body: ErrorBody = serde_json::from_str(&reply.body).expect("JSON");
+        assert_eq!(
+            (body.error.as_str(), body.runtime.as_deref()),
+            ("not_supported", Some("smol multi-thread"))
+        );
+        // Bad input is a 400 on every runtime, supported or not.
+        assert_eq!(call("n=abc").status, 400);
+        let stats = app.snapshot();
+        let refused = stats.refused.get("block_in_place").copied();
+        assert_eq!(refused, Some(2), "{:?}", stats.refused);
+        assert_eq!(stats.flavor, "multi-thread");
     }
 
     #[test]

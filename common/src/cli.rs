@@ -296,8 +296,9 @@ pub fn announce(addr: SocketAddr, info: &crate::app::RuntimeInfo) {
     let _ = writeln!(out, "listening on http://{addr}");
     let _ = out.flush();
     eprintln!(
-        "{} + {}: {} executor threads, blocking pool up to {} threads, header-read timeout {:?}",
-        info.runtime,
+        "{} ({}) + {}: {} executor threads, blocking pool up to {} threads, header-read timeout {:?}",
+        info.kind.runtime(),
+        info.kind.flavor(),
         info.framework,
         info.executor_threads,
         info.blocking_threads_max,

@@ -1,4 +1,4 @@
-//! Everything the three servers share, with no async runtime in it: the CPU-bound kernels, the
+//! Everything the servers share, with no async runtime in it: the CPU-bound kernels, the
 //! one list of strategies, query validation, response bodies, request and job accounting, and
 //! the command line. Each server keeps only what is particular to its runtime: how it routes,
 //! yields, offloads, spawns and shuts down.
@@ -9,7 +9,7 @@
 //! - [`kernel`]: the list of CPU-bound kernels ([`kernel::KERNELS`]: `sum-squares`, the
 //!   default, `argon2`, `sha256`), each run whole or in slices, with its oracle.
 //! - [`strategy`]: [`Strategy`], the one list (`ALL`), with each endpoint's path, description
-//!   and accepted parameters.
+//!   and accepted parameters, and which [`RuntimeKind`]s support it.
 //! - [`params`]: query-string parsing and the 400 reasons.
 //! - [`reply`]: [`Reply`] (status + JSON) and the serde body types, also read by the
 //!   conformance suite and bench-runner.
@@ -55,7 +55,7 @@ pub use app::{App, BackgroundJob, Limits, Offloaded, RuntimeInfo, Stats, Work};
 pub use cli::ServerArgs;
 pub use lag::{LagMonitor, LagReport};
 pub use reply::{CONTENT_TYPE, HTML_CONTENT_TYPE, Reply};
-pub use strategy::Strategy;
+pub use strategy::{RuntimeKind, Strategy};
 
 /// One endpoint the servers answer: a method and a path (an OpenAPI path template for
 /// `/jobs/{id}`). [`Endpoint::all`] is the one list of them: routing ([`Route::of`]), the 405's

@@ -1022,7 +1022,7 @@ mod tests {
         // is in them.
         let app = crate::App::new(
             crate::RuntimeInfo {
-                runtime: "test",
+                kind: crate::RuntimeKind::Smol,
                 framework: "none",
                 executor_threads: 1,
                 blocking_threads_max: 1,

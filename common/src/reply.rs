@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Endpoint;
 use crate::params::ParamError;
+use crate::strategy::{RuntimeKind, Strategy};
 
 /// The `Content-Type` of every JSON body (every body but `/docs`).
 pub const CONTENT_TYPE: &str = "application/json";
@@ -64,7 +65,8 @@ pub struct Accepted {
 /// Body of every error (400, 404, 405, 500, 503).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
-    /// Kind: `invalid_parameter`, `not_found`, `method_not_allowed`, `overloaded`, `internal`.
+    /// Kind: `invalid_parameter`, `not_found`, `method_not_allowed`, `overloaded`, `internal`,
+    /// `not_supported`.
     pub error: String,
     /// The query parameter at fault (400 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,6 +75,9 @@ pub struct ErrorBody {
     /// `zero`, `unknown_parameter`, `repeated_parameter`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The runtime that cannot run the strategy asked for (`tokio current-thread`; 501 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// A sentence for people.
     pub message: String,
 }
@@ -133,6 +138,7 @@ impl Reply {
                 error: "invalid_parameter".into(),
                 parameter: Some(err.parameter().into()),
                 reason: Some(err.reason().into()),
+                runtime: None,
                 message: err.to_string(),
             },
         )
@@ -184,6 +190,30 @@ impl Reply {
         }
     }
 
+    /// 501: this runtime cannot run `strategy` ([`Strategy::supported_on`]); names the
+    /// runtime and where the strategy does run.
+    pub fn not_supported(strategy: Strategy, kind: RuntimeKind) -> Reply {
+        let runs_on: Vec<String> = RuntimeKind::ALL
+            .iter()
+            .filter(|k| strategy.supported_on(**k))
+            .map(ToString::to_string)
+            .collect();
+        Reply::json(
+            501,
+            &ErrorBody {
+                error: "not_supported".into(),
+                parameter: None,
+                reason: None,
+                runtime: Some(kind.to_string()),
+                message: format!(
+                    "{} is not supported on {kind}; it runs on: {}",
+                    strategy.path(),
+                    runs_on.join(", ")
+                ),
+            },
+        )
+    }
+
     /// 503 with `Retry-After`: the server refuses work it could not finish in reasonable time.
     pub fn overloaded(message: String, retry_after_s: u32) -> Reply {
         Reply {
@@ -204,6 +234,7 @@ impl Reply {
                 error: kind.into(),
                 parameter: None,
                 reason: None,
+                runtime: None,
                 message,
             },
         )
@@ -277,6 +308,20 @@ mod tests {
         let r = Reply::method_not_allowed("POST", "/jobs/12");
         assert_eq!(r.allow, Some("GET, HEAD"));
         assert_eq!(Reply::not_found("/x").allow, None);
+
+        let r = Reply::not_supported(Strategy::BlockInPlace, RuntimeKind::Actix);
+        assert_eq!(r.status, 501);
+        let body: ErrorBody = serde_json::from_str(&r.body).expect("valid JSON");
+        assert_eq!(body.error, "not_supported");
+        assert_eq!(
+            body.runtime.as_deref(),
+            Some("actix-rt current-thread-per-worker")
+        );
+        assert!(
+            body.message.contains("/block_in_place") && body.message.contains("tokio multi-thread"),
+            "{}",
+            body.message
+        );
 
         let r = Reply::overloaded("full".into(), 1);
         assert_eq!((r.status, r.retry_after), (503, Some(1)));

@@ -1,6 +1,13 @@
 //! The one list of strategies. Servers route with an exhaustive `match` on [`Strategy`] (no `_`
 //! arm), so a new strategy does not compile until every server runs it; the conformance suite,
 //! bench-runner and the tests iterate [`Strategy::ALL`].
+//!
+//! Which runtimes support a strategy is declared here too, once: [`Strategy::supported_on`],
+//! over the [`RuntimeKind`]s the servers run. `common::App` answers 501 for a strategy its
+//! server's kind does not support before the server's handler is called; the servers' match
+//! still names the strategy (and answers the same 501 should it ever be reached), the
+//! conformance suite checks each server's answers against the table, and bench-runner records
+//! such a pair as *not applicable*.
 
 use std::fmt;
 
@@ -25,6 +32,81 @@ pub enum Strategy {
     /// The job API: `POST /jobs` queues the kernel on the CPU pool and answers 202 with an id;
     /// `GET /jobs/{id}?wait=true` returns the result.
     Jobs,
+    /// Inline on the worker thread inside `tokio::task::block_in_place`: the worker first hands
+    /// its executor duties to another thread. tokio's multi-thread runtime only.
+    BlockInPlace,
+}
+
+/// The kinds of executor the servers run: what decides whether a strategy can run at all
+/// ([`Strategy::supported_on`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuntimeKind {
+    /// tokio's multi-thread runtime: N workers stealing from each other.
+    TokioMultiThread,
+    /// tokio's current-thread runtime: one thread runs tasks, timers and IO.
+    TokioCurrentThread,
+    /// async-std's global executor (async-global-executor): N threads, one shared queue.
+    AsyncStd,
+    /// smol's `Executor` on N threads: work stealing.
+    Smol,
+    /// actix-web: N workers, each a current-thread tokio runtime; a connection stays on the
+    /// worker that accepted it, and no worker takes work from another.
+    Actix,
+}
+
+impl RuntimeKind {
+    /// Every kind.
+    pub const ALL: [RuntimeKind; 5] = [
+        RuntimeKind::TokioMultiThread,
+        RuntimeKind::TokioCurrentThread,
+        RuntimeKind::AsyncStd,
+        RuntimeKind::Smol,
+        RuntimeKind::Actix,
+    ];
+
+    /// The runtime's name, as `/stats` reports it (`tokio`).
+    pub const fn runtime(self) -> &'static str {
+        match self {
+            RuntimeKind::TokioMultiThread | RuntimeKind::TokioCurrentThread => "tokio",
+            RuntimeKind::AsyncStd => "async-std",
+            RuntimeKind::Smol => "smol",
+            RuntimeKind::Actix => "actix-rt",
+        }
+    }
+
+    /// How its executor threads share work, as `/stats` reports it (`flavor`).
+    pub const fn flavor(self) -> &'static str {
+        match self {
+            RuntimeKind::TokioMultiThread | RuntimeKind::AsyncStd | RuntimeKind::Smol => {
+                "multi-thread"
+            }
+            RuntimeKind::TokioCurrentThread => "current-thread",
+            RuntimeKind::Actix => "current-thread-per-worker",
+        }
+    }
+
+    /// Whether an idle executor thread can run a task that became ready on a busy one (work
+    /// stealing or one shared queue). Not on tokio current-thread (one thread) nor on actix
+    /// (each worker its own runtime).
+    pub const fn shares_work(self) -> bool {
+        match self {
+            RuntimeKind::TokioMultiThread | RuntimeKind::AsyncStd | RuntimeKind::Smol => true,
+            RuntimeKind::TokioCurrentThread | RuntimeKind::Actix => false,
+        }
+    }
+
+    /// The kind `/stats` describes with these `runtime` and `flavor` fields.
+    pub fn of(runtime: &str, flavor: &str) -> Option<RuntimeKind> {
+        RuntimeKind::ALL
+            .into_iter()
+            .find(|k| k.runtime() == runtime && k.flavor() == flavor)
+    }
+}
+
+impl fmt::Display for RuntimeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.runtime(), self.flavor())
+    }
 }
 
 /// What a strategy's handler does with the executor thread while the kernel runs.
@@ -55,7 +137,7 @@ impl Execution {
 
 impl Strategy {
     /// Every strategy, in the order tables and reports list them.
-    pub const ALL: [Strategy; 8] = [
+    pub const ALL: [Strategy; 9] = [
         Strategy::Generator,
         Strategy::Cycle,
         Strategy::CycleSleep,
@@ -64,6 +146,7 @@ impl Strategy {
         Strategy::Rayon,
         Strategy::Bounded,
         Strategy::Jobs,
+        Strategy::BlockInPlace,
     ];
 
     /// The strategies of the original Python demo; the others are what experts recommend instead.
@@ -86,6 +169,7 @@ impl Strategy {
             Strategy::Rayon => "rayon",
             Strategy::Bounded => "bounded",
             Strategy::Jobs => "jobs",
+            Strategy::BlockInPlace => "block_in_place",
         }
     }
 
@@ -100,6 +184,7 @@ impl Strategy {
             Strategy::Rayon => "/rayon",
             Strategy::Bounded => "/bounded",
             Strategy::Jobs => "/jobs",
+            Strategy::BlockInPlace => "/block_in_place",
         }
     }
 
@@ -130,6 +215,9 @@ impl Strategy {
             Strategy::Jobs => {
                 "job API: POST /jobs?n= queues the kernel on the CPU pool (202 + id); GET /jobs/{id}?wait=true returns the result"
             }
+            Strategy::BlockInPlace => {
+                "kernel inline inside tokio::task::block_in_place (tokio multi-thread only; 501 elsewhere): the worker hands its executor duties to another thread first"
+            }
         }
     }
 
@@ -138,7 +226,11 @@ impl Strategy {
         match self {
             Strategy::Generator | Strategy::Cycle => Execution::Inline,
             Strategy::CycleSleep => Execution::Yielding,
-            Strategy::Thread | Strategy::Rayon | Strategy::Bounded => Execution::Offloaded,
+            // block_in_place: the kernel stays on this thread, but the executor moves to
+            // another one first, so for the runtime it is offloaded.
+            Strategy::Thread | Strategy::Rayon | Strategy::Bounded | Strategy::BlockInPlace => {
+                Execution::Offloaded
+            }
             Strategy::Background => Execution::Detached,
             Strategy::Jobs => Execution::Job,
         }
@@ -154,7 +246,8 @@ impl Strategy {
             | Strategy::Background
             | Strategy::Rayon
             | Strategy::Bounded
-            | Strategy::Jobs => &["n"],
+            | Strategy::Jobs
+            | Strategy::BlockInPlace => &["n"],
         }
     }
 
@@ -180,7 +273,8 @@ impl Strategy {
             | Strategy::Cycle
             | Strategy::CycleSleep
             | Strategy::Thread
-            | Strategy::Rayon => None,
+            | Strategy::Rayon
+            | Strategy::BlockInPlace => None,
         }
     }
 
@@ -189,6 +283,25 @@ impl Strategy {
         match self.execution() {
             Execution::Detached | Execution::Job => 202,
             Execution::Inline | Execution::Yielding | Execution::Offloaded => 200,
+        }
+    }
+
+    /// Whether a server of this kind can run the strategy; where it cannot, the endpoint
+    /// answers 501 `not_supported` ([`crate::Reply::not_supported`]). The one place this is
+    /// declared.
+    pub const fn supported_on(self, kind: RuntimeKind) -> bool {
+        match self {
+            // tokio panics in block_in_place on a current-thread runtime (actix's workers are
+            // current-thread runtimes too), and the others have no such call.
+            Strategy::BlockInPlace => matches!(kind, RuntimeKind::TokioMultiThread),
+            Strategy::Generator
+            | Strategy::Cycle
+            | Strategy::CycleSleep
+            | Strategy::Thread
+            | Strategy::Background
+            | Strategy::Rayon
+            | Strategy::Bounded
+            | Strategy::Jobs => true,
         }
     }
 
@@ -257,5 +370,28 @@ mod tests {
         );
         assert!(Strategy::DEMO.iter().all(|s| Strategy::ALL.contains(s)));
         assert_eq!(Strategy::Thread.success_status(), 200);
+    }
+
+    #[test]
+    fn support_table() {
+        for kind in RuntimeKind::ALL {
+            assert_eq!(RuntimeKind::of(kind.runtime(), kind.flavor()), Some(kind));
+            // Every kind runs every strategy of the demo and every expert recommendation.
+            for s in Strategy::ALL {
+                if s != Strategy::BlockInPlace {
+                    assert!(s.supported_on(kind), "{s} on {kind}");
+                }
+            }
+        }
+        let block_in_place: Vec<RuntimeKind> = RuntimeKind::ALL
+            .into_iter()
+            .filter(|k| Strategy::BlockInPlace.supported_on(*k))
+            .collect();
+        assert_eq!(block_in_place, [RuntimeKind::TokioMultiThread]);
+        assert_eq!(RuntimeKind::of("tokio", "nope"), None);
+        assert_eq!(
+            RuntimeKind::TokioCurrentThread.to_string(),
+            "tokio current-thread"
+        );
     }
 }

@@ -64,6 +64,7 @@ pub async fn blocking_contrast(
     base_url: &str,
 ) -> Result<Contrast, String> {
     let (n, alone) = calibrate_one_worker(client, base_url, TARGET).await?;
+    let kind = fetch_stats(client, base_url).await?.kind();
     // A request that waits behind the heavy one waits about (alone - HEALTH_DELAY); one
     // that does not, a few ms. The threshold sits far from both.
     let threshold = alone / 4;
@@ -76,6 +77,9 @@ pub async fn blocking_contrast(
             // Answer at once; their work never runs on the executor.
             Execution::Detached | Execution::Job => continue,
         };
+        if kind.is_some_and(|k| !strategy.supported_on(k)) {
+            continue; // Answers 501 at once: checked by `verify`.
+        }
         let heavy_url = format!("{base_url}{}?n={n}", strategy.path());
         let health_url = format!("{base_url}/health");
         let heavy = async {

@@ -14,7 +14,7 @@ use common::kernel::Kernel;
 use common::openapi::{self, Facts};
 use common::reply::{Accepted, Computed, ErrorBody};
 use common::strategy::Execution;
-use common::{CONTENT_TYPE, Endpoint, HTML_CONTENT_TYPE, Strategy};
+use common::{CONTENT_TYPE, Endpoint, HTML_CONTENT_TYPE, RuntimeKind, Strategy};
 use serde_json::Value;
 
 use crate::client::{ClientError, HttpClient, HttpResponse};
@@ -211,12 +211,36 @@ pub async fn verify(
         }
     };
 
-    // Right totals for every strategy and n.
+    // The runtime decides which strategies run at all (`Strategy::supported_on`).
+    let kind = stats.as_ref().and_then(|s| {
+        let kind = s.kind();
+        if kind.is_none() {
+            report.record(
+                "/stats names a known runtime kind",
+                Err(format!(
+                    "runtime {:?} flavor {:?} is none of common's RuntimeKind::ALL",
+                    s.runtime, s.flavor
+                )),
+            );
+        }
+        kind
+    });
+
+    // Right totals for every strategy and n; 501 where the runtime cannot run the strategy.
     for strategy in Strategy::ALL {
         for n in checked_n(kernel) {
             let name = format!("total {} n={n}", strategy.path());
             if mode == Mode::External && n != kernel.default_n() {
                 report.skip(name, "external server: checked at the default n only");
+                continue;
+            }
+            if let Some(kind) = kind.filter(|k| !strategy.supported_on(*k)) {
+                let url = format!("{base_url}{}?n={n}", strategy.path());
+                let r = send(client, strategy.method(), &url).await;
+                report.record(
+                    format!("501 {} n={n} on {kind}", strategy.path()),
+                    r.and_then(|r| check_not_supported(&r, kind)),
+                );
                 continue;
             }
             let result = call_strategy(client, base_url, strategy, &format!("n={n}"))
@@ -558,6 +582,20 @@ fn check_allow(r: &HttpResponse, path: &str) -> Result<(), String> {
     } else {
         Err(format!("Allow header {:?}, expected {want:?}", r.allow))
     }
+}
+
+/// A 501 `not_supported` body naming `kind` (`common::Reply::not_supported`).
+fn check_not_supported(r: &HttpResponse, kind: RuntimeKind) -> Result<(), String> {
+    check_error(r, 501, None)?;
+    let body: ErrorBody = serde_json::from_str(&r.body).map_err(|e| e.to_string())?;
+    let want = kind.to_string();
+    if body.error != "not_supported" || body.runtime.as_deref() != Some(want.as_str()) {
+        return Err(format!(
+            "expected error \"not_supported\" naming {want:?}, got {:?}",
+            clip(&r.body)
+        ));
+    }
+    Ok(())
 }
 
 /// Why an answer to a strategy request is wrong.

@@ -39,6 +39,10 @@ pub fn code(s: Strategy) -> &'static str {
              queue) around the server's blocking-pool offload"
         }
         Strategy::Jobs => "`common/src/jobs.rs` (the job store) on `common/src/cpu_pool.rs`",
+        Strategy::BlockInPlace => {
+            "the `Strategy::BlockInPlace` arm of `runtimes/tokio-axum/src/lib.rs` \
+             (`tokio::task::block_in_place`, tokio multi-thread only)"
+        }
     }
 }
 

@@ -103,6 +103,7 @@ pub(crate) fn strategy_color(s: Strategy) -> &'static str {
         Strategy::Rayon => "#17becf",
         Strategy::Bounded => "#2ca02c",
         Strategy::Jobs => "#e377c2",
+        Strategy::BlockInPlace => "#bcbd22",
     }
 }
 
@@ -226,8 +227,9 @@ impl Panels {
                     };
                     match r.pair(&key) {
                         Some(pair) if pair.ok() => draw(svg, k, bar, pair),
-                        Some(_) => failed_mark(svg, bar.0, self.bottom),
-                        None => {}
+                        Some(pair) if pair.failed() => failed_mark(svg, bar.0, self.bottom),
+                        // Not applicable (the runtime cannot run it), or not in this run.
+                        Some(_) | None => {}
                     }
                 }
             }
@@ -747,6 +749,7 @@ pub fn timeline(r: &Results) -> String {
                 }
                 panel.bars = bars;
             }
+            (Some(p), _) if p.not_applicable() => panel.note = Some("not applicable"),
             (Some(p), _) if !p.ok() => panel.note = Some("failed: not shown"),
             _ => panel.note = Some("not measured"),
         }

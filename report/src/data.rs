@@ -113,7 +113,7 @@ pub struct SummaryRow {
     pub concurrency: u64,
     /// Rounds measured.
     pub rounds: u32,
-    /// `ok` or `failed`.
+    /// `ok`, `failed` or `not_applicable`.
     pub result: String,
     /// Why it failed.
     pub failure: Option<String>,
@@ -250,7 +250,32 @@ impl SummaryRow {
 
     /// Measured successfully (`result` is `ok`).
     pub fn ok(&self) -> bool {
-        self.result == "ok"
+        self.result == results_format::RESULT_OK
+    }
+
+    /// Not measured because the runtime cannot run the strategy (`result` is
+    /// `not_applicable`): neither a failure nor a figure; left out of charts and findings.
+    pub fn not_applicable(&self) -> bool {
+        self.result == results_format::RESULT_NOT_APPLICABLE
+    }
+
+    /// `runtime + framework` (`tokio + axum`), with the configuration a target adds to its
+    /// runtime's name (`tokio (current-thread) + axum` for `tokio-current-thread`).
+    pub fn label(&self) -> String {
+        match self
+            .target
+            .strip_prefix(self.runtime.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .filter(|rest| !rest.is_empty())
+        {
+            Some(flavour) => format!("{} ({flavour}) + {}", self.runtime, self.framework),
+            None => format!("{} + {}", self.runtime, self.framework),
+        }
+    }
+
+    /// Failed: neither measured nor not applicable.
+    pub fn failed(&self) -> bool {
+        !self.ok() && !self.not_applicable()
     }
 }
 
@@ -547,7 +572,7 @@ impl Results {
         let mut out: Vec<(String, String)> = Vec::new();
         for s in &self.summary {
             if !out.iter().any(|(t, _)| *t == s.target) {
-                out.push((s.target.clone(), format!("{} + {}", s.runtime, s.framework)));
+                out.push((s.target.clone(), s.label()));
             }
         }
         out
@@ -810,6 +835,7 @@ pub(crate) mod fake {
             quick: false,
             pairs: Some(pairs.len()),
             pairs_failed: Some(0),
+            pairs_not_applicable: Some(0),
             note: String::new(),
             server_cpus: None,
             client_cpus: None,

@@ -22,8 +22,8 @@
 
 use std::collections::BTreeMap;
 
-use common::Strategy;
 use common::strategy::Execution;
+use common::{RuntimeKind, Strategy};
 
 use crate::charts::{execution_word, thousands};
 use crate::data::{PairKey, Results, SummaryRow};
@@ -333,11 +333,14 @@ pub fn markdown(r: &Results) -> String {
         );
     }
     out.extend(failed(r));
+    out.extend(not_applicable(r));
     out.extend(method(r));
     out.extend(probe_errors(r));
     out.extend(blocking(r));
     out.extend(attribution(r));
     out.extend(workers(r));
+    out.extend(architectures(r));
+    out.extend(block_in_place(r));
     out.extend(runtimes(r));
     out.extend(yielding(r));
     out.extend(kernel(r));
@@ -445,11 +448,30 @@ fn pair_name(r: &Results, key: &PairKey) -> String {
     )
 }
 
+/// The pairs a runtime cannot run (`/block_in_place` off tokio multi-thread): named once, so
+/// their absence from the charts is not read as a failure.
+fn not_applicable(r: &Results) -> Option<String> {
+    let mut pairs: Vec<String> = Vec::new();
+    for s in r.summary.iter().filter(|s| s.not_applicable()) {
+        let name = format!("{} on {}", s.strategy.path(), s.target);
+        if !pairs.contains(&name) {
+            pairs.push(name);
+        }
+    }
+    (!pairs.is_empty()).then(|| {
+        format!(
+            "- **Not applicable** (the runtime cannot run the strategy; the server answers `501`, \
+             checked by the conformance suite, so nothing was measured): {}.",
+            pairs.join(", ")
+        )
+    })
+}
+
 fn failed(r: &Results) -> Option<String> {
     let failed: Vec<String> = r
         .summary
         .iter()
-        .filter(|s| !s.ok())
+        .filter(|s| s.failed())
         .map(|s| {
             let why = s.failure.as_deref().unwrap_or("no reason given");
             format!("{} ({why})", s.key())
@@ -459,7 +481,7 @@ fn failed(r: &Results) -> Option<String> {
         format!(
             "- **{} of {} pairs failed** and are left out of the charts and findings: {}.",
             failed.len(),
-            r.summary.len(),
+            r.summary.iter().filter(|s| !s.not_applicable()).count(),
             failed.join("; ")
         )
     })
@@ -757,7 +779,11 @@ fn stall_cause(s: Strategy) -> Option<Cause> {
     match s {
         Strategy::Generator | Strategy::Cycle => None,
         Strategy::CycleSleep => Some(Cause::Yielding),
-        Strategy::Thread | Strategy::Background => Some(Cause::ThreadPerRequest),
+        // block_in_place: each call turns a worker into a kernel thread and starts a new
+        // worker, so as many kernel threads run as requests.
+        Strategy::Thread | Strategy::Background | Strategy::BlockInPlace => {
+            Some(Cause::ThreadPerRequest)
+        }
         Strategy::Rayon | Strategy::Bounded | Strategy::Jobs => Some(Cause::CorePool),
     }
 }
@@ -984,6 +1010,158 @@ fn workers(r: &Results) -> Vec<String> {
 }
 
 /// `/cycle` or `/background (work done)`: what a strategy's work time is.
+/// The kind of runtime a pair ran on, from its `runtime` column and target name (tokio's two
+/// flavours share a runtime name; the current-thread target is named for its flavour).
+pub(crate) fn kind_of(p: &SummaryRow) -> Option<RuntimeKind> {
+    RuntimeKind::ALL.into_iter().find(|k| {
+        k.runtime() == p.runtime
+            && (*k == RuntimeKind::TokioCurrentThread) == p.target.ends_with("current-thread")
+    })
+}
+
+/// One pair's batch, request p99 and probe p99, for a sentence.
+fn pair_figures(p: &SummaryRow) -> Option<String> {
+    let batch = p.batch_ms_mean?;
+    let request = p.latency_us_p99? / 1000.0;
+    let probe = p.probe_latency_us_p99? / 1000.0;
+    let t1 = p.t1_ms.filter(|t| *t > 0.0)?;
+    Some(format!(
+        "batch {}, request p99 {}, probe p99 {} ({} T1)",
+        ms(batch),
+        ms(request),
+        ms(probe),
+        times(probe / t1)
+    ))
+}
+
+/// Work stealing (or one shared queue) against runtimes whose workers cannot take each other's
+/// work (actix-web's thread-per-core workers), on the inline `/cycle` with the most workers:
+/// does a worker that is free help with a blocked one's connections?
+fn architectures(r: &Results) -> Vec<String> {
+    let s = Strategy::Cycle;
+    let Some(many) = r
+        .summary
+        .iter()
+        .filter(|p| p.ok() && p.strategy == s)
+        .filter_map(|p| p.workers)
+        .filter(|w| *w >= 2)
+        .max()
+    else {
+        return Vec::new();
+    };
+    let pairs: Vec<(&SummaryRow, RuntimeKind, String)> = r
+        .targets()
+        .iter()
+        .filter_map(|(target, _)| {
+            let p = r.ok_pair(target, Some(many), s)?;
+            Some((p, kind_of(p)?, pair_figures(p)?))
+        })
+        .collect();
+    let (sharing, apart): (Vec<_>, Vec<_>) = pairs.iter().partition(|(_, k, _)| k.shares_work());
+    if sharing.is_empty() || apart.is_empty() {
+        return Vec::new();
+    }
+    let probe = |p: &SummaryRow| p.probe_latency_us_p99.unwrap_or(f64::INFINITY);
+    let Some((best, _, _)) = sharing
+        .iter()
+        .min_by(|a, b| probe(a.0).total_cmp(&probe(b.0)))
+    else {
+        return Vec::new();
+    };
+    let list = |group: &[&(&SummaryRow, RuntimeKind, String)]| {
+        group
+            .iter()
+            .map(|(p, _, f)| format!("{} {f}", p.target))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut out = vec![format!(
+        "- **Work stealing vs thread-per-core** (inline `{}`, {many} workers, C = {}). Runtimes \
+         whose free worker can take a busy one's tasks: {}. Runtimes whose workers cannot: {}.",
+        s.path(),
+        best.concurrency,
+        list(&sharing),
+        list(&apart)
+    )];
+    let stalls = |p: &SummaryRow| match (p.probe_latency_us_p99, p.t1_ms) {
+        (Some(probe), Some(t1)) => probe / 1000.0 >= t1,
+        _ => false,
+    };
+    for (p, kind, _) in &apart {
+        let ratio = probe(p) / probe(best);
+        let batch = match (work(r, best), work(r, p)) {
+            (Some(a), Some(b)) => match noise::change(&a, &b) {
+                Change::Lower => "shorter than",
+                Change::Higher => "longer than",
+                Change::Unclear => "not told apart (rounds overlap) from",
+            },
+            _ => "not comparable with",
+        };
+        let why = match (stalls(best), stalls(p)) {
+            (false, true) => format!(
+                "the free worker helped on {} and not on {}: there a connection stays on the \
+                 worker that accepted it, and a probe dealt to a busy worker waits for it",
+                best.target, p.target
+            ),
+            (true, true) => format!(
+                "both stalled: with {} requests on {many} workers no worker was free to help",
+                best.concurrency
+            ),
+            (false, false) => "neither stalled".to_owned(),
+            (true, false) => format!("{} stalled and {} did not", best.target, p.target),
+        };
+        out.push(format!(
+            "  - {} ({kind}): probe p99 {} that of {}, batch time {batch} {}'s; {why}.",
+            p.target,
+            times(ratio),
+            best.target,
+            best.target
+        ));
+    }
+    out
+}
+
+/// `/block_in_place` (tokio multi-thread only) against `/cycle` (inline) and `/thread`
+/// (offloaded) on the same server and worker count: what it did to the probe and the batch.
+fn block_in_place(r: &Results) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in r
+        .summary
+        .iter()
+        .filter(|p| p.ok() && p.strategy == Strategy::BlockInPlace)
+    {
+        let Some(own) = pair_figures(p) else {
+            continue;
+        };
+        let other = |s: Strategy| {
+            r.ok_pair(&p.target, p.workers, s)
+                .and_then(pair_figures)
+                .map(|f| format!("`{}` {f}", s.path()))
+        };
+        let others: Vec<String> = [Strategy::Cycle, Strategy::Thread]
+            .into_iter()
+            .filter_map(other)
+            .collect();
+        let probe_ms = p.probe_latency_us_p99.unwrap_or_default() / 1000.0;
+        let verdict = match p.t1_ms {
+            Some(t1) if probe_ms >= t1 => "the probe waited at least one whole request's work",
+            Some(_) => "the probe did not wait for the kernels",
+            None => "no T1 to judge the probe by",
+        };
+        out.push(format!(
+            "- **`/block_in_place` on {}, {}**: {own}; {verdict}. Beside it: {}.",
+            p.target,
+            r.workers_label(p.workers),
+            if others.is_empty() {
+                "nothing measured".to_owned()
+            } else {
+                others.join("; ")
+            }
+        ));
+    }
+    out
+}
+
 fn work_label(s: Strategy) -> String {
     if s == Strategy::Background {
         format!("{} (work done)", s.path())

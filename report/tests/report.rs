@@ -144,15 +144,34 @@ fn the_summary_table_has_a_row_per_pair() {
         .skip(2)
         .take_while(|l| l.starts_with('|'))
         .collect();
-    assert_eq!(table.len(), r.summary.len());
+    // tokio's two flavours are told apart by the target's name.
+    assert!(
+        table
+            .iter()
+            .any(|l| l.starts_with("| tokio (current-thread) + axum | 1 | /cycle |")),
+        "{table:?}"
+    );
+    assert!(
+        table
+            .iter()
+            .any(|l| l.starts_with("| tokio + axum | 1 | /cycle |"))
+    );
+    // Pairs not applicable (/block_in_place off tokio multi-thread) get no row.
+    let applicable: Vec<_> = r.summary.iter().filter(|p| !p.not_applicable()).collect();
+    assert_eq!(table.len(), applicable.len());
     assert_eq!(
         r.summary.len(),
-        48,
-        "3 runtimes × 2 worker counts × 8 strategies"
+        81,
+        "(4 targets × 2 worker counts + tokio-current-thread × 1) × 9 strategies"
     );
-    for (row, pair) in table.iter().zip(&r.summary) {
+    assert_eq!(
+        r.summary.len() - applicable.len(),
+        7,
+        "/block_in_place on tokio-current-thread (1), async-std, smol and actix (2 each)"
+    );
+    for (row, pair) in table.iter().zip(applicable) {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        assert_eq!(cells[1], format!("{} + {}", pair.runtime, pair.framework));
+        assert_eq!(cells[1], pair.label());
         assert_eq!(
             cells[2],
             pair.workers.map(|w| w.to_string()).unwrap_or_default()
@@ -182,7 +201,16 @@ fn a_failed_pair_is_marked_in_the_table_and_left_out_of_the_charts() {
         "{}",
         rep.markdown
     );
-    assert!(rep.markdown.contains("1 of 48 pairs failed"));
+    assert!(
+        rep.markdown.contains("1 of 74 pairs failed"),
+        "81 pairs less 7 not applicable: {}",
+        rep.markdown
+    );
+    assert!(
+        rep.markdown.contains("- **Not applicable**"),
+        "{}",
+        rep.markdown
+    );
     for c in &rep.charts {
         roxmltree::Document::parse(&c.svg).expect("well-formed");
     }
@@ -221,9 +249,11 @@ fn findings_are_computed_from_the_data() {
         "{lag_ms} vs {v:?}"
     );
     assert_eq!(v.attribution, Some(findings::Attribution::ExecutorBlocked));
+    // A yielding handler can keep the probe answered. (Which runtime does varies from run to
+    // run on a loaded machine: the fixture was recorded with other builds sharing the cores.)
     let yielding = verdicts
         .iter()
-        .find(|v| v.key == key("tokio", 1, Strategy::CycleSleep))
+        .find(|v| v.key == key("async-std", 1, Strategy::CycleSleep))
         .expect("verdict");
     assert_eq!(yielding.class, Responsiveness::Responsive);
 
@@ -251,9 +281,9 @@ fn findings_are_computed_from_the_data() {
         count(Responsiveness::Stalled),
         count(Responsiveness::Borderline),
     );
-    assert_eq!((stalled, borderline, inline.len()), (12, 0, 12));
+    assert_eq!((stalled, borderline, inline.len()), (18, 0, 18));
     assert!(
-        md.contains("Stalled: inline in 12 of 12 pairs (worst"),
+        md.contains("Stalled: inline in 18 of 18 pairs (worst"),
         "{md}"
     );
     // No ratio of /generator to /cycle: they run the same machine code.
@@ -290,7 +320,12 @@ fn findings_are_computed_from_the_data() {
 fn the_report_says_how_many_samples_each_percentile_rests_on() {
     let r = load();
     let md = report::generate(&r).markdown;
-    let requests: Vec<u64> = r.summary.iter().map(|p| p.answered()).collect();
+    let requests: Vec<u64> = r
+        .summary
+        .iter()
+        .filter(|p| p.ok())
+        .map(|p| p.answered())
+        .collect();
     assert!(
         requests.iter().all(|n| *n == 8),
         "C = 4 × 2 rounds: {requests:?}"
@@ -353,7 +388,7 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
     assert_eq!(round.probe_worst_us(Some(timeout)), Some(timeout));
     let md = report::generate(&r).markdown;
     assert!(
-        md.contains("- **Probes that got no answer** on 1 of 48 pairs: /rayon on smol, 2 workers"),
+        md.contains("- **Probes that got no answer** on 1 of 74 pairs: /rayon on smol, 2 workers"),
         "{md}"
     );
     let row = md
@@ -372,16 +407,17 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
         .lines()
         .find(|l| l.starts_with("| /rayon (offloaded) |"))
         .expect("table row");
-    assert!(cells.trim_end().ends_with("✗ 1 |"), "{cells}");
+    // smol, 2 workers: the column before actix's two.
+    assert!(cells.contains("✗ 1 |"), "{cells}");
     // And the probe chart marks it.
     assert!(!report::charts::probe_latency(&load()).contains(">✗</text>"));
     assert!(report::charts::probe_latency(&r).contains(">✗</text>"));
 }
 
 // Figures of the fixture's summary.csv, read by eye from the file (tokio, 1 worker, /cycle).
-const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 20.251;
-const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 137728.0;
-const FIXTURE_STALL_TOKIO_1_CYCLE: &str = "6.80×";
+const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 13.005;
+const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 63168.0;
+const FIXTURE_STALL_TOKIO_1_CYCLE: &str = "4.86×";
 
 #[test]
 fn the_python_demo_figures_stand_beside_ours_only_at_the_same_load() {
@@ -416,7 +452,10 @@ fn the_python_demo_figures_stand_beside_ours_only_at_the_same_load() {
         .lines()
         .find(|l| l.starts_with("| /background | 0.47 s |"))
         .expect("background row");
-    assert_eq!(row, "| /background | 0.47 s | – | – | – | – | – | – |");
+    assert_eq!(
+        row,
+        "| /background | 0.47 s | – | – | – | – | – | – | – | – | – |"
+    );
     let row = md
         .lines()
         .find(|l| l.starts_with("| tokio + axum | 1 | /background | ok |"))

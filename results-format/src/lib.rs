@@ -44,6 +44,16 @@ impl CsvFile {
 /// The name of the metadata file.
 pub const METADATA: &str = "metadata.json";
 
+/// summary.csv's `result` for a pair measured.
+pub const RESULT_OK: &str = "ok";
+/// summary.csv's `result` for a pair that failed (`failure` says why).
+pub const RESULT_FAILED: &str = "failed";
+/// summary.csv's `result` for a pair not measured because the target's runtime cannot run the
+/// strategy (`/block_in_place` off tokio multi-thread): not a failure, and no figures.
+pub const RESULT_NOT_APPLICABLE: &str = "not_applicable";
+/// Every `result` value.
+pub const RESULTS: [&str; 3] = [RESULT_OK, RESULT_FAILED, RESULT_NOT_APPLICABLE];
+
 /// The CSV files of a run, in the order they are written.
 pub const CSV_FILES: [CsvFile; 4] = [RAW, PROBES, ROUNDS, SUMMARY];
 

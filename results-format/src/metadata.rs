@@ -98,6 +98,10 @@ pub struct Metadata {
     /// Pairs that failed (marked in summary.csv).
     #[serde(default)]
     pub pairs_failed: Option<usize>,
+    /// Pairs not measured because the target's runtime cannot run the strategy (`result`
+    /// `not_applicable` in summary.csv); absent in runs before `/block_in_place`.
+    #[serde(default)]
+    pub pairs_not_applicable: Option<usize>,
     /// How to read the numbers on this machine (whether client and servers shared the cores).
     #[serde(default)]
     pub note: String,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use common::{App, RuntimeInfo, ServerArgs};
+use common::{App, RuntimeInfo, RuntimeKind, ServerArgs};
 
 /// The benchmark's CPU-bound endpoints on async-std 1.13 + tide 0.16 (both unmaintained upstream).
 #[derive(Debug, Parser)]
@@ -39,7 +39,7 @@ fn main() -> anyhow::Result<ExitCode> {
         );
     }
     let info = RuntimeInfo {
-        runtime: "async-std",
+        kind: RuntimeKind::AsyncStd,
         framework: "tide",
         executor_threads: configure_executor(cli.server.workers()),
         blocking_threads_max: configure_blocking_pool(cli.server.blocking_threads),

@@ -139,6 +139,8 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // Wait for one of `cores` permits without holding this thread, then offload.
         Strategy::Bounded => app.run_bounded(work, offload).await,
         Strategy::Jobs => app.submit_job(work),
+        // tokio's alone (common::Strategy::supported_on): App::handle has answered the 501.
+        Strategy::BlockInPlace => app.not_supported(work.strategy),
     }
 }
 

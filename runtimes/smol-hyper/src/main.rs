@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use common::{App, RuntimeInfo, ServerArgs};
+use common::{App, RuntimeInfo, RuntimeKind, ServerArgs};
 use smol::Executor;
 
 /// The benchmark's CPU-bound endpoints on smol 2 + hyper 1 (via smol-hyper).
@@ -28,7 +28,7 @@ fn main() -> anyhow::Result<ExitCode> {
     cli.server.pin().context("--cpus: cannot pin the process")?;
     let workers = cli.server.workers();
     let info = RuntimeInfo {
-        runtime: "smol",
+        kind: RuntimeKind::Smol,
         framework: "hyper",
         executor_threads: workers,
         blocking_threads_max: configure_blocking_pool(cli.server.blocking_threads),

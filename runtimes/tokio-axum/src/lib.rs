@@ -2,16 +2,17 @@
 //!
 //! Only what is particular to tokio and axum lives here: the router, and how each strategy
 //! runs on tokio (inline, `tokio::task::yield_now`, `spawn_blocking`, a detached
-//! `spawn_blocking`). `/rayon` and `/jobs` use `common`'s CPU pool and `/bounded` its semaphore,
+//! `spawn_blocking`, `block_in_place` on the multi-thread runtime). One router for both of
+//! tokio's flavours: `main.rs` picks the runtime (`--flavor`). `/rayon` and `/jobs` use `common`'s CPU pool and `/bounded` its semaphore,
 //! with tokio's blocking pool as the offload. Validation, bodies and accounting come from `common`.
 //!
 //! # Layout
 //! - `lib.rs`: [`router`] (axum `Router` over `common::App`), [`run`] (the exhaustive match
 //!   over strategies), [`serve`] (an accept loop serving each connection with hyper until a
 //!   shutdown future resolves), [`WorkerBusy`] (tokio's own worker busy time, in `/lag`).
-//! - [`start`]: the process: the command line, the runtime with explicit thread counts, the
-//!   lag heartbeat spawned on it, signals; takes the kernel list, so a test can run the real
-//!   server with a kernel of its own.
+//! - [`start`]: the process: the command line (with `--flavor multi-thread|current-thread`),
+//!   the runtime with explicit thread counts, the lag heartbeat spawned on it, signals; takes
+//!   the kernel list, so a test can run the real server with a kernel of its own.
 //! - `main.rs`: calls [`start::main`] with the shipped kernels.
 
 use std::future::Future;
@@ -108,6 +109,15 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // Wait for one of `cores` permits without holding this thread, then offload.
         Strategy::Bounded => app.run_bounded(work, offload).await,
         Strategy::Jobs => app.submit_job(work),
+        // The worker hands its core (run queue, IO and timer duties) to a new thread, then
+        // runs the kernel on this one. App::handle answers 501 on a current-thread runtime,
+        // where block_in_place panics; checked again here rather than trusted.
+        Strategy::BlockInPlace => match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(move || work.run())
+            }
+            _ => app.not_supported(work.strategy),
+        },
     }
 }
 

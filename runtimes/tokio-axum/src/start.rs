@@ -7,9 +7,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser, ValueEnum};
 use common::kernel::Kernel;
-use common::{App, RuntimeInfo, ServerArgs};
+use common::{App, RuntimeInfo, RuntimeKind, ServerArgs};
 use tokio::net::TcpListener;
 
 /// tokio's default cap of the blocking pool (`Builder::max_blocking_threads`).
@@ -22,6 +22,21 @@ pub struct Cli {
     /// The options every server shares.
     #[command(flatten)]
     pub server: ServerArgs,
+
+    /// tokio's runtime: `multi-thread` (--workers threads, work stealing, block_in_place) or
+    /// `current-thread` (one thread runs tasks, timers and IO; --workers must be 1, and
+    /// /block_in_place answers 501).
+    #[arg(long, value_enum, default_value_t = Flavor::MultiThread)]
+    pub flavor: Flavor,
+}
+
+/// `--flavor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Flavor {
+    /// `Builder::new_multi_thread`.
+    MultiThread,
+    /// `Builder::new_current_thread`.
+    CurrentThread,
 }
 
 /// Runs the server the process's command line describes, with `--kernel` looked up in
@@ -37,20 +52,44 @@ pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
         .context("--exit-with-parent")?;
     // Before any thread starts, so that every thread inherits the affinity (common::placement).
     cli.server.pin().context("--cpus: cannot pin the process")?;
-    let workers = cli.server.workers();
     let blocking = cli
         .server
         .blocking_threads
         .map_or(TOKIO_DEFAULT_BLOCKING_THREADS, |n| n.get());
-    // worker_threads() wins over TOKIO_WORKER_THREADS, so what /stats reports is what runs.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+    let (mut builder, workers, kind) = match cli.flavor {
+        Flavor::MultiThread => {
+            let workers = cli.server.workers();
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            // worker_threads() wins over TOKIO_WORKER_THREADS, so what /stats reports is what
+            // runs.
+            builder.worker_threads(workers);
+            (builder, workers, RuntimeKind::TokioMultiThread)
+        }
+        Flavor::CurrentThread => {
+            // One thread by construction: a --workers that asks for more would be a lie in
+            // /stats, so it is refused like any bad flag (clap's exit status 2).
+            if let Some(w) = cli.server.workers.filter(|w| w.get() != 1) {
+                Cli::command()
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!(
+                            "--workers {w} with --flavor current-thread: that runtime has exactly \
+                             one thread (use --workers 1, or --flavor multi-thread)"
+                        ),
+                    )
+                    .exit();
+            }
+            let builder = tokio::runtime::Builder::new_current_thread();
+            (builder, 1, RuntimeKind::TokioCurrentThread)
+        }
+    };
+    let runtime = builder
         .max_blocking_threads(blocking)
         .enable_all()
         .build()
         .context("cannot build the tokio runtime")?;
     let info = RuntimeInfo {
-        runtime: "tokio",
+        kind,
         framework: "axum",
         executor_threads: workers,
         blocking_threads_max: blocking,
@@ -75,7 +114,8 @@ pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
         }
         // Spawned rather than driven by block_on (which polls on the main thread), so that
         // accepting runs on the worker threads like every request: with --workers 1 a busy
-        // worker holds up new connections too, as in a single event loop.
+        // worker holds up new connections too, as in a single event loop. (On current-thread
+        // the main thread is the one worker: block_on runs the spawned task there too.)
         tokio::spawn(crate::serve(listener, app.clone(), stop))
             .await
             .context("server task panicked")?
