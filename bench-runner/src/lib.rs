@@ -83,18 +83,21 @@ pub struct Interrupted {
     pub out: String,
 }
 
-/// Every pair failed or was not applicable (or there was none): the run is not written, so results that measured
-/// something are never replaced by results that measured nothing.
+/// Every pair failed or was not applicable (or there was none): the run is not written, so
+/// results that measured something are never replaced by results that measured nothing.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "nothing measured: of {pairs} pairs {failed} failed and the rest were not applicable; no \
-     results written ({out} left as it was)"
+    "nothing measured: {failed} of {pairs} pairs failed{}; no results written ({out} left as it \
+     was)",
+    if *not_applicable > 0 { format!(", {not_applicable} not applicable") } else { String::new() }
 )]
 pub struct NothingMeasured {
     /// Pairs attempted.
     pub pairs: usize,
-    /// Pairs that failed (the others were not applicable).
+    /// Pairs that failed.
     pub failed: usize,
+    /// Pairs whose runtime cannot run the strategy (the rest).
+    pub not_applicable: usize,
     /// `--out`.
     pub out: String,
 }
@@ -223,6 +226,7 @@ pub async fn run_with(
         return Err(NothingMeasured {
             pairs: measurements.len(),
             failed,
+            not_applicable,
             out: settings.out.display().to_string(),
         }
         .into());
