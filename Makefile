@@ -8,7 +8,7 @@ BENCH_ARGS ?=
 OUT ?= results
 SERVERS := -p server-tokio-axum -p server-async-std-tide -p server-smol-hyper -p server-actix-web
 
-.PHONY: all-bench bench-separate-cores test build-release report
+.PHONY: all-bench bench-separate-cores bench-argon2 test build-release report
 
 # The cores, split in two halves for the run with the cores kept apart: bench-runner on the
 # first half, the servers on the second (on 2 cores: client 0, server 1).
@@ -18,6 +18,8 @@ CLIENT_CPUS := 0-$(shell expr $(HALF) - 1)
 SERVER_CPUS := $(HALF)-$(shell expr $(CORES) - 1)
 # Where the run with the cores kept apart goes.
 SEPARATE_OUT ?= $(OUT)/separate-cores
+# Where the memory-hungry kernel's run goes (argon2, tokio only: what many hashes at once cost).
+ARGON2_OUT ?= $(OUT)/argon2
 
 # bench-runner finds the server binaries itself, from `cargo build --release`'s own report of
 # where it put them, so the run measures the servers just built wherever cargo's target
@@ -34,10 +36,17 @@ BENCH = status=0; $(CARGO) run --release -p bench-runner -- $(1) || status=$$?; 
 
 ## The main job: release builds, every runtime × worker count × strategy, twice: with the load
 ## generator and the servers sharing every core (results/), then with the cores kept apart
-## (results/separate-cores/); each run followed by its report.
+## (results/separate-cores/); then the argon2 kernel on tokio (results/argon2/); each run
+## followed by its report.
 all-bench: build-release
 	@$(call BENCH,--out $(OUT) $(BENCH_ARGS),$(OUT))
 	$(MAKE) --no-print-directory bench-separate-cores
+	$(MAKE) --no-print-directory bench-argon2
+
+## A password hash per request (argon2id, 19 MiB each) on tokio, every strategy: the server's
+## peak memory per strategy shows what 20 hashes at once cost on /thread against /rayon.
+bench-argon2: build-release
+	@$(call BENCH,--kernel argon2 --target tokio --out $(ARGON2_OUT) $(BENCH_ARGS),$(ARGON2_OUT))
 
 ## The same matrix with bench-runner and the servers pinned to separate halves of the cores, so
 ## a stall can be told from the load generator's own starvation. Needs at least 2 cores.

@@ -19,15 +19,13 @@ use crate::noise::{self, Spread};
 /// Where the code of a strategy is, to copy (paths from the repository's root).
 pub fn code(s: Strategy) -> &'static str {
     match s {
-        Strategy::Generator | Strategy::Cycle => {
-            "`common/src/kernel.rs` (inline: the kernel itself)"
-        }
+        Strategy::Generator | Strategy::Cycle => "`common/src/kernel/` (inline: the kernel itself)",
         Strategy::CycleSleep => {
-            "`common/src/kernel.rs` (`sum_squares_yielding`, given the runtime's `yield_now`)"
+            "`common/src/kernel/mod.rs` (`run_yielding`, given the runtime's `yield_now`)"
         }
         Strategy::Thread | Strategy::Background => {
             "each server's `offload` (`spawn_blocking`, `async_std::task::spawn_blocking`, \
-             `blocking::unblock`) in `runtimes/*/src/lib.rs`"
+             `blocking::unblock`, `web::block`) in `runtimes/*/src/lib.rs`"
         }
         Strategy::Rayon => {
             "`common/src/cpu_pool.rs` (`CpuPool::run`: a rayon pool sized to the cores, awaited \
@@ -201,8 +199,13 @@ fn conditions(r: &Results) -> String {
             m.cores
         ),
     };
+    let kernel = &m.compute_kernel;
+    let unit = common::kernel::find(common::kernel::KERNELS, kernel)
+        .map(|k| format!(" {}(s)", k.unit()))
+        .unwrap_or_default();
     format!(
-        "Measured here with n = {}{typical}, {} requests at once, {cores}. At another work \
+        "Measured here with the `{kernel}` kernel, n = {}{unit} per request{typical}, {} \
+         requests at once, {cores}. At another work \
          size or core count the balance moves: measure yours with `--n`, or your own kernel \
          with `--kernel`.",
         crate::charts::thousands(m.n),
@@ -348,11 +351,54 @@ fn thread(r: &Results, all: &[Verdict]) -> Option<String> {
     };
     Some(format!(
         "- **Not a thread per request for CPU work** (`/thread`: `spawn_blocking`, `unblock`). \
-         It {}: {}{why}. Keep the blocking pool for blocking I/O, where its threads mostly \
+         It {}: {}{why}.{} Keep the blocking pool for blocking I/O, where its threads mostly \
          wait.",
         g.tally(),
-        g.probe()
+        g.probe(),
+        memory(r, all)
     ))
+}
+
+/// The server's peak resident memory under `s`, MiB: the smallest and largest over its pairs.
+fn peak_rss(r: &Results, s: Strategy) -> Option<(f64, f64)> {
+    bounds(
+        r.summary
+            .iter()
+            .filter(|p| p.ok() && p.strategy == s)
+            .filter_map(|p| p.server_peak_rss_mib_max),
+    )
+}
+
+/// `/thread`'s peak memory against the recommended offload's, where both were measured and
+/// they are clearly apart (every `/thread` pair above 1.5× every pair of the other): with a
+/// memory-hungry kernel each of `/thread`'s many threads holds its own working memory at once.
+fn memory(r: &Results, all: &[Verdict]) -> String {
+    let ranked = ranked(r, all, &[Execution::Offloaded, Execution::Job]);
+    let Some((best, _)) = ranked.iter().find(|(s, _)| *s != Strategy::Thread) else {
+        return String::new();
+    };
+    let (Some((t0, t1)), Some((b0, b1))) = (peak_rss(r, Strategy::Thread), peak_rss(r, *best))
+    else {
+        return String::new();
+    };
+    if b1 <= 0.0 || t0 < 1.5 * b1 {
+        return String::new();
+    }
+    let mib = |lo: f64, hi: f64| {
+        if (lo - hi).abs() < 0.5 {
+            format!("{lo:.0} MiB")
+        } else {
+            format!("{lo:.0}–{hi:.0} MiB")
+        }
+    };
+    format!(
+        " It also held more memory: the server's peak resident memory {} against `{}`'s {} \
+         ({} as much), with every kernel's working memory live at once.",
+        mib(t0, t1),
+        best.path(),
+        mib(b0, b1),
+        span(t0 / b1, t1 / b0)
+    )
 }
 
 /// Fire-and-forget against the job API.
@@ -613,6 +659,29 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("Do not compute"), "{md}");
+    }
+
+    #[test]
+    fn thread_memory_is_named_only_when_clearly_apart() {
+        let stalled = |s| Pair::new("tokio", 1, s, &[50.0, 52.0]).probes(30.0, &[30.0, 31.0]);
+        let mut r = results(&[
+            stalled(Strategy::Thread),
+            Pair::new("tokio", 1, Strategy::Rayon, &[40.0, 41.0]),
+        ]);
+        let set = |r: &mut Results, s: Strategy, mib: f64| {
+            for p in r.summary.iter_mut().filter(|p| p.strategy == s) {
+                p.server_peak_rss_mib_max = Some(mib);
+            }
+        };
+        set(&mut r, Strategy::Thread, 2000.0);
+        set(&mut r, Strategy::Rayon, 500.0);
+        let md = markdown(&r);
+        assert!(
+            md.contains("peak resident memory 2000 MiB against `/rayon`'s 500 MiB (4.00× as much)"),
+            "{md}"
+        );
+        set(&mut r, Strategy::Thread, 600.0);
+        assert!(!markdown(&r).contains("more memory"));
     }
 
     #[test]
