@@ -74,21 +74,9 @@ pub(crate) fn num(v: f64) -> String {
     }
 }
 
-/// `s` with the five XML special characters escaped.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// `s` with the five XML special characters escaped: the one escaper of `common`, which
+/// `/docs` uses too.
+pub(crate) use common::openapi::escape;
 
 /// Rough width of `s` at `size` px in a sans-serif font: for layout only.
 pub(crate) fn text_width(s: &str, size: f64) -> f64 {
