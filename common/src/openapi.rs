@@ -35,7 +35,7 @@ use crate::kernel::Kernel;
 use crate::lag::LagReport;
 use crate::params::{self, REASONS, Rule};
 use crate::reply::{Accepted, Computed, ErrorBody, Health};
-use crate::strategy::{Execution, Strategy};
+use crate::strategy::{Execution, RuntimeKind, Strategy};
 use crate::{Endpoint, Reply};
 
 /// The OpenAPI version of the document.
@@ -296,6 +296,27 @@ fn operation(endpoint: Endpoint, facts: &Facts, generator: &mut SchemaGenerator)
                 );
                 r["headers"] = json!({ "Retry-After": header("Seconds to wait before retrying", json!({ "type": "integer", "minimum": 0 })) });
                 responses.insert(503, r);
+            }
+            // Declared once, beside the strategy (`Strategy::supported_on`): the runtimes that
+            // answer 501 instead of running it. The same document on every server, so listed
+            // for all.
+            let unsupported: Vec<String> = RuntimeKind::ALL
+                .iter()
+                .filter(|k| !s.supported_on(**k))
+                .map(ToString::to_string)
+                .collect();
+            if !unsupported.is_empty() {
+                responses.insert(
+                    501,
+                    error_response(
+                        &format!(
+                            "Not supported by this server's runtime (`error`: `not_supported`, \
+                             `runtime` names it): {}",
+                            unsupported.join(", ")
+                        ),
+                        generator,
+                    ),
+                );
             }
         }
         Endpoint::JobStatus => {
@@ -988,6 +1009,11 @@ mod tests {
             assert_eq!(
                 responses.contains_key("503"),
                 s.admission_limit().is_some(),
+                "{s}"
+            );
+            assert_eq!(
+                responses.contains_key("501"),
+                RuntimeKind::ALL.iter().any(|k| !s.supported_on(*k)),
                 "{s}"
             );
             assert_eq!(
