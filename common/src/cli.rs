@@ -159,10 +159,18 @@ impl ServerArgs {
         self.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT)
     }
 
+    /// [`ServerArgs::limits`] at a server's start-up: a bad `--kernel` or `--max-n` exits 2 with
+    /// [`usage_error`] in the format of the server's parser `C`, as any bad option does.
+    pub fn limits_or_exit<C: clap::CommandFactory>(
+        &self,
+        kernels: &[&'static dyn Kernel],
+    ) -> Limits {
+        self.limits(kernels).unwrap_or_else(|e| usage_error::<C>(e))
+    }
+
     /// The request limits, with `--kernel` looked up in `kernels` (the shipped
     /// [`kernel::KERNELS`], or a list of the caller's own). An unknown kernel, or a `--max-n`
-    /// above the kernel's ceiling, is an error naming what is accepted: a server exits 2 with
-    /// it, as for any bad option.
+    /// above the kernel's ceiling, is an error naming what is accepted.
     pub fn limits(&self, kernels: &[&'static dyn Kernel]) -> Result<Limits, String> {
         let kernel = kernel::find(kernels, &self.kernel).map_err(|e| format!("--kernel: {e}"))?;
         let max_n = self.max_n.unwrap_or_else(|| kernel.default_max_n());

@@ -184,7 +184,7 @@ pub struct SummaryRow {
 
 /// The kernel of runs older than the `kernel` column.
 fn sum_squares() -> String {
-    "sum-squares".into()
+    common::kernel::DEFAULT.name().into()
 }
 
 impl SummaryRow {

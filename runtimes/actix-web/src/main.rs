@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use common::{App, RuntimeInfo, RuntimeKind, ServerArgs};
 use server_actix_web::{ACTIX_MAX_WORKERS, BlockingPool, Config};
 
@@ -28,13 +28,13 @@ fn main() -> anyhow::Result<ExitCode> {
     let workers = cli.server.workers();
     // actix-server panics past this; refuse it like any bad flag (clap's exit status 2).
     if workers > ACTIX_MAX_WORKERS {
-        refuse(format!(
+        common::cli::usage_error::<Cli>(format!(
             "--workers {workers}: actix-web runs at most {ACTIX_MAX_WORKERS} workers"
         ));
     }
     let requested = cli.server.blocking_threads.map(|n| n.get());
     let Some(pool) = BlockingPool::new(workers, requested, common::cli::cores()) else {
-        refuse(format!(
+        common::cli::usage_error::<Cli>(format!(
             "--blocking-threads {} with --workers {workers}: actix-web gives each worker a \
              blocking pool of its own, of at least one thread, so the total cannot be below the \
              number of workers",
@@ -48,10 +48,7 @@ fn main() -> anyhow::Result<ExitCode> {
         blocking_threads_max: pool.total,
         header_read_timeout: cli.server.header_timeout(),
     };
-    let limits = cli
-        .server
-        .limits(common::kernel::KERNELS)
-        .unwrap_or_else(|e| common::cli::usage_error::<Cli>(e));
+    let limits = cli.server.limits_or_exit::<Cli>(common::kernel::KERNELS);
     let app = App::new(info, limits).context("cannot start the CPU pool")?;
     let listener = std::net::TcpListener::bind(cli.server.bind)
         .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
@@ -82,11 +79,4 @@ fn main() -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// Ends the process as clap does for a bad command line: the message, exit status 2.
-fn refuse(message: String) -> ! {
-    Cli::command()
-        .error(clap::error::ErrorKind::ArgumentConflict, message)
-        .exit()
 }

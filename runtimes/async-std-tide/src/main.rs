@@ -45,10 +45,7 @@ fn main() -> anyhow::Result<ExitCode> {
         blocking_threads_max: configure_blocking_pool(cli.server.blocking_threads),
         header_read_timeout: ASYNC_H1_HEADER_TIMEOUT,
     };
-    let limits = cli
-        .server
-        .limits(common::kernel::KERNELS)
-        .unwrap_or_else(|e| common::cli::usage_error::<Cli>(e));
+    let limits = cli.server.limits_or_exit::<Cli>(common::kernel::KERNELS);
     let app = App::new(info, limits).context("cannot start the CPU pool")?;
     let listener = std::net::TcpListener::bind(cli.server.bind)
         .with_context(|| format!("cannot listen on {}", cli.server.bind))?;

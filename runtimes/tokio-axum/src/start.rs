@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{CommandFactory, Parser, ValueEnum};
+use clap::{Parser, ValueEnum};
 use common::kernel::Kernel;
 use common::{App, RuntimeInfo, RuntimeKind, ServerArgs};
 use tokio::net::TcpListener;
@@ -43,10 +43,7 @@ pub enum Flavor {
 /// `kernels`; returns the exit status (exits 2 itself on a bad command line).
 pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    let limits = cli
-        .server
-        .limits(kernels)
-        .unwrap_or_else(|e| common::cli::usage_error::<Cli>(e));
+    let limits = cli.server.limits_or_exit::<Cli>(kernels);
     cli.server
         .exit_with_parent()
         .context("--exit-with-parent")?;
@@ -69,15 +66,10 @@ pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
             // One thread by construction: a --workers that asks for more would be a lie in
             // /stats, so it is refused like any bad flag (clap's exit status 2).
             if let Some(w) = cli.server.workers.filter(|w| w.get() != 1) {
-                Cli::command()
-                    .error(
-                        clap::error::ErrorKind::ArgumentConflict,
-                        format!(
-                            "--workers {w} with --flavor current-thread: that runtime has exactly \
-                             one thread (use --workers 1, or --flavor multi-thread)"
-                        ),
-                    )
-                    .exit();
+                common::cli::usage_error::<Cli>(format!(
+                    "--workers {w} with --flavor current-thread: that runtime has exactly one \
+                     thread (use --workers 1, or --flavor multi-thread)"
+                ));
             }
             let builder = tokio::runtime::Builder::new_current_thread();
             (builder, 1, RuntimeKind::TokioCurrentThread)
