@@ -16,6 +16,8 @@ use crate::measure::Plan;
 use crate::servers::ServerSource;
 use crate::targets::{Target, TargetChoice};
 
+pub use results_format::Experiment;
+
 /// Default kernel size: the Python demo's n = 10^7, so the default run is the demo's load
 /// (20 concurrent requests) and the report can set our figures beside the demo's. It takes
 /// about 4.5 ms of one core in a release build: the work still dwarfs the ~0.1 ms of HTTP
@@ -57,6 +59,11 @@ Examples:
 #[derive(Debug, Clone, Parser)]
 #[command(name = "bench-runner", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
+    /// Experiments to run, comma-separated, always in the order batch, sizes, rate: `batch`
+    /// (C concurrent requests per round), or `all` [default: all].
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_experiment)]
+    pub experiment: Vec<ExperimentChoice>,
+
     /// Which server to measure.
     #[arg(long, value_enum, default_value_t = TargetChoice::All)]
     pub target: TargetChoice,
@@ -166,6 +173,30 @@ pub struct Cli {
     pub allow_debug: bool,
 }
 
+/// One value of `--experiment`: an experiment, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExperimentChoice {
+    /// This experiment.
+    One(Experiment),
+    /// Every experiment ([`Experiment::ALL`]).
+    All,
+}
+
+fn parse_experiment(s: &str) -> Result<ExperimentChoice, String> {
+    match s.trim() {
+        "all" => Ok(ExperimentChoice::All),
+        name => Experiment::from_name(name)
+            .map(ExperimentChoice::One)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Experiment::ALL.iter().map(|e| e.name()).collect();
+                format!(
+                    "unknown experiment {s:?}; one of: {}, all",
+                    names.join(", ")
+                )
+            }),
+    }
+}
+
 /// What to measure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subjects {
@@ -188,6 +219,8 @@ pub enum Subjects {
 /// A run's settings: the command line with every default resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The experiments, in [`Experiment::ALL`] order, each once.
+    pub experiments: Vec<Experiment>,
     /// What to measure.
     pub subjects: Subjects,
     /// Strategies, in `Strategy::ALL` order.
@@ -302,7 +335,17 @@ impl Cli {
             server_args.extend(["--cpus".to_owned(), list.to_string()]);
         }
         server_args.extend(self.server_arg.iter().cloned());
+        let experiments =
+            if self.experiment.is_empty() || self.experiment.contains(&ExperimentChoice::All) {
+                Experiment::ALL.to_vec()
+            } else {
+                Experiment::ALL
+                    .into_iter()
+                    .filter(|e| self.experiment.contains(&ExperimentChoice::One(*e)))
+                    .collect()
+            };
         Ok(Settings {
+            experiments,
             subjects,
             strategies,
             plan,
@@ -418,6 +461,7 @@ mod tests {
         assert_eq!(s.plan.n, DEFAULT_N);
         assert_eq!(s.plan.concurrency, 20);
         assert_eq!(s.plan.rounds, 5);
+        assert_eq!(s.experiments, Experiment::ALL.to_vec());
         assert_eq!(
             s.plan.probe_interval,
             Duration::from_millis(DEFAULT_PROBE_INTERVAL_MS)
@@ -648,5 +692,19 @@ mod tests {
         ] {
             assert!(help.contains(word), "--help lacks {word}");
         }
+    }
+
+    #[test]
+    fn experiments_are_chosen_by_name_in_their_order() {
+        let s = parse(&["--experiment", "batch"])
+            .settings()
+            .expect("settings");
+        assert_eq!(s.experiments, vec![Experiment::Batch]);
+        let s = parse(&["--experiment", "batch,all"])
+            .settings()
+            .expect("settings");
+        assert_eq!(s.experiments, Experiment::ALL.to_vec());
+        assert!(refused(&["--experiment", "nope"]));
+        assert!(refused(&["--experiment", ""]));
     }
 }

@@ -56,7 +56,7 @@ pub mod targets;
 
 pub use cli::Cli;
 
-use crate::cli::{Settings, Subjects};
+use crate::cli::{Experiment, Settings, Subjects};
 use crate::console::Console;
 use crate::measure::{Bench, Log, Measurement};
 use crate::servers::Binaries;
@@ -179,7 +179,6 @@ pub async fn run_with(
     let bench = Bench::new(client, probe, plan, settings.client.name())
         .with_server_args(settings.server_args.clone());
 
-    let pairs = pair_count(&settings);
     let cores = match (&settings.server_cpus, &settings.client_cpus) {
         (Some(s), Some(c)) => format!("server on CPUs {s}, bench-runner on CPUs {c}"),
         (Some(s), None) => format!("server on CPUs {s}, bench-runner unpinned"),
@@ -187,44 +186,44 @@ pub async fn run_with(
         (None, None) => format!("{} cores shared by bench-runner and the server", plan.cores),
     };
     println!(
-        "kernel {}: {}; n = {} {}(s), {} per call in flight",
+        "kernel {}: {}; n = {} {}(s), {} per call in flight; {cores}",
         plan.kernel.name(),
         plan.kernel.description(),
         plan.n,
         plan.kernel.unit(),
         mib(plan.kernel.memory_bytes())
     );
-    println!(
-        "{pairs} pairs: n = {}, C = {}, {} rounds, probe every {:?}, client {}, {cores}",
-        plan.n,
-        plan.concurrency,
-        plan.rounds,
-        plan.probe_interval,
-        settings.client.name(),
-    );
     let started = SystemTime::now();
     let t0 = Instant::now();
-    let console = Console::new(pairs as u64);
-    let measurements = tokio::select! {
-        ms = measure_all(&bench, &settings, binaries.as_ref(), &console) => ms,
+    let experiments = async {
+        let mut runs = Vec::new();
+        for &experiment in &settings.experiments {
+            let run = match experiment {
+                Experiment::Batch => batch(&bench, &settings, binaries.as_ref()).await?,
+            };
+            runs.push(run);
+        }
+        anyhow::Ok(runs)
+    };
+    let runs = tokio::select! {
+        runs = experiments => runs?,
         signal = termination() => {
-            console.finish();
             return Err(Interrupted { signal, out: settings.out.display().to_string() }.into());
         }
     };
-    console.finish();
     let duration = t0.elapsed();
 
-    let failed = measurements.iter().filter(|m| m.failure.is_some()).count();
-    let not_applicable = measurements
-        .iter()
-        .filter(|m| m.not_applicable.is_some())
-        .count();
+    let count = |f: fn(&ExperimentRun) -> usize| runs.iter().map(f).sum::<usize>();
+    let (pairs, failed, not_applicable) = (
+        count(|r| r.pairs),
+        count(|r| r.failed),
+        count(|r| r.not_applicable),
+    );
     // Not-applicable pairs measure nothing either: a run of only those (and failures) is not
     // written.
-    if failed + not_applicable == measurements.len() {
+    if failed + not_applicable == pairs {
         return Err(NothingMeasured {
-            pairs: measurements.len(),
+            pairs,
             failed,
             not_applicable,
             out: settings.out.display().to_string(),
@@ -238,24 +237,27 @@ pub async fn run_with(
         servers: servers_run,
         started,
         duration,
-        pairs: measurements.len(),
+        pairs,
         pairs_failed: failed,
         pairs_not_applicable: not_applicable,
     };
     let meta = metadata::collect(facts, &servers::workspace_root());
-    let files =
-        output::render(&measurements, &metadata::to_json(&meta)).context("rendering the CSVs")?;
+    let mut files: Vec<(&str, Vec<u8>)> = runs.into_iter().flat_map(|r| r.files).collect();
+    files.push((
+        results_format::METADATA,
+        format!("{}\n", metadata::to_json(&meta)).into_bytes(),
+    ));
+    let written: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
     let old_report = results_format::DERIVED
         .iter()
         .any(|name| settings.out.join(name).exists());
     output::write_results(&settings.out, &files)
         .with_context(|| format!("writing results to {}", settings.out.display()))?;
     println!(
-        "{} pairs in {} ({failed} failed, {not_applicable} not applicable); results in {}/: {}",
-        measurements.len(),
+        "{pairs} pairs in {} ({failed} failed, {not_applicable} not applicable); results in {}/: {}",
         console::clock(duration),
         settings.out.display(),
-        results_format::FILES.join(", ")
+        written.join(", ")
     );
     if old_report {
         println!(
@@ -267,10 +269,61 @@ pub async fn run_with(
         );
     }
     Ok(Outcome {
-        pairs: measurements.len(),
+        pairs,
         failed,
         not_applicable,
     })
+}
+
+/// What one experiment measured: its files, rendered, and how its pairs went.
+#[derive(Debug)]
+pub struct ExperimentRun {
+    /// Its CSV files ([`Experiment::files`]), in order, with their contents.
+    pub files: Vec<(&'static str, Vec<u8>)>,
+    /// Pairs measured (or attempted).
+    pub pairs: usize,
+    /// Pairs that failed.
+    pub failed: usize,
+    /// Pairs not applicable.
+    pub not_applicable: usize,
+}
+
+impl ExperimentRun {
+    /// The run of an experiment whose pairs are `measurements`, with its rendered `files`.
+    fn of(measurements: &[Measurement], files: Vec<(&'static str, Vec<u8>)>) -> ExperimentRun {
+        ExperimentRun {
+            files,
+            pairs: measurements.len(),
+            failed: measurements.iter().filter(|m| m.failure.is_some()).count(),
+            not_applicable: measurements
+                .iter()
+                .filter(|m| m.not_applicable.is_some())
+                .count(),
+        }
+    }
+}
+
+/// The batch experiment: every pair, R rounds of C concurrent requests each.
+async fn batch(
+    bench: &Bench,
+    settings: &Settings,
+    binaries: Option<&Binaries>,
+) -> anyhow::Result<ExperimentRun> {
+    let plan = &settings.plan;
+    let pairs = pair_count(settings);
+    println!(
+        "batch: {pairs} pairs: n = {}, C = {}, {} rounds, probe every {:?}, client {}",
+        plan.n,
+        plan.concurrency,
+        plan.rounds,
+        plan.probe_interval,
+        settings.client.name(),
+    );
+    let console = Console::new(pairs as u64);
+    let measurements = measure_all(bench, settings, binaries, &console).await;
+    console.finish();
+    let files = output::render(&measurements).context("rendering the batch CSVs")?;
+    Ok(ExperimentRun::of(&measurements, files))
 }
 
 /// `bytes` as `19.0 MiB` (`no memory` for 0).

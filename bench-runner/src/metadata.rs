@@ -61,6 +61,7 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
     Metadata {
         date_utc: rfc3339(facts.started),
         duration_s: facts.duration.as_secs_f64(),
+        experiments: s.experiments.iter().map(|e| e.name().to_owned()).collect(),
         git_commit: git_commit(workspace),
         rustc: command_line(workspace, "rustc", &["-V"]),
         cpu_model: std::fs::read_to_string("/proc/cpuinfo")

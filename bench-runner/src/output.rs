@@ -5,7 +5,9 @@
 //! [`write_results`] puts every file into a fresh directory beside `--out`, then swaps it with
 //! `--out` in one `renameat2` (`RENAME_EXCHANGE`), so readers see either the old results or the
 //! new ones, never a mix, and a failed or interrupted run never touches the old ones. The old
-//! report (REPORT.md, charts/) is not carried over: it describes the old CSVs.
+//! report (REPORT.md, charts/) is not carried over: it describes the old CSVs; nor are the files
+//! of experiments this run did not measure: metadata.json describes one run, so the directory
+//! holds that run's files only.
 
 use std::fmt::Display;
 use std::fs;
@@ -13,7 +15,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use results_format::{DERIVED, FILES, METADATA, PROBES, RAW, ROUNDS, SUMMARY};
+use results_format::{DERIVED, FILES, PROBES, RAW, ROUNDS, SUMMARY};
 
 use crate::measure::Measurement;
 use crate::stats::{Spread, micros};
@@ -233,8 +235,8 @@ pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
     Ok(())
 }
 
-/// Renders every file of a run, in [`FILES`] order.
-pub fn render(ms: &[Measurement], metadata_json: &str) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
+/// Renders the batch experiment's CSV files, in [`CSV_FILES`](results_format::CSV_FILES) order.
+pub fn render(ms: &[Measurement]) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
     type Writer = fn(&mut Vec<u8>, &[Measurement]) -> io::Result<()>;
     let writers: [(&str, Writer); 4] = [
         (RAW.name, |w, ms| write_raw(w, ms)),
@@ -242,22 +244,23 @@ pub fn render(ms: &[Measurement], metadata_json: &str) -> io::Result<Vec<(&'stat
         (ROUNDS.name, |w, ms| write_rounds(w, ms)),
         (SUMMARY.name, |w, ms| write_summary(w, ms)),
     ];
-    let mut files = Vec::with_capacity(FILES.len());
+    let mut files = Vec::with_capacity(writers.len());
     for (name, write) in writers {
         let mut buf = Vec::new();
         write(&mut buf, ms)?;
         files.push((name, buf));
     }
-    files.push((METADATA, format!("{metadata_json}\n").into_bytes()));
     Ok(files)
 }
 
 /// Writes `files` into `out` as one step: all of them into a temporary directory beside `out`
 /// (same filesystem), synced, then swapped with `out` atomically. Entries of an existing `out`
-/// that are not among `files` (a README, plots, another run's subdirectory) are copied over
-/// first, so only our files are replaced, except the previous report
+/// that are not results files (a README, plots, another run's subdirectory) are copied over
+/// first, so only our files are replaced. Not carried over: the previous report
 /// ([`DERIVED`](results_format::DERIVED): REPORT.md, charts/), which was derived from the CSVs
-/// being replaced and would contradict the new ones. If anything fails before the swap, `out`
+/// being replaced and would contradict the new ones, and every results file
+/// ([`FILES`](results_format::FILES)) this run did not write: an experiment not run this time
+/// would otherwise sit beside a metadata.json that does not describe it. If anything fails before the swap, `out`
 /// is untouched and the temporary directory is removed.
 pub fn write_results(out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
     let tmp = temp_dir_for(out)?;
@@ -312,11 +315,10 @@ fn fill(tmp: &Path, out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()>
             .with_context(|| format!("syncing {}", path.display()))?;
     }
     if out.is_dir() {
-        let ours: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
         for entry in fs::read_dir(out).with_context(|| format!("reading {}", out.display()))? {
             let entry = entry?;
             let name = entry.file_name();
-            if ours.iter().chain(&DERIVED).any(|n| name == **n) {
+            if FILES.iter().chain(&DERIVED).any(|n| name == **n) {
                 continue;
             }
             copy_all(&entry.path(), &tmp.join(entry.file_name()))
@@ -395,8 +397,9 @@ mod tests {
     #[test]
     fn every_row_has_as_many_fields_as_its_header() {
         let ms = vec![measurement()];
-        let files = render(&ms, "{}").expect("render");
-        assert_eq!(files.iter().map(|(n, _)| *n).collect::<Vec<_>>(), FILES);
+        let files = render(&ms).expect("render");
+        let batch: Vec<&str> = results_format::CSV_FILES.iter().map(|f| f.name).collect();
+        assert_eq!(files.iter().map(|(n, _)| *n).collect::<Vec<_>>(), batch);
         let want_rows = [
             ("raw.csv", 8),
             ("probes.csv", 5),
@@ -546,8 +549,9 @@ mod tests {
             fs::read_to_string(out.join("plots/a.svg")).expect("read"),
             "svg"
         );
-        // raw.csv was not in the second run's files: carried over as any other file.
-        assert!(out.join("raw.csv").exists());
+        // raw.csv was not in the second run's files: a results file of the previous run, gone
+        // with it rather than left beside a metadata.json that does not describe it.
+        assert!(!out.join("raw.csv").exists());
         // The old report is gone rather than left contradicting the new CSVs.
         assert!(!out.join("REPORT.md").exists());
         assert!(!out.join("charts").exists());

@@ -813,6 +813,7 @@ pub(crate) mod fake {
         let metadata = Metadata {
             date_utc: "2026-01-01T00:00:00Z".into(),
             duration_s: 1.0,
+            experiments: vec!["batch".into()],
             git_commit: "0000000".into(),
             rustc: "rustc".into(),
             cpu_model: "cpu".into(),

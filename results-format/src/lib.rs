@@ -7,9 +7,10 @@
 //! | item | what it is |
 //! |---|---|
 //! | [`RAW`], [`PROBES`], [`ROUNDS`], [`SUMMARY`] | each CSV file: its name and its columns, in order ([`CsvFile`]) |
-//! | [`CSV_FILES`] | the four CSV files, in the order they are written |
+//! | [`CSV_FILES`] | the batch experiment's four CSV files, in the order they are written |
+//! | [`Experiment`] | bench-runner's experiments, each with its own CSV files ([`Experiment::files`]) |
 //! | [`METADATA`] | the name of metadata.json |
-//! | [`FILES`] | every file of a run, in the order they are written |
+//! | [`FILES`] | every file a run may write, in the order they are written |
 //! | [`Metadata`] | the contents of metadata.json (written by bench-runner, read by report) |
 //! | [`REPORT_FILE`], [`CHARTS_DIR`], [`DERIVED`] | what report derives from the files beside them |
 //!
@@ -54,11 +55,46 @@ pub const RESULT_NOT_APPLICABLE: &str = "not_applicable";
 /// Every `result` value.
 pub const RESULTS: [&str; 3] = [RESULT_OK, RESULT_FAILED, RESULT_NOT_APPLICABLE];
 
-/// The CSV files of a run, in the order they are written.
+/// The batch experiment's CSV files, in the order they are written.
 pub const CSV_FILES: [CsvFile; 4] = [RAW, PROBES, ROUNDS, SUMMARY];
 
-/// Every file of a run, in the order they are written.
+/// Every file a run may write, in the order they are written: each experiment's CSV files
+/// ([`Experiment::ALL`] order), then metadata.json. A run writes the files of the experiments it
+/// ran and metadata.json, and removes the others from its results directory: the directory
+/// holds one run, which metadata.json describes.
 pub const FILES: [&str; 5] = [RAW.name, PROBES.name, ROUNDS.name, SUMMARY.name, METADATA];
+
+/// One of bench-runner's experiments (`--experiment`). Each writes its own CSV files, named
+/// for it (the batch experiment's came first and keep their plain names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Experiment {
+    /// C concurrent requests per round, R rounds, per pair: batch time, latency, probe.
+    Batch,
+}
+
+impl Experiment {
+    /// Every experiment, in the order a run measures them.
+    pub const ALL: [Experiment; 1] = [Experiment::Batch];
+
+    /// Its name on the command line and in metadata.json.
+    pub fn name(self) -> &'static str {
+        match self {
+            Experiment::Batch => "batch",
+        }
+    }
+
+    /// The experiment named `name`.
+    pub fn from_name(name: &str) -> Option<Experiment> {
+        Experiment::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Its CSV files, in the order they are written.
+    pub fn files(self) -> &'static [CsvFile] {
+        match self {
+            Experiment::Batch => &CSV_FILES,
+        }
+    }
+}
 
 /// The report (written by the `report` crate) beside the files, derived from them only.
 pub const REPORT_FILE: &str = "REPORT.md";
@@ -288,11 +324,21 @@ mod tests {
         let names: HashSet<_> = FILES.iter().collect();
         assert_eq!(names.len(), FILES.len());
         assert!(CSV_FILES.iter().all(|f| f.name.ends_with(".csv")));
+        // FILES is every experiment's files, in order, then metadata.json.
+        let mut want: Vec<&str> = Experiment::ALL
+            .iter()
+            .flat_map(|e| e.files().iter().map(|f| f.name))
+            .collect();
+        want.push(METADATA);
+        assert_eq!(FILES.to_vec(), want);
+        for e in Experiment::ALL {
+            assert_eq!(Experiment::from_name(e.name()), Some(e));
+        }
     }
 
     #[test]
     fn column_names_are_unique_and_carry_units() {
-        for file in CSV_FILES {
+        for file in Experiment::ALL.iter().flat_map(|e| e.files()) {
             let unique: HashSet<_> = file.columns.iter().collect();
             assert_eq!(unique.len(), file.columns.len(), "{}", file.name);
             for col in file.columns {

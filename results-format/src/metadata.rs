@@ -9,6 +9,11 @@ fn default_compute_kernel() -> String {
     "sum-squares".into()
 }
 
+/// What runs older than the `experiments` field measured.
+fn default_experiments() -> Vec<String> {
+    vec!["batch".into()]
+}
+
 /// The contents of metadata.json, written by bench-runner (pretty JSON, fields in this order)
 /// and read by report. Fields that runs older than the field lack are `#[serde(default)]`
 /// (empty, `None`); unknown fields are ignored on reading.
@@ -18,6 +23,10 @@ pub struct Metadata {
     pub date_utc: String,
     /// Wall time of the whole run (build excluded), seconds.
     pub duration_s: f64,
+    /// The experiments the run measured (`batch`, …), in the order it measured them; runs older
+    /// than the field measured the batch experiment only.
+    #[serde(default = "default_experiments")]
+    pub experiments: Vec<String>,
     /// `git rev-parse HEAD` of the workspace, with `-dirty` if the tree had changes.
     pub git_commit: String,
     /// `rustc -V` in the workspace.
