@@ -695,14 +695,29 @@ pub fn check_answer(
                 return Ok(()); // Not JSON: the status is all we can check.
             };
             match find_total(&json) {
-                Some(total) if !total_matches(total, &want) => {
-                    Err(AnswerError::Body(format!("total {total}, expected {want}")))
-                }
+                Some(total) if !total_matches(total, &want) => Err(AnswerError::Body(
+                    ignored_n_hint(kernel, n, total).map_or_else(
+                        || format!("total {total}, expected {want}"),
+                        |hint| format!("total {total}, expected {want}: {hint}"),
+                    ),
+                )),
                 // Fire-and-forget answers carry no total; the status is all we can check.
                 _ => Ok(()),
             }
         }
     }
+}
+
+/// Why an external server's wrong `total` may be no fault of its kernel: it is the total of
+/// the default kernel size, so the server ignores `n` (the Python demo always sums over
+/// 0..10^7). `None` when it is not that total, or `n` is that size.
+fn ignored_n_hint(kernel: &dyn Kernel, n: u64, total: &Value) -> Option<String> {
+    let fixed = kernel.default_n();
+    (n != fixed && total_matches(total, &expected(kernel, fixed))).then(|| {
+        format!(
+            "that is the total for n = {fixed}: the server ignores n and always computes              n = {fixed} (as the Python demo does); measure it with --n {fixed}"
+        )
+    })
 }
 
 /// The first `total` field, depth first (`{"total": …}`, `{"result": {"total": …}}`).
@@ -805,6 +820,40 @@ mod tests {
         let found = find_total(&hex).expect("found");
         assert!(total_matches(found, "00ff"));
         assert!(!total_matches(found, "00fe"));
+    }
+
+    #[test]
+    fn a_server_that_ignores_n_is_named_with_the_fix() {
+        let kernel = common::kernel::DEFAULT;
+        // The Python demo's answer to any n: the total for n = 10^7 (as a JSON number).
+        let demo = HttpResponse {
+            status: 200,
+            body: r#"{"total":333333283333335000000}"#.into(),
+            content_type: Some("application/json".into()),
+            retry_after: None,
+            allow: None,
+        };
+        let err = check_answer(kernel, Strategy::Cycle, 10_000, &demo, Mode::External)
+            .expect_err("wrong total for n = 10000");
+        let text = err.to_string();
+        assert!(
+            text.contains("ignores n") && text.contains("--n 10000000"),
+            "{text}"
+        );
+        // At n = 10^7 that answer is right.
+        assert_eq!(
+            check_answer(kernel, Strategy::Cycle, 10_000_000, &demo, Mode::External),
+            Ok(())
+        );
+        // Any other wrong total gets no such hint.
+        let wrong = HttpResponse {
+            body: r#"{"total":12}"#.into(),
+            ..demo
+        };
+        let text = check_answer(kernel, Strategy::Cycle, 10_000, &wrong, Mode::External)
+            .expect_err("wrong total")
+            .to_string();
+        assert!(!text.contains("ignores n"), "{text}");
     }
 
     /// A kernel without an oracle that counts how often it runs whole.
