@@ -169,7 +169,7 @@ pub async fn run_with(
     let client = build(plan.concurrency + 4).context("building the HTTP client")?;
     if let Subjects::External { url } = &settings.subjects {
         external::check(&*client, url, plan.request_timeout).await?;
-        check_external_kernel(&*client, url, settings.plan.kernel).await?;
+        check_external_kernel(&*client, url, settings.plan.kernel, settings.plan.n).await?;
     }
     // Fail early if it cannot be built; each round's probe thread builds its own.
     build(1).context("building the probe's HTTP client")?;
@@ -336,14 +336,21 @@ fn mib(bytes: u64) -> String {
 }
 
 /// A `--url` server must run the kernel asked for, or every answer would be judged against
-/// another kernel's: our servers say which in `/stats`. A server without `/stats` (the Python
-/// demo) can only be measured with the default kernel, the demo's.
+/// another kernel's: our servers say which in `/stats`, and their `--max-n`, which the largest
+/// `n` asked (`n`) must not pass: every request would be a 400. A server without `/stats` (the
+/// Python demo) can only be measured with the default kernel, the demo's.
 async fn check_external_kernel(
     client: &dyn conformance::HttpClient,
     url: &str,
     kernel: &dyn common::kernel::Kernel,
+    n: u64,
 ) -> anyhow::Result<()> {
     match conformance::checks::fetch_stats(client, url).await {
+        Ok(stats) if stats.kernel == kernel.name() && n > stats.max_n => anyhow::bail!(
+            "--n {n}: the server at {url} accepts at most n = {} (its --max-n, /stats says); \
+             pass a smaller --n or restart it with --max-n {n}",
+            stats.max_n
+        ),
         Ok(stats) if stats.kernel == kernel.name() => Ok(()),
         Ok(stats) => anyhow::bail!(
             "--url {url} runs the kernel {:?} (its /stats says), not {:?}: pass --kernel {} \

@@ -1028,6 +1028,41 @@ fn a_url_server_must_run_the_kernel_asked_for() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// An `n` above a `--url` server's `--max-n` (its /stats says) is refused before anything is
+/// measured: every request would have been a 400.
+#[test]
+fn a_url_server_refuses_an_n_above_its_maximum() {
+    let dir = servers();
+    let server = conformance::ServerProcess::start(
+        &dir.join("server-tokio-axum"),
+        &["--max-n".into(), "5000".into()],
+        Duration::from_secs(10),
+    )
+    .expect("server starts");
+    let url = server.base_url();
+    let tmp = scratch("url-max-n");
+    let out = tmp.join("results");
+    let output = run(&[
+        "--quick",
+        "--url",
+        &url,
+        "--n",
+        "6000",
+        "--strategy",
+        "cycle",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--n 6000") && stderr.contains("at most n = 5000"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing written");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 /// Results that could not be written are found out before anything is measured.
 #[test]
 fn an_unwritable_results_directory_fails_before_measuring() {
