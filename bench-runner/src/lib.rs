@@ -24,6 +24,8 @@
 //! - [`measure`]: one measurement, recorded raw ([`Measurement`](measure::Measurement)):
 //!   start, verify, warm-up, calibration, rounds, background completion, stop.
 //! - [`memory`]: the server's peak resident memory per round (VmHWM, reset before it).
+//! - [`rate`]: the rate experiment: open-loop steps at offered loads per pair, the pacing
+//!   thread, its records and figures, and its CSV files.
 //! - [`probe`]: the open-loop `/health` probe, on its own thread, runtime and connection,
 //!   with the harness's own lateness recorded apart from the server's share.
 //! - [`stats`]: percentiles (hdrhistogram), mean and spread, ideal batch time, efficiency.
@@ -48,6 +50,7 @@ pub mod memory;
 pub mod metadata;
 pub mod output;
 pub mod probe;
+pub mod rate;
 pub mod servers;
 pub mod spawner;
 pub mod stats;
@@ -200,6 +203,7 @@ pub async fn run_with(
         for &experiment in &settings.experiments {
             let run = match experiment {
                 Experiment::Batch => batch(&bench, &settings, binaries.as_ref()).await?,
+                Experiment::Rate => rate::run(&bench, &settings, binaries.as_ref()).await?,
             };
             runs.push(run);
         }
