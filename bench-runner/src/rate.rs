@@ -805,24 +805,58 @@ async fn run_step(
     let start = Instant::now() + Duration::from_millis(5);
     let measured_start = start + rate.warmup;
     let probe = ready.start(measured_start);
+    let client = Arc::clone(client);
+    let base = base.to_owned();
+    let call: Call = Arc::new(move || {
+        let (client, base) = (Arc::clone(&client), base.clone());
+        Box::pin(async move { measure::call_checked(&*client, &base, strategy, &plan, mode).await })
+    });
+    let (dispatched, answers) = paced(schedule, rate.max_in_flight, start, call).await?;
+    let end = Instant::now();
+    let probes = tokio::task::spawn_blocking(move || probe.finish(end))
+        .await
+        .map_err(|e| format!("probe thread: {e}"))??;
+    Ok(Step {
+        number: 0,
+        load: None,
+        offered_rps: offered,
+        duration: rate.duration,
+        max_in_flight: rate.max_in_flight,
+        records: records(&schedule, &dispatched, answers),
+        probes,
+    })
+}
+
+/// One request, sent and checked: its status and why it is not a verified answer.
+pub type Call = Arc<
+    dyn Fn() -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = (Option<u16>, Option<RequestError>)> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// Runs `schedule` from `start` on a pacing thread of its own ([`pace`]), each request a task
+/// of the current runtime making `call`, until every request sent is answered: what the pacer
+/// did, and the answers in send order.
+async fn paced(
+    schedule: Schedule,
+    cap: usize,
+    start: Instant,
+    call: Call,
+) -> Result<(Vec<Dispatch>, Vec<Answer>), String> {
     let in_flight = Arc::new(AtomicUsize::new(0));
     let handle = tokio::runtime::Handle::current();
-    let cap = rate.max_in_flight;
     let pacing = tokio::task::spawn_blocking({
         let in_flight = Arc::clone(&in_flight);
-        let client = Arc::clone(client);
-        let base = base.to_owned();
         move || {
             let mut tasks = Vec::new();
             let dispatched = pace(&schedule, cap, &in_flight, &mut RealClock(start), |k| {
                 in_flight.fetch_add(1, Ordering::AcqRel);
                 let scheduled = start + schedule.offset(k);
-                let (client, base, in_flight) =
-                    (Arc::clone(&client), base.clone(), Arc::clone(&in_flight));
+                let (call, in_flight) = (Arc::clone(&call), Arc::clone(&in_flight));
                 tasks.push(handle.spawn(async move {
                     let late = scheduled.elapsed();
-                    let (status, error) =
-                        measure::call_checked(&*client, &base, strategy, &plan, mode).await;
+                    let (status, error) = call().await;
                     in_flight.fetch_sub(1, Ordering::AcqRel);
                     Answer {
                         late,
@@ -845,19 +879,53 @@ async fn run_step(
                 .map_err(|e| format!("request task failed: {e}"))?,
         );
     }
-    let end = Instant::now();
-    let probes = tokio::task::spawn_blocking(move || probe.finish(end))
-        .await
-        .map_err(|e| format!("probe thread: {e}"))??;
-    Ok(Step {
-        number: 0,
+    Ok((dispatched, answers))
+}
+
+/// The generator's ceiling: one step of `GET /health` at `rate` requests/s against the server
+/// at `base` (answers of 200 count as verified), with the same pacer, clock and cap as the
+/// rate experiment; its figures say whether the generator kept the rate.
+pub async fn health_step(
+    client: &Arc<dyn HttpClient>,
+    base: &str,
+    rate: f64,
+    plan: &RatePlan,
+    timeout: Duration,
+) -> Result<StepFigures, String> {
+    let schedule = Schedule::new(rate, plan.warmup, plan.duration);
+    let url = format!("{base}/health");
+    let client = Arc::clone(client);
+    let call: Call = Arc::new(move || {
+        let (client, url) = (Arc::clone(&client), url.clone());
+        Box::pin(async move {
+            match measure::timed_get(&*client, &url, timeout).await.1 {
+                Ok(r) if r.status == 200 => (Some(200), None),
+                Ok(r) => (Some(r.status), Some(RequestError::Status(r.status))),
+                Err(e) => (None, Some(e)),
+            }
+        })
+    });
+    let start = Instant::now() + Duration::from_millis(5);
+    let (dispatched, answers) = paced(schedule, plan.max_in_flight, start, call).await?;
+    let step = Step {
+        number: 1,
         load: None,
-        offered_rps: offered,
-        duration: rate.duration,
-        max_in_flight: cap,
+        offered_rps: rate,
+        duration: plan.duration,
+        max_in_flight: plan.max_in_flight,
         records: records(&schedule, &dispatched, answers),
-        probes,
-    })
+        probes: vec![],
+    };
+    Ok(StepFigures::of(&step, timeout))
+}
+
+/// Whether a step's generator kept its rate: every request sent and verified, at least 95 %
+/// of the offered rate achieved, lateness p99 within [`LATE_LIMIT`].
+pub fn sustained(f: &StepFigures, offered_rps: f64) -> bool {
+    f.refused == 0
+        && f.verified == f.scheduled
+        && !f.generator_behind
+        && f.achieved_rps >= 0.95 * offered_rps
 }
 
 /// The measured part's records: the dispatches after the warm-up, with the answers of the
