@@ -183,7 +183,7 @@ pub struct Cli {
     pub server_arg: Vec<String>,
 
     /// Rate experiment: offered loads, as fractions of the pair's capacity (cores ÷ T1),
-    /// comma-separated, any order [default: 0.25,0.5,0.75,1,1.25,1.5; 0.5,1.5 with --quick].
+    /// comma-separated, any order [default: 0.5,0.9,1.2,1.5; 0.5,1.5 with --quick].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_positive,
           allow_negative_numbers = true, conflicts_with = "rate")]
     pub load: Vec<f64>,
@@ -195,7 +195,7 @@ pub struct Cli {
     pub rate: Vec<f64>,
 
     /// Rate experiment: measured time of each step, in seconds, after a warm-up of a tenth of
-    /// it (at least 50 ms) on the same schedule [default: 0.4; 0.2 with --quick].
+    /// it (at least 50 ms) on the same schedule [default: 0.25; 0.2 with --quick].
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub duration: Option<Duration>,
 

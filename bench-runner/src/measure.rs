@@ -326,6 +326,11 @@ impl Bench {
         &self.plan
     }
 
+    /// Arguments added to every server's command line (`--cpus LIST`, `--server-arg`s).
+    pub fn server_extra(&self) -> &[String] {
+        &self.server_extra
+    }
+
     /// The client's name (`reqwest`, `surf`).
     pub fn client_name(&self) -> &'static str {
         self.client_name
@@ -364,7 +369,7 @@ impl Bench {
             m.not_applicable = Some(why);
             return m;
         }
-        let mut server = match self.start_server(target, binary, workers).await {
+        let mut server = match self.start_server(target, binary, workers, &[]).await {
             Ok(server) => server,
             Err(why) => {
                 m.failure = Some(why);
@@ -383,16 +388,19 @@ impl Bench {
     }
 
     /// Starts a fresh `target` server with `workers` executor threads on 127.0.0.1:0, with
-    /// the plan's limits and `--server-arg`s; it dies with bench-runner ([`crate::spawner`]).
+    /// the plan's limits, the `--server-arg`s and `extra`; it dies with bench-runner
+    /// ([`crate::spawner`]).
     pub async fn start_server(
         &self,
         target: &Target,
         binary: &Path,
         workers: usize,
+        extra: &[String],
     ) -> Result<ServerProcess, String> {
         let mut args: Vec<String> = target.args.iter().map(|a| (*a).to_owned()).collect();
         args.extend(server_args(&self.plan, workers));
         args.extend(self.server_extra.iter().cloned());
+        args.extend(extra.iter().cloned());
         // No server outlives bench-runner, even one killed with SIGKILL (crate::spawner).
         args.extend(["--exit-with-parent".into(), std::process::id().to_string()]);
         match spawner::start(binary.to_path_buf(), args, STARTUP_TIMEOUT).await {

@@ -44,13 +44,15 @@ use crate::servers::Binaries;
 use crate::stats::{self, micros, millis};
 use crate::{ExperimentRun, targets::Target};
 
-/// Default `--load`: fractions of the capacity, from well below it to half again above.
-pub const DEFAULT_LOADS: [f64; 6] = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5];
+/// Default `--load`: fractions of the capacity, from well below it to half again above. Four
+/// steps only, to fit the budget (see [`DEFAULT_DURATION`]).
+pub const DEFAULT_LOADS: [f64; 4] = [0.5, 0.9, 1.2, 1.5];
 /// `--load` with `--quick`: one step below the capacity, one above.
 pub const QUICK_LOADS: [f64; 2] = [0.5, 1.5];
-/// Default `--duration`: short steps, so that the default matrix (41 pairs × 6 steps) fits in
-/// about 100 s here; at 10^7 that is still ~180 requests per step at capacity on 2 cores.
-pub const DEFAULT_DURATION: Duration = Duration::from_millis(400);
+/// Default `--duration`: short steps, so that the default matrix (41 pairs × 4 steps, each
+/// with its warm-up, drain and idle wait: ~2.5 s per pair) fits in about 100 s here; at 10^7
+/// that is still ~60-120 requests per step at capacity on 2 cores (a p99 near the maximum).
+pub const DEFAULT_DURATION: Duration = Duration::from_millis(250);
 /// `--duration` with `--quick`.
 pub const QUICK_DURATION: Duration = Duration::from_millis(200);
 /// The shortest warm-up of a step (otherwise a tenth of `--duration`).
@@ -639,7 +641,12 @@ async fn measure_pair(
                 p.not_applicable = Some(why);
                 return p;
             }
-            let mut server = match bench.start_server(target, binary, *workers).await {
+            let limits = queue_limits(
+                plan,
+                &measure::server_args(plan, *workers),
+                bench.server_extra(),
+            );
+            let mut server = match bench.start_server(target, binary, *workers, &limits).await {
                 Ok(server) => server,
                 Err(why) => {
                     p.failure = Some(why);
@@ -674,6 +681,26 @@ async fn measure_pair(
             p
         }
     }
+}
+
+/// The servers' queue bounds in the rate experiment: `--max-queue` and `--max-background` of C
+/// (`--concurrency`, 20 by default), unless the command line sets them already. With the
+/// servers' default of 1024, a bounded strategy past its capacity would need many seconds to
+/// fill its queue, far longer than a step: it would look unbounded. With C it sheds within a
+/// step, as it would behind a bound sized for its latency target (C × T1 ÷ cores ≈ 50 ms of
+/// queue at the default n).
+fn queue_limits(plan: &Plan, args: &[String], extra: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for flag in ["--max-queue", "--max-background"] {
+        if !args
+            .iter()
+            .chain(extra)
+            .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+        {
+            out.extend([flag.to_owned(), plan.concurrency.to_string()]);
+        }
+    }
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1298,6 +1325,38 @@ mod tests {
         let mut on_time = step.clone();
         on_time.records[2].late = MS(1);
         assert!(!StepFigures::of(&on_time, Duration::from_secs(30)).generator_behind);
+    }
+
+    #[test]
+    fn queues_are_bounded_by_c_unless_the_command_line_says_otherwise() {
+        let plan = Plan {
+            kernel: common::kernel::DEFAULT,
+            n: 10,
+            yield_every: None,
+            concurrency: 20,
+            rounds: 1,
+            probe_interval: MS(2),
+            calibration: 1,
+            warmup: 1,
+            request_timeout: Duration::from_secs(1),
+            cores: 2,
+        };
+        let args = measure::server_args(&plan, 2);
+        assert_eq!(
+            queue_limits(&plan, &args, &[]),
+            ["--max-queue", "20", "--max-background", "20"]
+        );
+        let extra = ["--max-queue=5".to_owned()];
+        assert_eq!(
+            queue_limits(&plan, &args, &extra),
+            ["--max-background", "20"]
+        );
+        let big = Plan {
+            concurrency: 2000,
+            ..plan
+        };
+        let args = measure::server_args(&big, 2);
+        assert!(queue_limits(&big, &args, &[]).is_empty());
     }
 
     #[test]
