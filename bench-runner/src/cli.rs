@@ -50,11 +50,13 @@ rate: open loop, per target at its largest --workers value (the core count by de
 server per strategy, verified, T1 measured, then one step per --load (fraction of the capacity,
 cores ÷ T1) or --rate (requests/s): requests sent at constant intervals (as wrk2) for --duration
 after a warm-up, each timed from its scheduled send time (no coordinated omission), with a
-/health probe beside it; the server is idle before each step. At most --max-in-flight requests
-wait; the rest are refused by the generator (its errors, not the server's). A step whose send
-lateness p99 exceeds 1 ms is flagged GENERATOR BEHIND: its figures are not the server's. Files:
-rate_raw.csv, rate_probes.csv, rate_summary.csv. The default takes about 100 s here; for a
-bigger run: --experiment rate --duration 3 --load 0.25,0.5,0.75,0.9,1,1.1,1.25,1.5,2.
+/health probe beside it; the server is idle before each step, its --max-queue and
+--max-background set to C (so that bounded strategies can shed within a step). At most
+--max-in-flight requests wait; the rest are refused by the generator (its errors, not the
+server's). A step whose send lateness p99 exceeds 1 ms is flagged GENERATOR BEHIND: its figures
+are not the server's. Files: rate_raw.csv, rate_probes.csv, rate_summary.csv. The default takes
+about 100 s here; for a bigger run:
+--experiment rate --duration 3 --load 0.25,0.5,0.75,0.9,1,1.1,1.25,1.5,2.
 
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
 2 nothing was measured (bad options, build failure, results not writable, a --url that does
@@ -195,7 +197,7 @@ pub struct Cli {
     pub rate: Vec<f64>,
 
     /// Rate experiment: measured time of each step, in seconds, after a warm-up of a tenth of
-    /// it (at least 50 ms) on the same schedule [default: 0.25; 0.2 with --quick].
+    /// it (at least 50 ms) on the same schedule [default: 0.2, as with --quick].
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub duration: Option<Duration>,
 

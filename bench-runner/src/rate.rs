@@ -51,8 +51,8 @@ pub const DEFAULT_LOADS: [f64; 4] = [0.5, 0.9, 1.2, 1.5];
 pub const QUICK_LOADS: [f64; 2] = [0.5, 1.5];
 /// Default `--duration`: short steps, so that the default matrix (41 pairs × 4 steps, each
 /// with its warm-up, drain and idle wait: ~2.5 s per pair) fits in about 100 s here; at 10^7
-/// that is still ~60-120 requests per step at capacity on 2 cores (a p99 near the maximum).
-pub const DEFAULT_DURATION: Duration = Duration::from_millis(250);
+/// that is still ~40-100 requests per step at capacity on 2 cores (a p99 near the maximum).
+pub const DEFAULT_DURATION: Duration = Duration::from_millis(200);
 /// `--duration` with `--quick`.
 pub const QUICK_DURATION: Duration = Duration::from_millis(200);
 /// The shortest warm-up of a step (otherwise a tenth of `--duration`).
