@@ -1,7 +1,7 @@
 //! report: turns the CSVs bench-runner writes into `REPORT.md` and the SVG charts it embeds.
 //!
 //! It reads only the results directory (`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`,
-//! `metadata.json`), so the report can be regenerated from committed results on any machine,
+//! `metadata.json`, and `rate_summary.csv` when the rate experiment ran), so the report can be regenerated from committed results on any machine,
 //! without running a server. Every figure and every sentence with a number in it is computed
 //! from those files.
 //!

@@ -411,7 +411,7 @@ fn axes(
 fn latency_chart(r: &RateResults) -> String {
     let groups = panels(r);
     let per_row = 2usize;
-    let panel_w = (WIDTH - 80.0) / per_row as f64;
+    let panel_w = (WIDTH - 40.0) / per_row as f64;
     let (lat_h, shed_h, gap) = (200.0, 60.0, 80.0);
     let mut svg = Svg::new(WIDTH, 400.0, "Latency vs offered load");
     svg.bold(
@@ -444,11 +444,11 @@ fn latency_chart(r: &RateResults) -> String {
         let (col, row) = (i % per_row, i / per_row);
         let left = 70.0 + col as f64 * panel_w;
         let top = y0 + 20.0 + row as f64 * (lat_h + shed_h + gap);
-        let x = Scale::linear(0.0, xmax, left, left + panel_w - 30.0);
+        let x = Scale::linear(0.0, xmax, left, left + panel_w - 75.0);
         let y = Scale::log(lo, hi, top + lat_h, top);
         let ys = Scale::linear(0.0, 1.0, top + lat_h + 12.0 + shed_h, top + lat_h + 12.0);
         svg.bold(left, top - 6.0, name, TEXT, Anchor::Start);
-        let right = left + panel_w - 30.0;
+        let right = left + panel_w - 75.0;
         let x_ticks = x.ticks(6);
         axes(
             &mut svg,
@@ -545,7 +545,7 @@ fn latency_chart(r: &RateResults) -> String {
 fn goodput_chart(r: &RateResults) -> String {
     let groups = panels(r);
     let per_row = 3usize;
-    let panel_w = (WIDTH - 80.0) / per_row as f64;
+    let panel_w = (WIDTH - 40.0) / per_row as f64;
     let h = 220.0;
     let mut svg = Svg::new(WIDTH, 400.0, "Goodput vs offered load");
     svg.bold(
@@ -568,10 +568,10 @@ fn goodput_chart(r: &RateResults) -> String {
         let (col, row) = (i % per_row, i / per_row);
         let left = 70.0 + col as f64 * panel_w;
         let top = y0 + 20.0 + row as f64 * (h + 70.0);
-        let x = Scale::linear(0.0, xmax, left, left + panel_w - 30.0);
+        let x = Scale::linear(0.0, xmax, left, left + panel_w - 75.0);
         let y = Scale::linear(0.0, ymax, top + h, top);
         svg.bold(left, top - 6.0, name, TEXT, Anchor::Start);
-        let right = left + panel_w - 30.0;
+        let right = left + panel_w - 75.0;
         axes(
             &mut svg,
             (left, right, top + h, top),
