@@ -31,7 +31,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "1000,2000,3000,4000,6000,8000,12000,16000,24000,32000"
+        default_value = "250,500,1000,2000,3000,4000,6000,8000,12000,16000,24000,32000"
     )]
     rates: Vec<f64>,
     /// Seconds per rate (after a warm-up of a tenth of it).
