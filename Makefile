@@ -8,7 +8,7 @@ BENCH_ARGS ?=
 OUT ?= results
 SERVERS := -p server-tokio-axum -p server-async-std-tide -p server-smol-hyper -p server-actix-web
 
-.PHONY: all-bench bench-separate-cores bench-argon2 test build-release report
+.PHONY: all-bench bench-separate-cores bench-argon2 test build-release report generator-ceiling
 
 # The cores, split in two halves for the run with the cores kept apart: bench-runner on the
 # first half, the servers on the second (on 2 cores: client 0, server 1).
@@ -57,6 +57,12 @@ bench-separate-cores: build-release
 ## Regenerates $(OUT)/REPORT.md and $(OUT)/charts/*.svg from the CSVs in $(OUT)/ only.
 report:
 	$(CARGO) run --release -p report -- --results $(OUT)
+
+## The load generator's ceiling: bench-runner's highest sustained GET /health rate against a
+## release tokio server and, when wrk is installed (optional), wrk's, in the same run; both
+## printed and written to $(OUT)/generator-ceiling.txt.
+generator-ceiling: build-release
+	$(CARGO) run --release -p bench-runner --bin generator-ceiling -- --out $(OUT)/generator-ceiling.txt
 
 build-release:
 	$(CARGO) build --release $(SERVERS) -p bench-runner -p report

@@ -13,6 +13,7 @@ use common::kernel::{self, Kernel};
 use crate::client::ClientKind;
 use crate::cpu::{self, CpuList};
 use crate::measure::Plan;
+use crate::rate::{RatePlan, Steps};
 use crate::servers::ServerSource;
 use crate::targets::{Target, TargetChoice};
 
@@ -36,12 +37,26 @@ pub const DEFAULT_ROUNDS: u32 = 5;
 pub const QUICK: (u64, usize, u32) = (10_000, 4, 1);
 
 const AFTER_HELP: &str = "\
-Each pair (target, workers, strategy) gets a fresh server: start on 127.0.0.1:0, verify with the
+Experiments (--experiment): batch, then rate.
+
+batch: each pair (target, workers, strategy) gets a fresh server: start on 127.0.0.1:0, verify with the
 conformance checks, warm up, calibrate T1 (fastest lone request), then R rounds of C concurrent
 requests while a /health probe runs open-loop on its own connection. Results go to --out:
 raw.csv (one row per request), probes.csv (one row per probe), rounds.csv (one row per round),
 summary.csv (one row per pair: percentiles of all rounds pooled, batch time over rounds) and
 metadata.json; docs/results-format.md describes every column.
+
+rate: open loop, per target at its largest --workers value (the core count by default): a fresh
+server per strategy, verified, T1 measured, then one step per --load (fraction of the capacity,
+cores ÷ T1) or --rate (requests/s): requests sent at constant intervals (as wrk2) for --duration
+after a warm-up, each timed from its scheduled send time (no coordinated omission), with a
+/health probe beside it; the server is idle before each step, its --max-queue and
+--max-background set to C (so that bounded strategies can shed within a step). At most
+--max-in-flight requests wait; the rest are refused by the generator (its errors, not the
+server's). A step whose send lateness p99 exceeds 1 ms is flagged GENERATOR BEHIND: its figures
+are not the server's. Files: rate_raw.csv, rate_probes.csv, rate_summary.csv. The default takes
+about 100 s here; for a bigger run:
+--experiment rate --duration 3 --load 0.25,0.5,0.75,0.9,1,1.1,1.25,1.5,2.
 
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
 2 nothing was measured (bad options, build failure, results not writable, a --url that does
@@ -53,14 +68,16 @@ Examples:
   cargo run -p bench-runner --release                      # every target, every strategy
   cargo run -p bench-runner --release -- --target smol     # one runtime
   cargo run -p bench-runner --release -- --n 10000000      # the Python demo's load
-  cargo run -p bench-runner --release -- --url http://127.0.0.1:8000   # any server with these paths";
+  cargo run -p bench-runner --release -- --url http://127.0.0.1:8000   # any server with these paths
+  cargo run -p bench-runner --release -- --experiment rate --target tokio --duration 2";
 
 /// Measures the workspace's servers (or any server at `--url`) under CPU-bound request handlers.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "bench-runner", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Experiments to run, comma-separated, always in the order batch, sizes, rate: `batch`
-    /// (C concurrent requests per round), or `all` [default: all].
+    /// (C concurrent requests per round), `rate` (open loop at several offered loads), or
+    /// `all` [default: all].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_experiment)]
     pub experiment: Vec<ExperimentChoice>,
 
@@ -167,6 +184,29 @@ pub struct Cli {
     )]
     pub server_arg: Vec<String>,
 
+    /// Rate experiment: offered loads, as fractions of the pair's capacity (cores ÷ T1),
+    /// comma-separated, any order [default: 0.5,0.9,1.2,1.5; 0.5,1.5 with --quick].
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_positive,
+          allow_negative_numbers = true, conflicts_with = "rate")]
+    pub load: Vec<f64>,
+
+    /// Rate experiment: offered rates in requests per second, comma-separated, instead of
+    /// --load (the same for every pair).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_positive,
+          allow_negative_numbers = true)]
+    pub rate: Vec<f64>,
+
+    /// Rate experiment: measured time of each step, in seconds, after a warm-up of a tenth of
+    /// it (at least 50 ms) on the same schedule [default: 0.2, as with --quick].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
+    pub duration: Option<Duration>,
+
+    /// Rate experiment: at most this many requests in flight; a request due while the cap is
+    /// reached is not sent and counted as the generator's error (`refused`), never the server's.
+    #[arg(long, value_name = "N", default_value_t = crate::rate::DEFAULT_MAX_IN_FLIGHT,
+          value_parser = whole_number::<usize>(1, 10_000), allow_negative_numbers = true)]
+    pub max_in_flight: usize,
+
     /// Accept server binaries from a non-release --server-dir (`target/debug`). Only with
     /// --quick: a debug-built server measures the wrong thing. The profile goes to metadata.json.
     #[arg(long, requires = "quick", requires = "server_dir")]
@@ -239,6 +279,8 @@ pub struct Settings {
     pub client_cpus: Option<CpuList>,
     /// Added to every server's command line: `--cpus LIST`, then the `--server-arg`s.
     pub server_args: Vec<String>,
+    /// How the rate experiment steps its load.
+    pub rate: RatePlan,
 }
 
 impl Cli {
@@ -344,7 +386,18 @@ impl Cli {
                     .filter(|e| self.experiment.contains(&ExperimentChoice::One(*e)))
                     .collect()
             };
+        let rate = RatePlan::new(
+            if self.rate.is_empty() {
+                Steps::Load(self.load.clone())
+            } else {
+                Steps::Rate(self.rate.clone())
+            },
+            self.duration,
+            self.max_in_flight,
+            q,
+        );
         Ok(Settings {
+            rate,
             experiments,
             subjects,
             strategies,
@@ -391,6 +444,15 @@ fn parse_strategy(s: &str) -> Result<Strategy, String> {
         let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
         format!("unknown strategy {s:?}; one of: {}", names.join(", "))
     })
+}
+
+/// A positive finite number (a load fraction or a rate): 0, negatives, NaN and infinity refused.
+fn parse_positive(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 1e6)
+        .ok_or_else(|| format!("must be a number above 0 (and at most 1000000), got {s:?}"))
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -692,6 +754,47 @@ mod tests {
         ] {
             assert!(help.contains(word), "--help lacks {word}");
         }
+    }
+
+    #[test]
+    fn rate_options() {
+        let s = parse(&[]).settings().expect("settings");
+        assert_eq!(
+            s.rate.steps,
+            Steps::Load(crate::rate::DEFAULT_LOADS.to_vec())
+        );
+        let s = parse(&[
+            "--load",
+            "1.5,0.5,1.5",
+            "--duration",
+            "2",
+            "--max-in-flight",
+            "9",
+        ])
+        .settings()
+        .expect("settings");
+        // Sorted, each once.
+        assert_eq!(s.rate.steps, Steps::Load(vec![0.5, 1.5]));
+        assert_eq!(s.rate.duration, Duration::from_secs(2));
+        assert_eq!(s.rate.max_in_flight, 9);
+        let s = parse(&["--rate", "100,50"]).settings().expect("settings");
+        assert_eq!(s.rate.steps, Steps::Rate(vec![50.0, 100.0]));
+        for (flag, bad) in [
+            ("--load", "0"),
+            ("--load", "-1"),
+            ("--load", ""),
+            ("--load", "x"),
+            ("--rate", "0"),
+            ("--rate", "inf"),
+            ("--duration", "0"),
+            ("--max-in-flight", "0"),
+        ] {
+            let err = Cli::try_parse_from(["bench-runner", flag, bad])
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains(flag), "{flag} {bad}: {err}");
+        }
+        assert!(refused(&["--load", "1", "--rate", "10"]));
     }
 
     #[test]

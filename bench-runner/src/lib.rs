@@ -2,7 +2,9 @@
 //! `--url`), measures batch time, per-request latency and responsiveness under CPU-bound
 //! handlers, and writes long-format CSVs with their metadata to `results/`.
 //!
-//! One measurement per (target, workers, strategy), on a fresh server each time: start it on
+//! Experiments (`--experiment`): batch, described here, and [`rate`] (open loop at offered
+//! loads). In the batch experiment, one measurement per (target, workers, strategy), on a
+//! fresh server each time: start it on
 //! 127.0.0.1:0, verify it with the conformance suite, warm up, calibrate T1 (the fastest of
 //! lone requests), then R rounds of C concurrent requests while an open-loop `/health` probe runs on
 //! its own thread and connection; `/background` is also timed until the last job's completion,
@@ -11,6 +13,8 @@
 //! # Layout
 //! - `main.rs`: parses the command line, builds the tokio runtime, calls [`run`], maps the
 //!   outcome to the exit status.
+//! - `bin/generator-ceiling.rs`: `make generator-ceiling`: the highest `/health` rate the rate
+//!   experiment's generator sustains against one of our servers (and wrk's, if installed).
 //! - [`cli`]: the options ([`Cli`]) and the [`Settings`](cli::Settings) they resolve to.
 //! - [`targets`]: the servers ([`TARGETS`](targets::TARGETS)): name, package, runtime,
 //!   framework, kind of runtime (which strategies it runs, whether more than one worker) and
@@ -24,6 +28,8 @@
 //! - [`measure`]: one measurement, recorded raw ([`Measurement`](measure::Measurement)):
 //!   start, verify, warm-up, calibration, rounds, background completion, stop.
 //! - [`memory`]: the server's peak resident memory per round (VmHWM, reset before it).
+//! - [`rate`]: the rate experiment: open-loop steps at offered loads per pair, the pacing
+//!   thread, its records and figures, and its CSV files.
 //! - [`probe`]: the open-loop `/health` probe, on its own thread, runtime and connection,
 //!   with the harness's own lateness recorded apart from the server's share.
 //! - [`stats`]: percentiles (hdrhistogram), mean and spread, ideal batch time, efficiency.
@@ -48,6 +54,7 @@ pub mod memory;
 pub mod metadata;
 pub mod output;
 pub mod probe;
+pub mod rate;
 pub mod servers;
 pub mod spawner;
 pub mod stats;
@@ -200,6 +207,7 @@ pub async fn run_with(
         for &experiment in &settings.experiments {
             let run = match experiment {
                 Experiment::Batch => batch(&bench, &settings, binaries.as_ref()).await?,
+                Experiment::Rate => rate::run(&bench, &settings, binaries.as_ref()).await?,
             };
             runs.push(run);
         }

@@ -84,6 +84,30 @@ pub struct Labels {
     pub workers: Option<usize>,
 }
 
+impl Labels {
+    /// The labels of one of our servers.
+    pub fn of_server(target: &Target, client: &'static str, workers: usize) -> Labels {
+        Labels {
+            target: target.name.into(),
+            runtime: target.runtime.into(),
+            framework: target.framework.into(),
+            client,
+            workers: Some(workers),
+        }
+    }
+
+    /// The labels of the `--url` server.
+    pub fn external(client: &'static str) -> Labels {
+        Labels {
+            target: "external".into(),
+            runtime: String::new(),
+            framework: String::new(),
+            client,
+            workers: None,
+        }
+    }
+}
+
 /// Why one request does not count as a verified answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
@@ -297,6 +321,31 @@ impl Bench {
         }
     }
 
+    /// How every pair is measured.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Arguments added to every server's command line (`--cpus LIST`, `--server-arg`s).
+    pub fn server_extra(&self) -> &[String] {
+        &self.server_extra
+    }
+
+    /// The client's name (`reqwest`, `surf`).
+    pub fn client_name(&self) -> &'static str {
+        self.client_name
+    }
+
+    /// The configuration of a `/health` probe of the server at `base`, on the plan's schedule.
+    pub fn probe_config(&self, base: &str) -> ProbeConfig {
+        ProbeConfig {
+            url: format!("{base}/health"),
+            interval: self.plan.probe_interval,
+            timeout: self.plan.request_timeout,
+            client: Arc::clone(&self.probe),
+        }
+    }
+
     /// Arguments added to every server's command line (`--cpus LIST`, `--server-arg`s).
     pub fn with_server_args(mut self, args: Vec<String>) -> Bench {
         self.server_extra = args;
@@ -314,36 +363,16 @@ impl Bench {
         strategy: Strategy,
         log: &dyn Log,
     ) -> Measurement {
-        let labels = Labels {
-            target: target.name.into(),
-            runtime: target.runtime.into(),
-            framework: target.framework.into(),
-            client: self.client_name,
-            workers: Some(workers),
-        };
+        let labels = Labels::of_server(target, self.client_name, workers);
         let mut m = Measurement::new(labels, strategy, self.plan);
-        if !target.runs(strategy) {
-            m.not_applicable = Some(format!(
-                "{} does not run on {} (common's Strategy::supported_on); the server answers 501",
-                strategy.path(),
-                target.kind
-            ));
+        if let Some(why) = not_applicable(target, strategy) {
+            m.not_applicable = Some(why);
             return m;
         }
-        let mut args: Vec<String> = target.args.iter().map(|a| (*a).to_owned()).collect();
-        args.extend(server_args(&self.plan, workers));
-        args.extend(self.server_extra.iter().cloned());
-        // No server outlives bench-runner, even one killed with SIGKILL (crate::spawner).
-        args.extend(["--exit-with-parent".into(), std::process::id().to_string()]);
-        let started = spawner::start(binary.to_path_buf(), args, STARTUP_TIMEOUT).await;
-        let mut server = match started {
-            Ok(Ok(server)) => server,
-            Ok(Err(e)) => {
-                m.failure = Some(format!("server did not start ({}): {e}", binary.display()));
-                return m;
-            }
-            Err(e) => {
-                m.failure = Some(format!("server start-up task failed: {e}"));
+        let mut server = match self.start_server(target, binary, workers, &[]).await {
+            Ok(server) => server,
+            Err(why) => {
+                m.failure = Some(why);
                 return m;
             }
         };
@@ -354,16 +383,31 @@ impl Bench {
         {
             m.failure = Some(why);
         }
-        let stopped = tokio::task::spawn_blocking(move || server.stop(STOP_GRACE)).await;
-        match stopped {
-            Ok(Ok(status)) if status.success() => {}
-            Ok(Ok(status)) => m
-                .notes
-                .push(format!("server exited with {status} when stopped")),
-            Ok(Err(e)) => m.notes.push(format!("stopping the server: {e}")),
-            Err(e) => m.notes.push(format!("stopping the server: {e}")),
-        }
+        m.notes.extend(stop_server(server).await);
         m
+    }
+
+    /// Starts a fresh `target` server with `workers` executor threads on 127.0.0.1:0, with
+    /// the plan's limits, the `--server-arg`s and `extra`; it dies with bench-runner
+    /// ([`crate::spawner`]).
+    pub async fn start_server(
+        &self,
+        target: &Target,
+        binary: &Path,
+        workers: usize,
+        extra: &[String],
+    ) -> Result<ServerProcess, String> {
+        let mut args: Vec<String> = target.args.iter().map(|a| (*a).to_owned()).collect();
+        args.extend(server_args(&self.plan, workers));
+        args.extend(self.server_extra.iter().cloned());
+        args.extend(extra.iter().cloned());
+        // No server outlives bench-runner, even one killed with SIGKILL (crate::spawner).
+        args.extend(["--exit-with-parent".into(), std::process::id().to_string()]);
+        match spawner::start(binary.to_path_buf(), args, STARTUP_TIMEOUT).await {
+            Ok(Ok(server)) => Ok(server),
+            Ok(Err(e)) => Err(format!("server did not start ({}): {e}", binary.display())),
+            Err(e) => Err(format!("server start-up task failed: {e}")),
+        }
     }
 
     /// Measures `strategy` on the server already running at `url`.
@@ -373,13 +417,7 @@ impl Bench {
         strategy: Strategy,
         log: &dyn Log,
     ) -> Measurement {
-        let labels = Labels {
-            target: "external".into(),
-            runtime: String::new(),
-            framework: String::new(),
-            client: self.client_name,
-            workers: None,
-        };
+        let labels = Labels::external(self.client_name);
         let mut m = Measurement::new(labels, strategy, self.plan);
         if strategy == Strategy::Background {
             m.notes.push(
@@ -397,30 +435,33 @@ impl Bench {
         m
     }
 
-    async fn measure_at(
+    /// Gets a pair ready to be measured: the server answers `/health`, passes the conformance
+    /// checks (the verdict goes to `verification` and the log), is warmed up (C concurrent
+    /// `/health` requests open the connections, then a few requests of `strategy`) and, on
+    /// our servers, idle.
+    pub async fn prepare(
         &self,
         base: &str,
         mode: Mode,
-        m: &mut Measurement,
-        mut server: Option<&mut ServerProcess>,
+        strategy: Strategy,
+        server: &mut Option<&mut ServerProcess>,
+        verification: &mut Option<Verification>,
         log: &dyn Log,
     ) -> Result<(), String> {
-        let strategy = m.strategy;
         let plan = &self.plan;
         let stats = mode == Mode::Ours;
-        let pid = server.as_ref().map(|s| s.pid());
         self.wait_healthy(base).await?;
 
         let report = conformance::verify(&*self.client, base, mode, plan.kernel).await;
-        let verification = Verification::of(&report);
-        let passed = verification.passed;
-        let failed = verification.failed.join("; ");
-        log.line(&verification.line());
-        m.verification = Some(verification);
+        let verdict = Verification::of(&report);
+        let passed = verdict.passed;
+        let failed = verdict.failed.join("; ");
+        log.line(&verdict.line());
+        *verification = Some(verdict);
         if !passed {
             return Err(format!("verification failed, not measured: {failed}"));
         }
-        check_alive(&mut server)?;
+        check_alive(server)?;
         if stats {
             self.wait_idle(base).await?;
         }
@@ -458,6 +499,23 @@ impl Bench {
         if stats {
             self.wait_idle(base).await?;
         }
+        Ok(())
+    }
+
+    async fn measure_at(
+        &self,
+        base: &str,
+        mode: Mode,
+        m: &mut Measurement,
+        mut server: Option<&mut ServerProcess>,
+        log: &dyn Log,
+    ) -> Result<(), String> {
+        let strategy = m.strategy;
+        let plan = &self.plan;
+        let stats = mode == Mode::Ours;
+        let pid = server.as_ref().map(|s| s.pid());
+        self.prepare(base, mode, strategy, &mut server, &mut m.verification, log)
+            .await?;
 
         // Calibrate: T1, the time of one request alone: the fastest of `calibration` lone
         // requests now and one more before each round, so that the samples are spread over the
@@ -536,7 +594,7 @@ impl Bench {
     /// The time of one request alone, checked: its latency; for `/background` on our servers,
     /// from sending it to the job's completion as the server recorded it, so that C × T1 /
     /// cores means the same as for every other strategy.
-    async fn lone_time(
+    pub async fn lone_time(
         &self,
         base: &str,
         strategy: Strategy,
@@ -585,12 +643,7 @@ impl Bench {
         let ours = mode == Mode::Ours;
         // The probe's thread, runtime and connection are up before the batch's clock starts.
         let ready = tokio::task::spawn_blocking({
-            let config = ProbeConfig {
-                url: format!("{base}/health"),
-                interval: plan.probe_interval,
-                timeout: plan.request_timeout,
-                client: Arc::clone(&self.probe),
-            };
+            let config = self.probe_config(base);
             move || probe::prepare(config)
         })
         .await
@@ -735,7 +788,7 @@ impl Bench {
 
     /// Until no strategy request is in flight and no background job is queued or running:
     /// nothing of one measurement leaks into the next.
-    async fn wait_idle(&self, base: &str) -> Result<(), String> {
+    pub async fn wait_idle(&self, base: &str) -> Result<(), String> {
         let deadline = Instant::now() + self.plan.idle_timeout();
         loop {
             let s = self.stats(base).await?;
@@ -820,6 +873,27 @@ pub fn probe_errors_note(rounds: &[Round]) -> Option<String> {
     })
 }
 
+/// Why `strategy` is not measured on `target`, if its runtime cannot run it.
+pub fn not_applicable(target: &Target, strategy: Strategy) -> Option<String> {
+    (!target.runs(strategy)).then(|| {
+        format!(
+            "{} does not run on {} (common's Strategy::supported_on); the server answers 501",
+            strategy.path(),
+            target.kind
+        )
+    })
+}
+
+/// Stops `server` (SIGTERM, then SIGKILL after a grace period): a note if that went wrong.
+pub async fn stop_server(server: ServerProcess) -> Option<String> {
+    match tokio::task::spawn_blocking(move || server.stop(STOP_GRACE)).await {
+        Ok(Ok(status)) if status.success() => None,
+        Ok(Ok(status)) => Some(format!("server exited with {status} when stopped")),
+        Ok(Err(e)) => Some(format!("stopping the server: {e}")),
+        Err(e) => Some(format!("stopping the server: {e}")),
+    }
+}
+
 /// The server's command line: port 0, the worker count, and limits raised when the plan needs it.
 pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
     // ServerProcess::start adds `--bind 127.0.0.1:0`.
@@ -852,7 +926,8 @@ pub fn strategy_query(strategy: Strategy, plan: &Plan) -> String {
     query
 }
 
-fn check_alive(server: &mut Option<&mut ServerProcess>) -> Result<(), String> {
+/// `Err` if the server has exited.
+pub fn check_alive(server: &mut Option<&mut ServerProcess>) -> Result<(), String> {
     match server.as_mut().and_then(|s| s.try_exited()) {
         Some(status) => Err(format!("server crashed: it exited with {status}")),
         None => Ok(()),
@@ -891,6 +966,26 @@ async fn exchange(
 ) -> RequestRecord {
     let start_offset = start.elapsed();
     let sent = Instant::now();
+    let (status, error) = call_checked(client, base, strategy, plan, mode).await;
+    let latency = sent.elapsed();
+    RequestRecord {
+        index,
+        start_offset,
+        latency,
+        status,
+        error,
+    }
+}
+
+/// One request of `strategy`, bounded by the plan's timeout, and its answer checked: the
+/// status if one came, and why it is not a verified answer if it is not.
+pub async fn call_checked(
+    client: &dyn HttpClient,
+    base: &str,
+    strategy: Strategy,
+    plan: &Plan,
+    mode: Mode,
+) -> (Option<u16>, Option<RequestError>) {
     let query = strategy_query(strategy, plan);
     let work = conformance::call_strategy(client, base, strategy, &query);
     let result = match tokio::time::timeout(plan.request_timeout, work).await {
@@ -898,20 +993,12 @@ async fn exchange(
         Ok(Err(ClientError::Timeout(_))) | Err(_) => Err(RequestError::Timeout),
         Ok(Err(e)) => Err(RequestError::Transport(e.to_string())),
     };
-    let latency = sent.elapsed();
-    let (status, error) = match result {
+    match result {
         Ok(response) => (
             Some(response.status),
             check_response(plan.kernel, strategy, plan.n, mode, &response).err(),
         ),
         Err(e) => (None, Some(e)),
-    };
-    RequestRecord {
-        index,
-        start_offset,
-        latency,
-        status,
-        error,
     }
 }
 

@@ -29,6 +29,20 @@ pub struct Percentiles {
     pub count: u64,
 }
 
+/// The `q` quantile of `values_us` (0 < q ≤ 1) by the same rule as [`percentiles`] (for
+/// p99.9, which it does not give), or `None` if it is empty.
+pub fn quantile_us(values_us: &[u64], q: f64) -> Option<u64> {
+    let min = *values_us.iter().min()?;
+    let max = *values_us.iter().max()?;
+    let mut h = Histogram::<u64>::new(SIGFIG).ok()?;
+    for &v in values_us {
+        if h.record(v).is_err() {
+            h.saturating_record(v);
+        }
+    }
+    Some(h.lowest_equivalent(h.value_at_quantile(q)).clamp(min, max))
+}
+
 /// Percentiles of `values_us`, or `None` if it is empty.
 ///
 /// min, max and mean are exact. A percentile q is hdrhistogram's `value_at_quantile(q)` (the

@@ -107,6 +107,8 @@ fn a_kernel_of_our_own_is_measured_end_to_end() {
     let (bin, out_arg) = (bin.display().to_string(), out.display().to_string());
     let argv = [
         "bench-runner",
+        "--experiment",
+        "batch",
         "--target",
         "tokio",
         "--workers",

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use bench_runner::output::parse_line;
 use bench_runner::targets::TARGETS;
 use common::Strategy;
-use results_format::{FILES, PROBES, RAW, ROUNDS, SUMMARY};
+use results_format::{
+    Experiment, FILES, METADATA, PROBES, RATE_PROBES, RATE_RAW, RATE_SUMMARY, RAW, ROUNDS, SUMMARY,
+};
 
 const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
 
@@ -95,7 +97,10 @@ fn quick_run_against_every_server_writes_verified_csvs() {
     let tmp = scratch("quick");
     let out = tmp.join("results");
     let started = Instant::now();
+    // The batch experiment only: the rate experiment has its own test below.
     let output = run(&[
+        "--experiment",
+        "batch",
         "--quick",
         "--allow-debug",
         "--server-dir",
@@ -169,7 +174,14 @@ fn quick_run_against_every_server_writes_verified_csvs() {
         .expect("results dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    let want: BTreeSet<String> = FILES.iter().map(|f| (*f).to_owned()).collect();
+    // The batch experiment's files and metadata.json: no other experiment's.
+    let want: BTreeSet<String> = Experiment::Batch
+        .files()
+        .iter()
+        .map(|f| f.name)
+        .chain([METADATA])
+        .map(str::to_owned)
+        .collect();
     assert_eq!(names, want, "files in {}", out.display());
     // Nothing left beside the results (the temporary directory was swapped in).
     let beside: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
@@ -325,6 +337,8 @@ fn a_run_that_measured_nothing_leaves_the_results_untouched_and_exits_2() {
     previous_results(&out);
     let before = snapshot(&out);
     let output = run(&[
+        "--experiment",
+        "batch",
         "--quick",
         "--allow-debug",
         "--server-dir",
@@ -552,6 +566,11 @@ fn help_documents_every_option() {
         "--server-cpus",
         "--client-cpus",
         "--server-arg",
+        "--experiment",
+        "--load",
+        "--rate",
+        "--duration",
+        "--max-in-flight",
     ] {
         assert!(help.contains(option), "--help lacks {option}");
     }
@@ -943,6 +962,8 @@ fn wrong_totals_fail_verification_and_are_not_measured() {
     let tmp = scratch("wrong");
     let out = tmp.join("results");
     let output = run(&[
+        "--experiment",
+        "batch",
         "--quick",
         "--url",
         &url,
@@ -1088,5 +1109,181 @@ fn an_unwritable_results_directory_fails_before_measuring() {
         std::fs::read_to_string(&file).expect("intact"),
         "not a directory"
     );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The rate experiment alone, quick, on one target: its three files and metadata.json only;
+/// a pair per strategy at the target's largest worker count, one row per step; and a sample
+/// of rate_summary.csv re-derived from rate_raw.csv and rate_probes.csv.
+#[test]
+fn quick_rate_run_writes_the_rate_files_and_its_summary_rederives_from_raw() {
+    let dir = servers();
+    let tmp = scratch("rate");
+    let out = tmp.join("results");
+    let output = run(&[
+        "--experiment",
+        "rate",
+        "--quick",
+        "--allow-debug",
+        "--server-dir",
+        dir.to_str().expect("utf-8 path"),
+        "--target",
+        "tokio",
+        "--workers",
+        "1,2",
+        "--strategy",
+        "thread,bounded",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("== rate: tokio, workers=2, /thread"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("capacity ≈ "), "{stdout}");
+    assert!(stdout.contains("load 0.50 = "), "{stdout}");
+    let names: BTreeSet<String> = std::fs::read_dir(&out)
+        .expect("results dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let want: BTreeSet<String> = [RATE_RAW.name, RATE_PROBES.name, RATE_SUMMARY.name, METADATA]
+        .map(str::to_owned)
+        .into();
+    assert_eq!(names, want);
+
+    let summary = Csv::read(&out.join(RATE_SUMMARY.name));
+    assert_eq!(summary.header, RATE_SUMMARY.header());
+    let raw = Csv::read(&out.join(RATE_RAW.name));
+    assert_eq!(raw.header, RATE_RAW.header());
+    let probes = Csv::read(&out.join(RATE_PROBES.name));
+    assert_eq!(probes.header, RATE_PROBES.header());
+    // 2 strategies × the 2 quick loads.
+    assert_eq!(summary.rows.len(), 4, "{:?}", summary.values("failure"));
+    assert!(summary.values("result").iter().all(|r| *r == "ok"));
+    assert!(summary.values("workers").iter().all(|w| *w == "2"));
+    assert_eq!(summary.values("load"), ["0.500", "1.500", "0.500", "1.500"]);
+
+    let num = |v: &str| v.parse::<f64>().unwrap_or_else(|e| panic!("{v:?}: {e}"));
+    for row in &summary.rows {
+        let at = |name: &str| row[summary.col(name)].as_str();
+        let mine: Vec<&Vec<String>> = raw
+            .rows
+            .iter()
+            .filter(|r| {
+                ["target", "workers", "strategy", "step"]
+                    .iter()
+                    .all(|c| r[raw.col(c)] == at(c))
+            })
+            .collect();
+        let rv = |r: &Vec<String>, c: &str| r[raw.col(c)].clone();
+        let count = |outcome: &str| mine.iter().filter(|r| rv(r, "outcome") == outcome).count();
+        assert_eq!(mine.len().to_string(), at("scheduled"));
+        assert_eq!(count("ok").to_string(), at("verified"));
+        assert_eq!(count("refused").to_string(), at("refused"));
+        assert_eq!(count("status_503").to_string(), at("status_503"));
+        let answered = mine.iter().filter(|r| !rv(r, "status").is_empty()).count();
+        assert_eq!(answered.to_string(), at("responses"));
+        let us = |r: &Vec<String>, c: &str| num(&rv(r, c)) as u64;
+        let ok: Vec<u64> = mine
+            .iter()
+            .filter(|r| rv(r, "outcome") == "ok")
+            .map(|r| us(r, "latency_us"))
+            .collect();
+        let q = |v: &[u64], q: f64| bench_runner::stats::quantile_us(v, q).expect("values");
+        assert_eq!(q(&ok, 0.5).to_string(), at("latency_us_p50"));
+        assert_eq!(q(&ok, 0.99).to_string(), at("latency_us_p99"));
+        assert_eq!(q(&ok, 0.999).to_string(), at("latency_us_p999"));
+        let late: Vec<u64> = mine.iter().map(|r| us(r, "late_us")).collect();
+        assert_eq!(q(&late, 0.99).to_string(), at("late_us_p99"));
+        assert_eq!(
+            at("generator_behind"),
+            if q(&late, 0.99) > 1000 { "1" } else { "0" }
+        );
+        // Goodput: verified answers over the span from the measured start to the last answer
+        // (at least the step's duration).
+        let last_us = mine
+            .iter()
+            .filter(|r| !rv(r, "status").is_empty())
+            .map(|r| us(r, "scheduled_offset_us") + us(r, "latency_us"))
+            .max()
+            .unwrap_or(0);
+        let span_ms = (last_us as f64 / 1e3).max(num(at("duration_ms")));
+        assert!(
+            (span_ms - num(at("span_ms"))).abs() < 0.01,
+            "{span_ms} vs {}",
+            at("span_ms")
+        );
+        let goodput = ok.len() as f64 / (num(at("span_ms")) / 1e3);
+        assert!((goodput - num(at("goodput_rps"))).abs() < 0.1, "{goodput}");
+        // The probes of that step.
+        let probe_count = probes
+            .rows
+            .iter()
+            .filter(|r| {
+                ["target", "workers", "strategy", "step"]
+                    .iter()
+                    .all(|c| r[probes.col(c)] == at(c))
+            })
+            .count();
+        assert_eq!(probe_count.to_string(), at("probes"));
+        // Offered: the load times the capacity, cores ÷ T1.
+        let capacity = num(at("capacity_rps"));
+        assert!((num(at("offered_rps")) - num(at("load")) * capacity).abs() < 0.2);
+    }
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join(METADATA)).expect("metadata"))
+            .expect("metadata.json is JSON");
+    assert_eq!(meta["experiments"], serde_json::json!(["rate"]), "{meta}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The rate experiment's bad values: exit 2, a message naming the option, nothing started,
+/// the previous results untouched.
+#[test]
+fn bad_rate_options_are_refused_and_leave_the_results_untouched() {
+    let tmp = scratch("rate-bad");
+    let out = tmp.join("results");
+    previous_results(&out);
+    let before = snapshot(&out);
+    for (flag, bad) in [
+        ("--load", "0"),
+        ("--load", "-1"),
+        ("--load", ""),
+        ("--load", "0.5,,1"),
+        ("--rate", "0"),
+        ("--rate", "-5"),
+        ("--duration", "0"),
+        ("--max-in-flight", "0"),
+    ] {
+        let output = run(&[
+            "--experiment",
+            "rate",
+            flag,
+            bad,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flag} {bad:?}: {stderr}");
+        // Refused for its value (not as an unknown option), naming the option.
+        assert!(
+            stderr.contains("invalid value") && stderr.contains(flag),
+            "{flag} {bad:?}: {stderr}"
+        );
+        assert_eq!(snapshot(&out), before, "{flag} {bad:?} touched the results");
+    }
+    let output = run(&[
+        "--load",
+        "1",
+        "--rate",
+        "10",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(snapshot(&out), before);
     let _ = std::fs::remove_dir_all(&tmp);
 }

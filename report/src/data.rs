@@ -462,6 +462,8 @@ pub struct Results {
     pub raw: BTreeMap<PairKey, Vec<RawRow>>,
     /// probes.csv, grouped by pair.
     pub probes: BTreeMap<PairKey, Vec<ProbeRow>>,
+    /// rate_summary.csv, if the run measured the rate experiment.
+    pub rate: Option<crate::rate::RateResults>,
 }
 
 impl Results {
@@ -529,6 +531,7 @@ impl Results {
                 .push(row);
         }
         Ok(Results {
+            rate: crate::rate::load(dir)?,
             metadata,
             summary,
             rounds,
@@ -644,7 +647,7 @@ fn read(path: &Path) -> Result<String, DataError> {
 
 /// The rows of the CSV at `path`, each with its line number, after checking that the header
 /// names every one of `columns`.
-fn read_csv<T: DeserializeOwned>(
+pub(crate) fn read_csv<T: DeserializeOwned>(
     path: &Path,
     columns: &[&str],
 ) -> Result<Vec<(u64, T)>, DataError> {
@@ -916,6 +919,7 @@ pub(crate) mod fake {
             rounds: round_rows,
             raw: BTreeMap::new(),
             probes: BTreeMap::new(),
+            rate: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! report: turns the CSVs bench-runner writes into `REPORT.md` and the SVG charts it embeds.
 //!
 //! It reads only the results directory (`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`,
-//! `metadata.json`), so the report can be regenerated from committed results on any machine,
+//! `metadata.json`, and `rate_summary.csv` when the rate experiment ran), so the report can be regenerated from committed results on any machine,
 //! without running a server. Every figure and every sentence with a number in it is computed
 //! from those files.
 //!
@@ -22,6 +22,8 @@
 //!   server answering, chosen from the data, with its figures and the code to copy.
 //! - [`findings`]: the findings, computed from the summary and the rounds, with the measures
 //!   they use; no difference is called inside the rounds' noise.
+//! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
+//!   overload behaviour per pair, latency and goodput against offered load.
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
 //! - [`generate`] / [`write()`]: all of it in memory, then onto disk, each file atomically.
@@ -36,6 +38,7 @@ pub mod data;
 pub mod findings;
 pub mod markdown;
 pub mod noise;
+pub mod rate;
 mod svg;
 
 pub use data::{DataError, Results};
@@ -56,8 +59,14 @@ pub struct Report {
 
 /// Builds the report of `results`.
 pub fn generate(results: &Results) -> Report {
-    let charts = charts::all(results);
-    let markdown = markdown::report(results, &charts, CHARTS_DIR);
+    let mut charts = charts::all(results);
+    let mut markdown = markdown::report(results, &charts, CHARTS_DIR);
+    // The rate experiment's section and charts, when its files are there.
+    if let Some(rate) = &results.rate {
+        let rate_charts = rate::charts(rate);
+        markdown.push_str(&rate::markdown(rate, &rate_charts, CHARTS_DIR));
+        charts.extend(rate_charts);
+    }
     Report { markdown, charts }
 }
 

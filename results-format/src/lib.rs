@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`RAW`], [`PROBES`], [`ROUNDS`], [`SUMMARY`] | each CSV file: its name and its columns, in order ([`CsvFile`]) |
 //! | [`CSV_FILES`] | the batch experiment's four CSV files, in the order they are written |
+//! | [`RATE_RAW`], [`RATE_PROBES`], [`RATE_SUMMARY`], [`RATE_FILES`] | the rate experiment's files |
 //! | [`Experiment`] | bench-runner's experiments, each with its own CSV files ([`Experiment::files`]) |
 //! | [`METADATA`] | the name of metadata.json |
 //! | [`FILES`] | every file a run may write, in the order they are written |
@@ -62,7 +63,16 @@ pub const CSV_FILES: [CsvFile; 4] = [RAW, PROBES, ROUNDS, SUMMARY];
 /// ([`Experiment::ALL`] order), then metadata.json. A run writes the files of the experiments it
 /// ran and metadata.json, and removes the others from its results directory: the directory
 /// holds one run, which metadata.json describes.
-pub const FILES: [&str; 5] = [RAW.name, PROBES.name, ROUNDS.name, SUMMARY.name, METADATA];
+pub const FILES: [&str; 8] = [
+    RAW.name,
+    PROBES.name,
+    ROUNDS.name,
+    SUMMARY.name,
+    RATE_RAW.name,
+    RATE_PROBES.name,
+    RATE_SUMMARY.name,
+    METADATA,
+];
 
 /// One of bench-runner's experiments (`--experiment`). Each writes its own CSV files, named
 /// for it (the batch experiment's came first and keep their plain names).
@@ -70,16 +80,19 @@ pub const FILES: [&str; 5] = [RAW.name, PROBES.name, ROUNDS.name, SUMMARY.name, 
 pub enum Experiment {
     /// C concurrent requests per round, R rounds, per pair: batch time, latency, probe.
     Batch,
+    /// Open loop: requests sent on a fixed schedule at several offered rates, per pair.
+    Rate,
 }
 
 impl Experiment {
     /// Every experiment, in the order a run measures them.
-    pub const ALL: [Experiment; 1] = [Experiment::Batch];
+    pub const ALL: [Experiment; 2] = [Experiment::Batch, Experiment::Rate];
 
     /// Its name on the command line and in metadata.json.
     pub fn name(self) -> &'static str {
         match self {
             Experiment::Batch => "batch",
+            Experiment::Rate => "rate",
         }
     }
 
@@ -92,6 +105,7 @@ impl Experiment {
     pub fn files(self) -> &'static [CsvFile] {
         match self {
             Experiment::Batch => &CSV_FILES,
+            Experiment::Rate => &RATE_FILES,
         }
     }
 }
@@ -263,6 +277,109 @@ pub const SUMMARY: CsvFile = CsvFile {
     ],
 };
 
+/// The rate experiment's CSV files, in the order they are written.
+pub const RATE_FILES: [CsvFile; 3] = [RATE_RAW, RATE_PROBES, RATE_SUMMARY];
+
+/// rate_raw.csv's `outcome` of a request answered and verified.
+pub const RATE_OK: &str = "ok";
+/// rate_raw.csv's `outcome` of a request the generator did not send: `--max-in-flight`
+/// requests were already waiting. The generator's error, never the server's.
+pub const RATE_REFUSED: &str = "refused";
+/// rate_raw.csv's `outcome` of an answer 503 (the server shed the request).
+pub const RATE_SHED: &str = "status_503";
+
+/// rate_raw.csv: one row per request of the measured part of every step (the warm-up's are
+/// not kept). Times from the step's measured start; `latency_us` runs from the request's
+/// *scheduled* send time (no coordinated omission), `late_us` is the generator's own lateness
+/// (actual − scheduled send). `outcome`: `ok`, `status_503`, `status` (another unexpected
+/// status), `timeout`, `transport`, `body`, or `refused` (not sent: the in-flight cap).
+pub const RATE_RAW: CsvFile = CsvFile {
+    name: "rate_raw.csv",
+    columns: &[
+        "target",
+        "workers",
+        "strategy",
+        "step",
+        "request",
+        "scheduled_offset_us",
+        "late_us",
+        "latency_us",
+        "status",
+        "outcome",
+        "error",
+    ],
+};
+
+/// rate_probes.csv: one row per `/health` probe sent during the measured part of a step
+/// (the columns of probes.csv, with `step` for `round`).
+pub const RATE_PROBES: CsvFile = CsvFile {
+    name: "rate_probes.csv",
+    columns: &[
+        "target",
+        "workers",
+        "strategy",
+        "step",
+        "probe",
+        "scheduled_offset_us",
+        "queued_us",
+        "harness_late_us",
+        "answer_us",
+        "latency_us",
+        "status",
+        "error",
+    ],
+};
+
+/// rate_summary.csv: one row per target × workers × strategy × step (a pair that failed or is
+/// not applicable: one row, step 0, no figures). Derived from rate_raw.csv and
+/// rate_probes.csv only, apart from the step's settings and T1.
+pub const RATE_SUMMARY: CsvFile = CsvFile {
+    name: "rate_summary.csv",
+    columns: &[
+        "target",
+        "runtime",
+        "framework",
+        "client",
+        "workers",
+        "strategy",
+        "kernel",
+        "n",
+        "result",
+        "failure",
+        "t1_ms",
+        "capacity_rps",
+        "step",
+        "load",
+        "offered_rps",
+        "duration_ms",
+        "max_in_flight",
+        "scheduled",
+        "sent",
+        "refused",
+        "responses",
+        "verified",
+        "status_503",
+        "errors_status",
+        "errors_timeout",
+        "errors_transport",
+        "errors_body",
+        "span_ms",
+        "achieved_rps",
+        "goodput_rps",
+        "latency_us_p50",
+        "latency_us_p99",
+        "latency_us_p999",
+        "latency_us_max",
+        "late_us_p99",
+        "late_us_max",
+        "generator_behind",
+        "probes",
+        "probe_errors",
+        "probe_latency_us_p99",
+        "note",
+    ],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +435,9 @@ mod tests {
                 "probes.csv",
                 "rounds.csv",
                 "summary.csv",
+                "rate_raw.csv",
+                "rate_probes.csv",
+                "rate_summary.csv",
                 "metadata.json"
             ]
         );
@@ -365,6 +485,10 @@ mod tests {
             }
         }
         assert!(SUMMARY.has("note") && !SUMMARY.has("nope"));
+        assert!(RATE_SUMMARY.has("generator_behind") && RATE_RAW.has("late_us"));
+        for file in RATE_FILES {
+            assert!(file.name.starts_with("rate_"), "{}", file.name);
+        }
     }
 
     #[test]

@@ -1,0 +1,1381 @@
+//! The rate experiment (`--experiment rate`): open-loop load at several offered rates, per pair.
+//!
+//! Per pair (target at its largest `--workers`, strategy): a fresh server, started and
+//! verified once ([`Bench::prepare`]: the batch experiment's checks and warm-up), T1 (the
+//! fastest of `--calibration` lone requests), then one step per offered rate: `--load`
+//! fractions of the capacity, cores ÷ T1, or `--rate` requests per second. Before each step the
+//! server is idle (`/stats`, as in the batch experiment).
+//!
+//! A step sends requests at **constant intervals** (1 / rate), as wrk2 does. Poisson arrivals
+//! are what independent users produce, but over steps this short (tenths of a second by
+//! default, a few hundred requests) their bursts change from one step and one strategy to the
+//! next, so two strategies would not be offered the same load; a constant schedule is the
+//! same for every pair and tested exactly. Its queues form later than Poisson's: a knee seen
+//! here is an upper bound of the one real traffic sees.
+//!
+//! The schedule is kept by one thread of its own ([`pace`]), which sleeps to each send time
+//! and hands the request to the runtime; a request is timed from its *scheduled* send time
+//! (no coordinated omission: a server that stalls is charged for every request that waited),
+//! and the generator's own lateness (actual − scheduled send) is recorded beside it. A step
+//! whose lateness p99 exceeds [`LATE_LIMIT`] is flagged (`generator_behind`): the generator,
+//! not the server, set its pace. At most `--max-in-flight` requests are outstanding; one due
+//! while the cap is reached is not sent and counted as `refused`, an error of the generator.
+//!
+//! The first tenth of each step (at least 50 ms) is a warm-up on the same schedule, not
+//! recorded. A `/health` probe ([`crate::probe`]) runs beside the measured part and the drain.
+//! Every figure of rate_summary.csv is derived from the records ([`StepFigures`]).
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use common::Strategy;
+use conformance::{HttpClient, Mode, ServerProcess};
+use results_format::{RATE_OK, RATE_PROBES, RATE_RAW, RATE_REFUSED, RATE_SHED, RATE_SUMMARY};
+
+use crate::cli::{Settings, Subjects};
+use crate::console::Console;
+use crate::measure::{self, Bench, Labels, Log, Plan, RequestError, Verification};
+use crate::output::Row;
+use crate::probe::{self, ProbeRecord};
+use crate::servers::Binaries;
+use crate::stats::{self, micros, millis};
+use crate::{ExperimentRun, targets::Target};
+
+/// Default `--load`: fractions of the capacity, from well below it to half again above. Four
+/// steps only, to fit the budget (see [`DEFAULT_DURATION`]).
+pub const DEFAULT_LOADS: [f64; 4] = [0.5, 0.9, 1.2, 1.5];
+/// `--load` with `--quick`: one step below the capacity, one above.
+pub const QUICK_LOADS: [f64; 2] = [0.5, 1.5];
+/// Default `--duration`: short steps, so that the default matrix (41 pairs × 4 steps, each
+/// with its warm-up, drain and idle wait: ~2.5 s per pair) fits in about 100 s here; at 10^7
+/// that is still ~40-100 requests per step at capacity on 2 cores (a p99 near the maximum).
+pub const DEFAULT_DURATION: Duration = Duration::from_millis(200);
+/// `--duration` with `--quick`.
+pub const QUICK_DURATION: Duration = Duration::from_millis(200);
+/// The shortest warm-up of a step (otherwise a tenth of `--duration`).
+pub const MIN_WARMUP: Duration = Duration::from_millis(50);
+/// Default `--max-in-flight`: far above what a server at 1.5 × its capacity accumulates in a
+/// default step (~70), so a refusal means the server stopped answering.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+/// A step whose send lateness p99 is above this is flagged: its figures are the generator's.
+pub const LATE_LIMIT: Duration = Duration::from_millis(1);
+
+/// What the steps are expressed in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Steps {
+    /// Fractions of each pair's capacity (`--load`).
+    Load(Vec<f64>),
+    /// Requests per second, the same for every pair (`--rate`).
+    Rate(Vec<f64>),
+}
+
+/// How the rate experiment runs each pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatePlan {
+    /// The offered loads or rates, ascending, each once.
+    pub steps: Steps,
+    /// Measured time of each step.
+    pub duration: Duration,
+    /// Warm-up before it, on the same schedule.
+    pub warmup: Duration,
+    /// Most requests outstanding at once.
+    pub max_in_flight: usize,
+}
+
+impl RatePlan {
+    /// The plan of the command line: an empty `--load` is the default list; lists sorted.
+    pub fn new(
+        steps: Steps,
+        duration: Option<Duration>,
+        max_in_flight: usize,
+        quick: bool,
+    ) -> RatePlan {
+        let sorted = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            v
+        };
+        let steps = match steps {
+            Steps::Load(v) if v.is_empty() => Steps::Load(if quick {
+                QUICK_LOADS.to_vec()
+            } else {
+                DEFAULT_LOADS.to_vec()
+            }),
+            Steps::Load(v) => Steps::Load(sorted(v)),
+            Steps::Rate(v) => Steps::Rate(sorted(v)),
+        };
+        let duration = duration.unwrap_or(if quick {
+            QUICK_DURATION
+        } else {
+            DEFAULT_DURATION
+        });
+        RatePlan {
+            steps,
+            duration,
+            warmup: (duration / 10).max(MIN_WARMUP),
+            max_in_flight,
+        }
+    }
+
+    /// Each step's load (for `--load`) and offered rate, for a pair of capacity `capacity_rps`.
+    pub fn rates(&self, capacity_rps: f64) -> Vec<(Option<f64>, f64)> {
+        match &self.steps {
+            Steps::Load(loads) => loads.iter().map(|l| (Some(*l), l * capacity_rps)).collect(),
+            Steps::Rate(rates) => rates.iter().map(|r| (None, *r)).collect(),
+        }
+    }
+}
+
+/// The send times of one step: request k at k / rate from the step's start; the ones before
+/// `warmup` are the warm-up, the ones in `[warmup, warmup + duration)` are measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    interval: Duration,
+    warmup: Duration,
+    end: Duration,
+}
+
+impl Schedule {
+    /// `rate` requests per second (positive).
+    pub fn new(rate: f64, warmup: Duration, duration: Duration) -> Schedule {
+        Schedule {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            warmup,
+            end: warmup + duration,
+        }
+    }
+
+    /// Send time of request k, from the step's start.
+    pub fn offset(&self, k: u64) -> Duration {
+        probe::scheduled_offset(self.interval, k)
+    }
+
+    /// How many requests it sends (warm-up included).
+    pub fn len(&self) -> u64 {
+        if self.interval.is_zero() {
+            return 0;
+        }
+        // The first k whose offset reaches the end.
+        let n = self.end.as_nanos().div_ceil(self.interval.as_nanos());
+        u64::try_from(n).unwrap_or(u64::MAX)
+    }
+
+    /// Whether it sends nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether request k belongs to the warm-up.
+    pub fn is_warmup(&self, k: u64) -> bool {
+        self.offset(k) < self.warmup
+    }
+}
+
+/// The pacing thread's view of time, from the step's start: real ([`RealClock`]) or, in
+/// tests, scripted.
+pub trait Clock {
+    /// Time since the step's start.
+    fn now(&self) -> Duration;
+    /// Sleeps until `at` (returns at once if it has passed).
+    fn sleep_until(&mut self, at: Duration);
+}
+
+/// The monotonic clock, with `std::thread::sleep` (finer than tokio's 1 ms timer wheel).
+#[derive(Debug, Clone, Copy)]
+pub struct RealClock(pub Instant);
+
+impl Clock for RealClock {
+    fn now(&self) -> Duration {
+        self.0.elapsed()
+    }
+
+    fn sleep_until(&mut self, at: Duration) {
+        let now = self.now();
+        if at > now {
+            std::thread::sleep(at - now);
+        }
+    }
+}
+
+/// What the pacer did with request k: sent it (`send` was called) or refused it (the cap),
+/// `late` after its send time (for a sent request the send itself is later still: the task
+/// measures that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatch {
+    /// Handed to `send`.
+    Sent {
+        /// Request number, warm-up included.
+        k: u64,
+    },
+    /// Not sent: `max_in_flight` requests were outstanding.
+    Refused {
+        /// Request number, warm-up included.
+        k: u64,
+        /// When the pacer decided, after the send time.
+        late: Duration,
+    },
+}
+
+/// Keeps `schedule`: sleeps to each send time and calls `send(k)` unless `in_flight` has
+/// reached `cap`, in which case the request is refused. `send` must count the request in
+/// `in_flight` before it returns (the request's task takes it out when answered). A pacer
+/// behind its schedule sends what is due at once, in order: lateness is recorded, not hidden.
+pub fn pace(
+    schedule: &Schedule,
+    cap: usize,
+    in_flight: &AtomicUsize,
+    clock: &mut impl Clock,
+    mut send: impl FnMut(u64),
+) -> Vec<Dispatch> {
+    let mut out = Vec::with_capacity(usize::try_from(schedule.len()).unwrap_or(0));
+    for k in 0..schedule.len() {
+        let at = schedule.offset(k);
+        clock.sleep_until(at);
+        if in_flight.load(Ordering::Acquire) >= cap {
+            out.push(Dispatch::Refused {
+                k,
+                late: clock.now().saturating_sub(at),
+            });
+        } else {
+            send(k);
+            out.push(Dispatch::Sent { k });
+        }
+    }
+    out
+}
+
+/// How one request of a step ended (rate_raw.csv's `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The strategy's success status with the right body.
+    Ok,
+    /// 503: the server shed it.
+    Shed,
+    /// Another status than the strategy's success status and 503.
+    Status,
+    /// No answer within `--timeout`.
+    Timeout,
+    /// Connection refused or reset, malformed response.
+    Transport,
+    /// The right status, the wrong body.
+    Body,
+    /// Not sent: the in-flight cap (the generator's error).
+    Refused,
+}
+
+impl Outcome {
+    /// Its name in rate_raw.csv.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => RATE_OK,
+            Outcome::Shed => RATE_SHED,
+            Outcome::Status => "status",
+            Outcome::Timeout => "timeout",
+            Outcome::Transport => "transport",
+            Outcome::Body => "body",
+            Outcome::Refused => RATE_REFUSED,
+        }
+    }
+
+    /// The outcome of a sent request.
+    pub fn of(error: Option<&RequestError>) -> Outcome {
+        match error {
+            None => Outcome::Ok,
+            Some(RequestError::Status(503)) => Outcome::Shed,
+            Some(RequestError::Status(_)) => Outcome::Status,
+            Some(RequestError::Timeout) => Outcome::Timeout,
+            Some(RequestError::Transport(_)) => Outcome::Transport,
+            Some(RequestError::Body(_)) => Outcome::Body,
+        }
+    }
+}
+
+/// One request of the measured part of a step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateRecord {
+    /// From 0, in send order.
+    pub index: u64,
+    /// Its send time, from the measured part's start.
+    pub scheduled_offset: Duration,
+    /// Actual − scheduled send (for a refused one: when the pacer refused it).
+    pub late: Duration,
+    /// From the scheduled send to the answer's last byte (or the error); zero if refused.
+    pub latency: Duration,
+    /// HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why it is not a verified answer.
+    pub error: Option<String>,
+}
+
+/// One step of a pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// From 1.
+    pub number: u32,
+    /// The fraction of the capacity (`--load`), or `None` (`--rate`).
+    pub load: Option<f64>,
+    /// Requests per second offered.
+    pub offered_rps: f64,
+    /// Measured time.
+    pub duration: Duration,
+    /// The cap.
+    pub max_in_flight: usize,
+    /// The measured part's requests, by index.
+    pub records: Vec<RateRecord>,
+    /// The probes sent from the measured part's start to the last answer.
+    pub probes: Vec<ProbeRecord>,
+}
+
+/// The figures of a step (rate_summary.csv), all derived from its records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepFigures {
+    /// Requests scheduled in the measured part.
+    pub scheduled: usize,
+    /// Sent (scheduled − refused).
+    pub sent: usize,
+    /// Refused by the generator (the cap).
+    pub refused: usize,
+    /// With an HTTP answer (any status).
+    pub answered: usize,
+    /// Verified answers.
+    pub verified: usize,
+    /// 503s.
+    pub shed: usize,
+    /// Other unexpected statuses.
+    pub errors_status: usize,
+    /// Timeouts.
+    pub errors_timeout: usize,
+    /// Transport errors.
+    pub errors_transport: usize,
+    /// Wrong bodies.
+    pub errors_body: usize,
+    /// From the measured start to the last answer, at least the step's duration.
+    pub span: Duration,
+    /// Answers per second over `span`.
+    pub achieved_rps: f64,
+    /// Verified answers per second over `span`.
+    pub goodput_rps: f64,
+    /// Latency of the verified answers, µs: p50, p99, p99.9, max.
+    pub latency_us: Option<[u64; 4]>,
+    /// Send lateness p99 and max, µs (every scheduled request).
+    pub late_us: Option<[u64; 2]>,
+    /// Lateness p99 above [`LATE_LIMIT`].
+    pub generator_behind: bool,
+    /// Probes sent, failed, and the p99 of their latency (a failed one counts at least the
+    /// timeout).
+    pub probes: usize,
+    /// Probes that failed.
+    pub probe_errors: usize,
+    /// p99 of the probes' latency, µs.
+    pub probe_p99_us: Option<u64>,
+}
+
+impl StepFigures {
+    /// The figures of `step`; failed probes count at least `timeout`.
+    pub fn of(step: &Step, timeout: Duration) -> StepFigures {
+        let count = |o: Outcome| step.records.iter().filter(|r| r.outcome == o).count();
+        let scheduled = step.records.len();
+        let refused = count(Outcome::Refused);
+        let answered = step.records.iter().filter(|r| r.status.is_some()).count();
+        let verified = count(Outcome::Ok);
+        let span = step
+            .records
+            .iter()
+            .filter(|r| r.status.is_some())
+            .map(|r| r.scheduled_offset + r.latency)
+            .max()
+            .unwrap_or(Duration::ZERO)
+            .max(step.duration);
+        let per_s = |c: usize| c as f64 / span.as_secs_f64();
+        let ok: Vec<u64> = step
+            .records
+            .iter()
+            .filter(|r| r.outcome == Outcome::Ok)
+            .map(|r| micros(r.latency))
+            .collect();
+        let latency_us = (|| {
+            Some([
+                stats::quantile_us(&ok, 0.50)?,
+                stats::quantile_us(&ok, 0.99)?,
+                stats::quantile_us(&ok, 0.999)?,
+                *ok.iter().max()?,
+            ])
+        })();
+        let late: Vec<u64> = step.records.iter().map(|r| micros(r.late)).collect();
+        let late_us = stats::quantile_us(&late, 0.99).zip(late.iter().max().copied());
+        let late_us = late_us.map(|(p99, max)| [p99, max]);
+        let probe_us: Vec<u64> = step
+            .probes
+            .iter()
+            .map(|p| micros(p.counted_latency(timeout)))
+            .collect();
+        StepFigures {
+            scheduled,
+            sent: scheduled - refused,
+            refused,
+            answered,
+            verified,
+            shed: count(Outcome::Shed),
+            errors_status: count(Outcome::Status),
+            errors_timeout: count(Outcome::Timeout),
+            errors_transport: count(Outcome::Transport),
+            errors_body: count(Outcome::Body),
+            span,
+            achieved_rps: per_s(answered),
+            goodput_rps: per_s(verified),
+            latency_us,
+            late_us,
+            generator_behind: late_us.is_some_and(|[p99, _]| p99 > micros(LATE_LIMIT)),
+            probes: step.probes.len(),
+            probe_errors: step.probes.iter().filter(|p| p.error.is_some()).count(),
+            probe_p99_us: stats::quantile_us(&probe_us, 0.99),
+        }
+    }
+}
+
+/// Everything recorded for one pair of the rate experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatePair {
+    /// Who was measured.
+    pub labels: Labels,
+    /// Which endpoint.
+    pub strategy: Strategy,
+    /// The conformance verdict (`None` if the server never answered).
+    pub verification: Option<Verification>,
+    /// The fastest lone request.
+    pub t1: Option<Duration>,
+    /// Cores the capacity counts.
+    pub cores: usize,
+    /// The kernel's name.
+    pub kernel: &'static str,
+    /// Kernel size of every request.
+    pub n: u64,
+    /// The steps run (fewer than planned if it failed).
+    pub steps: Vec<Step>,
+    /// Why the pair failed, if it did.
+    pub failure: Option<String>,
+    /// Why it was not measured (the runtime cannot run the strategy).
+    pub not_applicable: Option<String>,
+    /// Remarks for the reader.
+    pub notes: Vec<String>,
+}
+
+impl RatePair {
+    fn new(labels: Labels, strategy: Strategy, plan: &Plan) -> RatePair {
+        RatePair {
+            labels,
+            strategy,
+            verification: None,
+            t1: None,
+            cores: plan.cores,
+            kernel: plan.kernel.name(),
+            n: plan.n,
+            steps: vec![],
+            failure: None,
+            not_applicable: None,
+            notes: vec![],
+        }
+    }
+
+    /// Requests per second the server can do: cores ÷ T1.
+    pub fn capacity_rps(&self) -> Option<f64> {
+        capacity_rps(self.cores, self.t1?)
+    }
+
+    /// `tokio, workers=2, /thread`.
+    pub fn name(&self) -> String {
+        match self.labels.workers {
+            Some(w) => format!(
+                "{}, workers={w}, {}",
+                self.labels.target,
+                self.strategy.path()
+            ),
+            None => format!("{}, {}", self.labels.target, self.strategy.path()),
+        }
+    }
+}
+
+/// cores ÷ T1, in requests per second (`None` for a T1 of zero).
+pub fn capacity_rps(cores: usize, t1: Duration) -> Option<f64> {
+    (!t1.is_zero()).then(|| cores as f64 / t1.as_secs_f64())
+}
+
+/// The rate experiment over the run's subjects: its files and how its pairs went.
+pub async fn run(
+    bench: &Bench,
+    settings: &Settings,
+    binaries: Option<&Binaries>,
+) -> anyhow::Result<ExperimentRun> {
+    let plan = *bench.plan();
+    let rate = &settings.rate;
+    let steps = match &rate.steps {
+        Steps::Load(l) => format!(
+            "load {} × capacity (cores ÷ T1)",
+            l.iter().map(f64::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        Steps::Rate(r) => format!(
+            "{} requests/s",
+            r.iter().map(f64::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    // Its own client: a pool as large as the cap (surf's is bounded).
+    let client = settings
+        .client
+        .build(plan.request_timeout, rate.max_in_flight)
+        .context("building the rate experiment's HTTP client")?;
+    let subjects = subjects(settings, binaries);
+    let pairs = subjects.len() * settings.strategies.len();
+    println!(
+        "rate: {pairs} pairs: n = {}, steps of {:?} after {:?} of warm-up at {steps}, constant \
+         intervals, at most {} in flight, probe every {:?}",
+        plan.n, rate.duration, rate.warmup, rate.max_in_flight, plan.probe_interval
+    );
+    let console = Console::new(pairs as u64);
+    let mut all = Vec::new();
+    for subject in &subjects {
+        for &strategy in &settings.strategies {
+            let what = subject.describe(strategy);
+            console.working_on(&what);
+            console.line(&format!("== rate: {what}"));
+            let pair = measure_pair(bench, &client, rate, subject, strategy, &console);
+            let p = console.keep_alive(&what, pair).await;
+            if let Some(why) = &p.not_applicable {
+                console.line(&format!("   not applicable: {why}"));
+            }
+            for note in &p.notes {
+                console.line(&format!("   note: {note}"));
+            }
+            if let Some(why) = &p.failure {
+                console.line(&format!("   FAILED {}: {why}", p.name()));
+            }
+            all.push(p);
+            console.step();
+        }
+    }
+    console.finish();
+    let files = render(&all, plan.request_timeout).context("rendering the rate CSVs")?;
+    Ok(ExperimentRun {
+        files,
+        pairs: all.len(),
+        failed: all.iter().filter(|p| p.failure.is_some()).count(),
+        not_applicable: all.iter().filter(|p| p.not_applicable.is_some()).count(),
+    })
+}
+
+/// A server the rate experiment measures.
+#[derive(Debug)]
+enum Subject<'a> {
+    /// One of ours, at one worker count.
+    Ours {
+        target: &'a Target,
+        binary: &'a std::path::Path,
+        workers: usize,
+    },
+    /// `--url`.
+    External { url: &'a str },
+}
+
+impl Subject<'_> {
+    fn describe(&self, strategy: Strategy) -> String {
+        match self {
+            Subject::Ours {
+                target, workers, ..
+            } => format!("{}, workers={workers}, {}", target.name, strategy.path()),
+            Subject::External { url } => format!("external {url}, {}", strategy.path()),
+        }
+    }
+}
+
+/// Every target at its largest worker count (a one-thread runtime at 1), or the `--url`.
+fn subjects<'a>(settings: &'a Settings, binaries: Option<&'a Binaries>) -> Vec<Subject<'a>> {
+    match (&settings.subjects, binaries) {
+        (
+            Subjects::Servers {
+                targets, workers, ..
+            },
+            Some(binaries),
+        ) => targets
+            .iter()
+            .filter_map(|target| {
+                let binary = binaries.path(target)?;
+                let workers = workers
+                    .iter()
+                    .copied()
+                    .filter(|w| target.runs_with_workers(*w))
+                    .max()?;
+                Some(Subject::Ours {
+                    target,
+                    binary,
+                    workers,
+                })
+            })
+            .collect(),
+        (Subjects::External { url }, _) => vec![Subject::External { url }],
+        (Subjects::Servers { .. }, None) => vec![],
+    }
+}
+
+async fn measure_pair(
+    bench: &Bench,
+    client: &Arc<dyn HttpClient>,
+    rate: &RatePlan,
+    subject: &Subject<'_>,
+    strategy: Strategy,
+    log: &dyn Log,
+) -> RatePair {
+    let plan = bench.plan();
+    match subject {
+        Subject::Ours {
+            target,
+            binary,
+            workers,
+        } => {
+            let labels = Labels::of_server(target, bench.client_name(), *workers);
+            let mut p = RatePair::new(labels, strategy, plan);
+            if let Some(why) = measure::not_applicable(target, strategy) {
+                p.not_applicable = Some(why);
+                return p;
+            }
+            let limits = queue_limits(
+                plan,
+                &measure::server_args(plan, *workers),
+                bench.server_extra(),
+            );
+            let mut server = match bench.start_server(target, binary, *workers, &limits).await {
+                Ok(server) => server,
+                Err(why) => {
+                    p.failure = Some(why);
+                    return p;
+                }
+            };
+            let base = server.base_url();
+            let measured = measure_at(
+                bench,
+                client,
+                rate,
+                &base,
+                Mode::Ours,
+                &mut p,
+                Some(&mut server),
+                log,
+            )
+            .await;
+            if let Err(why) = measured {
+                p.failure = Some(why);
+            }
+            p.notes.extend(measure::stop_server(server).await);
+            p
+        }
+        Subject::External { url } => {
+            let mut p = RatePair::new(Labels::external(bench.client_name()), strategy, plan);
+            if let Err(why) =
+                measure_at(bench, client, rate, url, Mode::External, &mut p, None, log).await
+            {
+                p.failure = Some(why);
+            }
+            p
+        }
+    }
+}
+
+/// The servers' queue bounds in the rate experiment: `--max-queue` and `--max-background` of C
+/// (`--concurrency`, 20 by default), unless the command line sets them already. With the
+/// servers' default of 1024, a bounded strategy past its capacity would need many seconds to
+/// fill its queue, far longer than a step: it would look unbounded. With C it sheds within a
+/// step, as it would behind a bound sized for its latency target (C × T1 ÷ cores ≈ 50 ms of
+/// queue at the default n).
+fn queue_limits(plan: &Plan, args: &[String], extra: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for flag in ["--max-queue", "--max-background"] {
+        if !args
+            .iter()
+            .chain(extra)
+            .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+        {
+            out.extend([flag.to_owned(), plan.concurrency.to_string()]);
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn measure_at(
+    bench: &Bench,
+    client: &Arc<dyn HttpClient>,
+    rate: &RatePlan,
+    base: &str,
+    mode: Mode,
+    p: &mut RatePair,
+    mut server: Option<&mut ServerProcess>,
+    log: &dyn Log,
+) -> Result<(), String> {
+    let plan = *bench.plan();
+    let strategy = p.strategy;
+    let ours = mode == Mode::Ours;
+    bench
+        .prepare(base, mode, strategy, &mut server, &mut p.verification, log)
+        .await?;
+    // T1, the fastest lone request, as in the batch experiment (see measure.rs).
+    let mut t1 = Duration::MAX;
+    for _ in 0..plan.calibration {
+        t1 = t1.min(bench.lone_time(base, strategy, mode).await?);
+        if ours {
+            bench.wait_idle(base).await?;
+        }
+    }
+    p.t1 = Some(t1);
+    let capacity = p
+        .capacity_rps()
+        .ok_or("T1 of zero: no capacity to scale --load by")?;
+    log.line(&format!(
+        "   T1 = {:.2} ms, capacity ≈ {} cores ÷ T1 = {capacity:.0} requests/s",
+        millis(t1),
+        p.cores
+    ));
+    for (i, (load, offered)) in rate.rates(capacity).into_iter().enumerate() {
+        if ours {
+            bench.wait_idle(base).await?;
+        }
+        let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let step = run_step(bench, client, rate, base, mode, strategy, offered).await?;
+        let step = Step {
+            number,
+            load,
+            ..step
+        };
+        log.line(&step_line(
+            &step,
+            &StepFigures::of(&step, plan.request_timeout),
+        ));
+        p.steps.push(step);
+        measure::check_alive(&mut server)?;
+    }
+    if ours {
+        bench.wait_idle(base).await?;
+    }
+    Ok(())
+}
+
+/// `load 0.50 = 222 req/s: achieved 221/s, goodput 221/s, p50 4.9 ms, p99 9.8 ms, …`.
+fn step_line(step: &Step, f: &StepFigures) -> String {
+    let ms = |us: u64| us as f64 / 1e3;
+    let offered = match step.load {
+        Some(l) => format!("load {l:.2} = {:.0} req/s", step.offered_rps),
+        None => format!("{:.0} req/s", step.offered_rps),
+    };
+    let latency = match f.latency_us {
+        Some([p50, p99, p999, max]) => format!(
+            "p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms",
+            ms(p50),
+            ms(p99),
+            ms(p999),
+            ms(max)
+        ),
+        None => "no verified answer".into(),
+    };
+    let errors = f.errors_status + f.errors_timeout + f.errors_transport + f.errors_body;
+    let mut line = format!(
+        "   {offered}: achieved {:.0}/s, goodput {:.0}/s, {latency}; {} × 503, {errors} other \
+         errors, {} refused; probe p99 {}; send late p99 {}",
+        f.achieved_rps,
+        f.goodput_rps,
+        f.shed,
+        f.refused,
+        f.probe_p99_us
+            .map_or("-".into(), |us| format!("{:.1} ms", ms(us))),
+        f.late_us
+            .map_or("-".into(), |[p99, _]| format!("{:.2} ms", ms(p99))),
+    );
+    if f.generator_behind {
+        line.push_str(&format!(
+            "  GENERATOR BEHIND (late p99 > {} ms: these figures are the generator's, not the \
+             server's)",
+            millis(LATE_LIMIT)
+        ));
+    }
+    line
+}
+
+/// What a sent request's task reports.
+struct Answer {
+    late: Duration,
+    latency: Duration,
+    status: Option<u16>,
+    error: Option<RequestError>,
+}
+
+/// One step: warm-up and measured part on one constant schedule at `offered` requests/s, the
+/// probe beside the measured part, until every sent request is answered.
+async fn run_step(
+    bench: &Bench,
+    client: &Arc<dyn HttpClient>,
+    rate: &RatePlan,
+    base: &str,
+    mode: Mode,
+    strategy: Strategy,
+    offered: f64,
+) -> Result<Step, String> {
+    let plan: Plan = *bench.plan();
+    let schedule = Schedule::new(offered, rate.warmup, rate.duration);
+    let ready = tokio::task::spawn_blocking({
+        let config = bench.probe_config(base);
+        move || probe::prepare(config)
+    })
+    .await
+    .map_err(|e| format!("probe start-up failed: {e}"))??;
+    // A little ahead, so that request 0 is not late by the set-up of the pacing thread.
+    let start = Instant::now() + Duration::from_millis(5);
+    let measured_start = start + rate.warmup;
+    let probe = ready.start(measured_start);
+    let client = Arc::clone(client);
+    let base = base.to_owned();
+    let call: Call = Arc::new(move || {
+        let (client, base) = (Arc::clone(&client), base.clone());
+        Box::pin(async move { measure::call_checked(&*client, &base, strategy, &plan, mode).await })
+    });
+    let (dispatched, answers) = paced(schedule, rate.max_in_flight, start, call).await?;
+    let end = Instant::now();
+    let probes = tokio::task::spawn_blocking(move || probe.finish(end))
+        .await
+        .map_err(|e| format!("probe thread: {e}"))??;
+    Ok(Step {
+        number: 0,
+        load: None,
+        offered_rps: offered,
+        duration: rate.duration,
+        max_in_flight: rate.max_in_flight,
+        records: records(&schedule, &dispatched, answers),
+        probes,
+    })
+}
+
+/// One request, sent and checked: its status and why it is not a verified answer.
+pub type Call = Arc<
+    dyn Fn() -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = (Option<u16>, Option<RequestError>)> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// Runs `schedule` from `start` on a pacing thread of its own ([`pace`]), each request a task
+/// of the current runtime making `call`, until every request sent is answered: what the pacer
+/// did, and the answers in send order.
+async fn paced(
+    schedule: Schedule,
+    cap: usize,
+    start: Instant,
+    call: Call,
+) -> Result<(Vec<Dispatch>, Vec<Answer>), String> {
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let handle = tokio::runtime::Handle::current();
+    let pacing = tokio::task::spawn_blocking({
+        let in_flight = Arc::clone(&in_flight);
+        move || {
+            let mut tasks = Vec::new();
+            let dispatched = pace(&schedule, cap, &in_flight, &mut RealClock(start), |k| {
+                in_flight.fetch_add(1, Ordering::AcqRel);
+                let scheduled = start + schedule.offset(k);
+                let (call, in_flight) = (Arc::clone(&call), Arc::clone(&in_flight));
+                tasks.push(handle.spawn(async move {
+                    let late = scheduled.elapsed();
+                    let (status, error) = call().await;
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                    Answer {
+                        late,
+                        latency: scheduled.elapsed(),
+                        status,
+                        error,
+                    }
+                }));
+            });
+            (dispatched, tasks)
+        }
+    });
+    let (dispatched, tasks) = pacing
+        .await
+        .map_err(|e| format!("pacing thread failed: {e}"))?;
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(
+            task.await
+                .map_err(|e| format!("request task failed: {e}"))?,
+        );
+    }
+    Ok((dispatched, answers))
+}
+
+/// The generator's ceiling: one step of `GET /health` at `rate` requests/s against the server
+/// at `base` (answers of 200 count as verified), with the same pacer, clock and cap as the
+/// rate experiment; its figures say whether the generator kept the rate.
+pub async fn health_step(
+    client: &Arc<dyn HttpClient>,
+    base: &str,
+    rate: f64,
+    plan: &RatePlan,
+    timeout: Duration,
+) -> Result<StepFigures, String> {
+    let schedule = Schedule::new(rate, plan.warmup, plan.duration);
+    let url = format!("{base}/health");
+    let client = Arc::clone(client);
+    let call: Call = Arc::new(move || {
+        let (client, url) = (Arc::clone(&client), url.clone());
+        Box::pin(async move {
+            match measure::timed_get(&*client, &url, timeout).await.1 {
+                Ok(r) if r.status == 200 => (Some(200), None),
+                Ok(r) => (Some(r.status), Some(RequestError::Status(r.status))),
+                Err(e) => (None, Some(e)),
+            }
+        })
+    });
+    let start = Instant::now() + Duration::from_millis(5);
+    let (dispatched, answers) = paced(schedule, plan.max_in_flight, start, call).await?;
+    let step = Step {
+        number: 1,
+        load: None,
+        offered_rps: rate,
+        duration: plan.duration,
+        max_in_flight: plan.max_in_flight,
+        records: records(&schedule, &dispatched, answers),
+        probes: vec![],
+    };
+    Ok(StepFigures::of(&step, timeout))
+}
+
+/// Whether a step's generator kept its rate: every request sent and verified, at least 95 %
+/// of the offered rate achieved, lateness p99 within [`LATE_LIMIT`].
+pub fn sustained(f: &StepFigures, offered_rps: f64) -> bool {
+    f.refused == 0
+        && f.verified == f.scheduled
+        && !f.generator_behind
+        && f.achieved_rps >= 0.95 * offered_rps
+}
+
+/// The measured part's records: the dispatches after the warm-up, with the answers of the
+/// sent ones (`answers` in the order they were sent).
+fn records(schedule: &Schedule, dispatched: &[Dispatch], answers: Vec<Answer>) -> Vec<RateRecord> {
+    let mut answers = answers.into_iter();
+    let mut out = Vec::new();
+    for d in dispatched {
+        let (k, record) = match *d {
+            Dispatch::Sent { k } => {
+                let Some(a) = answers.next() else { break };
+                let outcome = Outcome::of(a.error.as_ref());
+                (
+                    k,
+                    RateRecord {
+                        index: 0,
+                        scheduled_offset: Duration::ZERO,
+                        late: a.late,
+                        latency: a.latency,
+                        status: a.status,
+                        outcome,
+                        error: a.error.map(|e| e.to_string()),
+                    },
+                )
+            }
+            Dispatch::Refused { k, late } => (
+                k,
+                RateRecord {
+                    index: 0,
+                    scheduled_offset: Duration::ZERO,
+                    late,
+                    latency: Duration::ZERO,
+                    status: None,
+                    outcome: Outcome::Refused,
+                    error: Some("refused: --max-in-flight requests outstanding".into()),
+                },
+            ),
+        };
+        if schedule.is_warmup(k) {
+            continue;
+        }
+        out.push(RateRecord {
+            index: out.len() as u64,
+            scheduled_offset: schedule.offset(k) - schedule.warmup,
+            ..record
+        });
+    }
+    out
+}
+
+/// Renders the rate experiment's files, in [`RATE_FILES`](results_format::RATE_FILES) order.
+pub fn render(pairs: &[RatePair], timeout: Duration) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
+    let mut raw = Vec::new();
+    let mut probes = Vec::new();
+    let mut summary = Vec::new();
+    write_raw(&mut raw, pairs)?;
+    write_probes(&mut probes, pairs)?;
+    write_summary(&mut summary, pairs, timeout)?;
+    Ok(vec![
+        (RATE_RAW.name, raw),
+        (RATE_PROBES.name, probes),
+        (RATE_SUMMARY.name, summary),
+    ])
+}
+
+fn short_labels(p: &RatePair) -> Row {
+    Row::default()
+        .put(&p.labels.target)
+        .opt(p.labels.workers)
+        .put(p.strategy.name())
+}
+
+fn write_raw(w: &mut impl Write, pairs: &[RatePair]) -> io::Result<()> {
+    writeln!(w, "{}", RATE_RAW.header())?;
+    for p in pairs {
+        for s in &p.steps {
+            for r in &s.records {
+                short_labels(p)
+                    .put(s.number)
+                    .put(r.index)
+                    .put(micros(r.scheduled_offset))
+                    .put(micros(r.late))
+                    .put(micros(r.latency))
+                    .opt(r.status)
+                    .put(r.outcome.name())
+                    .opt(r.error.as_deref())
+                    .write(w)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_probes(w: &mut impl Write, pairs: &[RatePair]) -> io::Result<()> {
+    writeln!(w, "{}", RATE_PROBES.header())?;
+    for p in pairs {
+        for s in &p.steps {
+            for r in &s.probes {
+                short_labels(p)
+                    .put(s.number)
+                    .put(r.index)
+                    .put(micros(r.scheduled_offset))
+                    .put(micros(r.queued))
+                    .put(micros(r.harness_late))
+                    .put(micros(r.answer))
+                    .put(micros(r.latency()))
+                    .opt(r.status)
+                    .opt(r.error.as_deref())
+                    .write(w)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_summary(w: &mut impl Write, pairs: &[RatePair], timeout: Duration) -> io::Result<()> {
+    writeln!(w, "{}", RATE_SUMMARY.header())?;
+    for p in pairs {
+        let head = |result: &str, failure: &str| {
+            let l = &p.labels;
+            Row::default()
+                .put(&l.target)
+                .put(&l.runtime)
+                .put(&l.framework)
+                .put(l.client)
+                .opt(l.workers)
+                .put(p.strategy.name())
+                .put(p.kernel)
+                .put(p.n)
+                .put(result)
+                .put(failure)
+                .num(p.t1.map(millis), 3)
+                .num(p.capacity_rps(), 1)
+        };
+        for s in &p.steps {
+            let f = StepFigures::of(s, timeout);
+            let lat = |i: usize| f.latency_us.map(|l| l[i]);
+            head(results_format::RESULT_OK, "")
+                .put(s.number)
+                .num(s.load, 3)
+                .num(Some(s.offered_rps), 1)
+                .num(Some(millis(s.duration)), 1)
+                .put(s.max_in_flight)
+                .put(f.scheduled)
+                .put(f.sent)
+                .put(f.refused)
+                .put(f.answered)
+                .put(f.verified)
+                .put(f.shed)
+                .put(f.errors_status)
+                .put(f.errors_timeout)
+                .put(f.errors_transport)
+                .put(f.errors_body)
+                .num(Some(millis(f.span)), 3)
+                .num(Some(f.achieved_rps), 1)
+                .num(Some(f.goodput_rps), 1)
+                .opt(lat(0))
+                .opt(lat(1))
+                .opt(lat(2))
+                .opt(lat(3))
+                .opt(f.late_us.map(|l| l[0]))
+                .opt(f.late_us.map(|l| l[1]))
+                .put(u8::from(f.generator_behind))
+                .put(f.probes)
+                .put(f.probe_errors)
+                .opt(f.probe_p99_us)
+                .put(p.notes.join("; "))
+                .write(w)?;
+        }
+        let (result, failure) = match (&p.not_applicable, &p.failure) {
+            (Some(why), _) => (results_format::RESULT_NOT_APPLICABLE, why.as_str()),
+            (None, Some(why)) => (results_format::RESULT_FAILED, why.as_str()),
+            (None, None) => continue,
+        };
+        // Step 0, no figures: every column between `step` and `note` is empty.
+        let step = RATE_SUMMARY.columns.iter().position(|c| *c == "step");
+        let blanks = RATE_SUMMARY.columns.len() - step.map_or(0, |i| i + 1) - 1;
+        let mut row = head(result, failure).put(0);
+        for _ in 0..blanks {
+            row = row.put("");
+        }
+        row.put(p.notes.join("; ")).write(w)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    /// A clock that is wherever the pacer last slept to, plus a scripted delay per wake-up:
+    /// no real time passes, so no threshold depends on this machine.
+    struct Scripted {
+        now: Duration,
+        delays: Vec<Duration>,
+        wakes: usize,
+    }
+
+    impl Clock for Scripted {
+        fn now(&self) -> Duration {
+            self.now
+        }
+
+        fn sleep_until(&mut self, at: Duration) {
+            let delay = self.delays.get(self.wakes).copied().unwrap_or_default();
+            self.wakes += 1;
+            self.now = self.now.max(at) + delay;
+        }
+    }
+
+    #[test]
+    fn the_schedule_is_constant_intervals_with_a_warmup() {
+        // 100 requests/s: every 10 ms; 50 ms of warm-up, then 200 ms measured.
+        let s = Schedule::new(100.0, MS(50), MS(200));
+        assert_eq!(s.len(), 25);
+        assert_eq!(
+            (0..4).map(|k| s.offset(k)).collect::<Vec<_>>(),
+            [MS(0), MS(10), MS(20), MS(30)]
+        );
+        let warmup = (0..s.len()).filter(|k| s.is_warmup(*k)).count();
+        assert_eq!((warmup, s.len() as usize - warmup), (5, 20));
+        assert_eq!(s.offset(24), MS(240));
+        // A rate that does not divide the time: the last send is before the end.
+        let s = Schedule::new(3.0, MS(50), MS(1000));
+        assert_eq!(s.len(), 4); // 0, 333, 667, 1000 ms; 1333 is past the end
+        assert!(s.offset(s.len() - 1) < MS(1050));
+    }
+
+    #[test]
+    fn the_pacer_keeps_the_schedule_and_refuses_above_the_cap() {
+        let s = Schedule::new(1000.0, Duration::ZERO, MS(6));
+        let in_flight = AtomicUsize::new(0);
+        // Wake-ups on time, except the 5th, 3 ms late (the pacer then catches up at once).
+        let mut clock = Scripted {
+            now: Duration::ZERO,
+            delays: vec![
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+                MS(3),
+            ],
+            wakes: 0,
+        };
+        let mut sent = Vec::new();
+        // Nothing is ever answered: in flight grows by one per send.
+        let dispatched = pace(&s, 3, &in_flight, &mut clock, |k| {
+            in_flight.fetch_add(1, Ordering::AcqRel);
+            sent.push(k);
+        });
+        assert_eq!(sent, [0, 1, 2]);
+        assert_eq!(
+            dispatched,
+            [
+                Dispatch::Sent { k: 0 },
+                Dispatch::Sent { k: 1 },
+                Dispatch::Sent { k: 2 },
+                Dispatch::Refused { k: 3, late: MS(0) },
+                // Scheduled at 4 ms, woke at 7 ms.
+                Dispatch::Refused { k: 4, late: MS(3) },
+                // Scheduled at 5 ms, already past: decided at once, 2 ms late.
+                Dispatch::Refused { k: 5, late: MS(2) },
+            ]
+        );
+        // With room, every request is sent.
+        let free = AtomicUsize::new(0);
+        let mut clock = Scripted {
+            now: Duration::ZERO,
+            delays: vec![],
+            wakes: 0,
+        };
+        let all = pace(&s, 3, &free, &mut clock, |_| {});
+        assert!(all.iter().all(|d| matches!(d, Dispatch::Sent { .. })));
+        assert_eq!(all.len(), 6);
+    }
+
+    fn answer(late_us: u64, latency_ms: u64, error: Option<RequestError>) -> Answer {
+        let status = match &error {
+            None => Some(200),
+            Some(RequestError::Status(s)) => Some(*s),
+            Some(_) => None,
+        };
+        Answer {
+            late: Duration::from_micros(late_us),
+            latency: MS(latency_ms),
+            status,
+            error,
+        }
+    }
+
+    #[test]
+    fn records_leave_out_the_warmup_and_count_refusals_as_the_generators() {
+        // 10 ms apart, 20 ms of warm-up (k = 0, 1), 60 ms measured (k = 2..=7).
+        let s = Schedule::new(100.0, MS(20), MS(60));
+        assert_eq!(s.len(), 8);
+        let dispatched = [
+            Dispatch::Sent { k: 0 },
+            Dispatch::Sent { k: 1 },
+            Dispatch::Sent { k: 2 },
+            Dispatch::Sent { k: 3 },
+            Dispatch::Refused { k: 4, late: MS(2) },
+            Dispatch::Sent { k: 5 },
+            Dispatch::Sent { k: 6 },
+            Dispatch::Sent { k: 7 },
+        ];
+        let answers = vec![
+            answer(100, 99, None),                            // warm-up: left out
+            answer(100, 99, Some(RequestError::Status(503))), // warm-up
+            answer(100, 4, None),
+            answer(200, 6, None),
+            answer(300, 1, Some(RequestError::Status(503))),
+            answer(400, 8, Some(RequestError::Timeout)),
+            answer(500, 30, None),
+        ];
+        let records = records(&s, &dispatched, answers);
+        let outcomes: Vec<&str> = records.iter().map(|r| r.outcome.name()).collect();
+        assert_eq!(
+            outcomes,
+            ["ok", "ok", "refused", "status_503", "timeout", "ok"]
+        );
+        assert_eq!(records[0].scheduled_offset, MS(0));
+        assert_eq!(records[5].scheduled_offset, MS(50));
+        assert_eq!(records[5].index, 5);
+        assert_eq!(records[2].late, MS(2));
+        let step = Step {
+            number: 1,
+            load: Some(1.0),
+            offered_rps: 100.0,
+            duration: MS(60),
+            max_in_flight: 3,
+            records,
+            probes: vec![],
+        };
+        let f = StepFigures::of(&step, Duration::from_secs(30));
+        assert_eq!(
+            (
+                f.scheduled,
+                f.sent,
+                f.refused,
+                f.answered,
+                f.verified,
+                f.shed
+            ),
+            (6, 5, 1, 4, 3, 1)
+        );
+        assert_eq!(
+            (
+                f.errors_status,
+                f.errors_timeout,
+                f.errors_transport,
+                f.errors_body
+            ),
+            (0, 1, 0, 0)
+        );
+        // The last answer: sent at 50 ms, 30 ms later.
+        assert_eq!(f.span, MS(80));
+        assert!(
+            (f.goodput_rps - 3.0 / 0.08).abs() < 1e-9,
+            "{}",
+            f.goodput_rps
+        );
+        assert!((f.achieved_rps - 4.0 / 0.08).abs() < 1e-9);
+        // Latency of the verified answers only: 4, 6, 30 ms.
+        assert_eq!(f.latency_us, Some([6_000, 30_000, 30_000, 30_000]));
+        // Lateness of all six, refusal included: 0.1, 0.2, 2, 0.3, 0.4, 0.5 ms.
+        assert_eq!(f.late_us, Some([2_000, 2_000]));
+        assert!(f.generator_behind);
+        let mut on_time = step.clone();
+        on_time.records[2].late = MS(1);
+        assert!(!StepFigures::of(&on_time, Duration::from_secs(30)).generator_behind);
+    }
+
+    #[test]
+    fn queues_are_bounded_by_c_unless_the_command_line_says_otherwise() {
+        let plan = Plan {
+            kernel: common::kernel::DEFAULT,
+            n: 10,
+            yield_every: None,
+            concurrency: 20,
+            rounds: 1,
+            probe_interval: MS(2),
+            calibration: 1,
+            warmup: 1,
+            request_timeout: Duration::from_secs(1),
+            cores: 2,
+        };
+        let args = measure::server_args(&plan, 2);
+        assert_eq!(
+            queue_limits(&plan, &args, &[]),
+            ["--max-queue", "20", "--max-background", "20"]
+        );
+        let extra = ["--max-queue=5".to_owned()];
+        assert_eq!(
+            queue_limits(&plan, &args, &extra),
+            ["--max-background", "20"]
+        );
+        let big = Plan {
+            concurrency: 2000,
+            ..plan
+        };
+        let args = measure::server_args(&big, 2);
+        assert!(queue_limits(&big, &args, &[]).is_empty());
+    }
+
+    #[test]
+    fn steps_are_loads_times_capacity_or_rates() {
+        let plan = RatePlan::new(Steps::Load(vec![1.5, 0.5]), None, 10, false);
+        assert_eq!(plan.duration, DEFAULT_DURATION);
+        assert_eq!(plan.warmup, MIN_WARMUP);
+        assert_eq!(plan.rates(400.0), [(Some(0.5), 200.0), (Some(1.5), 600.0)]);
+        let plan = RatePlan::new(
+            Steps::Rate(vec![50.0]),
+            Some(Duration::from_secs(2)),
+            10,
+            true,
+        );
+        assert_eq!(plan.rates(400.0), [(None, 50.0)]);
+        assert_eq!(plan.warmup, MS(200));
+        let quick = RatePlan::new(Steps::Load(vec![]), None, 10, true);
+        assert_eq!(quick.steps, Steps::Load(QUICK_LOADS.to_vec()));
+        assert_eq!(capacity_rps(2, MS(5)), Some(400.0));
+        assert_eq!(capacity_rps(2, Duration::ZERO), None);
+    }
+}

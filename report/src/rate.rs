@@ -1,0 +1,706 @@
+//! The "Rate" section: the rate experiment's files (rate_summary.csv), when present, turned
+//! into findings (for each pair, the offered load at which p99 latency passes 10 × T1, and
+//! whether past its capacity it sheds load with 503s or lets it queue) and two charts: latency
+//! (p50, p99) with the 503 share against offered load, and goodput against offered load.
+//!
+//! Offered load is a fraction of the pair's capacity (cores ÷ T1): `load` from `--load` runs,
+//! offered ÷ capacity from `--rate` runs, so pairs of different T1 share one axis.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::Strategy;
+use results_format::{RATE_SUMMARY, RESULT_OK};
+use serde::Deserialize;
+
+use crate::charts::{Chart, strategy_color};
+use crate::data::{self, DataError};
+use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
+
+/// A step's p99 above this many T1 counts as past the knee.
+pub const KNEE_T1S: f64 = 10.0;
+/// A last step with at least this share of 503s sheds load.
+pub const SHED_SHARE: f64 = 0.1;
+
+/// One row of rate_summary.csv (the columns the report uses).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateRow {
+    /// Target name.
+    pub target: String,
+    /// Runtime.
+    pub runtime: String,
+    /// Executor threads.
+    pub workers: Option<u32>,
+    /// Strategy name.
+    pub strategy: String,
+    /// `ok`, `failed`, `not_applicable`.
+    pub result: String,
+    /// Why it failed.
+    pub failure: Option<String>,
+    /// Fastest lone request, ms.
+    pub t1_ms: Option<f64>,
+    /// cores ÷ T1.
+    pub capacity_rps: Option<f64>,
+    /// From 1 (0: a failed or not applicable pair).
+    pub step: u32,
+    /// Fraction of capacity (`--load` runs).
+    pub load: Option<f64>,
+    /// Requests per second offered.
+    pub offered_rps: Option<f64>,
+    /// Requests scheduled in the measured part.
+    pub scheduled: Option<u64>,
+    /// Refused by the generator.
+    pub refused: Option<u64>,
+    /// Verified answers.
+    pub verified: Option<u64>,
+    /// 503s.
+    pub status_503: Option<u64>,
+    /// Verified answers per second.
+    pub goodput_rps: Option<f64>,
+    /// Median latency of the verified answers, µs.
+    pub latency_us_p50: Option<f64>,
+    /// Their p99, µs.
+    pub latency_us_p99: Option<f64>,
+    /// 1: the generator was late by more than 1 ms at p99.
+    pub generator_behind: Option<u8>,
+}
+
+impl RateRow {
+    /// Offered load as a fraction of capacity.
+    pub fn load(&self) -> Option<f64> {
+        self.load
+            .or_else(|| Some(self.offered_rps? / self.capacity_rps?))
+    }
+
+    /// 503s over requests scheduled.
+    pub fn shed_share(&self) -> Option<f64> {
+        let scheduled = self.scheduled.filter(|s| *s > 0)? as f64;
+        Some(self.status_503? as f64 / scheduled)
+    }
+
+    /// Goodput as a fraction of capacity.
+    pub fn goodput_load(&self) -> Option<f64> {
+        Some(self.goodput_rps? / self.capacity_rps?)
+    }
+
+    fn behind(&self) -> bool {
+        self.generator_behind == Some(1)
+    }
+}
+
+/// rate_summary.csv, grouped by pair (target, workers, strategy), steps in order.
+#[derive(Debug, Clone, Default)]
+pub struct RateResults {
+    /// Every pair's rows, in file order.
+    pub pairs: Vec<Vec<RateRow>>,
+}
+
+/// Reads `dir`/rate_summary.csv; `None` if the run did not measure the rate experiment.
+pub fn load(dir: &Path) -> Result<Option<RateResults>, DataError> {
+    let path = dir.join(RATE_SUMMARY.name);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let mut groups: BTreeMap<(String, Option<u32>, String), usize> = BTreeMap::new();
+    let mut pairs: Vec<Vec<RateRow>> = Vec::new();
+    for (line, row) in data::read_csv::<RateRow>(&path, RATE_SUMMARY.columns)? {
+        if Strategy::from_name(&row.strategy).is_none() {
+            return Err(DataError::Csv {
+                path: path.clone(),
+                line,
+                message: format!("unknown strategy {:?}", row.strategy),
+            });
+        }
+        let key = (row.target.clone(), row.workers, row.strategy.clone());
+        let i = *groups.entry(key).or_insert_with(|| {
+            pairs.push(Vec::new());
+            pairs.len() - 1
+        });
+        pairs[i].push(row);
+    }
+    Ok(Some(RateResults { pairs }))
+}
+
+/// What one pair did across its steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairFinding {
+    /// `tokio` (workers=2).
+    pub target: String,
+    /// Executor threads.
+    pub workers: Option<u32>,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// T1, ms.
+    pub t1_ms: f64,
+    /// cores ÷ T1.
+    pub capacity_rps: f64,
+    /// The first offered load at which p99 passed [`KNEE_T1S`] × T1 (or nothing was
+    /// verified), if any step did.
+    pub knee_load: Option<f64>,
+    /// The highest load offered.
+    pub top_load: f64,
+    /// Past capacity (the highest step above load 1): `sheds`, `queues` or `keeps up`; `None`
+    /// if no step went past capacity.
+    pub overload: Option<Overload>,
+    /// Steps whose figures are the generator's (its lateness p99 above 1 ms).
+    pub behind_steps: Vec<u32>,
+    /// Requests refused by the generator's cap, over all steps.
+    pub refused: u64,
+}
+
+/// How a pair behaves past its capacity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Overload {
+    /// At least [`SHED_SHARE`] of the requests answered 503 (share given).
+    Sheds(f64),
+    /// p99 past [`KNEE_T1S`] × T1 without shedding: the requests waited (p99 in ms).
+    Queues(f64),
+    /// Neither.
+    KeepsUp,
+}
+
+/// The finding of every measured pair, in file order.
+pub fn findings(r: &RateResults) -> Vec<PairFinding> {
+    r.pairs.iter().filter_map(|rows| finding(rows)).collect()
+}
+
+fn finding(rows: &[RateRow]) -> Option<PairFinding> {
+    let steps: Vec<&RateRow> = rows
+        .iter()
+        .filter(|r| r.result == RESULT_OK && r.step > 0)
+        .collect();
+    let first = steps.first()?;
+    let t1_ms = first.t1_ms?;
+    let limit_us = KNEE_T1S * t1_ms * 1000.0;
+    let past = |r: &RateRow| r.latency_us_p99.is_none_or(|p99| p99 > limit_us);
+    let knee_load = steps.iter().find(|r| past(r)).and_then(|r| r.load());
+    let top = steps
+        .iter()
+        .max_by(|a, b| a.load().unwrap_or(0.0).total_cmp(&b.load().unwrap_or(0.0)))?;
+    let top_load = top.load()?;
+    let overload = (top_load > 1.0).then(|| match (top.shed_share(), top.latency_us_p99) {
+        (Some(share), _) if share >= SHED_SHARE => Overload::Sheds(share),
+        (_, p99) if past(top) => Overload::Queues(p99.unwrap_or(f64::INFINITY) / 1000.0),
+        _ => Overload::KeepsUp,
+    });
+    Some(PairFinding {
+        target: first.target.clone(),
+        workers: first.workers,
+        strategy: Strategy::from_name(&first.strategy)?,
+        t1_ms,
+        capacity_rps: first.capacity_rps?,
+        knee_load,
+        top_load,
+        overload,
+        behind_steps: steps
+            .iter()
+            .filter(|r| r.behind())
+            .map(|r| r.step)
+            .collect(),
+        refused: steps.iter().filter_map(|r| r.refused).sum(),
+    })
+}
+
+/// The section's Markdown, with `charts` (from [`charts`]) under `charts_dir`.
+pub fn markdown(r: &RateResults, charts: &[Chart], charts_dir: &str) -> String {
+    let mut md = String::from("## Rate (open loop)\n\n");
+    md.push_str(&format!(
+        "Requests sent at constant intervals at each offered load (a fraction of the pair's \
+         capacity, cores ÷ T1), each timed from its scheduled send. **Knee**: the first offered \
+         load at which the p99 latency of verified answers passed {KNEE_T1S} × T1. **Past \
+         capacity**: at the highest load above 1, *sheds* when at least {:.0} % of the \
+         requests got 503, *queues* when p99 passed {KNEE_T1S} × T1 without that, *keeps up* \
+         otherwise (`/background` keeps up by answering 202 before the work). A step marked \
+         *generator behind* had the load generator late by more than 1 ms at p99: its figures \
+         are the generator's, not the server's.\n\n",
+        SHED_SHARE * 100.0
+    ));
+    let found = findings(r);
+    if found.is_empty() {
+        md.push_str("No pair of the rate experiment was measured.\n\n");
+        return md;
+    }
+    md.push_str(
+        "| target | workers | strategy | T1 (ms) | capacity (req/s) | knee (load) | past capacity \
+         | generator behind at steps | refused by the generator |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for f in &found {
+        let knee = match f.knee_load {
+            Some(l) => format!("{l:.2}"),
+            None => format!("not reached (up to {:.2})", f.top_load),
+        };
+        let overload = match f.overload {
+            Some(Overload::Sheds(share)) => format!("sheds ({:.0} % 503)", share * 100.0),
+            Some(Overload::Queues(p99)) => format!("queues (p99 {p99:.1} ms)"),
+            Some(Overload::KeepsUp) => "keeps up".into(),
+            None => "not offered".into(),
+        };
+        let behind = if f.behind_steps.is_empty() {
+            "none".to_owned()
+        } else {
+            f.behind_steps
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        md.push_str(&format!(
+            "| {} | {} | {} | {:.2} | {:.0} | {knee} | {overload} | {behind} | {} |\n",
+            f.target,
+            f.workers.map_or("-".into(), |w| w.to_string()),
+            f.strategy.path(),
+            f.t1_ms,
+            f.capacity_rps,
+            f.refused
+        ));
+    }
+    let failed: Vec<String> = r
+        .pairs
+        .iter()
+        .flatten()
+        .filter(|row| row.result != RESULT_OK && row.result != "not_applicable")
+        .map(|row| {
+            format!(
+                "{} /{}: {}",
+                row.target,
+                row.strategy,
+                row.failure.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    md.push('\n');
+    if !failed.is_empty() {
+        md.push_str(&format!("Failed pairs: {}.\n\n", failed.join("; ")));
+    }
+    for c in charts {
+        md.push_str(&format!(
+            "### {}\n\n![{}]({charts_dir}/{})\n\n{}\n\n",
+            c.title, c.title, c.file, c.caption
+        ));
+    }
+    md
+}
+
+/// The section's charts.
+pub fn charts(r: &RateResults) -> Vec<Chart> {
+    vec![
+        Chart {
+            file: "rate_latency.svg",
+            title: "Latency (p50, p99) and 503 share vs offered load, per runtime".into(),
+            caption: "Solid: p99, dashed: p50 of the verified answers (log scale); below, the \
+                share of requests answered 503. A line that shoots up past load 1 queues; one \
+                whose 503 share rises while its latency stays flat sheds. Hollow markers: the \
+                generator was behind at that step.",
+            svg: latency_chart(r),
+        },
+        Chart {
+            file: "rate_goodput.svg",
+            title: "Goodput vs offered load (both as fractions of capacity)".into(),
+            caption: "The grey diagonal is a server that answers everything it is offered. \
+                Below it, requests were shed, failed or still waiting at the end of the step.",
+            svg: goodput_chart(r),
+        },
+    ]
+}
+
+const WIDTH: f64 = 1120.0;
+const INK: &str = "#222222";
+const GRID: &str = "#dddddd";
+
+/// Pairs grouped by target (panel), in file order.
+fn panels(r: &RateResults) -> Vec<(String, Vec<&Vec<RateRow>>)> {
+    let mut out: Vec<(String, Vec<&Vec<RateRow>>)> = Vec::new();
+    for rows in &r.pairs {
+        let Some(first) = rows.first() else { continue };
+        let name = match first.workers {
+            Some(w) => format!("{} ({}, {w} workers)", first.target, first.runtime),
+            None => first.target.clone(),
+        };
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => v.push(rows),
+            None => out.push((name, vec![rows])),
+        }
+    }
+    out
+}
+
+fn ok_steps(rows: &[RateRow]) -> Vec<&RateRow> {
+    rows.iter()
+        .filter(|r| r.result == RESULT_OK && r.step > 0)
+        .collect()
+}
+
+fn legend_keys(r: &RateResults) -> Vec<(Key, String)> {
+    let mut seen: Vec<Strategy> = r
+        .pairs
+        .iter()
+        .filter(|rows| !ok_steps(rows).is_empty())
+        .filter_map(|rows| Strategy::from_name(&rows.first()?.strategy))
+        .collect();
+    seen.sort_by_key(|s| Strategy::ALL.iter().position(|x| x == s));
+    seen.dedup();
+    seen.into_iter()
+        .map(|s| {
+            (
+                Key::Line(strategy_color(s).into(), String::new(), 2.5),
+                s.path().into(),
+            )
+        })
+        .collect()
+}
+
+fn max_load(r: &RateResults) -> f64 {
+    r.pairs
+        .iter()
+        .flat_map(|rows| ok_steps(rows))
+        .filter_map(RateRow::load)
+        .fold(1.0_f64, f64::max)
+}
+
+/// Axes of one plot over pixels `left..right` × `bottom..top`: grid, ticks and labels.
+#[allow(clippy::too_many_arguments)]
+fn axes(
+    svg: &mut Svg,
+    (left, right, bottom, top): (f64, f64, f64, f64),
+    x: &Scale,
+    x_ticks: &[f64],
+    y: &Scale,
+    y_ticks: &[f64],
+    y_label: &str,
+    x_label: bool,
+) {
+    let grid = Stroke {
+        color: GRID,
+        width: 1.0,
+        dash: "",
+    };
+    for &t in y_ticks {
+        let yy = y.at(t);
+        svg.line(left, yy, right, yy, grid);
+        svg.text(
+            left - 6.0,
+            yy + 4.0,
+            &svg::tick_label(t),
+            TEXT - 2.0,
+            Anchor::End,
+        );
+    }
+    for &t in x_ticks {
+        let xx = x.at(t);
+        svg.line(xx, bottom, xx, top, grid);
+        if x_label {
+            svg.text(
+                xx,
+                bottom + 15.0,
+                &svg::tick_label(t),
+                TEXT - 2.0,
+                Anchor::Middle,
+            );
+        }
+    }
+    svg.text_rotated(
+        left - 44.0,
+        (bottom + top) / 2.0,
+        y_label,
+        TEXT - 1.0,
+        Anchor::Middle,
+        -90.0,
+    );
+}
+
+fn latency_chart(r: &RateResults) -> String {
+    let groups = panels(r);
+    let per_row = 2usize;
+    let panel_w = (WIDTH - 40.0) / per_row as f64;
+    let (lat_h, shed_h, gap) = (200.0, 60.0, 80.0);
+    let mut svg = Svg::new(WIDTH, 400.0, "Latency vs offered load");
+    svg.bold(
+        20.0,
+        28.0,
+        "Latency (p50 dashed, p99 solid) and 503 share vs offered load",
+        TEXT + 3.0,
+        Anchor::Start,
+    );
+    let y0 = legend(&mut svg, 20.0, 54.0, WIDTH - 20.0, &legend_keys(r)) + 10.0;
+    let values: Vec<f64> = r
+        .pairs
+        .iter()
+        .flat_map(|rows| ok_steps(rows))
+        .flat_map(|s| [s.latency_us_p50, s.latency_us_p99])
+        .flatten()
+        .filter(|v| *v > 0.0)
+        .map(|us| us / 1000.0)
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(0.0_f64, f64::max);
+    let (lo, hi) = if values.is_empty() {
+        (0.1, 10.0)
+    } else {
+        (lo * 0.8, hi * 1.25)
+    };
+    let xmax = max_load(r) * 1.05;
+    let mut bottom = y0;
+    for (i, (name, pairs)) in groups.iter().enumerate() {
+        let (col, row) = (i % per_row, i / per_row);
+        let left = 70.0 + col as f64 * panel_w;
+        let top = y0 + 20.0 + row as f64 * (lat_h + shed_h + gap);
+        let x = Scale::linear(0.0, xmax, left, left + panel_w - 75.0);
+        let y = Scale::log(lo, hi, top + lat_h, top);
+        let ys = Scale::linear(0.0, 1.0, top + lat_h + 12.0 + shed_h, top + lat_h + 12.0);
+        svg.bold(left, top - 6.0, name, TEXT, Anchor::Start);
+        let right = left + panel_w - 75.0;
+        let x_ticks = x.ticks(6);
+        axes(
+            &mut svg,
+            (left, right, top + lat_h, top),
+            &x,
+            &x_ticks,
+            &y,
+            &y.ticks(5),
+            "latency (ms)",
+            false,
+        );
+        let shed_box = (left, right, top + lat_h + 12.0 + shed_h, top + lat_h + 12.0);
+        axes(
+            &mut svg,
+            shed_box,
+            &x,
+            &x_ticks,
+            &ys,
+            &[0.0, 0.5, 1.0],
+            "503 share",
+            true,
+        );
+        // Capacity.
+        svg.line(
+            x.at(1.0),
+            y.at(hi),
+            x.at(1.0),
+            ys.at(0.0),
+            Stroke {
+                color: INK,
+                width: 1.0,
+                dash: "3 3",
+            },
+        );
+        for rows in pairs {
+            let steps = ok_steps(rows);
+            let Some(s) = steps.first().and_then(|r| Strategy::from_name(&r.strategy)) else {
+                continue;
+            };
+            let color = strategy_color(s);
+            for (field, dash) in [(0, "5 4"), (1, "")] {
+                let points: Vec<(f64, f64)> = steps
+                    .iter()
+                    .filter_map(|r| {
+                        let v = if field == 0 {
+                            r.latency_us_p50
+                        } else {
+                            r.latency_us_p99
+                        }?;
+                        Some((x.at(r.load()?), y.at((v / 1000.0).max(lo))))
+                    })
+                    .collect();
+                svg.polyline(
+                    &points,
+                    Stroke {
+                        color,
+                        width: 2.0,
+                        dash,
+                    },
+                );
+            }
+            for r in &steps {
+                if let (Some(l), Some(v)) = (r.load(), r.latency_us_p99) {
+                    let fill = if r.behind() { "#ffffff" } else { color };
+                    svg.circle(x.at(l), y.at((v / 1000.0).max(lo)), 3.5, fill, color);
+                }
+            }
+            let shed: Vec<(f64, f64)> = steps
+                .iter()
+                .filter_map(|r| Some((x.at(r.load()?), ys.at(r.shed_share()?))))
+                .collect();
+            svg.polyline(
+                &shed,
+                Stroke {
+                    color,
+                    width: 2.0,
+                    dash: "",
+                },
+            );
+        }
+        bottom = bottom.max(top + lat_h + 12.0 + shed_h + 40.0);
+    }
+    svg.text(
+        WIDTH / 2.0,
+        bottom,
+        "offered load (fraction of capacity, cores ÷ T1; dotted line: 1)",
+        TEXT,
+        Anchor::Middle,
+    );
+    svg.set_height(bottom + 20.0);
+    svg.finish()
+}
+
+fn goodput_chart(r: &RateResults) -> String {
+    let groups = panels(r);
+    let per_row = 3usize;
+    let panel_w = (WIDTH - 40.0) / per_row as f64;
+    let h = 220.0;
+    let mut svg = Svg::new(WIDTH, 400.0, "Goodput vs offered load");
+    svg.bold(
+        20.0,
+        28.0,
+        "Goodput (verified answers/s) vs offered load, as fractions of capacity",
+        TEXT + 3.0,
+        Anchor::Start,
+    );
+    let y0 = legend(&mut svg, 20.0, 54.0, WIDTH - 20.0, &legend_keys(r)) + 10.0;
+    let xmax = max_load(r) * 1.05;
+    let ymax = r
+        .pairs
+        .iter()
+        .flat_map(|rows| ok_steps(rows))
+        .filter_map(RateRow::goodput_load)
+        .fold(xmax, f64::max);
+    let mut bottom = y0;
+    for (i, (name, pairs)) in groups.iter().enumerate() {
+        let (col, row) = (i % per_row, i / per_row);
+        let left = 70.0 + col as f64 * panel_w;
+        let top = y0 + 20.0 + row as f64 * (h + 70.0);
+        let x = Scale::linear(0.0, xmax, left, left + panel_w - 75.0);
+        let y = Scale::linear(0.0, ymax, top + h, top);
+        svg.bold(left, top - 6.0, name, TEXT, Anchor::Start);
+        let right = left + panel_w - 75.0;
+        axes(
+            &mut svg,
+            (left, right, top + h, top),
+            &x,
+            &x.ticks(6),
+            &y,
+            &y.ticks(5),
+            "goodput",
+            true,
+        );
+        svg.line(
+            x.at(0.0),
+            y.at(0.0),
+            x.at(xmax.min(ymax)),
+            y.at(xmax.min(ymax)),
+            Stroke {
+                color: "#999999",
+                width: 1.5,
+                dash: "",
+            },
+        );
+        for rows in pairs {
+            let steps = ok_steps(rows);
+            let Some(s) = steps.first().and_then(|r| Strategy::from_name(&r.strategy)) else {
+                continue;
+            };
+            let color = strategy_color(s);
+            let points: Vec<(f64, f64)> = steps
+                .iter()
+                .filter_map(|r| Some((x.at(r.load()?), y.at(r.goodput_load()?))))
+                .collect();
+            svg.polyline(
+                &points,
+                Stroke {
+                    color,
+                    width: 2.0,
+                    dash: "",
+                },
+            );
+            for (r, (px, py)) in steps.iter().zip(&points) {
+                let fill = if r.behind() { "#ffffff" } else { color };
+                svg.circle(*px, *py, 3.5, fill, color);
+            }
+        }
+        bottom = bottom.max(top + h + 40.0);
+    }
+    svg.text(
+        WIDTH / 2.0,
+        bottom,
+        "offered load (fraction of capacity)",
+        TEXT,
+        Anchor::Middle,
+    );
+    svg.set_height(bottom + 20.0);
+    svg.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(step: u32, load: f64, p99_ms: f64, shed: u64) -> RateRow {
+        RateRow {
+            target: "tokio".into(),
+            runtime: "tokio".into(),
+            workers: Some(2),
+            strategy: "bounded".into(),
+            result: RESULT_OK.into(),
+            failure: None,
+            t1_ms: Some(5.0),
+            capacity_rps: Some(400.0),
+            step,
+            load: Some(load),
+            offered_rps: Some(load * 400.0),
+            scheduled: Some(100),
+            refused: Some(0),
+            verified: Some(100 - shed),
+            status_503: Some(shed),
+            goodput_rps: Some(load.min(1.0) * 400.0),
+            latency_us_p50: Some(p99_ms * 500.0),
+            latency_us_p99: Some(p99_ms * 1000.0),
+            generator_behind: Some(0),
+        }
+    }
+
+    #[test]
+    fn knee_and_overload_are_computed_from_the_steps() {
+        // T1 5 ms: the knee is p99 above 50 ms.
+        let queues = [
+            row(1, 0.5, 6.0, 0),
+            row(2, 1.0, 49.0, 0),
+            row(3, 1.5, 300.0, 0),
+        ];
+        let f = finding(&queues).expect("finding");
+        assert_eq!(f.knee_load, Some(1.5));
+        assert_eq!(f.overload, Some(Overload::Queues(300.0)));
+        let sheds = [row(1, 0.5, 6.0, 0), row(2, 1.5, 20.0, 40)];
+        let f = finding(&sheds).expect("finding");
+        assert_eq!(f.knee_load, None);
+        assert_eq!(f.overload, Some(Overload::Sheds(0.4)));
+        let mut below = [row(1, 0.5, 6.0, 0), row(2, 0.9, 60.0, 0)];
+        below[1].generator_behind = Some(1);
+        let f = finding(&below).expect("finding");
+        assert_eq!((f.knee_load, f.overload), (Some(0.9), None));
+        assert_eq!(f.behind_steps, [2]);
+        // --rate runs: load from offered ÷ capacity.
+        let mut r = row(1, 0.5, 6.0, 0);
+        r.load = None;
+        assert_eq!(r.load(), Some(0.5));
+    }
+
+    #[test]
+    fn charts_and_section_render() {
+        let r = RateResults {
+            pairs: vec![vec![row(1, 0.5, 6.0, 0), row(2, 1.5, 300.0, 0)]],
+        };
+        let charts = charts(&r);
+        for c in &charts {
+            assert!(
+                c.svg.contains("<svg") && c.svg.trim_end().ends_with("</svg>"),
+                "{}",
+                c.file
+            );
+        }
+        let md = markdown(&r, &charts, "charts");
+        assert!(
+            md.contains("| tokio | 2 | /bounded | 5.00 | 400 | 1.50 | queues (p99 300.0 ms)"),
+            "{md}"
+        );
+        assert!(md.contains("charts/rate_latency.svg"));
+    }
+}
