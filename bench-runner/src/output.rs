@@ -21,17 +21,17 @@ use crate::measure::Measurement;
 use crate::stats::{Spread, micros};
 use crate::summary::{PairSummary, RoundFigures};
 
-/// One CSV row under construction.
+/// One CSV row under construction (every experiment's writers build theirs with it).
 #[derive(Debug, Default)]
-struct Row(Vec<String>);
+pub(crate) struct Row(Vec<String>);
 
 impl Row {
-    fn put(mut self, v: impl Display) -> Row {
+    pub(crate) fn put(mut self, v: impl Display) -> Row {
         self.0.push(field(&v.to_string()));
         self
     }
 
-    fn opt(self, v: Option<impl Display>) -> Row {
+    pub(crate) fn opt(self, v: Option<impl Display>) -> Row {
         match v {
             Some(v) => self.put(v),
             None => self.put(""),
@@ -39,7 +39,7 @@ impl Row {
     }
 
     /// A float with `digits` decimals, empty if absent.
-    fn num(self, v: Option<f64>, digits: usize) -> Row {
+    pub(crate) fn num(self, v: Option<f64>, digits: usize) -> Row {
         self.opt(v.map(|v| format!("{v:.digits$}")))
     }
 
@@ -49,7 +49,7 @@ impl Row {
             .num(s.and_then(|s| s.sd), digits)
     }
 
-    fn write(self, w: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn write(self, w: &mut impl Write) -> io::Result<()> {
         writeln!(w, "{}", self.0.join(","))
     }
 }
