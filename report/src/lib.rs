@@ -1,7 +1,7 @@
 //! report: turns the CSVs bench-runner writes into `REPORT.md` and the SVG charts it embeds.
 //!
 //! It reads only the results directory (`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`,
-//! `metadata.json`), so the report can be regenerated from committed results on any machine,
+//! `sizes_summary.csv`, `metadata.json`: the files of the experiments metadata.json lists), so the report can be regenerated from committed results on any machine,
 //! without running a server. Every figure and every sentence with a number in it is computed
 //! from those files.
 //!
@@ -22,6 +22,8 @@
 //!   server answering, chosen from the data, with its figures and the code to copy.
 //! - [`findings`]: the findings, computed from the summary and the rounds, with the measures
 //!   they use; no difference is called inside the rounds' noise.
+//! - [`sizes`]: the "Work size" section (sizes experiment): offload cost per strategy and
+//!   runtime, the crossover work size, its two charts.
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
 //! - [`generate`] / [`write()`]: all of it in memory, then onto disk, each file atomically.
@@ -36,6 +38,7 @@ pub mod data;
 pub mod findings;
 pub mod markdown;
 pub mod noise;
+pub mod sizes;
 mod svg;
 
 pub use data::{DataError, Results};
@@ -54,10 +57,17 @@ pub struct Report {
     pub charts: Vec<charts::Chart>,
 }
 
-/// Builds the report of `results`.
+/// Builds the report of `results`: the batch experiment's sections when it was measured, the
+/// sizes experiment's when it was.
 pub fn generate(results: &Results) -> Report {
-    let charts = charts::all(results);
-    let markdown = markdown::report(results, &charts, CHARTS_DIR);
+    let mut charts = if results.has_batch() {
+        charts::all(results)
+    } else {
+        vec![]
+    };
+    let sizes = sizes::charts(results);
+    let markdown = markdown::report(results, &charts, &sizes, CHARTS_DIR);
+    charts.extend(sizes);
     Report { markdown, charts }
 }
 
