@@ -43,6 +43,12 @@ raw.csv (one row per request), probes.csv (one row per probe), rounds.csv (one r
 summary.csv (one row per pair: percentiles of all rounds pooled, batch time over rounds) and
 metadata.json; docs/results-format.md describes every column.
 
+Experiments (--experiment, all by default): batch (above; its n is the largest of --n) and sizes:
+per pair one server, then at each n of --n (default 0 and the kernel's n / 10^4 … / 1: for
+sum-squares 0, 1000 … 10000000) T1 (fastest of --calibration lone requests) and rounds of C
+requests with the probe until 100 ms of batches or --rounds rounds, whichever first (more
+samples at the small sizes: --rounds 20): sizes_raw.csv, sizes_probes.csv, sizes_summary.csv.
+
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
 2 nothing was measured (bad options, build failure, results not writable, a --url that does
 not answer GET /health with 200, or every pair failed: no CSV written, previous results kept); 130 interrupted (servers stopped, no CSV
@@ -60,7 +66,8 @@ Examples:
 #[command(name = "bench-runner", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Experiments to run, comma-separated, always in the order batch, sizes, rate: `batch`
-    /// (C concurrent requests per round), or `all` [default: all].
+    /// (C concurrent requests per round), `sizes` (the work-size sweep over --n), or `all`
+    /// [default: all].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_experiment)]
     pub experiment: Vec<ExperimentChoice>,
 
@@ -79,7 +86,8 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_strategy)]
     pub strategy: Vec<Strategy>,
 
-    /// Rounds (batches) per pair [default: 5; 1 with --quick].
+    /// Rounds (batches) per pair; in the sizes experiment, the most rounds per n [default: 5;
+    /// 1 with --quick].
     #[arg(long, value_parser = whole_number::<u32>(1, u32::MAX.into()), allow_negative_numbers = true)]
     pub rounds: Option<u32>,
 
