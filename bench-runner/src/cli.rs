@@ -45,7 +45,8 @@ metadata.json; docs/results-format.md describes every column.
 
 Experiments (--experiment, all by default): batch (above; its n is the largest of --n) and sizes:
 per pair one server, then at each n of --n (default 0 and the kernel's n / 10^4 … / 1: for
-sum-squares 0, 1000 … 10000000) T1 (fastest of --calibration lone requests) and rounds of C
+sum-squares 0, 1000 … 10000000) T1 (fastest of --calibration or more lone requests, up to
+5 ms of them) and rounds of C
 requests with the probe until 100 ms of batches or --rounds rounds, whichever first (more
 samples at the small sizes: --rounds 20): sizes_raw.csv, sizes_probes.csv, sizes_summary.csv.
 

@@ -3,7 +3,10 @@
 //! Per pair (target, workers, strategy), one server, started and verified as the batch
 //! experiment's are ([`Bench::on_server`]), warmed up once; then, for each `n` of the sweep
 //! (`Settings::sizes`, ascending):
-//! - T1: the fastest of `--calibration` lone requests (all kept, as `lone` rows);
+//! - T1: the fastest of at least `--calibration` lone requests, more while they add up to
+//!   less than [`LONE_TIME`] (at most [`LONE_MAX`]): at the small sizes a lone request takes
+//!   ~0.1–0.3 ms and varies by as much, and the offload cost is a difference of two T1s
+//!   there, so it gets a few dozen samples; all are kept, as `lone` rows;
 //! - rounds of C concurrent requests with the open-loop `/health` probe beside each, the
 //!   server's lag window and CPU read around it ([`Bench::round`], the batch experiment's),
 //!   until the rounds' batches add up to [`MIN_BATCH`] or `--rounds` rounds ran, whichever
@@ -36,6 +39,11 @@ use crate::summary::PairSummary;
 /// probes at the default 2 ms interval, and keeps the default run's largest size (≈ 90 ms a
 /// batch on one worker) at two rounds.
 pub const MIN_BATCH: Duration = Duration::from_millis(100);
+
+/// Lone requests at one `n` go on past `--calibration` while they add up to less than this.
+pub const LONE_TIME: Duration = Duration::from_millis(5);
+/// The most lone requests at one `n`.
+pub const LONE_MAX: usize = 50;
 
 /// One `n` of one pair.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,12 +94,13 @@ pub async fn run(
     let sizes: Vec<String> = settings.sizes.iter().map(u64::to_string).collect();
     let pairs = crate::pair_count(settings);
     println!(
-        "sizes: {pairs} pairs: n = {} {}(s), C = {}, per n T1 of {} lone requests, then rounds \
-         until {} ms of batches or {} rounds, probe every {:?}",
+        "sizes: {pairs} pairs: n = {} {}(s), C = {}, per n T1 of {} to {LONE_MAX} lone requests \
+         (until {} ms of them), then rounds until {} ms of batches or {} rounds, probe every {:?}",
         sizes.join(", "),
         plan.kernel.unit(),
         plan.concurrency,
         plan.calibration,
+        LONE_TIME.as_millis(),
         MIN_BATCH.as_millis(),
         plan.rounds,
         plan.probe_interval,
@@ -226,10 +235,14 @@ async fn one_size(
     step: &mut Step,
 ) -> Result<(), String> {
     bench.idle(s).await?;
-    for index in 0..plan.calibration {
+    let mut lone_time = Duration::ZERO;
+    let mut index = 0;
+    while index < plan.calibration || (lone_time < LONE_TIME && index < LONE_MAX) {
         let mut record = bench.lone_time(s, strategy, plan).await?;
         record.index = index;
+        lone_time += record.latency;
         step.lone.push(record);
+        index += 1;
     }
     let mut busy = Duration::ZERO;
     let mut number = 0;

@@ -15,7 +15,8 @@
 //! - *crossover*: the smallest n from which, at every larger size of the sweep too, the probe
 //!   p99 under `/cycle` is more than [`CROSSOVER_RATIO`] times the lowest probe p99 among the
 //!   offloading strategies (those that await the kernel on another thread,
-//!   `Execution::Offloaded`) at the same n.
+//!   `Execution::Offloaded`) at the same n; only sizes where both rest on at least
+//!   [`MIN_PROBES`] probes count.
 
 use common::Strategy;
 use common::strategy::Execution;
@@ -132,6 +133,11 @@ pub fn best_offload(r: &Results, setting: &Setting, n: u64) -> Option<(Strategy,
         .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// A probe p99 resting on fewer probes than this is not told apart from noise: a size where
+/// the inline strategy or the best offload has fewer is not taken for a crossover (at the
+/// small sizes a round lasts a millisecond or two and holds a probe or two).
+pub const MIN_PROBES: u64 = 20;
+
 /// Where inline starts stalling the server more than the best offload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Crossover {
@@ -146,6 +152,9 @@ pub enum Crossover {
         inline_us: f64,
         /// The best offload there and its probe p99, µs.
         best: (Strategy, f64),
+        /// The next smaller size had fewer than [`MIN_PROBES`] probes: the crossover may lie
+        /// lower.
+        thin_below: bool,
     },
     /// Not up to the largest size of the sweep.
     Never {
@@ -154,6 +163,8 @@ pub enum Crossover {
         /// Its work per request, µs.
         work_us: Option<f64>,
     },
+    /// The largest size already has fewer than [`MIN_PROBES`] probes.
+    TooFewProbes,
     /// `/cycle` or every offloading strategy is missing at some size.
     Unknown,
 }
@@ -163,13 +174,23 @@ pub fn crossover(r: &Results, setting: &Setting) -> Crossover {
     let n = sizes(r);
     let unit = cost_per_unit_us(r, setting);
     let mut found = None;
+    let mut thin = false;
     for &k in n.iter().rev() {
-        let inline = row(r, setting, INLINE, k).and_then(|s| s.probe_latency_us_p99);
-        let (Some(inline), Some(best)) = (inline, best_offload(r, setting, k)) else {
+        let inline = row(r, setting, INLINE, k);
+        let best = best_offload(r, setting, k);
+        let (Some(inline), Some(best)) = (inline, best) else {
             return Crossover::Unknown;
         };
-        if inline > CROSSOVER_RATIO * best.1 {
-            found = Some((k, inline, best));
+        let Some(inline_us) = inline.probe_latency_us_p99 else {
+            return Crossover::Unknown;
+        };
+        let best_probes = row(r, setting, best.0, k).map_or(0, |b| b.probes);
+        if inline.probes < MIN_PROBES || best_probes < MIN_PROBES {
+            thin = true;
+            break;
+        }
+        if inline_us > CROSSOVER_RATIO * best.1 {
+            found = Some((k, inline_us, best));
         } else {
             break;
         }
@@ -180,7 +201,9 @@ pub fn crossover(r: &Results, setting: &Setting) -> Crossover {
             work_us: unit.map(|u| u * k as f64),
             inline_us,
             best,
+            thin_below: thin,
         },
+        (None, _) if thin => Crossover::TooFewProbes,
         (None, Some(&hi)) => Crossover::Never {
             n: hi,
             work_us: unit.map(|u| u * hi as f64),
@@ -296,8 +319,9 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
                 work_us,
                 inline_us,
                 best,
+                thin_below,
             } => format!(
-                "- **{} ({})**: from n = {}{}: inline probe p99 {} against {} for {}.",
+                "- **{} ({})**: from n = {}{}: inline probe p99 {} against {} for {}{}.",
                 s.short(),
                 s.label,
                 crate::charts::thousands(n),
@@ -307,7 +331,21 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
                 )),
                 duration_us(inline_us),
                 duration_us(best.1),
-                best.0.path()
+                best.0.path(),
+                if thin_below {
+                    format!(
+                        " (the next smaller size had fewer than {MIN_PROBES} probes: it may \
+                         lie lower)"
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            Crossover::TooFewProbes => format!(
+                "- **{} ({})**: cannot tell: even the largest size had fewer than {MIN_PROBES} \
+                 probes.",
+                s.short(),
+                s.label
             ),
             Crossover::Never { n, work_us } => format!(
                 "- **{} ({})**: not up to n = {}{}: inline work never made the probe wait \
@@ -332,7 +370,7 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
     let thin: Vec<String> = r
         .sizes
         .iter()
-        .filter(|s| s.ok() && s.probes < 20)
+        .filter(|s| s.ok() && s.probes < MIN_PROBES)
         .map(|s| s.n)
         .collect::<std::collections::BTreeSet<u64>>()
         .into_iter()
@@ -340,9 +378,9 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
         .collect();
     if !thin.is_empty() {
         md.push_str(&format!(
-            "> Some probe p99s rest on fewer than 20 probes (at n = {}): there the p99 is the \
-             largest probe or close to it. A run with more rounds (`--rounds 20`) samples \
-             more.\n\n",
+            "> Some probe p99s rest on fewer than {MIN_PROBES} probes (at n = {}): there the \
+             p99 is the largest probe or close to it, and no crossover is called. A run with \
+             more rounds (`--rounds 20`) samples more.\n\n",
             thin.join(", ")
         ));
     }
@@ -607,7 +645,8 @@ mod tests {
                 n: 10,
                 work_us: Some(100.0),
                 inline_us: 2000.0,
-                best: (Strategy::Rayon, 800.0)
+                best: (Strategy::Rayon, 800.0),
+                thin_below: false,
             }
         );
         // Inline never twice as slow: never.
@@ -622,6 +661,19 @@ mod tests {
                 work_us: Some(1000.0)
             }
         );
+        // Too few probes at n = 5: the crossover is not looked for below, and says so.
+        let mut r = sample();
+        for row in r.sizes.iter_mut().filter(|x| x.n == 5) {
+            row.probes = MIN_PROBES - 1;
+        }
+        match crossover(&r, s) {
+            Crossover::At { n, thin_below, .. } => assert_eq!((n, thin_below), (10, true)),
+            other => panic!("{other:?}"),
+        }
+        for row in r.sizes.iter_mut() {
+            row.probes = MIN_PROBES - 1;
+        }
+        assert_eq!(crossover(&r, s), Crossover::TooFewProbes);
         // No offloading strategy measured: unknown.
         let mut r = sample();
         r.sizes.retain(|x| x.strategy == Strategy::Cycle);
