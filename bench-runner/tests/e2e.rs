@@ -12,8 +12,8 @@ use bench_runner::output::parse_line;
 use bench_runner::targets::TARGETS;
 use common::Strategy;
 use results_format::{
-    FILES, METADATA, PROBES, RAW, ROUNDS, SIZES_FILES, SIZES_PROBES, SIZES_RAW, SIZES_SUMMARY,
-    SUMMARY,
+    Experiment, FILES, METADATA, PROBES, RAW, ROUNDS, SIZES_FILES, SIZES_PROBES, SIZES_RAW,
+    SIZES_SUMMARY, SUMMARY,
 };
 
 const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
@@ -274,7 +274,8 @@ fn quick_run_against_every_server_writes_verified_csvs() {
     .expect("metadata.json is JSON");
     assert_eq!(meta["server_build_profile"], "debug");
     assert_eq!(meta["quick"], true);
-    assert_eq!(meta["pairs"], pairs);
+    // Each experiment (batch and sizes, `all` by default) measured every pair.
+    assert_eq!(meta["pairs"], pairs * Experiment::ALL.len());
     assert!(
         meta["note"].as_str().is_some_and(|n| n.contains("same")),
         "{meta}"
@@ -349,7 +350,10 @@ fn a_run_that_measured_nothing_leaves_the_results_untouched_and_exits_2() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("nothing measured: 2 of 2 pairs failed; no results written"),
+        stderr.contains(&format!(
+            "nothing measured: {e} of {e} pairs failed; no results written",
+            e = 2 * Experiment::ALL.len()
+        )),
         "{stderr}"
     );
     assert_eq!(snapshot(&out), before, "{} was touched", out.display());
@@ -958,7 +962,10 @@ fn wrong_totals_fail_verification_and_are_not_measured() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stdout}");
     assert!(
-        stderr.contains("nothing measured: 1 of 1 pairs failed"),
+        stderr.contains(&format!(
+            "nothing measured: {e} of {e} pairs failed",
+            e = Experiment::ALL.len()
+        )),
         "{stderr}"
     );
     let failure = stdout
