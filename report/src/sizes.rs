@@ -523,7 +523,7 @@ fn panels(r: &Results, what: &str, y: fn(&SizesRow) -> Option<f64>) -> String {
                 Anchor::End,
             );
         }
-        for t in xs.ticks(6).into_iter().filter(|t| *t > zero_at * 1.5) {
+        for t in xs.ticks(6).into_iter().filter(|t| *t >= zero_at * 3.0) {
             let px = xs.at(t);
             svg.line(px, y0, px, y1, grid);
             svg.text(
