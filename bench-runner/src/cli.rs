@@ -46,6 +46,12 @@ raw.csv (one row per request), probes.csv (one row per probe), rounds.csv (one r
 summary.csv (one row per pair: percentiles of all rounds pooled, batch time over rounds) and
 metadata.json; docs/results-format.md describes every column.
 
+Experiments (--experiment, all by default): batch (above; its n is the largest of --n); sizes:
+per pair one server, then at each n of --n (default 0 and the kernel's n / 10^4 … / 1: for
+sum-squares 0, 1000 … 10000000) T1 (fastest of --calibration or more lone requests, up to
+5 ms of them) and rounds of C
+requests with the probe until 100 ms of batches or --rounds rounds, whichever first (more
+samples at the small sizes: --rounds 20): sizes_raw.csv, sizes_probes.csv, sizes_summary.csv.
 rate: open loop, per target at its largest --workers value (the core count by default): a fresh
 server per strategy, verified, T1 measured, then one step per --load (fraction of the capacity,
 cores ÷ T1) or --rate (requests/s): requests sent at constant intervals (as wrk2) for --duration
@@ -76,8 +82,8 @@ Examples:
 #[command(name = "bench-runner", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Experiments to run, comma-separated, always in the order batch, sizes, rate: `batch`
-    /// (C concurrent requests per round), `rate` (open loop at several offered loads), or
-    /// `all` [default: all].
+    /// (C concurrent requests per round), `sizes` (the work-size sweep over --n), `rate` (open
+    /// loop at several offered loads), or `all` [default: all].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_experiment)]
     pub experiment: Vec<ExperimentChoice>,
 
@@ -96,7 +102,8 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_strategy)]
     pub strategy: Vec<Strategy>,
 
-    /// Rounds (batches) per pair [default: 5; 1 with --quick].
+    /// Rounds (batches) per pair; in the sizes experiment, the most rounds per n [default: 5;
+    /// 1 with --quick].
     #[arg(long, value_parser = whole_number::<u32>(1, u32::MAX.into()), allow_negative_numbers = true)]
     pub rounds: Option<u32>,
 
@@ -104,12 +111,16 @@ pub struct Cli {
     #[arg(long, short = 'c', value_parser = whole_number::<u64>(1, 10_000), allow_negative_numbers = true)]
     pub concurrency: Option<u64>,
 
-    /// Kernel size n of every request, in units of the kernel's work [default: the kernel's:
-    /// 10000000 for sum-squares (the Python demo's value, about 4.5 ms per request in a release
-    /// build), 1 argon2 hash, 4 MiB for sha256; a thousandth of it with --quick].
-    #[arg(long, short = 'n', value_parser = whole_number::<u64>(1, common::kernel::N_CEILING),
+    /// Kernel sizes n, comma-separated, in units of the kernel's work (0 allowed: the HTTP
+    /// and offload overhead alone). The sizes experiment sweeps the list (sorted, each once);
+    /// batch measures at its largest value [default: the kernel's n: 10000000 for sum-squares
+    /// (the Python demo's value, about 4.5 ms per request in a release build), 1 argon2 hash,
+    /// 4 MiB for sha256; a thousandth of it with --quick; the sizes sweep: 0 and that n divided
+    /// by 10^4, 10^3, 10^2, 10 and 1 (0 and the quick n with --quick)].
+    #[arg(long, short = 'n', value_delimiter = ',', value_name = "LIST",
+          value_parser = whole_number::<u64>(0, common::kernel::N_CEILING),
           allow_negative_numbers = true)]
-    pub n: Option<u64>,
+    pub n: Vec<u64>,
 
     /// `yield_every` sent to /cycle_sleep [default: the server's, 100000].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -261,6 +272,8 @@ pub enum Subjects {
 pub struct Settings {
     /// The experiments, in [`Experiment::ALL`] order, each once.
     pub experiments: Vec<Experiment>,
+    /// The sizes experiment's kernel sizes, ascending, each once (`plan.n` is the batch's).
+    pub sizes: Vec<u64>,
     /// What to measure.
     pub subjects: Subjects,
     /// Strategies, in `Strategy::ALL` order.
@@ -302,16 +315,19 @@ impl Cli {
         let (_, quick_c, quick_rounds) = QUICK;
         let q = self.quick;
         let quick_n = (kernel.default_n() / 1000).max(1);
-        let n = self
-            .n
-            .unwrap_or(if q { quick_n } else { kernel.default_n() });
-        if n > kernel.n_ceiling() {
-            bail!(
-                "--n {n}: the kernel {} accepts at most {}",
-                kernel.name(),
-                kernel.n_ceiling()
-            );
+        let default_n = if q { quick_n } else { kernel.default_n() };
+        let sizes = sizes_sweep(&self.n, default_n, q);
+        for &n in &sizes {
+            if n > kernel.n_ceiling() {
+                bail!(
+                    "--n {n}: the kernel {} accepts at most {}",
+                    kernel.name(),
+                    kernel.n_ceiling()
+                );
+            }
         }
+        // The batch experiment (and every other measuring at one size) takes the largest.
+        let n = self.n.iter().copied().max().unwrap_or(default_n);
         let concurrency = match self.concurrency {
             Some(c) => usize::try_from(c).context("--concurrency too large")?,
             None if q => quick_c,
@@ -399,6 +415,7 @@ impl Cli {
         Ok(Settings {
             rate,
             experiments,
+            sizes,
             subjects,
             strategies,
             plan,
@@ -416,6 +433,24 @@ impl Cli {
     pub fn check_cpus(&self) -> Result<(), String> {
         cpu::check_apart(self.server_cpus.as_ref(), self.client_cpus.as_ref())
     }
+}
+
+/// The sizes experiment's sweep: `given` (`--n`) sorted, each once; without it, 0 and
+/// `default_n` divided by 10^4, 10^3, 10^2, 10 and 1 (from nothing to the batch's work, a
+/// decade apart); with `--quick`, 0 and `default_n` only.
+pub fn sizes_sweep(given: &[u64], default_n: u64, quick: bool) -> Vec<u64> {
+    let mut sizes: Vec<u64> = if !given.is_empty() {
+        given.to_vec()
+    } else if quick {
+        vec![0, default_n]
+    } else {
+        let mut v = vec![0];
+        v.extend([10_000, 1000, 100, 10, 1].map(|d| default_n / d));
+        v
+    };
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes
 }
 
 /// A CPU list, checked against the machine's online CPUs.
@@ -663,7 +698,9 @@ mod tests {
             &["--workers", "x"],
             &["--rounds", "0"],
             &["--concurrency", "0"],
-            &["--n", "0"],
+            &["--n", ""],
+            &["--n", "5,-1"],
+            &["--n", "1,,2"],
             &["--n", "1000000000001"],
             &["--probe-interval-ms", "0"],
             &["--strategy", "sleep"],
@@ -689,9 +726,14 @@ mod tests {
             (
                 "--n",
                 "-5",
-                "must be a whole number from 1 to 1000000000000",
+                "must be a whole number from 0 to 1000000000000",
             ),
-            ("-n", "0", "must be a whole number from 1 to 1000000000000"),
+            ("-n", "", "must be a whole number from 0 to 1000000000000"),
+            (
+                "--n",
+                "5,-1",
+                "must be a whole number from 0 to 1000000000000",
+            ),
             (
                 "--rounds",
                 "-1",
@@ -715,7 +757,7 @@ mod tests {
             assert!(!m.contains("unexpected argument"), "{m}");
         }
         let s = parse(&["--n", "5", "--rounds", "2", "-c", "3", "--workers", "2"]);
-        assert_eq!((s.n, s.rounds, s.concurrency), (Some(5), Some(2), Some(3)));
+        assert_eq!((s.n, s.rounds, s.concurrency), (vec![5], Some(2), Some(3)));
     }
 
     #[test]
@@ -795,6 +837,29 @@ mod tests {
             assert!(err.contains(flag), "{flag} {bad}: {err}");
         }
         assert!(refused(&["--load", "1", "--rate", "10"]));
+    }
+
+    #[test]
+    fn n_is_a_list_the_sizes_sweep_and_its_largest_the_batch_n() {
+        let s = parse(&[]).settings().expect("settings");
+        assert_eq!(s.sizes, [0, 1_000, 10_000, 100_000, 1_000_000, 10_000_000]);
+        assert_eq!(s.plan.n, DEFAULT_N);
+        let s = parse(&["--quick"]).settings().expect("settings");
+        assert_eq!((s.sizes.as_slice(), s.plan.n), (&[0, 10_000][..], 10_000));
+        let s = parse(&["--kernel", "argon2"]).settings().expect("settings");
+        assert_eq!((s.sizes.as_slice(), s.plan.n), (&[0, 1][..], 1));
+        // Unsorted and repeated: sorted, each once; the batch at the largest.
+        let s = parse(&["--n", "500,0,20,500"])
+            .settings()
+            .expect("settings");
+        assert_eq!((s.sizes.as_slice(), s.plan.n), (&[0, 20, 500][..], 500));
+        let s = parse(&["--n", "0"]).settings().expect("settings");
+        assert_eq!((s.sizes.as_slice(), s.plan.n), (&[0][..], 0));
+        // Any value above the kernel's ceiling is refused, naming --n.
+        let e = parse(&["--kernel", "argon2", "--n", "0,100001"])
+            .settings()
+            .expect_err("above the ceiling");
+        assert!(e.to_string().starts_with("--n 100001"), "{e}");
     }
 
     #[test]

@@ -26,8 +26,12 @@
 //! - [`external`]: `--url`: the one check, before any pair, that the server there can be
 //!   measured (fails at once otherwise).
 //! - [`measure`]: one measurement, recorded raw ([`Measurement`](measure::Measurement)):
-//!   start, verify, warm-up, calibration, rounds, background completion, stop.
+//!   start, verify, warm-up, calibration, rounds, background completion, stop; the start,
+//!   verification and stop of a pair's server (`Bench::on_server`) and one round at a given
+//!   plan (`Bench::round`) are what every experiment measures with.
 //! - [`memory`]: the server's peak resident memory per round (VmHWM, reset before it).
+//! - [`sizes`]: the work-size sweep (`--experiment sizes`): per pair, one server, T1 and
+//!   rounds with the probe at each `n` of the sweep; its CSV files.
 //! - [`rate`]: the rate experiment: open-loop steps at offered loads per pair, the pacing
 //!   thread, its records and figures, and its CSV files.
 //! - [`probe`]: the open-loop `/health` probe, on its own thread, runtime and connection,
@@ -56,6 +60,7 @@ pub mod output;
 pub mod probe;
 pub mod rate;
 pub mod servers;
+pub mod sizes;
 pub mod spawner;
 pub mod stats;
 pub mod summary;
@@ -207,6 +212,7 @@ pub async fn run_with(
         for &experiment in &settings.experiments {
             let run = match experiment {
                 Experiment::Batch => batch(&bench, &settings, binaries.as_ref()).await?,
+                Experiment::Sizes => sizes::run(&bench, &settings, binaries.as_ref()).await?,
                 Experiment::Rate => rate::run(&bench, &settings, binaries.as_ref()).await?,
             };
             runs.push(run);
@@ -377,7 +383,8 @@ async fn check_external_kernel(
     }
 }
 
-fn pair_count(s: &Settings) -> usize {
+/// Pairs (target × workers × strategy) `s` measures in each experiment.
+pub(crate) fn pair_count(s: &Settings) -> usize {
     match &s.subjects {
         Subjects::Servers {
             targets, workers, ..

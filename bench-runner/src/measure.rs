@@ -321,7 +321,8 @@ impl Bench {
         }
     }
 
-    /// How every pair is measured.
+    /// The plan every pair is measured with (the batch experiment's; other experiments
+    /// derive theirs from it, at another `n`, say).
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
@@ -352,9 +353,9 @@ impl Bench {
         self
     }
 
-    /// Measures `strategy` on a fresh `target` server with `workers` executor threads.
-    /// Never fails: what went wrong is in [`Measurement::failure`]. The server is stopped
-    /// before this returns (and killed if this future is dropped).
+    /// Measures `strategy` on a fresh `target` server with `workers` executor threads: the
+    /// batch experiment's pair. Never fails: what went wrong is in [`Measurement::failure`].
+    /// The server is stopped before this returns (and killed if this future is dropped).
     pub async fn measure_server(
         &self,
         target: &Target,
@@ -362,6 +363,26 @@ impl Bench {
         workers: usize,
         strategy: Strategy,
         log: &dyn Log,
+    ) -> Measurement {
+        let body = async |s: &mut Session<'_>, m: &mut Measurement| self.batch(s, m, log).await;
+        self.on_server(target, binary, workers, strategy, log, body)
+            .await
+    }
+
+    /// Runs `body` against a fresh `target` server with `workers` executor threads, started on
+    /// port 0 and verified with the conformance suite first; stops it afterwards. Every
+    /// experiment's pair goes through here, so each is measured on a server started, verified
+    /// and stopped the same way. `body` records into the [`Measurement`] it is given (its
+    /// rounds, notes); its error becomes [`Measurement::failure`]. A strategy the target
+    /// cannot run starts no server: [`Measurement::not_applicable`].
+    pub async fn on_server(
+        &self,
+        target: &Target,
+        binary: &Path,
+        workers: usize,
+        strategy: Strategy,
+        log: &dyn Log,
+        body: impl AsyncFnOnce(&mut Session<'_>, &mut Measurement) -> Result<(), String>,
     ) -> Measurement {
         let labels = Labels::of_server(target, self.client_name, workers);
         let mut m = Measurement::new(labels, strategy, self.plan);
@@ -376,11 +397,12 @@ impl Bench {
                 return m;
             }
         };
-        let base = server.base_url();
-        if let Err(why) = self
-            .measure_at(&base, Mode::Ours, &mut m, Some(&mut server), log)
-            .await
-        {
+        let mut session = Session::ours(&mut server);
+        let outcome = match self.verify(&mut session, &mut m.verification, log).await {
+            Ok(()) => body(&mut session, &mut m).await,
+            Err(why) => Err(why),
+        };
+        if let Err(why) = outcome {
             m.failure = Some(why);
         }
         m.notes.extend(stop_server(server).await);
@@ -410,12 +432,25 @@ impl Bench {
         }
     }
 
-    /// Measures `strategy` on the server already running at `url`.
+    /// Measures `strategy` on the server already running at `url`: the batch experiment's pair.
     pub async fn measure_external(
         &self,
         url: &str,
         strategy: Strategy,
         log: &dyn Log,
+    ) -> Measurement {
+        let body = async |s: &mut Session<'_>, m: &mut Measurement| self.batch(s, m, log).await;
+        self.on_external(url, strategy, log, body).await
+    }
+
+    /// [`Bench::on_server`] for the server already running at `url` (verified in the
+    /// conformance suite's external mode; nothing started or stopped).
+    pub async fn on_external(
+        &self,
+        url: &str,
+        strategy: Strategy,
+        log: &dyn Log,
+        body: impl AsyncFnOnce(&mut Session<'_>, &mut Measurement) -> Result<(), String>,
     ) -> Measurement {
         let labels = Labels::external(self.client_name);
         let mut m = Measurement::new(labels, strategy, self.plan);
@@ -426,33 +461,27 @@ impl Bench {
                     .into(),
             );
         }
-        if let Err(why) = self
-            .measure_at(url, Mode::External, &mut m, None, log)
-            .await
-        {
+        let mut session = Session::external(url);
+        let outcome = match self.verify(&mut session, &mut m.verification, log).await {
+            Ok(()) => body(&mut session, &mut m).await,
+            Err(why) => Err(why),
+        };
+        if let Err(why) = outcome {
             m.failure = Some(why);
         }
         m
     }
 
-    /// Gets a pair ready to be measured: the server answers `/health`, passes the conformance
-    /// checks (the verdict goes to `verification` and the log), is warmed up (C concurrent
-    /// `/health` requests open the connections, then a few requests of `strategy`) and, on
-    /// our servers, idle.
-    pub async fn prepare(
+    /// Waits until the server answers `/health`, verifies it with the conformance suite
+    /// (the verdict goes into `verification` and is printed), and waits until it is idle.
+    pub async fn verify(
         &self,
-        base: &str,
-        mode: Mode,
-        strategy: Strategy,
-        server: &mut Option<&mut ServerProcess>,
+        s: &mut Session<'_>,
         verification: &mut Option<Verification>,
         log: &dyn Log,
     ) -> Result<(), String> {
-        let plan = &self.plan;
-        let stats = mode == Mode::Ours;
-        self.wait_healthy(base).await?;
-
-        let report = conformance::verify(&*self.client, base, mode, plan.kernel).await;
+        self.wait_healthy(&s.base).await?;
+        let report = conformance::verify(&*self.client, &s.base, s.mode, self.plan.kernel).await;
         let verdict = Verification::of(&report);
         let passed = verdict.passed;
         let failed = verdict.failed.join("; ");
@@ -461,13 +490,27 @@ impl Bench {
         if !passed {
             return Err(format!("verification failed, not measured: {failed}"));
         }
-        check_alive(server)?;
-        if stats {
-            self.wait_idle(base).await?;
-        }
+        s.check_alive()?;
+        self.idle(s).await
+    }
 
-        // Warm up: C concurrent /health requests open the batch's connections, then a few
-        // requests of the strategy itself.
+    /// Waits until the server is idle, on our servers (an external one has no `/stats`).
+    pub async fn idle(&self, s: &Session<'_>) -> Result<(), String> {
+        if s.mode == Mode::Ours {
+            self.wait_idle(&s.base).await?;
+        }
+        Ok(())
+    }
+
+    /// Warms up: C concurrent /health requests open the batch's connections, then a few
+    /// requests of the strategy itself, of `plan`'s size; then waits until the server is idle.
+    pub async fn warm_up(
+        &self,
+        s: &Session<'_>,
+        strategy: Strategy,
+        plan: &Plan,
+    ) -> Result<(), String> {
+        let base = &s.base;
         let url = format!(
             "{base}{}?{}",
             strategy.path(),
@@ -491,31 +534,24 @@ impl Bench {
             ));
         }
         for _ in 0..plan.warmup {
-            let record = self.lone(base, strategy, mode).await;
+            let record = self.lone(base, strategy, s.mode, plan).await;
             if let Some(e) = record.error {
                 return Err(format!("warm-up request {method} {url}: {e}"));
             }
         }
-        if stats {
-            self.wait_idle(base).await?;
-        }
-        Ok(())
+        self.idle(s).await
     }
 
-    async fn measure_at(
+    /// The batch experiment's part of a pair: warm-up, calibration, R rounds.
+    async fn batch(
         &self,
-        base: &str,
-        mode: Mode,
+        s: &mut Session<'_>,
         m: &mut Measurement,
-        mut server: Option<&mut ServerProcess>,
         log: &dyn Log,
     ) -> Result<(), String> {
         let strategy = m.strategy;
         let plan = &self.plan;
-        let stats = mode == Mode::Ours;
-        let pid = server.as_ref().map(|s| s.pid());
-        self.prepare(base, mode, strategy, &mut server, &mut m.verification, log)
-            .await?;
+        self.warm_up(s, strategy, plan).await?;
 
         // Calibrate: T1, the time of one request alone: the fastest of `calibration` lone
         // requests now and one more before each round, so that the samples are spread over the
@@ -526,17 +562,13 @@ impl Bench {
         // slow second put efficiencies well above 1.
         let mut lone = Vec::with_capacity(plan.calibration + plan.rounds as usize);
         for _ in 0..plan.calibration {
-            lone.push(self.lone_time(base, strategy, mode).await?);
+            lone.push(self.lone_time(s, strategy, plan).await?.latency);
         }
         for number in 1..=plan.rounds {
-            if stats {
-                self.wait_idle(base).await?;
-            }
-            lone.push(self.lone_time(base, strategy, mode).await?);
-            if stats {
-                self.wait_idle(base).await?;
-            }
-            let round = self.round(base, strategy, mode, number, pid).await?;
+            self.idle(s).await?;
+            lone.push(self.lone_time(s, strategy, plan).await?.latency);
+            self.idle(s).await?;
+            let round = self.round(s, strategy, number, plan).await?;
             // The Python demo's line, in the one unit of every time here.
             let mut line = format!(
                 "Batch of {} requests to {} took {:.1} ms (round {number}/{})",
@@ -553,93 +585,57 @@ impl Bench {
             }
             log.line(&line);
             m.rounds.push(round);
-            check_alive(&mut server)?;
+            s.check_alive()?;
         }
         m.t1 = lone.iter().min().copied();
-        if stats {
-            self.wait_idle(base).await?;
-        }
-
-        if let Some(note) = probe_errors_note(&m.rounds) {
-            m.notes.push(note);
-        }
-        if stats && !m.rounds.is_empty() && m.rounds.iter().all(|r| r.lag.is_none()) {
-            m.notes
-                .push("the server answers no POST /lag/window: lag columns blank".into());
-        }
-
-        let mut kinds = std::collections::BTreeMap::<String, usize>::new();
-        let mut total = 0;
-        for r in m.rounds.iter().flat_map(|r| &r.requests) {
-            total += 1;
-            if let Some(e) = &r.error {
-                let kind = match e {
-                    RequestError::Status(s) => format!("status {s}"),
-                    other => other.kind().to_owned(),
-                };
-                *kinds.entry(kind).or_default() += 1;
-            }
-        }
-        if !kinds.is_empty() {
-            let bad: usize = kinds.values().sum();
-            let list: Vec<String> = kinds.iter().map(|(k, v)| format!("{v} {k}")).collect();
-            return Err(format!(
-                "{bad} of {total} requests failed: {}",
-                list.join(", ")
-            ));
-        }
-        Ok(())
+        self.idle(s).await?;
+        m.notes.extend(round_notes(s.mode, &m.rounds));
+        request_errors(&m.rounds)
     }
 
-    /// The time of one request alone, checked: its latency; for `/background` on our servers,
-    /// from sending it to the job's completion as the server recorded it, so that C × T1 /
-    /// cores means the same as for every other strategy.
+    /// One request alone of `plan`'s size, checked. Its `latency` is the time T1 counts: the
+    /// answer's, except for `/background` on our servers, where it runs from sending the
+    /// request to the job's completion as the server recorded it, so that C × T1 / cores means
+    /// the same as for every other strategy.
     pub async fn lone_time(
         &self,
-        base: &str,
+        s: &Session<'_>,
         strategy: Strategy,
-        mode: Mode,
-    ) -> Result<Duration, String> {
+        plan: &Plan,
+    ) -> Result<RequestRecord, String> {
         let sent = SystemTime::now();
-        let record = self.lone(base, strategy, mode).await;
+        let mut record = self.lone(&s.base, strategy, s.mode, plan).await;
         if let Some(e) = record.error {
             return Err(format!(
                 "lone request {} {}?{}: {e}",
                 strategy.method(),
                 strategy.path(),
-                strategy_query(strategy, &self.plan)
+                strategy_query(strategy, plan)
             ));
         }
-        if strategy == Strategy::Background && mode == Mode::Ours {
-            self.wait_background_done(base, sent).await
-        } else {
-            Ok(record.latency)
+        if strategy == Strategy::Background && s.mode == Mode::Ours {
+            record.latency = self.wait_background_done(&s.base, sent).await?;
         }
+        Ok(record)
     }
 
     /// One request alone, checked.
-    async fn lone(&self, base: &str, strategy: Strategy, mode: Mode) -> RequestRecord {
-        exchange(
-            &*self.client,
-            base,
-            strategy,
-            &self.plan,
-            mode,
-            0,
-            Instant::now(),
-        )
-        .await
+    async fn lone(&self, base: &str, strategy: Strategy, mode: Mode, plan: &Plan) -> RequestRecord {
+        exchange(&*self.client, base, strategy, plan, mode, 0, Instant::now()).await
     }
 
-    async fn round(
+    /// One round: a batch of C concurrent requests of `plan`'s size, with the open-loop
+    /// `/health` probe running beside it, the server's CPU time, lag window and peak memory
+    /// read around it; for `/background` on our servers, until its jobs finished.
+    pub async fn round(
         &self,
-        base: &str,
+        s: &Session<'_>,
         strategy: Strategy,
-        mode: Mode,
         number: u32,
-        pid: Option<u32>,
+        plan: &Plan,
     ) -> Result<Round, String> {
-        let plan = self.plan;
+        let (base, mode, pid) = (s.base.as_str(), s.mode, s.pid);
+        let plan = *plan;
         let ours = mode == Mode::Ours;
         // The probe's thread, runtime and connection are up before the batch's clock starts.
         let ready = tokio::task::spawn_blocking({
@@ -873,27 +869,6 @@ pub fn probe_errors_note(rounds: &[Round]) -> Option<String> {
     })
 }
 
-/// Why `strategy` is not measured on `target`, if its runtime cannot run it.
-pub fn not_applicable(target: &Target, strategy: Strategy) -> Option<String> {
-    (!target.runs(strategy)).then(|| {
-        format!(
-            "{} does not run on {} (common's Strategy::supported_on); the server answers 501",
-            strategy.path(),
-            target.kind
-        )
-    })
-}
-
-/// Stops `server` (SIGTERM, then SIGKILL after a grace period): a note if that went wrong.
-pub async fn stop_server(server: ServerProcess) -> Option<String> {
-    match tokio::task::spawn_blocking(move || server.stop(STOP_GRACE)).await {
-        Ok(Ok(status)) if status.success() => None,
-        Ok(Ok(status)) => Some(format!("server exited with {status} when stopped")),
-        Ok(Err(e)) => Some(format!("stopping the server: {e}")),
-        Err(e) => Some(format!("stopping the server: {e}")),
-    }
-}
-
 /// The server's command line: port 0, the worker count, and limits raised when the plan needs it.
 pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
     // ServerProcess::start adds `--bind 127.0.0.1:0`.
@@ -917,6 +892,27 @@ pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
     args
 }
 
+/// Why `strategy` is not measured on `target`, if its runtime cannot run it.
+pub fn not_applicable(target: &Target, strategy: Strategy) -> Option<String> {
+    (!target.runs(strategy)).then(|| {
+        format!(
+            "{} does not run on {} (common's Strategy::supported_on); the server answers 501",
+            strategy.path(),
+            target.kind
+        )
+    })
+}
+
+/// Stops `server` (SIGTERM, then SIGKILL after a grace period): a note if that went wrong.
+pub async fn stop_server(server: ServerProcess) -> Option<String> {
+    match tokio::task::spawn_blocking(move || server.stop(STOP_GRACE)).await {
+        Ok(Ok(status)) if status.success() => None,
+        Ok(Ok(status)) => Some(format!("server exited with {status} when stopped")),
+        Ok(Err(e)) => Some(format!("stopping the server: {e}")),
+        Err(e) => Some(format!("stopping the server: {e}")),
+    }
+}
+
 /// The query of one request of `strategy`: `n=…`, and `yield_every=…` for `/cycle_sleep` when given.
 pub fn strategy_query(strategy: Strategy, plan: &Plan) -> String {
     let mut query = format!("n={}", plan.n);
@@ -926,12 +922,85 @@ pub fn strategy_query(strategy: Strategy, plan: &Plan) -> String {
     query
 }
 
-/// `Err` if the server has exited.
-pub fn check_alive(server: &mut Option<&mut ServerProcess>) -> Result<(), String> {
-    match server.as_mut().and_then(|s| s.try_exited()) {
-        Some(status) => Err(format!("server crashed: it exited with {status}")),
-        None => Ok(()),
+/// The server a pair is measured on, once verified: where it is, whether it is ours (then it
+/// has `/stats` and a pid), and the process, to notice a crash.
+#[derive(Debug)]
+pub struct Session<'a> {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Ours (started here) or external (`--url`).
+    pub mode: Mode,
+    /// The server's pid (ours only).
+    pub pid: Option<u32>,
+    server: Option<&'a mut ServerProcess>,
+}
+
+impl<'a> Session<'a> {
+    /// The session of `server`, which we started.
+    pub fn ours(server: &'a mut ServerProcess) -> Session<'a> {
+        Session {
+            base: server.base_url(),
+            mode: Mode::Ours,
+            pid: Some(server.pid()),
+            server: Some(server),
+        }
     }
+
+    /// The session of the server already running at `url` (`--url`).
+    pub fn external(url: &str) -> Session<'a> {
+        Session {
+            base: url.to_owned(),
+            mode: Mode::External,
+            pid: None,
+            server: None,
+        }
+    }
+
+    /// An error if the server we started has exited.
+    pub fn check_alive(&mut self) -> Result<(), String> {
+        match self.server.as_mut().and_then(|s| s.try_exited()) {
+            Some(status) => Err(format!("server crashed: it exited with {status}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the reader should know of a pair's `rounds`: probes that failed, lag not measured.
+pub fn round_notes(mode: Mode, rounds: &[Round]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(note) = probe_errors_note(rounds) {
+        notes.push(note);
+    }
+    if mode == Mode::Ours && !rounds.is_empty() && rounds.iter().all(|r| r.lag.is_none()) {
+        notes.push("the server answers no POST /lag/window: lag columns blank".into());
+    }
+    notes
+}
+
+/// An error counting the requests of `rounds` that were not verified answers, by kind: a
+/// pair with any such request failed.
+pub fn request_errors(rounds: &[Round]) -> Result<(), String> {
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    let mut total = 0;
+    for r in rounds.iter().flat_map(|r| &r.requests) {
+        total += 1;
+        if let Some(e) = &r.error {
+            let kind = match e {
+                RequestError::Status(s) => format!("status {s}"),
+                other => other.kind().to_owned(),
+            };
+            *kinds.entry(kind).or_default() += 1;
+        }
+    }
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    let bad: usize = kinds.values().sum();
+    let list: Vec<String> = kinds.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    Err(format!(
+        "{bad} of {total} requests failed: {}",
+        list.join(", ")
+    ))
 }
 
 /// A GET with a timeout, timed from just before the client is called to the last body byte.

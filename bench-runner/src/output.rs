@@ -21,7 +21,7 @@ use crate::measure::Measurement;
 use crate::stats::{Spread, micros};
 use crate::summary::{PairSummary, RoundFigures};
 
-/// One CSV row under construction (the rate experiment's writers use it too).
+/// One CSV row under construction (every experiment's writers build theirs with it).
 #[derive(Debug, Default)]
 pub(crate) struct Row(Vec<String>);
 

@@ -32,12 +32,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use common::Strategy;
-use conformance::{HttpClient, Mode, ServerProcess};
+use conformance::{HttpClient, Mode};
 use results_format::{RATE_OK, RATE_PROBES, RATE_RAW, RATE_REFUSED, RATE_SHED, RATE_SUMMARY};
 
 use crate::cli::{Settings, Subjects};
 use crate::console::Console;
-use crate::measure::{self, Bench, Labels, Log, Plan, RequestError, Verification};
+use crate::measure::{self, Bench, Labels, Log, Plan, RequestError, Session, Verification};
 use crate::output::Row;
 use crate::probe::{self, ProbeRecord};
 use crate::servers::Binaries;
@@ -653,18 +653,8 @@ async fn measure_pair(
                     return p;
                 }
             };
-            let base = server.base_url();
-            let measured = measure_at(
-                bench,
-                client,
-                rate,
-                &base,
-                Mode::Ours,
-                &mut p,
-                Some(&mut server),
-                log,
-            )
-            .await;
+            let mut session = Session::ours(&mut server);
+            let measured = measure_at(bench, client, rate, &mut session, &mut p, log).await;
             if let Err(why) = measured {
                 p.failure = Some(why);
             }
@@ -673,9 +663,8 @@ async fn measure_pair(
         }
         Subject::External { url } => {
             let mut p = RatePair::new(Labels::external(bench.client_name()), strategy, plan);
-            if let Err(why) =
-                measure_at(bench, client, rate, url, Mode::External, &mut p, None, log).await
-            {
+            let mut session = Session::external(url);
+            if let Err(why) = measure_at(bench, client, rate, &mut session, &mut p, log).await {
                 p.failure = Some(why);
             }
             p
@@ -703,30 +692,23 @@ fn queue_limits(plan: &Plan, args: &[String], extra: &[String]) -> Vec<String> {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn measure_at(
     bench: &Bench,
     client: &Arc<dyn HttpClient>,
     rate: &RatePlan,
-    base: &str,
-    mode: Mode,
+    s: &mut Session<'_>,
     p: &mut RatePair,
-    mut server: Option<&mut ServerProcess>,
     log: &dyn Log,
 ) -> Result<(), String> {
     let plan = *bench.plan();
     let strategy = p.strategy;
-    let ours = mode == Mode::Ours;
-    bench
-        .prepare(base, mode, strategy, &mut server, &mut p.verification, log)
-        .await?;
+    bench.verify(s, &mut p.verification, log).await?;
+    bench.warm_up(s, strategy, &plan).await?;
     // T1, the fastest lone request, as in the batch experiment (see measure.rs).
     let mut t1 = Duration::MAX;
     for _ in 0..plan.calibration {
-        t1 = t1.min(bench.lone_time(base, strategy, mode).await?);
-        if ours {
-            bench.wait_idle(base).await?;
-        }
+        t1 = t1.min(bench.lone_time(s, strategy, &plan).await?.latency);
+        bench.idle(s).await?;
     }
     p.t1 = Some(t1);
     let capacity = p
@@ -738,11 +720,9 @@ async fn measure_at(
         p.cores
     ));
     for (i, (load, offered)) in rate.rates(capacity).into_iter().enumerate() {
-        if ours {
-            bench.wait_idle(base).await?;
-        }
+        bench.idle(s).await?;
         let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let step = run_step(bench, client, rate, base, mode, strategy, offered).await?;
+        let step = run_step(bench, client, rate, &s.base, s.mode, strategy, offered).await?;
         let step = Step {
             number,
             load,
@@ -753,12 +733,9 @@ async fn measure_at(
             &StepFigures::of(&step, plan.request_timeout),
         ));
         p.steps.push(step);
-        measure::check_alive(&mut server)?;
+        s.check_alive()?;
     }
-    if ours {
-        bench.wait_idle(base).await?;
-    }
-    Ok(())
+    bench.idle(s).await
 }
 
 /// `load 0.50 = 222 req/s: achieved 221/s, goodput 221/s, p50 4.9 ms, p99 9.8 ms, …`.

@@ -129,7 +129,18 @@ fn a_kernel_of_our_own_is_measured_end_to_end() {
         .block_on(bench_runner::run_with(cli, args, &kernels()))
         .expect("the run completes");
     assert_eq!(outcome.failed, 0, "{outcome:?}");
-    assert_eq!(outcome.pairs, common::Strategy::ALL.len());
+    // Every experiment measures every pair (`--experiment all`, the default).
+    assert_eq!(
+        outcome.pairs,
+        common::Strategy::ALL.len() * results_format::Experiment::ALL.len()
+    );
+    // The sizes sweep ran the kernel too: at 0 and at the quick n, every pair.
+    let sizes = std::fs::read_to_string(out.join(results_format::SIZES_SUMMARY.name))
+        .expect("sizes_summary.csv");
+    let ok = sizes
+        .lines()
+        .filter(|l| l.contains(",xorshift,") && l.contains(",ok,"));
+    assert_eq!(ok.count(), 2 * common::Strategy::ALL.len(), "{sizes}");
 
     // Every file names the kernel; every pair verified; n is ours (--quick: default ÷ 1000).
     for file in results_format::CSV_FILES {

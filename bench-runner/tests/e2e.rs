@@ -12,7 +12,8 @@ use bench_runner::output::parse_line;
 use bench_runner::targets::TARGETS;
 use common::Strategy;
 use results_format::{
-    Experiment, FILES, METADATA, PROBES, RATE_PROBES, RATE_RAW, RATE_SUMMARY, RAW, ROUNDS, SUMMARY,
+    Experiment, FILES, METADATA, PROBES, RATE_PROBES, RATE_RAW, RATE_SUMMARY, RAW, ROUNDS,
+    SIZES_FILES, SIZES_PROBES, SIZES_RAW, SIZES_SUMMARY, SUMMARY,
 };
 
 const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
@@ -283,7 +284,8 @@ fn quick_run_against_every_server_writes_verified_csvs() {
     .expect("metadata.json is JSON");
     assert_eq!(meta["server_build_profile"], "debug");
     assert_eq!(meta["quick"], true);
-    assert_eq!(meta["pairs"], pairs);
+    // Each experiment (batch and sizes, `all` by default) measured every pair.
+    assert_eq!(meta["pairs"], pairs * Experiment::ALL.len());
     assert!(
         meta["note"].as_str().is_some_and(|n| n.contains("same")),
         "{meta}"
@@ -360,7 +362,10 @@ fn a_run_that_measured_nothing_leaves_the_results_untouched_and_exits_2() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("nothing measured: 2 of 2 pairs failed; no results written"),
+        stderr.contains(&format!(
+            "nothing measured: {e} of {e} pairs failed; no results written",
+            e = 2 * Experiment::ALL.len()
+        )),
         "{stderr}"
     );
     assert_eq!(snapshot(&out), before, "{} was touched", out.display());
@@ -976,7 +981,10 @@ fn wrong_totals_fail_verification_and_are_not_measured() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stdout}");
     assert!(
-        stderr.contains("nothing measured: 1 of 1 pairs failed"),
+        stderr.contains(&format!(
+            "nothing measured: {e} of {e} pairs failed",
+            e = Experiment::ALL.len()
+        )),
         "{stderr}"
     );
     let failure = stdout
@@ -1109,6 +1117,146 @@ fn an_unwritable_results_directory_fails_before_measuring() {
         std::fs::read_to_string(&file).expect("intact"),
         "not a directory"
     );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// `--experiment sizes --quick` on one target: the sweep's files only (the batch's are not
+/// written), a summary row per pair and size, T1 and the percentiles re-derived from the raw
+/// rows, and metadata.json naming the one experiment.
+#[test]
+fn the_sizes_experiment_alone_writes_its_files_and_says_so() {
+    let dir = servers();
+    let tmp = scratch("sizes");
+    let out = tmp.join("results");
+    previous_results(&out);
+    let output = run(&[
+        "--experiment",
+        "sizes",
+        "--quick",
+        "--allow-debug",
+        "--server-dir",
+        dir.to_str().expect("utf-8 path"),
+        "--target",
+        "tokio",
+        "--workers",
+        "1",
+        "--strategy",
+        "cycle,thread,rayon",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("== sizes: tokio, workers=1, /rayon"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("n = 0: T1 "), "{stdout}");
+    assert!(stdout.contains("n = 10000: T1 "), "{stdout}");
+
+    let names: BTreeSet<String> = std::fs::read_dir(&out)
+        .expect("results dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let want: BTreeSet<String> = SIZES_FILES
+        .iter()
+        .map(|f| f.name.to_owned())
+        .chain([METADATA.to_owned()])
+        .collect();
+    assert_eq!(
+        names, want,
+        "the previous run's batch files and report are gone"
+    );
+
+    let summary = Csv::read(&out.join(SIZES_SUMMARY.name));
+    assert_eq!(summary.header, SIZES_SUMMARY.header());
+    assert_eq!(summary.rows.len(), 3 * 2, "three pairs, two sizes");
+    assert!(summary.values("result").iter().all(|r| *r == "ok"));
+    assert_eq!(
+        summary.values("n").into_iter().collect::<BTreeSet<_>>(),
+        BTreeSet::from(["0", "10000"])
+    );
+    let raw = Csv::read(&out.join(SIZES_RAW.name));
+    assert_eq!(raw.header, SIZES_RAW.header());
+    assert!(raw.values("verified").iter().all(|v| *v == "true"));
+    let probes = Csv::read(&out.join(SIZES_PROBES.name));
+    assert_eq!(probes.header, SIZES_PROBES.header());
+    assert!(!probes.rows.is_empty());
+    for row in &summary.rows {
+        let get = |name: &str| row[summary.col(name)].as_str();
+        let of_pair = |r: &&Vec<String>| {
+            ["strategy", "n"]
+                .iter()
+                .all(|c| r[raw.col(c)] == row[summary.col(c)])
+        };
+        let lone: Vec<u64> = raw
+            .rows
+            .iter()
+            .filter(of_pair)
+            .filter(|r| r[raw.col("phase")] == "lone")
+            .map(|r| r[raw.col("latency_us")].parse().expect("latency_us"))
+            .collect();
+        assert_eq!(get("lone_requests"), lone.len().to_string());
+        assert_eq!(get("t1_us"), lone.iter().min().expect("lone").to_string());
+        let batch: Vec<u64> = raw
+            .rows
+            .iter()
+            .filter(of_pair)
+            .filter(|r| r[raw.col("phase")] == "batch")
+            .map(|r| r[raw.col("latency_us")].parse().expect("latency_us"))
+            .collect();
+        assert_eq!(get("requests"), batch.len().to_string());
+        assert_eq!(batch.len() % 4, 0, "whole batches of C = 4");
+        let p = bench_runner::stats::percentiles(&batch).expect("requests");
+        assert_eq!(get("latency_us_p50"), p.p50.to_string());
+        assert_eq!(get("latency_us_max"), p.max.to_string());
+    }
+
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join(METADATA)).expect("metadata"))
+            .expect("metadata.json is JSON");
+    assert_eq!(meta["experiments"], serde_json::json!(["sizes"]));
+    assert_eq!(meta["n"], 10_000, "the batch n: the largest of the sweep");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Bad `--n` lists: an empty one, a negative value, a value above the kernel's ceiling: exit
+/// 2 with a message naming `--n`, no server started, the previous results untouched.
+#[test]
+fn bad_n_lists_are_refused_naming_the_option() {
+    let tmp = scratch("bad-n");
+    let own = tmp.join("release");
+    std::fs::create_dir_all(&own).expect("dir");
+    let mark = tmp.join("started");
+    for t in TARGETS {
+        script(&own.join(t.package), &format!("touch {}", mark.display()));
+    }
+    let out = tmp.join("results");
+    previous_results(&out);
+    let before = snapshot(&out);
+    for bad in [
+        &["--n", ""][..],
+        &["--n", "5,-1"],
+        &["--n", "0,1000000000001"],
+        &["--kernel", "argon2", "--n", "0,100001"],
+    ] {
+        let mut args = vec![
+            "--experiment",
+            "sizes",
+            "--server-dir",
+            own.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ];
+        args.extend_from_slice(bad);
+        let output = run(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(stderr.contains("--n"), "{bad:?}: {stderr}");
+    }
+    assert!(!mark.exists(), "a server was started");
+    assert_eq!(snapshot(&out), before, "{} was touched", out.display());
     let _ = std::fs::remove_dir_all(&tmp);
 }
 

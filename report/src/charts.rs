@@ -108,7 +108,7 @@ pub(crate) fn strategy_color(s: Strategy) -> &'static str {
 }
 
 /// The dash pattern of a strategy's line: by how it treats the executor.
-fn strategy_dash(s: Strategy) -> &'static str {
+pub(crate) fn strategy_dash(s: Strategy) -> &'static str {
     match s.execution() {
         Execution::Inline | Execution::Offloaded => "",
         Execution::Yielding => "7 4",

@@ -1,5 +1,6 @@
-//! Loading and checking a results directory: the four CSVs and metadata.json that bench-runner
-//! writes, and nothing else.
+//! Loading and checking a results directory: the CSVs and metadata.json that bench-runner
+//! writes, and nothing else: the batch experiment's four CSVs and the sizes experiment's
+//! summary, each read when metadata.json lists its experiment.
 //!
 //! Each file is read by column *name*, so a column bench-runner adds later does not break the
 //! report, while a column the report needs and cannot find is an error naming the file. Every
@@ -11,7 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use common::Strategy;
-use results_format::{METADATA, PROBES, RAW, ROUNDS, SUMMARY};
+use results_format::{Experiment, METADATA, PROBES, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -462,14 +463,126 @@ pub struct Results {
     pub raw: BTreeMap<PairKey, Vec<RawRow>>,
     /// probes.csv, grouped by pair.
     pub probes: BTreeMap<PairKey, Vec<ProbeRow>>,
+    /// sizes_summary.csv, in file order; empty when the run did not measure sizes.
+    pub sizes: Vec<SizesRow>,
     /// rate_summary.csv, if the run measured the rate experiment.
     pub rate: Option<crate::rate::RateResults>,
 }
 
+/// One row of sizes_summary.csv: one pair at one kernel size `n`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SizesRow {
+    /// Target name.
+    pub target: String,
+    /// Runtime (`tokio`).
+    pub runtime: String,
+    /// Framework (`axum`).
+    pub framework: String,
+    /// Executor threads; `None` for an external server.
+    pub workers: Option<u32>,
+    /// Strategy name.
+    #[serde(deserialize_with = "strategy")]
+    pub strategy: Strategy,
+    /// The kernel.
+    pub kernel: String,
+    /// Kernel size.
+    pub n: u64,
+    /// Requests per batch.
+    pub concurrency: u64,
+    /// Rounds at this size.
+    pub rounds: u32,
+    /// `ok`, `failed` or `not_applicable`.
+    pub result: String,
+    /// The fastest lone request, µs.
+    pub t1_us: Option<f64>,
+    /// Request median, pooled over the rounds, µs.
+    pub latency_us_p50: Option<f64>,
+    /// Probe p99, pooled over the rounds, µs.
+    pub probe_latency_us_p99: Option<f64>,
+    /// Probes sent in the rounds.
+    pub probes: u64,
+    /// Probes that got no answer.
+    pub probe_errors: u64,
+}
+
+impl SizesRow {
+    /// The columns of sizes_summary.csv the report reads.
+    pub const COLUMNS: &[&str] = &[
+        "target",
+        "runtime",
+        "framework",
+        "workers",
+        "strategy",
+        "kernel",
+        "n",
+        "concurrency",
+        "rounds",
+        "result",
+        "t1_us",
+        "latency_us_p50",
+        "probe_latency_us_p99",
+        "probes",
+        "probe_errors",
+    ];
+
+    /// Measured (neither failed nor not applicable).
+    pub fn ok(&self) -> bool {
+        self.result == results_format::RESULT_OK
+    }
+
+    /// `tokio + axum`.
+    pub fn label(&self) -> String {
+        format!("{} + {}", self.runtime, self.framework)
+    }
+}
+
 impl Results {
-    /// Reads and checks `dir`/{summary,rounds,raw,probes}.csv and metadata.json.
+    /// Reads and checks metadata.json and the files of the experiments it lists: for the batch
+    /// experiment `dir`/{summary,rounds,raw,probes}.csv, for the sizes experiment
+    /// sizes_summary.csv, for the rate experiment rate_summary.csv. A file of an experiment the run did not measure is not read.
     pub fn load(dir: &Path) -> Result<Results, DataError> {
         let metadata = read_metadata(&dir.join(METADATA))?;
+        let ran = |e: Experiment| metadata.experiments.iter().any(|x| x == e.name());
+        let mut sizes = Vec::new();
+        if ran(Experiment::Sizes) {
+            let path = dir.join(SIZES_SUMMARY.name);
+            sizes = read_csv::<SizesRow>(&path, SizesRow::COLUMNS)?
+                .into_iter()
+                .map(|(_, row)| row)
+                .collect();
+            if sizes.is_empty() {
+                return Err(DataError::Csv {
+                    path,
+                    line: 1,
+                    message: "no rows: the run measured nothing".into(),
+                });
+            }
+        }
+        let rate = if ran(Experiment::Rate) {
+            crate::rate::load(dir)?
+        } else {
+            None
+        };
+        if !ran(Experiment::Batch) {
+            if sizes.is_empty() && rate.is_none() {
+                return Err(DataError::Inconsistent {
+                    path: dir.join(METADATA),
+                    message: format!(
+                        "experiments {:?}: none the report knows (batch, sizes, rate)",
+                        metadata.experiments
+                    ),
+                });
+            }
+            return Ok(Results {
+                rate,
+                metadata,
+                summary: vec![],
+                rounds: vec![],
+                raw: BTreeMap::new(),
+                probes: BTreeMap::new(),
+                sizes,
+            });
+        }
         let summary_path = dir.join(SUMMARY.name);
         let summary: Vec<SummaryRow> = read_csv(&summary_path, SummaryRow::COLUMNS)?
             .into_iter()
@@ -531,13 +644,19 @@ impl Results {
                 .push(row);
         }
         Ok(Results {
-            rate: crate::rate::load(dir)?,
+            rate,
             metadata,
             summary,
             rounds,
             raw,
             probes,
+            sizes,
         })
+    }
+
+    /// Whether the run measured the batch experiment (its files were read).
+    pub fn has_batch(&self) -> bool {
+        !self.summary.is_empty()
     }
 
     /// The rounds of `key`, in file order.
@@ -919,6 +1038,7 @@ pub(crate) mod fake {
             rounds: round_rows,
             raw: BTreeMap::new(),
             probes: BTreeMap::new(),
+            sizes: vec![],
             rate: None,
         }
     }

@@ -1,7 +1,7 @@
 //! report: turns the CSVs bench-runner writes into `REPORT.md` and the SVG charts it embeds.
 //!
 //! It reads only the results directory (`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`,
-//! `metadata.json`, and `rate_summary.csv` when the rate experiment ran), so the report can be regenerated from committed results on any machine,
+//! `sizes_summary.csv`, `rate_summary.csv`, `metadata.json`: the files of the experiments metadata.json lists), so the report can be regenerated from committed results on any machine,
 //! without running a server. Every figure and every sentence with a number in it is computed
 //! from those files.
 //!
@@ -22,6 +22,8 @@
 //!   server answering, chosen from the data, with its figures and the code to copy.
 //! - [`findings`]: the findings, computed from the summary and the rounds, with the measures
 //!   they use; no difference is called inside the rounds' noise.
+//! - [`sizes`]: the "Work size" section (sizes experiment): offload cost per strategy and
+//!   runtime, the crossover work size, its two charts.
 //! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
 //!   overload behaviour per pair, latency and goodput against offered load.
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
@@ -39,6 +41,7 @@ pub mod findings;
 pub mod markdown;
 pub mod noise;
 pub mod rate;
+pub mod sizes;
 mod svg;
 
 pub use data::{DataError, Results};
@@ -57,11 +60,18 @@ pub struct Report {
     pub charts: Vec<charts::Chart>,
 }
 
-/// Builds the report of `results`.
+/// Builds the report of `results`: the batch experiment's sections when it was measured, the
+/// sizes and rate experiments' when they were.
 pub fn generate(results: &Results) -> Report {
-    let mut charts = charts::all(results);
-    let mut markdown = markdown::report(results, &charts, CHARTS_DIR);
-    // The rate experiment's section and charts, when its files are there.
+    let mut charts = if results.has_batch() {
+        charts::all(results)
+    } else {
+        vec![]
+    };
+    let sizes = sizes::charts(results);
+    let mut markdown = markdown::report(results, &charts, &sizes, CHARTS_DIR);
+    charts.extend(sizes);
+    // The rate experiment's section and charts, when it was measured.
     if let Some(rate) = &results.rate {
         let rate_charts = rate::charts(rate);
         markdown.push_str(&rate::markdown(rate, &rate_charts, CHARTS_DIR));

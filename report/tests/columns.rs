@@ -2,8 +2,8 @@
 //! every column the report reads is one the results files have, so a renamed or dropped column
 //! fails here rather than in a reader's `make report`.
 
-use report::data::{ProbeRow, RawRow, RoundRow, SummaryRow};
-use results_format::{CsvFile, PROBES, RAW, ROUNDS, SUMMARY};
+use report::data::{ProbeRow, RawRow, RoundRow, SizesRow, SummaryRow};
+use results_format::{CsvFile, PROBES, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
 
 /// Each file with the columns the report reads from it.
 const READ: [(CsvFile, &[&str]); 4] = [
@@ -19,6 +19,9 @@ fn every_column_the_report_reads_is_in_the_results_format() {
         for col in read {
             assert!(file.has(col), "{}: the format has no `{col}`", file.name);
         }
+    }
+    for col in SizesRow::COLUMNS {
+        assert!(SIZES_SUMMARY.has(col), "sizes_summary.csv: no `{col}`");
     }
 }
 

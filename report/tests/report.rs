@@ -570,3 +570,81 @@ fn the_binary_writes_the_report_or_exits_non_zero_with_the_reason() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A run of `--experiment sizes` alone: metadata.json lists only sizes, and there is no
+/// summary.csv. The report is still written, with the "Work size" section and its charts and
+/// without the batch sections; a run listing sizes without sizes_summary.csv is an error.
+#[test]
+fn a_sizes_only_run_gets_its_section_and_no_batch_sections() {
+    let dir = scratch("sizes-only");
+    for name in ["summary.csv", "rounds.csv", "raw.csv", "probes.csv"] {
+        fs::remove_file(dir.join(name)).expect("remove");
+    }
+    let meta = fs::read_to_string(dir.join("metadata.json")).expect("metadata");
+    let mut meta: serde_json::Value = serde_json::from_str(&meta).expect("json");
+    meta["experiments"] = serde_json::json!(["sizes"]);
+    fs::write(dir.join("metadata.json"), meta.to_string()).expect("metadata");
+    let err = Results::load(&dir).expect_err("sizes_summary.csv is missing");
+    assert!(err.to_string().contains("sizes_summary.csv"), "{err}");
+
+    // /cycle's probe p99 climbs with n; /rayon's stays low; T1 grows 1 µs per unit.
+    let mut csv = results_format::SIZES_SUMMARY.header();
+    csv.push('\n');
+    let cols = results_format::SIZES_SUMMARY.columns;
+    for (strategy, extra, probe) in [
+        ("cycle", 0.0, [300.0, 350.0, 5_000.0, 40_000.0]),
+        ("rayon", 25.0, [300.0, 320.0, 400.0, 900.0]),
+    ] {
+        for (i, n) in [0u64, 10, 1_000, 10_000].into_iter().enumerate() {
+            let t1 = 100.0 + n as f64 + extra;
+            let row: Vec<String> = cols
+                .iter()
+                .map(|c| match *c {
+                    "target" => "smol".into(),
+                    "runtime" => "smol".into(),
+                    "framework" => "hyper".into(),
+                    "client" => "reqwest".into(),
+                    "workers" => "1".into(),
+                    "strategy" => strategy.into(),
+                    "kernel" => "sum-squares".into(),
+                    "n" => n.to_string(),
+                    "concurrency" => "20".into(),
+                    "rounds" => "3".into(),
+                    "result" => "ok".into(),
+                    "t1_us" => format!("{t1:.0}"),
+                    "latency_us_p50" => format!("{:.0}", t1 * 3.0),
+                    "probe_latency_us_p99" => format!("{:.0}", probe[i]),
+                    "probes" => "60".into(),
+                    "probe_errors" => "0".into(),
+                    _ => String::new(),
+                })
+                .collect();
+            csv.push_str(&row.join(","));
+            csv.push('\n');
+        }
+    }
+    fs::write(dir.join("sizes_summary.csv"), csv).expect("sizes_summary.csv");
+
+    let written = report::run(&dir).expect("the report is written");
+    let md = fs::read_to_string(dir.join("REPORT.md")).expect("REPORT.md");
+    assert!(md.contains("## Work size"), "{md}");
+    assert!(
+        !md.contains("## Findings") && !md.contains("## Charts"),
+        "{md}"
+    );
+    assert!(md.contains("| /rayon | +25 |"), "{md}");
+    assert!(
+        md.contains("**smol ×1 (smol + hyper)**: from n = 1,000, about 1.00 ms of work"),
+        "{md}"
+    );
+    let charts: Vec<String> = written
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        charts,
+        ["sizes_probe.svg", "sizes_latency.svg", "REPORT.md"]
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

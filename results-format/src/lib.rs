@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`RAW`], [`PROBES`], [`ROUNDS`], [`SUMMARY`] | each CSV file: its name and its columns, in order ([`CsvFile`]) |
 //! | [`CSV_FILES`] | the batch experiment's four CSV files, in the order they are written |
+//! | [`SIZES_RAW`], [`SIZES_PROBES`], [`SIZES_SUMMARY`], [`SIZES_FILES`] | the sizes experiment's CSV files |
 //! | [`RATE_RAW`], [`RATE_PROBES`], [`RATE_SUMMARY`], [`RATE_FILES`] | the rate experiment's files |
 //! | [`Experiment`] | bench-runner's experiments, each with its own CSV files ([`Experiment::files`]) |
 //! | [`METADATA`] | the name of metadata.json |
@@ -63,11 +64,14 @@ pub const CSV_FILES: [CsvFile; 4] = [RAW, PROBES, ROUNDS, SUMMARY];
 /// ([`Experiment::ALL`] order), then metadata.json. A run writes the files of the experiments it
 /// ran and metadata.json, and removes the others from its results directory: the directory
 /// holds one run, which metadata.json describes.
-pub const FILES: [&str; 8] = [
+pub const FILES: [&str; 11] = [
     RAW.name,
     PROBES.name,
     ROUNDS.name,
     SUMMARY.name,
+    SIZES_RAW.name,
+    SIZES_PROBES.name,
+    SIZES_SUMMARY.name,
     RATE_RAW.name,
     RATE_PROBES.name,
     RATE_SUMMARY.name,
@@ -80,18 +84,23 @@ pub const FILES: [&str; 8] = [
 pub enum Experiment {
     /// C concurrent requests per round, R rounds, per pair: batch time, latency, probe.
     Batch,
+    /// The work-size sweep: per pair, at each `n` of `--n`, T1 and rounds of C concurrent
+    /// requests with the probe: what an offload costs, and from which work size inline work
+    /// stalls the server.
+    Sizes,
     /// Open loop: requests sent on a fixed schedule at several offered rates, per pair.
     Rate,
 }
 
 impl Experiment {
     /// Every experiment, in the order a run measures them.
-    pub const ALL: [Experiment; 2] = [Experiment::Batch, Experiment::Rate];
+    pub const ALL: [Experiment; 3] = [Experiment::Batch, Experiment::Sizes, Experiment::Rate];
 
     /// Its name on the command line and in metadata.json.
     pub fn name(self) -> &'static str {
         match self {
             Experiment::Batch => "batch",
+            Experiment::Sizes => "sizes",
             Experiment::Rate => "rate",
         }
     }
@@ -105,6 +114,7 @@ impl Experiment {
     pub fn files(self) -> &'static [CsvFile] {
         match self {
             Experiment::Batch => &CSV_FILES,
+            Experiment::Sizes => &SIZES_FILES,
             Experiment::Rate => &RATE_FILES,
         }
     }
@@ -277,6 +287,94 @@ pub const SUMMARY: CsvFile = CsvFile {
     ],
 };
 
+/// The sizes experiment's CSV files, in the order they are written.
+pub const SIZES_FILES: [CsvFile; 3] = [SIZES_RAW, SIZES_PROBES, SIZES_SUMMARY];
+
+/// sizes_raw.csv: one row per request of the sizes experiment: `phase` `lone` for the lone
+/// requests T1 is the fastest of (`round` 0; for `/background` on our servers `latency_us`
+/// runs until the job's completion, as T1 counts it), `batch` for the requests of each round.
+pub const SIZES_RAW: CsvFile = CsvFile {
+    name: "sizes_raw.csv",
+    columns: &[
+        "target",
+        "runtime",
+        "framework",
+        "client",
+        "workers",
+        "strategy",
+        "kernel",
+        "n",
+        "concurrency",
+        "phase",
+        "round",
+        "request",
+        "start_offset_us",
+        "latency_us",
+        "status",
+        "verified",
+        "error",
+    ],
+};
+
+/// sizes_probes.csv: one row per `/health` probe of the sizes experiment (as probes.csv, with
+/// the `n` of the round it ran beside).
+pub const SIZES_PROBES: CsvFile = CsvFile {
+    name: "sizes_probes.csv",
+    columns: &[
+        "target",
+        "workers",
+        "strategy",
+        "kernel",
+        "n",
+        "round",
+        "probe",
+        "scheduled_offset_us",
+        "queued_us",
+        "harness_late_us",
+        "answer_us",
+        "latency_us",
+        "status",
+        "error",
+    ],
+};
+
+/// sizes_summary.csv: one row per target × workers × strategy × n. `t1_us` is the fastest of
+/// the `lone` rows; percentiles pool every round of that n (`batch` rows, probes).
+pub const SIZES_SUMMARY: CsvFile = CsvFile {
+    name: "sizes_summary.csv",
+    columns: &[
+        "target",
+        "runtime",
+        "framework",
+        "client",
+        "workers",
+        "strategy",
+        "kernel",
+        "n",
+        "concurrency",
+        "rounds",
+        "result",
+        "failure",
+        "lone_requests",
+        "t1_us",
+        "batch_ms_total",
+        "latency_us_p50",
+        "latency_us_p99",
+        "latency_us_max",
+        "requests",
+        "probes",
+        "probe_errors",
+        "probe_latency_us_p50",
+        "probe_latency_us_p99",
+        "probe_latency_us_max",
+        "probe_harness_late_us_p99",
+        "lag_samples",
+        "lag_us_p99_median",
+        "lag_us_p99_worst",
+        "note",
+    ],
+};
+
 /// The rate experiment's CSV files, in the order they are written.
 pub const RATE_FILES: [CsvFile; 3] = [RATE_RAW, RATE_PROBES, RATE_SUMMARY];
 
@@ -427,6 +525,29 @@ mod tests {
     }
 
     #[test]
+    fn sizes_headers_are_the_documented_ones() {
+        assert_eq!(
+            SIZES_RAW.header(),
+            "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,phase,round,\
+             request,start_offset_us,latency_us,status,verified,error"
+        );
+        assert_eq!(
+            SIZES_PROBES.header(),
+            "target,workers,strategy,kernel,n,round,probe,scheduled_offset_us,queued_us,\
+             harness_late_us,answer_us,latency_us,status,error"
+        );
+        assert_eq!(
+            SIZES_SUMMARY.header(),
+            "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,rounds,result,\
+             failure,lone_requests,t1_us,batch_ms_total,latency_us_p50,latency_us_p99,\
+             latency_us_max,requests,probes,probe_errors,probe_latency_us_p50,\
+             probe_latency_us_p99,probe_latency_us_max,probe_harness_late_us_p99,lag_samples,\
+             lag_us_p99_median,lag_us_p99_worst,note"
+        );
+        assert!(SIZES_FILES.iter().all(|f| f.name.starts_with("sizes_")));
+    }
+
+    #[test]
     fn the_files_in_order() {
         assert_eq!(
             FILES,
@@ -435,6 +556,9 @@ mod tests {
                 "probes.csv",
                 "rounds.csv",
                 "summary.csv",
+                "sizes_raw.csv",
+                "sizes_probes.csv",
+                "sizes_summary.csv",
                 "rate_raw.csv",
                 "rate_probes.csv",
                 "rate_summary.csv",

@@ -1,0 +1,614 @@
+//! The work-size sweep (`--experiment sizes`): when does offloading pay?
+//!
+//! Per pair (target, workers, strategy), one server, started and verified as the batch
+//! experiment's are ([`Bench::on_server`]), warmed up once; then, for each `n` of the sweep
+//! (`Settings::sizes`, ascending):
+//! - T1: the fastest of at least `--calibration` lone requests, more while they add up to
+//!   less than [`LONE_TIME`] (at most [`LONE_MAX`]): at the small sizes a lone request takes
+//!   ~0.1–0.3 ms and varies by as much, and the offload cost is a difference of two T1s
+//!   there, so it gets a few dozen samples; all are kept, as `lone` rows;
+//! - rounds of C concurrent requests with the open-loop `/health` probe beside each, the
+//!   server's lag window and CPU read around it ([`Bench::round`], the batch experiment's),
+//!   until the rounds' batches add up to [`MIN_BATCH`] or `--rounds` rounds ran, whichever
+//!   comes first: the large sizes stop after a round or two, the small ones run `--rounds`
+//!   rounds of a few milliseconds each.
+//!
+//! At n = 0 a request is the HTTP exchange and the strategy's machinery alone, so T1 of a
+//! strategy minus T1 of `/cycle` (inline) is what its offload costs; the report derives that
+//! and the crossover from sizes_summary.csv. Everything is kept raw ([`SizesPair`]) and the
+//! files are rendered at the end, the per-(pair, n) figures by the batch experiment's own
+//! summary code ([`PairSummary`]) on each step as if it were a pair.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use anyhow::Context;
+use results_format::{SIZES_PROBES, SIZES_RAW, SIZES_SUMMARY};
+
+use crate::ExperimentRun;
+use crate::cli::{Settings, Subjects};
+use crate::console::Console;
+use crate::measure::{self, Bench, Log, Measurement, Plan, RequestRecord, Round, Session};
+use crate::output::Row;
+use crate::servers::Binaries;
+use crate::stats::{self, micros};
+use crate::summary::PairSummary;
+
+/// Rounds at one `n` stop once their batches (for `/background` on our servers: until its
+/// jobs were done) add up to this much, or at `--rounds` rounds. 100 ms holds about 50
+/// probes at the default 2 ms interval, and keeps the default run's largest size (≈ 90 ms a
+/// batch on one worker) at two rounds.
+pub const MIN_BATCH: Duration = Duration::from_millis(100);
+
+/// Lone requests at one `n` go on past `--calibration` while they add up to less than this.
+pub const LONE_TIME: Duration = Duration::from_millis(5);
+/// The most lone requests at one `n`.
+pub const LONE_MAX: usize = 50;
+
+/// One `n` of one pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// The kernel size.
+    pub n: u64,
+    /// The lone requests T1 is the fastest of, in order (`latency` as T1 counts it).
+    pub lone: Vec<RequestRecord>,
+    /// The rounds.
+    pub rounds: Vec<Round>,
+    /// Why this step failed (the pair stops there).
+    pub failure: Option<String>,
+}
+
+/// Everything recorded for one pair: its labels, verdict, failure and notes (in `pair`,
+/// whose own rounds stay empty) and one [`Step`] per `n` reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizesPair {
+    /// The pair as the batch experiment records it, without rounds.
+    pub pair: Measurement,
+    /// The sweep, as far as it went.
+    pub steps: Vec<Step>,
+}
+
+impl SizesPair {
+    /// The step at `n` as a measurement of its own (plan at that `n`, T1 its fastest lone
+    /// request), so that the batch experiment's summary code derives its figures.
+    pub fn as_measurement(&self, step: &Step) -> Measurement {
+        let mut m = self.pair.clone();
+        m.plan = Plan {
+            n: step.n,
+            ..m.plan
+        };
+        m.t1 = step.lone.iter().map(|r| r.latency).min();
+        m.rounds = step.rounds.clone();
+        m.failure = step.failure.clone();
+        m
+    }
+}
+
+/// Runs the sweep on every pair of `settings`.
+pub async fn run(
+    bench: &Bench,
+    settings: &Settings,
+    binaries: Option<&Binaries>,
+) -> anyhow::Result<ExperimentRun> {
+    let plan = bench.plan();
+    let sizes: Vec<String> = settings.sizes.iter().map(u64::to_string).collect();
+    let pairs = crate::pair_count(settings);
+    println!(
+        "sizes: {pairs} pairs: n = {} {}(s), C = {}, per n T1 of {} to {LONE_MAX} lone requests \
+         (until {} ms of them), then rounds until {} ms of batches or {} rounds, probe every {:?}",
+        sizes.join(", "),
+        plan.kernel.unit(),
+        plan.concurrency,
+        plan.calibration,
+        LONE_TIME.as_millis(),
+        MIN_BATCH.as_millis(),
+        plan.rounds,
+        plan.probe_interval,
+    );
+    let console = Console::new(pairs as u64);
+    let mut all = Vec::new();
+    match (&settings.subjects, binaries) {
+        (
+            Subjects::Servers {
+                targets, workers, ..
+            },
+            Some(binaries),
+        ) => {
+            for target in targets {
+                let Some(binary) = binaries.path(target) else {
+                    continue;
+                };
+                for &w in workers.iter().filter(|w| target.runs_with_workers(**w)) {
+                    for &strategy in &settings.strategies {
+                        let what = format!("{}, workers={w}, {}", target.name, strategy.path());
+                        console.working_on(&what);
+                        console.line(&format!("== sizes: {what}"));
+                        let mut steps = Vec::new();
+                        let body = async |s: &mut Session<'_>, m: &mut Measurement| {
+                            sweep(bench, s, m, &settings.sizes, &mut steps, &console).await
+                        };
+                        let pair = bench.on_server(target, binary, w, strategy, &console, body);
+                        let pair = console.keep_alive(&what, pair).await;
+                        finish(&pair, &console);
+                        all.push(SizesPair { pair, steps });
+                        console.step();
+                    }
+                }
+            }
+        }
+        (Subjects::External { url }, _) => {
+            for &strategy in &settings.strategies {
+                let what = format!("external {url}, {}", strategy.path());
+                console.working_on(&what);
+                console.line(&format!("== sizes: {what}"));
+                let mut steps = Vec::new();
+                let body = async |s: &mut Session<'_>, m: &mut Measurement| {
+                    sweep(bench, s, m, &settings.sizes, &mut steps, &console).await
+                };
+                let pair = bench.on_external(url, strategy, &console, body);
+                let pair = console.keep_alive(&what, pair).await;
+                finish(&pair, &console);
+                all.push(SizesPair { pair, steps });
+                console.step();
+            }
+        }
+        (Subjects::Servers { .. }, None) => {}
+    }
+    console.finish();
+    let files = render(&all, &settings.sizes).context("rendering the sizes CSVs")?;
+    Ok(ExperimentRun {
+        files,
+        pairs: all.len(),
+        failed: all.iter().filter(|p| p.pair.failure.is_some()).count(),
+        not_applicable: all
+            .iter()
+            .filter(|p| p.pair.not_applicable.is_some())
+            .count(),
+    })
+}
+
+/// The pair's end: not applicable, or failed, said once.
+fn finish(m: &Measurement, log: &dyn Log) {
+    if let Some(why) = &m.not_applicable {
+        log.line(&format!("   not applicable: {why}"));
+    }
+    for note in &m.notes {
+        log.line(&format!("   note: {note}"));
+    }
+    if let Some(why) = &m.failure {
+        log.line(&format!("   FAILED {}: {why}", m.name()));
+    }
+}
+
+/// The sweep on one verified server: warm-up at the first size, then each size in turn. The
+/// first size that fails ends the pair (its error names the size).
+async fn sweep(
+    bench: &Bench,
+    s: &mut Session<'_>,
+    m: &mut Measurement,
+    sizes: &[u64],
+    steps: &mut Vec<Step>,
+    log: &dyn Log,
+) -> Result<(), String> {
+    let base = *bench.plan();
+    let strategy = m.strategy;
+    let first = Plan {
+        n: sizes.first().copied().unwrap_or(base.n),
+        ..base
+    };
+    bench.warm_up(s, strategy, &first).await?;
+    for &n in sizes {
+        let plan = Plan { n, ..base };
+        let mut step = Step {
+            n,
+            lone: vec![],
+            rounds: vec![],
+            failure: None,
+        };
+        let outcome = one_size(bench, s, strategy, &plan, &mut step).await;
+        if let Err(why) = &outcome {
+            step.failure = Some(why.clone());
+        }
+        let done = SizesPair {
+            pair: m.clone(),
+            steps: vec![],
+        }
+        .as_measurement(&step);
+        m.notes.extend(
+            measure::round_notes(s.mode, &step.rounds)
+                .into_iter()
+                .map(|note| format!("n = {n}: {note}")),
+        );
+        steps.push(step);
+        outcome.map_err(|why| format!("n = {n}: {why}"))?;
+        log.line(&step_line(&done));
+    }
+    Ok(())
+}
+
+/// T1 and the rounds at one size.
+async fn one_size(
+    bench: &Bench,
+    s: &mut Session<'_>,
+    strategy: common::Strategy,
+    plan: &Plan,
+    step: &mut Step,
+) -> Result<(), String> {
+    bench.idle(s).await?;
+    let mut lone_time = Duration::ZERO;
+    let mut index = 0;
+    while index < plan.calibration || (lone_time < LONE_TIME && index < LONE_MAX) {
+        let mut record = bench.lone_time(s, strategy, plan).await?;
+        record.index = index;
+        lone_time += record.latency;
+        step.lone.push(record);
+        index += 1;
+    }
+    let mut busy = Duration::ZERO;
+    let mut number = 0;
+    while number < plan.rounds && busy < MIN_BATCH {
+        number += 1;
+        bench.idle(s).await?;
+        let round = bench.round(s, strategy, number, plan).await?;
+        busy += round.background_done.unwrap_or(round.batch);
+        step.rounds.push(round);
+        s.check_alive()?;
+    }
+    bench.idle(s).await?;
+    measure::request_errors(&step.rounds)
+}
+
+/// `   n = 1000: T1 0.105 ms, 5 rounds, request p50 0.9 ms, probe p99 1.2 ms (40 probes)`.
+fn step_line(m: &Measurement) -> String {
+    let s = PairSummary::of(m);
+    let ms = |us: Option<u64>| us.map_or("-".to_owned(), |v| format!("{:.3}", v as f64 / 1e3));
+    format!(
+        "   n = {}: T1 {} ms, {} round(s), request p50 {} ms, probe p99 {} ms ({} probes)",
+        m.plan.n,
+        s.t1_ms.map_or("-".to_owned(), |t| format!("{t:.3}")),
+        m.rounds.len(),
+        ms(s.latency_us.map(|l| l.p50)),
+        ms(s.probe_us.map(|p| p.p99)),
+        s.probes
+    )
+}
+
+/// The columns every file starts with.
+fn labels(m: &Measurement, n: u64, wide: bool) -> Row {
+    let l = &m.labels;
+    let row = Row::default().put(&l.target);
+    let row = if wide {
+        row.put(&l.runtime).put(&l.framework).put(l.client)
+    } else {
+        row
+    };
+    let row = row.opt(l.workers).put(m.strategy).put(m.plan.kernel.name());
+    if wide {
+        row.put(n).put(m.plan.concurrency)
+    } else {
+        row.put(n)
+    }
+}
+
+/// The request columns of one row of sizes_raw.csv.
+fn request(row: Row, phase: &str, round: u32, r: &RequestRecord) -> Row {
+    row.put(phase)
+        .put(round)
+        .put(r.index)
+        .put(micros(r.start_offset))
+        .put(micros(r.latency))
+        .opt(r.status)
+        .put(r.error.is_none())
+        .opt(r.error.as_ref())
+}
+
+/// sizes_raw.csv.
+pub fn write_raw(w: &mut impl Write, pairs: &[SizesPair]) -> io::Result<()> {
+    writeln!(w, "{}", SIZES_RAW.header())?;
+    for p in pairs {
+        for step in &p.steps {
+            for r in &step.lone {
+                request(labels(&p.pair, step.n, true), "lone", 0, r).write(w)?;
+            }
+            for round in &step.rounds {
+                for r in &round.requests {
+                    request(labels(&p.pair, step.n, true), "batch", round.number, r).write(w)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// sizes_probes.csv.
+pub fn write_probes(w: &mut impl Write, pairs: &[SizesPair]) -> io::Result<()> {
+    writeln!(w, "{}", SIZES_PROBES.header())?;
+    for p in pairs {
+        for step in &p.steps {
+            for round in &step.rounds {
+                for probe in &round.probes {
+                    labels(&p.pair, step.n, false)
+                        .put(round.number)
+                        .put(probe.index)
+                        .put(micros(probe.scheduled_offset))
+                        .put(micros(probe.queued))
+                        .put(micros(probe.harness_late))
+                        .put(micros(probe.answer))
+                        .put(micros(probe.latency()))
+                        .opt(probe.status)
+                        .opt(probe.error.as_ref())
+                        .write(w)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// sizes_summary.csv: a row per pair and size of `sizes`, measured or not: a size the pair
+/// never reached (it failed earlier, or was not applicable) has its `result` and no figures.
+pub fn write_summary(w: &mut impl Write, pairs: &[SizesPair], sizes: &[u64]) -> io::Result<()> {
+    writeln!(w, "{}", SIZES_SUMMARY.header())?;
+    for p in pairs {
+        for &n in sizes {
+            let step = p.steps.iter().find(|s| s.n == n);
+            let m = match step {
+                Some(step) => p.as_measurement(step),
+                None => {
+                    let mut m = p.pair.clone();
+                    m.plan = Plan { n, ..m.plan };
+                    m.t1 = None;
+                    m.rounds.clear();
+                    m.failure = m
+                        .failure
+                        .as_ref()
+                        .map(|why| format!("not measured: the pair failed: {why}"));
+                    m
+                }
+            };
+            let s = PairSummary::of(&m);
+            let busy_ms: Vec<f64> = m
+                .rounds
+                .iter()
+                .map(|r| stats::millis(r.background_done.unwrap_or(r.batch)))
+                .collect();
+            let lone = step.map_or(0, |s| s.lone.len());
+            labels(&m, n, true)
+                .put(m.rounds.len())
+                .put(s.result)
+                .opt(s.failure.as_ref().map(|f| one_line(f)))
+                .put(lone)
+                .opt(m.t1.map(micros))
+                .num((!busy_ms.is_empty()).then(|| busy_ms.iter().sum()), 3)
+                .opt(s.latency_us.map(|l| l.p50))
+                .opt(s.latency_us.map(|l| l.p99))
+                .opt(s.latency_us.map(|l| l.max))
+                .put(s.requests)
+                .put(s.probes)
+                .put(s.probe_errors)
+                .opt(s.probe_us.map(|p| p.p50))
+                .opt(s.probe_us.map(|p| p.p99))
+                .opt(s.probe_us.map(|p| p.max))
+                .opt(s.probe_harness_late_us.map(|h| h.p99))
+                .opt(s.lag_samples)
+                .num(s.lag_us_p99_median, 1)
+                .opt(s.lag_us_p99_worst)
+                .put(step_notes(&m, n))
+                .write(w)?;
+        }
+    }
+    Ok(())
+}
+
+/// The pair's notes that concern `n` (`n = 0: …`) or the whole pair (without `n = `).
+fn step_notes(m: &Measurement, n: u64) -> String {
+    let own = format!("n = {n}: ");
+    let notes: Vec<&str> = m
+        .notes
+        .iter()
+        .filter_map(|note| match note.strip_prefix(&own) {
+            Some(rest) => Some(rest),
+            None if note.starts_with("n = ") => None,
+            None => Some(note.as_str()),
+        })
+        .collect();
+    notes.join("; ")
+}
+
+/// `text` on one line.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Renders the sizes experiment's CSV files, in [`SIZES_FILES`](results_format::SIZES_FILES)
+/// order.
+pub fn render(pairs: &[SizesPair], sizes: &[u64]) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
+    let mut raw = Vec::new();
+    write_raw(&mut raw, pairs)?;
+    let mut probes = Vec::new();
+    write_probes(&mut probes, pairs)?;
+    let mut summary = Vec::new();
+    write_summary(&mut summary, pairs, sizes)?;
+    Ok(vec![
+        (SIZES_RAW.name, raw),
+        (SIZES_PROBES.name, probes),
+        (SIZES_SUMMARY.name, summary),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::parse_line;
+    use crate::summary::tests::measurement;
+
+    /// A pair of two sizes: n = 0 (the fixture's rounds, T1 from three lone requests) and
+    /// n = 10 (its second round only), then a size it failed at and one it never reached.
+    fn pair() -> SizesPair {
+        let m = measurement();
+        let us = Duration::from_micros;
+        let lone = |index, t| RequestRecord {
+            index,
+            start_offset: Duration::ZERO,
+            latency: us(t),
+            status: Some(200),
+            error: None,
+        };
+        let mut pair = m.clone();
+        pair.rounds.clear();
+        pair.failure = Some("n = 20: 1 of 4 requests failed: 1 timeout".into());
+        pair.notes = vec!["n = 0: 1 of 5 probes failed".into(), "whole pair".into()];
+        SizesPair {
+            pair,
+            steps: vec![
+                Step {
+                    n: 0,
+                    lone: vec![lone(0, 140), lone(1, 120), lone(2, 130)],
+                    rounds: m.rounds.clone(),
+                    failure: None,
+                },
+                Step {
+                    n: 10,
+                    lone: vec![lone(0, 300)],
+                    rounds: m.rounds[1..].to_vec(),
+                    failure: None,
+                },
+                Step {
+                    n: 20,
+                    lone: vec![],
+                    rounds: vec![],
+                    failure: Some("1 of 4 requests failed: 1 timeout".into()),
+                },
+            ],
+        }
+    }
+
+    fn table(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+        let text = std::str::from_utf8(bytes).expect("utf-8");
+        let mut rows = text.lines().map(parse_line);
+        let header = rows.next().expect("header");
+        let rows: Vec<Vec<String>> = rows.collect();
+        for r in &rows {
+            assert_eq!(r.len(), header.len(), "{r:?}");
+        }
+        (header, rows)
+    }
+
+    fn col(header: &[String], name: &str) -> usize {
+        header
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    }
+
+    /// Every summary figure of a size measured, computed again from the raw rows alone (the
+    /// `lone` rows for T1, the `batch` rows and the probes of that n for the percentiles).
+    #[test]
+    fn the_summary_is_rederived_from_the_raw_rows() {
+        let files = render(&[pair()], &[0, 10, 20, 30]).expect("render");
+        let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+        let want: Vec<&str> = results_format::SIZES_FILES.iter().map(|f| f.name).collect();
+        assert_eq!(names, want);
+        let (rh, raw) = table(&files[0].1);
+        let (ph, probes) = table(&files[1].1);
+        let (sh, summary) = table(&files[2].1);
+        assert_eq!(rh.join(","), SIZES_RAW.header());
+        assert_eq!(ph.join(","), SIZES_PROBES.header());
+        assert_eq!(sh.join(","), SIZES_SUMMARY.header());
+        // A row per size of the sweep, reached or not.
+        assert_eq!(summary.len(), 4);
+        let timeout_us = micros(measurement().plan.request_timeout);
+        for row in summary.iter().filter(|r| r[col(&sh, "result")] == "ok") {
+            let n = &row[col(&sh, "n")];
+            let of_n = |rows: &[Vec<String>], h: &[String], phase: Option<&str>| -> Vec<u64> {
+                rows.iter()
+                    .filter(|r| &r[col(h, "n")] == n)
+                    .filter(|r| phase.is_none_or(|p| r[col(h, "phase")] == p))
+                    .filter(|r| !r[col(h, "latency_us")].is_empty())
+                    .map(|r| {
+                        let v: u64 = r[col(h, "latency_us")].parse().expect("latency_us");
+                        // A failed probe counts at no less than the timeout, as summaries do.
+                        match h.iter().position(|c| c == "error") {
+                            Some(e) if !r[e].is_empty() && phase.is_none() => v.max(timeout_us),
+                            _ => v,
+                        }
+                    })
+                    .collect()
+            };
+            let lone = of_n(&raw, &rh, Some("lone"));
+            assert_eq!(row[col(&sh, "lone_requests")], lone.len().to_string());
+            let t1 = lone.iter().min().expect("lone rows");
+            assert_eq!(row[col(&sh, "t1_us")], t1.to_string(), "n = {n}");
+            let answered: Vec<u64> = raw
+                .iter()
+                .filter(|r| &r[col(&rh, "n")] == n && r[col(&rh, "phase")] == "batch")
+                .filter(|r| !r[col(&rh, "status")].is_empty())
+                .map(|r| r[col(&rh, "latency_us")].parse().expect("latency"))
+                .collect();
+            let lat = stats::percentiles(&answered).expect("requests");
+            assert_eq!(row[col(&sh, "latency_us_p50")], lat.p50.to_string());
+            assert_eq!(row[col(&sh, "latency_us_p99")], lat.p99.to_string());
+            assert_eq!(row[col(&sh, "latency_us_max")], lat.max.to_string());
+            let probed = of_n(&probes, &ph, None);
+            let p = stats::percentiles(&probed).expect("probes");
+            assert_eq!(row[col(&sh, "probes")], probed.len().to_string());
+            assert_eq!(row[col(&sh, "probe_latency_us_p99")], p.p99.to_string());
+            assert_eq!(row[col(&sh, "probe_latency_us_max")], p.max.to_string());
+            let rounds: BTreeSet<&str> = raw
+                .iter()
+                .filter(|r| &r[col(&rh, "n")] == n && r[col(&rh, "phase")] == "batch")
+                .map(|r| r[col(&rh, "round")].as_str())
+                .collect();
+            assert_eq!(row[col(&sh, "rounds")], rounds.len().to_string());
+        }
+        let get = |i: usize, name: &str| summary[i][col(&sh, name)].clone();
+        // The figures themselves (the fixture's: T1 the fastest lone request).
+        assert_eq!(
+            (get(0, "t1_us"), get(1, "t1_us")),
+            ("120".into(), "300".into())
+        );
+        assert_eq!(
+            (get(0, "rounds"), get(1, "rounds")),
+            ("2".into(), "1".into())
+        );
+        // Notes: the pair's, and those of the row's own n only.
+        assert_eq!(get(0, "note"), "1 of 5 probes failed; whole pair");
+        assert_eq!(get(1, "note"), "whole pair");
+        // The size it failed at, and one it never reached: failed, no figures.
+        assert_eq!(get(2, "result"), "failed");
+        assert_eq!(get(2, "failure"), "1 of 4 requests failed: 1 timeout");
+        assert_eq!(get(3, "result"), "failed");
+        assert!(get(3, "failure").starts_with("not measured: the pair failed: n = 20"));
+        assert_eq!(
+            (get(3, "t1_us"), get(3, "latency_us_p50")),
+            (String::new(), String::new())
+        );
+        // Lone rows come first, in round 0, numbered in order.
+        assert_eq!(raw[0][col(&rh, "phase")], "lone");
+        assert_eq!(raw[0][col(&rh, "round")], "0");
+        assert_eq!(raw[2][col(&rh, "request")], "2");
+    }
+
+    #[test]
+    fn a_pair_not_applicable_has_a_row_per_size_and_no_figures() {
+        let mut p = pair();
+        p.steps.clear();
+        p.pair.failure = None;
+        p.pair.notes.clear();
+        p.pair.not_applicable = Some("no".into());
+        let mut buf = Vec::new();
+        write_summary(&mut buf, &[p], &[0, 5]).expect("write");
+        let (h, rows) = table(&buf);
+        assert_eq!(rows.len(), 2);
+        for r in rows {
+            assert_eq!(r[col(&h, "result")], results_format::RESULT_NOT_APPLICABLE);
+            assert_eq!(r[col(&h, "t1_us")], "");
+        }
+    }
+
+    use std::collections::BTreeSet;
+}

@@ -1,0 +1,714 @@
+//! The "Work size" section, from sizes_summary.csv: what each offload costs at n = 0, from
+//! which work size inline work stalls the server more than the best offload does, and the two
+//! charts (probe p99 and request p50 against the work per request).
+//!
+//! Definitions, all computed from the rows:
+//! - a *setting* is a target with a worker count; every figure is per setting;
+//! - *work per request* at `n` is `n` × the kernel's cost per unit in that setting, measured on
+//!   `/cycle` (inline: nothing but the kernel between the request and the answer) as
+//!   (T1 at the largest n − T1 at the smallest n) ÷ (largest n − smallest n). Subtracting T1
+//!   at each n from T1 at the smallest would do at the large sizes, but at n = 10^3 the
+//!   work (~0.5 µs) is far inside T1's noise (tens of µs): the slope of the largest sizes is
+//!   what the kernel costs;
+//! - *offload cost* of a strategy: its T1 minus `/cycle`'s at the sweep's smallest n
+//!   (n = 0 by default: no work, so the difference is the offload's machinery alone);
+//! - *crossover*: the smallest n from which, at every larger size of the sweep too, the probe
+//!   p99 under `/cycle` is more than [`CROSSOVER_RATIO`] times the lowest probe p99 among the
+//!   offloading strategies (those that await the kernel on another thread,
+//!   `Execution::Offloaded`) at the same n; only sizes where both rest on at least
+//!   [`MIN_PROBES`] probes count.
+
+use common::Strategy;
+use common::strategy::Execution;
+
+use crate::charts::{Chart, strategy_color, strategy_dash};
+use crate::data::{Results, SizesRow};
+use crate::findings::sig3;
+use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
+
+/// How much longer than the best offload's the inline probe p99 must be to count as the
+/// server stalling more: twice, a contrast the probe's noise at small sizes (a few hundred
+/// µs either way on a shared 2-core machine) does not make on its own.
+pub const CROSSOVER_RATIO: f64 = 2.0;
+
+/// The reference every offload is measured against: the inline loop.
+const INLINE: Strategy = Strategy::Cycle;
+
+/// A target with a worker count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// Target name.
+    pub target: String,
+    /// Worker count.
+    pub workers: Option<u32>,
+    /// `tokio + axum`.
+    pub label: String,
+}
+
+impl Setting {
+    /// `tokio ×1`.
+    pub fn short(&self) -> String {
+        match self.workers {
+            Some(w) => format!("{} ×{w}", self.target),
+            None => self.target.clone(),
+        }
+    }
+
+    fn has(&self, row: &SizesRow) -> bool {
+        row.target == self.target && row.workers == self.workers
+    }
+}
+
+/// The settings, in file order.
+pub fn settings(r: &Results) -> Vec<Setting> {
+    let mut out: Vec<Setting> = Vec::new();
+    for row in &r.sizes {
+        if !out
+            .iter()
+            .any(|s| s.target == row.target && s.workers == row.workers)
+        {
+            out.push(Setting {
+                target: row.target.clone(),
+                workers: row.workers,
+                label: row.label(),
+            });
+        }
+    }
+    out
+}
+
+/// The sizes of the sweep, ascending.
+pub fn sizes(r: &Results) -> Vec<u64> {
+    let mut n: Vec<u64> = r.sizes.iter().map(|s| s.n).collect();
+    n.sort_unstable();
+    n.dedup();
+    n
+}
+
+/// Strategies present, in `Strategy::ALL` order.
+fn strategies(r: &Results) -> Vec<Strategy> {
+    Strategy::ALL
+        .into_iter()
+        .filter(|st| r.sizes.iter().any(|s| s.strategy == *st))
+        .collect()
+}
+
+/// The measured row of `strategy` at `n` in `setting`.
+fn row<'a>(r: &'a Results, setting: &Setting, strategy: Strategy, n: u64) -> Option<&'a SizesRow> {
+    r.sizes
+        .iter()
+        .find(|s| setting.has(s) && s.strategy == strategy && s.n == n && s.ok())
+}
+
+/// The kernel's cost per unit of n in `setting`, µs: the slope of `/cycle`'s T1 between the
+/// sweep's smallest and largest sizes (see the module doc). `None` without both, or if the
+/// slope is not positive.
+pub fn cost_per_unit_us(r: &Results, setting: &Setting) -> Option<f64> {
+    let n = sizes(r);
+    let (lo, hi) = (*n.first()?, *n.last()?);
+    if hi <= lo {
+        return None;
+    }
+    let t_lo = row(r, setting, INLINE, lo)?.t1_us?;
+    let t_hi = row(r, setting, INLINE, hi)?.t1_us?;
+    let slope = (t_hi - t_lo) / (hi - lo) as f64;
+    (slope > 0.0).then_some(slope)
+}
+
+/// Offload cost of `strategy` in `setting`, µs: T1 minus `/cycle`'s T1, at the smallest n.
+pub fn offload_cost_us(r: &Results, setting: &Setting, strategy: Strategy) -> Option<f64> {
+    let n0 = *sizes(r).first()?;
+    let own = row(r, setting, strategy, n0)?.t1_us?;
+    let inline = row(r, setting, INLINE, n0)?.t1_us?;
+    Some(own - inline)
+}
+
+/// The lowest probe p99 among the offloading strategies at `n` in `setting`, with its
+/// strategy.
+pub fn best_offload(r: &Results, setting: &Setting, n: u64) -> Option<(Strategy, f64)> {
+    Strategy::ALL
+        .into_iter()
+        .filter(|s| s.execution() == Execution::Offloaded)
+        .filter_map(|s| Some((s, row(r, setting, s, n)?.probe_latency_us_p99?)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// A probe p99 resting on fewer probes than this is not told apart from noise: a size where
+/// the inline strategy or the best offload has fewer is not taken for a crossover (at the
+/// small sizes a round lasts a millisecond or two and holds a probe or two).
+pub const MIN_PROBES: u64 = 20;
+
+/// Where inline starts stalling the server more than the best offload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Crossover {
+    /// From this n on (at every larger size too) the inline probe p99 is more than
+    /// [`CROSSOVER_RATIO`] × the best offload's.
+    At {
+        /// The kernel size.
+        n: u64,
+        /// Its work per request, µs (`None`: the cost per unit is unknown).
+        work_us: Option<f64>,
+        /// Inline probe p99 there, µs.
+        inline_us: f64,
+        /// The best offload there and its probe p99, µs.
+        best: (Strategy, f64),
+        /// The next smaller size had fewer than [`MIN_PROBES`] probes: the crossover may lie
+        /// lower.
+        thin_below: bool,
+    },
+    /// Not up to the largest size of the sweep.
+    Never {
+        /// The largest n.
+        n: u64,
+        /// Its work per request, µs.
+        work_us: Option<f64>,
+    },
+    /// The largest size already has fewer than [`MIN_PROBES`] probes.
+    TooFewProbes,
+    /// `/cycle` or every offloading strategy is missing at some size.
+    Unknown,
+}
+
+/// The crossover of `setting`.
+pub fn crossover(r: &Results, setting: &Setting) -> Crossover {
+    let n = sizes(r);
+    let unit = cost_per_unit_us(r, setting);
+    let mut found = None;
+    let mut thin = false;
+    for &k in n.iter().rev() {
+        let inline = row(r, setting, INLINE, k);
+        let best = best_offload(r, setting, k);
+        let (Some(inline), Some(best)) = (inline, best) else {
+            return Crossover::Unknown;
+        };
+        let Some(inline_us) = inline.probe_latency_us_p99 else {
+            return Crossover::Unknown;
+        };
+        let best_probes = row(r, setting, best.0, k).map_or(0, |b| b.probes);
+        if inline.probes < MIN_PROBES || best_probes < MIN_PROBES {
+            thin = true;
+            break;
+        }
+        if inline_us > CROSSOVER_RATIO * best.1 {
+            found = Some((k, inline_us, best));
+        } else {
+            break;
+        }
+    }
+    match (found, n.last()) {
+        (Some((k, inline_us, best)), _) => Crossover::At {
+            n: k,
+            work_us: unit.map(|u| u * k as f64),
+            inline_us,
+            best,
+            thin_below: thin,
+        },
+        (None, _) if thin => Crossover::TooFewProbes,
+        (None, Some(&hi)) => Crossover::Never {
+            n: hi,
+            work_us: unit.map(|u| u * hi as f64),
+        },
+        (None, None) => Crossover::Unknown,
+    }
+}
+
+/// `4.5 ms` or `120 µs` or `0.48 µs`.
+fn duration_us(us: f64) -> String {
+    if us.abs() >= 1000.0 {
+        format!("{} ms", sig3(us / 1000.0))
+    } else {
+        format!("{} µs", sig3(us))
+    }
+}
+
+/// The section, or nothing when the run did not measure sizes.
+pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
+    if r.sizes.is_empty() {
+        return String::new();
+    }
+    let n = sizes(r);
+    let settings = settings(r);
+    let strategies = strategies(r);
+    let mut md = String::from("## Work size\n\n");
+    let list: Vec<String> = n.iter().map(|v| crate::charts::thousands(*v)).collect();
+    let kernel = r.sizes.first().map_or("", |s| s.kernel.as_str());
+    md.push_str(&format!(
+        "The sizes experiment (`sizes_summary.csv`): every pair on one server, at each kernel \
+         size n = {} ({kernel}): T1 (the fastest lone request), then rounds of C concurrent \
+         requests with the /health probe beside them. Work per request is n × the kernel's \
+         cost per unit, measured on /cycle as the slope of T1 between the smallest and largest \
+         n.\n\n",
+        list.join(", ")
+    ));
+
+    // Offload cost.
+    let n0 = n.first().copied().unwrap_or(0);
+    md.push_str(&format!(
+        "### What an offload costs\n\nT1 of each strategy minus T1 of /cycle (the inline \
+         loop) at n = {n0}, in µs per request{}.\n\n",
+        if n0 == 0 {
+            ": no work at all, so the difference is the strategy's machinery alone"
+        } else {
+            " (the sweep's smallest size)"
+        }
+    ));
+    md.push_str("| strategy |");
+    for s in &settings {
+        md.push_str(&format!(" {} |", s.short()));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---:|".repeat(settings.len()));
+    md.push('\n');
+    for &st in strategies.iter().filter(|s| **s != INLINE) {
+        md.push_str(&format!("| {} |", st.path()));
+        for s in &settings {
+            let cell = offload_cost_us(r, s, st).map_or("–".to_owned(), |c| format!("{c:+.0}"));
+            md.push_str(&format!(" {cell} |"));
+        }
+        md.push('\n');
+    }
+    md.push_str(&format!("| *{} T1 itself* |", INLINE.path()));
+    for s in &settings {
+        let t = row(r, s, INLINE, n0).and_then(|x| x.t1_us);
+        md.push_str(&format!(
+            " {} |",
+            t.map_or("–".to_owned(), |t| format!("{t:.0}"))
+        ));
+    }
+    md.push_str("\n\n");
+    // The costliest and the cheapest offload, computed.
+    let mut costs: Vec<(String, Strategy, f64)> = Vec::new();
+    for s in &settings {
+        for &st in strategies
+            .iter()
+            .filter(|x| x.execution() == Execution::Offloaded)
+        {
+            if let Some(c) = offload_cost_us(r, s, st) {
+                costs.push((s.short(), st, c));
+            }
+        }
+    }
+    if let (Some(lo), Some(hi)) = (
+        costs.iter().min_by(|a, b| a.2.total_cmp(&b.2)),
+        costs.iter().max_by(|a, b| a.2.total_cmp(&b.2)),
+    ) {
+        md.push_str(&format!(
+            "Among the strategies that await the kernel on another thread, the cheapest offload \
+             was {} on {} ({:+.0} µs) and the costliest {} on {} ({:+.0} µs). A \"–\" is a \
+             pair not measured (not applicable, or failed).\n\n",
+            lo.1.path(),
+            lo.0,
+            lo.2,
+            hi.1.path(),
+            hi.0,
+            hi.2
+        ));
+    }
+
+    // Crossover.
+    md.push_str(&format!(
+        "### When inline work starts to hurt\n\nThe crossover: the smallest n from which on \
+         (at every larger size of the sweep too) /cycle's probe p99 is more than {CROSSOVER_RATIO}× \
+         the lowest probe p99 among the offloading strategies (/thread, /rayon, /bounded, \
+         /block_in_place, those measured) at the same n.\n\n"
+    ));
+    for s in &settings {
+        let line = match crossover(r, s) {
+            Crossover::At {
+                n,
+                work_us,
+                inline_us,
+                best,
+                thin_below,
+            } => format!(
+                "- **{} ({})**: from n = {}{}: inline probe p99 {} against {} for {}{}.",
+                s.short(),
+                s.label,
+                crate::charts::thousands(n),
+                work_us.map_or(String::new(), |w| format!(
+                    ", about {} of work per request",
+                    duration_us(w)
+                )),
+                duration_us(inline_us),
+                duration_us(best.1),
+                best.0.path(),
+                if thin_below {
+                    format!(
+                        " (the next smaller size had fewer than {MIN_PROBES} probes: it may \
+                         lie lower)"
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            Crossover::TooFewProbes => format!(
+                "- **{} ({})**: cannot tell: even the largest size had fewer than {MIN_PROBES} \
+                 probes.",
+                s.short(),
+                s.label
+            ),
+            Crossover::Never { n, work_us } => format!(
+                "- **{} ({})**: not up to n = {}{}: inline work never made the probe wait \
+                 {}× as long as the best offload.",
+                s.short(),
+                s.label,
+                crate::charts::thousands(n),
+                work_us.map_or(String::new(), |w| format!(" ({} of work)", duration_us(w))),
+                CROSSOVER_RATIO
+            ),
+            Crossover::Unknown => format!(
+                "- **{} ({})**: unknown: /cycle or every offloading strategy is missing at some \
+                 size.",
+                s.short(),
+                s.label
+            ),
+        };
+        md.push_str(&line);
+        md.push('\n');
+    }
+    md.push('\n');
+    let thin: Vec<String> = r
+        .sizes
+        .iter()
+        .filter(|s| s.ok() && s.probes < MIN_PROBES)
+        .map(|s| s.n)
+        .collect::<std::collections::BTreeSet<u64>>()
+        .into_iter()
+        .map(crate::charts::thousands)
+        .collect();
+    if !thin.is_empty() {
+        md.push_str(&format!(
+            "> Some probe p99s rest on fewer than {MIN_PROBES} probes (at n = {}): there the \
+             p99 is the largest probe or close to it, and no crossover is called. A run with \
+             more rounds (`--rounds 20`) samples more.\n\n",
+            thin.join(", ")
+        ));
+    }
+    for c in charts {
+        md.push_str(&format!(
+            "### {}\n\n![{}]({charts_dir}/{})\n\n{}\n\n",
+            c.title, c.title, c.file, c.caption
+        ));
+    }
+    md
+}
+
+/// The section's charts (none when the run did not measure sizes).
+pub fn charts(r: &Results) -> Vec<Chart> {
+    if r.sizes.is_empty() {
+        return vec![];
+    }
+    vec![
+        Chart {
+            file: "sizes_probe.svg",
+            caption: "Where a line rises, that strategy's requests kept the server from \
+                answering /health: the inline loop's line climbs with the work, the offloads' \
+                stay low. Work is on a log scale, n = 0 drawn at the left edge (marked 0).",
+            title: "/health probe p99 against work per request, a panel per runtime".into(),
+            svg: panels(r, "probe p99", |s| s.probe_latency_us_p99),
+        },
+        Chart {
+            file: "sizes_latency.svg",
+            caption: "At the small end every request is the HTTP exchange and the strategy's \
+                machinery: the gaps between the lines there are the offload costs; at the large \
+                end the work dominates.",
+            title: "Request p50 against work per request, a panel per runtime".into(),
+            svg: panels(r, "request p50", |s| s.latency_us_p50),
+        },
+    ]
+}
+
+/// A grid of log–log panels, one per setting: `y` of every strategy against work per request.
+fn panels(r: &Results, what: &str, y: fn(&SizesRow) -> Option<f64>) -> String {
+    const WIDTH: f64 = 1120.0;
+    const COLS: usize = 3;
+    const PANEL_H: f64 = 240.0;
+    let settings = settings(r);
+    let strategies = strategies(r);
+    let n = sizes(r);
+    let rows = settings.len().div_ceil(COLS).max(1);
+    let mut svg = Svg::new(WIDTH, 100.0, &format!("{what} against work per request"));
+    svg.bold(
+        20.0,
+        30.0,
+        &format!("{what} (µs, log) against work per request (µs, log)"),
+        18.0,
+        Anchor::Start,
+    );
+    let mut top = 50.0;
+    let keys: Vec<(Key, String)> = strategies
+        .iter()
+        .map(|s| {
+            (
+                Key::Line(
+                    strategy_color(*s).to_owned(),
+                    strategy_dash(*s).to_owned(),
+                    2.0,
+                ),
+                s.path().to_owned(),
+            )
+        })
+        .collect();
+    top = svg::legend(&mut svg, 20.0, top + 10.0, WIDTH - 20.0, &keys) + 10.0;
+    // One y range for every panel, so panels compare at a glance.
+    let ys: Vec<f64> = r
+        .sizes
+        .iter()
+        .filter(|s| s.ok())
+        .filter_map(y)
+        .filter(|v| *v > 0.0)
+        .collect();
+    let (y_lo, y_hi) = (
+        ys.iter().copied().fold(f64::INFINITY, f64::min),
+        ys.iter().copied().fold(0.0, f64::max),
+    );
+    if ys.is_empty() {
+        svg.text(20.0, top + 20.0, "no measured sizes", TEXT, Anchor::Start);
+        svg.set_height(top + 40.0);
+        return svg.finish();
+    }
+    let panel_w = (WIDTH - 40.0) / COLS as f64;
+    for (i, setting) in settings.iter().enumerate() {
+        let (col, line) = (i % COLS, i / COLS);
+        let x0 = 20.0 + col as f64 * panel_w + 55.0;
+        let x1 = 20.0 + (col + 1) as f64 * panel_w - 15.0;
+        let y0 = top + line as f64 * (PANEL_H + 30.0) + 25.0;
+        let y1 = y0 + PANEL_H - 50.0;
+        svg.bold(
+            x0,
+            y0 - 8.0,
+            &format!("{} ({})", setting.short(), setting.label),
+            TEXT,
+            Anchor::Start,
+        );
+        let unit = cost_per_unit_us(r, setting);
+        let Some(unit) = unit else {
+            svg.text(
+                x0,
+                y0 + 20.0,
+                "no /cycle slope: work unknown",
+                TEXT,
+                Anchor::Start,
+            );
+            continue;
+        };
+        let works: Vec<f64> = n
+            .iter()
+            .map(|k| *k as f64 * unit)
+            .filter(|w| *w > 0.0)
+            .collect();
+        let (Some(w_lo), Some(w_hi)) = (
+            works.iter().copied().reduce(f64::min),
+            works.iter().copied().reduce(f64::max),
+        ) else {
+            continue;
+        };
+        // n = 0 sits one decade left of the smallest work.
+        let zero_at = w_lo / 10.0;
+        let xs = Scale::log(zero_at, w_hi, x0, x1);
+        let ys = Scale::log(y_lo * 0.8, y_hi * 1.25, y1, y0);
+        let grid = Stroke {
+            color: "#dddddd",
+            width: 1.0,
+            dash: "",
+        };
+        for t in ys.ticks(5) {
+            let py = ys.at(t);
+            svg.line(x0, py, x1, py, grid);
+            svg.text(
+                x0 - 4.0,
+                py + 4.0,
+                &svg::tick_label(t),
+                TEXT - 2.0,
+                Anchor::End,
+            );
+        }
+        for t in xs.ticks(6).into_iter().filter(|t| *t >= zero_at * 3.0) {
+            let px = xs.at(t);
+            svg.line(px, y0, px, y1, grid);
+            svg.text(
+                px,
+                y1 + 14.0,
+                &svg::tick_label(t),
+                TEXT - 2.0,
+                Anchor::Middle,
+            );
+        }
+        if n.first() == Some(&0) {
+            svg.text(xs.at(zero_at), y1 + 14.0, "0", TEXT - 2.0, Anchor::Middle);
+        }
+        for &st in &strategies {
+            let points: Vec<(f64, f64)> = n
+                .iter()
+                .filter_map(|&k| {
+                    let v = y(row(r, setting, st, k)?)?;
+                    let w = if k == 0 { zero_at } else { k as f64 * unit };
+                    Some((xs.at(w), ys.at(v)))
+                })
+                .collect();
+            let stroke = Stroke {
+                color: strategy_color(st),
+                width: 2.0,
+                dash: strategy_dash(st),
+            };
+            svg.polyline(&points, stroke);
+            for (px, py) in &points {
+                svg.circle(*px, *py, 2.5, strategy_color(st), strategy_color(st));
+            }
+        }
+    }
+    svg.set_height(top + rows as f64 * (PANEL_H + 30.0) + 10.0);
+    svg.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Metadata;
+
+    fn metadata() -> Metadata {
+        serde_json::from_str(
+            r#"{"date_utc": "d", "duration_s": 1.0, "git_commit": "c", "rustc": "r",
+                "cpu_model": "m", "cores": 2, "args": [], "n": 100, "concurrency": 4,
+                "rounds": 1, "quick": false, "experiments": ["sizes"]}"#,
+        )
+        .expect("metadata")
+    }
+
+    fn size_row(strategy: Strategy, n: u64, t1: f64, p50: f64, probe: f64) -> SizesRow {
+        SizesRow {
+            target: "tokio".into(),
+            runtime: "tokio".into(),
+            framework: "axum".into(),
+            workers: Some(1),
+            strategy,
+            kernel: "sum-squares".into(),
+            n,
+            concurrency: 4,
+            rounds: 3,
+            result: "ok".into(),
+            t1_us: Some(t1),
+            latency_us_p50: Some(p50),
+            probe_latency_us_p99: Some(probe),
+            probes: 50,
+            probe_errors: 0,
+        }
+    }
+
+    /// /cycle: T1 100 µs at n = 0, 1100 µs at n = 100 (10 µs per unit). Its probe p99 passes
+    /// twice the best offload's at n = 10 and stays above; /thread and /rayon offload at +30
+    /// and +12 µs; at n = 1 a noise blip (inline above twice) does not count: it drops again.
+    fn sample() -> Results {
+        let rows = vec![
+            size_row(Strategy::Cycle, 0, 100.0, 150.0, 300.0),
+            size_row(Strategy::Cycle, 1, 110.0, 160.0, 900.0),
+            size_row(Strategy::Cycle, 5, 150.0, 200.0, 500.0),
+            size_row(Strategy::Cycle, 10, 200.0, 300.0, 2000.0),
+            size_row(Strategy::Cycle, 100, 1100.0, 3000.0, 9000.0),
+            size_row(Strategy::Thread, 0, 130.0, 180.0, 300.0),
+            size_row(Strategy::Thread, 1, 140.0, 190.0, 320.0),
+            size_row(Strategy::Thread, 5, 180.0, 230.0, 400.0),
+            size_row(Strategy::Thread, 10, 230.0, 330.0, 900.0),
+            size_row(Strategy::Thread, 100, 1130.0, 3100.0, 1200.0),
+            size_row(Strategy::Rayon, 0, 112.0, 170.0, 350.0),
+            size_row(Strategy::Rayon, 1, 112.0, 170.0, 350.0),
+            size_row(Strategy::Rayon, 5, 160.0, 210.0, 420.0),
+            size_row(Strategy::Rayon, 10, 212.0, 310.0, 800.0),
+            size_row(Strategy::Rayon, 100, 1112.0, 3050.0, 1000.0),
+        ];
+        let mut r = crate::data::fake::results(&[]);
+        r.metadata = metadata();
+        r.summary.clear();
+        r.sizes = rows;
+        r
+    }
+
+    #[test]
+    fn offload_cost_and_work_are_computed_from_t1() {
+        let r = sample();
+        let s = &settings(&r)[0];
+        assert_eq!(s.short(), "tokio ×1");
+        assert_eq!(cost_per_unit_us(&r, s), Some(10.0));
+        assert_eq!(offload_cost_us(&r, s, Strategy::Thread), Some(30.0));
+        assert_eq!(offload_cost_us(&r, s, Strategy::Rayon), Some(12.0));
+        assert_eq!(offload_cost_us(&r, s, Strategy::Cycle), Some(0.0));
+        assert_eq!(best_offload(&r, s, 100), Some((Strategy::Rayon, 1000.0)));
+    }
+
+    #[test]
+    fn the_crossover_is_where_inline_stays_above_twice_the_best_offload() {
+        let r = sample();
+        let s = &settings(&r)[0];
+        assert_eq!(
+            crossover(&r, s),
+            Crossover::At {
+                n: 10,
+                work_us: Some(100.0),
+                inline_us: 2000.0,
+                best: (Strategy::Rayon, 800.0),
+                thin_below: false,
+            }
+        );
+        // Inline never twice as slow: never.
+        let mut r = sample();
+        for row in r.sizes.iter_mut().filter(|x| x.strategy == Strategy::Cycle) {
+            row.probe_latency_us_p99 = Some(500.0);
+        }
+        assert_eq!(
+            crossover(&r, s),
+            Crossover::Never {
+                n: 100,
+                work_us: Some(1000.0)
+            }
+        );
+        // Too few probes at n = 5: the crossover is not looked for below, and says so.
+        let mut r = sample();
+        for row in r.sizes.iter_mut().filter(|x| x.n == 5) {
+            row.probes = MIN_PROBES - 1;
+        }
+        match crossover(&r, s) {
+            Crossover::At { n, thin_below, .. } => assert_eq!((n, thin_below), (10, true)),
+            other => panic!("{other:?}"),
+        }
+        for row in r.sizes.iter_mut() {
+            row.probes = MIN_PROBES - 1;
+        }
+        assert_eq!(crossover(&r, s), Crossover::TooFewProbes);
+        // No offloading strategy measured: unknown.
+        let mut r = sample();
+        r.sizes.retain(|x| x.strategy == Strategy::Cycle);
+        assert_eq!(crossover(&r, s), Crossover::Unknown);
+    }
+
+    #[test]
+    fn the_section_states_the_figures_and_draws_a_panel_per_setting() {
+        let r = sample();
+        let charts = charts(&r);
+        let md = markdown(&r, &charts, "charts");
+        assert!(md.contains("## Work size"), "{md}");
+        assert!(md.contains("| /thread | +30 |"), "{md}");
+        assert!(md.contains("| /rayon | +12 |"), "{md}");
+        assert!(
+            md.contains("cheapest offload was /rayon on tokio ×1 (+12 µs) and the costliest /thread on tokio ×1 (+30 µs)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("from n = 10, about 100 µs of work per request: inline probe p99 2.00 ms against 800 µs for /rayon"),
+            "{md}"
+        );
+        assert_eq!(charts.len(), 2);
+        for c in &charts {
+            assert!(
+                c.svg.starts_with("<?xml") && c.svg.ends_with("</svg>\n"),
+                "{}",
+                c.file
+            );
+            assert!(c.svg.contains("tokio ×1 (tokio + axum)"));
+            assert!(md.contains(&format!("charts/{}", c.file)));
+        }
+        // Nothing without sizes rows.
+        let mut r = sample();
+        r.sizes.clear();
+        assert!(markdown(&r, &[], "charts").is_empty() && super::charts(&r).is_empty());
+    }
+}
