@@ -284,8 +284,9 @@ fn quick_run_against_every_server_writes_verified_csvs() {
     .expect("metadata.json is JSON");
     assert_eq!(meta["server_build_profile"], "debug");
     assert_eq!(meta["quick"], true);
-    // Each experiment (batch and sizes, `all` by default) measured every pair.
-    assert_eq!(meta["pairs"], pairs * Experiment::ALL.len());
+    // The batch experiment alone (the others have their own tests below).
+    assert_eq!(meta["pairs"], pairs);
+    assert_eq!(meta["experiments"], serde_json::json!(["batch"]));
     assert!(
         meta["note"].as_str().is_some_and(|n| n.contains("same")),
         "{meta}"
@@ -338,9 +339,8 @@ fn a_run_that_measured_nothing_leaves_the_results_untouched_and_exits_2() {
     let out = tmp.join("results");
     previous_results(&out);
     let before = snapshot(&out);
+    // Every experiment (the default): each one's pairs count.
     let output = run(&[
-        "--experiment",
-        "batch",
         "--quick",
         "--allow-debug",
         "--server-dir",
@@ -967,8 +967,6 @@ fn wrong_totals_fail_verification_and_are_not_measured() {
     let tmp = scratch("wrong");
     let out = tmp.join("results");
     let output = run(&[
-        "--experiment",
-        "batch",
         "--quick",
         "--url",
         &url,
