@@ -34,25 +34,25 @@ BENCH = status=0; $(CARGO) run --release -p bench-runner -- $(1) || status=$$?; 
 	if [ $$status -le 1 ]; then $(CARGO) run --release -p report -- --results $(2) || exit $$?; fi; \
 	exit $$status
 
-## The main job: release builds, every runtime × worker count × strategy, twice: with the load
-## generator and the servers sharing every core (results/), then with the cores kept apart
-## (results/separate-cores/); then the argon2 kernel on tokio (results/argon2/); each run
-## followed by its report.
+## The main job: release builds; every experiment (batch, sizes, rate: docs/methodology.md) on
+## every runtime × worker count × strategy with the load generator and the servers sharing the
+## cores (results/), then the batch experiment with the cores kept apart (results/separate-cores/);
+## each run followed by its report. About 5 minutes after the build on 2 cores. Bigger runs:
+## BENCH_ARGS (e.g. "--rounds 20 --duration 2"); the argon2 kernel: make bench-argon2.
 all-bench: build-release
 	@$(call BENCH,--out $(OUT) $(BENCH_ARGS),$(OUT))
 	$(MAKE) --no-print-directory bench-separate-cores
-	$(MAKE) --no-print-directory bench-argon2
 
 ## A password hash per request (argon2id, 19 MiB each) on tokio, every strategy: the server's
 ## peak memory per strategy shows what 20 hashes at once cost on /thread against /rayon.
 bench-argon2: build-release
-	@$(call BENCH,--kernel argon2 --target tokio --out $(ARGON2_OUT) $(BENCH_ARGS),$(ARGON2_OUT))
+	@$(call BENCH,--experiment batch --kernel argon2 --target tokio --out $(ARGON2_OUT) $(BENCH_ARGS),$(ARGON2_OUT))
 
-## The same matrix with bench-runner and the servers pinned to separate halves of the cores, so
+## The batch experiment's matrix with bench-runner and the servers pinned to separate halves of the cores, so
 ## a stall can be told from the load generator's own starvation. Needs at least 2 cores.
 bench-separate-cores: build-release
 	@if [ $(CORES) -lt 2 ]; then echo "bench-separate-cores: needs 2 cores, this machine has $(CORES); skipped"; exit 0; fi; \
-	$(call BENCH,--client-cpus $(CLIENT_CPUS) --server-cpus $(SERVER_CPUS) --out $(SEPARATE_OUT) $(BENCH_ARGS),$(SEPARATE_OUT))
+	$(call BENCH,--experiment batch --client-cpus $(CLIENT_CPUS) --server-cpus $(SERVER_CPUS) --out $(SEPARATE_OUT) $(BENCH_ARGS),$(SEPARATE_OUT))
 
 ## Regenerates $(OUT)/REPORT.md and $(OUT)/charts/*.svg from the CSVs in $(OUT)/ only.
 report:
