@@ -49,6 +49,19 @@ impl Row {
             .num(s.and_then(|s| s.sd), digits)
     }
 
+    /// A probe's columns after its round or step, the same in every experiment's probes file:
+    /// index, scheduled offset, the split of its wait, latency, status, error.
+    pub(crate) fn probe(self, p: &crate::probe::ProbeRecord) -> Row {
+        self.put(p.index)
+            .put(micros(p.scheduled_offset))
+            .put(micros(p.queued))
+            .put(micros(p.harness_late))
+            .put(micros(p.answer))
+            .put(micros(p.latency()))
+            .opt(p.status)
+            .opt(p.error.as_deref())
+    }
+
     pub(crate) fn write(self, w: &mut impl Write) -> io::Result<()> {
         writeln!(w, "{}", self.0.join(","))
     }
@@ -115,17 +128,7 @@ pub fn write_probes(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
     for m in ms {
         for round in &m.rounds {
             for p in &round.probes {
-                labels(m, false)
-                    .put(round.number)
-                    .put(p.index)
-                    .put(micros(p.scheduled_offset))
-                    .put(micros(p.queued))
-                    .put(micros(p.harness_late))
-                    .put(micros(p.answer))
-                    .put(micros(p.latency()))
-                    .opt(p.status)
-                    .opt(p.error.as_ref())
-                    .write(w)?;
+                labels(m, false).put(round.number).probe(p).write(w)?;
             }
         }
     }

@@ -1028,17 +1028,7 @@ fn write_probes(w: &mut impl Write, pairs: &[RatePair]) -> io::Result<()> {
     for p in pairs {
         for s in &p.steps {
             for r in &s.probes {
-                short_labels(p)
-                    .put(s.number)
-                    .put(r.index)
-                    .put(micros(r.scheduled_offset))
-                    .put(micros(r.queued))
-                    .put(micros(r.harness_late))
-                    .put(micros(r.answer))
-                    .put(micros(r.latency()))
-                    .opt(r.status)
-                    .opt(r.error.as_deref())
-                    .write(w)?;
+                short_labels(p).put(s.number).probe(r).write(w)?;
             }
         }
     }

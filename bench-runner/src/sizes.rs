@@ -329,14 +329,7 @@ pub fn write_probes(w: &mut impl Write, pairs: &[SizesPair]) -> io::Result<()> {
                 for probe in &round.probes {
                     labels(&p.pair, step.n, false)
                         .put(round.number)
-                        .put(probe.index)
-                        .put(micros(probe.scheduled_offset))
-                        .put(micros(probe.queued))
-                        .put(micros(probe.harness_late))
-                        .put(micros(probe.answer))
-                        .put(micros(probe.latency()))
-                        .opt(probe.status)
-                        .opt(probe.error.as_ref())
+                        .probe(probe)
                         .write(w)?;
                 }
             }
