@@ -313,6 +313,7 @@ fn panels(r: &RateResults) -> Vec<(String, Vec<&Vec<RateRow>>)> {
     for rows in &r.pairs {
         let Some(first) = rows.first() else { continue };
         let name = match first.workers {
+            Some(1) => format!("{} ({}, 1 worker)", first.target, first.runtime),
             Some(w) => format!("{} ({}, {w} workers)", first.target, first.runtime),
             None => first.target.clone(),
         };
