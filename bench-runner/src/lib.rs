@@ -305,15 +305,30 @@ pub struct ExperimentRun {
 impl ExperimentRun {
     /// The run of an experiment whose pairs are `measurements`, with its rendered `files`.
     fn of(measurements: &[Measurement], files: Vec<(&'static str, Vec<u8>)>) -> ExperimentRun {
-        ExperimentRun {
+        let outcomes = measurements
+            .iter()
+            .map(|m| (m.failure.is_some(), m.not_applicable.is_some()));
+        ExperimentRun::tally(files, outcomes)
+    }
+
+    /// The run of an experiment with its rendered `files`, from each pair's outcome:
+    /// (failed, not applicable).
+    pub(crate) fn tally(
+        files: Vec<(&'static str, Vec<u8>)>,
+        outcomes: impl IntoIterator<Item = (bool, bool)>,
+    ) -> ExperimentRun {
+        let mut run = ExperimentRun {
             files,
-            pairs: measurements.len(),
-            failed: measurements.iter().filter(|m| m.failure.is_some()).count(),
-            not_applicable: measurements
-                .iter()
-                .filter(|m| m.not_applicable.is_some())
-                .count(),
+            pairs: 0,
+            failed: 0,
+            not_applicable: 0,
+        };
+        for (failed, not_applicable) in outcomes {
+            run.pairs += 1;
+            run.failed += usize::from(failed);
+            run.not_applicable += usize::from(not_applicable);
         }
+        run
     }
 }
 
@@ -467,21 +482,38 @@ async fn measure_all(
 
 /// What is known of a pair only at its end (its verification was printed when it ran).
 fn report_pair(m: &Measurement, log: &dyn Log) {
-    if let Some(why) = &m.not_applicable {
-        log.line(&format!("   not applicable: {why}"));
-        return;
-    }
-    if let Some(t1) = m.t1 {
+    if let (Some(t1), None) = (m.t1, &m.not_applicable) {
         log.line(&format!(
             "   T1 = {:.1} ms (the fastest lone request)",
             t1.as_secs_f64() * 1e3
         ));
     }
-    for note in &m.notes {
+    pair_end(
+        log,
+        &m.name(),
+        m.not_applicable.as_deref(),
+        &m.notes,
+        m.failure.as_deref(),
+    );
+}
+
+/// The lines every experiment prints at a pair's end: not applicable (a pair that is has
+/// neither notes nor a failure), its notes, its failure naming it.
+pub(crate) fn pair_end(
+    log: &dyn Log,
+    name: &str,
+    not_applicable: Option<&str>,
+    notes: &[String],
+    failure: Option<&str>,
+) {
+    if let Some(why) = not_applicable {
+        log.line(&format!("   not applicable: {why}"));
+    }
+    for note in notes {
         log.line(&format!("   note: {note}"));
     }
-    if let Some(why) = &m.failure {
-        log.line(&format!("   FAILED {}: {why}", m.name()));
+    if let Some(why) = failure {
+        log.line(&format!("   FAILED {name}: {why}"));
     }
 }
 

@@ -85,7 +85,9 @@ fn field(s: &str) -> String {
     }
 }
 
-fn labels(m: &Measurement, wide: bool) -> Row {
+/// The columns naming a pair, up to `kernel`: every file of every experiment starts with them
+/// (`wide`: with runtime, framework and client after the target).
+pub(crate) fn pair_labels(m: &Measurement, wide: bool) -> Row {
     let l = &m.labels;
     let row = Row::default().put(&l.target);
     let row = if wide {
@@ -93,7 +95,12 @@ fn labels(m: &Measurement, wide: bool) -> Row {
     } else {
         row
     };
-    let row = row.opt(l.workers).put(m.strategy).put(m.plan.kernel.name());
+    row.opt(l.workers).put(m.strategy).put(m.plan.kernel.name())
+}
+
+/// The batch files' leading columns.
+fn labels(m: &Measurement, wide: bool) -> Row {
+    let row = pair_labels(m, wide);
     if wide {
         row.put(m.plan.n).put(m.plan.concurrency)
     } else {

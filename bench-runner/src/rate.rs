@@ -544,27 +544,23 @@ pub async fn run(
             console.line(&format!("== rate: {what}"));
             let pair = measure_pair(bench, &client, rate, subject, strategy, &console);
             let p = console.keep_alive(&what, pair).await;
-            if let Some(why) = &p.not_applicable {
-                console.line(&format!("   not applicable: {why}"));
-            }
-            for note in &p.notes {
-                console.line(&format!("   note: {note}"));
-            }
-            if let Some(why) = &p.failure {
-                console.line(&format!("   FAILED {}: {why}", p.name()));
-            }
+            crate::pair_end(
+                &console,
+                &p.name(),
+                p.not_applicable.as_deref(),
+                &p.notes,
+                p.failure.as_deref(),
+            );
             all.push(p);
             console.step();
         }
     }
     console.finish();
     let files = render(&all, plan.request_timeout).context("rendering the rate CSVs")?;
-    Ok(ExperimentRun {
-        files,
-        pairs: all.len(),
-        failed: all.iter().filter(|p| p.failure.is_some()).count(),
-        not_applicable: all.iter().filter(|p| p.not_applicable.is_some()).count(),
-    })
+    let outcomes = all
+        .iter()
+        .map(|p| (p.failure.is_some(), p.not_applicable.is_some()));
+    Ok(ExperimentRun::tally(files, outcomes))
 }
 
 /// A server the rate experiment measures.

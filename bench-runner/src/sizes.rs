@@ -29,7 +29,7 @@ use crate::ExperimentRun;
 use crate::cli::{Settings, Subjects};
 use crate::console::Console;
 use crate::measure::{self, Bench, Log, Measurement, Plan, RequestRecord, Round, Session};
-use crate::output::Row;
+use crate::output::{Row, pair_labels};
 use crate::servers::Binaries;
 use crate::stats::{self, micros};
 use crate::summary::PairSummary;
@@ -156,28 +156,21 @@ pub async fn run(
     }
     console.finish();
     let files = render(&all, &settings.sizes).context("rendering the sizes CSVs")?;
-    Ok(ExperimentRun {
-        files,
-        pairs: all.len(),
-        failed: all.iter().filter(|p| p.pair.failure.is_some()).count(),
-        not_applicable: all
-            .iter()
-            .filter(|p| p.pair.not_applicable.is_some())
-            .count(),
-    })
+    let outcomes = all
+        .iter()
+        .map(|p| (p.pair.failure.is_some(), p.pair.not_applicable.is_some()));
+    Ok(ExperimentRun::tally(files, outcomes))
 }
 
 /// The pair's end: not applicable, or failed, said once.
 fn finish(m: &Measurement, log: &dyn Log) {
-    if let Some(why) = &m.not_applicable {
-        log.line(&format!("   not applicable: {why}"));
-    }
-    for note in &m.notes {
-        log.line(&format!("   note: {note}"));
-    }
-    if let Some(why) = &m.failure {
-        log.line(&format!("   FAILED {}: {why}", m.name()));
-    }
+    crate::pair_end(
+        log,
+        &m.name(),
+        m.not_applicable.as_deref(),
+        &m.notes,
+        m.failure.as_deref(),
+    );
 }
 
 /// The sweep on one verified server: warm-up at the first size, then each size in turn. The
@@ -275,18 +268,11 @@ fn step_line(m: &Measurement) -> String {
 
 /// The columns every file starts with.
 fn labels(m: &Measurement, n: u64, wide: bool) -> Row {
-    let l = &m.labels;
-    let row = Row::default().put(&l.target);
-    let row = if wide {
-        row.put(&l.runtime).put(&l.framework).put(l.client)
+    let row = pair_labels(m, wide).put(n);
+    if wide {
+        row.put(m.plan.concurrency)
     } else {
         row
-    };
-    let row = row.opt(l.workers).put(m.strategy).put(m.plan.kernel.name());
-    if wide {
-        row.put(n).put(m.plan.concurrency)
-    } else {
-        row.put(n)
     }
 }
 

@@ -22,6 +22,17 @@ use std::time::Duration;
 
 use clap::Args;
 
+/// Why [`ServerArgs::prepare_process`] failed, naming the flag.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// `--exit-with-parent PID`: not our parent, or the parent-death signal could not be set.
+    #[error("--exit-with-parent")]
+    ExitWithParent(#[source] std::io::Error),
+    /// `--cpus`: the affinity could not be set.
+    #[error("--cpus: cannot pin the process")]
+    Pin(#[source] std::io::Error),
+}
+
 use crate::app::Limits;
 use crate::kernel::{self, Kernel, N_CEILING};
 use crate::lag;
@@ -141,6 +152,16 @@ impl ServerArgs {
     /// The cores this server sizes itself to: those of `--cpus`, or all it may use.
     fn cores(&self) -> usize {
         self.cpus.as_ref().map_or_else(cores, CpuList::len)
+    }
+
+    /// What every server does first in `main`, before any thread starts: `--exit-with-parent`
+    /// (so that it dies with the process that started it), then `--cpus` (so that every thread
+    /// inherits the affinity, [`crate::placement`]).
+    pub fn prepare_process(&self) -> Result<(), ProcessError> {
+        self.exit_with_parent()
+            .map_err(ProcessError::ExitWithParent)?;
+        self.pin().map_err(ProcessError::Pin)?;
+        Ok(())
     }
 
     /// Pins the process to `--cpus`, if given; returns the affinity in force. Call it first

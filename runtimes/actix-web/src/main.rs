@@ -20,11 +20,8 @@ struct Cli {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    cli.server
-        .exit_with_parent()
-        .context("--exit-with-parent")?;
-    // Before any thread starts, so that every thread inherits the affinity (common::placement).
-    cli.server.pin().context("--cpus: cannot pin the process")?;
+    // Before any thread starts (common::placement).
+    cli.server.prepare_process()?;
     let workers = cli.server.workers();
     // actix-server panics past this; refuse it like any bad flag (clap's exit status 2).
     if workers > ACTIX_MAX_WORKERS {

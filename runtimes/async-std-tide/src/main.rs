@@ -24,11 +24,8 @@ const ASYNC_H1_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    cli.server
-        .exit_with_parent()
-        .context("--exit-with-parent")?;
-    // Before any thread starts, so that every thread inherits the affinity (common::placement).
-    cli.server.pin().context("--cpus: cannot pin the process")?;
+    // Before any thread starts (common::placement).
+    cli.server.prepare_process()?;
     if let Some(t) = cli
         .server
         .header_timeout

@@ -21,11 +21,8 @@ struct Cli {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    cli.server
-        .exit_with_parent()
-        .context("--exit-with-parent")?;
-    // Before any thread starts, so that every thread inherits the affinity (common::placement).
-    cli.server.pin().context("--cpus: cannot pin the process")?;
+    // Before any thread starts (common::placement).
+    cli.server.prepare_process()?;
     let workers = cli.server.workers();
     let info = RuntimeInfo {
         kind: RuntimeKind::Smol,

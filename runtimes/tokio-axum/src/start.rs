@@ -44,11 +44,8 @@ pub enum Flavor {
 pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let limits = cli.server.limits_or_exit::<Cli>(kernels);
-    cli.server
-        .exit_with_parent()
-        .context("--exit-with-parent")?;
-    // Before any thread starts, so that every thread inherits the affinity (common::placement).
-    cli.server.pin().context("--cpus: cannot pin the process")?;
+    // Before any thread starts (common::placement).
+    cli.server.prepare_process()?;
     let blocking = cli
         .server
         .blocking_threads
