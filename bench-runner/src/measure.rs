@@ -330,6 +330,16 @@ impl Bench {
             ));
             return m;
         }
+        // /queue needs a Redis broker and queue-worker processes, which this runner does not
+        // start yet: recorded, not measured (the server would answer 503 `no_broker`).
+        if strategy == Strategy::Queue {
+            m.not_applicable = Some(
+                "/queue needs a Redis broker and queue-worker processes; bench-runner does not \
+                 start them yet"
+                    .into(),
+            );
+            return m;
+        }
         let mut args: Vec<String> = target.args.iter().map(|a| (*a).to_owned()).collect();
         args.extend(server_args(&self.plan, workers));
         args.extend(self.server_extra.iter().cloned());
