@@ -894,6 +894,15 @@ pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
 
 /// Why `strategy` is not measured on `target`, if its runtime cannot run it.
 pub fn not_applicable(target: &Target, strategy: Strategy) -> Option<String> {
+    // /queue needs a Redis broker and queue-worker processes, which this runner does not
+    // start yet: recorded, not measured (the server would answer 503 `no_broker`).
+    if strategy == Strategy::Queue {
+        return Some(
+            "/queue needs a Redis broker and queue-worker processes; bench-runner does not \
+             start them yet"
+                .into(),
+        );
+    }
     (!target.runs(strategy)).then(|| {
         format!(
             "{} does not run on {} (common's Strategy::supported_on); the server answers 501",

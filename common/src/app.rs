@@ -21,14 +21,16 @@ use std::time::{Duration, Instant, SystemTime};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::broker::{Broker, BrokerError};
 use crate::cpu_pool::CpuPool;
 use crate::gate::{Gate, GateStats};
-use crate::jobs::{JobLimits, JobStats, Jobs};
+use crate::jobs::{JobLimits, JobStats, JobStatus, Jobs};
 use crate::kernel::{self, Kernel};
 use crate::lag::LagMonitor;
 use crate::offload::{OffloadStats, Offloads, Panicked};
 use crate::openapi::{ApiDocs, Facts};
 use crate::params::{self, Params};
+use crate::queue::BrokerUrl;
 use crate::reply::{Accepted, Computed, Reply};
 use crate::strategy::{RuntimeKind, Strategy};
 use crate::threads::ThreadCensus;
@@ -57,7 +59,7 @@ pub struct RuntimeInfo {
 }
 
 /// Limits from the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Largest `n` a request may ask for.
     pub max_n: u64,
@@ -81,6 +83,25 @@ pub struct Limits {
     pub panic_on_n: Option<u64>,
     /// Not a limit: the kernel every request runs (`--kernel`).
     pub kernel: &'static dyn Kernel,
+    /// Not a limit: the `/queue` broker (`--broker`); `None` answers `/queue` with 503
+    /// `no_broker`.
+    pub broker: Option<BrokerUrl>,
+}
+
+/// Why a server could not start its shared state.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The CPU pool's threads could not start.
+    #[error("cannot start the CPU pool: {0}")]
+    CpuPool(#[from] rayon::ThreadPoolBuildError),
+    /// `--broker` names a broker that cannot be reached now.
+    #[error("cannot reach the /queue broker at {url} (--broker): {source}")]
+    Broker {
+        /// The URL, password redacted.
+        url: String,
+        /// What failed.
+        source: BrokerError,
+    },
 }
 
 /// Shared state of one server process.
@@ -107,6 +128,8 @@ pub struct App {
     lag: Arc<LagMonitor>,
     /// `/openapi.json` and `/docs`, rendered once for this server's flags.
     api: ApiDocs,
+    /// The `/queue` broker, connected at start-up (`--broker`).
+    broker: Option<Broker>,
 }
 
 /// A validated request, ready to run.
@@ -127,8 +150,9 @@ pub struct Work {
 pub type Offloaded = Box<dyn FnOnce() -> Reply + Send>;
 
 impl App {
-    /// State for a server with this runtime and these limits; starts the CPU pool.
-    pub fn new(info: RuntimeInfo, limits: Limits) -> Result<Arc<App>, rayon::ThreadPoolBuildError> {
+    /// State for a server with this runtime and these limits; starts the CPU pool, and connects
+    /// to the `/queue` broker if one is given (failing if it cannot be reached now).
+    pub fn new(info: RuntimeInfo, limits: Limits) -> Result<Arc<App>, StartError> {
         let job_limits = JobLimits {
             max_queue: limits.max_queue,
             capacity: limits.job_capacity,
@@ -140,9 +164,19 @@ impl App {
                  this server is for tests, not for measuring"
             );
         }
+        let broker =
+            match &limits.broker {
+                Some(url) => Some(Broker::connect(url, limits.kernel.name()).map_err(
+                    |source| StartError::Broker {
+                        url: url.to_string(),
+                        source,
+                    },
+                )?),
+                None => None,
+            };
+        let api = ApiDocs::new(&Facts::of(&limits));
         Ok(Arc::new(App {
             info,
-            limits,
             served: Default::default(),
             refused: Default::default(),
             in_flight: Tracker::default(),
@@ -155,7 +189,9 @@ impl App {
             deadline: Mutex::new(None),
             finished: Default::default(),
             lag: Arc::new(LagMonitor::new(limits.lag_interval)),
-            api: ApiDocs::new(&Facts::of(&limits)),
+            api,
+            broker,
+            limits,
         }))
     }
 
@@ -311,6 +347,51 @@ impl App {
         }
     }
 
+    /// `POST /queue`: puts `work` on the broker's queue; 202 with the job's id, 503 when
+    /// `--max-queue` jobs are queued or running there, when no broker is configured
+    /// (`no_broker`) or when it does not answer (`broker_unavailable`). Awaits the bridge
+    /// thread ([`crate::broker`]), holding no executor thread.
+    pub async fn submit_queued(&self, work: Work) -> Reply {
+        let Some(broker) = &self.broker else {
+            return Reply::no_broker();
+        };
+        let n = work.params.n;
+        match broker.enqueue(n, self.limits.max_queue).await {
+            Ok(Some(id)) => Reply::json(202, &queued_status(id, n, "queued", None, None)),
+            Ok(None) => Reply::overloaded(
+                format!(
+                    "{} jobs are already queued or running on the broker (--max-queue); retry later",
+                    self.limits.max_queue
+                ),
+                1,
+            ),
+            Err(e) => Reply::broker_unavailable(e.to_string()),
+        }
+    }
+
+    /// `GET /queue/{id}`: the job's status from the broker; with `?wait=true`, once a worker
+    /// has finished it.
+    pub async fn queue_status(&self, id: &str, query: Option<&str>) -> Reply {
+        let wait = match params::parse_wait(query) {
+            Ok(wait) => wait,
+            Err(e) => return Reply::bad_parameter(&e),
+        };
+        let Some(broker) = &self.broker else {
+            return Reply::no_broker();
+        };
+        let Ok(number) = id.parse::<u64>() else {
+            return Reply::not_found_queued(id);
+        };
+        match broker.status(number, wait).await {
+            Ok(Some(job)) => Reply::json(
+                200,
+                &queued_status(job.id, job.n, &job.status, job.total, job.compute_us),
+            ),
+            Ok(None) => Reply::not_found_queued(id),
+            Err(e) => Reply::broker_unavailable(e.to_string()),
+        }
+    }
+
     /// The executor-lag monitor: a server spawns its [`LagMonitor::heartbeat`] on its executor.
     pub fn lag_monitor(&self) -> &Arc<LagMonitor> {
         &self.lag
@@ -386,6 +467,7 @@ impl App {
             jobs: self.jobs.stats(),
             offload: self.offloads.stats(),
             panic_on_n: self.limits.panic_on_n,
+            broker: self.broker.as_ref().map(|b| b.url().to_string()),
             cpus: crate::placement::pinned(),
             cpu_pool_nice: self.limits.cpu_pool_nice,
             served: counts(&self.served),
@@ -596,7 +678,8 @@ impl Work {
             | Strategy::Rayon
             | Strategy::Bounded
             | Strategy::Jobs
-            | Strategy::BlockInPlace => self.kernel.run(n),
+            | Strategy::BlockInPlace
+            | Strategy::Queue => self.kernel.run(n),
         };
         (total, start.elapsed())
     }
@@ -781,6 +864,10 @@ pub struct Stats {
     /// normally; a server reporting it is not fit to be measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub panic_on_n: Option<u64>,
+    /// The `/queue` broker (`--broker`, password redacted); absent without one, when `/queue`
+    /// answers 503 `no_broker`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<String>,
     /// The CPUs the process is pinned to (`--cpus`), read back from the OS; `null` if not
     /// pinned.
     #[serde(default)]
@@ -899,6 +986,24 @@ impl Drop for TrackerGuard {
     }
 }
 
+/// The body of `POST /queue` and `GET /queue/{id}`: `/jobs`' own.
+fn queued_status(
+    id: u64,
+    n: u64,
+    status: &str,
+    total: Option<String>,
+    compute_us: Option<u64>,
+) -> JobStatus {
+    JobStatus {
+        id,
+        url: format!("/queue/{id}"),
+        status: status.into(),
+        n,
+        total,
+        compute_us,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -929,6 +1034,7 @@ mod tests {
                 lag_interval: None,
                 panic_on_n,
                 kernel: kernel::DEFAULT,
+                broker: None,
             },
         )
         .expect("app")
@@ -1084,6 +1190,52 @@ mod tests {
         rx.recv()
             .await
             .unwrap_or_else(|_| Reply::internal("the pool thread died".into()))
+    }
+
+    #[test]
+    fn without_a_broker_queue_answers_no_broker_after_validation() {
+        let app = app(1);
+        let post = |query: &str| {
+            crate::test_util::block_on(app.handle(Strategy::Queue, Some(query), |w| {
+                let app = Arc::clone(&app);
+                async move { app.submit_queued(w).await }
+            }))
+        };
+        let reply = post("n=10");
+        assert_eq!(
+            (reply.status, reply.retry_after),
+            (503, None),
+            "{}",
+            reply.body
+        );
+        let body: ErrorBody = serde_json::from_str(&reply.body).expect("JSON");
+        assert_eq!(body.error, "no_broker");
+        assert!(body.message.contains("--broker redis://HOST:PORT"));
+        assert_eq!(post("n=abc").status, 400, "bad input is a 400 first");
+        let status = crate::test_util::block_on(app.queue_status("1", Some("wait=true")));
+        assert_eq!(status.status, 503, "{}", status.body);
+        let bad = crate::test_util::block_on(app.queue_status("1", Some("wait=maybe")));
+        assert_eq!(bad.status, 400);
+        assert_eq!(app.snapshot().broker, None);
+    }
+
+    #[test]
+    fn an_unreachable_broker_fails_the_start_naming_it() {
+        // A port nothing listens on: bound, then released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let url = BrokerUrl::parse(&format!("redis://127.0.0.1:{port}")).expect("url");
+        let mut limits = app(1).limits.clone();
+        limits.broker = Some(url);
+        let info = app(1).info();
+        let err = App::new(info, limits).expect_err("no broker there");
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("127.0.0.1:{port}")) && message.contains("--broker"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@ use crate::app::Limits;
 use crate::kernel::{self, Kernel, N_CEILING};
 use crate::lag;
 use crate::placement::{self, CpuList};
+use crate::queue::BrokerUrl;
 
 /// Default `--max-n` of the default kernel: about half a second of one core (release build).
 /// Each kernel has its own ([`Kernel::default_max_n`]).
@@ -133,6 +134,12 @@ pub struct ServerArgs {
     #[arg(long, value_name = "PID")]
     pub exit_with_parent: Option<u32>,
 
+    /// The Redis broker of /queue, redis://HOST:PORT: jobs go on its queue, queue-worker
+    /// processes compute them. Checked at start-up (unreachable: exit 1). Without it, /queue
+    /// answers 503 `no_broker`.
+    #[arg(long, value_name = "URL", value_parser = BrokerUrl::parse)]
+    pub broker: Option<BrokerUrl>,
+
     /// Fault injection, for tests only: every kernel asked for exactly this n panics. Offloaded
     /// ones (/thread, /bounded, /rayon, /jobs, /background) are then answered 500, reported
     /// `failed`, or counted as failed background jobs; inline ones (/generator, /cycle,
@@ -217,6 +224,7 @@ impl ServerArgs {
                 .then(|| Duration::from_micros(self.lag_interval_us)),
             panic_on_n: self.panic_on_n,
             kernel,
+            broker: self.broker.clone(),
         })
     }
 }
@@ -256,7 +264,8 @@ pub fn parse_bind(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("host {host:?} resolves to no address ({example})"))
 }
 
-fn parse_seconds(s: &str) -> Result<Duration, String> {
+/// A duration in seconds (fractions allowed), for `--job-ttl` and the like; `queue-worker` uses it too.
+pub fn parse_seconds(s: &str) -> Result<Duration, String> {
     s.parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)

@@ -24,6 +24,11 @@
 //! - [`gate`]: the semaphore with one permit per core (tokio's, handed over in arrival
 //!   order) and its bounded queue (`/bounded`).
 //! - [`jobs`]: the job store behind `POST /jobs` and `GET /jobs/{id}`.
+//! - [`queue`]: the `/queue` protocol on Redis (keys, scripts, at-least-once delivery), used
+//!   by the servers and by `queue-worker`.
+//! - [`broker`]: [`broker::Broker`], the servers' bridge to Redis: one thread of its own with a
+//!   current-thread tokio runtime, answering any runtime's handlers through oneshot channels
+//!   (`POST /queue`, `GET /queue/{id}`).
 //! - [`lag`]: [`lag::LagMonitor`], the executor-lag heartbeat and its histograms, in windows
 //!   a client closes race-free (`GET /lag`, `POST /lag/window`); each server only spawns it.
 //! - [`placement`]: `--cpus` (the process pinned before its threads start, read back for
@@ -35,6 +40,7 @@
 //!   termination signal.
 
 pub mod app;
+pub mod broker;
 pub mod cli;
 pub mod cpu_pool;
 pub mod gate;
@@ -45,6 +51,7 @@ pub mod offload;
 pub mod openapi;
 pub mod params;
 pub mod placement;
+pub mod queue;
 pub mod reply;
 pub mod strategy;
 #[cfg(test)]
@@ -66,6 +73,8 @@ pub enum Endpoint {
     Strategy(Strategy),
     /// `GET /jobs/{id}`.
     JobStatus,
+    /// `GET /queue/{id}`.
+    QueueStatus,
     /// `GET /health`.
     Health,
     /// `GET /stats`.
@@ -82,8 +91,9 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// The endpoints that are not strategies, in the order documents list them.
-    pub const OTHERS: [Endpoint; 7] = [
+    pub const OTHERS: [Endpoint; 8] = [
         Endpoint::JobStatus,
+        Endpoint::QueueStatus,
         Endpoint::Health,
         Endpoint::Stats,
         Endpoint::Lag,
@@ -105,6 +115,7 @@ impl Endpoint {
         match self {
             Endpoint::Strategy(s) => s.path(),
             Endpoint::JobStatus => "/jobs/{id}",
+            Endpoint::QueueStatus => "/queue/{id}",
             Endpoint::Health => "/health",
             Endpoint::Stats => "/stats",
             Endpoint::Lag => "/lag",
@@ -120,6 +131,7 @@ impl Endpoint {
             Endpoint::Strategy(s) => s.method(),
             Endpoint::LagWindow => "POST",
             Endpoint::JobStatus
+            | Endpoint::QueueStatus
             | Endpoint::Health
             | Endpoint::Stats
             | Endpoint::Lag
@@ -142,8 +154,11 @@ impl Endpoint {
         if let Some(s) = Strategy::from_path(path) {
             return Some(Endpoint::Strategy(s));
         }
-        if job_id(path).is_some() {
+        if id_under(path, "/jobs/").is_some() {
             return Some(Endpoint::JobStatus);
+        }
+        if id_under(path, "/queue/").is_some() {
+            return Some(Endpoint::QueueStatus);
         }
         Endpoint::OTHERS.into_iter().find(|e| e.path() == path)
     }
@@ -157,6 +172,8 @@ pub enum Route<'a> {
     Strategy(Strategy),
     /// `GET /jobs/{id}`, with the id as sent.
     JobStatus(&'a str),
+    /// `GET /queue/{id}`, with the id as sent.
+    QueueStatus(&'a str),
     /// `GET /health`.
     Health,
     /// `GET /stats`.
@@ -187,7 +204,12 @@ impl Route<'_> {
         }
         match endpoint {
             Endpoint::Strategy(strategy) => Route::Strategy(strategy),
-            Endpoint::JobStatus => job_id(path).map_or(Route::NotFound, Route::JobStatus),
+            Endpoint::JobStatus => {
+                id_under(path, "/jobs/").map_or(Route::NotFound, Route::JobStatus)
+            }
+            Endpoint::QueueStatus => {
+                id_under(path, "/queue/").map_or(Route::NotFound, Route::QueueStatus)
+            }
             Endpoint::Health => Route::Health,
             Endpoint::Stats => Route::Stats,
             Endpoint::Lag => Route::Lag,
@@ -203,9 +225,9 @@ impl Route<'_> {
     }
 }
 
-/// The `{id}` of `/jobs/{id}`: one non-empty path segment.
-fn job_id(path: &str) -> Option<&str> {
-    path.strip_prefix("/jobs/")
+/// The `{id}` of `/jobs/{id}` (`prefix` `/jobs/`) or `/queue/{id}`: one non-empty path segment.
+fn id_under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    path.strip_prefix(prefix)
         .filter(|id| !id.is_empty() && !id.contains('/'))
 }
 
@@ -232,6 +254,13 @@ mod tests {
         assert_eq!(Route::of("DELETE", "/jobs/17"), Route::MethodNotAllowed);
         assert_eq!(Route::of("GET", "/jobs/"), Route::NotFound);
         assert_eq!(Route::of("GET", "/jobs/1/2"), Route::NotFound);
+        assert_eq!(Route::of("GET", "/queue/17"), Route::QueueStatus("17"));
+        assert_eq!(
+            Route::of("POST", "/queue"),
+            Route::Strategy(Strategy::Queue)
+        );
+        assert_eq!(Route::of("POST", "/queue/17"), Route::MethodNotAllowed);
+        assert_eq!(Route::of("GET", "/queue/"), Route::NotFound);
         assert_eq!(Route::of("GET", "/nope"), Route::NotFound);
         assert_eq!(Route::of("DELETE", "/nope"), Route::NotFound);
         assert_eq!(Route::of("GET", "/cycle/"), Route::NotFound);

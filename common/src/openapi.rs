@@ -195,6 +195,14 @@ fn names(endpoint: Endpoint) -> (String, String, &'static str) {
              kernel panicked). With `wait=true` the answer waits, asynchronously, until the \
              job is done or failed.",
         ),
+        Endpoint::QueueStatus => (
+            "queue_status".into(),
+            "A queued job's status and, once done, its result, from the broker".into(),
+            "`queued`, `running` (a queue-worker took it), `done` (with `total` and \
+             `compute_us`) or `failed`. With `wait=true` the answer waits, asynchronously, until \
+             a worker has finished the job. 503 `no_broker` on a server started without \
+             `--broker`, 503 `broker_unavailable` while the broker does not answer.",
+        ),
         Endpoint::Health => (
             "health".into(),
             "Liveness: a tiny answer with no CPU work".into(),
@@ -269,7 +277,11 @@ fn operation(endpoint: Endpoint, facts: &Facts, generator: &mut SchemaGenerator)
                     generator.subschema_for::<Accepted>(),
                 ),
                 Execution::Job => (
-                    "Queued: fetch the result at `url` (`GET /jobs/{id}?wait=true`)",
+                    if s == Strategy::Queue {
+                        "Queued on the broker: fetch the result at `url` (`GET /queue/{id}?wait=true`)"
+                    } else {
+                        "Queued: fetch the result at `url` (`GET /jobs/{id}?wait=true`)"
+                    },
                     generator.subschema_for::<JobStatus>(),
                 ),
                 Execution::Inline | Execution::Yielding | Execution::Offloaded => {
@@ -288,9 +300,16 @@ fn operation(endpoint: Endpoint, facts: &Facts, generator: &mut SchemaGenerator)
                 );
             }
             if let Some(flag) = s.admission_limit() {
+                let broker = if s == Strategy::Queue {
+                    "; or `no_broker`: the server was started without `--broker redis://HOST:PORT` \
+                     (no `Retry-After`: retrying will not help); or `broker_unavailable`: the \
+                     broker does not answer now (the server reconnects by itself)"
+                } else {
+                    ""
+                };
                 let mut r = error_response(
                     &format!(
-                        "Overloaded: the server refuses work past `{flag}` (`error`: `overloaded`); retry after `Retry-After` seconds"
+                        "Overloaded: the server refuses work past `{flag}` (`error`: `overloaded`); retry after `Retry-After` seconds{broker}"
                     ),
                     generator,
                 );
@@ -319,12 +338,17 @@ fn operation(endpoint: Endpoint, facts: &Facts, generator: &mut SchemaGenerator)
                 );
             }
         }
-        Endpoint::JobStatus => {
+        Endpoint::JobStatus | Endpoint::QueueStatus => {
+            let queue = endpoint == Endpoint::QueueStatus;
             parameters.push(json!({
                 "name": "id",
                 "in": "path",
                 "required": true,
-                "description": "the job's id, from `POST /jobs`' answer",
+                "description": if queue {
+                    "the job's id, from `POST /queue`' answer"
+                } else {
+                    "the job's id, from `POST /jobs`' answer"
+                },
                 "schema": { "type": "string" },
             }));
             parameters.push(json!({
@@ -339,16 +363,26 @@ fn operation(endpoint: Endpoint, facts: &Facts, generator: &mut SchemaGenerator)
                 json_response("The job", generator.subschema_for::<JobStatus>()),
             );
             responses.insert(400, bad_parameter(generator));
-            responses.insert(
-                404,
-                error_response(
-                    &format!(
-                        "No such job: unknown, finished more than {} s ago (`--job-ttl`), or evicted (`--job-capacity`)",
-                        facts.job_ttl_s
+            let missing = if queue {
+                "No such job: unknown to the broker, or its result expired (the workers' `--job-ttl`)"
+                    .to_owned()
+            } else {
+                format!(
+                    "No such job: unknown, finished more than {} s ago (`--job-ttl`), or evicted (`--job-capacity`)",
+                    facts.job_ttl_s
+                )
+            };
+            responses.insert(404, error_response(&missing, generator));
+            if queue {
+                responses.insert(
+                    503,
+                    error_response(
+                        "No broker: `no_broker` (the server was started without `--broker`) or \
+                         `broker_unavailable` (it does not answer now; `Retry-After` is set)",
+                        generator,
                     ),
-                    generator,
-                ),
-            );
+                );
+            }
         }
         Endpoint::Health => {
             responses.insert(
@@ -1065,6 +1099,7 @@ mod tests {
                 lag_interval: None,
                 panic_on_n: None,
                 kernel: crate::kernel::DEFAULT,
+                broker: None,
             },
         )
         .expect("app");

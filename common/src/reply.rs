@@ -66,7 +66,7 @@ pub struct Accepted {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     /// Kind: `invalid_parameter`, `not_found`, `method_not_allowed`, `overloaded`, `internal`,
-    /// `not_supported`.
+    /// `not_supported`, `no_broker`, `broker_unavailable` (`/queue` only).
     pub error: String,
     /// The query parameter at fault (400 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,6 +171,18 @@ impl Reply {
         )
     }
 
+    /// 404 for a `/queue` job id the broker does not know (never given, or expired).
+    pub fn not_found_queued(id: &str) -> Reply {
+        Reply::error(
+            404,
+            "not_found",
+            format!(
+                "no queued job {:?}: unknown, or its result expired (the workers' --job-ttl)",
+                truncate(id)
+            ),
+        )
+    }
+
     /// 405 for a known path with a method it does not answer; names the one it does, in the
     /// message and in the `Allow` header.
     pub fn method_not_allowed(method: &str, path: &str) -> Reply {
@@ -219,6 +231,31 @@ impl Reply {
         Reply {
             retry_after: Some(retry_after_s),
             ..Reply::error(503, "overloaded", message)
+        }
+    }
+
+    /// 503 from `/queue` on a server started without `--broker`: nothing to queue on. No
+    /// `Retry-After`: retrying will not help until the server is restarted with a broker.
+    pub fn no_broker() -> Reply {
+        Reply::error(
+            503,
+            "no_broker",
+            "no broker configured: /queue needs a Redis broker; start the server with \
+             --broker redis://HOST:PORT (and run queue-worker processes against it)"
+                .into(),
+        )
+    }
+
+    /// 503 from `/queue` when the broker does not answer (it went away, or is too slow);
+    /// `reason` says what failed. The server reconnects by itself when the broker is back.
+    pub fn broker_unavailable(reason: String) -> Reply {
+        Reply {
+            retry_after: Some(1),
+            ..Reply::error(
+                503,
+                "broker_unavailable",
+                format!("the /queue broker is unavailable ({reason}); retry later"),
+            )
         }
     }
 

@@ -35,6 +35,9 @@ pub enum Strategy {
     /// Inline on the worker thread inside `tokio::task::block_in_place`: the worker first hands
     /// its executor duties to another thread. tokio's multi-thread runtime only.
     BlockInPlace,
+    /// The job API on a broker: `POST /queue` puts the job on a Redis queue, separate
+    /// `queue-worker` processes compute it; `GET /queue/{id}?wait=true` returns the result.
+    Queue,
 }
 
 /// The kinds of executor the servers run: what decides whether a strategy can run at all
@@ -137,7 +140,7 @@ impl Execution {
 
 impl Strategy {
     /// Every strategy, in the order tables and reports list them.
-    pub const ALL: [Strategy; 9] = [
+    pub const ALL: [Strategy; 10] = [
         Strategy::Generator,
         Strategy::Cycle,
         Strategy::CycleSleep,
@@ -147,6 +150,7 @@ impl Strategy {
         Strategy::Bounded,
         Strategy::Jobs,
         Strategy::BlockInPlace,
+        Strategy::Queue,
     ];
 
     /// The strategies of the original Python demo; the others are what experts recommend instead.
@@ -170,6 +174,7 @@ impl Strategy {
             Strategy::Bounded => "bounded",
             Strategy::Jobs => "jobs",
             Strategy::BlockInPlace => "block_in_place",
+            Strategy::Queue => "queue",
         }
     }
 
@@ -185,6 +190,7 @@ impl Strategy {
             Strategy::Bounded => "/bounded",
             Strategy::Jobs => "/jobs",
             Strategy::BlockInPlace => "/block_in_place",
+            Strategy::Queue => "/queue",
         }
     }
 
@@ -218,6 +224,9 @@ impl Strategy {
             Strategy::BlockInPlace => {
                 "kernel inline inside tokio::task::block_in_place (tokio multi-thread only; 501 elsewhere): the worker hands its executor duties to another thread first"
             }
+            Strategy::Queue => {
+                "task queue: POST /queue?n= puts the job on a Redis broker (--broker; 202 + id), queue-worker processes compute it; GET /queue/{id}?wait=true returns the result"
+            }
         }
     }
 
@@ -232,7 +241,7 @@ impl Strategy {
                 Execution::Offloaded
             }
             Strategy::Background => Execution::Detached,
-            Strategy::Jobs => Execution::Job,
+            Strategy::Jobs | Strategy::Queue => Execution::Job,
         }
     }
 
@@ -247,7 +256,8 @@ impl Strategy {
             | Strategy::Rayon
             | Strategy::Bounded
             | Strategy::Jobs
-            | Strategy::BlockInPlace => &["n"],
+            | Strategy::BlockInPlace
+            | Strategy::Queue => &["n"],
         }
     }
 
@@ -268,7 +278,7 @@ impl Strategy {
     pub const fn admission_limit(self) -> Option<&'static str> {
         match self {
             Strategy::Background => Some("--max-background"),
-            Strategy::Bounded | Strategy::Jobs => Some("--max-queue"),
+            Strategy::Bounded | Strategy::Jobs | Strategy::Queue => Some("--max-queue"),
             Strategy::Generator
             | Strategy::Cycle
             | Strategy::CycleSleep
@@ -301,7 +311,9 @@ impl Strategy {
             | Strategy::Background
             | Strategy::Rayon
             | Strategy::Bounded
-            | Strategy::Jobs => true,
+            | Strategy::Jobs
+            // Every server only talks to the broker (common::broker, on its own thread).
+            | Strategy::Queue => true,
         }
     }
 

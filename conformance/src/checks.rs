@@ -234,6 +234,19 @@ pub async fn verify(
                 report.skip(name, "external server: checked at the default n only");
                 continue;
             }
+            // A server without `--broker` answers /queue with its clear 503 `no_broker`.
+            if strategy == Strategy::Queue
+                && mode == Mode::Ours
+                && stats.as_ref().is_some_and(|s| s.broker.is_none())
+            {
+                let url = format!("{base_url}{}?n={n}", strategy.path());
+                let r = send(client, strategy.method(), &url).await;
+                report.record(
+                    format!("503 no_broker {} n={n}", strategy.path()),
+                    r.and_then(|r| check_no_broker(&r)),
+                );
+                continue;
+            }
             if let Some(kind) = kind.filter(|k| !strategy.supported_on(*k)) {
                 let url = format!("{base_url}{}?n={n}", strategy.path());
                 let r = send(client, strategy.method(), &url).await;
@@ -248,6 +261,14 @@ pub async fn verify(
                 .map_err(|e| format!("{} {}: {e}", strategy.method(), strategy.path()));
             if mode == Mode::External && matches!(&result, Ok(r) if r.status == 404) {
                 report.skip(name, "not exposed by this server");
+                continue;
+            }
+            // An external server with /queue but no broker behind it: nothing to check there.
+            if mode == Mode::External
+                && strategy == Strategy::Queue
+                && matches!(&result, Ok(r) if r.status == 503)
+            {
+                report.skip(name, "/queue answers 503: no broker behind this server");
                 continue;
             }
             report.record(
@@ -328,12 +349,19 @@ pub async fn verify(
         );
     }
 
-    // The job API: unknown ids, bad wait values.
+    // The job APIs: unknown ids, bad wait values. /queue's ids are the broker's: without
+    // one, every id gets the 503 `no_broker`.
+    let no_broker = stats.as_ref().is_some_and(|s| s.broker.is_none());
+    let queue_missing = if no_broker { 503 } else { 404 };
     for (path, status, param) in [
         ("/jobs/999999999", 404, None),
         ("/jobs/not-a-number", 404, None),
         ("/jobs/1?wait=maybe", 400, Some(("wait", "not_a_boolean"))),
         ("/jobs/1?n=5", 400, Some(("n", "unknown_parameter"))),
+        ("/queue/999999999", queue_missing, None),
+        ("/queue/not-a-number", queue_missing, None),
+        ("/queue/1?wait=maybe", 400, Some(("wait", "not_a_boolean"))),
+        ("/queue/1?n=5", 400, Some(("n", "unknown_parameter"))),
     ] {
         let name = format!("{status} GET {path}");
         if mode == Mode::External {
@@ -341,7 +369,16 @@ pub async fn verify(
             continue;
         }
         let r = get(path.to_owned()).await;
-        report.record(name, r.and_then(|r| check_error(&r, status, param)));
+        report.record(
+            name,
+            r.and_then(|r| {
+                if status == 503 {
+                    check_no_broker(&r)
+                } else {
+                    check_error(&r, status, param)
+                }
+            }),
+        );
     }
 
     // Every endpoint of the list is served (the strategies were called above), and its two
@@ -516,11 +553,30 @@ fn check_error(r: &HttpResponse, status: u16, param: Option<(&str, &str)>) -> Re
     Ok(())
 }
 
-/// Answered by an endpoint: a 2xx, or (`/jobs/{id}` of an unknown job) the job's own 404, not
-/// the 404 or 405 of routing.
+/// The 503 of `/queue` on a server started without `--broker`: `no_broker`, naming the flag,
+/// and no `Retry-After` (retrying cannot help).
+fn check_no_broker(r: &HttpResponse) -> Result<(), String> {
+    check_error(r, 503, None)?;
+    let body: ErrorBody = serde_json::from_str(&r.body).map_err(|e| e.to_string())?;
+    if body.error != "no_broker" || !body.message.contains("--broker") {
+        return Err(format!(
+            "expected error no_broker naming --broker, got {body:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// Answered by an endpoint: a 2xx, or (`/jobs/{id}`, `/queue/{id}` of an unknown job) the
+/// job's own 404, or `/queue/{id}`'s 503 `no_broker`; not the 404 or 405 of routing.
 fn served(r: &HttpResponse) -> Result<(), String> {
     match serde_json::from_str::<ErrorBody>(&r.body) {
-        Ok(e) if r.status == 404 && e.message.starts_with("no job") => Ok(()),
+        Ok(e)
+            if r.status == 404
+                && (e.message.starts_with("no job") || e.message.starts_with("no queued job")) =>
+        {
+            Ok(())
+        }
+        Ok(e) if r.status == 503 && e.error == "no_broker" => Ok(()),
         _ if (200..300).contains(&r.status) => Ok(()),
         _ => Err(format!(
             "status {} with body {:?}: not served",

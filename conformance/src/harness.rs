@@ -19,6 +19,7 @@ use common::openapi::{self, Facts};
 use common::reply::{Computed, ErrorBody};
 
 use crate::behaviour::blocking_contrast;
+use crate::broker::{self, RedisServer, Worker};
 use crate::checks::{
     Mode, answer_status, call_strategy, check_docs, check_openapi, fetch_stats, verify,
     wait_background_idle,
@@ -715,6 +716,121 @@ pub fn limits_give_503_and_accepted_work_completes(binary: &Server) {
     });
 }
 
+/// `/queue` with a broker and a worker of its own (skipped, saying why, only when
+/// `redis-server` is not on PATH): 503 past `--max-queue` with nothing taking jobs, then a
+/// worker computes them; the whole suite ([`verify`]) with the broker (right totals, 404 for
+/// unknown ids); the broker lost (503 `broker_unavailable`, everything else served) and back
+/// (jobs flow again). The no-broker error is checked by every [`answers_and_errors`].
+pub fn queue_with_a_broker(binary: &Server) {
+    if let Some(why) = broker::skip_reason() {
+        eprintln!("SKIPPED {binary}: {why}");
+        return;
+    }
+    let _shared = shared();
+    let redis = RedisServer::start().expect("redis-server");
+    let worker_binary = broker::worker_binary(Path::new(binary.binary)).expect("queue-worker");
+    let client = client();
+    let rt = runtime();
+
+    // Past the bound: no worker yet, so two jobs wait in the broker and the third is refused.
+    let server = start(binary, &["--broker", &redis.url(), "--max-queue", "2"]);
+    let base = server.base_url();
+    let submit = |base: &str, n: u64| {
+        let (client, url) = (&client, format!("{base}/queue?n={n}"));
+        async move { client.send("POST", &url).await.expect("POST /queue") }
+    };
+    let mut urls = Vec::new();
+    rt.block_on(async {
+        for n in [10, 1000] {
+            let r = submit(&base, n).await;
+            assert_eq!(r.status, 202, "{binary}: {}", r.body);
+            let job: JobStatus = serde_json::from_str(&r.body).expect("job body");
+            assert_eq!((job.status.as_str(), job.n), ("queued", n));
+            urls.push((job.url, n));
+        }
+        let refused = submit(&base, 10).await;
+        assert_eq!(refused.status, 503, "{binary}: {}", refused.body);
+        assert_eq!(refused.retry_after.as_deref(), Some("1"));
+        let body: ErrorBody = serde_json::from_str(&refused.body).expect("error body");
+        assert_eq!(body.error, "overloaded");
+    });
+    let worker =
+        Worker::start(&worker_binary, &redis.url(), &["--threads", "2"]).expect("queue-worker");
+    rt.block_on(async {
+        for (url, n) in &urls {
+            let r = client
+                .get(&format!("{base}{url}?wait=true"))
+                .await
+                .expect("GET /queue/{id}");
+            let job: JobStatus = serde_json::from_str(&r.body).expect("job body");
+            let want = common::kernel::DEFAULT.run(*n);
+            assert_eq!(
+                (job.status.as_str(), job.total.as_deref()),
+                ("done", Some(want.as_str())),
+                "{binary}: {}",
+                r.body
+            );
+        }
+    });
+    drop(server);
+
+    // The whole suite, /queue included, with a broker.
+    let server = start(binary, &["--broker", &redis.url()]);
+    let base = server.base_url();
+    let report = rt.block_on(verify(&client, &base, Mode::Ours, common::kernel::DEFAULT));
+    assert!(
+        report.passed(),
+        "{binary} --broker: {}\nstderr:\n{}",
+        report.summary(),
+        server.stderr_tail()
+    );
+    assert!(
+        report.checks.iter().any(|c| c.name == "total /queue n=10"),
+        "the totals of /queue were checked"
+    );
+
+    // The broker lost: /queue says so, the rest is served; back: jobs flow again.
+    let port = redis.port();
+    drop(redis);
+    rt.block_on(async {
+        let r = submit(&base, 10).await;
+        assert_eq!(r.status, 503, "{binary}: {}", r.body);
+        let body: ErrorBody = serde_json::from_str(&r.body).expect("error body");
+        assert_eq!(body.error, "broker_unavailable", "{}", r.body);
+        let health = client.get(&format!("{base}/health")).await.expect("health");
+        assert_eq!(health.status, 200);
+        let rayon = call_strategy(&client, &base, Strategy::Rayon, "n=10")
+            .await
+            .expect("rayon");
+        assert_eq!(rayon.status, 200);
+    });
+    let _redis = RedisServer::start_on(port).expect("redis-server again");
+    rt.block_on(async {
+        let until = Instant::now() + Duration::from_secs(20);
+        let answer = loop {
+            let r = call_strategy(&client, &base, Strategy::Queue, "n=10")
+                .await
+                .expect("queue");
+            if r.status == 200 || Instant::now() > until {
+                break r;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let job: JobStatus = serde_json::from_str(&answer.body).expect("job body");
+        assert_eq!(
+            (job.status.as_str(), job.total.as_deref()),
+            ("done", Some("285")),
+            "{binary}: after the broker came back: {}",
+            answer.body
+        );
+    });
+    assert_eq!(
+        worker.stop(Duration::from_secs(30)).map(|s| s.success()),
+        Some(true),
+        "the worker stops cleanly on SIGTERM"
+    );
+}
+
 /// A finished job's result is kept for `--job-ttl`, then its id answers 404.
 pub fn job_results_expire(binary: &Server) {
     let _shared = shared();
@@ -998,6 +1114,7 @@ pub fn arbitrary_queries_never_break_the_server(binary: &Server) {
         })
         .chain([
             ("GET", "/jobs/1", false),
+            ("GET", "/queue/1", false),
             ("GET", "/health", false),
             ("GET", "/stats", false),
         ])
@@ -1009,8 +1126,12 @@ pub fn arbitrary_queries_never_break_the_server(binary: &Server) {
         let r = rt
             .block_on(client.send(method, &url))
             .map_err(|e| TestCaseError::fail(format!("{method} {url}: {e}")))?;
+        // /queue on a server without --broker: its declared 503 `no_broker`, not a failure.
+        let no_broker = path.starts_with("/queue")
+            && r.status == 503
+            && r.body.contains(r#""error":"no_broker""#);
         prop_assert!(
-            r.status < 500 || (unsupported && r.status == 501),
+            r.status < 500 || (unsupported && r.status == 501) || no_broker,
             "{} {}: {} {}",
             method,
             url,
@@ -1289,6 +1410,10 @@ macro_rules! server_tests {
         #[test]
         fn answers_and_errors() {
             $crate::harness::answers_and_errors(&$server);
+        }
+        #[test]
+        fn queue_with_a_broker() {
+            $crate::harness::queue_with_a_broker(&$server);
         }
         #[test]
         fn answers_and_errors_for_every_kernel() {

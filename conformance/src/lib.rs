@@ -16,6 +16,8 @@
 //!   behind an offloaded or yielding one.
 //! - [`lag`]: the server's own lag monitor (`/lag`, `POST /lag/window`) sees an inline request
 //!   block the executor, and an offloaded one not.
+//! - [`broker`]: a `redis-server` and `queue-worker`s started by the tests, for `/queue`
+//!   (skipped with a printed reason when `redis-server` is not on PATH).
 //! - [`raw`]: raw HTTP/1.1 over TCP, for what client libraries will not do (a thousand
 //!   connections held at once, headers that never end or are far too large).
 //! - [`harness`]: blocking entry points for `#[test]`s, and the [`server_tests!`] macro.
@@ -23,6 +25,7 @@
 //!   version only (tested against the workspace's `Cargo.lock`).
 
 pub mod behaviour;
+pub mod broker;
 pub mod checks;
 pub mod client;
 pub mod harness;

@@ -41,6 +41,10 @@ pub fn code(s: Strategy) -> &'static str {
             "the `Strategy::BlockInPlace` arm of `runtimes/tokio-axum/src/lib.rs` \
              (`tokio::task::block_in_place`, tokio multi-thread only)"
         }
+        Strategy::Queue => {
+            "`common/src/queue.rs` (the protocol on Redis Streams), `common/src/broker.rs` (the \
+             servers' bridge) and `queue-worker/src/lib.rs` (the worker processes)"
+        }
     }
 }
 
@@ -312,6 +316,10 @@ fn offload(r: &Results, all: &[Verdict]) -> Vec<String> {
             Strategy::Bounded => {
                 "when overload must be refused (past its queue it answers `503` \
                                   with `Retry-After`)"
+            }
+            Strategy::Queue => {
+                "when the work must scale out to worker processes on other machines (a Redis \
+                 broker, `queue-worker`s; `GET /queue/{id}?wait=true`)"
             }
             _ => "as well",
         };

@@ -104,6 +104,7 @@ pub(crate) fn strategy_color(s: Strategy) -> &'static str {
         Strategy::Bounded => "#2ca02c",
         Strategy::Jobs => "#e377c2",
         Strategy::BlockInPlace => "#bcbd22",
+        Strategy::Queue => "#7f7f7f",
     }
 }
 

@@ -784,7 +784,10 @@ fn stall_cause(s: Strategy) -> Option<Cause> {
         Strategy::Thread | Strategy::Background | Strategy::BlockInPlace => {
             Some(Cause::ThreadPerRequest)
         }
-        Strategy::Rayon | Strategy::Bounded | Strategy::Jobs => Some(Cause::CorePool),
+        // /queue: the worker processes run one kernel per core, beside the server.
+        Strategy::Rayon | Strategy::Bounded | Strategy::Jobs | Strategy::Queue => {
+            Some(Cause::CorePool)
+        }
     }
 }
 

@@ -111,6 +111,7 @@ async fn dispatch(req: HttpRequest, app: web::Data<App>) -> HttpResponse {
     let reply = match Route::of(method, path) {
         Route::Strategy(strategy) => app.handle(strategy, query, |work| run(&app, work)).await,
         Route::JobStatus(id) => app.job_status(id, query).await,
+        Route::QueueStatus(id) => app.queue_status(id, query).await,
         Route::Health => Reply::health(),
         Route::Stats => app.stats(),
         Route::Lag => app.lag(),
@@ -150,6 +151,8 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // Wait for one of `cores` permits without holding this worker, then offload.
         Strategy::Bounded => app.run_bounded(work, offload).await,
         Strategy::Jobs => app.submit_job(work),
+        // The broker bridge (common::broker) runs on its own thread: awaited like a channel.
+        Strategy::Queue => app.submit_queued(work).await,
         // block_in_place panics on a current-thread runtime, which each actix worker is
         // (common::Strategy::supported_on): App::handle has answered the 501.
         Strategy::BlockInPlace => app.not_supported(work.strategy),

@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<ExitCode> {
         header_read_timeout: cli.server.header_timeout(),
     };
     let limits = cli.server.limits_or_exit::<Cli>(common::kernel::KERNELS);
-    let app = App::new(info, limits).context("cannot start the CPU pool")?;
+    let app = App::new(info, limits).context("cannot start the server")?;
     let listener = std::net::TcpListener::bind(cli.server.bind)
         .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
     // The handler first, then the address: a SIGTERM sent the moment `listening on` is read

@@ -70,6 +70,14 @@ pub fn router(app: Arc<App>) -> tide::Server<State> {
             Ok(respond(req.state().job_status(id, req.url().query()).await))
         });
     server
+        .at("/queue/:id")
+        .get(|req: Request<State>| async move {
+            let id = req.param("id")?;
+            Ok(respond(
+                req.state().queue_status(id, req.url().query()).await,
+            ))
+        });
+    server
 }
 
 /// Runs validated work the way each strategy asks, on async-std.
@@ -94,6 +102,8 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // Wait for one of `cores` permits without holding this thread, then offload.
         Strategy::Bounded => app.run_bounded(work, offload).await,
         Strategy::Jobs => app.submit_job(work),
+        // The broker bridge (common::broker) runs on its own thread: awaited like a channel.
+        Strategy::Queue => app.submit_queued(work).await,
         // tokio's alone (common::Strategy::supported_on): App::handle has answered the 501.
         Strategy::BlockInPlace => app.not_supported(work.strategy),
     }

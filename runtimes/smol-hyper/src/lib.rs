@@ -105,6 +105,7 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 .await
         }
         Route::JobStatus(id) => app.job_status(id, req.uri().query()).await,
+        Route::QueueStatus(id) => app.queue_status(id, req.uri().query()).await,
         Route::Health => Reply::health(),
         Route::Stats => app.stats(),
         Route::Lag => app.lag(),
@@ -139,6 +140,8 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // Wait for one of `cores` permits without holding this thread, then offload.
         Strategy::Bounded => app.run_bounded(work, offload).await,
         Strategy::Jobs => app.submit_job(work),
+        // The broker bridge (common::broker) runs on its own thread: awaited like a channel.
+        Strategy::Queue => app.submit_queued(work).await,
         // tokio's alone (common::Strategy::supported_on): App::handle has answered the 501.
         Strategy::BlockInPlace => app.not_supported(work.strategy),
     }

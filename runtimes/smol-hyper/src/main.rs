@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<ExitCode> {
         header_read_timeout: cli.server.header_timeout(),
     };
     let limits = cli.server.limits_or_exit::<Cli>(common::kernel::KERNELS);
-    let app = App::new(info, limits).context("cannot start the CPU pool")?;
+    let app = App::new(info, limits).context("cannot start the server")?;
     let listener = std::net::TcpListener::bind(cli.server.bind)
         .with_context(|| format!("cannot listen on {}", cli.server.bind))?;
     let addr = listener.local_addr()?;

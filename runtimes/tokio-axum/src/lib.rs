@@ -78,6 +78,12 @@ pub fn router(app: Arc<App>) -> Router {
         respond(app.job_status(&id, query.as_deref()).await)
     };
     router = router.route("/jobs/{id}", get(job_status));
+    let queue_status = |State(app): State<Arc<App>>,
+                        Path(id): Path<String>,
+                        RawQuery(query): RawQuery| async move {
+        respond(app.queue_status(&id, query.as_deref()).await)
+    };
+    router = router.route("/queue/{id}", get(queue_status));
     router
         .fallback(|uri: Uri| async move { respond(Reply::not_found(uri.path())) })
         .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
@@ -109,6 +115,8 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // Wait for one of `cores` permits without holding this thread, then offload.
         Strategy::Bounded => app.run_bounded(work, offload).await,
         Strategy::Jobs => app.submit_job(work),
+        // The broker bridge (common::broker) runs on its own thread: awaited like a channel.
+        Strategy::Queue => app.submit_queued(work).await,
         // The worker hands its core (run queue, IO and timer duties) to a new thread, then
         // runs the kernel on this one. App::handle answers 501 on a current-thread runtime,
         // where block_in_place panics; checked again here rather than trusted.

@@ -84,7 +84,7 @@ pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
         blocking_threads_max: blocking,
         header_read_timeout: cli.server.header_timeout(),
     };
-    let app = App::new(info, limits).context("cannot start the CPU pool")?;
+    let app = App::new(info, limits).context("cannot start the server")?;
     app.lag_monitor()
         .report_worker_busy(crate::WorkerBusy(runtime.metrics()));
 

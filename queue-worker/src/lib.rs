@@ -1,0 +1,386 @@
+//! `queue-worker`: the worker process of `/queue`. It takes jobs from the Redis broker the
+//! servers queue them on (`--broker`), runs `--threads` kernels at once (`common`'s kernel,
+//! `--kernel` like the servers), stores each result with an expiry (`--job-ttl`) and announces
+//! its completion. The protocol (keys, scripts, delivery) is `common::queue`'s, written once for
+//! both sides; its module doc says how at-least-once delivery works.
+//!
+//! # Layout
+//! - `lib.rs`: [`Cli`], [`main`] (the process: tokio runtime, signals, exit status) and
+//!   [`run`] (the loop: take a job, compute it on a blocking thread, store the result).
+//! - `main.rs`: calls [`main`] with the shipped kernels.
+//!
+//! # One loop, `--threads` kernels
+//! A semaphore with one permit per thread: the loop takes a permit, then a job (a stale one
+//! of a dead worker first, `XAUTOCLAIM`; else a new one, `XREADGROUP` blocking up to a second),
+//! and hands it to a task that runs the kernel on tokio's blocking pool while renewing its claim
+//! every third of `--lease`. So at most `--threads` kernels run, and a worker never takes a job
+//! it has no thread for (which would only delay it).
+//!
+//! # Stopping
+//! SIGINT/SIGTERM: no new job is taken; the jobs in hand are finished and stored, up to
+//! `--shutdown-timeout`. A job still running then is left in the broker's pending list: another
+//! worker takes it over once its lease runs out (exit status 1 says so). SIGKILL, or a lost
+//! machine, leaves the same state, which is why delivery is at least once.
+//!
+//! # Exit status
+//! 0: stopped with every job in hand stored. 1: start-up failed (broker unreachable), or jobs
+//! were handed back at the deadline. 2: a bad command line.
+
+use std::future::Future;
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use common::kernel::{self, Kernel};
+use common::queue::{self, BrokerUrl, Keys, Outcome, Taken};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// How long one `XREADGROUP` waits for a new job before the loop looks again (at stale jobs,
+/// and at the stop signal).
+const READ_BLOCK: Duration = Duration::from_secs(1);
+
+/// Takes /queue jobs from a Redis broker and computes them.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "queue-worker", version, about)]
+pub struct Cli {
+    /// The Redis broker the servers queue jobs on: redis://HOST:PORT.
+    #[arg(long, value_name = "URL", value_parser = BrokerUrl::parse)]
+    pub broker: BrokerUrl,
+
+    /// Kernels run at once [default: the number of cores].
+    #[arg(long, value_parser = common::cli::parse_at_least_one, allow_negative_numbers = true)]
+    pub threads: Option<NonZeroUsize>,
+
+    /// The kernel, as the servers' --kernel: this worker takes the jobs of servers with the
+    /// same kernel only (each kernel has its own queue on the broker).
+    #[arg(long, value_name = "NAME", default_value = "sum-squares")]
+    pub kernel: String,
+
+    /// How long a stored result is kept; afterwards GET /queue/{id} answers 404 (the servers'
+    /// --job-ttl).
+    #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = common::cli::parse_seconds)]
+    pub job_ttl: Duration,
+
+    /// A job whose worker has not renewed its claim for this long (it died) is taken over by
+    /// another worker. Claims are renewed every third of it while a job runs.
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = common::cli::parse_seconds)]
+    pub lease: Duration,
+
+    /// On SIGINT/SIGTERM, how long to finish the jobs in hand before exiting anyway (the rest
+    /// are taken over by other workers once their lease runs out).
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = common::cli::parse_seconds)]
+    pub shutdown_timeout: Duration,
+
+    /// This worker's name in the consumer group [default: HOST-PID].
+    #[arg(long, value_name = "NAME")]
+    pub consumer: Option<String>,
+
+    /// Die with process PID, the one that started this worker (Linux's parent-death signal),
+    /// like the servers' flag. bench-runner passes its own id.
+    #[arg(long, value_name = "PID")]
+    pub exit_with_parent: Option<u32>,
+}
+
+/// What a worker did, reported on stderr when it stops.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Jobs taken (new and taken over).
+    pub taken: AtomicU64,
+    /// Of those, taken over from a worker whose lease ran out.
+    pub reclaimed: AtomicU64,
+    /// Results stored (the job's first answer).
+    pub stored: AtomicU64,
+    /// Computed again after another worker had stored the answer (not stored twice).
+    pub repeated: AtomicU64,
+    /// Ended failed (a panicking kernel, or `n` beyond the kernel's ceiling).
+    pub failed: AtomicU64,
+}
+
+/// The process: parses the command line, connects, runs until SIGINT/SIGTERM.
+pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let kernel = kernel::find(kernels, &cli.kernel)
+        .unwrap_or_else(|e| common::cli::usage_error::<Cli>(format!("--kernel: {e}")));
+    if let Some(parent) = cli.exit_with_parent {
+        common::cli::die_with_parent(parent).context("--exit-with-parent")?;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async {
+        let stop = async {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("warning: no SIGTERM handler: {e}");
+                        std::future::pending::<()>().await;
+                        unreachable!()
+                    }
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        };
+        let handed_back = run(&cli, kernel, stop).await?;
+        Ok(if handed_back == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    })
+}
+
+/// What every job task needs.
+#[derive(Debug)]
+struct Shared {
+    keys: Keys,
+    consumer: String,
+    kernel: &'static dyn Kernel,
+    ttl: Duration,
+    lease: Duration,
+    conn: ConnectionManager,
+    tally: Tally,
+}
+
+/// Connects to the broker, prints `queue-worker ready …` on stdout, and takes jobs until
+/// `stop` resolves; then finishes the jobs in hand (up to `--shutdown-timeout`). Returns how
+/// many were handed back unfinished.
+pub async fn run(
+    cli: &Cli,
+    kernel: &'static dyn Kernel,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<usize> {
+    let threads = cli
+        .threads
+        .map_or_else(common::cli::cores, NonZeroUsize::get);
+    let consumer = cli.consumer.clone().unwrap_or_else(default_consumer);
+    let keys = Keys::for_kernel(kernel.name());
+    let client = cli.broker.client().context("--broker")?;
+    let connect = |response: Duration| {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(response))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let client = client.clone();
+        async move {
+            tokio::time::timeout(
+                Duration::from_secs(3),
+                ConnectionManager::new_with_config(client, config),
+            )
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer within 3 s"))?
+            .map_err(anyhow::Error::from)
+        }
+    };
+    let unreachable = || format!("cannot reach the broker at {} (--broker)", cli.broker);
+    let mut conn = connect(Duration::from_secs(2))
+        .await
+        .with_context(unreachable)?;
+    // The blocking reads get a connection of their own: a command queued behind a blocked
+    // XREADGROUP on a multiplexed connection would wait for it.
+    let mut reader = connect(READ_BLOCK + Duration::from_secs(2))
+        .await
+        .with_context(unreachable)?;
+    queue::ensure_group(&mut conn, &keys)
+        .await
+        .with_context(unreachable)?;
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "queue-worker ready: broker {}, kernel {}, {threads} threads, consumer {consumer}",
+            cli.broker,
+            kernel.name()
+        );
+        let _ = out.flush();
+    }
+    let ctx = Arc::new(Shared {
+        keys,
+        consumer,
+        kernel,
+        ttl: cli.job_ttl,
+        lease: cli.lease,
+        conn: conn.clone(),
+        tally: Tally::default(),
+    });
+    let mut stop = std::pin::pin!(stop);
+    let slots = Arc::new(Semaphore::new(threads));
+    let mut tasks = JoinSet::new();
+    loop {
+        while tasks.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            biased;
+            () = stop.as_mut() => break,
+            permit = Arc::clone(&slots).acquire_owned() => permit.context("the slots closed")?,
+        };
+        // A read blocks up to READ_BLOCK; the stop signal is seen at the next turn.
+        let next = tokio::select! {
+            biased;
+            () = stop.as_mut() => break,
+            next = take(&mut conn, &mut reader, &ctx) => next,
+        };
+        match next {
+            Ok(Some(job)) => {
+                tasks.spawn(process(job, Arc::clone(&ctx), permit));
+            }
+            Ok(None) => {}
+            Err(e) if e.code() == Some("NOGROUP") => {
+                // The broker restarted without its data: the queue starts afresh.
+                if let Err(e) = queue::ensure_group(&mut conn, &ctx.keys).await {
+                    eprintln!("warning: broker: {e}; retrying");
+                }
+            }
+            Err(e) => {
+                eprintln!("warning: broker: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    while tasks.try_join_next().is_some() {}
+    let in_hand = tasks.len();
+    eprintln!(
+        "queue-worker: stop signal; finishing {in_hand} jobs in hand (up to {:?})",
+        cli.shutdown_timeout
+    );
+    let drained = tokio::time::timeout(cli.shutdown_timeout, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    let left = if drained.is_ok() { 0 } else { tasks.len() };
+    let t = &ctx.tally;
+    eprintln!(
+        "queue-worker: {} jobs taken ({} taken over from dead workers), {} results stored, {} repeats not stored, {} failed, {left} handed back",
+        t.taken.load(Ordering::Relaxed),
+        t.reclaimed.load(Ordering::Relaxed),
+        t.stored.load(Ordering::Relaxed),
+        t.repeated.load(Ordering::Relaxed),
+        t.failed.load(Ordering::Relaxed),
+    );
+    if left > 0 {
+        eprintln!(
+            "queue-worker: {left} jobs still running at the deadline are HANDED BACK: another worker takes them over after --lease {:?}",
+            cli.lease
+        );
+    }
+    Ok(left)
+}
+
+/// The next job: one whose worker's lease ran out first, else a new one (waiting up to
+/// [`READ_BLOCK`]).
+async fn take(
+    conn: &mut ConnectionManager,
+    reader: &mut ConnectionManager,
+    ctx: &Shared,
+) -> redis::RedisResult<Option<Taken>> {
+    if let Some(job) = queue::reclaim(conn, &ctx.keys, &ctx.consumer, ctx.lease).await? {
+        ctx.tally.reclaimed.fetch_add(1, Ordering::Relaxed);
+        eprintln!(
+            "queue-worker: taking over job {:?} (entry {}): its worker's lease ran out",
+            job.id, job.entry
+        );
+        ctx.tally.taken.fetch_add(1, Ordering::Relaxed);
+        return Ok(Some(job));
+    }
+    let job = queue::read_new(reader, &ctx.keys, &ctx.consumer, READ_BLOCK).await?;
+    if job.is_some() {
+        ctx.tally.taken.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(job)
+}
+
+/// Runs one job: marks it running, computes it on the blocking pool while renewing the claim,
+/// stores the outcome (retrying while the broker is away).
+async fn process(job: Taken, ctx: Arc<Shared>, permit: tokio::sync::OwnedSemaphorePermit) {
+    let mut conn = ctx.conn.clone();
+    if let Some(id) = job.id
+        && let Err(e) = queue::start(&mut conn, &ctx.keys, id).await
+    {
+        eprintln!("warning: job {id}: cannot mark it running: {e}");
+    }
+    let renewing = {
+        let (ctx, entry) = (Arc::clone(&ctx), job.entry.clone());
+        tokio::spawn(async move {
+            let mut conn = ctx.conn.clone();
+            loop {
+                tokio::time::sleep(ctx.lease / 3).await;
+                if let Err(e) = queue::renew(&mut conn, &ctx.keys, &ctx.consumer, &entry).await {
+                    eprintln!("warning: entry {entry}: cannot renew the claim: {e}");
+                }
+            }
+        })
+    };
+    let kernel = ctx.kernel;
+    let n = job.n;
+    let outcome = if job.id.is_none() || n > kernel.n_ceiling() {
+        eprintln!(
+            "error: entry {} is not a job this worker can run (id {:?}, n = {n}); failed",
+            job.entry, job.id
+        );
+        Outcome::Failed
+    } else {
+        let computed = tokio::task::spawn_blocking(move || {
+            let start = Instant::now();
+            let total = kernel.run(n);
+            (total, start.elapsed())
+        })
+        .await;
+        match computed {
+            Ok((total, compute)) => Outcome::Done { total, compute },
+            Err(e) => {
+                eprintln!("error: job {:?} (n = {n}): the kernel failed: {e}", job.id);
+                Outcome::Failed
+            }
+        }
+    };
+    renewing.abort();
+    // Stored or not, the permit goes back only once the job has left this worker's hands.
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1.. {
+        match queue::complete(&mut conn, &ctx.keys, &job, &outcome, ctx.ttl).await {
+            Ok(first) => {
+                let counter = match (&outcome, first) {
+                    (_, false) => &ctx.tally.repeated,
+                    (Outcome::Failed, true) => &ctx.tally.failed,
+                    (Outcome::Done { .. }, true) => &ctx.tally.stored,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+            Err(e) if attempt < 30 => {
+                eprintln!(
+                    "warning: job {:?}: cannot store the result: {e}; retrying",
+                    job.id
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: job {:?}: cannot store the result: {e}; giving up (another worker takes it over after the lease)",
+                    job.id
+                );
+                break;
+            }
+        }
+    }
+    drop(permit);
+}
+
+/// `HOST-PID`: unique among the workers of one broker.
+fn default_consumer() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".into());
+    format!("{host}-{}", std::process::id())
+}
