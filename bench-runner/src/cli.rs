@@ -218,6 +218,24 @@ pub struct Cli {
           value_parser = whole_number::<usize>(1, 10_000), allow_negative_numbers = true)]
     pub max_in_flight: usize,
 
+    /// The Redis broker of the /queue pairs (`redis://HOST:PORT`), instead of a redis-server
+    /// of bench-runner's own (started from PATH on a free loopback port, no persistence,
+    /// stopped at the end). Without either, /queue pairs are not applicable.
+    #[arg(long, value_name = "URL", value_parser = common::queue::BrokerUrl::parse, conflicts_with = "url")]
+    pub broker: Option<common::queue::BrokerUrl>,
+
+    /// queue-worker processes per /queue pair, comma-separated: the batch, sizes and rate
+    /// experiments use the first, the queue experiment measures each [default: 1,2].
+    #[arg(long, value_delimiter = ',', value_name = "LIST",
+          value_parser = common::cli::parse_at_least_one, allow_negative_numbers = true)]
+    pub queue_workers: Vec<NonZeroUsize>,
+
+    /// Kernels at once in each queue-worker process (its --threads) [default: the cores the
+    /// servers may use, as their CPU pool].
+    #[arg(long, value_name = "N", value_parser = common::cli::parse_at_least_one,
+          allow_negative_numbers = true)]
+    pub queue_worker_threads: Option<NonZeroUsize>,
+
     /// Accept server binaries from a non-release --server-dir (`target/debug`). Only with
     /// --quick: a debug-built server measures the wrong thing. The profile goes to metadata.json.
     #[arg(long, requires = "quick", requires = "server_dir")]
@@ -294,6 +312,19 @@ pub struct Settings {
     pub server_args: Vec<String>,
     /// How the rate experiment steps its load.
     pub rate: RatePlan,
+    /// Where /queue's broker is and how many workers it gets.
+    pub queue: QueuePlan,
+}
+
+/// The /queue pairs' parts: the broker and the worker processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuePlan {
+    /// `--broker`: an existing broker; `None`: bench-runner starts its own redis-server.
+    pub broker: Option<common::queue::BrokerUrl>,
+    /// Worker processes per /queue pair; the first is every experiment's but the queue one's.
+    pub workers: Vec<usize>,
+    /// Threads of each worker process.
+    pub threads: usize,
 }
 
 impl Cli {
@@ -412,7 +443,19 @@ impl Cli {
             self.max_in_flight,
             q,
         );
+        let mut queue_workers: Vec<usize> = if self.queue_workers.is_empty() {
+            vec![1, 2]
+        } else {
+            self.queue_workers.iter().map(|w| w.get()).collect()
+        };
+        queue_workers.dedup();
+        let queue = QueuePlan {
+            broker: self.broker.clone(),
+            workers: queue_workers,
+            threads: self.queue_worker_threads.map_or(cores, NonZeroUsize::get),
+        };
         Ok(Settings {
+            queue,
             rate,
             experiments,
             sizes,

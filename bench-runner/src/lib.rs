@@ -214,6 +214,7 @@ pub async fn run_with(
                 Experiment::Batch => batch(&bench, &settings, binaries.as_ref()).await?,
                 Experiment::Sizes => sizes::run(&bench, &settings, binaries.as_ref()).await?,
                 Experiment::Rate => rate::run(&bench, &settings, binaries.as_ref()).await?,
+                Experiment::Queue => anyhow::bail!("--experiment queue: not built yet"),
             };
             runs.push(run);
         }
@@ -254,6 +255,7 @@ pub async fn run_with(
         pairs,
         pairs_failed: failed,
         pairs_not_applicable: not_applicable,
+        broker: String::new(),
     };
     let meta = metadata::collect(facts, &servers::workspace_root());
     let mut files: Vec<(&str, Vec<u8>)> = runs.into_iter().flat_map(|r| r.files).collect();

@@ -32,6 +32,8 @@ pub struct RunFacts<'a> {
     pub pairs_failed: usize,
     /// Pairs not applicable (the target's runtime cannot run the strategy).
     pub pairs_not_applicable: usize,
+    /// The /queue broker measured with (empty: none).
+    pub broker: String,
 }
 
 /// Gathers the machine's facts around `facts`. Facts that cannot be read are `unknown`.
@@ -108,6 +110,8 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
         calibration: Some(s.plan.calibration),
         request_timeout_s: Some(s.plan.request_timeout.as_secs_f64()),
         probe_timeout_s: Some(s.plan.request_timeout.as_secs_f64()),
+        queue_workers: s.queue.workers.clone(),
+        queue_worker_threads: Some(s.queue.threads),
         probe: "own thread, current-thread tokio runtime, own client and connection, started \
                 before the batch's clock; open loop, latency from the scheduled time, the \
                 harness's lateness recorded apart (probes.csv harness_late_us)"
@@ -117,6 +121,7 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
         pairs_failed: Some(facts.pairs_failed),
         pairs_not_applicable: Some(facts.pairs_not_applicable),
         note,
+        broker: facts.broker,
     }
 }
 

@@ -966,6 +966,9 @@ pub(crate) mod fake {
             lag_interval_us: Some(1000),
             server_args: Vec::new(),
             probe: String::new(),
+            broker: String::new(),
+            queue_workers: Vec::new(),
+            queue_worker_threads: None,
         };
         let mut summary = Vec::new();
         let mut round_rows = Vec::new();

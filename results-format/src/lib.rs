@@ -10,6 +10,7 @@
 //! | [`CSV_FILES`] | the batch experiment's four CSV files, in the order they are written |
 //! | [`SIZES_RAW`], [`SIZES_PROBES`], [`SIZES_SUMMARY`], [`SIZES_FILES`] | the sizes experiment's CSV files |
 //! | [`RATE_RAW`], [`RATE_PROBES`], [`RATE_SUMMARY`], [`RATE_FILES`] | the rate experiment's files |
+//! | [`QUEUE_RAW`], [`QUEUE_SUMMARY`], [`QUEUE_FILES`] | the queue experiment's files |
 //! | [`Experiment`] | bench-runner's experiments, each with its own CSV files ([`Experiment::files`]) |
 //! | [`METADATA`] | the name of metadata.json |
 //! | [`FILES`] | every file a run may write, in the order they are written |
@@ -64,7 +65,7 @@ pub const CSV_FILES: [CsvFile; 4] = [RAW, PROBES, ROUNDS, SUMMARY];
 /// ([`Experiment::ALL`] order), then metadata.json. A run writes the files of the experiments it
 /// ran and metadata.json, and removes the others from its results directory: the directory
 /// holds one run, which metadata.json describes.
-pub const FILES: [&str; 11] = [
+pub const FILES: [&str; 13] = [
     RAW.name,
     PROBES.name,
     ROUNDS.name,
@@ -75,6 +76,8 @@ pub const FILES: [&str; 11] = [
     RATE_RAW.name,
     RATE_PROBES.name,
     RATE_SUMMARY.name,
+    QUEUE_RAW.name,
+    QUEUE_SUMMARY.name,
     METADATA,
 ];
 
@@ -90,11 +93,19 @@ pub enum Experiment {
     Sizes,
     /// Open loop: requests sent on a fixed schedule at several offered rates, per pair.
     Rate,
+    /// `/queue` on its broker: a burst of jobs with 1, 2… worker processes (and `/jobs` in
+    /// process beside it), then a worker killed mid-burst.
+    Queue,
 }
 
 impl Experiment {
     /// Every experiment, in the order a run measures them.
-    pub const ALL: [Experiment; 3] = [Experiment::Batch, Experiment::Sizes, Experiment::Rate];
+    pub const ALL: [Experiment; 4] = [
+        Experiment::Batch,
+        Experiment::Sizes,
+        Experiment::Rate,
+        Experiment::Queue,
+    ];
 
     /// Its name on the command line and in metadata.json.
     pub fn name(self) -> &'static str {
@@ -102,6 +113,7 @@ impl Experiment {
             Experiment::Batch => "batch",
             Experiment::Sizes => "sizes",
             Experiment::Rate => "rate",
+            Experiment::Queue => "queue",
         }
     }
 
@@ -116,6 +128,7 @@ impl Experiment {
             Experiment::Batch => &CSV_FILES,
             Experiment::Sizes => &SIZES_FILES,
             Experiment::Rate => &RATE_FILES,
+            Experiment::Queue => &QUEUE_FILES,
         }
     }
 }
@@ -478,6 +491,84 @@ pub const RATE_SUMMARY: CsvFile = CsvFile {
     ],
 };
 
+/// The queue experiment's CSV files, in the order they are written.
+pub const QUEUE_FILES: [CsvFile; 2] = [QUEUE_RAW, QUEUE_SUMMARY];
+
+/// queue_summary.csv's `run` of a burst measured for throughput (`/jobs` in process, `/queue`
+/// with 1, 2… worker processes).
+pub const QUEUE_RUN_SCALE: &str = "scale";
+/// queue_summary.csv's `run` of the burst during which one worker process is killed.
+pub const QUEUE_RUN_FAULT: &str = "fault";
+
+/// queue_raw.csv: one row per job of every run: when it was submitted and when its result
+/// came back, from the run's start; `latency_us` is its time to result (the `POST` sent →
+/// the `GET …?wait=true` answered). `outcome`: `ok` (done, the right total), `status_503`
+/// (refused at submission), `status`, `timeout`, `transport`, `body` (answered, but not the
+/// right total, or `failed`).
+pub const QUEUE_RAW: CsvFile = CsvFile {
+    name: "queue_raw.csv",
+    columns: &[
+        "target",
+        "workers",
+        "run",
+        "strategy",
+        "queue_workers",
+        "job",
+        "submitted_offset_us",
+        "done_offset_us",
+        "latency_us",
+        "status",
+        "outcome",
+        "error",
+    ],
+};
+
+/// queue_summary.csv: one row per target × run (`scale` with each worker-process count and
+/// `/jobs`'s reference; `fault`); a target that failed or has no broker: one row, no figures.
+/// Derived from queue_raw.csv, apart from the probe, the lag, the CPU times and the workers'
+/// own count of the jobs they took over.
+pub const QUEUE_SUMMARY: CsvFile = CsvFile {
+    name: "queue_summary.csv",
+    columns: &[
+        "target",
+        "runtime",
+        "framework",
+        "client",
+        "workers",
+        "kernel",
+        "n",
+        "result",
+        "failure",
+        "run",
+        "strategy",
+        "queue_workers",
+        "worker_threads",
+        "lease_ms",
+        "jobs",
+        "accepted",
+        "completed",
+        "wrong",
+        "lost",
+        "status_503",
+        "errors",
+        "killed_at_ms",
+        "taken_over",
+        "span_ms",
+        "throughput_rps",
+        "latency_us_p50",
+        "latency_us_p99",
+        "latency_us_max",
+        "probes",
+        "probe_errors",
+        "probe_latency_us_p99",
+        "lag_us_p99",
+        "server_cpu_ms",
+        "workers_cpu_ms",
+        "broker_cpu_ms",
+        "note",
+    ],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,6 +653,8 @@ mod tests {
                 "rate_raw.csv",
                 "rate_probes.csv",
                 "rate_summary.csv",
+                "queue_raw.csv",
+                "queue_summary.csv",
                 "metadata.json"
             ]
         );
@@ -612,6 +705,9 @@ mod tests {
         assert!(RATE_SUMMARY.has("generator_behind") && RATE_RAW.has("late_us"));
         for file in RATE_FILES {
             assert!(file.name.starts_with("rate_"), "{}", file.name);
+        }
+        for file in QUEUE_FILES {
+            assert!(file.name.starts_with("queue_"), "{}", file.name);
         }
     }
 

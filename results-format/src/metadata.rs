@@ -114,4 +114,16 @@ pub struct Metadata {
     /// How to read the numbers on this machine (whether client and servers shared the cores).
     #[serde(default)]
     pub note: String,
+    /// The `/queue` broker: `redis-server <version>, started by bench-runner on a free
+    /// loopback port, no persistence`, or the `--broker` URL given (credentials hidden); empty
+    /// when no `/queue` pair was measured (none asked, or no redis-server installed).
+    #[serde(default)]
+    pub broker: String,
+    /// Worker processes per `/queue` pair: the batch, sizes and rate experiments use the first;
+    /// the queue experiment sweeps them all (`--queue-workers`).
+    #[serde(default)]
+    pub queue_workers: Vec<usize>,
+    /// Threads (kernels at once) of each worker process (`queue-worker --threads`).
+    #[serde(default)]
+    pub queue_worker_threads: Option<usize>,
 }
