@@ -6,7 +6,7 @@ CARGO ?= cargo
 BENCH_ARGS ?=
 # Where results (CSVs, metadata, REPORT.md, charts) go.
 OUT ?= results
-SERVERS := -p server-tokio-axum -p server-async-std-tide -p server-smol-hyper -p server-actix-web
+SERVERS := -p server-tokio-axum -p server-async-std-tide -p server-smol-hyper -p server-actix-web -p queue-worker
 
 .PHONY: all-bench bench-separate-cores bench-argon2 test build-release report generator-ceiling
 

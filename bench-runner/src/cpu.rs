@@ -210,6 +210,38 @@ pub fn pin_self(cpus: &CpuList) -> Result<(), String> {
         .map_err(|e| format!("--client-cpus {cpus}: sched_setaffinity: {e}"))
 }
 
+/// Pins every thread of process `pid` (a child already running: redis-server) to `cpus`;
+/// threads it starts afterwards inherit the mask of the thread that starts them.
+pub fn pin_pid(pid: u32, cpus: &CpuList) -> Result<(), String> {
+    use nix::sched::{CpuSet, sched_setaffinity};
+    let mut set = CpuSet::new();
+    for cpu in cpus.cpus() {
+        set.set(cpu).map_err(|e| format!("CPU {cpu}: {e}"))?;
+    }
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map_err(|e| format!("/proc/{pid}/task: {e}"))?;
+    for task in tasks.flatten() {
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        sched_setaffinity(nix::unistd::Pid::from_raw(tid), &set)
+            .map_err(|e| format!("thread {tid}: sched_setaffinity: {e}"))?;
+    }
+    Ok(())
+}
+
+impl std::iter::Sum for CpuTime {
+    fn sum<I: Iterator<Item = CpuTime>>(iter: I) -> CpuTime {
+        CpuTime {
+            ticks: iter.map(|t| t.ticks).sum(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 
+pub mod broker;
 pub mod cli;
 pub mod client;
 pub mod console;
@@ -58,6 +59,7 @@ pub mod memory;
 pub mod metadata;
 pub mod output;
 pub mod probe;
+pub mod queue;
 pub mod rate;
 pub mod servers;
 pub mod sizes;
@@ -188,8 +190,27 @@ pub async fn run_with(
     let kind = settings.client;
     let timeout = plan.request_timeout;
     let probe: probe::ClientFactory = std::sync::Arc::new(move || kind.build(timeout, 1));
+    let queue_worker = binaries.as_ref().and_then(|b| b.queue_worker.clone());
+    let queue = broker::QueueParts::prepare(&settings, queue_worker).await?;
+    let broker_used = match &queue {
+        Ok(Some(parts)) => {
+            println!(
+                "/queue: broker {}; {} queue-worker process(es) of {} threads per /queue pair",
+                parts.description(),
+                parts.workers.first().copied().unwrap_or(1),
+                parts.threads()
+            );
+            parts.description()
+        }
+        Ok(None) => String::new(),
+        Err(why) => {
+            println!("/queue: {why}");
+            String::new()
+        }
+    };
     let bench = Bench::new(client, probe, plan, settings.client.name())
-        .with_server_args(settings.server_args.clone());
+        .with_server_args(settings.server_args.clone())
+        .with_queue(queue);
 
     let cores = match (&settings.server_cpus, &settings.client_cpus) {
         (Some(s), Some(c)) => format!("server on CPUs {s}, bench-runner on CPUs {c}"),
@@ -214,7 +235,7 @@ pub async fn run_with(
                 Experiment::Batch => batch(&bench, &settings, binaries.as_ref()).await?,
                 Experiment::Sizes => sizes::run(&bench, &settings, binaries.as_ref()).await?,
                 Experiment::Rate => rate::run(&bench, &settings, binaries.as_ref()).await?,
-                Experiment::Queue => anyhow::bail!("--experiment queue: not built yet"),
+                Experiment::Queue => queue::run(&bench, &settings, binaries.as_ref()).await?,
             };
             runs.push(run);
         }
@@ -255,7 +276,7 @@ pub async fn run_with(
         pairs,
         pairs_failed: failed,
         pairs_not_applicable: not_applicable,
-        broker: String::new(),
+        broker: broker_used,
     };
     let meta = metadata::collect(facts, &servers::workspace_root());
     let mut files: Vec<(&str, Vec<u8>)> = runs.into_iter().flat_map(|r| r.files).collect();

@@ -19,6 +19,7 @@ use conformance::{
 };
 use tokio::task::JoinSet;
 
+use crate::broker::{QueueParts, Workers};
 use crate::cpu::{self, CpuTime};
 use crate::lag::{self, LagAnswer, LagWindow};
 use crate::memory;
@@ -289,6 +290,16 @@ pub struct Bench {
     client_name: &'static str,
     server_extra: Vec<String>,
     clk_tck: u64,
+    queue: Result<Option<Arc<QueueParts>>, String>,
+}
+
+/// A pair's processes: its server, and for `/queue` the worker processes computing its jobs.
+#[derive(Debug)]
+pub struct PairProcesses {
+    /// The server.
+    pub server: ServerProcess,
+    /// The queue workers (none but for `/queue`).
+    pub workers: Workers,
 }
 
 impl std::fmt::Debug for Bench {
@@ -318,7 +329,61 @@ impl Bench {
             client_name,
             server_extra: vec![],
             clk_tck: cpu::clock_ticks_per_second(),
+            queue: Ok(None),
         }
+    }
+
+    /// `/queue`'s broker and workers ([`QueueParts::prepare`]): `Err` says why `/queue` pairs
+    /// are not applicable.
+    pub fn with_queue(mut self, queue: Result<Option<QueueParts>, String>) -> Bench {
+        self.queue = queue.map(|q| q.map(Arc::new));
+        self
+    }
+
+    /// The broker and how to start workers, if this run has them.
+    pub fn queue(&self) -> Option<&Arc<QueueParts>> {
+        self.queue.as_ref().ok().and_then(Option::as_ref)
+    }
+
+    /// Why `target` cannot run `strategy` here: its runtime cannot (`/block_in_place` off
+    /// tokio multi-thread), or `/queue` without a broker.
+    pub fn not_applicable(&self, target: &Target, strategy: Strategy) -> Option<String> {
+        if strategy == Strategy::Queue {
+            match &self.queue {
+                Ok(Some(_)) => {}
+                Ok(None) => return Some("no /queue broker in this run".into()),
+                Err(why) => return Some(why.clone()),
+            }
+        }
+        not_applicable(target, strategy)
+    }
+
+    /// Starts a pair's processes: for `/queue`, the first `--queue-workers` count of worker
+    /// processes, then the server with `--broker`; for the rest, the server alone
+    /// ([`Bench::start_server`]).
+    pub async fn start_pair(
+        &self,
+        target: &Target,
+        binary: &Path,
+        workers: usize,
+        strategy: Strategy,
+        extra: &[String],
+    ) -> Result<PairProcesses, String> {
+        let mut extra = extra.to_vec();
+        let mut queue_workers = Workers::default();
+        if strategy == Strategy::Queue {
+            let parts = self
+                .queue()
+                .ok_or_else(|| "/queue without a broker".to_owned())?;
+            let count = parts.workers.first().copied().unwrap_or(1);
+            queue_workers = parts.start_workers(count, None).await?;
+            extra.extend(["--broker".to_owned(), parts.url().to_owned()]);
+        }
+        let server = self.start_server(target, binary, workers, &extra).await?;
+        Ok(PairProcesses {
+            server,
+            workers: queue_workers,
+        })
     }
 
     /// The plan every pair is measured with (the batch experiment's; other experiments
@@ -386,18 +451,21 @@ impl Bench {
     ) -> Measurement {
         let labels = Labels::of_server(target, self.client_name, workers);
         let mut m = Measurement::new(labels, strategy, self.plan);
-        if let Some(why) = not_applicable(target, strategy) {
+        if let Some(why) = self.not_applicable(target, strategy) {
             m.not_applicable = Some(why);
             return m;
         }
-        let mut server = match self.start_server(target, binary, workers, &[]).await {
-            Ok(server) => server,
+        let mut pair = match self
+            .start_pair(target, binary, workers, strategy, &[])
+            .await
+        {
+            Ok(pair) => pair,
             Err(why) => {
                 m.failure = Some(why);
                 return m;
             }
         };
-        let mut session = Session::ours(&mut server);
+        let mut session = Session::ours(&mut pair.server);
         let outcome = match self.verify(&mut session, &mut m.verification, log).await {
             Ok(()) => body(&mut session, &mut m).await,
             Err(why) => Err(why),
@@ -405,7 +473,7 @@ impl Bench {
         if let Err(why) = outcome {
             m.failure = Some(why);
         }
-        m.notes.extend(stop_server(server).await);
+        m.notes.extend(stop_pair(pair).await);
         m
     }
 
@@ -894,15 +962,6 @@ pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
 
 /// Why `strategy` is not measured on `target`, if its runtime cannot run it.
 pub fn not_applicable(target: &Target, strategy: Strategy) -> Option<String> {
-    // /queue needs a Redis broker and queue-worker processes, which this runner does not
-    // start yet: recorded, not measured (the server would answer 503 `no_broker`).
-    if strategy == Strategy::Queue {
-        return Some(
-            "/queue needs a Redis broker and queue-worker processes; bench-runner does not \
-             start them yet"
-                .into(),
-        );
-    }
     (!target.runs(strategy)).then(|| {
         format!(
             "{} does not run on {} (common's Strategy::supported_on); the server answers 501",
@@ -910,6 +969,13 @@ pub fn not_applicable(target: &Target, strategy: Strategy) -> Option<String> {
             target.kind
         )
     })
+}
+
+/// Stops a pair's server, then its queue workers: a note for each that went wrong.
+pub async fn stop_pair(pair: PairProcesses) -> Vec<String> {
+    let mut notes: Vec<String> = stop_server(pair.server).await.into_iter().collect();
+    notes.extend(pair.workers.stop().await.0);
+    notes
 }
 
 /// Stops `server` (SIGTERM, then SIGKILL after a grace period): a note if that went wrong.

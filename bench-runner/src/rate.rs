@@ -633,7 +633,7 @@ async fn measure_pair(
         } => {
             let labels = Labels::of_server(target, bench.client_name(), *workers);
             let mut p = RatePair::new(labels, strategy, plan);
-            if let Some(why) = measure::not_applicable(target, strategy) {
+            if let Some(why) = bench.not_applicable(target, strategy) {
                 p.not_applicable = Some(why);
                 return p;
             }
@@ -642,19 +642,22 @@ async fn measure_pair(
                 &measure::server_args(plan, *workers),
                 bench.server_extra(),
             );
-            let mut server = match bench.start_server(target, binary, *workers, &limits).await {
-                Ok(server) => server,
+            let started = bench
+                .start_pair(target, binary, *workers, strategy, &limits)
+                .await;
+            let mut pair = match started {
+                Ok(pair) => pair,
                 Err(why) => {
                     p.failure = Some(why);
                     return p;
                 }
             };
-            let mut session = Session::ours(&mut server);
+            let mut session = Session::ours(&mut pair.server);
             let measured = measure_at(bench, client, rate, &mut session, &mut p, log).await;
             if let Err(why) = measured {
                 p.failure = Some(why);
             }
-            p.notes.extend(measure::stop_server(server).await);
+            p.notes.extend(measure::stop_pair(pair).await);
             p
         }
         Subject::External { url } => {

@@ -30,6 +30,8 @@ pub struct Binaries {
     pub profile: String,
     /// One binary per target, in the order given.
     pub paths: Vec<(Target, PathBuf)>,
+    /// The `/queue` worker (`queue-worker`), built with the servers.
+    pub queue_worker: Option<PathBuf>,
 }
 
 impl Binaries {
@@ -52,10 +54,11 @@ pub fn workspace_root() -> PathBuf {
 pub fn prepare(targets: &[Target], source: &ServerSource) -> anyhow::Result<Binaries> {
     match source {
         ServerSource::Build => {
-            let paths = build_release(targets)?;
+            let (paths, queue_worker) = build_release(targets)?;
             Ok(Binaries {
                 profile: "release".into(),
                 paths,
+                queue_worker: Some(queue_worker),
             })
         }
         ServerSource::Dir { dir, allow_debug } => {
@@ -71,6 +74,7 @@ pub fn prepare(targets: &[Target], source: &ServerSource) -> anyhow::Result<Bina
             Ok(Binaries {
                 profile: profile.into(),
                 paths,
+                queue_worker: Some(dir.join(QUEUE_WORKER)),
             })
         }
     }
@@ -89,7 +93,13 @@ pub fn profile_of_dir(dir: &Path) -> &'static str {
     }
 }
 
-fn build_release(targets: &[Target]) -> anyhow::Result<Vec<(Target, PathBuf)>> {
+/// The `/queue` worker's package and binary.
+pub const QUEUE_WORKER: &str = "queue-worker";
+
+/// Builds the servers of `targets` and the queue worker, in one cargo invocation (as
+/// `make build-release` does, so that cargo unifies the same features and nothing is built
+/// twice); returns their binaries.
+fn build_release(targets: &[Target]) -> anyhow::Result<(Vec<(Target, PathBuf)>, PathBuf)> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = workspace_root();
     let mut cmd = Command::new(&cargo);
@@ -105,10 +115,10 @@ fn build_release(targets: &[Target]) -> anyhow::Result<Vec<(Target, PathBuf)>> {
         .stderr(Stdio::inherit());
     // Two targets may share a binary (tokio's two flavours): each package once.
     let mut packages: Vec<&str> = Vec::new();
-    for t in targets {
-        if !packages.contains(&t.package) {
-            packages.push(t.package);
-            cmd.args(["-p", t.package]);
+    for package in targets.iter().map(|t| t.package).chain([QUEUE_WORKER]) {
+        if !packages.contains(&package) {
+            packages.push(package);
+            cmd.args(["-p", package]);
         }
     }
     eprintln!(
@@ -130,14 +140,15 @@ fn build_release(targets: &[Target]) -> anyhow::Result<Vec<(Target, PathBuf)>> {
         );
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    targets
+    let built = |package: &str| {
+        executable(&stdout, package)
+            .with_context(|| format!("cargo build did not report a binary for {package}"))
+    };
+    let servers = targets
         .iter()
-        .map(|t| {
-            executable(&stdout, t.package)
-                .map(|p| (*t, p))
-                .with_context(|| format!("cargo build did not report a binary for {}", t.package))
-        })
-        .collect()
+        .map(|t| built(t.package).map(|p| (*t, p)))
+        .collect::<anyhow::Result<_>>()?;
+    Ok((servers, built(QUEUE_WORKER)?))
 }
 
 /// The `executable` of the `compiler-artifact` message for binary `name` in cargo's JSON output.

@@ -1,4 +1,5 @@
-//! The one thread every server is started from, alive as long as bench-runner itself.
+//! The one thread every server (and the /queue broker and workers) is started from, alive as
+//! long as bench-runner itself.
 //!
 //! Each server runs with `--exit-with-parent <bench-runner's pid>` (Linux's parent-death
 //! signal, see `common::cli::die_with_parent`), so that no server outlives bench-runner, even
@@ -44,11 +45,20 @@ pub async fn start(
     args: Vec<String>,
     startup_timeout: Duration,
 ) -> Result<Result<ServerProcess, StartError>, &'static str> {
+    run(move || ServerProcess::start(&binary, &args, startup_timeout)).await
+}
+
+/// Runs `start` on the spawner thread and hands back what it returns: every child process
+/// bench-runner starts (servers, the broker, queue workers) is started through here, so each
+/// dies with bench-runner (their parent-death signal follows this thread) and never before.
+pub async fn run<T: Send + 'static>(
+    start: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, &'static str> {
     let queue = queue().ok_or("cannot start the thread that starts the servers")?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     queue
         .send(Box::new(move || {
-            let _ = tx.send(ServerProcess::start(&binary, &args, startup_timeout));
+            let _ = tx.send(start());
         }))
         .map_err(|_| "the thread that starts the servers is gone")?;
     rx.await

@@ -1,11 +1,15 @@
-//! The parts `/queue` needs, started by the tests themselves: a `redis-server` from PATH on a
-//! free loopback port with no persistence, and `queue-worker` processes. Both are killed when
-//! their handle is dropped, so a failing test leaves no orphan.
+//! The parts `/queue` needs, started by the tests (and by bench-runner) themselves: a
+//! `redis-server` from PATH on a free loopback port with no persistence, and `queue-worker`
+//! processes. Both are killed when their handle is dropped, so a failing test leaves no
+//! orphan; and both die with the thread that started them even if this process is killed
+//! with SIGKILL (Linux's parent-death signal: the workers' `--exit-with-parent`, redis-server
+//! through `setpriv --pdeathsig`, when util-linux's setpriv is installed).
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -13,12 +17,27 @@ use nix::unistd::Pid;
 
 /// Why `/queue` checks are skipped, when they are: `None` if `redis-server` is on PATH.
 pub fn skip_reason() -> Option<String> {
-    let found = std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join("redis-server").is_file())
-    });
-    (!found).then(|| {
+    (!on_path("redis-server")).then(|| {
         "redis-server is not on PATH (apt-get install redis-server): /queue checks skipped".into()
     })
+}
+
+/// Whether `program` is a file in one of PATH's directories.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// `redis-server --version`'s first words (`Redis server v=7.0.15`), or why not.
+pub fn redis_version() -> Result<String, String> {
+    let out = Command::new("redis-server")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run redis-server: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = text.split_whitespace().take(3).collect();
+    Ok(words.join(" "))
 }
 
 /// A `redis-server` of our own.
@@ -37,7 +56,16 @@ impl RedisServer {
 
     /// Starts one on `port` (to bring a stopped broker back where the servers expect it).
     pub fn start_on(port: u16) -> Result<RedisServer, String> {
-        let child = Command::new("redis-server")
+        // redis-server has no parent-death option of its own: setpriv sets the signal, then
+        // executes it (the signal survives that exec).
+        let mut command = if on_path("setpriv") {
+            let mut c = Command::new("setpriv");
+            c.args(["--pdeathsig", "KILL", "redis-server"]);
+            c
+        } else {
+            Command::new("redis-server")
+        };
+        let child = command
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .stdin(Stdio::null())
@@ -67,6 +95,11 @@ impl RedisServer {
     pub fn port(&self) -> u16 {
         self.port
     }
+
+    /// Its process id (setpriv's, which became redis-server's).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for RedisServer {
@@ -85,21 +118,27 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("no free port: {e}"))
 }
 
-/// A `queue-worker` process.
+/// A `queue-worker` process. Its stderr is kept ([`Worker::stderr`]), not printed: a
+/// measurement's console stays readable, and a test prints it when it needs to.
 #[derive(Debug)]
 pub struct Worker {
     child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Worker {
     /// Starts `binary --broker URL ARGS…` and waits for its `queue-worker ready` line.
-    pub fn start(binary: &Path, broker: &str, args: &[&str]) -> Result<Worker, String> {
+    pub fn start<S: AsRef<std::ffi::OsStr>>(
+        binary: &Path,
+        broker: &str,
+        args: &[S],
+    ) -> Result<Worker, String> {
         let mut child = Command::new(binary)
             .args(["--broker", broker])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
         let (tx, rx) = std::sync::mpsc::channel();
@@ -110,12 +149,27 @@ impl Worker {
                 for _ in lines {}
             });
         }
-        let mut worker = Worker { child };
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        if let Some(pipe) = child.stderr.take() {
+            let kept = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    kept.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(line);
+                }
+            });
+        }
+        let mut worker = Worker { child, stderr };
         match rx.recv_timeout(Duration::from_secs(20)).ok().flatten() {
             Some(line) if line.starts_with("queue-worker ready") => Ok(worker),
             other => {
                 let _ = worker.child.kill();
-                Err(format!("queue-worker did not get ready: {other:?}"))
+                let _ = worker.child.wait();
+                Err(format!(
+                    "queue-worker did not get ready: {other:?}; its stderr: {:?}",
+                    worker.stderr()
+                ))
             }
         }
     }
@@ -123,6 +177,24 @@ impl Worker {
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// What it wrote on stderr so far, a line each (the pipe is read by a thread of its own, so
+    /// the last lines may come a moment after the process exited).
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The jobs it took over from workers whose lease ran out, from the tally it prints when it
+    /// stops (`… (K taken over from dead workers) …`); `None` before that line.
+    pub fn taken_over(&self) -> Option<u64> {
+        self.stderr().iter().rev().find_map(|line| {
+            let (before, _) = line.split_once(" taken over from dead workers")?;
+            before.rsplit('(').next()?.trim().parse().ok()
+        })
     }
 
     /// SIGKILL, as a crash would: nothing is handed back.
@@ -133,16 +205,29 @@ impl Worker {
 
     /// SIGTERM, then its exit status (waiting up to `timeout`).
     pub fn stop(mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        self.stop_in_place(timeout)
+    }
+
+    /// [`Worker::stop`], keeping the handle (for [`Worker::stderr`] afterwards).
+    pub fn stop_in_place(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let pid = i32::try_from(self.child.id()).ok()?;
         let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
         let until = Instant::now() + timeout;
         while Instant::now() < until {
             if let Ok(Some(status)) = self.child.try_wait() {
+                // Give the reader thread the last lines.
+                std::thread::sleep(Duration::from_millis(20));
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         None
+    }
+
+    /// SIGKILL, as a crash would, keeping the handle.
+    pub fn kill_in_place(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

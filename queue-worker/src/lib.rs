@@ -86,6 +86,11 @@ pub struct Cli {
     /// like the servers' flag. bench-runner passes its own id.
     #[arg(long, value_name = "PID")]
     pub exit_with_parent: Option<u32>,
+
+    /// Pin the whole process to these CPUs (`1`, `0-3`, `0,2`), as the servers' --cpus, before
+    /// any thread starts; --threads then defaults to their number.
+    #[arg(long, value_name = "LIST", value_parser = common::placement::CpuList::parse_online)]
+    pub cpus: Option<common::placement::CpuList>,
 }
 
 /// What a worker did, reported on stderr when it stops.
@@ -110,6 +115,9 @@ pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|e| common::cli::usage_error::<Cli>(format!("--kernel: {e}")));
     if let Some(parent) = cli.exit_with_parent {
         common::cli::die_with_parent(parent).context("--exit-with-parent")?;
+    }
+    if let Some(cpus) = &cli.cpus {
+        common::placement::pin_process(cpus).context("--cpus: cannot pin the process")?;
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -160,9 +168,11 @@ pub async fn run(
     kernel: &'static dyn Kernel,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<usize> {
-    let threads = cli
-        .threads
-        .map_or_else(common::cli::cores, NonZeroUsize::get);
+    let cores = cli
+        .cpus
+        .as_ref()
+        .map_or_else(common::cli::cores, common::placement::CpuList::len);
+    let threads = cli.threads.map_or(cores, NonZeroUsize::get);
     let consumer = cli.consumer.clone().unwrap_or_else(default_consumer);
     let keys = Keys::for_kernel(kernel.name());
     let client = cli.broker.client().context("--broker")?;

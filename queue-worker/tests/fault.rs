@@ -79,9 +79,20 @@ fn a_worker_killed_mid_job_loses_no_job() {
                 "job {id}"
             );
         }
+        let mut second = second;
         assert_eq!(
-            second.stop(Duration::from_secs(30)).map(|s| s.success()),
+            second
+                .stop_in_place(Duration::from_secs(30))
+                .map(|s| s.success()),
             Some(true)
+        );
+        // The running job (at least) came to the second worker by taking it over, and its
+        // own tally, printed when it stops, says so (bench-runner's fault run reads it).
+        let taken_over = second.taken_over();
+        assert!(
+            taken_over.is_some_and(|k| k >= 1),
+            "taken over: {taken_over:?}; stderr: {:?}",
+            second.stderr()
         );
     });
 }

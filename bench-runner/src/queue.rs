@@ -1,0 +1,561 @@
+//! The queue experiment (`--experiment queue`): what `/queue` (the job API on a Redis broker,
+//! computed by `queue-worker` processes) does with a burst of work, against `/jobs` (the same
+//! API on the server's own CPU pool), and what it does when a worker dies.
+//!
+//! Per target, at its largest worker count (a one-thread runtime at 1): one server started with
+//! `--broker`, verified (with one worker process for the checks' `/queue` jobs), then runs, each
+//! a *burst*: `jobs` = 4 × C requests sent at once, every one a `POST` and then a
+//! `GET …?wait=true` until its result ([`Bench::round`] at that concurrency: the probe beside
+//! it, the server's lag and CPU over it):
+//! 1. `scale`, `/jobs`: the in-process reference.
+//! 2. `scale`, `/queue` with each `--queue-workers` count of worker processes (1, 2), started
+//!    for the run and stopped after it: the throughput one more process gives, and the CPU the
+//!    server, the workers and the broker used (what limits it).
+//! 3. `fault`, `/queue` with 2 workers at a 1 s lease: a third of the way into the burst (of the
+//!    two-worker run's span) one worker is SIGKILLed with jobs in hand; the survivor takes them
+//!    over once their lease has run out. Every accepted job must still end done with the right
+//!    total: lost or wrong ones are counted, and fail the run.
+//!
+//! Files: queue_raw.csv (a row per job) and queue_summary.csv (a row per target × run).
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use common::Strategy;
+use results_format::{QUEUE_RAW, QUEUE_RUN_FAULT, QUEUE_RUN_SCALE, QUEUE_SUMMARY};
+
+use crate::ExperimentRun;
+use crate::cli::{Settings, Subjects};
+use crate::console::Console;
+use crate::cpu::CpuTime;
+use crate::measure::{self, Bench, Labels, Log, Plan, Round, Session};
+use crate::output::Row;
+use crate::rate::Outcome;
+use crate::servers::Binaries;
+use crate::stats::{micros, percentiles};
+use crate::targets::Target;
+
+/// The fault run's lease: short, so the survivor takes the dead worker's jobs over within the
+/// run (the workers' default, 10 s, would make the run mostly waiting).
+pub const FAULT_LEASE: Duration = Duration::from_secs(1);
+/// Worker processes in the fault run: one is killed, one survives.
+const FAULT_WORKERS: usize = 2;
+/// Jobs per burst, as a multiple of C.
+const BURST_PER_C: usize = 4;
+
+/// One target's runs.
+#[derive(Debug)]
+pub struct QueueTarget {
+    /// Its labels (workers: the server's executor threads).
+    pub labels: Labels,
+    /// Kernel and n.
+    pub plan: Plan,
+    /// Threads of each worker process.
+    pub worker_threads: usize,
+    /// The runs, in order.
+    pub runs: Vec<QueueRun>,
+    /// Why it was not measured (no broker).
+    pub not_applicable: Option<String>,
+    /// What went wrong.
+    pub failure: Option<String>,
+    /// Remarks: workers that did not stop cleanly, and the like.
+    pub notes: Vec<String>,
+}
+
+/// One burst.
+#[derive(Debug)]
+pub struct QueueRun {
+    /// `scale` or `fault`.
+    pub run: &'static str,
+    /// `/jobs` or `/queue`.
+    pub strategy: Strategy,
+    /// Worker processes (0 for `/jobs`).
+    pub queue_workers: usize,
+    /// Their `--lease`, when not the default.
+    pub lease: Option<Duration>,
+    /// The burst, as measured.
+    pub round: Round,
+    /// When the worker was killed, from the burst's start (the fault run).
+    pub killed_at: Option<Duration>,
+    /// Jobs the surviving workers took over, by their own count (the `/queue` runs).
+    pub taken_over: Option<u64>,
+    /// CPU time of the worker processes and of the broker over the run.
+    pub workers_cpu: Option<Duration>,
+    /// CPU time of our redis-server over the run.
+    pub broker_cpu: Option<Duration>,
+}
+
+/// What a run's jobs came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    /// Sent.
+    pub jobs: usize,
+    /// Not refused with 503 at submission.
+    pub accepted: usize,
+    /// Done, with the right total.
+    pub completed: usize,
+    /// Answered, but not with the right total (or `failed`).
+    pub wrong: usize,
+    /// Accepted, and never answered (a timeout, a broken connection, another status).
+    pub lost: usize,
+    /// Refused with 503.
+    pub shed: usize,
+}
+
+impl Tally {
+    /// Of a run's records.
+    pub fn of(round: &Round) -> Tally {
+        let mut t = Tally {
+            jobs: round.requests.len(),
+            ..Tally::default()
+        };
+        for r in &round.requests {
+            match Outcome::of(r.error.as_ref()) {
+                Outcome::Ok => t.completed += 1,
+                Outcome::Shed => t.shed += 1,
+                Outcome::Body => t.wrong += 1,
+                Outcome::Status | Outcome::Timeout | Outcome::Transport | Outcome::Refused => {
+                    t.lost += 1;
+                }
+            }
+        }
+        t.accepted = t.jobs - t.shed;
+        t
+    }
+}
+
+/// Runs the queue experiment on every target `settings` names.
+pub async fn run(
+    bench: &Bench,
+    settings: &Settings,
+    binaries: Option<&Binaries>,
+) -> anyhow::Result<ExperimentRun> {
+    let subjects: Vec<(&Target, &std::path::Path, usize)> = match (&settings.subjects, binaries) {
+        (
+            Subjects::Servers {
+                targets, workers, ..
+            },
+            Some(binaries),
+        ) => targets
+            .iter()
+            .filter_map(|t| {
+                let w = workers
+                    .iter()
+                    .copied()
+                    .filter(|w| t.runs_with_workers(*w))
+                    .max()?;
+                Some((t, binaries.path(t)?, w))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if matches!(settings.subjects, Subjects::External { .. }) {
+        println!(
+            "queue: skipped for a --url server (it runs its own workers, if any; the batch \
+             experiment measures its /queue)"
+        );
+    }
+    let burst = settings.plan.concurrency * BURST_PER_C;
+    println!(
+        "queue: {} targets: bursts of {burst} jobs (n = {}) on /jobs, then /queue with {} \
+         worker process(es) of {} threads; then a worker killed mid-burst ({FAULT_WORKERS} \
+         workers, lease {FAULT_LEASE:?})",
+        subjects.len(),
+        settings.plan.n,
+        settings
+            .queue
+            .workers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        settings.queue.threads,
+    );
+    let console = Console::new(subjects.len() as u64);
+    let mut all = Vec::new();
+    for (target, binary, workers) in subjects {
+        let what = format!("queue: {}, workers={workers}", target.name);
+        console.working_on(&what);
+        console.line(&format!("== {what}"));
+        let measured = measure_target(bench, settings, target, binary, workers, &console);
+        let t = console.keep_alive(&what, measured).await;
+        crate::pair_end(
+            &console,
+            &what,
+            t.not_applicable.as_deref(),
+            &t.notes,
+            t.failure.as_deref(),
+        );
+        all.push(t);
+        console.step();
+    }
+    console.finish();
+    let files = render(&all).context("rendering the queue CSVs")?;
+    let outcomes = all
+        .iter()
+        .map(|t| (t.failure.is_some(), t.not_applicable.is_some()));
+    Ok(ExperimentRun::tally(files, outcomes))
+}
+
+async fn measure_target(
+    bench: &Bench,
+    settings: &Settings,
+    target: &Target,
+    binary: &std::path::Path,
+    workers: usize,
+    log: &dyn Log,
+) -> QueueTarget {
+    let mut t = QueueTarget {
+        labels: Labels::of_server(target, bench.client_name(), workers),
+        plan: *bench.plan(),
+        worker_threads: settings.queue.threads,
+        runs: Vec::new(),
+        not_applicable: bench.not_applicable(target, Strategy::Queue),
+        failure: None,
+        notes: Vec::new(),
+    };
+    if t.not_applicable.is_some() {
+        return t;
+    }
+    if let Err(why) = measure_runs(bench, settings, target, binary, workers, &mut t, log).await {
+        t.failure = Some(why);
+    }
+    t
+}
+
+async fn measure_runs(
+    bench: &Bench,
+    settings: &Settings,
+    target: &Target,
+    binary: &std::path::Path,
+    workers: usize,
+    t: &mut QueueTarget,
+    log: &dyn Log,
+) -> Result<(), String> {
+    let parts = bench
+        .queue()
+        .ok_or_else(|| "no /queue broker".to_owned())?
+        .clone();
+    let mut plan = *bench.plan();
+    plan.concurrency = settings.plan.concurrency * BURST_PER_C;
+    // Room for the whole burst on the broker and in the server's own queue.
+    let limit = plan.concurrency.max(1024).to_string();
+    let extra = [
+        "--broker".to_owned(),
+        parts.url().to_owned(),
+        "--max-queue".to_owned(),
+        limit,
+    ];
+    // The checks send /queue jobs too: one worker computes them, then goes.
+    let checker = parts.start_workers(1, None).await?;
+    let mut server = match bench.start_server(target, binary, workers, &extra).await {
+        Ok(server) => server,
+        Err(why) => {
+            t.notes.extend(checker.stop().await.0);
+            return Err(why);
+        }
+    };
+    let mut session = Session::ours(&mut server);
+    let mut verification = None;
+    let verified = bench.verify(&mut session, &mut verification, log).await;
+    t.notes.extend(checker.stop().await.0);
+    let outcome = match verified {
+        Ok(()) => bursts(bench, settings, &parts, &session, &plan, t, log).await,
+        Err(why) => Err(why),
+    };
+    t.notes.extend(measure::stop_server(server).await);
+    outcome
+}
+
+async fn bursts(
+    bench: &Bench,
+    settings: &Settings,
+    parts: &crate::broker::QueueParts,
+    session: &Session<'_>,
+    plan: &Plan,
+    t: &mut QueueTarget,
+    log: &dyn Log,
+) -> Result<(), String> {
+    // The reference: the same burst on the server's own CPU pool.
+    bench.warm_up(session, Strategy::Jobs, plan).await?;
+    let round = bench.round(session, Strategy::Jobs, 1, plan).await?;
+    let run = QueueRun {
+        run: QUEUE_RUN_SCALE,
+        strategy: Strategy::Jobs,
+        queue_workers: 0,
+        lease: None,
+        round,
+        killed_at: None,
+        taken_over: None,
+        workers_cpu: None,
+        broker_cpu: None,
+    };
+    log.line(&run_line(&run));
+    t.runs.push(run);
+    let mut two_worker_span = None;
+    for &count in &settings.queue.workers {
+        let run = queue_run(bench, parts, session, plan, count, None).await?;
+        log.line(&run_line(&run));
+        if count == FAULT_WORKERS {
+            two_worker_span = Some(run.round.batch);
+        }
+        t.runs.push(run);
+    }
+    // A third of the way into the burst, by the span two workers took (or 100 ms).
+    let kill_after = two_worker_span.map_or(Duration::from_millis(100), |s| s / 3);
+    let run = queue_run(bench, parts, session, plan, FAULT_WORKERS, Some(kill_after)).await?;
+    log.line(&run_line(&run));
+    let tally = Tally::of(&run.round);
+    t.runs.push(run);
+    if tally.lost + tally.wrong > 0 {
+        return Err(format!(
+            "a worker killed mid-burst: {} of {} accepted jobs lost, {} wrong",
+            tally.lost, tally.accepted, tally.wrong
+        ));
+    }
+    Ok(())
+}
+
+/// One `/queue` burst with `count` fresh worker processes; with `kill_after`, the fault run:
+/// the first worker is SIGKILLed that long after the burst's start.
+async fn queue_run(
+    bench: &Bench,
+    parts: &crate::broker::QueueParts,
+    session: &Session<'_>,
+    plan: &Plan,
+    count: usize,
+    kill_after: Option<Duration>,
+) -> Result<QueueRun, String> {
+    let lease = kill_after.map(|_| FAULT_LEASE);
+    let mut workers = parts.start_workers(count, lease).await?;
+    let warmed = bench.warm_up(session, Strategy::Queue, plan).await;
+    if let Err(why) = warmed {
+        workers.stop().await;
+        return Err(why);
+    }
+    let clk = crate::cpu::clock_ticks_per_second();
+    let (w0, b0) = (workers.cpu(), parts.broker_cpu());
+    let start = Instant::now();
+    let burst = bench.round(session, Strategy::Queue, 1, plan);
+    let (round, killed) = match kill_after {
+        Some(after) => {
+            let victim = workers.running.first_mut();
+            let kill = async {
+                tokio::time::sleep(after).await;
+                let at = start.elapsed();
+                let victim_cpu = victim.as_ref().and_then(|w| CpuTime::of(Some(w.pid())));
+                if let Some(w) = victim {
+                    w.kill_in_place();
+                }
+                (at, victim_cpu)
+            };
+            let (round, killed) = tokio::join!(burst, kill);
+            (round, Some(killed))
+        }
+        None => (burst.await, None),
+    };
+    // The killed worker's CPU counts up to its death; the others' up to now.
+    if killed.is_some() && !workers.running.is_empty() {
+        drop(workers.running.remove(0));
+    }
+    let (w1, b1) = (workers.cpu_of_living(), parts.broker_cpu());
+    let (notes, taken_over) = workers.stop().await;
+    let round = round?;
+    let workers_cpu = match (w0, w1, killed) {
+        (Some(a), Some(b), Some((_, Some(victim)))) => Some(
+            CpuTime {
+                ticks: b.ticks + victim.ticks,
+            }
+            .since(a, clk),
+        ),
+        (Some(a), Some(b), None) => Some(b.since(a, clk)),
+        _ => None,
+    };
+    if let Some(note) = notes.first() {
+        return Err(format!("queue workers: {note}"));
+    }
+    Ok(QueueRun {
+        run: if kill_after.is_some() {
+            QUEUE_RUN_FAULT
+        } else {
+            QUEUE_RUN_SCALE
+        },
+        strategy: Strategy::Queue,
+        queue_workers: count,
+        lease,
+        round,
+        // The round's clock starts a moment after `start` (the probe's start-up): the offset is
+        // at most that much late.
+        killed_at: killed.map(|(at, _)| at),
+        taken_over: Some(taken_over),
+        workers_cpu,
+        broker_cpu: b0.zip(b1).map(|(a, b)| b.since(a, clk)),
+    })
+}
+
+/// The console's line for a run.
+fn run_line(run: &QueueRun) -> String {
+    let t = Tally::of(&run.round);
+    let lat: Vec<u64> = ok_latencies(&run.round);
+    let p = percentiles(&lat);
+    let who = match run.strategy {
+        Strategy::Queue => format!("/queue, {} worker process(es)", run.queue_workers),
+        s => format!("{} (in process)", s.path()),
+    };
+    let mut line = format!(
+        "   {} {who}: {}/{} done right in {:.1} ms = {:.0} results/s; time to result p50 {:.1} ms, p99 {:.1} ms",
+        run.run,
+        t.completed,
+        t.jobs,
+        run.round.batch.as_secs_f64() * 1e3,
+        throughput(t.completed, run.round.batch).unwrap_or(0.0),
+        p.map_or(0.0, |p| p.p50 as f64 / 1e3),
+        p.map_or(0.0, |p| p.p99 as f64 / 1e3),
+    );
+    if let Some(at) = run.killed_at {
+        line.push_str(&format!(
+            "; a worker killed at {:.0} ms, {} job(s) taken over, {} lost, {} wrong",
+            at.as_secs_f64() * 1e3,
+            run.taken_over.unwrap_or(0),
+            t.lost,
+            t.wrong
+        ));
+    }
+    line
+}
+
+fn ok_latencies(round: &Round) -> Vec<u64> {
+    round
+        .requests
+        .iter()
+        .filter(|r| r.error.is_none())
+        .map(|r| micros(r.latency))
+        .collect()
+}
+
+/// Results per second over `span`.
+fn throughput(completed: usize, span: Duration) -> Option<f64> {
+    (span > Duration::ZERO).then(|| completed as f64 / span.as_secs_f64())
+}
+
+/// queue_raw.csv and queue_summary.csv.
+pub fn render(targets: &[QueueTarget]) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
+    let mut raw = Vec::new();
+    write_raw(&mut raw, targets)?;
+    let mut summary = Vec::new();
+    write_summary(&mut summary, targets)?;
+    Ok(vec![(QUEUE_RAW.name, raw), (QUEUE_SUMMARY.name, summary)])
+}
+
+fn write_raw(w: &mut impl Write, targets: &[QueueTarget]) -> io::Result<()> {
+    writeln!(w, "{}", QUEUE_RAW.header())?;
+    for t in targets {
+        for run in &t.runs {
+            for r in &run.round.requests {
+                Row::default()
+                    .put(&t.labels.target)
+                    .opt(t.labels.workers)
+                    .put(run.run)
+                    .put(run.strategy.name())
+                    .put(run.queue_workers)
+                    .put(r.index)
+                    .put(micros(r.start_offset))
+                    .put(micros(r.start_offset + r.latency))
+                    .put(micros(r.latency))
+                    .opt(r.status)
+                    .put(Outcome::of(r.error.as_ref()).name())
+                    .opt(r.error.as_ref())
+                    .write(w)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn labels(t: &QueueTarget) -> Row {
+    let l = &t.labels;
+    Row::default()
+        .put(&l.target)
+        .put(&l.runtime)
+        .put(&l.framework)
+        .put(l.client)
+        .opt(l.workers)
+        .put(t.plan.kernel.name())
+        .put(t.plan.n)
+}
+
+fn write_summary(w: &mut impl Write, targets: &[QueueTarget]) -> io::Result<()> {
+    writeln!(w, "{}", QUEUE_SUMMARY.header())?;
+    // Between `failure` and `note`: the run's columns, empty for a target without runs.
+    let empty_figures = QUEUE_SUMMARY.columns.len() - 10;
+    for t in targets {
+        let result = if t.not_applicable.is_some() {
+            results_format::RESULT_NOT_APPLICABLE
+        } else if t.failure.is_some() {
+            results_format::RESULT_FAILED
+        } else {
+            results_format::RESULT_OK
+        };
+        let why = t.not_applicable.as_deref().or(t.failure.as_deref());
+        let note = t.notes.join("; ");
+        if t.runs.is_empty() {
+            let mut row = labels(t).put(result).opt(why);
+            for _ in 0..empty_figures {
+                row = row.put("");
+            }
+            row.put(&note).write(w)?;
+            continue;
+        }
+        for run in &t.runs {
+            let tally = Tally::of(&run.round);
+            let p = percentiles(&ok_latencies(&run.round));
+            let timeout = t.plan.request_timeout;
+            let probes: Vec<u64> = run
+                .round
+                .probes
+                .iter()
+                .map(|p| micros(p.counted_latency(timeout)))
+                .collect();
+            let probe_errors = run
+                .round
+                .probes
+                .iter()
+                .filter(|p| p.error.is_some())
+                .count();
+            let ms = |d: Option<Duration>| d.map(|d| format!("{:.1}", d.as_secs_f64() * 1e3));
+            labels(t)
+                .put(result)
+                .opt(why)
+                .put(run.run)
+                .put(run.strategy.name())
+                .put(run.queue_workers)
+                .opt((run.strategy == Strategy::Queue).then_some(t.worker_threads))
+                .opt(run.lease.map(|l| l.as_millis()))
+                .put(tally.jobs)
+                .put(tally.accepted)
+                .put(tally.completed)
+                .put(tally.wrong)
+                .put(tally.lost)
+                .put(tally.shed)
+                .put(tally.lost + tally.wrong)
+                .opt(ms(run.killed_at))
+                .opt(run.taken_over.filter(|_| run.run == QUEUE_RUN_FAULT))
+                .opt(ms(Some(run.round.batch)))
+                .num(throughput(tally.completed, run.round.batch), 1)
+                .opt(p.map(|p| p.p50))
+                .opt(p.map(|p| p.p99))
+                .opt(p.map(|p| p.max))
+                .put(probes.len())
+                .put(probe_errors)
+                .opt(percentiles(&probes).map(|p| p.p99))
+                .opt(run.round.lag.as_ref().map(|l| l.p99_us))
+                .opt(ms(run.round.server_cpu))
+                .opt(ms(run.workers_cpu))
+                .opt(ms(run.broker_cpu))
+                .put(&note)
+                .write(w)?;
+        }
+    }
+    Ok(())
+}
