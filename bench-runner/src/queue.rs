@@ -497,8 +497,15 @@ fn write_summary(w: &mut impl Write, targets: &[QueueTarget]) -> io::Result<()> 
         } else {
             results_format::RESULT_OK
         };
-        let why = t.not_applicable.as_deref().or(t.failure.as_deref());
-        let note = t.notes.join("; ");
+        let why = t.failure.as_deref();
+        // Why a target was not applicable goes with the notes, as the console says it.
+        let note = t
+            .not_applicable
+            .iter()
+            .chain(&t.notes)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
         if t.runs.is_empty() {
             let mut row = labels(t).put(result).opt(why);
             for _ in 0..empty_figures {

@@ -12,8 +12,8 @@ use bench_runner::output::parse_line;
 use bench_runner::targets::TARGETS;
 use common::Strategy;
 use results_format::{
-    Experiment, FILES, METADATA, PROBES, RATE_PROBES, RATE_RAW, RATE_SUMMARY, RAW, ROUNDS,
-    SIZES_FILES, SIZES_PROBES, SIZES_RAW, SIZES_SUMMARY, SUMMARY,
+    Experiment, FILES, METADATA, PROBES, QUEUE_RAW, QUEUE_SUMMARY, RATE_PROBES, RATE_RAW,
+    RATE_SUMMARY, RAW, ROUNDS, SIZES_FILES, SIZES_PROBES, SIZES_RAW, SIZES_SUMMARY, SUMMARY,
 };
 
 const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
@@ -33,6 +33,8 @@ fn servers() -> PathBuf {
     for t in TARGETS {
         cmd.args(["-p", t.package]);
     }
+    // /queue's worker process, which bench-runner starts beside the servers.
+    cmd.args(["-p", "queue-worker"]);
     let status = cmd.status().expect("cargo build runs");
     assert!(status.success(), "building the servers failed");
     bin_dir()
@@ -190,14 +192,15 @@ fn quick_run_against_every_server_writes_verified_csvs() {
 
     let pairs = TARGETS.len() * Strategy::ALL.len();
     // A strategy a runtime cannot run (`/block_in_place` off tokio multi-thread) is recorded
-    // not applicable: no server started, no rows but its summary line. So is /queue, which
-    // needs a broker bench-runner does not start.
+    // not applicable: no server started, no rows but its summary line. So is /queue on a
+    // machine without redis-server (bench-runner starts its own broker from PATH).
+    let no_broker = conformance::broker::skip_reason().is_some();
     let not_applicable = TARGETS
         .iter()
         .flat_map(|t| {
             Strategy::ALL
                 .iter()
-                .filter(|s| !t.runs(**s) || **s == Strategy::Queue)
+                .filter(|s| !t.runs(**s) || (**s == Strategy::Queue && no_broker))
         })
         .count();
     assert!(not_applicable > 0);
@@ -1437,4 +1440,139 @@ fn bad_rate_options_are_refused_and_leave_the_results_untouched() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(snapshot(&out), before);
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The queue experiment against one server: a row per run in queue_summary.csv (the /jobs
+/// reference, /queue with 1 and 2 worker processes, the fault run), a row per job in
+/// queue_raw.csv that the summary's counts re-derive from, and the worker killed mid-burst
+/// lost nothing. Skipped, saying so, without redis-server.
+#[test]
+fn the_queue_experiment_measures_bursts_and_a_worker_killed_mid_burst() {
+    if let Some(why) = conformance::broker::skip_reason() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let dir = servers();
+    let tmp = scratch("queue");
+    let out = tmp.join("results");
+    let output = run(&[
+        "--experiment",
+        "queue",
+        "--quick",
+        "--allow-debug",
+        "--server-dir",
+        dir.to_str().expect("utf-8 path"),
+        "--target",
+        "smol",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("/queue: broker Redis server"), "{stdout}");
+    assert!(stdout.contains("a worker killed at "), "{stdout}");
+
+    let summary = Csv::read(&out.join(QUEUE_SUMMARY.name));
+    assert_eq!(summary.header, QUEUE_SUMMARY.header());
+    let runs: Vec<(String, String, String)> = summary
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r[summary.col("run")].clone(),
+                r[summary.col("strategy")].clone(),
+                r[summary.col("queue_workers")].clone(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = [
+        ("scale", "jobs", "0"),
+        ("scale", "queue", "1"),
+        ("scale", "queue", "2"),
+        ("fault", "queue", "2"),
+    ]
+    .iter()
+    .map(|(a, b, c)| ((*a).into(), (*b).into(), (*c).into()))
+    .collect();
+    assert_eq!(runs, want);
+    assert!(summary.values("result").iter().all(|r| *r == "ok"));
+    // Every run: 4 × C = 16 jobs, all accepted and done right, none lost.
+    for name in ["jobs", "accepted", "completed"] {
+        assert!(summary.values(name).iter().all(|v| *v == "16"), "{name}");
+    }
+    for name in ["wrong", "lost", "errors"] {
+        assert!(summary.values(name).iter().all(|v| *v == "0"), "{name}");
+    }
+    let fault = &summary.rows[3];
+    let killed: f64 = fault[summary.col("killed_at_ms")]
+        .parse()
+        .expect("killed_at_ms");
+    let span: f64 = fault[summary.col("span_ms")].parse().expect("span_ms");
+    assert!(
+        killed > 0.0 && killed < span,
+        "killed at {killed} of {span} ms"
+    );
+    assert_eq!(fault[summary.col("lease_ms")], "1000");
+    assert!(fault[summary.col("taken_over")].parse::<u64>().is_ok());
+    // The workers' and the broker's CPU were read.
+    for name in ["workers_cpu_ms", "broker_cpu_ms", "server_cpu_ms"] {
+        let v = &summary.rows[1][summary.col(name)];
+        assert!(v.parse::<f64>().is_ok(), "{name}: {v:?}");
+    }
+
+    // The counts re-derive from the raw rows.
+    let raw = Csv::read(&out.join(QUEUE_RAW.name));
+    assert_eq!(raw.header, QUEUE_RAW.header());
+    assert_eq!(raw.rows.len(), 4 * 16);
+    assert!(raw.values("outcome").iter().all(|o| *o == "ok"));
+    let meta = std::fs::read_to_string(out.join(METADATA)).expect("metadata");
+    assert!(meta.contains("\"broker\": \"Redis server"), "{meta}");
+    assert!(
+        meta.contains("\"experiments\": [\n    \"queue\"\n  ]"),
+        "{meta}"
+    );
+}
+
+/// Without redis-server on PATH, /queue pairs are not applicable, the run says how to install
+/// it, and everything else is measured.
+#[test]
+fn without_redis_server_queue_pairs_are_not_applicable_and_the_run_goes_on() {
+    let dir = servers();
+    let tmp = scratch("no-redis");
+    let out = tmp.join("results");
+    let empty_path = tmp.join("bin");
+    std::fs::create_dir_all(&empty_path).expect("empty PATH dir");
+    let output = Command::new(EXE)
+        .args([
+            "--experiment",
+            "batch",
+            "--quick",
+            "--allow-debug",
+            "--server-dir",
+            dir.to_str().expect("utf-8 path"),
+            "--target",
+            "smol",
+            "--workers",
+            "1",
+            "--strategy",
+            "rayon,queue",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ])
+        .env("PATH", &empty_path)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bench-runner runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("apt-get install redis-server"), "{stdout}");
+    let summary = Csv::read(&out.join(SUMMARY.name));
+    assert_eq!(summary.values("strategy"), ["rayon", "queue"]);
+    assert_eq!(summary.values("result"), ["ok", "not_applicable"]);
+    assert!(
+        stdout.contains("not applicable: redis-server is not on PATH"),
+        "{stdout}"
+    );
 }
