@@ -1,5 +1,6 @@
 # The two commands of the Quick start: `make all-bench` and `make test`.
-# Everything here needs only the Rust toolchain (cargo, rustc, rustfmt, clippy).
+# Everything here needs only the Rust toolchain (cargo, rustc, rustfmt, clippy); /queue is
+# measured and tested when redis-server is installed too (reported not applicable otherwise).
 
 CARGO ?= cargo
 # Extra bench-runner options, e.g. `make all-bench BENCH_ARGS="--rounds 3"`.
@@ -34,10 +35,10 @@ BENCH = status=0; $(CARGO) run --release -p bench-runner -- $(1) || status=$$?; 
 	if [ $$status -le 1 ]; then $(CARGO) run --release -p report -- --results $(2) || exit $$?; fi; \
 	exit $$status
 
-## The main job: release builds; every experiment (batch, sizes, rate: docs/methodology.md) on
+## The main job: release builds; every experiment (batch, sizes, rate, queue: docs/methodology.md) on
 ## every runtime × worker count × strategy with the load generator and the servers sharing the
 ## cores (results/), then the batch experiment with the cores kept apart (results/separate-cores/);
-## each run followed by its report. About 4 minutes after the build on 2 cores. Bigger runs:
+## each run followed by its report. About 5 minutes after the build on 2 cores. Bigger runs:
 ## BENCH_ARGS (e.g. "--rounds 20 --duration 2"); the argon2 kernel: make bench-argon2.
 all-bench: build-release
 	@$(call BENCH,--out $(OUT) $(BENCH_ARGS),$(OUT))

@@ -37,7 +37,7 @@ pub const DEFAULT_ROUNDS: u32 = 5;
 pub const QUICK: (u64, usize, u32) = (10_000, 4, 1);
 
 const AFTER_HELP: &str = "\
-Experiments (--experiment): batch, then rate.
+Experiments (--experiment): batch, sizes, rate, queue, in that order.
 
 batch: each pair (target, workers, strategy) gets a fresh server: start on 127.0.0.1:0, verify with the
 conformance checks, warm up, calibrate T1 (fastest lone request), then R rounds of C concurrent
@@ -63,6 +63,13 @@ server's). A step whose send lateness p99 exceeds 1 ms is flagged GENERATOR BEHI
 are not the server's. Files: rate_raw.csv, rate_probes.csv, rate_summary.csv. The default takes
 about 100 s here; for a bigger run:
 --experiment rate --duration 3 --load 0.25,0.5,0.75,0.9,1,1.1,1.25,1.5,2.
+queue: /queue on a Redis broker (bench-runner's own redis-server from PATH, or --broker), per
+target at its largest --workers value: one server, then bursts of 4 × C jobs sent at once on
+/jobs, then on /queue with each --queue-workers count of queue-worker processes, then with 2
+workers of which one is SIGKILLed mid-burst: every accepted job must still end done with the
+right total. Files: queue_raw.csv, queue_summary.csv. /queue pairs of the other experiments get
+the first --queue-workers count of workers. Without redis-server (apt-get install redis-server)
+/queue is not applicable and the run goes on.
 
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
 2 nothing was measured (bad options, build failure, results not writable, a --url that does
@@ -81,9 +88,10 @@ Examples:
 #[derive(Debug, Clone, Parser)]
 #[command(name = "bench-runner", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Experiments to run, comma-separated, always in the order batch, sizes, rate: `batch`
-    /// (C concurrent requests per round), `sizes` (the work-size sweep over --n), `rate` (open
-    /// loop at several offered loads), or `all` [default: all].
+    /// Experiments to run, comma-separated, always in the order batch, sizes, rate, queue:
+    /// `batch` (C concurrent requests per round), `sizes` (the work-size sweep over --n),
+    /// `rate` (open loop at several offered loads), `queue` (/queue's bursts, 1 and 2 worker
+    /// processes, a worker killed), or `all` [default: all].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_experiment)]
     pub experiment: Vec<ExperimentChoice>,
 

@@ -560,6 +560,7 @@ fn write_summary(w: &mut impl Write, targets: &[QueueTarget]) -> io::Result<()> 
                 .opt(ms(run.round.server_cpu))
                 .opt(ms(run.workers_cpu))
                 .opt(ms(run.broker_cpu))
+                .opt(ms(run.round.client_cpu))
                 .put(&note)
                 .write(w)?;
         }

@@ -584,6 +584,9 @@ fn help_documents_every_option() {
         "--rate",
         "--duration",
         "--max-in-flight",
+        "--broker",
+        "--queue-workers",
+        "--queue-worker-threads",
     ] {
         assert!(help.contains(option), "--help lacks {option}");
     }

@@ -525,8 +525,9 @@ pub const QUEUE_RAW: CsvFile = CsvFile {
 
 /// queue_summary.csv: one row per target × run (`scale` with each worker-process count and
 /// `/jobs`'s reference; `fault`); a target that failed or has no broker: one row, no figures.
-/// Derived from queue_raw.csv, apart from the probe, the lag, the CPU times and the workers'
-/// own count of the jobs they took over.
+/// Derived from queue_raw.csv, apart from the probe, the lag, the CPU times (the server's, the
+/// worker processes', the broker's, and bench-runner's own: all share the machine's cores) and
+/// the workers' own count of the jobs they took over.
 pub const QUEUE_SUMMARY: CsvFile = CsvFile {
     name: "queue_summary.csv",
     columns: &[
@@ -565,6 +566,7 @@ pub const QUEUE_SUMMARY: CsvFile = CsvFile {
         "server_cpu_ms",
         "workers_cpu_ms",
         "broker_cpu_ms",
+        "client_cpu_ms",
         "note",
     ],
 };
