@@ -49,23 +49,37 @@ pub struct Workers {
 impl QueueParts {
     /// The parts `settings` asks for: `Ok(None)` when nothing measured needs `/queue` (or the
     /// subject is a `--url` server, which has its own broker or none); `Err` with the reason
-    /// `/queue` pairs are not applicable when there is no broker to be had; fails (the run
-    /// does) when `--broker` does not answer or the worker binary is missing.
+    /// `/queue` pairs are not applicable when there is no broker to be had or no worker
+    /// binary; fails (the run does) when `--broker` does not answer.
     pub async fn prepare(
         settings: &Settings,
         worker_binary: Option<PathBuf>,
     ) -> anyhow::Result<Result<Option<QueueParts>, String>> {
-        let wanted = settings.strategies.contains(&common::Strategy::Queue)
-            || settings
-                .experiments
-                .contains(&crate::cli::Experiment::Queue);
+        // Every experiment measures /queue only when --strategy includes it.
+        let wanted = settings.strategies.contains(&common::Strategy::Queue);
         if !wanted || matches!(settings.subjects, Subjects::External { .. }) {
             return Ok(Ok(None));
         }
-        let Some(worker_binary) = worker_binary.filter(|p| p.is_file()) else {
-            anyhow::bail!("no queue-worker binary to start the /queue workers with");
+        let worker_binary = match worker_binary {
+            Some(path) if path.is_file() => path,
+            // A --server-dir without it (a directory of servers of one's own, say).
+            Some(path) => {
+                return Ok(Err(format!(
+                    "no queue-worker binary at {} (cargo build --release -p queue-worker): \
+                     /queue not measured",
+                    path.display()
+                )));
+            }
+            None => return Ok(Err("no queue-worker binary: /queue not measured".into())),
         };
         let kernel = settings.plan.kernel.name();
+        // The worker binary computes the kernels shipped with it, not one of a program's own.
+        if common::kernel::find(common::kernel::KERNELS, kernel).is_err() {
+            return Ok(Err(format!(
+                "queue-worker does not know the kernel {kernel:?} (it runs the shipped ones): \
+                 /queue not measured"
+            )));
+        }
         let (url, description, own) = match &settings.queue.broker {
             Some(url) => {
                 let given = url.clone();

@@ -150,12 +150,18 @@ pub async fn run(
             .collect(),
         _ => Vec::new(),
     };
-    if matches!(settings.subjects, Subjects::External { .. }) {
+    let subjects = if matches!(settings.subjects, Subjects::External { .. }) {
         println!(
             "queue: skipped for a --url server (it runs its own workers, if any; the batch \
              experiment measures its /queue)"
         );
-    }
+        Vec::new()
+    } else if !settings.strategies.contains(&Strategy::Queue) {
+        println!("queue: skipped: --strategy does not include queue");
+        Vec::new()
+    } else {
+        subjects
+    };
     let burst = settings.plan.concurrency * BURST_PER_C;
     println!(
         "queue: {} targets: bursts of {burst} jobs (n = {}) on /jobs, then /queue with {} \

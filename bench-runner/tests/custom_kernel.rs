@@ -137,7 +137,8 @@ fn a_kernel_of_our_own_is_measured_end_to_end() {
     let ok = sizes
         .lines()
         .filter(|l| l.contains(",xorshift,") && l.contains(",ok,"));
-    assert_eq!(ok.count(), 2 * common::Strategy::ALL.len(), "{sizes}");
+    // /queue's workers run the shipped kernels only: not applicable for this one.
+    assert_eq!(ok.count(), 2 * (common::Strategy::ALL.len() - 1), "{sizes}");
 
     // Every file names the kernel; every pair verified; n is ours (--quick: default ÷ 1000).
     for file in results_format::CSV_FILES {
