@@ -1,0 +1,1268 @@
+//! "The task queue: /queue on Redis": what the broker hop costs, per runtime, and what the queue
+//! experiment measured (queue_summary.csv, read when metadata.json lists `queue`): throughput
+//! with 1, 2… worker processes against `/jobs` in process, and a worker killed mid-burst.
+//!
+//! Definitions, all computed from the rows:
+//! - the *broker hop* of a setting (a target with a worker count) is `/queue`'s time to result
+//!   minus `/jobs`' at the same n and load, at the median and at p99: `/jobs` runs the same job
+//!   API in process on the CPU pool, so the difference is what the trip through Redis and a
+//!   worker process costs. From sizes_summary.csv at the sweep's smallest n (n = 0 by default:
+//!   nothing but the machinery) and from summary.csv at the batch's n; `/rayon`'s time to
+//!   result stands beside them for the reader;
+//! - *CPU busy* of a burst: (server + worker processes + broker CPU time) ÷ (span × cores);
+//! - the *scale-out verdict* of a target: the throughput of its most worker processes ÷ that of
+//!   one, and what limited it: the cores when they were at least [`CORES_FULL`] busy with one
+//!   process (a second process on the same cores has no core to run on), otherwise the figures
+//!   say where the time went;
+//! - a *clean* fault run: every accepted job answered done with the right total (`lost` and
+//!   `wrong` 0, `completed` = `accepted`).
+//!
+//! A figure that is missing, or whose row is not `ok`, is written "—", never estimated.
+
+use std::path::Path;
+
+use common::Strategy;
+use results_format::{
+    QUEUE_RUN_FAULT, QUEUE_RUN_SCALE, QUEUE_SUMMARY, RESULT_NOT_APPLICABLE, RESULT_OK,
+};
+use serde::Deserialize;
+
+use crate::charts::thousands;
+use crate::data::{self, DataError, Metadata, Results, SizesRow, SummaryRow};
+use crate::findings::{and_list, sig3, times};
+
+/// With one worker process the cores were this busy or more: a second process on the same
+/// cores has nothing to run on, so the cores are what limits the throughput.
+pub const CORES_FULL: f64 = 0.8;
+
+/// Below this ratio of throughputs (most worker processes ÷ one) a second process is not
+/// called a gain: a burst's throughput moves by several percent from run to run on shared
+/// cores.
+pub const SCALE_GAIN: f64 = 1.15;
+
+/// One row of queue_summary.csv (the columns the report uses). A target that failed or has no
+/// broker is one row with `result` and `failure` and no figures.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueueRow {
+    /// Target name.
+    pub target: String,
+    /// Runtime (`tokio`).
+    pub runtime: String,
+    /// Framework (`axum`).
+    pub framework: String,
+    /// Executor threads of the server; `None` for an external server.
+    pub workers: Option<u32>,
+    /// Kernel size of every job.
+    pub n: Option<u64>,
+    /// `ok`, `failed` or `not_applicable`.
+    pub result: String,
+    /// Why it failed or was not measured.
+    pub failure: Option<String>,
+    /// `scale` or `fault` (empty on a target's row without figures).
+    #[serde(default)]
+    pub run: String,
+    /// `jobs` (in process) or `queue` (empty on a target's row without figures).
+    #[serde(default)]
+    pub strategy: String,
+    /// Worker processes (0 for `/jobs`).
+    pub queue_workers: Option<u32>,
+    /// Threads (kernels at once) of each worker process.
+    pub worker_threads: Option<u32>,
+    /// The lease after which a job a worker holds may be taken over, ms.
+    pub lease_ms: Option<u64>,
+    /// Jobs of the burst.
+    pub jobs: Option<u64>,
+    /// Jobs accepted (202) at submission.
+    pub accepted: Option<u64>,
+    /// Jobs answered done with the right total.
+    pub completed: Option<u64>,
+    /// Jobs answered with a wrong total or `failed`.
+    pub wrong: Option<u64>,
+    /// Jobs accepted but never answered done.
+    pub lost: Option<u64>,
+    /// The worker process killed, from the run's start, ms (`fault` runs).
+    pub killed_at_ms: Option<f64>,
+    /// Jobs the surviving worker took over (its own count; `fault` runs).
+    pub taken_over: Option<u64>,
+    /// First submission to the last result, ms.
+    pub span_ms: Option<f64>,
+    /// Completed jobs per second of the span.
+    pub throughput_rps: Option<f64>,
+    /// Time to result, median, µs.
+    pub latency_us_p50: Option<f64>,
+    /// Time to result, p99, µs.
+    pub latency_us_p99: Option<f64>,
+    /// The `/health` probe's p99 beside the burst, µs.
+    pub probe_latency_us_p99: Option<f64>,
+    /// The server's executor lag p99 over the burst, µs.
+    pub lag_us_p99: Option<f64>,
+    /// CPU time of the server over the burst, ms.
+    pub server_cpu_ms: Option<f64>,
+    /// CPU time of every worker process over the burst, ms.
+    pub workers_cpu_ms: Option<f64>,
+    /// CPU time of redis-server over the burst, ms (empty for an external broker).
+    pub broker_cpu_ms: Option<f64>,
+}
+
+impl QueueRow {
+    /// The columns of queue_summary.csv the report reads.
+    pub const COLUMNS: &[&str] = &[
+        "target",
+        "runtime",
+        "framework",
+        "workers",
+        "n",
+        "result",
+        "failure",
+        "run",
+        "strategy",
+        "queue_workers",
+        "worker_threads",
+        "lease_ms",
+        "jobs",
+        "accepted",
+        "completed",
+        "wrong",
+        "lost",
+        "killed_at_ms",
+        "taken_over",
+        "span_ms",
+        "throughput_rps",
+        "latency_us_p50",
+        "latency_us_p99",
+        "probe_latency_us_p99",
+        "lag_us_p99",
+        "server_cpu_ms",
+        "workers_cpu_ms",
+        "broker_cpu_ms",
+    ];
+
+    /// Measured (`result` is `ok`).
+    pub fn ok(&self) -> bool {
+        self.result == RESULT_OK
+    }
+
+    /// A `scale` run of `/queue` (not `/jobs`' reference).
+    fn is_queue(&self) -> bool {
+        self.strategy == Strategy::Queue.name()
+    }
+
+    /// CPU busy, a fraction of `cores` over the span, and whether it is a lower bound (the
+    /// broker's CPU time unknown: an external broker). `/jobs` runs no worker process and no
+    /// broker, so only the server's time counts there. `None` when the server's time, the
+    /// workers' (for `/queue`) or the span is missing.
+    pub fn cpu_busy(&self, cores: usize) -> Option<(f64, bool)> {
+        let span = self.span_ms.filter(|s| *s > 0.0)?;
+        let mut cpu = self.server_cpu_ms?;
+        let mut partial = false;
+        if self.is_queue() {
+            cpu += self.workers_cpu_ms?;
+            match self.broker_cpu_ms {
+                Some(b) => cpu += b,
+                None => partial = true,
+            }
+        }
+        Some((cpu / (span * cores.max(1) as f64), partial))
+    }
+
+    /// The fault run's jobs all came back right: none lost, none wrong, every accepted one
+    /// completed. `None` if the counts are missing.
+    pub fn clean(&self) -> Option<bool> {
+        Some(self.lost? == 0 && self.wrong? == 0 && self.completed? == self.accepted?)
+    }
+}
+
+/// queue_summary.csv, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct QueueResults {
+    /// Every row, in file order (bench-runner's: target, then its runs).
+    pub rows: Vec<QueueRow>,
+}
+
+/// Reads `dir`/queue_summary.csv (the run measured the queue experiment: the file must be
+/// there). A strategy other than `/jobs` and `/queue`, or a run other than `scale` and
+/// `fault`, on a measured row is an error naming the line.
+pub fn load(dir: &Path) -> Result<QueueResults, DataError> {
+    let path = dir.join(QUEUE_SUMMARY.name);
+    let mut rows = Vec::new();
+    for (line, row) in data::read_csv::<QueueRow>(&path, QueueRow::COLUMNS)? {
+        let bad = |message: String| DataError::Csv {
+            path: path.clone(),
+            line,
+            message,
+        };
+        let strategy = Strategy::from_name(&row.strategy);
+        if !row.strategy.is_empty() && !matches!(strategy, Some(Strategy::Jobs | Strategy::Queue)) {
+            return Err(bad(format!(
+                "strategy {:?}: the queue experiment measures jobs and queue only",
+                row.strategy
+            )));
+        }
+        if !["", QUEUE_RUN_SCALE, QUEUE_RUN_FAULT].contains(&row.run.as_str()) {
+            return Err(bad(format!(
+                "run {:?}: neither {QUEUE_RUN_SCALE} nor {QUEUE_RUN_FAULT}",
+                row.run
+            )));
+        }
+        if row.ok() && (row.run.is_empty() || row.strategy.is_empty()) {
+            return Err(bad("an ok row without its run or strategy".into()));
+        }
+        rows.push(row);
+    }
+    Ok(QueueResults { rows })
+}
+
+/// The cores the figures divide by: the servers' CPUs when pinned, else the machine's.
+pub fn cores(m: &Metadata) -> usize {
+    m.server_cpus.as_ref().map_or(m.cores, Vec::len).max(1)
+}
+
+/// One strategy's time to result in a setting, µs: (median, p99); `None` if not measured.
+type TimeToResult = Option<(Option<f64>, Option<f64>)>;
+
+/// The broker hop in one setting (a target with a worker count), at one n and load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hop {
+    /// `tokio ×2`.
+    pub setting: String,
+    /// `tokio + axum`.
+    pub label: String,
+    /// `/rayon`'s time to result.
+    pub rayon: TimeToResult,
+    /// `/jobs`'.
+    pub jobs: TimeToResult,
+    /// `/queue`'s.
+    pub queue: TimeToResult,
+}
+
+impl Hop {
+    /// `/queue`'s median minus `/jobs`', µs.
+    pub fn p50_us(&self) -> Option<f64> {
+        Some(self.queue?.0? - self.jobs?.0?)
+    }
+
+    /// `/queue`'s p99 minus `/jobs`', µs.
+    pub fn p99_us(&self) -> Option<f64> {
+        Some(self.queue?.1? - self.jobs?.1?)
+    }
+}
+
+/// Where a hop table's figures come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HopSource {
+    /// sizes_summary.csv at this n (the sweep's smallest).
+    Sizes(u64),
+    /// summary.csv, at the batch's n.
+    Batch(u64),
+}
+
+/// Settings in file order, each once: `(target, workers, label)`.
+fn settings_of<'a>(
+    rows: impl Iterator<Item = (&'a str, Option<u32>, String)>,
+) -> Vec<(String, Option<u32>, String)> {
+    let mut out: Vec<(String, Option<u32>, String)> = Vec::new();
+    for (t, w, label) in rows {
+        if !out.iter().any(|(t0, w0, _)| t0 == t && *w0 == w) {
+            out.push((t.to_owned(), w, label));
+        }
+    }
+    out
+}
+
+fn short(target: &str, workers: Option<u32>) -> String {
+    match workers {
+        Some(w) => format!("{target} ×{w}"),
+        None => target.to_owned(),
+    }
+}
+
+/// The hop in every setting of the sizes experiment with a `/queue` row, at the sweep's
+/// smallest n; `None` when the sweep has no `/queue` row.
+pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
+    let n0 = r.sizes.iter().map(|s| s.n).min()?;
+    let with_queue = r
+        .sizes
+        .iter()
+        .filter(|s| s.strategy == Strategy::Queue && s.n == n0);
+    let settings = settings_of(with_queue.map(|s| (s.target.as_str(), s.workers, s.label())));
+    if settings.is_empty() {
+        return None;
+    }
+    let of = |t: &str, w: Option<u32>, st: Strategy| -> TimeToResult {
+        r.sizes
+            .iter()
+            .find(|s| s.target == t && s.workers == w && s.strategy == st && s.n == n0)
+            .filter(|s| s.ok())
+            .map(|s: &SizesRow| (s.latency_us_p50, s.latency_us_p99))
+    };
+    let hops = settings
+        .into_iter()
+        .map(|(t, w, label)| Hop {
+            setting: short(&t, w),
+            label,
+            rayon: of(&t, w, Strategy::Rayon),
+            jobs: of(&t, w, Strategy::Jobs),
+            queue: of(&t, w, Strategy::Queue),
+        })
+        .collect();
+    Some((HopSource::Sizes(n0), hops))
+}
+
+/// The hop in every setting of the batch experiment with a `/queue` row; `None` when
+/// summary.csv has none.
+pub fn batch_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
+    let with_queue = r.summary.iter().filter(|s| s.strategy == Strategy::Queue);
+    let settings = settings_of(with_queue.map(|s| (s.target.as_str(), s.workers, s.label())));
+    if settings.is_empty() {
+        return None;
+    }
+    let of = |t: &str, w: Option<u32>, st: Strategy| -> TimeToResult {
+        r.ok_pair(t, w, st)
+            .map(|s: &SummaryRow| (s.latency_us_p50, s.latency_us_p99))
+    };
+    let hops = settings
+        .into_iter()
+        .map(|(t, w, label)| Hop {
+            setting: short(&t, w),
+            label,
+            rayon: of(&t, w, Strategy::Rayon),
+            jobs: of(&t, w, Strategy::Jobs),
+            queue: of(&t, w, Strategy::Queue),
+        })
+        .collect();
+    Some((HopSource::Batch(r.metadata.n), hops))
+}
+
+/// The smallest and largest of some figures: `(lo, hi)`.
+pub type Bounds = Option<(f64, f64)>;
+
+/// The smallest and largest hop (median, p99) over `hops`, µs, where both strategies were
+/// measured.
+pub fn hop_bounds(hops: &[Hop]) -> (Bounds, Bounds) {
+    (
+        crate::findings::bounds(hops.iter().filter_map(Hop::p50_us)),
+        crate::findings::bounds(hops.iter().filter_map(Hop::p99_us)),
+    )
+}
+
+/// `+412 µs` or `+412 to +1830 µs`.
+pub fn us_span((lo, hi): (f64, f64)) -> String {
+    if format!("{lo:+.0}") == format!("{hi:+.0}") {
+        format!("{lo:+.0} µs")
+    } else {
+        format!("{lo:+.0} to {hi:+.0} µs")
+    }
+}
+
+const NONE: &str = "—";
+
+fn ms_cell(us: Option<f64>) -> String {
+    us.map_or(NONE.to_owned(), |v| sig3(v / 1000.0))
+}
+
+fn time_cell(t: TimeToResult) -> String {
+    match t {
+        Some((p50, p99)) => format!("{} / {}", ms_cell(p50), ms_cell(p99)),
+        None => NONE.to_owned(),
+    }
+}
+
+fn hop_cell(v: Option<f64>) -> String {
+    v.map_or(NONE.to_owned(), |v| format!("{v:+.0}"))
+}
+
+/// One hop table, with the sentence that says where its figures come from.
+fn hop_table(r: &Results, source: HopSource, hops: &[Hop]) -> String {
+    let m = &r.metadata;
+    let processes = match m.queue_workers.first() {
+        Some(w) => format!(
+            "{w} worker process{}{}",
+            if *w == 1 { "" } else { "es" },
+            m.queue_worker_threads
+                .map_or(String::new(), |t| format!(" of {t} thread(s)"))
+        ),
+        None => "its worker process(es)".to_owned(),
+    };
+    let mut md = match source {
+        HopSource::Sizes(n) => format!(
+            "**From the sizes experiment** (`sizes_summary.csv`) at n = {}{}: rounds of C = {} \
+             concurrent requests per pair, each request's time to result pooled over the rounds; \
+             `/queue` with {processes}.\n\n",
+            thousands(n),
+            if n == 0 {
+                " (no work: the strategies' machinery alone)"
+            } else {
+                " (the sweep's smallest size)"
+            },
+            m.concurrency
+        ),
+        HopSource::Batch(n) => format!(
+            "**From the batch experiment** (`summary.csv`) at n = {}: {} round(s) of C = {} \
+             concurrent requests per pair, pooled; `/queue` with {processes}.\n\n",
+            thousands(n),
+            m.rounds,
+            m.concurrency
+        ),
+    };
+    md.push_str(
+        "| setting | /rayon p50 / p99 (ms) | /jobs p50 / p99 (ms) | /queue p50 / p99 (ms) \
+         | hop p50 (µs) | hop p99 (µs) |\n|---|---|---|---|---:|---:|\n",
+    );
+    for h in hops {
+        md.push_str(&format!(
+            "| {} ({}) | {} | {} | {} | {} | {} |\n",
+            h.setting,
+            h.label,
+            time_cell(h.rayon),
+            time_cell(h.jobs),
+            time_cell(h.queue),
+            hop_cell(h.p50_us()),
+            hop_cell(h.p99_us())
+        ));
+    }
+    md.push('\n');
+    match hop_bounds(hops) {
+        (Some(p50), Some(p99)) => md.push_str(&format!(
+            "The hop: {} at the median, {} at p99 ({} of {} settings with both `/jobs` and \
+             `/queue` measured).\n\n",
+            us_span(p50),
+            us_span(p99),
+            hops.iter().filter(|h| h.p50_us().is_some()).count(),
+            hops.len()
+        )),
+        _ => md.push_str(
+            "No setting has both `/jobs` and `/queue` measured here: no hop to state.\n\n",
+        ),
+    }
+    md
+}
+
+/// The scale-out runs of one target, in file order.
+fn scale_rows<'a>(q: &'a QueueResults, target: &str) -> Vec<&'a QueueRow> {
+    q.rows
+        .iter()
+        .filter(|x| x.target == target && x.run == QUEUE_RUN_SCALE)
+        .collect()
+}
+
+/// Targets of the queue experiment in file order, with their `runtime + framework` label.
+fn targets(q: &QueueResults) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for x in &q.rows {
+        if !out.iter().any(|(t, _)| *t == x.target) {
+            out.push((x.target.clone(), format!("{} + {}", x.runtime, x.framework)));
+        }
+    }
+    out
+}
+
+/// What 1 and the most worker processes gave one target, and what limited it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleVerdict {
+    /// Target name.
+    pub target: String,
+    /// One process's throughput (results/s) and CPU busy (fraction, lower bound?).
+    pub one: (f64, Option<(f64, bool)>),
+    /// The most processes measured, their throughput and CPU busy.
+    pub most: (u32, f64, Option<(f64, bool)>),
+    /// `most` ÷ `one`.
+    pub ratio: f64,
+    /// `/jobs`' throughput in the same run, results/s.
+    pub jobs_rps: Option<f64>,
+    /// What limited it.
+    pub limit: Limit,
+}
+
+/// What limited the throughput of a target's worker processes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    /// The cores were at least [`CORES_FULL`] busy with one process.
+    Cores,
+    /// The extra processes added at least [`SCALE_GAIN`]×: the cores had room.
+    Scaled,
+    /// Neither: the cores had room, yet more processes added little.
+    Elsewhere,
+}
+
+/// The verdict of `target`: `None` without an ok `/queue` run with one worker process and one
+/// with more.
+pub fn scale_verdict(q: &QueueResults, target: &str, cores: usize) -> Option<ScaleVerdict> {
+    let rows = scale_rows(q, target);
+    let queue: Vec<&QueueRow> = rows
+        .iter()
+        .copied()
+        .filter(|x| x.ok() && x.is_queue())
+        .collect();
+    let one = queue.iter().find(|x| x.queue_workers == Some(1))?;
+    let most = queue
+        .iter()
+        .filter(|x| x.queue_workers.is_some_and(|w| w > 1))
+        .max_by_key(|x| x.queue_workers)?;
+    let one_rps = one.throughput_rps?;
+    let most_rps = most.throughput_rps?;
+    if one_rps <= 0.0 {
+        return None;
+    }
+    let ratio = most_rps / one_rps;
+    let one_busy = one.cpu_busy(cores);
+    let limit = match one_busy {
+        Some((busy, _)) if busy >= CORES_FULL => Limit::Cores,
+        _ if ratio >= SCALE_GAIN => Limit::Scaled,
+        _ => Limit::Elsewhere,
+    };
+    Some(ScaleVerdict {
+        target: target.to_owned(),
+        one: (one_rps, one_busy),
+        most: (most.queue_workers?, most_rps, most.cpu_busy(cores)),
+        ratio,
+        jobs_rps: rows
+            .iter()
+            .find(|x| x.ok() && x.strategy == Strategy::Jobs.name())
+            .and_then(|x| x.throughput_rps),
+        limit,
+    })
+}
+
+fn busy_text(b: Option<(f64, bool)>) -> String {
+    match b {
+        Some((v, false)) => format!("{:.0} %", v * 100.0),
+        Some((v, true)) => format!("≥ {:.0} %", v * 100.0),
+        None => NONE.to_owned(),
+    }
+}
+
+impl ScaleVerdict {
+    /// The verdict as a sentence.
+    pub fn sentence(&self, cores: usize) -> String {
+        let (w, most_rps, most_busy) = self.most;
+        let mut s = format!(
+            "**{}**: {w} worker processes gave {} the throughput of 1 ({} against {} results/s)",
+            self.target,
+            times(self.ratio),
+            sig3(most_rps),
+            sig3(self.one.0)
+        );
+        if let Some(j) = self.jobs_rps.filter(|j| *j > 0.0) {
+            s.push_str(&format!(
+                "; with {w} processes `/queue` reached {} `/jobs`' {} results/s in process",
+                times(most_rps / j),
+                sig3(j)
+            ));
+        }
+        s.push_str(&match self.limit {
+            Limit::Cores => format!(
+                ". Limited by the cores: with 1 worker process the server, the worker and the \
+                 broker already kept the {cores} cores {} busy, so a second process on the same \
+                 cores adds no throughput (worker processes on other machines would).",
+                busy_text(self.one.1)
+            ),
+            Limit::Scaled => format!(
+                ". The cores had room ({} busy with 1 process, {} with {w}): the extra process \
+                 added throughput.",
+                busy_text(self.one.1),
+                busy_text(most_busy)
+            ),
+            Limit::Elsewhere => format!(
+                ". Not the cores ({} busy with 1 process, {} with {w}), yet the extra process \
+                 added little: the limit lies in the server, the broker's round trips or the \
+                 burst itself (its CPU times are in the table).",
+                busy_text(self.one.1),
+                busy_text(most_busy)
+            ),
+        });
+        s
+    }
+}
+
+fn count_cell(v: Option<u64>) -> String {
+    v.map_or(NONE.to_owned(), |v| v.to_string())
+}
+
+fn processes_cell(x: &QueueRow) -> String {
+    if x.is_queue() {
+        match (x.queue_workers, x.worker_threads) {
+            (Some(w), Some(t)) => format!("{w} × {t} threads"),
+            (Some(w), None) => w.to_string(),
+            _ => NONE.to_owned(),
+        }
+    } else {
+        "in process".to_owned()
+    }
+}
+
+fn scale_table(r: &Results, q: &QueueResults) -> String {
+    let cores = cores(&r.metadata);
+    let mut md = String::from(
+        "| target | strategy | worker processes | jobs | completed | results/s | time to result \
+         p50 / p99 (ms) | probe p99 (ms) | lag p99 (ms) | CPU busy |\n\
+         |---|---|---|---:|---:|---:|---|---:|---:|---:|\n",
+    );
+    for (t, _) in targets(q) {
+        for x in scale_rows(q, &t).into_iter().filter(|x| x.ok()) {
+            md.push_str(&format!(
+                "| {t} | /{} | {} | {} | {} | {} | {} / {} | {} | {} | {} |\n",
+                x.strategy,
+                processes_cell(x),
+                count_cell(x.jobs),
+                count_cell(x.completed),
+                x.throughput_rps.map_or(NONE.to_owned(), sig3),
+                ms_cell(x.latency_us_p50),
+                ms_cell(x.latency_us_p99),
+                ms_cell(x.probe_latency_us_p99),
+                ms_cell(x.lag_us_p99),
+                busy_text(x.cpu_busy(cores))
+            ));
+        }
+    }
+    md.push('\n');
+    md
+}
+
+/// The fault runs' tally: clean runs, all ok runs, jobs taken over; and each target that
+/// lost or got wrong jobs, with its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultTally {
+    /// Ok fault runs in which every accepted job completed with the right total.
+    pub clean: usize,
+    /// Ok fault runs.
+    pub runs: usize,
+    /// Jobs taken over by the surviving workers, over the clean runs.
+    pub taken_over: u64,
+    /// `tokio: 2 of 80 accepted jobs lost, 1 wrong` for each run that was not clean.
+    pub bad: Vec<String>,
+    /// Targets whose fault run killed no worker (the burst ended first).
+    pub no_kill: Vec<String>,
+}
+
+/// The tally of the fault runs.
+pub fn fault_tally(q: &QueueResults) -> FaultTally {
+    let runs: Vec<&QueueRow> = q
+        .rows
+        .iter()
+        .filter(|x| x.ok() && x.run == QUEUE_RUN_FAULT)
+        .collect();
+    let mut t = FaultTally {
+        clean: 0,
+        runs: runs.len(),
+        taken_over: 0,
+        bad: Vec::new(),
+        no_kill: Vec::new(),
+    };
+    for x in runs {
+        if x.killed_at_ms.is_none() {
+            t.no_kill.push(x.target.clone());
+        }
+        if x.clean() == Some(true) {
+            t.clean += 1;
+            t.taken_over += x.taken_over.unwrap_or(0);
+        } else {
+            let mut what = Vec::new();
+            if let Some(l) = x.lost.filter(|l| *l > 0) {
+                what.push(format!("{l} lost"));
+            }
+            if let Some(w) = x.wrong.filter(|w| *w > 0) {
+                what.push(format!("{w} wrong"));
+            }
+            if let (Some(c), Some(a)) = (x.completed, x.accepted)
+                && c != a
+            {
+                what.push(format!("{c} completed"));
+            }
+            if what.is_empty() {
+                what.push("its counts missing".into());
+            }
+            t.bad.push(format!(
+                "{}: of {} accepted jobs, {}",
+                x.target,
+                count_cell(x.accepted),
+                and_list(&what)
+            ));
+        }
+    }
+    t
+}
+
+impl FaultTally {
+    /// The line the fault section ends with: the clean count, or, loudly, who lost jobs.
+    pub fn line(&self) -> String {
+        let s = self.summary();
+        let mut chars = s.chars();
+        chars
+            .next()
+            .map_or(s.clone(), |c| c.to_uppercase().chain(chars).collect())
+    }
+
+    /// [`FaultTally::line`] starting in lower case, to follow a colon.
+    pub fn summary(&self) -> String {
+        if self.runs == 0 {
+            return "no fault run was measured.".into();
+        }
+        let mut s = if self.bad.is_empty() {
+            format!(
+                "every accepted job completed with the right total in {}/{} fault runs ({} \
+                 taken over).",
+                self.clean, self.runs, self.taken_over
+            )
+        } else {
+            format!(
+                "**JOBS LOST OR WRONG with a worker killed** in {} of {} fault runs: {}. The \
+                 queue's at-least-once delivery failed there.",
+                self.bad.len(),
+                self.runs,
+                self.bad.join("; ")
+            )
+        };
+        if !self.no_kill.is_empty() {
+            s.push_str(&format!(
+                " No worker was killed in the fault run of {} (the burst ended first): it \
+                 tested nothing.",
+                and_list(&self.no_kill)
+            ));
+        }
+        s
+    }
+}
+
+fn fault_table(q: &QueueResults) -> String {
+    let mut md = String::from(
+        "| target | jobs | accepted | completed | wrong | lost | taken over | killed at (ms) | \
+         span (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for x in q.rows.iter().filter(|x| x.ok() && x.run == QUEUE_RUN_FAULT) {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            x.target,
+            count_cell(x.jobs),
+            count_cell(x.accepted),
+            count_cell(x.completed),
+            count_cell(x.wrong),
+            count_cell(x.lost),
+            count_cell(x.taken_over),
+            x.killed_at_ms.map_or(NONE.to_owned(), sig3),
+            x.span_ms.map_or(NONE.to_owned(), sig3)
+        ));
+    }
+    md.push('\n');
+    md
+}
+
+/// The rows that are not `ok`, as `tokio (scale, 2 processes): why`.
+fn not_measured(q: &QueueResults) -> Vec<String> {
+    q.rows
+        .iter()
+        .filter(|x| !x.ok())
+        .map(|x| {
+            let run = if x.run.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} /{}{})",
+                    x.run,
+                    x.strategy,
+                    x.queue_workers
+                        .filter(|w| *w > 0)
+                        .map_or(String::new(), |w| format!(", {w} processes"))
+                )
+            };
+            let why = x.failure.as_deref().filter(|f| !f.is_empty());
+            format!(
+                "{}{run}: {}{}",
+                x.target,
+                if x.result == RESULT_NOT_APPLICABLE {
+                    "not applicable"
+                } else {
+                    "failed"
+                },
+                why.map_or(String::new(), |w| format!(", {w}"))
+            )
+        })
+        .collect()
+}
+
+/// Whether the run has anything for this section: the queue experiment, or `/queue` pairs in
+/// the batch or sizes experiment.
+pub fn present(r: &Results) -> bool {
+    r.queue.is_some()
+        || r.summary.iter().any(|s| s.strategy == Strategy::Queue)
+        || r.sizes.iter().any(|s| s.strategy == Strategy::Queue)
+}
+
+/// The section, or nothing when the run measured no `/queue` at all (a results directory
+/// without queue files renders as before).
+pub fn markdown(r: &Results) -> String {
+    if !present(r) {
+        return String::new();
+    }
+    let m = &r.metadata;
+    let mut md = String::from("## The task queue: /queue on Redis\n\n");
+    md.push_str(
+        "`POST /queue?n=` puts the job on a Redis broker and answers 202 with an id; separate \
+         `queue-worker` processes take it, compute it and store the result; `GET \
+         /queue/{id}?wait=true` returns it. `/jobs` is the same job API in process (the CPU \
+         pool), so `/queue` − `/jobs` is what the trip through the broker and a worker process \
+         costs: the **broker hop**.",
+    );
+    if !m.broker.is_empty() {
+        md.push_str(&format!(" Broker: {}.", m.broker));
+    }
+    md.push_str("\n\n### The broker hop, per runtime\n\n");
+    md.push_str(
+        "Time to result (the request sent → the result received) of `/rayon`, `/jobs` and \
+         `/queue`, p50 / p99, and the hop: `/queue`'s minus `/jobs`', µs, at the median and at \
+         p99. \"—\": not measured (not applicable, failed, or not in this run).\n\n",
+    );
+    let tables: Vec<(HopSource, Vec<Hop>)> = [sizes_hops(r), batch_hops(r)]
+        .into_iter()
+        .flatten()
+        .collect();
+    if tables.is_empty() {
+        md.push_str(
+            "Neither the sizes nor the batch experiment measured `/queue` in this run: no \
+             hop to state.\n\n",
+        );
+    }
+    for (source, hops) in &tables {
+        md.push_str(&hop_table(r, *source, hops));
+    }
+    let Some(q) = &r.queue else {
+        return md;
+    };
+    let cores = cores(m);
+    let ok: Vec<&QueueRow> = q.rows.iter().filter(|x| x.ok()).collect();
+    let first = ok.first();
+    md.push_str("### Scale-out: worker processes against /jobs\n\n");
+    md.push_str(&format!(
+        "The queue experiment (`queue_summary.csv`), each target at its largest worker count: a \
+         burst of {} jobs{} submitted at once, each awaited with `GET …?wait=true`; `/jobs` in \
+         process, then `/queue` with each count of worker processes. Results/s = completed ÷ \
+         span (first submit → last result); CPU busy = (server + worker processes + \
+         redis-server CPU time) ÷ (span × {cores} cores) (≥: the broker's time unknown).\n\n",
+        first
+            .and_then(|x| x.jobs)
+            .map_or("(4 × C)".to_owned(), |j| j.to_string()),
+        first
+            .and_then(|x| x.n)
+            .map_or(String::new(), |n| format!(" of n = {}", thousands(n)))
+    ));
+    if ok.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
+        md.push_str(&scale_table(r, q));
+        let verdicts: Vec<String> = targets(q)
+            .iter()
+            .filter_map(|(t, _)| scale_verdict(q, t, cores))
+            .map(|v| format!("- {}", v.sentence(cores)))
+            .collect();
+        if verdicts.is_empty() {
+            md.push_str(
+                "No target has both a 1-process and a multi-process `/queue` run measured: no \
+                 scale-out verdict.\n\n",
+            );
+        } else {
+            md.push_str(&verdicts.join("\n"));
+            md.push_str("\n\n");
+        }
+    } else {
+        md.push_str("No scale-out run was measured.\n\n");
+    }
+    md.push_str("### Fault run: a worker process killed mid-burst\n\n");
+    let fault = ok.iter().find(|x| x.run == QUEUE_RUN_FAULT);
+    md.push_str(&format!(
+        "The same burst on `/queue` with {} worker processes; one is killed with SIGKILL \
+         mid-burst (killed at: from the run's start). Its jobs stay in the broker until their \
+         lease{} runs out, then the surviving worker takes them over (its own count). Lost: \
+         accepted but never answered done; wrong: answered with a wrong total or `failed`.\n\n",
+        fault
+            .and_then(|x| x.queue_workers)
+            .map_or("2".to_owned(), |w| w.to_string()),
+        fault
+            .and_then(|x| x.lease_ms)
+            .map_or(String::new(), |l| format!(" ({l} ms)"))
+    ));
+    let tally = fault_tally(q);
+    if tally.runs > 0 {
+        md.push_str(&fault_table(q));
+    }
+    md.push_str(&tally.line());
+    md.push_str("\n\n");
+    let missing = not_measured(q);
+    if !missing.is_empty() {
+        md.push_str(&format!("Not measured: {}.\n\n", missing.join("; ")));
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fake;
+
+    fn sizes_row(target: &str, strategy: Strategy, n: u64, p50: f64, p99: f64) -> SizesRow {
+        SizesRow {
+            target: target.into(),
+            runtime: target.into(),
+            framework: "fw".into(),
+            workers: Some(2),
+            strategy,
+            kernel: "sum-squares".into(),
+            n,
+            concurrency: 20,
+            rounds: 5,
+            result: RESULT_OK.into(),
+            t1_us: Some(p50),
+            latency_us_p50: Some(p50),
+            latency_us_p99: Some(p99),
+            probe_latency_us_p99: Some(500.0),
+            probes: 50,
+            probe_errors: 0,
+        }
+    }
+
+    /// A scale or fault row of `target`: `w` worker processes (0: `/jobs`).
+    fn qrow(target: &str, run: &str, w: u32, rps: f64, cpu_ms: (f64, f64, f64)) -> QueueRow {
+        QueueRow {
+            target: target.into(),
+            runtime: target.into(),
+            framework: "fw".into(),
+            workers: Some(2),
+            n: Some(10_000_000),
+            result: RESULT_OK.into(),
+            failure: None,
+            run: run.into(),
+            strategy: if w == 0 { "jobs" } else { "queue" }.into(),
+            queue_workers: Some(w),
+            worker_threads: (w > 0).then_some(2),
+            lease_ms: (run == QUEUE_RUN_FAULT).then_some(1000),
+            jobs: Some(80),
+            accepted: Some(80),
+            completed: Some(80),
+            wrong: Some(0),
+            lost: Some(0),
+            killed_at_ms: (run == QUEUE_RUN_FAULT).then_some(150.0),
+            taken_over: (run == QUEUE_RUN_FAULT).then_some(3),
+            span_ms: Some(80.0 / rps * 1000.0),
+            throughput_rps: Some(rps),
+            latency_us_p50: Some(200_000.0),
+            latency_us_p99: Some(390_000.0),
+            probe_latency_us_p99: Some(4_000.0),
+            lag_us_p99: Some(1_200.0),
+            server_cpu_ms: Some(cpu_ms.0),
+            workers_cpu_ms: (w > 0).then_some(cpu_ms.1),
+            broker_cpu_ms: (w > 0).then_some(cpu_ms.2),
+        }
+    }
+
+    #[test]
+    fn the_hop_is_queue_minus_jobs_at_the_smallest_n() {
+        let mut r = fake::results(&[]);
+        r.sizes = vec![
+            sizes_row("tokio", Strategy::Rayon, 0, 300.0, 900.0),
+            sizes_row("tokio", Strategy::Jobs, 0, 400.0, 1_000.0),
+            sizes_row("tokio", Strategy::Queue, 0, 1_150.0, 3_500.0),
+            // A larger size: not the hop's.
+            sizes_row("tokio", Strategy::Jobs, 1000, 9.0, 9.0),
+            sizes_row("tokio", Strategy::Queue, 1000, 99_999.0, 99_999.0),
+            sizes_row("smol", Strategy::Jobs, 0, 500.0, 1_500.0),
+            sizes_row("smol", Strategy::Queue, 0, 1_000.0, 2_000.0),
+        ];
+        // smol's /rayon failed: a dash, not a figure.
+        let mut failed = sizes_row("smol", Strategy::Rayon, 0, 1.0, 1.0);
+        failed.result = "failed".into();
+        r.sizes.push(failed);
+        let (source, hops) = sizes_hops(&r).expect("hops");
+        assert_eq!(source, HopSource::Sizes(0));
+        assert_eq!(hops.len(), 2);
+        assert_eq!(hops[0].setting, "tokio ×2");
+        assert_eq!(hops[0].p50_us(), Some(750.0));
+        assert_eq!(hops[0].p99_us(), Some(2_500.0));
+        assert_eq!(hops[1].p50_us(), Some(500.0));
+        assert_eq!(hops[1].p99_us(), Some(500.0));
+        assert_eq!(hops[1].rayon, None);
+        assert_eq!(
+            hop_bounds(&hops),
+            (Some((500.0, 750.0)), Some((500.0, 2_500.0)))
+        );
+        let md = markdown(&r);
+        assert!(
+            md.contains("| tokio ×2 (tokio + fw) | 0.300 / 0.900 | 0.400 / 1.00 | 1.15 / 3.50 | +750 | +2500 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| smol ×2 (smol + fw) | — | 0.500 / 1.50 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("The hop: +500 to +750 µs at the median, +500 to +2500 µs at p99"),
+            "{md}"
+        );
+        assert!(md.contains("at n = 0 (no work"), "{md}");
+
+        // /jobs missing in a setting: no hop there, a dash.
+        r.sizes
+            .retain(|s| !(s.target == "smol" && s.strategy == Strategy::Jobs));
+        let (_, hops) = sizes_hops(&r).expect("hops");
+        assert_eq!(hops[1].p50_us(), None);
+        assert!(markdown(&r).contains("| — | — |\n"));
+    }
+
+    #[test]
+    fn the_batch_hop_uses_the_summary_at_the_batch_n() {
+        use crate::data::fake::Pair;
+        let mut r = fake::results(&[
+            Pair::new("tokio", 1, Strategy::Jobs, &[40.0]),
+            Pair::new("tokio", 1, Strategy::Queue, &[60.0]),
+        ]);
+        for p in r
+            .summary
+            .iter_mut()
+            .filter(|p| p.strategy == Strategy::Queue)
+        {
+            p.latency_us_p50 = Some(5_800.0);
+            p.latency_us_p99 = Some(12_000.0);
+        }
+        // fake pairs: p50 5000 µs, p99 9000 µs.
+        let (source, hops) = batch_hops(&r).expect("hops");
+        assert_eq!(source, HopSource::Batch(1000));
+        assert_eq!(
+            (hops[0].p50_us(), hops[0].p99_us()),
+            (Some(800.0), Some(3_000.0))
+        );
+        assert!(markdown(&r).contains("at n = 1,000: 1 round(s) of C = 4"));
+    }
+
+    #[test]
+    fn the_verdict_names_the_cores_when_one_process_filled_them() {
+        // 2 cores; 1 process: span 400 ms, CPU 300 + 380 + 40 = 720 ms → 90 % busy.
+        let q = QueueResults {
+            rows: vec![
+                qrow("tokio", QUEUE_RUN_SCALE, 0, 210.0, (700.0, 0.0, 0.0)),
+                qrow("tokio", QUEUE_RUN_SCALE, 1, 200.0, (300.0, 380.0, 40.0)),
+                qrow("tokio", QUEUE_RUN_SCALE, 2, 204.0, (300.0, 390.0, 40.0)),
+            ],
+        };
+        assert_eq!(q.rows[1].cpu_busy(2), Some((0.9, false)));
+        let v = scale_verdict(&q, "tokio", 2).expect("verdict");
+        assert_eq!(v.limit, Limit::Cores);
+        assert!((v.ratio - 1.02).abs() < 1e-9);
+        let s = v.sentence(2);
+        assert!(
+            s.contains("2 worker processes gave 1.02× the throughput of 1 (204 against 200"),
+            "{s}"
+        );
+        assert!(s.contains("kept the 2 cores 90 % busy"), "{s}");
+        assert!(
+            s.contains("a second process on the same cores adds no throughput"),
+            "{s}"
+        );
+        assert!(
+            s.contains("with 2 processes `/queue` reached 0.97× `/jobs`' 210 results/s"),
+            "{s}"
+        );
+
+        // The same throughputs with the cores half idle: not the cores.
+        let mut idle = q.clone();
+        for x in &mut idle.rows {
+            x.server_cpu_ms = Some(100.0);
+            x.workers_cpu_ms = Some(100.0);
+        }
+        let v = scale_verdict(&idle, "tokio", 2).expect("verdict");
+        assert_eq!(v.limit, Limit::Elsewhere);
+        assert!(
+            v.sentence(2).contains("Not the cores (30 % busy"),
+            "{}",
+            v.sentence(2)
+        );
+        // And with a real gain.
+        idle.rows[2].throughput_rps = Some(380.0);
+        let v = scale_verdict(&idle, "tokio", 2).expect("verdict");
+        assert_eq!(v.limit, Limit::Scaled);
+        assert!(v.sentence(2).contains("1.90× the throughput"));
+        // An external broker: its CPU time unknown, busy is a lower bound.
+        idle.rows[1].broker_cpu_ms = None;
+        assert_eq!(idle.rows[1].cpu_busy(2).map(|b| b.1), Some(true));
+        assert!(busy_text(idle.rows[1].cpu_busy(2)).starts_with("≥ "));
+        // No multi-process run: no verdict.
+        idle.rows.truncate(2);
+        assert_eq!(scale_verdict(&idle, "tokio", 2), None);
+    }
+
+    #[test]
+    fn a_lost_job_is_flagged_loudly() {
+        let clean = |t| qrow(t, QUEUE_RUN_FAULT, 2, 150.0, (1.0, 1.0, 1.0));
+        let q = QueueResults {
+            rows: vec![clean("tokio"), clean("smol")],
+        };
+        let t = fault_tally(&q);
+        assert_eq!((t.clean, t.runs, t.taken_over), (2, 2, 6));
+        assert_eq!(
+            t.line(),
+            "Every accepted job completed with the right total in 2/2 fault runs (6 taken over)."
+        );
+        let mut lossy = q.clone();
+        lossy.rows[1].lost = Some(2);
+        lossy.rows[1].completed = Some(78);
+        let t = fault_tally(&lossy);
+        assert_eq!((t.clean, t.runs), (1, 2));
+        let line = t.line();
+        assert!(line.starts_with("**JOBS LOST OR WRONG"), "{line}");
+        assert!(
+            line.contains("smol: of 80 accepted jobs, 2 lost and 78 completed"),
+            "{line}"
+        );
+        assert!(!line.contains("Every accepted job"), "{line}");
+        // A wrong total is as loud.
+        let mut wrong = q.clone();
+        wrong.rows[0].wrong = Some(1);
+        assert!(
+            fault_tally(&wrong)
+                .line()
+                .contains("tokio: of 80 accepted jobs, 1 wrong")
+        );
+        // A fault run that killed nothing is said to test nothing.
+        let mut no_kill = q;
+        no_kill.rows[0].killed_at_ms = None;
+        assert!(
+            fault_tally(&no_kill)
+                .line()
+                .contains("No worker was killed in the fault run of tokio")
+        );
+    }
+
+    #[test]
+    fn the_section_renders_from_queue_rows_and_not_measured_rows() {
+        let mut r = fake::results(&[]);
+        r.metadata.experiments = vec!["queue".into()];
+        r.metadata.broker = "redis-server 7.0.15, started by bench-runner".into();
+        let mut none = qrow("actix", "", 0, 1.0, (0.0, 0.0, 0.0));
+        none.result = RESULT_NOT_APPLICABLE.into();
+        none.failure = Some("no broker: redis-server not installed".into());
+        none.strategy = String::new();
+        r.queue = Some(QueueResults {
+            rows: vec![
+                qrow("tokio", QUEUE_RUN_SCALE, 0, 210.0, (700.0, 0.0, 0.0)),
+                qrow("tokio", QUEUE_RUN_SCALE, 1, 200.0, (300.0, 380.0, 40.0)),
+                qrow("tokio", QUEUE_RUN_SCALE, 2, 204.0, (300.0, 390.0, 40.0)),
+                qrow("tokio", QUEUE_RUN_FAULT, 2, 150.0, (1.0, 1.0, 1.0)),
+                none,
+            ],
+        });
+        let md = markdown(&r);
+        assert!(
+            md.starts_with("## The task queue: /queue on Redis\n"),
+            "{md}"
+        );
+        assert!(md.contains("Broker: redis-server 7.0.15"), "{md}");
+        assert!(md.contains("a burst of 80 jobs of n = 10,000,000"), "{md}");
+        assert!(
+            md.contains(
+                "| tokio | /jobs | in process | 80 | 80 | 210 | 200 / 390 | 4.00 | 1.20 | 92 % |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| tokio | /queue | 2 × 2 threads | 80 | 80 | 204 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- **tokio**: 2 worker processes gave 1.02×"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| tokio | 80 | 80 | 80 | 0 | 0 | 3 | 150 | 533 |"),
+            "{md}"
+        );
+        assert!(md.contains("in 1/1 fault runs (3 taken over)"), "{md}");
+        assert!(
+            md.contains(
+                "Not measured: actix: not applicable, no broker: redis-server not installed."
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("with 2 worker processes; one is killed"),
+            "{md}"
+        );
+        assert!(md.contains("lease (1000 ms)"), "{md}");
+    }
+
+    #[test]
+    fn a_run_without_queue_has_no_section() {
+        let r = fake::results(&[fake::Pair::new("tokio", 1, Strategy::Jobs, &[40.0])]);
+        assert!(!present(&r));
+        assert_eq!(markdown(&r), "");
+    }
+
+    #[test]
+    fn load_checks_the_rows() {
+        let dir = std::env::temp_dir().join(format!("report-queue-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let header = QUEUE_SUMMARY.header();
+        let cols = QUEUE_SUMMARY.columns.len();
+        // A row with every column empty but the ones named.
+        let line = |fields: &[(&str, &str)]| {
+            let mut v = vec![""; cols];
+            for (k, val) in fields {
+                let i = QUEUE_SUMMARY
+                    .columns
+                    .iter()
+                    .position(|c| c == k)
+                    .expect("column");
+                v[i] = val;
+            }
+            v.join(",")
+        };
+        let base = [
+            ("target", "tokio"),
+            ("runtime", "tokio"),
+            ("framework", "axum"),
+        ];
+        let ok = line(&[
+            base[0],
+            base[1],
+            base[2],
+            ("result", "ok"),
+            ("run", "scale"),
+            ("strategy", "queue"),
+            ("queue_workers", "1"),
+            ("throughput_rps", "12.5"),
+        ]);
+        let na = line(&[
+            base[0],
+            base[1],
+            base[2],
+            ("result", "not_applicable"),
+            ("failure", "no broker"),
+        ]);
+        let path = dir.join(QUEUE_SUMMARY.name);
+        std::fs::write(&path, format!("{header}\n{ok}\n{na}\n")).expect("write");
+        let q = load(&dir).expect("load");
+        assert_eq!(q.rows.len(), 2);
+        assert_eq!(q.rows[0].throughput_rps, Some(12.5));
+        assert_eq!(q.rows[1].run, "");
+        let bad = line(&[
+            base[0],
+            base[1],
+            base[2],
+            ("result", "ok"),
+            ("run", "scale"),
+            ("strategy", "rayon"),
+        ]);
+        std::fs::write(&path, format!("{header}\n{ok}\n{bad}\n")).expect("write");
+        let msg = load(&dir).expect_err("rayon").to_string();
+        assert!(
+            msg.contains("line 3") && msg.contains("jobs and queue only"),
+            "{msg}"
+        );
+        let bad = line(&[
+            base[0],
+            base[1],
+            base[2],
+            ("result", "ok"),
+            ("run", "burst"),
+            ("strategy", "queue"),
+        ]);
+        std::fs::write(&path, format!("{header}\n{bad}\n")).expect("write");
+        assert!(load(&dir).expect_err("run").to_string().contains("line 2"));
+        std::fs::remove_file(&path).expect("remove");
+        assert!(matches!(load(&dir), Err(DataError::Missing { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
