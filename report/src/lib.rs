@@ -30,7 +30,8 @@
 //! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`): the broker
 //!   hop per runtime (`/queue`'s time to result minus `/jobs`', from the sizes and batch
 //!   experiments), and from queue_summary.csv the scale-out with 1, 2… worker processes and
-//!   its verdict, and the fault run (a worker killed mid-burst: every job accounted for).
+//!   its verdict and chart, and the fault run (a worker killed mid-burst: every job accounted
+//!   for).
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
 //! - [`generate`] / [`write()`]: all of it in memory, then onto disk, each file atomically.
@@ -83,8 +84,10 @@ pub fn generate(results: &Results) -> Report {
         markdown.push_str(&rate::markdown(rate, &rate_charts, CHARTS_DIR));
         charts.extend(rate_charts);
     }
-    // The task queue's section, when /queue was measured (nothing otherwise).
-    markdown.push_str(&queue::markdown(results));
+    // The task queue's section and its chart, when /queue was measured (nothing otherwise).
+    let queue_charts = queue::charts(results);
+    markdown.push_str(&queue::markdown(results, &queue_charts, CHARTS_DIR));
+    charts.extend(queue_charts);
     Report { markdown, charts }
 }
 

@@ -18,6 +18,9 @@
 //!   `wrong` 0, `completed` = `accepted`).
 //!
 //! A figure that is missing, or whose row is not `ok`, is written "—", never estimated.
+//!
+//! One chart ([`charts`]): each target's burst throughput, `/jobs` beside `/queue` with each
+//! count of worker processes.
 
 use std::path::Path;
 
@@ -27,9 +30,10 @@ use results_format::{
 };
 use serde::Deserialize;
 
-use crate::charts::thousands;
+use crate::charts::{Chart, strategy_color, thousands};
 use crate::data::{self, DataError, Metadata, Results, SizesRow, SummaryRow};
 use crate::findings::{and_list, sig3, times};
+use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
 
 /// With one worker process the cores were this busy or more: a second process on the same
 /// cores has nothing to run on, so the cores are what limits the throughput.
@@ -788,8 +792,9 @@ pub fn present(r: &Results) -> bool {
 }
 
 /// The section, or nothing when the run measured no `/queue` at all (a results directory
-/// without queue files renders as before).
-pub fn markdown(r: &Results) -> String {
+/// without queue files renders as before); `charts` (from [`charts`]) are linked under
+/// `charts_dir`.
+pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
     if !present(r) {
         return String::new();
     }
@@ -860,6 +865,12 @@ pub fn markdown(r: &Results) -> String {
             md.push_str(&verdicts.join("\n"));
             md.push_str("\n\n");
         }
+        for c in charts {
+            md.push_str(&format!(
+                "![{}]({charts_dir}/{})\n\n{}\n\n",
+                c.title, c.file, c.caption
+            ));
+        }
     } else {
         md.push_str("No scale-out run was measured.\n\n");
     }
@@ -888,6 +899,155 @@ pub fn markdown(r: &Results) -> String {
         md.push_str(&format!("Not measured: {}.\n\n", missing.join("; ")));
     }
     md
+}
+
+/// The section's chart, when some scale-out run was measured: throughput per target, a bar
+/// for `/jobs` and one per count of worker processes.
+pub fn charts(r: &Results) -> Vec<Chart> {
+    let Some(q) = &r.queue else {
+        return vec![];
+    };
+    let groups: Vec<(String, Vec<&QueueRow>)> = targets(q)
+        .into_iter()
+        .map(|(t, _)| {
+            let rows = scale_rows(q, &t)
+                .into_iter()
+                .filter(|x| x.ok() && x.throughput_rps.is_some())
+                .collect();
+            (t, rows)
+        })
+        .filter(|(_, rows): &(String, Vec<&QueueRow>)| !rows.is_empty())
+        .collect();
+    if groups.is_empty() {
+        return vec![];
+    }
+    vec![Chart {
+        file: "queue_throughput.svg",
+        title: "Burst throughput: /jobs in process and /queue with 1, 2… worker processes, per \
+                runtime"
+            .into(),
+        caption: "Each bar is one burst's completed jobs per second of its span. Where the \
+            /queue bars stay level as worker processes are added, something other than the \
+            worker count limits the throughput (on one machine, usually the cores); the gap to \
+            /jobs is what the broker costs at this load.",
+        svg: throughput_chart(&groups),
+    }]
+}
+
+/// Bar colour of a row: `/jobs`' own colour; `/queue`'s grey, darker with more processes.
+fn bar_color(x: &QueueRow) -> &'static str {
+    const QUEUE_SHADES: [&str; 4] = ["#a6a6a6", "#7f7f7f", "#595959", "#333333"];
+    if x.is_queue() {
+        let w = x.queue_workers.unwrap_or(1).max(1) as usize;
+        QUEUE_SHADES[(w - 1).min(QUEUE_SHADES.len() - 1)]
+    } else {
+        strategy_color(Strategy::Jobs)
+    }
+}
+
+fn bar_label(x: &QueueRow) -> String {
+    match x.queue_workers {
+        Some(1) if x.is_queue() => "/queue, 1 worker process".into(),
+        Some(w) if x.is_queue() => format!("/queue, {w} worker processes"),
+        _ => "/jobs (in process)".into(),
+    }
+}
+
+fn throughput_chart(groups: &[(String, Vec<&QueueRow>)]) -> String {
+    const WIDTH: f64 = 1120.0;
+    const INK: &str = "#222222";
+    let mut svg = Svg::new(WIDTH, 420.0, "Burst throughput per runtime");
+    svg.bold(
+        20.0,
+        28.0,
+        "Burst throughput (completed jobs/s): /jobs in process, /queue × worker processes",
+        TEXT + 3.0,
+        Anchor::Start,
+    );
+    let mut keys: Vec<(Key, String)> = Vec::new();
+    let mut seen: Vec<&QueueRow> = groups.iter().flat_map(|(_, rows)| rows.clone()).collect();
+    seen.sort_by_key(|x| (x.is_queue(), x.queue_workers));
+    for x in seen {
+        let label = bar_label(x);
+        if !keys.iter().any(|(_, l)| *l == label) {
+            keys.push((Key::Box(bar_color(x).into()), label));
+        }
+    }
+    let top = legend(&mut svg, 20.0, 54.0, WIDTH - 20.0, &keys) + 16.0;
+    let (left, right, bottom) = (80.0, WIDTH - 20.0, top + 260.0);
+    let max = groups
+        .iter()
+        .flat_map(|(_, rows)| rows.iter().filter_map(|x| x.throughput_rps))
+        .fold(0.0_f64, f64::max);
+    let y = Scale::linear(0.0, nice_max(max.max(1.0)), bottom, top);
+    let grid = Stroke {
+        color: "#dddddd",
+        width: 1.0,
+        dash: "",
+    };
+    for t in y.ticks(5) {
+        svg.line(left, y.at(t), right, y.at(t), grid);
+        svg.text(
+            left - 6.0,
+            y.at(t) + 4.0,
+            &svg::tick_label(t),
+            TEXT - 2.0,
+            Anchor::End,
+        );
+    }
+    svg.text_rotated(
+        left - 50.0,
+        (top + bottom) / 2.0,
+        "completed jobs / s",
+        TEXT - 1.0,
+        Anchor::Middle,
+        -90.0,
+    );
+    let group_w = (right - left) / groups.len() as f64;
+    for (i, (target, rows)) in groups.iter().enumerate() {
+        let x0 = left + i as f64 * group_w;
+        let bar_w = (group_w * 0.8 / rows.len() as f64).min(48.0);
+        let start = x0 + (group_w - bar_w * rows.len() as f64) / 2.0;
+        for (k, x) in rows.iter().enumerate() {
+            let Some(v) = x.throughput_rps else { continue };
+            let bx = start + k as f64 * bar_w;
+            svg.rect(
+                bx,
+                y.at(v),
+                bar_w - 2.0,
+                y.at(0.0) - y.at(v),
+                bar_color(x),
+                "",
+            );
+            svg.text(
+                bx + bar_w / 2.0 - 1.0,
+                y.at(v) - 4.0,
+                &sig3(v),
+                TEXT - 3.0,
+                Anchor::Middle,
+            );
+        }
+        svg.text(
+            x0 + group_w / 2.0,
+            bottom + 18.0,
+            target,
+            TEXT,
+            Anchor::Middle,
+        );
+    }
+    svg.line(
+        left,
+        bottom,
+        right,
+        bottom,
+        Stroke {
+            color: INK,
+            width: 1.0,
+            dash: "",
+        },
+    );
+    svg.set_height(bottom + 36.0);
+    svg.finish()
 }
 
 #[cfg(test)]
@@ -980,7 +1140,7 @@ mod tests {
             hop_bounds(&hops),
             (Some((500.0, 750.0)), Some((500.0, 2_500.0)))
         );
-        let md = markdown(&r);
+        let md = markdown(&r, &[], "charts");
         assert!(
             md.contains("| tokio ×2 (tokio + fw) | 0.300 / 0.900 | 0.400 / 1.00 | 1.15 / 3.50 | +750 | +2500 |"),
             "{md}"
@@ -1000,7 +1160,7 @@ mod tests {
             .retain(|s| !(s.target == "smol" && s.strategy == Strategy::Jobs));
         let (_, hops) = sizes_hops(&r).expect("hops");
         assert_eq!(hops[1].p50_us(), None);
-        assert!(markdown(&r).contains("| — | — |\n"));
+        assert!(markdown(&r, &[], "charts").contains("| — | — |\n"));
     }
 
     #[test]
@@ -1025,7 +1185,7 @@ mod tests {
             (hops[0].p50_us(), hops[0].p99_us()),
             (Some(800.0), Some(3_000.0))
         );
-        assert!(markdown(&r).contains("at n = 1,000: 1 round(s) of C = 4"));
+        assert!(markdown(&r, &[], "charts").contains("at n = 1,000: 1 round(s) of C = 4"));
     }
 
     #[test]
@@ -1144,7 +1304,7 @@ mod tests {
                 none,
             ],
         });
-        let md = markdown(&r);
+        let md = markdown(&r, &[], "charts");
         assert!(
             md.starts_with("## The task queue: /queue on Redis\n"),
             "{md}"
@@ -1181,13 +1341,34 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("lease (1000 ms)"), "{md}");
+
+        // The chart: a bar per scale run (3), each labelled with its throughput, one legend
+        // entry each; linked from the section.
+        let charts = charts(&r);
+        assert_eq!(charts.len(), 1);
+        let svg = &charts[0].svg;
+        assert!(
+            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{svg}"
+        );
+        for label in [
+            ">210<",
+            ">200<",
+            ">204<",
+            "/jobs (in process)",
+            "/queue, 2 worker processes",
+        ] {
+            assert!(svg.contains(label), "{label}: {svg}");
+        }
+        assert!(markdown(&r, &charts, "charts").contains("](charts/queue_throughput.svg)"));
     }
 
     #[test]
     fn a_run_without_queue_has_no_section() {
         let r = fake::results(&[fake::Pair::new("tokio", 1, Strategy::Jobs, &[40.0])]);
         assert!(!present(&r));
-        assert_eq!(markdown(&r), "");
+        assert_eq!(markdown(&r, &[], "charts"), "");
+        assert!(charts(&r).is_empty());
     }
 
     #[test]
