@@ -439,10 +439,12 @@ fn reading_section(r: &Results) -> String {
              limit; for /background measured until every job is done).",
             m.cores
         ),
-        "**latency p50 / p99**: per-request send-to-answer time, median and 99th percentile \
-         (nearest rank) over every request of every round together. For /background it is the \
-         202 answer; for /jobs the POST plus the GET that waits for the result."
-            .to_owned(),
+        format!(
+            "**latency p50 / p99**: per-request send-to-answer time, median and 99th percentile \
+             (nearest rank) over every request of every round together. For /background it is \
+             the 202 answer; for {} the POST plus the GET that waits for the result.",
+            job_apis(r)
+        ),
         format!(
             "**probe p50 / p99**: latency of the open-loop GET /health sent at a fixed interval \
              during each batch, over every probe of every round together, timed from its \
@@ -482,6 +484,16 @@ fn reading_section(r: &Results) -> String {
 }
 
 /// `a` or `a – b`, for counts.
+/// The job APIs in the run, whose latency is the POST plus the waiting GET: `/jobs`, or
+/// `/jobs and /queue` when the run measured `/queue` too.
+pub(crate) fn job_apis(r: &Results) -> &'static str {
+    if r.summary.iter().any(|s| s.strategy == Strategy::Queue) {
+        "/jobs and /queue"
+    } else {
+        "/jobs"
+    }
+}
+
 fn count_span(xs: &[u64]) -> Option<String> {
     let lo = xs.iter().min()?;
     let hi = xs.iter().max()?;
@@ -589,6 +601,19 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("> **Cores kept apart.**"), "{md}");
+        // The /queue broker: a row only for runs that measured /queue.
+        assert!(!md.contains("| broker |"), "{md}");
+        r.metadata.broker = "redis-server 7.0.15, started by bench-runner".into();
+        r.metadata.queue_workers = vec![1, 2];
+        r.metadata.queue_worker_threads = Some(2);
+        assert!(
+            run_section(&r).contains(
+                "| broker | redis-server 7.0.15, started by bench-runner; worker processes: 1, \
+                 2, 2 thread(s) each |"
+            ),
+            "{}",
+            run_section(&r)
+        );
     }
 
     #[test]
@@ -601,6 +626,23 @@ mod tests {
             .expect("row");
         // probe p99 0.5 ms, then the server's lag p99, cores used and peak RSS (MiB).
         assert!(row.contains("| 0.500 | 7.50 | 0.98 | 12 |"), "{row}");
+    }
+
+    #[test]
+    fn the_queue_latency_is_read_as_the_jobs_one() {
+        let r = results(&[Pair::new("tokio", 1, Strategy::Jobs, &[10.0])]);
+        assert!(reading_section(&r).contains("for /jobs the POST plus the GET"));
+        let r = results(&[
+            Pair::new("tokio", 1, Strategy::Jobs, &[10.0]),
+            Pair::new("tokio", 1, Strategy::Queue, &[10.0]),
+        ]);
+        assert!(reading_section(&r).contains("for /jobs and /queue the POST plus the GET"));
+        // The chart's subtitle wraps its lines: the words, whichever line they fall on.
+        let cdf = crate::charts::latency_cdf(&r);
+        assert!(
+            cdf.contains("for /jobs and /queue") && cdf.contains("it is POST plus GET"),
+            "{cdf}"
+        );
     }
 
     #[test]
