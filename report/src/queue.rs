@@ -783,6 +783,32 @@ fn not_measured(q: &QueueResults) -> Vec<String> {
         .collect()
 }
 
+/// Why no `/queue` figure exists in the run (the first reason a row gives, e.g. no broker), or
+/// `None` when some `/queue` pair or queue run was measured.
+fn never_measured(r: &Results) -> Option<String> {
+    let summary = r.summary.iter().filter(|s| s.strategy == Strategy::Queue);
+    let sizes = r.sizes.iter().filter(|s| s.strategy == Strategy::Queue);
+    let queue = r.queue.iter().flat_map(|q| &q.rows);
+    if summary.clone().any(SummaryRow::ok)
+        || sizes.clone().any(SizesRow::ok)
+        || queue.clone().any(QueueRow::ok)
+    {
+        return None;
+    }
+    let reasons = summary
+        .map(|s| (s.result.as_str(), s.failure.as_deref()))
+        .chain(queue.map(|x| (x.result.as_str(), x.failure.as_deref())));
+    let mut first = None;
+    for (result, failure) in reasons {
+        if let Some(f) = failure.filter(|f| !f.is_empty()) {
+            first = Some(format!("{result}, {f}"));
+            break;
+        }
+        first.get_or_insert_with(|| result.to_owned());
+    }
+    Some(first.unwrap_or_else(|| "no row was measured".into()))
+}
+
 /// Whether the run has anything for this section: the queue experiment, or `/queue` pairs in
 /// the batch or sizes experiment.
 pub fn present(r: &Results) -> bool {
@@ -809,6 +835,12 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
     );
     if !m.broker.is_empty() {
         md.push_str(&format!(" Broker: {}.", m.broker));
+    }
+    if let Some(why) = never_measured(r) {
+        md.push_str(&format!(
+            "\n\n**`/queue` was not measured in this run**: {why}.\n\n"
+        ));
+        return md;
     }
     md.push_str("\n\n### The broker hop, per runtime\n\n");
     md.push_str(
@@ -1361,6 +1393,22 @@ mod tests {
             assert!(svg.contains(label), "{label}: {svg}");
         }
         assert!(markdown(&r, &charts, "charts").contains("](charts/queue_throughput.svg)"));
+    }
+
+    #[test]
+    fn a_run_without_a_broker_says_so_once() {
+        let mut r = fake::results(&[fake::Pair::new("tokio", 1, Strategy::Jobs, &[40.0])]);
+        let mut na = r.summary[0].clone();
+        na.strategy = Strategy::Queue;
+        na.result = RESULT_NOT_APPLICABLE.into();
+        na.failure = Some("no broker: redis-server not installed".into());
+        r.summary.push(na);
+        let md = markdown(&r, &[], "charts");
+        assert!(
+            md.contains("**`/queue` was not measured in this run**: not_applicable, no broker: redis-server not installed."),
+            "{md}"
+        );
+        assert!(!md.contains("### "), "{md}");
     }
 
     #[test]
