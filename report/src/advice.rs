@@ -153,9 +153,9 @@ fn work_ratio(r: &Results, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
 
 /// The strategies of `kinds` present in the run, each with its group, best first: fewest
 /// stalled pairs, then fewest borderline, then the lowest median probe p99 ÷ T1. `/queue` is
-/// not ranked among them: its kernels run in other processes, so the server's probe says
-/// nothing of what the work costs, and it answers another need (scaling out past one
-/// machine); it has its own bullet ([`queue`]).
+/// not ranked among them: it is no pool in the server (its kernels run in worker processes,
+/// on other machines in production) and it answers another need, scaling out past one
+/// machine; it has its own bullet ([`queue`]).
 fn ranked<'a>(r: &Results, all: &'a [Verdict], kinds: &[Execution]) -> Vec<(Strategy, Group<'a>)> {
     let mut out: Vec<(Strategy, Group<'a>)> = r
         .strategies()
@@ -802,6 +802,7 @@ mod tests {
             server_cpu_ms: None,
             workers_cpu_ms: None,
             broker_cpu_ms: None,
+            client_cpu_ms: None,
         };
         r.queue = Some(crate::queue::QueueResults {
             rows: vec![fault.clone()],

@@ -9,7 +9,9 @@
 //!   worker process costs. From sizes_summary.csv at the sweep's smallest n (n = 0 by default:
 //!   nothing but the machinery) and from summary.csv at the batch's n; `/rayon`'s time to
 //!   result stands beside them for the reader;
-//! - *CPU busy* of a burst: (server + worker processes + broker CPU time) ÷ (span × cores);
+//! - *CPU busy* of a burst: (server + worker processes + broker CPU time, and bench-runner's
+//!   own when it shares the servers' cores) ÷ (span × cores): everything that ran on the cores
+//!   the burst had;
 //! - the *scale-out verdict* of a target: the throughput of its most worker processes ÷ that of
 //!   one, and what limited it: the cores when they were at least [`CORES_FULL`] busy with one
 //!   process (a second process on the same cores has no core to run on), otherwise the figures
@@ -106,6 +108,10 @@ pub struct QueueRow {
     pub workers_cpu_ms: Option<f64>,
     /// CPU time of redis-server over the burst, ms (empty for an external broker).
     pub broker_cpu_ms: Option<f64>,
+    /// bench-runner's own CPU time over the burst, ms (the load generator and the probe);
+    /// `None` in files older than the column.
+    #[serde(default)]
+    pub client_cpu_ms: Option<f64>,
 }
 
 impl QueueRow {
@@ -139,6 +145,7 @@ impl QueueRow {
         "server_cpu_ms",
         "workers_cpu_ms",
         "broker_cpu_ms",
+        "client_cpu_ms",
     ];
 
     /// Measured (`result` is `ok`).
@@ -151,22 +158,27 @@ impl QueueRow {
         self.strategy == Strategy::Queue.name()
     }
 
-    /// CPU busy, a fraction of `cores` over the span, and whether it is a lower bound (the
-    /// broker's CPU time unknown: an external broker). `/jobs` runs no worker process and no
-    /// broker, so only the server's time counts there. `None` when the server's time, the
-    /// workers' (for `/queue`) or the span is missing.
-    pub fn cpu_busy(&self, cores: usize) -> Option<(f64, bool)> {
+    /// CPU busy, a fraction of the cores over the span, and whether it is a lower bound (the
+    /// broker's or bench-runner's CPU time unknown: an external broker, an older file). `/jobs`
+    /// runs no worker process and no broker, so only the server's (and bench-runner's) time
+    /// counts there. `None` when the server's time, the workers' (for `/queue`) or the span is
+    /// missing.
+    pub fn cpu_busy(&self, cores: Cores) -> Option<(f64, bool)> {
         let span = self.span_ms.filter(|s| *s > 0.0)?;
         let mut cpu = self.server_cpu_ms?;
         let mut partial = false;
+        let mut add = |v: Option<f64>| match v {
+            Some(v) => cpu += v,
+            None => partial = true,
+        };
         if self.is_queue() {
-            cpu += self.workers_cpu_ms?;
-            match self.broker_cpu_ms {
-                Some(b) => cpu += b,
-                None => partial = true,
-            }
+            add(Some(self.workers_cpu_ms?));
+            add(self.broker_cpu_ms);
         }
-        Some((cpu / (span * cores.max(1) as f64), partial))
+        if cores.with_client {
+            add(self.client_cpu_ms);
+        }
+        Some((cpu / (span * cores.n as f64), partial))
     }
 
     /// The fault run's jobs all came back right: none lost, none wrong, every accepted one
@@ -216,9 +228,23 @@ pub fn load(dir: &Path) -> Result<QueueResults, DataError> {
     Ok(QueueResults { rows })
 }
 
-/// The cores the figures divide by: the servers' CPUs when pinned, else the machine's.
-pub fn cores(m: &Metadata) -> usize {
-    m.server_cpus.as_ref().map_or(m.cores, Vec::len).max(1)
+/// The cores a burst had, and whether bench-runner ran on them too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cores {
+    /// How many: the servers' CPUs when pinned (the broker and the workers are pinned with
+    /// them), else the machine's.
+    pub n: usize,
+    /// bench-runner was not pinned apart (`client_cpus` unset): its CPU time was spent on the
+    /// same cores and counts in CPU busy.
+    pub with_client: bool,
+}
+
+/// The cores of the run described by `m`.
+pub fn cores(m: &Metadata) -> Cores {
+    Cores {
+        n: m.server_cpus.as_ref().map_or(m.cores, Vec::len).max(1),
+        with_client: m.client_cpus.is_none(),
+    }
 }
 
 /// One strategy's time to result in a setting, µs: (median, p99); `None` if not measured.
@@ -490,7 +516,7 @@ pub enum Limit {
 
 /// The verdict of `target`: `None` without an ok `/queue` run with one worker process and one
 /// with more.
-pub fn scale_verdict(q: &QueueResults, target: &str, cores: usize) -> Option<ScaleVerdict> {
+pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<ScaleVerdict> {
     let rows = scale_rows(q, target);
     let queue: Vec<&QueueRow> = rows
         .iter()
@@ -537,7 +563,7 @@ fn busy_text(b: Option<(f64, bool)>) -> String {
 
 impl ScaleVerdict {
     /// The verdict as a sentence.
-    pub fn sentence(&self, cores: usize) -> String {
+    pub fn sentence(&self, cores: Cores) -> String {
         let (w, most_rps, most_busy) = self.most;
         let mut s = format!(
             "**{}**: {w} worker processes gave {} the throughput of 1 ({} against {} results/s)",
@@ -556,8 +582,14 @@ impl ScaleVerdict {
         s.push_str(&match self.limit {
             Limit::Cores => format!(
                 ". Limited by the cores: with 1 worker process the server, the worker and the \
-                 broker already kept the {cores} cores {} busy, so a second process on the same \
+                 broker{} already kept the {} cores {} busy, so a second process on the same \
                  cores adds no throughput (worker processes on other machines would).",
+                if cores.with_client {
+                    " (with bench-runner beside them)"
+                } else {
+                    ""
+                },
+                cores.n,
                 busy_text(self.one.1)
             ),
             Limit::Scaled => format!(
@@ -873,13 +905,20 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
          burst of {} jobs{} submitted at once, each awaited with `GET …?wait=true`; `/jobs` in \
          process, then `/queue` with each count of worker processes. Results/s = completed ÷ \
          span (first submit → last result); CPU busy = (server + worker processes + \
-         redis-server CPU time) ÷ (span × {cores} cores) (≥: the broker's time unknown).\n\n",
+         redis-server{} CPU time) ÷ (span × {} cores) (≥: a part of it unknown, e.g. an \
+         external broker's).\n\n",
         first
             .and_then(|x| x.jobs)
             .map_or("(4 × C)".to_owned(), |j| j.to_string()),
         first
             .and_then(|x| x.n)
-            .map_or(String::new(), |n| format!(" of n = {}", thousands(n)))
+            .map_or(String::new(), |n| format!(" of n = {}", thousands(n))),
+        if cores.with_client {
+            " + bench-runner (it shares the cores)"
+        } else {
+            ""
+        },
+        cores.n
     ));
     if ok.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
         md.push_str(&scale_table(r, q));
@@ -1139,6 +1178,7 @@ mod tests {
             server_cpu_ms: Some(cpu_ms.0),
             workers_cpu_ms: (w > 0).then_some(cpu_ms.1),
             broker_cpu_ms: (w > 0).then_some(cpu_ms.2),
+            client_cpu_ms: Some(0.0),
         }
     }
 
@@ -1220,6 +1260,12 @@ mod tests {
         assert!(markdown(&r, &[], "charts").contains("at n = 1,000: 1 round(s) of C = 4"));
     }
 
+    /// 2 cores, bench-runner pinned apart.
+    const C2: Cores = Cores {
+        n: 2,
+        with_client: false,
+    };
+
     #[test]
     fn the_verdict_names_the_cores_when_one_process_filled_them() {
         // 2 cores; 1 process: span 400 ms, CPU 300 + 380 + 40 = 720 ms → 90 % busy.
@@ -1230,11 +1276,11 @@ mod tests {
                 qrow("tokio", QUEUE_RUN_SCALE, 2, 204.0, (300.0, 390.0, 40.0)),
             ],
         };
-        assert_eq!(q.rows[1].cpu_busy(2), Some((0.9, false)));
-        let v = scale_verdict(&q, "tokio", 2).expect("verdict");
+        assert_eq!(q.rows[1].cpu_busy(C2), Some((0.9, false)));
+        let v = scale_verdict(&q, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Cores);
         assert!((v.ratio - 1.02).abs() < 1e-9);
-        let s = v.sentence(2);
+        let s = v.sentence(C2);
         assert!(
             s.contains("2 worker processes gave 1.02× the throughput of 1 (204 against 200"),
             "{s}"
@@ -1255,25 +1301,36 @@ mod tests {
             x.server_cpu_ms = Some(100.0);
             x.workers_cpu_ms = Some(100.0);
         }
-        let v = scale_verdict(&idle, "tokio", 2).expect("verdict");
+        let v = scale_verdict(&idle, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Elsewhere);
         assert!(
-            v.sentence(2).contains("Not the cores (30 % busy"),
+            v.sentence(C2).contains("Not the cores (30 % busy"),
             "{}",
-            v.sentence(2)
+            v.sentence(C2)
         );
         // And with a real gain.
         idle.rows[2].throughput_rps = Some(380.0);
-        let v = scale_verdict(&idle, "tokio", 2).expect("verdict");
+        let v = scale_verdict(&idle, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Scaled);
-        assert!(v.sentence(2).contains("1.90× the throughput"));
+        assert!(v.sentence(C2).contains("1.90× the throughput"));
+        // bench-runner on the same cores: its CPU time counts (240 + 160 ms of 800).
+        idle.rows[1].client_cpu_ms = Some(160.0);
+        let shared = Cores {
+            n: 2,
+            with_client: true,
+        };
+        assert_eq!(idle.rows[1].cpu_busy(shared), Some((0.5, false)));
+        assert_eq!(idle.rows[1].cpu_busy(C2), Some((0.3, false)));
+        // An older file without bench-runner's time: a lower bound.
+        idle.rows[1].client_cpu_ms = None;
+        assert_eq!(idle.rows[1].cpu_busy(shared), Some((0.3, true)));
         // An external broker: its CPU time unknown, busy is a lower bound.
         idle.rows[1].broker_cpu_ms = None;
-        assert_eq!(idle.rows[1].cpu_busy(2).map(|b| b.1), Some(true));
-        assert!(busy_text(idle.rows[1].cpu_busy(2)).starts_with("≥ "));
+        assert_eq!(idle.rows[1].cpu_busy(C2).map(|b| b.1), Some(true));
+        assert!(busy_text(idle.rows[1].cpu_busy(C2)).starts_with("≥ "));
         // No multi-process run: no verdict.
         idle.rows.truncate(2);
-        assert_eq!(scale_verdict(&idle, "tokio", 2), None);
+        assert_eq!(scale_verdict(&idle, "tokio", C2), None);
     }
 
     #[test]
