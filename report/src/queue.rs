@@ -46,6 +46,11 @@ pub const CORES_FULL: f64 = 0.8;
 /// cores.
 pub const SCALE_GAIN: f64 = 1.15;
 
+/// The resolution of a process's CPU time, ms: Linux counts `utime + stime` in clock ticks of
+/// 10 ms (`CLK_TCK` 100; docs/results-format.md, "Inside the server"), so each process's
+/// figure over a burst is ± one tick.
+pub const CPU_TICK_MS: f64 = 10.0;
+
 /// One row of queue_summary.csv (the columns the report uses). A target that failed or has no
 /// broker is one row with `result` and `failure` and no figures.
 #[derive(Debug, Clone, Deserialize)]
@@ -179,6 +184,25 @@ impl QueueRow {
             add(self.client_cpu_ms);
         }
         Some((cpu / (span * cores.n as f64), partial))
+    }
+
+    /// How far CPU busy may be off from the clock ticks alone: one [`CPU_TICK_MS`] per process
+    /// counted, over span × cores (a fraction).
+    pub fn cpu_busy_resolution(&self, cores: Cores) -> Option<f64> {
+        let span = self.span_ms.filter(|s| *s > 0.0)?;
+        let mut processes = 1.0;
+        if self.is_queue() {
+            processes += f64::from(self.queue_workers.unwrap_or(0));
+            processes += if self.broker_cpu_ms.is_some() {
+                1.0
+            } else {
+                0.0
+            };
+        }
+        if cores.with_client && self.client_cpu_ms.is_some() {
+            processes += 1.0;
+        }
+        Some(processes * CPU_TICK_MS / (span * cores.n as f64))
     }
 
     /// The fault run's jobs all came back right: none lost, none wrong, every accepted one
@@ -922,6 +946,20 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
     ));
     if ok.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
         md.push_str(&scale_table(r, q));
+        let resolution = ok
+            .iter()
+            .filter(|x| x.run == QUEUE_RUN_SCALE)
+            .filter_map(|x| x.cpu_busy_resolution(cores))
+            .fold(None, |acc: Option<f64>, v| {
+                Some(acc.map_or(v, |a| a.max(v)))
+            });
+        if let Some(res) = resolution {
+            md.push_str(&format!(
+                "CPU times come in {CPU_TICK_MS} ms clock ticks per process: on these bursts CPU \
+                 busy may be off by up to ±{:.0} % from that alone.\n\n",
+                res * 100.0
+            ));
+        }
         let verdicts: Vec<String> = targets(q)
             .iter()
             .filter_map(|(t, _)| scale_verdict(q, t, cores))
@@ -1412,6 +1450,11 @@ mod tests {
         );
         assert!(
             md.contains("- **tokio**: 2 worker processes gave 1.02×"),
+            "{md}"
+        );
+        // The ticks: 2 workers + server + broker + bench-runner = 5 × 10 ms over 392 ms × 2.
+        assert!(
+            md.contains("may be off by up to ±6 % from that alone"),
             "{md}"
         );
         assert!(
