@@ -525,7 +525,13 @@ pub struct ScaleVerdict {
     pub jobs_rps: Option<f64>,
     /// What limited it.
     pub limit: Limit,
+    /// How far the one-process run's CPU busy may be off from the clock ticks alone.
+    pub one_resolution: Option<f64>,
 }
+
+/// A CPU busy off by more than this from the clock ticks alone is said to be coarse: the
+/// verdict on the cores then says so.
+pub const COARSE: f64 = 0.1;
 
 /// What limited the throughput of a target's worker processes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -574,6 +580,7 @@ pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<Sca
             .find(|x| x.ok() && x.strategy == Strategy::Jobs.name())
             .and_then(|x| x.throughput_rps),
         limit,
+        one_resolution: one.cpu_busy_resolution(cores),
     })
 }
 
@@ -630,6 +637,13 @@ impl ScaleVerdict {
                 busy_text(most_busy)
             ),
         });
+        if let Some(res) = self.one_resolution.filter(|r| *r > COARSE) {
+            s.push_str(&format!(
+                " (On a burst this short the clock ticks alone may move CPU busy by ±{:.0} %: \
+                 a longer burst, `--concurrency` or `--n`, would tell better.)",
+                res * 100.0
+            ));
+        }
         s
     }
 }
@@ -1324,6 +1338,14 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("kept the 2 cores 90 % busy"), "{s}");
+        assert!(!s.contains("On a burst this short"), "{s}");
+        // The same on a burst of 30 ms: server, worker and broker (bench-runner apart), 3 ×
+        // 10 ms over 60 ms of core time.
+        let mut short = q.clone();
+        short.rows[1].span_ms = Some(30.0);
+        let v = scale_verdict(&short, "tokio", C2).expect("verdict");
+        assert_eq!(v.one_resolution, Some(0.5));
+        assert!(v.sentence(C2).contains("by ±50 %"), "{}", v.sentence(C2));
         assert!(
             s.contains("a second process on the same cores adds no throughput"),
             "{s}"
