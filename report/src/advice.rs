@@ -803,6 +803,7 @@ mod tests {
             workers_cpu_ms: None,
             broker_cpu_ms: None,
             client_cpu_ms: None,
+            note: None,
         };
         r.queue = Some(crate::queue::QueueResults {
             rows: vec![fault.clone()],

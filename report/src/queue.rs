@@ -117,6 +117,9 @@ pub struct QueueRow {
     /// `None` in files older than the column.
     #[serde(default)]
     pub client_cpu_ms: Option<f64>,
+    /// Remarks; on a target's row without figures, why it was not applicable.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl QueueRow {
@@ -151,11 +154,34 @@ impl QueueRow {
         "workers_cpu_ms",
         "broker_cpu_ms",
         "client_cpu_ms",
+        "note",
     ];
 
     /// Measured (`result` is `ok`).
     pub fn ok(&self) -> bool {
         self.result == RESULT_OK
+    }
+
+    /// The run has figures: a span and a throughput. bench-runner gives a target one `result`,
+    /// so the runs of a target that failed (a job lost in its fault run, say) are `failed`
+    /// rows with their figures: they are shown, and marked.
+    pub fn measured(&self) -> bool {
+        self.span_ms.is_some() && self.throughput_rps.is_some()
+    }
+
+    /// Measured, and every accepted job came back done with the right total: a throughput
+    /// that counts.
+    pub fn sound(&self) -> bool {
+        self.measured() && self.clean() == Some(true)
+    }
+
+    /// Why the row is not `ok`: its failure, else its note (where bench-runner puts why a
+    /// target was not applicable).
+    pub fn why(&self) -> Option<&str> {
+        [self.failure.as_deref(), self.note.as_deref()]
+            .into_iter()
+            .flatten()
+            .find(|w| !w.is_empty())
     }
 
     /// A `scale` run of `/queue` (not `/jobs`' reference).
@@ -551,7 +577,7 @@ pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<Sca
     let queue: Vec<&QueueRow> = rows
         .iter()
         .copied()
-        .filter(|x| x.ok() && x.is_queue())
+        .filter(|x| x.sound() && x.is_queue())
         .collect();
     let one = queue.iter().find(|x| x.queue_workers == Some(1))?;
     let most = queue
@@ -577,7 +603,7 @@ pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<Sca
         ratio,
         jobs_rps: rows
             .iter()
-            .find(|x| x.ok() && x.strategy == Strategy::Jobs.name())
+            .find(|x| x.sound() && x.strategy == Strategy::Jobs.name())
             .and_then(|x| x.throughput_rps),
         limit,
         one_resolution: one.cpu_busy_resolution(cores),
@@ -672,10 +698,11 @@ fn scale_table(r: &Results, q: &QueueResults) -> String {
          |---|---|---|---:|---:|---:|---|---:|---:|---:|\n",
     );
     for (t, _) in targets(q) {
-        for x in scale_rows(q, &t).into_iter().filter(|x| x.ok()) {
+        for x in scale_rows(q, &t).into_iter().filter(|x| x.measured()) {
             md.push_str(&format!(
-                "| {t} | /{} | {} | {} | {} | {} | {} / {} | {} | {} | {} |\n",
+                "| {t} | /{}{} | {} | {} | {} | {} | {} / {} | {} | {} | {} |\n",
                 x.strategy,
+                if x.ok() { "" } else { " (**failed**)" },
                 processes_cell(x),
                 count_cell(x.jobs),
                 count_cell(x.completed),
@@ -696,9 +723,9 @@ fn scale_table(r: &Results, q: &QueueResults) -> String {
 /// lost or got wrong jobs, with its figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultTally {
-    /// Ok fault runs in which every accepted job completed with the right total.
+    /// Fault runs in which every accepted job completed with the right total.
     pub clean: usize,
-    /// Ok fault runs.
+    /// Fault runs with their counts.
     pub runs: usize,
     /// Jobs taken over by the surviving workers, over the clean runs.
     pub taken_over: u64,
@@ -708,13 +735,17 @@ pub struct FaultTally {
     pub no_kill: Vec<String>,
 }
 
+/// The fault runs that have their counts, whatever their `result`: a target whose fault run
+/// lost a job is `failed`, and must be counted here, loudly.
+fn fault_rows(q: &QueueResults) -> impl Iterator<Item = &QueueRow> {
+    q.rows
+        .iter()
+        .filter(|x| x.run == QUEUE_RUN_FAULT && x.accepted.is_some())
+}
+
 /// The tally of the fault runs.
 pub fn fault_tally(q: &QueueResults) -> FaultTally {
-    let runs: Vec<&QueueRow> = q
-        .rows
-        .iter()
-        .filter(|x| x.ok() && x.run == QUEUE_RUN_FAULT)
-        .collect();
+    let runs: Vec<&QueueRow> = fault_rows(q).collect();
     let mut t = FaultTally {
         clean: 0,
         runs: runs.len(),
@@ -802,7 +833,7 @@ fn fault_table(q: &QueueResults) -> String {
         "| target | jobs | accepted | completed | wrong | lost | taken over | killed at (ms) | \
          span (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    for x in q.rows.iter().filter(|x| x.ok() && x.run == QUEUE_RUN_FAULT) {
+    for x in fault_rows(q) {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             x.target,
@@ -820,37 +851,25 @@ fn fault_table(q: &QueueResults) -> String {
     md
 }
 
-/// The rows that are not `ok`, as `tokio (scale, 2 processes): why`.
-fn not_measured(q: &QueueResults) -> Vec<String> {
-    q.rows
-        .iter()
-        .filter(|x| !x.ok())
-        .map(|x| {
-            let run = if x.run.is_empty() {
-                String::new()
+/// The targets with rows that are not `ok`, each once: `tokio: failed, why`.
+fn not_ok(q: &QueueResults) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for x in q.rows.iter().filter(|x| !x.ok()) {
+        let line = format!(
+            "{}: {}{}",
+            x.target,
+            if x.result == RESULT_NOT_APPLICABLE {
+                "not applicable"
             } else {
-                format!(
-                    " ({} /{}{})",
-                    x.run,
-                    x.strategy,
-                    x.queue_workers
-                        .filter(|w| *w > 0)
-                        .map_or(String::new(), |w| format!(", {w} processes"))
-                )
-            };
-            let why = x.failure.as_deref().filter(|f| !f.is_empty());
-            format!(
-                "{}{run}: {}{}",
-                x.target,
-                if x.result == RESULT_NOT_APPLICABLE {
-                    "not applicable"
-                } else {
-                    "failed"
-                },
-                why.map_or(String::new(), |w| format!(", {w}"))
-            )
-        })
-        .collect()
+                "**failed**"
+            },
+            x.why().map_or(String::new(), |w| format!(", {w}"))
+        );
+        if !out.contains(&line) {
+            out.push(line);
+        }
+    }
+    out
 }
 
 /// Why no `/queue` figure exists in the run (the first reason a row gives, e.g. no broker), or
@@ -861,13 +880,13 @@ fn never_measured(r: &Results) -> Option<String> {
     let queue = r.queue.iter().flat_map(|q| &q.rows);
     if summary.clone().any(SummaryRow::ok)
         || sizes.clone().any(SizesRow::ok)
-        || queue.clone().any(QueueRow::ok)
+        || queue.clone().any(|x| x.ok() || x.measured())
     {
         return None;
     }
     let reasons = summary
         .map(|s| (s.result.as_str(), s.failure.as_deref()))
-        .chain(queue.map(|x| (x.result.as_str(), x.failure.as_deref())));
+        .chain(queue.map(|x| (x.result.as_str(), x.why())));
     let mut first = None;
     for (result, failure) in reasons {
         if let Some(f) = failure.filter(|f| !f.is_empty()) {
@@ -935,8 +954,8 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
         return md;
     };
     let cores = cores(m);
-    let ok: Vec<&QueueRow> = q.rows.iter().filter(|x| x.ok()).collect();
-    let first = ok.first();
+    let measured: Vec<&QueueRow> = q.rows.iter().filter(|x| x.measured()).collect();
+    let first = measured.first();
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
     md.push_str(&format!(
         "The queue experiment (`queue_summary.csv`), each target at its largest worker count: a \
@@ -958,9 +977,9 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
         },
         cores.n
     ));
-    if ok.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
+    if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
         md.push_str(&scale_table(r, q));
-        let resolution = ok
+        let resolution = measured
             .iter()
             .filter(|x| x.run == QUEUE_RUN_SCALE)
             .filter_map(|x| x.cpu_busy_resolution(cores))
@@ -998,7 +1017,7 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
         md.push_str("No scale-out run was measured.\n\n");
     }
     md.push_str("### Fault run: a worker process killed mid-burst\n\n");
-    let fault = ok.iter().find(|x| x.run == QUEUE_RUN_FAULT);
+    let fault = fault_rows(q).next();
     md.push_str(&format!(
         "The same burst on `/queue` with {} worker processes; one is killed with SIGKILL \
          mid-burst (killed at: from the run's start). Its jobs stay in the broker until their \
@@ -1017,9 +1036,12 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
     }
     md.push_str(&tally.line());
     md.push_str("\n\n");
-    let missing = not_measured(q);
-    if !missing.is_empty() {
-        md.push_str(&format!("Not measured: {}.\n\n", missing.join("; ")));
+    let not_ok = not_ok(q);
+    if !not_ok.is_empty() {
+        md.push_str(&format!(
+            "Not ok in queue_summary.csv: {}.\n\n",
+            not_ok.join("; ")
+        ));
     }
     md
 }
@@ -1035,7 +1057,7 @@ pub fn charts(r: &Results) -> Vec<Chart> {
         .map(|(t, _)| {
             let rows = scale_rows(q, &t)
                 .into_iter()
-                .filter(|x| x.ok() && x.throughput_rps.is_some())
+                .filter(|x| x.sound())
                 .collect();
             (t, rows)
         })
@@ -1231,6 +1253,7 @@ mod tests {
             workers_cpu_ms: (w > 0).then_some(cpu_ms.1),
             broker_cpu_ms: (w > 0).then_some(cpu_ms.2),
             client_cpu_ms: Some(0.0),
+            note: None,
         }
     }
 
@@ -1417,6 +1440,23 @@ mod tests {
             "{line}"
         );
         assert!(!line.contains("Every accepted job"), "{line}");
+        // bench-runner marks the whole target failed when its fault run lost a job: the
+        // failed row is counted all the same, and flagged.
+        let mut failed = q.clone();
+        for x in &mut failed.rows {
+            x.result = "failed".into();
+            x.failure = Some("1 accepted job never answered done".into());
+        }
+        failed.rows[0].lost = Some(1);
+        failed.rows[0].completed = Some(79);
+        let t = fault_tally(&failed);
+        assert_eq!((t.clean, t.runs), (1, 2));
+        assert!(
+            t.line()
+                .contains("tokio: of 80 accepted jobs, 1 lost and 79 completed"),
+            "{}",
+            t.line()
+        );
         // A wrong total is as loud.
         let mut wrong = q.clone();
         wrong.rows[0].wrong = Some(1);
@@ -1440,10 +1480,14 @@ mod tests {
         let mut r = fake::results(&[]);
         r.metadata.experiments = vec!["queue".into()];
         r.metadata.broker = "redis-server 7.0.15, started by bench-runner".into();
+        // bench-runner's row of a target without runs: no figures, the reason in its note.
         let mut none = qrow("actix", "", 0, 1.0, (0.0, 0.0, 0.0));
         none.result = RESULT_NOT_APPLICABLE.into();
-        none.failure = Some("no broker: redis-server not installed".into());
+        none.note = Some("no broker: redis-server not installed".into());
         none.strategy = String::new();
+        none.span_ms = None;
+        none.throughput_rps = None;
+        none.accepted = None;
         r.queue = Some(QueueResults {
             rows: vec![
                 qrow("tokio", QUEUE_RUN_SCALE, 0, 210.0, (700.0, 0.0, 0.0)),
@@ -1486,7 +1530,7 @@ mod tests {
         assert!(md.contains("in 1/1 fault runs (3 taken over)"), "{md}");
         assert!(
             md.contains(
-                "Not measured: actix: not applicable, no broker: redis-server not installed."
+                "Not ok in queue_summary.csv: actix: not applicable, no broker: redis-server not installed."
             ),
             "{md}"
         );
@@ -1515,6 +1559,38 @@ mod tests {
             assert!(svg.contains(label), "{label}: {svg}");
         }
         assert!(markdown(&r, &charts, "charts").contains("](charts/queue_throughput.svg)"));
+    }
+
+    #[test]
+    fn a_failed_targets_runs_are_shown_marked_and_left_out_of_the_verdict() {
+        let mut r = fake::results(&[]);
+        r.metadata.experiments = vec!["queue".into()];
+        let mut rows = vec![
+            qrow("smol", QUEUE_RUN_SCALE, 0, 210.0, (700.0, 0.0, 0.0)),
+            qrow("smol", QUEUE_RUN_SCALE, 1, 200.0, (300.0, 380.0, 40.0)),
+            qrow("smol", QUEUE_RUN_SCALE, 2, 204.0, (300.0, 390.0, 40.0)),
+        ];
+        for x in &mut rows {
+            x.result = "failed".into();
+            x.failure = Some("a job answered wrong".into());
+        }
+        rows[2].wrong = Some(1);
+        rows[2].completed = Some(79);
+        r.queue = Some(QueueResults { rows });
+        let md = markdown(&r, &[], "charts");
+        assert!(
+            md.contains("| smol | /queue (**failed**) | 2 × 2 threads | 80 | 79 |"),
+            "{md}"
+        );
+        // Its 2-process run answered wrong: no verdict rests on it.
+        assert!(md.contains("No target has both"), "{md}");
+        assert!(
+            md.contains("Not ok in queue_summary.csv: smol: **failed**, a job answered wrong."),
+            "{md}"
+        );
+        // The chart leaves the unsound run out.
+        let svg = &charts(&r)[0].svg;
+        assert!(svg.contains(">200<") && !svg.contains(">204<"), "{svg}");
     }
 
     #[test]
