@@ -19,7 +19,10 @@
 //! - a *clean* fault run: every accepted job answered done with the right total (`lost` and
 //!   `wrong` 0, `completed` = `accepted`).
 //!
-//! A figure that is missing, or whose row is not `ok`, is written "—", never estimated.
+//! Nothing is estimated: in the hop tables a strategy whose row is missing or not `ok` is "—";
+//! in the queue experiment's tables a figure missing is "—", and the runs of a target that
+//! failed are shown marked (bench-runner fails the whole target when, say, its fault run lost
+//! a job), and left out of the verdict and the chart unless every job came back right.
 //!
 //! One chart ([`charts`]): each target's burst throughput, `/jobs` beside `/queue` with each
 //! count of worker processes.
@@ -51,8 +54,9 @@ pub const SCALE_GAIN: f64 = 1.15;
 /// figure over a burst is ± one tick.
 pub const CPU_TICK_MS: f64 = 10.0;
 
-/// One row of queue_summary.csv (the columns the report uses). A target that failed or has no
-/// broker is one row with `result` and `failure` and no figures.
+/// One row of queue_summary.csv (the columns the report uses). A target without runs (no
+/// broker, or it failed before its first) is one row with `result`, its reason in `failure`
+/// or `note`, and no figures.
 #[derive(Debug, Clone, Deserialize)]
 pub struct QueueRow {
     /// Target name.
