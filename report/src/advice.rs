@@ -152,12 +152,15 @@ fn work_ratio(r: &Results, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
 }
 
 /// The strategies of `kinds` present in the run, each with its group, best first: fewest
-/// stalled pairs, then fewest borderline, then the lowest median probe p99 ÷ T1.
+/// stalled pairs, then fewest borderline, then the lowest median probe p99 ÷ T1. `/queue` is
+/// not ranked among them: it is no pool in the server (its kernels run in worker processes,
+/// on other machines in production) and it answers another need, scaling out past one
+/// machine; it has its own bullet ([`queue`]).
 fn ranked<'a>(r: &Results, all: &'a [Verdict], kinds: &[Execution]) -> Vec<(Strategy, Group<'a>)> {
     let mut out: Vec<(Strategy, Group<'a>)> = r
         .strategies()
         .into_iter()
-        .filter(|s| kinds.contains(&s.execution()))
+        .filter(|s| kinds.contains(&s.execution()) && *s != Strategy::Queue)
         .map(|s| (s, Group::of(all, |v| v.key.strategy == s)))
         .filter(|(_, g)| g.len() > 0)
         .collect();
@@ -236,6 +239,7 @@ pub fn markdown(r: &Results) -> String {
     let mut bullets = Vec::new();
     bullets.extend(inline(r, &all));
     bullets.extend(offload(r, &all));
+    bullets.extend(queue(r, &all));
     bullets.extend(thread(r, &all));
     bullets.extend(background(r, &all));
     bullets.extend(yielding(r, &all));
@@ -317,10 +321,6 @@ fn offload(r: &Results, all: &[Verdict]) -> Vec<String> {
                 "when overload must be refused (past its queue it answers `503` \
                                   with `Retry-After`)"
             }
-            Strategy::Queue => {
-                "when the work must scale out to worker processes on other machines (a Redis \
-                 broker, `queue-worker`s; `GET /queue/{id}?wait=true`)"
-            }
             _ => "as well",
         };
         out.push(format!(
@@ -332,6 +332,63 @@ fn offload(r: &Results, all: &[Verdict]) -> Vec<String> {
         ));
     }
     out
+}
+
+/// The task queue: when to use it, what its broker hop cost here (over `/jobs`, in µs) and
+/// whether every job survived a worker killed mid-burst. Nothing when the run has no figure of
+/// `/queue`.
+fn queue(r: &Results, all: &[Verdict]) -> Option<String> {
+    let g = Group::of(all, |v| v.key.strategy == Strategy::Queue);
+    let mut said = Vec::new();
+    if g.len() > 0 {
+        said.push(format!("In the batch it {}: {}.", g.tally(), g.probe()));
+    }
+    let mut hops = Vec::new();
+    for (source, of) in [crate::queue::sizes_hops(r), crate::queue::batch_hops(r)]
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(p50), Some(p99)) = crate::queue::hop_bounds(&of) {
+            let at = match source {
+                crate::queue::HopSource::Sizes(n) => {
+                    format!("at n = {} (sizes experiment)", crate::charts::thousands(n))
+                }
+                crate::queue::HopSource::Batch(n) => {
+                    format!("at n = {} (batch)", crate::charts::thousands(n))
+                }
+            };
+            hops.push(format!(
+                "{} at the median and {} at p99 {at}",
+                crate::queue::us_span(p50),
+                crate::queue::us_span(p99)
+            ));
+        }
+    }
+    if !hops.is_empty() {
+        said.push(format!(
+            "The broker hop over `/jobs`' time to result, across the runtimes: {}.",
+            hops.join("; ")
+        ));
+    }
+    if let Some(q) = &r.queue {
+        let tally = crate::queue::fault_tally(q);
+        if tally.runs > 0 {
+            said.push(format!(
+                "With a worker process killed mid-burst: {}",
+                tally.summary()
+            ));
+        }
+    }
+    if said.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "- **To scale out past one machine: the task queue, `/queue`** (a Redis broker and \
+         `queue-worker` processes, any number, anywhere; `GET /queue/{{id}}?wait=true`). {} \
+         Code: {}.",
+        said.join(" "),
+        code(Strategy::Queue)
+    ))
 }
 
 /// A thread per request: what it did here.
@@ -667,6 +724,98 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("Do not compute"), "{md}");
+    }
+
+    #[test]
+    fn queue_has_its_own_bullet_with_the_hop_and_the_fault_result() {
+        // /queue keeps the probe lowest of all (its kernels run in other processes), yet it is
+        // not "a pool sized to the cores": /rayon is recommended, /queue gets its own bullet.
+        let mut pairs = Vec::new();
+        for t in ["tokio", "smol"] {
+            pairs.push(Pair::new(t, 1, Strategy::Rayon, &[40.0, 41.0]).probes(2.0, &[2.0, 3.0]));
+            pairs.push(Pair::new(t, 1, Strategy::Jobs, &[40.0, 42.0]).probes(2.0, &[2.0, 3.0]));
+            pairs.push(Pair::new(t, 1, Strategy::Queue, &[45.0, 46.0]).probes(0.2, &[0.2, 0.3]));
+        }
+        let mut r = results(&pairs);
+        // Time to result: /jobs p50 5000 µs, p99 9000 µs (the fake's); /queue 600 and 1500 µs
+        // more on tokio, 900 and 2500 on smol.
+        for p in r
+            .summary
+            .iter_mut()
+            .filter(|p| p.strategy == Strategy::Queue)
+        {
+            let (d50, d99) = if p.target == "tokio" {
+                (600.0, 1500.0)
+            } else {
+                (900.0, 2500.0)
+            };
+            p.latency_us_p50 = Some(5000.0 + d50);
+            p.latency_us_p99 = Some(9000.0 + d99);
+        }
+        let md = markdown(&r);
+        assert!(
+            md.contains("**Offload to a pool sized to the cores: `/rayon`.**"),
+            "{md}"
+        );
+        assert!(!md.contains("`/queue` as well"), "{md}");
+        assert!(
+            md.contains("- **To scale out past one machine: the task queue, `/queue`**"),
+            "{md}"
+        );
+        assert!(
+            md.contains("The broker hop over `/jobs`' time to result, across the runtimes: +600 to +900 µs at the median and +1500 to +2500 µs at p99 at n = 1,000 (batch)."),
+            "{md}"
+        );
+        assert!(md.contains("`queue-worker/src/lib.rs`"), "{md}");
+        assert!(
+            !md.contains("killed mid-burst"),
+            "no queue experiment: {md}"
+        );
+
+        // With the queue experiment's fault run: its result is in the bullet.
+        let mut fault = crate::queue::QueueRow {
+            target: "tokio".into(),
+            runtime: "tokio".into(),
+            framework: "axum".into(),
+            workers: Some(2),
+            n: Some(1000),
+            result: "ok".into(),
+            failure: None,
+            run: "fault".into(),
+            strategy: "queue".into(),
+            queue_workers: Some(2),
+            worker_threads: Some(2),
+            lease_ms: Some(1000),
+            jobs: Some(16),
+            accepted: Some(16),
+            completed: Some(16),
+            wrong: Some(0),
+            lost: Some(0),
+            killed_at_ms: Some(40.0),
+            taken_over: Some(4),
+            span_ms: Some(1200.0),
+            throughput_rps: Some(13.3),
+            latency_us_p50: None,
+            latency_us_p99: None,
+            probe_latency_us_p99: None,
+            lag_us_p99: None,
+            server_cpu_ms: None,
+            workers_cpu_ms: None,
+            broker_cpu_ms: None,
+            client_cpu_ms: None,
+            note: None,
+        };
+        r.queue = Some(crate::queue::QueueResults {
+            rows: vec![fault.clone()],
+        });
+        assert!(
+            markdown(&r).contains("With a worker process killed mid-burst: every accepted job completed with the right total in 1/1 fault runs (4 taken over)."),
+            "{}",
+            markdown(&r)
+        );
+        fault.wrong = Some(2);
+        r.queue = Some(crate::queue::QueueResults { rows: vec![fault] });
+        assert!(markdown(&r).contains("killed mid-burst: **JOBS LOST OR WRONG"));
     }
 
     #[test]

@@ -878,10 +878,13 @@ pub fn latency_cdf(r: &Results) -> String {
     let y = header(
         &mut svg,
         "Per-request latency distribution (CDF)",
-        "Share of requests answered within a given time, every answered request of every round \
-         (log time axis). A line far to the left is fast for everyone; a slanted one means some \
-         requests wait for others. For /background the latency is the 202 answer, not the work; \
-         for /jobs it is POST plus GET ?wait=true.",
+        &format!(
+            "Share of requests answered within a given time, every answered request of every \
+             round (log time axis). A line far to the left is fast for everyone; a slanted one \
+             means some requests wait for others. For /background the latency is the 202 \
+             answer, not the work; for {} it is POST plus GET ?wait=true.",
+            crate::markdown::job_apis(r)
+        ),
     );
     let keys: Vec<(Key, String)> = strategies
         .iter()

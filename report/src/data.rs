@@ -1,6 +1,6 @@
 //! Loading and checking a results directory: the CSVs and metadata.json that bench-runner
-//! writes, and nothing else: the batch experiment's four CSVs and the sizes experiment's
-//! summary, each read when metadata.json lists its experiment.
+//! writes, and nothing else: the batch experiment's four CSVs, the sizes, rate and queue
+//! experiments' summaries, each read when metadata.json lists its experiment.
 //!
 //! Each file is read by column *name*, so a column bench-runner adds later does not break the
 //! report, while a column the report needs and cannot find is an error naming the file. Every
@@ -467,6 +467,8 @@ pub struct Results {
     pub sizes: Vec<SizesRow>,
     /// rate_summary.csv, if the run measured the rate experiment.
     pub rate: Option<crate::rate::RateResults>,
+    /// queue_summary.csv, if the run measured the queue experiment.
+    pub queue: Option<crate::queue::QueueResults>,
 }
 
 /// One row of sizes_summary.csv: one pair at one kernel size `n`.
@@ -497,6 +499,8 @@ pub struct SizesRow {
     pub t1_us: Option<f64>,
     /// Request median, pooled over the rounds, µs.
     pub latency_us_p50: Option<f64>,
+    /// Request p99, pooled over the rounds, µs.
+    pub latency_us_p99: Option<f64>,
     /// Probe p99, pooled over the rounds, µs.
     pub probe_latency_us_p99: Option<f64>,
     /// Probes sent in the rounds.
@@ -520,6 +524,7 @@ impl SizesRow {
         "result",
         "t1_us",
         "latency_us_p50",
+        "latency_us_p99",
         "probe_latency_us_p99",
         "probes",
         "probe_errors",
@@ -539,7 +544,8 @@ impl SizesRow {
 impl Results {
     /// Reads and checks metadata.json and the files of the experiments it lists: for the batch
     /// experiment `dir`/{summary,rounds,raw,probes}.csv, for the sizes experiment
-    /// sizes_summary.csv, for the rate experiment rate_summary.csv. A file of an experiment the run did not measure is not read.
+    /// sizes_summary.csv, for the rate experiment rate_summary.csv, for the queue experiment
+    /// queue_summary.csv. A file of an experiment the run did not measure is not read.
     pub fn load(dir: &Path) -> Result<Results, DataError> {
         let metadata = read_metadata(&dir.join(METADATA))?;
         let ran = |e: Experiment| metadata.experiments.iter().any(|x| x == e.name());
@@ -563,18 +569,24 @@ impl Results {
         } else {
             None
         };
+        let queue = if ran(Experiment::Queue) {
+            Some(crate::queue::load(dir)?)
+        } else {
+            None
+        };
         if !ran(Experiment::Batch) {
-            if sizes.is_empty() && rate.is_none() {
+            if sizes.is_empty() && rate.is_none() && queue.is_none() {
                 return Err(DataError::Inconsistent {
                     path: dir.join(METADATA),
                     message: format!(
-                        "experiments {:?}: none the report knows (batch, sizes, rate)",
+                        "experiments {:?}: none the report knows (batch, sizes, rate, queue)",
                         metadata.experiments
                     ),
                 });
             }
             return Ok(Results {
                 rate,
+                queue,
                 metadata,
                 summary: vec![],
                 rounds: vec![],
@@ -645,6 +657,7 @@ impl Results {
         }
         Ok(Results {
             rate,
+            queue,
             metadata,
             summary,
             rounds,
@@ -1043,6 +1056,7 @@ pub(crate) mod fake {
             probes: BTreeMap::new(),
             sizes: vec![],
             rate: None,
+            queue: None,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! report: turns the CSVs bench-runner writes into `REPORT.md` and the SVG charts it embeds.
 //!
 //! It reads only the results directory (`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`,
-//! `sizes_summary.csv`, `rate_summary.csv`, `metadata.json`: the files of the experiments metadata.json lists), so the report can be regenerated from committed results on any machine,
-//! without running a server. Every figure and every sentence with a number in it is computed
+//! `sizes_summary.csv`, `rate_summary.csv`, `queue_summary.csv`, `metadata.json`: the files of
+//! the experiments metadata.json lists), so the report can be regenerated from committed
+//! results on any machine, without running a server. Every figure and every sentence with a number in it is computed
 //! from those files.
 //!
 //! ```text
@@ -26,6 +27,11 @@
 //!   runtime, the crossover work size, its two charts.
 //! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
 //!   overload behaviour per pair, latency and goodput against offered load.
+//! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`): the broker
+//!   hop per runtime (`/queue`'s time to result minus `/jobs`', from the sizes and batch
+//!   experiments), and from queue_summary.csv the scale-out with 1, 2… worker processes and
+//!   its verdict and chart, and the fault run (a worker killed mid-burst: every job accounted
+//!   for).
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
 //! - [`generate`] / [`write()`]: all of it in memory, then onto disk, each file atomically.
@@ -40,6 +46,7 @@ pub mod data;
 pub mod findings;
 pub mod markdown;
 pub mod noise;
+pub mod queue;
 pub mod rate;
 pub mod sizes;
 mod svg;
@@ -61,7 +68,7 @@ pub struct Report {
 }
 
 /// Builds the report of `results`: the batch experiment's sections when it was measured, the
-/// sizes and rate experiments' when they were.
+/// sizes and rate experiments' when they were, the task queue's when `/queue` was.
 pub fn generate(results: &Results) -> Report {
     let mut charts = if results.has_batch() {
         charts::all(results)
@@ -77,6 +84,10 @@ pub fn generate(results: &Results) -> Report {
         markdown.push_str(&rate::markdown(rate, &rate_charts, CHARTS_DIR));
         charts.extend(rate_charts);
     }
+    // The task queue's section and its chart, when /queue was measured (nothing otherwise).
+    let queue_charts = queue::charts(results);
+    markdown.push_str(&queue::markdown(results, &queue_charts, CHARTS_DIR));
+    charts.extend(queue_charts);
     Report { markdown, charts }
 }
 

@@ -589,6 +589,7 @@ mod tests {
             result: "ok".into(),
             t1_us: Some(t1),
             latency_us_p50: Some(p50),
+            latency_us_p99: Some(p50 * 2.0),
             probe_latency_us_p99: Some(probe),
             probes: 50,
             probe_errors: 0,

@@ -3,7 +3,8 @@
 //! fails here rather than in a reader's `make report`.
 
 use report::data::{ProbeRow, RawRow, RoundRow, SizesRow, SummaryRow};
-use results_format::{CsvFile, PROBES, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
+use report::queue::QueueRow;
+use results_format::{CsvFile, PROBES, QUEUE_SUMMARY, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
 
 /// Each file with the columns the report reads from it.
 const READ: [(CsvFile, &[&str]); 4] = [
@@ -22,6 +23,9 @@ fn every_column_the_report_reads_is_in_the_results_format() {
     }
     for col in SizesRow::COLUMNS {
         assert!(SIZES_SUMMARY.has(col), "sizes_summary.csv: no `{col}`");
+    }
+    for col in QueueRow::COLUMNS {
+        assert!(QUEUE_SUMMARY.has(col), "queue_summary.csv: no `{col}`");
     }
 }
 

@@ -650,3 +650,99 @@ fn a_sizes_only_run_gets_its_section_and_no_batch_sections() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A queue_summary.csv row: every column empty but the ones named.
+fn queue_line(fields: &[(&str, &str)]) -> String {
+    let cols = results_format::QUEUE_SUMMARY.columns;
+    let mut v = vec![""; cols.len()];
+    for (k, val) in fields {
+        v[cols.iter().position(|c| c == k).expect("column")] = val;
+    }
+    v.join(",")
+}
+
+#[test]
+fn queue_files_are_read_only_when_the_run_lists_the_queue_experiment() {
+    let dir = scratch("queue");
+    let before = report::generate(&load()).markdown;
+    let path = dir.join(results_format::QUEUE_SUMMARY.name);
+    let header = results_format::QUEUE_SUMMARY.header();
+    // A stray, even malformed, queue_summary.csv in a run that did not measure the queue
+    // experiment is not read: the report is the same, byte for byte.
+    let stray = queue_line(&[("target", "tokio"), ("result", "ok"), ("strategy", "rayon")]);
+    fs::write(&path, format!("{header}\n{stray}\n")).expect("write");
+    let r = Results::load(&dir).expect("loads");
+    assert!(r.queue.is_none());
+    assert_eq!(report::generate(&r).markdown, before);
+
+    // Listed in metadata.json: read, and its section comes after everything else, which is
+    // as before (the fixture has no /queue pair) but for the lines that name the experiment
+    // and the /queue bullet of "What to do" (its fault result).
+    let meta = dir.join("metadata.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&meta).expect("read")).expect("json");
+    m["experiments"] = serde_json::json!(["batch", "queue"]);
+    fs::write(&meta, m.to_string()).expect("write");
+    let id = [
+        ("target", "tokio"),
+        ("runtime", "tokio"),
+        ("framework", "axum"),
+    ];
+    let row = |extra: &[(&'static str, &'static str)]| {
+        let mut f = id.to_vec();
+        f.extend_from_slice(extra);
+        queue_line(&f)
+    };
+    let fault = row(&[
+        ("workers", "2"),
+        ("result", "ok"),
+        ("run", "fault"),
+        ("strategy", "queue"),
+        ("queue_workers", "2"),
+        ("jobs", "16"),
+        ("accepted", "16"),
+        ("completed", "15"),
+        ("wrong", "0"),
+        ("lost", "1"),
+        ("killed_at_ms", "120"),
+        ("taken_over", "2"),
+    ]);
+    fs::write(&path, format!("{header}\n{fault}\n")).expect("write");
+    let r = Results::load(&dir).expect("loads");
+    assert_eq!(r.queue.as_ref().map(|q| q.rows.len()), Some(1));
+    let md = report::generate(&r).markdown;
+    let at = md
+        .find("## The task queue: /queue on Redis")
+        .expect("the section");
+    let bullet = "- **To scale out past one machine: the task queue, `/queue`**";
+    let rest: Vec<&str> = md[..at]
+        .lines()
+        .filter(|l| !l.starts_with(bullet))
+        .collect();
+    assert_eq!(
+        (rest.join("\n") + "\n")
+            .replace(", `queue_summary.csv` (queue experiment)", "")
+            .replace("| experiments | batch, queue |", "| experiments | batch |"),
+        before
+    );
+    assert!(
+        md.contains(&format!(
+            "{bullet} (a Redis broker and `queue-worker` processes, any number, anywhere; `GET \
+             /queue/{{id}}?wait=true`). With a worker process killed mid-burst: **JOBS LOST"
+        )),
+        "{md}"
+    );
+    assert!(
+        md[at..].contains("**JOBS LOST OR WRONG with a worker killed** in 1 of 1 fault runs: tokio: of 16 accepted jobs, 1 lost and 15 completed"),
+        "{md}"
+    );
+
+    // Listed but missing: an error naming the file.
+    fs::remove_file(&path).expect("remove");
+    let msg = Results::load(&dir).expect_err("must fail").to_string();
+    assert!(
+        msg.contains("queue_summary.csv") && msg.contains("not found"),
+        "{msg}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

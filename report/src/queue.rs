@@ -1,0 +1,1699 @@
+//! "The task queue: /queue on Redis": what the broker hop costs, per runtime, and what the queue
+//! experiment measured (queue_summary.csv, read when metadata.json lists `queue`): throughput
+//! with 1, 2… worker processes against `/jobs` in process, and a worker killed mid-burst.
+//!
+//! Definitions, all computed from the rows:
+//! - the *broker hop* of a setting (a target with a worker count) is `/queue`'s time to result
+//!   minus `/jobs`' at the same n and load, at the median and at p99: `/jobs` runs the same job
+//!   API in process on the CPU pool, so the difference is what the trip through Redis and a
+//!   worker process costs. From sizes_summary.csv at the sweep's smallest n (n = 0 by default:
+//!   nothing but the machinery) and from summary.csv at the batch's n; `/rayon`'s time to
+//!   result stands beside them for the reader;
+//! - *CPU busy* of a burst: (server + worker processes + broker CPU time, and bench-runner's
+//!   own when it shares the servers' cores) ÷ (span × cores): everything that ran on the cores
+//!   the burst had;
+//! - the *scale-out verdict* of a target: the throughput of its most worker processes ÷ that of
+//!   one, and what limited it: the cores when they were at least [`CORES_FULL`] busy with one
+//!   process (a second process on the same cores has no core to run on), otherwise the figures
+//!   say where the time went;
+//! - a *clean* fault run: every accepted job answered done with the right total (`lost` and
+//!   `wrong` 0, `completed` = `accepted`).
+//!
+//! Nothing is estimated: in the hop tables a strategy whose row is missing or not `ok` is "—";
+//! in the queue experiment's tables a figure missing is "—", and the runs of a target that
+//! failed are shown marked (bench-runner fails the whole target when, say, its fault run lost
+//! a job), and left out of the verdict and the chart unless every job came back right.
+//!
+//! One chart ([`charts`]): each target's burst throughput, `/jobs` beside `/queue` with each
+//! count of worker processes.
+
+use std::path::Path;
+
+use common::Strategy;
+use results_format::{
+    QUEUE_RUN_FAULT, QUEUE_RUN_SCALE, QUEUE_SUMMARY, RESULT_NOT_APPLICABLE, RESULT_OK,
+};
+use serde::Deserialize;
+
+use crate::charts::{Chart, strategy_color, thousands};
+use crate::data::{self, DataError, Metadata, Results, SizesRow, SummaryRow};
+use crate::findings::{and_list, sig3, times};
+use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
+
+/// With one worker process the cores were this busy or more: a second process on the same
+/// cores has nothing to run on, so the cores are what limits the throughput.
+pub const CORES_FULL: f64 = 0.8;
+
+/// Below this ratio of throughputs (most worker processes ÷ one) a second process is not
+/// called a gain: a burst's throughput moves by several percent from run to run on shared
+/// cores.
+pub const SCALE_GAIN: f64 = 1.15;
+
+/// The resolution of a process's CPU time, ms: Linux counts `utime + stime` in clock ticks of
+/// 10 ms (`CLK_TCK` 100; docs/results-format.md, "Inside the server"), so each process's
+/// figure over a burst is ± one tick.
+pub const CPU_TICK_MS: f64 = 10.0;
+
+/// One row of queue_summary.csv (the columns the report uses). A target without runs (no
+/// broker, or it failed before its first) is one row with `result`, its reason in `failure`
+/// or `note`, and no figures.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueueRow {
+    /// Target name.
+    pub target: String,
+    /// Runtime (`tokio`).
+    pub runtime: String,
+    /// Framework (`axum`).
+    pub framework: String,
+    /// Executor threads of the server; `None` for an external server.
+    pub workers: Option<u32>,
+    /// Kernel size of every job.
+    pub n: Option<u64>,
+    /// `ok`, `failed` or `not_applicable`.
+    pub result: String,
+    /// Why it failed or was not measured.
+    pub failure: Option<String>,
+    /// `scale` or `fault` (empty on a target's row without figures).
+    #[serde(default)]
+    pub run: String,
+    /// `jobs` (in process) or `queue` (empty on a target's row without figures).
+    #[serde(default)]
+    pub strategy: String,
+    /// Worker processes (0 for `/jobs`).
+    pub queue_workers: Option<u32>,
+    /// Threads (kernels at once) of each worker process.
+    pub worker_threads: Option<u32>,
+    /// The lease after which a job a worker holds may be taken over, ms.
+    pub lease_ms: Option<u64>,
+    /// Jobs of the burst.
+    pub jobs: Option<u64>,
+    /// Jobs accepted (202) at submission.
+    pub accepted: Option<u64>,
+    /// Jobs answered done with the right total.
+    pub completed: Option<u64>,
+    /// Jobs answered with a wrong total or `failed`.
+    pub wrong: Option<u64>,
+    /// Jobs accepted but never answered done.
+    pub lost: Option<u64>,
+    /// The worker process killed, from the run's start, ms (`fault` runs).
+    pub killed_at_ms: Option<f64>,
+    /// Jobs the surviving worker took over (its own count; `fault` runs).
+    pub taken_over: Option<u64>,
+    /// First submission to the last result, ms.
+    pub span_ms: Option<f64>,
+    /// Completed jobs per second of the span.
+    pub throughput_rps: Option<f64>,
+    /// Time to result, median, µs.
+    pub latency_us_p50: Option<f64>,
+    /// Time to result, p99, µs.
+    pub latency_us_p99: Option<f64>,
+    /// The `/health` probe's p99 beside the burst, µs.
+    pub probe_latency_us_p99: Option<f64>,
+    /// The server's executor lag p99 over the burst, µs.
+    pub lag_us_p99: Option<f64>,
+    /// CPU time of the server over the burst, ms.
+    pub server_cpu_ms: Option<f64>,
+    /// CPU time of every worker process over the burst, ms.
+    pub workers_cpu_ms: Option<f64>,
+    /// CPU time of redis-server over the burst, ms (empty for an external broker).
+    pub broker_cpu_ms: Option<f64>,
+    /// bench-runner's own CPU time over the burst, ms (the load generator and the probe);
+    /// `None` in files older than the column.
+    #[serde(default)]
+    pub client_cpu_ms: Option<f64>,
+    /// Remarks; on a target's row without figures, why it was not applicable.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl QueueRow {
+    /// The columns of queue_summary.csv the report reads.
+    pub const COLUMNS: &[&str] = &[
+        "target",
+        "runtime",
+        "framework",
+        "workers",
+        "n",
+        "result",
+        "failure",
+        "run",
+        "strategy",
+        "queue_workers",
+        "worker_threads",
+        "lease_ms",
+        "jobs",
+        "accepted",
+        "completed",
+        "wrong",
+        "lost",
+        "killed_at_ms",
+        "taken_over",
+        "span_ms",
+        "throughput_rps",
+        "latency_us_p50",
+        "latency_us_p99",
+        "probe_latency_us_p99",
+        "lag_us_p99",
+        "server_cpu_ms",
+        "workers_cpu_ms",
+        "broker_cpu_ms",
+        "client_cpu_ms",
+        "note",
+    ];
+
+    /// Measured (`result` is `ok`).
+    pub fn ok(&self) -> bool {
+        self.result == RESULT_OK
+    }
+
+    /// The run has figures: a span and a throughput. bench-runner gives a target one `result`,
+    /// so the runs of a target that failed (a job lost in its fault run, say) are `failed`
+    /// rows with their figures: they are shown, and marked.
+    pub fn measured(&self) -> bool {
+        self.span_ms.is_some() && self.throughput_rps.is_some()
+    }
+
+    /// Measured, and every accepted job came back done with the right total: a throughput
+    /// that counts.
+    pub fn sound(&self) -> bool {
+        self.measured() && self.clean() == Some(true)
+    }
+
+    /// Why the row is not `ok`: its failure, else its note (where bench-runner puts why a
+    /// target was not applicable).
+    pub fn why(&self) -> Option<&str> {
+        [self.failure.as_deref(), self.note.as_deref()]
+            .into_iter()
+            .flatten()
+            .find(|w| !w.is_empty())
+    }
+
+    /// A `scale` run of `/queue` (not `/jobs`' reference).
+    fn is_queue(&self) -> bool {
+        self.strategy == Strategy::Queue.name()
+    }
+
+    /// CPU busy, a fraction of the cores over the span, and whether it is a lower bound (the
+    /// broker's or bench-runner's CPU time unknown: an external broker, an older file). `/jobs`
+    /// runs no worker process and no broker, so only the server's (and bench-runner's) time
+    /// counts there. `None` when the server's time, the workers' (for `/queue`) or the span is
+    /// missing.
+    pub fn cpu_busy(&self, cores: Cores) -> Option<(f64, bool)> {
+        let span = self.span_ms.filter(|s| *s > 0.0)?;
+        let mut cpu = self.server_cpu_ms?;
+        let mut partial = false;
+        let mut add = |v: Option<f64>| match v {
+            Some(v) => cpu += v,
+            None => partial = true,
+        };
+        if self.is_queue() {
+            add(Some(self.workers_cpu_ms?));
+            add(self.broker_cpu_ms);
+        }
+        if cores.with_client {
+            add(self.client_cpu_ms);
+        }
+        Some((cpu / (span * cores.n as f64), partial))
+    }
+
+    /// How far CPU busy may be off from the clock ticks alone: one [`CPU_TICK_MS`] per process
+    /// counted, over span × cores (a fraction).
+    pub fn cpu_busy_resolution(&self, cores: Cores) -> Option<f64> {
+        let span = self.span_ms.filter(|s| *s > 0.0)?;
+        let mut processes = 1.0;
+        if self.is_queue() {
+            processes += f64::from(self.queue_workers.unwrap_or(0));
+            processes += if self.broker_cpu_ms.is_some() {
+                1.0
+            } else {
+                0.0
+            };
+        }
+        if cores.with_client && self.client_cpu_ms.is_some() {
+            processes += 1.0;
+        }
+        Some(processes * CPU_TICK_MS / (span * cores.n as f64))
+    }
+
+    /// The fault run's jobs all came back right: none lost, none wrong, every accepted one
+    /// completed. `None` if the counts are missing.
+    pub fn clean(&self) -> Option<bool> {
+        Some(self.lost? == 0 && self.wrong? == 0 && self.completed? == self.accepted?)
+    }
+}
+
+/// queue_summary.csv, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct QueueResults {
+    /// Every row, in file order (bench-runner's: target, then its runs).
+    pub rows: Vec<QueueRow>,
+}
+
+/// Reads `dir`/queue_summary.csv (the run measured the queue experiment: the file must be
+/// there). A strategy other than `/jobs` and `/queue`, or a run other than `scale` and
+/// `fault`, on a measured row is an error naming the line.
+pub fn load(dir: &Path) -> Result<QueueResults, DataError> {
+    let path = dir.join(QUEUE_SUMMARY.name);
+    let mut rows = Vec::new();
+    for (line, row) in data::read_csv::<QueueRow>(&path, QueueRow::COLUMNS)? {
+        let bad = |message: String| DataError::Csv {
+            path: path.clone(),
+            line,
+            message,
+        };
+        let strategy = Strategy::from_name(&row.strategy);
+        if !row.strategy.is_empty() && !matches!(strategy, Some(Strategy::Jobs | Strategy::Queue)) {
+            return Err(bad(format!(
+                "strategy {:?}: the queue experiment measures jobs and queue only",
+                row.strategy
+            )));
+        }
+        if !["", QUEUE_RUN_SCALE, QUEUE_RUN_FAULT].contains(&row.run.as_str()) {
+            return Err(bad(format!(
+                "run {:?}: neither {QUEUE_RUN_SCALE} nor {QUEUE_RUN_FAULT}",
+                row.run
+            )));
+        }
+        if row.ok() && (row.run.is_empty() || row.strategy.is_empty()) {
+            return Err(bad("an ok row without its run or strategy".into()));
+        }
+        rows.push(row);
+    }
+    Ok(QueueResults { rows })
+}
+
+/// The cores a burst had, and whether bench-runner ran on them too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cores {
+    /// How many: the servers' CPUs when pinned (the broker and the workers are pinned with
+    /// them), else the machine's.
+    pub n: usize,
+    /// bench-runner was not pinned apart (`client_cpus` unset): its CPU time was spent on the
+    /// same cores and counts in CPU busy.
+    pub with_client: bool,
+}
+
+/// The cores of the run described by `m`.
+pub fn cores(m: &Metadata) -> Cores {
+    Cores {
+        n: m.server_cpus.as_ref().map_or(m.cores, Vec::len).max(1),
+        with_client: m.client_cpus.is_none(),
+    }
+}
+
+/// One strategy's time to result in a setting, µs: (median, p99); `None` if not measured.
+type TimeToResult = Option<(Option<f64>, Option<f64>)>;
+
+/// The broker hop in one setting (a target with a worker count), at one n and load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hop {
+    /// `tokio ×2`.
+    pub setting: String,
+    /// `tokio + axum`.
+    pub label: String,
+    /// `/rayon`'s time to result.
+    pub rayon: TimeToResult,
+    /// `/jobs`'.
+    pub jobs: TimeToResult,
+    /// `/queue`'s.
+    pub queue: TimeToResult,
+}
+
+impl Hop {
+    /// `/queue`'s median minus `/jobs`', µs.
+    pub fn p50_us(&self) -> Option<f64> {
+        Some(self.queue?.0? - self.jobs?.0?)
+    }
+
+    /// `/queue`'s p99 minus `/jobs`', µs.
+    pub fn p99_us(&self) -> Option<f64> {
+        Some(self.queue?.1? - self.jobs?.1?)
+    }
+}
+
+/// Where a hop table's figures come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HopSource {
+    /// sizes_summary.csv at this n (the sweep's smallest).
+    Sizes(u64),
+    /// summary.csv, at the batch's n.
+    Batch(u64),
+}
+
+/// Settings in file order, each once: `(target, workers, label)`.
+fn settings_of<'a>(
+    rows: impl Iterator<Item = (&'a str, Option<u32>, String)>,
+) -> Vec<(String, Option<u32>, String)> {
+    let mut out: Vec<(String, Option<u32>, String)> = Vec::new();
+    for (t, w, label) in rows {
+        if !out.iter().any(|(t0, w0, _)| t0 == t && *w0 == w) {
+            out.push((t.to_owned(), w, label));
+        }
+    }
+    out
+}
+
+fn short(target: &str, workers: Option<u32>) -> String {
+    match workers {
+        Some(w) => format!("{target} ×{w}"),
+        None => target.to_owned(),
+    }
+}
+
+/// The hop in every setting of the sizes experiment with a `/queue` row, at the sweep's
+/// smallest n; `None` when the sweep has no `/queue` row.
+pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
+    let n0 = r.sizes.iter().map(|s| s.n).min()?;
+    let with_queue = r
+        .sizes
+        .iter()
+        .filter(|s| s.strategy == Strategy::Queue && s.n == n0);
+    let settings = settings_of(with_queue.map(|s| (s.target.as_str(), s.workers, s.label())));
+    if settings.is_empty() {
+        return None;
+    }
+    let of = |t: &str, w: Option<u32>, st: Strategy| -> TimeToResult {
+        r.sizes
+            .iter()
+            .find(|s| s.target == t && s.workers == w && s.strategy == st && s.n == n0)
+            .filter(|s| s.ok())
+            .map(|s: &SizesRow| (s.latency_us_p50, s.latency_us_p99))
+    };
+    let hops = settings
+        .into_iter()
+        .map(|(t, w, label)| Hop {
+            setting: short(&t, w),
+            label,
+            rayon: of(&t, w, Strategy::Rayon),
+            jobs: of(&t, w, Strategy::Jobs),
+            queue: of(&t, w, Strategy::Queue),
+        })
+        .collect();
+    Some((HopSource::Sizes(n0), hops))
+}
+
+/// The hop in every setting of the batch experiment with a `/queue` row; `None` when
+/// summary.csv has none.
+pub fn batch_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
+    let with_queue = r.summary.iter().filter(|s| s.strategy == Strategy::Queue);
+    let settings = settings_of(with_queue.map(|s| (s.target.as_str(), s.workers, s.label())));
+    if settings.is_empty() {
+        return None;
+    }
+    let of = |t: &str, w: Option<u32>, st: Strategy| -> TimeToResult {
+        r.ok_pair(t, w, st)
+            .map(|s: &SummaryRow| (s.latency_us_p50, s.latency_us_p99))
+    };
+    let hops = settings
+        .into_iter()
+        .map(|(t, w, label)| Hop {
+            setting: short(&t, w),
+            label,
+            rayon: of(&t, w, Strategy::Rayon),
+            jobs: of(&t, w, Strategy::Jobs),
+            queue: of(&t, w, Strategy::Queue),
+        })
+        .collect();
+    Some((HopSource::Batch(r.metadata.n), hops))
+}
+
+/// The smallest and largest of some figures: `(lo, hi)`.
+pub type Bounds = Option<(f64, f64)>;
+
+/// The smallest and largest hop (median, p99) over `hops`, µs, where both strategies were
+/// measured.
+pub fn hop_bounds(hops: &[Hop]) -> (Bounds, Bounds) {
+    (
+        crate::findings::bounds(hops.iter().filter_map(Hop::p50_us)),
+        crate::findings::bounds(hops.iter().filter_map(Hop::p99_us)),
+    )
+}
+
+/// `+412 µs` or `+412 to +1830 µs`.
+pub fn us_span((lo, hi): (f64, f64)) -> String {
+    if format!("{lo:+.0}") == format!("{hi:+.0}") {
+        format!("{lo:+.0} µs")
+    } else {
+        format!("{lo:+.0} to {hi:+.0} µs")
+    }
+}
+
+const NONE: &str = "—";
+
+fn ms_cell(us: Option<f64>) -> String {
+    us.map_or(NONE.to_owned(), |v| sig3(v / 1000.0))
+}
+
+fn time_cell(t: TimeToResult) -> String {
+    match t {
+        Some((p50, p99)) => format!("{} / {}", ms_cell(p50), ms_cell(p99)),
+        None => NONE.to_owned(),
+    }
+}
+
+fn hop_cell(v: Option<f64>) -> String {
+    v.map_or(NONE.to_owned(), |v| format!("{v:+.0}"))
+}
+
+/// One hop table, with the sentence that says where its figures come from.
+fn hop_table(r: &Results, source: HopSource, hops: &[Hop]) -> String {
+    let m = &r.metadata;
+    let processes = match m.queue_workers.first() {
+        Some(w) => format!(
+            "{w} worker process{}{}",
+            if *w == 1 { "" } else { "es" },
+            m.queue_worker_threads
+                .map_or(String::new(), |t| format!(" of {t} thread(s)"))
+        ),
+        None => "its worker process(es)".to_owned(),
+    };
+    let mut md = match source {
+        HopSource::Sizes(n) => format!(
+            "**From the sizes experiment** (`sizes_summary.csv`) at n = {}{}: rounds of C = {} \
+             concurrent requests per pair, each request's time to result pooled over the rounds; \
+             `/queue` with {processes}.\n\n",
+            thousands(n),
+            if n == 0 {
+                " (no work: the strategies' machinery alone)"
+            } else {
+                " (the sweep's smallest size)"
+            },
+            m.concurrency
+        ),
+        HopSource::Batch(n) => format!(
+            "**From the batch experiment** (`summary.csv`) at n = {}: {} round(s) of C = {} \
+             concurrent requests per pair, pooled; `/queue` with {processes}.\n\n",
+            thousands(n),
+            m.rounds,
+            m.concurrency
+        ),
+    };
+    md.push_str(
+        "| setting | /rayon p50 / p99 (ms) | /jobs p50 / p99 (ms) | /queue p50 / p99 (ms) \
+         | hop p50 (µs) | hop p99 (µs) |\n|---|---|---|---|---:|---:|\n",
+    );
+    for h in hops {
+        md.push_str(&format!(
+            "| {} ({}) | {} | {} | {} | {} | {} |\n",
+            h.setting,
+            h.label,
+            time_cell(h.rayon),
+            time_cell(h.jobs),
+            time_cell(h.queue),
+            hop_cell(h.p50_us()),
+            hop_cell(h.p99_us())
+        ));
+    }
+    md.push('\n');
+    match hop_bounds(hops) {
+        (Some(p50), Some(p99)) => md.push_str(&format!(
+            "The hop: {} at the median, {} at p99 ({} of {} settings with both `/jobs` and \
+             `/queue` measured).\n\n",
+            us_span(p50),
+            us_span(p99),
+            hops.iter().filter(|h| h.p50_us().is_some()).count(),
+            hops.len()
+        )),
+        _ => md.push_str(
+            "No setting has both `/jobs` and `/queue` measured here: no hop to state.\n\n",
+        ),
+    }
+    md
+}
+
+/// The scale-out runs of one target, in file order.
+fn scale_rows<'a>(q: &'a QueueResults, target: &str) -> Vec<&'a QueueRow> {
+    q.rows
+        .iter()
+        .filter(|x| x.target == target && x.run == QUEUE_RUN_SCALE)
+        .collect()
+}
+
+/// Targets of the queue experiment in file order, with their `runtime + framework` label.
+fn targets(q: &QueueResults) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for x in &q.rows {
+        if !out.iter().any(|(t, _)| *t == x.target) {
+            out.push((x.target.clone(), format!("{} + {}", x.runtime, x.framework)));
+        }
+    }
+    out
+}
+
+/// What 1 and the most worker processes gave one target, and what limited it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleVerdict {
+    /// Target name.
+    pub target: String,
+    /// One process's throughput (results/s) and CPU busy (fraction, lower bound?).
+    pub one: (f64, Option<(f64, bool)>),
+    /// The most processes measured, their throughput and CPU busy.
+    pub most: (u32, f64, Option<(f64, bool)>),
+    /// `most` ÷ `one`.
+    pub ratio: f64,
+    /// `/jobs`' throughput in the same run, results/s.
+    pub jobs_rps: Option<f64>,
+    /// What limited it.
+    pub limit: Limit,
+    /// How far the one-process run's CPU busy may be off from the clock ticks alone.
+    pub one_resolution: Option<f64>,
+}
+
+/// A CPU busy off by more than this from the clock ticks alone is said to be coarse: the
+/// verdict on the cores then says so.
+pub const COARSE: f64 = 0.1;
+
+/// What limited the throughput of a target's worker processes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    /// The cores were at least [`CORES_FULL`] busy with one process.
+    Cores,
+    /// The extra processes added at least [`SCALE_GAIN`]×: the cores had room.
+    Scaled,
+    /// Neither: the cores had room, yet more processes added little.
+    Elsewhere,
+}
+
+/// The verdict of `target`: `None` without an ok `/queue` run with one worker process and one
+/// with more.
+pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<ScaleVerdict> {
+    let rows = scale_rows(q, target);
+    let queue: Vec<&QueueRow> = rows
+        .iter()
+        .copied()
+        .filter(|x| x.sound() && x.is_queue())
+        .collect();
+    let one = queue.iter().find(|x| x.queue_workers == Some(1))?;
+    let most = queue
+        .iter()
+        .filter(|x| x.queue_workers.is_some_and(|w| w > 1))
+        .max_by_key(|x| x.queue_workers)?;
+    let one_rps = one.throughput_rps?;
+    let most_rps = most.throughput_rps?;
+    if one_rps <= 0.0 {
+        return None;
+    }
+    let ratio = most_rps / one_rps;
+    let one_busy = one.cpu_busy(cores);
+    let limit = match one_busy {
+        Some((busy, _)) if busy >= CORES_FULL => Limit::Cores,
+        _ if ratio >= SCALE_GAIN => Limit::Scaled,
+        _ => Limit::Elsewhere,
+    };
+    Some(ScaleVerdict {
+        target: target.to_owned(),
+        one: (one_rps, one_busy),
+        most: (most.queue_workers?, most_rps, most.cpu_busy(cores)),
+        ratio,
+        jobs_rps: rows
+            .iter()
+            .find(|x| x.sound() && x.strategy == Strategy::Jobs.name())
+            .and_then(|x| x.throughput_rps),
+        limit,
+        one_resolution: one.cpu_busy_resolution(cores),
+    })
+}
+
+fn busy_text(b: Option<(f64, bool)>) -> String {
+    match b {
+        Some((v, false)) => format!("{:.0} %", v * 100.0),
+        Some((v, true)) => format!("≥ {:.0} %", v * 100.0),
+        None => NONE.to_owned(),
+    }
+}
+
+impl ScaleVerdict {
+    /// The verdict as a sentence.
+    pub fn sentence(&self, cores: Cores) -> String {
+        let (w, most_rps, most_busy) = self.most;
+        let mut s = format!(
+            "**{}**: {w} worker processes gave {} the throughput of 1 ({} against {} results/s)",
+            self.target,
+            times(self.ratio),
+            sig3(most_rps),
+            sig3(self.one.0)
+        );
+        if let Some(j) = self.jobs_rps.filter(|j| *j > 0.0) {
+            s.push_str(&format!(
+                "; with {w} processes `/queue` reached {} `/jobs`' {} results/s in process",
+                times(most_rps / j),
+                sig3(j)
+            ));
+        }
+        s.push_str(&match self.limit {
+            Limit::Cores => format!(
+                ". Limited by the cores: with 1 worker process the server, the worker and the \
+                 broker{} already kept the {} cores {} busy, so a second process on the same \
+                 cores adds no throughput (worker processes on other machines would).",
+                if cores.with_client {
+                    " (with bench-runner beside them)"
+                } else {
+                    ""
+                },
+                cores.n,
+                busy_text(self.one.1)
+            ),
+            Limit::Scaled => format!(
+                ". The cores had room ({} busy with 1 process, {} with {w}): the extra process \
+                 added throughput.",
+                busy_text(self.one.1),
+                busy_text(most_busy)
+            ),
+            Limit::Elsewhere => format!(
+                ". Not the cores ({} busy with 1 process, {} with {w}), yet the extra process \
+                 added little: the limit lies in the server, the broker's round trips or the \
+                 burst itself (its CPU times are in the table).",
+                busy_text(self.one.1),
+                busy_text(most_busy)
+            ),
+        });
+        if let Some(res) = self.one_resolution.filter(|r| *r > COARSE) {
+            s.push_str(&format!(
+                " (On a burst this short the clock ticks alone may move CPU busy by ±{:.0} %: \
+                 a longer burst, `--concurrency` or `--n`, would tell better.)",
+                res * 100.0
+            ));
+        }
+        s
+    }
+}
+
+fn count_cell(v: Option<u64>) -> String {
+    v.map_or(NONE.to_owned(), |v| v.to_string())
+}
+
+fn processes_cell(x: &QueueRow) -> String {
+    if x.is_queue() {
+        match (x.queue_workers, x.worker_threads) {
+            (Some(w), Some(t)) => format!("{w} × {t} threads"),
+            (Some(w), None) => w.to_string(),
+            _ => NONE.to_owned(),
+        }
+    } else {
+        "in process".to_owned()
+    }
+}
+
+fn scale_table(r: &Results, q: &QueueResults) -> String {
+    let cores = cores(&r.metadata);
+    let mut md = String::from(
+        "| target | strategy | worker processes | jobs | completed | results/s | time to result \
+         p50 / p99 (ms) | probe p99 (ms) | lag p99 (ms) | CPU busy |\n\
+         |---|---|---|---:|---:|---:|---|---:|---:|---:|\n",
+    );
+    for (t, _) in targets(q) {
+        for x in scale_rows(q, &t).into_iter().filter(|x| x.measured()) {
+            md.push_str(&format!(
+                "| {t} | /{}{} | {} | {} | {} | {} | {} / {} | {} | {} | {} |\n",
+                x.strategy,
+                if x.ok() { "" } else { " (**failed**)" },
+                processes_cell(x),
+                count_cell(x.jobs),
+                count_cell(x.completed),
+                x.throughput_rps.map_or(NONE.to_owned(), sig3),
+                ms_cell(x.latency_us_p50),
+                ms_cell(x.latency_us_p99),
+                ms_cell(x.probe_latency_us_p99),
+                ms_cell(x.lag_us_p99),
+                busy_text(x.cpu_busy(cores))
+            ));
+        }
+    }
+    md.push('\n');
+    md
+}
+
+/// The fault runs' tally: clean runs, all ok runs, jobs taken over; and each target that
+/// lost or got wrong jobs, with its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultTally {
+    /// Fault runs in which every accepted job completed with the right total.
+    pub clean: usize,
+    /// Fault runs with their counts.
+    pub runs: usize,
+    /// Jobs taken over by the surviving workers, over the clean runs.
+    pub taken_over: u64,
+    /// `tokio: 2 of 80 accepted jobs lost, 1 wrong` for each run that was not clean.
+    pub bad: Vec<String>,
+    /// Targets whose fault run killed no worker (the burst ended first).
+    pub no_kill: Vec<String>,
+}
+
+/// The fault runs that have their counts, whatever their `result`: a target whose fault run
+/// lost a job is `failed`, and must be counted here, loudly.
+fn fault_rows(q: &QueueResults) -> impl Iterator<Item = &QueueRow> {
+    q.rows
+        .iter()
+        .filter(|x| x.run == QUEUE_RUN_FAULT && x.accepted.is_some())
+}
+
+/// The tally of the fault runs.
+pub fn fault_tally(q: &QueueResults) -> FaultTally {
+    let runs: Vec<&QueueRow> = fault_rows(q).collect();
+    let mut t = FaultTally {
+        clean: 0,
+        runs: runs.len(),
+        taken_over: 0,
+        bad: Vec::new(),
+        no_kill: Vec::new(),
+    };
+    for x in runs {
+        if x.killed_at_ms.is_none() {
+            t.no_kill.push(x.target.clone());
+        }
+        if x.clean() == Some(true) {
+            t.clean += 1;
+            t.taken_over += x.taken_over.unwrap_or(0);
+        } else {
+            let mut what = Vec::new();
+            if let Some(l) = x.lost.filter(|l| *l > 0) {
+                what.push(format!("{l} lost"));
+            }
+            if let Some(w) = x.wrong.filter(|w| *w > 0) {
+                what.push(format!("{w} wrong"));
+            }
+            if let (Some(c), Some(a)) = (x.completed, x.accepted)
+                && c != a
+            {
+                what.push(format!("{c} completed"));
+            }
+            if what.is_empty() {
+                what.push("its counts missing".into());
+            }
+            t.bad.push(format!(
+                "{}: of {} accepted jobs, {}",
+                x.target,
+                count_cell(x.accepted),
+                and_list(&what)
+            ));
+        }
+    }
+    t
+}
+
+impl FaultTally {
+    /// The line the fault section ends with: the clean count, or, loudly, who lost jobs.
+    pub fn line(&self) -> String {
+        let s = self.summary();
+        let mut chars = s.chars();
+        chars
+            .next()
+            .map_or(s.clone(), |c| c.to_uppercase().chain(chars).collect())
+    }
+
+    /// [`FaultTally::line`] starting in lower case, to follow a colon.
+    pub fn summary(&self) -> String {
+        if self.runs == 0 {
+            return "no fault run was measured.".into();
+        }
+        let mut s = if self.bad.is_empty() {
+            format!(
+                "every accepted job completed with the right total in {}/{} fault runs ({} \
+                 taken over).",
+                self.clean, self.runs, self.taken_over
+            )
+        } else {
+            format!(
+                "**JOBS LOST OR WRONG with a worker killed** in {} of {} fault runs: {}. The \
+                 queue's at-least-once delivery failed there.",
+                self.bad.len(),
+                self.runs,
+                self.bad.join("; ")
+            )
+        };
+        if !self.no_kill.is_empty() {
+            s.push_str(&format!(
+                " No worker was killed in the fault run of {} (the burst ended first): it \
+                 tested nothing.",
+                and_list(&self.no_kill)
+            ));
+        }
+        s
+    }
+}
+
+fn fault_table(q: &QueueResults) -> String {
+    let mut md = String::from(
+        "| target | jobs | accepted | completed | wrong | lost | taken over | killed at (ms) | \
+         span (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for x in fault_rows(q) {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            x.target,
+            count_cell(x.jobs),
+            count_cell(x.accepted),
+            count_cell(x.completed),
+            count_cell(x.wrong),
+            count_cell(x.lost),
+            count_cell(x.taken_over),
+            x.killed_at_ms.map_or(NONE.to_owned(), sig3),
+            x.span_ms.map_or(NONE.to_owned(), sig3)
+        ));
+    }
+    md.push('\n');
+    md
+}
+
+/// The targets with rows that are not `ok`, each once: `tokio: failed, why`.
+fn not_ok(q: &QueueResults) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for x in q.rows.iter().filter(|x| !x.ok()) {
+        let line = format!(
+            "{}: {}{}",
+            x.target,
+            if x.result == RESULT_NOT_APPLICABLE {
+                "not applicable"
+            } else {
+                "**failed**"
+            },
+            x.why().map_or(String::new(), |w| format!(", {w}"))
+        );
+        if !out.contains(&line) {
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// Why no `/queue` figure exists in the run (the first reason a row gives, e.g. no broker), or
+/// `None` when some `/queue` pair or queue run was measured.
+fn never_measured(r: &Results) -> Option<String> {
+    let summary = r.summary.iter().filter(|s| s.strategy == Strategy::Queue);
+    let sizes = r.sizes.iter().filter(|s| s.strategy == Strategy::Queue);
+    let queue = r.queue.iter().flat_map(|q| &q.rows);
+    if summary.clone().any(SummaryRow::ok)
+        || sizes.clone().any(SizesRow::ok)
+        || queue.clone().any(|x| x.ok() || x.measured())
+    {
+        return None;
+    }
+    let reasons = summary
+        .map(|s| (s.result.as_str(), s.failure.as_deref()))
+        .chain(queue.map(|x| (x.result.as_str(), x.why())));
+    let mut first = None;
+    for (result, failure) in reasons {
+        if let Some(f) = failure.filter(|f| !f.is_empty()) {
+            first = Some(format!("{result}, {f}"));
+            break;
+        }
+        first.get_or_insert_with(|| result.to_owned());
+    }
+    Some(first.unwrap_or_else(|| "no row was measured".into()))
+}
+
+/// Whether the run has anything for this section: the queue experiment, or `/queue` pairs in
+/// the batch or sizes experiment.
+pub fn present(r: &Results) -> bool {
+    r.queue.is_some()
+        || r.summary.iter().any(|s| s.strategy == Strategy::Queue)
+        || r.sizes.iter().any(|s| s.strategy == Strategy::Queue)
+}
+
+/// The section, or nothing when the run measured no `/queue` at all (a results directory
+/// without queue files renders as before); `charts` (from [`charts`]) are linked under
+/// `charts_dir`.
+pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
+    if !present(r) {
+        return String::new();
+    }
+    let m = &r.metadata;
+    let mut md = String::from("## The task queue: /queue on Redis\n\n");
+    md.push_str(
+        "`POST /queue?n=` puts the job on a Redis broker and answers 202 with an id; separate \
+         `queue-worker` processes take it, compute it and store the result; `GET \
+         /queue/{id}?wait=true` returns it. `/jobs` is the same job API in process (the CPU \
+         pool), so `/queue` − `/jobs` is what the trip through the broker and a worker process \
+         costs: the **broker hop**.",
+    );
+    if !m.broker.is_empty() {
+        md.push_str(&format!(" Broker: {}.", m.broker));
+    }
+    if let Some(why) = never_measured(r) {
+        md.push_str(&format!(
+            "\n\n**`/queue` was not measured in this run**: {why}.\n\n"
+        ));
+        return md;
+    }
+    md.push_str("\n\n### The broker hop, per runtime\n\n");
+    md.push_str(
+        "Time to result (the request sent → the result received) of `/rayon`, `/jobs` and \
+         `/queue`, p50 / p99, and the hop: `/queue`'s minus `/jobs`', µs, at the median and at \
+         p99. \"—\": not measured (not applicable, failed, or not in this run).\n\n",
+    );
+    let tables: Vec<(HopSource, Vec<Hop>)> = [sizes_hops(r), batch_hops(r)]
+        .into_iter()
+        .flatten()
+        .collect();
+    if tables.is_empty() {
+        md.push_str(
+            "Neither the sizes nor the batch experiment measured `/queue` in this run: no \
+             hop to state.\n\n",
+        );
+    }
+    for (source, hops) in &tables {
+        md.push_str(&hop_table(r, *source, hops));
+    }
+    let Some(q) = &r.queue else {
+        return md;
+    };
+    let cores = cores(m);
+    let measured: Vec<&QueueRow> = q.rows.iter().filter(|x| x.measured()).collect();
+    let first = measured.first();
+    md.push_str("### Scale-out: worker processes against /jobs\n\n");
+    md.push_str(&format!(
+        "The queue experiment (`queue_summary.csv`), each target at its largest worker count: a \
+         burst of {} jobs{} submitted at once, each awaited with `GET …?wait=true`; `/jobs` in \
+         process, then `/queue` with each count of worker processes. Results/s = completed ÷ \
+         span (first submit → last result); CPU busy = (server + worker processes + \
+         redis-server{} CPU time) ÷ (span × {} cores) (≥: a part of it unknown, e.g. an \
+         external broker's).\n\n",
+        first
+            .and_then(|x| x.jobs)
+            .map_or("(4 × C)".to_owned(), |j| j.to_string()),
+        first
+            .and_then(|x| x.n)
+            .map_or(String::new(), |n| format!(" of n = {}", thousands(n))),
+        if cores.with_client {
+            " + bench-runner (it shares the cores)"
+        } else {
+            ""
+        },
+        cores.n
+    ));
+    if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
+        md.push_str(&scale_table(r, q));
+        let resolution = measured
+            .iter()
+            .filter(|x| x.run == QUEUE_RUN_SCALE)
+            .filter_map(|x| x.cpu_busy_resolution(cores))
+            .fold(None, |acc: Option<f64>, v| {
+                Some(acc.map_or(v, |a| a.max(v)))
+            });
+        if let Some(res) = resolution {
+            md.push_str(&format!(
+                "CPU times come in {CPU_TICK_MS} ms clock ticks per process: on these bursts CPU \
+                 busy may be off by up to ±{:.0} % from that alone.\n\n",
+                res * 100.0
+            ));
+        }
+        let verdicts: Vec<String> = targets(q)
+            .iter()
+            .filter_map(|(t, _)| scale_verdict(q, t, cores))
+            .map(|v| format!("- {}", v.sentence(cores)))
+            .collect();
+        if verdicts.is_empty() {
+            md.push_str(
+                "No target has both a 1-process and a multi-process `/queue` run measured: no \
+                 scale-out verdict.\n\n",
+            );
+        } else {
+            md.push_str(&verdicts.join("\n"));
+            md.push_str("\n\n");
+        }
+        for c in charts {
+            md.push_str(&format!(
+                "![{}]({charts_dir}/{})\n\n{}\n\n",
+                c.title, c.file, c.caption
+            ));
+        }
+    } else {
+        md.push_str("No scale-out run was measured.\n\n");
+    }
+    md.push_str("### Fault run: a worker process killed mid-burst\n\n");
+    let fault = fault_rows(q).next();
+    md.push_str(&format!(
+        "The same burst on `/queue` with {} worker processes; one is killed with SIGKILL \
+         mid-burst (killed at: from the run's start). Its jobs stay in the broker until their \
+         lease{} runs out, then the surviving worker takes them over (its own count). Lost: \
+         accepted but never answered done; wrong: answered with a wrong total or `failed`.\n\n",
+        fault
+            .and_then(|x| x.queue_workers)
+            .map_or("2".to_owned(), |w| w.to_string()),
+        fault
+            .and_then(|x| x.lease_ms)
+            .map_or(String::new(), |l| format!(" ({l} ms)"))
+    ));
+    let tally = fault_tally(q);
+    if tally.runs > 0 {
+        md.push_str(&fault_table(q));
+    }
+    md.push_str(&tally.line());
+    md.push_str("\n\n");
+    let not_ok = not_ok(q);
+    if !not_ok.is_empty() {
+        md.push_str(&format!(
+            "Not ok in queue_summary.csv: {}.\n\n",
+            not_ok.join("; ")
+        ));
+    }
+    md
+}
+
+/// The section's chart, when some scale-out run was measured: throughput per target, a bar
+/// for `/jobs` and one per count of worker processes.
+pub fn charts(r: &Results) -> Vec<Chart> {
+    let Some(q) = &r.queue else {
+        return vec![];
+    };
+    let groups: Vec<(String, Vec<&QueueRow>)> = targets(q)
+        .into_iter()
+        .map(|(t, _)| {
+            let rows = scale_rows(q, &t)
+                .into_iter()
+                .filter(|x| x.sound())
+                .collect();
+            (t, rows)
+        })
+        .filter(|(_, rows): &(String, Vec<&QueueRow>)| !rows.is_empty())
+        .collect();
+    if groups.is_empty() {
+        return vec![];
+    }
+    vec![Chart {
+        file: "queue_throughput.svg",
+        title: "Burst throughput: /jobs in process and /queue with 1, 2… worker processes, per \
+                runtime"
+            .into(),
+        caption: "Each bar is one burst's completed jobs per second of its span. Where the \
+            /queue bars stay level as worker processes are added, something other than the \
+            worker count limits the throughput (on one machine, usually the cores); the gap to \
+            /jobs is what the broker costs at this load.",
+        svg: throughput_chart(&groups),
+    }]
+}
+
+/// Bar colour of a row: `/jobs`' own colour; `/queue`'s grey, darker with more processes.
+fn bar_color(x: &QueueRow) -> &'static str {
+    const QUEUE_SHADES: [&str; 4] = ["#a6a6a6", "#7f7f7f", "#595959", "#333333"];
+    if x.is_queue() {
+        let w = x.queue_workers.unwrap_or(1).max(1) as usize;
+        QUEUE_SHADES[(w - 1).min(QUEUE_SHADES.len() - 1)]
+    } else {
+        strategy_color(Strategy::Jobs)
+    }
+}
+
+fn bar_label(x: &QueueRow) -> String {
+    match x.queue_workers {
+        Some(1) if x.is_queue() => "/queue, 1 worker process".into(),
+        Some(w) if x.is_queue() => format!("/queue, {w} worker processes"),
+        _ => "/jobs (in process)".into(),
+    }
+}
+
+fn throughput_chart(groups: &[(String, Vec<&QueueRow>)]) -> String {
+    const WIDTH: f64 = 1120.0;
+    const INK: &str = "#222222";
+    let mut svg = Svg::new(WIDTH, 420.0, "Burst throughput per runtime");
+    svg.bold(
+        20.0,
+        28.0,
+        "Burst throughput (completed jobs/s): /jobs in process, /queue × worker processes",
+        TEXT + 3.0,
+        Anchor::Start,
+    );
+    let mut keys: Vec<(Key, String)> = Vec::new();
+    let mut seen: Vec<&QueueRow> = groups.iter().flat_map(|(_, rows)| rows.clone()).collect();
+    seen.sort_by_key(|x| (x.is_queue(), x.queue_workers));
+    for x in seen {
+        let label = bar_label(x);
+        if !keys.iter().any(|(_, l)| *l == label) {
+            keys.push((Key::Box(bar_color(x).into()), label));
+        }
+    }
+    let top = legend(&mut svg, 20.0, 54.0, WIDTH - 20.0, &keys) + 16.0;
+    let (left, right, bottom) = (80.0, WIDTH - 20.0, top + 260.0);
+    let max = groups
+        .iter()
+        .flat_map(|(_, rows)| rows.iter().filter_map(|x| x.throughput_rps))
+        .fold(0.0_f64, f64::max);
+    let y = Scale::linear(0.0, nice_max(max.max(1.0)), bottom, top);
+    let grid = Stroke {
+        color: "#dddddd",
+        width: 1.0,
+        dash: "",
+    };
+    for t in y.ticks(5) {
+        svg.line(left, y.at(t), right, y.at(t), grid);
+        svg.text(
+            left - 6.0,
+            y.at(t) + 4.0,
+            &svg::tick_label(t),
+            TEXT - 2.0,
+            Anchor::End,
+        );
+    }
+    svg.text_rotated(
+        left - 50.0,
+        (top + bottom) / 2.0,
+        "completed jobs / s",
+        TEXT - 1.0,
+        Anchor::Middle,
+        -90.0,
+    );
+    let group_w = (right - left) / groups.len() as f64;
+    for (i, (target, rows)) in groups.iter().enumerate() {
+        let x0 = left + i as f64 * group_w;
+        let bar_w = (group_w * 0.8 / rows.len() as f64).min(48.0);
+        let start = x0 + (group_w - bar_w * rows.len() as f64) / 2.0;
+        for (k, x) in rows.iter().enumerate() {
+            let Some(v) = x.throughput_rps else { continue };
+            let bx = start + k as f64 * bar_w;
+            svg.rect(
+                bx,
+                y.at(v),
+                bar_w - 2.0,
+                y.at(0.0) - y.at(v),
+                bar_color(x),
+                "",
+            );
+            svg.text(
+                bx + bar_w / 2.0 - 1.0,
+                y.at(v) - 4.0,
+                &sig3(v),
+                TEXT - 3.0,
+                Anchor::Middle,
+            );
+        }
+        svg.text(
+            x0 + group_w / 2.0,
+            bottom + 18.0,
+            target,
+            TEXT,
+            Anchor::Middle,
+        );
+    }
+    svg.line(
+        left,
+        bottom,
+        right,
+        bottom,
+        Stroke {
+            color: INK,
+            width: 1.0,
+            dash: "",
+        },
+    );
+    svg.set_height(bottom + 36.0);
+    svg.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fake;
+
+    fn sizes_row(target: &str, strategy: Strategy, n: u64, p50: f64, p99: f64) -> SizesRow {
+        SizesRow {
+            target: target.into(),
+            runtime: target.into(),
+            framework: "fw".into(),
+            workers: Some(2),
+            strategy,
+            kernel: "sum-squares".into(),
+            n,
+            concurrency: 20,
+            rounds: 5,
+            result: RESULT_OK.into(),
+            t1_us: Some(p50),
+            latency_us_p50: Some(p50),
+            latency_us_p99: Some(p99),
+            probe_latency_us_p99: Some(500.0),
+            probes: 50,
+            probe_errors: 0,
+        }
+    }
+
+    /// A scale or fault row of `target`: `w` worker processes (0: `/jobs`).
+    fn qrow(target: &str, run: &str, w: u32, rps: f64, cpu_ms: (f64, f64, f64)) -> QueueRow {
+        QueueRow {
+            target: target.into(),
+            runtime: target.into(),
+            framework: "fw".into(),
+            workers: Some(2),
+            n: Some(10_000_000),
+            result: RESULT_OK.into(),
+            failure: None,
+            run: run.into(),
+            strategy: if w == 0 { "jobs" } else { "queue" }.into(),
+            queue_workers: Some(w),
+            worker_threads: (w > 0).then_some(2),
+            lease_ms: (run == QUEUE_RUN_FAULT).then_some(1000),
+            jobs: Some(80),
+            accepted: Some(80),
+            completed: Some(80),
+            wrong: Some(0),
+            lost: Some(0),
+            killed_at_ms: (run == QUEUE_RUN_FAULT).then_some(150.0),
+            taken_over: (run == QUEUE_RUN_FAULT).then_some(3),
+            span_ms: Some(80.0 / rps * 1000.0),
+            throughput_rps: Some(rps),
+            latency_us_p50: Some(200_000.0),
+            latency_us_p99: Some(390_000.0),
+            probe_latency_us_p99: Some(4_000.0),
+            lag_us_p99: Some(1_200.0),
+            server_cpu_ms: Some(cpu_ms.0),
+            workers_cpu_ms: (w > 0).then_some(cpu_ms.1),
+            broker_cpu_ms: (w > 0).then_some(cpu_ms.2),
+            client_cpu_ms: Some(0.0),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn the_hop_is_queue_minus_jobs_at_the_smallest_n() {
+        let mut r = fake::results(&[]);
+        r.sizes = vec![
+            sizes_row("tokio", Strategy::Rayon, 0, 300.0, 900.0),
+            sizes_row("tokio", Strategy::Jobs, 0, 400.0, 1_000.0),
+            sizes_row("tokio", Strategy::Queue, 0, 1_150.0, 3_500.0),
+            // A larger size: not the hop's.
+            sizes_row("tokio", Strategy::Jobs, 1000, 9.0, 9.0),
+            sizes_row("tokio", Strategy::Queue, 1000, 99_999.0, 99_999.0),
+            sizes_row("smol", Strategy::Jobs, 0, 500.0, 1_500.0),
+            sizes_row("smol", Strategy::Queue, 0, 1_000.0, 2_000.0),
+        ];
+        // smol's /rayon failed: a dash, not a figure.
+        let mut failed = sizes_row("smol", Strategy::Rayon, 0, 1.0, 1.0);
+        failed.result = "failed".into();
+        r.sizes.push(failed);
+        let (source, hops) = sizes_hops(&r).expect("hops");
+        assert_eq!(source, HopSource::Sizes(0));
+        assert_eq!(hops.len(), 2);
+        assert_eq!(hops[0].setting, "tokio ×2");
+        assert_eq!(hops[0].p50_us(), Some(750.0));
+        assert_eq!(hops[0].p99_us(), Some(2_500.0));
+        assert_eq!(hops[1].p50_us(), Some(500.0));
+        assert_eq!(hops[1].p99_us(), Some(500.0));
+        assert_eq!(hops[1].rayon, None);
+        assert_eq!(
+            hop_bounds(&hops),
+            (Some((500.0, 750.0)), Some((500.0, 2_500.0)))
+        );
+        let md = markdown(&r, &[], "charts");
+        assert!(
+            md.contains("| tokio ×2 (tokio + fw) | 0.300 / 0.900 | 0.400 / 1.00 | 1.15 / 3.50 | +750 | +2500 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| smol ×2 (smol + fw) | — | 0.500 / 1.50 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("The hop: +500 to +750 µs at the median, +500 to +2500 µs at p99"),
+            "{md}"
+        );
+        assert!(md.contains("at n = 0 (no work"), "{md}");
+
+        // /jobs missing in a setting: no hop there, a dash.
+        r.sizes
+            .retain(|s| !(s.target == "smol" && s.strategy == Strategy::Jobs));
+        let (_, hops) = sizes_hops(&r).expect("hops");
+        assert_eq!(hops[1].p50_us(), None);
+        assert!(markdown(&r, &[], "charts").contains("| — | — |\n"));
+    }
+
+    #[test]
+    fn the_batch_hop_uses_the_summary_at_the_batch_n() {
+        use crate::data::fake::Pair;
+        let mut r = fake::results(&[
+            Pair::new("tokio", 1, Strategy::Jobs, &[40.0]),
+            Pair::new("tokio", 1, Strategy::Queue, &[60.0]),
+        ]);
+        for p in r
+            .summary
+            .iter_mut()
+            .filter(|p| p.strategy == Strategy::Queue)
+        {
+            p.latency_us_p50 = Some(5_800.0);
+            p.latency_us_p99 = Some(12_000.0);
+        }
+        // fake pairs: p50 5000 µs, p99 9000 µs.
+        let (source, hops) = batch_hops(&r).expect("hops");
+        assert_eq!(source, HopSource::Batch(1000));
+        assert_eq!(
+            (hops[0].p50_us(), hops[0].p99_us()),
+            (Some(800.0), Some(3_000.0))
+        );
+        assert!(markdown(&r, &[], "charts").contains("at n = 1,000: 1 round(s) of C = 4"));
+    }
+
+    /// 2 cores, bench-runner pinned apart.
+    const C2: Cores = Cores {
+        n: 2,
+        with_client: false,
+    };
+
+    #[test]
+    fn the_verdict_names_the_cores_when_one_process_filled_them() {
+        // 2 cores; 1 process: span 400 ms, CPU 300 + 380 + 40 = 720 ms → 90 % busy.
+        let q = QueueResults {
+            rows: vec![
+                qrow("tokio", QUEUE_RUN_SCALE, 0, 210.0, (700.0, 0.0, 0.0)),
+                qrow("tokio", QUEUE_RUN_SCALE, 1, 200.0, (300.0, 380.0, 40.0)),
+                qrow("tokio", QUEUE_RUN_SCALE, 2, 204.0, (300.0, 390.0, 40.0)),
+            ],
+        };
+        assert_eq!(q.rows[1].cpu_busy(C2), Some((0.9, false)));
+        let v = scale_verdict(&q, "tokio", C2).expect("verdict");
+        assert_eq!(v.limit, Limit::Cores);
+        assert!((v.ratio - 1.02).abs() < 1e-9);
+        let s = v.sentence(C2);
+        assert!(
+            s.contains("2 worker processes gave 1.02× the throughput of 1 (204 against 200"),
+            "{s}"
+        );
+        assert!(s.contains("kept the 2 cores 90 % busy"), "{s}");
+        assert!(!s.contains("On a burst this short"), "{s}");
+        // The same on a burst of 30 ms: server, worker and broker (bench-runner apart), 3 ×
+        // 10 ms over 60 ms of core time.
+        let mut short = q.clone();
+        short.rows[1].span_ms = Some(30.0);
+        let v = scale_verdict(&short, "tokio", C2).expect("verdict");
+        assert_eq!(v.one_resolution, Some(0.5));
+        assert!(v.sentence(C2).contains("by ±50 %"), "{}", v.sentence(C2));
+        assert!(
+            s.contains("a second process on the same cores adds no throughput"),
+            "{s}"
+        );
+        assert!(
+            s.contains("with 2 processes `/queue` reached 0.97× `/jobs`' 210 results/s"),
+            "{s}"
+        );
+
+        // The same throughputs with the cores half idle: not the cores.
+        let mut idle = q.clone();
+        for x in &mut idle.rows {
+            x.server_cpu_ms = Some(100.0);
+            x.workers_cpu_ms = Some(100.0);
+        }
+        let v = scale_verdict(&idle, "tokio", C2).expect("verdict");
+        assert_eq!(v.limit, Limit::Elsewhere);
+        assert!(
+            v.sentence(C2).contains("Not the cores (30 % busy"),
+            "{}",
+            v.sentence(C2)
+        );
+        // And with a real gain.
+        idle.rows[2].throughput_rps = Some(380.0);
+        let v = scale_verdict(&idle, "tokio", C2).expect("verdict");
+        assert_eq!(v.limit, Limit::Scaled);
+        assert!(v.sentence(C2).contains("1.90× the throughput"));
+        // bench-runner on the same cores: its CPU time counts (240 + 160 ms of 800).
+        idle.rows[1].client_cpu_ms = Some(160.0);
+        let shared = Cores {
+            n: 2,
+            with_client: true,
+        };
+        assert_eq!(idle.rows[1].cpu_busy(shared), Some((0.5, false)));
+        assert_eq!(idle.rows[1].cpu_busy(C2), Some((0.3, false)));
+        // An older file without bench-runner's time: a lower bound.
+        idle.rows[1].client_cpu_ms = None;
+        assert_eq!(idle.rows[1].cpu_busy(shared), Some((0.3, true)));
+        // An external broker: its CPU time unknown, busy is a lower bound.
+        idle.rows[1].broker_cpu_ms = None;
+        assert_eq!(idle.rows[1].cpu_busy(C2).map(|b| b.1), Some(true));
+        assert!(busy_text(idle.rows[1].cpu_busy(C2)).starts_with("≥ "));
+        // No multi-process run: no verdict.
+        idle.rows.truncate(2);
+        assert_eq!(scale_verdict(&idle, "tokio", C2), None);
+    }
+
+    #[test]
+    fn a_lost_job_is_flagged_loudly() {
+        let clean = |t| qrow(t, QUEUE_RUN_FAULT, 2, 150.0, (1.0, 1.0, 1.0));
+        let q = QueueResults {
+            rows: vec![clean("tokio"), clean("smol")],
+        };
+        let t = fault_tally(&q);
+        assert_eq!((t.clean, t.runs, t.taken_over), (2, 2, 6));
+        assert_eq!(
+            t.line(),
+            "Every accepted job completed with the right total in 2/2 fault runs (6 taken over)."
+        );
+        let mut lossy = q.clone();
+        lossy.rows[1].lost = Some(2);
+        lossy.rows[1].completed = Some(78);
+        let t = fault_tally(&lossy);
+        assert_eq!((t.clean, t.runs), (1, 2));
+        let line = t.line();
+        assert!(line.starts_with("**JOBS LOST OR WRONG"), "{line}");
+        assert!(
+            line.contains("smol: of 80 accepted jobs, 2 lost and 78 completed"),
+            "{line}"
+        );
+        assert!(!line.contains("Every accepted job"), "{line}");
+        // bench-runner marks the whole target failed when its fault run lost a job: the
+        // failed row is counted all the same, and flagged.
+        let mut failed = q.clone();
+        for x in &mut failed.rows {
+            x.result = "failed".into();
+            x.failure = Some("1 accepted job never answered done".into());
+        }
+        failed.rows[0].lost = Some(1);
+        failed.rows[0].completed = Some(79);
+        let t = fault_tally(&failed);
+        assert_eq!((t.clean, t.runs), (1, 2));
+        assert!(
+            t.line()
+                .contains("tokio: of 80 accepted jobs, 1 lost and 79 completed"),
+            "{}",
+            t.line()
+        );
+        // A wrong total is as loud.
+        let mut wrong = q.clone();
+        wrong.rows[0].wrong = Some(1);
+        assert!(
+            fault_tally(&wrong)
+                .line()
+                .contains("tokio: of 80 accepted jobs, 1 wrong")
+        );
+        // A fault run that killed nothing is said to test nothing.
+        let mut no_kill = q;
+        no_kill.rows[0].killed_at_ms = None;
+        assert!(
+            fault_tally(&no_kill)
+                .line()
+                .contains("No worker was killed in the fault run of tokio")
+        );
+    }
+
+    #[test]
+    fn the_section_renders_from_queue_rows_and_not_measured_rows() {
+        let mut r = fake::results(&[]);
+        r.metadata.experiments = vec!["queue".into()];
+        r.metadata.broker = "redis-server 7.0.15, started by bench-runner".into();
+        // bench-runner's row of a target without runs: no figures, the reason in its note.
+        let mut none = qrow("actix", "", 0, 1.0, (0.0, 0.0, 0.0));
+        none.result = RESULT_NOT_APPLICABLE.into();
+        none.note = Some("no broker: redis-server not installed".into());
+        none.strategy = String::new();
+        none.span_ms = None;
+        none.throughput_rps = None;
+        none.accepted = None;
+        r.queue = Some(QueueResults {
+            rows: vec![
+                qrow("tokio", QUEUE_RUN_SCALE, 0, 210.0, (700.0, 0.0, 0.0)),
+                qrow("tokio", QUEUE_RUN_SCALE, 1, 200.0, (300.0, 380.0, 40.0)),
+                qrow("tokio", QUEUE_RUN_SCALE, 2, 204.0, (300.0, 390.0, 40.0)),
+                qrow("tokio", QUEUE_RUN_FAULT, 2, 150.0, (1.0, 1.0, 1.0)),
+                none,
+            ],
+        });
+        let md = markdown(&r, &[], "charts");
+        assert!(
+            md.starts_with("## The task queue: /queue on Redis\n"),
+            "{md}"
+        );
+        assert!(md.contains("Broker: redis-server 7.0.15"), "{md}");
+        assert!(md.contains("a burst of 80 jobs of n = 10,000,000"), "{md}");
+        assert!(
+            md.contains(
+                "| tokio | /jobs | in process | 80 | 80 | 210 | 200 / 390 | 4.00 | 1.20 | 92 % |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| tokio | /queue | 2 × 2 threads | 80 | 80 | 204 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- **tokio**: 2 worker processes gave 1.02×"),
+            "{md}"
+        );
+        // The ticks: 2 workers + server + broker + bench-runner = 5 × 10 ms over 392 ms × 2.
+        assert!(
+            md.contains("may be off by up to ±6 % from that alone"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| tokio | 80 | 80 | 80 | 0 | 0 | 3 | 150 | 533 |"),
+            "{md}"
+        );
+        assert!(md.contains("in 1/1 fault runs (3 taken over)"), "{md}");
+        assert!(
+            md.contains(
+                "Not ok in queue_summary.csv: actix: not applicable, no broker: redis-server not installed."
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("with 2 worker processes; one is killed"),
+            "{md}"
+        );
+        assert!(md.contains("lease (1000 ms)"), "{md}");
+
+        // The chart: a bar per scale run (3), each labelled with its throughput, one legend
+        // entry each; linked from the section.
+        let charts = charts(&r);
+        assert_eq!(charts.len(), 1);
+        let svg = &charts[0].svg;
+        assert!(
+            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{svg}"
+        );
+        for label in [
+            ">210<",
+            ">200<",
+            ">204<",
+            "/jobs (in process)",
+            "/queue, 2 worker processes",
+        ] {
+            assert!(svg.contains(label), "{label}: {svg}");
+        }
+        assert!(markdown(&r, &charts, "charts").contains("](charts/queue_throughput.svg)"));
+    }
+
+    #[test]
+    fn a_failed_targets_runs_are_shown_marked_and_left_out_of_the_verdict() {
+        let mut r = fake::results(&[]);
+        r.metadata.experiments = vec!["queue".into()];
+        let mut rows = vec![
+            qrow("smol", QUEUE_RUN_SCALE, 0, 210.0, (700.0, 0.0, 0.0)),
+            qrow("smol", QUEUE_RUN_SCALE, 1, 200.0, (300.0, 380.0, 40.0)),
+            qrow("smol", QUEUE_RUN_SCALE, 2, 204.0, (300.0, 390.0, 40.0)),
+        ];
+        for x in &mut rows {
+            x.result = "failed".into();
+            x.failure = Some("a job answered wrong".into());
+        }
+        rows[2].wrong = Some(1);
+        rows[2].completed = Some(79);
+        r.queue = Some(QueueResults { rows });
+        let md = markdown(&r, &[], "charts");
+        assert!(
+            md.contains("| smol | /queue (**failed**) | 2 × 2 threads | 80 | 79 |"),
+            "{md}"
+        );
+        // Its 2-process run answered wrong: no verdict rests on it.
+        assert!(md.contains("No target has both"), "{md}");
+        assert!(
+            md.contains("Not ok in queue_summary.csv: smol: **failed**, a job answered wrong."),
+            "{md}"
+        );
+        // The chart leaves the unsound run out.
+        let svg = &charts(&r)[0].svg;
+        assert!(svg.contains(">200<") && !svg.contains(">204<"), "{svg}");
+    }
+
+    #[test]
+    fn a_run_without_a_broker_says_so_once() {
+        let mut r = fake::results(&[fake::Pair::new("tokio", 1, Strategy::Jobs, &[40.0])]);
+        let mut na = r.summary[0].clone();
+        na.strategy = Strategy::Queue;
+        na.result = RESULT_NOT_APPLICABLE.into();
+        na.failure = Some("no broker: redis-server not installed".into());
+        r.summary.push(na);
+        let md = markdown(&r, &[], "charts");
+        assert!(
+            md.contains("**`/queue` was not measured in this run**: not_applicable, no broker: redis-server not installed."),
+            "{md}"
+        );
+        assert!(!md.contains("### "), "{md}");
+    }
+
+    #[test]
+    fn a_run_without_queue_has_no_section() {
+        let r = fake::results(&[fake::Pair::new("tokio", 1, Strategy::Jobs, &[40.0])]);
+        assert!(!present(&r));
+        assert_eq!(markdown(&r, &[], "charts"), "");
+        assert!(charts(&r).is_empty());
+    }
+
+    #[test]
+    fn load_checks_the_rows() {
+        let dir = std::env::temp_dir().join(format!("report-queue-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let header = QUEUE_SUMMARY.header();
+        let cols = QUEUE_SUMMARY.columns.len();
+        // A row with every column empty but the ones named.
+        let line = |fields: &[(&str, &str)]| {
+            let mut v = vec![""; cols];
+            for (k, val) in fields {
+                let i = QUEUE_SUMMARY
+                    .columns
+                    .iter()
+                    .position(|c| c == k)
+                    .expect("column");
+                v[i] = val;
+            }
+            v.join(",")
+        };
+        let base = [
+            ("target", "tokio"),
+            ("runtime", "tokio"),
+            ("framework", "axum"),
+        ];
+        let ok = line(&[
+            base[0],
+            base[1],
+            base[2],
+            ("result", "ok"),
+            ("run", "scale"),
+            ("strategy", "queue"),
+            ("queue_workers", "1"),
+            ("throughput_rps", "12.5"),
+        ]);
+        let na = line(&[
+            base[0],
+            base[1],
+            base[2],
+            ("result", "not_applicable"),
+            ("failure", "no broker"),
+        ]);
+        let path = dir.join(QUEUE_SUMMARY.name);
+        std::fs::write(&path, format!("{header}\n{ok}\n{na}\n")).expect("write");
+        let q = load(&dir).expect("load");
+        assert_eq!(q.rows.len(), 2);
+        assert_eq!(q.rows[0].throughput_rps, Some(12.5));
+        assert_eq!(q.rows[1].run, "");
+        let bad = line(&[
+            base[0],
+            base[1],
+            base[2],
+            ("result", "ok"),
+            ("run", "scale"),
+            ("strategy", "rayon"),
+        ]);
+        std::fs::write(&path, format!("{header}\n{ok}\n{bad}\n")).expect("write");
+        let msg = load(&dir).expect_err("rayon").to_string();
+        assert!(
+            msg.contains("line 3") && msg.contains("jobs and queue only"),
+            "{msg}"
+        );
+        let bad = line(&[
+            base[0],
+            base[1],
+            base[2],
+            ("result", "ok"),
+            ("run", "burst"),
+            ("strategy", "queue"),
+        ]);
+        std::fs::write(&path, format!("{header}\n{bad}\n")).expect("write");
+        assert!(load(&dir).expect_err("run").to_string().contains("line 2"));
+        std::fs::remove_file(&path).expect("remove");
+        assert!(matches!(load(&dir), Err(DataError::Missing { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
