@@ -348,19 +348,21 @@ pub async fn reclaim<C: ConnectionLike + Send>(
     Ok(reply.claimed.first().map(Taken::of))
 }
 
-/// Worker side: waits up to `block` for a new job.
+/// Worker side: waits up to `block` for new jobs and takes up to `count` of them (as many as
+/// the worker has free threads: one read, not one per job, when a burst arrives).
 pub async fn read_new<C: ConnectionLike + Send>(
     conn: &mut C,
     keys: &Keys,
     consumer: &str,
+    count: usize,
     block: Duration,
-) -> redis::RedisResult<Option<Taken>> {
+) -> redis::RedisResult<Vec<Taken>> {
     let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
         .arg("GROUP")
         .arg(GROUP)
         .arg(consumer)
         .arg("COUNT")
-        .arg(1)
+        .arg(count.max(1))
         .arg("BLOCK")
         .arg(millis(block))
         .arg("STREAMS")
@@ -368,12 +370,12 @@ pub async fn read_new<C: ConnectionLike + Send>(
         .arg(">")
         .query_async(conn)
         .await?;
-    Ok(reply.and_then(|r| {
+    Ok(reply.map_or_else(Vec::new, |r| {
         r.keys
             .into_iter()
             .flat_map(|k| k.ids)
-            .next()
             .map(|e| Taken::of(&e))
+            .collect()
     }))
 }
 

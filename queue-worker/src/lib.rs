@@ -10,11 +10,14 @@
 //! - `main.rs`: calls [`main`] with the shipped kernels.
 //!
 //! # One loop, `--threads` kernels
-//! A semaphore with one permit per thread: the loop takes a permit, then a job (a stale one
-//! of a dead worker first, `XAUTOCLAIM`; else a new one, `XREADGROUP` blocking up to a second),
-//! and hands it to a task that runs the kernel on tokio's blocking pool while renewing its claim
-//! every third of `--lease`. So at most `--threads` kernels run, and a worker never takes a job
-//! it has no thread for (which would only delay it).
+//! A semaphore with one permit per thread: the loop waits for a free permit and takes every
+//! free one, then as many jobs (a stale one of a dead worker first, `XAUTOCLAIM`, looked for
+//! at most every quarter of `--lease`; else new ones, one `XREADGROUP` blocking up to a second),
+//! and hands each to a task that runs the kernel on tokio's blocking pool while renewing its
+//! claim every third of `--lease`. So at most `--threads` kernels run, a worker never takes a
+//! job it has no thread for (which would only delay it), and a burst costs one read per free
+//! thread count rather than two round trips per job: the loop is the one serial part of a
+//! worker, so its round trips are what every queued job waits behind.
 //!
 //! # Stopping
 //! SIGINT/SIGTERM: no new job is taken; the jobs in hand are finished and stored, up to
@@ -227,24 +230,32 @@ pub async fn run(
     let mut stop = std::pin::pin!(stop);
     let slots = Arc::new(Semaphore::new(threads));
     let mut tasks = JoinSet::new();
+    let mut next_reclaim = Instant::now();
     loop {
         while tasks.try_join_next().is_some() {}
-        let permit = tokio::select! {
+        let first = tokio::select! {
             biased;
             () = stop.as_mut() => break,
             permit = Arc::clone(&slots).acquire_owned() => permit.context("the slots closed")?,
         };
+        // Every thread free now gets a job from the same read.
+        let mut permits = vec![first];
+        while let Ok(permit) = Arc::clone(&slots).try_acquire_owned() {
+            permits.push(permit);
+        }
         // A read blocks up to READ_BLOCK; the stop signal is seen at the next turn.
         let next = tokio::select! {
             biased;
             () = stop.as_mut() => break,
-            next = take(&mut conn, &mut reader, &ctx) => next,
+            next = take(&mut conn, &mut reader, &ctx, permits.len(), &mut next_reclaim) => next,
         };
         match next {
-            Ok(Some(job)) => {
-                tasks.spawn(process(job, Arc::clone(&ctx), permit));
+            // The permits left over (fewer jobs than free threads) are released here.
+            Ok(jobs) => {
+                for (job, permit) in jobs.into_iter().zip(permits) {
+                    tasks.spawn(process(job, Arc::clone(&ctx), permit));
+                }
             }
-            Ok(None) => {}
             Err(e) if e.code() == Some("NOGROUP") => {
                 // The broker restarted without its data: the queue starts afresh.
                 if let Err(e) = queue::ensure_group(&mut conn, &ctx.keys).await {
@@ -286,38 +297,52 @@ pub async fn run(
     Ok(left)
 }
 
-/// The next job: one whose worker's lease ran out first, else a new one (waiting up to
-/// [`READ_BLOCK`]).
+/// The next jobs, at most `count`: one whose worker's lease ran out first, else new ones
+/// (waiting up to [`READ_BLOCK`]). Stale jobs are looked for at most every quarter of the lease
+/// (`next_reclaim`): one becomes claimable only once its lease has run out, so looking on every
+/// take would cost a round trip per job and find nothing sooner than a lease allows; after a
+/// find the next take looks again (a dead worker may have left several).
 async fn take(
     conn: &mut ConnectionManager,
     reader: &mut ConnectionManager,
     ctx: &Shared,
-) -> redis::RedisResult<Option<Taken>> {
-    if let Some(job) = queue::reclaim(conn, &ctx.keys, &ctx.consumer, ctx.lease).await? {
-        ctx.tally.reclaimed.fetch_add(1, Ordering::Relaxed);
-        eprintln!(
-            "queue-worker: taking over job {:?} (entry {}): its worker's lease ran out",
-            job.id, job.entry
-        );
-        ctx.tally.taken.fetch_add(1, Ordering::Relaxed);
-        return Ok(Some(job));
+    count: usize,
+    next_reclaim: &mut Instant,
+) -> redis::RedisResult<Vec<Taken>> {
+    if Instant::now() >= *next_reclaim {
+        if let Some(job) = queue::reclaim(conn, &ctx.keys, &ctx.consumer, ctx.lease).await? {
+            ctx.tally.reclaimed.fetch_add(1, Ordering::Relaxed);
+            eprintln!(
+                "queue-worker: taking over job {:?} (entry {}): its worker's lease ran out",
+                job.id, job.entry
+            );
+            ctx.tally.taken.fetch_add(1, Ordering::Relaxed);
+            return Ok(vec![job]);
+        }
+        *next_reclaim = Instant::now() + ctx.lease / 4;
     }
-    let job = queue::read_new(reader, &ctx.keys, &ctx.consumer, READ_BLOCK).await?;
-    if job.is_some() {
-        ctx.tally.taken.fetch_add(1, Ordering::Relaxed);
-    }
-    Ok(job)
+    let jobs = queue::read_new(reader, &ctx.keys, &ctx.consumer, count, READ_BLOCK).await?;
+    ctx.tally
+        .taken
+        .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+    Ok(jobs)
 }
 
 /// Runs one job: marks it running, computes it on the blocking pool while renewing the claim,
 /// stores the outcome (retrying while the broker is away).
 async fn process(job: Taken, ctx: Arc<Shared>, permit: tokio::sync::OwnedSemaphorePermit) {
     let mut conn = ctx.conn.clone();
-    if let Some(id) = job.id
-        && let Err(e) = queue::start(&mut conn, &ctx.keys, id).await
-    {
-        eprintln!("warning: job {id}: cannot mark it running: {e}");
-    }
+    // Marked running while the kernel already runs, not before: the mark is a round trip, and
+    // every round trip here holds one of the worker's threads (the same connection sends it
+    // before the result; the result wins anyway, as `start` never overwrites a finished job).
+    let marking = async {
+        let mut conn = ctx.conn.clone();
+        if let Some(id) = job.id
+            && let Err(e) = queue::start(&mut conn, &ctx.keys, id).await
+        {
+            eprintln!("warning: job {id}: cannot mark it running: {e}");
+        }
+    };
     let renewing = {
         let (ctx, entry) = (Arc::clone(&ctx), job.entry.clone());
         tokio::spawn(async move {
@@ -332,27 +357,30 @@ async fn process(job: Taken, ctx: Arc<Shared>, permit: tokio::sync::OwnedSemapho
     };
     let kernel = ctx.kernel;
     let n = job.n;
-    let outcome = if job.id.is_none() || n > kernel.n_ceiling() {
-        eprintln!(
-            "error: entry {} is not a job this worker can run (id {:?}, n = {n}); failed",
-            job.entry, job.id
-        );
-        Outcome::Failed
-    } else {
-        let computed = tokio::task::spawn_blocking(move || {
-            let start = Instant::now();
-            let total = kernel.run(n);
-            (total, start.elapsed())
-        })
-        .await;
-        match computed {
-            Ok((total, compute)) => Outcome::Done { total, compute },
-            Err(e) => {
-                eprintln!("error: job {:?} (n = {n}): the kernel failed: {e}", job.id);
-                Outcome::Failed
+    let computing = async {
+        if job.id.is_none() || n > kernel.n_ceiling() {
+            eprintln!(
+                "error: entry {} is not a job this worker can run (id {:?}, n = {n}); failed",
+                job.entry, job.id
+            );
+            Outcome::Failed
+        } else {
+            let computed = tokio::task::spawn_blocking(move || {
+                let start = Instant::now();
+                let total = kernel.run(n);
+                (total, start.elapsed())
+            })
+            .await;
+            match computed {
+                Ok((total, compute)) => Outcome::Done { total, compute },
+                Err(e) => {
+                    eprintln!("error: job {:?} (n = {n}): the kernel failed: {e}", job.id);
+                    Outcome::Failed
+                }
             }
         }
     };
+    let ((), outcome) = tokio::join!(marking, computing);
     renewing.abort();
     // Stored or not, the permit goes back only once the job has left this worker's hands.
     let mut delay = Duration::from_millis(100);
