@@ -357,8 +357,18 @@ fn queue(r: &Results, all: &[Verdict]) -> Option<String> {
                     format!("at n = {} (batch)", crate::charts::thousands(n))
                 }
             };
+            let lone = crate::findings::bounds(of.iter().filter_map(|h| h.lone_us)).map_or(
+                String::new(),
+                |span| {
+                    format!(
+                        "one job alone {}, with C = {} at once ",
+                        crate::queue::us_span(span),
+                        r.metadata.concurrency
+                    )
+                },
+            );
             hops.push(format!(
-                "{} at the median and {} at p99 {at}",
+                "{lone}{} at the median and {} at p99 {at}",
                 crate::queue::us_span(p50),
                 crate::queue::us_span(p99)
             ));

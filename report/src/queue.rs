@@ -317,6 +317,9 @@ pub struct Hop {
     pub jobs: TimeToResult,
     /// `/queue`'s.
     pub queue: TimeToResult,
+    /// `/queue`'s T1 minus `/jobs`' (the fastest lone request of each), µs: the hop of one job
+    /// alone; sizes experiment only.
+    pub lone_us: Option<f64>,
 }
 
 impl Hop {
@@ -379,6 +382,13 @@ pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
             .filter(|s| s.ok())
             .map(|s: &SizesRow| (s.latency_us_p50, s.latency_us_p99))
     };
+    let t1 = |t: &str, w: Option<u32>, st: Strategy| -> Option<f64> {
+        r.sizes
+            .iter()
+            .find(|s| s.target == t && s.workers == w && s.strategy == st && s.n == n0)
+            .filter(|s| s.ok())
+            .and_then(|s| s.t1_us)
+    };
     let hops = settings
         .into_iter()
         .map(|(t, w, label)| Hop {
@@ -387,6 +397,9 @@ pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
             rayon: of(&t, w, Strategy::Rayon),
             jobs: of(&t, w, Strategy::Jobs),
             queue: of(&t, w, Strategy::Queue),
+            lone_us: t1(&t, w, Strategy::Queue)
+                .zip(t1(&t, w, Strategy::Jobs))
+                .map(|(q, j)| q - j),
         })
         .collect();
     Some((HopSource::Sizes(n0), hops))
@@ -412,6 +425,7 @@ pub fn batch_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
             rayon: of(&t, w, Strategy::Rayon),
             jobs: of(&t, w, Strategy::Jobs),
             queue: of(&t, w, Strategy::Queue),
+            lone_us: None,
         })
         .collect();
     Some((HopSource::Batch(r.metadata.n), hops))
@@ -488,13 +502,19 @@ fn hop_table(r: &Results, source: HopSource, hops: &[Hop]) -> String {
             m.concurrency
         ),
     };
+    let lone = matches!(source, HopSource::Sizes(_));
     md.push_str(
         "| setting | /rayon p50 / p99 (ms) | /jobs p50 / p99 (ms) | /queue p50 / p99 (ms) \
-         | hop p50 (µs) | hop p99 (µs) |\n|---|---|---|---|---:|---:|\n",
+         | hop p50 (µs) | hop p99 (µs) |",
     );
+    md.push_str(if lone {
+        " lone hop (µs) |\n|---|---|---|---|---:|---:|---:|\n"
+    } else {
+        "\n|---|---|---|---|---:|---:|\n"
+    });
     for h in hops {
         md.push_str(&format!(
-            "| {} ({}) | {} | {} | {} | {} | {} |\n",
+            "| {} ({}) | {} | {} | {} | {} | {} |",
             h.setting,
             h.label,
             time_cell(h.rayon),
@@ -503,8 +523,23 @@ fn hop_table(r: &Results, source: HopSource, hops: &[Hop]) -> String {
             hop_cell(h.p50_us()),
             hop_cell(h.p99_us())
         ));
+        if lone {
+            md.push_str(&format!(" {} |", hop_cell(h.lone_us)));
+        }
+        md.push('\n');
     }
     md.push('\n');
+    if let (true, Some(span)) = (
+        lone,
+        crate::findings::bounds(hops.iter().filter_map(|h| h.lone_us)),
+    ) {
+        md.push_str(&format!(
+            "Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests): \
+             {} for one job alone. With C at once, each job also waits behind the others' round \
+             trips to the broker, which hold the worker's threads as the kernels do.\n\n",
+            us_span(span)
+        ));
+    }
     match hop_bounds(hops) {
         (Some(p50), Some(p99)) => md.push_str(&format!(
             "The hop: {} at the median, {} at p99 ({} of {} settings with both `/jobs` and \
@@ -1305,6 +1340,16 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("at n = 0 (no work"), "{md}");
+        // One job alone: T1 (here each row's p50) of /queue minus /jobs'.
+        assert_eq!(
+            (hops[0].lone_us, hops[1].lone_us),
+            (Some(750.0), Some(500.0))
+        );
+        assert!(md.contains("| +750 | +2500 | +750 |\n"), "{md}");
+        assert!(
+            md.contains("Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests): +500 to +750 µs"),
+            "{md}"
+        );
 
         // /jobs missing in a setting: no hop there, a dash.
         r.sizes
