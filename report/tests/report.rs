@@ -63,6 +63,7 @@ fn every_chart_is_written_and_is_well_formed_svg() {
             "charts/probe_vs_lag.svg",
             "charts/timeline.svg",
             "charts/latency_cdf.svg",
+            "charts/queue_throughput.svg",
             "REPORT.md"
         ]
     );
@@ -80,7 +81,7 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         md.contains("### One batch per strategy (tokio + axum, 1 worker, the median round"),
         "{md}"
     );
-    for path in &written[..5] {
+    for path in &written[..6] {
         let text = fs::read_to_string(path).expect("svg");
         let doc = roxmltree::Document::parse(&text)
             .unwrap_or_else(|e| panic!("{}: not well-formed XML: {e}", path.display()));
@@ -99,13 +100,22 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         assert!(has_title, "{}", path.display());
         // Axis titles carry their unit; every strategy is named (axis labels or legend).
         assert!(
-            texts.iter().any(|t| t.contains("(ms") || t.contains("(%)")),
+            texts
+                .iter()
+                .any(|t| t.contains("(ms") || t.contains("(%)") || t.contains("jobs / s")),
             "{}: no axis unit",
             path.display()
         );
-        // The fixture predates /queue (its run had no broker): regenerated once /queue is
-        // measured, then this holds for it too.
-        for s in Strategy::ALL.into_iter().filter(|s| *s != Strategy::Queue) {
+        // The batch's charts name every strategy; the queue experiment's, /jobs and /queue.
+        let queue_chart = path
+            .file_name()
+            .is_some_and(|f| f.to_string_lossy().starts_with("queue_"));
+        let named: Vec<Strategy> = if queue_chart {
+            vec![Strategy::Jobs, Strategy::Queue]
+        } else {
+            Strategy::ALL.to_vec()
+        };
+        for s in named {
             assert!(
                 texts.iter().any(|t| t.contains(s.path())),
                 "{}: {} missing",
@@ -163,8 +173,8 @@ fn the_summary_table_has_a_row_per_pair() {
     assert_eq!(table.len(), applicable.len());
     assert_eq!(
         r.summary.len(),
-        81,
-        "(4 targets × 2 worker counts + tokio-current-thread × 1) × 9 strategies"
+        90,
+        "(4 targets × 2 worker counts + tokio-current-thread × 1) × 10 strategies"
     );
     assert_eq!(
         r.summary.len() - applicable.len(),
@@ -204,8 +214,8 @@ fn a_failed_pair_is_marked_in_the_table_and_left_out_of_the_charts() {
         rep.markdown
     );
     assert!(
-        rep.markdown.contains("1 of 74 pairs failed"),
-        "81 pairs less 7 not applicable: {}",
+        rep.markdown.contains("1 of 83 pairs failed"),
+        "90 pairs less 7 not applicable: {}",
         rep.markdown
     );
     assert!(
@@ -390,7 +400,7 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
     assert_eq!(round.probe_worst_us(Some(timeout)), Some(timeout));
     let md = report::generate(&r).markdown;
     assert!(
-        md.contains("- **Probes that got no answer** on 1 of 74 pairs: /rayon on smol, 2 workers"),
+        md.contains("- **Probes that got no answer** on 1 of 83 pairs: /rayon on smol, 2 workers"),
         "{md}"
     );
     let row = md
@@ -417,9 +427,9 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
 }
 
 // Figures of the fixture's summary.csv, read by eye from the file (tokio, 1 worker, /cycle).
-const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 13.005;
-const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 63168.0;
-const FIXTURE_STALL_TOKIO_1_CYCLE: &str = "4.86×";
+const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 16.166;
+const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 64864.0;
+const FIXTURE_STALL_TOKIO_1_CYCLE: &str = "4.01×";
 
 #[test]
 fn the_python_demo_figures_stand_beside_ours_only_at_the_same_load() {
@@ -664,7 +674,16 @@ fn queue_line(fields: &[(&str, &str)]) -> String {
 #[test]
 fn queue_files_are_read_only_when_the_run_lists_the_queue_experiment() {
     let dir = scratch("queue");
-    let before = report::generate(&load()).markdown;
+    let meta = dir.join("metadata.json");
+    let experiments = |list: serde_json::Value| {
+        let mut m: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&meta).expect("read")).expect("json");
+        m["experiments"] = list;
+        fs::write(&meta, m.to_string()).expect("write");
+    };
+    // The fixture ran the batch and the queue experiments: as a batch-only run first.
+    experiments(serde_json::json!(["batch"]));
+    let before = report::generate(&Results::load(&dir).expect("loads")).markdown;
     let path = dir.join(results_format::QUEUE_SUMMARY.name);
     let header = results_format::QUEUE_SUMMARY.header();
     // A stray, even malformed, queue_summary.csv in a run that did not measure the queue
@@ -676,13 +695,9 @@ fn queue_files_are_read_only_when_the_run_lists_the_queue_experiment() {
     assert_eq!(report::generate(&r).markdown, before);
 
     // Listed in metadata.json: read, and its section comes after everything else, which is
-    // as before (the fixture has no /queue pair) but for the lines that name the experiment
-    // and the /queue bullet of "What to do" (its fault result).
-    let meta = dir.join("metadata.json");
-    let mut m: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&meta).expect("read")).expect("json");
-    m["experiments"] = serde_json::json!(["batch", "queue"]);
-    fs::write(&meta, m.to_string()).expect("write");
+    // as before but for the lines that name the experiment and the /queue bullet of "What to
+    // do" (its fault result).
+    experiments(serde_json::json!(["batch", "queue"]));
     let id = [
         ("target", "tokio"),
         ("runtime", "tokio"),
@@ -711,25 +726,29 @@ fn queue_files_are_read_only_when_the_run_lists_the_queue_experiment() {
     let r = Results::load(&dir).expect("loads");
     assert_eq!(r.queue.as_ref().map(|q| q.rows.len()), Some(1));
     let md = report::generate(&r).markdown;
-    let at = md
-        .find("## The task queue: /queue on Redis")
-        .expect("the section");
+    // The section is there either way (the batch measured /queue: its hop), with the queue
+    // experiment's part only now.
+    let section = "## The task queue: /queue on Redis";
+    let at = md.find(section).expect("the section");
     let bullet = "- **To scale out past one machine: the task queue, `/queue`**";
-    let rest: Vec<&str> = md[..at]
-        .lines()
-        .filter(|l| !l.starts_with(bullet))
-        .collect();
+    let head = |md: &str| -> String {
+        let at = md.find(section).expect("the section");
+        md[..at]
+            .lines()
+            .filter(|l| !l.starts_with(bullet))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert_eq!(
-        (rest.join("\n") + "\n")
+        head(&md)
             .replace(", `queue_summary.csv` (queue experiment)", "")
             .replace("| experiments | batch, queue |", "| experiments | batch |"),
-        before
+        head(&before)
     );
+    assert!(!before[before.find(section).expect("section")..].contains("### Fault run"));
     assert!(
-        md.contains(&format!(
-            "{bullet} (a Redis broker and `queue-worker` processes, any number, anywhere; `GET \
-             /queue/{{id}}?wait=true`). With a worker process killed mid-burst: **JOBS LOST"
-        )),
+        md.lines().any(|l| l.starts_with(bullet)
+            && l.contains("With a worker process killed mid-burst: **JOBS LOST")),
         "{md}"
     );
     assert!(
