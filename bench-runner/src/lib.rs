@@ -2,8 +2,10 @@
 //! `--url`), measures batch time, per-request latency and responsiveness under CPU-bound
 //! handlers, and writes long-format CSVs with their metadata to `results/`.
 //!
-//! Experiments (`--experiment`): batch, described here, and [`rate`] (open loop at offered
-//! loads). In the batch experiment, one measurement per (target, workers, strategy), on a
+//! Experiments (`--experiment`): batch, described here, [`sizes`] (the work-size sweep),
+//! [`rate`] (open loop at offered loads) and [`queue`] (`/queue`'s bursts with 1, 2 worker
+//! processes and a worker killed). In the batch experiment, one measurement per (target,
+//! workers, strategy), on a
 //! fresh server each time: start it on
 //! 127.0.0.1:0, verify it with the conformance suite, warm up, calibrate T1 (the fastest of
 //! lone requests), then R rounds of C concurrent requests while an open-loop `/health` probe runs on
@@ -20,8 +22,11 @@
 //!   framework, kind of runtime (which strategies it runs, whether more than one worker) and
 //!   the arguments of its configuration (tokio's two flavours are one binary).
 //! - [`servers`]: builds them (`cargo build --release`) or finds them (`--server-dir`).
-//! - [`spawner`]: the one long-lived thread every server is started from, so that each dies
-//!   with bench-runner (`--exit-with-parent`, Linux's parent-death signal) and never before.
+//! - [`spawner`]: the one long-lived thread every server (and the broker, and every queue
+//!   worker) is started from, so that each dies with bench-runner (`--exit-with-parent`,
+//!   Linux's parent-death signal) and never before.
+//! - [`broker`]: `/queue`'s parts: bench-runner's own redis-server (or `--broker`), and the
+//!   `queue-worker` processes of each pair.
 //! - [`client`]: `--client reqwest|surf`, both as `conformance::HttpClient`.
 //! - [`external`]: `--url`: the one check, before any pair, that the server there can be
 //!   measured (fails at once otherwise).
@@ -34,6 +39,8 @@
 //!   rounds with the probe at each `n` of the sweep; its CSV files.
 //! - [`rate`]: the rate experiment: open-loop steps at offered loads per pair, the pacing
 //!   thread, its records and figures, and its CSV files.
+//! - [`queue`]: the queue experiment: bursts on `/jobs` and on `/queue` with each count of
+//!   worker processes, the fault run, and its CSV files.
 //! - [`probe`]: the open-loop `/health` probe, on its own thread, runtime and connection,
 //!   with the harness's own lateness recorded apart from the server's share.
 //! - [`stats`]: percentiles (hdrhistogram), mean and spread, ideal batch time, efficiency.
