@@ -553,6 +553,21 @@ fn hop_table(r: &Results, source: HopSource, hops: &[Hop]) -> String {
             "No setting has both `/jobs` and `/queue` measured here: no hop to state.\n\n",
         ),
     }
+    // With work in the requests, time to result is mostly waiting for the cores: the
+    // difference carries that wait's noise, of either sign.
+    if let (HopSource::Batch(_), (Some(p50), Some(p99))) = (source, hop_bounds(hops)) {
+        let negative = p50.0 < 0.0 || p99.0 < 0.0;
+        md.push_str(&format!(
+            "Here each time to result is mostly waiting for the cores (C requests of T1 each), \
+             so the difference carries that wait's noise too{}; the sizes experiment's table, \
+             with no work, is the one that isolates the hop.\n\n",
+            if negative {
+                ", and some differences are negative"
+            } else {
+                ""
+            }
+        ));
+    }
     md
 }
 
@@ -1381,7 +1396,22 @@ mod tests {
             (hops[0].p50_us(), hops[0].p99_us()),
             (Some(800.0), Some(3_000.0))
         );
-        assert!(markdown(&r, &[], "charts").contains("at n = 1,000: 1 round(s) of C = 4"));
+        let md = markdown(&r, &[], "charts");
+        assert!(md.contains("at n = 1,000: 1 round(s) of C = 4"));
+        assert!(md.contains("mostly waiting for the cores (C requests of T1 each), so the difference carries that wait's noise too; the sizes"), "{md}");
+        // A negative difference is named as such.
+        for p in r
+            .summary
+            .iter_mut()
+            .filter(|p| p.strategy == Strategy::Queue)
+        {
+            p.latency_us_p99 = Some(8_000.0);
+        }
+        let md = markdown(&r, &[], "charts");
+        assert!(
+            md.contains("noise too, and some differences are negative;"),
+            "{md}"
+        );
     }
 
     /// 2 cores, bench-runner pinned apart.
