@@ -15,12 +15,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::queue::BrokerUrl;
 use conformance::broker::{RedisServer, Worker};
 
 use crate::cli::{Settings, Subjects};
 use crate::cpu::{self, CpuList, CpuTime};
 use crate::spawner;
+
+/// How long `--broker` may take to answer the check before anything is measured.
+const BROKER_CHECK: Duration = Duration::from_secs(3);
 
 /// How long a worker may take to exit after SIGTERM (it finishes the jobs in hand first).
 const WORKER_STOP: Duration = Duration::from_secs(10);
@@ -84,11 +86,10 @@ impl QueueParts {
             Some(url) => {
                 let given = url.clone();
                 // The servers would refuse to start against it: better said once, now.
-                tokio::task::spawn_blocking(move || {
-                    common::broker::Broker::connect(&given, kernel).map(drop)
-                })
-                .await?
-                .map_err(|e| anyhow::anyhow!("--broker {url}: {e}"))?;
+                tokio::task::spawn_blocking(move || given.ping(BROKER_CHECK))
+                    .await?
+                    .map_err(|e| anyhow::anyhow!("--broker {url}: {e}"))?;
+                // `url` shows as redacted: no password in the console or metadata.json.
                 (
                     url.as_str().to_owned(),
                     format!("{url}, given with --broker"),
@@ -143,11 +144,8 @@ impl QueueParts {
     }
 
     /// What the broker is, for the console and metadata.json (credentials hidden).
-    pub fn description(&self) -> String {
-        match BrokerUrl::parse(&self.url) {
-            Ok(url) => self.description.replace(url.as_str(), &url.redacted()),
-            Err(_) => self.description.clone(),
-        }
+    pub fn description(&self) -> &str {
+        &self.description
     }
 
     /// Threads of each worker process.
@@ -195,17 +193,9 @@ impl QueueParts {
 }
 
 impl Workers {
-    /// The CPU time all of them have used so far (`None` if one cannot be read).
+    /// The CPU time those running have used so far (a killed worker's is gone with it),
+    /// `None` if none can be read.
     pub fn cpu(&self) -> Option<CpuTime> {
-        self.running
-            .iter()
-            .map(|w| CpuTime::of(Some(w.pid())))
-            .sum()
-    }
-
-    /// The CPU time of those still running (a killed worker's is gone with it), `None` if
-    /// none can be read.
-    pub fn cpu_of_living(&self) -> Option<CpuTime> {
         let times: Vec<CpuTime> = self
             .running
             .iter()

@@ -207,7 +207,7 @@ pub async fn run_with(
                 parts.workers.first().copied().unwrap_or(1),
                 parts.threads()
             );
-            parts.description()
+            parts.description().to_owned()
         }
         Ok(None) => String::new(),
         Err(why) => {
@@ -426,6 +426,34 @@ async fn check_external_kernel(
             common::kernel::DEFAULT.name()
         ),
     }
+}
+
+/// Each of our servers at its largest worker count (a one-thread runtime at 1), with its
+/// binary: what the rate and queue experiments measure (none for a `--url` server).
+pub(crate) fn at_largest_workers<'a>(
+    s: &'a Settings,
+    binaries: Option<&'a Binaries>,
+) -> Vec<(&'a targets::Target, &'a std::path::Path, usize)> {
+    let (
+        Subjects::Servers {
+            targets, workers, ..
+        },
+        Some(binaries),
+    ) = (&s.subjects, binaries)
+    else {
+        return Vec::new();
+    };
+    targets
+        .iter()
+        .filter_map(|target| {
+            let most = workers
+                .iter()
+                .copied()
+                .filter(|w| target.runs_with_workers(*w))
+                .max()?;
+            Some((target, binaries.path(target)?, most))
+        })
+        .collect()
 }
 
 /// Pairs (target × workers × strategy) `s` measures in each experiment.

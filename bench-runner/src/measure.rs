@@ -355,7 +355,13 @@ impl Bench {
                 Err(why) => return Some(why.clone()),
             }
         }
-        not_applicable(target, strategy)
+        (!target.runs(strategy)).then(|| {
+            format!(
+                "{} does not run on {} (common's Strategy::supported_on); the server answers 501",
+                strategy.path(),
+                target.kind
+            )
+        })
     }
 
     /// Starts a pair's processes: for `/queue`, the first `--queue-workers` count of worker
@@ -395,6 +401,11 @@ impl Bench {
     /// Arguments added to every server's command line (`--cpus LIST`, `--server-arg`s).
     pub fn server_extra(&self) -> &[String] {
         &self.server_extra
+    }
+
+    /// Clock ticks per second of `/proc/PID/stat`'s CPU times (read once).
+    pub fn clk_tck(&self) -> u64 {
+        self.clk_tck
     }
 
     /// The client's name (`reqwest`, `surf`).
@@ -958,17 +969,6 @@ pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
         ]);
     }
     args
-}
-
-/// Why `strategy` is not measured on `target`, if its runtime cannot run it.
-pub fn not_applicable(target: &Target, strategy: Strategy) -> Option<String> {
-    (!target.runs(strategy)).then(|| {
-        format!(
-            "{} does not run on {} (common's Strategy::supported_on); the server answers 501",
-            strategy.path(),
-            target.kind
-        )
-    })
 }
 
 /// Stops a pair's server, then its queue workers: a note for each that went wrong.

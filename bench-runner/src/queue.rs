@@ -131,25 +131,6 @@ pub async fn run(
     settings: &Settings,
     binaries: Option<&Binaries>,
 ) -> anyhow::Result<ExperimentRun> {
-    let subjects: Vec<(&Target, &std::path::Path, usize)> = match (&settings.subjects, binaries) {
-        (
-            Subjects::Servers {
-                targets, workers, ..
-            },
-            Some(binaries),
-        ) => targets
-            .iter()
-            .filter_map(|t| {
-                let w = workers
-                    .iter()
-                    .copied()
-                    .filter(|w| t.runs_with_workers(*w))
-                    .max()?;
-                Some((t, binaries.path(t)?, w))
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
     let subjects = if matches!(settings.subjects, Subjects::External { .. }) {
         println!(
             "queue: skipped for a --url server (it runs its own workers, if any; the batch \
@@ -160,7 +141,7 @@ pub async fn run(
         println!("queue: skipped: --strategy does not include queue");
         Vec::new()
     } else {
-        subjects
+        crate::at_largest_workers(settings, binaries)
     };
     let burst = settings.plan.concurrency * BURST_PER_C;
     println!(
@@ -247,30 +228,27 @@ async fn measure_runs(
     plan.concurrency = settings.plan.concurrency * BURST_PER_C;
     // Room for the whole burst on the broker and in the server's own queue.
     let limit = plan.concurrency.max(1024).to_string();
-    let extra = [
-        "--broker".to_owned(),
-        parts.url().to_owned(),
-        "--max-queue".to_owned(),
-        limit,
-    ];
-    // The checks send /queue jobs too: one worker computes them, then goes.
-    let checker = parts.start_workers(1, None).await?;
-    let mut server = match bench.start_server(target, binary, workers, &extra).await {
-        Ok(server) => server,
-        Err(why) => {
-            t.notes.extend(checker.stop().await.0);
-            return Err(why);
-        }
-    };
-    let mut session = Session::ours(&mut server);
+    // A /queue pair's server and workers, as every experiment starts them; the workers
+    // compute the checks' /queue jobs, then go: each run starts its own.
+    let mut pair = bench
+        .start_pair(
+            target,
+            binary,
+            workers,
+            Strategy::Queue,
+            &["--max-queue".to_owned(), limit],
+        )
+        .await?;
+    let mut session = Session::ours(&mut pair.server);
     let mut verification = None;
     let verified = bench.verify(&mut session, &mut verification, log).await;
-    t.notes.extend(checker.stop().await.0);
+    t.notes
+        .extend(std::mem::take(&mut pair.workers).stop().await.0);
     let outcome = match verified {
         Ok(()) => bursts(bench, settings, &parts, &session, &plan, t, log).await,
         Err(why) => Err(why),
     };
-    t.notes.extend(measure::stop_server(server).await);
+    t.notes.extend(measure::stop_pair(pair).await);
     outcome
 }
 
@@ -340,7 +318,7 @@ async fn queue_run(
         workers.stop().await;
         return Err(why);
     }
-    let clk = crate::cpu::clock_ticks_per_second();
+    let clk = bench.clk_tck();
     let (w0, b0) = (workers.cpu(), parts.broker_cpu());
     let start = Instant::now();
     let burst = bench.round(session, Strategy::Queue, 1, plan);
@@ -365,7 +343,7 @@ async fn queue_run(
     if killed.is_some() && !workers.running.is_empty() {
         drop(workers.running.remove(0));
     }
-    let (w1, b1) = (workers.cpu_of_living(), parts.broker_cpu());
+    let (w1, b1) = (workers.cpu(), parts.broker_cpu());
     let (notes, taken_over) = workers.stop().await;
     let round = round?;
     let workers_cpu = match (w0, w1, killed) {

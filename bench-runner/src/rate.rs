@@ -589,30 +589,16 @@ impl Subject<'_> {
 
 /// Every target at its largest worker count (a one-thread runtime at 1), or the `--url`.
 fn subjects<'a>(settings: &'a Settings, binaries: Option<&'a Binaries>) -> Vec<Subject<'a>> {
-    match (&settings.subjects, binaries) {
-        (
-            Subjects::Servers {
-                targets, workers, ..
-            },
-            Some(binaries),
-        ) => targets
-            .iter()
-            .filter_map(|target| {
-                let binary = binaries.path(target)?;
-                let workers = workers
-                    .iter()
-                    .copied()
-                    .filter(|w| target.runs_with_workers(*w))
-                    .max()?;
-                Some(Subject::Ours {
-                    target,
-                    binary,
-                    workers,
-                })
+    match &settings.subjects {
+        Subjects::External { url } => vec![Subject::External { url }],
+        Subjects::Servers { .. } => crate::at_largest_workers(settings, binaries)
+            .into_iter()
+            .map(|(target, binary, workers)| Subject::Ours {
+                target,
+                binary,
+                workers,
             })
             .collect(),
-        (Subjects::External { url }, _) => vec![Subject::External { url }],
-        (Subjects::Servers { .. }, None) => vec![],
     }
 }
 

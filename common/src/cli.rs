@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-/// Why [`ServerArgs::prepare_process`] failed, naming the flag.
+/// Why [`prepare_process`] failed, naming the flag.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     /// `--exit-with-parent PID`: not our parent, or the parent-death signal could not be set.
@@ -161,20 +161,10 @@ impl ServerArgs {
         self.cpus.as_ref().map_or_else(cores, CpuList::len)
     }
 
-    /// What every server does first in `main`, before any thread starts: `--exit-with-parent`
-    /// (so that it dies with the process that started it), then `--cpus` (so that every thread
-    /// inherits the affinity, [`crate::placement`]).
+    /// What every server does first in `main`: [`prepare_process`] with its
+    /// `--exit-with-parent` and `--cpus`.
     pub fn prepare_process(&self) -> Result<(), ProcessError> {
-        self.exit_with_parent()
-            .map_err(ProcessError::ExitWithParent)?;
-        self.pin().map_err(ProcessError::Pin)?;
-        Ok(())
-    }
-
-    /// Pins the process to `--cpus`, if given; returns the affinity in force. Call it first
-    /// in `main`, before any thread starts ([`crate::placement`]).
-    pub fn pin(&self) -> std::io::Result<Option<Vec<usize>>> {
-        self.cpus.as_ref().map(placement::pin_process).transpose()
+        prepare_process(self.exit_with_parent, self.cpus.as_ref())
     }
 
     /// `--exit-with-parent PID`, if given: see [`die_with_parent`]. Call it first in `main`.
@@ -273,6 +263,23 @@ pub fn parse_seconds(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
 }
 
+/// What a process we start does first in `main`, before any thread starts (the servers through
+/// [`ServerArgs::prepare_process`], and `queue-worker`): `--exit-with-parent PID` (so that it
+/// dies with the process that started it), then `--cpus` (so that every thread inherits the
+/// affinity, [`crate::placement`]).
+pub fn prepare_process(
+    exit_with_parent: Option<u32>,
+    cpus: Option<&CpuList>,
+) -> Result<(), ProcessError> {
+    exit_with_parent
+        .map_or(Ok(()), die_with_parent)
+        .map_err(ProcessError::ExitWithParent)?;
+    if let Some(cpus) = cpus {
+        placement::pin_process(cpus).map_err(ProcessError::Pin)?;
+    }
+    Ok(())
+}
+
 /// Has this process killed (SIGKILL) when its parent, process `parent`, exits; a safe wrapper
 /// (rustix) of `prctl(PR_SET_PDEATHSIG)`. SIGKILL, not SIGTERM: whoever could want the answers
 /// of in-flight work is gone, and a graceful shutdown writing to pipes nobody reads could hang.
@@ -288,7 +295,7 @@ pub fn die_with_parent(parent: u32) -> std::io::Result<()> {
             Ok(())
         } else {
             Err(std::io::Error::other(format!(
-                "--exit-with-parent {parent}: process {parent} is not this server's parent (it \
+                "--exit-with-parent {parent}: process {parent} is not this process's parent (it \
                  already exited?); the parent is {}",
                 now.map_or_else(|| "none".to_owned(), |p| p.to_string())
             )))
@@ -509,7 +516,10 @@ mod tests {
         assert_eq!(cli.server.exit_with_parent, Some(1));
         let not_parent = std::process::id();
         let e = die_with_parent(not_parent).expect_err("not the parent");
-        assert!(e.to_string().contains("is not this server's parent"), "{e}");
+        assert!(
+            e.to_string().contains("is not this process's parent"),
+            "{e}"
+        );
         assert_eq!(
             rustix::process::parent_process_death_signal().expect("readable"),
             None

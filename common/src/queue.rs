@@ -85,6 +85,15 @@ impl BrokerUrl {
         redis::Client::open(self.0.as_str())
     }
 
+    /// Whether the broker answers `PING` within `timeout`: a one-off check on a connection of
+    /// its own, opened and closed here (bench-runner's `--broker`, before it measures
+    /// anything). The servers check theirs by connecting their bridge ([`crate::broker`]).
+    pub fn ping(&self, timeout: Duration) -> redis::RedisResult<()> {
+        let mut conn = self.client()?.get_connection_with_timeout(timeout)?;
+        conn.set_read_timeout(Some(timeout))?;
+        redis::cmd("PING").query::<String>(&mut conn).map(drop)
+    }
+
     /// The URL without a password, for messages.
     pub fn redacted(&self) -> String {
         match self

@@ -199,8 +199,7 @@ impl Worker {
 
     /// SIGKILL, as a crash would: nothing is handed back.
     pub fn kill_hard(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill_in_place();
     }
 
     /// SIGTERM, then its exit status (waiting up to `timeout`).

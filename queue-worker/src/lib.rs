@@ -116,12 +116,7 @@ pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let kernel = kernel::find(kernels, &cli.kernel)
         .unwrap_or_else(|e| common::cli::usage_error::<Cli>(format!("--kernel: {e}")));
-    if let Some(parent) = cli.exit_with_parent {
-        common::cli::die_with_parent(parent).context("--exit-with-parent")?;
-    }
-    if let Some(cpus) = &cli.cpus {
-        common::placement::pin_process(cpus).context("--cpus: cannot pin the process")?;
-    }
+    common::cli::prepare_process(cli.exit_with_parent, cli.cpus.as_ref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

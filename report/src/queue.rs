@@ -375,20 +375,17 @@ pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
     if settings.is_empty() {
         return None;
     }
+    // A strategy's measured (ok) row of a setting at n0.
+    let ok_row = |t: &str, w: Option<u32>, st: Strategy| -> Option<&SizesRow> {
+        r.sizes
+            .iter()
+            .find(|s| s.target == t && s.workers == w && s.strategy == st && s.n == n0)
+            .filter(|s| s.ok())
+    };
     let of = |t: &str, w: Option<u32>, st: Strategy| -> TimeToResult {
-        r.sizes
-            .iter()
-            .find(|s| s.target == t && s.workers == w && s.strategy == st && s.n == n0)
-            .filter(|s| s.ok())
-            .map(|s: &SizesRow| (s.latency_us_p50, s.latency_us_p99))
+        ok_row(t, w, st).map(|s| (s.latency_us_p50, s.latency_us_p99))
     };
-    let t1 = |t: &str, w: Option<u32>, st: Strategy| -> Option<f64> {
-        r.sizes
-            .iter()
-            .find(|s| s.target == t && s.workers == w && s.strategy == st && s.n == n0)
-            .filter(|s| s.ok())
-            .and_then(|s| s.t1_us)
-    };
+    let t1 = |t: &str, w: Option<u32>, st: Strategy| ok_row(t, w, st).and_then(|s| s.t1_us);
     let hops = settings
         .into_iter()
         .map(|(t, w, label)| Hop {
