@@ -92,7 +92,7 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
             .unwrap_or_else(|| std::env::consts::OS.into()),
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map_or_else(|_| "unknown".into(), |k| k.trim().to_owned()),
-        args: facts.args,
+        args: redact_broker(facts.args),
         server_build_profile: facts.server_build_profile,
         servers: facts.servers,
         bench_runner_profile: if cfg!(debug_assertions) {
@@ -145,6 +145,26 @@ fn arg_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
         }
     }
     found
+}
+
+/// The command line with `--broker`'s password hidden (`redis://***@HOST:PORT`): metadata.json
+/// is committed and shared.
+fn redact_broker(args: Vec<String>) -> Vec<String> {
+    let hide = |url: &str| {
+        common::queue::BrokerUrl::parse(url).map_or_else(|_| url.to_owned(), |u| u.redacted())
+    };
+    let mut out: Vec<String> = Vec::with_capacity(args.len());
+    for a in args {
+        let redacted = if out.last().is_some_and(|prev| prev == "--broker") {
+            hide(&a)
+        } else if let Some(url) = a.strip_prefix("--broker=") {
+            format!("--broker={}", hide(url))
+        } else {
+            a
+        };
+        out.push(redacted);
+    }
+    out
 }
 
 fn command_line(dir: &Path, program: &str, args: &[&str]) -> String {
@@ -258,6 +278,37 @@ mod tests {
         assert_eq!(arg_value(&args, "--lag-interval-us"), Some("500"));
         assert_eq!(arg_value(&args, "--cpus"), Some("1"));
         assert_eq!(arg_value(&args, "--workers"), None);
+    }
+
+    #[test]
+    fn the_brokers_password_stays_out_of_the_metadata() {
+        let args = [
+            "bench-runner",
+            "--broker",
+            "redis://:secret@10.0.0.5:6379",
+            "--quick",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            redact_broker(args),
+            [
+                "bench-runner",
+                "--broker",
+                "redis://***@10.0.0.5:6379",
+                "--quick"
+            ]
+        );
+        let args = vec![
+            "--broker=redis://u:pw@h:1".to_owned(),
+            "--broker".to_owned(),
+        ];
+        assert_eq!(
+            redact_broker(args),
+            ["--broker=redis://***@h:1", "--broker"]
+        );
+        let plain = vec!["--broker".to_owned(), "redis://127.0.0.1:6379".to_owned()];
+        assert_eq!(redact_broker(plain.clone()), plain);
     }
 
     #[test]
