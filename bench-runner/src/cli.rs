@@ -30,8 +30,9 @@ pub const DEFAULT_N: u64 = 10_000_000;
 pub const DEFAULT_PROBE_INTERVAL_MS: u64 = 2;
 /// Default batch size: the Python demo's 20 concurrent requests.
 pub const DEFAULT_CONCURRENCY: usize = 20;
-/// Default rounds per pair.
-pub const DEFAULT_ROUNDS: u32 = 5;
+/// Default rounds per pair: one per pass. Six, so that every comparison rests on at least
+/// six rounds per pair, three in each half (odd and even passes) of the run.
+pub const DEFAULT_ROUNDS: u32 = 6;
 /// `--quick`: kernel size (for the default kernel; a thousandth of each kernel's default `n`,
 /// at least 1), batch size, rounds. Tiny: checks the whole path, measures nothing.
 pub const QUICK: (u64, usize, u32) = (10_000, 4, 1);
@@ -39,19 +40,23 @@ pub const QUICK: (u64, usize, u32) = (10_000, 4, 1);
 const AFTER_HELP: &str = "\
 Experiments (--experiment): batch, sizes, rate, queue, in that order.
 
-batch: each pair (target, workers, strategy) gets a fresh server: start on 127.0.0.1:0, verify with the
-conformance checks, warm up, calibrate T1 (fastest lone request), then R rounds of C concurrent
-requests while a /health probe runs open-loop on its own connection. Results go to --out:
+Every experiment runs in passes: each pass visits every pair (target, workers, strategy) once, in an
+order shuffled per pass from --seed, on a fresh server process, so a pair's rounds are spread over
+the whole run and a slow minute of the machine falls on every pair alike (docs/methodology.md).
+
+batch: R passes (--rounds); each visit starts the server on 127.0.0.1:0, verifies it with the
+conformance checks (first visit; later ones wait for /health and check the answers), warms up,
+takes a lone request for T1 (fastest lone request; --calibration more on the first visit), then
+one round of C concurrent requests while a /health probe runs open-loop. Results go to --out:
 raw.csv (one row per request), probes.csv (one row per probe), rounds.csv (one row per round),
-summary.csv (one row per pair: percentiles of all rounds pooled, batch time over rounds) and
-metadata.json; docs/results-format.md describes every column.
+summary.csv (one row per pair: percentiles of all rounds pooled, batch time over rounds),
+passes.csv (the machine's speed per pass) and metadata.json; docs/results-format.md describes
+every column.
 
 Experiments (--experiment, all by default): batch (above; its n is the largest of --n); sizes:
-per pair one server, then at each n of --n (default 0 and the kernel's n / 10^4 … / 1: for
-sum-squares 0, 1000 … 10000000) T1 (fastest of --calibration or more lone requests, up to
-5 ms of them) and rounds of C
-requests with the probe until 100 ms of batches or --rounds rounds, whichever first (more
-samples at the small sizes: --rounds 20): sizes_raw.csv, sizes_probes.csv, sizes_summary.csv.
+R passes; each visit, at each n of --n (default 0 and the kernel's n / 10^4 … / 1: for
+sum-squares 0, 1000 … 10000000), lone requests for T1 (up to 5 ms of them over the passes) and
+one round of C requests with the probe: sizes_raw.csv, sizes_probes.csv, sizes_summary.csv.
 rate: open loop, per target at its largest --workers value (the core count by default): a fresh
 server per strategy, verified, T1 measured, then one step per --load (fraction of the capacity,
 cores ÷ T1) or --rate (requests/s): requests sent at constant intervals (as wrk2) for --duration
@@ -95,9 +100,10 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_experiment)]
     pub experiment: Vec<ExperimentChoice>,
 
-    /// Which server to measure.
-    #[arg(long, value_enum, default_value_t = TargetChoice::All)]
-    pub target: TargetChoice,
+    /// Which servers to measure, comma-separated (always run in the order of the targets'
+    /// list) [default: all].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    pub target: Vec<TargetChoice>,
 
     /// Executor thread counts to sweep, comma-separated (`1,2`) [default: 1 and the core count].
     /// One worker reproduces Python's single event loop.
@@ -110,10 +116,16 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_strategy)]
     pub strategy: Vec<Strategy>,
 
-    /// Rounds (batches) per pair; in the sizes experiment, the most rounds per n [default: 5;
-    /// 1 with --quick].
+    /// Rounds (batches) per pair, one per pass: every pass visits each pair once, in an
+    /// order shuffled from --seed, on a fresh server process; in the sizes experiment, rounds
+    /// per n [default: 6; 1 with --quick].
     #[arg(long, value_parser = whole_number::<u32>(1, u32::MAX.into()), allow_negative_numbers = true)]
     pub rounds: Option<u32>,
+
+    /// Seed of each pass's shuffled order of the pairs (recorded in metadata.json): the same
+    /// seed visits the pairs in the same order.
+    #[arg(long, default_value_t = crate::harness::passes::DEFAULT_SEED)]
+    pub seed: u64,
 
     /// Concurrent requests per batch, C [default: 20, as in the Python demo; 4 with --quick].
     #[arg(long, short = 'c', value_parser = whole_number::<u64>(1, 10_000), allow_negative_numbers = true)]
@@ -320,6 +332,8 @@ pub struct Settings {
     pub server_args: Vec<String>,
     /// How the rate experiment steps its load.
     pub rate: RatePlan,
+    /// `--seed`: every experiment's passes are shuffled from it.
+    pub seed: u64,
     /// Where /queue's broker is and how many workers it gets.
     pub queue: QueuePlan,
 }
@@ -395,7 +409,7 @@ impl Cli {
                     None => ServerSource::Build,
                 };
                 Subjects::Servers {
-                    targets: self.target.targets(),
+                    targets: TargetChoice::union(&self.target),
                     workers,
                     source,
                 }
@@ -465,6 +479,7 @@ impl Cli {
         Ok(Settings {
             queue,
             rate,
+            seed: self.seed,
             experiments,
             sizes,
             subjects,
@@ -608,7 +623,7 @@ mod tests {
         assert_eq!(s.strategies, Strategy::ALL.to_vec());
         assert_eq!(s.plan.n, DEFAULT_N);
         assert_eq!(s.plan.concurrency, 20);
-        assert_eq!(s.plan.rounds, 5);
+        assert_eq!(s.plan.rounds, 6);
         assert_eq!(s.experiments, Experiment::ALL.to_vec());
         assert_eq!(
             s.plan.probe_interval,

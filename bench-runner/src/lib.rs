@@ -59,6 +59,7 @@ pub mod cli;
 pub mod client;
 pub mod console;
 pub mod cpu;
+pub mod harness;
 pub mod external;
 pub mod lag;
 pub mod measure;
@@ -79,7 +80,8 @@ pub use cli::Cli;
 
 use crate::cli::{Experiment, Settings, Subjects};
 use crate::console::Console;
-use crate::measure::{Bench, Log, Measurement};
+use crate::harness::passes::Passes;
+use crate::measure::{Bench, Log, Measurement, Session, Subject};
 use crate::servers::Binaries;
 
 /// How a run that got to its end went.
@@ -362,27 +364,136 @@ impl ExperimentRun {
     }
 }
 
-/// The batch experiment: every pair, R rounds of C concurrent requests each.
+/// The batch experiment: every pair, one round of C concurrent requests in each of R passes.
 async fn batch(
     bench: &Bench,
     settings: &Settings,
     binaries: Option<&Binaries>,
 ) -> anyhow::Result<ExperimentRun> {
     let plan = &settings.plan;
-    let pairs = pair_count(settings);
+    let pairs = pairs(settings, binaries);
+    let passes = Passes {
+        count: plan.rounds,
+        seed: settings.seed,
+    };
     println!(
-        "batch: {pairs} pairs: n = {}, C = {}, {} rounds, probe every {:?}, client {}",
+        "batch: {} pairs in {} passes (seed {}): n = {}, C = {}, a fresh server per pass, probe \
+         every {:?}, client {}",
+        pairs.len(),
+        passes.count,
+        passes.seed,
         plan.n,
         plan.concurrency,
-        plan.rounds,
         plan.probe_interval,
         settings.client.name(),
     );
-    let console = Console::new(pairs as u64);
-    let measurements = measure_all(bench, settings, binaries, &console).await;
+    let console = Console::new((pairs.len() * passes.count as usize) as u64);
+    let mut ms: Vec<Measurement> = pairs
+        .iter()
+        .map(|(subject, strategy)| bench.new_measurement(*subject, *strategy))
+        .collect();
+    for (slot, i) in passes.visits(pairs.len()) {
+        let (subject, _) = pairs[i];
+        let m = &mut ms[i];
+        let what = m.name();
+        if m.not_applicable.is_none() && m.failure.is_none() {
+            console.working_on(&what);
+            console.line(&format!("== pass {}/{}: {what}", slot.pass, passes.count));
+            let body = async |s: &mut Session<'_>, m: &mut Measurement| {
+                bench.batch_visit(s, m, slot, &console).await
+            };
+            console.keep_alive(&what, bench.visit(subject, m, &console, body)).await;
+            if let Some(why) = &m.failure {
+                console.line(&format!("   FAILED {what}: {why} (not visited again)"));
+            }
+        }
+        console.step();
+    }
     console.finish();
-    let files = output::render(&measurements).context("rendering the batch CSVs")?;
-    Ok(ExperimentRun::of(&measurements, files))
+    for (m, (subject, _)) in ms.iter_mut().zip(&pairs) {
+        let mode = match subject {
+            Subject::Server { .. } => conformance::Mode::Ours,
+            Subject::External { .. } => conformance::Mode::External,
+        };
+        m.notes.extend(measure::round_notes(mode, &m.rounds));
+        report_pair(m, &console);
+    }
+    print_tables(settings, &ms, &console);
+    let speeds = summary::pass_speeds(&ms);
+    if let Some(drift) = summary::drift(&speeds) {
+        println!(
+            "batch: the machine's speed per pass (median lone request ÷ its pair's T1): {}; \
+             slowest ÷ fastest pass {drift:.3}",
+            speeds
+                .iter()
+                .map(|p| format!("{:.3}", p.speed_median))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let files = output::render(&ms, &speeds).context("rendering the batch CSVs")?;
+    Ok(ExperimentRun::of(&ms, files))
+}
+
+/// Every pair of `settings`, each (subject, strategy), in the order of the result files:
+/// target, then workers (a one-thread runtime at its one worker only), then strategy.
+pub(crate) fn pairs<'a>(
+    settings: &'a Settings,
+    binaries: Option<&'a Binaries>,
+) -> Vec<(Subject<'a>, common::Strategy)> {
+    let subjects: Vec<Subject<'a>> = match (&settings.subjects, binaries) {
+        (
+            Subjects::Servers {
+                targets, workers, ..
+            },
+            Some(binaries),
+        ) => targets
+            .iter()
+            .filter_map(|target| Some((target, binaries.path(target)?)))
+            .flat_map(|(target, binary)| {
+                workers
+                    .iter()
+                    .filter(|w| target.runs_with_workers(**w))
+                    .map(move |&workers| Subject::Server {
+                        target,
+                        binary,
+                        workers,
+                    })
+            })
+            .collect(),
+        (Subjects::External { url }, _) => vec![Subject::External { url }],
+        (Subjects::Servers { .. }, None) => vec![],
+    };
+    subjects
+        .into_iter()
+        .flat_map(|subject| settings.strategies.iter().map(move |s| (subject, *s)))
+        .collect()
+}
+
+/// The console's table of each target's pairs, then the legend.
+fn print_tables(settings: &Settings, ms: &[Measurement], console: &Console) {
+    let plan = &settings.plan;
+    let mut targets: Vec<&str> = ms.iter().map(|m| m.labels.target.as_str()).collect();
+    targets.dedup();
+    for target in targets {
+        let ours: Vec<&Measurement> = ms.iter().filter(|m| m.labels.target == target).collect();
+        let heading = match (&settings.subjects, ours.first()) {
+            (Subjects::External { url }, _) => format!("external {url}"),
+            (_, Some(m)) => format!(
+                "{} ({} + {})",
+                m.labels.target, m.labels.runtime, m.labels.framework
+            ),
+            (_, None) => continue,
+        };
+        console.block(&format!(
+            "\n{heading}, n = {}, C = {}, {} rounds\n{}",
+            plan.n,
+            plan.concurrency,
+            plan.rounds,
+            console::table(&ours)
+        ));
+    }
+    console.block(&console::legend());
 }
 
 /// `bytes` as `19.0 MiB` (`no memory` for 0).
@@ -454,88 +565,6 @@ pub(crate) fn at_largest_workers<'a>(
             Some((target, binaries.path(target)?, most))
         })
         .collect()
-}
-
-/// Pairs (target × workers × strategy) `s` measures in each experiment.
-pub(crate) fn pair_count(s: &Settings) -> usize {
-    match &s.subjects {
-        Subjects::Servers {
-            targets, workers, ..
-        } => {
-            let configs: usize = targets
-                .iter()
-                .map(|t| workers.iter().filter(|w| t.runs_with_workers(**w)).count())
-                .sum();
-            configs * s.strategies.len()
-        }
-        Subjects::External { .. } => s.strategies.len(),
-    }
-}
-
-async fn measure_all(
-    bench: &Bench,
-    settings: &Settings,
-    binaries: Option<&Binaries>,
-    console: &Console,
-) -> Vec<Measurement> {
-    let mut all = Vec::new();
-    match (&settings.subjects, binaries) {
-        (
-            Subjects::Servers {
-                targets, workers, ..
-            },
-            Some(binaries),
-        ) => {
-            for target in targets {
-                let first = all.len();
-                let Some(binary) = binaries.path(target) else {
-                    continue;
-                };
-                // A one-thread runtime is measured at its one worker only.
-                for &w in workers.iter().filter(|w| target.runs_with_workers(**w)) {
-                    for &strategy in &settings.strategies {
-                        let what = format!("{}, workers={w}, {}", target.name, strategy.path());
-                        console.working_on(&what);
-                        console.line(&format!("== {what}"));
-                        let pair = bench.measure_server(target, binary, w, strategy, console);
-                        let m = console.keep_alive(&what, pair).await;
-                        report_pair(&m, console);
-                        all.push(m);
-                        console.step();
-                    }
-                }
-                let ours: Vec<&Measurement> = all[first..].iter().collect();
-                console.block(&format!(
-                    "\n{} ({} + {}), n = {}, C = {}, {} rounds\n{}",
-                    target.name,
-                    target.runtime,
-                    target.framework,
-                    settings.plan.n,
-                    settings.plan.concurrency,
-                    settings.plan.rounds,
-                    console::table(&ours)
-                ));
-            }
-            console.block(&console::legend());
-        }
-        (Subjects::External { url }, _) => {
-            for &strategy in &settings.strategies {
-                let what = format!("external {url}, {}", strategy.path());
-                console.working_on(&what);
-                console.line(&format!("== {what}"));
-                let pair = bench.measure_external(url, strategy, console);
-                let m = console.keep_alive(&what, pair).await;
-                report_pair(&m, console);
-                all.push(m);
-                console.step();
-            }
-            let ours: Vec<&Measurement> = all.iter().collect();
-            console.block(&format!("\nexternal {url}\n{}", console::table(&ours)));
-            console.block(&console::legend());
-        }
-        (Subjects::Servers { .. }, None) => {}
-    }
-    all
 }
 
 /// What is known of a pair only at its end (its verification was printed when it ran).

@@ -20,6 +20,7 @@ use conformance::{
 use tokio::task::JoinSet;
 
 use crate::broker::{QueueParts, Workers};
+use crate::harness::passes::{RunClock, Slot};
 use crate::cpu::{self, CpuTime};
 use crate::lag::{self, LagAnswer, LagWindow};
 use crate::memory;
@@ -153,11 +154,31 @@ pub struct RequestRecord {
     pub error: Option<RequestError>,
 }
 
+/// Where a round sits in the run: which pass, where in the pass's order, on which server
+/// process, and when it started. rounds.csv carries it, so a reader can see that a pair's
+/// rounds are spread over the run and come from several processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Place {
+    /// The pass, from 1 (0: not run in passes).
+    pub pass: u32,
+    /// Position in the pass's shuffled order, from 0.
+    pub position: usize,
+    /// The server's pid (`None`: an external server).
+    pub server_pid: Option<u32>,
+    /// The batch's start, from the run's start.
+    pub start_offset: Duration,
+}
+
 /// One batch of C requests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Round {
     /// From 1.
     pub number: u32,
+    /// Where it ran.
+    pub place: Place,
+    /// The lone request just before it (as T1 counts it): the machine's speed at that moment,
+    /// against the pair's T1 (the fastest of all its lone requests).
+    pub lone: Option<Duration>,
     /// Batch start to the last answer.
     pub batch: Duration,
     /// `/background` on our servers: batch start until `/stats` shows every job finished.
@@ -291,6 +312,7 @@ pub struct Bench {
     server_extra: Vec<String>,
     clk_tck: u64,
     queue: Result<Option<Arc<QueueParts>>, String>,
+    clock: RunClock,
 }
 
 /// A pair's processes: its server, and for `/queue` the worker processes computing its jobs.
@@ -330,6 +352,7 @@ impl Bench {
             server_extra: vec![],
             clk_tck: cpu::clock_ticks_per_second(),
             queue: Ok(None),
+            clock: RunClock::start(),
         }
     }
 
@@ -429,28 +452,123 @@ impl Bench {
         self
     }
 
-    /// Measures `strategy` on a fresh `target` server with `workers` executor threads: the
-    /// batch experiment's pair. Never fails: what went wrong is in [`Measurement::failure`].
-    /// The server is stopped before this returns (and killed if this future is dropped).
-    pub async fn measure_server(
-        &self,
-        target: &Target,
-        binary: &Path,
-        workers: usize,
-        strategy: Strategy,
-        log: &dyn Log,
-    ) -> Measurement {
-        let body = async |s: &mut Session<'_>, m: &mut Measurement| self.batch(s, m, log).await;
-        self.on_server(target, binary, workers, strategy, log, body)
-            .await
+    /// A pair's record before its first visit: who, which strategy, the plan; marked not
+    /// applicable when the target's runtime cannot run the strategy (no visit starts a server
+    /// then).
+    pub fn new_measurement(&self, subject: Subject<'_>, strategy: Strategy) -> Measurement {
+        match subject {
+            Subject::Server {
+                target, workers, ..
+            } => {
+                let labels = Labels::of_server(target, self.client_name, workers);
+                let mut m = Measurement::new(labels, strategy, self.plan);
+                m.not_applicable = self.not_applicable(target, strategy);
+                m
+            }
+            Subject::External { .. } => {
+                let mut m = Measurement::new(Labels::external(self.client_name), strategy, self.plan);
+                if strategy == Strategy::Background {
+                    m.notes.push(
+                        "external target: no /stats, so background completion is not measured \
+                         and jobs may still run when the next measurement starts"
+                            .into(),
+                    );
+                }
+                m
+            }
+        }
     }
 
-    /// Runs `body` against a fresh `target` server with `workers` executor threads, started on
-    /// port 0 and verified with the conformance suite first; stops it afterwards. Every
-    /// experiment's pair goes through here, so each is measured on a server started, verified
-    /// and stopped the same way. `body` records into the [`Measurement`] it is given (its
-    /// rounds, notes); its error becomes [`Measurement::failure`]. A strategy the target
-    /// cannot run starts no server: [`Measurement::not_applicable`].
+    /// One visit of a pair: on our servers a fresh process, started on port 0 and stopped
+    /// afterwards; checked first ([`Bench::check`]); then `body`, which records into `m` (its
+    /// rounds, notes). Every experiment's pair goes through here, so each is measured on a
+    /// server started, verified and stopped the same way. `body`'s error, or a failed start or
+    /// check, becomes [`Measurement::failure`], and a failed or not-applicable pair is not
+    /// visited again. A stop that went wrong is a note (each once).
+    pub async fn visit(
+        &self,
+        subject: Subject<'_>,
+        m: &mut Measurement,
+        log: &dyn Log,
+        body: impl AsyncFnOnce(&mut Session<'_>, &mut Measurement) -> Result<(), String>,
+    ) {
+        if m.not_applicable.is_some() || m.failure.is_some() {
+            return;
+        }
+        let first = m.verification.is_none();
+        let outcome = match subject {
+            Subject::Server {
+                target,
+                binary,
+                workers,
+            } => {
+                let mut pair = match self
+                    .start_pair(target, binary, workers, m.strategy, &[])
+                    .await
+                {
+                    Ok(pair) => pair,
+                    Err(why) => {
+                        m.failure = Some(why);
+                        return;
+                    }
+                };
+                let mut session = Session::ours(&mut pair.server);
+                let outcome = match self.check(&mut session, first, m, log).await {
+                    Ok(()) => body(&mut session, m).await,
+                    Err(why) => Err(why),
+                };
+                for note in stop_pair(pair).await {
+                    if !m.notes.contains(&note) {
+                        m.notes.push(note);
+                    }
+                }
+                outcome
+            }
+            Subject::External { url } => {
+                let mut session = Session::external(url);
+                match self.check(&mut session, first, m, log).await {
+                    Ok(()) => body(&mut session, m).await,
+                    Err(why) => Err(why),
+                }
+            }
+        };
+        if let Err(why) = outcome {
+            m.failure = Some(why);
+        }
+    }
+
+    /// Before a visit measures: on the pair's first visit the whole conformance suite
+    /// ([`Bench::verify`]); on a later one (a fresh process of a server already verified, or
+    /// the same `--url` server) `/health` and an idle server: the visit's warm-up then checks
+    /// the strategy's answers, as every timed request does.
+    async fn check(
+        &self,
+        s: &mut Session<'_>,
+        first: bool,
+        m: &mut Measurement,
+        log: &dyn Log,
+    ) -> Result<(), String> {
+        if first {
+            return self.verify(s, &mut m.verification, log).await;
+        }
+        self.healthy(s).await
+    }
+
+    /// A later visit's check of a fresh process of a server already verified: `/health`
+    /// answers 200 and the server is idle.
+    pub async fn healthy(&self, s: &mut Session<'_>) -> Result<(), String> {
+        self.wait_healthy(&s.base).await?;
+        s.check_alive()?;
+        self.idle(s).await
+    }
+
+    /// `at` as an offset from the run's start (where every round's start is placed).
+    pub fn run_offset(&self, at: Instant) -> Duration {
+        self.clock.offset(at)
+    }
+
+    /// Runs `body` against a fresh `target` server with `workers` executor threads in one
+    /// visit ([`Bench::visit`]): for experiments that measure a pair on one server.
     pub async fn on_server(
         &self,
         target: &Target,
@@ -460,31 +578,13 @@ impl Bench {
         log: &dyn Log,
         body: impl AsyncFnOnce(&mut Session<'_>, &mut Measurement) -> Result<(), String>,
     ) -> Measurement {
-        let labels = Labels::of_server(target, self.client_name, workers);
-        let mut m = Measurement::new(labels, strategy, self.plan);
-        if let Some(why) = self.not_applicable(target, strategy) {
-            m.not_applicable = Some(why);
-            return m;
-        }
-        let mut pair = match self
-            .start_pair(target, binary, workers, strategy, &[])
-            .await
-        {
-            Ok(pair) => pair,
-            Err(why) => {
-                m.failure = Some(why);
-                return m;
-            }
+        let subject = Subject::Server {
+            target,
+            binary,
+            workers,
         };
-        let mut session = Session::ours(&mut pair.server);
-        let outcome = match self.verify(&mut session, &mut m.verification, log).await {
-            Ok(()) => body(&mut session, &mut m).await,
-            Err(why) => Err(why),
-        };
-        if let Err(why) = outcome {
-            m.failure = Some(why);
-        }
-        m.notes.extend(stop_pair(pair).await);
+        let mut m = self.new_measurement(subject, strategy);
+        self.visit(subject, &mut m, log, body).await;
         m
     }
 
@@ -511,17 +611,6 @@ impl Bench {
         }
     }
 
-    /// Measures `strategy` on the server already running at `url`: the batch experiment's pair.
-    pub async fn measure_external(
-        &self,
-        url: &str,
-        strategy: Strategy,
-        log: &dyn Log,
-    ) -> Measurement {
-        let body = async |s: &mut Session<'_>, m: &mut Measurement| self.batch(s, m, log).await;
-        self.on_external(url, strategy, log, body).await
-    }
-
     /// [`Bench::on_server`] for the server already running at `url` (verified in the
     /// conformance suite's external mode; nothing started or stopped).
     pub async fn on_external(
@@ -531,23 +620,9 @@ impl Bench {
         log: &dyn Log,
         body: impl AsyncFnOnce(&mut Session<'_>, &mut Measurement) -> Result<(), String>,
     ) -> Measurement {
-        let labels = Labels::external(self.client_name);
-        let mut m = Measurement::new(labels, strategy, self.plan);
-        if strategy == Strategy::Background {
-            m.notes.push(
-                "external target: no /stats, so background completion is not measured and \
-                 jobs may still run when the next measurement starts"
-                    .into(),
-            );
-        }
-        let mut session = Session::external(url);
-        let outcome = match self.verify(&mut session, &mut m.verification, log).await {
-            Ok(()) => body(&mut session, &mut m).await,
-            Err(why) => Err(why),
-        };
-        if let Err(why) = outcome {
-            m.failure = Some(why);
-        }
+        let subject = Subject::External { url };
+        let mut m = self.new_measurement(subject, strategy);
+        self.visit(subject, &mut m, log, body).await;
         m
     }
 
@@ -621,54 +696,58 @@ impl Bench {
         self.idle(s).await
     }
 
-    /// The batch experiment's part of a pair: warm-up, calibration, R rounds.
-    async fn batch(
+    /// The batch experiment's part of one visit: warm-up, on the pair's first visit the
+    /// calibration, then one lone request and one round. T1 is the fastest of every lone
+    /// request of every visit: on a shared machine interference only ever adds time (the same
+    /// kernel was seen to take 6.7 to 15 ms within seconds here), so the fastest is the best
+    /// estimate of what the work costs alone, and the ideal batch built on it a bound no batch
+    /// beats; the lone request before each round is kept with it ([`Round::lone`]), the
+    /// machine's speed at that moment.
+    pub async fn batch_visit(
         &self,
         s: &mut Session<'_>,
         m: &mut Measurement,
+        slot: Slot,
         log: &dyn Log,
     ) -> Result<(), String> {
         let strategy = m.strategy;
         let plan = &self.plan;
         self.warm_up(s, strategy, plan).await?;
-
-        // Calibrate: T1, the time of one request alone: the fastest of `calibration` lone
-        // requests now and one more before each round, so that the samples are spread over the
-        // pair's whole run. The fastest, not the median: on a shared machine interference only
-        // ever adds time (the same kernel was seen to take 6.7 to 15 ms within seconds here),
-        // so the fastest lone request is the best estimate of what the work costs alone, and
-        // the ideal batch built on it a bound no batch beats. A median of 5 taken in one
-        // slow second put efficiencies well above 1.
-        let mut lone = Vec::with_capacity(plan.calibration + plan.rounds as usize);
-        for _ in 0..plan.calibration {
-            lone.push(self.lone_time(s, strategy, plan).await?.latency);
-        }
-        for number in 1..=plan.rounds {
-            self.idle(s).await?;
-            lone.push(self.lone_time(s, strategy, plan).await?.latency);
-            self.idle(s).await?;
-            let round = self.round(s, strategy, number, plan).await?;
-            // The Python demo's line, in the one unit of every time here.
-            let mut line = format!(
-                "Batch of {} requests to {} took {:.1} ms (round {number}/{})",
-                plan.concurrency,
-                strategy.path(),
-                round.batch.as_secs_f64() * 1e3,
-                plan.rounds
-            );
-            if let Some(done) = round.background_done {
-                line.push_str(&format!(
-                    "; all jobs done after {:.1} ms",
-                    done.as_secs_f64() * 1e3
-                ));
+        let mut fastest = m.t1;
+        if m.rounds.is_empty() {
+            for _ in 0..plan.calibration {
+                let lone = self.lone_time(s, strategy, plan).await?.latency;
+                fastest = Some(fastest.map_or(lone, |f| f.min(lone)));
             }
-            log.line(&line);
-            m.rounds.push(round);
-            s.check_alive()?;
         }
-        m.t1 = lone.iter().min().copied();
         self.idle(s).await?;
-        m.notes.extend(round_notes(s.mode, &m.rounds));
+        let lone = self.lone_time(s, strategy, plan).await?.latency;
+        m.t1 = Some(fastest.map_or(lone, |f| f.min(lone)));
+        self.idle(s).await?;
+        let number = m.rounds.len() as u32 + 1;
+        let mut round = self.round(s, strategy, number, plan).await?;
+        round.place.pass = slot.pass;
+        round.place.position = slot.position;
+        round.lone = Some(lone);
+        // The Python demo's line, in the one unit of every time here.
+        let mut line = format!(
+            "Batch of {} requests to {} took {:.1} ms (pass {}/{})",
+            plan.concurrency,
+            strategy.path(),
+            round.batch.as_secs_f64() * 1e3,
+            slot.pass,
+            plan.rounds
+        );
+        if let Some(done) = round.background_done {
+            line.push_str(&format!(
+                "; all jobs done after {:.1} ms",
+                done.as_secs_f64() * 1e3
+            ));
+        }
+        log.line(&line);
+        m.rounds.push(round);
+        s.check_alive()?;
+        self.idle(s).await?;
         request_errors(&m.rounds)
     }
 
@@ -802,6 +881,13 @@ impl Bench {
         }
         Ok(Round {
             number,
+            place: Place {
+                pass: 0,
+                position: 0,
+                server_pid: pid,
+                start_offset: self.clock.offset(start),
+            },
+            lone: None,
             batch,
             background_done,
             requests,
@@ -995,6 +1081,26 @@ pub fn strategy_query(strategy: Strategy, plan: &Plan) -> String {
         query.push_str(&format!("&yield_every={every}"));
     }
     query
+}
+
+/// What a pair is measured on: one of our servers (a fresh process each visit) or the
+/// server at `--url`.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// One of ours.
+    Server {
+        /// Which.
+        target: &'a Target,
+        /// Its binary.
+        binary: &'a Path,
+        /// `--workers`.
+        workers: usize,
+    },
+    /// The `--url` server.
+    External {
+        /// Its base URL.
+        url: &'a str,
+    },
 }
 
 /// The server a pair is measured on, once verified: where it is, whether it is ours (then it
@@ -1379,6 +1485,8 @@ mod tests {
         };
         let round = |probes| Round {
             number: 1,
+            place: Place::default(),
+            lone: None,
             batch: ms(10),
             background_done: None,
             requests: vec![],
@@ -1416,15 +1524,20 @@ mod tests {
             Arc::new(|| crate::client::ClientKind::Reqwest.build(Duration::from_secs(1), 1));
         let bench = Bench::new(client, probe, plan(), "reqwest");
         let target = crate::targets::TARGETS[0];
-        let m = bench
-            .measure_server(
-                &target,
-                Path::new("/nonexistent/server-none"),
-                1,
-                Strategy::Thread,
-                &Quiet,
-            )
-            .await;
+        let subject = Subject::Server {
+            target: &target,
+            binary: Path::new("/nonexistent/server-none"),
+            workers: 1,
+        };
+        let mut m = bench.new_measurement(subject, Strategy::Thread);
+        let slot = Slot {
+            pass: 1,
+            position: 0,
+        };
+        let body = async |s: &mut Session<'_>, m: &mut Measurement| {
+            bench.batch_visit(s, m, slot, &Quiet).await
+        };
+        bench.visit(subject, &mut m, &Quiet, body).await;
         assert_eq!(m.name(), "tokio, workers=1, /thread");
         let failure = m.failure.expect("failed");
         assert!(

@@ -106,6 +106,7 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
         n: s.plan.n,
         concurrency: s.plan.concurrency,
         rounds: s.plan.rounds,
+        seed: Some(s.seed),
         probe_interval_ms: Some(s.plan.probe_interval.as_secs_f64() * 1e3),
         calibration: Some(s.plan.calibration),
         request_timeout_s: Some(s.plan.request_timeout.as_secs_f64()),

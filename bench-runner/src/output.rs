@@ -15,11 +15,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use results_format::{DERIVED, FILES, PROBES, RAW, ROUNDS, SUMMARY};
+use results_format::{DERIVED, FILES, PASSES, PROBES, RAW, ROUNDS, SUMMARY};
 
 use crate::measure::Measurement;
-use crate::stats::{Spread, micros};
-use crate::summary::{PairSummary, RoundFigures};
+use crate::stats::{self, Spread, micros};
+use crate::summary::{PairSummary, PassSpeed, RoundFigures};
 
 /// One CSV row under construction (every experiment's writers build theirs with it).
 #[derive(Debug, Default)]
@@ -150,8 +150,14 @@ pub fn write_rounds(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
             let f = RoundFigures::of(m, round);
             let l = f.latency;
             let p = f.probe;
+            let place = round.place;
             labels(m, true)
                 .put(f.round)
+                .put(place.pass)
+                .put(place.position)
+                .opt(place.server_pid)
+                .num(Some(stats::millis(place.start_offset)), 1)
+                .num(round.lone.map(stats::millis), 3)
                 .num(Some(f.batch_ms), 3)
                 .num(f.ideal_batch_ms, 3)
                 .num(f.efficiency, 4)
@@ -245,19 +251,43 @@ pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
     Ok(())
 }
 
+/// passes.csv: the machine's speed in each pass of `experiment`.
+pub fn write_passes(w: &mut impl Write, experiment: &str, passes: &[PassSpeed]) -> io::Result<()> {
+    writeln!(w, "{}", PASSES.header())?;
+    for p in passes {
+        Row::default()
+            .put(experiment)
+            .put(p.pass)
+            .put(p.rounds)
+            .num(Some(stats::millis(p.start_offset)), 1)
+            .num(Some(stats::millis(p.end_offset)), 1)
+            .num(Some(p.speed_median), 4)
+            .num(Some(p.speed_min), 4)
+            .num(Some(p.speed_max), 4)
+            .write(w)?;
+    }
+    Ok(())
+}
+
 /// Renders the batch experiment's CSV files, in [`CSV_FILES`](results_format::CSV_FILES) order.
-pub fn render(ms: &[Measurement]) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
-    type Writer = fn(&mut Vec<u8>, &[Measurement]) -> io::Result<()>;
-    let writers: [(&str, Writer); 4] = [
-        (RAW.name, |w, ms| write_raw(w, ms)),
-        (PROBES.name, |w, ms| write_probes(w, ms)),
-        (ROUNDS.name, |w, ms| write_rounds(w, ms)),
-        (SUMMARY.name, |w, ms| write_summary(w, ms)),
+pub fn render(
+    ms: &[Measurement],
+    passes: &[PassSpeed],
+) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
+    type Writer = fn(&mut Vec<u8>, &[Measurement], &[PassSpeed]) -> io::Result<()>;
+    let writers: [(&str, Writer); 5] = [
+        (RAW.name, |w, ms, _| write_raw(w, ms)),
+        (PROBES.name, |w, ms, _| write_probes(w, ms)),
+        (ROUNDS.name, |w, ms, _| write_rounds(w, ms)),
+        (SUMMARY.name, |w, ms, _| write_summary(w, ms)),
+        (PASSES.name, |w, _, p| {
+            write_passes(w, results_format::Experiment::Batch.name(), p)
+        }),
     ];
     let mut files = Vec::with_capacity(writers.len());
     for (name, write) in writers {
         let mut buf = Vec::new();
-        write(&mut buf, ms)?;
+        write(&mut buf, ms, passes)?;
         files.push((name, buf));
     }
     Ok(files)
@@ -406,8 +436,13 @@ mod tests {
 
     #[test]
     fn every_row_has_as_many_fields_as_its_header() {
-        let ms = vec![measurement()];
-        let files = render(&ms).expect("render");
+        let mut m = measurement();
+        for (i, r) in m.rounds.iter_mut().enumerate() {
+            r.place.pass = i as u32 + 1;
+            r.lone = m.t1;
+        }
+        let ms = vec![m];
+        let files = render(&ms, &crate::summary::pass_speeds(&ms)).expect("render");
         let batch: Vec<&str> = results_format::CSV_FILES.iter().map(|f| f.name).collect();
         assert_eq!(files.iter().map(|(n, _)| *n).collect::<Vec<_>>(), batch);
         let want_rows = [
@@ -415,6 +450,7 @@ mod tests {
             ("probes.csv", 5),
             ("rounds.csv", 2),
             ("summary.csv", 1),
+            ("passes.csv", 2),
         ];
         for ((name, bytes), (want_name, want)) in files.iter().zip(want_rows) {
             assert_eq!(*name, want_name);

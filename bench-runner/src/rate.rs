@@ -39,6 +39,7 @@ use crate::cli::{Settings, Subjects};
 use crate::console::Console;
 use crate::measure::{self, Bench, Labels, Log, Plan, RequestError, Session, Verification};
 use crate::output::Row;
+use crate::harness::passes::{Passes, Slot};
 use crate::probe::{self, ProbeRecord};
 use crate::servers::Binaries;
 use crate::stats::{self, micros, millis};
@@ -117,6 +118,14 @@ impl RatePlan {
             duration,
             warmup: (duration / 10).max(MIN_WARMUP),
             max_in_flight,
+        }
+    }
+
+    /// How many steps each pair runs (one per pass).
+    pub fn step_count(&self) -> usize {
+        match &self.steps {
+            Steps::Load(loads) => loads.len(),
+            Steps::Rate(rates) => rates.len(),
         }
     }
 
@@ -329,6 +338,8 @@ pub struct Step {
     pub records: Vec<RateRecord>,
     /// The probes sent from the measured part's start to the last answer.
     pub probes: Vec<ProbeRecord>,
+    /// Where it ran: pass, position, the server process, its start in the run.
+    pub place: measure::Place,
 }
 
 /// The figures of a step (rate_summary.csv), all derived from its records.
@@ -529,33 +540,63 @@ pub async fn run(
         .build(plan.request_timeout, rate.max_in_flight)
         .context("building the rate experiment's HTTP client")?;
     let subjects = subjects(settings, binaries);
-    let pairs = subjects.len() * settings.strategies.len();
+    let pairs: Vec<(&Subject<'_>, Strategy)> = subjects
+        .iter()
+        .flat_map(|subject| settings.strategies.iter().map(move |s| (subject, *s)))
+        .collect();
+    // One step per visit: as many passes as steps, each pair's steps in an order of its own.
+    let passes = Passes {
+        count: u32::try_from(rate.step_count()).unwrap_or(u32::MAX),
+        seed: settings.seed,
+    };
     println!(
-        "rate: {pairs} pairs: n = {}, steps of {:?} after {:?} of warm-up at {steps}, constant \
-         intervals, at most {} in flight, probe every {:?}",
-        plan.n, rate.duration, rate.warmup, rate.max_in_flight, plan.probe_interval
+        "rate: {} pairs in {} passes (seed {}), one step per visit in an order shuffled per \
+         pair: n = {}, steps of {:?} after {:?} of warm-up at {steps}, constant intervals, at \
+         most {} in flight, probe every {:?}",
+        pairs.len(),
+        passes.count,
+        passes.seed,
+        plan.n,
+        rate.duration,
+        rate.warmup,
+        rate.max_in_flight,
+        plan.probe_interval
     );
-    let console = Console::new(pairs as u64);
-    let mut all = Vec::new();
-    for subject in &subjects {
-        for &strategy in &settings.strategies {
+    let console = Console::new((pairs.len() * passes.count as usize) as u64);
+    let mut all: Vec<RatePair> = pairs
+        .iter()
+        .map(|(subject, strategy)| subject.new_pair(bench, *strategy))
+        .collect();
+    for (slot, i) in passes.visits(pairs.len()) {
+        let (subject, strategy) = pairs[i];
+        let p = &mut all[i];
+        if p.not_applicable.is_none() && p.failure.is_none() {
             let what = subject.describe(strategy);
             console.working_on(&what);
-            console.line(&format!("== rate: {what}"));
-            let pair = measure_pair(bench, &client, rate, subject, strategy, &console);
-            let p = console.keep_alive(&what, pair).await;
-            crate::pair_end(
-                &console,
-                &p.name(),
-                p.not_applicable.as_deref(),
-                &p.notes,
-                p.failure.as_deref(),
-            );
-            all.push(p);
-            console.step();
+            console.line(&format!("== rate, pass {}/{}: {what}", slot.pass, passes.count));
+            // This pair's step for this pass: its own shuffle of the steps, from the seed.
+            let order = Passes {
+                count: 1,
+                seed: settings.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            }
+            .order(1, rate.step_count());
+            let step = order[(slot.pass as usize - 1) % order.len().max(1)];
+            let visit = visit(bench, &client, rate, subject, p, slot, step, &console);
+            console.keep_alive(&what, visit).await;
         }
+        console.step();
     }
     console.finish();
+    for p in &mut all {
+        p.steps.sort_by_key(|s| s.number);
+        crate::pair_end(
+            &console,
+            &p.name(),
+            p.not_applicable.as_deref(),
+            &p.notes,
+            p.failure.as_deref(),
+        );
+    }
     let files = render(&all, plan.request_timeout).context("rendering the rate CSVs")?;
     let outcomes = all
         .iter()
@@ -577,6 +618,24 @@ enum Subject<'a> {
 }
 
 impl Subject<'_> {
+    /// The pair's record before its first visit (not applicable if the runtime cannot run it).
+    fn new_pair(&self, bench: &Bench, strategy: Strategy) -> RatePair {
+        let plan = bench.plan();
+        match self {
+            Subject::Ours {
+                target, workers, ..
+            } => {
+                let labels = Labels::of_server(target, bench.client_name(), *workers);
+                let mut p = RatePair::new(labels, strategy, plan);
+                p.not_applicable = bench.not_applicable(target, strategy);
+                p
+            }
+            Subject::External { .. } => {
+                RatePair::new(Labels::external(bench.client_name()), strategy, plan)
+            }
+        }
+    }
+
     fn describe(&self, strategy: Strategy) -> String {
         match self {
             Subject::Ours {
@@ -602,58 +661,58 @@ fn subjects<'a>(settings: &'a Settings, binaries: Option<&'a Binaries>) -> Vec<S
     }
 }
 
-async fn measure_pair(
+/// One visit of a rate pair: a fresh server (ours), checked (verified on the first visit),
+/// then step `step` (an index into the plan's steps).
+#[allow(clippy::too_many_arguments)]
+async fn visit(
     bench: &Bench,
     client: &Arc<dyn HttpClient>,
     rate: &RatePlan,
     subject: &Subject<'_>,
-    strategy: Strategy,
+    p: &mut RatePair,
+    slot: Slot,
+    step: usize,
     log: &dyn Log,
-) -> RatePair {
+) {
     let plan = bench.plan();
-    match subject {
+    let measured = match subject {
         Subject::Ours {
             target,
             binary,
             workers,
         } => {
-            let labels = Labels::of_server(target, bench.client_name(), *workers);
-            let mut p = RatePair::new(labels, strategy, plan);
-            if let Some(why) = bench.not_applicable(target, strategy) {
-                p.not_applicable = Some(why);
-                return p;
-            }
             let limits = queue_limits(
                 plan,
                 &measure::server_args(plan, *workers),
                 bench.server_extra(),
             );
             let started = bench
-                .start_pair(target, binary, *workers, strategy, &limits)
+                .start_pair(target, binary, *workers, p.strategy, &limits)
                 .await;
             let mut pair = match started {
                 Ok(pair) => pair,
                 Err(why) => {
                     p.failure = Some(why);
-                    return p;
+                    return;
                 }
             };
             let mut session = Session::ours(&mut pair.server);
-            let measured = measure_at(bench, client, rate, &mut session, &mut p, log).await;
-            if let Err(why) = measured {
-                p.failure = Some(why);
+            let measured =
+                measure_at(bench, client, rate, &mut session, p, slot, step, log).await;
+            for note in measure::stop_pair(pair).await {
+                if !p.notes.contains(&note) {
+                    p.notes.push(note);
+                }
             }
-            p.notes.extend(measure::stop_pair(pair).await);
-            p
+            measured
         }
         Subject::External { url } => {
-            let mut p = RatePair::new(Labels::external(bench.client_name()), strategy, plan);
             let mut session = Session::external(url);
-            if let Err(why) = measure_at(bench, client, rate, &mut session, &mut p, log).await {
-                p.failure = Some(why);
-            }
-            p
+            measure_at(bench, client, rate, &mut session, p, slot, step, log).await
         }
+    };
+    if let Err(why) = measured {
+        p.failure = Some(why);
     }
 }
 
@@ -677,49 +736,64 @@ fn queue_limits(plan: &Plan, args: &[String], extra: &[String]) -> Vec<String> {
     out
 }
 
+/// A visit's measuring: on the pair's first visit the conformance suite, a warm-up and T1
+/// (the fastest of `--calibration` lone requests, as in the batch experiment), which fixes the
+/// pair's capacity and so every step's offered rate; on a later visit `/health` and the
+/// warm-up (which checks the strategy's answers); then the one step of this visit.
+#[allow(clippy::too_many_arguments)]
 async fn measure_at(
     bench: &Bench,
     client: &Arc<dyn HttpClient>,
     rate: &RatePlan,
     s: &mut Session<'_>,
     p: &mut RatePair,
+    slot: Slot,
+    step: usize,
     log: &dyn Log,
 ) -> Result<(), String> {
     let plan = *bench.plan();
     let strategy = p.strategy;
-    bench.verify(s, &mut p.verification, log).await?;
-    bench.warm_up(s, strategy, &plan).await?;
-    // T1, the fastest lone request, as in the batch experiment (see measure.rs).
-    let mut t1 = Duration::MAX;
-    for _ in 0..plan.calibration {
-        t1 = t1.min(bench.lone_time(s, strategy, &plan).await?.latency);
-        bench.idle(s).await?;
+    let first = p.verification.is_none();
+    if first {
+        bench.verify(s, &mut p.verification, log).await?;
+    } else {
+        bench.healthy(s).await?;
     }
-    p.t1 = Some(t1);
+    bench.warm_up(s, strategy, &plan).await?;
+    if p.t1.is_none() {
+        // T1, the fastest lone request, as in the batch experiment (see measure.rs).
+        let mut t1 = Duration::MAX;
+        for _ in 0..plan.calibration {
+            t1 = t1.min(bench.lone_time(s, strategy, &plan).await?.latency);
+            bench.idle(s).await?;
+        }
+        p.t1 = Some(t1);
+        log.line(&format!(
+            "   T1 = {:.2} ms, capacity ≈ {} cores ÷ T1 = {:.0} requests/s",
+            millis(t1),
+            p.cores,
+            p.capacity_rps().unwrap_or(0.0)
+        ));
+    }
     let capacity = p
         .capacity_rps()
         .ok_or("T1 of zero: no capacity to scale --load by")?;
-    log.line(&format!(
-        "   T1 = {:.2} ms, capacity ≈ {} cores ÷ T1 = {capacity:.0} requests/s",
-        millis(t1),
-        p.cores
+    let Some(&(load, offered)) = rate.rates(capacity).get(step) else {
+        return Err(format!("no step {step} in the plan"));
+    };
+    bench.idle(s).await?;
+    let mut measured = run_step(bench, client, rate, &s.base, s.mode, strategy, offered).await?;
+    measured.number = u32::try_from(step + 1).unwrap_or(u32::MAX);
+    measured.load = load;
+    measured.place.pass = slot.pass;
+    measured.place.position = slot.position;
+    measured.place.server_pid = s.pid;
+    log.line(&step_line(
+        &measured,
+        &StepFigures::of(&measured, plan.request_timeout),
     ));
-    for (i, (load, offered)) in rate.rates(capacity).into_iter().enumerate() {
-        bench.idle(s).await?;
-        let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let step = run_step(bench, client, rate, &s.base, s.mode, strategy, offered).await?;
-        let step = Step {
-            number,
-            load,
-            ..step
-        };
-        log.line(&step_line(
-            &step,
-            &StepFigures::of(&step, plan.request_timeout),
-        ));
-        p.steps.push(step);
-        s.check_alive()?;
-    }
+    p.steps.push(measured);
+    s.check_alive()?;
     bench.idle(s).await
 }
 
@@ -813,6 +887,10 @@ async fn run_step(
         max_in_flight: rate.max_in_flight,
         records: records(&schedule, &dispatched, answers),
         probes,
+        place: measure::Place {
+            start_offset: bench.run_offset(measured_start),
+            ..measure::Place::default()
+        },
     })
 }
 
@@ -904,6 +982,7 @@ pub async fn health_step(
         max_in_flight: plan.max_in_flight,
         records: records(&schedule, &dispatched, answers),
         probes: vec![],
+        place: measure::Place::default(),
     };
     Ok(StepFigures::of(&step, timeout))
 }
@@ -1044,6 +1123,9 @@ fn write_summary(w: &mut impl Write, pairs: &[RatePair], timeout: Duration) -> i
             let lat = |i: usize| f.latency_us.map(|l| l[i]);
             head(results_format::RESULT_OK, "")
                 .put(s.number)
+                .put(s.place.pass)
+                .opt(s.place.server_pid)
+                .num(Some(millis(s.place.start_offset)), 1)
                 .num(s.load, 3)
                 .num(Some(s.offered_rps), 1)
                 .num(Some(millis(s.duration)), 1)
@@ -1239,6 +1321,7 @@ mod tests {
             max_in_flight: 3,
             records,
             probes: vec![],
+            place: measure::Place::default(),
         };
         let f = StepFigures::of(&step, Duration::from_secs(30));
         assert_eq!(

@@ -1,17 +1,17 @@
 //! The work-size sweep (`--experiment sizes`): when does offloading pay?
 //!
-//! Per pair (target, workers, strategy), one server, started and verified as the batch
-//! experiment's are ([`Bench::on_server`]), warmed up once; then, for each `n` of the sweep
-//! (`Settings::sizes`, ascending):
-//! - T1: the fastest of at least `--calibration` lone requests, more while they add up to
-//!   less than [`LONE_TIME`] (at most [`LONE_MAX`]): at the small sizes a lone request takes
-//!   ~0.1–0.3 ms and varies by as much, and the offload cost is a difference of two T1s
+//! In passes, as every experiment ([`crate::harness::passes`]): each pass visits every pair
+//! (target, workers, strategy) once, in a shuffled order, on a fresh server started and checked
+//! as the batch experiment's are ([`Bench::visit`]), warmed up at the first size; then, for
+//! each `n` of the sweep (`Settings::sizes`, ascending):
+//! - lone requests for T1 (the fastest of all of them, over every visit): `--calibration` on
+//!   the pair's first visit, then more while the visit's add up to less than its share of
+//!   [`LONE_TIME`] (at most its share of [`LONE_MAX`]): at the small sizes a lone request
+//!   takes ~0.1–0.3 ms and varies by as much, and the offload cost is a difference of two T1s
 //!   there, so it gets a few dozen samples; all are kept, as `lone` rows;
-//! - rounds of C concurrent requests with the open-loop `/health` probe beside each, the
-//!   server's lag window and CPU read around it ([`Bench::round`], the batch experiment's),
-//!   until the rounds' batches add up to [`MIN_BATCH`] or `--rounds` rounds ran, whichever
-//!   comes first: the large sizes stop after a round or two, the small ones run `--rounds`
-//!   rounds of a few milliseconds each.
+//! - one round of C concurrent requests with the open-loop `/health` probe beside it, the
+//!   server's lag window and CPU read around it ([`Bench::round`], the batch experiment's):
+//!   `--rounds` rounds per size in all, one per pass.
 //!
 //! At n = 0 a request is the HTTP exchange and the strategy's machinery alone, so T1 of a
 //! strategy minus T1 of `/cycle` (inline) is what its offload costs; the report derives that
@@ -26,7 +26,8 @@ use anyhow::Context;
 use results_format::{SIZES_PROBES, SIZES_RAW, SIZES_SUMMARY};
 
 use crate::ExperimentRun;
-use crate::cli::{Settings, Subjects};
+use crate::cli::Settings;
+use crate::harness::passes::{Passes, Slot};
 use crate::console::Console;
 use crate::measure::{self, Bench, Log, Measurement, Plan, RequestRecord, Round, Session};
 use crate::output::{Row, pair_labels};
@@ -34,15 +35,10 @@ use crate::servers::Binaries;
 use crate::stats::{self, micros};
 use crate::summary::PairSummary;
 
-/// Rounds at one `n` stop once their batches (for `/background` on our servers: until its
-/// jobs were done) add up to this much, or at `--rounds` rounds. 100 ms holds about 50
-/// probes at the default 2 ms interval, and keeps the default run's largest size (≈ 90 ms a
-/// batch on one worker) at two rounds.
-pub const MIN_BATCH: Duration = Duration::from_millis(100);
-
-/// Lone requests at one `n` go on past `--calibration` while they add up to less than this.
+/// Lone requests at one `n` go on past `--calibration` while they add up to less than this
+/// (over all passes: each visit takes its share).
 pub const LONE_TIME: Duration = Duration::from_millis(5);
-/// The most lone requests at one `n`.
+/// The most lone requests at one `n` (over all passes).
 pub const LONE_MAX: usize = 50;
 
 /// One `n` of one pair.
@@ -84,7 +80,8 @@ impl SizesPair {
     }
 }
 
-/// Runs the sweep on every pair of `settings`.
+/// Runs the sweep on every pair of `settings`, in passes: each visit of a pair (a fresh
+/// server) sweeps every size once, one round per size.
 pub async fn run(
     bench: &Bench,
     settings: &Settings,
@@ -92,69 +89,67 @@ pub async fn run(
 ) -> anyhow::Result<ExperimentRun> {
     let plan = bench.plan();
     let sizes: Vec<String> = settings.sizes.iter().map(u64::to_string).collect();
-    let pairs = crate::pair_count(settings);
+    let pairs = crate::pairs(settings, binaries);
+    let passes = Passes {
+        count: plan.rounds,
+        seed: settings.seed,
+    };
     println!(
-        "sizes: {pairs} pairs: n = {} {}(s), C = {}, per n T1 of {} to {LONE_MAX} lone requests \
-         (until {} ms of them), then rounds until {} ms of batches or {} rounds, probe every {:?}",
+        "sizes: {} pairs in {} passes (seed {}): n = {} {}(s), C = {}; per visit, at each n, \
+         lone requests (until {} ms of them over the passes; {} more on a pair's first visit) \
+         and one round, probe every {:?}",
+        pairs.len(),
+        passes.count,
+        passes.seed,
         sizes.join(", "),
         plan.kernel.unit(),
         plan.concurrency,
-        plan.calibration,
         LONE_TIME.as_millis(),
-        MIN_BATCH.as_millis(),
-        plan.rounds,
+        plan.calibration,
         plan.probe_interval,
     );
-    let console = Console::new(pairs as u64);
-    let mut all = Vec::new();
-    match (&settings.subjects, binaries) {
-        (
-            Subjects::Servers {
-                targets, workers, ..
-            },
-            Some(binaries),
-        ) => {
-            for target in targets {
-                let Some(binary) = binaries.path(target) else {
-                    continue;
-                };
-                for &w in workers.iter().filter(|w| target.runs_with_workers(**w)) {
-                    for &strategy in &settings.strategies {
-                        let what = format!("{}, workers={w}, {}", target.name, strategy.path());
-                        console.working_on(&what);
-                        console.line(&format!("== sizes: {what}"));
-                        let mut steps = Vec::new();
-                        let body = async |s: &mut Session<'_>, m: &mut Measurement| {
-                            sweep(bench, s, m, &settings.sizes, &mut steps, &console).await
-                        };
-                        let pair = bench.on_server(target, binary, w, strategy, &console, body);
-                        let pair = console.keep_alive(&what, pair).await;
-                        finish(&pair, &console);
-                        all.push(SizesPair { pair, steps });
-                        console.step();
-                    }
-                }
-            }
+    let console = Console::new((pairs.len() * passes.count as usize) as u64);
+    let mut all: Vec<SizesPair> = pairs
+        .iter()
+        .map(|(subject, strategy)| SizesPair {
+            pair: bench.new_measurement(*subject, *strategy),
+            steps: vec![],
+        })
+        .collect();
+    for (slot, i) in passes.visits(pairs.len()) {
+        let (subject, _) = pairs[i];
+        let SizesPair { pair, steps } = &mut all[i];
+        if pair.not_applicable.is_none() && pair.failure.is_none() {
+            let what = pair.name();
+            console.working_on(&what);
+            console.line(&format!("== sizes, pass {}/{}: {what}", slot.pass, passes.count));
+            let body = async |s: &mut Session<'_>, m: &mut Measurement| {
+                sweep(bench, s, m, &settings.sizes, steps, slot, passes.count).await
+            };
+            console.keep_alive(&what, bench.visit(subject, pair, &console, body)).await;
         }
-        (Subjects::External { url }, _) => {
-            for &strategy in &settings.strategies {
-                let what = format!("external {url}, {}", strategy.path());
-                console.working_on(&what);
-                console.line(&format!("== sizes: {what}"));
-                let mut steps = Vec::new();
-                let body = async |s: &mut Session<'_>, m: &mut Measurement| {
-                    sweep(bench, s, m, &settings.sizes, &mut steps, &console).await
-                };
-                let pair = bench.on_external(url, strategy, &console, body);
-                let pair = console.keep_alive(&what, pair).await;
-                finish(&pair, &console);
-                all.push(SizesPair { pair, steps });
-                console.step();
-            }
-        }
-        (Subjects::Servers { .. }, None) => {}
+        console.step();
     }
     console.finish();
+    for p in &mut all {
+        for step in &p.steps {
+            let mode = match p.pair.labels.workers {
+                Some(_) => conformance::Mode::Ours,
+                None => conformance::Mode::External,
+            };
+            let notes: Vec<String> = measure::round_notes(mode, &step.rounds)
+                .into_iter()
+                .map(|note| format!("n = {}: {note}", step.n))
+                .collect();
+            p.pair.notes.extend(notes);
+        }
+        finish(&p.pair, &console);
+        if p.pair.not_applicable.is_none() {
+            for step in &p.steps {
+                console.line(&step_line(&p.as_measurement(step)));
+            }
+        }
+    }
     let files = render(&all, &settings.sizes).context("rendering the sizes CSVs")?;
     let outcomes = all
         .iter()
@@ -173,15 +168,17 @@ fn finish(m: &Measurement, log: &dyn Log) {
     );
 }
 
-/// The sweep on one verified server: warm-up at the first size, then each size in turn. The
-/// first size that fails ends the pair (its error names the size).
+/// One visit's sweep on a checked server: warm-up at the first size, then each size in turn,
+/// adding to that size's [`Step`] (made on the pair's first visit). The first size that fails
+/// ends the pair (its error names the size).
 async fn sweep(
     bench: &Bench,
     s: &mut Session<'_>,
     m: &mut Measurement,
     sizes: &[u64],
     steps: &mut Vec<Step>,
-    log: &dyn Log,
+    slot: Slot,
+    passes: u32,
 ) -> Result<(), String> {
     let base = *bench.plan();
     let strategy = m.strategy;
@@ -192,61 +189,64 @@ async fn sweep(
     bench.warm_up(s, strategy, &first).await?;
     for &n in sizes {
         let plan = Plan { n, ..base };
-        let mut step = Step {
-            n,
-            lone: vec![],
-            rounds: vec![],
-            failure: None,
+        let k = match steps.iter().position(|step| step.n == n) {
+            Some(k) => k,
+            None => {
+                steps.push(Step {
+                    n,
+                    lone: vec![],
+                    rounds: vec![],
+                    failure: None,
+                });
+                steps.len() - 1
+            }
         };
-        let outcome = one_size(bench, s, strategy, &plan, &mut step).await;
+        let step = &mut steps[k];
+        let outcome = one_size(bench, s, strategy, &plan, step, slot, passes).await;
         if let Err(why) = &outcome {
             step.failure = Some(why.clone());
         }
-        let done = SizesPair {
-            pair: m.clone(),
-            steps: vec![],
-        }
-        .as_measurement(&step);
-        m.notes.extend(
-            measure::round_notes(s.mode, &step.rounds)
-                .into_iter()
-                .map(|note| format!("n = {n}: {note}")),
-        );
-        steps.push(step);
         outcome.map_err(|why| format!("n = {n}: {why}"))?;
-        log.line(&step_line(&done));
     }
     Ok(())
 }
 
-/// T1 and the rounds at one size.
+/// One visit's share at one size: lone requests for T1 (the pair's first visit adds
+/// `--calibration` of them; every visit goes on while this visit's add up to less than its
+/// share of [`LONE_TIME`], up to its share of [`LONE_MAX`]), then one round.
 async fn one_size(
     bench: &Bench,
     s: &mut Session<'_>,
     strategy: common::Strategy,
     plan: &Plan,
     step: &mut Step,
+    slot: Slot,
+    passes: u32,
 ) -> Result<(), String> {
     bench.idle(s).await?;
+    let passes = passes.max(1);
+    let (time, most) = (LONE_TIME / passes, (LONE_MAX / passes as usize).max(1));
+    let least = if step.lone.is_empty() {
+        plan.calibration
+    } else {
+        1
+    };
     let mut lone_time = Duration::ZERO;
-    let mut index = 0;
-    while index < plan.calibration || (lone_time < LONE_TIME && index < LONE_MAX) {
+    let mut here = 0;
+    while here < least || (lone_time < time && here < most) {
         let mut record = bench.lone_time(s, strategy, plan).await?;
-        record.index = index;
+        record.index = step.lone.len();
         lone_time += record.latency;
         step.lone.push(record);
-        index += 1;
+        here += 1;
     }
-    let mut busy = Duration::ZERO;
-    let mut number = 0;
-    while number < plan.rounds && busy < MIN_BATCH {
-        number += 1;
-        bench.idle(s).await?;
-        let round = bench.round(s, strategy, number, plan).await?;
-        busy += round.background_done.unwrap_or(round.batch);
-        step.rounds.push(round);
-        s.check_alive()?;
-    }
+    bench.idle(s).await?;
+    let number = step.rounds.len() as u32 + 1;
+    let mut round = bench.round(s, strategy, number, plan).await?;
+    round.place.pass = slot.pass;
+    round.place.position = slot.position;
+    step.rounds.push(round);
+    s.check_alive()?;
     bench.idle(s).await?;
     measure::request_errors(&step.rounds)
 }

@@ -175,6 +175,77 @@ impl RoundFigures {
     }
 }
 
+/// One pass of an experiment: when it ran and the machine's speed in it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PassSpeed {
+    /// The pass, from 1.
+    pub pass: u32,
+    /// Rounds with a lone request in it.
+    pub rounds: usize,
+    /// Its first round's start, from the run's start.
+    pub start_offset: Duration,
+    /// Its last round's end (its batch, or its background jobs' completion).
+    pub end_offset: Duration,
+    /// Median over its rounds of the lone request before the round ÷ the pair's T1: 1.0 when
+    /// every pair ran at its fastest, 1.2 when lone requests took 20 % longer than their best.
+    pub speed_median: f64,
+    /// The fastest of those ratios.
+    pub speed_min: f64,
+    /// The slowest.
+    pub speed_max: f64,
+}
+
+/// The machine's speed in each pass of `ms` (rounds run in passes and with a lone request
+/// before them), by pass: the lone request normalised by its own pair's T1, so that pairs of
+/// different work compare.
+pub fn pass_speeds(ms: &[Measurement]) -> Vec<PassSpeed> {
+    let mut by_pass = std::collections::BTreeMap::<u32, Vec<(f64, Duration, Duration)>>::new();
+    for m in ms {
+        let Some(t1) = m.t1.filter(|t| !t.is_zero()) else {
+            continue;
+        };
+        for r in m.rounds.iter().filter(|r| r.place.pass > 0) {
+            let Some(lone) = r.lone else { continue };
+            let end = r.place.start_offset + r.background_done.unwrap_or(r.batch);
+            by_pass.entry(r.place.pass).or_default().push((
+                lone.as_secs_f64() / t1.as_secs_f64(),
+                r.place.start_offset,
+                end,
+            ));
+        }
+    }
+    by_pass
+        .into_iter()
+        .map(|(pass, rows)| {
+            let speeds: Vec<f64> = rows.iter().map(|r| r.0).collect();
+            let (min, max) = speeds
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            PassSpeed {
+                pass,
+                rounds: rows.len(),
+                start_offset: rows.iter().map(|r| r.1).min().unwrap_or_default(),
+                end_offset: rows.iter().map(|r| r.2).max().unwrap_or_default(),
+                speed_median: stats::median(&speeds).unwrap_or(f64::NAN),
+                speed_min: min,
+                speed_max: max,
+            }
+        })
+        .collect()
+}
+
+/// The run's drift: the slowest pass's median speed ÷ the fastest's (`None` with fewer than
+/// two passes).
+pub fn drift(passes: &[PassSpeed]) -> Option<f64> {
+    if passes.len() < 2 {
+        return None;
+    }
+    let speeds = passes.iter().map(|p| p.speed_median);
+    let slowest = speeds.clone().fold(f64::MIN, f64::max);
+    let fastest = speeds.fold(f64::MAX, f64::min);
+    (fastest > 0.0).then(|| slowest / fastest)
+}
+
 /// Latencies of the requests of `rounds` that got an answer, µs.
 fn answered_us(rounds: &[Round]) -> Vec<u64> {
     rounds
@@ -489,6 +560,8 @@ pub(crate) mod tests {
             t1: Some(ms(10)),
             rounds: vec![
                 Round {
+                    place: crate::measure::Place::default(),
+                    lone: None,
                     number: 1,
                     batch: ms(40),
                     background_done: None,
@@ -503,6 +576,8 @@ pub(crate) mod tests {
                     server_peak_rss_kib: Some(20 * 1024),
                 },
                 Round {
+                    place: crate::measure::Place::default(),
+                    lone: None,
                     number: 2,
                     batch: ms(80),
                     background_done: None,
@@ -524,6 +599,46 @@ pub(crate) mod tests {
             not_applicable: None,
             notes: vec!["a".into(), "b".into()],
         }
+    }
+
+    /// A pass's speed is the median of its rounds' lone requests over their own pair's T1;
+    /// the drift is the slowest pass's over the fastest's.
+    #[test]
+    fn pass_speeds_known_answers() {
+        let ms_ = |v: u64| Duration::from_millis(v);
+        let place = |pass, start| crate::measure::Place {
+            pass,
+            position: 0,
+            server_pid: Some(7),
+            start_offset: ms_(start),
+        };
+        let mut a = measurement();
+        a.t1 = Some(ms_(10));
+        a.rounds[0].place = place(1, 0);
+        a.rounds[0].lone = Some(ms_(10));
+        a.rounds[1].place = place(2, 500);
+        a.rounds[1].lone = Some(ms_(13));
+        let mut b = measurement();
+        b.t1 = Some(ms_(20));
+        b.rounds[0].place = place(1, 100);
+        b.rounds[0].lone = Some(ms_(22));
+        b.rounds[1].place = place(2, 400);
+        b.rounds[1].lone = Some(ms_(26));
+        // Not in passes: left out.
+        let mut c = measurement();
+        c.rounds[0].lone = Some(ms_(99));
+        let speeds = pass_speeds(&[a, b, c]);
+        assert_eq!(speeds.len(), 2);
+        let (p1, p2) = (speeds[0], speeds[1]);
+        assert_eq!((p1.pass, p1.rounds, p2.pass, p2.rounds), (1, 2, 2, 2));
+        assert!((p1.speed_median - 1.05).abs() < 1e-9, "{p1:?}");
+        assert!((p1.speed_min - 1.0).abs() < 1e-9 && (p1.speed_max - 1.1).abs() < 1e-9);
+        assert!((p2.speed_median - 1.3).abs() < 1e-9, "{p2:?}");
+        assert_eq!((p1.start_offset, p2.start_offset), (ms_(0), ms_(400)));
+        assert!(p2.end_offset > ms_(500));
+        let drift = drift(&speeds).expect("two passes");
+        assert!((drift - 1.3 / 1.05).abs() < 1e-9, "{drift}");
+        assert_eq!(super::drift(&speeds[..1]), None);
     }
 
     #[test]
@@ -621,6 +736,8 @@ pub(crate) mod tests {
         m.failure = None;
         m.rounds = (0..5u32)
             .map(|k| Round {
+                place: crate::measure::Place::default(),
+                lone: None,
                 number: k + 1,
                 batch: Duration::from_millis(100),
                 background_done: None,

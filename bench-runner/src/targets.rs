@@ -116,6 +116,20 @@ impl TargetChoice {
             .filter(|t| t.name == wanted)
             .collect()
     }
+
+    /// The servers any of `choices` selects, each once, in [`TARGETS`] order (all of them
+    /// for no choice).
+    pub fn union(choices: &[TargetChoice]) -> Vec<Target> {
+        if choices.is_empty() {
+            return TARGETS.to_vec();
+        }
+        let chosen: Vec<Target> = choices.iter().flat_map(|c| c.targets()).collect();
+        TARGETS
+            .iter()
+            .copied()
+            .filter(|t| chosen.iter().any(|c| c.name == t.name))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +153,20 @@ mod tests {
                 assert_eq!(targets[0].name, name);
             }
         }
+    }
+
+    #[test]
+    fn a_list_of_choices_selects_each_target_once_in_list_order() {
+        let names = |ts: Vec<Target>| ts.iter().map(|t| t.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(TargetChoice::union(&[TargetChoice::Smol, TargetChoice::Tokio, TargetChoice::Smol])),
+            ["tokio", "smol"]
+        );
+        assert_eq!(TargetChoice::union(&[]), TARGETS.to_vec());
+        assert_eq!(
+            TargetChoice::union(&[TargetChoice::All, TargetChoice::Actix]),
+            TARGETS.to_vec()
+        );
     }
 
     #[test]

@@ -94,6 +94,107 @@ impl Csv {
     }
 }
 
+/// Rounds run in passes: every pair once per pass, in an order shuffled per pass from the seed,
+/// each on a fresh server process; rounds.csv places every round and passes.csv has a row per
+/// pass; the same seed visits the pairs in the same order.
+#[test]
+fn rounds_run_in_shuffled_passes_on_fresh_processes() {
+    let dir = servers();
+    let tmp = scratch("passes");
+    let order = |out: &Path| -> Vec<(String, String, String)> {
+        let rounds = Csv::read(&out.join("rounds.csv"));
+        let mut placed: Vec<(u32, usize, String, String, String)> = rounds
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r[rounds.col("pass")].parse().expect("pass"),
+                    r[rounds.col("position")].parse().expect("position"),
+                    r[rounds.col("target")].clone(),
+                    r[rounds.col("workers")].clone(),
+                    r[rounds.col("strategy")].clone(),
+                )
+            })
+            .collect();
+        placed.sort();
+        placed.into_iter().map(|(_, _, t, w, s)| (t, w, s)).collect()
+    };
+    let mut orders = Vec::new();
+    for name in ["a", "b"] {
+        let out = tmp.join(name);
+        let output = run(&[
+            "--experiment",
+            "batch",
+            "--quick",
+            "--allow-debug",
+            "--server-dir",
+            dir.to_str().expect("utf-8 path"),
+            "--target",
+            "tokio,smol",
+            "--workers",
+            "1",
+            "--strategy",
+            "cycle,rayon",
+            "--rounds",
+            "3",
+            "--seed",
+            "5",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "bench-runner failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("== pass 3/3: "), "{stdout}");
+        let rounds = Csv::read(&out.join("rounds.csv"));
+        assert_eq!(rounds.rows.len(), 4 * 3, "4 pairs × 3 passes");
+        let pairs: BTreeSet<(String, String)> = rounds
+            .rows
+            .iter()
+            .map(|r| (r[rounds.col("target")].clone(), r[rounds.col("strategy")].clone()))
+            .collect();
+        for (target, strategy) in &pairs {
+            let mine: Vec<&Vec<String>> = rounds
+                .rows
+                .iter()
+                .filter(|r| &r[rounds.col("target")] == target && &r[rounds.col("strategy")] == strategy)
+                .collect();
+            let passes: BTreeSet<&str> = mine.iter().map(|r| r[rounds.col("pass")].as_str()).collect();
+            assert_eq!(passes, BTreeSet::from(["1", "2", "3"]), "{target} {strategy}");
+            let pids: BTreeSet<&str> = mine.iter().map(|r| r[rounds.col("server_pid")].as_str()).collect();
+            assert_eq!(pids.len(), 3, "a fresh process per pass: {pids:?}");
+            for r in &mine {
+                assert!(r[rounds.col("lone_ms")].parse::<f64>().expect("lone_ms") > 0.0);
+                assert!(r[rounds.col("start_offset_ms")].parse::<f64>().expect("offset") >= 0.0);
+            }
+        }
+        // Each pass visits the four pairs once: positions 0..4.
+        for pass in ["1", "2", "3"] {
+            let mut positions: Vec<&str> = rounds
+                .rows
+                .iter()
+                .filter(|r| r[rounds.col("pass")] == pass)
+                .map(|r| r[rounds.col("position")].as_str())
+                .collect();
+            positions.sort_unstable();
+            assert_eq!(positions, ["0", "1", "2", "3"], "pass {pass}");
+        }
+        let passes = Csv::read(&out.join("passes.csv"));
+        assert_eq!(passes.values("pass"), ["1", "2", "3"]);
+        assert!(passes.values("experiment").iter().all(|e| *e == "batch"));
+        for v in passes.values("speed_median") {
+            assert!(v.parse::<f64>().expect("speed") >= 1.0, "{v}");
+        }
+        let meta = std::fs::read_to_string(out.join(METADATA)).expect("metadata");
+        assert!(meta.contains("\"seed\": 5"), "{meta}");
+        orders.push(order(&out));
+    }
+    assert_eq!(orders[0], orders[1], "the same seed visits the pairs in the same order");
+}
+
 #[test]
 fn quick_run_against_every_server_writes_verified_csvs() {
     let dir = servers();

@@ -12,7 +12,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use common::Strategy;
-use results_format::{Experiment, METADATA, PROBES, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
+use results_format::{
+    Experiment, METADATA, PASSES, PROBES, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -469,6 +471,44 @@ pub struct Results {
     pub rate: Option<crate::rate::RateResults>,
     /// queue_summary.csv, if the run measured the queue experiment.
     pub queue: Option<crate::queue::QueueResults>,
+    /// passes.csv, in file order; empty for a run from before passes (each pair's rounds back
+    /// to back) or without the batch experiment.
+    pub passes: Vec<PassRow>,
+}
+
+/// One row of passes.csv: the machine's speed in one pass.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PassRow {
+    /// The experiment (`batch`).
+    pub experiment: String,
+    /// The pass, from 1.
+    pub pass: u32,
+    /// Rounds it had with a lone request.
+    pub rounds: u32,
+    /// Its start, from the run's start, ms.
+    pub start_offset_ms: f64,
+    /// Its end, ms.
+    pub end_offset_ms: f64,
+    /// Median of lone request ÷ its pair's T1 over the pass's rounds.
+    pub speed_median: f64,
+    /// The smallest such ratio.
+    pub speed_min: f64,
+    /// The largest.
+    pub speed_max: f64,
+}
+
+impl PassRow {
+    /// The columns of passes.csv the report reads.
+    pub const COLUMNS: &[&str] = &[
+        "experiment",
+        "pass",
+        "rounds",
+        "start_offset_ms",
+        "end_offset_ms",
+        "speed_median",
+        "speed_min",
+        "speed_max",
+    ];
 }
 
 /// One row of sizes_summary.csv: one pair at one kernel size `n`.
@@ -587,6 +627,7 @@ impl Results {
             return Ok(Results {
                 rate,
                 queue,
+                passes: vec![],
                 metadata,
                 summary: vec![],
                 rounds: vec![],
@@ -655,9 +696,20 @@ impl Results {
                 .or_default()
                 .push(row);
         }
+        // A run from before passes has no passes.csv.
+        let passes_path = dir.join(PASSES.name);
+        let passes = if passes_path.exists() {
+            read_csv::<PassRow>(&passes_path, PassRow::COLUMNS)?
+                .into_iter()
+                .map(|(_, row)| row)
+                .collect()
+        } else {
+            vec![]
+        };
         Ok(Results {
             rate,
             queue,
+            passes,
             metadata,
             summary,
             rounds,
@@ -964,6 +1016,7 @@ pub(crate) mod fake {
             n: 1000,
             concurrency: 4,
             rounds: u32::try_from(rounds).unwrap_or(u32::MAX),
+            seed: None,
             probe_interval_ms: Some(2.0),
             calibration: Some(5),
             request_timeout_s: Some(30.0),
@@ -1049,6 +1102,7 @@ pub(crate) mod fake {
             }
         }
         Results {
+            passes: vec![],
             metadata,
             summary,
             rounds: round_rows,
@@ -1097,6 +1151,7 @@ mod tests {
         check::<RawRow>(RawRow::COLUMNS);
         check::<ProbeRow>(ProbeRow::COLUMNS);
         check::<RoundRow>(RoundRow::COLUMNS);
+        check::<PassRow>(PassRow::COLUMNS);
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
 //! - [`charts`]: the four charts (batch time, probe latency, one batch's timeline, latency
 //!   CDF).
+//! - [`drift`]: the machine's speed in each pass (passes.csv), the drift line at the top and
+//!   its chart.
 //! - [`noise`]: telling a difference from noise with the rounds' ranges: differences,
 //!   likenesses and thresholds (borderline results), tested on hand-made figures.
 //! - [`advice`]: "What to do", the verdict the report opens with: the pattern that kept the
@@ -43,6 +45,7 @@ use std::path::{Path, PathBuf};
 pub mod advice;
 pub mod charts;
 pub mod data;
+pub mod drift;
 pub mod findings;
 pub mod markdown;
 pub mod noise;
@@ -75,6 +78,7 @@ pub fn generate(results: &Results) -> Report {
     } else {
         vec![]
     };
+    charts.extend(drift::chart(results));
     let sizes = sizes::charts(results);
     let mut markdown = markdown::report(results, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);

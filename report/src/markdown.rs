@@ -31,7 +31,11 @@ pub fn report(r: &Results, charts: &[Chart], sizes_charts: &[Chart], charts_dir:
     // The files of the experiments the run measured, which are all this report reads.
     let mut files = Vec::new();
     if batch {
-        files.push("`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv` (batch experiment)");
+        files.push(if r.passes.is_empty() {
+            "`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv` (batch experiment)"
+        } else {
+            "`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`, `passes.csv` (batch experiment)"
+        });
     }
     if !r.sizes.is_empty() {
         files.push("`sizes_summary.csv` (sizes experiment)");
@@ -47,6 +51,7 @@ pub fn report(r: &Results, charts: &[Chart], sizes_charts: &[Chart], charts_dir:
          `metadata.json`, written by bench-runner. Do not edit by hand: rerun the generator.\n\n",
         files.join(", ")
     ));
+    md.push_str(&crate::drift::markdown(r));
     if batch {
         md.push_str(&crate::advice::markdown(r));
     }
@@ -127,6 +132,12 @@ fn run_section(r: &Results) -> String {
         m.concurrency,
         m.rounds
     );
+    if let Some(seed) = m.seed {
+        load.push_str(&format!(
+            " (one per pass, the pairs in an order shuffled per pass from seed {seed}, each \
+             visit on a fresh server process)"
+        ));
+    }
     if let Some(i) = m.probe_interval_ms {
         load.push_str(&format!(", /health probe every {} ms", sig3(i)));
     }

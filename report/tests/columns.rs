@@ -2,16 +2,19 @@
 //! every column the report reads is one the results files have, so a renamed or dropped column
 //! fails here rather than in a reader's `make report`.
 
-use report::data::{ProbeRow, RawRow, RoundRow, SizesRow, SummaryRow};
+use report::data::{PassRow, ProbeRow, RawRow, RoundRow, SizesRow, SummaryRow};
 use report::queue::QueueRow;
-use results_format::{CsvFile, PROBES, QUEUE_SUMMARY, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
+use results_format::{
+    CsvFile, PASSES, PROBES, QUEUE_SUMMARY, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY,
+};
 
 /// Each file with the columns the report reads from it.
-const READ: [(CsvFile, &[&str]); 4] = [
+const READ: [(CsvFile, &[&str]); 5] = [
     (SUMMARY, SummaryRow::COLUMNS),
     (ROUNDS, RoundRow::COLUMNS),
     (RAW, RawRow::COLUMNS),
     (PROBES, ProbeRow::COLUMNS),
+    (PASSES, PassRow::COLUMNS),
 ];
 
 #[test]

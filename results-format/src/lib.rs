@@ -59,17 +59,18 @@ pub const RESULT_NOT_APPLICABLE: &str = "not_applicable";
 pub const RESULTS: [&str; 3] = [RESULT_OK, RESULT_FAILED, RESULT_NOT_APPLICABLE];
 
 /// The batch experiment's CSV files, in the order they are written.
-pub const CSV_FILES: [CsvFile; 4] = [RAW, PROBES, ROUNDS, SUMMARY];
+pub const CSV_FILES: [CsvFile; 5] = [RAW, PROBES, ROUNDS, SUMMARY, PASSES];
 
 /// Every file a run may write, in the order they are written: each experiment's CSV files
 /// ([`Experiment::ALL`] order), then metadata.json. A run writes the files of the experiments it
 /// ran and metadata.json, and removes the others from its results directory: the directory
 /// holds one run, which metadata.json describes.
-pub const FILES: [&str; 13] = [
+pub const FILES: [&str; 14] = [
     RAW.name,
     PROBES.name,
     ROUNDS.name,
     SUMMARY.name,
+    PASSES.name,
     SIZES_RAW.name,
     SIZES_PROBES.name,
     SIZES_SUMMARY.name,
@@ -187,7 +188,10 @@ pub const PROBES: CsvFile = CsvFile {
 };
 
 /// rounds.csv: one row per round. A round keeps p50 and max only: with C = 20 requests (or a
-/// few dozen probes), its p99 would be its largest value.
+/// few dozen probes), its p99 would be its largest value. `pass` and `position` place it in
+/// the run's shuffled passes, `server_pid` is the process it ran on (a fresh one each pass),
+/// `start_offset_ms` its start from the run's start, and `lone_ms` the lone request just
+/// before it (the machine's speed then, against the pair's `t1_ms`).
 pub const ROUNDS: CsvFile = CsvFile {
     name: "rounds.csv",
     columns: &[
@@ -201,6 +205,11 @@ pub const ROUNDS: CsvFile = CsvFile {
         "n",
         "concurrency",
         "round",
+        "pass",
+        "position",
+        "server_pid",
+        "start_offset_ms",
+        "lone_ms",
         "batch_ms",
         "ideal_batch_ms",
         "efficiency",
@@ -297,6 +306,24 @@ pub const SUMMARY: CsvFile = CsvFile {
         "server_cores_used_max",
         "server_peak_rss_mib_max",
         "note",
+    ],
+};
+
+/// passes.csv: one row per pass of the batch experiment: when it ran and how fast the machine
+/// was, as the median over its rounds of the lone request before the round divided by that
+/// pair's T1 (1.0: every pair at its fastest; 1.2: lone requests 20 % slower than their best).
+/// The spread of `speed_median` over passes is the run's drift.
+pub const PASSES: CsvFile = CsvFile {
+    name: "passes.csv",
+    columns: &[
+        "experiment",
+        "pass",
+        "rounds",
+        "start_offset_ms",
+        "end_offset_ms",
+        "speed_median",
+        "speed_min",
+        "speed_max",
     ],
 };
 
@@ -460,6 +487,9 @@ pub const RATE_SUMMARY: CsvFile = CsvFile {
         "t1_ms",
         "capacity_rps",
         "step",
+        "pass",
+        "server_pid",
+        "start_offset_ms",
         "load",
         "offered_rps",
         "duration_ms",
@@ -593,12 +623,17 @@ mod tests {
         );
         assert_eq!(
             ROUNDS.header(),
-            "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,round,batch_ms,\
-             ideal_batch_ms,efficiency,throughput_rps,latency_us_min,latency_us_p50,latency_us_max,\
+            "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,round,pass,\
+             position,server_pid,start_offset_ms,lone_ms,batch_ms,ideal_batch_ms,efficiency,\
+             throughput_rps,latency_us_min,latency_us_p50,latency_us_max,\
              latency_us_mean,requests,errors_timeout,errors_transport,errors_status,errors_body,\
              probes,probe_errors,probe_latency_us_p50,probe_latency_us_max,probe_harness_late_us_max,\
              background_done_ms,lag_samples,lag_us_p50,lag_us_p99,lag_us_max,server_cpu_ms,\
              client_cpu_ms,server_cores_used,server_peak_rss_mib"
+        );
+        assert_eq!(
+            PASSES.header(),
+            "experiment,pass,rounds,start_offset_ms,end_offset_ms,speed_median,speed_min,speed_max"
         );
         assert_eq!(
             SUMMARY.header(),
@@ -649,6 +684,7 @@ mod tests {
                 "probes.csv",
                 "rounds.csv",
                 "summary.csv",
+                "passes.csv",
                 "sizes_raw.csv",
                 "sizes_probes.csv",
                 "sizes_summary.csv",

@@ -82,8 +82,12 @@ pub struct Metadata {
     pub n: u64,
     /// Requests per batch.
     pub concurrency: usize,
-    /// Rounds per pair.
+    /// Rounds per pair: one per pass.
     pub rounds: u32,
+    /// `--seed` of the passes' shuffled orders (`None`: a run from before passes, each pair's
+    /// rounds back to back).
+    #[serde(default)]
+    pub seed: Option<u64>,
     /// Probe interval, ms.
     #[serde(default)]
     pub probe_interval_ms: Option<f64>,

@@ -1,0 +1,233 @@
+//! The machine's drift over the run: how fast it was in each pass of the batch experiment
+//! (passes.csv), whether the run drifted more than [`DRIFT_LIMIT`], and the chart of it.
+//!
+//! bench-runner runs every experiment in passes, each pair once per pass in a shuffled order
+//! (docs/methodology.md), so a slow minute falls on every pair alike instead of on the few
+//! measured in it. The per-pass speed says how much the machine moved while the run lasted: a
+//! reader comparing this run's absolute times with another's should know it, and a run whose
+//! passes differ by more than the limit says so at its top.
+
+use crate::data::{PassRow, Results};
+use crate::svg::{self, Anchor, Scale, Stroke, Svg};
+
+/// A run whose slowest pass's median speed is more than this many times its fastest's is
+/// flagged at the top of the report. 15 %: this machine drifts 20 % and more between minutes;
+/// passes of about a minute that differ by less are the ordinary run-to-run noise seen here.
+pub const DRIFT_LIMIT: f64 = 1.15;
+
+/// The drift of one run, computed once from passes.csv.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drift {
+    /// Passes measured.
+    pub passes: usize,
+    /// The fastest pass (lowest median speed ratio) and its ratio.
+    pub fastest: (u32, f64),
+    /// The slowest pass and its ratio.
+    pub slowest: (u32, f64),
+    /// slowest ÷ fastest.
+    pub ratio: f64,
+}
+
+impl Drift {
+    /// The batch experiment's drift in `r`, if it ran in at least two passes.
+    pub fn of(r: &Results) -> Option<Drift> {
+        let passes: Vec<&PassRow> = batch_passes(r);
+        if passes.len() < 2 {
+            return None;
+        }
+        let by_speed = |a: &&&PassRow, b: &&&PassRow| a.speed_median.total_cmp(&b.speed_median);
+        let fastest = passes.iter().min_by(by_speed)?;
+        let slowest = passes.iter().max_by(by_speed)?;
+        (fastest.speed_median > 0.0).then(|| Drift {
+            passes: passes.len(),
+            fastest: (fastest.pass, fastest.speed_median),
+            slowest: (slowest.pass, slowest.speed_median),
+            ratio: slowest.speed_median / fastest.speed_median,
+        })
+    }
+
+    /// Whether the run drifted more than [`DRIFT_LIMIT`].
+    pub fn drifted(&self) -> bool {
+        self.ratio > DRIFT_LIMIT
+    }
+}
+
+/// The batch experiment's rows of passes.csv.
+fn batch_passes(r: &Results) -> Vec<&PassRow> {
+    r.passes
+        .iter()
+        .filter(|p| p.experiment == results_format::Experiment::Batch.name())
+        .collect()
+}
+
+/// The line at the top of the report: a warning when the run drifted past the limit, a plain
+/// statement otherwise; nothing for a run without passes.
+pub fn markdown(r: &Results) -> String {
+    let Some(d) = Drift::of(r) else {
+        return String::new();
+    };
+    let figures = format!(
+        "the slowest of its {} passes (pass {}: lone requests {:.2}× their pair's fastest, \
+         median) was {:.2}× the fastest (pass {}: {:.2}×)",
+        d.passes, d.slowest.0, d.slowest.1, d.ratio, d.fastest.0, d.fastest.1
+    );
+    if d.drifted() {
+        format!(
+            "> **This run drifted**: {figures}, more than the {:.0} % this report tolerates \
+             before it says so. Every pair was measured in every pass, so the drift fell on \
+             all of them alike and the comparisons below still hold, but absolute times are \
+             those of a machine whose speed moved: compare them with another run's with care \
+             (chart: [drift]({}/{FILE})).\n\n",
+            (DRIFT_LIMIT - 1.0) * 100.0,
+            crate::CHARTS_DIR
+        )
+    } else {
+        format!(
+            "> **Drift**: {figures}, within the {:.0} % this report tolerates ([chart]({}/{FILE})).\n\n",
+            (DRIFT_LIMIT - 1.0) * 100.0,
+            crate::CHARTS_DIR
+        )
+    }
+}
+
+/// The chart's file name.
+pub const FILE: &str = "drift.svg";
+
+/// The chart: each pass's median speed (dot) and the range of its rounds (whisker), against
+/// the pass's time in the run; `None` without passes.
+pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
+    let passes = batch_passes(r);
+    if passes.is_empty() {
+        return None;
+    }
+    const W: f64 = 1120.0;
+    const H: f64 = 380.0;
+    let (left, right, top, bottom) = (90.0, W - 30.0, 90.0, H - 60.0);
+    let mut s = Svg::new(W, H, "The machine's speed in each pass");
+    s.bold(20.0, 30.0, "The machine's speed in each pass", 18.0, Anchor::Start);
+    s.text(
+        20.0,
+        54.0,
+        "Each pass visits every pair once. Dot: the median over the pass's rounds of the lone \
+         request before the round ÷ that pair's T1 (1 = every pair at its fastest); whisker: \
+         the pass's fastest and slowest round.",
+        svg::TEXT,
+        Anchor::Start,
+    );
+    let hi = passes
+        .iter()
+        .map(|p| p.speed_max)
+        .fold(1.0_f64, f64::max)
+        .max(1.2);
+    let y = Scale::linear(1.0_f64.min(passes.iter().map(|p| p.speed_min).fold(1.0, f64::min)), hi, bottom, top);
+    let end_s = passes
+        .iter()
+        .map(|p| p.end_offset_ms / 1e3)
+        .fold(0.0_f64, f64::max);
+    let x = Scale::linear(0.0, end_s.max(1.0), left, right);
+    let grid = Stroke {
+        color: "#dddddd",
+        width: 1.0,
+        dash: "",
+    };
+    for t in y.ticks(5) {
+        s.line(left, y.at(t), right, y.at(t), grid);
+        s.text(left - 8.0, y.at(t) + 4.0, &svg::tick_label(t), svg::TEXT, Anchor::End);
+    }
+    for t in x.ticks(8) {
+        s.text(x.at(t), bottom + 18.0, &svg::tick_label(t), svg::TEXT, Anchor::Middle);
+    }
+    s.text(
+        (left + right) / 2.0,
+        bottom + 40.0,
+        "time in the run (s): each pass drawn at its middle",
+        svg::TEXT,
+        Anchor::Middle,
+    );
+    s.text_rotated(
+        24.0,
+        (top + bottom) / 2.0,
+        "lone request ÷ its pair's T1",
+        svg::TEXT,
+        Anchor::Middle,
+        -90.0,
+    );
+    let ink = Stroke {
+        color: "#222222",
+        width: 1.5,
+        dash: "",
+    };
+    let mut line = Vec::new();
+    for p in &passes {
+        let cx = x.at((p.start_offset_ms + p.end_offset_ms) / 2e3);
+        s.line(cx, y.at(p.speed_min), cx, y.at(p.speed_max), ink);
+        s.circle(cx, y.at(p.speed_median), 5.0, "#1f77b4", "#222222");
+        s.text(cx, top - 8.0, &format!("pass {}", p.pass), svg::TEXT, Anchor::Middle);
+        line.push((cx, y.at(p.speed_median)));
+    }
+    s.polyline(
+        &line,
+        Stroke {
+            color: "#1f77b4",
+            width: 1.0,
+            dash: "4 3",
+        },
+    );
+    Some(crate::charts::Chart {
+        file: FILE,
+        title: "The machine's speed in each pass".into(),
+        caption: "A flat line: the machine kept its speed. A line that rises or falls: it \
+            drifted, and because every pass holds one round of every pair, it drifted for \
+            all pairs alike.",
+        svg: s.finish(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(pass: u32, speed: f64) -> PassRow {
+        PassRow {
+            experiment: "batch".into(),
+            pass,
+            rounds: 10,
+            start_offset_ms: f64::from(pass - 1) * 1000.0,
+            end_offset_ms: f64::from(pass) * 1000.0,
+            speed_median: speed,
+            speed_min: speed - 0.05,
+            speed_max: speed + 0.3,
+        }
+    }
+
+    fn with(passes: Vec<PassRow>) -> Results {
+        let mut r = crate::data::fake::results(&[]);
+        r.passes = passes;
+        r
+    }
+
+    #[test]
+    fn drift_is_the_slowest_pass_over_the_fastest() {
+        let r = with(vec![pass(1, 1.10), pass(2, 1.32), pass(3, 1.05)]);
+        let d = Drift::of(&r).expect("three passes");
+        assert_eq!((d.passes, d.fastest.0, d.slowest.0), (3, 3, 2));
+        assert!((d.ratio - 1.32 / 1.05).abs() < 1e-12);
+        assert!(d.drifted());
+        assert!(markdown(&r).contains("**This run drifted**"));
+        assert!(chart(&r).is_some_and(|c| roxmltree::Document::parse(&c.svg).is_ok()));
+
+        let calm = with(vec![pass(1, 1.10), pass(2, 1.12)]);
+        let d = Drift::of(&calm).expect("two passes");
+        assert!(!d.drifted(), "{d:?}");
+        assert!(markdown(&calm).starts_with("> **Drift**"));
+    }
+
+    #[test]
+    fn a_run_without_passes_says_nothing() {
+        let r = with(vec![]);
+        assert_eq!(Drift::of(&r), None);
+        assert_eq!(markdown(&r), "");
+        assert!(chart(&r).is_none());
+        assert_eq!(Drift::of(&with(vec![pass(1, 1.0)])), None);
+    }
+}
