@@ -317,6 +317,8 @@ struct Pool {
     factory: ClientFactory,
     /// Connections opened so far (the next one's number).
     opened: u32,
+    /// Most connections: [`MAX_CONNECTIONS`] (smaller in a test).
+    max: u32,
     /// Longest idle first, so that every connection of the pool keeps being used (none sits
     /// idle long enough for a server's keep-alive timeout to close it under a probe).
     free: VecDeque<Connection>,
@@ -354,6 +356,7 @@ impl Pool {
             timeout: config.timeout,
             factory: Arc::clone(&config.client),
             opened: POOL,
+            max: MAX_CONNECTIONS,
             free,
         })
     }
@@ -363,7 +366,7 @@ impl Pool {
         if let Some(connection) = self.free.pop_front() {
             return Taken::Connection(connection);
         }
-        if self.opened >= MAX_CONNECTIONS {
+        if self.opened >= self.max {
             return Taken::Full;
         }
         let number = self.opened;
@@ -674,20 +677,25 @@ mod tests {
     fn a_blocked_server_makes_every_probe_in_its_window_wait() {
         // The block is a window of time, not a request number: on a loaded machine a probe
         // sent on a free connection may overtake one whose new connection is still opening.
-        let start = Instant::now() + ms(20);
-        let (blocked_from, release) = (start + ms(10), start + ms(110));
+        let window: Arc<Mutex<Option<(Instant, Instant)>>> = Arc::new(Mutex::new(None));
         // Every request read in the window waits for its end.
-        let url = fake_health(move |_| {
-            let now = Instant::now();
-            if now >= blocked_from && now < release {
-                std::thread::sleep(release - now);
+        let url = fake_health({
+            let window = Arc::clone(&window);
+            move |_| {
+                let now = Instant::now();
+                let window = *window.lock().expect("lock");
+                if let Some((from, until)) = window {
+                    if now >= from && now < until {
+                        std::thread::sleep(until - now);
+                    }
+                }
             }
         });
         let ready = prepare(config(&url, ms(2))).expect("ready");
-        assert!(
-            Instant::now() < start,
-            "the pool took more than 20 ms to open"
-        );
+        // Set once the pool is open (which may take a while on a loaded machine).
+        let start = Instant::now();
+        let (blocked_from, release) = (start + ms(10), start + ms(110));
+        *window.lock().expect("lock") = Some((blocked_from, release));
         let running = ready.start(start);
         // The batch ends during the block (60 ms of slack for a loaded machine): the probes
         // then in flight are still awaited.
@@ -728,6 +736,45 @@ mod tests {
             "{opened} opened"
         );
         assert!(probes.iter().all(|p| p.scheduled_offset <= end - start));
+    }
+
+    /// Past the cap on connections, a probe waits for the first one to be free, in the order
+    /// they were due, and that wait is the harness's lateness (none is lost).
+    #[test]
+    fn past_the_cap_a_probe_waits_for_a_free_connection() {
+        let url = fake_health(|_| std::thread::sleep(ms(30)));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let probes = rt
+            .block_on(async {
+                let mut pool = Pool::open(&config(&url, ms(2))).await.expect("pool");
+                pool.max = POOL;
+                let (due, due_rx) = tokio::sync::mpsc::unbounded_channel();
+                let scheduled = Instant::now();
+                for index in 0..2 * u64::from(POOL) {
+                    let offset = Duration::ZERO;
+                    due.send(Due {
+                        index,
+                        offset,
+                        scheduled,
+                    })
+                    .expect("send");
+                }
+                drop(due);
+                run(pool, due_rx).await
+            })
+            .expect("probes");
+        assert_eq!(probes.len(), 2 * POOL as usize);
+        assert_eq!(connections_opened(&probes), 0);
+        for p in &probes {
+            assert_eq!((p.status, &p.error), (Some(200), &None), "{p:?}");
+            assert!(p.answer >= ms(30), "{p:?}");
+            // The first POOL went at once; the others waited for one of their answers.
+            let waited = p.index >= u64::from(POOL);
+            assert_eq!(p.harness_late >= ms(25), waited, "{p:?}");
+        }
     }
 
     /// Nobody listens: the probe is not ready, and says why.
