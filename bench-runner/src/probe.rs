@@ -684,10 +684,11 @@ mod tests {
             move |_| {
                 let now = Instant::now();
                 let window = *window.lock().expect("lock");
-                if let Some((from, until)) = window {
-                    if now >= from && now < until {
-                        std::thread::sleep(until - now);
-                    }
+                if let Some((from, until)) = window
+                    && now >= from
+                    && now < until
+                {
+                    std::thread::sleep(until - now);
                 }
             }
         });
