@@ -3,8 +3,8 @@
 //! from the conformance crate, surf (async-h1, pure Rust, no TLS) is implemented here.
 //!
 //! Clients are built once per run and reused for every pair, so building them (and their
-//! connection pools) stays off the timed path. The probe gets a client of its own: its own pool,
-//! hence its own connection, never queued behind the batch's requests inside the client.
+//! connection pools) stays off the timed path. The probe gets clients of its own, one per
+//! connection of its pool, never queued behind the batch's requests inside the client.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -41,8 +41,9 @@
 //!   thread, its records and figures, and its CSV files.
 //! - [`queue`]: the queue experiment: bursts on `/jobs` and on `/queue` with each count of
 //!   worker processes, the fault run, and its CSV files.
-//! - [`probe`]: the open-loop `/health` probe, on its own thread, runtime and connection,
-//!   with the harness's own lateness recorded apart from the server's share.
+//! - [`probe`]: the open-loop `/health` probe, on its own threads (a pacer, a runtime) and
+//!   its own pool of connections, with the harness's own lateness recorded apart from the
+//!   server's share.
 //! - [`stats`]: percentiles (hdrhistogram), mean and spread, ideal batch time, efficiency.
 //! - [`summary`]: per-round and per-pair figures derived from the raw records.
 //! - [`output`]: the CSV headers and writers, and the atomic swap into `--out`.

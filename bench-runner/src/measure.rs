@@ -1477,7 +1477,7 @@ mod tests {
         let probe = |error: Option<&str>| ProbeRecord {
             index: 0,
             scheduled_offset: ms(0),
-            queued: ms(0),
+            connection: 0,
             harness_late: ms(0),
             answer: ms(1),
             status: error.is_none().then_some(200),

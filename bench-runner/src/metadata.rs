@@ -113,10 +113,15 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
         probe_timeout_s: Some(s.plan.request_timeout.as_secs_f64()),
         queue_workers: s.queue.workers.clone(),
         queue_worker_threads: Some(s.queue.threads),
-        probe: "own thread, current-thread tokio runtime, own client and connection, started \
-                before the batch's clock; open loop, latency from the scheduled time, the \
-                harness's lateness recorded apart (probes.csv harness_late_us)"
-            .to_owned(),
+        probe: format!(
+            "own threads (a pacer sleeping to each scheduled time, a current-thread tokio \
+             runtime sending), own pool of {pool} connections (a client each) opened before \
+             the batch's clock; open loop: each probe sent at its scheduled time on a free \
+             connection, a new one when all are busy (probes.csv connection, {pool} and up); \
+             latency from send to answer, the harness's lateness (scheduled to sent) recorded \
+             apart (probes.csv harness_late_us)",
+            pool = crate::probe::POOL
+        ),
         quick: s.quick,
         pairs: Some(facts.pairs),
         pairs_failed: Some(facts.pairs_failed),

@@ -50,11 +50,12 @@ impl Row {
     }
 
     /// A probe's columns after its round or step, the same in every experiment's probes file:
-    /// index, scheduled offset, the split of its wait, latency, status, error.
+    /// index, scheduled offset, the connection that carried it, the split of its wait,
+    /// latency, status, error.
     pub(crate) fn probe(self, p: &crate::probe::ProbeRecord) -> Row {
         self.put(p.index)
             .put(micros(p.scheduled_offset))
-            .put(micros(p.queued))
+            .put(p.connection)
             .put(micros(p.harness_late))
             .put(micros(p.answer))
             .put(micros(p.latency()))

@@ -452,7 +452,7 @@ pub(crate) mod tests {
         ProbeRecord {
             index,
             scheduled_offset: Duration::from_millis(5 * index),
-            queued: Duration::ZERO,
+            connection: 0,
             harness_late: Duration::from_micros(100 * (index + 1)),
             answer: Duration::from_millis(latency_ms),
             status: Some(200),

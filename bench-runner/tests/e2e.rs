@@ -386,6 +386,16 @@ fn quick_run_against_every_server_writes_verified_csvs() {
         lat.parse::<u64>().expect("probe latency_us");
         assert!(status.is_empty() || status == "200", "{status}");
     }
+    // The server is charged with the send-to-answer time; the connection is a pool number.
+    for ((lat, answer), connection) in probes
+        .values("latency_us")
+        .iter()
+        .zip(probes.values("answer_us"))
+        .zip(probes.values("connection"))
+    {
+        assert_eq!(*lat, answer);
+        connection.parse::<u32>().expect("probe connection");
+    }
 
     let meta: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("metadata.json")).expect("metadata"),

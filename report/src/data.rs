@@ -332,8 +332,9 @@ pub struct ProbeRow {
     pub round: u32,
     /// Scheduled send time, from the batch's start, µs.
     pub scheduled_offset_us: u64,
-    /// What is charged to the server, µs: from the scheduled send (or the previous probe's
-    /// answer, if that came later) to this answer, the harness's own lateness left out.
+    /// What is charged to the server, µs: from the send to this answer, the harness's own
+    /// lateness left out. (In results recorded before the probe's pool, with one connection:
+    /// from the scheduled send, or the previous probe's answer if that came later.)
     pub latency_us: u64,
     /// HTTP status, if an answer came.
     pub status: Option<u16>,

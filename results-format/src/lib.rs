@@ -165,9 +165,9 @@ pub const RAW: CsvFile = CsvFile {
     ],
 };
 
-/// probes.csv: one row per `/health` probe. `latency_us` = `queued_us` + `answer_us` (the
-/// server's share); `harness_late_us` is the load generator's own lateness (see bench-runner's
-/// `probe`).
+/// probes.csv: one row per `/health` probe. `latency_us` = `answer_us` (send to answer: the
+/// server's share); `harness_late_us` is the load generator's own lateness (scheduled → sent);
+/// `connection` the probe's pool connection that carried it (see bench-runner's `probe`).
 pub const PROBES: CsvFile = CsvFile {
     name: "probes.csv",
     columns: &[
@@ -178,7 +178,7 @@ pub const PROBES: CsvFile = CsvFile {
         "round",
         "probe",
         "scheduled_offset_us",
-        "queued_us",
+        "connection",
         "harness_late_us",
         "answer_us",
         "latency_us",
@@ -369,7 +369,7 @@ pub const SIZES_PROBES: CsvFile = CsvFile {
         "round",
         "probe",
         "scheduled_offset_us",
-        "queued_us",
+        "connection",
         "harness_late_us",
         "answer_us",
         "latency_us",
@@ -459,7 +459,7 @@ pub const RATE_PROBES: CsvFile = CsvFile {
         "step",
         "probe",
         "scheduled_offset_us",
-        "queued_us",
+        "connection",
         "harness_late_us",
         "answer_us",
         "latency_us",
@@ -618,8 +618,8 @@ mod tests {
         );
         assert_eq!(
             PROBES.header(),
-            "target,workers,strategy,kernel,round,probe,scheduled_offset_us,queued_us,harness_late_us,\
-             answer_us,latency_us,status,error"
+            "target,workers,strategy,kernel,round,probe,scheduled_offset_us,connection,\
+             harness_late_us,answer_us,latency_us,status,error"
         );
         assert_eq!(
             ROUNDS.header(),
@@ -661,7 +661,7 @@ mod tests {
         );
         assert_eq!(
             SIZES_PROBES.header(),
-            "target,workers,strategy,kernel,n,round,probe,scheduled_offset_us,queued_us,\
+            "target,workers,strategy,kernel,n,round,probe,scheduled_offset_us,connection,\
              harness_late_us,answer_us,latency_us,status,error"
         );
         assert_eq!(
@@ -723,8 +723,7 @@ mod tests {
                     "{col}"
                 );
                 let timed = [
-                    "latency", "offset", "delay", "batch", "done", "t1", "queued", "late",
-                    "answer", "cpu",
+                    "latency", "offset", "delay", "batch", "done", "t1", "late", "answer", "cpu",
                 ]
                 .iter()
                 .any(|w| col.contains(w));
