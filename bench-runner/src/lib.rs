@@ -60,8 +60,8 @@ pub mod cli;
 pub mod client;
 pub mod console;
 pub mod cpu;
-pub mod harness;
 pub mod external;
+pub mod harness;
 pub mod lag;
 pub mod measure;
 pub mod memory;
@@ -403,7 +403,9 @@ async fn batch(
             let body = async |s: &mut Session<'_>, m: &mut Measurement| {
                 bench.batch_visit(s, m, slot, &console).await
             };
-            console.keep_alive(&what, bench.visit(subject, m, &console, body)).await;
+            console
+                .keep_alive(&what, bench.visit(subject, m, &console, body))
+                .await;
             if let Some(why) = &m.failure {
                 console.line(&format!("   FAILED {what}: {why} (not visited again)"));
             }
@@ -411,7 +413,10 @@ async fn batch(
         console.step();
     }
     console.finish();
+    bench.settle_previous().await;
     for (m, (subject, _)) in ms.iter_mut().zip(&pairs) {
+        let name = m.name();
+        m.notes.extend(bench.stop_notes(&name));
         let mode = match subject {
             Subject::Server { .. } => conformance::Mode::Ours,
             Subject::External { .. } => conformance::Mode::External,

@@ -20,8 +20,8 @@ use conformance::{
 use tokio::task::JoinSet;
 
 use crate::broker::{QueueParts, Workers};
-use crate::harness::passes::{RunClock, Slot};
 use crate::cpu::{self, CpuTime};
+use crate::harness::passes::{RunClock, Slot};
 use crate::lag::{self, LagAnswer, LagWindow};
 use crate::memory;
 use crate::probe::{self, ClientFactory, ProbeConfig, ProbeRecord};
@@ -313,6 +313,20 @@ pub struct Bench {
     clk_tck: u64,
     queue: Result<Option<Arc<QueueParts>>, String>,
     clock: RunClock,
+    stopping: Stopping,
+}
+
+/// The pair processes of the last visit, stopping in the background ([`Bench::stop_later`]):
+/// a server takes about 200 ms to stop (it waits for its connections to go quiet, see
+/// `common::app::SETTLE_QUIET`), which over a run's thousand visits would be minutes of
+/// waiting. The next visit starts its own server meanwhile, and waits for the stop to finish
+/// before its clock starts ([`Bench::settle_previous`]): no round runs beside a stopping server.
+#[derive(Debug, Default)]
+struct Stopping {
+    /// The pair's name and its stop.
+    pending: tokio::sync::Mutex<Option<(String, tokio::task::JoinHandle<Vec<String>>)>>,
+    /// What went wrong in finished stops: (pair name, note).
+    notes: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 /// A pair's processes: its server, and for `/queue` the worker processes computing its jobs.
@@ -353,6 +367,7 @@ impl Bench {
             clk_tck: cpu::clock_ticks_per_second(),
             queue: Ok(None),
             clock: RunClock::start(),
+            stopping: Stopping::default(),
         }
     }
 
@@ -466,7 +481,8 @@ impl Bench {
                 m
             }
             Subject::External { .. } => {
-                let mut m = Measurement::new(Labels::external(self.client_name), strategy, self.plan);
+                let mut m =
+                    Measurement::new(Labels::external(self.client_name), strategy, self.plan);
                 if strategy == Strategy::Background {
                     m.notes.push(
                         "external target: no /stats, so background completion is not measured \
@@ -517,11 +533,7 @@ impl Bench {
                     Ok(()) => body(&mut session, m).await,
                     Err(why) => Err(why),
                 };
-                for note in stop_pair(pair).await {
-                    if !m.notes.contains(&note) {
-                        m.notes.push(note);
-                    }
-                }
+                self.stop_later(m.name(), pair).await;
                 outcome
             }
             Subject::External { url } => {
@@ -562,13 +574,60 @@ impl Bench {
         self.idle(s).await
     }
 
+    /// Stops `pair` (the processes of the pair named `name`) in the background, after the
+    /// previous visit's stop has finished: at most one pair is ever stopping.
+    pub async fn stop_later(&self, name: String, pair: PairProcesses) {
+        self.settle_previous().await;
+        let handle = tokio::spawn(stop_pair(pair));
+        *self.stopping.pending.lock().await = Some((name, handle));
+    }
+
+    /// Waits until the previous visit's processes have stopped; what went wrong is kept for
+    /// [`Bench::stop_notes`]. Called before every round's clock starts, and at an experiment's
+    /// end.
+    pub async fn settle_previous(&self) {
+        let pending = self.stopping.pending.lock().await.take();
+        if let Some((name, handle)) = pending {
+            let notes = handle
+                .await
+                .unwrap_or_else(|e| vec![format!("stopping the server: {e}")]);
+            self.stopping
+                .notes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(notes.into_iter().map(|n| (name.clone(), n)));
+        }
+    }
+
+    /// What went wrong when the processes of the pair named `name` were stopped (each note
+    /// once), taken: call it after [`Bench::settle_previous`] at an experiment's end.
+    pub fn stop_notes(&self, name: &str) -> Vec<String> {
+        let mut all = self
+            .stopping
+            .notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut mine = Vec::new();
+        all.retain(|(pair, note)| {
+            if pair != name {
+                return true;
+            }
+            if !mine.contains(note) {
+                mine.push(note.clone());
+            }
+            false
+        });
+        mine
+    }
+
     /// `at` as an offset from the run's start (where every round's start is placed).
     pub fn run_offset(&self, at: Instant) -> Duration {
         self.clock.offset(at)
     }
 
     /// Runs `body` against a fresh `target` server with `workers` executor threads in one
-    /// visit ([`Bench::visit`]): for experiments that measure a pair on one server.
+    /// visit ([`Bench::visit`]): for experiments that measure a pair on one server (its stop
+    /// notes are in before this returns).
     pub async fn on_server(
         &self,
         target: &Target,
@@ -585,6 +644,10 @@ impl Bench {
         };
         let mut m = self.new_measurement(subject, strategy);
         self.visit(subject, &mut m, log, body).await;
+        self.settle_previous().await;
+        for note in self.stop_notes(&m.name()) {
+            m.notes.push(note);
+        }
         m
     }
 
@@ -623,6 +686,10 @@ impl Bench {
         let subject = Subject::External { url };
         let mut m = self.new_measurement(subject, strategy);
         self.visit(subject, &mut m, log, body).await;
+        self.settle_previous().await;
+        for note in self.stop_notes(&m.name()) {
+            m.notes.push(note);
+        }
         m
     }
 
@@ -795,6 +862,8 @@ impl Bench {
         let (base, mode, pid) = (s.base.as_str(), s.mode, s.pid);
         let plan = *plan;
         let ours = mode == Mode::Ours;
+        // No round beside a stopping server.
+        self.settle_previous().await;
         // The probe's thread, runtime and connection are up before the batch's clock starts.
         let ready = tokio::task::spawn_blocking({
             let config = self.probe_config(base);

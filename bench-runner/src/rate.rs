@@ -37,9 +37,9 @@ use results_format::{RATE_OK, RATE_PROBES, RATE_RAW, RATE_REFUSED, RATE_SHED, RA
 
 use crate::cli::{Settings, Subjects};
 use crate::console::Console;
+use crate::harness::passes::{Passes, Slot};
 use crate::measure::{self, Bench, Labels, Log, Plan, RequestError, Session, Verification};
 use crate::output::Row;
-use crate::harness::passes::{Passes, Slot};
 use crate::probe::{self, ProbeRecord};
 use crate::servers::Binaries;
 use crate::stats::{self, micros, millis};
@@ -573,7 +573,10 @@ pub async fn run(
         if p.not_applicable.is_none() && p.failure.is_none() {
             let what = subject.describe(strategy);
             console.working_on(&what);
-            console.line(&format!("== rate, pass {}/{}: {what}", slot.pass, passes.count));
+            console.line(&format!(
+                "== rate, pass {}/{}: {what}",
+                slot.pass, passes.count
+            ));
             // This pair's step for this pass: its own shuffle of the steps, from the seed.
             let order = Passes {
                 count: 1,
@@ -587,7 +590,10 @@ pub async fn run(
         console.step();
     }
     console.finish();
+    bench.settle_previous().await;
     for p in &mut all {
+        let name = p.name();
+        p.notes.extend(bench.stop_notes(&name));
         p.steps.sort_by_key(|s| s.number);
         crate::pair_end(
             &console,
@@ -697,13 +703,8 @@ async fn visit(
                 }
             };
             let mut session = Session::ours(&mut pair.server);
-            let measured =
-                measure_at(bench, client, rate, &mut session, p, slot, step, log).await;
-            for note in measure::stop_pair(pair).await {
-                if !p.notes.contains(&note) {
-                    p.notes.push(note);
-                }
-            }
+            let measured = measure_at(bench, client, rate, &mut session, p, slot, step, log).await;
+            bench.stop_later(p.name(), pair).await;
             measured
         }
         Subject::External { url } => {
@@ -858,6 +859,8 @@ async fn run_step(
 ) -> Result<Step, String> {
     let plan: Plan = *bench.plan();
     let schedule = Schedule::new(offered, rate.warmup, rate.duration);
+    // No step beside a stopping server.
+    bench.settle_previous().await;
     let ready = tokio::task::spawn_blocking({
         let config = bench.probe_config(base);
         move || probe::prepare(config)

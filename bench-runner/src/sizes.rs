@@ -27,8 +27,8 @@ use results_format::{SIZES_PROBES, SIZES_RAW, SIZES_SUMMARY};
 
 use crate::ExperimentRun;
 use crate::cli::Settings;
-use crate::harness::passes::{Passes, Slot};
 use crate::console::Console;
+use crate::harness::passes::{Passes, Slot};
 use crate::measure::{self, Bench, Log, Measurement, Plan, RequestRecord, Round, Session};
 use crate::output::{Row, pair_labels};
 use crate::servers::Binaries;
@@ -122,16 +122,24 @@ pub async fn run(
         if pair.not_applicable.is_none() && pair.failure.is_none() {
             let what = pair.name();
             console.working_on(&what);
-            console.line(&format!("== sizes, pass {}/{}: {what}", slot.pass, passes.count));
+            console.line(&format!(
+                "== sizes, pass {}/{}: {what}",
+                slot.pass, passes.count
+            ));
             let body = async |s: &mut Session<'_>, m: &mut Measurement| {
                 sweep(bench, s, m, &settings.sizes, steps, slot, passes.count).await
             };
-            console.keep_alive(&what, bench.visit(subject, pair, &console, body)).await;
+            console
+                .keep_alive(&what, bench.visit(subject, pair, &console, body))
+                .await;
         }
         console.step();
     }
     console.finish();
+    bench.settle_previous().await;
     for p in &mut all {
+        let name = p.pair.name();
+        p.pair.notes.extend(bench.stop_notes(&name));
         for step in &p.steps {
             let mode = match p.pair.labels.workers {
                 Some(_) => conformance::Mode::Ours,

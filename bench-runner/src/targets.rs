@@ -159,7 +159,11 @@ mod tests {
     fn a_list_of_choices_selects_each_target_once_in_list_order() {
         let names = |ts: Vec<Target>| ts.iter().map(|t| t.name).collect::<Vec<_>>();
         assert_eq!(
-            names(TargetChoice::union(&[TargetChoice::Smol, TargetChoice::Tokio, TargetChoice::Smol])),
+            names(TargetChoice::union(&[
+                TargetChoice::Smol,
+                TargetChoice::Tokio,
+                TargetChoice::Smol
+            ])),
             ["tokio", "smol"]
         );
         assert_eq!(TargetChoice::union(&[]), TARGETS.to_vec());

@@ -76,7 +76,12 @@ fn runtime_claims(out: &Path) -> Vec<String> {
 #[ignore = "a measurement of about 2 minutes on the release builds: see the module doc"]
 fn a_slowdown_in_half_the_run_calls_no_runtime_difference_of_its_own() {
     let release = release_dir();
-    for bin in ["bench-runner", "report", "server-tokio-axum", "server-smol-hyper"] {
+    for bin in [
+        "bench-runner",
+        "report",
+        "server-tokio-axum",
+        "server-smol-hyper",
+    ] {
         assert!(
             release.join(bin).is_file(),
             "{bin} not in {}: run `make build-release` first",

@@ -117,7 +117,10 @@ fn rounds_run_in_shuffled_passes_on_fresh_processes() {
             })
             .collect();
         placed.sort();
-        placed.into_iter().map(|(_, _, t, w, s)| (t, w, s)).collect()
+        placed
+            .into_iter()
+            .map(|(_, _, t, w, s)| (t, w, s))
+            .collect()
     };
     let mut orders = Vec::new();
     for name in ["a", "b"] {
@@ -154,21 +157,43 @@ fn rounds_run_in_shuffled_passes_on_fresh_processes() {
         let pairs: BTreeSet<(String, String)> = rounds
             .rows
             .iter()
-            .map(|r| (r[rounds.col("target")].clone(), r[rounds.col("strategy")].clone()))
+            .map(|r| {
+                (
+                    r[rounds.col("target")].clone(),
+                    r[rounds.col("strategy")].clone(),
+                )
+            })
             .collect();
         for (target, strategy) in &pairs {
             let mine: Vec<&Vec<String>> = rounds
                 .rows
                 .iter()
-                .filter(|r| &r[rounds.col("target")] == target && &r[rounds.col("strategy")] == strategy)
+                .filter(|r| {
+                    &r[rounds.col("target")] == target && &r[rounds.col("strategy")] == strategy
+                })
                 .collect();
-            let passes: BTreeSet<&str> = mine.iter().map(|r| r[rounds.col("pass")].as_str()).collect();
-            assert_eq!(passes, BTreeSet::from(["1", "2", "3"]), "{target} {strategy}");
-            let pids: BTreeSet<&str> = mine.iter().map(|r| r[rounds.col("server_pid")].as_str()).collect();
+            let passes: BTreeSet<&str> = mine
+                .iter()
+                .map(|r| r[rounds.col("pass")].as_str())
+                .collect();
+            assert_eq!(
+                passes,
+                BTreeSet::from(["1", "2", "3"]),
+                "{target} {strategy}"
+            );
+            let pids: BTreeSet<&str> = mine
+                .iter()
+                .map(|r| r[rounds.col("server_pid")].as_str())
+                .collect();
             assert_eq!(pids.len(), 3, "a fresh process per pass: {pids:?}");
             for r in &mine {
                 assert!(r[rounds.col("lone_ms")].parse::<f64>().expect("lone_ms") > 0.0);
-                assert!(r[rounds.col("start_offset_ms")].parse::<f64>().expect("offset") >= 0.0);
+                assert!(
+                    r[rounds.col("start_offset_ms")]
+                        .parse::<f64>()
+                        .expect("offset")
+                        >= 0.0
+                );
             }
         }
         // Each pass visits the four pairs once: positions 0..4.
@@ -192,7 +217,10 @@ fn rounds_run_in_shuffled_passes_on_fresh_processes() {
         assert!(meta.contains("\"seed\": 5"), "{meta}");
         orders.push(order(&out));
     }
-    assert_eq!(orders[0], orders[1], "the same seed visits the pairs in the same order");
+    assert_eq!(
+        orders[0], orders[1],
+        "the same seed visits the pairs in the same order"
+    );
 }
 
 #[test]

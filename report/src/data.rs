@@ -12,9 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use common::Strategy;
-use results_format::{
-    Experiment, METADATA, PASSES, PROBES, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY,
-};
+use results_format::{Experiment, METADATA, PASSES, PROBES, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 

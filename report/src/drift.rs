@@ -104,7 +104,13 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
     const H: f64 = 380.0;
     let (left, right, top, bottom) = (90.0, W - 30.0, 90.0, H - 60.0);
     let mut s = Svg::new(W, H, "The machine's speed in each pass");
-    s.bold(20.0, 30.0, "The machine's speed in each pass", 18.0, Anchor::Start);
+    s.bold(
+        20.0,
+        30.0,
+        "The machine's speed in each pass",
+        18.0,
+        Anchor::Start,
+    );
     s.text(
         20.0,
         54.0,
@@ -119,7 +125,12 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
         .map(|p| p.speed_max)
         .fold(1.0_f64, f64::max)
         .max(1.2);
-    let y = Scale::linear(1.0_f64.min(passes.iter().map(|p| p.speed_min).fold(1.0, f64::min)), hi, bottom, top);
+    let y = Scale::linear(
+        1.0_f64.min(passes.iter().map(|p| p.speed_min).fold(1.0, f64::min)),
+        hi,
+        bottom,
+        top,
+    );
     let end_s = passes
         .iter()
         .map(|p| p.end_offset_ms / 1e3)
@@ -132,10 +143,22 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
     };
     for t in y.ticks(5) {
         s.line(left, y.at(t), right, y.at(t), grid);
-        s.text(left - 8.0, y.at(t) + 4.0, &svg::tick_label(t), svg::TEXT, Anchor::End);
+        s.text(
+            left - 8.0,
+            y.at(t) + 4.0,
+            &svg::tick_label(t),
+            svg::TEXT,
+            Anchor::End,
+        );
     }
     for t in x.ticks(8) {
-        s.text(x.at(t), bottom + 18.0, &svg::tick_label(t), svg::TEXT, Anchor::Middle);
+        s.text(
+            x.at(t),
+            bottom + 18.0,
+            &svg::tick_label(t),
+            svg::TEXT,
+            Anchor::Middle,
+        );
     }
     s.text(
         (left + right) / 2.0,
@@ -162,7 +185,13 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
         let cx = x.at((p.start_offset_ms + p.end_offset_ms) / 2e3);
         s.line(cx, y.at(p.speed_min), cx, y.at(p.speed_max), ink);
         s.circle(cx, y.at(p.speed_median), 5.0, "#1f77b4", "#222222");
-        s.text(cx, top - 8.0, &format!("pass {}", p.pass), svg::TEXT, Anchor::Middle);
+        s.text(
+            cx,
+            top - 8.0,
+            &format!("pass {}", p.pass),
+            svg::TEXT,
+            Anchor::Middle,
+        );
         line.push((cx, y.at(p.speed_median)));
     }
     s.polyline(

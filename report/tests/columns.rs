@@ -4,9 +4,7 @@
 
 use report::data::{PassRow, ProbeRow, RawRow, RoundRow, SizesRow, SummaryRow};
 use report::queue::QueueRow;
-use results_format::{
-    CsvFile, PASSES, PROBES, QUEUE_SUMMARY, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY,
-};
+use results_format::{CsvFile, PASSES, PROBES, QUEUE_SUMMARY, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
 
 /// Each file with the columns the report reads from it.
 const READ: [(CsvFile, &[&str]); 5] = [
@@ -32,43 +30,19 @@ fn every_column_the_report_reads_is_in_the_results_format() {
     }
 }
 
-/// Fixture files recorded before a change of their format that touched only columns the report
-/// does not read: the header they have. Kept unedited (a real run's values; see
-/// tests/fixtures/README.md) until the fixture is regenerated.
-const OLDER_FIXTURE_HEADERS: [(&str, &str); 1] = [(
-    // The one-connection probe: `queued_us` where the pool's probe writes `connection`.
-    "probes.csv",
-    "target,workers,strategy,kernel,round,probe,scheduled_offset_us,queued_us,harness_late_us,\
-     answer_us,latency_us,status,error",
-)];
-
 #[test]
 fn the_fixture_has_the_results_format_headers() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results");
-    for (file, read) in READ {
+    for (file, _) in READ {
         let text = std::fs::read_to_string(dir.join(file.name)).expect("fixture file");
         let first = text.lines().next().unwrap_or_default();
-        if first == file.header() {
-            continue;
-        }
-        let older = OLDER_FIXTURE_HEADERS
-            .iter()
-            .any(|(name, header)| *name == file.name && *header == first);
-        assert!(
-            older,
+        assert_eq!(
+            first,
+            file.header(),
             "{}: the fixture is older than the results format; regenerate it as \
              tests/fixtures/README.md says",
             file.name
         );
-        // An older header is only good for as long as it has everything the report reads.
-        let columns: Vec<&str> = first.split(',').collect();
-        for col in read {
-            assert!(
-                columns.contains(col),
-                "{}: the fixture has no `{col}`",
-                file.name
-            );
-        }
     }
 }
 

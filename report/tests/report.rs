@@ -63,6 +63,7 @@ fn every_chart_is_written_and_is_well_formed_svg() {
             "charts/probe_vs_lag.svg",
             "charts/timeline.svg",
             "charts/latency_cdf.svg",
+            "charts/drift.svg",
             "charts/queue_throughput.svg",
             "REPORT.md"
         ]
@@ -81,7 +82,21 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         md.contains("### One batch per strategy (tokio + axum, 1 worker, the median round"),
         "{md}"
     );
-    for path in &written[..6] {
+    // The drift chart: the machine's speed per pass, one dot per pass (2 in the fixture).
+    let drift = fs::read_to_string(dir.join("charts/drift.svg")).expect("drift chart");
+    let doc = roxmltree::Document::parse(&drift).expect("drift.svg is well-formed");
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("circle"))
+            .count(),
+        2
+    );
+    assert!(drift.contains("time in the run (s)"), "{drift}");
+    assert!(md.contains("(charts/drift.svg)"), "{md}");
+    let drawn = written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg") && !p.ends_with("drift.svg"));
+    for path in drawn {
         let text = fs::read_to_string(path).expect("svg");
         let doc = roxmltree::Document::parse(&text)
             .unwrap_or_else(|e| panic!("{}: not well-formed XML: {e}", path.display()));
@@ -427,9 +442,9 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
 }
 
 // Figures of the fixture's summary.csv, read by eye from the file (tokio, 1 worker, /cycle).
-const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 16.166;
-const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 64864.0;
-const FIXTURE_STALL_TOKIO_1_CYCLE: &str = "4.01×";
+const FIXTURE_T1_TOKIO_1_CYCLE: f64 = 16.185;
+const FIXTURE_PROBE_P99_US_TOKIO_1_CYCLE: f64 = 80064.0;
+const FIXTURE_STALL_TOKIO_1_CYCLE: &str = "4.95×";
 
 #[test]
 fn the_python_demo_figures_stand_beside_ours_only_at_the_same_load() {

@@ -124,10 +124,16 @@ mod tests {
     /// and the metadata's seed would no longer reproduce it.
     #[test]
     fn the_order_is_pinned() {
-        let p = Passes { count: 1, seed: DEFAULT_SEED };
+        let p = Passes {
+            count: 1,
+            seed: DEFAULT_SEED,
+        };
         assert_eq!(p.order(1, 8), p.order(1, 8));
         let first = SplitMix64(0).next();
-        assert_eq!(first, 0xE220_A839_7B1D_CDAF, "SplitMix64's published first value");
+        assert_eq!(
+            first, 0xE220_A839_7B1D_CDAF,
+            "SplitMix64's published first value"
+        );
     }
 
     #[test]
@@ -150,7 +156,11 @@ mod tests {
         // In a shuffled order, a pair's position moves between passes (the pinned seed gives
         // at least one pair two different positions).
         let positions = |i: usize| -> Vec<usize> {
-            visits.iter().filter(|(_, j)| *j == i).map(|(s, _)| s.position).collect()
+            visits
+                .iter()
+                .filter(|(_, j)| *j == i)
+                .map(|(s, _)| s.position)
+                .collect()
         };
         assert!((0..5).any(|i| positions(i).windows(2).any(|w| w[0] != w[1])));
     }
