@@ -152,7 +152,8 @@ pub async fn run(
             p.pair.notes.extend(notes);
         }
         finish(&p.pair, &console);
-        if p.pair.not_applicable.is_none() {
+        if p.pair.not_applicable.is_none() && !p.steps.is_empty() {
+            console.line(&format!("== sizes: {name}"));
             for step in &p.steps {
                 console.line(&step_line(&p.as_measurement(step)));
             }

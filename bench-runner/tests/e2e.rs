@@ -1437,8 +1437,9 @@ fn quick_rate_run_writes_the_rate_files_and_its_summary_rederives_from_raw() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
+    // One step per visit: two passes, each step on a server process of its own.
     assert!(
-        stdout.contains("== rate: tokio, workers=2, /thread"),
+        stdout.contains("== rate, pass 2/2: tokio, workers=2, /thread"),
         "{stdout}"
     );
     assert!(stdout.contains("capacity ≈ "), "{stdout}");
@@ -1463,6 +1464,11 @@ fn quick_rate_run_writes_the_rate_files_and_its_summary_rederives_from_raw() {
     assert!(summary.values("result").iter().all(|r| *r == "ok"));
     assert!(summary.values("workers").iter().all(|w| *w == "2"));
     assert_eq!(summary.values("load"), ["0.500", "1.500", "0.500", "1.500"]);
+    let pids = summary.values("server_pid");
+    assert!(pids[0] != pids[1] && pids[2] != pids[3], "{pids:?}");
+    let mut passes = summary.values("pass");
+    passes.sort_unstable();
+    assert_eq!(passes, ["1", "1", "2", "2"]);
 
     let num = |v: &str| v.parse::<f64>().unwrap_or_else(|e| panic!("{v:?}: {e}"));
     for row in &summary.rows {
