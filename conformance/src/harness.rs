@@ -1295,6 +1295,116 @@ pub fn panics_in_offloaded_work_are_answered(binary: &Server) {
     );
 }
 
+/// What a request with the panicking `n` must get on a server without a broker, by where the
+/// strategy runs its kernel (`None`: this runtime answers 501 without running it).
+fn panic_answer(strategy: Strategy, runtime: Option<common::RuntimeKind>) -> u16 {
+    if runtime.is_some_and(|k| !strategy.supported_on(k)) {
+        return 501;
+    }
+    match strategy {
+        // The kernel panics in the handler (inline, in slices, inside block_in_place) or on a
+        // pool the handler awaits: answered 500.
+        Strategy::Generator
+        | Strategy::Cycle
+        | Strategy::CycleSleep
+        | Strategy::BlockInPlace
+        | Strategy::Thread
+        | Strategy::Rayon
+        | Strategy::Bounded => 500,
+        // Answered before the kernel runs: the panic is counted as a failed job.
+        Strategy::Background | Strategy::Jobs => 202,
+        // The server never runs it (queue-worker does); no broker in this test.
+        Strategy::Queue => 503,
+    }
+}
+
+/// A panic anywhere in a handler is answered, on every strategy: `--panic-on-n` makes every
+/// kernel asked for that `n` panic, inline ones included. Each strategy gets the request on a
+/// connection of its own; a kernel that runs in the request answers 500 `internal` naming the
+/// strategy, one answered before it runs its 202 (`/background`, `/jobs`; `/queue` without a
+/// broker its 503), and then the same connection serves `/health` and the strategy with
+/// another `n`. `/stats` counts the handler panics per strategy.
+pub fn panics_anywhere_are_answered_on_the_same_connection(binary: &Server) {
+    let _shared = shared();
+    let panic_n = PANIC_N.to_string();
+    let server = start(binary, &["--panic-on-n", &panic_n, "--cpu-threads", "1"]);
+    let client = client();
+    let base = server.base_url();
+    runtime().block_on(async {
+        let runtime = fetch_stats(&client, &base).await.expect("stats").kind();
+        let mut caught_in_handler = Vec::new();
+        for strategy in Strategy::ALL {
+            let mut stream = tokio::net::TcpStream::connect(server.addr())
+                .await
+                .expect("connect");
+            let path = format!("{}?n={PANIC_N}", strategy.path());
+            let r = within_30s(raw::send(&mut stream, strategy.method(), &path))
+                .await
+                .unwrap_or_else(|_| panic!("{binary} {path}: no answer in 30 s"))
+                .unwrap_or_else(|e| {
+                    panic!("{binary} {path}: no answer, the connection ended: {e}")
+                });
+            let want = panic_answer(strategy, runtime);
+            assert_eq!(r.status, want, "{binary} {path}: {}", r.body);
+            if want == 500 {
+                let body: ErrorBody = serde_json::from_str(&r.body).expect("JSON error body");
+                assert_eq!(
+                    (body.error.as_str(), body.strategy.as_deref()),
+                    ("internal", Some(strategy.name())),
+                    "{binary} {path}: {}",
+                    r.body
+                );
+                // Where the panic reached the handler (block_in_place re-raises it there); the
+                // pools' are caught on their threads and counted in `offload`.
+                if matches!(
+                    strategy,
+                    Strategy::Generator
+                        | Strategy::Cycle
+                        | Strategy::CycleSleep
+                        | Strategy::BlockInPlace
+                ) {
+                    caught_in_handler.push(strategy);
+                }
+            }
+            // The connection the panic happened on serves on.
+            let health = within_30s(raw::get(&mut stream, "/health")).await;
+            assert!(
+                matches!(&health, Ok(Ok(h)) if h.status == 200),
+                "{binary}: /health on the connection of the {path} panic: {health:?}"
+            );
+            let again = format!("{}?n=10", strategy.path());
+            let ok = within_30s(raw::send(&mut stream, strategy.method(), &again))
+                .await
+                .unwrap_or_else(|_| panic!("{binary} {again} after the panic: no answer"))
+                .unwrap_or_else(|e| panic!("{binary} {again} after the panic: {e}"));
+            let want_ok = match want {
+                500 => 200,
+                other => other,
+            };
+            assert_eq!(
+                ok.status, want_ok,
+                "{binary} {again} after the panic: {}",
+                ok.body
+            );
+        }
+        let stats = fetch_stats(&client, &base).await.expect("stats");
+        for strategy in Strategy::ALL {
+            let want = u64::from(caught_in_handler.contains(&strategy));
+            assert_eq!(
+                stats.panicked.get(strategy.name()).copied(),
+                Some(want),
+                "{binary}: /stats panicked for {strategy}: {:?}",
+                stats.panicked
+            );
+        }
+        assert_eq!(stats.panicked_elsewhere, 0, "{binary}");
+        assert_eq!(
+            stats.in_flight, 0,
+            "{binary}: a panicked request still counted in flight"
+        );
+    });
+}
+
 /// How many times [`sigterm_right_after_start_is_graceful`] starts and stops the server: the
 /// window it tests (signal sent before the handler exists) is short, so one try would miss it.
 pub const EARLY_SIGTERM_TRIES: usize = 10;
@@ -1494,6 +1604,10 @@ macro_rules! server_tests {
         #[test]
         fn panics_in_offloaded_work_are_answered() {
             $crate::harness::panics_in_offloaded_work_are_answered(&$server);
+        }
+        #[test]
+        fn panics_anywhere_are_answered_on_the_same_connection() {
+            $crate::harness::panics_anywhere_are_answered_on_the_same_connection(&$server);
         }
         #[test]
         fn sigterm_right_after_start_is_graceful() {
