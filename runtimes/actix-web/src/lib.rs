@@ -279,8 +279,18 @@ pub fn serve(
     actix_web::rt::spawn(async move {
         shutdown.await;
         handle.pause().await;
-        app.settle(actix_web::rt::time::sleep).await;
-        app.drain_background(actix_web::rt::time::sleep).await;
+        // Until quiet with nothing in flight (or the deadline), not merely until settle's own
+        // limit: connections the accept thread dealt to a worker still busy with inline work
+        // wait in that worker's queue, and a worker told to stop drops that queue unserved
+        // (actix-server's `WorkerState::Shutdown`: the clients see a reset). They are served
+        // only once the worker's handler returns, so the stop must come after that.
+        let sleep = actix_web::rt::time::sleep;
+        while app.settle(sleep).await > 0 {
+            if app.finish_in_flight(sleep).await > 0 {
+                break; // The shutdown deadline: what is left is reported as abandoned.
+            }
+        }
+        app.drain_background(sleep).await;
         handle.stop(true).await;
     });
     Ok(server)
