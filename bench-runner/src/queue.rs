@@ -97,9 +97,11 @@ pub struct Tally {
     pub completed: usize,
     /// Answered, but not with the right total (or `failed`).
     pub wrong: usize,
-    /// Accepted, and never answered (a timeout, a broken connection, another status).
+    /// Accepted, and never answered with its result: any error while waiting (a timeout, a
+    /// broken connection, another status, a 503 still there after `call_strategy`'s retries).
     pub lost: usize,
-    /// Refused with 503.
+    /// Refused with 503 at submission: `conformance::call_strategy` asks a wait answered 503
+    /// again until it ends otherwise, so no 503 while waiting is counted here.
     pub shed: usize,
 }
 

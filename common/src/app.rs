@@ -111,6 +111,10 @@ pub struct App {
     limits: Limits,
     served: [AtomicU64; Strategy::ALL.len()],
     refused: [AtomicU64; Strategy::ALL.len()],
+    /// Requests whose handler panicked, answered 500 by [`App::answer_panic`]: per strategy,
+    /// and on the other endpoints.
+    panicked: [AtomicU64; Strategy::ALL.len()],
+    panicked_elsewhere: AtomicU64,
     in_flight: Tracker,
     background: Background,
     cpu_pool: CpuPool,
@@ -179,6 +183,8 @@ impl App {
             info,
             served: Default::default(),
             refused: Default::default(),
+            panicked: Default::default(),
+            panicked_elsewhere: AtomicU64::default(),
             in_flight: Tracker::default(),
             background: Background::default(),
             cpu_pool: CpuPool::new(limits.cpu_threads, limits.cpu_pool_nice)?,
@@ -238,6 +244,30 @@ impl App {
         reply
     }
 
+    /// The 500 for a request whose handler panicked, counted in `/stats` (`panicked`): what
+    /// each server's panic catcher answers (tower-http's `CatchPanicLayer` on axum, a
+    /// middleware on tide and actix-web, the service function on hyper). `strategy` is the
+    /// endpoint's, `None` for the others. The request's in-flight count was already released
+    /// as the panic unwound through [`App::handle`].
+    pub fn answer_panic(&self, strategy: Option<Strategy>) -> Reply {
+        match strategy {
+            Some(s) => &self.panicked[index(s)],
+            None => &self.panicked_elsewhere,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+        Reply::handler_panicked(strategy)
+    }
+
+    /// [`App::answer_panic`] for a request routed by method and path (servers whose catcher
+    /// sees the request, not the route).
+    pub fn answer_panic_at(&self, method: &str, path: &str) -> Reply {
+        let strategy = match crate::Route::of(method, path) {
+            crate::Route::Strategy(s) => Some(s),
+            _ => None,
+        };
+        self.answer_panic(strategy)
+    }
+
     /// The 501 for `strategy` on this server's runtime. [`App::handle`] answers it before a
     /// server's handler runs; a server's match arm for a strategy its runtime lacks answers it
     /// too, should it ever be reached.
@@ -285,7 +315,7 @@ impl App {
         self.cpu_pool
             .run(move || work.run())
             .await
-            .unwrap_or_else(|e| Reply::internal(e.to_string()))
+            .unwrap_or_else(|e| Reply::internal_in(work.strategy, e.to_string()))
     }
 
     /// `/thread`: runs `work` through `offload`, the runtime's blocking pool, and awaits it.
@@ -296,7 +326,7 @@ impl App {
         O: FnOnce(Offloaded) -> Fut,
         Fut: Future<Output = Reply>,
     {
-        offload(self.offloaded(move || work.run())).await
+        offload(self.offloaded(work.strategy, move || work.run())).await
     }
 
     /// `/bounded`: waits (asynchronously, holding no thread) for one of `--cpu-threads`
@@ -315,7 +345,8 @@ impl App {
             Ok(slot) => slot,
             Err(broken) => return broken,
         };
-        offload(self.offloaded(move || {
+        let strategy = work.strategy;
+        offload(self.offloaded(strategy, move || {
             // The permit is held until the kernel is done, on the pool thread (a panic
             // unwinds through here and releases it too).
             let _slot = slot;
@@ -324,13 +355,17 @@ impl App {
         .await
     }
 
-    /// `f` as it must run on a blocking pool: measured, a panic answered 500.
-    fn offloaded(&self, f: impl FnOnce() -> Reply + Send + 'static) -> Offloaded {
+    /// `f` as it must run on a blocking pool: measured, a panic answered 500 naming `strategy`.
+    fn offloaded(
+        &self,
+        strategy: Strategy,
+        f: impl FnOnce() -> Reply + Send + 'static,
+    ) -> Offloaded {
         let offloads = Arc::clone(&self.offloads);
         Box::new(move || {
             offloads
                 .run(f)
-                .unwrap_or_else(|e: Panicked| Reply::internal(e.to_string()))
+                .unwrap_or_else(|e: Panicked| Reply::internal_in(strategy, e.to_string()))
         })
     }
 
@@ -472,6 +507,8 @@ impl App {
             cpu_pool_nice: self.limits.cpu_pool_nice,
             served: counts(&self.served),
             refused: counts(&self.refused),
+            panicked: counts(&self.panicked),
+            panicked_elsewhere: self.panicked_elsewhere.load(Ordering::Relaxed),
         }
     }
 
@@ -586,6 +623,7 @@ impl App {
             .served
             .iter()
             .chain(self.refused.iter())
+            .chain(self.panicked.iter())
             .map(|c| c.load(Ordering::Relaxed))
             .sum();
         answered + u64::try_from(self.in_flight.count()).unwrap_or(u64::MAX)
@@ -877,8 +915,15 @@ pub struct Stats {
     pub cpu_pool_nice: Option<u8>,
     /// 2xx answers per strategy name.
     pub served: std::collections::BTreeMap<String, u64>,
-    /// 4xx/5xx answers per strategy name.
+    /// 4xx/5xx answers per strategy name (not those below).
     pub refused: std::collections::BTreeMap<String, u64>,
+    /// Requests per strategy name whose handler panicked, each answered 500 `internal`
+    /// naming the strategy (absent in bodies from servers older than the field).
+    #[serde(default)]
+    pub panicked: std::collections::BTreeMap<String, u64>,
+    /// Requests to the other endpoints whose handler panicked (500 too). Should stay 0.
+    #[serde(default)]
+    pub panicked_elsewhere: u64,
 }
 
 /// Background-job accounting in `/stats`. Invariant:
@@ -1008,6 +1053,7 @@ fn queued_status(
 mod tests {
     use super::*;
     use crate::reply::ErrorBody;
+    use std::panic::AssertUnwindSafe;
     use std::task::{Context, Poll, Waker};
 
     fn app(max_background: usize) -> Arc<App> {
@@ -1190,6 +1236,39 @@ mod tests {
         rx.recv()
             .await
             .unwrap_or_else(|_| Reply::internal("the pool thread died".into()))
+    }
+
+    #[test]
+    fn a_handler_panic_is_answered_500_naming_the_strategy_and_counted() {
+        let app = app_panicking_on(13);
+        // What a server's catcher sees: the handler's future panics inside App::handle.
+        let caught = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            crate::test_util::block_on(
+                app.handle(Strategy::Cycle, Some("n=13"), |w| async move { w.run() }),
+            )
+        }));
+        assert!(caught.is_err(), "the inline kernel panics");
+        let reply = app.answer_panic_at("GET", "/cycle");
+        assert_eq!(reply.status, 500);
+        let body: ErrorBody = serde_json::from_str(&reply.body).expect("JSON");
+        assert_eq!(
+            (body.error.as_str(), body.strategy.as_deref()),
+            ("internal", Some("cycle"))
+        );
+        let other = app.answer_panic_at("GET", "/stats");
+        let body: ErrorBody = serde_json::from_str(&other.body).expect("JSON");
+        assert_eq!((other.status, body.strategy), (500, None));
+        let s = app.snapshot();
+        assert_eq!(s.panicked.get("cycle"), Some(&1));
+        assert_eq!(s.panicked.get("generator"), Some(&0));
+        assert_eq!(s.panicked_elsewhere, 1);
+        // The guard released the in-flight count as the panic unwound; nothing was counted
+        // served or refused (the panic is counted once, as panicked).
+        assert_eq!(s.in_flight, 0);
+        assert_eq!(
+            (s.served.get("cycle"), s.refused.get("cycle")),
+            (Some(&0), Some(&0))
+        );
     }
 
     #[test]

@@ -143,9 +143,9 @@ pub struct ServerArgs {
     /// Fault injection, for tests only: every kernel asked for exactly this n panics. Offloaded
     /// ones (/thread, /bounded, /rayon, /jobs, /background) are then answered 500, reported
     /// `failed`, or counted as failed background jobs; inline ones (/generator, /cycle,
-    /// /cycle_sleep) panic in the connection's task, which each runtime here catches: that
-    /// connection closes with no answer and the server serves on. `/stats` shows it as
-    /// `panic_on_n`. Hidden from `--help`.
+    /// /cycle_sleep, /block_in_place) panic in the handler, which each server catches and
+    /// answers 500 naming the strategy (counted in `/stats` as `panicked`), and the connection
+    /// serves on. `/stats` shows the flag as `panic_on_n`. Hidden from `--help`.
     #[arg(long, hide = true, value_name = "N")]
     pub panic_on_n: Option<u64>,
 }

@@ -388,6 +388,55 @@ pub async fn read_new<C: ConnectionLike + Send>(
     }))
 }
 
+/// Worker side: the entries `consumer` holds in the group's pending list (read, not yet acked),
+/// at most `count`, oldest first. A stopping worker looks here before it exits: whatever is
+/// left is work handed to it that it must finish (or report), not leave for a lease to expire.
+pub async fn read_own<C: ConnectionLike + Send>(
+    conn: &mut C,
+    keys: &Keys,
+    consumer: &str,
+    count: usize,
+) -> redis::RedisResult<Vec<Taken>> {
+    // ID 0 instead of `>`: this consumer's own pending history, not new entries; no BLOCK.
+    let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(GROUP)
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(count.max(1))
+        .arg("STREAMS")
+        .arg(&keys.stream)
+        .arg("0")
+        .query_async(conn)
+        .await?;
+    Ok(reply.map_or_else(Vec::new, |r| {
+        r.keys
+            .into_iter()
+            .flat_map(|k| k.ids)
+            .map(|e| Taken::of(&e))
+            .collect()
+    }))
+}
+
+/// Worker side: how many entries `consumer` owns in the group's pending list (`XPENDING` for
+/// that consumer, counted up to 1000).
+pub async fn pending_for<C: ConnectionLike + Send>(
+    conn: &mut C,
+    keys: &Keys,
+    consumer: &str,
+) -> redis::RedisResult<usize> {
+    let entries: Vec<redis::Value> = redis::cmd("XPENDING")
+        .arg(&keys.stream)
+        .arg(GROUP)
+        .arg("-")
+        .arg("+")
+        .arg(1000)
+        .arg(consumer)
+        .query_async(conn)
+        .await?;
+    Ok(entries.len())
+}
+
 /// Worker side: marks the job running (its status only: it is already this worker's).
 pub async fn start<C: ConnectionLike + Send>(
     conn: &mut C,

@@ -78,6 +78,10 @@ pub struct ErrorBody {
     /// The runtime that cannot run the strategy asked for (`tokio current-thread`; 501 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
+    /// The strategy whose handler panicked (500 `internal` from a panic in a handler only;
+    /// absent when the panic was on another endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
     /// A sentence for people.
     pub message: String,
 }
@@ -139,6 +143,7 @@ impl Reply {
                 parameter: Some(err.parameter().into()),
                 reason: Some(err.reason().into()),
                 runtime: None,
+                strategy: None,
                 message: err.to_string(),
             },
         )
@@ -217,6 +222,7 @@ impl Reply {
                 parameter: None,
                 reason: None,
                 runtime: Some(kind.to_string()),
+                strategy: None,
                 message: format!(
                     "{} is not supported on {kind}; it runs on: {}",
                     strategy.path(),
@@ -264,6 +270,44 @@ impl Reply {
         Reply::error(500, "internal", message)
     }
 
+    /// 500 for `strategy`'s kernel that panicked on a pool thread (`message` says which); the
+    /// body of [`Reply::handler_panicked`] with another message.
+    pub fn internal_in(strategy: Strategy, message: String) -> Reply {
+        Reply::json(
+            500,
+            &ErrorBody {
+                error: "internal".into(),
+                parameter: None,
+                reason: None,
+                runtime: None,
+                strategy: Some(strategy.name().into()),
+                message,
+            },
+        )
+    }
+
+    /// 500 for a request whose handler panicked (the kernel inline, or anything else on the
+    /// executor thread): the same body on every server, whatever caught the panic (each
+    /// framework's own mechanism, see the servers' `respond_to_panic`). `strategy` is the
+    /// endpoint's strategy, `None` for the other endpoints.
+    pub fn handler_panicked(strategy: Option<Strategy>) -> Reply {
+        Reply::json(
+            500,
+            &ErrorBody {
+                error: "internal".into(),
+                parameter: None,
+                reason: None,
+                runtime: None,
+                strategy: strategy.map(|s| s.name().into()),
+                message: format!(
+                    "the handler of {} panicked (its message is on the server's stderr); the \
+                     server serves on",
+                    strategy.map_or("this endpoint", Strategy::path)
+                ),
+            },
+        )
+    }
+
     fn error(status: u16, kind: &str, message: String) -> Reply {
         Reply::json(
             status,
@@ -272,6 +316,7 @@ impl Reply {
                 parameter: None,
                 reason: None,
                 runtime: None,
+                strategy: None,
                 message,
             },
         )

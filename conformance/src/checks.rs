@@ -486,6 +486,12 @@ async fn send(client: &dyn HttpClient, method: &str, url: &str) -> Result<HttpRe
 /// (`GET /jobs/{id}?wait=true`). bench-runner times exactly this, so a job's latency is its
 /// time to result. A submission refused (503) or unreadable is returned as it is, for
 /// [`check_answer`] to judge.
+///
+/// A 503 is therefore always a refused submission. One while waiting (`/queue`'s
+/// `broker_unavailable`) is not a refusal: the job was accepted and the server says when to
+/// ask again, so the wait is asked again (after its `Retry-After`, up to [`WAIT_RETRIES`]
+/// times, within the caller's timeout) and ends done, failed or gone; a 503 still left then is
+/// an error ([`ClientError::Other`]), never the 503 of a job shed.
 pub async fn call_strategy(
     client: &dyn HttpClient,
     base_url: &str,
@@ -498,9 +504,7 @@ pub async fn call_strategy(
         Execution::Job if first.status == 202 => {
             match serde_json::from_str::<JobStatus>(&first.body) {
                 Ok(job) => {
-                    client
-                        .get(&format!("{base_url}{}?wait=true", job.url))
-                        .await
+                    wait_for_result(client, &format!("{base_url}{}?wait=true", job.url)).await
                 }
                 Err(_) => Ok(first),
             }
@@ -511,6 +515,29 @@ pub async fn call_strategy(
         | Execution::Offloaded
         | Execution::Detached => Ok(first),
     }
+}
+
+/// How many times [`call_strategy`] asks again for a job's result answered 503 while waiting.
+pub const WAIT_RETRIES: usize = 30;
+
+/// `GET url` (a job's `?wait=true`), asked again while it answers 503 (see [`call_strategy`]).
+async fn wait_for_result(client: &dyn HttpClient, url: &str) -> Result<HttpResponse, ClientError> {
+    for _ in 0..WAIT_RETRIES {
+        let r = client.get(url).await?;
+        if r.status != 503 {
+            return Ok(r);
+        }
+        let secs = r
+            .retry_after
+            .as_deref()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(1)
+            .min(5);
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
+    Err(ClientError::Other(format!(
+        "GET {url}: still 503 after {WAIT_RETRIES} tries: the job was accepted, its result never came"
+    )))
 }
 
 fn expect_status(r: &HttpResponse, status: u16) -> Result<(), String> {
@@ -876,6 +903,71 @@ mod tests {
         let found = find_total(&hex).expect("found");
         assert!(total_matches(found, "00ff"));
         assert!(!total_matches(found, "00fe"));
+    }
+
+    /// A status and a body.
+    type Canned = (u16, &'static str);
+
+    /// Answers in the order given, whatever is asked; records what was asked.
+    struct Scripted(Mutex<(Vec<Canned>, Vec<String>)>);
+
+    impl HttpClient for Scripted {
+        fn send<'a>(&'a self, method: &'a str, url: &'a str) -> crate::client::ResponseFuture<'a> {
+            let mut script = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            script.1.push(format!("{method} {url}"));
+            let (status, body) = script.0.remove(0);
+            Box::pin(async move {
+                Ok(HttpResponse {
+                    status,
+                    body: body.into(),
+                    content_type: Some(CONTENT_TYPE.into()),
+                    // 0: ask again at once (the servers say 1; the test need not wait).
+                    retry_after: (status == 503).then(|| "0".into()),
+                    allow: None,
+                })
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_503_while_waiting_is_asked_again_and_never_returned_as_a_refusal() {
+        let queued = r#"{"id":1,"url":"/queue/1","status":"queued","n":10}"#;
+        let done = r#"{"id":1,"url":"/queue/1","status":"done","n":10,"total":"285"}"#;
+        let busy = r#"{"error":"broker_unavailable","message":"away"}"#;
+        // Accepted, the broker away twice while waiting, then the result: the result.
+        let client = Scripted(Mutex::new((
+            vec![(202, queued), (503, busy), (503, busy), (200, done)],
+            vec![],
+        )));
+        let r = call_strategy(&client, "http://s", Strategy::Queue, "n=10")
+            .await
+            .expect("answer");
+        assert_eq!((r.status, r.body.as_str()), (200, done));
+        let asked = client
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .clone();
+        assert_eq!(asked.len(), 4, "{asked:?}");
+        assert!(asked[3].ends_with("/queue/1?wait=true"), "{asked:?}");
+        // Refused at submission: the 503 itself (a job shed).
+        let client = Scripted(Mutex::new((vec![(503, busy)], vec![])));
+        let r = call_strategy(&client, "http://s", Strategy::Queue, "n=10")
+            .await
+            .expect("answer");
+        assert_eq!(r.status, 503);
+        // Accepted, and the wait never answers otherwise: an error, not a 503.
+        let client = Scripted(Mutex::new((
+            std::iter::once((202, queued))
+                .chain(std::iter::repeat_n((503, busy), WAIT_RETRIES))
+                .collect(),
+            vec![],
+        )));
+        let e = call_strategy(&client, "http://s", Strategy::Queue, "n=10")
+            .await
+            .expect_err("lost");
+        assert!(matches!(e, ClientError::Other(_)), "{e}");
     }
 
     #[test]

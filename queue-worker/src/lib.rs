@@ -20,14 +20,20 @@
 //! worker, so its round trips are what every queued job waits behind.
 //!
 //! # Stopping
-//! SIGINT/SIGTERM: no new job is taken; the jobs in hand are finished and stored, up to
-//! `--shutdown-timeout`. A job still running then is left in the broker's pending list: another
-//! worker takes it over once its lease runs out (exit status 1 says so). SIGKILL, or a lost
-//! machine, leaves the same state, which is why delivery is at least once.
+//! SIGINT/SIGTERM: reading stops first. A read already sent is never abandoned (Redis hands its
+//! entries to this consumer as it answers, whether or not anyone is still waiting for them):
+//! the stop is seen between reads, at most one read's block (a second) later, and what that
+//! read brought is run like any job in hand. The jobs in hand are finished and stored, up to
+//! `--shutdown-timeout`; then the worker runs whatever the broker still lists as its own
+//! (`XREADGROUP … 0`) and exits 0 only when `XPENDING` for its consumer is empty. A job still
+//! running at the deadline is left in the broker's pending list: another worker takes it over
+//! once its lease runs out (exit status 1 says so). SIGKILL, or a lost machine, leaves the same
+//! state, which is why delivery is at least once.
 //!
 //! # Exit status
-//! 0: stopped with every job in hand stored. 1: start-up failed (broker unreachable), or jobs
-//! were handed back at the deadline. 2: a bad command line.
+//! 0: stopped holding nothing and owning no pending entry. 1: start-up failed (broker
+//! unreachable), or jobs were handed back at the deadline (or the broker could not say that
+//! none were left). 2: a bad command line.
 
 use std::future::Future;
 use std::io::Write;
@@ -238,12 +244,19 @@ pub async fn run(
         while let Ok(permit) = Arc::clone(&slots).try_acquire_owned() {
             permits.push(permit);
         }
-        // A read blocks up to READ_BLOCK; the stop signal is seen at the next turn.
-        let next = tokio::select! {
-            biased;
-            () = stop.as_mut() => break,
-            next = take(&mut conn, &mut reader, &ctx, permits.len(), &mut next_reclaim) => next,
-        };
+        // Never raced against the stop signal. Redis hands a read's entries to this consumer
+        // as it answers it (they enter its pending list), so a read dropped while in flight
+        // stranded them: nobody ran them until another worker's XAUTOCLAIM after the lease,
+        // or ever if this was the last worker, while this one exited 0. A read blocks up to
+        // READ_BLOCK, so the stop is seen at most that much later, with what it brought in hand.
+        let next = take(
+            &mut conn,
+            &mut reader,
+            &ctx,
+            permits.len(),
+            &mut next_reclaim,
+        )
+        .await;
         match next {
             // The permits left over (fewer jobs than free threads) are released here.
             Ok(jobs) => {
@@ -262,6 +275,12 @@ pub async fn run(
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
+        // The stop, looked at without waiting, now that no read is in flight.
+        tokio::select! {
+            biased;
+            () = stop.as_mut() => break,
+            () = std::future::ready(()) => {}
+        }
     }
     while tasks.try_join_next().is_some() {}
     let in_hand = tasks.len();
@@ -269,11 +288,23 @@ pub async fn run(
         "queue-worker: stop signal; finishing {in_hand} jobs in hand (up to {:?})",
         cli.shutdown_timeout
     );
-    let drained = tokio::time::timeout(cli.shutdown_timeout, async {
+    let deadline = tokio::time::Instant::now() + cli.shutdown_timeout;
+    let drained = tokio::time::timeout_at(deadline, async {
         while tasks.join_next().await.is_some() {}
     })
     .await;
-    let left = if drained.is_ok() { 0 } else { tasks.len() };
+    let left = if drained.is_ok() {
+        // Holding nothing now: what the broker still counts as ours must be finished too.
+        match finish_own(&mut conn, &ctx, &slots, threads, deadline).await {
+            Ok(owned) => owned,
+            Err(e) => {
+                eprintln!("warning: broker: cannot check this worker's pending entries: {e}");
+                1
+            }
+        }
+    } else {
+        tasks.len()
+    };
     let t = &ctx.tally;
     eprintln!(
         "queue-worker: {} jobs taken ({} taken over from dead workers), {} results stored, {} repeats not stored, {} failed, {left} handed back",
@@ -290,6 +321,53 @@ pub async fn run(
         );
     }
     Ok(left)
+}
+
+/// After the jobs in hand are done: runs the entries the broker still lists as this
+/// consumer's (`XREADGROUP … 0`: a result that could not be stored, an entry handed over in a
+/// read the worker never ran), until none is left or `deadline`. Returns how many it still owns
+/// (`XPENDING` for this consumer): 0 is what lets the worker exit 0.
+async fn finish_own(
+    conn: &mut ConnectionManager,
+    ctx: &Arc<Shared>,
+    slots: &Arc<Semaphore>,
+    threads: usize,
+    deadline: tokio::time::Instant,
+) -> redis::RedisResult<usize> {
+    // A few rounds: each finishes (acks) what it read, so the next sees only what is left.
+    for _ in 0..3 {
+        let own = queue::read_own(conn, &ctx.keys, &ctx.consumer, threads).await?;
+        if own.is_empty() {
+            break;
+        }
+        eprintln!(
+            "queue-worker: {} entries still ours after the jobs in hand; running them before exiting",
+            own.len()
+        );
+        let mut tasks = JoinSet::new();
+        for job in own {
+            let Ok(permit) = Arc::clone(slots).acquire_owned().await else {
+                break;
+            };
+            ctx.tally.taken.fetch_add(1, Ordering::Relaxed);
+            tasks.spawn(process(job, Arc::clone(ctx), permit));
+        }
+        let finished = tokio::time::timeout_at(deadline, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            break;
+        }
+    }
+    let owned = queue::pending_for(conn, &ctx.keys, &ctx.consumer).await?;
+    if owned > 0 {
+        eprintln!(
+            "queue-worker: {owned} entries still pending for consumer {} at exit: another worker takes them over after the lease",
+            ctx.consumer
+        );
+    }
+    Ok(owned)
 }
 
 /// The next jobs, at most `count`: one whose worker's lease ran out first, else new ones

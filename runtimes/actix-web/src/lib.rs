@@ -42,16 +42,20 @@
 //! the connection.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::KeepAlive;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, CONTENT_TYPE as CONTENT_TYPE_HEADER, RETRY_AFTER};
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, HttpServer, web};
 use common::{App, Offloaded, Reply, Route, Strategy, Work};
+use futures_lite::FutureExt as _;
 
 /// The blocking-pool size actix-web gives each worker when not told (actix-server's
 /// `DEFAULT_BLOCKING_THREAD_BUDGET`, divided among the cores).
@@ -122,6 +126,35 @@ async fn dispatch(req: HttpRequest, app: web::Data<App>) -> HttpResponse {
         Route::NotFound => Reply::not_found(path),
     };
     respond(reply)
+}
+
+/// A panic in a handler (an inline kernel's, say) answered 500 with the shared body naming the
+/// strategy, counted in `/stats`. actix-web has no panic catcher of its own (a panic ends the
+/// connection's task on the worker's runtime: no answer, connection closed); its middleware
+/// (`from_fn`) wraps each request's service call, so the catch goes there and the dispatcher
+/// sees an ordinary response and keeps the connection.
+async fn catch_panics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let request = req.request().clone();
+    // AssertUnwindSafe: after a panic nothing the handler held is used again but `App`'s
+    // counters (atomics) and its in-flight count, released by its guard as it unwound. The
+    // call is made inside the caught future, so a panic before its first await is caught too.
+    let called = AssertUnwindSafe(async move { next.call(req).await })
+        .catch_unwind()
+        .await;
+    match called {
+        Ok(response) => response.map(ServiceResponse::map_into_boxed_body),
+        Err(_) => {
+            let reply = match request.app_data::<web::Data<App>>() {
+                Some(app) => app.answer_panic_at(request.method().as_str(), request.path()),
+                // Not reached (routes() registers the App), but the body is the same anyway.
+                None => Reply::handler_panicked(None),
+            };
+            Ok(ServiceResponse::new(request, respond(reply)).map_into_boxed_body())
+        }
+    }
 }
 
 /// Runs validated work the way each strategy asks, on the actix worker that has the
@@ -224,7 +257,9 @@ pub fn serve(
         {
             actix_web::rt::spawn(heartbeat);
         }
-        actix_web::App::new().configure(routes(Arc::clone(&factory_app)))
+        actix_web::App::new()
+            .wrap(actix_web::middleware::from_fn(catch_panics))
+            .configure(routes(Arc::clone(&factory_app)))
     })
     .workers(config.workers)
     .worker_max_blocking_threads(config.pool.per_worker)
@@ -244,8 +279,18 @@ pub fn serve(
     actix_web::rt::spawn(async move {
         shutdown.await;
         handle.pause().await;
-        app.settle(actix_web::rt::time::sleep).await;
-        app.drain_background(actix_web::rt::time::sleep).await;
+        // Until quiet with nothing in flight (or the deadline), not merely until settle's own
+        // limit: connections the accept thread dealt to a worker still busy with inline work
+        // wait in that worker's queue, and a worker told to stop drops that queue unserved
+        // (actix-server's `WorkerState::Shutdown`: the clients see a reset). They are served
+        // only once the worker's handler returns, so the stop must come after that.
+        let sleep = actix_web::rt::time::sleep;
+        while app.settle(sleep).await > 0 {
+            if app.finish_in_flight(sleep).await > 0 {
+                break; // The shutdown deadline: what is left is reported as abandoned.
+            }
+        }
+        app.drain_background(sleep).await;
         handle.stop(true).await;
     });
     Ok(server)

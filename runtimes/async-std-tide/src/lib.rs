@@ -16,10 +16,12 @@
 //!   the lag heartbeat spawned on it, signals, and the shutdown tide lacks.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{App, Offloaded, Reply, Strategy, Work};
+use futures_lite::FutureExt as _;
 use tide::http::Method;
 use tide::{Middleware, Next, Request, Response};
 
@@ -29,6 +31,8 @@ type State = Arc<App>;
 /// `/health`, `/stats`, `/lag`, `POST /lag/window`, `/openapi.json`, `/docs`, JSON 404 and 405.
 pub fn router(app: Arc<App>) -> tide::Server<State> {
     let mut server = tide::with_state(app);
+    // Outermost, so that a panic anywhere below (a handler, the other middleware) is answered.
+    server.with(CatchPanics);
     server.with(JsonRoutingErrors);
     server
         .at("/health")
@@ -202,5 +206,27 @@ impl Middleware<State> for JsonRoutingErrors {
             405 => respond(Reply::method_not_allowed(method.as_ref(), &path)),
             _ => response,
         })
+    }
+}
+
+/// A panic in a handler (an inline kernel's, say) answered 500 with the shared body naming the
+/// strategy, counted in `/stats`. tide has no panic catcher of its own, but its middleware wraps
+/// the whole request: without this the panic unwound out of the connection's task and the
+/// connection closed with no answer. Answered, async-h1 keeps the connection.
+#[derive(Debug)]
+struct CatchPanics;
+
+#[tide::utils::async_trait]
+impl Middleware<State> for CatchPanics {
+    async fn handle(&self, req: Request<State>, next: Next<'_, State>) -> tide::Result {
+        let method = req.method();
+        let path = req.url().path().to_owned();
+        let app = Arc::clone(req.state());
+        // AssertUnwindSafe: after a panic nothing the handler held is used again but `App`'s
+        // counters (atomics) and its in-flight count, released by its guard as it unwound.
+        match AssertUnwindSafe(next.run(req)).catch_unwind().await {
+            Ok(response) => Ok(response),
+            Err(_) => Ok(respond(app.answer_panic_at(method.as_ref(), &path))),
+        }
     }
 }

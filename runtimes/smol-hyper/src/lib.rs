@@ -15,6 +15,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::server::graceful::GracefulShutdown;
 use smol::Executor;
+use smol::future::FutureExt as _;
 use smol::net::TcpListener;
 use smol_hyper::rt::{FuturesIo, SmolTimer};
 
@@ -66,7 +68,7 @@ pub async fn serve(
         let app = Arc::clone(&app);
         let service = service_fn(move |req| {
             let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(handle(&app, req).await) }
+            async move { Ok::<_, Infallible>(handle_catching(&app, req).await) }
         });
         let connection = http1::Builder::new()
             .timer(SmolTimer::new())
@@ -95,6 +97,20 @@ pub async fn serve(
 /// task: no answer. `common` catches it inside `f` and answers 500 instead.
 async fn offload(f: Offloaded) -> Reply {
     smol::unblock(f).await
+}
+
+/// [`handle`], with a panic in it answered 500 (the shared body naming the strategy). hyper has
+/// no panic catcher of its own: a panic would unwind out of the connection's task and the
+/// executor would drop the connection with no answer. Caught around the request's future, the
+/// response is an ordinary one and hyper keeps the connection open.
+async fn handle_catching(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    // AssertUnwindSafe: after a panic nothing the handler held is used again but `App`'s
+    // counters (atomics) and its in-flight count, released by its guard as the panic unwound.
+    match AssertUnwindSafe(handle(app, req)).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) => respond(app.answer_panic_at(method.as_str(), &path)),
+    }
 }
 
 async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {

@@ -15,6 +15,7 @@
 //!   the kernel list, so a test can run the real server with a kernel of its own.
 //! - `main.rs`: calls [`start::main`] with the shipped kernels.
 
+use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 
 pub mod start;
 
@@ -70,7 +72,16 @@ pub fn router(app: Arc<App>) -> Router {
             "POST" => MethodFilter::POST,
             _ => MethodFilter::GET,
         };
-        router = router.route(strategy.path(), on(method, handler));
+        // A panic in the handler (an inline kernel's, say) would end the connection's task
+        // with no answer: tower-http's layer answers it with the shared 500 naming the
+        // strategy, and hyper keeps the connection.
+        let catch = {
+            let app = Arc::clone(&app);
+            CatchPanicLayer::custom(move |_: Box<dyn Any + Send>| {
+                respond(app.answer_panic(Some(strategy)))
+            })
+        };
+        router = router.route(strategy.path(), on(method, handler).layer(catch));
     }
     let job_status = |State(app): State<Arc<App>>,
                       Path(id): Path<String>,
@@ -84,11 +95,17 @@ pub fn router(app: Arc<App>) -> Router {
         respond(app.queue_status(&id, query.as_deref()).await)
     };
     router = router.route("/queue/{id}", get(queue_status));
+    // Every other endpoint: the same 500, without a strategy.
+    let catch = {
+        let app = Arc::clone(&app);
+        CatchPanicLayer::custom(move |_: Box<dyn Any + Send>| respond(app.answer_panic(None)))
+    };
     router
         .fallback(|uri: Uri| async move { respond(Reply::not_found(uri.path())) })
         .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
             respond(Reply::method_not_allowed(method.as_str(), uri.path()))
         })
+        .layer(catch)
         .with_state(app)
 }
 
