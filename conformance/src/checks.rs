@@ -374,6 +374,10 @@ pub async fn verify(
             r.and_then(|r| {
                 if status == 503 {
                     check_no_broker(&r)
+                } else if status == 404 {
+                    // The job API's own 404 ("no job …"), not the router's ("no endpoint"):
+                    // tide's routing-error middleware once rewrote one into the other.
+                    check_error(&r, status, param).and_then(|()| served(&r))
                 } else {
                     check_error(&r, status, param)
                 }

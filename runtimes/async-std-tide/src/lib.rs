@@ -191,7 +191,8 @@ fn respond(reply: Reply) -> Response {
 }
 
 /// tide's router answers unknown paths (404) and wrong methods (405) with empty bodies; this
-/// gives them the JSON bodies all three servers share. Our own handlers never answer 404/405.
+/// gives them the JSON bodies every server shares. Only empty ones: the job APIs' own 404 (an
+/// unknown or expired id) has its body, which must reach the client as it is.
 #[derive(Debug)]
 struct JsonRoutingErrors;
 
@@ -201,6 +202,9 @@ impl Middleware<State> for JsonRoutingErrors {
         let method = req.method();
         let path = req.url().path().to_owned();
         let response = next.run(req).await;
+        if response.is_empty() == Some(false) {
+            return Ok(response);
+        }
         Ok(match u16::from(response.status()) {
             404 => respond(Reply::not_found(&path)),
             405 => respond(Reply::method_not_allowed(method.as_ref(), &path)),
