@@ -4,13 +4,15 @@
 //!
 //! Experiments (`--experiment`): batch, described here, [`sizes`] (the work-size sweep),
 //! [`rate`] (open loop at offered loads) and [`queue`] (`/queue`'s bursts with 1, 2 worker
-//! processes and a worker killed). In the batch experiment, one measurement per (target,
-//! workers, strategy), on a
-//! fresh server each time: start it on
-//! 127.0.0.1:0, verify it with the conformance suite, warm up, calibrate T1 (the fastest of
-//! lone requests), then R rounds of C concurrent requests while an open-loop `/health` probe runs on
-//! its own thread and connection; `/background` is also timed until the last job's completion,
-//! which the server records; the server must be idle before each round; then it is stopped.
+//! processes and a worker killed). Batch, sizes and rate run in passes
+//! ([`harness::passes`]): each pass visits every pair (target, workers, strategy) once, in an
+//! order shuffled per pass from `--seed`, on a fresh server each visit. A batch visit: start
+//! the server on 127.0.0.1:0, verify it with the conformance suite (the pair's first visit;
+//! later ones check `/health`), warm up, a lone request for T1 (the fastest of all of them),
+//! then one round of C concurrent requests while an open-loop `/health` probe runs on its own
+//! threads and connections; `/background` is also timed until the last job's completion,
+//! which the server records; the server must be idle before the round; then it is stopped in
+//! the background while the next visit starts (no round runs beside a stopping server).
 //!
 //! # Layout
 //! - `main.rs`: parses the command line, builds the tokio runtime, calls [`run`], maps the
@@ -18,6 +20,8 @@
 //! - `bin/generator-ceiling.rs`: `make generator-ceiling`: the highest `/health` rate the rate
 //!   experiment's generator sustains against one of our servers (and wrk's, if installed).
 //! - [`cli`]: the options ([`Cli`]) and the [`Settings`](cli::Settings) they resolve to.
+//! - [`harness`]: what every experiment measures with; so far [`harness::passes`], the pass
+//!   scheduler (each pass's shuffled order of the pairs) and the run's clock.
 //! - [`targets`]: the servers ([`TARGETS`](targets::TARGETS)): name, package, runtime,
 //!   framework, kind of runtime (which strategies it runs, whether more than one worker) and
 //!   the arguments of its configuration (tokio's two flavours are one binary).
