@@ -366,26 +366,7 @@ pub async fn read_new<C: ConnectionLike + Send>(
     count: usize,
     block: Duration,
 ) -> redis::RedisResult<Vec<Taken>> {
-    let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg(GROUP)
-        .arg(consumer)
-        .arg("COUNT")
-        .arg(count.max(1))
-        .arg("BLOCK")
-        .arg(millis(block))
-        .arg("STREAMS")
-        .arg(&keys.stream)
-        .arg(">")
-        .query_async(conn)
-        .await?;
-    Ok(reply.map_or_else(Vec::new, |r| {
-        r.keys
-            .into_iter()
-            .flat_map(|k| k.ids)
-            .map(|e| Taken::of(&e))
-            .collect()
-    }))
+    read_group(conn, keys, consumer, count, Some(block), ">").await
 }
 
 /// Worker side: the entries `consumer` holds in the group's pending list (read, not yet acked),
@@ -398,15 +379,32 @@ pub async fn read_own<C: ConnectionLike + Send>(
     count: usize,
 ) -> redis::RedisResult<Vec<Taken>> {
     // ID 0 instead of `>`: this consumer's own pending history, not new entries; no BLOCK.
-    let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
-        .arg("GROUP")
+    read_group(conn, keys, consumer, count, None, "0").await
+}
+
+/// `XREADGROUP` for `consumer` from `from` (`>`: new entries; `0`: its own pending ones), at
+/// most `count`, waiting up to `block` if given.
+async fn read_group<C: ConnectionLike + Send>(
+    conn: &mut C,
+    keys: &Keys,
+    consumer: &str,
+    count: usize,
+    block: Option<Duration>,
+    from: &str,
+) -> redis::RedisResult<Vec<Taken>> {
+    let mut cmd = redis::cmd("XREADGROUP");
+    cmd.arg("GROUP")
         .arg(GROUP)
         .arg(consumer)
         .arg("COUNT")
-        .arg(count.max(1))
+        .arg(count.max(1));
+    if let Some(block) = block {
+        cmd.arg("BLOCK").arg(millis(block));
+    }
+    let reply: Option<StreamReadReply> = cmd
         .arg("STREAMS")
         .arg(&keys.stream)
-        .arg("0")
+        .arg(from)
         .query_async(conn)
         .await?;
     Ok(reply.map_or_else(Vec::new, |r| {

@@ -273,6 +273,11 @@ impl Reply {
     /// 500 for `strategy`'s kernel that panicked on a pool thread (`message` says which); the
     /// body of [`Reply::handler_panicked`] with another message.
     pub fn internal_in(strategy: Strategy, message: String) -> Reply {
+        Reply::internal_of(Some(strategy), message)
+    }
+
+    /// The one 500 body naming the strategy (`None`: another endpoint).
+    fn internal_of(strategy: Option<Strategy>, message: String) -> Reply {
         Reply::json(
             500,
             &ErrorBody {
@@ -280,7 +285,7 @@ impl Reply {
                 parameter: None,
                 reason: None,
                 runtime: None,
-                strategy: Some(strategy.name().into()),
+                strategy: strategy.map(|s| s.name().into()),
                 message,
             },
         )
@@ -291,20 +296,13 @@ impl Reply {
     /// framework's own mechanism, see the servers' `respond_to_panic`). `strategy` is the
     /// endpoint's strategy, `None` for the other endpoints.
     pub fn handler_panicked(strategy: Option<Strategy>) -> Reply {
-        Reply::json(
-            500,
-            &ErrorBody {
-                error: "internal".into(),
-                parameter: None,
-                reason: None,
-                runtime: None,
-                strategy: strategy.map(|s| s.name().into()),
-                message: format!(
-                    "the handler of {} panicked (its message is on the server's stderr); the \
-                     server serves on",
-                    strategy.map_or("this endpoint", Strategy::path)
-                ),
-            },
+        Reply::internal_of(
+            strategy,
+            format!(
+                "the handler of {} panicked (its message is on the server's stderr); the \
+                 server serves on",
+                strategy.map_or("this endpoint", Strategy::path)
+            ),
         )
     }
 
