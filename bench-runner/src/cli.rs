@@ -12,12 +12,9 @@ use common::kernel::{self, Kernel};
 
 use crate::client::ClientKind;
 use crate::cpu::{self, CpuList};
-use crate::measure::Plan;
-use crate::rate::{RatePlan, Steps};
 use crate::servers::ServerSource;
-use crate::targets::{Target, TargetChoice};
-
-pub use results_format::Experiment;
+use crate::settings::{Experiment, Plan, QueuePlan, RatePlan, Settings, Steps, Subjects};
+use crate::targets::TargetChoice;
 
 /// Default kernel size: the Python demo's n = 10^7, so the default run is the demo's load
 /// (20 concurrent requests) and the report can set our figures beside the demo's. It takes
@@ -234,7 +231,7 @@ pub struct Cli {
 
     /// Rate experiment: at most this many requests in flight; a request due while the cap is
     /// reached is not sent and counted as the generator's error (`refused`), never the server's.
-    #[arg(long, value_name = "N", default_value_t = crate::rate::DEFAULT_MAX_IN_FLIGHT,
+    #[arg(long, value_name = "N", default_value_t = crate::settings::DEFAULT_MAX_IN_FLIGHT,
           value_parser = whole_number::<usize>(1, 10_000), allow_negative_numbers = true)]
     pub max_in_flight: usize,
 
@@ -284,69 +281,6 @@ fn parse_experiment(s: &str) -> Result<ExperimentChoice, String> {
                 )
             }),
     }
-}
-
-/// What to measure.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subjects {
-    /// The workspace's servers, each with each worker count.
-    Servers {
-        /// Servers, in [`TARGETS`](crate::targets::TARGETS) order.
-        targets: Vec<Target>,
-        /// The worker sweep.
-        workers: Vec<usize>,
-        /// Where their binaries come from.
-        source: ServerSource,
-    },
-    /// A server already running at this base URL (no trailing `/`).
-    External {
-        /// `http://HOST:PORT`.
-        url: String,
-    },
-}
-
-/// A run's settings: the command line with every default resolved.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The experiments, in [`Experiment::ALL`] order, each once.
-    pub experiments: Vec<Experiment>,
-    /// The sizes experiment's kernel sizes, ascending, each once (`plan.n` is the batch's).
-    pub sizes: Vec<u64>,
-    /// What to measure.
-    pub subjects: Subjects,
-    /// Strategies, in `Strategy::ALL` order.
-    pub strategies: Vec<Strategy>,
-    /// How each pair is measured.
-    pub plan: Plan,
-    /// Which HTTP client.
-    pub client: ClientKind,
-    /// Results directory.
-    pub out: PathBuf,
-    /// `--quick`.
-    pub quick: bool,
-    /// `--server-cpus`.
-    pub server_cpus: Option<CpuList>,
-    /// `--client-cpus`.
-    pub client_cpus: Option<CpuList>,
-    /// Added to every server's command line: `--cpus LIST`, then the `--server-arg`s.
-    pub server_args: Vec<String>,
-    /// How the rate experiment steps its load.
-    pub rate: RatePlan,
-    /// `--seed`: every experiment's passes are shuffled from it.
-    pub seed: u64,
-    /// Where /queue's broker is and how many workers it gets.
-    pub queue: QueuePlan,
-}
-
-/// The /queue pairs' parts: the broker and the worker processes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueuePlan {
-    /// `--broker`: an existing broker; `None`: bench-runner starts its own redis-server.
-    pub broker: Option<common::queue::BrokerUrl>,
-    /// Worker processes per /queue pair; the first is every experiment's but the queue one's.
-    pub workers: Vec<usize>,
-    /// Threads of each worker process.
-    pub threads: usize,
 }
 
 impl Cli {
@@ -869,7 +803,7 @@ mod tests {
         let s = parse(&[]).settings().expect("settings");
         assert_eq!(
             s.rate.steps,
-            Steps::Load(crate::rate::DEFAULT_LOADS.to_vec())
+            Steps::Load(crate::settings::DEFAULT_LOADS.to_vec())
         );
         let s = parse(&[
             "--load",

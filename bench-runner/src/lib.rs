@@ -2,8 +2,9 @@
 //! `--url`), measures batch time, per-request latency and responsiveness under CPU-bound
 //! handlers, and writes long-format CSVs with their metadata to `results/`.
 //!
-//! Experiments (`--experiment`): batch, described here, [`sizes`] (the work-size sweep),
-//! [`rate`] (open loop at offered loads) and [`queue`] (`/queue`'s bursts with 1, 2 worker
+//! Experiments (`--experiment`, [`experiments`]): [`batch`](experiments::batch), described
+//! here, [`sizes`](experiments::sizes) (the work-size sweep), [`rate`](experiments::rate) (open
+//! loop at offered loads) and [`queue`](experiments::queue) (`/queue`'s bursts with 1, 2 worker
 //! processes and a worker killed). Batch, sizes and rate run in passes
 //! ([`harness::passes`]): each pass visits every pair (target, workers, strategy) once, in an
 //! order shuffled per pass from `--seed`, on a fresh server each visit. A batch visit: start
@@ -15,79 +16,43 @@
 //! the background while the next visit starts (no round runs beside a stopping server).
 //!
 //! # Layout
-//! - `main.rs`: parses the command line, builds the tokio runtime, calls [`run`], maps the
-//!   outcome to the exit status.
-//! - `bin/generator-ceiling.rs`: `make generator-ceiling`: the highest `/health` rate the rate
-//!   experiment's generator sustains against one of our servers (and wrk's, if installed).
-//! - [`cli`]: the options ([`Cli`]) and the [`Settings`](cli::Settings) they resolve to.
-//! - [`harness`]: what every experiment measures with; so far [`harness::passes`], the pass
-//!   scheduler (each pass's shuffled order of the pairs) and the run's clock.
-//! - [`targets`]: the servers ([`TARGETS`](targets::TARGETS)): name, package, runtime,
-//!   framework, kind of runtime (which strategies it runs, whether more than one worker) and
-//!   the arguments of its configuration (tokio's two flavours are one binary).
-//! - [`servers`]: builds them (`cargo build --release`) or finds them (`--server-dir`).
-//! - [`spawner`]: the one long-lived thread every server (and the broker, and every queue
-//!   worker) is started from, so that each dies with bench-runner (`--exit-with-parent`,
-//!   Linux's parent-death signal) and never before.
-//! - [`broker`]: `/queue`'s parts: bench-runner's own redis-server (or `--broker`), and the
-//!   `queue-worker` processes of each pair.
-//! - [`client`]: `--client reqwest|surf`, both as `conformance::HttpClient`.
-//! - [`external`]: `--url`: the one check, before any pair, that the server there can be
-//!   measured (fails at once otherwise).
-//! - [`measure`]: one measurement, recorded raw ([`Measurement`](measure::Measurement)):
-//!   start, verify, warm-up, calibration, rounds, background completion, stop; the start,
-//!   verification and stop of a pair's server (`Bench::on_server`) and one round at a given
-//!   plan (`Bench::round`) are what every experiment measures with.
-//! - [`memory`]: the server's peak resident memory per round (VmHWM, reset before it).
-//! - [`sizes`]: the work-size sweep (`--experiment sizes`): per pair, one server, T1 and
-//!   rounds with the probe at each `n` of the sweep; its CSV files.
-//! - [`rate`]: the rate experiment: open-loop steps at offered loads per pair, the pacing
-//!   thread, its records and figures, and its CSV files.
-//! - [`queue`]: the queue experiment: bursts on `/jobs` and on `/queue` with each count of
-//!   worker processes, the fault run, and its CSV files.
-//! - [`probe`]: the open-loop `/health` probe, on its own threads (a pacer, a runtime) and
-//!   its own pool of connections, with the harness's own lateness recorded apart from the
-//!   server's share.
-//! - [`stats`]: percentiles (hdrhistogram), mean and spread, ideal batch time, efficiency.
-//! - [`summary`]: per-round and per-pair figures derived from the raw records.
-//! - [`output`]: the CSV headers and writers, and the atomic swap into `--out`.
-//! - [`metadata`]: metadata.json (date, commit, rustc, CPU, cores, OS, arguments, profile).
-//! - [`console`]: the `[k/N elapsed, eta …]` prefix on every line, the keep-alive line of a long
-//!   pair, the demo's `Batch of … took … ms` lines, summary tables and their legend.
+//! Four layers, each importing only those below it:
+//! 1. What is measured and with what: [`targets`] (the servers, [`TARGETS`](targets::TARGETS):
+//!    name, package, runtime, framework, kind of runtime, the arguments of its configuration),
+//!    [`servers`] (builds them with `cargo build --release`, or finds them: `--server-dir`),
+//!    [`client`] (`--client reqwest|surf`, both as `conformance::HttpClient`), [`cpu`] (CPU
+//!    lists, pinning, a process's CPU time from /proc), and [`settings`] (a run's resolved
+//!    settings: [`Plan`](settings::Plan), [`RatePlan`](settings::RatePlan), the subjects).
+//! 2. [`harness`]: what every experiment measures with: the pass scheduler, the measuring
+//!    engine (a pair's server started, verified, stopped; warm-up, T1, one round), the HTTP
+//!    helpers, the probe, pacing, CPU/lag/memory sampling, the records and their figures, the
+//!    CSV rows and the results directory's swap, metadata.json, the console.
+//! 3. [`experiments`]: batch, sizes, rate and queue, siblings of one shape that import the
+//!    harness and never each other.
+//! 4. [`cli`] (the options, [`Cli`], resolved to [`Settings`](settings::Settings)), this file
+//!    ([`run`]: prepare the servers, the clients and the broker, run the experiments, write
+//!    the results), `main.rs` (the command line, the runtime, the exit status), and
+//!    `bin/generator-ceiling.rs` (`make generator-ceiling`: the highest `/health` rate the
+//!    pacer sustains against one of our servers, and wrk's, if installed).
 
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 
-pub mod broker;
 pub mod cli;
 pub mod client;
-pub mod console;
 pub mod cpu;
-pub mod external;
+pub mod experiments;
 pub mod harness;
-pub mod lag;
-pub mod measure;
-pub mod memory;
-pub mod metadata;
-pub mod output;
-pub mod probe;
-pub mod queue;
-pub mod rate;
 pub mod servers;
-pub mod sizes;
-pub mod spawner;
-pub mod stats;
-pub mod summary;
+pub mod settings;
 pub mod targets;
 
 pub use cli::Cli;
 
-use crate::cli::{Experiment, Settings, Subjects};
-use crate::console::Console;
-use crate::harness::passes::Passes;
-use crate::measure::{Bench, Log, Measurement, Session, Subject};
-use crate::servers::Binaries;
+use crate::harness::bench::Bench;
+use crate::harness::{ExperimentRun, broker, console, external, metadata, output, probe};
+use crate::settings::Subjects;
 
 /// How a run that got to its end went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,13 +210,7 @@ pub async fn run_with(
     let experiments = async {
         let mut runs = Vec::new();
         for &experiment in &settings.experiments {
-            let run = match experiment {
-                Experiment::Batch => batch(&bench, &settings, binaries.as_ref()).await?,
-                Experiment::Sizes => sizes::run(&bench, &settings, binaries.as_ref()).await?,
-                Experiment::Rate => rate::run(&bench, &settings, binaries.as_ref()).await?,
-                Experiment::Queue => queue::run(&bench, &settings, binaries.as_ref()).await?,
-            };
-            runs.push(run);
+            runs.push(experiments::run(experiment, &bench, &settings, binaries.as_ref()).await?);
         }
         anyhow::Ok(runs)
     };
@@ -326,186 +285,6 @@ pub async fn run_with(
     })
 }
 
-/// What one experiment measured: its files, rendered, and how its pairs went.
-#[derive(Debug)]
-pub struct ExperimentRun {
-    /// Its CSV files ([`Experiment::files`]), in order, with their contents.
-    pub files: Vec<(&'static str, Vec<u8>)>,
-    /// Pairs measured (or attempted).
-    pub pairs: usize,
-    /// Pairs that failed.
-    pub failed: usize,
-    /// Pairs not applicable.
-    pub not_applicable: usize,
-}
-
-impl ExperimentRun {
-    /// The run of an experiment whose pairs are `measurements`, with its rendered `files`.
-    fn of(measurements: &[Measurement], files: Vec<(&'static str, Vec<u8>)>) -> ExperimentRun {
-        let outcomes = measurements
-            .iter()
-            .map(|m| (m.failure.is_some(), m.not_applicable.is_some()));
-        ExperimentRun::tally(files, outcomes)
-    }
-
-    /// The run of an experiment with its rendered `files`, from each pair's outcome:
-    /// (failed, not applicable).
-    pub(crate) fn tally(
-        files: Vec<(&'static str, Vec<u8>)>,
-        outcomes: impl IntoIterator<Item = (bool, bool)>,
-    ) -> ExperimentRun {
-        let mut run = ExperimentRun {
-            files,
-            pairs: 0,
-            failed: 0,
-            not_applicable: 0,
-        };
-        for (failed, not_applicable) in outcomes {
-            run.pairs += 1;
-            run.failed += usize::from(failed);
-            run.not_applicable += usize::from(not_applicable);
-        }
-        run
-    }
-}
-
-/// The batch experiment: every pair, one round of C concurrent requests in each of R passes.
-async fn batch(
-    bench: &Bench,
-    settings: &Settings,
-    binaries: Option<&Binaries>,
-) -> anyhow::Result<ExperimentRun> {
-    let plan = &settings.plan;
-    let pairs = pairs(settings, binaries);
-    let passes = Passes {
-        count: plan.rounds,
-        seed: settings.seed,
-    };
-    println!(
-        "batch: {} pairs in {} passes (seed {}): n = {}, C = {}, a fresh server per pass, probe \
-         every {:?}, client {}",
-        pairs.len(),
-        passes.count,
-        passes.seed,
-        plan.n,
-        plan.concurrency,
-        plan.probe_interval,
-        settings.client.name(),
-    );
-    let console = Console::new((pairs.len() * passes.count as usize) as u64);
-    let mut ms: Vec<Measurement> = pairs
-        .iter()
-        .map(|(subject, strategy)| bench.new_measurement(*subject, *strategy))
-        .collect();
-    for (slot, i) in passes.visits(pairs.len()) {
-        let (subject, _) = pairs[i];
-        let m = &mut ms[i];
-        let what = m.name();
-        if m.not_applicable.is_none() && m.failure.is_none() {
-            console.working_on(&what);
-            console.line(&format!("== pass {}/{}: {what}", slot.pass, passes.count));
-            let body = async |s: &mut Session<'_>, m: &mut Measurement| {
-                bench.batch_visit(s, m, slot, &console).await
-            };
-            console
-                .keep_alive(&what, bench.visit(subject, m, &console, body))
-                .await;
-            if let Some(why) = &m.failure {
-                console.line(&format!("   FAILED {what}: {why} (not visited again)"));
-            }
-        }
-        console.step();
-    }
-    console.finish();
-    bench.settle_previous().await;
-    for (m, (subject, _)) in ms.iter_mut().zip(&pairs) {
-        let name = m.name();
-        m.notes.extend(bench.stop_notes(&name));
-        let mode = match subject {
-            Subject::Server { .. } => conformance::Mode::Ours,
-            Subject::External { .. } => conformance::Mode::External,
-        };
-        m.notes.extend(measure::round_notes(mode, &m.rounds));
-        report_pair(m, &console);
-    }
-    print_tables(settings, &ms, &console);
-    let speeds = summary::pass_speeds(&ms);
-    if let Some(drift) = summary::drift(&speeds) {
-        println!(
-            "batch: the machine's speed per pass (median lone request ÷ its pair's T1): {}; \
-             slowest ÷ fastest pass {drift:.3}",
-            speeds
-                .iter()
-                .map(|p| format!("{:.3}", p.speed_median))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let files = output::render(&ms, &speeds).context("rendering the batch CSVs")?;
-    Ok(ExperimentRun::of(&ms, files))
-}
-
-/// Every pair of `settings`, each (subject, strategy), in the order of the result files:
-/// target, then workers (a one-thread runtime at its one worker only), then strategy.
-pub(crate) fn pairs<'a>(
-    settings: &'a Settings,
-    binaries: Option<&'a Binaries>,
-) -> Vec<(Subject<'a>, common::Strategy)> {
-    let subjects: Vec<Subject<'a>> = match (&settings.subjects, binaries) {
-        (
-            Subjects::Servers {
-                targets, workers, ..
-            },
-            Some(binaries),
-        ) => targets
-            .iter()
-            .filter_map(|target| Some((target, binaries.path(target)?)))
-            .flat_map(|(target, binary)| {
-                workers
-                    .iter()
-                    .filter(|w| target.runs_with_workers(**w))
-                    .map(move |&workers| Subject::Server {
-                        target,
-                        binary,
-                        workers,
-                    })
-            })
-            .collect(),
-        (Subjects::External { url }, _) => vec![Subject::External { url }],
-        (Subjects::Servers { .. }, None) => vec![],
-    };
-    subjects
-        .into_iter()
-        .flat_map(|subject| settings.strategies.iter().map(move |s| (subject, *s)))
-        .collect()
-}
-
-/// The console's table of each target's pairs, then the legend.
-fn print_tables(settings: &Settings, ms: &[Measurement], console: &Console) {
-    let plan = &settings.plan;
-    let mut targets: Vec<&str> = ms.iter().map(|m| m.labels.target.as_str()).collect();
-    targets.dedup();
-    for target in targets {
-        let ours: Vec<&Measurement> = ms.iter().filter(|m| m.labels.target == target).collect();
-        let heading = match (&settings.subjects, ours.first()) {
-            (Subjects::External { url }, _) => format!("external {url}"),
-            (_, Some(m)) => format!(
-                "{} ({} + {})",
-                m.labels.target, m.labels.runtime, m.labels.framework
-            ),
-            (_, None) => continue,
-        };
-        console.block(&format!(
-            "\n{heading}, n = {}, C = {}, {} rounds\n{}",
-            plan.n,
-            plan.concurrency,
-            plan.rounds,
-            console::table(&ours)
-        ));
-    }
-    console.block(&console::legend());
-}
-
 /// `bytes` as `19.0 MiB` (`no memory` for 0).
 fn mib(bytes: u64) -> String {
     if bytes == 0 {
@@ -546,71 +325,6 @@ async fn check_external_kernel(
              {}, can be measured on a server without our /stats",
             common::kernel::DEFAULT.name()
         ),
-    }
-}
-
-/// Each of our servers at its largest worker count (a one-thread runtime at 1), with its
-/// binary: what the rate and queue experiments measure (none for a `--url` server).
-pub(crate) fn at_largest_workers<'a>(
-    s: &'a Settings,
-    binaries: Option<&'a Binaries>,
-) -> Vec<(&'a targets::Target, &'a std::path::Path, usize)> {
-    let (
-        Subjects::Servers {
-            targets, workers, ..
-        },
-        Some(binaries),
-    ) = (&s.subjects, binaries)
-    else {
-        return Vec::new();
-    };
-    targets
-        .iter()
-        .filter_map(|target| {
-            let most = workers
-                .iter()
-                .copied()
-                .filter(|w| target.runs_with_workers(*w))
-                .max()?;
-            Some((target, binaries.path(target)?, most))
-        })
-        .collect()
-}
-
-/// What is known of a pair only at its end (its verification was printed when it ran).
-fn report_pair(m: &Measurement, log: &dyn Log) {
-    if let (Some(t1), None) = (m.t1, &m.not_applicable) {
-        log.line(&format!(
-            "   T1 = {:.1} ms (the fastest lone request)",
-            t1.as_secs_f64() * 1e3
-        ));
-    }
-    pair_end(
-        log,
-        &m.name(),
-        m.not_applicable.as_deref(),
-        &m.notes,
-        m.failure.as_deref(),
-    );
-}
-
-/// The lines every experiment prints at a pair's end: not applicable (a pair that is has
-/// neither notes nor a failure), its notes, its failure naming it.
-pub(crate) fn pair_end(
-    log: &dyn Log,
-    name: &str,
-    not_applicable: Option<&str>,
-    notes: &[String],
-    failure: Option<&str>,
-) {
-    if let Some(why) = not_applicable {
-        log.line(&format!("   not applicable: {why}"));
-    }
-    for note in notes {
-        log.line(&format!("   note: {note}"));
-    }
-    if let Some(why) = failure {
-        log.line(&format!("   FAILED {name}: {why}"));
     }
 }
 

@@ -154,7 +154,7 @@ fn a_kernel_of_our_own_is_measured_end_to_end() {
         let kernel = at("kernel").expect("kernel column");
         let mut rows = 0;
         for line in lines {
-            let fields = bench_runner::output::parse_line(line);
+            let fields = bench_runner::harness::output::parse_line(line);
             assert_eq!(fields[kernel], "xorshift", "{}: {line}", file.name);
             if let Some(n) = at("n") {
                 assert_eq!(fields[n], "100", "{}: {line}", file.name);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use bench_runner::output::parse_line;
+use bench_runner::harness::output::parse_line;
 use bench_runner::targets::TARGETS;
 use common::Strategy;
 use results_format::{
@@ -1369,7 +1369,7 @@ fn the_sizes_experiment_alone_writes_its_files_and_says_so() {
             .collect();
         assert_eq!(get("requests"), batch.len().to_string());
         assert_eq!(batch.len() % 4, 0, "whole batches of C = 4");
-        let p = bench_runner::stats::percentiles(&batch).expect("requests");
+        let p = bench_runner::harness::stats::percentiles(&batch).expect("requests");
         assert_eq!(get("latency_us_p50"), p.p50.to_string());
         assert_eq!(get("latency_us_max"), p.max.to_string());
     }
@@ -1507,7 +1507,8 @@ fn quick_rate_run_writes_the_rate_files_and_its_summary_rederives_from_raw() {
             .filter(|r| rv(r, "outcome") == "ok")
             .map(|r| us(r, "latency_us"))
             .collect();
-        let q = |v: &[u64], q: f64| bench_runner::stats::quantile_us(v, q).expect("values");
+        let q =
+            |v: &[u64], q: f64| bench_runner::harness::stats::quantile_us(v, q).expect("values");
         assert_eq!(q(&ok, 0.5).to_string(), at("latency_us_p50"));
         assert_eq!(q(&ok, 0.99).to_string(), at("latency_us_p99"));
         assert_eq!(q(&ok, 0.999).to_string(), at("latency_us_p999"));

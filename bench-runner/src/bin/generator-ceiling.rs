@@ -3,7 +3,7 @@
 //!
 //! The load generator's ceiling: up to which rate the rate experiment's curves are the
 //! server's. One release tokio server (all cores), `GET /health` at rising rates with the rate
-//! experiment's own pacer, client and cap ([`bench_runner::rate::health_step`]): the highest
+//! experiment's own pacer, client and cap ([`bench_runner::experiments::rate::health_step`]): the highest
 //! rate at which every request was sent on time (lateness p99 ≤ 1 ms), answered 200 and at
 //! least 95 % of the rate achieved. Then, when `wrk` is on the PATH, wrk's throughput against
 //! the same server in the same run (closed loop: as many requests as its connections can
@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bench_runner::client::ClientKind;
-use bench_runner::rate::{self, RatePlan, Steps};
+use bench_runner::experiments::rate;
 use bench_runner::servers::{self, ServerSource};
+use bench_runner::settings::{RatePlan, Steps};
 use bench_runner::targets::TARGETS;
 use clap::Parser;
 
@@ -97,10 +98,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "--exit-with-parent".into(),
         std::process::id().to_string(),
     ];
-    let server = bench_runner::spawner::start(binary.clone(), server_args, Duration::from_secs(10))
-        .await
-        .map_err(anyhow::Error::msg)?
-        .with_context(|| format!("starting {}", binary.display()))?;
+    let server =
+        bench_runner::harness::spawner::start(binary.clone(), server_args, Duration::from_secs(10))
+            .await
+            .map_err(anyhow::Error::msg)?
+            .with_context(|| format!("starting {}", binary.display()))?;
     let base = server.base_url();
     let timeout = Duration::from_secs(10);
     let client = ClientKind::Reqwest

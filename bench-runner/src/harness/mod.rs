@@ -1,6 +1,186 @@
-//! The harness every experiment measures with.
+//! The harness every experiment measures with, below the experiments
+//! ([`crate::experiments`]), which import it and never each other; nothing here imports an
+//! experiment.
 //!
 //! - [`passes`]: the pass scheduler (the shuffled order of the pairs in each pass) and the
 //!   run's clock.
+//! - [`bench`](mod@bench): the measuring engine ([`Bench`](bench::Bench)): a pair's server started,
+//!   verified and stopped (`Bench::visit`), warm-up and T1, one round at a plan with the probe
+//!   beside it, the idle wait.
+//! - [`records`]: what a measurement records, raw ([`Measurement`], the
+//!   pair's envelope every experiment fills, and its [`Round`](records::Round)s).
+//! - [`http`]: the timed and checked requests, and how a request that is not a verified answer
+//!   went.
+//! - [`probe`]: the open-loop `/health` probe, on its own threads (a pacer, a runtime) and its
+//!   own pool of connections, with the harness's own lateness recorded apart from the server's
+//!   share.
+//! - [`pacing`]: the open-loop pacer (a constant schedule kept on a thread of its own).
+//! - [`spawner`]: the one long-lived thread every server (and the broker, and every queue
+//!   worker) is started from, so that each dies with bench-runner (`--exit-with-parent`,
+//!   Linux's parent-death signal) and never before.
+//! - [`broker`]: `/queue`'s parts: bench-runner's own redis-server (or `--broker`), and the
+//!   `queue-worker` processes of each pair.
+//! - [`lag`], [`memory`]: the server's executor lag (its `/lag`) and peak resident memory per
+//!   round.
+//! - [`external`]: `--url`: the one check, before any pair, that the server there can be
+//!   measured.
+//! - [`stats`]: percentiles (hdrhistogram), mean and spread, ideal batch time, efficiency.
+//! - [`summary`]: per-round and per-pair figures derived from the raw records.
+//! - [`output`]: the CSV row builder and the atomic swap of the results into `--out`.
+//! - [`metadata`]: metadata.json (date, commit, rustc, CPU, cores, OS, arguments, profile).
+//! - [`console`]: the `[k/N elapsed, eta …]` prefix on every line, the keep-alive line of a
+//!   long pair.
+//!
+//! This file: the pairs of a run ([`pairs`], [`at_largest_workers`]), what an experiment
+//! hands back ([`ExperimentRun`]) and the lines that end a pair ([`pair_end`]).
 
+pub mod bench;
+pub mod broker;
+pub mod console;
+pub mod external;
+pub mod http;
+pub mod lag;
+pub mod memory;
+pub mod metadata;
+pub mod output;
+pub mod pacing;
 pub mod passes;
+pub mod probe;
+pub mod records;
+pub mod spawner;
+pub mod stats;
+pub mod summary;
+
+use crate::servers::Binaries;
+use crate::settings::{Settings, Subjects};
+use bench::Subject;
+use records::{Log, Measurement};
+
+/// What one experiment measured: its files, rendered, and how its pairs went.
+#[derive(Debug)]
+pub struct ExperimentRun {
+    /// Its CSV files ([`Experiment::files`](crate::settings::Experiment::files)), in order, with their contents.
+    pub files: Vec<(&'static str, Vec<u8>)>,
+    /// Pairs measured (or attempted).
+    pub pairs: usize,
+    /// Pairs that failed.
+    pub failed: usize,
+    /// Pairs not applicable.
+    pub not_applicable: usize,
+}
+
+impl ExperimentRun {
+    /// The run of an experiment whose pairs are `measurements`, with its rendered `files`.
+    pub(crate) fn of(
+        measurements: &[Measurement],
+        files: Vec<(&'static str, Vec<u8>)>,
+    ) -> ExperimentRun {
+        let outcomes = measurements
+            .iter()
+            .map(|m| (m.failure.is_some(), m.not_applicable.is_some()));
+        ExperimentRun::tally(files, outcomes)
+    }
+
+    /// The run of an experiment with its rendered `files`, from each pair's outcome:
+    /// (failed, not applicable).
+    pub(crate) fn tally(
+        files: Vec<(&'static str, Vec<u8>)>,
+        outcomes: impl IntoIterator<Item = (bool, bool)>,
+    ) -> ExperimentRun {
+        let mut run = ExperimentRun {
+            files,
+            pairs: 0,
+            failed: 0,
+            not_applicable: 0,
+        };
+        for (failed, not_applicable) in outcomes {
+            run.pairs += 1;
+            run.failed += usize::from(failed);
+            run.not_applicable += usize::from(not_applicable);
+        }
+        run
+    }
+}
+
+/// Every pair of `settings`, each (subject, strategy), in the order of the result files:
+/// target, then workers (a one-thread runtime at its one worker only), then strategy.
+pub fn pairs<'a>(
+    settings: &'a Settings,
+    binaries: Option<&'a Binaries>,
+) -> Vec<(Subject<'a>, common::Strategy)> {
+    let subjects: Vec<Subject<'a>> = match (&settings.subjects, binaries) {
+        (
+            Subjects::Servers {
+                targets, workers, ..
+            },
+            Some(binaries),
+        ) => targets
+            .iter()
+            .filter_map(|target| Some((target, binaries.path(target)?)))
+            .flat_map(|(target, binary)| {
+                workers
+                    .iter()
+                    .filter(|w| target.runs_with_workers(**w))
+                    .map(move |&workers| Subject::Server {
+                        target,
+                        binary,
+                        workers,
+                    })
+            })
+            .collect(),
+        (Subjects::External { url }, _) => vec![Subject::External { url }],
+        (Subjects::Servers { .. }, None) => vec![],
+    };
+    subjects
+        .into_iter()
+        .flat_map(|subject| settings.strategies.iter().map(move |s| (subject, *s)))
+        .collect()
+}
+
+/// Each of our servers at its largest worker count (a one-thread runtime at 1), with its
+/// binary: what the rate and queue experiments measure (none for a `--url` server).
+pub fn at_largest_workers<'a>(
+    s: &'a Settings,
+    binaries: Option<&'a Binaries>,
+) -> Vec<(&'a crate::targets::Target, &'a std::path::Path, usize)> {
+    let (
+        Subjects::Servers {
+            targets, workers, ..
+        },
+        Some(binaries),
+    ) = (&s.subjects, binaries)
+    else {
+        return Vec::new();
+    };
+    targets
+        .iter()
+        .filter_map(|target| {
+            let most = workers
+                .iter()
+                .copied()
+                .filter(|w| target.runs_with_workers(*w))
+                .max()?;
+            Some((target, binaries.path(target)?, most))
+        })
+        .collect()
+}
+
+/// The lines every experiment prints at a pair's end: not applicable (a pair that is has
+/// neither notes nor a failure), its notes, its failure naming it.
+pub fn pair_end(
+    log: &dyn Log,
+    name: &str,
+    not_applicable: Option<&str>,
+    notes: &[String],
+    failure: Option<&str>,
+) {
+    if let Some(why) = not_applicable {
+        log.line(&format!("   not applicable: {why}"));
+    }
+    for note in notes {
+        log.line(&format!("   note: {note}"));
+    }
+    if let Some(why) = failure {
+        log.line(&format!("   FAILED {name}: {why}"));
+    }
+}

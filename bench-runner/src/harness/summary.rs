@@ -6,7 +6,7 @@
 //!   has no answer and is counted in `errors_timeout` only);
 //! - probe percentiles: every probe, a failed one (timeout, reset) at no less than the timeout:
 //!   the worst stall there is must not vanish; the harness's own lateness is left out of a
-//!   probe's latency and summarised apart (see [`crate::probe`]);
+//!   probe's latency and summarised apart (see [`crate::harness::probe`]);
 //! - a pair's percentiles are computed from all its rounds pooled (C × R requests, every probe
 //!   of every round); a round's own figures keep only p50 and max, since with C = 20 a
 //!   per-round p99 is just the round's largest value;
@@ -20,9 +20,10 @@ use std::time::Duration;
 
 use common::Strategy;
 
-use crate::lag::LagWindow;
-use crate::measure::{Measurement, RequestError, Round};
-use crate::stats::{self, Percentiles, Spread};
+use crate::harness::http::RequestError;
+use crate::harness::lag::LagWindow;
+use crate::harness::records::{Measurement, Round};
+use crate::harness::stats::{self, Percentiles, Spread};
 
 /// Requests that were not verified answers, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -415,8 +416,9 @@ impl PairSummary {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::measure::{Labels, Plan, RequestRecord, Verification};
-    use crate::probe::ProbeRecord;
+    use crate::harness::probe::ProbeRecord;
+    use crate::harness::records::{Labels, RequestRecord, Verification};
+    use crate::settings::Plan;
 
     pub(crate) fn plan() -> Plan {
         Plan {
@@ -560,7 +562,7 @@ pub(crate) mod tests {
             t1: Some(ms(10)),
             rounds: vec![
                 Round {
-                    place: crate::measure::Place::default(),
+                    place: crate::harness::records::Place::default(),
                     lone: None,
                     number: 1,
                     batch: ms(40),
@@ -576,7 +578,7 @@ pub(crate) mod tests {
                     server_peak_rss_kib: Some(20 * 1024),
                 },
                 Round {
-                    place: crate::measure::Place::default(),
+                    place: crate::harness::records::Place::default(),
                     lone: None,
                     number: 2,
                     batch: ms(80),
@@ -606,7 +608,7 @@ pub(crate) mod tests {
     #[test]
     fn pass_speeds_known_answers() {
         let ms_ = |v: u64| Duration::from_millis(v);
-        let place = |pass, start| crate::measure::Place {
+        let place = |pass, start| crate::harness::records::Place {
             pass,
             position: 0,
             server_pid: Some(7),
@@ -736,7 +738,7 @@ pub(crate) mod tests {
         m.failure = None;
         m.rounds = (0..5u32)
             .map(|k| Round {
-                place: crate::measure::Place::default(),
+                place: crate::harness::records::Place::default(),
                 lone: None,
                 number: k + 1,
                 batch: Duration::from_millis(100),

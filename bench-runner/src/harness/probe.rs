@@ -342,7 +342,7 @@ impl Pool {
         for number in 0..POOL {
             let client =
                 (config.client)().map_err(|e| format!("probe: cannot build its client: {e}"))?;
-            let (_, result) = crate::measure::timed_get(&*client, &url, config.timeout).await;
+            let (_, result) = crate::harness::http::timed_get(&*client, &url, config.timeout).await;
             match result.map(|r| r.status) {
                 Ok(200) => free.push_back(Connection { number, client }),
                 Ok(status) => {
@@ -443,7 +443,7 @@ fn send(
                 // first poll, right before the client is called.
                 let sent = Instant::now();
                 let (_, result) =
-                    crate::measure::timed_get(&*connection.client, &url, timeout).await;
+                    crate::harness::http::timed_get(&*connection.client, &url, timeout).await;
                 // From the same instant as the lateness: the two add up to scheduled → answered.
                 let answer = sent.elapsed();
                 let late = sent.saturating_duration_since(next.scheduled);

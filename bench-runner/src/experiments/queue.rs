@@ -25,15 +25,17 @@ use anyhow::Context;
 use common::Strategy;
 use results_format::{QUEUE_RAW, QUEUE_RUN_FAULT, QUEUE_RUN_SCALE, QUEUE_SUMMARY};
 
-use crate::ExperimentRun;
-use crate::cli::{Settings, Subjects};
-use crate::console::Console;
 use crate::cpu::CpuTime;
-use crate::measure::{self, Bench, Labels, Log, Plan, Round, Session};
-use crate::output::Row;
-use crate::rate::Outcome;
+use crate::harness::ExperimentRun;
+use crate::harness::bench::{self, Bench, Session};
+use crate::harness::console::Console;
+use crate::harness::http::Outcome;
+use crate::harness::output::Row;
+use crate::harness::records::{Labels, Log, Round};
+use crate::harness::stats::{micros, percentiles};
 use crate::servers::Binaries;
-use crate::stats::{micros, percentiles};
+use crate::settings::Plan;
+use crate::settings::{Settings, Subjects};
 use crate::targets::Target;
 
 /// The fault run's lease: short, so the survivor takes the dead worker's jobs over within the
@@ -143,7 +145,7 @@ pub async fn run(
         println!("queue: skipped: --strategy does not include queue");
         Vec::new()
     } else {
-        crate::at_largest_workers(settings, binaries)
+        crate::harness::at_largest_workers(settings, binaries)
     };
     let burst = settings.plan.concurrency * BURST_PER_C;
     println!(
@@ -169,7 +171,7 @@ pub async fn run(
         console.line(&format!("== {what}"));
         let measured = measure_target(bench, settings, target, binary, workers, &console);
         let t = console.keep_alive(&what, measured).await;
-        crate::pair_end(
+        crate::harness::pair_end(
             &console,
             &what,
             t.not_applicable.as_deref(),
@@ -250,14 +252,14 @@ async fn measure_runs(
         Ok(()) => bursts(bench, settings, &parts, &session, &plan, t, log).await,
         Err(why) => Err(why),
     };
-    t.notes.extend(measure::stop_pair(pair).await);
+    t.notes.extend(bench::stop_pair(pair).await);
     outcome
 }
 
 async fn bursts(
     bench: &Bench,
     settings: &Settings,
-    parts: &crate::broker::QueueParts,
+    parts: &crate::harness::broker::QueueParts,
     session: &Session<'_>,
     plan: &Plan,
     t: &mut QueueTarget,
@@ -307,7 +309,7 @@ async fn bursts(
 /// the first worker is SIGKILLed that long after the burst's start.
 async fn queue_run(
     bench: &Bench,
-    parts: &crate::broker::QueueParts,
+    parts: &crate::harness::broker::QueueParts,
     session: &Session<'_>,
     plan: &Plan,
     count: usize,

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::cli::{Settings, Subjects};
+use crate::settings::{Settings, Subjects};
 
 /// The contents of metadata.json: one struct, declared in `results-format` (report reads it too).
 pub use results_format::Metadata;
@@ -120,7 +120,7 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
              connection, a new one when all are busy (probes.csv connection, {pool} and up); \
              latency from send to answer, the harness's lateness (scheduled to sent) recorded \
              apart (probes.csv harness_late_us)",
-            pool = crate::probe::POOL
+            pool = crate::harness::probe::POOL
         ),
         quick: s.quick,
         pairs: Some(facts.pairs),

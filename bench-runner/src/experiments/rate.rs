@@ -1,7 +1,7 @@
 //! The rate experiment (`--experiment rate`): open-loop load at several offered rates, per pair.
 //!
 //! Per pair (target at its largest `--workers`, strategy): a fresh server, started and
-//! verified once ([`Bench::prepare`]: the batch experiment's checks and warm-up), T1 (the
+//! verified once ([`Bench::visit`]: the batch experiment's checks and warm-up), T1 (the
 //! fastest of `--calibration` lone requests), then one step per offered rate: `--load`
 //! fractions of the capacity, cores ÷ T1, or `--rate` requests per second. Before each step the
 //! server is idle (`/stats`, as in the batch experiment).
@@ -22,7 +22,7 @@
 //! while the cap is reached is not sent and counted as `refused`, an error of the generator.
 //!
 //! The first tenth of each step (at least 50 ms) is a warm-up on the same schedule, not
-//! recorded. A `/health` probe ([`crate::probe`]) runs beside the measured part and the drain.
+//! recorded. A `/health` probe ([`crate::harness::probe`]) runs beside the measured part and the drain.
 //! Every figure of rate_summary.csv is derived from the records ([`StepFigures`]).
 
 use std::io::{self, Write};
@@ -33,274 +33,25 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use common::Strategy;
 use conformance::{HttpClient, Mode};
-use results_format::{RATE_OK, RATE_PROBES, RATE_RAW, RATE_REFUSED, RATE_SHED, RATE_SUMMARY};
+use results_format::{RATE_PROBES, RATE_RAW, RATE_SUMMARY};
 
-use crate::cli::{Settings, Subjects};
-use crate::console::Console;
+use crate::harness::ExperimentRun;
+use crate::harness::bench::{self, Bench, Session};
+use crate::harness::console::Console;
+use crate::harness::http::{self, Outcome, RequestError};
+use crate::harness::output::Row;
+use crate::harness::pacing::{Dispatch, RealClock, Schedule, pace};
 use crate::harness::passes::{Passes, Slot};
-use crate::measure::{self, Bench, Labels, Log, Plan, RequestError, Session, Verification};
-use crate::output::Row;
-use crate::probe::{self, ProbeRecord};
+use crate::harness::probe::{self, ProbeRecord};
+use crate::harness::records::{Labels, Log, Place, Verification};
+use crate::harness::stats::{self, micros, millis};
 use crate::servers::Binaries;
-use crate::stats::{self, micros, millis};
-use crate::{ExperimentRun, targets::Target};
+use crate::settings::{Plan, RatePlan, Steps};
+use crate::settings::{Settings, Subjects};
+use crate::targets::Target;
 
-/// Default `--load`: fractions of the capacity, from well below it to half again above. Four
-/// steps only, to fit the budget (see [`DEFAULT_DURATION`]).
-pub const DEFAULT_LOADS: [f64; 4] = [0.5, 0.9, 1.2, 1.5];
-/// `--load` with `--quick`: one step below the capacity, one above.
-pub const QUICK_LOADS: [f64; 2] = [0.5, 1.5];
-/// Default `--duration`: short steps, so that the default matrix (41 pairs × 4 steps, each
-/// with its warm-up, drain and idle wait: ~2.5 s per pair) fits in about 100 s here; at 10^7
-/// that is still ~40-100 requests per step at capacity on 2 cores (a p99 near the maximum).
-pub const DEFAULT_DURATION: Duration = Duration::from_millis(200);
-/// `--duration` with `--quick`.
-pub const QUICK_DURATION: Duration = Duration::from_millis(200);
-/// The shortest warm-up of a step (otherwise a tenth of `--duration`).
-pub const MIN_WARMUP: Duration = Duration::from_millis(50);
-/// Default `--max-in-flight`: far above what a server at 1.5 × its capacity accumulates in a
-/// default step (~70), so a refusal means the server stopped answering.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 /// A step whose send lateness p99 is above this is flagged: its figures are the generator's.
 pub const LATE_LIMIT: Duration = Duration::from_millis(1);
-
-/// What the steps are expressed in.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Steps {
-    /// Fractions of each pair's capacity (`--load`).
-    Load(Vec<f64>),
-    /// Requests per second, the same for every pair (`--rate`).
-    Rate(Vec<f64>),
-}
-
-/// How the rate experiment runs each pair.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RatePlan {
-    /// The offered loads or rates, ascending, each once.
-    pub steps: Steps,
-    /// Measured time of each step.
-    pub duration: Duration,
-    /// Warm-up before it, on the same schedule.
-    pub warmup: Duration,
-    /// Most requests outstanding at once.
-    pub max_in_flight: usize,
-}
-
-impl RatePlan {
-    /// The plan of the command line: an empty `--load` is the default list; lists sorted.
-    pub fn new(
-        steps: Steps,
-        duration: Option<Duration>,
-        max_in_flight: usize,
-        quick: bool,
-    ) -> RatePlan {
-        let sorted = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v.dedup();
-            v
-        };
-        let steps = match steps {
-            Steps::Load(v) if v.is_empty() => Steps::Load(if quick {
-                QUICK_LOADS.to_vec()
-            } else {
-                DEFAULT_LOADS.to_vec()
-            }),
-            Steps::Load(v) => Steps::Load(sorted(v)),
-            Steps::Rate(v) => Steps::Rate(sorted(v)),
-        };
-        let duration = duration.unwrap_or(if quick {
-            QUICK_DURATION
-        } else {
-            DEFAULT_DURATION
-        });
-        RatePlan {
-            steps,
-            duration,
-            warmup: (duration / 10).max(MIN_WARMUP),
-            max_in_flight,
-        }
-    }
-
-    /// How many steps each pair runs (one per pass).
-    pub fn step_count(&self) -> usize {
-        match &self.steps {
-            Steps::Load(loads) => loads.len(),
-            Steps::Rate(rates) => rates.len(),
-        }
-    }
-
-    /// Each step's load (for `--load`) and offered rate, for a pair of capacity `capacity_rps`.
-    pub fn rates(&self, capacity_rps: f64) -> Vec<(Option<f64>, f64)> {
-        match &self.steps {
-            Steps::Load(loads) => loads.iter().map(|l| (Some(*l), l * capacity_rps)).collect(),
-            Steps::Rate(rates) => rates.iter().map(|r| (None, *r)).collect(),
-        }
-    }
-}
-
-/// The send times of one step: request k at k / rate from the step's start; the ones before
-/// `warmup` are the warm-up, the ones in `[warmup, warmup + duration)` are measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Schedule {
-    interval: Duration,
-    warmup: Duration,
-    end: Duration,
-}
-
-impl Schedule {
-    /// `rate` requests per second (positive).
-    pub fn new(rate: f64, warmup: Duration, duration: Duration) -> Schedule {
-        Schedule {
-            interval: Duration::from_secs_f64(1.0 / rate),
-            warmup,
-            end: warmup + duration,
-        }
-    }
-
-    /// Send time of request k, from the step's start.
-    pub fn offset(&self, k: u64) -> Duration {
-        probe::scheduled_offset(self.interval, k)
-    }
-
-    /// How many requests it sends (warm-up included).
-    pub fn len(&self) -> u64 {
-        if self.interval.is_zero() {
-            return 0;
-        }
-        // The first k whose offset reaches the end.
-        let n = self.end.as_nanos().div_ceil(self.interval.as_nanos());
-        u64::try_from(n).unwrap_or(u64::MAX)
-    }
-
-    /// Whether it sends nothing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether request k belongs to the warm-up.
-    pub fn is_warmup(&self, k: u64) -> bool {
-        self.offset(k) < self.warmup
-    }
-}
-
-/// The pacing thread's view of time, from the step's start: real ([`RealClock`]) or, in
-/// tests, scripted.
-pub trait Clock {
-    /// Time since the step's start.
-    fn now(&self) -> Duration;
-    /// Sleeps until `at` (returns at once if it has passed).
-    fn sleep_until(&mut self, at: Duration);
-}
-
-/// The monotonic clock, with `std::thread::sleep` (finer than tokio's 1 ms timer wheel).
-#[derive(Debug, Clone, Copy)]
-pub struct RealClock(pub Instant);
-
-impl Clock for RealClock {
-    fn now(&self) -> Duration {
-        self.0.elapsed()
-    }
-
-    fn sleep_until(&mut self, at: Duration) {
-        let now = self.now();
-        if at > now {
-            std::thread::sleep(at - now);
-        }
-    }
-}
-
-/// What the pacer did with request k: sent it (`send` was called) or refused it (the cap),
-/// `late` after its send time (for a sent request the send itself is later still: the task
-/// measures that).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dispatch {
-    /// Handed to `send`.
-    Sent {
-        /// Request number, warm-up included.
-        k: u64,
-    },
-    /// Not sent: `max_in_flight` requests were outstanding.
-    Refused {
-        /// Request number, warm-up included.
-        k: u64,
-        /// When the pacer decided, after the send time.
-        late: Duration,
-    },
-}
-
-/// Keeps `schedule`: sleeps to each send time and calls `send(k)` unless `in_flight` has
-/// reached `cap`, in which case the request is refused. `send` must count the request in
-/// `in_flight` before it returns (the request's task takes it out when answered). A pacer
-/// behind its schedule sends what is due at once, in order: lateness is recorded, not hidden.
-pub fn pace(
-    schedule: &Schedule,
-    cap: usize,
-    in_flight: &AtomicUsize,
-    clock: &mut impl Clock,
-    mut send: impl FnMut(u64),
-) -> Vec<Dispatch> {
-    let mut out = Vec::with_capacity(usize::try_from(schedule.len()).unwrap_or(0));
-    for k in 0..schedule.len() {
-        let at = schedule.offset(k);
-        clock.sleep_until(at);
-        if in_flight.load(Ordering::Acquire) >= cap {
-            out.push(Dispatch::Refused {
-                k,
-                late: clock.now().saturating_sub(at),
-            });
-        } else {
-            send(k);
-            out.push(Dispatch::Sent { k });
-        }
-    }
-    out
-}
-
-/// How one request of a step ended (rate_raw.csv's `outcome`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The strategy's success status with the right body.
-    Ok,
-    /// 503: the server shed it.
-    Shed,
-    /// Another status than the strategy's success status and 503.
-    Status,
-    /// No answer within `--timeout`.
-    Timeout,
-    /// Connection refused or reset, malformed response.
-    Transport,
-    /// The right status, the wrong body.
-    Body,
-    /// Not sent: the in-flight cap (the generator's error).
-    Refused,
-}
-
-impl Outcome {
-    /// Its name in rate_raw.csv.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Ok => RATE_OK,
-            Outcome::Shed => RATE_SHED,
-            Outcome::Status => "status",
-            Outcome::Timeout => "timeout",
-            Outcome::Transport => "transport",
-            Outcome::Body => "body",
-            Outcome::Refused => RATE_REFUSED,
-        }
-    }
-
-    /// The outcome of a sent request.
-    pub fn of(error: Option<&RequestError>) -> Outcome {
-        match error {
-            None => Outcome::Ok,
-            Some(RequestError::Status(503)) => Outcome::Shed,
-            Some(RequestError::Status(_)) => Outcome::Status,
-            Some(RequestError::Timeout) => Outcome::Timeout,
-            Some(RequestError::Transport(_)) => Outcome::Transport,
-            Some(RequestError::Body(_)) => Outcome::Body,
-        }
-    }
-}
 
 /// One request of the measured part of a step.
 #[derive(Debug, Clone, PartialEq)]
@@ -339,7 +90,7 @@ pub struct Step {
     /// The probes sent from the measured part's start to the last answer.
     pub probes: Vec<ProbeRecord>,
     /// Where it ran: pass, position, the server process, its start in the run.
-    pub place: measure::Place,
+    pub place: Place,
 }
 
 /// The figures of a step (rate_summary.csv), all derived from its records.
@@ -595,7 +346,7 @@ pub async fn run(
         let name = p.name();
         p.notes.extend(bench.stop_notes(&name));
         p.steps.sort_by_key(|s| s.number);
-        crate::pair_end(
+        crate::harness::pair_end(
             &console,
             &p.name(),
             p.not_applicable.as_deref(),
@@ -656,7 +407,7 @@ impl Subject<'_> {
 fn subjects<'a>(settings: &'a Settings, binaries: Option<&'a Binaries>) -> Vec<Subject<'a>> {
     match &settings.subjects {
         Subjects::External { url } => vec![Subject::External { url }],
-        Subjects::Servers { .. } => crate::at_largest_workers(settings, binaries)
+        Subjects::Servers { .. } => crate::harness::at_largest_workers(settings, binaries)
             .into_iter()
             .map(|(target, binary, workers)| Subject::Ours {
                 target,
@@ -689,7 +440,7 @@ async fn visit(
         } => {
             let limits = queue_limits(
                 plan,
-                &measure::server_args(plan, *workers),
+                &bench::server_args(plan, *workers),
                 bench.server_extra(),
             );
             let started = bench
@@ -875,7 +626,7 @@ async fn run_step(
     let base = base.to_owned();
     let call: Call = Arc::new(move || {
         let (client, base) = (Arc::clone(&client), base.clone());
-        Box::pin(async move { measure::call_checked(&*client, &base, strategy, &plan, mode).await })
+        Box::pin(async move { http::call_checked(&*client, &base, strategy, &plan, mode).await })
     });
     let (dispatched, answers) = paced(schedule, rate.max_in_flight, start, call).await?;
     let end = Instant::now();
@@ -890,9 +641,9 @@ async fn run_step(
         max_in_flight: rate.max_in_flight,
         records: records(&schedule, &dispatched, answers),
         probes,
-        place: measure::Place {
+        place: Place {
             start_offset: bench.run_offset(measured_start),
-            ..measure::Place::default()
+            ..Place::default()
         },
     })
 }
@@ -968,7 +719,7 @@ pub async fn health_step(
     let call: Call = Arc::new(move || {
         let (client, url) = (Arc::clone(&client), url.clone());
         Box::pin(async move {
-            match measure::timed_get(&*client, &url, timeout).await.1 {
+            match http::timed_get(&*client, &url, timeout).await.1 {
                 Ok(r) if r.status == 200 => (Some(200), None),
                 Ok(r) => (Some(r.status), Some(RequestError::Status(r.status))),
                 Err(e) => (None, Some(e)),
@@ -985,7 +736,7 @@ pub async fn health_step(
         max_in_flight: plan.max_in_flight,
         records: records(&schedule, &dispatched, answers),
         probes: vec![],
-        place: measure::Place::default(),
+        place: Place::default(),
     };
     Ok(StepFigures::of(&step, timeout))
 }
@@ -1040,7 +791,7 @@ fn records(schedule: &Schedule, dispatched: &[Dispatch], answers: Vec<Answer>) -
         }
         out.push(RateRecord {
             index: out.len() as u64,
-            scheduled_offset: schedule.offset(k) - schedule.warmup,
+            scheduled_offset: schedule.offset(k) - schedule.warmup(),
             ..record
         });
     }
@@ -1179,6 +930,8 @@ fn write_summary(w: &mut impl Write, pairs: &[RatePair], timeout: Duration) -> i
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::pacing::Clock;
+    use crate::settings::{DEFAULT_DURATION, MIN_WARMUP, QUICK_LOADS};
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
 
@@ -1324,7 +1077,7 @@ mod tests {
             max_in_flight: 3,
             records,
             probes: vec![],
-            place: measure::Place::default(),
+            place: Place::default(),
         };
         let f = StepFigures::of(&step, Duration::from_secs(30));
         assert_eq!(
@@ -1379,7 +1132,7 @@ mod tests {
             request_timeout: Duration::from_secs(1),
             cores: 2,
         };
-        let args = measure::server_args(&plan, 2);
+        let args = bench::server_args(&plan, 2);
         assert_eq!(
             queue_limits(&plan, &args, &[]),
             ["--max-queue", "20", "--max-background", "20"]
@@ -1393,7 +1146,7 @@ mod tests {
             concurrency: 2000,
             ..plan
         };
-        let args = measure::server_args(&big, 2);
+        let args = bench::server_args(&big, 2);
         assert!(queue_limits(&big, &args, &[]).is_empty());
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::Strategy;
 use conformance::HttpClient;
 
-use crate::measure::{RequestError, timed_get};
+use crate::harness::http::{RequestError, timed_get};
 
 /// The longest the check waits for an answer.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);

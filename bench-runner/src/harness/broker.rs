@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use conformance::broker::{RedisServer, Worker};
 
-use crate::cli::{Settings, Subjects};
 use crate::cpu::{self, CpuList, CpuTime};
-use crate::spawner;
+use crate::harness::spawner;
+use crate::settings::{Settings, Subjects};
 
 /// How long `--broker` may take to answer the check before anything is measured.
 const BROKER_CHECK: Duration = Duration::from_secs(3);

@@ -25,15 +25,17 @@ use std::time::Duration;
 use anyhow::Context;
 use results_format::{SIZES_PROBES, SIZES_RAW, SIZES_SUMMARY};
 
-use crate::ExperimentRun;
-use crate::cli::Settings;
-use crate::console::Console;
+use crate::harness::ExperimentRun;
+use crate::harness::bench::{self, Bench, Session};
+use crate::harness::console::Console;
+use crate::harness::output::{Row, pair_labels};
 use crate::harness::passes::{Passes, Slot};
-use crate::measure::{self, Bench, Log, Measurement, Plan, RequestRecord, Round, Session};
-use crate::output::{Row, pair_labels};
+use crate::harness::records::{Log, Measurement, RequestRecord, Round};
+use crate::harness::stats::{self, micros};
+use crate::harness::summary::PairSummary;
 use crate::servers::Binaries;
-use crate::stats::{self, micros};
-use crate::summary::PairSummary;
+use crate::settings::Plan;
+use crate::settings::Settings;
 
 /// Lone requests at one `n` go on past `--calibration` while they add up to less than this
 /// (over all passes: each visit takes its share).
@@ -89,7 +91,7 @@ pub async fn run(
 ) -> anyhow::Result<ExperimentRun> {
     let plan = bench.plan();
     let sizes: Vec<String> = settings.sizes.iter().map(u64::to_string).collect();
-    let pairs = crate::pairs(settings, binaries);
+    let pairs = crate::harness::pairs(settings, binaries);
     let passes = Passes {
         count: plan.rounds,
         seed: settings.seed,
@@ -145,7 +147,7 @@ pub async fn run(
                 Some(_) => conformance::Mode::Ours,
                 None => conformance::Mode::External,
             };
-            let notes: Vec<String> = measure::round_notes(mode, &step.rounds)
+            let notes: Vec<String> = bench::round_notes(mode, &step.rounds)
                 .into_iter()
                 .map(|note| format!("n = {}: {note}", step.n))
                 .collect();
@@ -168,7 +170,7 @@ pub async fn run(
 
 /// The pair's end: not applicable, or failed, said once.
 fn finish(m: &Measurement, log: &dyn Log) {
-    crate::pair_end(
+    crate::harness::pair_end(
         log,
         &m.name(),
         m.not_applicable.as_deref(),
@@ -257,7 +259,7 @@ async fn one_size(
     step.rounds.push(round);
     s.check_alive()?;
     bench.idle(s).await?;
-    measure::request_errors(&step.rounds)
+    bench::request_errors(&step.rounds)
 }
 
 /// `   n = 1000: T1 0.105 ms, 5 rounds, request p50 0.9 ms, probe p99 1.2 ms (40 probes)`.
@@ -431,8 +433,8 @@ pub fn render(pairs: &[SizesPair], sizes: &[u64]) -> io::Result<Vec<(&'static st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::parse_line;
-    use crate::summary::tests::measurement;
+    use crate::harness::output::parse_line;
+    use crate::harness::summary::tests::measurement;
 
     /// A pair of two sizes: n = 0 (the fixture's rounds, T1 from three lone requests) and
     /// n = 10 (its second round only), then a size it failed at and one it never reached.

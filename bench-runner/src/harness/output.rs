@@ -15,11 +15,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use results_format::{DERIVED, FILES, PASSES, PROBES, RAW, ROUNDS, SUMMARY};
+use results_format::{DERIVED, FILES};
 
-use crate::measure::Measurement;
-use crate::stats::{self, Spread, micros};
-use crate::summary::{PairSummary, PassSpeed, RoundFigures};
+use crate::harness::records::Measurement;
+use crate::harness::stats::{Spread, micros};
 
 /// One CSV row under construction (every experiment's writers build theirs with it).
 #[derive(Debug, Default)]
@@ -44,7 +43,7 @@ impl Row {
     }
 
     /// `_mean,_sd` of a spread.
-    fn spread(self, s: Option<Spread>, digits: usize) -> Row {
+    pub(crate) fn spread(self, s: Option<Spread>, digits: usize) -> Row {
         self.num(s.map(|s| s.mean), digits)
             .num(s.and_then(|s| s.sd), digits)
     }
@@ -52,7 +51,7 @@ impl Row {
     /// A probe's columns after its round or step, the same in every experiment's probes file:
     /// index, scheduled offset, the connection that carried it, the split of its wait,
     /// latency, status, error.
-    pub(crate) fn probe(self, p: &crate::probe::ProbeRecord) -> Row {
+    pub(crate) fn probe(self, p: &crate::harness::probe::ProbeRecord) -> Row {
         self.put(p.index)
             .put(micros(p.scheduled_offset))
             .put(p.connection)
@@ -69,7 +68,7 @@ impl Row {
 }
 
 /// `text` on one line: its lines, trimmed, joined with " | ".
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -99,208 +98,13 @@ pub(crate) fn pair_labels(m: &Measurement, wide: bool) -> Row {
     row.opt(l.workers).put(m.strategy).put(m.plan.kernel.name())
 }
 
-/// The batch files' leading columns.
-fn labels(m: &Measurement, wide: bool) -> Row {
-    let row = pair_labels(m, wide);
-    if wide {
-        row.put(m.plan.n).put(m.plan.concurrency)
-    } else {
-        row
-    }
-}
-
-/// raw.csv.
-pub fn write_raw(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
-    writeln!(w, "{}", RAW.header())?;
-    for m in ms {
-        for round in &m.rounds {
-            for r in &round.requests {
-                labels(m, true)
-                    .put(round.number)
-                    .put(r.index)
-                    .put(micros(r.start_offset))
-                    .put(micros(r.latency))
-                    .opt(r.status)
-                    .put(r.error.is_none())
-                    .opt(r.error.as_ref())
-                    .write(w)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// probes.csv.
-pub fn write_probes(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
-    writeln!(w, "{}", PROBES.header())?;
-    for m in ms {
-        for round in &m.rounds {
-            for p in &round.probes {
-                labels(m, false).put(round.number).probe(p).write(w)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// rounds.csv.
-pub fn write_rounds(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
-    writeln!(w, "{}", ROUNDS.header())?;
-    for m in ms {
-        for round in &m.rounds {
-            let f = RoundFigures::of(m, round);
-            let l = f.latency;
-            let p = f.probe;
-            let place = round.place;
-            labels(m, true)
-                .put(f.round)
-                .put(place.pass)
-                .put(place.position)
-                .opt(place.server_pid)
-                .num(Some(stats::millis(place.start_offset)), 1)
-                .num(round.lone.map(stats::millis), 3)
-                .num(Some(f.batch_ms), 3)
-                .num(f.ideal_batch_ms, 3)
-                .num(f.efficiency, 4)
-                .num(Some(f.throughput_rps), 2)
-                .opt(l.map(|l| l.min))
-                .opt(l.map(|l| l.p50))
-                .opt(l.map(|l| l.max))
-                .num(l.map(|l| l.mean), 1)
-                .put(f.requests)
-                .put(f.errors.timeout)
-                .put(f.errors.transport)
-                .put(f.errors.status)
-                .put(f.errors.body)
-                .put(f.probes)
-                .put(f.probe_errors)
-                .opt(p.map(|p| p.p50))
-                .opt(p.map(|p| p.max))
-                .opt(f.probe_harness_late.map(|h| h.max))
-                .num(f.background_done_ms, 3)
-                .opt(f.lag.map(|l| l.samples))
-                .opt(f.lag.and_then(|l| l.p50_us))
-                .opt(f.lag.and_then(|l| l.p99_us))
-                .opt(f.lag.and_then(|l| l.max_us))
-                .num(f.server_cpu_ms, 0)
-                .num(f.client_cpu_ms, 0)
-                .num(f.server_cores_used, 3)
-                .num(f.server_peak_rss_mib, 1)
-                .write(w)?;
-        }
-    }
-    Ok(())
-}
-
-/// summary.csv.
-pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
-    writeln!(w, "{}", SUMMARY.header())?;
-    for m in ms {
-        let s = PairSummary::of(m);
-        labels(m, true)
-            .put(m.rounds.len())
-            .put(s.result)
-            // One line per pair: a server's multi-line stderr is joined with " | ".
-            .opt(s.failure.as_ref().map(|f| one_line(f)))
-            .opt(s.verified)
-            .put(s.checks_passed)
-            .put(s.checks_skipped)
-            .num(s.t1_ms, 3)
-            .num(s.ideal_batch_ms, 3)
-            .spread(s.batch_ms, 3)
-            .num(s.batch_ms.map(|b| b.min), 3)
-            .num(s.batch_ms.map(|b| b.max), 3)
-            .spread(s.efficiency, 4)
-            .num(s.efficiency.map(|e| e.min), 4)
-            .num(s.efficiency.map(|e| e.max), 4)
-            .spread(s.throughput_rps, 2)
-            .opt(s.latency_us.map(|l| l.min))
-            .opt(s.latency_us.map(|l| l.p50))
-            .opt(s.latency_us.map(|l| l.p90))
-            .opt(s.latency_us.map(|l| l.p99))
-            .opt(s.latency_us.map(|l| l.max))
-            .put(s.requests)
-            .put(s.errors.timeout)
-            .put(s.errors.transport)
-            .put(s.errors.status)
-            .put(s.errors.body)
-            .put(s.probes)
-            .put(s.probe_errors)
-            .opt(s.probe_us.map(|p| p.p50))
-            .opt(s.probe_us.map(|p| p.p90))
-            .opt(s.probe_us.map(|p| p.p99))
-            .opt(s.probe_us.map(|p| p.max))
-            .opt(s.probe_harness_late_us.map(|h| h.p99))
-            .opt(s.probe_harness_late_us.map(|h| h.max))
-            .spread(s.background_done_ms, 3)
-            .num(s.background_done_ms.map(|b| b.min), 3)
-            .num(s.background_done_ms.map(|b| b.max), 3)
-            .opt(s.lag_samples)
-            .num(s.lag_us_p50_median, 1)
-            .num(s.lag_us_p99_median, 1)
-            .opt(s.lag_us_p99_worst)
-            .opt(s.lag_us_max)
-            .num(s.server_cpu_ms.map(|c| c.mean), 1)
-            .num(s.client_cpu_ms.map(|c| c.mean), 1)
-            .num(s.server_cores_used.map(|c| c.mean), 3)
-            .num(s.server_cores_used.map(|c| c.min), 3)
-            .num(s.server_cores_used.map(|c| c.max), 3)
-            .num(s.server_peak_rss_mib_max, 1)
-            .put(&s.note)
-            .write(w)?;
-    }
-    Ok(())
-}
-
-/// passes.csv: the machine's speed in each pass of `experiment`.
-pub fn write_passes(w: &mut impl Write, experiment: &str, passes: &[PassSpeed]) -> io::Result<()> {
-    writeln!(w, "{}", PASSES.header())?;
-    for p in passes {
-        Row::default()
-            .put(experiment)
-            .put(p.pass)
-            .put(p.rounds)
-            .num(Some(stats::millis(p.start_offset)), 1)
-            .num(Some(stats::millis(p.end_offset)), 1)
-            .num(Some(p.speed_median), 4)
-            .num(Some(p.speed_min), 4)
-            .num(Some(p.speed_max), 4)
-            .write(w)?;
-    }
-    Ok(())
-}
-
-/// Renders the batch experiment's CSV files, in [`CSV_FILES`](results_format::CSV_FILES) order.
-pub fn render(
-    ms: &[Measurement],
-    passes: &[PassSpeed],
-) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
-    type Writer = fn(&mut Vec<u8>, &[Measurement], &[PassSpeed]) -> io::Result<()>;
-    let writers: [(&str, Writer); 5] = [
-        (RAW.name, |w, ms, _| write_raw(w, ms)),
-        (PROBES.name, |w, ms, _| write_probes(w, ms)),
-        (ROUNDS.name, |w, ms, _| write_rounds(w, ms)),
-        (SUMMARY.name, |w, ms, _| write_summary(w, ms)),
-        (PASSES.name, |w, _, p| {
-            write_passes(w, results_format::Experiment::Batch.name(), p)
-        }),
-    ];
-    let mut files = Vec::with_capacity(writers.len());
-    for (name, write) in writers {
-        let mut buf = Vec::new();
-        write(&mut buf, ms, passes)?;
-        files.push((name, buf));
-    }
-    Ok(files)
-}
-
 /// Writes `files` into `out` as one step: all of them into a temporary directory beside `out`
 /// (same filesystem), synced, then swapped with `out` atomically. Entries of an existing `out`
 /// that are not results files (a README, plots, another run's subdirectory) are copied over
 /// first, so only our files are replaced. Not carried over: the previous report
-/// ([`DERIVED`](results_format::DERIVED): REPORT.md, charts/), which was derived from the CSVs
+/// ([`DERIVED`]: REPORT.md, charts/), which was derived from the CSVs
 /// being replaced and would contradict the new ones, and every results file
-/// ([`FILES`](results_format::FILES)) this run did not write: an experiment not run this time
+/// ([`FILES`]) this run did not write: an experiment not run this time
 /// would otherwise sit beside a metadata.json that does not describe it. If anything fails before the swap, `out`
 /// is untouched and the temporary directory is removed.
 pub fn write_results(out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
@@ -429,122 +233,6 @@ pub fn parse_line(line: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::summary::tests::measurement;
-
-    fn rows(text: &str) -> Vec<Vec<String>> {
-        text.lines().map(parse_line).collect()
-    }
-
-    #[test]
-    fn every_row_has_as_many_fields_as_its_header() {
-        let mut m = measurement();
-        for (i, r) in m.rounds.iter_mut().enumerate() {
-            r.place.pass = i as u32 + 1;
-            r.lone = m.t1;
-        }
-        let ms = vec![m];
-        let files = render(&ms, &crate::summary::pass_speeds(&ms)).expect("render");
-        let batch: Vec<&str> = results_format::CSV_FILES.iter().map(|f| f.name).collect();
-        assert_eq!(files.iter().map(|(n, _)| *n).collect::<Vec<_>>(), batch);
-        let want_rows = [
-            ("raw.csv", 8),
-            ("probes.csv", 5),
-            ("rounds.csv", 2),
-            ("summary.csv", 1),
-            ("passes.csv", 2),
-        ];
-        for ((name, bytes), (want_name, want)) in files.iter().zip(want_rows) {
-            assert_eq!(*name, want_name);
-            let text = std::str::from_utf8(bytes).expect("utf-8");
-            let rows = rows(text);
-            let width = rows[0].len();
-            assert_eq!(rows.len() - 1, want, "{name}");
-            for row in &rows {
-                assert_eq!(row.len(), width, "{name}: {row:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn a_pair_not_applicable_is_neither_ok_nor_failed_and_has_no_figures() {
-        let mut m = measurement();
-        m.failure = None;
-        m.rounds.clear();
-        m.verification = None;
-        m.t1 = None;
-        m.not_applicable = Some("/block_in_place does not run on smol multi-thread".into());
-        let mut buf = Vec::new();
-        write_summary(&mut buf, &[m]).expect("write");
-        let text = String::from_utf8(buf).expect("utf-8");
-        let rows = rows(&text);
-        let get = |col: &str| {
-            let i = rows[0].iter().position(|c| c == col).expect(col);
-            rows[1][i].clone()
-        };
-        assert_eq!(get("result"), results_format::RESULT_NOT_APPLICABLE);
-        assert_eq!(
-            (get("failure"), get("t1_ms")),
-            (String::new(), String::new())
-        );
-        assert_eq!(get("batch_ms_mean"), "");
-    }
-
-    #[test]
-    fn summary_row_values() {
-        let ms = vec![measurement()];
-        let mut buf = Vec::new();
-        write_summary(&mut buf, &ms).expect("write");
-        let text = String::from_utf8(buf).expect("utf-8");
-        let rows = rows(&text);
-        let get = |col: &str| {
-            let i = rows[0]
-                .iter()
-                .position(|c| c == col)
-                .unwrap_or_else(|| panic!("{col}"));
-            rows[1][i].clone()
-        };
-        assert_eq!(get("target"), "tokio");
-        assert_eq!(get("workers"), "1");
-        assert_eq!(get("strategy"), "cycle");
-        assert_eq!(get("result"), "failed");
-        // The comma inside survives the quoting.
-        assert_eq!(get("failure"), "1 of 8 requests failed: 1 timeout");
-        assert_eq!(get("verified"), "true");
-        assert_eq!(get("t1_ms"), "10.000");
-        assert_eq!(get("batch_ms_mean"), "60.000");
-        assert_eq!(get("batch_ms_sd"), "28.284");
-        assert_eq!(get("efficiency_mean"), "0.3750");
-        assert_eq!(get("latency_us_p50"), "20000");
-        assert_eq!(get("latency_us_p99"), "40000");
-        assert_eq!(get("probe_latency_us_p99"), "6000");
-        assert_eq!(get("probe_errors"), "0");
-        assert_eq!(get("errors_timeout"), "1");
-        assert_eq!(get("background_done_ms_mean"), "");
-        assert_eq!(get("note"), "a; b");
-        assert_eq!(get("lag_samples"), "300");
-        assert_eq!(get("lag_us_p99_median"), "1950.0");
-        assert_eq!(get("lag_us_p99_worst"), "3000");
-        assert_eq!(get("lag_us_max"), "4000");
-        assert_eq!(get("server_cpu_ms_mean"), "80.0");
-        assert_eq!(get("client_cpu_ms_mean"), "15.0");
-        assert_eq!(get("server_cores_used_mean"), "1.250");
-        assert_eq!(get("kernel"), "sum-squares");
-        // The larger of the rounds' peaks (20 and 30.5 MiB).
-        assert_eq!(get("server_peak_rss_mib_max"), "30.5");
-        assert_eq!(get("server_cores_used_max"), "1.500");
-    }
-
-    #[test]
-    fn raw_rows_mark_errors() {
-        let mut buf = Vec::new();
-        write_raw(&mut buf, &[measurement()]).expect("write");
-        let text = String::from_utf8(buf).expect("utf-8");
-        let last = rows(&text).pop().expect("rows");
-        assert_eq!(
-            &last[9..],
-            ["2", "3", "3", "1000000", "", "false", "timeout"]
-        );
-    }
 
     #[test]
     fn fields_are_quoted_when_needed() {
