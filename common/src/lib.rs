@@ -33,9 +33,10 @@
 //!   a client closes race-free (`GET /lag`, `POST /lag/window`); each server only spawns it.
 //! - [`placement`]: `--cpus` (the process pinned before its threads start, read back for
 //!   `/stats`) and `--cpu-pool-nice` (the CPU pool's threads at a lower OS priority).
-//! - [`openapi`]: `/openapi.json` (an OpenAPI 3.1 document generated from [`Endpoint::all`],
-//!   the strategies, the parameter rules and the body types) and `/docs` (an HTML page
-//!   generated from that document).
+//! - [`openapi`]: `/openapi.json`, an OpenAPI 3.1 document generated from [`Endpoint::all`],
+//!   the strategies, the parameter rules and the body types.
+//! - [`openapi::docs`] (`openapi/docs.rs`): `/docs`, the HTML page rendered from that
+//!   document.
 //! - [`cli`]: the shared `clap` options, the `listening on` line, a runtime-agnostic
 //!   termination signal.
 
