@@ -15,7 +15,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use schemars::JsonSchema;
@@ -34,6 +34,7 @@ use crate::queue::BrokerUrl;
 use crate::reply::{Accepted, Computed, Reply};
 use crate::strategy::{RuntimeKind, Strategy};
 use crate::threads::ThreadCensus;
+use crate::tracker::{Tracker, TrackerGuard};
 
 /// How long no request must have run before a stopping server closes its connections
 /// ([`App::settle`]).
@@ -969,66 +970,6 @@ fn index(strategy: Strategy) -> usize {
         .iter()
         .position(|s| *s == strategy)
         .unwrap_or_default()
-}
-
-/// A count of things in progress that can be waited on from a plain thread (the server's main
-/// thread at shutdown), whatever runtime the things run on.
-#[derive(Debug, Default)]
-pub(crate) struct Tracker {
-    count: Arc<(Mutex<usize>, Condvar)>,
-}
-
-#[derive(Debug)]
-pub(crate) struct TrackerGuard {
-    count: Arc<(Mutex<usize>, Condvar)>,
-}
-
-impl Tracker {
-    fn lock(&self) -> MutexGuard<'_, usize> {
-        self.count.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn count(&self) -> usize {
-        *self.lock()
-    }
-
-    pub(crate) fn enter(&self) -> TrackerGuard {
-        *self.lock() += 1;
-        TrackerGuard {
-            count: Arc::clone(&self.count),
-        }
-    }
-
-    pub(crate) fn try_enter(&self, limit: usize) -> Option<TrackerGuard> {
-        let mut count = self.lock();
-        if *count >= limit {
-            return None;
-        }
-        *count += 1;
-        Some(TrackerGuard {
-            count: Arc::clone(&self.count),
-        })
-    }
-
-    pub(crate) fn wait_idle(&self, timeout: Duration) -> usize {
-        let (_, idle) = &*self.count;
-        let guard = self.lock();
-        let (guard, _) = idle
-            .wait_timeout_while(guard, timeout, |count| *count > 0)
-            .unwrap_or_else(PoisonError::into_inner);
-        *guard
-    }
-}
-
-impl Drop for TrackerGuard {
-    fn drop(&mut self) {
-        let (lock, idle) = &*self.count;
-        let mut count = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        *count -= 1;
-        if *count == 0 {
-            idle.notify_all();
-        }
-    }
 }
 
 /// The body of `POST /queue` and `GET /queue/{id}`: `/jobs`' own.

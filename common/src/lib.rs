@@ -21,6 +21,8 @@
 //!   servers: a panic caught (answered 500 or counted), the pool measured.
 //! - [`threads`]: [`threads::ThreadCensus`], the OS threads that really did a kind of work
 //!   (measured thread counts in `/stats`).
+//! - `tracker.rs`: a count of things in progress that a plain thread can wait on (requests in
+//!   flight, pending background jobs, running `/jobs`), whatever runtime runs them.
 //! - [`gate`]: the semaphore with one permit per core (tokio's, handed over in arrival
 //!   order) and its bounded queue (`/bounded`).
 //! - [`jobs`]: the job store behind `POST /jobs` and `GET /jobs/{id}`.
@@ -58,6 +60,7 @@ pub mod strategy;
 #[cfg(test)]
 mod test_util;
 pub mod threads;
+mod tracker;
 
 pub use app::{App, BackgroundJob, Limits, Offloaded, RuntimeInfo, Stats, Work};
 pub use cli::ServerArgs;
