@@ -13,8 +13,13 @@
 //! - [`params`]: query-string parsing and the 400 reasons.
 //! - [`reply`]: [`Reply`] (status + JSON) and the serde body types, also read by the
 //!   conformance suite and bench-runner.
-//! - [`app`]: [`App`], the per-process state: validation and counting around each handler,
-//!   background-job admission and drain, `/stats`.
+//! - [`app`]: [`App`], the per-process state every handler goes through, in files by job:
+//!   `app.rs` (the state and its configuration: [`RuntimeInfo`], [`Limits`]),
+//!   `app/dispatch.rs` (validation and counting around each handler, the runner of each
+//!   strategy, the other endpoints' replies), `app/work.rs` ([`Work`]: a validated request and
+//!   how its kernel runs), `app/admission.rs` (background jobs: admission, [`BackgroundJob`],
+//!   their accounting), `app/stats.rs` (the answer counts and the `/stats` body, [`Stats`]),
+//!   `app/shutdown.rs` (graceful shutdown: its state, the watchdog, the drains, the report).
 //! - [`cpu_pool`]: a rayon pool sized to the cores, awaitable from any runtime (`/rayon`,
 //!   `/jobs`).
 //! - [`offload`]: what wraps every closure handed to a blocking pool, once for the three
