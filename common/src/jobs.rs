@@ -18,10 +18,11 @@ use event_listener::Event;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{Tracker, TrackerGuard, Work};
+use crate::app::Work;
 use crate::cpu_pool::CpuPool;
 use crate::offload::catch;
 use crate::reply::Reply;
+use crate::tracker::{Tracker, TrackerGuard};
 
 /// Limits of the job API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

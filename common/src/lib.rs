@@ -13,14 +13,21 @@
 //! - [`params`]: query-string parsing and the 400 reasons.
 //! - [`reply`]: [`Reply`] (status + JSON) and the serde body types, also read by the
 //!   conformance suite and bench-runner.
-//! - [`app`]: [`App`], the per-process state: validation and counting around each handler,
-//!   background-job admission and drain, `/stats`.
+//! - [`app`]: [`App`], the per-process state every handler goes through, in files by job:
+//!   `app.rs` (the state and its configuration: [`RuntimeInfo`], [`Limits`]),
+//!   `app/dispatch.rs` (validation and counting around each handler, the runner of each
+//!   strategy, the other endpoints' replies), `app/work.rs` ([`Work`]: a validated request and
+//!   how its kernel runs), `app/admission.rs` (background jobs: admission, [`BackgroundJob`],
+//!   their accounting), `app/stats.rs` (the answer counts and the `/stats` body, [`Stats`]),
+//!   `app/shutdown.rs` (graceful shutdown: its state, the watchdog, the drains, the report).
 //! - [`cpu_pool`]: a rayon pool sized to the cores, awaitable from any runtime (`/rayon`,
 //!   `/jobs`).
 //! - [`offload`]: what wraps every closure handed to a blocking pool, once for the three
 //!   servers: a panic caught (answered 500 or counted), the pool measured.
 //! - [`threads`]: [`threads::ThreadCensus`], the OS threads that really did a kind of work
 //!   (measured thread counts in `/stats`).
+//! - `tracker.rs`: a count of things in progress that a plain thread can wait on (requests in
+//!   flight, pending background jobs, running `/jobs`), whatever runtime runs them.
 //! - [`gate`]: the semaphore with one permit per core (tokio's, handed over in arrival
 //!   order) and its bounded queue (`/bounded`).
 //! - [`jobs`]: the job store behind `POST /jobs` and `GET /jobs/{id}`.
@@ -33,9 +40,10 @@
 //!   a client closes race-free (`GET /lag`, `POST /lag/window`); each server only spawns it.
 //! - [`placement`]: `--cpus` (the process pinned before its threads start, read back for
 //!   `/stats`) and `--cpu-pool-nice` (the CPU pool's threads at a lower OS priority).
-//! - [`openapi`]: `/openapi.json` (an OpenAPI 3.1 document generated from [`Endpoint::all`],
-//!   the strategies, the parameter rules and the body types) and `/docs` (an HTML page
-//!   generated from that document).
+//! - [`openapi`]: `/openapi.json`, an OpenAPI 3.1 document generated from [`Endpoint::all`],
+//!   the strategies, the parameter rules and the body types.
+//! - [`openapi::docs`] (`openapi/docs.rs`): `/docs`, the HTML page rendered from that
+//!   document.
 //! - [`cli`]: the shared `clap` options, the `listening on` line, a runtime-agnostic
 //!   termination signal.
 
@@ -57,6 +65,7 @@ pub mod strategy;
 #[cfg(test)]
 mod test_util;
 pub mod threads;
+mod tracker;
 
 pub use app::{App, BackgroundJob, Limits, Offloaded, RuntimeInfo, Stats, Work};
 pub use cli::ServerArgs;
