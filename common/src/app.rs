@@ -102,6 +102,10 @@ pub struct Limits {
     /// Not a limit: the `/queue` broker (`--broker`); `None` answers `/queue` with 503
     /// `no_broker`.
     pub broker: Option<BrokerUrl>,
+    /// Not a limit: how long no request must have run before a stopping server closes its
+    /// connections, and how often a stopping server checks what it waits for
+    /// (`--shutdown-quiet-ms`, default [`SETTLE_QUIET`]).
+    pub settle_quiet: Duration,
 }
 
 /// Why a server could not start its shared state.
@@ -242,6 +246,7 @@ mod testing {
                 panic_on_n,
                 kernel: kernel::DEFAULT,
                 broker: None,
+                settle_quiet: super::SETTLE_QUIET,
             },
         )
         .expect("app")

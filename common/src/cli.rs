@@ -106,6 +106,14 @@ pub struct ServerArgs {
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
     pub shutdown_timeout: Duration,
 
+    /// On SIGINT/SIGTERM, how long no request must have started before the connections are
+    /// closed: requests on connections accepted before the stop reach their handler meanwhile.
+    /// A client that knows it has nothing in flight (bench-runner, between its visits) may
+    /// shorten it.
+    #[arg(long, default_value = "200", value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub shutdown_quiet_ms: u64,
+
     /// Pin the whole process (every thread) to these CPUs, e.g. `1`, `0-3`, `0,2`; done before
     /// any thread starts. --workers and --cpu-threads then default to their number.
     #[arg(long, value_name = "LIST", value_parser = CpuList::parse_online)]
@@ -215,6 +223,7 @@ impl ServerArgs {
             panic_on_n: self.panic_on_n,
             kernel,
             broker: self.broker.clone(),
+            settle_quiet: Duration::from_millis(self.shutdown_quiet_ms),
         })
     }
 }
@@ -398,6 +407,20 @@ mod tests {
         assert_eq!(limits.job_ttl, Duration::from_secs(300));
         assert_eq!(cli.server.shutdown_timeout, Duration::from_secs(30));
         assert_eq!(limits.lag_interval, Some(Duration::from_millis(1)));
+        assert_eq!(limits.settle_quiet, crate::app::SETTLE_QUIET);
+    }
+
+    #[test]
+    fn the_shutdown_quiet_is_a_flag_of_at_least_a_millisecond() {
+        let cli = Cli::try_parse_from(["x", "--shutdown-quiet-ms", "20"]).expect("parses");
+        let limits = cli.server.limits(kernel::KERNELS).expect("limits");
+        assert_eq!(limits.settle_quiet, Duration::from_millis(20));
+        for bad in ["0", "-1", "60001", "x"] {
+            assert!(
+                Cli::try_parse_from(["x", "--shutdown-quiet-ms", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -720,6 +720,7 @@ mod tests {
                 panic_on_n: None,
                 kernel: crate::kernel::DEFAULT,
                 broker: None,
+                settle_quiet: crate::app::SETTLE_QUIET,
             },
         )
         .expect("app");

@@ -36,6 +36,12 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 const HEALTHY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SIGTERM, then SIGKILL after this long.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// `--shutdown-quiet-ms` of every server bench-runner starts. A server's default, 200 ms, lets
+/// requests that clients sent just before the stop reach their handler; bench-runner stops a
+/// server only once it is idle with every answer in (nothing of its own is in flight), so a
+/// short quiet loses nothing, and with the default a stop took 208–226 ms: ~150 ms of waiting in
+/// each of a run's ~1,300 visits, before the next round's clock could start.
+pub const SHUTDOWN_QUIET_MS: u64 = 20;
 /// How often `/stats` is polled while waiting for the server to be idle or background jobs to
 /// finish (the completion time itself is the server's record, not the poll's).
 const STATS_POLL: Duration = Duration::from_millis(2);
@@ -54,10 +60,10 @@ pub struct Bench {
 }
 
 /// The pair processes of the last visit, stopping in the background ([`Bench::stop_later`]):
-/// a server takes about 200 ms to stop (it waits for its connections to go quiet, see
-/// `common::app::SETTLE_QUIET`), which over a run's thousand visits would be minutes of
-/// waiting. The next visit starts its own server meanwhile, and waits for the stop to finish
-/// before its clock starts ([`Bench::settle_previous`]): no round runs beside a stopping server.
+/// a server takes some time to stop (it waits [`SHUTDOWN_QUIET_MS`] for its connections to go
+/// quiet, then for its threads), which over a run's thousand visits would add up. The next
+/// visit starts its own server meanwhile, and waits for the stop to finish before its clock
+/// starts ([`Bench::settle_previous`]): no round runs beside a stopping server.
 #[derive(Debug, Default)]
 struct Stopping {
     /// The pair's name and its stop.
@@ -840,10 +846,16 @@ pub fn probe_errors_note(rounds: &[Round]) -> Option<String> {
     })
 }
 
-/// The server's command line: port 0, the worker count, and limits raised when the plan needs it.
+/// The server's command line: port 0, the worker count, the shutdown's quiet period, and limits
+/// raised when the plan needs it.
 pub fn server_args(plan: &Plan, workers: usize) -> Vec<String> {
     // ServerProcess::start adds `--bind 127.0.0.1:0`.
-    let mut args = vec!["--workers".into(), workers.to_string()];
+    let mut args = vec![
+        "--workers".into(),
+        workers.to_string(),
+        "--shutdown-quiet-ms".into(),
+        SHUTDOWN_QUIET_MS.to_string(),
+    ];
     if plan.kernel != common::kernel::DEFAULT {
         args.extend(["--kernel".into(), plan.kernel.name().into()]);
     }
@@ -1038,7 +1050,10 @@ mod tests {
             "n=10&yield_every=7"
         );
         assert_eq!(strategy_query(Strategy::Cycle, &p), "n=10");
-        assert_eq!(server_args(&p, 2), ["--workers", "2"]);
+        assert_eq!(
+            server_args(&p, 2),
+            ["--workers", "2", "--shutdown-quiet-ms", "20"]
+        );
         p.n = common::cli::DEFAULT_MAX_N + 1;
         p.concurrency = 2000;
         let args = server_args(&p, 1).join(" ");

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use super::App;
 
 /// How long no request must have run before a stopping server closes its connections
-/// ([`App::settle`]).
+/// ([`App::settle`]) by default; `--shutdown-quiet-ms` sets it
+/// ([`Limits::settle_quiet`](super::Limits::settle_quiet)).
 pub const SETTLE_QUIET: Duration = Duration::from_millis(200);
 /// The longest a stopping server waits for its connections to go quiet ([`App::settle`]).
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
@@ -99,7 +100,8 @@ impl App {
     }
 
     /// Lets a stopping server drain, once it has stopped accepting: resolves when no strategy
-    /// request has started or been in flight for [`SETTLE_QUIET`], or after [`SETTLE_LIMIT`]
+    /// request has started or been in flight for the quiet period
+    /// ([`Limits::settle_quiet`](super::Limits::settle_quiet)), or after [`SETTLE_LIMIT`]
     /// (clients that keep sending on open connections cannot hold the exit), or at the
     /// shutdown deadline. The quiet period lets requests on connections accepted before the
     /// stop reach their handler (hyper would otherwise close such a connection as idle, and tide
@@ -113,7 +115,7 @@ impl App {
         let until = Instant::now() + SETTLE_LIMIT.min(self.shutdown.time_left());
         let mut seen = self.activity();
         loop {
-            sleep(SETTLE_QUIET).await;
+            sleep(self.limits.settle_quiet).await;
             let now = self.activity();
             let in_flight = self.in_flight.count();
             if (now == seen && in_flight == 0) || Instant::now() >= until {
@@ -124,8 +126,8 @@ impl App {
     }
 
     /// For a server that cannot close its connections and has nothing else to wait on (tide),
-    /// after [`App::settle`]: waits until no strategy request is in flight, checking every
-    /// [`SETTLE_QUIET`] with the runtime's `sleep`, up to the shutdown deadline. `settle` stops
+    /// after [`App::settle`]: waits until no strategy request is in flight, checking once per
+    /// quiet period with the runtime's `sleep`, up to the shutdown deadline. `settle` stops
     /// waiting after [`SETTLE_LIMIT`] so that clients still sending cannot hold the exit, but a
     /// request already running (a long kernel) is work accepted: it is finished within
     /// `--shutdown-timeout` like on the hyper servers, whose graceful shutdown waits for it.
@@ -140,14 +142,14 @@ impl App {
             if in_flight == 0 || self.shutdown.time_left().is_zero() {
                 return in_flight;
             }
-            sleep(SETTLE_QUIET.min(self.shutdown.time_left())).await;
+            sleep(self.limits.settle_quiet.min(self.shutdown.time_left())).await;
         }
     }
 
     /// For a server whose blocking pools end with its workers (actix-web: one tokio runtime
     /// per worker, and a runtime shut down cancels the blocking tasks it has not started),
     /// before it stops them: waits until no accepted background job is queued or running,
-    /// checking every [`SETTLE_QUIET`] with the runtime's `sleep`, up to the shutdown deadline.
+    /// checking once per quiet period with the runtime's `sleep`, up to the shutdown deadline.
     /// Returns how many are still pending.
     pub async fn drain_background<S, F>(&self, mut sleep: S) -> usize
     where
@@ -159,7 +161,7 @@ impl App {
             if pending == 0 || self.shutdown.time_left().is_zero() {
                 return pending;
             }
-            sleep(SETTLE_QUIET.min(self.shutdown.time_left())).await;
+            sleep(self.limits.settle_quiet.min(self.shutdown.time_left())).await;
         }
     }
 
