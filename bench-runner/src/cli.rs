@@ -94,38 +94,44 @@ pub struct Cli {
     /// `batch` (C concurrent requests per round), `sizes` (the work-size sweep over --n),
     /// `rate` (open loop at several offered loads), `queue` (/queue's bursts, 1 and 2 worker
     /// processes, a worker killed), or `all` [default: all].
-    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_experiment)]
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_experiment, help_heading = "What to measure")]
     pub experiment: Vec<ExperimentChoice>,
 
     /// Which servers to measure, comma-separated (always run in the order of the targets'
     /// list) [default: all].
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "LIST",
+        help_heading = "What to measure"
+    )]
     pub target: Vec<TargetChoice>,
 
     /// Executor thread counts to sweep, comma-separated (`1,2`) [default: 1 and the core count].
     /// One worker reproduces Python's single event loop.
     #[arg(long, value_delimiter = ',', value_name = "LIST",
-          value_parser = common::cli::parse_at_least_one, allow_negative_numbers = true)]
+          value_parser = common::cli::parse_at_least_one, allow_negative_numbers = true, help_heading = "What to measure")]
     pub workers: Vec<NonZeroUsize>,
 
     /// Strategies to measure, comma-separated, always run in the order of `common::Strategy::ALL`
     /// [default: all of them; with --url, the Python demo's five].
-    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_strategy)]
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_strategy, help_heading = "What to measure")]
     pub strategy: Vec<Strategy>,
 
     /// Rounds (batches) per pair, one per pass: every pass visits each pair once, in an
     /// order shuffled from --seed, on a fresh server process; in the sizes experiment, rounds
     /// per n [default: 6; 1 with --quick].
-    #[arg(long, value_parser = whole_number::<u32>(1, u32::MAX.into()), allow_negative_numbers = true)]
+    #[arg(long, value_parser = whole_number::<u32>(1, u32::MAX.into()), allow_negative_numbers = true, help_heading = "Load and timing")]
     pub rounds: Option<u32>,
 
     /// Seed of each pass's shuffled order of the pairs (recorded in metadata.json): the same
     /// seed visits the pairs in the same order.
-    #[arg(long, default_value_t = crate::harness::passes::DEFAULT_SEED)]
+    #[arg(long, default_value_t = crate::harness::passes::DEFAULT_SEED, help_heading = "Load and timing")]
     pub seed: u64,
 
     /// Concurrent requests per batch, C [default: 20, as in the Python demo; 4 with --quick].
-    #[arg(long, short = 'c', value_parser = whole_number::<u64>(1, 10_000), allow_negative_numbers = true)]
+    #[arg(long, short = 'c', value_parser = whole_number::<u64>(1, 10_000), allow_negative_numbers = true, help_heading = "Load and timing")]
     pub concurrency: Option<u64>,
 
     /// Kernel sizes n, comma-separated, in units of the kernel's work (0 allowed: the HTTP
@@ -136,69 +142,79 @@ pub struct Cli {
     /// by 10^4, 10^3, 10^2, 10 and 1 (0 and the quick n with --quick)].
     #[arg(long, short = 'n', value_delimiter = ',', value_name = "LIST",
           value_parser = whole_number::<u64>(0, common::kernel::N_CEILING),
-          allow_negative_numbers = true)]
+          allow_negative_numbers = true, help_heading = "What to measure")]
     pub n: Vec<u64>,
 
     /// `yield_every` sent to /cycle_sleep [default: the server's, 100000].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), help_heading = "What to measure")]
     pub yield_every: Option<u64>,
 
     /// The CPU-bound kernel: every server started runs it (`--kernel`), a --url server must
     /// say in /stats that it does, and every answer is checked for it. sum-squares (the
     /// default), argon2, sha256; docs/kernels.md.
-    #[arg(long, value_name = "NAME", default_value = "sum-squares")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "sum-squares",
+        help_heading = "What to measure"
+    )]
     pub kernel: String,
 
     /// Interval of the open-loop /health probe, in milliseconds.
-    #[arg(long, default_value_t = DEFAULT_PROBE_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, default_value_t = DEFAULT_PROBE_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(1..=10_000), help_heading = "Load and timing")]
     pub probe_interval_ms: u64,
 
     /// Lone requests before the rounds (the calibration); T1 is the fastest of them and of one
     /// more before each round.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100), help_heading = "Load and timing")]
     pub calibration: u64,
 
     /// Timeout of every request (probes included), in seconds.
-    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds, help_heading = "Load and timing")]
     pub timeout: Duration,
 
     /// HTTP client: reqwest (hyper) or surf (async-h1, pure Rust, no TLS).
-    #[arg(long, value_enum, default_value_t = ClientKind::Reqwest)]
+    #[arg(long, value_enum, default_value_t = ClientKind::Reqwest, help_heading = "Load and timing")]
     pub client: ClientKind,
 
     /// Measure the server at this base URL (`http://HOST:PORT`) instead of starting ours: any
     /// server exposing the same paths, the Python FastAPI demo for one. It must answer
     /// GET /health with 200 (checked once, first: otherwise exit 2 at once). Verified in the
     /// conformance suite's external mode; no /stats, so no background completion time.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["target", "workers", "server_dir", "allow_debug"])]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["target", "workers", "server_dir", "allow_debug"], help_heading = "Your own server (--url)")]
     pub url: Option<String>,
 
     /// Directory the result files go to. Replaced as a whole at the end of a run that measured
     /// something (other files are carried over, except the previous REPORT.md and charts/,
     /// derived from the replaced CSVs); an interrupted run, or one where every pair failed,
     /// leaves it untouched.
-    #[arg(long, default_value = "results", value_name = "DIR")]
+    #[arg(
+        long,
+        default_value = "results",
+        value_name = "DIR",
+        help_heading = "Output"
+    )]
     pub out: PathBuf,
 
     /// Tiny n, C = 4, 1 round: checks the whole path in seconds, measures nothing useful.
-    #[arg(long)]
+    #[arg(long, help_heading = "Load and timing")]
     pub quick: bool,
 
     /// Take the server binaries from DIR instead of building them with
     /// `cargo build --release`. DIR must be a release build (`target/release`) unless
     /// --allow-debug.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Servers and cores")]
     pub server_dir: Option<PathBuf>,
 
     /// Pin every server we start to these CPUs (`1`, `0-3`, `0,2`; passed as the servers'
     /// `--cpus`). The default worker sweep, every pool the server sizes from the core count,
     /// and the ideal batch time then count these CPUs only. Must not overlap --client-cpus.
-    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list, conflicts_with = "url")]
+    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list, conflicts_with = "url", help_heading = "Servers and cores")]
     pub server_cpus: Option<CpuList>,
 
     /// Pin bench-runner itself (load generator and probe) to these CPUs, before it starts any
     /// thread. Must not overlap --server-cpus.
-    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list)]
+    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list, help_heading = "Servers and cores")]
     pub client_cpus: Option<CpuList>,
 
     /// An argument added to every server's command line, repeatable: e.g.
@@ -208,54 +224,60 @@ pub struct Cli {
         long,
         value_name = "ARG",
         allow_hyphen_values = true,
-        conflicts_with = "url"
+        conflicts_with = "url",
+        help_heading = "Servers and cores"
     )]
     pub server_arg: Vec<String>,
 
     /// Rate experiment: offered loads, as fractions of the pair's capacity (cores ÷ T1),
     /// comma-separated, any order [default: 0.5,0.9,1.2,1.5; 0.5,1.5 with --quick].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_positive,
-          allow_negative_numbers = true, conflicts_with = "rate")]
+          allow_negative_numbers = true, conflicts_with = "rate", help_heading = "Rate experiment")]
     pub load: Vec<f64>,
 
     /// Rate experiment: offered rates in requests per second, comma-separated, instead of
     /// --load (the same for every pair).
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_positive,
-          allow_negative_numbers = true)]
+          allow_negative_numbers = true, help_heading = "Rate experiment")]
     pub rate: Vec<f64>,
 
     /// Rate experiment: measured time of each step, in seconds, after a warm-up of a tenth of
     /// it (at least 50 ms) on the same schedule [default: 0.2, as with --quick].
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true, help_heading = "Rate experiment")]
     pub duration: Option<Duration>,
 
     /// Rate experiment: at most this many requests in flight; a request due while the cap is
     /// reached is not sent and counted as the generator's error (`refused`), never the server's.
     #[arg(long, value_name = "N", default_value_t = crate::settings::DEFAULT_MAX_IN_FLIGHT,
-          value_parser = whole_number::<usize>(1, 10_000), allow_negative_numbers = true)]
+          value_parser = whole_number::<usize>(1, 10_000), allow_negative_numbers = true, help_heading = "Rate experiment")]
     pub max_in_flight: usize,
 
     /// The Redis broker of the /queue pairs (`redis://HOST:PORT`), instead of a redis-server
     /// of bench-runner's own (started from PATH on a free loopback port, no persistence,
     /// stopped at the end). Without either, /queue pairs are not applicable.
-    #[arg(long, value_name = "URL", value_parser = common::queue::BrokerUrl::parse, conflicts_with = "url")]
+    #[arg(long, value_name = "URL", value_parser = common::queue::BrokerUrl::parse, conflicts_with = "url", help_heading = "Queue experiment")]
     pub broker: Option<common::queue::BrokerUrl>,
 
     /// queue-worker processes per /queue pair, comma-separated: the batch, sizes and rate
     /// experiments use the first, the queue experiment measures each [default: 1,2].
     #[arg(long, value_delimiter = ',', value_name = "LIST",
-          value_parser = common::cli::parse_at_least_one, allow_negative_numbers = true)]
+          value_parser = common::cli::parse_at_least_one, allow_negative_numbers = true, help_heading = "Queue experiment")]
     pub queue_workers: Vec<NonZeroUsize>,
 
     /// Kernels at once in each queue-worker process (its --threads) [default: the cores the
     /// servers may use, as their CPU pool].
     #[arg(long, value_name = "N", value_parser = common::cli::parse_at_least_one,
-          allow_negative_numbers = true)]
+          allow_negative_numbers = true, help_heading = "Queue experiment")]
     pub queue_worker_threads: Option<NonZeroUsize>,
 
     /// Accept server binaries from a non-release --server-dir (`target/debug`). Only with
     /// --quick: a debug-built server measures the wrong thing. The profile goes to metadata.json.
-    #[arg(long, requires = "quick", requires = "server_dir")]
+    #[arg(
+        long,
+        requires = "quick",
+        requires = "server_dir",
+        help_heading = "Servers and cores"
+    )]
     pub allow_debug: bool,
 }
 
