@@ -10,10 +10,10 @@
 use common::Strategy;
 use common::strategy::Execution;
 
+use crate::analysis::stats::{self, bounds};
 use crate::data::Results;
-use crate::findings::{
-    self, Attribution, Responsiveness, Verdict, bounds, ms, ms_span, span, times, work,
-};
+use crate::findings::{self, Attribution, Responsiveness, Verdict, work};
+use crate::format::{and_list, ms, ms_span, span, thousands, times, us_span};
 use crate::noise::{self, Spread};
 
 /// Where the code of a strategy is, to copy (paths from the repository's root).
@@ -70,9 +70,7 @@ impl<'a> Group<'a> {
 
     /// The median stall ratio (probe p99 ÷ T1), for ranking.
     fn median_stall(&self) -> f64 {
-        let mut xs: Vec<f64> = self.verdicts.iter().map(|v| v.stall).collect();
-        xs.sort_by(f64::total_cmp);
-        xs.get(xs.len() / 2).copied().unwrap_or(f64::INFINITY)
+        stats::median_upper(self.verdicts.iter().map(|v| v.stall)).unwrap_or(f64::INFINITY)
     }
 
     /// `stalled the server in all 12 pairs` / `kept the server answering in 5 of 6 pairs, was
@@ -105,7 +103,7 @@ impl<'a> Group<'a> {
                         }
                     })
                     .collect();
-                findings::and_list(&said)
+                and_list(&said)
             }
         }
     }
@@ -181,17 +179,10 @@ fn ranked<'a>(r: &Results, all: &'a [Verdict], kinds: &[Execution]) -> Vec<(Stra
 /// The conditions every sentence holds under.
 fn conditions(r: &Results) -> String {
     let m = &r.metadata;
-    let t1: Vec<f64> = r
-        .summary
-        .iter()
-        .filter(|s| s.ok())
-        .filter_map(|s| s.t1_ms)
-        .collect();
-    let mut sorted = t1.clone();
-    sorted.sort_by(f64::total_cmp);
-    let typical = sorted
-        .get(sorted.len() / 2)
-        .map(|t| format!(" (one request alone: {} of work, the median T1)", ms(*t)))
+    // The upper middle T1 of an even count, where the reading notes take the lower: kept as it
+    // was until issue 22's later fix picks one median (see `analysis::stats`).
+    let typical = stats::median_upper(r.summary.iter().filter(|s| s.ok()).filter_map(|s| s.t1_ms))
+        .map(|t| format!(" (one request alone: {} of work, the median T1)", ms(t)))
         .unwrap_or_default();
     let cores = match &m.server_cpus {
         Some(cpus) if cpus.len() == 1 => {
@@ -215,7 +206,7 @@ fn conditions(r: &Results) -> String {
          requests at once, {cores}. At another work \
          size or core count the balance moves: measure yours with `--n`, or your own kernel \
          with `--kernel`.",
-        crate::charts::thousands(m.n),
+        thousands(m.n),
         m.concurrency
     )
 }
@@ -351,26 +342,23 @@ fn queue(r: &Results, all: &[Verdict]) -> Option<String> {
         if let (Some(p50), Some(p99)) = crate::queue::hop_bounds(&of) {
             let at = match source {
                 crate::queue::HopSource::Sizes(n) => {
-                    format!("at n = {} (sizes experiment)", crate::charts::thousands(n))
+                    format!("at n = {} (sizes experiment)", thousands(n))
                 }
                 crate::queue::HopSource::Batch(n) => {
-                    format!("at n = {} (batch)", crate::charts::thousands(n))
+                    format!("at n = {} (batch)", thousands(n))
                 }
             };
-            let lone = crate::findings::bounds(of.iter().filter_map(|h| h.lone_us)).map_or(
-                String::new(),
-                |span| {
-                    format!(
-                        "one job alone {}, with C = {} at once ",
-                        crate::queue::us_span(span),
-                        r.metadata.concurrency
-                    )
-                },
-            );
+            let lone = bounds(of.iter().filter_map(|h| h.lone_us)).map_or(String::new(), |span| {
+                format!(
+                    "one job alone {}, with C = {} at once ",
+                    us_span(span),
+                    r.metadata.concurrency
+                )
+            });
             hops.push(format!(
                 "{lone}{} at the median and {} at p99 {at}",
-                crate::queue::us_span(p50),
-                crate::queue::us_span(p99)
+                us_span(p50),
+                us_span(p99)
             ));
         }
     }
@@ -538,17 +526,17 @@ fn yielding(r: &Results, all: &[Verdict]) -> Option<String> {
     if !kept.is_empty() {
         parts.push(format!(
             "on {} it kept the server answering in every pair",
-            findings::and_list(&kept)
+            and_list(&kept)
         ));
     }
     if !not.is_empty() {
         parts.push(if kept.is_empty() {
             format!(
                 "on no runtime did it keep the server answering in every pair: {}",
-                findings::and_list(&not)
+                and_list(&not)
             )
         } else {
-            format!("on {} it did not", findings::and_list(&not))
+            format!("on {} it did not", and_list(&not))
         });
     }
     let slow = work_ratio(r, s, Strategy::Cycle)

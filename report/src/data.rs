@@ -431,16 +431,6 @@ impl RoundRow {
         }
     }
 
-    /// The figure runtimes and worker counts are compared by, ms: the completion of the work
-    /// for `/background` (its 202s measure no work), the batch time for every other strategy.
-    pub fn work_ms(&self) -> Option<f64> {
-        if self.strategy == Strategy::Background {
-            self.background_done_ms
-        } else {
-            Some(self.batch_ms)
-        }
-    }
-
     /// Its pair.
     pub fn key(&self) -> PairKey {
         PairKey {

@@ -25,8 +25,9 @@ use std::collections::BTreeMap;
 use common::strategy::Execution;
 use common::{RuntimeKind, Strategy};
 
-use crate::charts::{execution_word, thousands};
+use crate::analysis::stats::{self, bounds};
 use crate::data::{PairKey, Results, SummaryRow};
+use crate::format::{and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times};
 use crate::noise::{self, Change, Figure, Side, Spread};
 
 /// Two runtimes within this relative difference, even at their extreme rounds, are "alike".
@@ -215,15 +216,11 @@ pub fn work(r: &Results, p: &SummaryRow) -> Option<Figure> {
     if !p.ok() {
         return None;
     }
-    let mean = if p.strategy == Strategy::Background {
-        p.background_done_ms_mean?
-    } else {
-        p.batch_ms_mean?
-    };
+    let mean = stats::pair_work(p)?.mean;
     let rounds: Vec<f64> = r
         .rounds_of(&p.key())
-        .iter()
-        .filter_map(|x| x.work_ms())
+        .into_iter()
+        .filter_map(stats::round_work_ms)
         .collect();
     Figure::of_rounds(mean, &rounds)
 }
@@ -281,44 +278,6 @@ pub fn speedups(r: &Results) -> Option<Speedups> {
         many,
         ratios: out,
     })
-}
-
-/// Milliseconds to three significant figures: `412 ms`, `23.1 ms`, `2.14 ms`, `0.315 ms`.
-pub fn ms(v: f64) -> String {
-    format!("{} ms", sig3(v))
-}
-
-/// Three significant figures, no exponent.
-pub fn sig3(v: f64) -> String {
-    let a = v.abs();
-    if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
-/// A ratio: `1.93×`.
-pub fn times(v: f64) -> String {
-    format!("{v:.2}×")
-}
-
-/// A fraction as a percentage: `95 %`.
-pub fn pct(v: f64) -> String {
-    format!("{:.0} %", v * 100.0)
-}
-
-/// `/a`, `/b` and `/c`.
-pub(crate) fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
 }
 
 /// The Markdown of the findings section: short paragraphs, one per question, and the
@@ -878,32 +837,6 @@ fn stall_figure(x: f64) -> String {
         format!("{x:.0}")
     } else {
         format!("{x:.2}")
-    }
-}
-
-/// The smallest and largest of `xs`.
-pub(crate) fn bounds(xs: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
-    xs.into_iter().fold(None, |acc, x| match acc {
-        None => Some((x, x)),
-        Some((lo, hi)) => Some((lo.min(x), hi.max(x))),
-    })
-}
-
-/// `1.93×` or `0.95× to 1.93×`.
-pub(crate) fn span(lo: f64, hi: f64) -> String {
-    if times(lo) == times(hi) {
-        times(lo)
-    } else {
-        format!("{} to {}", times(lo), times(hi))
-    }
-}
-
-/// `2.14 ms` or `2.14 ms – 3.50 ms`.
-pub(crate) fn ms_span(lo: f64, hi: f64) -> String {
-    if ms(lo) == ms(hi) {
-        ms(lo)
-    } else {
-        format!("{} – {}", ms(lo), ms(hi))
     }
 }
 

@@ -14,6 +14,10 @@
 //! - `main.rs`: the command line; prints what was written, or the error and exits 1.
 //! - [`data`]: loads and checks the files ([`Results`]); every problem is a
 //!   [`DataError`] naming the file and line.
+//! - [`analysis`]: the numbers, computed before any sentence is written; [`analysis::stats`]
+//!   defines each statistic once (the medians, bounds, a pair's work time).
+//! - [`format`]: how a figure is written (significant figures, units, ratios, spans, lists),
+//!   one way each.
 //! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
 //! - [`charts`]: the four charts (batch time, probe latency, one batch's timeline, latency
 //!   CDF).
@@ -43,10 +47,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 pub mod advice;
+pub mod analysis;
 pub mod charts;
 pub mod data;
 pub mod drift;
 pub mod findings;
+pub mod format;
 pub mod markdown;
 pub mod noise;
 pub mod queue;

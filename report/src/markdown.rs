@@ -3,9 +3,11 @@
 
 use common::Strategy;
 
-use crate::charts::{Chart, thousands};
+use crate::analysis::stats;
+use crate::charts::Chart;
 use crate::data::{PairKey, Results, SummaryRow};
-use crate::findings::{self, ms, sig3};
+use crate::findings;
+use crate::format::{ms, sig3, thousands};
 
 /// The Python demo's published batch times: 20 concurrent requests at n = 10,000,000 on its
 /// author's machine, in seconds.
@@ -569,21 +571,14 @@ fn harness_lateness(r: &Results) -> String {
 
 /// The median T1 over pairs: a scale for the reader.
 fn typical(r: &Results) -> Option<String> {
-    let mut t1: Vec<f64> = r
-        .summary
-        .iter()
-        .filter(|p| p.ok())
-        .filter_map(|p| p.t1_ms)
-        .collect();
-    t1.sort_by(f64::total_cmp);
-    let k = t1.len();
-    (k > 0).then(|| {
-        format!(
-            "the median T1 over all pairs is {} at n = {}",
-            ms(t1[(k - 1) / 2]),
-            thousands(r.metadata.n)
-        )
-    })
+    // The lower middle T1 of an even count, where "What to do" takes the upper: kept as it was
+    // until issue 22's later fix picks one median (see `analysis::stats`).
+    let t1 = stats::median_lower(r.summary.iter().filter(|p| p.ok()).filter_map(|p| p.t1_ms))?;
+    Some(format!(
+        "the median T1 over all pairs is {} at n = {}",
+        ms(t1),
+        thousands(r.metadata.n)
+    ))
 }
 
 #[cfg(test)]

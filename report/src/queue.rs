@@ -35,9 +35,10 @@ use results_format::{
 };
 use serde::Deserialize;
 
-use crate::charts::{Chart, strategy_color, thousands};
+use crate::analysis::stats::bounds;
+use crate::charts::{Chart, strategy_color};
 use crate::data::{self, DataError, Metadata, Results, SizesRow, SummaryRow};
-use crate::findings::{and_list, sig3, times};
+use crate::format::{and_list, sig3, thousands, times, us_span};
 use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
 
 /// With one worker process the cores were this busy or more: a second process on the same
@@ -435,18 +436,9 @@ pub type Bounds = Option<(f64, f64)>;
 /// measured.
 pub fn hop_bounds(hops: &[Hop]) -> (Bounds, Bounds) {
     (
-        crate::findings::bounds(hops.iter().filter_map(Hop::p50_us)),
-        crate::findings::bounds(hops.iter().filter_map(Hop::p99_us)),
+        bounds(hops.iter().filter_map(Hop::p50_us)),
+        bounds(hops.iter().filter_map(Hop::p99_us)),
     )
-}
-
-/// `+412 µs` or `+412 to +1830 µs`.
-pub fn us_span((lo, hi): (f64, f64)) -> String {
-    if format!("{lo:+.0}") == format!("{hi:+.0}") {
-        format!("{lo:+.0} µs")
-    } else {
-        format!("{lo:+.0} to {hi:+.0} µs")
-    }
 }
 
 const NONE: &str = "—";
@@ -526,10 +518,7 @@ fn hop_table(r: &Results, source: HopSource, hops: &[Hop]) -> String {
         md.push('\n');
     }
     md.push('\n');
-    if let (true, Some(span)) = (
-        lone,
-        crate::findings::bounds(hops.iter().filter_map(|h| h.lone_us)),
-    ) {
+    if let (true, Some(span)) = (lone, bounds(hops.iter().filter_map(|h| h.lone_us))) {
         md.push_str(&format!(
             "Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests): \
              {} for one job alone. With C at once, each job also waits behind the others' round \

@@ -23,7 +23,7 @@ use common::strategy::Execution;
 
 use crate::charts::{Chart, strategy_color, strategy_dash};
 use crate::data::{Results, SizesRow};
-use crate::findings::sig3;
+use crate::format::{sig3, thousands};
 use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
 
 /// How much longer than the best offload's the inline probe p99 must be to count as the
@@ -230,7 +230,7 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
     let settings = settings(r);
     let strategies = strategies(r);
     let mut md = String::from("## Work size\n\n");
-    let list: Vec<String> = n.iter().map(|v| crate::charts::thousands(*v)).collect();
+    let list: Vec<String> = n.iter().map(|v| thousands(*v)).collect();
     let kernel = r.sizes.first().map_or("", |s| s.kernel.as_str());
     md.push_str(&format!(
         "The sizes experiment (`sizes_summary.csv`): every pair on one server, at each kernel \
@@ -324,7 +324,7 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
                 "- **{} ({})**: from n = {}{}: inline probe p99 {} against {} for {}{}.",
                 s.short(),
                 s.label,
-                crate::charts::thousands(n),
+                thousands(n),
                 work_us.map_or(String::new(), |w| format!(
                     ", about {} of work per request",
                     duration_us(w)
@@ -352,7 +352,7 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
                  {}× as long as the best offload.",
                 s.short(),
                 s.label,
-                crate::charts::thousands(n),
+                thousands(n),
                 work_us.map_or(String::new(), |w| format!(" ({} of work)", duration_us(w))),
                 CROSSOVER_RATIO
             ),
@@ -374,7 +374,7 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
         .map(|s| s.n)
         .collect::<std::collections::BTreeSet<u64>>()
         .into_iter()
-        .map(crate::charts::thousands)
+        .map(thousands)
         .collect();
     if !thin.is_empty() {
         md.push_str(&format!(

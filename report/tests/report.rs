@@ -265,7 +265,7 @@ fn findings_are_computed_from_the_data() {
     assert_eq!(v.stall, v.probe_p99_ms / FIXTURE_T1_TOKIO_1_CYCLE);
     assert_eq!(v.rounds.len(), 2);
     assert!(v.rounds.iter().all(|x| *x >= 1.0), "{:?}", v.rounds);
-    assert_eq!(findings::times(v.stall), FIXTURE_STALL_TOKIO_1_CYCLE);
+    assert_eq!(report::format::times(v.stall), FIXTURE_STALL_TOKIO_1_CYCLE);
     // The server's own lag for the same rounds says whose stall it was: the executor's (one
     // worker running a kernel inline leaves no thread for the heartbeat).
     let p = pair(&key("tokio", 1, Strategy::Cycle));
