@@ -10,9 +10,10 @@
 use common::Strategy;
 use common::strategy::Execution;
 
-use crate::analysis::stats::{self, bounds};
+use crate::analysis::stats::bounds;
+use crate::analysis::{Attribution, Facts, Responsiveness, Verdict};
 use crate::data::Results;
-use crate::findings::{self, Attribution, Responsiveness, Verdict, work};
+use crate::findings;
 use crate::format::{and_list, ms, ms_span, span, thousands, times, us_span};
 use crate::noise::{self, Spread};
 
@@ -66,11 +67,6 @@ impl<'a> Group<'a> {
 
     fn count(&self, class: Responsiveness) -> usize {
         self.verdicts.iter().filter(|v| v.class == class).count()
-    }
-
-    /// The median stall ratio (probe p99 ÷ T1), for ranking.
-    fn median_stall(&self) -> f64 {
-        stats::median_upper(self.verdicts.iter().map(|v| v.stall)).unwrap_or(f64::INFINITY)
     }
 
     /// `stalled the server in all 12 pairs` / `kept the server answering in 5 of 6 pairs, was
@@ -133,12 +129,12 @@ impl<'a> Group<'a> {
 
 /// Work time of strategy `s` ÷ that of `base`, on the same runtime and workers, over the pairs
 /// where both were measured.
-fn work_ratio(r: &Results, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
+fn work_ratio(r: &Results, f: &Facts, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
     let mut xs = Vec::new();
     for (t, _) in r.targets() {
         for w in r.worker_counts() {
-            let a = r.ok_pair(&t, w, s).and_then(|p| work(r, p));
-            let b = r.ok_pair(&t, w, base).and_then(|p| work(r, p));
+            let a = f.work_of(&t, w, s);
+            let b = f.work_of(&t, w, base);
             if let (Some(a), Some(b)) = (a, b)
                 && b.value > 0.0
             {
@@ -149,39 +145,19 @@ fn work_ratio(r: &Results, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
     bounds(xs)
 }
 
-/// The strategies of `kinds` present in the run, each with its group, best first: fewest
-/// stalled pairs, then fewest borderline, then the lowest median probe p99 ÷ T1. `/queue` is
-/// not ranked among them: it is no pool in the server (its kernels run in worker processes,
-/// on other machines in production) and it answers another need, scaling out past one
-/// machine; it has its own bullet ([`queue`]).
-fn ranked<'a>(r: &Results, all: &'a [Verdict], kinds: &[Execution]) -> Vec<(Strategy, Group<'a>)> {
-    let mut out: Vec<(Strategy, Group<'a>)> = r
-        .strategies()
-        .into_iter()
-        .filter(|s| kinds.contains(&s.execution()) && *s != Strategy::Queue)
-        .map(|s| (s, Group::of(all, |v| v.key.strategy == s)))
-        .filter(|(_, g)| g.len() > 0)
-        .collect();
-    out.sort_by(|a, b| {
-        let key = |g: &Group<'_>| {
-            (
-                g.count(Responsiveness::Stalled),
-                g.count(Responsiveness::Borderline),
-            )
-        };
-        key(&a.1)
-            .cmp(&key(&b.1))
-            .then(a.1.median_stall().total_cmp(&b.1.median_stall()))
-    });
-    out
+/// The result-returning offloads, best first ([`Facts::offloads_ranked`]), each with its group.
+fn ranked<'a>(f: &'a Facts) -> Vec<(Strategy, Group<'a>)> {
+    f.offloads_ranked
+        .iter()
+        .map(|&s| (s, Group::of(&f.verdicts, |v| v.key.strategy == s)))
+        .collect()
 }
 
 /// The conditions every sentence holds under.
-fn conditions(r: &Results) -> String {
+fn conditions(r: &Results, f: &Facts) -> String {
     let m = &r.metadata;
-    // The upper middle T1 of an even count, where the reading notes take the lower: kept as it
-    // was until issue 22's later fix picks one median (see `analysis::stats`).
-    let typical = stats::median_upper(r.summary.iter().filter(|s| s.ok()).filter_map(|s| s.t1_ms))
+    let typical = f
+        .t1_median_upper
         .map(|t| format!(" (one request alone: {} of work, the median T1)", ms(t)))
         .unwrap_or_default();
     let cores = match &m.server_cpus {
@@ -213,8 +189,8 @@ fn conditions(r: &Results) -> String {
 
 /// The Markdown of the "What to do" section, or nothing when the run has no verdicts (a
 /// `--quick` run says it concludes nothing).
-pub fn markdown(r: &Results) -> String {
-    let all = findings::verdicts(r);
+pub fn markdown(r: &Results, f: &Facts) -> String {
+    let all = &f.verdicts;
     if all.is_empty() {
         return String::new();
     }
@@ -228,21 +204,23 @@ pub fn markdown(r: &Results) -> String {
         return out.join("\n") + "\n";
     }
     let mut bullets = Vec::new();
-    bullets.extend(inline(r, &all));
-    bullets.extend(offload(r, &all));
-    bullets.extend(queue(r, &all));
-    bullets.extend(thread(r, &all));
-    bullets.extend(background(r, &all));
-    bullets.extend(yielding(r, &all));
-    bullets.extend(runtime(r, &all));
+    bullets.extend(inline(r, f));
+    bullets.extend(offload(r, f));
+    bullets.extend(queue(r, f));
+    bullets.extend(thread(r, f));
+    bullets.extend(background(r, f));
+    bullets.extend(yielding(r, f));
+    bullets.extend(runtime(r, f));
     out.push(bullets.join("\n"));
-    out.push(format!("\n{}\n", conditions(r)));
+    out.push(format!("\n{}\n", conditions(r, f)));
     out.join("\n") + "\n"
 }
 
 /// Inline work: stop doing it (or: at this size, it did no harm).
-fn inline(r: &Results, all: &[Verdict]) -> Option<String> {
-    let g = Group::of(all, |v| v.key.strategy.execution() == Execution::Inline);
+fn inline(r: &Results, f: &Facts) -> Option<String> {
+    let g = Group::of(&f.verdicts, |v| {
+        v.key.strategy.execution() == Execution::Inline
+    });
     if g.len() == 0 {
         return None;
     }
@@ -278,13 +256,13 @@ fn inline(r: &Results, all: &[Verdict]) -> Option<String> {
 }
 
 /// The offload that kept the server answering best, and the next best.
-fn offload(r: &Results, all: &[Verdict]) -> Vec<String> {
-    let ranked = ranked(r, all, &[Execution::Offloaded, Execution::Job]);
+fn offload(r: &Results, f: &Facts) -> Vec<String> {
+    let ranked = ranked(f);
     let Some((best, g)) = ranked.first() else {
         return Vec::new();
     };
     let vs_thread = (*best != Strategy::Thread)
-        .then(|| work_ratio(r, *best, Strategy::Thread))
+        .then(|| work_ratio(r, f, *best, Strategy::Thread))
         .flatten()
         .map(|(lo, hi)| format!("; its work time {} `/thread`'s", span(lo, hi)))
         .unwrap_or_default();
@@ -328,8 +306,8 @@ fn offload(r: &Results, all: &[Verdict]) -> Vec<String> {
 /// The task queue: when to use it, what its broker hop cost here (over `/jobs`, in µs) and
 /// whether every job survived a worker killed mid-burst. Nothing when the run has no figure of
 /// `/queue`.
-fn queue(r: &Results, all: &[Verdict]) -> Option<String> {
-    let g = Group::of(all, |v| v.key.strategy == Strategy::Queue);
+fn queue(r: &Results, f: &Facts) -> Option<String> {
+    let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Queue);
     let mut said = Vec::new();
     if g.len() > 0 {
         said.push(format!("In the batch it {}: {}.", g.tally(), g.probe()));
@@ -390,8 +368,8 @@ fn queue(r: &Results, all: &[Verdict]) -> Option<String> {
 }
 
 /// A thread per request: what it did here.
-fn thread(r: &Results, all: &[Verdict]) -> Option<String> {
-    let g = Group::of(all, |v| v.key.strategy == Strategy::Thread);
+fn thread(r: &Results, f: &Facts) -> Option<String> {
+    let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Thread);
     if g.len() == 0 {
         return None;
     }
@@ -418,7 +396,7 @@ fn thread(r: &Results, all: &[Verdict]) -> Option<String> {
          wait.",
         g.tally(),
         g.probe(),
-        memory(r, all)
+        memory(r, f)
     ))
 }
 
@@ -435,8 +413,8 @@ fn peak_rss(r: &Results, s: Strategy) -> Option<(f64, f64)> {
 /// `/thread`'s peak memory against the recommended offload's, where both were measured and
 /// they are clearly apart (every `/thread` pair above 1.5× every pair of the other): with a
 /// memory-hungry kernel each of `/thread`'s many threads holds its own working memory at once.
-fn memory(r: &Results, all: &[Verdict]) -> String {
-    let ranked = ranked(r, all, &[Execution::Offloaded, Execution::Job]);
+fn memory(r: &Results, f: &Facts) -> String {
+    let ranked = ranked(f);
     let Some((best, _)) = ranked.iter().find(|(s, _)| *s != Strategy::Thread) else {
         return String::new();
     };
@@ -465,8 +443,8 @@ fn memory(r: &Results, all: &[Verdict]) -> String {
 }
 
 /// Fire-and-forget against the job API.
-fn background(r: &Results, all: &[Verdict]) -> Option<String> {
-    let g = Group::of(all, |v| v.key.strategy == Strategy::Background);
+fn background(r: &Results, f: &Facts) -> Option<String> {
+    let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Background);
     if g.len() == 0 {
         return None;
     }
@@ -484,7 +462,7 @@ fn background(r: &Results, all: &[Verdict]) -> Option<String> {
             )
         })
         .unwrap_or_default();
-    let jobs = Group::of(all, |v| v.key.strategy == Strategy::Jobs);
+    let jobs = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Jobs);
     let instead = if jobs.len() > 0 {
         format!(
             " Use `/jobs` instead: it gives the result, and it {} ({}).",
@@ -502,16 +480,16 @@ fn background(r: &Results, all: &[Verdict]) -> Option<String> {
 }
 
 /// Yielding, runtime by runtime.
-fn yielding(r: &Results, all: &[Verdict]) -> Option<String> {
+fn yielding(r: &Results, f: &Facts) -> Option<String> {
     let s = Strategy::CycleSleep;
-    let g = Group::of(all, |v| v.key.strategy == s);
+    let g = Group::of(&f.verdicts, |v| v.key.strategy == s);
     if g.len() == 0 {
         return None;
     }
     let mut kept = Vec::new();
     let mut not = Vec::new();
     for (t, _) in r.targets() {
-        let of = Group::of(all, |v| v.key.strategy == s && v.key.target == t);
+        let of = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == t);
         if of.len() == 0 {
             continue;
         }
@@ -539,7 +517,7 @@ fn yielding(r: &Results, all: &[Verdict]) -> Option<String> {
             format!("on {} it did not", and_list(&not))
         });
     }
-    let slow = work_ratio(r, s, Strategy::Cycle)
+    let slow = work_ratio(r, f, s, Strategy::Cycle)
         .map(|(lo, hi)| {
             format!(
                 " Its batches took {} the inline `/cycle`'s: yielding shares the executor, it \
@@ -567,12 +545,12 @@ impl Group<'_> {
 }
 
 /// Which runtime, for the recommended pattern.
-fn runtime(r: &Results, all: &[Verdict]) -> Option<String> {
+fn runtime(r: &Results, f: &Facts) -> Option<String> {
     let targets = r.targets();
     if targets.len() < 2 {
         return None;
     }
-    let ranked = ranked(r, all, &[Execution::Offloaded, Execution::Job]);
+    let ranked = ranked(f);
     let (best, _) = ranked.first()?;
     let mut alike = 0;
     let mut unclear = 0;
@@ -580,7 +558,7 @@ fn runtime(r: &Results, all: &[Verdict]) -> Option<String> {
     for w in r.worker_counts() {
         let figs: Vec<(String, noise::Figure)> = targets
             .iter()
-            .filter_map(|(t, _)| Some((t.clone(), work(r, r.ok_pair(t, w, *best)?)?)))
+            .filter_map(|(t, _)| Some((t.clone(), f.work_of(t, w, *best)?)))
             .collect();
         let only: Vec<noise::Figure> = figs.iter().map(|x| x.1).collect();
         match noise::spread(&only, findings::ALIKE) {
@@ -625,10 +603,10 @@ fn runtime(r: &Results, all: &[Verdict]) -> Option<String> {
     let yield_note = {
         let s = Strategy::CycleSleep;
         let differs = targets.iter().any(|(t, _)| {
-            let g = Group::of(all, |v| v.key.strategy == s && v.key.target == *t);
+            let g = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == *t);
             g.len() > 0 && g.count(Responsiveness::Responsive) == g.len()
         }) && targets.iter().any(|(t, _)| {
-            let g = Group::of(all, |v| v.key.strategy == s && v.key.target == *t);
+            let g = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == *t);
             g.len() > 0 && g.count(Responsiveness::Responsive) < g.len()
         });
         if differs {
@@ -655,6 +633,11 @@ fn paths(r: &Results, kind: Execution) -> String {
 mod tests {
     use super::*;
     use crate::data::fake::{Pair, results};
+
+    /// The section as the report renders it, from the facts of `r`.
+    fn markdown(r: &Results) -> String {
+        super::markdown(r, &Facts::of(r))
+    }
 
     /// Inline stalls (probe 30 ms ≥ T1 10 ms in every round), /thread stalls by contention,
     /// /rayon and /jobs keep the server answering, /bounded is borderline.

@@ -14,9 +14,12 @@
 //! - `main.rs`: the command line; prints what was written, or the error and exits 1.
 //! - [`data`]: loads and checks the files ([`Results`]); every problem is a
 //!   [`DataError`] naming the file and line.
-//! - [`analysis`]: the numbers, computed before any sentence is written; [`analysis::stats`]
+//! - [`analysis`]: the numbers, computed once by [`analysis::Facts::of`] before any sentence
+//!   is written and handed to the sections: each pair's responsiveness verdict and whose stall
+//!   it was ([`analysis::verdict`], the ranking of the offloads among them), work times with
+//!   their rounds and the speed-ups of more workers ([`analysis::work`]); [`analysis::stats`]
 //!   defines each statistic once (the medians, bounds, a pair's work time).
-//! - [`format`]: how a figure is written (significant figures, units, ratios, spans, lists),
+//! - [`format`](mod@format): how a figure is written (significant figures, units, ratios, spans, lists),
 //!   one way each.
 //! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
 //! - [`charts`]: the four charts (batch time, probe latency, one batch's timeline, latency
@@ -26,9 +29,9 @@
 //! - [`noise`]: telling a difference from noise with the rounds' ranges: differences,
 //!   likenesses and thresholds (borderline results), tested on hand-made figures.
 //! - [`advice`]: "What to do", the verdict the report opens with: the pattern that kept the
-//!   server answering, chosen from the data, with its figures and the code to copy.
-//! - [`findings`]: the findings, computed from the summary and the rounds, with the measures
-//!   they use; no difference is called inside the rounds' noise.
+//!   server answering (the first of the facts' ranking), with its figures and the code to copy.
+//! - [`findings`]: the findings section, from the facts and the summary; no difference is
+//!   called inside the rounds' noise.
 //! - [`sizes`]: the "Work size" section (sizes experiment): offload cost per strategy and
 //!   runtime, the crossover work size, its two charts.
 //! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
@@ -40,7 +43,8 @@
 //!   for).
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
-//! - [`generate`] / [`write()`]: all of it in memory, then onto disk, each file atomically.
+//! - [`generate`] / [`write()`]: the facts computed once, every section and chart in memory,
+//!   then onto disk, each file atomically.
 
 use std::fs;
 use std::io::Write as _;
@@ -79,6 +83,7 @@ pub struct Report {
 /// Builds the report of `results`: the batch experiment's sections when it was measured, the
 /// sizes and rate experiments' when they were, the task queue's when `/queue` was.
 pub fn generate(results: &Results) -> Report {
+    let facts = analysis::Facts::of(results);
     let mut charts = if results.has_batch() {
         charts::all(results)
     } else {
@@ -86,7 +91,7 @@ pub fn generate(results: &Results) -> Report {
     };
     charts.extend(drift::chart(results));
     let sizes = sizes::charts(results);
-    let mut markdown = markdown::report(results, &charts, &sizes, CHARTS_DIR);
+    let mut markdown = markdown::report(results, &facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);
     // The rate experiment's section and charts, when it was measured.
     if let Some(rate) = &results.rate {

@@ -3,7 +3,7 @@
 
 use common::Strategy;
 
-use crate::analysis::stats;
+use crate::analysis::Facts;
 use crate::charts::Chart;
 use crate::data::{PairKey, Results, SummaryRow};
 use crate::findings;
@@ -26,7 +26,13 @@ pub const PYTHON_CONCURRENCY: u64 = 20;
 
 /// The whole document; `charts` (the batch experiment's) and `sizes_charts` are linked as
 /// `charts/<file>`. Each experiment's sections appear when the run measured it.
-pub fn report(r: &Results, charts: &[Chart], sizes_charts: &[Chart], charts_dir: &str) -> String {
+pub fn report(
+    r: &Results,
+    f: &Facts,
+    charts: &[Chart],
+    sizes_charts: &[Chart],
+    charts_dir: &str,
+) -> String {
     let mut md = String::new();
     md.push_str("# Benchmark report: CPU-bound handlers on Rust async runtimes\n\n");
     let batch = r.has_batch();
@@ -55,12 +61,12 @@ pub fn report(r: &Results, charts: &[Chart], sizes_charts: &[Chart], charts_dir:
     ));
     md.push_str(&crate::drift::markdown(r));
     if batch {
-        md.push_str(&crate::advice::markdown(r));
+        md.push_str(&crate::advice::markdown(r, f));
     }
     md.push_str(&run_section(r));
     if batch {
         md.push_str("## Findings\n\n");
-        md.push_str(&findings::markdown(r));
+        md.push_str(&findings::markdown(r, f));
         md.push('\n');
         md.push_str("## Charts\n\n");
         for c in charts {
@@ -74,7 +80,7 @@ pub fn report(r: &Results, charts: &[Chart], sizes_charts: &[Chart], charts_dir:
     if batch {
         md.push_str(&summary_table(r));
         md.push_str(&python_section(r));
-        md.push_str(&reading_section(r));
+        md.push_str(&reading_section(r, f));
     }
     md
 }
@@ -430,7 +436,7 @@ fn python_section(r: &Results) -> String {
     s
 }
 
-fn reading_section(r: &Results) -> String {
+fn reading_section(r: &Results, f: &Facts) -> String {
     let m = &r.metadata;
     let mut s = String::from("## How to read the columns\n\n");
     let timeout = m
@@ -487,7 +493,7 @@ fn reading_section(r: &Results) -> String {
         ),
         format!(
             "Typical figures: {}.",
-            typical(r).unwrap_or_else(|| "none (no pair measured)".to_owned())
+            typical(r, f).unwrap_or_else(|| "none (no pair measured)".to_owned())
         ),
     ];
     for l in lines {
@@ -570,10 +576,10 @@ fn harness_lateness(r: &Results) -> String {
 }
 
 /// The median T1 over pairs: a scale for the reader.
-fn typical(r: &Results) -> Option<String> {
-    // The lower middle T1 of an even count, where "What to do" takes the upper: kept as it was
-    // until issue 22's later fix picks one median (see `analysis::stats`).
-    let t1 = stats::median_lower(r.summary.iter().filter(|p| p.ok()).filter_map(|p| p.t1_ms))?;
+fn typical(r: &Results, f: &Facts) -> Option<String> {
+    // The lower middle T1 of an even count, where "What to do" quotes the upper: kept as they
+    // were until issue 22's later fix picks one median.
+    let t1 = f.t1_median_lower?;
     Some(format!(
         "the median T1 over all pairs is {} at n = {}",
         ms(t1),
@@ -585,6 +591,11 @@ fn typical(r: &Results) -> Option<String> {
 mod tests {
     use super::*;
     use crate::data::fake::{Pair, results};
+
+    /// The section as the report renders it, from the facts of `r`.
+    fn reading_section(r: &Results) -> String {
+        super::reading_section(r, &Facts::of(r))
+    }
 
     #[test]
     fn the_header_says_where_servers_and_client_ran() {

@@ -1,7 +1,114 @@
-//! The numbers behind the report, computed from [`Results`](crate::Results) before any
-//! sentence is written: the renderers format what this module computed and decide nothing of
-//! their own.
+//! The numbers behind the report, computed from [`Results`] before any sentence is written:
+//! [`Facts::of`] computes them once, and every renderer (the sections, "What to do", the
+//! charts) formats what it was handed instead of computing its own copy.
 //!
 //! - [`stats`]: each statistic defined once (medians, bounds, a pair's work time).
+//! - [`verdict`]: each pair's responsiveness verdict and whose stall it was.
+//! - [`work`]: work time figures with their rounds, and what more workers change.
+
+use std::collections::BTreeMap;
+
+use common::Strategy;
+use common::strategy::Execution;
+
+use crate::data::{PairKey, Results};
+use crate::noise::Figure;
 
 pub mod stats;
+pub mod verdict;
+pub mod work;
+
+pub use verdict::{Attribution, Responsiveness, Verdict};
+pub use work::{Speedup, Speedups};
+
+/// Everything the batch experiment's sections say, computed once from the results.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// The verdict of every pair measured successfully with probe and T1 figures, in summary
+    /// order.
+    pub verdicts: Vec<Verdict>,
+    /// Where each pair's verdict is in `verdicts`: looked up by key, not searched.
+    verdict_at: BTreeMap<PairKey, usize>,
+    /// The work time of every pair measured successfully that has one, with its rounds.
+    work: BTreeMap<PairKey, Figure>,
+    /// The strategies that return the result from a pool or a job API (not `/queue`), best
+    /// first by how they kept the server answering ([`verdict::ranked`]): "What to do"
+    /// recommends the first.
+    pub offloads_ranked: Vec<Strategy>,
+    /// What the most workers change against the fewest; `None` with a single worker count.
+    pub speedups: Option<Speedups>,
+    /// The median T1 over the pairs measured, ms, the upper middle value of an even count:
+    /// "What to do" quotes it. The reading notes quote [`Facts::t1_median_lower`]: the two
+    /// stay apart until issue 22's later fix picks one.
+    pub t1_median_upper: Option<f64>,
+    /// The same median, the lower middle value of an even count: the reading notes quote it.
+    pub t1_median_lower: Option<f64>,
+}
+
+impl Facts {
+    /// Computes the facts of `r`.
+    pub fn of(r: &Results) -> Facts {
+        let verdicts = verdict::verdicts(r);
+        let verdict_at = verdicts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.key.clone(), i))
+            .collect();
+        let work = r
+            .summary
+            .iter()
+            .filter_map(|p| Some((p.key(), work::work_figure(r, p)?)))
+            .collect();
+        let t1 = || r.summary.iter().filter(|p| p.ok()).filter_map(|p| p.t1_ms);
+        let offloads_ranked = verdict::ranked(
+            &r.strategies(),
+            &verdicts,
+            &[Execution::Offloaded, Execution::Job],
+        );
+        Facts {
+            offloads_ranked,
+            verdicts,
+            verdict_at,
+            work,
+            speedups: work::speedups(r),
+            t1_median_upper: stats::median_upper(t1()),
+            t1_median_lower: stats::median_lower(t1()),
+        }
+    }
+
+    /// The verdict of `key`, if it has one.
+    pub fn verdict(&self, key: &PairKey) -> Option<&Verdict> {
+        self.verdicts.get(*self.verdict_at.get(key)?)
+    }
+
+    /// The verdict of one target × workers × strategy, if it has one.
+    pub fn verdict_of(
+        &self,
+        target: &str,
+        workers: Option<u32>,
+        strategy: Strategy,
+    ) -> Option<&Verdict> {
+        self.verdict(&PairKey {
+            target: target.to_owned(),
+            workers,
+            strategy,
+        })
+    }
+
+    /// The work time of one target × workers × strategy measured successfully, with its
+    /// rounds' range.
+    pub fn work_of(
+        &self,
+        target: &str,
+        workers: Option<u32>,
+        strategy: Strategy,
+    ) -> Option<Figure> {
+        self.work
+            .get(&PairKey {
+                target: target.to_owned(),
+                workers,
+                strategy,
+            })
+            .copied()
+    }
+}
