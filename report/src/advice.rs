@@ -754,7 +754,7 @@ mod tests {
         );
 
         // With the queue experiment's fault run: its result is in the bullet.
-        let mut fault = crate::queue::QueueRow {
+        let mut fault = crate::data::QueueRow {
             target: "tokio".into(),
             runtime: "tokio".into(),
             framework: "axum".into(),
@@ -786,7 +786,7 @@ mod tests {
             client_cpu_ms: None,
             note: None,
         };
-        r.queue = Some(crate::queue::QueueResults {
+        r.queue = Some(crate::data::QueueResults {
             rows: vec![fault.clone()],
         });
         assert!(
@@ -795,7 +795,7 @@ mod tests {
             markdown(&r)
         );
         fault.wrong = Some(2);
-        r.queue = Some(crate::queue::QueueResults { rows: vec![fault] });
+        r.queue = Some(crate::data::QueueResults { rows: vec![fault] });
         assert!(markdown(&r).contains("killed mid-burst: **JOBS LOST OR WRONG"));
     }
 

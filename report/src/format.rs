@@ -1,7 +1,10 @@
 //! How the report writes a figure: significant figures, units, ratios, spans and lists, one
 //! way each, so every section says the same number the same way.
 
+use common::Strategy;
 use common::strategy::Execution;
+
+use crate::data::Results;
 
 /// Milliseconds to three significant figures: `412 ms`, `23.1 ms`, `2.14 ms`, `0.315 ms`.
 pub fn ms(v: f64) -> String {
@@ -89,5 +92,14 @@ pub fn us_span((lo, hi): (f64, f64)) -> String {
         format!("{lo:+.0} µs")
     } else {
         format!("{lo:+.0} to {hi:+.0} µs")
+    }
+}
+/// The job APIs in the run, whose latency is the POST plus the waiting GET: `/jobs`, or
+/// `/jobs and /queue` when the run measured `/queue` too.
+pub(crate) fn job_apis(r: &Results) -> &'static str {
+    if r.summary.iter().any(|s| s.strategy == Strategy::Queue) {
+        "/jobs and /queue"
+    } else {
+        "/jobs"
     }
 }

@@ -12,8 +12,9 @@
 //!
 //! # Layout
 //! - `main.rs`: the command line; prints what was written, or the error and exits 1.
-//! - [`data`]: loads and checks the files ([`Results`]); every problem is a
-//!   [`DataError`] naming the file and line.
+//! - [`data`]: loads and checks the files ([`Results`]), the row types of each (the queue
+//!   experiment's in `data/queue.rs`, the rate experiment's in `data/rate.rs`); every problem
+//!   is a [`DataError`] naming the file and line. It imports no other module of the crate.
 //! - [`analysis`]: the numbers, computed once by [`analysis::Facts::of`] before any sentence
 //!   is written and handed to the sections: each pair's responsiveness verdict and whose stall
 //!   it was ([`analysis::verdict`], the ranking of the offloads among them), work times with

@@ -7,7 +7,7 @@ use crate::analysis::Facts;
 use crate::charts::Chart;
 use crate::data::{PairKey, Results, SummaryRow};
 use crate::findings;
-use crate::format::{ms, sig3, thousands};
+use crate::format::{job_apis, ms, sig3, thousands};
 
 /// The Python demo's published batch times: 20 concurrent requests at n = 10,000,000 on its
 /// author's machine, in seconds.
@@ -503,16 +503,6 @@ fn reading_section(r: &Results, f: &Facts) -> String {
 }
 
 /// `a` or `a – b`, for counts.
-/// The job APIs in the run, whose latency is the POST plus the waiting GET: `/jobs`, or
-/// `/jobs and /queue` when the run measured `/queue` too.
-pub(crate) fn job_apis(r: &Results) -> &'static str {
-    if r.summary.iter().any(|s| s.strategy == Strategy::Queue) {
-        "/jobs and /queue"
-    } else {
-        "/jobs"
-    }
-}
-
 fn count_span(xs: &[u64]) -> Option<String> {
     let lo = xs.iter().min()?;
     let hi = xs.iter().max()?;
