@@ -18,7 +18,8 @@
 //! - [`analysis`]: the numbers, computed once by [`analysis::Facts::of`] before any sentence
 //!   is written and handed to the sections: each pair's responsiveness verdict and whose stall
 //!   it was ([`analysis::verdict`], the ranking of the offloads among them), work times with
-//!   their rounds and the speed-ups of more workers ([`analysis::work`]); [`analysis::stats`]
+//!   their rounds and the speed-ups of more workers ([`analysis::work`]), the sizes
+//!   experiment's offload costs and crossovers ([`analysis::sizes`]); [`analysis::stats`]
 //!   defines each statistic once (the medians, bounds, a pair's work time).
 //! - [`format`](mod@format): how a figure is written (significant figures, units, ratios, spans, lists),
 //!   one way each.
@@ -33,8 +34,9 @@
 //!   server answering (the first of the facts' ranking), with its figures and the code to copy.
 //! - [`findings`]: the findings section, from the facts and the summary; no difference is
 //!   called inside the rounds' noise.
-//! - [`sizes`]: the "Work size" section (sizes experiment): offload cost per strategy and
-//!   runtime, the crossover work size, its two charts.
+//! - [`sizes`]: the "Work size" section (sizes experiment) and its two charts, rendered from
+//!   [`analysis::sizes`]' facts: offload cost per strategy and runtime, the cheapest and the
+//!   costliest, the crossover work size.
 //! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
 //!   overload behaviour per pair, latency and goodput against offered load.
 //! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`): the broker
@@ -91,7 +93,7 @@ pub fn generate(results: &Results) -> Report {
         vec![]
     };
     charts.extend(drift::chart(results));
-    let sizes = sizes::charts(results);
+    let sizes = sizes::charts(results, facts.sizes.as_ref());
     let mut markdown = markdown::report(results, &facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);
     // The rate experiment's section and charts, when it was measured.

@@ -76,7 +76,11 @@ pub fn report(
             ));
         }
     }
-    md.push_str(&crate::sizes::markdown(r, sizes_charts, charts_dir));
+    md.push_str(&crate::sizes::markdown(
+        f.sizes.as_ref(),
+        sizes_charts,
+        charts_dir,
+    ));
     if batch {
         md.push_str(&summary_table(r));
         md.push_str(&python_section(r));

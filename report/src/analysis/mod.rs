@@ -5,6 +5,8 @@
 //! - [`stats`]: each statistic defined once (medians, bounds, a pair's work time).
 //! - [`verdict`]: each pair's responsiveness verdict and whose stall it was.
 //! - [`work`]: work time figures with their rounds, and what more workers change.
+//! - [`sizes`]: the sizes experiment's offload costs (the cheapest and costliest among them)
+//!   and crossover work sizes.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use common::strategy::Execution;
 use crate::data::{PairKey, Results};
 use crate::noise::Figure;
 
+pub mod sizes;
 pub mod stats;
 pub mod verdict;
 pub mod work;
@@ -35,6 +38,8 @@ pub struct Facts {
     /// first by how they kept the server answering ([`verdict::ranked`]): "What to do"
     /// recommends the first.
     pub offloads_ranked: Vec<Strategy>,
+    /// The sizes experiment's facts; `None` when the run did not measure it.
+    pub sizes: Option<sizes::SizesFacts>,
     /// What the most workers change against the fewest; `None` with a single worker count.
     pub speedups: Option<Speedups>,
     /// The median T1 over the pairs measured, ms, the upper middle value of an even count:
@@ -70,6 +75,7 @@ impl Facts {
             verdicts,
             verdict_at,
             work,
+            sizes: sizes::SizesFacts::of(r),
             speedups: work::speedups(r),
             t1_median_upper: stats::median_upper(t1()),
             t1_median_lower: stats::median_lower(t1()),
