@@ -10,10 +10,10 @@
 use common::Strategy;
 use common::strategy::Execution;
 
+use crate::analysis::queue::{HopSource, hop_bounds};
 use crate::analysis::stats::bounds;
 use crate::analysis::{Attribution, Facts, Responsiveness, Verdict};
 use crate::data::Results;
-use crate::findings;
 use crate::format::{and_list, ms, ms_span, span, thousands, times, us_span};
 use crate::noise::{self, Spread};
 
@@ -313,16 +313,13 @@ fn queue(r: &Results, f: &Facts) -> Option<String> {
         said.push(format!("In the batch it {}: {}.", g.tally(), g.probe()));
     }
     let mut hops = Vec::new();
-    for (source, of) in [crate::queue::sizes_hops(r), crate::queue::batch_hops(r)]
-        .into_iter()
-        .flatten()
-    {
-        if let (Some(p50), Some(p99)) = crate::queue::hop_bounds(&of) {
-            let at = match source {
-                crate::queue::HopSource::Sizes(n) => {
+    for (source, of) in &f.queue.hops {
+        if let (Some(p50), Some(p99)) = hop_bounds(of) {
+            let at = match *source {
+                HopSource::Sizes(n) => {
                     format!("at n = {} (sizes experiment)", thousands(n))
                 }
-                crate::queue::HopSource::Batch(n) => {
+                HopSource::Batch(n) => {
                     format!("at n = {} (batch)", thousands(n))
                 }
             };
@@ -346,14 +343,11 @@ fn queue(r: &Results, f: &Facts) -> Option<String> {
             hops.join("; ")
         ));
     }
-    if let Some(q) = &r.queue {
-        let tally = crate::queue::fault_tally(q);
-        if tally.runs > 0 {
-            said.push(format!(
-                "With a worker process killed mid-burst: {}",
-                tally.summary()
-            ));
-        }
+    if let Some(tally) = f.queue.fault.as_ref().filter(|t| t.runs > 0) {
+        said.push(format!(
+            "With a worker process killed mid-burst: {}",
+            tally.summary()
+        ));
     }
     if said.is_empty() {
         return None;
@@ -561,7 +555,7 @@ fn runtime(r: &Results, f: &Facts) -> Option<String> {
             .filter_map(|(t, _)| Some((t.clone(), f.work_of(t, w, *best)?)))
             .collect();
         let only: Vec<noise::Figure> = figs.iter().map(|x| x.1).collect();
-        match noise::spread(&only, findings::ALIKE) {
+        match noise::spread(&only, crate::analysis::ALIKE) {
             Some(Spread::Alike) => alike += 1,
             Some(Spread::Unclear) => unclear += 1,
             Some(Spread::Apart) => {

@@ -18,13 +18,10 @@ use common::strategy::Execution;
 use common::{RuntimeKind, Strategy};
 
 use crate::analysis::stats::bounds;
-use crate::analysis::{Attribution, Facts, Responsiveness, Speedup, Speedups, Verdict};
+use crate::analysis::{ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Verdict};
 use crate::data::{PairKey, Results, SummaryRow};
 use crate::format::{and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times};
 use crate::noise::{self, Change, Figure, Spread};
-
-/// Two runtimes within this relative difference, even at their extreme rounds, are "alike".
-pub const ALIKE: f64 = 0.10;
 
 /// The command that shows `sum_squares_iter` (`/generator`) and `sum_squares_loop` (`/cycle`
 /// and the offloaded strategies) are the same machine code in a release build: it

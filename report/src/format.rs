@@ -103,3 +103,10 @@ pub(crate) fn job_apis(r: &Results) -> &'static str {
         "/jobs"
     }
 }
+/// A figure not measured, in the task queue's tables.
+pub(crate) const NONE: &str = "—";
+
+/// A count, or [`NONE`].
+pub(crate) fn count_cell(v: Option<u64>) -> String {
+    v.map_or(NONE.to_owned(), |v| v.to_string())
+}

@@ -19,8 +19,10 @@
 //!   is written and handed to the sections: each pair's responsiveness verdict and whose stall
 //!   it was ([`analysis::verdict`], the ranking of the offloads among them), work times with
 //!   their rounds and the speed-ups of more workers ([`analysis::work`]), the sizes
-//!   experiment's offload costs and crossovers ([`analysis::sizes`]); [`analysis::stats`]
-//!   defines each statistic once (the medians, bounds, a pair's work time).
+//!   experiment's offload costs and crossovers ([`analysis::sizes`]), the task queue's broker
+//!   hops, scale-out verdicts and fault tally ([`analysis::queue`]), and the thresholds they
+//!   use; [`analysis::stats`] defines each statistic once (the medians, bounds, a pair's work
+//!   time).
 //! - [`format`](mod@format): how a figure is written (significant figures, units, ratios, spans, lists),
 //!   one way each.
 //! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
@@ -39,11 +41,11 @@
 //!   costliest, the crossover work size.
 //! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
 //!   overload behaviour per pair, latency and goodput against offered load.
-//! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`): the broker
-//!   hop per runtime (`/queue`'s time to result minus `/jobs`', from the sizes and batch
-//!   experiments), and from queue_summary.csv the scale-out with 1, 2… worker processes and
-//!   its verdict and chart, and the fault run (a worker killed mid-burst: every job accounted
-//!   for).
+//! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`), rendered
+//!   from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to result
+//!   minus `/jobs`', from the sizes and batch experiments), and from queue_summary.csv the
+//!   scale-out with 1, 2… worker processes and its verdict and chart, and the fault run (a
+//!   worker killed mid-burst: every job accounted for).
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
 //! - [`generate`] / [`write()`]: the facts computed once, every section and chart in memory,
@@ -104,7 +106,7 @@ pub fn generate(results: &Results) -> Report {
     }
     // The task queue's section and its chart, when /queue was measured (nothing otherwise).
     let queue_charts = queue::charts(results);
-    markdown.push_str(&queue::markdown(results, &queue_charts, CHARTS_DIR));
+    markdown.push_str(&queue::markdown(results, &facts, &queue_charts, CHARTS_DIR));
     charts.extend(queue_charts);
     Report { markdown, charts }
 }

@@ -13,7 +13,7 @@
 //!   own when it shares the servers' cores) ÷ (span × cores): everything that ran on the cores
 //!   the burst had;
 //! - the *scale-out verdict* of a target: the throughput of its most worker processes ÷ that of
-//!   one, and what limited it: the cores when they were at least [`CORES_FULL`] busy with one
+//!   one, and what limited it: the cores when they were at least [`CORES_FULL_SCALE`](crate::analysis::CORES_FULL_SCALE) busy with one
 //!   process (a second process on the same cores has no core to run on), otherwise the figures
 //!   say where the time went;
 //! - a *clean* fault run: every accepted job answered done with the right total (`lost` and
@@ -28,164 +28,19 @@
 //! count of worker processes.
 
 use common::Strategy;
-use results_format::{QUEUE_RUN_FAULT, QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
+use results_format::{QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
 
+use crate::analysis::Facts;
+use crate::analysis::queue::{
+    COARSE, FaultTally, Hop, HopSource, Limit, ScaleVerdict, TimeToResult, fault_rows, hop_bounds,
+    scale_rows, targets,
+};
 use crate::analysis::stats::bounds;
 use crate::charts::{Chart, strategy_color};
 use crate::data::queue::{CPU_TICK_MS, cores};
 use crate::data::{Cores, QueueResults, QueueRow, Results, SizesRow, SummaryRow};
-use crate::format::{and_list, sig3, thousands, times, us_span};
+use crate::format::{NONE, and_list, count_cell, sig3, thousands, times, us_span};
 use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
-
-/// With one worker process the cores were this busy or more: a second process on the same
-/// cores has nothing to run on, so the cores are what limits the throughput.
-pub const CORES_FULL: f64 = 0.8;
-
-/// Below this ratio of throughputs (most worker processes ÷ one) a second process is not
-/// called a gain: a burst's throughput moves by several percent from run to run on shared
-/// cores.
-pub const SCALE_GAIN: f64 = 1.15;
-
-/// One strategy's time to result in a setting, µs: (median, p99); `None` if not measured.
-type TimeToResult = Option<(Option<f64>, Option<f64>)>;
-
-/// The broker hop in one setting (a target with a worker count), at one n and load.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hop {
-    /// `tokio ×2`.
-    pub setting: String,
-    /// `tokio + axum`.
-    pub label: String,
-    /// `/rayon`'s time to result.
-    pub rayon: TimeToResult,
-    /// `/jobs`'.
-    pub jobs: TimeToResult,
-    /// `/queue`'s.
-    pub queue: TimeToResult,
-    /// `/queue`'s T1 minus `/jobs`' (the fastest lone request of each), µs: the hop of one job
-    /// alone; sizes experiment only.
-    pub lone_us: Option<f64>,
-}
-
-impl Hop {
-    /// `/queue`'s median minus `/jobs`', µs.
-    pub fn p50_us(&self) -> Option<f64> {
-        Some(self.queue?.0? - self.jobs?.0?)
-    }
-
-    /// `/queue`'s p99 minus `/jobs`', µs.
-    pub fn p99_us(&self) -> Option<f64> {
-        Some(self.queue?.1? - self.jobs?.1?)
-    }
-}
-
-/// Where a hop table's figures come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HopSource {
-    /// sizes_summary.csv at this n (the sweep's smallest).
-    Sizes(u64),
-    /// summary.csv, at the batch's n.
-    Batch(u64),
-}
-
-/// Settings in file order, each once: `(target, workers, label)`.
-fn settings_of<'a>(
-    rows: impl Iterator<Item = (&'a str, Option<u32>, String)>,
-) -> Vec<(String, Option<u32>, String)> {
-    let mut out: Vec<(String, Option<u32>, String)> = Vec::new();
-    for (t, w, label) in rows {
-        if !out.iter().any(|(t0, w0, _)| t0 == t && *w0 == w) {
-            out.push((t.to_owned(), w, label));
-        }
-    }
-    out
-}
-
-fn short(target: &str, workers: Option<u32>) -> String {
-    match workers {
-        Some(w) => format!("{target} ×{w}"),
-        None => target.to_owned(),
-    }
-}
-
-/// The hop in every setting of the sizes experiment with a `/queue` row, at the sweep's
-/// smallest n; `None` when the sweep has no `/queue` row.
-pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
-    let n0 = r.sizes.iter().map(|s| s.n).min()?;
-    let with_queue = r
-        .sizes
-        .iter()
-        .filter(|s| s.strategy == Strategy::Queue && s.n == n0);
-    let settings = settings_of(with_queue.map(|s| (s.target.as_str(), s.workers, s.label())));
-    if settings.is_empty() {
-        return None;
-    }
-    // A strategy's measured (ok) row of a setting at n0.
-    let ok_row = |t: &str, w: Option<u32>, st: Strategy| -> Option<&SizesRow> {
-        r.sizes
-            .iter()
-            .find(|s| s.target == t && s.workers == w && s.strategy == st && s.n == n0)
-            .filter(|s| s.ok())
-    };
-    let of = |t: &str, w: Option<u32>, st: Strategy| -> TimeToResult {
-        ok_row(t, w, st).map(|s| (s.latency_us_p50, s.latency_us_p99))
-    };
-    let t1 = |t: &str, w: Option<u32>, st: Strategy| ok_row(t, w, st).and_then(|s| s.t1_us);
-    let hops = settings
-        .into_iter()
-        .map(|(t, w, label)| Hop {
-            setting: short(&t, w),
-            label,
-            rayon: of(&t, w, Strategy::Rayon),
-            jobs: of(&t, w, Strategy::Jobs),
-            queue: of(&t, w, Strategy::Queue),
-            lone_us: t1(&t, w, Strategy::Queue)
-                .zip(t1(&t, w, Strategy::Jobs))
-                .map(|(q, j)| q - j),
-        })
-        .collect();
-    Some((HopSource::Sizes(n0), hops))
-}
-
-/// The hop in every setting of the batch experiment with a `/queue` row; `None` when
-/// summary.csv has none.
-pub fn batch_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
-    let with_queue = r.summary.iter().filter(|s| s.strategy == Strategy::Queue);
-    let settings = settings_of(with_queue.map(|s| (s.target.as_str(), s.workers, s.label())));
-    if settings.is_empty() {
-        return None;
-    }
-    let of = |t: &str, w: Option<u32>, st: Strategy| -> TimeToResult {
-        r.ok_pair(t, w, st)
-            .map(|s: &SummaryRow| (s.latency_us_p50, s.latency_us_p99))
-    };
-    let hops = settings
-        .into_iter()
-        .map(|(t, w, label)| Hop {
-            setting: short(&t, w),
-            label,
-            rayon: of(&t, w, Strategy::Rayon),
-            jobs: of(&t, w, Strategy::Jobs),
-            queue: of(&t, w, Strategy::Queue),
-            lone_us: None,
-        })
-        .collect();
-    Some((HopSource::Batch(r.metadata.n), hops))
-}
-
-/// The smallest and largest of some figures: `(lo, hi)`.
-pub type Bounds = Option<(f64, f64)>;
-
-/// The smallest and largest hop (median, p99) over `hops`, µs, where both strategies were
-/// measured.
-pub fn hop_bounds(hops: &[Hop]) -> (Bounds, Bounds) {
-    (
-        bounds(hops.iter().filter_map(Hop::p50_us)),
-        bounds(hops.iter().filter_map(Hop::p99_us)),
-    )
-}
-
-const NONE: &str = "—";
 
 fn ms_cell(us: Option<f64>) -> String {
     us.map_or(NONE.to_owned(), |v| sig3(v / 1000.0))
@@ -301,99 +156,6 @@ fn hop_table(r: &Results, source: HopSource, hops: &[Hop]) -> String {
     md
 }
 
-/// The scale-out runs of one target, in file order.
-fn scale_rows<'a>(q: &'a QueueResults, target: &str) -> Vec<&'a QueueRow> {
-    q.rows
-        .iter()
-        .filter(|x| x.target == target && x.run == QUEUE_RUN_SCALE)
-        .collect()
-}
-
-/// Targets of the queue experiment in file order, with their `runtime + framework` label.
-fn targets(q: &QueueResults) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for x in &q.rows {
-        if !out.iter().any(|(t, _)| *t == x.target) {
-            out.push((x.target.clone(), format!("{} + {}", x.runtime, x.framework)));
-        }
-    }
-    out
-}
-
-/// What 1 and the most worker processes gave one target, and what limited it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScaleVerdict {
-    /// Target name.
-    pub target: String,
-    /// One process's throughput (results/s) and CPU busy (fraction, lower bound?).
-    pub one: (f64, Option<(f64, bool)>),
-    /// The most processes measured, their throughput and CPU busy.
-    pub most: (u32, f64, Option<(f64, bool)>),
-    /// `most` ÷ `one`.
-    pub ratio: f64,
-    /// `/jobs`' throughput in the same run, results/s.
-    pub jobs_rps: Option<f64>,
-    /// What limited it.
-    pub limit: Limit,
-    /// How far the one-process run's CPU busy may be off from the clock ticks alone.
-    pub one_resolution: Option<f64>,
-}
-
-/// A CPU busy off by more than this from the clock ticks alone is said to be coarse: the
-/// verdict on the cores then says so.
-pub const COARSE: f64 = 0.1;
-
-/// What limited the throughput of a target's worker processes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Limit {
-    /// The cores were at least [`CORES_FULL`] busy with one process.
-    Cores,
-    /// The extra processes added at least [`SCALE_GAIN`]×: the cores had room.
-    Scaled,
-    /// Neither: the cores had room, yet more processes added little.
-    Elsewhere,
-}
-
-/// The verdict of `target`: `None` without an ok `/queue` run with one worker process and one
-/// with more.
-pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<ScaleVerdict> {
-    let rows = scale_rows(q, target);
-    let queue: Vec<&QueueRow> = rows
-        .iter()
-        .copied()
-        .filter(|x| x.sound() && x.is_queue())
-        .collect();
-    let one = queue.iter().find(|x| x.queue_workers == Some(1))?;
-    let most = queue
-        .iter()
-        .filter(|x| x.queue_workers.is_some_and(|w| w > 1))
-        .max_by_key(|x| x.queue_workers)?;
-    let one_rps = one.throughput_rps?;
-    let most_rps = most.throughput_rps?;
-    if one_rps <= 0.0 {
-        return None;
-    }
-    let ratio = most_rps / one_rps;
-    let one_busy = one.cpu_busy(cores);
-    let limit = match one_busy {
-        Some((busy, _)) if busy >= CORES_FULL => Limit::Cores,
-        _ if ratio >= SCALE_GAIN => Limit::Scaled,
-        _ => Limit::Elsewhere,
-    };
-    Some(ScaleVerdict {
-        target: target.to_owned(),
-        one: (one_rps, one_busy),
-        most: (most.queue_workers?, most_rps, most.cpu_busy(cores)),
-        ratio,
-        jobs_rps: rows
-            .iter()
-            .find(|x| x.sound() && x.strategy == Strategy::Jobs.name())
-            .and_then(|x| x.throughput_rps),
-        limit,
-        one_resolution: one.cpu_busy_resolution(cores),
-    })
-}
-
 fn busy_text(b: Option<(f64, bool)>) -> String {
     match b {
         Some((v, false)) => format!("{:.0} %", v * 100.0),
@@ -458,10 +220,6 @@ impl ScaleVerdict {
     }
 }
 
-fn count_cell(v: Option<u64>) -> String {
-    v.map_or(NONE.to_owned(), |v| v.to_string())
-}
-
 fn processes_cell(x: &QueueRow) -> String {
     if x.is_queue() {
         match (x.queue_workers, x.worker_threads) {
@@ -501,74 +259,6 @@ fn scale_table(r: &Results, q: &QueueResults) -> String {
     }
     md.push('\n');
     md
-}
-
-/// The fault runs' tally: clean runs, all ok runs, jobs taken over; and each target that
-/// lost or got wrong jobs, with its figures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FaultTally {
-    /// Fault runs in which every accepted job completed with the right total.
-    pub clean: usize,
-    /// Fault runs with their counts.
-    pub runs: usize,
-    /// Jobs taken over by the surviving workers, over the clean runs.
-    pub taken_over: u64,
-    /// `tokio: 2 of 80 accepted jobs lost, 1 wrong` for each run that was not clean.
-    pub bad: Vec<String>,
-    /// Targets whose fault run killed no worker (the burst ended first).
-    pub no_kill: Vec<String>,
-}
-
-/// The fault runs that have their counts, whatever their `result`: a target whose fault run
-/// lost a job is `failed`, and must be counted here, loudly.
-fn fault_rows(q: &QueueResults) -> impl Iterator<Item = &QueueRow> {
-    q.rows
-        .iter()
-        .filter(|x| x.run == QUEUE_RUN_FAULT && x.accepted.is_some())
-}
-
-/// The tally of the fault runs.
-pub fn fault_tally(q: &QueueResults) -> FaultTally {
-    let runs: Vec<&QueueRow> = fault_rows(q).collect();
-    let mut t = FaultTally {
-        clean: 0,
-        runs: runs.len(),
-        taken_over: 0,
-        bad: Vec::new(),
-        no_kill: Vec::new(),
-    };
-    for x in runs {
-        if x.killed_at_ms.is_none() {
-            t.no_kill.push(x.target.clone());
-        }
-        if x.clean() == Some(true) {
-            t.clean += 1;
-            t.taken_over += x.taken_over.unwrap_or(0);
-        } else {
-            let mut what = Vec::new();
-            if let Some(l) = x.lost.filter(|l| *l > 0) {
-                what.push(format!("{l} lost"));
-            }
-            if let Some(w) = x.wrong.filter(|w| *w > 0) {
-                what.push(format!("{w} wrong"));
-            }
-            if let (Some(c), Some(a)) = (x.completed, x.accepted)
-                && c != a
-            {
-                what.push(format!("{c} completed"));
-            }
-            if what.is_empty() {
-                what.push("its counts missing".into());
-            }
-            t.bad.push(format!(
-                "{}: of {} accepted jobs, {}",
-                x.target,
-                count_cell(x.accepted),
-                and_list(&what)
-            ));
-        }
-    }
-    t
 }
 
 impl FaultTally {
@@ -693,7 +383,7 @@ pub fn present(r: &Results) -> bool {
 /// The section, or nothing when the run measured no `/queue` at all (a results directory
 /// without queue files renders as before); `charts` (from [`charts`]) are linked under
 /// `charts_dir`.
-pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
+pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     if !present(r) {
         return String::new();
     }
@@ -721,23 +411,20 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
          `/queue`, p50 / p99, and the hop: `/queue`'s minus `/jobs`', µs, at the median and at \
          p99. \"—\": not measured (not applicable, failed, or not in this run).\n\n",
     );
-    let tables: Vec<(HopSource, Vec<Hop>)> = [sizes_hops(r), batch_hops(r)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let tables = &f.queue.hops;
     if tables.is_empty() {
         md.push_str(
             "Neither the sizes nor the batch experiment measured `/queue` in this run: no \
              hop to state.\n\n",
         );
     }
-    for (source, hops) in &tables {
+    for (source, hops) in tables {
         md.push_str(&hop_table(r, *source, hops));
     }
     let Some(q) = &r.queue else {
         return md;
     };
-    let cores = cores(m);
+    let cores = f.queue.cores;
     let measured: Vec<&QueueRow> = q.rows.iter().filter(|x| x.measured()).collect();
     let first = measured.first();
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
@@ -777,9 +464,10 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
                 res * 100.0
             ));
         }
-        let verdicts: Vec<String> = targets(q)
+        let verdicts: Vec<String> = f
+            .queue
+            .scale
             .iter()
-            .filter_map(|(t, _)| scale_verdict(q, t, cores))
             .map(|v| format!("- {}", v.sentence(cores)))
             .collect();
         if verdicts.is_empty() {
@@ -814,7 +502,10 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
             .and_then(|x| x.lease_ms)
             .map_or(String::new(), |l| format!(" ({l} ms)"))
     ));
-    let tally = fault_tally(q);
+    // Present whenever queue_summary.csv was read, as here.
+    let Some(tally) = &f.queue.fault else {
+        return md;
+    };
     if tally.runs > 0 {
         md.push_str(&fault_table(q));
     }
@@ -982,10 +673,16 @@ fn throughput_chart(groups: &[(String, Vec<&QueueRow>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::queue::{batch_hops, fault_tally, scale_verdict, sizes_hops};
     use crate::data::DataError;
     use crate::data::fake;
     use crate::data::queue::load;
-    use results_format::{QUEUE_SUMMARY, RESULT_OK};
+    use results_format::{QUEUE_RUN_FAULT, QUEUE_SUMMARY, RESULT_OK};
+
+    /// The section as the report renders it, from the facts of `r`.
+    fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
+        super::markdown(r, &Facts::of(r), charts, charts_dir)
+    }
 
     fn sizes_row(target: &str, strategy: Strategy, n: u64, p50: f64, p99: f64) -> SizesRow {
         SizesRow {

@@ -12,7 +12,7 @@
 use common::Strategy;
 use common::strategy::Execution;
 
-use crate::analysis::stats;
+use crate::analysis::{CORES_FULL_STALL, stats};
 use crate::data::{PairKey, Results, SummaryRow};
 use crate::noise::{self, Side};
 
@@ -74,9 +74,6 @@ pub enum Attribution {
 /// Executor blocked when the server's lag p99 reaches this share of the probe p99.
 pub const LAG_SHARE: f64 = 0.5;
 
-/// Cores full when the server used at least this share of its cores.
-pub const CORES_FULL: f64 = 0.9;
-
 /// The cores busy while a pair ran, of those the server had: the server's own use, plus
 /// bench-runner's when the two shared the cores (the load generator then competes for the same
 /// cores, and a stall it suffers there is contention all the same). bench-runner's share is
@@ -100,7 +97,7 @@ pub fn attribute(
 ) -> Attribution {
     if lag_p99_ms >= LAG_SHARE * probe_p99_ms {
         Attribution::ExecutorBlocked
-    } else if cores_used.is_some_and(|c| c >= CORES_FULL * cores as f64) {
+    } else if cores_used.is_some_and(|c| c >= CORES_FULL_STALL * cores as f64) {
         Attribution::CpuContention
     } else {
         Attribution::Elsewhere
