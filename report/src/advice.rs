@@ -10,12 +10,12 @@
 use common::Strategy;
 use common::strategy::Execution;
 
+use crate::analysis::noise::{self, Spread};
 use crate::analysis::queue::{HopSource, hop_bounds};
 use crate::analysis::stats::bounds;
 use crate::analysis::{Attribution, Facts, Responsiveness, Verdict};
 use crate::data::Results;
 use crate::format::{and_list, ms, ms_span, span, thousands, times, us_span};
-use crate::noise::{self, Spread};
 
 /// Where the code of a strategy is, to copy (paths from the repository's root).
 pub fn code(s: Strategy) -> &'static str {

@@ -7,7 +7,7 @@
 //! ([`crate::analysis::work`]). Measured here:
 //! - **spread between runtimes**: slowest ÷ fastest work time of a strategy.
 //! - Every difference, likeness and threshold is judged against the rounds' own ranges, as
-//!   [`crate::noise`] describes: nothing is called inside the noise.
+//!   [`crate::analysis::noise`] describes: nothing is called inside the noise.
 //!
 //! `/generator` and `/cycle` differ only in the kernel's form (iterator or loop), and the two
 //! forms compile to the same machine code ([`KERNEL_CHECK`]): the report does not compare them.
@@ -17,11 +17,11 @@ use std::collections::BTreeMap;
 use common::strategy::Execution;
 use common::{RuntimeKind, Strategy};
 
+use crate::analysis::noise::{self, Change, Figure, Spread};
 use crate::analysis::stats::bounds;
 use crate::analysis::{ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Verdict};
 use crate::data::{PairKey, Results, SummaryRow};
 use crate::format::{and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times};
-use crate::noise::{self, Change, Figure, Spread};
 
 /// The command that shows `sum_squares_iter` (`/generator`) and `sum_squares_loop` (`/cycle`
 /// and the offloaded strategies) are the same machine code in a release build: it

@@ -22,16 +22,15 @@
 //!   experiment's offload costs and crossovers ([`analysis::sizes`]), the task queue's broker
 //!   hops, scale-out verdicts and fault tally ([`analysis::queue`]), and the thresholds they
 //!   use; [`analysis::stats`] defines each statistic once (the medians, bounds, a pair's work
-//!   time).
+//!   time), and [`analysis::noise`] tells a difference from noise with the rounds' ranges
+//!   (differences, likenesses and thresholds: borderline results), tested on hand-made figures.
 //! - [`format`](mod@format): how a figure is written (significant figures, units, ratios, spans, lists),
 //!   one way each.
 //! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
-//! - [`charts`]: the four charts (batch time, probe latency, one batch's timeline, latency
-//!   CDF).
+//! - [`charts`]: the batch experiment's five charts (batch time, probe latency, probe vs the
+//!   server's lag, one batch's timeline, latency CDF).
 //! - [`drift`]: the machine's speed in each pass (passes.csv), the drift line at the top and
 //!   its chart.
-//! - [`noise`]: telling a difference from noise with the rounds' ranges: differences,
-//!   likenesses and thresholds (borderline results), tested on hand-made figures.
 //! - [`advice`]: "What to do", the verdict the report opens with: the pattern that kept the
 //!   server answering (the first of the facts' ranking), with its figures and the code to copy.
 //! - [`findings`]: the findings section, from the facts and the summary; no difference is
@@ -63,7 +62,6 @@ pub mod drift;
 pub mod findings;
 pub mod format;
 pub mod markdown;
-pub mod noise;
 pub mod queue;
 pub mod rate;
 pub mod sizes;

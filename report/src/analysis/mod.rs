@@ -3,6 +3,8 @@
 //! charts) formats what it was handed instead of computing its own copy.
 //!
 //! - [`stats`]: each statistic defined once (medians, bounds, a pair's work time).
+//! - [`noise`]: telling a difference from noise with the rounds' ranges: differences,
+//!   likenesses and thresholds (borderline results).
 //! - [`verdict`]: each pair's responsiveness verdict and whose stall it was.
 //! - [`work`]: work time figures with their rounds, and what more workers change.
 //! - [`sizes`]: the sizes experiment's offload costs (the cheapest and costliest among them)
@@ -15,8 +17,9 @@ use common::Strategy;
 use common::strategy::Execution;
 
 use crate::data::{PairKey, Results};
-use crate::noise::Figure;
+use noise::Figure;
 
+pub mod noise;
 pub mod queue;
 pub mod sizes;
 pub mod stats;

@@ -5,16 +5,16 @@
 //!   timeout). At 1 or above a probe waited at least as long as one whole request's work.
 //!   A pair *stalls* the server ([`Responsiveness::Stalled`]) only when the pooled p99 and
 //!   the worst probe of every round reach T1; it is *responsive* when neither does, and
-//!   *borderline* when they fall on both sides of T1 ([`crate::noise::side`]).
+//!   *borderline* when they fall on both sides of T1 ([`crate::analysis::noise::side`]).
 //! - **attribution**: for a stalled or borderline pair with the server's own figures, whether
 //!   its executor was blocked, its cores were full, or neither ([`Attribution`]).
 
 use common::Strategy;
 use common::strategy::Execution;
 
+use crate::analysis::noise::{self, Side};
 use crate::analysis::{CORES_FULL_STALL, stats};
 use crate::data::{PairKey, Results, SummaryRow};
-use crate::noise::{self, Side};
 
 /// How a pair treated the `/health` probe that ran beside its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

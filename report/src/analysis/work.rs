@@ -8,9 +8,9 @@
 
 use common::Strategy;
 
+use crate::analysis::noise::{self, Change, Figure};
 use crate::analysis::stats;
 use crate::data::{Results, SummaryRow};
-use crate::noise::{self, Change, Figure};
 
 /// The work time of a pair, ms, with its rounds' range: the batch time, or for `/background`
 /// the time until its work was done. `None` when the pair failed or has no such figure.
