@@ -1,10 +1,11 @@
-//! The four charts, each an SVG document drawn from [`Results`] alone.
+//! The batch experiment's five charts, each an SVG document drawn from [`Results`] alone.
 //!
 //! - [`batch_time`]: work time per strategy (the batch time; for `/background` the time until
 //!   its work was done, never its 202s), one panel per runtime, one bar per worker count, the
 //!   ideal (hardware-limit) batch time marked on each bar, the rounds' range as a whisker.
 //! - [`probe_latency`]: `/health` probe latency p50 → p99, pooled over all rounds, on a log
 //!   scale: how blocked each server is while the batch runs; pairs with failed probes marked.
+//! - [`probe_vs_lag`]: each pair's probe p99 beside the server's own executor lag p99.
 //! - [`timeline`]: one batch per strategy, each request a bar from send to answer, the probes
 //!   beneath: the picture that explains the numbers.
 //! - [`latency_cdf`]: the distribution of per-request latency, one line per strategy.

@@ -20,7 +20,8 @@
 //!   it was ([`analysis::verdict`], the ranking of the offloads among them), work times with
 //!   their rounds and the speed-ups of more workers ([`analysis::work`]), the sizes
 //!   experiment's offload costs and crossovers ([`analysis::sizes`]), the task queue's broker
-//!   hops, scale-out verdicts and fault tally ([`analysis::queue`]), and the thresholds they
+//!   hops, scale-out verdicts and fault tally ([`analysis::queue`]), the rate experiment's
+//!   knees ([`analysis::rate`]), the drift ([`analysis::drift`]), and the thresholds they
 //!   use; [`analysis::stats`] defines each statistic once (the medians, bounds, a pair's work
 //!   time), and [`analysis::noise`] tells a difference from noise with the rounds' ranges
 //!   (differences, likenesses and thresholds: borderline results), tested on hand-made figures.
@@ -29,8 +30,8 @@
 //! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
 //! - [`charts`]: the batch experiment's five charts (batch time, probe latency, probe vs the
 //!   server's lag, one batch's timeline, latency CDF).
-//! - [`drift`]: the machine's speed in each pass (passes.csv), the drift line at the top and
-//!   its chart.
+//! - [`drift`]: the drift line at the top (from [`analysis::drift`]: the machine's speed in
+//!   each pass, passes.csv) and its chart.
 //! - [`advice`]: "What to do", the verdict the report opens with: the pattern that kept the
 //!   server answering (the first of the facts' ranking), with its figures and the code to copy.
 //! - [`findings`]: the findings section, from the facts and the summary; no difference is
@@ -39,7 +40,8 @@
 //!   [`analysis::sizes`]' facts: offload cost per strategy and runtime, the cheapest and the
 //!   costliest, the crossover work size.
 //! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
-//!   overload behaviour per pair, latency and goodput against offered load.
+//!   overload behaviour per pair (from [`analysis::rate`]), latency and goodput against
+//!   offered load.
 //! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`), rendered
 //!   from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to result
 //!   minus `/jobs`', from the sizes and batch experiments), and from queue_summary.csv the
@@ -97,9 +99,9 @@ pub fn generate(results: &Results) -> Report {
     let mut markdown = markdown::report(results, &facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);
     // The rate experiment's section and charts, when it was measured.
-    if let Some(rate) = &results.rate {
+    if let (Some(rate), Some(found)) = (&results.rate, &facts.rate) {
         let rate_charts = rate::charts(rate);
-        markdown.push_str(&rate::markdown(rate, &rate_charts, CHARTS_DIR));
+        markdown.push_str(&rate::markdown(rate, found, &rate_charts, CHARTS_DIR));
         charts.extend(rate_charts);
     }
     // The task queue's section and its chart, when /queue was measured (nothing otherwise).

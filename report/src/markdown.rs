@@ -59,7 +59,7 @@ pub fn report(
          `metadata.json`, written by bench-runner. Do not edit by hand: rerun the generator.\n\n",
         files.join(", ")
     ));
-    md.push_str(&crate::drift::markdown(r));
+    md.push_str(&crate::drift::markdown(f.drift.as_ref()));
     if batch {
         md.push_str(&crate::advice::markdown(r, f));
     }

@@ -10,6 +10,8 @@
 //! - [`sizes`]: the sizes experiment's offload costs (the cheapest and costliest among them)
 //!   and crossover work sizes.
 //! - [`queue`]: the task queue's broker hops, scale-out verdicts and fault tally.
+//! - [`rate`]: the rate experiment's knee and overload behaviour per pair.
+//! - [`drift`]: the machine's speed per pass, and whether the run drifted.
 
 use std::collections::BTreeMap;
 
@@ -19,8 +21,10 @@ use common::strategy::Execution;
 use crate::data::{PairKey, Results};
 use noise::Figure;
 
+pub mod drift;
 pub mod noise;
 pub mod queue;
+pub mod rate;
 pub mod sizes;
 pub mod stats;
 pub mod verdict;
@@ -61,6 +65,11 @@ pub struct Facts {
     pub offloads_ranked: Vec<Strategy>,
     /// The sizes experiment's facts; `None` when the run did not measure it.
     pub sizes: Option<sizes::SizesFacts>,
+    /// The machine's drift over the batch experiment's passes; `None` with fewer than two.
+    pub drift: Option<drift::Drift>,
+    /// The rate experiment's finding per pair, in file order; `None` when the run did not
+    /// measure it.
+    pub rate: Option<Vec<rate::PairFinding>>,
     /// The task queue's broker hops, scale-out verdicts and fault runs.
     pub queue: queue::QueueFacts,
     /// What the most workers change against the fewest; `None` with a single worker count.
@@ -98,6 +107,8 @@ impl Facts {
             verdicts,
             verdict_at,
             work,
+            drift: drift::Drift::of(r),
+            rate: r.rate.as_ref().map(rate::findings),
             sizes: sizes::SizesFacts::of(r),
             queue: queue::QueueFacts::of(r),
             speedups: work::speedups(r),
