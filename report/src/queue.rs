@@ -13,9 +13,11 @@
 //!   own when it shares the servers' cores) ÷ (span × cores): everything that ran on the cores
 //!   the burst had;
 //! - the *scale-out verdict* of a target: the throughput of its most worker processes ÷ that of
-//!   one, and what limited it: the cores when they were at least [`CORES_FULL_SCALE`](crate::analysis::CORES_FULL_SCALE) busy with one
-//!   process (a second process on the same cores has no core to run on), otherwise the figures
-//!   say where the time went;
+//!   one, a gain when at least [`SCALE_GAIN`](crate::analysis::queue::SCALE_GAIN)×; short of
+//!   that, what limited it: the cores when they were at least
+//!   [`CORES_FULL_SCALE`](crate::analysis::CORES_FULL_SCALE) busy with one process (a second
+//!   process on the same cores has no core to run on), otherwise the figures say where the
+//!   time went;
 //! - a *clean* fault run: every accepted job answered done with the right total (`lost` and
 //!   `wrong` 0, `completed` = `accepted`).
 //!
@@ -849,6 +851,27 @@ mod tests {
         n: 2,
         with_client: false,
     };
+
+    #[test]
+    fn a_gain_past_the_threshold_is_a_gain_however_busy_the_cores_were() {
+        // 2 cores; 1 process: span 400 ms, CPU 300 + 308 + 40 = 648 ms → 81 % busy, past
+        // CORES_FULL_SCALE; 2 processes: 1.18× the throughput, past SCALE_GAIN.
+        let q = QueueResults {
+            rows: vec![
+                qrow("actix", QUEUE_RUN_SCALE, 0, 210.0, (700.0, 0.0, 0.0)),
+                qrow("actix", QUEUE_RUN_SCALE, 1, 200.0, (300.0, 308.0, 40.0)),
+                qrow("actix", QUEUE_RUN_SCALE, 2, 236.0, (300.0, 390.0, 40.0)),
+            ],
+        };
+        let busy = q.rows[1].cpu_busy(C2).expect("busy").0;
+        assert!((busy - 0.81).abs() < 1e-9, "{busy}");
+        let v = scale_verdict(&q, "actix", C2).expect("verdict");
+        assert!((v.ratio - 1.18).abs() < 1e-9);
+        assert_eq!(v.limit, Limit::Scaled);
+        let s = v.sentence(C2);
+        assert!(!s.contains("adds no throughput"), "{s}");
+        assert!(s.contains("the extra process added throughput"), "{s}");
+    }
 
     #[test]
     fn the_verdict_names_the_cores_when_one_process_filled_them() {

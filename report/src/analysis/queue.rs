@@ -201,9 +201,11 @@ pub const COARSE: f64 = 0.1;
 /// What limited the throughput of a target's worker processes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Limit {
-    /// The cores were at least [`CORES_FULL_SCALE`] busy with one process.
+    /// The extra processes added less than [`SCALE_GAIN`]×, and the cores were at least
+    /// [`CORES_FULL_SCALE`] busy with one process.
     Cores,
-    /// The extra processes added at least [`SCALE_GAIN`]×: the cores had room.
+    /// The extra processes added at least [`SCALE_GAIN`]×, however busy the cores were with
+    /// one: they had room.
     Scaled,
     /// Neither: the cores had room, yet more processes added little.
     Elsewhere,
@@ -230,9 +232,12 @@ pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<Sca
     }
     let ratio = most_rps / one_rps;
     let one_busy = one.cpu_busy(cores);
+    // The gain first: a second process that added throughput did so whatever the cores' busy
+    // figure says (busy is a mean over the burst, ± a clock tick per process). Checked the
+    // other way round, busy 0.81 with ratio 1.18 printed "adds no throughput".
     let limit = match one_busy {
-        Some((busy, _)) if busy >= CORES_FULL_SCALE => Limit::Cores,
         _ if ratio >= SCALE_GAIN => Limit::Scaled,
+        Some((busy, _)) if busy >= CORES_FULL_SCALE => Limit::Cores,
         _ => Limit::Elsewhere,
     };
     Some(ScaleVerdict {
