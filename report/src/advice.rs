@@ -10,11 +10,12 @@
 use common::Strategy;
 use common::strategy::Execution;
 
+use crate::analysis::noise::{self, Spread};
+use crate::analysis::queue::{HopSource, hop_bounds};
+use crate::analysis::stats::bounds;
+use crate::analysis::{Attribution, Facts, Responsiveness, Verdict};
 use crate::data::Results;
-use crate::findings::{
-    self, Attribution, Responsiveness, Verdict, bounds, ms, ms_span, span, times, work,
-};
-use crate::noise::{self, Spread};
+use crate::format::{and_list, ms, ms_span, span, thousands, times, us_span};
 
 /// Where the code of a strategy is, to copy (paths from the repository's root).
 pub fn code(s: Strategy) -> &'static str {
@@ -68,13 +69,6 @@ impl<'a> Group<'a> {
         self.verdicts.iter().filter(|v| v.class == class).count()
     }
 
-    /// The median stall ratio (probe p99 ÷ T1), for ranking.
-    fn median_stall(&self) -> f64 {
-        let mut xs: Vec<f64> = self.verdicts.iter().map(|v| v.stall).collect();
-        xs.sort_by(f64::total_cmp);
-        xs.get(xs.len() / 2).copied().unwrap_or(f64::INFINITY)
-    }
-
     /// `stalled the server in all 12 pairs` / `kept the server answering in 5 of 6 pairs, was
     /// borderline in 1`.
     fn tally(&self) -> String {
@@ -105,7 +99,7 @@ impl<'a> Group<'a> {
                         }
                     })
                     .collect();
-                findings::and_list(&said)
+                and_list(&said)
             }
         }
     }
@@ -135,12 +129,12 @@ impl<'a> Group<'a> {
 
 /// Work time of strategy `s` ÷ that of `base`, on the same runtime and workers, over the pairs
 /// where both were measured.
-fn work_ratio(r: &Results, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
+fn work_ratio(r: &Results, f: &Facts, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
     let mut xs = Vec::new();
     for (t, _) in r.targets() {
         for w in r.worker_counts() {
-            let a = r.ok_pair(&t, w, s).and_then(|p| work(r, p));
-            let b = r.ok_pair(&t, w, base).and_then(|p| work(r, p));
+            let a = f.work_of(&t, w, s);
+            let b = f.work_of(&t, w, base);
             if let (Some(a), Some(b)) = (a, b)
                 && b.value > 0.0
             {
@@ -151,47 +145,20 @@ fn work_ratio(r: &Results, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
     bounds(xs)
 }
 
-/// The strategies of `kinds` present in the run, each with its group, best first: fewest
-/// stalled pairs, then fewest borderline, then the lowest median probe p99 ÷ T1. `/queue` is
-/// not ranked among them: it is no pool in the server (its kernels run in worker processes,
-/// on other machines in production) and it answers another need, scaling out past one
-/// machine; it has its own bullet ([`queue`]).
-fn ranked<'a>(r: &Results, all: &'a [Verdict], kinds: &[Execution]) -> Vec<(Strategy, Group<'a>)> {
-    let mut out: Vec<(Strategy, Group<'a>)> = r
-        .strategies()
-        .into_iter()
-        .filter(|s| kinds.contains(&s.execution()) && *s != Strategy::Queue)
-        .map(|s| (s, Group::of(all, |v| v.key.strategy == s)))
-        .filter(|(_, g)| g.len() > 0)
-        .collect();
-    out.sort_by(|a, b| {
-        let key = |g: &Group<'_>| {
-            (
-                g.count(Responsiveness::Stalled),
-                g.count(Responsiveness::Borderline),
-            )
-        };
-        key(&a.1)
-            .cmp(&key(&b.1))
-            .then(a.1.median_stall().total_cmp(&b.1.median_stall()))
-    });
-    out
+/// The result-returning offloads, best first ([`Facts::offloads_ranked`]), each with its group.
+fn ranked<'a>(f: &'a Facts) -> Vec<(Strategy, Group<'a>)> {
+    f.offloads_ranked
+        .iter()
+        .map(|&s| (s, Group::of(&f.verdicts, |v| v.key.strategy == s)))
+        .collect()
 }
 
 /// The conditions every sentence holds under.
-fn conditions(r: &Results) -> String {
+fn conditions(r: &Results, f: &Facts) -> String {
     let m = &r.metadata;
-    let t1: Vec<f64> = r
-        .summary
-        .iter()
-        .filter(|s| s.ok())
-        .filter_map(|s| s.t1_ms)
-        .collect();
-    let mut sorted = t1.clone();
-    sorted.sort_by(f64::total_cmp);
-    let typical = sorted
-        .get(sorted.len() / 2)
-        .map(|t| format!(" (one request alone: {} of work, the median T1)", ms(*t)))
+    let typical = f
+        .t1_median_upper
+        .map(|t| format!(" (one request alone: {} of work, the median T1)", ms(t)))
         .unwrap_or_default();
     let cores = match &m.server_cpus {
         Some(cpus) if cpus.len() == 1 => {
@@ -215,15 +182,15 @@ fn conditions(r: &Results) -> String {
          requests at once, {cores}. At another work \
          size or core count the balance moves: measure yours with `--n`, or your own kernel \
          with `--kernel`.",
-        crate::charts::thousands(m.n),
+        thousands(m.n),
         m.concurrency
     )
 }
 
 /// The Markdown of the "What to do" section, or nothing when the run has no verdicts (a
 /// `--quick` run says it concludes nothing).
-pub fn markdown(r: &Results) -> String {
-    let all = findings::verdicts(r);
+pub fn markdown(r: &Results, f: &Facts) -> String {
+    let all = &f.verdicts;
     if all.is_empty() {
         return String::new();
     }
@@ -237,21 +204,23 @@ pub fn markdown(r: &Results) -> String {
         return out.join("\n") + "\n";
     }
     let mut bullets = Vec::new();
-    bullets.extend(inline(r, &all));
-    bullets.extend(offload(r, &all));
-    bullets.extend(queue(r, &all));
-    bullets.extend(thread(r, &all));
-    bullets.extend(background(r, &all));
-    bullets.extend(yielding(r, &all));
-    bullets.extend(runtime(r, &all));
+    bullets.extend(inline(r, f));
+    bullets.extend(offload(r, f));
+    bullets.extend(queue(r, f));
+    bullets.extend(thread(r, f));
+    bullets.extend(background(r, f));
+    bullets.extend(yielding(r, f));
+    bullets.extend(runtime(r, f));
     out.push(bullets.join("\n"));
-    out.push(format!("\n{}\n", conditions(r)));
+    out.push(format!("\n{}\n", conditions(r, f)));
     out.join("\n") + "\n"
 }
 
 /// Inline work: stop doing it (or: at this size, it did no harm).
-fn inline(r: &Results, all: &[Verdict]) -> Option<String> {
-    let g = Group::of(all, |v| v.key.strategy.execution() == Execution::Inline);
+fn inline(r: &Results, f: &Facts) -> Option<String> {
+    let g = Group::of(&f.verdicts, |v| {
+        v.key.strategy.execution() == Execution::Inline
+    });
     if g.len() == 0 {
         return None;
     }
@@ -287,13 +256,13 @@ fn inline(r: &Results, all: &[Verdict]) -> Option<String> {
 }
 
 /// The offload that kept the server answering best, and the next best.
-fn offload(r: &Results, all: &[Verdict]) -> Vec<String> {
-    let ranked = ranked(r, all, &[Execution::Offloaded, Execution::Job]);
+fn offload(r: &Results, f: &Facts) -> Vec<String> {
+    let ranked = ranked(f);
     let Some((best, g)) = ranked.first() else {
         return Vec::new();
     };
     let vs_thread = (*best != Strategy::Thread)
-        .then(|| work_ratio(r, *best, Strategy::Thread))
+        .then(|| work_ratio(r, f, *best, Strategy::Thread))
         .flatten()
         .map(|(lo, hi)| format!("; its work time {} `/thread`'s", span(lo, hi)))
         .unwrap_or_default();
@@ -337,40 +306,34 @@ fn offload(r: &Results, all: &[Verdict]) -> Vec<String> {
 /// The task queue: when to use it, what its broker hop cost here (over `/jobs`, in µs) and
 /// whether every job survived a worker killed mid-burst. Nothing when the run has no figure of
 /// `/queue`.
-fn queue(r: &Results, all: &[Verdict]) -> Option<String> {
-    let g = Group::of(all, |v| v.key.strategy == Strategy::Queue);
+fn queue(r: &Results, f: &Facts) -> Option<String> {
+    let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Queue);
     let mut said = Vec::new();
     if g.len() > 0 {
         said.push(format!("In the batch it {}: {}.", g.tally(), g.probe()));
     }
     let mut hops = Vec::new();
-    for (source, of) in [crate::queue::sizes_hops(r), crate::queue::batch_hops(r)]
-        .into_iter()
-        .flatten()
-    {
-        if let (Some(p50), Some(p99)) = crate::queue::hop_bounds(&of) {
-            let at = match source {
-                crate::queue::HopSource::Sizes(n) => {
-                    format!("at n = {} (sizes experiment)", crate::charts::thousands(n))
+    for (source, of) in &f.queue.hops {
+        if let (Some(p50), Some(p99)) = hop_bounds(of) {
+            let at = match *source {
+                HopSource::Sizes(n) => {
+                    format!("at n = {} (sizes experiment)", thousands(n))
                 }
-                crate::queue::HopSource::Batch(n) => {
-                    format!("at n = {} (batch)", crate::charts::thousands(n))
+                HopSource::Batch(n) => {
+                    format!("at n = {} (batch)", thousands(n))
                 }
             };
-            let lone = crate::findings::bounds(of.iter().filter_map(|h| h.lone_us)).map_or(
-                String::new(),
-                |span| {
-                    format!(
-                        "one job alone {}, with C = {} at once ",
-                        crate::queue::us_span(span),
-                        r.metadata.concurrency
-                    )
-                },
-            );
+            let lone = bounds(of.iter().filter_map(|h| h.lone_us)).map_or(String::new(), |span| {
+                format!(
+                    "one job alone {}, with C = {} at once ",
+                    us_span(span),
+                    r.metadata.concurrency
+                )
+            });
             hops.push(format!(
                 "{lone}{} at the median and {} at p99 {at}",
-                crate::queue::us_span(p50),
-                crate::queue::us_span(p99)
+                us_span(p50),
+                us_span(p99)
             ));
         }
     }
@@ -380,14 +343,11 @@ fn queue(r: &Results, all: &[Verdict]) -> Option<String> {
             hops.join("; ")
         ));
     }
-    if let Some(q) = &r.queue {
-        let tally = crate::queue::fault_tally(q);
-        if tally.runs > 0 {
-            said.push(format!(
-                "With a worker process killed mid-burst: {}",
-                tally.summary()
-            ));
-        }
+    if let Some(tally) = f.queue.fault.as_ref().filter(|t| t.runs > 0) {
+        said.push(format!(
+            "With a worker process killed mid-burst: {}",
+            tally.summary()
+        ));
     }
     if said.is_empty() {
         return None;
@@ -402,8 +362,8 @@ fn queue(r: &Results, all: &[Verdict]) -> Option<String> {
 }
 
 /// A thread per request: what it did here.
-fn thread(r: &Results, all: &[Verdict]) -> Option<String> {
-    let g = Group::of(all, |v| v.key.strategy == Strategy::Thread);
+fn thread(r: &Results, f: &Facts) -> Option<String> {
+    let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Thread);
     if g.len() == 0 {
         return None;
     }
@@ -430,7 +390,7 @@ fn thread(r: &Results, all: &[Verdict]) -> Option<String> {
          wait.",
         g.tally(),
         g.probe(),
-        memory(r, all)
+        memory(r, f)
     ))
 }
 
@@ -447,8 +407,8 @@ fn peak_rss(r: &Results, s: Strategy) -> Option<(f64, f64)> {
 /// `/thread`'s peak memory against the recommended offload's, where both were measured and
 /// they are clearly apart (every `/thread` pair above 1.5× every pair of the other): with a
 /// memory-hungry kernel each of `/thread`'s many threads holds its own working memory at once.
-fn memory(r: &Results, all: &[Verdict]) -> String {
-    let ranked = ranked(r, all, &[Execution::Offloaded, Execution::Job]);
+fn memory(r: &Results, f: &Facts) -> String {
+    let ranked = ranked(f);
     let Some((best, _)) = ranked.iter().find(|(s, _)| *s != Strategy::Thread) else {
         return String::new();
     };
@@ -477,8 +437,8 @@ fn memory(r: &Results, all: &[Verdict]) -> String {
 }
 
 /// Fire-and-forget against the job API.
-fn background(r: &Results, all: &[Verdict]) -> Option<String> {
-    let g = Group::of(all, |v| v.key.strategy == Strategy::Background);
+fn background(r: &Results, f: &Facts) -> Option<String> {
+    let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Background);
     if g.len() == 0 {
         return None;
     }
@@ -496,7 +456,7 @@ fn background(r: &Results, all: &[Verdict]) -> Option<String> {
             )
         })
         .unwrap_or_default();
-    let jobs = Group::of(all, |v| v.key.strategy == Strategy::Jobs);
+    let jobs = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Jobs);
     let instead = if jobs.len() > 0 {
         format!(
             " Use `/jobs` instead: it gives the result, and it {} ({}).",
@@ -514,16 +474,16 @@ fn background(r: &Results, all: &[Verdict]) -> Option<String> {
 }
 
 /// Yielding, runtime by runtime.
-fn yielding(r: &Results, all: &[Verdict]) -> Option<String> {
+fn yielding(r: &Results, f: &Facts) -> Option<String> {
     let s = Strategy::CycleSleep;
-    let g = Group::of(all, |v| v.key.strategy == s);
+    let g = Group::of(&f.verdicts, |v| v.key.strategy == s);
     if g.len() == 0 {
         return None;
     }
     let mut kept = Vec::new();
     let mut not = Vec::new();
     for (t, _) in r.targets() {
-        let of = Group::of(all, |v| v.key.strategy == s && v.key.target == t);
+        let of = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == t);
         if of.len() == 0 {
             continue;
         }
@@ -538,20 +498,20 @@ fn yielding(r: &Results, all: &[Verdict]) -> Option<String> {
     if !kept.is_empty() {
         parts.push(format!(
             "on {} it kept the server answering in every pair",
-            findings::and_list(&kept)
+            and_list(&kept)
         ));
     }
     if !not.is_empty() {
         parts.push(if kept.is_empty() {
             format!(
                 "on no runtime did it keep the server answering in every pair: {}",
-                findings::and_list(&not)
+                and_list(&not)
             )
         } else {
-            format!("on {} it did not", findings::and_list(&not))
+            format!("on {} it did not", and_list(&not))
         });
     }
-    let slow = work_ratio(r, s, Strategy::Cycle)
+    let slow = work_ratio(r, f, s, Strategy::Cycle)
         .map(|(lo, hi)| {
             format!(
                 " Its batches took {} the inline `/cycle`'s: yielding shares the executor, it \
@@ -579,12 +539,12 @@ impl Group<'_> {
 }
 
 /// Which runtime, for the recommended pattern.
-fn runtime(r: &Results, all: &[Verdict]) -> Option<String> {
+fn runtime(r: &Results, f: &Facts) -> Option<String> {
     let targets = r.targets();
     if targets.len() < 2 {
         return None;
     }
-    let ranked = ranked(r, all, &[Execution::Offloaded, Execution::Job]);
+    let ranked = ranked(f);
     let (best, _) = ranked.first()?;
     let mut alike = 0;
     let mut unclear = 0;
@@ -592,10 +552,10 @@ fn runtime(r: &Results, all: &[Verdict]) -> Option<String> {
     for w in r.worker_counts() {
         let figs: Vec<(String, noise::Figure)> = targets
             .iter()
-            .filter_map(|(t, _)| Some((t.clone(), work(r, r.ok_pair(t, w, *best)?)?)))
+            .filter_map(|(t, _)| Some((t.clone(), f.work_of(t, w, *best)?)))
             .collect();
         let only: Vec<noise::Figure> = figs.iter().map(|x| x.1).collect();
-        match noise::spread(&only, findings::ALIKE) {
+        match noise::spread(&only, crate::analysis::ALIKE) {
             Some(Spread::Alike) => alike += 1,
             Some(Spread::Unclear) => unclear += 1,
             Some(Spread::Apart) => {
@@ -637,10 +597,10 @@ fn runtime(r: &Results, all: &[Verdict]) -> Option<String> {
     let yield_note = {
         let s = Strategy::CycleSleep;
         let differs = targets.iter().any(|(t, _)| {
-            let g = Group::of(all, |v| v.key.strategy == s && v.key.target == *t);
+            let g = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == *t);
             g.len() > 0 && g.count(Responsiveness::Responsive) == g.len()
         }) && targets.iter().any(|(t, _)| {
-            let g = Group::of(all, |v| v.key.strategy == s && v.key.target == *t);
+            let g = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == *t);
             g.len() > 0 && g.count(Responsiveness::Responsive) < g.len()
         });
         if differs {
@@ -667,6 +627,11 @@ fn paths(r: &Results, kind: Execution) -> String {
 mod tests {
     use super::*;
     use crate::data::fake::{Pair, results};
+
+    /// The section as the report renders it, from the facts of `r`.
+    fn markdown(r: &Results) -> String {
+        super::markdown(r, &Facts::of(r))
+    }
 
     /// Inline stalls (probe 30 ms ≥ T1 10 ms in every round), /thread stalls by contention,
     /// /rayon and /jobs keep the server answering, /bounded is borderline.
@@ -783,7 +748,7 @@ mod tests {
         );
 
         // With the queue experiment's fault run: its result is in the bullet.
-        let mut fault = crate::queue::QueueRow {
+        let mut fault = crate::data::QueueRow {
             target: "tokio".into(),
             runtime: "tokio".into(),
             framework: "axum".into(),
@@ -815,7 +780,7 @@ mod tests {
             client_cpu_ms: None,
             note: None,
         };
-        r.queue = Some(crate::queue::QueueResults {
+        r.queue = Some(crate::data::QueueResults {
             rows: vec![fault.clone()],
         });
         assert!(
@@ -824,7 +789,7 @@ mod tests {
             markdown(&r)
         );
         fault.wrong = Some(2);
-        r.queue = Some(crate::queue::QueueResults { rows: vec![fault] });
+        r.queue = Some(crate::data::QueueResults { rows: vec![fault] });
         assert!(markdown(&r).contains("killed mid-burst: **JOBS LOST OR WRONG"));
     }
 

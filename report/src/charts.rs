@@ -1,10 +1,11 @@
-//! The four charts, each an SVG document drawn from [`Results`] alone.
+//! The batch experiment's five charts, each an SVG document drawn from [`Results`] alone.
 //!
 //! - [`batch_time`]: work time per strategy (the batch time; for `/background` the time until
 //!   its work was done, never its 202s), one panel per runtime, one bar per worker count, the
 //!   ideal (hardware-limit) batch time marked on each bar, the rounds' range as a whisker.
 //! - [`probe_latency`]: `/health` probe latency p50 → p99, pooled over all rounds, on a log
 //!   scale: how blocked each server is while the batch runs; pairs with failed probes marked.
+//! - [`probe_vs_lag`]: each pair's probe p99 beside the server's own executor lag p99.
 //! - [`timeline`]: one batch per strategy, each request a bar from send to answer, the probes
 //!   beneath: the picture that explains the numbers.
 //! - [`latency_cdf`]: the distribution of per-request latency, one line per strategy.
@@ -15,7 +16,9 @@
 use common::Strategy;
 use common::strategy::Execution;
 
+use crate::analysis::stats;
 use crate::data::{PairKey, Results, RoundRow, SummaryRow};
+use crate::format::{execution_word, thousands};
 use crate::svg::{
     self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max, tick_label, triangle,
 };
@@ -115,17 +118,6 @@ pub(crate) fn strategy_dash(s: Strategy) -> &'static str {
         Execution::Yielding => "7 4",
         Execution::Detached => "2 3",
         Execution::Job => "9 3 2 3",
-    }
-}
-
-/// `inline`, `yielding`, …: the word the report uses for an execution kind.
-pub(crate) fn execution_word(e: Execution) -> &'static str {
-    match e {
-        Execution::Inline => "inline",
-        Execution::Yielding => "yielding",
-        Execution::Offloaded => "offloaded",
-        Execution::Detached => "detached",
-        Execution::Job => "job API",
     }
 }
 
@@ -327,20 +319,6 @@ fn worker_keys(r: &Results, key: fn(String) -> Key) -> Vec<(Key, String)> {
         .collect()
 }
 
-/// The work time of a pair, ms, as the batch-time chart draws it: mean, fastest and slowest
-/// round. The batch time, except for `/background`: the time until its work was done.
-fn work_bar(pair: &SummaryRow) -> Option<(f64, Option<f64>, Option<f64>)> {
-    if pair.strategy == Strategy::Background {
-        Some((
-            pair.background_done_ms_mean?,
-            pair.background_done_ms_min,
-            pair.background_done_ms_max,
-        ))
-    } else {
-        Some((pair.batch_ms_mean?, pair.batch_ms_min, pair.batch_ms_max))
-    }
-}
-
 /// Chart 1: work time per strategy, a panel per runtime, a bar per worker count, the ideal
 /// batch time marked, the rounds' spread as a whisker. `/background`'s bar is the time until
 /// its work was done: its 202s measure no work.
@@ -377,11 +355,8 @@ pub fn batch_time(r: &Results) -> String {
         .iter()
         .filter(|s| s.ok())
         .flat_map(|s| {
-            let bar = work_bar(s);
-            [
-                bar.and_then(|(mean, _, hi)| hi.or(Some(mean))),
-                s.ideal_batch_ms,
-            ]
+            let bar = stats::pair_work(s);
+            [bar.and_then(|w| w.max.or(Some(w.mean))), s.ideal_batch_ms]
         })
         .flatten()
         .fold(0.0, f64::max);
@@ -389,7 +364,12 @@ pub fn batch_time(r: &Results) -> String {
     let ticks = scale.ticks(6);
     p.draw(&mut svg, r, &scale, &ticks, "work time (ms)");
     p.each_pair(r, &workers, &mut svg, |svg, k, (cx, bw), pair| {
-        let Some((mean, lo, hi)) = work_bar(pair) else {
+        let Some(stats::WorkTime {
+            mean,
+            min: lo,
+            max: hi,
+        }) = stats::pair_work(pair)
+        else {
             return;
         };
         let y0 = scale.at(0.0);
@@ -628,10 +608,9 @@ pub(crate) fn timeline_setting(r: &Results) -> TimelineSetting {
 /// time, or for `/background` the time until its work was done.
 pub(crate) fn median_round<'a>(r: &'a Results, key: &PairKey) -> Option<&'a RoundRow> {
     let mut rounds = r.rounds_of(key);
-    let work = |x: &RoundRow| x.work_ms().unwrap_or(x.batch_ms);
+    let work = |x: &RoundRow| stats::round_work_ms(x).unwrap_or(x.batch_ms);
     rounds.sort_by(|a, b| work(a).total_cmp(&work(b)).then(a.round.cmp(&b.round)));
-    let k = rounds.len();
-    (k > 0).then(|| rounds[(k - 1) / 2])
+    stats::lower_middle(&rounds).copied()
 }
 
 /// Chart 3: one batch per strategy on a shared time axis; each request a bar from send to
@@ -883,7 +862,7 @@ pub fn latency_cdf(r: &Results) -> String {
              round (log time axis). A line far to the left is fast for everyone; a slanted one \
              means some requests wait for others. For /background the latency is the 202 \
              answer, not the work; for {} it is POST plus GET ?wait=true.",
-            crate::markdown::job_apis(r)
+            crate::format::job_apis(r)
         ),
     );
     let keys: Vec<(Key, String)> = strategies
@@ -1022,19 +1001,6 @@ pub fn latency_cdf(r: &Results) -> String {
     );
     svg.set_height(bottom + 4.0);
     svg.finish()
-}
-
-/// `50000000` as `50,000,000`.
-pub(crate) fn thousands(v: u64) -> String {
-    let s = v.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

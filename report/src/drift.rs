@@ -1,5 +1,6 @@
-//! The machine's drift over the run: how fast it was in each pass of the batch experiment
-//! (passes.csv), whether the run drifted more than [`DRIFT_LIMIT`], and the chart of it.
+//! The machine's drift over the run: the line at the report's top from [`Drift`] (how fast the
+//! machine was in each pass of the batch experiment, passes.csv, and whether the run drifted
+//! more than [`DRIFT_LIMIT`]), and the chart of the passes.
 //!
 //! bench-runner runs every experiment in passes, each pair once per pass in a shuffled order
 //! (docs/methodology.md), so a slow minute falls on every pair alike instead of on the few
@@ -7,63 +8,14 @@
 //! reader comparing this run's absolute times with another's should know it, and a run whose
 //! passes differ by more than the limit says so at its top.
 
-use crate::data::{PassRow, Results};
+use crate::analysis::drift::{DRIFT_LIMIT, Drift, batch_passes};
+use crate::data::Results;
 use crate::svg::{self, Anchor, Scale, Stroke, Svg};
-
-/// A run whose slowest pass's median speed is more than this many times its fastest's is
-/// flagged at the top of the report. 15 %: this machine drifts 20 % and more between minutes;
-/// passes of about a minute that differ by less are the ordinary run-to-run noise seen here.
-pub const DRIFT_LIMIT: f64 = 1.15;
-
-/// The drift of one run, computed once from passes.csv.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Drift {
-    /// Passes measured.
-    pub passes: usize,
-    /// The fastest pass (lowest median speed ratio) and its ratio.
-    pub fastest: (u32, f64),
-    /// The slowest pass and its ratio.
-    pub slowest: (u32, f64),
-    /// slowest ÷ fastest.
-    pub ratio: f64,
-}
-
-impl Drift {
-    /// The batch experiment's drift in `r`, if it ran in at least two passes.
-    pub fn of(r: &Results) -> Option<Drift> {
-        let passes: Vec<&PassRow> = batch_passes(r);
-        if passes.len() < 2 {
-            return None;
-        }
-        let by_speed = |a: &&&PassRow, b: &&&PassRow| a.speed_median.total_cmp(&b.speed_median);
-        let fastest = passes.iter().min_by(by_speed)?;
-        let slowest = passes.iter().max_by(by_speed)?;
-        (fastest.speed_median > 0.0).then(|| Drift {
-            passes: passes.len(),
-            fastest: (fastest.pass, fastest.speed_median),
-            slowest: (slowest.pass, slowest.speed_median),
-            ratio: slowest.speed_median / fastest.speed_median,
-        })
-    }
-
-    /// Whether the run drifted more than [`DRIFT_LIMIT`].
-    pub fn drifted(&self) -> bool {
-        self.ratio > DRIFT_LIMIT
-    }
-}
-
-/// The batch experiment's rows of passes.csv.
-fn batch_passes(r: &Results) -> Vec<&PassRow> {
-    r.passes
-        .iter()
-        .filter(|p| p.experiment == results_format::Experiment::Batch.name())
-        .collect()
-}
 
 /// The line at the top of the report: a warning when the run drifted past the limit, a plain
 /// statement otherwise; nothing for a run without passes.
-pub fn markdown(r: &Results) -> String {
-    let Some(d) = Drift::of(r) else {
+pub fn markdown(d: Option<&Drift>) -> String {
+    let Some(d) = d else {
         return String::new();
     };
     let figures = format!(
@@ -215,6 +167,12 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::PassRow;
+
+    /// The drift line as the report renders it, from the drift of `r`.
+    fn markdown(r: &Results) -> String {
+        super::markdown(Drift::of(r).as_ref())
+    }
 
     fn pass(pass: u32, speed: f64) -> PassRow {
         PassRow {

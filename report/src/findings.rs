@@ -1,21 +1,13 @@
-//! Findings computed from the results: every number in a sentence here comes from the data,
-//! and every conclusion is phrased on what the data shows (a verdict is chosen by comparing
-//! figures, never written in advance).
+//! The findings section: every number in a sentence here comes from the data, and every
+//! conclusion is phrased on what the data shows (a verdict is chosen by comparing figures,
+//! never written in advance).
 //!
-//! The measures behind them:
-//! - **stall ratio**: `/health` probe p99 ÷ T1 (one lone request's time), the p99 pooled over
-//!   every probe of every round (a probe that got no answer counts at no less than the probe
-//!   timeout). At 1 or above a probe waited at least as long as one whole request's work.
-//!   A pair *stalls* the server ([`Responsiveness::Stalled`]) only when the pooled p99 and
-//!   the worst probe of every round reach T1; it is *responsive* when neither does, and
-//!   *borderline* when they fall on both sides of T1 ([`crate::noise::side`]).
-//! - **work time**: the batch time (all C answers in), except for `/background`, whose 202s
-//!   measure no work: it is measured until the server recorded the end of its last job
-//!   (`background_done_ms`). Runtimes and worker counts are compared by it.
-//! - **speed-up**: work time with the fewest workers ÷ with the most.
+//! The figures come from [`Facts`]: each pair's verdict (stall ratio, class, attribution:
+//! [`crate::analysis::verdict`]), its work time and the speed-ups of more workers
+//! ([`crate::analysis::work`]). Measured here:
 //! - **spread between runtimes**: slowest ÷ fastest work time of a strategy.
 //! - Every difference, likeness and threshold is judged against the rounds' own ranges, as
-//!   [`crate::noise`] describes: nothing is called inside the noise.
+//!   [`crate::analysis::noise`] describes: nothing is called inside the noise.
 //!
 //! `/generator` and `/cycle` differ only in the kernel's form (iterator or loop), and the two
 //! forms compile to the same machine code ([`KERNEL_CHECK`]): the report does not compare them.
@@ -25,12 +17,11 @@ use std::collections::BTreeMap;
 use common::strategy::Execution;
 use common::{RuntimeKind, Strategy};
 
-use crate::charts::{execution_word, thousands};
+use crate::analysis::noise::{self, Change, Figure, Spread};
+use crate::analysis::stats::bounds;
+use crate::analysis::{ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Verdict};
 use crate::data::{PairKey, Results, SummaryRow};
-use crate::noise::{self, Change, Figure, Side, Spread};
-
-/// Two runtimes within this relative difference, even at their extreme rounds, are "alike".
-pub const ALIKE: f64 = 0.10;
+use crate::format::{and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times};
 
 /// The command that shows `sum_squares_iter` (`/generator`) and `sum_squares_loop` (`/cycle`
 /// and the offloaded strategies) are the same machine code in a release build: it
@@ -42,288 +33,9 @@ pub const KERNEL_CHECK: &str = "cargo build --release -p server-tokio-axum && k(
      {p = 1; next} p && !NF {exit} p' | cut -f2; } && diff <(k sum_squares_iter) <(k \
      sum_squares_loop) && echo byte-identical";
 
-/// How a pair treated the `/health` probe that ran beside its batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Responsiveness {
-    /// Probe p99 ≥ T1, and in every round some probe waited at least T1.
-    Stalled,
-    /// The pooled p99 and the rounds' worst probes fall on both sides of T1.
-    Borderline,
-    /// Probe p99 < T1, and in every round every probe was answered within T1.
-    Responsive,
-}
-
-/// The responsiveness verdict of one pair.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
-    /// The pair.
-    pub key: PairKey,
-    /// Probe p99 pooled over rounds, ms.
-    pub probe_p99_ms: f64,
-    /// T1, ms.
-    pub t1_ms: f64,
-    /// `probe_p99_ms / t1_ms`.
-    pub stall: f64,
-    /// Each round's worst probe ÷ T1 (rounds with a probe only).
-    pub rounds: Vec<f64>,
-    /// Probes sent.
-    pub probes: u64,
-    /// Probes that got no answer.
-    pub probe_errors: u64,
-    /// The class of `stall` and `rounds`.
-    pub class: Responsiveness,
-    /// The server's own executor lag p99 for the same rounds (median over rounds), ms.
-    pub lag_p99_ms: Option<f64>,
-    /// Server cores used, mean over rounds.
-    pub cores_used: Option<f64>,
-    /// Whose stall it is, for a stalled or borderline pair with the server's figures.
-    pub attribution: Option<Attribution>,
-}
-
-/// Whose stall a probe saw, from the server's own figures for the same rounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attribution {
-    /// The server's own lag is high: its executor had no thread free for a ready task (lag
-    /// p99 at least half the probe p99: the server's side explains most of the client's wait).
-    ExecutorBlocked,
-    /// The server's lag is low but its cores were full (at least 90 % of the cores it had busy,
-    /// counting bench-runner's use too when they share the cores): the executor was free, the
-    /// processor was not.
-    CpuContention,
-    /// Lag low, cores not full: not the executor's timer-woken tasks and not the processor;
-    /// the wait was on the probe's own path (its connection's wake-up and read inside the
-    /// server, the load generator, the kernel's network stack): the heartbeat cannot tell
-    /// which.
-    Elsewhere,
-}
-
-/// Executor blocked when the server's lag p99 reaches this share of the probe p99.
-pub const LAG_SHARE: f64 = 0.5;
-/// Cores full when the server used at least this share of its cores.
-pub const CORES_FULL: f64 = 0.9;
-
-/// The cores busy while a pair ran, of those the server had: the server's own use, plus
-/// bench-runner's when the two shared the cores (the load generator then competes for the same
-/// cores, and a stall it suffers there is contention all the same). bench-runner's share is
-/// scaled from the CPU times of the same windows.
-fn cores_busy(s: &SummaryRow, shared: bool) -> Option<f64> {
-    let server = s.server_cores_used_mean?;
-    let client = match (shared, s.client_cpu_ms_mean, s.server_cpu_ms_mean) {
-        (true, Some(client), Some(server_ms)) if server_ms > 0.0 => server * client / server_ms,
-        _ => 0.0,
-    };
-    Some(server + client)
-}
-
-/// Whose stall: `probe_p99_ms` seen by the client, `lag_p99_ms` by the server's heartbeat,
-/// `cores_used` of the server's `cores`.
-pub fn attribute(
-    probe_p99_ms: f64,
-    lag_p99_ms: f64,
-    cores_used: Option<f64>,
-    cores: usize,
-) -> Attribution {
-    if lag_p99_ms >= LAG_SHARE * probe_p99_ms {
-        Attribution::ExecutorBlocked
-    } else if cores_used.is_some_and(|c| c >= CORES_FULL * cores as f64) {
-        Attribution::CpuContention
-    } else {
-        Attribution::Elsewhere
-    }
-}
-
-impl Attribution {
-    /// `executor blocked`, `CPU contention`, `elsewhere`.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Attribution::ExecutorBlocked => "executor blocked",
-            Attribution::CpuContention => "CPU contention",
-            Attribution::Elsewhere => "on the probe's own path",
-        }
-    }
-
-    /// The table's mark.
-    fn mark(self) -> &'static str {
-        match self {
-            Attribution::ExecutorBlocked => "E",
-            Attribution::CpuContention => "C",
-            Attribution::Elsewhere => "O",
-        }
-    }
-}
-
-impl Verdict {
-    /// How many rounds' worst probe reached T1.
-    pub fn rounds_stalled(&self) -> usize {
-        self.rounds.iter().filter(|x| **x >= 1.0).count()
-    }
-}
-
-/// The class of a pair whose pooled probe p99 is `stall` × T1 and whose rounds' worst probes
-/// are `rounds` × T1.
-pub fn classify(stall: f64, rounds: &[f64]) -> Responsiveness {
-    match noise::side(stall, rounds, 1.0) {
-        Side::Above => Responsiveness::Stalled,
-        Side::Borderline => Responsiveness::Borderline,
-        Side::Below => Responsiveness::Responsive,
-    }
-}
-
-/// The verdict of every pair measured successfully that has probe and T1 figures, in summary
-/// order.
-pub fn verdicts(r: &Results) -> Vec<Verdict> {
-    let timeout = r.probe_timeout_us();
-    let shared = r.metadata.server_cpus.is_none();
-    r.summary
-        .iter()
-        .filter(|s| s.ok())
-        .filter_map(|s| {
-            let probe = s.probe_latency_us_p99? / 1000.0;
-            let t1 = s.t1_ms.filter(|t| *t > 0.0)?;
-            let stall = probe / t1;
-            let rounds: Vec<f64> = r
-                .rounds_of(&s.key())
-                .iter()
-                .filter_map(|x| x.probe_worst_us(timeout))
-                .map(|us| us / 1000.0 / t1)
-                .collect();
-            let class = classify(stall, &rounds);
-            let lag = s.lag_us_p99_median.map(|us| us / 1000.0);
-            let attribution = lag
-                .filter(|_| class != Responsiveness::Responsive)
-                .map(|lag| attribute(probe, lag, cores_busy(s, shared), r.metadata.cores));
-            Some(Verdict {
-                key: s.key(),
-                probe_p99_ms: probe,
-                t1_ms: t1,
-                stall,
-                class,
-                rounds,
-                probes: s.probes,
-                probe_errors: s.probe_errors,
-                lag_p99_ms: lag,
-                cores_used: s.server_cores_used_mean,
-                attribution,
-            })
-        })
-        .collect()
-}
-
-/// The work time of a pair, ms, with its rounds' range: the batch time, or for `/background`
-/// the time until its work was done. `None` when the pair failed or has no such figure.
-pub fn work(r: &Results, p: &SummaryRow) -> Option<Figure> {
-    if !p.ok() {
-        return None;
-    }
-    let mean = if p.strategy == Strategy::Background {
-        p.background_done_ms_mean?
-    } else {
-        p.batch_ms_mean?
-    };
-    let rounds: Vec<f64> = r
-        .rounds_of(&p.key())
-        .iter()
-        .filter_map(|x| x.work_ms())
-        .collect();
-    Figure::of_rounds(mean, &rounds)
-}
-
-/// One target × strategy measured with both worker counts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Speedup {
-    /// Target.
-    pub target: String,
-    /// Strategy.
-    pub strategy: Strategy,
-    /// Work time with the fewest workers ÷ with the most.
-    pub ratio: f64,
-    /// How the work time with the most workers compares with the fewest: `Lower` is faster.
-    pub change: Change,
-}
-
-/// What the most workers change against the fewest.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Speedups {
-    /// The fewest workers measured (1 in a default run).
-    pub few: u32,
-    /// The most (the core count in a default run).
-    pub many: u32,
-    /// Per target × strategy measured with both.
-    pub ratios: Vec<Speedup>,
-}
-
-/// Work time with the fewest workers ÷ with the most, per target × strategy where both were
-/// measured; `None` when the run has a single worker count.
-pub fn speedups(r: &Results) -> Option<Speedups> {
-    let counts: Vec<u32> = r.worker_counts().into_iter().flatten().collect();
-    let (&few, &many) = (counts.first()?, counts.last()?);
-    if few == many {
-        return None;
-    }
-    let mut out = Vec::new();
-    for (target, _) in r.targets() {
-        for s in r.strategies() {
-            let fig = |w| r.ok_pair(&target, Some(w), s).and_then(|p| work(r, p));
-            if let (Some(a), Some(b)) = (fig(few), fig(many))
-                && b.value > 0.0
-            {
-                out.push(Speedup {
-                    target: target.clone(),
-                    strategy: s,
-                    ratio: a.value / b.value,
-                    change: noise::change(&a, &b),
-                });
-            }
-        }
-    }
-    Some(Speedups {
-        few,
-        many,
-        ratios: out,
-    })
-}
-
-/// Milliseconds to three significant figures: `412 ms`, `23.1 ms`, `2.14 ms`, `0.315 ms`.
-pub fn ms(v: f64) -> String {
-    format!("{} ms", sig3(v))
-}
-
-/// Three significant figures, no exponent.
-pub fn sig3(v: f64) -> String {
-    let a = v.abs();
-    if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
-/// A ratio: `1.93×`.
-pub fn times(v: f64) -> String {
-    format!("{v:.2}×")
-}
-
-/// A fraction as a percentage: `95 %`.
-pub fn pct(v: f64) -> String {
-    format!("{:.0} %", v * 100.0)
-}
-
-/// `/a`, `/b` and `/c`.
-pub(crate) fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
 /// The Markdown of the findings section: short paragraphs, one per question, and the
 /// responsiveness table.
-pub fn markdown(r: &Results) -> String {
+pub fn markdown(r: &Results, f: &Facts) -> String {
     let mut out = Vec::new();
     if r.metadata.quick {
         out.push(
@@ -336,26 +48,26 @@ pub fn markdown(r: &Results) -> String {
     out.extend(not_applicable(r));
     out.extend(method(r));
     out.extend(probe_errors(r));
-    out.extend(blocking(r));
-    out.extend(attribution(r));
-    out.extend(workers(r));
-    out.extend(architectures(r));
+    out.extend(blocking(r, f));
+    out.extend(attribution(r, f));
+    out.extend(workers(r, f));
+    out.extend(architectures(r, f));
     out.extend(block_in_place(r));
-    out.extend(runtimes(r));
-    out.extend(yielding(r));
+    out.extend(runtimes(r, f));
+    out.extend(yielding(r, f));
     out.extend(kernel(r));
-    out.extend(experts(r));
+    out.extend(experts(r, f));
     out.extend(background(r));
     let mut text = out.join("\n");
     text.push_str("\n\n");
-    text.push_str(&stall_table(r));
+    text.push_str(&stall_table(r, f));
     text
 }
 
 /// Whose stall each stalled or borderline pair's was: the server's lag vs the probe, and its
 /// cores.
-fn attribution(r: &Results) -> Vec<String> {
-    let verdicts = verdicts(r);
+fn attribution(r: &Results, f: &Facts) -> Vec<String> {
+    let verdicts = &f.verdicts;
     let stalled: Vec<&Verdict> = verdicts
         .iter()
         .filter(|v| v.class != Responsiveness::Responsive)
@@ -584,8 +296,8 @@ fn probe_errors(r: &Results) -> Vec<String> {
 }
 
 /// Who stalls the probe, by execution kind, and the surprises.
-fn blocking(r: &Results) -> Vec<String> {
-    let verdicts = verdicts(r);
+fn blocking(r: &Results, f: &Facts) -> Vec<String> {
+    let verdicts = &f.verdicts;
     if verdicts.is_empty() {
         return vec!["- No pair has probe figures: responsiveness cannot be judged.".to_owned()];
     }
@@ -806,8 +518,7 @@ fn stalled_list(r: &Results, vs: &[&Verdict]) -> String {
 }
 
 /// The table behind [`blocking`]: probe p99 ÷ T1 per strategy × runtime × workers.
-fn stall_table(r: &Results) -> String {
-    let verdicts = verdicts(r);
+fn stall_table(r: &Results, f: &Facts) -> String {
     let mut columns = Vec::new();
     for (target, _) in r.targets() {
         for w in r.worker_counts() {
@@ -844,28 +555,25 @@ fn stall_table(r: &Results) -> String {
             execution_word(st.execution())
         ));
         for (t, w) in &columns {
-            let cell = verdicts
-                .iter()
-                .find(|v| v.key.target == *t && v.key.workers == *w && v.key.strategy == st)
-                .map_or_else(
-                    || "–".to_owned(),
-                    |v| {
-                        let figure = match v.class {
-                            Responsiveness::Stalled => format!("**{}**", stall_figure(v.stall)),
-                            Responsiveness::Borderline => format!("*{}*", stall_figure(v.stall)),
-                            Responsiveness::Responsive => stall_figure(v.stall),
-                        };
-                        let figure = match v.attribution {
-                            Some(a) => format!("{figure} {}", a.mark()),
-                            None => figure,
-                        };
-                        if v.probe_errors > 0 {
-                            format!("{figure} ✗ {}", v.probe_errors)
-                        } else {
-                            figure
-                        }
-                    },
-                );
+            let cell = f.verdict_of(t, *w, st).map_or_else(
+                || "–".to_owned(),
+                |v| {
+                    let figure = match v.class {
+                        Responsiveness::Stalled => format!("**{}**", stall_figure(v.stall)),
+                        Responsiveness::Borderline => format!("*{}*", stall_figure(v.stall)),
+                        Responsiveness::Responsive => stall_figure(v.stall),
+                    };
+                    let figure = match v.attribution {
+                        Some(a) => format!("{figure} {}", a.mark()),
+                        None => figure,
+                    };
+                    if v.probe_errors > 0 {
+                        format!("{figure} ✗ {}", v.probe_errors)
+                    } else {
+                        figure
+                    }
+                },
+            );
             s.push_str(&format!(" {cell} |"));
         }
         s.push('\n');
@@ -878,32 +586,6 @@ fn stall_figure(x: f64) -> String {
         format!("{x:.0}")
     } else {
         format!("{x:.2}")
-    }
-}
-
-/// The smallest and largest of `xs`.
-pub(crate) fn bounds(xs: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
-    xs.into_iter().fold(None, |acc, x| match acc {
-        None => Some((x, x)),
-        Some((lo, hi)) => Some((lo.min(x), hi.max(x))),
-    })
-}
-
-/// `1.93×` or `0.95× to 1.93×`.
-pub(crate) fn span(lo: f64, hi: f64) -> String {
-    if times(lo) == times(hi) {
-        times(lo)
-    } else {
-        format!("{} to {}", times(lo), times(hi))
-    }
-}
-
-/// `2.14 ms` or `2.14 ms – 3.50 ms`.
-pub(crate) fn ms_span(lo: f64, hi: f64) -> String {
-    if ms(lo) == ms(hi) {
-        ms(lo)
-    } else {
-        format!("{} – {}", ms(lo), ms(hi))
     }
 }
 
@@ -930,8 +612,8 @@ fn tally(changes: &[Change], lower: &str, higher: &str) -> String {
 }
 
 /// What the fewest vs the most workers change, by execution kind.
-fn workers(r: &Results) -> Vec<String> {
-    let Some(Speedups { few, many, ratios }) = speedups(r) else {
+fn workers(r: &Results, f: &Facts) -> Vec<String> {
+    let Some(Speedups { few, many, ratios }) = f.speedups.as_ref() else {
         return vec![
             "- The run measured a single worker count: it cannot say what more workers change."
                 .to_owned(),
@@ -969,6 +651,7 @@ fn workers(r: &Results) -> Vec<String> {
             || "none beyond the rounds' noise".to_owned(),
             |x| format!("{} on {} ({})", x.strategy.path(), x.target, times(x.ratio)),
         );
+    let (few, many) = (*few, *many);
     let few_label = if few == 1 {
         "1 worker".to_owned()
     } else {
@@ -980,12 +663,8 @@ fn workers(r: &Results) -> Vec<String> {
          largest clear gain: {best}.",
         parts.join("; ")
     )];
-    let verdicts = verdicts(r);
     let probe = |target: &str, w: u32, s: Strategy| {
-        verdicts
-            .iter()
-            .find(|v| v.key.target == target && v.key.workers == Some(w) && v.key.strategy == s)
-            .map(|v| v.probe_p99_ms)
+        f.verdict_of(target, Some(w), s).map(|v| v.probe_p99_ms)
     };
     let mut before = Vec::new();
     let mut after = Vec::new();
@@ -1040,7 +719,7 @@ fn pair_figures(p: &SummaryRow) -> Option<String> {
 /// Work stealing (or one shared queue) against runtimes whose workers cannot take each other's
 /// work (actix-web's thread-per-core workers), on the inline `/cycle` with the most workers:
 /// does a worker that is free help with a blocked one's connections?
-fn architectures(r: &Results) -> Vec<String> {
+fn architectures(r: &Results, f: &Facts) -> Vec<String> {
     let s = Strategy::Cycle;
     let Some(many) = r
         .summary
@@ -1092,7 +771,8 @@ fn architectures(r: &Results) -> Vec<String> {
     };
     for (p, kind, _) in &apart {
         let ratio = probe(p) / probe(best);
-        let batch = match (work(r, best), work(r, p)) {
+        let work = |p: &SummaryRow| f.work_of(&p.target, p.workers, p.strategy);
+        let batch = match (work(best), work(p)) {
             (Some(a), Some(b)) => match noise::change(&a, &b) {
                 Change::Lower => "shorter than",
                 Change::Higher => "longer than",
@@ -1174,7 +854,7 @@ fn work_label(s: Strategy) -> String {
 }
 
 /// How the runtimes differ, strategy by strategy, at each worker count.
-fn runtimes(r: &Results) -> Vec<String> {
+fn runtimes(r: &Results, f: &Facts) -> Vec<String> {
     let targets = r.targets();
     if targets.len() < 2 {
         return Vec::new();
@@ -1194,8 +874,8 @@ fn runtimes(r: &Results) -> Vec<String> {
             let figs: Vec<(String, Figure)> = targets
                 .iter()
                 .filter_map(|(t, _)| {
-                    let f = work(r, r.ok_pair(t, w, s)?)?;
-                    Some((t.clone(), f))
+                    let work = f.work_of(t, w, s)?;
+                    Some((t.clone(), work))
                 })
                 .collect();
             let only: Vec<Figure> = figs.iter().map(|x| x.1).collect();
@@ -1258,18 +938,15 @@ fn runtimes(r: &Results) -> Vec<String> {
 }
 
 /// `/cycle_sleep`'s probe per runtime: each runtime's own `yield_now` at work.
-fn yielding(r: &Results) -> Vec<String> {
+fn yielding(r: &Results, f: &Facts) -> Vec<String> {
     let s = Strategy::CycleSleep;
-    let verdicts = verdicts(r);
     let mut parts = Vec::new();
     for w in r.worker_counts() {
         let figures: Vec<String> = r
             .targets()
             .iter()
             .filter_map(|(t, _)| {
-                let v = verdicts
-                    .iter()
-                    .find(|v| v.key.target == *t && v.key.workers == w && v.key.strategy == s)?;
+                let v = f.verdict_of(t, w, s)?;
                 let class = match v.class {
                     Responsiveness::Stalled => ", stalled",
                     Responsiveness::Borderline => ", borderline",
@@ -1312,7 +989,7 @@ fn kernel(r: &Results) -> Vec<String> {
 }
 
 /// /rayon, /bounded and /jobs against /thread: work time, request p50 and p99, probe p99.
-fn experts(r: &Results) -> Vec<String> {
+fn experts(r: &Results, f: &Facts) -> Vec<String> {
     let timeout = r.probe_timeout_us();
     let mut out = Vec::new();
     for s in [Strategy::Rayon, Strategy::Bounded, Strategy::Jobs] {
@@ -1346,7 +1023,11 @@ fn experts(r: &Results) -> Vec<String> {
                             into.push((a.value / b.value, noise::change(&b, &a)));
                         }
                     };
-                compare(&mut batch, work(r, x), work(r, th));
+                compare(
+                    &mut batch,
+                    f.work_of(&t, w, s),
+                    f.work_of(&t, w, Strategy::Thread),
+                );
                 let p50 = |p: &SummaryRow| fig(p, p.latency_us_p50, &|x| x.latency_us_p50);
                 compare(&mut median, p50(x), p50(th));
                 // With C ≤ 100 requests (or probes) a round's p99 is its largest value.
@@ -1509,7 +1190,14 @@ mod tests {
     }
 
     use super::*;
+    use crate::analysis::verdict::{attribute, cores_busy, verdicts};
+    use crate::analysis::work::speedups;
     use crate::data::fake::{Pair, results};
+
+    /// The section as the report renders it, from the facts of `r`.
+    fn markdown(r: &Results) -> String {
+        super::markdown(r, &Facts::of(r))
+    }
 
     fn class_of(r: &Results, target: &str, workers: u32, s: Strategy) -> Responsiveness {
         verdicts(r)

@@ -12,43 +12,58 @@
 //!
 //! # Layout
 //! - `main.rs`: the command line; prints what was written, or the error and exits 1.
-//! - [`data`]: loads and checks the files ([`Results`]); every problem is a
-//!   [`DataError`] naming the file and line.
+//! - [`data`]: loads and checks the files ([`Results`]), the row types of each (the queue
+//!   experiment's in `data/queue.rs`, the rate experiment's in `data/rate.rs`); every problem
+//!   is a [`DataError`] naming the file and line. It imports no other module of the crate.
+//! - [`analysis`]: the numbers, computed once by [`analysis::Facts::of`] before any sentence
+//!   is written and handed to the sections: each pair's responsiveness verdict and whose stall
+//!   it was ([`analysis::verdict`], the ranking of the offloads among them), work times with
+//!   their rounds and the speed-ups of more workers ([`analysis::work`]), the sizes
+//!   experiment's offload costs and crossovers ([`analysis::sizes`]), the task queue's broker
+//!   hops, scale-out verdicts and fault tally ([`analysis::queue`]), the rate experiment's
+//!   knees ([`analysis::rate`]), the drift ([`analysis::drift`]), and the thresholds they
+//!   use; [`analysis::stats`] defines each statistic once (the medians, bounds, a pair's work
+//!   time), and [`analysis::noise`] tells a difference from noise with the rounds' ranges
+//!   (differences, likenesses and thresholds: borderline results), tested on hand-made figures.
+//! - [`format`](mod@format): how a figure is written (significant figures, units, ratios, spans, lists),
+//!   one way each.
 //! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
-//! - [`charts`]: the four charts (batch time, probe latency, one batch's timeline, latency
-//!   CDF).
-//! - [`drift`]: the machine's speed in each pass (passes.csv), the drift line at the top and
-//!   its chart.
-//! - [`noise`]: telling a difference from noise with the rounds' ranges: differences,
-//!   likenesses and thresholds (borderline results), tested on hand-made figures.
+//! - [`charts`]: the batch experiment's five charts (batch time, probe latency, probe vs the
+//!   server's lag, one batch's timeline, latency CDF).
+//! - [`drift`]: the drift line at the top (from [`analysis::drift`]: the machine's speed in
+//!   each pass, passes.csv) and its chart.
 //! - [`advice`]: "What to do", the verdict the report opens with: the pattern that kept the
-//!   server answering, chosen from the data, with its figures and the code to copy.
-//! - [`findings`]: the findings, computed from the summary and the rounds, with the measures
-//!   they use; no difference is called inside the rounds' noise.
-//! - [`sizes`]: the "Work size" section (sizes experiment): offload cost per strategy and
-//!   runtime, the crossover work size, its two charts.
+//!   server answering (the first of the facts' ranking), with its figures and the code to copy.
+//! - [`findings`]: the findings section, from the facts and the summary; no difference is
+//!   called inside the rounds' noise.
+//! - [`sizes`]: the "Work size" section (sizes experiment) and its two charts, rendered from
+//!   [`analysis::sizes`]' facts: offload cost per strategy and runtime, the cheapest and the
+//!   costliest, the crossover work size.
 //! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
-//!   overload behaviour per pair, latency and goodput against offered load.
-//! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`): the broker
-//!   hop per runtime (`/queue`'s time to result minus `/jobs`', from the sizes and batch
-//!   experiments), and from queue_summary.csv the scale-out with 1, 2… worker processes and
-//!   its verdict and chart, and the fault run (a worker killed mid-burst: every job accounted
-//!   for).
+//!   overload behaviour per pair (from [`analysis::rate`]), latency and goodput against
+//!   offered load.
+//! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`), rendered
+//!   from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to result
+//!   minus `/jobs`', from the sizes and batch experiments), and from queue_summary.csv the
+//!   scale-out with 1, 2… worker processes and its verdict and chart, and the fault run (a
+//!   worker killed mid-burst: every job accounted for).
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
-//! - [`generate`] / [`write()`]: all of it in memory, then onto disk, each file atomically.
+//! - [`generate`] / [`write()`]: the facts computed once, every section and chart in memory,
+//!   then onto disk, each file atomically.
 
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 pub mod advice;
+pub mod analysis;
 pub mod charts;
 pub mod data;
 pub mod drift;
 pub mod findings;
+pub mod format;
 pub mod markdown;
-pub mod noise;
 pub mod queue;
 pub mod rate;
 pub mod sizes;
@@ -73,24 +88,25 @@ pub struct Report {
 /// Builds the report of `results`: the batch experiment's sections when it was measured, the
 /// sizes and rate experiments' when they were, the task queue's when `/queue` was.
 pub fn generate(results: &Results) -> Report {
+    let facts = analysis::Facts::of(results);
     let mut charts = if results.has_batch() {
         charts::all(results)
     } else {
         vec![]
     };
     charts.extend(drift::chart(results));
-    let sizes = sizes::charts(results);
-    let mut markdown = markdown::report(results, &charts, &sizes, CHARTS_DIR);
+    let sizes = sizes::charts(results, facts.sizes.as_ref());
+    let mut markdown = markdown::report(results, &facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);
     // The rate experiment's section and charts, when it was measured.
-    if let Some(rate) = &results.rate {
+    if let (Some(rate), Some(found)) = (&results.rate, &facts.rate) {
         let rate_charts = rate::charts(rate);
-        markdown.push_str(&rate::markdown(rate, &rate_charts, CHARTS_DIR));
+        markdown.push_str(&rate::markdown(rate, found, &rate_charts, CHARTS_DIR));
         charts.extend(rate_charts);
     }
     // The task queue's section and its chart, when /queue was measured (nothing otherwise).
     let queue_charts = queue::charts(results);
-    markdown.push_str(&queue::markdown(results, &queue_charts, CHARTS_DIR));
+    markdown.push_str(&queue::markdown(results, &facts, &queue_charts, CHARTS_DIR));
     charts.extend(queue_charts);
     Report { markdown, charts }
 }

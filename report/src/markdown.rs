@@ -3,9 +3,11 @@
 
 use common::Strategy;
 
-use crate::charts::{Chart, thousands};
+use crate::analysis::Facts;
+use crate::charts::Chart;
 use crate::data::{PairKey, Results, SummaryRow};
-use crate::findings::{self, ms, sig3};
+use crate::findings;
+use crate::format::{job_apis, ms, sig3, thousands};
 
 /// The Python demo's published batch times: 20 concurrent requests at n = 10,000,000 on its
 /// author's machine, in seconds.
@@ -24,7 +26,13 @@ pub const PYTHON_CONCURRENCY: u64 = 20;
 
 /// The whole document; `charts` (the batch experiment's) and `sizes_charts` are linked as
 /// `charts/<file>`. Each experiment's sections appear when the run measured it.
-pub fn report(r: &Results, charts: &[Chart], sizes_charts: &[Chart], charts_dir: &str) -> String {
+pub fn report(
+    r: &Results,
+    f: &Facts,
+    charts: &[Chart],
+    sizes_charts: &[Chart],
+    charts_dir: &str,
+) -> String {
     let mut md = String::new();
     md.push_str("# Benchmark report: CPU-bound handlers on Rust async runtimes\n\n");
     let batch = r.has_batch();
@@ -51,14 +59,14 @@ pub fn report(r: &Results, charts: &[Chart], sizes_charts: &[Chart], charts_dir:
          `metadata.json`, written by bench-runner. Do not edit by hand: rerun the generator.\n\n",
         files.join(", ")
     ));
-    md.push_str(&crate::drift::markdown(r));
+    md.push_str(&crate::drift::markdown(f.drift.as_ref()));
     if batch {
-        md.push_str(&crate::advice::markdown(r));
+        md.push_str(&crate::advice::markdown(r, f));
     }
     md.push_str(&run_section(r));
     if batch {
         md.push_str("## Findings\n\n");
-        md.push_str(&findings::markdown(r));
+        md.push_str(&findings::markdown(r, f));
         md.push('\n');
         md.push_str("## Charts\n\n");
         for c in charts {
@@ -68,11 +76,15 @@ pub fn report(r: &Results, charts: &[Chart], sizes_charts: &[Chart], charts_dir:
             ));
         }
     }
-    md.push_str(&crate::sizes::markdown(r, sizes_charts, charts_dir));
+    md.push_str(&crate::sizes::markdown(
+        f.sizes.as_ref(),
+        sizes_charts,
+        charts_dir,
+    ));
     if batch {
         md.push_str(&summary_table(r));
         md.push_str(&python_section(r));
-        md.push_str(&reading_section(r));
+        md.push_str(&reading_section(r, f));
     }
     md
 }
@@ -428,7 +440,7 @@ fn python_section(r: &Results) -> String {
     s
 }
 
-fn reading_section(r: &Results) -> String {
+fn reading_section(r: &Results, f: &Facts) -> String {
     let m = &r.metadata;
     let mut s = String::from("## How to read the columns\n\n");
     let timeout = m
@@ -485,7 +497,7 @@ fn reading_section(r: &Results) -> String {
         ),
         format!(
             "Typical figures: {}.",
-            typical(r).unwrap_or_else(|| "none (no pair measured)".to_owned())
+            typical(r, f).unwrap_or_else(|| "none (no pair measured)".to_owned())
         ),
     ];
     for l in lines {
@@ -495,16 +507,6 @@ fn reading_section(r: &Results) -> String {
 }
 
 /// `a` or `a – b`, for counts.
-/// The job APIs in the run, whose latency is the POST plus the waiting GET: `/jobs`, or
-/// `/jobs and /queue` when the run measured `/queue` too.
-pub(crate) fn job_apis(r: &Results) -> &'static str {
-    if r.summary.iter().any(|s| s.strategy == Strategy::Queue) {
-        "/jobs and /queue"
-    } else {
-        "/jobs"
-    }
-}
-
 fn count_span(xs: &[u64]) -> Option<String> {
     let lo = xs.iter().min()?;
     let hi = xs.iter().max()?;
@@ -568,28 +570,26 @@ fn harness_lateness(r: &Results) -> String {
 }
 
 /// The median T1 over pairs: a scale for the reader.
-fn typical(r: &Results) -> Option<String> {
-    let mut t1: Vec<f64> = r
-        .summary
-        .iter()
-        .filter(|p| p.ok())
-        .filter_map(|p| p.t1_ms)
-        .collect();
-    t1.sort_by(f64::total_cmp);
-    let k = t1.len();
-    (k > 0).then(|| {
-        format!(
-            "the median T1 over all pairs is {} at n = {}",
-            ms(t1[(k - 1) / 2]),
-            thousands(r.metadata.n)
-        )
-    })
+fn typical(r: &Results, f: &Facts) -> Option<String> {
+    // The lower middle T1 of an even count, where "What to do" quotes the upper: kept as they
+    // were until issue 22's later fix picks one median.
+    let t1 = f.t1_median_lower?;
+    Some(format!(
+        "the median T1 over all pairs is {} at n = {}",
+        ms(t1),
+        thousands(r.metadata.n)
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::fake::{Pair, results};
+
+    /// The section as the report renders it, from the facts of `r`.
+    fn reading_section(r: &Results) -> String {
+        super::reading_section(r, &Facts::of(r))
+    }
 
     #[test]
     fn the_header_says_where_servers_and_client_ran() {

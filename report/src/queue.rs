@@ -13,9 +13,11 @@
 //!   own when it shares the servers' cores) ÷ (span × cores): everything that ran on the cores
 //!   the burst had;
 //! - the *scale-out verdict* of a target: the throughput of its most worker processes ÷ that of
-//!   one, and what limited it: the cores when they were at least [`CORES_FULL`] busy with one
-//!   process (a second process on the same cores has no core to run on), otherwise the figures
-//!   say where the time went;
+//!   one, a gain when at least [`SCALE_GAIN`](crate::analysis::queue::SCALE_GAIN)×; short of
+//!   that, what limited it: the cores when they were at least
+//!   [`CORES_FULL_SCALE`](crate::analysis::CORES_FULL_SCALE) busy with one process (a second
+//!   process on the same cores has no core to run on), otherwise the figures say where the
+//!   time went;
 //! - a *clean* fault run: every accepted job answered done with the right total (`lost` and
 //!   `wrong` 0, `completed` = `accepted`).
 //!
@@ -27,429 +29,20 @@
 //! One chart ([`charts`]): each target's burst throughput, `/jobs` beside `/queue` with each
 //! count of worker processes.
 
-use std::path::Path;
-
 use common::Strategy;
-use results_format::{
-    QUEUE_RUN_FAULT, QUEUE_RUN_SCALE, QUEUE_SUMMARY, RESULT_NOT_APPLICABLE, RESULT_OK,
+use results_format::{QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
+
+use crate::analysis::Facts;
+use crate::analysis::queue::{
+    COARSE, FaultTally, Hop, HopSource, Limit, ScaleVerdict, TimeToResult, fault_rows, hop_bounds,
+    scale_rows, targets,
 };
-use serde::Deserialize;
-
-use crate::charts::{Chart, strategy_color, thousands};
-use crate::data::{self, DataError, Metadata, Results, SizesRow, SummaryRow};
-use crate::findings::{and_list, sig3, times};
+use crate::analysis::stats::bounds;
+use crate::charts::{Chart, strategy_color};
+use crate::data::queue::{CPU_TICK_MS, cores};
+use crate::data::{Cores, QueueResults, QueueRow, Results, SizesRow, SummaryRow};
+use crate::format::{NONE, and_list, count_cell, sig3, thousands, times, us_span};
 use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
-
-/// With one worker process the cores were this busy or more: a second process on the same
-/// cores has nothing to run on, so the cores are what limits the throughput.
-pub const CORES_FULL: f64 = 0.8;
-
-/// Below this ratio of throughputs (most worker processes ÷ one) a second process is not
-/// called a gain: a burst's throughput moves by several percent from run to run on shared
-/// cores.
-pub const SCALE_GAIN: f64 = 1.15;
-
-/// The resolution of a process's CPU time, ms: Linux counts `utime + stime` in clock ticks of
-/// 10 ms (`CLK_TCK` 100; docs/results-format.md, "Inside the server"), so each process's
-/// figure over a burst is ± one tick.
-pub const CPU_TICK_MS: f64 = 10.0;
-
-/// One row of queue_summary.csv (the columns the report uses). A target without runs (no
-/// broker, or it failed before its first) is one row with `result`, its reason in `failure`
-/// or `note`, and no figures.
-#[derive(Debug, Clone, Deserialize)]
-pub struct QueueRow {
-    /// Target name.
-    pub target: String,
-    /// Runtime (`tokio`).
-    pub runtime: String,
-    /// Framework (`axum`).
-    pub framework: String,
-    /// Executor threads of the server; `None` for an external server.
-    pub workers: Option<u32>,
-    /// Kernel size of every job.
-    pub n: Option<u64>,
-    /// `ok`, `failed` or `not_applicable`.
-    pub result: String,
-    /// Why it failed or was not measured.
-    pub failure: Option<String>,
-    /// `scale` or `fault` (empty on a target's row without figures).
-    #[serde(default)]
-    pub run: String,
-    /// `jobs` (in process) or `queue` (empty on a target's row without figures).
-    #[serde(default)]
-    pub strategy: String,
-    /// Worker processes (0 for `/jobs`).
-    pub queue_workers: Option<u32>,
-    /// Threads (kernels at once) of each worker process.
-    pub worker_threads: Option<u32>,
-    /// The lease after which a job a worker holds may be taken over, ms.
-    pub lease_ms: Option<u64>,
-    /// Jobs of the burst.
-    pub jobs: Option<u64>,
-    /// Jobs accepted (202) at submission.
-    pub accepted: Option<u64>,
-    /// Jobs answered done with the right total.
-    pub completed: Option<u64>,
-    /// Jobs answered with a wrong total or `failed`.
-    pub wrong: Option<u64>,
-    /// Jobs accepted but never answered done.
-    pub lost: Option<u64>,
-    /// The worker process killed, from the run's start, ms (`fault` runs).
-    pub killed_at_ms: Option<f64>,
-    /// Jobs the surviving worker took over (its own count; `fault` runs).
-    pub taken_over: Option<u64>,
-    /// First submission to the last result, ms.
-    pub span_ms: Option<f64>,
-    /// Completed jobs per second of the span.
-    pub throughput_rps: Option<f64>,
-    /// Time to result, median, µs.
-    pub latency_us_p50: Option<f64>,
-    /// Time to result, p99, µs.
-    pub latency_us_p99: Option<f64>,
-    /// The `/health` probe's p99 beside the burst, µs.
-    pub probe_latency_us_p99: Option<f64>,
-    /// The server's executor lag p99 over the burst, µs.
-    pub lag_us_p99: Option<f64>,
-    /// CPU time of the server over the burst, ms.
-    pub server_cpu_ms: Option<f64>,
-    /// CPU time of every worker process over the burst, ms.
-    pub workers_cpu_ms: Option<f64>,
-    /// CPU time of redis-server over the burst, ms (empty for an external broker).
-    pub broker_cpu_ms: Option<f64>,
-    /// bench-runner's own CPU time over the burst, ms (the load generator and the probe);
-    /// `None` in files older than the column.
-    #[serde(default)]
-    pub client_cpu_ms: Option<f64>,
-    /// Remarks; on a target's row without figures, why it was not applicable.
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
-impl QueueRow {
-    /// The columns of queue_summary.csv the report reads.
-    pub const COLUMNS: &[&str] = &[
-        "target",
-        "runtime",
-        "framework",
-        "workers",
-        "n",
-        "result",
-        "failure",
-        "run",
-        "strategy",
-        "queue_workers",
-        "worker_threads",
-        "lease_ms",
-        "jobs",
-        "accepted",
-        "completed",
-        "wrong",
-        "lost",
-        "killed_at_ms",
-        "taken_over",
-        "span_ms",
-        "throughput_rps",
-        "latency_us_p50",
-        "latency_us_p99",
-        "probe_latency_us_p99",
-        "lag_us_p99",
-        "server_cpu_ms",
-        "workers_cpu_ms",
-        "broker_cpu_ms",
-        "client_cpu_ms",
-        "note",
-    ];
-
-    /// Measured (`result` is `ok`).
-    pub fn ok(&self) -> bool {
-        self.result == RESULT_OK
-    }
-
-    /// The run has figures: a span and a throughput. bench-runner gives a target one `result`,
-    /// so the runs of a target that failed (a job lost in its fault run, say) are `failed`
-    /// rows with their figures: they are shown, and marked.
-    pub fn measured(&self) -> bool {
-        self.span_ms.is_some() && self.throughput_rps.is_some()
-    }
-
-    /// Measured, and every accepted job came back done with the right total: a throughput
-    /// that counts.
-    pub fn sound(&self) -> bool {
-        self.measured() && self.clean() == Some(true)
-    }
-
-    /// Why the row is not `ok`: its failure, else its note (where bench-runner puts why a
-    /// target was not applicable).
-    pub fn why(&self) -> Option<&str> {
-        [self.failure.as_deref(), self.note.as_deref()]
-            .into_iter()
-            .flatten()
-            .find(|w| !w.is_empty())
-    }
-
-    /// A `scale` run of `/queue` (not `/jobs`' reference).
-    fn is_queue(&self) -> bool {
-        self.strategy == Strategy::Queue.name()
-    }
-
-    /// CPU busy, a fraction of the cores over the span, and whether it is a lower bound (the
-    /// broker's or bench-runner's CPU time unknown: an external broker, an older file). `/jobs`
-    /// runs no worker process and no broker, so only the server's (and bench-runner's) time
-    /// counts there. `None` when the server's time, the workers' (for `/queue`) or the span is
-    /// missing.
-    pub fn cpu_busy(&self, cores: Cores) -> Option<(f64, bool)> {
-        let span = self.span_ms.filter(|s| *s > 0.0)?;
-        let mut cpu = self.server_cpu_ms?;
-        let mut partial = false;
-        let mut add = |v: Option<f64>| match v {
-            Some(v) => cpu += v,
-            None => partial = true,
-        };
-        if self.is_queue() {
-            add(Some(self.workers_cpu_ms?));
-            add(self.broker_cpu_ms);
-        }
-        if cores.with_client {
-            add(self.client_cpu_ms);
-        }
-        Some((cpu / (span * cores.n as f64), partial))
-    }
-
-    /// How far CPU busy may be off from the clock ticks alone: one [`CPU_TICK_MS`] per process
-    /// counted, over span × cores (a fraction).
-    pub fn cpu_busy_resolution(&self, cores: Cores) -> Option<f64> {
-        let span = self.span_ms.filter(|s| *s > 0.0)?;
-        let mut processes = 1.0;
-        if self.is_queue() {
-            processes += f64::from(self.queue_workers.unwrap_or(0));
-            processes += if self.broker_cpu_ms.is_some() {
-                1.0
-            } else {
-                0.0
-            };
-        }
-        if cores.with_client && self.client_cpu_ms.is_some() {
-            processes += 1.0;
-        }
-        Some(processes * CPU_TICK_MS / (span * cores.n as f64))
-    }
-
-    /// The fault run's jobs all came back right: none lost, none wrong, every accepted one
-    /// completed. `None` if the counts are missing.
-    pub fn clean(&self) -> Option<bool> {
-        Some(self.lost? == 0 && self.wrong? == 0 && self.completed? == self.accepted?)
-    }
-}
-
-/// queue_summary.csv, in file order.
-#[derive(Debug, Clone, Default)]
-pub struct QueueResults {
-    /// Every row, in file order (bench-runner's: target, then its runs).
-    pub rows: Vec<QueueRow>,
-}
-
-/// Reads `dir`/queue_summary.csv (the run measured the queue experiment: the file must be
-/// there). A strategy other than `/jobs` and `/queue`, or a run other than `scale` and
-/// `fault`, on a measured row is an error naming the line.
-pub fn load(dir: &Path) -> Result<QueueResults, DataError> {
-    let path = dir.join(QUEUE_SUMMARY.name);
-    let mut rows = Vec::new();
-    for (line, row) in data::read_csv::<QueueRow>(&path, QueueRow::COLUMNS)? {
-        let bad = |message: String| DataError::Csv {
-            path: path.clone(),
-            line,
-            message,
-        };
-        let strategy = Strategy::from_name(&row.strategy);
-        if !row.strategy.is_empty() && !matches!(strategy, Some(Strategy::Jobs | Strategy::Queue)) {
-            return Err(bad(format!(
-                "strategy {:?}: the queue experiment measures jobs and queue only",
-                row.strategy
-            )));
-        }
-        if !["", QUEUE_RUN_SCALE, QUEUE_RUN_FAULT].contains(&row.run.as_str()) {
-            return Err(bad(format!(
-                "run {:?}: neither {QUEUE_RUN_SCALE} nor {QUEUE_RUN_FAULT}",
-                row.run
-            )));
-        }
-        if row.ok() && (row.run.is_empty() || row.strategy.is_empty()) {
-            return Err(bad("an ok row without its run or strategy".into()));
-        }
-        rows.push(row);
-    }
-    Ok(QueueResults { rows })
-}
-
-/// The cores a burst had, and whether bench-runner ran on them too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cores {
-    /// How many: the servers' CPUs when pinned (the broker and the workers are pinned with
-    /// them), else the machine's.
-    pub n: usize,
-    /// bench-runner was not pinned apart (`client_cpus` unset): its CPU time was spent on the
-    /// same cores and counts in CPU busy.
-    pub with_client: bool,
-}
-
-/// The cores of the run described by `m`.
-pub fn cores(m: &Metadata) -> Cores {
-    Cores {
-        n: m.server_cpus.as_ref().map_or(m.cores, Vec::len).max(1),
-        with_client: m.client_cpus.is_none(),
-    }
-}
-
-/// One strategy's time to result in a setting, µs: (median, p99); `None` if not measured.
-type TimeToResult = Option<(Option<f64>, Option<f64>)>;
-
-/// The broker hop in one setting (a target with a worker count), at one n and load.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hop {
-    /// `tokio ×2`.
-    pub setting: String,
-    /// `tokio + axum`.
-    pub label: String,
-    /// `/rayon`'s time to result.
-    pub rayon: TimeToResult,
-    /// `/jobs`'.
-    pub jobs: TimeToResult,
-    /// `/queue`'s.
-    pub queue: TimeToResult,
-    /// `/queue`'s T1 minus `/jobs`' (the fastest lone request of each), µs: the hop of one job
-    /// alone; sizes experiment only.
-    pub lone_us: Option<f64>,
-}
-
-impl Hop {
-    /// `/queue`'s median minus `/jobs`', µs.
-    pub fn p50_us(&self) -> Option<f64> {
-        Some(self.queue?.0? - self.jobs?.0?)
-    }
-
-    /// `/queue`'s p99 minus `/jobs`', µs.
-    pub fn p99_us(&self) -> Option<f64> {
-        Some(self.queue?.1? - self.jobs?.1?)
-    }
-}
-
-/// Where a hop table's figures come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HopSource {
-    /// sizes_summary.csv at this n (the sweep's smallest).
-    Sizes(u64),
-    /// summary.csv, at the batch's n.
-    Batch(u64),
-}
-
-/// Settings in file order, each once: `(target, workers, label)`.
-fn settings_of<'a>(
-    rows: impl Iterator<Item = (&'a str, Option<u32>, String)>,
-) -> Vec<(String, Option<u32>, String)> {
-    let mut out: Vec<(String, Option<u32>, String)> = Vec::new();
-    for (t, w, label) in rows {
-        if !out.iter().any(|(t0, w0, _)| t0 == t && *w0 == w) {
-            out.push((t.to_owned(), w, label));
-        }
-    }
-    out
-}
-
-fn short(target: &str, workers: Option<u32>) -> String {
-    match workers {
-        Some(w) => format!("{target} ×{w}"),
-        None => target.to_owned(),
-    }
-}
-
-/// The hop in every setting of the sizes experiment with a `/queue` row, at the sweep's
-/// smallest n; `None` when the sweep has no `/queue` row.
-pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
-    let n0 = r.sizes.iter().map(|s| s.n).min()?;
-    let with_queue = r
-        .sizes
-        .iter()
-        .filter(|s| s.strategy == Strategy::Queue && s.n == n0);
-    let settings = settings_of(with_queue.map(|s| (s.target.as_str(), s.workers, s.label())));
-    if settings.is_empty() {
-        return None;
-    }
-    // A strategy's measured (ok) row of a setting at n0.
-    let ok_row = |t: &str, w: Option<u32>, st: Strategy| -> Option<&SizesRow> {
-        r.sizes
-            .iter()
-            .find(|s| s.target == t && s.workers == w && s.strategy == st && s.n == n0)
-            .filter(|s| s.ok())
-    };
-    let of = |t: &str, w: Option<u32>, st: Strategy| -> TimeToResult {
-        ok_row(t, w, st).map(|s| (s.latency_us_p50, s.latency_us_p99))
-    };
-    let t1 = |t: &str, w: Option<u32>, st: Strategy| ok_row(t, w, st).and_then(|s| s.t1_us);
-    let hops = settings
-        .into_iter()
-        .map(|(t, w, label)| Hop {
-            setting: short(&t, w),
-            label,
-            rayon: of(&t, w, Strategy::Rayon),
-            jobs: of(&t, w, Strategy::Jobs),
-            queue: of(&t, w, Strategy::Queue),
-            lone_us: t1(&t, w, Strategy::Queue)
-                .zip(t1(&t, w, Strategy::Jobs))
-                .map(|(q, j)| q - j),
-        })
-        .collect();
-    Some((HopSource::Sizes(n0), hops))
-}
-
-/// The hop in every setting of the batch experiment with a `/queue` row; `None` when
-/// summary.csv has none.
-pub fn batch_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
-    let with_queue = r.summary.iter().filter(|s| s.strategy == Strategy::Queue);
-    let settings = settings_of(with_queue.map(|s| (s.target.as_str(), s.workers, s.label())));
-    if settings.is_empty() {
-        return None;
-    }
-    let of = |t: &str, w: Option<u32>, st: Strategy| -> TimeToResult {
-        r.ok_pair(t, w, st)
-            .map(|s: &SummaryRow| (s.latency_us_p50, s.latency_us_p99))
-    };
-    let hops = settings
-        .into_iter()
-        .map(|(t, w, label)| Hop {
-            setting: short(&t, w),
-            label,
-            rayon: of(&t, w, Strategy::Rayon),
-            jobs: of(&t, w, Strategy::Jobs),
-            queue: of(&t, w, Strategy::Queue),
-            lone_us: None,
-        })
-        .collect();
-    Some((HopSource::Batch(r.metadata.n), hops))
-}
-
-/// The smallest and largest of some figures: `(lo, hi)`.
-pub type Bounds = Option<(f64, f64)>;
-
-/// The smallest and largest hop (median, p99) over `hops`, µs, where both strategies were
-/// measured.
-pub fn hop_bounds(hops: &[Hop]) -> (Bounds, Bounds) {
-    (
-        crate::findings::bounds(hops.iter().filter_map(Hop::p50_us)),
-        crate::findings::bounds(hops.iter().filter_map(Hop::p99_us)),
-    )
-}
-
-/// `+412 µs` or `+412 to +1830 µs`.
-pub fn us_span((lo, hi): (f64, f64)) -> String {
-    if format!("{lo:+.0}") == format!("{hi:+.0}") {
-        format!("{lo:+.0} µs")
-    } else {
-        format!("{lo:+.0} to {hi:+.0} µs")
-    }
-}
-
-const NONE: &str = "—";
 
 fn ms_cell(us: Option<f64>) -> String {
     us.map_or(NONE.to_owned(), |v| sig3(v / 1000.0))
@@ -526,10 +119,7 @@ fn hop_table(r: &Results, source: HopSource, hops: &[Hop]) -> String {
         md.push('\n');
     }
     md.push('\n');
-    if let (true, Some(span)) = (
-        lone,
-        crate::findings::bounds(hops.iter().filter_map(|h| h.lone_us)),
-    ) {
+    if let (true, Some(span)) = (lone, bounds(hops.iter().filter_map(|h| h.lone_us))) {
         md.push_str(&format!(
             "Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests): \
              {} for one job alone. With C at once, each job also waits behind the others' round \
@@ -566,99 +156,6 @@ fn hop_table(r: &Results, source: HopSource, hops: &[Hop]) -> String {
         ));
     }
     md
-}
-
-/// The scale-out runs of one target, in file order.
-fn scale_rows<'a>(q: &'a QueueResults, target: &str) -> Vec<&'a QueueRow> {
-    q.rows
-        .iter()
-        .filter(|x| x.target == target && x.run == QUEUE_RUN_SCALE)
-        .collect()
-}
-
-/// Targets of the queue experiment in file order, with their `runtime + framework` label.
-fn targets(q: &QueueResults) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for x in &q.rows {
-        if !out.iter().any(|(t, _)| *t == x.target) {
-            out.push((x.target.clone(), format!("{} + {}", x.runtime, x.framework)));
-        }
-    }
-    out
-}
-
-/// What 1 and the most worker processes gave one target, and what limited it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScaleVerdict {
-    /// Target name.
-    pub target: String,
-    /// One process's throughput (results/s) and CPU busy (fraction, lower bound?).
-    pub one: (f64, Option<(f64, bool)>),
-    /// The most processes measured, their throughput and CPU busy.
-    pub most: (u32, f64, Option<(f64, bool)>),
-    /// `most` ÷ `one`.
-    pub ratio: f64,
-    /// `/jobs`' throughput in the same run, results/s.
-    pub jobs_rps: Option<f64>,
-    /// What limited it.
-    pub limit: Limit,
-    /// How far the one-process run's CPU busy may be off from the clock ticks alone.
-    pub one_resolution: Option<f64>,
-}
-
-/// A CPU busy off by more than this from the clock ticks alone is said to be coarse: the
-/// verdict on the cores then says so.
-pub const COARSE: f64 = 0.1;
-
-/// What limited the throughput of a target's worker processes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Limit {
-    /// The cores were at least [`CORES_FULL`] busy with one process.
-    Cores,
-    /// The extra processes added at least [`SCALE_GAIN`]×: the cores had room.
-    Scaled,
-    /// Neither: the cores had room, yet more processes added little.
-    Elsewhere,
-}
-
-/// The verdict of `target`: `None` without an ok `/queue` run with one worker process and one
-/// with more.
-pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<ScaleVerdict> {
-    let rows = scale_rows(q, target);
-    let queue: Vec<&QueueRow> = rows
-        .iter()
-        .copied()
-        .filter(|x| x.sound() && x.is_queue())
-        .collect();
-    let one = queue.iter().find(|x| x.queue_workers == Some(1))?;
-    let most = queue
-        .iter()
-        .filter(|x| x.queue_workers.is_some_and(|w| w > 1))
-        .max_by_key(|x| x.queue_workers)?;
-    let one_rps = one.throughput_rps?;
-    let most_rps = most.throughput_rps?;
-    if one_rps <= 0.0 {
-        return None;
-    }
-    let ratio = most_rps / one_rps;
-    let one_busy = one.cpu_busy(cores);
-    let limit = match one_busy {
-        Some((busy, _)) if busy >= CORES_FULL => Limit::Cores,
-        _ if ratio >= SCALE_GAIN => Limit::Scaled,
-        _ => Limit::Elsewhere,
-    };
-    Some(ScaleVerdict {
-        target: target.to_owned(),
-        one: (one_rps, one_busy),
-        most: (most.queue_workers?, most_rps, most.cpu_busy(cores)),
-        ratio,
-        jobs_rps: rows
-            .iter()
-            .find(|x| x.sound() && x.strategy == Strategy::Jobs.name())
-            .and_then(|x| x.throughput_rps),
-        limit,
-        one_resolution: one.cpu_busy_resolution(cores),
-    })
 }
 
 fn busy_text(b: Option<(f64, bool)>) -> String {
@@ -725,10 +222,6 @@ impl ScaleVerdict {
     }
 }
 
-fn count_cell(v: Option<u64>) -> String {
-    v.map_or(NONE.to_owned(), |v| v.to_string())
-}
-
 fn processes_cell(x: &QueueRow) -> String {
     if x.is_queue() {
         match (x.queue_workers, x.worker_threads) {
@@ -768,74 +261,6 @@ fn scale_table(r: &Results, q: &QueueResults) -> String {
     }
     md.push('\n');
     md
-}
-
-/// The fault runs' tally: clean runs, all ok runs, jobs taken over; and each target that
-/// lost or got wrong jobs, with its figures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FaultTally {
-    /// Fault runs in which every accepted job completed with the right total.
-    pub clean: usize,
-    /// Fault runs with their counts.
-    pub runs: usize,
-    /// Jobs taken over by the surviving workers, over the clean runs.
-    pub taken_over: u64,
-    /// `tokio: 2 of 80 accepted jobs lost, 1 wrong` for each run that was not clean.
-    pub bad: Vec<String>,
-    /// Targets whose fault run killed no worker (the burst ended first).
-    pub no_kill: Vec<String>,
-}
-
-/// The fault runs that have their counts, whatever their `result`: a target whose fault run
-/// lost a job is `failed`, and must be counted here, loudly.
-fn fault_rows(q: &QueueResults) -> impl Iterator<Item = &QueueRow> {
-    q.rows
-        .iter()
-        .filter(|x| x.run == QUEUE_RUN_FAULT && x.accepted.is_some())
-}
-
-/// The tally of the fault runs.
-pub fn fault_tally(q: &QueueResults) -> FaultTally {
-    let runs: Vec<&QueueRow> = fault_rows(q).collect();
-    let mut t = FaultTally {
-        clean: 0,
-        runs: runs.len(),
-        taken_over: 0,
-        bad: Vec::new(),
-        no_kill: Vec::new(),
-    };
-    for x in runs {
-        if x.killed_at_ms.is_none() {
-            t.no_kill.push(x.target.clone());
-        }
-        if x.clean() == Some(true) {
-            t.clean += 1;
-            t.taken_over += x.taken_over.unwrap_or(0);
-        } else {
-            let mut what = Vec::new();
-            if let Some(l) = x.lost.filter(|l| *l > 0) {
-                what.push(format!("{l} lost"));
-            }
-            if let Some(w) = x.wrong.filter(|w| *w > 0) {
-                what.push(format!("{w} wrong"));
-            }
-            if let (Some(c), Some(a)) = (x.completed, x.accepted)
-                && c != a
-            {
-                what.push(format!("{c} completed"));
-            }
-            if what.is_empty() {
-                what.push("its counts missing".into());
-            }
-            t.bad.push(format!(
-                "{}: of {} accepted jobs, {}",
-                x.target,
-                count_cell(x.accepted),
-                and_list(&what)
-            ));
-        }
-    }
-    t
 }
 
 impl FaultTally {
@@ -960,7 +385,7 @@ pub fn present(r: &Results) -> bool {
 /// The section, or nothing when the run measured no `/queue` at all (a results directory
 /// without queue files renders as before); `charts` (from [`charts`]) are linked under
 /// `charts_dir`.
-pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
+pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     if !present(r) {
         return String::new();
     }
@@ -988,23 +413,20 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
          `/queue`, p50 / p99, and the hop: `/queue`'s minus `/jobs`', µs, at the median and at \
          p99. \"—\": not measured (not applicable, failed, or not in this run).\n\n",
     );
-    let tables: Vec<(HopSource, Vec<Hop>)> = [sizes_hops(r), batch_hops(r)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let tables = &f.queue.hops;
     if tables.is_empty() {
         md.push_str(
             "Neither the sizes nor the batch experiment measured `/queue` in this run: no \
              hop to state.\n\n",
         );
     }
-    for (source, hops) in &tables {
+    for (source, hops) in tables {
         md.push_str(&hop_table(r, *source, hops));
     }
     let Some(q) = &r.queue else {
         return md;
     };
-    let cores = cores(m);
+    let cores = f.queue.cores;
     let measured: Vec<&QueueRow> = q.rows.iter().filter(|x| x.measured()).collect();
     let first = measured.first();
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
@@ -1044,9 +466,10 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
                 res * 100.0
             ));
         }
-        let verdicts: Vec<String> = targets(q)
+        let verdicts: Vec<String> = f
+            .queue
+            .scale
             .iter()
-            .filter_map(|(t, _)| scale_verdict(q, t, cores))
             .map(|v| format!("- {}", v.sentence(cores)))
             .collect();
         if verdicts.is_empty() {
@@ -1081,7 +504,10 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
             .and_then(|x| x.lease_ms)
             .map_or(String::new(), |l| format!(" ({l} ms)"))
     ));
-    let tally = fault_tally(q);
+    // Present whenever queue_summary.csv was read, as here.
+    let Some(tally) = &f.queue.fault else {
+        return md;
+    };
     if tally.runs > 0 {
         md.push_str(&fault_table(q));
     }
@@ -1249,7 +675,16 @@ fn throughput_chart(groups: &[(String, Vec<&QueueRow>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::queue::{batch_hops, fault_tally, scale_verdict, sizes_hops};
+    use crate::data::DataError;
     use crate::data::fake;
+    use crate::data::queue::load;
+    use results_format::{QUEUE_RUN_FAULT, QUEUE_SUMMARY, RESULT_OK};
+
+    /// The section as the report renders it, from the facts of `r`.
+    fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
+        super::markdown(r, &Facts::of(r), charts, charts_dir)
+    }
 
     fn sizes_row(target: &str, strategy: Strategy, n: u64, p50: f64, p99: f64) -> SizesRow {
         SizesRow {
@@ -1416,6 +851,27 @@ mod tests {
         n: 2,
         with_client: false,
     };
+
+    #[test]
+    fn a_gain_past_the_threshold_is_a_gain_however_busy_the_cores_were() {
+        // 2 cores; 1 process: span 400 ms, CPU 300 + 308 + 40 = 648 ms → 81 % busy, past
+        // CORES_FULL_SCALE; 2 processes: 1.18× the throughput, past SCALE_GAIN.
+        let q = QueueResults {
+            rows: vec![
+                qrow("actix", QUEUE_RUN_SCALE, 0, 210.0, (700.0, 0.0, 0.0)),
+                qrow("actix", QUEUE_RUN_SCALE, 1, 200.0, (300.0, 308.0, 40.0)),
+                qrow("actix", QUEUE_RUN_SCALE, 2, 236.0, (300.0, 390.0, 40.0)),
+            ],
+        };
+        let busy = q.rows[1].cpu_busy(C2).expect("busy").0;
+        assert!((busy - 0.81).abs() < 1e-9, "{busy}");
+        let v = scale_verdict(&q, "actix", C2).expect("verdict");
+        assert!((v.ratio - 1.18).abs() < 1e-9);
+        assert_eq!(v.limit, Limit::Scaled);
+        let s = v.sentence(C2);
+        assert!(!s.contains("adds no throughput"), "{s}");
+        assert!(s.contains("the extra process added throughput"), "{s}");
+    }
 
     #[test]
     fn the_verdict_names_the_cores_when_one_process_filled_them() {

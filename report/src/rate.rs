@@ -1,208 +1,24 @@
-//! The "Rate" section: the rate experiment's files (rate_summary.csv), when present, turned
-//! into findings (for each pair, the offered load at which p99 latency passes 10 × T1, and
-//! whether past its capacity it sheds load with 503s or lets it queue) and two charts: latency
-//! (p50, p99) with the 503 share against offered load, and goodput against offered load.
-//!
-//! Offered load is a fraction of the pair's capacity (cores ÷ T1): `load` from `--load` runs,
-//! offered ÷ capacity from `--rate` runs, so pairs of different T1 share one axis.
-
-use std::collections::BTreeMap;
-use std::path::Path;
+//! The "Rate" section: the rate experiment's findings ([`crate::analysis::rate`]: for each
+//! pair, the offered load at which p99 latency passes 10 × T1, and whether past its capacity
+//! it sheds load with 503s or lets it queue) and two charts from rate_summary.csv's steps:
+//! latency (p50, p99) with the 503 share against offered load, and goodput against offered
+//! load.
 
 use common::Strategy;
-use results_format::{RATE_SUMMARY, RESULT_OK};
-use serde::Deserialize;
+use results_format::RESULT_OK;
 
+use crate::analysis::rate::{KNEE_T1S, Overload, PairFinding, SHED_SHARE};
 use crate::charts::{Chart, strategy_color};
-use crate::data::{self, DataError};
+use crate::data::{RateResults, RateRow};
 use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
 
-/// A step's p99 above this many T1 counts as past the knee.
-pub const KNEE_T1S: f64 = 10.0;
-/// A last step with at least this share of 503s sheds load.
-pub const SHED_SHARE: f64 = 0.1;
-
-/// One row of rate_summary.csv (the columns the report uses).
-#[derive(Debug, Clone, Deserialize)]
-pub struct RateRow {
-    /// Target name.
-    pub target: String,
-    /// Runtime.
-    pub runtime: String,
-    /// Executor threads.
-    pub workers: Option<u32>,
-    /// Strategy name.
-    pub strategy: String,
-    /// `ok`, `failed`, `not_applicable`.
-    pub result: String,
-    /// Why it failed.
-    pub failure: Option<String>,
-    /// Fastest lone request, ms.
-    pub t1_ms: Option<f64>,
-    /// cores ÷ T1.
-    pub capacity_rps: Option<f64>,
-    /// From 1 (0: a failed or not applicable pair).
-    pub step: u32,
-    /// Fraction of capacity (`--load` runs).
-    pub load: Option<f64>,
-    /// Requests per second offered.
-    pub offered_rps: Option<f64>,
-    /// Requests scheduled in the measured part.
-    pub scheduled: Option<u64>,
-    /// Refused by the generator.
-    pub refused: Option<u64>,
-    /// Verified answers.
-    pub verified: Option<u64>,
-    /// 503s.
-    pub status_503: Option<u64>,
-    /// Verified answers per second.
-    pub goodput_rps: Option<f64>,
-    /// Median latency of the verified answers, µs.
-    pub latency_us_p50: Option<f64>,
-    /// Their p99, µs.
-    pub latency_us_p99: Option<f64>,
-    /// 1: the generator was late by more than 1 ms at p99.
-    pub generator_behind: Option<u8>,
-}
-
-impl RateRow {
-    /// Offered load as a fraction of capacity.
-    pub fn load(&self) -> Option<f64> {
-        self.load
-            .or_else(|| Some(self.offered_rps? / self.capacity_rps?))
-    }
-
-    /// 503s over requests scheduled.
-    pub fn shed_share(&self) -> Option<f64> {
-        let scheduled = self.scheduled.filter(|s| *s > 0)? as f64;
-        Some(self.status_503? as f64 / scheduled)
-    }
-
-    /// Goodput as a fraction of capacity.
-    pub fn goodput_load(&self) -> Option<f64> {
-        Some(self.goodput_rps? / self.capacity_rps?)
-    }
-
-    fn behind(&self) -> bool {
-        self.generator_behind == Some(1)
-    }
-}
-
-/// rate_summary.csv, grouped by pair (target, workers, strategy), steps in order.
-#[derive(Debug, Clone, Default)]
-pub struct RateResults {
-    /// Every pair's rows, in file order.
-    pub pairs: Vec<Vec<RateRow>>,
-}
-
-/// Reads `dir`/rate_summary.csv; `None` if the run did not measure the rate experiment.
-pub fn load(dir: &Path) -> Result<Option<RateResults>, DataError> {
-    let path = dir.join(RATE_SUMMARY.name);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let mut groups: BTreeMap<(String, Option<u32>, String), usize> = BTreeMap::new();
-    let mut pairs: Vec<Vec<RateRow>> = Vec::new();
-    for (line, row) in data::read_csv::<RateRow>(&path, RATE_SUMMARY.columns)? {
-        if Strategy::from_name(&row.strategy).is_none() {
-            return Err(DataError::Csv {
-                path: path.clone(),
-                line,
-                message: format!("unknown strategy {:?}", row.strategy),
-            });
-        }
-        let key = (row.target.clone(), row.workers, row.strategy.clone());
-        let i = *groups.entry(key).or_insert_with(|| {
-            pairs.push(Vec::new());
-            pairs.len() - 1
-        });
-        pairs[i].push(row);
-    }
-    Ok(Some(RateResults { pairs }))
-}
-
-/// What one pair did across its steps.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PairFinding {
-    /// `tokio` (workers=2).
-    pub target: String,
-    /// Executor threads.
-    pub workers: Option<u32>,
-    /// The strategy.
-    pub strategy: Strategy,
-    /// T1, ms.
-    pub t1_ms: f64,
-    /// cores ÷ T1.
-    pub capacity_rps: f64,
-    /// The first offered load at which p99 passed [`KNEE_T1S`] × T1 (or nothing was
-    /// verified), if any step did.
-    pub knee_load: Option<f64>,
-    /// The highest load offered.
-    pub top_load: f64,
-    /// Past capacity (the highest step above load 1): `sheds`, `queues` or `keeps up`; `None`
-    /// if no step went past capacity.
-    pub overload: Option<Overload>,
-    /// Steps whose figures are the generator's (its lateness p99 above 1 ms).
-    pub behind_steps: Vec<u32>,
-    /// Requests refused by the generator's cap, over all steps.
-    pub refused: u64,
-}
-
-/// How a pair behaves past its capacity.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Overload {
-    /// At least [`SHED_SHARE`] of the requests answered 503 (share given).
-    Sheds(f64),
-    /// p99 past [`KNEE_T1S`] × T1 without shedding: the requests waited (p99 in ms).
-    Queues(f64),
-    /// Neither.
-    KeepsUp,
-}
-
-/// The finding of every measured pair, in file order.
-pub fn findings(r: &RateResults) -> Vec<PairFinding> {
-    r.pairs.iter().filter_map(|rows| finding(rows)).collect()
-}
-
-fn finding(rows: &[RateRow]) -> Option<PairFinding> {
-    let steps: Vec<&RateRow> = rows
-        .iter()
-        .filter(|r| r.result == RESULT_OK && r.step > 0)
-        .collect();
-    let first = steps.first()?;
-    let t1_ms = first.t1_ms?;
-    let limit_us = KNEE_T1S * t1_ms * 1000.0;
-    let past = |r: &RateRow| r.latency_us_p99.is_none_or(|p99| p99 > limit_us);
-    let knee_load = steps.iter().find(|r| past(r)).and_then(|r| r.load());
-    let top = steps
-        .iter()
-        .max_by(|a, b| a.load().unwrap_or(0.0).total_cmp(&b.load().unwrap_or(0.0)))?;
-    let top_load = top.load()?;
-    let overload = (top_load > 1.0).then(|| match (top.shed_share(), top.latency_us_p99) {
-        (Some(share), _) if share >= SHED_SHARE => Overload::Sheds(share),
-        (_, p99) if past(top) => Overload::Queues(p99.unwrap_or(f64::INFINITY) / 1000.0),
-        _ => Overload::KeepsUp,
-    });
-    Some(PairFinding {
-        target: first.target.clone(),
-        workers: first.workers,
-        strategy: Strategy::from_name(&first.strategy)?,
-        t1_ms,
-        capacity_rps: first.capacity_rps?,
-        knee_load,
-        top_load,
-        overload,
-        behind_steps: steps
-            .iter()
-            .filter(|r| r.behind())
-            .map(|r| r.step)
-            .collect(),
-        refused: steps.iter().filter_map(|r| r.refused).sum(),
-    })
-}
-
 /// The section's Markdown, with `charts` (from [`charts`]) under `charts_dir`.
-pub fn markdown(r: &RateResults, charts: &[Chart], charts_dir: &str) -> String {
+pub fn markdown(
+    r: &RateResults,
+    found: &[PairFinding],
+    charts: &[Chart],
+    charts_dir: &str,
+) -> String {
     let mut md = String::from("## Rate (open loop)\n\n");
     md.push_str(&format!(
         "Requests sent at constant intervals at each offered load (a fraction of the pair's \
@@ -215,7 +31,6 @@ pub fn markdown(r: &RateResults, charts: &[Chart], charts_dir: &str) -> String {
          are the generator's, not the server's.\n\n",
         SHED_SHARE * 100.0
     ));
-    let found = findings(r);
     if found.is_empty() {
         md.push_str("No pair of the rate experiment was measured.\n\n");
         return md;
@@ -224,7 +39,7 @@ pub fn markdown(r: &RateResults, charts: &[Chart], charts_dir: &str) -> String {
         "| target | workers | strategy | T1 (ms) | capacity (req/s) | knee (load) | past capacity \
          | generator behind at steps | refused by the generator |\n|---|---|---|---|---|---|---|---|---|\n",
     );
-    for f in &found {
+    for f in found {
         let knee = match f.knee_load {
             Some(l) => format!("{l:.2}"),
             None => format!("not reached (up to {:.2})", f.top_load),
@@ -633,6 +448,7 @@ fn goodput_chart(r: &RateResults) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::rate::{finding, findings};
 
     fn row(step: u32, load: f64, p99_ms: f64, shed: u64) -> RateRow {
         RateRow {
@@ -697,7 +513,7 @@ mod tests {
                 c.file
             );
         }
-        let md = markdown(&r, &charts, "charts");
+        let md = markdown(&r, &findings(&r), &charts, "charts");
         assert!(
             md.contains("| tokio | 2 | /bounded | 5.00 | 400 | 1.50 | queues (p99 300.0 ms)"),
             "{md}"

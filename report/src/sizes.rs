@@ -2,215 +2,14 @@
 //! which work size inline work stalls the server more than the best offload does, and the two
 //! charts (probe p99 and request p50 against the work per request).
 //!
-//! Definitions, all computed from the rows:
-//! - a *setting* is a target with a worker count; every figure is per setting;
-//! - *work per request* at `n` is `n` × the kernel's cost per unit in that setting, measured on
-//!   `/cycle` (inline: nothing but the kernel between the request and the answer) as
-//!   (T1 at the largest n − T1 at the smallest n) ÷ (largest n − smallest n). Subtracting T1
-//!   at each n from T1 at the smallest would do at the large sizes, but at n = 10^3 the
-//!   work (~0.5 µs) is far inside T1's noise (tens of µs): the slope of the largest sizes is
-//!   what the kernel costs;
-//! - *offload cost* of a strategy: its T1 minus `/cycle`'s at the sweep's smallest n
-//!   (n = 0 by default: no work, so the difference is the offload's machinery alone);
-//! - *crossover*: the smallest n from which, at every larger size of the sweep too, the probe
-//!   p99 under `/cycle` is more than [`CROSSOVER_RATIO`] times the lowest probe p99 among the
-//!   offloading strategies (those that await the kernel on another thread,
-//!   `Execution::Offloaded`) at the same n; only sizes where both rest on at least
-//!   [`MIN_PROBES`] probes count.
+//! The figures are [`crate::analysis::sizes`]'s, computed once ([`SizesFacts`]); its module
+//! doc defines them.
 
-use common::Strategy;
-use common::strategy::Execution;
-
+use crate::analysis::sizes::{CROSSOVER_RATIO, Crossover, INLINE, MIN_PROBES, SizesFacts, row};
 use crate::charts::{Chart, strategy_color, strategy_dash};
 use crate::data::{Results, SizesRow};
-use crate::findings::sig3;
+use crate::format::{sig3, thousands};
 use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
-
-/// How much longer than the best offload's the inline probe p99 must be to count as the
-/// server stalling more: twice, a contrast the probe's noise at small sizes (a few hundred
-/// µs either way on a shared 2-core machine) does not make on its own.
-pub const CROSSOVER_RATIO: f64 = 2.0;
-
-/// The reference every offload is measured against: the inline loop.
-const INLINE: Strategy = Strategy::Cycle;
-
-/// A target with a worker count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// Target name.
-    pub target: String,
-    /// Worker count.
-    pub workers: Option<u32>,
-    /// `tokio + axum`.
-    pub label: String,
-}
-
-impl Setting {
-    /// `tokio ×1`.
-    pub fn short(&self) -> String {
-        match self.workers {
-            Some(w) => format!("{} ×{w}", self.target),
-            None => self.target.clone(),
-        }
-    }
-
-    fn has(&self, row: &SizesRow) -> bool {
-        row.target == self.target && row.workers == self.workers
-    }
-}
-
-/// The settings, in file order.
-pub fn settings(r: &Results) -> Vec<Setting> {
-    let mut out: Vec<Setting> = Vec::new();
-    for row in &r.sizes {
-        if !out
-            .iter()
-            .any(|s| s.target == row.target && s.workers == row.workers)
-        {
-            out.push(Setting {
-                target: row.target.clone(),
-                workers: row.workers,
-                label: row.label(),
-            });
-        }
-    }
-    out
-}
-
-/// The sizes of the sweep, ascending.
-pub fn sizes(r: &Results) -> Vec<u64> {
-    let mut n: Vec<u64> = r.sizes.iter().map(|s| s.n).collect();
-    n.sort_unstable();
-    n.dedup();
-    n
-}
-
-/// Strategies present, in `Strategy::ALL` order.
-fn strategies(r: &Results) -> Vec<Strategy> {
-    Strategy::ALL
-        .into_iter()
-        .filter(|st| r.sizes.iter().any(|s| s.strategy == *st))
-        .collect()
-}
-
-/// The measured row of `strategy` at `n` in `setting`.
-fn row<'a>(r: &'a Results, setting: &Setting, strategy: Strategy, n: u64) -> Option<&'a SizesRow> {
-    r.sizes
-        .iter()
-        .find(|s| setting.has(s) && s.strategy == strategy && s.n == n && s.ok())
-}
-
-/// The kernel's cost per unit of n in `setting`, µs: the slope of `/cycle`'s T1 between the
-/// sweep's smallest and largest sizes (see the module doc). `None` without both, or if the
-/// slope is not positive.
-pub fn cost_per_unit_us(r: &Results, setting: &Setting) -> Option<f64> {
-    let n = sizes(r);
-    let (lo, hi) = (*n.first()?, *n.last()?);
-    if hi <= lo {
-        return None;
-    }
-    let t_lo = row(r, setting, INLINE, lo)?.t1_us?;
-    let t_hi = row(r, setting, INLINE, hi)?.t1_us?;
-    let slope = (t_hi - t_lo) / (hi - lo) as f64;
-    (slope > 0.0).then_some(slope)
-}
-
-/// Offload cost of `strategy` in `setting`, µs: T1 minus `/cycle`'s T1, at the smallest n.
-pub fn offload_cost_us(r: &Results, setting: &Setting, strategy: Strategy) -> Option<f64> {
-    let n0 = *sizes(r).first()?;
-    let own = row(r, setting, strategy, n0)?.t1_us?;
-    let inline = row(r, setting, INLINE, n0)?.t1_us?;
-    Some(own - inline)
-}
-
-/// The lowest probe p99 among the offloading strategies at `n` in `setting`, with its
-/// strategy.
-pub fn best_offload(r: &Results, setting: &Setting, n: u64) -> Option<(Strategy, f64)> {
-    Strategy::ALL
-        .into_iter()
-        .filter(|s| s.execution() == Execution::Offloaded)
-        .filter_map(|s| Some((s, row(r, setting, s, n)?.probe_latency_us_p99?)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-}
-
-/// A probe p99 resting on fewer probes than this is not told apart from noise: a size where
-/// the inline strategy or the best offload has fewer is not taken for a crossover (at the
-/// small sizes a round lasts a millisecond or two and holds a probe or two).
-pub const MIN_PROBES: u64 = 20;
-
-/// Where inline starts stalling the server more than the best offload.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Crossover {
-    /// From this n on (at every larger size too) the inline probe p99 is more than
-    /// [`CROSSOVER_RATIO`] × the best offload's.
-    At {
-        /// The kernel size.
-        n: u64,
-        /// Its work per request, µs (`None`: the cost per unit is unknown).
-        work_us: Option<f64>,
-        /// Inline probe p99 there, µs.
-        inline_us: f64,
-        /// The best offload there and its probe p99, µs.
-        best: (Strategy, f64),
-        /// The next smaller size had fewer than [`MIN_PROBES`] probes: the crossover may lie
-        /// lower.
-        thin_below: bool,
-    },
-    /// Not up to the largest size of the sweep.
-    Never {
-        /// The largest n.
-        n: u64,
-        /// Its work per request, µs.
-        work_us: Option<f64>,
-    },
-    /// The largest size already has fewer than [`MIN_PROBES`] probes.
-    TooFewProbes,
-    /// `/cycle` or every offloading strategy is missing at some size.
-    Unknown,
-}
-
-/// The crossover of `setting`.
-pub fn crossover(r: &Results, setting: &Setting) -> Crossover {
-    let n = sizes(r);
-    let unit = cost_per_unit_us(r, setting);
-    let mut found = None;
-    let mut thin = false;
-    for &k in n.iter().rev() {
-        let inline = row(r, setting, INLINE, k);
-        let best = best_offload(r, setting, k);
-        let (Some(inline), Some(best)) = (inline, best) else {
-            return Crossover::Unknown;
-        };
-        let Some(inline_us) = inline.probe_latency_us_p99 else {
-            return Crossover::Unknown;
-        };
-        let best_probes = row(r, setting, best.0, k).map_or(0, |b| b.probes);
-        if inline.probes < MIN_PROBES || best_probes < MIN_PROBES {
-            thin = true;
-            break;
-        }
-        if inline_us > CROSSOVER_RATIO * best.1 {
-            found = Some((k, inline_us, best));
-        } else {
-            break;
-        }
-    }
-    match (found, n.last()) {
-        (Some((k, inline_us, best)), _) => Crossover::At {
-            n: k,
-            work_us: unit.map(|u| u * k as f64),
-            inline_us,
-            best,
-            thin_below: thin,
-        },
-        (None, _) if thin => Crossover::TooFewProbes,
-        (None, Some(&hi)) => Crossover::Never {
-            n: hi,
-            work_us: unit.map(|u| u * hi as f64),
-        },
-        (None, None) => Crossover::Unknown,
-    }
-}
 
 /// `4.5 ms` or `120 µs` or `0.48 µs`.
 fn duration_us(us: f64) -> String {
@@ -222,16 +21,15 @@ fn duration_us(us: f64) -> String {
 }
 
 /// The section, or nothing when the run did not measure sizes.
-pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
-    if r.sizes.is_empty() {
+pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> String {
+    let Some(f) = f else {
         return String::new();
-    }
-    let n = sizes(r);
-    let settings = settings(r);
-    let strategies = strategies(r);
+    };
+    let n = &f.sizes;
+    let settings = &f.settings;
     let mut md = String::from("## Work size\n\n");
-    let list: Vec<String> = n.iter().map(|v| crate::charts::thousands(*v)).collect();
-    let kernel = r.sizes.first().map_or("", |s| s.kernel.as_str());
+    let list: Vec<String> = n.iter().map(|v| thousands(*v)).collect();
+    let kernel = &f.kernel;
     md.push_str(&format!(
         "The sizes experiment (`sizes_summary.csv`): every pair on one server, at each kernel \
          size n = {} ({kernel}): T1 (the fastest lone request), then rounds of C concurrent \
@@ -242,7 +40,7 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
     ));
 
     // Offload cost.
-    let n0 = n.first().copied().unwrap_or(0);
+    let n0 = f.n0();
     md.push_str(&format!(
         "### What an offload costs\n\nT1 of each strategy minus T1 of /cycle (the inline \
          loop) at n = {n0}, in µs per request{}.\n\n",
@@ -253,55 +51,39 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
         }
     ));
     md.push_str("| strategy |");
-    for s in &settings {
+    for s in settings {
         md.push_str(&format!(" {} |", s.short()));
     }
     md.push_str("\n|---|");
     md.push_str(&"---:|".repeat(settings.len()));
     md.push('\n');
-    for &st in strategies.iter().filter(|s| **s != INLINE) {
+    for (st, cells) in &f.offload_costs {
         md.push_str(&format!("| {} |", st.path()));
-        for s in &settings {
-            let cell = offload_cost_us(r, s, st).map_or("–".to_owned(), |c| format!("{c:+.0}"));
+        for cost in cells {
+            let cell = cost.map_or("–".to_owned(), |c| format!("{c:+.0}"));
             md.push_str(&format!(" {cell} |"));
         }
         md.push('\n');
     }
     md.push_str(&format!("| *{} T1 itself* |", INLINE.path()));
-    for s in &settings {
-        let t = row(r, s, INLINE, n0).and_then(|x| x.t1_us);
+    for t in &f.inline_t1_us {
         md.push_str(&format!(
             " {} |",
             t.map_or("–".to_owned(), |t| format!("{t:.0}"))
         ));
     }
     md.push_str("\n\n");
-    // The costliest and the cheapest offload, computed.
-    let mut costs: Vec<(String, Strategy, f64)> = Vec::new();
-    for s in &settings {
-        for &st in strategies
-            .iter()
-            .filter(|x| x.execution() == Execution::Offloaded)
-        {
-            if let Some(c) = offload_cost_us(r, s, st) {
-                costs.push((s.short(), st, c));
-            }
-        }
-    }
-    if let (Some(lo), Some(hi)) = (
-        costs.iter().min_by(|a, b| a.2.total_cmp(&b.2)),
-        costs.iter().max_by(|a, b| a.2.total_cmp(&b.2)),
-    ) {
+    if let (Some(lo), Some(hi)) = (&f.cheapest, &f.costliest) {
         md.push_str(&format!(
             "Among the strategies that await the kernel on another thread, the cheapest offload \
              was {} on {} ({:+.0} µs) and the costliest {} on {} ({:+.0} µs). A \"–\" is a \
              pair not measured (not applicable, or failed).\n\n",
-            lo.1.path(),
-            lo.0,
-            lo.2,
-            hi.1.path(),
-            hi.0,
-            hi.2
+            lo.strategy.path(),
+            lo.setting,
+            lo.cost_us,
+            hi.strategy.path(),
+            hi.setting,
+            hi.cost_us
         ));
     }
 
@@ -312,8 +94,8 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
          the lowest probe p99 among the offloading strategies (/thread, /rayon, /bounded, \
          /block_in_place, those measured) at the same n.\n\n"
     ));
-    for s in &settings {
-        let line = match crossover(r, s) {
+    for (s, crossover) in settings.iter().zip(&f.crossovers) {
+        let line = match crossover.clone() {
             Crossover::At {
                 n,
                 work_us,
@@ -324,7 +106,7 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
                 "- **{} ({})**: from n = {}{}: inline probe p99 {} against {} for {}{}.",
                 s.short(),
                 s.label,
-                crate::charts::thousands(n),
+                thousands(n),
                 work_us.map_or(String::new(), |w| format!(
                     ", about {} of work per request",
                     duration_us(w)
@@ -352,7 +134,7 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
                  {}× as long as the best offload.",
                 s.short(),
                 s.label,
-                crate::charts::thousands(n),
+                thousands(n),
                 work_us.map_or(String::new(), |w| format!(" ({} of work)", duration_us(w))),
                 CROSSOVER_RATIO
             ),
@@ -367,15 +149,7 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
         md.push('\n');
     }
     md.push('\n');
-    let thin: Vec<String> = r
-        .sizes
-        .iter()
-        .filter(|s| s.ok() && s.probes < MIN_PROBES)
-        .map(|s| s.n)
-        .collect::<std::collections::BTreeSet<u64>>()
-        .into_iter()
-        .map(crate::charts::thousands)
-        .collect();
+    let thin: Vec<String> = f.thin_sizes.iter().copied().map(thousands).collect();
     if !thin.is_empty() {
         md.push_str(&format!(
             "> Some probe p99s rest on fewer than {MIN_PROBES} probes (at n = {}): there the \
@@ -394,10 +168,10 @@ pub fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
 }
 
 /// The section's charts (none when the run did not measure sizes).
-pub fn charts(r: &Results) -> Vec<Chart> {
-    if r.sizes.is_empty() {
+pub fn charts(r: &Results, f: Option<&SizesFacts>) -> Vec<Chart> {
+    let Some(f) = f else {
         return vec![];
-    }
+    };
     vec![
         Chart {
             file: "sizes_probe.svg",
@@ -405,7 +179,7 @@ pub fn charts(r: &Results) -> Vec<Chart> {
                 answering /health: the inline loop's line climbs with the work, the offloads' \
                 stay low. Work is on a log scale, n = 0 drawn at the left edge (marked 0).",
             title: "/health probe p99 against work per request, a panel per runtime".into(),
-            svg: panels(r, "probe p99", |s| s.probe_latency_us_p99),
+            svg: panels(r, f, "probe p99", |s| s.probe_latency_us_p99),
         },
         Chart {
             file: "sizes_latency.svg",
@@ -413,19 +187,17 @@ pub fn charts(r: &Results) -> Vec<Chart> {
                 machinery: the gaps between the lines there are the offload costs; at the large \
                 end the work dominates.",
             title: "Request p50 against work per request, a panel per runtime".into(),
-            svg: panels(r, "request p50", |s| s.latency_us_p50),
+            svg: panels(r, f, "request p50", |s| s.latency_us_p50),
         },
     ]
 }
 
 /// A grid of log–log panels, one per setting: `y` of every strategy against work per request.
-fn panels(r: &Results, what: &str, y: fn(&SizesRow) -> Option<f64>) -> String {
+fn panels(r: &Results, f: &SizesFacts, what: &str, y: fn(&SizesRow) -> Option<f64>) -> String {
     const WIDTH: f64 = 1120.0;
     const COLS: usize = 3;
     const PANEL_H: f64 = 240.0;
-    let settings = settings(r);
-    let strategies = strategies(r);
-    let n = sizes(r);
+    let (settings, strategies, n) = (&f.settings, &f.strategies, &f.sizes);
     let rows = settings.len().div_ceil(COLS).max(1);
     let mut svg = Svg::new(WIDTH, 100.0, &format!("{what} against work per request"));
     svg.bold(
@@ -468,7 +240,7 @@ fn panels(r: &Results, what: &str, y: fn(&SizesRow) -> Option<f64>) -> String {
         return svg.finish();
     }
     let panel_w = (WIDTH - 40.0) / COLS as f64;
-    for (i, setting) in settings.iter().enumerate() {
+    for (i, (setting, unit)) in settings.iter().zip(&f.cost_per_unit_us).enumerate() {
         let (col, line) = (i % COLS, i / COLS);
         let x0 = 20.0 + col as f64 * panel_w + 55.0;
         let x1 = 20.0 + (col + 1) as f64 * panel_w - 15.0;
@@ -481,7 +253,7 @@ fn panels(r: &Results, what: &str, y: fn(&SizesRow) -> Option<f64>) -> String {
             TEXT,
             Anchor::Start,
         );
-        let unit = cost_per_unit_us(r, setting);
+        let unit = *unit;
         let Some(unit) = unit else {
             svg.text(
                 x0,
@@ -537,7 +309,7 @@ fn panels(r: &Results, what: &str, y: fn(&SizesRow) -> Option<f64>) -> String {
         if n.first() == Some(&0) {
             svg.text(xs.at(zero_at), y1 + 14.0, "0", TEXT - 2.0, Anchor::Middle);
         }
-        for &st in &strategies {
+        for &st in strategies {
             let points: Vec<(f64, f64)> = n
                 .iter()
                 .filter_map(|&k| {
@@ -564,6 +336,20 @@ fn panels(r: &Results, what: &str, y: fn(&SizesRow) -> Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::sizes::{
+        best_offload, cost_per_unit_us, crossover, offload_cost_us, settings,
+    };
+    use common::Strategy;
+
+    /// The section's charts as the report draws them, from the facts of `r`.
+    fn charts(r: &Results) -> Vec<Chart> {
+        super::charts(r, SizesFacts::of(r).as_ref())
+    }
+
+    /// The section as the report renders it, from the facts of `r`.
+    fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
+        super::markdown(SizesFacts::of(r).as_ref(), charts, charts_dir)
+    }
     use crate::data::Metadata;
 
     fn metadata() -> Metadata {
@@ -710,6 +496,6 @@ mod tests {
         // Nothing without sizes rows.
         let mut r = sample();
         r.sizes.clear();
-        assert!(markdown(&r, &[], "charts").is_empty() && super::charts(&r).is_empty());
+        assert!(markdown(&r, &[], "charts").is_empty() && self::charts(&r).is_empty());
     }
 }

@@ -2,8 +2,7 @@
 //! every column the report reads is one the results files have, so a renamed or dropped column
 //! fails here rather than in a reader's `make report`.
 
-use report::data::{PassRow, ProbeRow, RawRow, RoundRow, SizesRow, SummaryRow};
-use report::queue::QueueRow;
+use report::data::{PassRow, ProbeRow, QueueRow, RawRow, RoundRow, SizesRow, SummaryRow};
 use results_format::{CsvFile, PASSES, PROBES, QUEUE_SUMMARY, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
 
 /// Each file with the columns the report reads from it.

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Strategy;
+use report::analysis::{self, Facts, Responsiveness};
 use report::data::PairKey;
-use report::findings::{self, Responsiveness};
+use report::findings;
 use report::{DataError, Results};
 
 fn fixture() -> PathBuf {
@@ -244,7 +245,11 @@ fn a_failed_pair_is_marked_in_the_table_and_left_out_of_the_charts() {
     let bars = report::charts::batch_time(&r);
     assert!(bars.contains(">failed</text>"));
     // Left out of the findings' figures too.
-    assert!(findings::verdicts(&r).iter().all(|v| v.key != failed));
+    assert!(
+        analysis::verdict::verdicts(&r)
+            .iter()
+            .all(|v| v.key != failed)
+    );
 }
 
 #[test]
@@ -254,7 +259,7 @@ fn findings_are_computed_from_the_data() {
 
     // An inline handler on one worker stalls the probe; the stall ratio is the pooled probe
     // p99 ÷ T1, and every round's worst probe reached T1 too.
-    let verdicts = findings::verdicts(&r);
+    let verdicts = analysis::verdict::verdicts(&r);
     let v = verdicts
         .iter()
         .find(|v| v.key == key("tokio", 1, Strategy::Cycle))
@@ -265,17 +270,17 @@ fn findings_are_computed_from_the_data() {
     assert_eq!(v.stall, v.probe_p99_ms / FIXTURE_T1_TOKIO_1_CYCLE);
     assert_eq!(v.rounds.len(), 2);
     assert!(v.rounds.iter().all(|x| *x >= 1.0), "{:?}", v.rounds);
-    assert_eq!(findings::times(v.stall), FIXTURE_STALL_TOKIO_1_CYCLE);
+    assert_eq!(report::format::times(v.stall), FIXTURE_STALL_TOKIO_1_CYCLE);
     // The server's own lag for the same rounds says whose stall it was: the executor's (one
     // worker running a kernel inline leaves no thread for the heartbeat).
     let p = pair(&key("tokio", 1, Strategy::Cycle));
     let lag_ms = p.lag_us_p99_median.expect("lag in the fixture") / 1000.0;
     assert_eq!(v.lag_p99_ms, Some(lag_ms));
     assert!(
-        lag_ms >= findings::LAG_SHARE * v.probe_p99_ms,
+        lag_ms >= analysis::verdict::LAG_SHARE * v.probe_p99_ms,
         "{lag_ms} vs {v:?}"
     );
-    assert_eq!(v.attribution, Some(findings::Attribution::ExecutorBlocked));
+    assert_eq!(v.attribution, Some(analysis::Attribution::ExecutorBlocked));
     // A yielding handler can keep the probe answered. (Which runtime does varies from run to
     // run on a loaded machine: the fixture was recorded with other builds sharing the cores.)
     let yielding = verdicts
@@ -285,7 +290,7 @@ fn findings_are_computed_from_the_data() {
     assert_eq!(yielding.class, Responsiveness::Responsive);
 
     // And the findings carry those figures, formatted: the table cell of tokio, 1 worker.
-    let md = findings::markdown(&r);
+    let md = findings::markdown(&r, &Facts::of(&r));
     let row = md
         .lines()
         .find(|l| l.starts_with("| /cycle (inline) |"))
@@ -299,7 +304,7 @@ fn findings_are_computed_from_the_data() {
     );
     // The counts in the sentence are the verdicts' (in this fixture every inline pair stalled;
     // the borderline class has its own unit tests in findings.rs).
-    let inline: Vec<&findings::Verdict> = verdicts
+    let inline: Vec<&analysis::Verdict> = verdicts
         .iter()
         .filter(|v| v.key.strategy.execution() == common::strategy::Execution::Inline)
         .collect();
@@ -318,7 +323,7 @@ fn findings_are_computed_from_the_data() {
     assert!(!md.contains("T1 of /generator"), "{md}");
 
     // 1 worker ÷ 2 workers, by batch time; /background by the time its work was done.
-    let speedups = findings::speedups(&r).expect("two worker counts");
+    let speedups = analysis::work::speedups(&r).expect("two worker counts");
     assert_eq!((speedups.few, speedups.many), (1, 2));
     let ratio = |s: Strategy| {
         speedups
@@ -425,7 +430,7 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
     assert!(row.contains("| **✗ 1** |"), "{row}");
     // A probe that waited the whole timeout: that round stalled, so the pair cannot be
     // responsive.
-    let v = findings::verdicts(&r)
+    let v = analysis::verdict::verdicts(&r)
         .into_iter()
         .find(|v| v.key == k)
         .expect("verdict");

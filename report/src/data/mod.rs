@@ -16,6 +16,12 @@ use results_format::{Experiment, METADATA, PASSES, PROBES, RAW, ROUNDS, SIZES_SU
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub mod queue;
+pub mod rate;
+
+pub use queue::{Cores, QueueResults, QueueRow};
+pub use rate::{RateResults, RateRow};
+
 /// What can go wrong reading a results directory.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -431,16 +437,6 @@ impl RoundRow {
         }
     }
 
-    /// The figure runtimes and worker counts are compared by, ms: the completion of the work
-    /// for `/background` (its 202s measure no work), the batch time for every other strategy.
-    pub fn work_ms(&self) -> Option<f64> {
-        if self.strategy == Strategy::Background {
-            self.background_done_ms
-        } else {
-            Some(self.batch_ms)
-        }
-    }
-
     /// Its pair.
     pub fn key(&self) -> PairKey {
         PairKey {
@@ -467,9 +463,9 @@ pub struct Results {
     /// sizes_summary.csv, in file order; empty when the run did not measure sizes.
     pub sizes: Vec<SizesRow>,
     /// rate_summary.csv, if the run measured the rate experiment.
-    pub rate: Option<crate::rate::RateResults>,
+    pub rate: Option<RateResults>,
     /// queue_summary.csv, if the run measured the queue experiment.
-    pub queue: Option<crate::queue::QueueResults>,
+    pub queue: Option<QueueResults>,
     /// passes.csv, in file order; empty for a run from before passes (each pair's rounds back
     /// to back) or without the batch experiment.
     pub passes: Vec<PassRow>,
@@ -604,12 +600,12 @@ impl Results {
             }
         }
         let rate = if ran(Experiment::Rate) {
-            crate::rate::load(dir)?
+            rate::load(dir)?
         } else {
             None
         };
         let queue = if ran(Experiment::Queue) {
-            Some(crate::queue::load(dir)?)
+            Some(queue::load(dir)?)
         } else {
             None
         };

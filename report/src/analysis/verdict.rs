@@ -1,0 +1,211 @@
+//! How each pair treated the `/health` probe that ran beside its batch, and whose stall it was.
+//!
+//! - **stall ratio**: `/health` probe p99 ÷ T1 (one lone request's time), the p99 pooled over
+//!   every probe of every round (a probe that got no answer counts at no less than the probe
+//!   timeout). At 1 or above a probe waited at least as long as one whole request's work.
+//!   A pair *stalls* the server ([`Responsiveness::Stalled`]) only when the pooled p99 and
+//!   the worst probe of every round reach T1; it is *responsive* when neither does, and
+//!   *borderline* when they fall on both sides of T1 ([`crate::analysis::noise::side`]).
+//! - **attribution**: for a stalled or borderline pair with the server's own figures, whether
+//!   its executor was blocked, its cores were full, or neither ([`Attribution`]).
+
+use common::Strategy;
+use common::strategy::Execution;
+
+use crate::analysis::noise::{self, Side};
+use crate::analysis::{CORES_FULL_STALL, stats};
+use crate::data::{PairKey, Results, SummaryRow};
+
+/// How a pair treated the `/health` probe that ran beside its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Responsiveness {
+    /// Probe p99 ≥ T1, and in every round some probe waited at least T1.
+    Stalled,
+    /// The pooled p99 and the rounds' worst probes fall on both sides of T1.
+    Borderline,
+    /// Probe p99 < T1, and in every round every probe was answered within T1.
+    Responsive,
+}
+
+/// The responsiveness verdict of one pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The pair.
+    pub key: PairKey,
+    /// Probe p99 pooled over rounds, ms.
+    pub probe_p99_ms: f64,
+    /// T1, ms.
+    pub t1_ms: f64,
+    /// `probe_p99_ms / t1_ms`.
+    pub stall: f64,
+    /// Each round's worst probe ÷ T1 (rounds with a probe only).
+    pub rounds: Vec<f64>,
+    /// Probes sent.
+    pub probes: u64,
+    /// Probes that got no answer.
+    pub probe_errors: u64,
+    /// The class of `stall` and `rounds`.
+    pub class: Responsiveness,
+    /// The server's own executor lag p99 for the same rounds (median over rounds), ms.
+    pub lag_p99_ms: Option<f64>,
+    /// Server cores used, mean over rounds.
+    pub cores_used: Option<f64>,
+    /// Whose stall it is, for a stalled or borderline pair with the server's figures.
+    pub attribution: Option<Attribution>,
+}
+
+/// Whose stall a probe saw, from the server's own figures for the same rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribution {
+    /// The server's own lag is high: its executor had no thread free for a ready task (lag
+    /// p99 at least half the probe p99: the server's side explains most of the client's wait).
+    ExecutorBlocked,
+    /// The server's lag is low but its cores were full (at least 90 % of the cores it had busy,
+    /// counting bench-runner's use too when they share the cores): the executor was free, the
+    /// processor was not.
+    CpuContention,
+    /// Lag low, cores not full: not the executor's timer-woken tasks and not the processor;
+    /// the wait was on the probe's own path (its connection's wake-up and read inside the
+    /// server, the load generator, the kernel's network stack): the heartbeat cannot tell
+    /// which.
+    Elsewhere,
+}
+
+/// Executor blocked when the server's lag p99 reaches this share of the probe p99.
+pub const LAG_SHARE: f64 = 0.5;
+
+/// The cores busy while a pair ran, of those the server had: the server's own use, plus
+/// bench-runner's when the two shared the cores (the load generator then competes for the same
+/// cores, and a stall it suffers there is contention all the same). bench-runner's share is
+/// scaled from the CPU times of the same windows.
+pub(crate) fn cores_busy(s: &SummaryRow, shared: bool) -> Option<f64> {
+    let server = s.server_cores_used_mean?;
+    let client = match (shared, s.client_cpu_ms_mean, s.server_cpu_ms_mean) {
+        (true, Some(client), Some(server_ms)) if server_ms > 0.0 => server * client / server_ms,
+        _ => 0.0,
+    };
+    Some(server + client)
+}
+
+/// Whose stall: `probe_p99_ms` seen by the client, `lag_p99_ms` by the server's heartbeat,
+/// `cores_used` of the server's `cores`.
+pub fn attribute(
+    probe_p99_ms: f64,
+    lag_p99_ms: f64,
+    cores_used: Option<f64>,
+    cores: usize,
+) -> Attribution {
+    if lag_p99_ms >= LAG_SHARE * probe_p99_ms {
+        Attribution::ExecutorBlocked
+    } else if cores_used.is_some_and(|c| c >= CORES_FULL_STALL * cores as f64) {
+        Attribution::CpuContention
+    } else {
+        Attribution::Elsewhere
+    }
+}
+
+impl Attribution {
+    /// `executor blocked`, `CPU contention`, `elsewhere`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Attribution::ExecutorBlocked => "executor blocked",
+            Attribution::CpuContention => "CPU contention",
+            Attribution::Elsewhere => "on the probe's own path",
+        }
+    }
+
+    /// The table's mark.
+    pub(crate) fn mark(self) -> &'static str {
+        match self {
+            Attribution::ExecutorBlocked => "E",
+            Attribution::CpuContention => "C",
+            Attribution::Elsewhere => "O",
+        }
+    }
+}
+
+impl Verdict {
+    /// How many rounds' worst probe reached T1.
+    pub fn rounds_stalled(&self) -> usize {
+        self.rounds.iter().filter(|x| **x >= 1.0).count()
+    }
+}
+
+/// The class of a pair whose pooled probe p99 is `stall` × T1 and whose rounds' worst probes
+/// are `rounds` × T1.
+pub fn classify(stall: f64, rounds: &[f64]) -> Responsiveness {
+    match noise::side(stall, rounds, 1.0) {
+        Side::Above => Responsiveness::Stalled,
+        Side::Borderline => Responsiveness::Borderline,
+        Side::Below => Responsiveness::Responsive,
+    }
+}
+
+/// The verdict of every pair measured successfully that has probe and T1 figures, in summary
+/// order.
+pub fn verdicts(r: &Results) -> Vec<Verdict> {
+    let timeout = r.probe_timeout_us();
+    let shared = r.metadata.server_cpus.is_none();
+    r.summary
+        .iter()
+        .filter(|s| s.ok())
+        .filter_map(|s| {
+            let probe = s.probe_latency_us_p99? / 1000.0;
+            let t1 = s.t1_ms.filter(|t| *t > 0.0)?;
+            let stall = probe / t1;
+            let rounds: Vec<f64> = r
+                .rounds_of(&s.key())
+                .iter()
+                .filter_map(|x| x.probe_worst_us(timeout))
+                .map(|us| us / 1000.0 / t1)
+                .collect();
+            let class = classify(stall, &rounds);
+            let lag = s.lag_us_p99_median.map(|us| us / 1000.0);
+            let attribution = lag
+                .filter(|_| class != Responsiveness::Responsive)
+                .map(|lag| attribute(probe, lag, cores_busy(s, shared), r.metadata.cores));
+            Some(Verdict {
+                key: s.key(),
+                probe_p99_ms: probe,
+                t1_ms: t1,
+                stall,
+                class,
+                rounds,
+                probes: s.probes,
+                probe_errors: s.probe_errors,
+                lag_p99_ms: lag,
+                cores_used: s.server_cores_used_mean,
+                attribution,
+            })
+        })
+        .collect()
+}
+
+/// The strategies of `kinds` among `strategies` that have a verdict, best first: fewest
+/// stalled pairs, then fewest borderline, then the lowest median probe p99 ÷ T1 (the upper
+/// middle of an even count, [`stats::median_upper`]). `/queue` is not ranked among them: it is
+/// no pool in the server (its kernels run in worker processes, on other machines in
+/// production) and it answers another need, scaling out past one machine; "What to do" gives
+/// it its own bullet.
+pub fn ranked(strategies: &[Strategy], verdicts: &[Verdict], kinds: &[Execution]) -> Vec<Strategy> {
+    let mut out: Vec<(Strategy, (usize, usize), f64)> = strategies
+        .iter()
+        .copied()
+        .filter(|s| kinds.contains(&s.execution()) && *s != Strategy::Queue)
+        .filter_map(|s| {
+            let of: Vec<&Verdict> = verdicts.iter().filter(|v| v.key.strategy == s).collect();
+            if of.is_empty() {
+                return None;
+            }
+            let count = |c| of.iter().filter(|v| v.class == c).count();
+            let counts = (
+                count(Responsiveness::Stalled),
+                count(Responsiveness::Borderline),
+            );
+            let median = stats::median_upper(of.iter().map(|v| v.stall)).unwrap_or(f64::INFINITY);
+            Some((s, counts, median))
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.total_cmp(&b.2)));
+    out.into_iter().map(|(s, _, _)| s).collect()
+}
