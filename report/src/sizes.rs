@@ -31,9 +31,10 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
     let list: Vec<String> = n.iter().map(|v| thousands(*v)).collect();
     let kernel = &f.kernel;
     md.push_str(&format!(
-        "The sizes experiment (`sizes_summary.csv`): every pair on one server, at each kernel \
-         size n = {} ({kernel}): T1 (the fastest lone request), then rounds of C concurrent \
-         requests with the /health probe beside them. Work per request is n × the kernel's \
+        "The sizes experiment (`sizes_summary.csv`): every pair visited once per pass, on a \
+         fresh server each visit, at each kernel size n = {} ({kernel}): T1 (the fastest lone \
+         request), then one round of C concurrent requests per visit with the /health probe \
+         beside it. Work per request is n × the kernel's \
          cost per unit, measured on /cycle as the slope of T1 between the smallest and largest \
          n.\n\n",
         list.join(", ")
