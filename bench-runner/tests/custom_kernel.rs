@@ -82,13 +82,7 @@ fn kernels() -> Vec<&'static dyn Kernel> {
 fn main() -> ExitCode {
     let invoked_as = std::env::args_os().next().map(PathBuf::from);
     if invoked_as.as_deref().and_then(Path::file_name) == Some("server-tokio-axum".as_ref()) {
-        return match server_tokio_axum::start::main(&kernels()) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+        return common::cli::exit_code(server_tokio_axum::start::main(&kernels()));
     }
     a_kernel_of_our_own_is_measured_end_to_end();
     println!("custom_kernel: a kernel of our own ran through the server and bench-runner: ok");

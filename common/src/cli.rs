@@ -1,5 +1,6 @@
 //! The command line every server shares (each binary flattens [`ServerArgs`] into its own
-//! `clap` parser), start-up output, and a runtime-agnostic termination signal.
+//! `clap` parser), start-up output, a runtime-agnostic termination signal, and how a binary's
+//! error ends it ([`exit_code`]).
 //!
 //! # Start-up order
 //! Every server installs its SIGINT/SIGTERM handler *before* [`announce`] prints the
@@ -11,13 +12,16 @@
 //!   [`crate::App::finish_shutdown`]).
 //! - 1: stopped, but accepted work was lost: requests or jobs still running at the shutdown
 //!   deadline, or background jobs that panicked or were dropped before they ran (each listed
-//!   on stderr, in lines starting `shutdown:`). Also when start-up fails (port in use, say).
+//!   on stderr, in lines starting `shutdown:`). Also when start-up fails (port in use, say):
+//!   then stderr has one line, `error: ` and the error with its causes, never a backtrace
+//!   ([`exit_code`]).
 //! - 2: a bad command line (clap's own status), an unknown `--kernel` included.
 
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
@@ -323,6 +327,31 @@ pub fn usage_error<C: clap::CommandFactory>(message: String) -> ! {
         .exit()
 }
 
+/// The exit code of a binary whose `main` body returned `result`: its own code, or for an
+/// error, one stderr line `error: ` followed by the error and its causes (anyhow's `{:#}`:
+/// `cannot listen on 127.0.0.1:8000: Address already in use (os error 98)`), and 1 (see
+/// [Exit status](self#exit-status)). Every server's `main` and `queue-worker`'s end with it.
+///
+/// Why not return the `Result` from `main`: std prints an `Err` with `Debug`, which for anyhow
+/// is a `Caused by:` list over several lines and, when `RUST_BACKTRACE` is set (it often is, in
+/// shells and CI), a backtrace of where the error was made: dozens of frames for a port in use,
+/// which is the user's to fix, not a bug of ours. A panic still prints its backtrace.
+pub fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // writeln, not eprintln: a closed stderr must not turn the error into a panic.
+            let _ = writeln!(std::io::stderr(), "{}", error_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What [`exit_code`] prints for `e`.
+fn error_line(e: &anyhow::Error) -> String {
+    format!("error: {e:#}")
+}
+
 /// Default `--header-timeout`.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -583,5 +612,20 @@ mod tests {
         assert_eq!(blocking_crate_default_cap(Some("0")), 1);
         assert_eq!(blocking_crate_default_cap(Some("99999")), 10_000);
         assert_eq!(blocking_crate_default_cap(Some("lots")), 500);
+    }
+
+    #[test]
+    fn an_error_is_one_line_with_its_causes_and_exit_1() {
+        let cause = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let e = anyhow::Error::new(cause).context("cannot listen on 127.0.0.1:8000");
+        assert_eq!(
+            error_line(&e),
+            format!(
+                "error: cannot listen on 127.0.0.1:8000: {}",
+                std::io::Error::from(std::io::ErrorKind::AddrInUse)
+            )
+        );
+        assert_eq!(exit_code(Err(e)), ExitCode::FAILURE);
+        assert_eq!(exit_code(Ok(ExitCode::from(3))), ExitCode::from(3));
     }
 }

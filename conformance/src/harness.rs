@@ -26,7 +26,7 @@ use crate::checks::{
 };
 use crate::client::{HttpClient, ReqwestClient};
 use crate::lag::{self, lag_contrast};
-use crate::process::{ServerProcess, StartError};
+use crate::process::{ServerProcess, StartError, run_to_exit};
 use crate::raw::{self, Refusal};
 
 const STARTUP: Duration = Duration::from_secs(20);
@@ -1573,6 +1573,46 @@ pub fn sigterm_right_after_start_is_graceful(binary: &Server) {
     }
 }
 
+/// Started on a port already in use, with `RUST_BACKTRACE=1` (set in many shells and in CI):
+/// the server exits 1 and its whole stderr is one line, `error: cannot listen on ADDR: ` and
+/// the OS's cause; no backtrace, no panic (`common::cli::exit_code`).
+pub fn a_port_in_use_is_one_error_line(binary: &Server) {
+    let _shared = shared();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port of the test's own");
+    let addr = taken.local_addr().expect("its address").to_string();
+    let args: Vec<String> = binary
+        .args
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(["--bind".to_owned(), addr.clone()])
+        .collect();
+    let exited = run_to_exit(
+        Path::new(binary.binary),
+        &args,
+        &[("RUST_BACKTRACE", "1")],
+        STARTUP,
+    )
+    .unwrap_or_else(|e| panic!("{binary} --bind {addr} (in use): {e}"));
+    drop(taken);
+    let stderr = exited.stderr.trim_end();
+    let context = format!(
+        "{binary} --bind {addr} (in use), {}; stderr:\n{stderr}",
+        exited.status
+    );
+    assert_eq!(exited.status.code(), Some(1), "{context}");
+    let lower = stderr.to_lowercase();
+    assert!(
+        !lower.contains("backtrace") && !lower.contains("panicked"),
+        "{context}"
+    );
+    let in_use = std::io::Error::from_raw_os_error(nix::errno::Errno::EADDRINUSE as i32);
+    assert_eq!(
+        stderr,
+        format!("error: cannot listen on {addr}: {in_use}"),
+        "{context}"
+    );
+}
+
 /// Concurrent `/thread` requests in [`blocking_threads_cap_is_measured`], and the cap.
 pub const CAP_REQUESTS: usize = 20;
 /// See [`CAP_REQUESTS`].
@@ -1755,6 +1795,10 @@ macro_rules! server_tests {
         #[test]
         fn sigterm_right_after_start_is_graceful() {
             $crate::harness::sigterm_right_after_start_is_graceful(&$server);
+        }
+        #[test]
+        fn a_port_in_use_is_one_error_line() {
+            $crate::harness::a_port_in_use_is_one_error_line(&$server);
         }
         #[test]
         fn blocking_threads_cap_is_measured() {

@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! - [`process`]: [`ServerProcess`], a server binary started on `127.0.0.1:0`, stopped with
-//!   SIGTERM, killed on drop.
+//!   SIGTERM, killed on drop; [`process::run_to_exit`], a binary whose start must fail, run to
+//!   its exit.
 //! - [`client`]: the [`HttpClient`] trait the checks go through, and [`ReqwestClient`].
 //! - [`checks`]: [`verify`]: totals for every strategy against the kernel's expected answer
 //!   ([`checks::expected`]: its closed form, or its own result computed once), the kernel

@@ -1,6 +1,7 @@
 //! A server binary run as a child process on `127.0.0.1:0`, the way the tests and bench-runner
 //! see it: the address comes from its first stdout line, it stops with SIGTERM (then SIGKILL),
-//! and it is killed if the handle is dropped, so a panicking test leaves no orphan.
+//! and it is killed if the handle is dropped, so a panicking test leaves no orphan. And
+//! [`run_to_exit`], for a start that must fail: its exit status and whole stderr.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
@@ -219,6 +220,59 @@ impl Drop for ServerProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// How a process that ends by itself ended: [`run_to_exit`].
+#[derive(Debug)]
+pub struct Exited {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// All it wrote to stderr.
+    pub stderr: String,
+}
+
+/// Runs `binary ARGS…` with `env` added to its environment, for a start that must fail (a port
+/// in use, a broker not there): waits up to `timeout` for it to exit by itself and returns its
+/// status and whole stderr. Still running at `timeout`, it is killed and that is the error.
+/// No `--bind` of ours: the caller's arguments are all it gets.
+pub fn run_to_exit(
+    binary: &Path,
+    args: &[String],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> std::io::Result<Exited> {
+    let mut child = Command::new(binary)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Read while it runs, so a process that writes more than a pipe holds still gets to exit.
+    let reader = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("{} still running after {timeout:?}", binary.display()),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stderr = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    Ok(Exited { status, stderr })
 }
 
 fn keep_tail(pipe: impl Read, tail: &Mutex<VecDeque<String>>) {

@@ -7,7 +7,8 @@
 //! # Layout
 //! - `lib.rs`: [`Cli`], [`main`] (the process: tokio runtime, signals, exit status) and
 //!   [`run`] (the loop: take a job, compute it on a blocking thread, store the result).
-//! - `main.rs`: calls [`main`] with the shipped kernels.
+//! - `main.rs`: calls [`main`] with the shipped kernels; an error it returns is printed by
+//!   `common::cli::exit_code` (one `error:` line, never a backtrace).
 //!
 //! # One loop, `--threads` kernels
 //! A semaphore with one permit per thread: the loop waits for a free permit and takes every

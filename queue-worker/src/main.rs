@@ -5,6 +5,6 @@
 
 use std::process::ExitCode;
 
-fn main() -> anyhow::Result<ExitCode> {
-    queue_worker::main(common::kernel::KERNELS)
+fn main() -> ExitCode {
+    common::cli::exit_code(queue_worker::main(common::kernel::KERNELS))
 }

@@ -18,7 +18,12 @@ struct Cli {
     server: ServerArgs,
 }
 
-fn main() -> anyhow::Result<ExitCode> {
+fn main() -> ExitCode {
+    common::cli::exit_code(run())
+}
+
+/// The server's life, start to exit status; an error ends it through `main`.
+fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     // Before any thread starts (common::placement).
     cli.server.prepare_process()?;

@@ -22,7 +22,12 @@ struct Cli {
 /// `ServerOptions` offer no way to change it.
 const ASYNC_H1_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn main() -> anyhow::Result<ExitCode> {
+fn main() -> ExitCode {
+    common::cli::exit_code(run())
+}
+
+/// The server's life, start to exit status; an error ends it through `main`.
+fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     // Before any thread starts (common::placement).
     cli.server.prepare_process()?;

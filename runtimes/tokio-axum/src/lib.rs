@@ -13,7 +13,8 @@
 //! - [`start`]: the process: the command line (with `--flavor multi-thread|current-thread`),
 //!   the runtime with explicit thread counts, the lag heartbeat spawned on it, signals; takes
 //!   the kernel list, so a test can run the real server with a kernel of its own.
-//! - `main.rs`: calls [`start::main`] with the shipped kernels.
+//! - `main.rs`: calls [`start::main`] with the shipped kernels; an error it returns is printed
+//!   by `common::cli::exit_code` (one `error:` line, never a backtrace).
 
 use std::any::Any;
 use std::future::Future;

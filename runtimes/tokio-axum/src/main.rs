@@ -5,6 +5,6 @@
 
 use std::process::ExitCode;
 
-fn main() -> anyhow::Result<ExitCode> {
-    server_tokio_axum::start::main(common::kernel::KERNELS)
+fn main() -> ExitCode {
+    common::cli::exit_code(server_tokio_axum::start::main(common::kernel::KERNELS))
 }

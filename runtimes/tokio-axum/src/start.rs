@@ -2,7 +2,7 @@
 //! the lag heartbeat, signals, the exit status. In the library rather than in `main.rs` so
 //! that a program (a test, say) can run the real server with a kernel list of its own:
 //! `main.rs` passes the shipped [`common::kernel::KERNELS`]. It is the binary's `main`, so it
-//! reports with `anyhow` like one.
+//! reports with `anyhow` like one; `main.rs` prints an error with `common::cli::exit_code`.
 
 use std::process::ExitCode;
 
