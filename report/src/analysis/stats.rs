@@ -1,5 +1,6 @@
 //! The statistics every fact rests on, each defined once: the middle value of a list, the
-//! smallest and largest, and a pair's work time.
+//! smallest and largest, a pair's work time, and whether two counts out of their pairs tell two
+//! strategies apart ([`fisher_two_sided`]).
 //!
 //! Two medians are kept apart on purpose. Of an even number of values, "What to do" has
 //! always quoted the upper middle one ([`median_upper`]) and the reading notes and the
@@ -87,6 +88,34 @@ pub fn round_work_ms(round: &RoundRow) -> Option<f64> {
     }
 }
 
+/// Fisher's exact test, two-sided, of `a` of `n1` against `b` of `n2` (say, pairs not kept
+/// responsive by two strategies): the probability, with the margins fixed, of a split at least
+/// as uneven as this one if the two did not differ. 1 of 9 against 0 of 9 gives 1.0 (nothing
+/// told apart); 6 of 9 against 0 of 9 about 0.009.
+pub fn fisher_two_sided(a: usize, n1: usize, b: usize, n2: usize) -> f64 {
+    let (a, b) = (a.min(n1), b.min(n2));
+    let k = a + b;
+    let n = n1 + n2;
+    // ln of the hypergeometric probability of x of the k in the first group.
+    let ln_choose = |n: usize, r: usize| ln_factorial(n) - ln_factorial(r) - ln_factorial(n - r);
+    let ln_p = |x: usize| ln_choose(n1, x) + ln_choose(n2, k - x) - ln_choose(n, k);
+    let observed = ln_p(a);
+    let lo = k.saturating_sub(n2);
+    let hi = k.min(n1);
+    // The relative tolerance every implementation uses, so that ties in floating point count.
+    let p: f64 = (lo..=hi)
+        .map(ln_p)
+        .filter(|lp| *lp <= observed + 1e-7)
+        .map(f64::exp)
+        .sum();
+    p.min(1.0)
+}
+
+/// ln(n!), summed: the counts here are pairs, a few dozen at most.
+fn ln_factorial(n: usize) -> f64 {
+    (2..=n).map(|i| (i as f64).ln()).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +149,17 @@ mod tests {
                 s.path()
             );
         }
+    }
+
+    #[test]
+    fn fisher_tells_apart_only_uneven_counts() {
+        assert!((fisher_two_sided(1, 9, 0, 9) - 1.0).abs() < 1e-9);
+        assert!((fisher_two_sided(0, 9, 0, 9) - 1.0).abs() < 1e-9);
+        // Known values: 6/9 vs 0/9 is 0.00905; 3/10 vs 8/10 is 0.0698.
+        assert!((fisher_two_sided(6, 9, 0, 9) - 0.009049).abs() < 1e-5);
+        assert!((fisher_two_sided(3, 10, 8, 10) - 0.069779).abs() < 1e-5);
+        // Symmetric in the two groups.
+        let (x, y) = (fisher_two_sided(2, 9, 7, 9), fisher_two_sided(7, 9, 2, 9));
+        assert!((x - y).abs() < 1e-12);
     }
 }

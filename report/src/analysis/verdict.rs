@@ -183,7 +183,13 @@ pub fn verdicts(r: &Results) -> Vec<Verdict> {
 
 /// The strategies of `kinds` among `strategies` that have a verdict, best first: fewest
 /// stalled pairs, then fewest borderline, then the lowest median probe p99 ÷ T1 (the upper
-/// middle of an even count, [`stats::median_upper`]). `/queue` is not ranked among them: it is
+/// middle of an even count, [`stats::median_upper`]). Except at the top: the strategies that
+/// this run does not tell apart from the best (as many stalled pairs, and a share of pairs not
+/// kept responsive that Fisher's exact test does not separate from the best's at
+/// [`TOLD_APART`]) lead, those of [`SIZED_TO_THE_CORES`] first, each group in `strategies`'
+/// order. "Borderline" turns on one probe of a round, so 1 such pair of 9 against 0 of 9 is no
+/// ranking: it made the heading of "What to do" flip between `/rayon` and `/jobs` from one run
+/// of the same code to the next. `/queue` is not ranked among them: it is
 /// no pool in the server (its kernels run in worker processes, on other machines in
 /// production) and it answers another need, scaling out past one machine; "What to do" gives
 /// it its own bullet.
@@ -207,5 +213,108 @@ pub fn ranked(strategies: &[Strategy], verdicts: &[Verdict], kinds: &[Execution]
         })
         .collect();
     out.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.total_cmp(&b.2)));
+    let pairs = |s: Strategy| verdicts.iter().filter(|v| v.key.strategy == s).count();
+    let lead = match out.first() {
+        Some(&(best, (stalled, borderline), _)) => {
+            let not_responsive = stalled + borderline;
+            out.iter()
+                .take_while(|(s, (st, bo), _)| {
+                    *st == stalled
+                        && stats::fisher_two_sided(st + bo, pairs(*s), not_responsive, pairs(best))
+                            >= TOLD_APART
+                })
+                .count()
+        }
+        None => 0,
+    };
+    let position = |s: &Strategy| strategies.iter().position(|x| x == s);
+    out[..lead].sort_by_key(|(s, _, _)| (!SIZED_TO_THE_CORES.contains(s), position(s)));
     out.into_iter().map(|(s, _, _)| s).collect()
+}
+
+/// The offloads that run at most one kernel per core (the CPU pool, the semaphore's permits),
+/// which "What to do" recommends as "a pool sized to the cores": of strategies this run does not
+/// tell apart, these come first ([`ranked`]). `/thread` and `block_in_place` can do as well on a
+/// small batch, but nothing bounds them: 20 kernels at once share the cores with the executor.
+pub const SIZED_TO_THE_CORES: [Strategy; 3] = [Strategy::Rayon, Strategy::Bounded, Strategy::Jobs];
+
+/// The p-value below which two strategies' shares of pairs not kept responsive count as
+/// different ([`ranked`]).
+pub const TOLD_APART: f64 = 0.05;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A verdict of `class` for `strategy` on the `i`-th target.
+    fn verdict(strategy: Strategy, i: usize, class: Responsiveness, stall: f64) -> Verdict {
+        Verdict {
+            key: PairKey {
+                target: format!("t{i}"),
+                workers: Some(1),
+                strategy,
+            },
+            probe_p99_ms: stall * 5.0,
+            t1_ms: 5.0,
+            stall,
+            rounds: vec![stall],
+            probes: 100,
+            probe_errors: 0,
+            class,
+            lag_p99_ms: None,
+            cores_used: None,
+            attribution: None,
+        }
+    }
+
+    /// `borderline` of `pairs` pairs borderline, the rest responsive, with `stall` each.
+    fn pairs(strategy: Strategy, pairs: usize, borderline: usize, stall: f64) -> Vec<Verdict> {
+        (0..pairs)
+            .map(|i| {
+                let class = if i < borderline {
+                    Responsiveness::Borderline
+                } else {
+                    Responsiveness::Responsive
+                };
+                verdict(strategy, i, class, stall)
+            })
+            .collect()
+    }
+
+    fn rank(verdicts: &[Verdict]) -> Vec<Strategy> {
+        ranked(
+            &Strategy::ALL,
+            verdicts,
+            &[Execution::Offloaded, Execution::Job],
+        )
+    }
+
+    #[test]
+    fn a_near_tie_is_led_by_the_pools_in_list_order_not_by_one_borderline_pair() {
+        // /jobs 0 of 9 borderline, /rayon 1 of 9, /block_in_place 0 of 2: nothing told apart.
+        let mut v = pairs(Strategy::Jobs, 9, 0, 0.3);
+        v.extend(pairs(Strategy::Rayon, 9, 1, 0.4));
+        v.extend(pairs(Strategy::BlockInPlace, 2, 0, 0.2));
+        let order = rank(&v);
+        assert_eq!(
+            order,
+            [Strategy::Rayon, Strategy::Jobs, Strategy::BlockInPlace]
+        );
+    }
+
+    #[test]
+    fn a_share_told_apart_still_ranks() {
+        // /bounded borderline in 6 of 9 against /jobs' 0 of 9 (p ≈ 0.009): /jobs leads.
+        let mut v = pairs(Strategy::Bounded, 9, 6, 0.9);
+        v.extend(pairs(Strategy::Jobs, 9, 0, 0.3));
+        assert_eq!(rank(&v), [Strategy::Jobs, Strategy::Bounded]);
+    }
+
+    #[test]
+    fn more_stalled_pairs_are_never_tied_with_the_best() {
+        let mut v = pairs(Strategy::Rayon, 9, 0, 0.5);
+        v.push(verdict(Strategy::Rayon, 9, Responsiveness::Stalled, 2.0));
+        v.extend(pairs(Strategy::Thread, 9, 0, 0.3));
+        assert_eq!(rank(&v), [Strategy::Thread, Strategy::Rayon]);
+    }
 }
