@@ -52,7 +52,7 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
     out.extend(attribution(r, f));
     out.extend(workers(r, f));
     out.extend(architectures(r, f));
-    out.extend(block_in_place(r));
+    out.extend(block_in_place(r, f));
     out.extend(runtimes(r, f));
     out.extend(yielding(r, f));
     out.extend(kernel(r));
@@ -765,9 +765,11 @@ fn architectures(r: &Results, f: &Facts) -> Vec<String> {
         list(&sharing),
         list(&apart)
     )];
-    let stalls = |p: &SummaryRow| match (p.probe_latency_us_p99, p.t1_ms) {
-        (Some(probe), Some(t1)) => probe / 1000.0 >= t1,
-        _ => false,
+    // The pair's verdict, with its noise rule, as every other bullet judges it (a borderline
+    // pair did not stall).
+    let stalls = |p: &SummaryRow| {
+        f.verdict(&p.key())
+            .is_some_and(|v| v.class == Responsiveness::Stalled)
     };
     for (p, kind, _) in &apart {
         let ratio = probe(p) / probe(best);
@@ -806,7 +808,7 @@ fn architectures(r: &Results, f: &Facts) -> Vec<String> {
 
 /// `/block_in_place` (tokio multi-thread only) against `/cycle` (inline) and `/thread`
 /// (offloaded) on the same server and worker count: what it did to the probe and the batch.
-fn block_in_place(r: &Results) -> Vec<String> {
+fn block_in_place(r: &Results, f: &Facts) -> Vec<String> {
     let mut out = Vec::new();
     for p in r
         .summary
@@ -825,10 +827,13 @@ fn block_in_place(r: &Results) -> Vec<String> {
             .into_iter()
             .filter_map(other)
             .collect();
-        let probe_ms = p.probe_latency_us_p99.unwrap_or_default() / 1000.0;
-        let verdict = match p.t1_ms {
-            Some(t1) if probe_ms >= t1 => "the probe waited at least one whole request's work",
-            Some(_) => "the probe did not wait for the kernels",
+        // The pair's verdict, as every other bullet judges it.
+        let verdict = match f.verdict(&p.key()).map(|v| v.class) {
+            Some(Responsiveness::Stalled) => "the probe waited at least one whole request's work",
+            Some(Responsiveness::Borderline) => {
+                "borderline: its probes fell on both sides of one request's work"
+            }
+            Some(Responsiveness::Responsive) => "the probe did not wait for the kernels",
             None => "no T1 to judge the probe by",
         };
         out.push(format!(
@@ -1147,6 +1152,33 @@ mod tests {
         let r = results(&[stalled("tokio", Strategy::Cycle)]);
         assert_eq!(verdicts(&r)[0].attribution, None);
         assert!(markdown(&r).contains("Whose stall: not measured"));
+    }
+
+    /// `/block_in_place` is judged by its verdict, noise rule included, like every other
+    /// bullet: a pooled probe p99 above T1 with one round's probes all below it is borderline,
+    /// not "waited at least one whole request's work" (what `probe >= T1` alone said).
+    #[test]
+    fn block_in_place_is_judged_by_its_verdict() {
+        let pair = |s| Pair::new("tokio", 2, s, &[50.0, 50.0]);
+        let r = results(&[
+            pair(Strategy::BlockInPlace).probes(12.0, &[12.0, 5.0]),
+            pair(Strategy::Cycle).probes(20.0, &[20.0, 20.0]),
+        ]);
+        let f = Facts::of(&r);
+        assert_eq!(
+            f.verdict_of("tokio", Some(2), Strategy::BlockInPlace)
+                .map(|v| v.class),
+            Some(Responsiveness::Borderline)
+        );
+        let lines = block_in_place(&r, &f).join("\n");
+        assert!(
+            lines.contains("borderline: its probes fell on both sides"),
+            "{lines}"
+        );
+        assert!(
+            !lines.contains("waited at least one whole request"),
+            "{lines}"
+        );
     }
 
     #[test]
