@@ -66,10 +66,11 @@ are not the server's. Files: rate_raw.csv, rate_probes.csv, rate_summary.csv. Th
 about 100 s here; for a bigger run:
 --experiment rate --duration 3 --load 0.25,0.5,0.75,0.9,1,1.1,1.25,1.5,2.
 queue: /queue on a Redis broker (bench-runner's own redis-server from PATH, or --broker), per
-target at its largest --workers value: one server, then bursts of 4 × C jobs sent at once on
-/jobs, then on /queue with each --queue-workers count of queue-worker processes, then with 2
-workers of which one is SIGKILLed mid-burst: every accepted job must still end done with the
-right total. Files: queue_raw.csv, queue_summary.csv. /queue pairs of the other experiments get
+target at its largest --workers value, R passes: each visit a fresh server, then bursts of 4 × C
+jobs sent at once on /jobs and on /queue with each --queue-workers count of queue-worker
+processes (in an order of the visit's own), then with 2 workers of which one is SIGKILLed
+mid-burst: every accepted job must still end done with the right total. Files: queue_raw.csv,
+queue_summary.csv (a row per burst). /queue pairs of the other experiments get
 the first --queue-workers count of workers. Without redis-server (apt-get install redis-server)
 /queue is not applicable and the run goes on.
 
@@ -121,7 +122,7 @@ pub struct Cli {
 
     /// Rounds (batches) per pair, one per pass: every pass visits each pair once, in an
     /// order shuffled from --seed, on a fresh server process; in the sizes experiment, rounds
-    /// per n [default: 6; 1 with --quick].
+    /// per n; in the queue experiment, bursts per configuration [default: 6; 1 with --quick].
     #[arg(long, value_parser = whole_number::<u32>(1, u32::MAX.into()), allow_negative_numbers = true, help_heading = "Load and timing")]
     pub rounds: Option<u32>,
 

@@ -1604,10 +1604,12 @@ fn bad_rate_options_are_refused_and_leave_the_results_untouched() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
-/// The queue experiment against one server: a row per run in queue_summary.csv (the /jobs
-/// reference, /queue with 1 and 2 worker processes, the fault run), a row per job in
-/// queue_raw.csv that the summary's counts re-derive from, and the worker killed mid-burst
-/// lost nothing. Skipped, saying so, without redis-server.
+/// The queue experiment against one server in two passes: a row per burst in
+/// queue_summary.csv, in each pass the /jobs reference and /queue with 1 and 2 worker
+/// processes (in an order of the pass's own) then the fault burst, each pass on a server
+/// process of its own; a row per job in queue_raw.csv that the summary's counts re-derive
+/// from; and the worker killed mid-burst lost nothing. Skipped, saying so, without
+/// redis-server.
 #[test]
 fn the_queue_experiment_measures_bursts_and_a_worker_killed_mid_burst() {
     if let Some(why) = conformance::broker::skip_reason() {
@@ -1621,6 +1623,8 @@ fn the_queue_experiment_measures_bursts_and_a_worker_killed_mid_burst() {
         "--experiment",
         "queue",
         "--quick",
+        "--rounds",
+        "2",
         "--allow-debug",
         "--server-dir",
         dir.to_str().expect("utf-8 path"),
@@ -1634,60 +1638,88 @@ fn the_queue_experiment_measures_bursts_and_a_worker_killed_mid_burst() {
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("/queue: broker Redis server"), "{stdout}");
     assert!(stdout.contains("a worker killed at "), "{stdout}");
+    assert!(stdout.contains("== queue, pass 2/2: smol"), "{stdout}");
 
     let summary = Csv::read(&out.join(QUEUE_SUMMARY.name));
     assert_eq!(summary.header, QUEUE_SUMMARY.header());
-    let runs: Vec<(String, String, String)> = summary
-        .rows
-        .iter()
-        .map(|r| {
-            (
-                r[summary.col("run")].clone(),
-                r[summary.col("strategy")].clone(),
-                r[summary.col("queue_workers")].clone(),
-            )
-        })
-        .collect();
-    let want: Vec<(String, String, String)> = [
+    assert_eq!(summary.rows.len(), 8, "4 bursts in each of 2 passes");
+    let burst = |r: &Vec<String>| {
+        (
+            r[summary.col("run")].clone(),
+            r[summary.col("strategy")].clone(),
+            r[summary.col("queue_workers")].clone(),
+        )
+    };
+    let owned = |v: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        v.iter()
+            .map(|(a, b, c)| ((*a).into(), (*b).into(), (*c).into()))
+            .collect()
+    };
+    let scale = owned(&[
         ("scale", "jobs", "0"),
         ("scale", "queue", "1"),
         ("scale", "queue", "2"),
-        ("fault", "queue", "2"),
-    ]
-    .iter()
-    .map(|(a, b, c)| ((*a).into(), (*b).into(), (*c).into()))
-    .collect();
-    assert_eq!(runs, want);
+    ]);
+    let mut pids = Vec::new();
+    for (k, pass) in summary.rows.chunks(4).enumerate() {
+        assert!(
+            pass.iter()
+                .all(|r| r[summary.col("pass")] == (k + 1).to_string()),
+            "pass {}",
+            k + 1
+        );
+        // The scale-out bursts in an order of the pass's own, the fault burst last.
+        let mut runs: Vec<_> = pass[..3].iter().map(burst).collect();
+        runs.sort();
+        assert_eq!(runs, scale);
+        assert_eq!(burst(&pass[3]), owned(&[("fault", "queue", "2")])[0]);
+        let pid = &pass[0][summary.col("server_pid")];
+        assert!(pass.iter().all(|r| r[summary.col("server_pid")] == *pid));
+        pids.push(pid.clone());
+    }
+    assert_ne!(pids[0], pids[1], "a fresh server per pass");
     assert!(summary.values("result").iter().all(|r| *r == "ok"));
-    // Every run: 4 × C = 16 jobs, all accepted and done right, none lost.
+    // Every burst: 4 × C = 16 jobs, all accepted and done right, none lost.
     for name in ["jobs", "accepted", "completed"] {
         assert!(summary.values(name).iter().all(|v| *v == "16"), "{name}");
     }
     for name in ["wrong", "lost", "errors"] {
         assert!(summary.values(name).iter().all(|v| *v == "0"), "{name}");
     }
-    let fault = &summary.rows[3];
-    let killed: f64 = fault[summary.col("killed_at_ms")]
-        .parse()
-        .expect("killed_at_ms");
-    let span: f64 = fault[summary.col("span_ms")].parse().expect("span_ms");
-    assert!(
-        killed > 0.0 && killed < span,
-        "killed at {killed} of {span} ms"
-    );
-    assert_eq!(fault[summary.col("lease_ms")], "1000");
-    assert!(fault[summary.col("taken_over")].parse::<u64>().is_ok());
+    for fault in [&summary.rows[3], &summary.rows[7]] {
+        let killed: f64 = fault[summary.col("killed_at_ms")]
+            .parse()
+            .expect("killed_at_ms");
+        let span: f64 = fault[summary.col("span_ms")].parse().expect("span_ms");
+        assert!(
+            killed > 0.0 && killed < span,
+            "killed at {killed} of {span} ms"
+        );
+        assert_eq!(fault[summary.col("lease_ms")], "1000");
+        assert!(fault[summary.col("taken_over")].parse::<u64>().is_ok());
+    }
     // The workers' and the broker's CPU were read.
+    let queue_run = summary
+        .rows
+        .iter()
+        .find(|r| r[summary.col("run")] == "scale" && r[summary.col("strategy")] == "queue")
+        .expect("a /queue scale-out burst");
     for name in ["workers_cpu_ms", "broker_cpu_ms", "server_cpu_ms"] {
-        let v = &summary.rows[1][summary.col(name)];
+        let v = &queue_run[summary.col(name)];
         assert!(v.parse::<f64>().is_ok(), "{name}: {v:?}");
     }
 
-    // The counts re-derive from the raw rows.
+    // The counts re-derive from the raw rows, each job in its burst's pass.
     let raw = Csv::read(&out.join(QUEUE_RAW.name));
     assert_eq!(raw.header, QUEUE_RAW.header());
-    assert_eq!(raw.rows.len(), 4 * 16);
+    assert_eq!(raw.rows.len(), 8 * 16);
     assert!(raw.values("outcome").iter().all(|o| *o == "ok"));
+    for pass in ["1", "2"] {
+        assert_eq!(
+            raw.values("pass").iter().filter(|p| *p == &pass).count(),
+            4 * 16
+        );
+    }
     let meta = std::fs::read_to_string(out.join(METADATA)).expect("metadata");
     assert!(meta.contains("\"broker\": \"Redis server"), "{meta}");
     assert!(

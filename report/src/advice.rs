@@ -761,6 +761,7 @@ mod tests {
             queue_workers: Some(2),
             worker_threads: Some(2),
             lease_ms: Some(1000),
+            pass: None,
             jobs: Some(16),
             accepted: Some(16),
             completed: Some(16),

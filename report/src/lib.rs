@@ -105,7 +105,7 @@ pub fn generate(results: &Results) -> Report {
         charts.extend(rate_charts);
     }
     // The task queue's section and its chart, when /queue was measured (nothing otherwise).
-    let queue_charts = queue::charts(results);
+    let queue_charts = queue::charts(&facts.queue);
     markdown.push_str(&queue::markdown(results, &facts, &queue_charts, CHARTS_DIR));
     charts.extend(queue_charts);
     Report { markdown, charts }

@@ -34,8 +34,8 @@ use results_format::{QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
 
 use crate::analysis::Facts;
 use crate::analysis::queue::{
-    COARSE, FaultTally, Hop, HopSource, Limit, ScaleVerdict, TimeToResult, fault_rows, hop_bounds,
-    scale_rows, targets,
+    COARSE, FaultTally, Hop, HopSource, Limit, QueueFacts, ScaleVerdict, TimeToResult, fault_rows,
+    hop_bounds, scale_rows, targets,
 };
 use crate::analysis::stats::bounds;
 use crate::charts::{Chart, strategy_color};
@@ -171,9 +171,16 @@ impl ScaleVerdict {
     pub fn sentence(&self, cores: Cores) -> String {
         let (w, most_rps, most_busy) = self.most;
         let mut s = format!(
-            "**{}**: {w} worker processes gave {} the throughput of 1 ({} against {} results/s)",
+            "**{}**: {w} worker processes gave {} the throughput of 1 ({}{} against {} \
+             results/s)",
             self.target,
             times(self.ratio),
+            self.ratio_range
+                .map_or(String::new(), |(lo, hi, n)| format!(
+                    "the median of {n} passes, {}–{}; ",
+                    times(lo),
+                    times(hi)
+                )),
             sig3(most_rps),
             sig3(self.one.0)
         );
@@ -423,12 +430,14 @@ pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> S
     for (source, hops) in tables {
         md.push_str(&hop_table(r, *source, hops));
     }
-    let Some(q) = &r.queue else {
+    // Each configuration's figures over its passes: the tables and the chart show these.
+    let Some(q) = &f.queue.configurations else {
         return md;
     };
     let cores = f.queue.cores;
     let measured: Vec<&QueueRow> = q.rows.iter().filter(|x| x.measured()).collect();
-    let first = measured.first();
+    // A burst as run (the configurations' counts are summed over their passes).
+    let first = r.queue.iter().flat_map(|b| &b.rows).find(|x| x.measured());
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
     md.push_str(&format!(
         "The queue experiment (`queue_summary.csv`), each target at its largest worker count: a \
@@ -436,7 +445,7 @@ pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> S
          process, then `/queue` with each count of worker processes. Results/s = completed ÷ \
          span (first submit → last result); CPU busy = (server + worker processes + \
          redis-server{} CPU time) ÷ (span × {} cores) (≥: a part of it unknown, e.g. an \
-         external broker's).\n\n",
+         external broker's).{}\n\n",
         first
             .and_then(|x| x.jobs)
             .map_or("(4 × C)".to_owned(), |j| j.to_string()),
@@ -448,7 +457,8 @@ pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> S
         } else {
             ""
         },
-        cores.n
+        cores.n,
+        over_passes(f.queue.passes)
     ));
     if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
         md.push_str(&scale_table(r, q));
@@ -496,13 +506,14 @@ pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> S
         "The same burst on `/queue` with {} worker processes; one is killed with SIGKILL \
          mid-burst (killed at: from the run's start). Its jobs stay in the broker until their \
          lease{} runs out, then the surviving worker takes them over (its own count). Lost: \
-         accepted but never answered done; wrong: answered with a wrong total or `failed`.\n\n",
+         accepted but never answered done; wrong: answered with a wrong total or `failed`.{}\n\n",
         fault
             .and_then(|x| x.queue_workers)
             .map_or("2".to_owned(), |w| w.to_string()),
         fault
             .and_then(|x| x.lease_ms)
-            .map_or(String::new(), |l| format!(" ({l} ms)"))
+            .map_or(String::new(), |l| format!(" ({l} ms)")),
+        over_passes(f.queue.passes)
     ));
     // Present whenever queue_summary.csv was read, as here.
     let Some(tally) = &f.queue.fault else {
@@ -523,10 +534,24 @@ pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> S
     md
 }
 
+/// How a table's rows of several passes read: each a configuration over its bursts (nothing
+/// with one pass, where a row is the burst).
+fn over_passes(passes: usize) -> String {
+    if passes > 1 {
+        format!(
+            " Each row is a configuration over its {passes} bursts, one per pass (a fresh \
+             server per visit, the passes' order shuffled): jobs, completed and the other \
+             counts summed, every other figure the median of its bursts'."
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// The section's chart, when some scale-out run was measured: throughput per target, a bar
 /// for `/jobs` and one per count of worker processes.
-pub fn charts(r: &Results) -> Vec<Chart> {
-    let Some(q) = &r.queue else {
+pub fn charts(f: &QueueFacts) -> Vec<Chart> {
+    let Some(q) = &f.configurations else {
         return vec![];
     };
     let groups: Vec<(String, Vec<&QueueRow>)> = targets(q)
@@ -548,10 +573,17 @@ pub fn charts(r: &Results) -> Vec<Chart> {
         title: "Burst throughput: /jobs in process and /queue with 1, 2… worker processes, per \
                 runtime"
             .into(),
-        caption: "Each bar is one burst's completed jobs per second of its span. Where the \
-            /queue bars stay level as worker processes are added, something other than the \
-            worker count limits the throughput (on one machine, usually the cores); the gap to \
-            /jobs is what the broker costs at this load.",
+        caption: if f.passes > 1 {
+            "Each bar is a configuration's median burst (over the passes): completed jobs per \
+             second of its span. Where the /queue bars stay level as worker processes are added, \
+             something other than the worker count limits the throughput (on one machine, \
+             usually the cores); the gap to /jobs is what the broker costs at this load."
+        } else {
+            "Each bar is one burst's completed jobs per second of its span. Where the /queue \
+             bars stay level as worker processes are added, something other than the worker \
+             count limits the throughput (on one machine, usually the cores); the gap to /jobs \
+             is what the broker costs at this load."
+        },
         svg: throughput_chart(&groups),
     }]
 }
@@ -722,6 +754,7 @@ mod tests {
             queue_workers: Some(w),
             worker_threads: (w > 0).then_some(2),
             lease_ms: (run == QUEUE_RUN_FAULT).then_some(1000),
+            pass: None,
             jobs: Some(80),
             accepted: Some(80),
             completed: Some(80),
@@ -852,6 +885,96 @@ mod tests {
         with_client: false,
     };
 
+    /// `row` in pass `pass`.
+    fn in_pass(mut row: QueueRow, pass: u32) -> QueueRow {
+        row.pass = Some(pass);
+        row
+    }
+
+    #[test]
+    fn passes_fold_into_configurations_and_the_ratio_is_paired_by_pass() {
+        use crate::analysis::queue::{configurations, passes};
+        // Three passes, each running its scale-out bursts in an order of its own. Pass 2 ran
+        // fast for both counts (a quick minute): paired, its ratio is still the others' 1.2.
+        let mut rows = Vec::new();
+        for (pass, one, two) in [(1, 100.0, 120.0), (2, 200.0, 240.0), (3, 110.0, 132.0)] {
+            let mut burst = vec![
+                qrow("tokio", QUEUE_RUN_SCALE, 2, two, (40.0, 300.0, 20.0)),
+                qrow("tokio", QUEUE_RUN_SCALE, 0, 250.0, (500.0, 0.0, 0.0)),
+                qrow("tokio", QUEUE_RUN_SCALE, 1, one, (40.0, 250.0, 20.0)),
+            ];
+            burst.rotate_left(pass as usize - 1);
+            burst.push(qrow("tokio", QUEUE_RUN_FAULT, 2, 60.0, (40.0, 300.0, 20.0)));
+            rows.extend(burst.into_iter().map(|r| in_pass(r, pass)));
+        }
+        rows[7].taken_over = Some(5);
+        let bursts = QueueResults { rows };
+        assert_eq!(passes(&bursts), 3);
+        let q = configurations(&bursts);
+        let order: Vec<(&str, Option<u32>)> = q
+            .rows
+            .iter()
+            .map(|x| (x.run.as_str(), x.queue_workers))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("scale", Some(0)),
+                ("scale", Some(1)),
+                ("scale", Some(2)),
+                ("fault", Some(2))
+            ]
+        );
+        // Counts summed, the rest the median, no pass.
+        let one = &q.rows[1];
+        assert_eq!(
+            (one.jobs, one.completed, one.lost),
+            (Some(240), Some(240), Some(0))
+        );
+        assert_eq!(one.throughput_rps, Some(110.0));
+        assert_eq!(one.pass, None);
+        assert_eq!(q.rows[3].taken_over, Some(3 + 3 + 5));
+        let v = scale_verdict(&q, &bursts, "tokio", C2).expect("verdict");
+        assert!((v.ratio - 1.2).abs() < 1e-9, "{}", v.ratio);
+        let (lo, hi, n) = v.ratio_range.expect("a range over the passes");
+        assert!((lo - 1.2).abs() < 1e-9 && (hi - 1.2).abs() < 1e-9 && n == 3);
+        assert_eq!(v.limit, Limit::Scaled);
+        assert!(
+            v.sentence(C2).contains("1.20× the throughput of 1 (the median of 3 passes, 1.20×–1.20×; 132 against 110 results/s)"),
+            "{}",
+            v.sentence(C2)
+        );
+        // Unpaired, the medians' ratio would have been 132 / 110 = 1.2 too; a pass without
+        // one of the two bursts is left out of the pairing.
+        let mut gap = bursts.clone();
+        gap.rows
+            .retain(|x| !(x.pass == Some(3) && x.queue_workers == Some(1)));
+        let v = scale_verdict(&configurations(&gap), &gap, "tokio", C2).expect("verdict");
+        assert_eq!(v.ratio_range.map(|r| r.2), Some(2));
+        // A lost job is named with its pass.
+        let mut lossy = bursts.clone();
+        lossy.rows[7].lost = Some(1);
+        lossy.rows[7].completed = Some(79);
+        let tally = fault_tally(&lossy);
+        assert_eq!((tally.clean, tally.runs), (2, 3));
+        assert_eq!(
+            tally.bad,
+            ["tokio (pass 2): of 80 accepted jobs, 1 lost and 79 completed"]
+        );
+        // One pass: the configurations are the bursts themselves.
+        let one_pass = QueueResults {
+            rows: bursts
+                .rows
+                .iter()
+                .filter(|x| x.pass == Some(1))
+                .cloned()
+                .collect(),
+        };
+        let folded = configurations(&one_pass);
+        assert_eq!(folded.rows.len(), 4);
+        assert_eq!(folded.rows[2].throughput_rps, Some(120.0));
+    }
+
     #[test]
     fn a_gain_past_the_threshold_is_a_gain_however_busy_the_cores_were() {
         // 2 cores; 1 process: span 400 ms, CPU 300 + 308 + 40 = 648 ms → 81 % busy, past
@@ -865,7 +988,7 @@ mod tests {
         };
         let busy = q.rows[1].cpu_busy(C2).expect("busy").0;
         assert!((busy - 0.81).abs() < 1e-9, "{busy}");
-        let v = scale_verdict(&q, "actix", C2).expect("verdict");
+        let v = scale_verdict(&q, &q, "actix", C2).expect("verdict");
         assert!((v.ratio - 1.18).abs() < 1e-9);
         assert_eq!(v.limit, Limit::Scaled);
         let s = v.sentence(C2);
@@ -884,7 +1007,7 @@ mod tests {
             ],
         };
         assert_eq!(q.rows[1].cpu_busy(C2), Some((0.9, false)));
-        let v = scale_verdict(&q, "tokio", C2).expect("verdict");
+        let v = scale_verdict(&q, &q, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Cores);
         assert!((v.ratio - 1.02).abs() < 1e-9);
         let s = v.sentence(C2);
@@ -898,7 +1021,7 @@ mod tests {
         // 10 ms over 60 ms of core time.
         let mut short = q.clone();
         short.rows[1].span_ms = Some(30.0);
-        let v = scale_verdict(&short, "tokio", C2).expect("verdict");
+        let v = scale_verdict(&short, &short, "tokio", C2).expect("verdict");
         assert_eq!(v.one_resolution, Some(0.5));
         assert!(v.sentence(C2).contains("by ±50 %"), "{}", v.sentence(C2));
         assert!(
@@ -916,7 +1039,7 @@ mod tests {
             x.server_cpu_ms = Some(100.0);
             x.workers_cpu_ms = Some(100.0);
         }
-        let v = scale_verdict(&idle, "tokio", C2).expect("verdict");
+        let v = scale_verdict(&idle, &idle, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Elsewhere);
         assert!(
             v.sentence(C2).contains("Not the cores (30 % busy"),
@@ -925,7 +1048,7 @@ mod tests {
         );
         // And with a real gain.
         idle.rows[2].throughput_rps = Some(380.0);
-        let v = scale_verdict(&idle, "tokio", C2).expect("verdict");
+        let v = scale_verdict(&idle, &idle, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Scaled);
         assert!(v.sentence(C2).contains("1.90× the throughput"));
         // bench-runner on the same cores: its CPU time counts (240 + 160 ms of 800).
@@ -945,7 +1068,7 @@ mod tests {
         assert!(busy_text(idle.rows[1].cpu_busy(C2)).starts_with("≥ "));
         // No multi-process run: no verdict.
         idle.rows.truncate(2);
-        assert_eq!(scale_verdict(&idle, "tokio", C2), None);
+        assert_eq!(scale_verdict(&idle, &idle, "tokio", C2), None);
     }
 
     #[test]
@@ -1074,7 +1197,7 @@ mod tests {
 
         // The chart: a bar per scale run (3), each labelled with its throughput, one legend
         // entry each; linked from the section.
-        let charts = charts(&r);
+        let charts = charts(&crate::analysis::Facts::of(&r).queue);
         assert_eq!(charts.len(), 1);
         let svg = &charts[0].svg;
         assert!(
@@ -1121,7 +1244,7 @@ mod tests {
             "{md}"
         );
         // The chart leaves the unsound run out.
-        let svg = &charts(&r)[0].svg;
+        let svg = &charts(&crate::analysis::Facts::of(&r).queue)[0].svg;
         assert!(svg.contains(">200<") && !svg.contains(">204<"), "{svg}");
     }
 
@@ -1146,7 +1269,7 @@ mod tests {
         let r = fake::results(&[fake::Pair::new("tokio", 1, Strategy::Jobs, &[40.0])]);
         assert!(!present(&r));
         assert_eq!(markdown(&r, &[], "charts"), "");
-        assert!(charts(&r).is_empty());
+        assert!(charts(&crate::analysis::Facts::of(&r).queue).is_empty());
     }
 
     #[test]

@@ -530,7 +530,7 @@ pub const QUEUE_RUN_SCALE: &str = "scale";
 /// queue_summary.csv's `run` of the burst during which one worker process is killed.
 pub const QUEUE_RUN_FAULT: &str = "fault";
 
-/// queue_raw.csv: one row per job of every run: when it was submitted and when its result
+/// queue_raw.csv: one row per job of every burst (a run in a pass): when it was submitted and when its result
 /// came back, from the run's start; `latency_us` is its time to result (the `POST` sent →
 /// the `GET …?wait=true` answered). `outcome`: `ok` (done, the right total), `status_503`
 /// (refused at submission), `status`, `timeout`, `transport`, `body` (answered, but not the
@@ -543,6 +543,7 @@ pub const QUEUE_RAW: CsvFile = CsvFile {
         "run",
         "strategy",
         "queue_workers",
+        "pass",
         "job",
         "submitted_offset_us",
         "done_offset_us",
@@ -553,8 +554,10 @@ pub const QUEUE_RAW: CsvFile = CsvFile {
     ],
 };
 
-/// queue_summary.csv: one row per target × run (`scale` with each worker-process count and
-/// `/jobs`'s reference; `fault`); a target that failed or has no broker: one row, no figures.
+/// queue_summary.csv: one row per burst: target × run (`scale` with each worker-process count
+/// and `/jobs`'s reference; `fault`) × pass, with where it ran (pass, position in the pass,
+/// the server's pid, its start from the run's start); a target that failed before its first
+/// burst or has no broker: one row, no figures.
 /// Derived from queue_raw.csv, apart from the probe, the lag, the CPU times (the server's, the
 /// worker processes', the broker's, and bench-runner's own: all share the machine's cores) and
 /// the workers' own count of the jobs they took over.
@@ -575,6 +578,10 @@ pub const QUEUE_SUMMARY: CsvFile = CsvFile {
         "queue_workers",
         "worker_threads",
         "lease_ms",
+        "pass",
+        "position",
+        "server_pid",
+        "start_offset_ms",
         "jobs",
         "accepted",
         "completed",

@@ -2,21 +2,28 @@
 //! computed by `queue-worker` processes) does with a burst of work, against `/jobs` (the same
 //! API on the server's own CPU pool), and what it does when a worker dies.
 //!
-//! Per target, at its largest worker count (a one-thread runtime at 1): one server started with
-//! `--broker`, verified (with one worker process for the checks' `/queue` jobs), then runs, each
-//! a *burst*: `jobs` = 4 × C requests sent at once, every one a `POST` and then a
-//! `GET …?wait=true` until its result ([`Bench::round`] at that concurrency: the probe beside
-//! it, the server's lag and CPU over it):
-//! 1. `scale`, `/jobs`: the in-process reference.
+//! Per target, at its largest worker count (a one-thread runtime at 1), in passes as every
+//! experiment ([`crate::harness::passes`]): each of `--rounds` passes visits every target once,
+//! in an order shuffled per pass from `--seed`, on a fresh server started with `--broker`
+//! (verified on its first visit, with one worker process for the checks' `/queue` jobs; on a
+//! later one `/health` and an idle server, the warm-ups then checking answers). A visit runs one
+//! *burst* of each configuration: `jobs` = 4 × C requests sent at once, every one a `POST` and
+//! then a `GET …?wait=true` until its result ([`Bench::round`] at that concurrency: the probe
+//! beside it, the server's lag and CPU over it):
+//! 1. `scale`, `/jobs`: the in-process reference;
 //! 2. `scale`, `/queue` with each `--queue-workers` count of worker processes (1, 2), started
-//!    for the run and stopped after it: the throughput one more process gives, and the CPU the
-//!    server, the workers and the broker used (what limits it).
-//! 3. `fault`, `/queue` with 2 workers at a 1 s lease: a third of the way into the burst (of the
-//!    two-worker run's span) one worker is SIGKILLed with jobs in hand; the survivor takes them
-//!    over once their lease has run out. Every accepted job must still end done with the right
-//!    total: lost or wrong ones are counted, and fail the run.
+//!    for the burst and stopped after it: the throughput one more process gives, and the CPU
+//!    the server, the workers and the broker used (what limits it). These (1 and 2) run in an
+//!    order shuffled per visit, so that neither always comes first after the server's start;
+//!    within a visit they share one server process and one minute of the machine's speed, so
+//!    their ratio is paired by pass;
+//! 3. last, `fault`, `/queue` with 2 workers at a 1 s lease: a third of the way into the burst
+//!    (of the visit's two-worker span) one worker is SIGKILLed with jobs in hand; the survivor
+//!    takes them over once their lease has run out. Every accepted job must still end done with
+//!    the right total: lost or wrong ones are counted, and fail the target.
 //!
-//! Files: queue_raw.csv (a row per job) and queue_summary.csv (a row per target × run).
+//! Files: queue_raw.csv (a row per job) and queue_summary.csv (a row per burst: target × run ×
+//! pass, with where it ran); the report takes each configuration's figures over its passes.
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
@@ -31,8 +38,9 @@ use crate::harness::bench::{self, Bench, Session};
 use crate::harness::console::Console;
 use crate::harness::http::Outcome;
 use crate::harness::output::Row;
+use crate::harness::passes::{Passes, Slot};
 use crate::harness::records::{Labels, Log, Round};
-use crate::harness::stats::{micros, percentiles};
+use crate::harness::stats::{micros, millis, percentiles};
 use crate::servers::Binaries;
 use crate::settings::Plan;
 use crate::settings::{Settings, Subjects};
@@ -51,11 +59,13 @@ const BURST_PER_C: usize = 4;
 pub struct QueueTarget {
     /// Its labels (workers: the server's executor threads).
     pub labels: Labels,
+    /// The server's executor threads.
+    pub workers: usize,
     /// Kernel and n.
     pub plan: Plan,
     /// Threads of each worker process.
     pub worker_threads: usize,
-    /// The runs, in order.
+    /// The bursts, in the order run (pass after pass).
     pub runs: Vec<QueueRun>,
     /// Why it was not measured (no broker).
     pub not_applicable: Option<String>,
@@ -63,6 +73,8 @@ pub struct QueueTarget {
     pub failure: Option<String>,
     /// Remarks: workers that did not stop cleanly, and the like.
     pub notes: Vec<String>,
+    /// The conformance suite's verdict, from the first visit (`None` before it).
+    pub verification: Option<crate::harness::records::Verification>,
 }
 
 /// One burst.
@@ -129,7 +141,8 @@ impl Tally {
     }
 }
 
-/// Runs the queue experiment on every target `settings` names.
+/// Runs the queue experiment on every target `settings` names, in passes: each visit of a
+/// target (a fresh server) runs one burst of each configuration.
 pub async fn run(
     bench: &Bench,
     settings: &Settings,
@@ -147,41 +160,64 @@ pub async fn run(
     } else {
         crate::harness::at_largest_workers(settings, binaries)
     };
-    let burst = settings.plan.concurrency * BURST_PER_C;
-    println!(
-        "queue: {} targets: bursts of {burst} jobs (n = {}) on /jobs, then /queue with {} \
-         worker process(es) of {} threads; then a worker killed mid-burst ({FAULT_WORKERS} \
-         workers, lease {FAULT_LEASE:?})",
-        subjects.len(),
-        settings.plan.n,
-        settings
-            .queue
-            .workers
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
-        settings.queue.threads,
-    );
-    let console = Console::new(subjects.len() as u64);
-    let mut all = Vec::new();
-    for (target, binary, workers) in subjects {
-        let what = format!("queue: {}, workers={workers}", target.name);
-        console.working_on(&what);
-        console.line(&format!("== {what}"));
-        let measured = measure_target(bench, settings, target, binary, workers, &console);
-        let t = console.keep_alive(&what, measured).await;
+    let passes = Passes {
+        count: bench.plan().rounds,
+        seed: settings.seed,
+    };
+    if !subjects.is_empty() {
+        let burst = settings.plan.concurrency * BURST_PER_C;
+        println!(
+            "queue: {} targets in {} passes (seed {}), a fresh server per visit: bursts of \
+             {burst} jobs (n = {}) on /jobs and on /queue with {} worker process(es) of {} \
+             threads, then a worker killed mid-burst ({FAULT_WORKERS} workers, lease \
+             {FAULT_LEASE:?})",
+            subjects.len(),
+            passes.count,
+            passes.seed,
+            settings.plan.n,
+            settings
+                .queue
+                .workers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            settings.queue.threads,
+        );
+    }
+    let console = Console::new((subjects.len() * passes.count as usize) as u64);
+    let mut all: Vec<QueueTarget> = subjects
+        .iter()
+        .map(|(target, _, workers)| QueueTarget::new(bench, settings, target, *workers))
+        .collect();
+    for (slot, i) in passes.visits(subjects.len()) {
+        let (target, binary, workers) = subjects[i];
+        let t = &mut all[i];
+        if t.not_applicable.is_none() && t.failure.is_none() {
+            let what = format!("queue: {}, workers={workers}", target.name);
+            console.working_on(&what);
+            console.line(&format!(
+                "== queue, pass {}/{}: {}, workers={workers}",
+                slot.pass, passes.count, target.name
+            ));
+            let order = configurations(&settings.queue.workers, passes, i, slot.pass);
+            let visit = visit(bench, target, binary, workers, t, slot, &order, &console);
+            if let Err(why) = console.keep_alive(&what, visit).await {
+                t.failure = Some(why);
+            }
+        }
+        console.step();
+    }
+    console.finish();
+    for t in &all {
         crate::harness::pair_end(
             &console,
-            &what,
+            &format!("queue: {}, workers={}", t.labels.target, t.workers),
             t.not_applicable.as_deref(),
             &t.notes,
             t.failure.as_deref(),
         );
-        all.push(t);
-        console.step();
     }
-    console.finish();
     let files = render(&all).context("rendering the queue CSVs")?;
     let outcomes = all
         .iter()
@@ -189,39 +225,54 @@ pub async fn run(
     Ok(ExperimentRun::tally(files, outcomes))
 }
 
-async fn measure_target(
-    bench: &Bench,
-    settings: &Settings,
-    target: &Target,
-    binary: &std::path::Path,
-    workers: usize,
-    log: &dyn Log,
-) -> QueueTarget {
-    let mut t = QueueTarget {
-        labels: Labels::of_server(target, bench.client_name(), workers),
-        plan: *bench.plan(),
-        worker_threads: settings.queue.threads,
-        runs: Vec::new(),
-        not_applicable: bench.not_applicable(target, Strategy::Queue),
-        failure: None,
-        notes: Vec::new(),
-    };
-    if t.not_applicable.is_some() {
-        return t;
+impl QueueTarget {
+    /// A target's record before its first visit (not applicable without a broker).
+    fn new(bench: &Bench, settings: &Settings, target: &Target, workers: usize) -> QueueTarget {
+        QueueTarget {
+            labels: Labels::of_server(target, bench.client_name(), workers),
+            workers,
+            plan: *bench.plan(),
+            worker_threads: settings.queue.threads,
+            runs: Vec::new(),
+            not_applicable: bench.not_applicable(target, Strategy::Queue),
+            failure: None,
+            notes: Vec::new(),
+            verification: None,
+        }
     }
-    if let Err(why) = measure_runs(bench, settings, target, binary, workers, &mut t, log).await {
-        t.failure = Some(why);
-    }
-    t
 }
 
-async fn measure_runs(
+/// A visit's scale-out bursts, in the order it runs them: `/jobs` (0 worker processes) and
+/// each of `queue_workers` (`--queue-workers`), shuffled per (target, pass) from the seed. The
+/// fault burst comes after them (it is timed from the two-worker span).
+fn configurations(queue_workers: &[usize], passes: Passes, target: usize, pass: u32) -> Vec<usize> {
+    let counts: Vec<usize> = std::iter::once(0)
+        .chain(queue_workers.iter().copied())
+        .collect();
+    let shuffle = Passes {
+        seed: passes.seed ^ (target as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        ..passes
+    };
+    shuffle
+        .order(pass, counts.len())
+        .into_iter()
+        .map(|k| counts[k])
+        .collect()
+}
+
+/// One visit of a target: a fresh server with `--broker`, checked (the whole conformance
+/// suite on the first visit, `/health` and an idle server on a later one), then the bursts:
+/// `order`'s scale-out bursts (0: `/jobs`), then the fault burst. A lost or wrong job in the
+/// fault burst fails the target.
+#[allow(clippy::too_many_arguments)]
+async fn visit(
     bench: &Bench,
-    settings: &Settings,
     target: &Target,
     binary: &std::path::Path,
     workers: usize,
     t: &mut QueueTarget,
+    slot: Slot,
+    order: &[usize],
     log: &dyn Log,
 ) -> Result<(), String> {
     let parts = bench
@@ -229,11 +280,11 @@ async fn measure_runs(
         .ok_or_else(|| "no /queue broker".to_owned())?
         .clone();
     let mut plan = *bench.plan();
-    plan.concurrency = settings.plan.concurrency * BURST_PER_C;
+    plan.concurrency = t.plan.concurrency * BURST_PER_C;
     // Room for the whole burst on the broker and in the server's own queue.
     let limit = plan.concurrency.max(1024).to_string();
     // A /queue pair's server and workers, as every experiment starts them; the workers
-    // compute the checks' /queue jobs, then go: each run starts its own.
+    // compute the checks' /queue jobs, then go: each burst starts its own.
     let mut pair = bench
         .start_pair(
             target,
@@ -244,65 +295,94 @@ async fn measure_runs(
         )
         .await?;
     let mut session = Session::ours(&mut pair.server);
-    let mut verification = None;
-    let verified = bench.verify(&mut session, &mut verification, log).await;
+    let checked = if t.verification.is_none() {
+        bench.verify(&mut session, &mut t.verification, log).await
+    } else {
+        bench.healthy(&mut session).await
+    };
     t.notes
         .extend(std::mem::take(&mut pair.workers).stop().await.0);
-    let outcome = match verified {
-        Ok(()) => bursts(bench, settings, &parts, &session, &plan, t, log).await,
+    let outcome = match checked {
+        Ok(()) => bursts(bench, &parts, &session, &plan, t, slot, order, log).await,
         Err(why) => Err(why),
     };
-    t.notes.extend(bench::stop_pair(pair).await);
+    for note in bench::stop_pair(pair).await {
+        if !t.notes.contains(&note) {
+            t.notes.push(note);
+        }
+    }
     outcome
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn bursts(
     bench: &Bench,
-    settings: &Settings,
     parts: &crate::harness::broker::QueueParts,
     session: &Session<'_>,
     plan: &Plan,
     t: &mut QueueTarget,
+    slot: Slot,
+    order: &[usize],
     log: &dyn Log,
 ) -> Result<(), String> {
-    // The reference: the same burst on the server's own CPU pool.
-    bench.warm_up(session, Strategy::Jobs, plan).await?;
-    let round = bench.round(session, Strategy::Jobs, 1, plan).await?;
-    let run = QueueRun {
-        run: QUEUE_RUN_SCALE,
-        strategy: Strategy::Jobs,
-        queue_workers: 0,
-        lease: None,
-        round,
-        killed_at: None,
-        taken_over: None,
-        workers_cpu: None,
-        broker_cpu: None,
-    };
-    log.line(&run_line(&run));
-    t.runs.push(run);
     let mut two_worker_span = None;
-    for &count in &settings.queue.workers {
-        let run = queue_run(bench, parts, session, plan, count, None).await?;
-        log.line(&run_line(&run));
+    for &count in order {
+        let mut run = if count == 0 {
+            // The reference: the same burst on the server's own CPU pool.
+            bench.warm_up(session, Strategy::Jobs, plan).await?;
+            let round = bench
+                .round(session, Strategy::Jobs, slot.pass, plan)
+                .await?;
+            QueueRun {
+                run: QUEUE_RUN_SCALE,
+                strategy: Strategy::Jobs,
+                queue_workers: 0,
+                lease: None,
+                round,
+                killed_at: None,
+                taken_over: None,
+                workers_cpu: None,
+                broker_cpu: None,
+            }
+        } else {
+            queue_run(bench, parts, session, plan, count, None, slot.pass).await?
+        };
         if count == FAULT_WORKERS {
             two_worker_span = Some(run.round.batch);
         }
+        place(&mut run, slot);
+        log.line(&run_line(&run));
         t.runs.push(run);
     }
     // A third of the way into the burst, by the span two workers took (or 100 ms).
     let kill_after = two_worker_span.map_or(Duration::from_millis(100), |s| s / 3);
-    let run = queue_run(bench, parts, session, plan, FAULT_WORKERS, Some(kill_after)).await?;
+    let mut run = queue_run(
+        bench,
+        parts,
+        session,
+        plan,
+        FAULT_WORKERS,
+        Some(kill_after),
+        slot.pass,
+    )
+    .await?;
+    place(&mut run, slot);
     log.line(&run_line(&run));
     let tally = Tally::of(&run.round);
     t.runs.push(run);
     if tally.lost + tally.wrong > 0 {
         return Err(format!(
-            "a worker killed mid-burst: {} of {} accepted jobs lost, {} wrong",
-            tally.lost, tally.accepted, tally.wrong
+            "a worker killed mid-burst (pass {}): {} of {} accepted jobs lost, {} wrong",
+            slot.pass, tally.lost, tally.accepted, tally.wrong
         ));
     }
     Ok(())
+}
+
+/// Marks where `run` ran: its pass and the visit's position in the pass.
+fn place(run: &mut QueueRun, slot: Slot) {
+    run.round.place.pass = slot.pass;
+    run.round.place.position = slot.position;
 }
 
 /// One `/queue` burst with `count` fresh worker processes; with `kill_after`, the fault run:
@@ -314,6 +394,7 @@ async fn queue_run(
     plan: &Plan,
     count: usize,
     kill_after: Option<Duration>,
+    number: u32,
 ) -> Result<QueueRun, String> {
     let lease = kill_after.map(|_| FAULT_LEASE);
     let mut workers = parts.start_workers(count, lease).await?;
@@ -325,7 +406,7 @@ async fn queue_run(
     let clk = bench.clk_tck();
     let (w0, b0) = (workers.cpu(), parts.broker_cpu());
     let start = Instant::now();
-    let burst = bench.round(session, Strategy::Queue, 1, plan);
+    let burst = bench.round(session, Strategy::Queue, number, plan);
     let (round, killed) = match kill_after {
         Some(after) => {
             let victim = workers.running.first_mut();
@@ -447,6 +528,7 @@ fn write_raw(w: &mut impl Write, targets: &[QueueTarget]) -> io::Result<()> {
                     .put(run.run)
                     .put(run.strategy.name())
                     .put(run.queue_workers)
+                    .put(run.round.place.pass)
                     .put(r.index)
                     .put(micros(r.start_offset))
                     .put(micros(r.start_offset + r.latency))
@@ -527,6 +609,10 @@ fn write_summary(w: &mut impl Write, targets: &[QueueTarget]) -> io::Result<()> 
                 .put(run.queue_workers)
                 .opt((run.strategy == Strategy::Queue).then_some(t.worker_threads))
                 .opt(run.lease.map(|l| l.as_millis()))
+                .put(run.round.place.pass)
+                .put(run.round.place.position)
+                .opt(run.round.place.server_pid)
+                .num(Some(millis(run.round.place.start_offset)), 1)
                 .put(tally.jobs)
                 .put(tally.accepted)
                 .put(tally.completed)
@@ -554,4 +640,32 @@ fn write_summary(w: &mut impl Write, targets: &[QueueTarget]) -> io::Result<()> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_visit_runs_every_configuration_once_in_an_order_of_its_own() {
+        let passes = Passes { count: 6, seed: 1 };
+        let orders: Vec<Vec<usize>> = (1..=6)
+            .map(|pass| configurations(&[1, 2], passes, 0, pass))
+            .collect();
+        for order in &orders {
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, [0, 1, 2]);
+        }
+        assert!(
+            orders.iter().any(|o| *o != orders[0]),
+            "the passes' orders differ: {orders:?}"
+        );
+        // The seed fixes them, and targets get orders of their own.
+        assert_eq!(configurations(&[1, 2], passes, 0, 3), orders[2]);
+        let other: Vec<Vec<usize>> = (1..=6)
+            .map(|pass| configurations(&[1, 2], passes, 1, pass))
+            .collect();
+        assert_ne!(other, orders);
+    }
 }

@@ -1,13 +1,14 @@
 //! The task queue, computed: the broker hop per setting (`/queue`'s time to result minus
 //! `/jobs`', from the sizes and the batch experiments), and from queue_summary.csv each
-//! target's scale-out verdict and the fault runs' tally. [`crate::queue`] defines them in its
+//! configuration's figures over its passes ([`configurations`]), each target's scale-out
+//! verdict (paired by pass) and the fault runs' tally. [`crate::queue`] defines them in its
 //! module doc and renders them.
 
 use common::Strategy;
 use results_format::{QUEUE_RUN_FAULT, QUEUE_RUN_SCALE};
 
 use crate::analysis::CORES_FULL_SCALE;
-use crate::analysis::stats::bounds;
+use crate::analysis::stats::{bounds, median_upper};
 use crate::data::queue::cores;
 use crate::data::{Cores, QueueResults, QueueRow, Results, SizesRow, SummaryRow};
 use crate::format::{and_list, count_cell};
@@ -156,6 +157,97 @@ pub fn hop_bounds(hops: &[Hop]) -> (Bounds, Bounds) {
     )
 }
 
+/// Each configuration's figures over its bursts (one per pass), in the order of their first
+/// burst: a configuration is a target's run (`scale`, `fault`) of a strategy with a count of
+/// worker processes. The counts (jobs, accepted, completed, wrong, lost, taken over) are summed
+/// over the bursts; every other figure is the median of the bursts' (the upper middle one of
+/// an even number, as "What to do" quotes); `pass` is `None`. A target's row without figures
+/// stays as it is; the result is the first that is not `ok`, else `ok`. With one burst per
+/// configuration (one pass, or a file older than passes) the figures are the burst's own.
+pub fn configurations(q: &QueueResults) -> QueueResults {
+    let key = |x: &QueueRow| {
+        (
+            x.target.clone(),
+            x.run.clone(),
+            x.strategy.clone(),
+            x.queue_workers,
+        )
+    };
+    let mut groups: Vec<Vec<&QueueRow>> = Vec::new();
+    for x in &q.rows {
+        match groups
+            .iter_mut()
+            .find(|g| !x.run.is_empty() && key(g[0]) == key(x))
+        {
+            Some(g) => g.push(x),
+            None => groups.push(vec![x]),
+        }
+    }
+    // A target's configurations in one order whatever order the passes ran them in:
+    // `scale` before `fault`, `/jobs` before `/queue`, fewer worker processes first (the order
+    // bench-runner wrote them in before passes). The sort is stable: targets keep file order.
+    let targets: Vec<String> = targets(q).into_iter().map(|(t, _)| t).collect();
+    groups.sort_by_key(|g| {
+        let x = g[0];
+        (
+            targets.iter().position(|t| *t == x.target),
+            x.run == QUEUE_RUN_FAULT,
+            x.is_queue(),
+            x.queue_workers,
+        )
+    });
+    QueueResults {
+        rows: groups.iter().map(|g| combine(g)).collect(),
+    }
+}
+
+/// One configuration's bursts as one row ([`configurations`]).
+fn combine(bursts: &[&QueueRow]) -> QueueRow {
+    let mut row = bursts[0].clone();
+    if bursts.len() == 1 {
+        row.pass = None;
+        return row;
+    }
+    let sum = |f: fn(&QueueRow) -> Option<u64>| -> Option<u64> {
+        bursts.iter().map(|x| f(x)).sum::<Option<u64>>()
+    };
+    let median = |f: fn(&QueueRow) -> Option<f64>| median_upper(bursts.iter().filter_map(|x| f(x)));
+    if let Some(bad) = bursts.iter().find(|x| !x.ok()) {
+        row.result.clone_from(&bad.result);
+    }
+    row.failure = bursts.iter().find_map(|x| x.failure.clone());
+    row.pass = None;
+    row.jobs = sum(|x| x.jobs);
+    row.accepted = sum(|x| x.accepted);
+    row.completed = sum(|x| x.completed);
+    row.wrong = sum(|x| x.wrong);
+    row.lost = sum(|x| x.lost);
+    row.taken_over = sum(|x| x.taken_over);
+    row.killed_at_ms = median(|x| x.killed_at_ms);
+    row.span_ms = median(|x| x.span_ms);
+    row.throughput_rps = median(|x| x.throughput_rps);
+    row.latency_us_p50 = median(|x| x.latency_us_p50);
+    row.latency_us_p99 = median(|x| x.latency_us_p99);
+    row.probe_latency_us_p99 = median(|x| x.probe_latency_us_p99);
+    row.lag_us_p99 = median(|x| x.lag_us_p99);
+    row.server_cpu_ms = median(|x| x.server_cpu_ms);
+    row.workers_cpu_ms = median(|x| x.workers_cpu_ms);
+    row.broker_cpu_ms = median(|x| x.broker_cpu_ms);
+    row.client_cpu_ms = median(|x| x.client_cpu_ms);
+    row
+}
+
+/// The most bursts of one configuration: the passes the queue experiment ran (1 in files
+/// older than passes).
+pub fn passes(q: &QueueResults) -> usize {
+    q.rows
+        .iter()
+        .filter(|x| !x.run.is_empty())
+        .filter_map(|x| x.pass)
+        .max()
+        .map_or(1, |p| p as usize)
+}
+
 /// The scale-out runs of one target, in file order.
 pub fn scale_rows<'a>(q: &'a QueueResults, target: &str) -> Vec<&'a QueueRow> {
     q.rows
@@ -184,8 +276,12 @@ pub struct ScaleVerdict {
     pub one: (f64, Option<(f64, bool)>),
     /// The most processes measured, their throughput and CPU busy.
     pub most: (u32, f64, Option<(f64, bool)>),
-    /// `most` ÷ `one`.
+    /// `most` ÷ `one`: the median over the passes of the two bursts' ratio in the same pass
+    /// (the same server process, a minute apart at most); with one burst each, their ratio.
     pub ratio: f64,
+    /// The smallest and largest of the passes' ratios and how many passes had both bursts;
+    /// `None` with fewer than two such passes.
+    pub ratio_range: Option<(f64, f64, usize)>,
     /// `/jobs`' throughput in the same run, results/s.
     pub jobs_rps: Option<f64>,
     /// What limited it.
@@ -211,9 +307,38 @@ pub enum Limit {
     Elsewhere,
 }
 
-/// The verdict of `target`: `None` without an ok `/queue` run with one worker process and one
-/// with more.
-pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<ScaleVerdict> {
+/// The ratio of `most` worker processes' throughput to one's in each pass that has a sound
+/// burst of both, in pass order.
+fn paired_ratios(bursts: &QueueResults, target: &str, most: u32) -> Vec<f64> {
+    let scale = scale_rows(bursts, target);
+    let of = |w: u32, pass: u32| {
+        scale
+            .iter()
+            .find(|x| {
+                x.sound() && x.is_queue() && x.queue_workers == Some(w) && x.pass == Some(pass)
+            })
+            .and_then(|x| x.throughput_rps)
+    };
+    let mut passes: Vec<u32> = scale.iter().filter_map(|x| x.pass).collect();
+    passes.sort_unstable();
+    passes.dedup();
+    passes
+        .into_iter()
+        .filter_map(|p| Some((of(most, p)?, of(1, p)?)))
+        .filter(|(_, one)| *one > 0.0)
+        .map(|(m, one)| m / one)
+        .collect()
+}
+
+/// The verdict of `target` from `q`'s configurations ([`configurations`] of `bursts`):
+/// `None` without an ok `/queue` run with one worker process and one with more. The ratio is
+/// paired by pass where `bursts` has passes.
+pub fn scale_verdict(
+    q: &QueueResults,
+    bursts: &QueueResults,
+    target: &str,
+    cores: Cores,
+) -> Option<ScaleVerdict> {
     let rows = scale_rows(q, target);
     let queue: Vec<&QueueRow> = rows
         .iter()
@@ -230,7 +355,11 @@ pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<Sca
     if one_rps <= 0.0 {
         return None;
     }
-    let ratio = most_rps / one_rps;
+    let paired = paired_ratios(bursts, target, most.queue_workers?);
+    let ratio = median_upper(paired.iter().copied()).unwrap_or(most_rps / one_rps);
+    let ratio_range = (paired.len() >= 2)
+        .then(|| bounds(paired.iter().copied()).map(|(lo, hi)| (lo, hi, paired.len())))
+        .flatten();
     let one_busy = one.cpu_busy(cores);
     // The gain first: a second process that added throughput did so whatever the cores' busy
     // figure says (busy is a mean over the burst, ± a clock tick per process). Checked the
@@ -245,6 +374,7 @@ pub fn scale_verdict(q: &QueueResults, target: &str, cores: Cores) -> Option<Sca
         one: (one_rps, one_busy),
         most: (most.queue_workers?, most_rps, most.cpu_busy(cores)),
         ratio,
+        ratio_range,
         jobs_rps: rows
             .iter()
             .find(|x| x.sound() && x.strategy == Strategy::Jobs.name())
@@ -278,7 +408,8 @@ pub fn fault_rows(q: &QueueResults) -> impl Iterator<Item = &QueueRow> {
         .filter(|x| x.run == QUEUE_RUN_FAULT && x.accepted.is_some())
 }
 
-/// The tally of the fault runs.
+/// The tally of the fault runs: of every burst (`q` as read, one per pass), so that a job lost
+/// in any pass is named with its pass.
 pub fn fault_tally(q: &QueueResults) -> FaultTally {
     let runs: Vec<&QueueRow> = fault_rows(q).collect();
     let mut t = FaultTally {
@@ -289,7 +420,7 @@ pub fn fault_tally(q: &QueueResults) -> FaultTally {
         no_kill: Vec::new(),
     };
     for x in runs {
-        if x.killed_at_ms.is_none() {
+        if x.killed_at_ms.is_none() && !t.no_kill.contains(&x.target) {
             t.no_kill.push(x.target.clone());
         }
         if x.clean() == Some(true) {
@@ -312,8 +443,9 @@ pub fn fault_tally(q: &QueueResults) -> FaultTally {
                 what.push("its counts missing".into());
             }
             t.bad.push(format!(
-                "{}: of {} accepted jobs, {}",
+                "{}{}: of {} accepted jobs, {}",
                 x.target,
+                x.pass.map_or(String::new(), |p| format!(" (pass {p})")),
                 count_cell(x.accepted),
                 and_list(&what)
             ));
@@ -330,6 +462,11 @@ pub struct QueueFacts {
     pub hops: Vec<(HopSource, Vec<Hop>)>,
     /// The cores the bursts had.
     pub cores: Cores,
+    /// Each configuration's figures over its passes ([`configurations`]); `None` when the run
+    /// did not measure the queue experiment.
+    pub configurations: Option<QueueResults>,
+    /// The passes the queue experiment ran.
+    pub passes: usize,
     /// The scale-out verdict of each target of the queue experiment that has one, in file
     /// order.
     pub scale: Vec<ScaleVerdict>,
@@ -341,18 +478,25 @@ impl QueueFacts {
     /// The facts of `r`'s `/queue` measurements.
     pub fn of(r: &Results) -> QueueFacts {
         let cores = cores(&r.metadata);
-        let scale = r.queue.as_ref().map_or_else(Vec::new, |q| {
-            targets(q)
-                .iter()
-                .filter_map(|(t, _)| scale_verdict(q, t, cores))
-                .collect()
-        });
+        let configs = r.queue.as_ref().map(configurations);
+        let scale = r
+            .queue
+            .as_ref()
+            .zip(configs.as_ref())
+            .map_or_else(Vec::new, |(b, q)| {
+                targets(q)
+                    .iter()
+                    .filter_map(|(t, _)| scale_verdict(q, b, t, cores))
+                    .collect()
+            });
         QueueFacts {
             hops: [sizes_hops(r), batch_hops(r)]
                 .into_iter()
                 .flatten()
                 .collect(),
             cores,
+            passes: r.queue.as_ref().map_or(1, passes),
+            configurations: configs,
             scale,
             fault: r.queue.as_ref().map(fault_tally),
         }

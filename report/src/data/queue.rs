@@ -1,5 +1,6 @@
 //! queue_summary.csv: the queue experiment's bursts (scale-out with 1, 2… worker processes,
-//! and the fault run), one row per run, and the CPU figures read from it.
+//! and the fault run), one row per burst (a configuration in a pass), and the CPU figures read
+//! from it. [`crate::analysis::queue`] takes each configuration's figures over its passes.
 
 use std::path::Path;
 
@@ -17,7 +18,7 @@ pub const CPU_TICK_MS: f64 = 10.0;
 /// One row of queue_summary.csv (the columns the report uses). A target without runs (no
 /// broker, or it failed before its first) is one row with `result`, its reason in `failure`
 /// or `note`, and no figures.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct QueueRow {
     /// Target name.
     pub target: String,
@@ -45,6 +46,10 @@ pub struct QueueRow {
     pub worker_threads: Option<u32>,
     /// The lease after which a job a worker holds may be taken over, ms.
     pub lease_ms: Option<u64>,
+    /// The pass the burst ran in, from 1; `None` on a configuration's figures over its passes
+    /// and in files older than the column (one burst per configuration).
+    #[serde(default)]
+    pub pass: Option<u32>,
     /// Jobs of the burst.
     pub jobs: Option<u64>,
     /// Jobs accepted (202) at submission.
@@ -203,9 +208,9 @@ impl QueueRow {
 }
 
 /// queue_summary.csv, in file order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueueResults {
-    /// Every row, in file order (bench-runner's: target, then its runs).
+    /// Every row, in file order (bench-runner's: target, then its bursts, pass after pass).
     pub rows: Vec<QueueRow>,
 }
 
