@@ -56,7 +56,8 @@ sum-squares 0, 1000 … 10000000), lone requests for T1 (up to 5 ms of them over
 one round of C requests with the probe: sizes_raw.csv, sizes_probes.csv, sizes_summary.csv.
 rate: open loop, per target at its largest --workers value (the core count by default): a fresh
 server per strategy, verified, T1 measured, then one step per --load (fraction of the capacity,
-cores ÷ T1) or --rate (requests/s): requests sent at constant intervals (as wrk2) for --duration
+threads ÷ T1: executor threads for inline and yielding handlers, cores for the others) or --rate
+(requests/s): requests sent at constant intervals (as wrk2) for --duration
 after a warm-up, each timed from its scheduled send time (no coordinated omission), with a
 /health probe beside it; the server is idle before each step, its --max-queue and
 --max-background set to C (so that bounded strategies can shed within a step). At most
@@ -230,7 +231,7 @@ pub struct Cli {
     )]
     pub server_arg: Vec<String>,
 
-    /// Rate experiment: offered loads, as fractions of the pair's capacity (cores ÷ T1),
+    /// Rate experiment: offered loads, as fractions of the pair's capacity (threads ÷ T1),
     /// comma-separated, any order [default: 0.5,0.9,1.2,1.5; 0.5,1.5 with --quick].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_positive,
           allow_negative_numbers = true, conflicts_with = "rate", help_heading = "Rate experiment")]

@@ -1545,9 +1545,17 @@ fn quick_rate_run_writes_the_rate_files_and_its_summary_rederives_from_raw() {
             })
             .count();
         assert_eq!(probe_count.to_string(), at("probes"));
-        // Offered: the load times the capacity, cores ÷ T1.
+        // Offered: the load times the capacity, threads ÷ T1: the cores for offloaded
+        // strategies (the executor's threads count for inline ones only).
         let capacity = num(at("capacity_rps"));
         assert!((num(at("offered_rps")) - num(at("load")) * capacity).abs() < 0.2);
+        assert_eq!(at("capacity_basis"), "cores");
+        let threads = num(at("capacity_threads"));
+        let from_t1 = threads / (num(at("t1_ms")) / 1e3);
+        assert!(
+            (capacity - from_t1).abs() <= 0.01 * from_t1,
+            "{capacity} vs {from_t1}"
+        );
     }
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join(METADATA)).expect("metadata"))

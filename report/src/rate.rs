@@ -22,7 +22,9 @@ pub fn markdown(
     let mut md = String::from("## Rate (open loop)\n\n");
     md.push_str(&format!(
         "Requests sent at constant intervals at each offered load (a fraction of the pair's \
-         capacity, cores ÷ T1), each timed from its scheduled send. **Knee**: the first offered \
+         **capacity**: the kernels it can run at once ÷ T1, counting the executor's threads for \
+         an inline or yielding handler, 1 on a current-thread runtime, and the cores for the \
+         others), each timed from its scheduled send. **Knee**: the first offered \
          load at which the p99 latency of verified answers passed {KNEE_T1S} × T1. **Past \
          capacity**: at the highest load above 1, *sheds* when at least {:.0} % of the \
          requests got 503, *queues* when p99 passed {KNEE_T1S} × T1 without that, *keeps up* \
@@ -36,8 +38,9 @@ pub fn markdown(
         return md;
     }
     md.push_str(
-        "| target | workers | strategy | T1 (ms) | capacity (req/s) | knee (load) | past capacity \
-         | generator behind at steps | refused by the generator |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| target | workers | strategy | T1 (ms) | capacity (req/s) | capacity counts | knee \
+         (load) | past capacity | generator behind at steps | refused by the generator \
+         |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for f in found {
         let knee = match f.knee_load {
@@ -59,8 +62,14 @@ pub fn markdown(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let counts = match f.capacity {
+            Some((1, true)) => "1 executor thread".to_owned(),
+            Some((n, true)) => format!("{n} executor threads"),
+            Some((n, false)) => format!("{n} cores"),
+            None => "-".to_owned(),
+        };
         md.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {:.0} | {knee} | {overload} | {behind} | {} |\n",
+            "| {} | {} | {} | {:.2} | {:.0} | {counts} | {knee} | {overload} | {behind} | {} |\n",
             f.target,
             f.workers.map_or("-".into(), |w| w.to_string()),
             f.strategy.path(),
@@ -350,7 +359,7 @@ fn latency_chart(r: &RateResults) -> String {
     svg.text(
         WIDTH / 2.0,
         bottom,
-        "offered load (fraction of capacity, cores ÷ T1; dotted line: 1)",
+        "offered load (fraction of capacity, threads ÷ T1; dotted line: 1)",
         TEXT,
         Anchor::Middle,
     );
@@ -460,6 +469,8 @@ mod tests {
             failure: None,
             t1_ms: Some(5.0),
             capacity_rps: Some(400.0),
+            capacity_threads: Some(2),
+            capacity_basis: Some("cores".into()),
             step,
             load: Some(load),
             offered_rps: Some(load * 400.0),
@@ -515,7 +526,9 @@ mod tests {
         }
         let md = markdown(&r, &findings(&r), &charts, "charts");
         assert!(
-            md.contains("| tokio | 2 | /bounded | 5.00 | 400 | 1.50 | queues (p99 300.0 ms)"),
+            md.contains(
+                "| tokio | 2 | /bounded | 5.00 | 400 | 2 cores | 1.50 | queues (p99 300.0 ms)"
+            ),
             "{md}"
         );
         assert!(md.contains("charts/rate_latency.svg"));

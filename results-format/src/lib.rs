@@ -486,6 +486,8 @@ pub const RATE_SUMMARY: CsvFile = CsvFile {
         "failure",
         "t1_ms",
         "capacity_rps",
+        "capacity_threads",
+        "capacity_basis",
         "step",
         "pass",
         "server_pid",
@@ -520,6 +522,13 @@ pub const RATE_SUMMARY: CsvFile = CsvFile {
         "note",
     ],
 };
+
+/// rate_summary.csv's `capacity_basis` of a pair whose kernels run on the executor's threads
+/// (inline and yielding handlers): its capacity is executor threads ÷ T1.
+pub const CAPACITY_EXECUTOR: &str = "executor";
+/// rate_summary.csv's `capacity_basis` of a pair whose kernels run off the executor: its
+/// capacity is cores ÷ T1.
+pub const CAPACITY_CORES: &str = "cores";
 
 /// The queue experiment's CSV files, in the order they are written.
 pub const QUEUE_FILES: [CsvFile; 2] = [QUEUE_RAW, QUEUE_SUMMARY];

@@ -3,7 +3,9 @@
 //! Per pair (target at its largest `--workers`, strategy): a fresh server, started and
 //! verified once ([`Bench::visit`]: the batch experiment's checks and warm-up), T1 (the
 //! fastest of `--calibration` lone requests), then one step per offered rate: `--load`
-//! fractions of the capacity, cores ÷ T1, or `--rate` requests per second. Before each step the
+//! fractions of the capacity, threads ÷ T1 ([`Capacity`]: the executor threads for an inline
+//! or yielding handler, the cores for the others), or `--rate` requests per second. Before each
+//! step the
 //! server is idle (`/stats`, as in the batch experiment).
 //!
 //! A step sends requests at **constant intervals** (1 / rate), as wrk2 does. Poisson arrivals
@@ -32,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use common::Strategy;
+use common::strategy::Execution;
 use conformance::{HttpClient, Mode};
 use results_format::{RATE_PROBES, RATE_RAW, RATE_SUMMARY};
 
@@ -211,8 +214,8 @@ pub struct RatePair {
     pub verification: Option<Verification>,
     /// The fastest lone request.
     pub t1: Option<Duration>,
-    /// Cores the capacity counts.
-    pub cores: usize,
+    /// What the capacity counts: how many kernels the pair can run at once, and why.
+    pub capacity: Capacity,
     /// The kernel's name.
     pub kernel: &'static str,
     /// Kernel size of every request.
@@ -230,11 +233,11 @@ pub struct RatePair {
 impl RatePair {
     fn new(labels: Labels, strategy: Strategy, plan: &Plan) -> RatePair {
         RatePair {
+            capacity: Capacity::of(strategy, labels.workers, plan.cores),
             labels,
             strategy,
             verification: None,
             t1: None,
-            cores: plan.cores,
             kernel: plan.kernel.name(),
             n: plan.n,
             steps: vec![],
@@ -244,9 +247,9 @@ impl RatePair {
         }
     }
 
-    /// Requests per second the server can do: cores ÷ T1.
+    /// Requests per second the server can do: threads ÷ T1.
     pub fn capacity_rps(&self) -> Option<f64> {
-        capacity_rps(self.cores, self.t1?)
+        capacity_rps(self.capacity.threads, self.t1?)
     }
 
     /// `tokio, workers=2, /thread`.
@@ -262,9 +265,63 @@ impl RatePair {
     }
 }
 
-/// cores ÷ T1, in requests per second (`None` for a T1 of zero).
-pub fn capacity_rps(cores: usize, t1: Duration) -> Option<f64> {
-    (!t1.is_zero()).then(|| cores as f64 / t1.as_secs_f64())
+/// `threads` ÷ T1, in requests per second (`None` for a T1 of zero).
+pub fn capacity_rps(threads: usize, t1: Duration) -> Option<f64> {
+    (!t1.is_zero()).then(|| threads as f64 / t1.as_secs_f64())
+}
+
+/// How many kernels a pair can run at once, the numerator of its capacity (threads ÷ T1).
+///
+/// A handler that computes on the executor thread (inline, or yielding in slices) has only the
+/// executor's threads: one on a current-thread runtime, whatever the cores. Its capacity is
+/// 1 ÷ T1 there, and counting the cores made a current-thread runtime's "load 0.5" its full
+/// capacity (its throughput levelled off at 1 ÷ T1, so its knee "at 0.9" was really at 1.8).
+/// Every other strategy runs the kernel off the executor, on threads as many as the cores
+/// (the CPU pool, the bounded permits, the queue workers) or more (`/thread`), which the cores
+/// then bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// Kernels at once.
+    pub threads: usize,
+    /// What bounds them.
+    pub basis: CapacityBasis,
+}
+
+/// What bounds the kernels a pair runs at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacityBasis {
+    /// The executor's threads (its workers, at most the cores): inline and yielding handlers.
+    Executor,
+    /// The cores: the kernel runs off the executor.
+    Cores,
+}
+
+impl CapacityBasis {
+    /// Its name in rate_summary.csv's `capacity_basis`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CapacityBasis::Executor => results_format::CAPACITY_EXECUTOR,
+            CapacityBasis::Cores => results_format::CAPACITY_CORES,
+        }
+    }
+}
+
+impl Capacity {
+    /// Of `strategy` on a server with `workers` executor threads (`None`: unknown, an external
+    /// server) on `cores` cores.
+    pub fn of(strategy: Strategy, workers: Option<usize>, cores: usize) -> Capacity {
+        let cores = cores.max(1);
+        match (strategy.execution(), workers) {
+            (Execution::Inline | Execution::Yielding, Some(w)) => Capacity {
+                threads: w.clamp(1, cores),
+                basis: CapacityBasis::Executor,
+            },
+            _ => Capacity {
+                threads: cores,
+                basis: CapacityBasis::Cores,
+            },
+        }
+    }
 }
 
 /// The rate experiment over the run's subjects: its files and how its pairs went.
@@ -277,7 +334,7 @@ pub async fn run(
     let rate = &settings.rate;
     let steps = match &rate.steps {
         Steps::Load(l) => format!(
-            "load {} × capacity (cores ÷ T1)",
+            "load {} × capacity (threads ÷ T1: executor threads inline, cores offloaded)",
             l.iter().map(f64::to_string).collect::<Vec<_>>().join(", ")
         ),
         Steps::Rate(r) => format!(
@@ -521,9 +578,13 @@ async fn measure_at(
         }
         p.t1 = Some(t1);
         log.line(&format!(
-            "   T1 = {:.2} ms, capacity ≈ {} cores ÷ T1 = {:.0} requests/s",
+            "   T1 = {:.2} ms, capacity ≈ {} {} ÷ T1 = {:.0} requests/s",
             millis(t1),
-            p.cores,
+            p.capacity.threads,
+            match p.capacity.basis {
+                CapacityBasis::Executor => "executor thread(s)",
+                CapacityBasis::Cores => "cores",
+            },
             p.capacity_rps().unwrap_or(0.0)
         ));
     }
@@ -871,6 +932,8 @@ fn write_summary(w: &mut impl Write, pairs: &[RatePair], timeout: Duration) -> i
                 .put(failure)
                 .num(p.t1.map(millis), 3)
                 .num(p.capacity_rps(), 1)
+                .put(p.capacity.threads)
+                .put(p.capacity.basis.name())
         };
         for s in &p.steps {
             let f = StepFigures::of(s, timeout);
@@ -1148,6 +1211,41 @@ mod tests {
         };
         let args = bench::server_args(&big, 2);
         assert!(queue_limits(&big, &args, &[]).is_empty());
+    }
+
+    #[test]
+    fn capacity_counts_the_executor_threads_for_inline_work_and_the_cores_otherwise() {
+        let of = Capacity::of;
+        // A current-thread runtime: one executor thread, whatever the cores.
+        assert_eq!(
+            of(Strategy::Cycle, Some(1), 2),
+            Capacity {
+                threads: 1,
+                basis: CapacityBasis::Executor
+            }
+        );
+        assert_eq!(of(Strategy::CycleSleep, Some(1), 2).threads, 1);
+        assert_eq!(of(Strategy::Generator, Some(2), 2).threads, 2);
+        // More workers than cores: the cores bound them.
+        assert_eq!(of(Strategy::Cycle, Some(8), 2).threads, 2);
+        // Off the executor: the cores, however few executor threads.
+        for s in [
+            Strategy::Rayon,
+            Strategy::Thread,
+            Strategy::Jobs,
+            Strategy::Queue,
+        ] {
+            assert_eq!(
+                of(s, Some(1), 2),
+                Capacity {
+                    threads: 2,
+                    basis: CapacityBasis::Cores
+                },
+                "{s:?}"
+            );
+        }
+        // An external server's executor is unknown: the cores.
+        assert_eq!(of(Strategy::Cycle, None, 4).basis, CapacityBasis::Cores);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! p99 latency passes [`KNEE_T1S`] × T1, and whether past its capacity it sheds load with 503s
 //! or lets it queue.
 //!
-//! Offered load is a fraction of the pair's capacity (cores ÷ T1): `load` from `--load` runs,
+//! Offered load is a fraction of the pair's capacity (threads ÷ T1: the executor's threads for
+//! an inline or yielding handler, the cores for the others): `load` from `--load` runs,
 //! offered ÷ capacity from `--rate` runs, so pairs of different T1 share one axis.
 
 use common::Strategy;
@@ -27,8 +28,11 @@ pub struct PairFinding {
     pub strategy: Strategy,
     /// T1, ms.
     pub t1_ms: f64,
-    /// cores ÷ T1.
+    /// Kernels the pair runs at once ÷ T1.
     pub capacity_rps: f64,
+    /// What the capacity counts: (kernels at once, on the executor's threads rather than the
+    /// cores); `None` when the file does not say.
+    pub capacity: Option<(u32, bool)>,
     /// The first offered load at which p99 passed [`KNEE_T1S`] × T1 (or nothing was
     /// verified), if any step did.
     pub knee_load: Option<f64>,
@@ -84,6 +88,12 @@ pub(crate) fn finding(rows: &[RateRow]) -> Option<PairFinding> {
         strategy: Strategy::from_name(&first.strategy)?,
         t1_ms,
         capacity_rps: first.capacity_rps?,
+        capacity: first.capacity_threads.zip(
+            first
+                .capacity_basis
+                .as_deref()
+                .map(|b| b == results_format::CAPACITY_EXECUTOR),
+        ),
         knee_load,
         top_load,
         overload,

@@ -26,8 +26,12 @@ pub struct RateRow {
     pub failure: Option<String>,
     /// Fastest lone request, ms.
     pub t1_ms: Option<f64>,
-    /// cores ÷ T1.
+    /// Kernels the pair runs at once ÷ T1.
     pub capacity_rps: Option<f64>,
+    /// Kernels the pair runs at once: the executor's threads or the cores.
+    pub capacity_threads: Option<u32>,
+    /// What bounds them: `executor` (inline and yielding handlers) or `cores`.
+    pub capacity_basis: Option<String>,
     /// From 1 (0: a failed or not applicable pair).
     pub step: u32,
     /// Fraction of capacity (`--load` runs).
