@@ -26,13 +26,13 @@ use common::Strategy;
 use results_format::{QUEUE_RAW, QUEUE_RUN_FAULT, QUEUE_RUN_SCALE, QUEUE_SUMMARY};
 
 use crate::cpu::CpuTime;
-use crate::harness::ExperimentRun;
 use crate::harness::bench::{self, Bench, Session};
 use crate::harness::console::Console;
 use crate::harness::http::Outcome;
 use crate::harness::output::Row;
 use crate::harness::records::{Labels, Log, Round};
 use crate::harness::stats::{micros, percentiles};
+use crate::harness::{Cut, ExperimentRun};
 use crate::servers::Binaries;
 use crate::settings::Plan;
 use crate::settings::{Settings, Subjects};
@@ -165,12 +165,28 @@ pub async fn run(
     );
     let console = Console::new(subjects.len() as u64);
     let mut all = Vec::new();
+    let mut cut = Cut::default();
+    let mut interrupted = false;
     for (target, binary, workers) in subjects {
         let what = format!("queue: {}, workers={workers}", target.name);
+        if interrupted || bench.stop().requested().is_some() {
+            // No target started after a stop request; the one under way is dropped whole.
+            interrupted = true;
+            cut.missing.push(what);
+            continue;
+        }
         console.working_on(&what);
         console.line(&format!("== {what}"));
         let measured = measure_target(bench, settings, target, binary, workers, &console);
-        let t = console.keep_alive(&what, measured).await;
+        let Some(t) = bench
+            .stop()
+            .or_stop(console.keep_alive(&what, measured))
+            .await
+        else {
+            interrupted = true;
+            cut.missing.push(what);
+            continue;
+        };
         crate::harness::pair_end(
             &console,
             &what,
@@ -186,7 +202,7 @@ pub async fn run(
     let outcomes = all
         .iter()
         .map(|t| (t.failure.is_some(), t.not_applicable.is_some()));
-    Ok(ExperimentRun::tally(files, outcomes))
+    Ok(ExperimentRun::tally(files, outcomes).cut_short(interrupted, cut))
 }
 
 async fn measure_target(
