@@ -1,6 +1,9 @@
 //! bench-runner: loads every server × strategy pair of this workspace (or any server at
 //! `--url`), measures batch time, per-request latency and responsiveness under CPU-bound
-//! handlers, and writes long-format CSVs with their metadata to `results/`.
+//! handlers, and writes long-format CSVs with their metadata and their report (REPORT.md,
+//! charts/) to a directory of the run's own, `runs/<UTC date>-<time>/`, or to `--out` (the
+//! committed baseline `results/` only on purpose: [`harness::run_dir`]). Ctrl-C keeps the
+//! visits finished, marked partial ([`harness::stop`]).
 //!
 //! Experiments (`--experiment`, [`experiments`]): [`batch`](experiments::batch), described
 //! here, [`sizes`](experiments::sizes) (the work-size sweep), [`rate`](experiments::rate) (open
