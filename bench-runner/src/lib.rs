@@ -241,6 +241,7 @@ async fn measure(
         plan.kernel.unit(),
         mib(plan.kernel.memory_bytes())
     );
+    let measuring = SystemTime::now();
     let t0 = Instant::now();
     let signals = on_termination(stop.clone());
     // After a stop request no experiment starts, and the one under way keeps the visits it
@@ -326,7 +327,7 @@ async fn measure(
         args: argv,
         server_build_profile: profile,
         servers: servers_run,
-        started,
+        started: measuring,
         duration,
         pairs,
         pairs_failed: failed,

@@ -306,12 +306,12 @@ fn quick_run_against_every_server_writes_verified_csvs() {
         .expect("results dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    // The batch experiment's files and metadata.json: no other experiment's.
+    // The batch experiment's files, metadata.json and their report: no other experiment's.
     let want: BTreeSet<String> = Experiment::Batch
         .files()
         .iter()
         .map(|f| f.name)
-        .chain([METADATA])
+        .chain([METADATA, "REPORT.md", "charts"])
         .map(str::to_owned)
         .collect();
     assert_eq!(names, want, "files in {}", out.display());
@@ -1471,11 +1471,11 @@ fn the_sizes_experiment_alone_writes_its_files_and_says_so() {
     let want: BTreeSet<String> = SIZES_FILES
         .iter()
         .map(|f| f.name.to_owned())
-        .chain([METADATA.to_owned()])
+        .chain([METADATA, "REPORT.md", "charts"].map(str::to_owned))
         .collect();
     assert_eq!(
         names, want,
-        "the previous run's batch files and report are gone"
+        "the previous run's batch files are gone, its report replaced by this run's"
     );
 
     let summary = Csv::read(&out.join(SIZES_SUMMARY.name));
@@ -1607,9 +1607,16 @@ fn quick_rate_run_writes_the_rate_files_and_its_summary_rederives_from_raw() {
         .expect("results dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    let want: BTreeSet<String> = [RATE_RAW.name, RATE_PROBES.name, RATE_SUMMARY.name, METADATA]
-        .map(str::to_owned)
-        .into();
+    let want: BTreeSet<String> = [
+        RATE_RAW.name,
+        RATE_PROBES.name,
+        RATE_SUMMARY.name,
+        METADATA,
+        "REPORT.md",
+        "charts",
+    ]
+    .map(str::to_owned)
+    .into();
     assert_eq!(names, want);
 
     let summary = Csv::read(&out.join(RATE_SUMMARY.name));
