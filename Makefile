@@ -5,7 +5,8 @@
 CARGO ?= cargo
 # Extra bench-runner options, e.g. `make all-bench BENCH_ARGS="--rounds 3"`.
 BENCH_ARGS ?=
-# Where results (CSVs, metadata, REPORT.md, charts) go.
+# Where make all-bench's results (CSVs, metadata, REPORT.md, charts) go: the committed baseline
+# by default. bench-runner run by hand without --out writes runs/<UTC date>-<time>/ instead.
 OUT ?= results
 SERVERS := -p server-tokio-axum -p server-async-std-tide -p server-smol-hyper -p server-actix-web -p queue-worker
 
@@ -27,36 +28,39 @@ ARGON2_OUT ?= $(OUT)/argon2
 # directory is (CARGO_TARGET_DIR, build.target-dir). Never a path of ours: a hard-coded
 # target/release measured nothing (or stale binaries) when the target directory was elsewhere.
 #
-# Results rule (docs/results-format.md): bench-runner exits 0 (all measured) or 1 (some pairs
-# failed, marked in summary.csv) after replacing $(OUT); the report is then regenerated, so
-# REPORT.md always describes the CSVs beside it, and make fails on 1. Any other status (nothing
-# measured, interrupted) left $(OUT) as it was: no report, make fails.
-BENCH = status=0; $(CARGO) run --release -p bench-runner -- $(1) || status=$$?; \
-	if [ $$status -le 1 ]; then $(CARGO) run --release -p report -- --results $(2) || exit $$?; fi; \
-	exit $$status
-
+# Results rule (docs/results-format.md): results/ is the committed baseline, written only here
+# (and by an explicit --out results); a bench-runner run without --out writes runs/<UTC
+# date>-<time>/ instead (git-ignored). bench-runner exits 0 (all measured) or 1 (some pairs failed,
+# marked in summary.csv) after replacing $(OUT) with the new CSVs and their REPORT.md and charts/,
+# which it writes itself from them (the report crate as a library, the same files `make report`
+# writes), so REPORT.md always describes the CSVs beside it; make fails on 1. An $(OUT) holding
+# files bench-runner does not write is refused before measuring (exit 2; BENCH_ARGS=--force keeps
+# them). Nothing measured: exit 2, $(OUT) as it was. Interrupted (Ctrl-C): exit 130, what was
+# finished written as a partial run to a fresh runs/ directory (never to results/).
+BENCH = $(CARGO) run --release -p bench-runner -- $(1)
 ## The main job: release builds; every experiment (batch, sizes, rate, queue: docs/methodology.md) on
 ## every runtime × worker count × strategy with the load generator and the servers sharing the
 ## cores (results/), then the batch experiment with the cores kept apart (results/separate-cores/);
-## each run followed by its report. About 6 minutes after the build on 2 cores (4:47 for the
+## each run writes its own report. About 6 minutes after the build on 2 cores (4:47 for the
 ## four experiments in the last baseline, in shuffled passes on a fresh server each). Bigger runs:
 ## BENCH_ARGS (e.g. "--rounds 20 --duration 2"); the argon2 kernel: make bench-argon2.
 all-bench: build-release
-	@$(call BENCH,--out $(OUT) $(BENCH_ARGS),$(OUT))
+	$(call BENCH,--out $(OUT) $(BENCH_ARGS))
 	$(MAKE) --no-print-directory bench-separate-cores
 
 ## A password hash per request (argon2id, 19 MiB each) on tokio, every strategy: the server's
 ## peak memory per strategy shows what 20 hashes at once cost on /thread against /rayon.
 bench-argon2: build-release
-	@$(call BENCH,--experiment batch --kernel argon2 --target tokio --out $(ARGON2_OUT) $(BENCH_ARGS),$(ARGON2_OUT))
+	$(call BENCH,--experiment batch --kernel argon2 --target tokio --out $(ARGON2_OUT) $(BENCH_ARGS))
 
 ## The batch experiment's matrix with bench-runner and the servers pinned to separate halves of the cores, so
 ## a stall can be told from the load generator's own starvation. Needs at least 2 cores.
 bench-separate-cores: build-release
 	@if [ $(CORES) -lt 2 ]; then echo "bench-separate-cores: needs 2 cores, this machine has $(CORES); skipped"; exit 0; fi; \
-	$(call BENCH,--experiment batch --client-cpus $(CLIENT_CPUS) --server-cpus $(SERVER_CPUS) --out $(SEPARATE_OUT) $(BENCH_ARGS),$(SEPARATE_OUT))
+	$(call BENCH,--experiment batch --client-cpus $(CLIENT_CPUS) --server-cpus $(SERVER_CPUS) --out $(SEPARATE_OUT) $(BENCH_ARGS))
 
-## Regenerates $(OUT)/REPORT.md and $(OUT)/charts/*.svg from the CSVs in $(OUT)/ only.
+## Regenerates $(OUT)/REPORT.md and $(OUT)/charts/*.svg from the CSVs in $(OUT)/ only (each
+## bench-runner run writes its own; this is for a report changed since).
 report:
 	$(CARGO) run --release -p report -- --results $(OUT)
 

@@ -34,6 +34,9 @@ pub const DEFAULT_ROUNDS: u32 = 6;
 /// at least 1), batch size, rounds. Tiny: checks the whole path, measures nothing.
 pub const QUICK: (u64, usize, u32) = (10_000, 4, 1);
 
+/// Where runs without `--out` go, in the workspace (`--runs-dir` for another place).
+pub const RUNS_DIR: &str = "runs";
+
 const AFTER_HELP: &str = "\
 Experiments (--experiment): batch, sizes, rate, queue, in that order.
 
@@ -44,7 +47,7 @@ the whole run and a slow minute of the machine falls on every pair alike (docs/m
 batch: R passes (--rounds); each visit starts the server on 127.0.0.1:0, verifies it with the
 conformance checks (first visit; later ones wait for /health and check the answers), warms up,
 takes a lone request for T1 (fastest lone request; --calibration more on the first visit), then
-one round of C concurrent requests while a /health probe runs open-loop. Results go to --out:
+one round of C concurrent requests while a /health probe runs open-loop. Results (see Output):
 raw.csv (one row per request), probes.csv (one row per probe), rounds.csv (one row per round),
 summary.csv (one row per pair: percentiles of all rounds pooled, batch time over rounds),
 passes.csv (the machine's speed per pass) and metadata.json; docs/results-format.md describes
@@ -75,14 +78,25 @@ queue_summary.csv (a row per burst). /queue pairs of the other experiments get
 the first --queue-workers count of workers. Without redis-server (apt-get install redis-server)
 /queue is not applicable and the run goes on.
 
+Output: without --out, a run writes a fresh directory of its own, runs/<UTC date>-<time>/ in the
+workspace (--runs-dir for another place; git-ignored), and prints its absolute path at the start and
+the end. The committed baseline results/ is written only with an explicit --out results (make
+all-bench). Every run writes its REPORT.md and charts/ beside its CSVs, all swapped in at once. An
+--out that holds anything a run does not write (foreign files) is refused before measuring, with the
+list, unless --force (which keeps them). Ctrl-C (SIGINT, SIGTERM) stops at once: the visit under way
+is dropped, and the visits finished before are written, marked partial in metadata.json and at the
+top of REPORT.md; an interrupted run whose --out is results/ writes to a fresh runs/ directory
+instead.
+
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
-2 nothing was measured (bad options, build failure, results not writable, a --url that does
-not answer GET /health with 200, or every pair failed: no CSV written, previous results kept); 130 interrupted (servers stopped, no CSV
-written, previous results kept). A run that writes (0 or 1) removes the previous REPORT.md and
-charts/ from --out, as they describe the CSVs it replaces: `make all-bench` regenerates them.
+2 nothing was measured (bad options, foreign files in --out, build failure, results not writable, a
+--url that does not answer GET /health with 200, or every pair failed: no CSV written, previous
+results kept), or the results were written but their report could not be; 130 interrupted (servers
+stopped, what was finished written as a partial run; nothing if no visit had finished).
 
 Examples:
-  cargo run -p bench-runner --release                      # every target, every strategy
+  cargo run -p bench-runner --release                      # every target, every strategy, to runs/
+  cargo run -p bench-runner --release -- --out results     # the same, replacing the baseline
   cargo run -p bench-runner --release -- --target smol     # one runtime
   cargo run -p bench-runner --release -- --n 10000000      # the Python demo's load
   cargo run -p bench-runner --release -- --url http://127.0.0.1:8000   # any server with these paths
@@ -186,17 +200,26 @@ pub struct Cli {
     #[arg(long, value_name = "URL", conflicts_with_all = ["target", "workers", "server_dir", "allow_debug"], help_heading = "Your own server (--url)")]
     pub url: Option<String>,
 
-    /// Directory the result files go to. Replaced as a whole at the end of a run that measured
-    /// something (other files are carried over, except the previous REPORT.md and charts/,
-    /// derived from the replaced CSVs); an interrupted run, or one where every pair failed,
-    /// leaves it untouched.
-    #[arg(
-        long,
-        default_value = "results",
-        value_name = "DIR",
-        help_heading = "Output"
-    )]
-    pub out: PathBuf,
+    /// Directory the result files go to, with their REPORT.md and charts/ (the committed
+    /// baseline is `results`: `make all-bench` passes `--out results`). Without it, a fresh
+    /// directory of its own under --runs-dir. Its run's files are replaced as a whole at the
+    /// end of a run that measured something; a DIR that holds anything else (foreign files) is
+    /// refused before measuring, unless --force; a run where every pair failed leaves it
+    /// untouched.
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub out: Option<PathBuf>,
+
+    /// With --out: measure even though DIR holds files bench-runner does not write; they are
+    /// kept beside the results (nothing a run did not write is deleted).
+    #[arg(long, help_heading = "Output")]
+    pub force: bool,
+
+    /// Where a run without --out (and an interrupted run whose --out is the baseline
+    /// results/) makes its own directory, `<UTC date>-<time>` (e.g. 20261202-201500)
+    /// [default: runs/ in the workspace, found from where bench-runner was built, whatever
+    /// the current directory; git-ignored].
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub runs_dir: Option<PathBuf>,
 
     /// Tiny n, C = 4, 1 round: checks the whole path in seconds, measures nothing useful.
     #[arg(long, help_heading = "Load and timing")]
@@ -445,6 +468,11 @@ impl Cli {
             plan,
             client: self.client,
             out: self.out.clone(),
+            force: self.force,
+            runs_dir: self
+                .runs_dir
+                .clone()
+                .unwrap_or_else(|| crate::servers::workspace_root().join(RUNS_DIR)),
             quick: self.quick,
             server_cpus: self.server_cpus.clone(),
             client_cpus: self.client_cpus.clone(),
@@ -590,7 +618,9 @@ mod tests {
         assert_eq!(s.plan.request_timeout, Duration::from_secs(30));
         assert_eq!(s.plan.calibration, 5);
         assert_eq!(s.client, ClientKind::Reqwest);
-        assert_eq!(s.out, PathBuf::from("results"));
+        assert_eq!(s.out, None);
+        assert!(!s.force);
+        assert_eq!(s.runs_dir, crate::servers::workspace_root().join("runs"));
         assert!(!s.quick);
     }
 

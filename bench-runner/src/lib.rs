@@ -1,6 +1,9 @@
 //! bench-runner: loads every server × strategy pair of this workspace (or any server at
 //! `--url`), measures batch time, per-request latency and responsiveness under CPU-bound
-//! handlers, and writes long-format CSVs with their metadata to `results/`.
+//! handlers, and writes long-format CSVs with their metadata and their report (REPORT.md,
+//! charts/) to a directory of the run's own, `runs/<UTC date>-<time>/`, or to `--out` (the
+//! committed baseline `results/` only on purpose: [`harness::run_dir`]). Ctrl-C keeps the
+//! visits finished, marked partial ([`harness::stop`]).
 //!
 //! Experiments (`--experiment`, [`experiments`]): [`batch`](experiments::batch), described
 //! here, [`sizes`](experiments::sizes) (the work-size sweep), [`rate`](experiments::rate) (open
@@ -51,6 +54,8 @@ pub mod targets;
 pub use cli::Cli;
 
 use crate::harness::bench::Bench;
+use crate::harness::run_dir::{self, RunDir};
+use crate::harness::stop::Stop;
 use crate::harness::{ExperimentRun, broker, console, external, metadata, output, probe};
 use crate::settings::Subjects;
 
@@ -66,14 +71,24 @@ pub struct Outcome {
     pub not_applicable: usize,
 }
 
-/// The run was stopped by a signal: servers stopped, nothing written.
+/// The run was stopped by a signal: servers stopped; the visits finished before it written
+/// (marked partial) to `written`, or nothing if none had finished.
 #[derive(Debug, thiserror::Error)]
-#[error("interrupted by {signal}: servers stopped, no results written ({out} left as it was)")]
+#[error(
+    "interrupted by {signal}: servers stopped; {}",
+    match written {
+        Some(dir) => format!(
+            "what was measured before is in {} (marked partial in metadata.json and REPORT.md)",
+            dir.display()
+        ),
+        None => "no visit had finished, no results written".to_owned(),
+    }
+)]
 pub struct Interrupted {
     /// `SIGINT` or `SIGTERM`.
     pub signal: &'static str,
-    /// `--out`.
-    pub out: String,
+    /// The directory the partial results went to, if any.
+    pub written: Option<std::path::PathBuf>,
 }
 
 /// Every pair failed or was not applicable (or there was none): the run is not written, so
@@ -104,21 +119,40 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<Outcome> {
 /// [`run`], with `--kernel` looked up in `kernels`: a program with a kernel of its own (a
 /// test, say) measures it with servers that know it too (see `server_tokio_axum::start`).
 ///
-/// Errors (nothing written): bad settings, servers that do not build, a `--url` that is not a
-/// server this benchmark can measure ([`external::NotMeasurable`]) or runs another kernel, a
-/// client that cannot be built, results that cannot be written, [`NothingMeasured`], or
-/// [`Interrupted`]. A pair that fails while others are measured is not an error: it is
-/// reported, marked in summary.csv, and counted in [`Outcome::failed`]; the files are written,
-/// and the previous report (REPORT.md, charts/) is dropped rather than left beside CSVs it does
-/// not describe.
+/// The run writes to `--out`, or without it to a fresh directory under `--runs-dir`
+/// ([`RunDir`]); its absolute path is printed at the start and the end. The files go in with
+/// their report (REPORT.md, charts/, from the `report` crate), in one atomic swap.
+///
+/// Errors (nothing written): bad settings, an `--out` holding foreign files without `--force`
+/// ([`output::ForeignFiles`]), servers that do not build, a `--url` that is not a server this
+/// benchmark can measure ([`external::NotMeasurable`]) or runs another kernel, a client that
+/// cannot be built, results that cannot be written, [`NothingMeasured`]. [`Interrupted`]: the
+/// visits finished before the signal are written, marked partial (to a fresh run directory
+/// when `--out` is the baseline). A report that cannot be written is an error too, after the
+/// CSVs are. A pair that fails while others are measured is not an error: it is reported,
+/// marked in summary.csv, and counted in [`Outcome::failed`]; the files are written.
 pub async fn run_with(
     cli: Cli,
     argv: Vec<String>,
     kernels: &[&'static dyn common::kernel::Kernel],
 ) -> anyhow::Result<Outcome> {
     let settings = cli.settings_with(kernels)?;
-    output::check_writable(&settings.out)
-        .with_context(|| format!("results cannot be written to {}", settings.out.display()))?;
+    let started = SystemTime::now();
+    let dir = RunDir::prepare(&settings, started)?;
+    println!("results will go to {}", dir.path.display());
+    let result = measure(settings, argv, &dir, started).await;
+    // A fresh directory the run did not write into is not left behind.
+    dir.forget();
+    result
+}
+
+/// [`run_with`] once the directory is known.
+async fn measure(
+    settings: settings::Settings,
+    argv: Vec<String>,
+    dir: &RunDir,
+    started: SystemTime,
+) -> anyhow::Result<Outcome> {
     if cfg!(debug_assertions) && !settings.quick {
         eprintln!(
             "note: bench-runner itself is a debug build: its client overhead is in every latency \
@@ -187,9 +221,11 @@ pub async fn run_with(
             String::new()
         }
     };
+    let stop = Stop::new();
     let bench = Bench::new(client, probe, plan, settings.client.name())
         .with_server_args(settings.server_args.clone())
-        .with_queue(queue);
+        .with_queue(queue)
+        .with_stop(stop.clone());
 
     let cores = match (&settings.server_cpus, &settings.client_cpus) {
         (Some(s), Some(c)) => format!("server on CPUs {s}, bench-runner on CPUs {c}"),
@@ -205,22 +241,49 @@ pub async fn run_with(
         plan.kernel.unit(),
         mib(plan.kernel.memory_bytes())
     );
-    let started = SystemTime::now();
+    let measuring = SystemTime::now();
     let t0 = Instant::now();
-    let experiments = async {
-        let mut runs = Vec::new();
-        for &experiment in &settings.experiments {
-            runs.push(experiments::run(experiment, &bench, &settings, binaries.as_ref()).await?);
+    let signals = on_termination(stop.clone());
+    // After a stop request no experiment starts, and the one under way keeps the visits it
+    // finished (each experiment watches `stop`).
+    let mut runs = Vec::new();
+    let mut cut = None;
+    let mut not_run = Vec::new();
+    for &experiment in &settings.experiments {
+        if stop.requested().is_some() {
+            not_run.push(experiment.name().to_owned());
+            continue;
         }
-        anyhow::Ok(runs)
-    };
-    let runs = tokio::select! {
-        runs = experiments => runs?,
-        signal = termination() => {
-            return Err(Interrupted { signal, out: settings.out.display().to_string() }.into());
+        let run = experiments::run(experiment, &bench, &settings, binaries.as_ref()).await?;
+        if let Some(c) = &run.cut {
+            cut = Some((experiment, c.clone()));
+            if run.pairs == run.not_applicable {
+                // Nothing of it finished: no files.
+                not_run.push(experiment.name().to_owned());
+                continue;
+            }
         }
-    };
+        runs.push(run);
+    }
+    signals.abort();
     let duration = t0.elapsed();
+    let interrupted = stop
+        .requested()
+        .filter(|_| cut.is_some() || !not_run.is_empty())
+        .map(|signal| {
+            let experiment = cut.as_ref().map(|(e, _)| e.name().to_owned());
+            let cut = cut.map(|(_, c)| c).unwrap_or_default();
+            (
+                signal,
+                results_format::Interruption {
+                    signal: signal.to_owned(),
+                    experiment,
+                    experiments_not_run: not_run,
+                    pairs_missing: cut.missing,
+                    pairs_short: cut.short,
+                },
+            )
+        });
 
     let count = |f: fn(&ExperimentRun) -> usize| runs.iter().map(f).sum::<usize>();
     let (pairs, failed, not_applicable) = (
@@ -231,25 +294,46 @@ pub async fn run_with(
     // Not-applicable pairs measure nothing either: a run of only those (and failures) is not
     // written.
     if failed + not_applicable == pairs {
+        if let Some((signal, _)) = interrupted {
+            return Err(Interrupted {
+                signal,
+                written: None,
+            }
+            .into());
+        }
         return Err(NothingMeasured {
             pairs,
             failed,
             not_applicable,
-            out: settings.out.display().to_string(),
+            out: dir.path.display().to_string(),
         }
         .into());
+    }
+    // An interrupted run never writes the baseline: its partial files go to a run directory.
+    let fallback = match &interrupted {
+        Some(_) if dir.is_baseline() => Some(run_dir::fresh(&settings.runs_dir, started)?),
+        _ => None,
+    };
+    let out = fallback.as_ref().map_or(&dir.path, |d| &d.path);
+    if let Some(d) = &fallback {
+        println!(
+            "interrupted: the partial results go to {}, not to the baseline {}",
+            d.path.display(),
+            dir.path.display()
+        );
     }
     let facts = metadata::RunFacts {
         settings: &settings,
         args: argv,
         server_build_profile: profile,
         servers: servers_run,
-        started,
+        started: measuring,
         duration,
         pairs,
         pairs_failed: failed,
         pairs_not_applicable: not_applicable,
         broker: broker_used,
+        interrupted: interrupted.as_ref().map(|(_, i)| i.clone()),
     };
     let meta = metadata::collect(facts, &servers::workspace_root());
     let mut files: Vec<(&str, Vec<u8>)> = runs.into_iter().flat_map(|r| r.files).collect();
@@ -258,25 +342,38 @@ pub async fn run_with(
         format!("{}\n", metadata::to_json(&meta)).into_bytes(),
     ));
     let written: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
-    let old_report = results_format::DERIVED
-        .iter()
-        .any(|name| settings.out.join(name).exists());
-    output::write_results(&settings.out, &files)
-        .with_context(|| format!("writing results to {}", settings.out.display()))?;
+    // The report is written from the new files before they replace the old ones, so the
+    // directory always holds a report that describes exactly its CSVs.
+    let report = |dir: &std::path::Path| report::run(dir).map(|_| ()).map_err(|e| format!("{e:#}"));
+    let report_failed = output::write_results(out, &files, report)
+        .with_context(|| format!("writing results to {}", out.display()))?;
     println!(
-        "{pairs} pairs in {} ({failed} failed, {not_applicable} not applicable); results in {}/: {}",
+        "{pairs} pairs in {} ({failed} failed, {not_applicable} not applicable); results in {}/: \
+         {}{}",
         console::clock(duration),
-        settings.out.display(),
-        written.join(", ")
+        out.display(),
+        written.join(", "),
+        match report_failed {
+            None => format!(
+                ", {} and {}/",
+                results_format::REPORT_FILE,
+                results_format::CHARTS_DIR
+            ),
+            Some(_) => String::new(),
+        }
     );
-    if old_report {
-        println!(
-            "the previous {} and {}/ described the replaced CSVs and were removed; regenerate \
-             them with `cargo run --release -p report -- --results {}` (make all-bench does)",
-            results_format::REPORT_FILE,
-            results_format::CHARTS_DIR,
-            settings.out.display()
+    if let Some(why) = report_failed {
+        anyhow::bail!(
+            "the results are in {} but their report could not be written: {why}",
+            out.display()
         );
+    }
+    if let Some((signal, _)) = interrupted {
+        return Err(Interrupted {
+            signal,
+            written: Some(out.clone()),
+        }
+        .into());
     }
     Ok(Outcome {
         pairs,
@@ -328,19 +425,28 @@ async fn check_external_kernel(
     }
 }
 
-/// Resolves at the first SIGINT or SIGTERM. Dropping the measurement future then kills the
-/// server it runs (`ServerProcess` kills on drop), and nothing is written.
-async fn termination() -> &'static str {
+/// Listens for the first SIGINT or SIGTERM and turns it into a stop request: no visit starts
+/// after it, the one under way is dropped (its server killed on drop, `ServerProcess`), and
+/// what was measured before is written, marked partial. Abort the task when the experiments
+/// are over.
+fn on_termination(stop: Stop) -> tokio::task::JoinHandle<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
     ) else {
         eprintln!("warning: cannot handle SIGINT/SIGTERM; Ctrl-C will kill bench-runner at once");
-        return std::future::pending().await;
+        return tokio::spawn(async {});
     };
-    tokio::select! {
-        _ = int.recv() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
-    }
+    tokio::spawn(async move {
+        let signal = tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        };
+        eprintln!(
+            "{signal}: stopping: the visit under way is dropped, no other starts; writing what \
+             was measured so far"
+        );
+        stop.request(signal);
+    })
 }

@@ -1,9 +1,11 @@
 //! Run with `cargo run --release -p bench-runner -- --help` (or `make all-bench`).
 //!
 //! Exit status: 0 every pair measured; 1 some pairs failed (marked in summary.csv); 2 nothing
-//! measured (bad options, build failure, results not writable, a `--url` that answers nothing
-//! or not `GET /health` with 200, every pair failed: no results written); 130 interrupted (no
-//! results written).
+//! measured (bad options, an `--out` holding foreign files without `--force`, build failure,
+//! results not writable, a `--url` that answers nothing or not `GET /health` with 200, every
+//! pair failed: no results written), or the results written but not their report; 130
+//! interrupted (the visits finished before it written, marked partial, never to the baseline
+//! results/).
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -50,8 +50,12 @@ pub struct Settings {
     pub plan: Plan,
     /// Which HTTP client.
     pub client: ClientKind,
-    /// Results directory.
-    pub out: PathBuf,
+    /// `--out`: the results directory asked for; `None`: a fresh one under `runs_dir`.
+    pub out: Option<PathBuf>,
+    /// `--force`: an `--out` holding foreign files is written anyway, keeping them.
+    pub force: bool,
+    /// `--runs-dir`: where runs of their own go (`runs/` in the workspace by default).
+    pub runs_dir: PathBuf,
     /// `--quick`.
     pub quick: bool,
     /// `--server-cpus`.

@@ -306,12 +306,12 @@ fn quick_run_against_every_server_writes_verified_csvs() {
         .expect("results dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    // The batch experiment's files and metadata.json: no other experiment's.
+    // The batch experiment's files, metadata.json and their report: no other experiment's.
     let want: BTreeSet<String> = Experiment::Batch
         .files()
         .iter()
         .map(|f| f.name)
-        .chain([METADATA])
+        .chain([METADATA, "REPORT.md", "charts"])
         .map(str::to_owned)
         .collect();
     assert_eq!(names, want, "files in {}", out.display());
@@ -473,7 +473,7 @@ fn previous_results(out: &Path) {
         std::fs::write(out.join(name), format!("previous {name}\n")).expect("previous");
     }
     std::fs::write(out.join("REPORT.md"), "previous report\n").expect("report");
-    std::fs::write(out.join("charts/batch.svg"), "<svg/>\n").expect("chart");
+    std::fs::write(out.join("charts/batch_time.svg"), "<svg/>\n").expect("chart");
 }
 
 /// A run where every pair failed measured nothing: each pair is still named with its failure,
@@ -732,11 +732,13 @@ fn help_documents_every_option() {
     }
 }
 
-/// Ctrl-C in the middle of a measurement: exit 130, the server it ran is gone, and the previous
-/// results are untouched. The server binary is copied to a path of its own so that its
-/// processes can be told apart from those of other tests.
+/// Ctrl-C in the middle of a measurement: exit 130, the server it ran is gone, and the rounds
+/// finished before it are written to the run's --out (not the baseline: a temp dir here),
+/// marked partial in metadata.json and at the top of REPORT.md, which describes them. The
+/// server binary is copied to a path of its own so that its processes can be told apart from
+/// those of other tests.
 #[test]
-fn sigint_stops_the_server_and_writes_nothing() {
+fn sigint_stops_the_server_and_writes_the_finished_rounds_marked_partial() {
     let dir = servers();
     let tmp = scratch("sigint");
     let own = tmp.join("debug");
@@ -759,12 +761,15 @@ fn sigint_stops_the_server_and_writes_nothing() {
             "1",
             "--strategy",
             "cycle",
+            "--experiment",
+            "batch,sizes",
             "--rounds",
             "100000",
             "--out",
             out.to_str().expect("utf-8"),
         ],
-        "Batch of",
+        // The third visit's round: two visits are finished (the one under way is dropped).
+        "(pass 3/",
     );
     assert!(
         server_processes(&binary) > 0,
@@ -772,8 +777,8 @@ fn sigint_stops_the_server_and_writes_nothing() {
     );
     let pid = nix::unistd::Pid::from_raw(i32::try_from(run.child.id()).expect("pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
-    let (status, _) = run.finish();
-    assert_eq!(status.code(), Some(130));
+    let (status, stdout) = run.finish();
+    assert_eq!(status.code(), Some(130), "{stdout}");
     // Killed on drop, reaped: give the kernel a moment to remove the process.
     let deadline = Instant::now() + Duration::from_secs(5);
     while server_processes(&binary) > 0 {
@@ -783,13 +788,155 @@ fn sigint_stops_the_server_and_writes_nothing() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The finished rounds (at least the one whose line was read) replace the previous files.
+    let summary = Csv::read(&out.join("summary.csv"));
+    assert_eq!(summary.values("strategy"), ["cycle"]);
+    assert_eq!(summary.values("result"), ["ok"]);
+    let rounds: usize = summary.values("rounds")[0].parse().expect("rounds");
+    assert!((2..100_000).contains(&rounds), "{rounds} rounds");
+    assert_eq!(Csv::read(&out.join("rounds.csv")).rows.len(), rounds);
+    assert!(!out.join(SIZES_SUMMARY.name).exists(), "sizes never ran");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join(METADATA)).expect("metadata.json"))
+            .expect("json");
+    assert_eq!(meta["partial"], true, "{meta}");
+    assert_eq!(meta["experiments"], serde_json::json!(["batch"]), "{meta}");
+    let cut = &meta["interrupted"];
+    assert_eq!(cut["signal"], "SIGINT", "{meta}");
+    assert_eq!(cut["experiment"], "batch", "{meta}");
+    assert_eq!(cut["experiments_not_run"], serde_json::json!(["sizes"]));
     assert_eq!(
-        std::fs::read_to_string(out.join("summary.csv")).expect("kept"),
-        "previous\n"
+        cut["pairs_short"],
+        serde_json::json!([format!(
+            "batch: tokio, workers=1, /cycle ({rounds} of 100000 rounds)"
+        )])
     );
-    assert!(!out.join("raw.csv").exists());
+    let report = std::fs::read_to_string(out.join("REPORT.md")).expect("REPORT.md");
+    let marker = report.lines().nth(2).unwrap_or_default();
+    assert!(
+        marker.starts_with(
+            "**Partial run: interrupted by SIGINT during the batch experiment.** Everything \
+             below describes only what it measured before. Experiments not run (no files): \
+             sizes."
+        ),
+        "{report}"
+    );
+    assert!(out.join("charts/batch_time.svg").is_file());
     let beside: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
     assert_eq!(beside.len(), 2, "only debug/ and results/");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The one-pair batch run the output tests make, to `extra`'s directory.
+fn one_pair(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--quick",
+        "--allow-debug",
+        "--server-dir",
+        dir.to_str().expect("utf-8"),
+        "--target",
+        "tokio",
+        "--workers",
+        "1",
+        "--strategy",
+        "cycle",
+        "--experiment",
+        "batch",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// An --out holding files bench-runner does not write is refused before anything is measured
+/// (exit 2, each named), and left as it was; --force measures and keeps them beside the
+/// results, with the run's report.
+#[test]
+fn an_out_with_foreign_files_is_refused_unless_forced() {
+    let dir = servers();
+    let tmp = scratch("foreign");
+    let out = tmp.join("mine");
+    previous_results(&out);
+    std::fs::write(out.join("notes.txt"), "mine\n").expect("notes");
+    std::fs::write(out.join("charts/mine.svg"), "<svg/>\n").expect("own chart");
+    let before = snapshot(&out);
+    let output = one_pair(&dir, &["--out", out.to_str().expect("utf-8")]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("holds files bench-runner does not write: charts/mine.svg, notes.txt;"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert!(!stdout.contains("Batch of"), "measured anyway: {stdout}");
+    assert_eq!(snapshot(&out), before, "{} was touched", out.display());
+
+    let output = one_pair(&dir, &["--out", out.to_str().expect("utf-8"), "--force"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).expect("kept"),
+        "mine\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("charts/mine.svg")).expect("kept"),
+        "<svg/>\n"
+    );
+    assert_eq!(Csv::read(&out.join("summary.csv")).values("result"), ["ok"]);
+    // The previous run's files of experiments not run this time are gone, the report is new.
+    assert!(!out.join(SIZES_SUMMARY.name).exists());
+    assert!(
+        std::fs::read_to_string(out.join("REPORT.md"))
+            .expect("report")
+            .starts_with("# Benchmark report")
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Without --out a run writes a fresh directory of its own under --runs-dir (runs/ in the
+/// workspace by default, git-ignored), named for its UTC start, and prints its absolute path
+/// at the start and the end; its REPORT.md and charts/ are beside its CSVs.
+#[test]
+fn a_run_without_out_writes_a_fresh_directory_with_its_report() {
+    let dir = servers();
+    let tmp = scratch("runs");
+    let runs = tmp.join("runs");
+    let output = one_pair(&dir, &["--runs-dir", runs.to_str().expect("utf-8")]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let made: Vec<PathBuf> = std::fs::read_dir(&runs)
+        .expect("runs dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    let run_dir = &made[0];
+    let name = run_dir.file_name().expect("name").to_string_lossy();
+    assert!(
+        name.len() == 15
+            && name.as_bytes()[8] == b'-'
+            && name.chars().filter(char::is_ascii_digit).count() == 14,
+        "{name}"
+    );
+    let first = stdout.lines().next().unwrap_or_default();
+    assert_eq!(first, format!("results will go to {}", run_dir.display()));
+    assert!(run_dir.is_absolute());
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(&format!("results in {}/: ", run_dir.display())),
+        "{last}"
+    );
+    for file in [SUMMARY.name, RAW.name, METADATA, "REPORT.md", "charts"] {
+        assert!(
+            run_dir.join(file).exists(),
+            "no {file} in {}",
+            run_dir.display()
+        );
+    }
+    // The workspace ignores runs/, so a run there leaves `git status` clean.
+    let gitignore =
+        std::fs::read_to_string(bench_runner::servers::workspace_root().join(".gitignore"))
+            .expect(".gitignore");
+    assert!(gitignore.lines().any(|l| l == "/runs"), "{gitignore}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
@@ -1015,11 +1162,12 @@ fn broken_servers_fail_their_pairs_by_name_and_the_others_run() {
     // Verification never ran where the server never started: empty, not "false".
     assert_eq!(summary.values("verified"), ["", "", "true", "", ""]);
     // Some pairs measured: the files are replaced, and the previous report, which described
-    // the replaced CSVs, is gone rather than left contradicting them.
-    assert!(!out.join("REPORT.md").exists() && !out.join("charts").exists());
-    assert!(
-        stdout.contains("the previous REPORT.md and charts/"),
-        "{stdout}"
+    // the replaced CSVs, is replaced by the run's own, written from them.
+    let report = std::fs::read_to_string(out.join("REPORT.md")).expect("the run's report");
+    assert!(report.starts_with("# Benchmark report"), "{report}");
+    assert_ne!(
+        std::fs::read(out.join("charts/batch_time.svg")).expect("the run's chart"),
+        b"<svg/>\n"
     );
     // The never-listening one was killed, not left behind.
     assert_eq!(
@@ -1323,11 +1471,11 @@ fn the_sizes_experiment_alone_writes_its_files_and_says_so() {
     let want: BTreeSet<String> = SIZES_FILES
         .iter()
         .map(|f| f.name.to_owned())
-        .chain([METADATA.to_owned()])
+        .chain([METADATA, "REPORT.md", "charts"].map(str::to_owned))
         .collect();
     assert_eq!(
         names, want,
-        "the previous run's batch files and report are gone"
+        "the previous run's batch files are gone, its report replaced by this run's"
     );
 
     let summary = Csv::read(&out.join(SIZES_SUMMARY.name));
@@ -1459,9 +1607,16 @@ fn quick_rate_run_writes_the_rate_files_and_its_summary_rederives_from_raw() {
         .expect("results dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    let want: BTreeSet<String> = [RATE_RAW.name, RATE_PROBES.name, RATE_SUMMARY.name, METADATA]
-        .map(str::to_owned)
-        .into();
+    let want: BTreeSet<String> = [
+        RATE_RAW.name,
+        RATE_PROBES.name,
+        RATE_SUMMARY.name,
+        METADATA,
+        "REPORT.md",
+        "charts",
+    ]
+    .map(str::to_owned)
+    .into();
     assert_eq!(names, want);
 
     let summary = Csv::read(&out.join(RATE_SUMMARY.name));

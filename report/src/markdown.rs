@@ -35,6 +35,7 @@ pub fn report(
 ) -> String {
     let mut md = String::new();
     md.push_str("# Benchmark report: CPU-bound handlers on Rust async runtimes\n\n");
+    md.push_str(&partial(&r.metadata));
     let batch = r.has_batch();
     // The files of the experiments the run measured, which are all this report reads.
     let mut files = Vec::new();
@@ -581,10 +582,78 @@ fn typical(r: &Results, f: &Facts) -> Option<String> {
     ))
 }
 
+/// The line at the top of an interrupted run's report (metadata.json `partial`): what was
+/// interrupted and what is missing from the files; empty for a run that got to its end.
+pub fn partial(meta: &results_format::Metadata) -> String {
+    if !meta.partial {
+        return String::new();
+    }
+    let Some(i) = &meta.interrupted else {
+        return "**Partial run: interrupted; metadata.json does not say what is missing.**\n\n"
+            .into();
+    };
+    let mut line = format!("**Partial run: interrupted by {}", i.signal);
+    if let Some(e) = &i.experiment {
+        line.push_str(&format!(" during the {e} experiment"));
+    }
+    line.push_str(".** Everything below describes only what it measured before.");
+    let list = |names: &[String]| names.join("; ");
+    if !i.experiments_not_run.is_empty() {
+        line.push_str(&format!(
+            " Experiments not run (no files): {}.",
+            i.experiments_not_run.join(", ")
+        ));
+    }
+    if !i.pairs_missing.is_empty() {
+        line.push_str(&format!(
+            " Pairs missing (no visit finished, not in the files): {}.",
+            list(&i.pairs_missing)
+        ));
+    }
+    if !i.pairs_short.is_empty() {
+        line.push_str(&format!(
+            " Pairs with fewer rounds or steps than asked: {}.",
+            list(&i.pairs_short)
+        ));
+    }
+    line.push_str("\n\n");
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::fake::{Pair, results};
+
+    #[test]
+    fn an_interrupted_run_says_so_at_the_top() {
+        let mut r = results(&[Pair::new("tokio", 1, Strategy::Cycle, &[10.0])]);
+        assert_eq!(partial(&r.metadata), "");
+        r.metadata.partial = true;
+        r.metadata.interrupted = Some(results_format::Interruption {
+            signal: "SIGINT".into(),
+            experiment: Some("batch".into()),
+            experiments_not_run: vec!["sizes".into(), "rate".into()],
+            pairs_missing: vec!["batch: tokio, workers=1, /thread".into()],
+            pairs_short: vec![
+                "batch: tokio, workers=1, /cycle (1 of 6 rounds)".into(),
+                "batch: tokio, workers=1, /rayon (2 of 6 rounds)".into(),
+            ],
+        });
+        assert_eq!(
+            partial(&r.metadata),
+            "**Partial run: interrupted by SIGINT during the batch experiment.** Everything \
+             below describes only what it measured before. Experiments not run (no files): \
+             sizes, rate. Pairs missing (no visit finished, not in the files): batch: tokio, \
+             workers=1, /thread. Pairs with fewer rounds or steps than asked: batch: tokio, \
+             workers=1, /cycle (1 of 6 rounds); batch: tokio, workers=1, /rayon (2 of 6 \
+             rounds).\n\n"
+        );
+        let md = report(&r, &Facts::of(&r), &[], &[], "charts");
+        assert!(md.starts_with(
+            "# Benchmark report: CPU-bound handlers on Rust async runtimes\n\n**Partial run"
+        ));
+    }
 
     /// The section as the report renders it, from the facts of `r`.
     fn reading_section(r: &Results) -> String {

@@ -785,3 +785,21 @@ fn queue_files_are_read_only_when_the_run_lists_the_queue_experiment() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// bench-runner tells the report's charts from files of the user's in `charts/` by
+/// `results_format::CHARTS`: the committed baseline, which measured every experiment, renders
+/// exactly those charts.
+#[test]
+fn the_charts_list_names_every_chart_the_report_writes() {
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results");
+    let results = Results::load(&baseline).expect("the baseline loads");
+    let mut written: Vec<&str> = report::generate(&results)
+        .charts
+        .iter()
+        .map(|c| c.file)
+        .collect();
+    written.sort_unstable();
+    let mut listed = results_format::CHARTS.to_vec();
+    listed.sort_unstable();
+    assert_eq!(written, listed);
+}

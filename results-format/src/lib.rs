@@ -15,14 +15,15 @@
 //! | [`METADATA`] | the name of metadata.json |
 //! | [`FILES`] | every file a run may write, in the order they are written |
 //! | [`Metadata`] | the contents of metadata.json (written by bench-runner, read by report) |
-//! | [`REPORT_FILE`], [`CHARTS_DIR`], [`DERIVED`] | what report derives from the files beside them |
+//! | [`REPORT_FILE`], [`CHARTS_DIR`], [`DERIVED`], [`CHARTS`] | what report derives from the files beside them |
+//! | [`NESTED`] | what the Makefile puts inside a results directory beside a run's files |
 //!
 //! Long-format CSV, one row per line, RFC 4180 quoting; units in column names (`_us`, `_ms`,
 //! `_rps`). What every column means is in `docs/results-format.md`.
 
 mod metadata;
 
-pub use metadata::Metadata;
+pub use metadata::{Interruption, Metadata};
 
 /// One CSV file of a run: its name and its columns, in the order they are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +142,26 @@ pub const CHARTS_DIR: &str = "charts";
 /// What report derives from a run's files. bench-runner does not carry these over when it
 /// replaces a run's files: derived from the previous CSVs, they would contradict the new ones.
 pub const DERIVED: [&str; 2] = [REPORT_FILE, CHARTS_DIR];
+/// Every chart the report may write under [`CHARTS_DIR`] (the report's tests check each of its
+/// charts is listed): a file of another name in `charts/` is not the report's.
+pub const CHARTS: [&str; 11] = [
+    "batch_time.svg",
+    "probe_latency.svg",
+    "probe_vs_lag.svg",
+    "timeline.svg",
+    "latency_cdf.svg",
+    "drift.svg",
+    "sizes_probe.svg",
+    "sizes_latency.svg",
+    "rate_latency.svg",
+    "rate_goodput.svg",
+    "queue_throughput.svg",
+];
+/// What the Makefile puts inside a results directory beside a run's files: the run with the
+/// cores kept apart (`SEPARATE_OUT`), the argon2 run (`ARGON2_OUT`), each a results directory of
+/// its own, and `make generator-ceiling`'s file. bench-runner carries them over when it replaces
+/// the run's files and does not count them as foreign.
+pub const NESTED: [&str; 3] = ["separate-cores", "argon2", "generator-ceiling.txt"];
 
 /// raw.csv: one row per request of every round.
 pub const RAW: CsvFile = CsvFile {

@@ -130,4 +130,32 @@ pub struct Metadata {
     /// Threads (kernels at once) of each worker process (`queue-worker --threads`).
     #[serde(default)]
     pub queue_worker_threads: Option<usize>,
+    /// The run was interrupted (Ctrl-C, SIGTERM): the files hold what it measured before, and
+    /// [`Metadata::interrupted`] says what is missing. Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    /// What an interrupted run did not measure; written only for a partial run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interruption>,
+}
+
+/// What an interrupted run (`partial`) left out of its files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interruption {
+    /// `SIGINT` or `SIGTERM`.
+    pub signal: String,
+    /// The experiment that was running when the signal came (its visits stopped there), if any.
+    #[serde(default)]
+    pub experiment: Option<String>,
+    /// The experiments asked for that were not run at all (no files).
+    #[serde(default)]
+    pub experiments_not_run: Vec<String>,
+    /// Pairs of the interrupted experiment with no finished visit: not in its files
+    /// (`experiment: target, workers=W, /strategy`).
+    #[serde(default)]
+    pub pairs_missing: Vec<String>,
+    /// Pairs of the interrupted experiment measured with fewer visits (rounds, steps) than
+    /// asked: in its files with what they have.
+    #[serde(default)]
+    pub pairs_short: Vec<String>,
 }

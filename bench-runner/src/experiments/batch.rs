@@ -15,7 +15,7 @@ use crate::harness::passes::Passes;
 use crate::harness::records::{Log, Measurement};
 use crate::harness::stats::{self, Spread, micros};
 use crate::harness::summary::{self, PairSummary, PassSpeed, RoundFigures};
-use crate::harness::{ExperimentRun, pair_end, pairs};
+use crate::harness::{Cut, ExperimentRun, pair_end, pairs};
 use crate::servers::Binaries;
 use crate::settings::{Settings, Subjects};
 
@@ -47,19 +47,29 @@ pub async fn run(
         .iter()
         .map(|(subject, strategy)| bench.new_measurement(*subject, *strategy))
         .collect();
+    let mut interrupted = false;
     for (slot, i) in passes.visits(pairs.len()) {
         let (subject, _) = pairs[i];
         let m = &mut ms[i];
         let what = m.name();
+        if bench.stop().requested().is_some() {
+            interrupted = true;
+            break;
+        }
         if m.not_applicable.is_none() && m.failure.is_none() {
             console.working_on(&what);
             console.line(&format!("== pass {}/{}: {what}", slot.pass, passes.count));
             let body = async |s: &mut Session<'_>, m: &mut Measurement| {
                 bench.batch_visit(s, m, slot, &console).await
             };
-            console
-                .keep_alive(&what, bench.visit(subject, m, &console, body))
-                .await;
+            // A stop request drops the visit: the pair is as it was before it.
+            let before = m.clone();
+            let visit = console.keep_alive(&what, bench.visit(subject, m, &console, body));
+            if bench.stop().or_stop(visit).await.is_none() {
+                *m = before;
+                interrupted = true;
+                break;
+            }
             if let Some(why) = &m.failure {
                 console.line(&format!("   FAILED {what}: {why} (not visited again)"));
             }
@@ -68,6 +78,7 @@ pub async fn run(
     }
     console.finish();
     bench.settle_previous().await;
+    let (mut ms, pairs, cut) = keep_visited(ms, pairs, plan.rounds);
     for (m, (subject, _)) in ms.iter_mut().zip(&pairs) {
         let name = m.name();
         m.notes.extend(bench.stop_notes(&name));
@@ -92,7 +103,37 @@ pub async fn run(
         );
     }
     let files = render(&ms, &speeds).context("rendering the batch CSVs")?;
-    Ok(ExperimentRun::of(&ms, files))
+    Ok(ExperimentRun::of(&ms, files).cut_short(interrupted, cut))
+}
+
+/// The pairs with something to write: those never visited to the end (an interrupted run's)
+/// are left out and named, with the pairs that have fewer rounds than `rounds` (a failed or
+/// not-applicable pair is kept: its row says so).
+fn keep_visited<'a>(
+    ms: Vec<Measurement>,
+    pairs: Vec<(Subject<'a>, common::Strategy)>,
+    rounds: u32,
+) -> (Vec<Measurement>, Vec<(Subject<'a>, common::Strategy)>, Cut) {
+    let mut cut = Cut::default();
+    let measured = |m: &Measurement| m.failure.is_none() && m.not_applicable.is_none();
+    let (ms, pairs) = ms
+        .into_iter()
+        .zip(pairs)
+        .filter(|(m, _)| {
+            let kept = !(measured(m) && m.rounds.is_empty());
+            if !kept {
+                cut.missing.push(format!("batch: {}", m.name()));
+            } else if measured(m) && m.rounds.len() < rounds as usize {
+                cut.short.push(format!(
+                    "batch: {} ({} of {rounds} rounds)",
+                    m.name(),
+                    m.rounds.len()
+                ));
+            }
+            kept
+        })
+        .unzip();
+    (ms, pairs, cut)
 }
 
 /// The console's table of each target's pairs, then the legend.

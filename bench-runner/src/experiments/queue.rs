@@ -33,7 +33,6 @@ use common::Strategy;
 use results_format::{QUEUE_RAW, QUEUE_RUN_FAULT, QUEUE_RUN_SCALE, QUEUE_SUMMARY};
 
 use crate::cpu::CpuTime;
-use crate::harness::ExperimentRun;
 use crate::harness::bench::{self, Bench, Session};
 use crate::harness::console::Console;
 use crate::harness::http::Outcome;
@@ -41,6 +40,7 @@ use crate::harness::output::Row;
 use crate::harness::passes::{Passes, Slot};
 use crate::harness::records::{Labels, Log, Round};
 use crate::harness::stats::{micros, millis, percentiles};
+use crate::harness::{Cut, ExperimentRun};
 use crate::servers::Binaries;
 use crate::settings::Plan;
 use crate::settings::{Settings, Subjects};
@@ -55,7 +55,7 @@ const FAULT_WORKERS: usize = 2;
 const BURST_PER_C: usize = 4;
 
 /// One target's runs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct QueueTarget {
     /// Its labels (workers: the server's executor threads).
     pub labels: Labels,
@@ -78,7 +78,7 @@ pub struct QueueTarget {
 }
 
 /// One burst.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct QueueRun {
     /// `scale` or `fault`.
     pub run: &'static str,
@@ -190,8 +190,15 @@ pub async fn run(
         .iter()
         .map(|(target, _, workers)| QueueTarget::new(bench, settings, target, *workers))
         .collect();
+    let mut interrupted = false;
     for (slot, i) in passes.visits(subjects.len()) {
         let (target, binary, workers) = subjects[i];
+        if bench.stop().requested().is_some() {
+            interrupted = true;
+            break;
+        }
+        // A stop request drops the visit: the target is as it was before it.
+        let before = all[i].clone();
         let t = &mut all[i];
         if t.not_applicable.is_none() && t.failure.is_none() {
             let what = format!("queue: {}, workers={workers}", target.name);
@@ -202,13 +209,39 @@ pub async fn run(
             ));
             let order = configurations(&settings.queue.workers, passes, i, slot.pass);
             let visit = visit(bench, target, binary, workers, t, slot, &order, &console);
-            if let Err(why) = console.keep_alive(&what, visit).await {
-                t.failure = Some(why);
+            match bench.stop().or_stop(console.keep_alive(&what, visit)).await {
+                Some(Ok(())) => {}
+                Some(Err(why)) => all[i].failure = Some(why),
+                None => {
+                    all[i] = before;
+                    interrupted = true;
+                    break;
+                }
             }
         }
         console.step();
     }
     console.finish();
+    let mut cut = Cut::default();
+    all.retain(|t| {
+        let measured = t.failure.is_none() && t.not_applicable.is_none();
+        let visits = t
+            .runs
+            .iter()
+            .map(|r| r.round.place.pass)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let name = format!("queue: {}, workers={}", t.labels.target, t.workers);
+        if measured && visits == 0 {
+            cut.missing.push(name);
+            return false;
+        }
+        if measured && visits < passes.count as usize {
+            cut.short
+                .push(format!("{name} ({visits} of {} passes)", passes.count));
+        }
+        true
+    });
     for t in &all {
         crate::harness::pair_end(
             &console,
@@ -222,7 +255,7 @@ pub async fn run(
     let outcomes = all
         .iter()
         .map(|t| (t.failure.is_some(), t.not_applicable.is_some()));
-    Ok(ExperimentRun::tally(files, outcomes))
+    Ok(ExperimentRun::tally(files, outcomes).cut_short(interrupted, cut))
 }
 
 impl QueueTarget {

@@ -38,7 +38,6 @@ use common::strategy::Execution;
 use conformance::{HttpClient, Mode};
 use results_format::{RATE_PROBES, RATE_RAW, RATE_SUMMARY};
 
-use crate::harness::ExperimentRun;
 use crate::harness::bench::{self, Bench, Session};
 use crate::harness::console::Console;
 use crate::harness::http::{self, Outcome, RequestError};
@@ -48,6 +47,7 @@ use crate::harness::passes::{Passes, Slot};
 use crate::harness::probe::{self, ProbeRecord};
 use crate::harness::records::{Labels, Log, Place, Verification};
 use crate::harness::stats::{self, micros, millis};
+use crate::harness::{Cut, ExperimentRun};
 use crate::servers::Binaries;
 use crate::settings::{Plan, RatePlan, Steps};
 use crate::settings::{Settings, Subjects};
@@ -375,8 +375,13 @@ pub async fn run(
         .iter()
         .map(|(subject, strategy)| subject.new_pair(bench, *strategy))
         .collect();
+    let mut interrupted = false;
     for (slot, i) in passes.visits(pairs.len()) {
         let (subject, strategy) = pairs[i];
+        if bench.stop().requested().is_some() {
+            interrupted = true;
+            break;
+        }
         let p = &mut all[i];
         if p.not_applicable.is_none() && p.failure.is_none() {
             let what = subject.describe(strategy);
@@ -392,13 +397,41 @@ pub async fn run(
             }
             .order(1, rate.step_count());
             let step = order[(slot.pass as usize - 1) % order.len().max(1)];
+            // A stop request drops the visit: the pair is as it was before it.
+            let before = p.clone();
             let visit = visit(bench, &client, rate, subject, p, slot, step, &console);
-            console.keep_alive(&what, visit).await;
+            if bench
+                .stop()
+                .or_stop(console.keep_alive(&what, visit))
+                .await
+                .is_none()
+            {
+                all[i] = before;
+                interrupted = true;
+                break;
+            }
         }
         console.step();
     }
     console.finish();
     bench.settle_previous().await;
+    let mut cut = Cut::default();
+    let steps = rate.step_count();
+    all.retain(|p| {
+        let measured = p.failure.is_none() && p.not_applicable.is_none();
+        if measured && p.steps.is_empty() {
+            cut.missing.push(format!("rate: {}", p.name()));
+            return false;
+        }
+        if measured && p.steps.len() < steps {
+            cut.short.push(format!(
+                "rate: {} ({} of {steps} steps)",
+                p.name(),
+                p.steps.len()
+            ));
+        }
+        true
+    });
     for p in &mut all {
         let name = p.name();
         p.notes.extend(bench.stop_notes(&name));
@@ -415,7 +448,7 @@ pub async fn run(
     let outcomes = all
         .iter()
         .map(|p| (p.failure.is_some(), p.not_applicable.is_some()));
-    Ok(ExperimentRun::tally(files, outcomes))
+    Ok(ExperimentRun::tally(files, outcomes).cut_short(interrupted, cut))
 }
 
 /// A server the rate experiment measures.

@@ -25,7 +25,6 @@ use std::time::Duration;
 use anyhow::Context;
 use results_format::{SIZES_PROBES, SIZES_RAW, SIZES_SUMMARY};
 
-use crate::harness::ExperimentRun;
 use crate::harness::bench::{self, Bench, Session};
 use crate::harness::console::Console;
 use crate::harness::output::{Row, pair_labels};
@@ -33,6 +32,7 @@ use crate::harness::passes::{Passes, Slot};
 use crate::harness::records::{Log, Measurement, RequestRecord, Round};
 use crate::harness::stats::{self, micros};
 use crate::harness::summary::PairSummary;
+use crate::harness::{Cut, ExperimentRun};
 use crate::servers::Binaries;
 use crate::settings::Plan;
 use crate::settings::Settings;
@@ -118,8 +118,15 @@ pub async fn run(
             steps: vec![],
         })
         .collect();
+    let mut interrupted = false;
     for (slot, i) in passes.visits(pairs.len()) {
         let (subject, _) = pairs[i];
+        if bench.stop().requested().is_some() {
+            interrupted = true;
+            break;
+        }
+        // A stop request drops the visit: the pair is as it was before it.
+        let before = all[i].clone();
         let SizesPair { pair, steps } = &mut all[i];
         if pair.not_applicable.is_none() && pair.failure.is_none() {
             let what = pair.name();
@@ -131,14 +138,34 @@ pub async fn run(
             let body = async |s: &mut Session<'_>, m: &mut Measurement| {
                 sweep(bench, s, m, &settings.sizes, steps, slot, passes.count).await
             };
-            console
-                .keep_alive(&what, bench.visit(subject, pair, &console, body))
-                .await;
+            let visit = console.keep_alive(&what, bench.visit(subject, pair, &console, body));
+            if bench.stop().or_stop(visit).await.is_none() {
+                all[i] = before;
+                interrupted = true;
+                break;
+            }
         }
         console.step();
     }
     console.finish();
     bench.settle_previous().await;
+    let mut cut = Cut::default();
+    all.retain(|p| {
+        let measured = p.pair.failure.is_none() && p.pair.not_applicable.is_none();
+        let visits = p.steps.first().map_or(0, |s| s.rounds.len());
+        if measured && visits == 0 {
+            cut.missing.push(format!("sizes: {}", p.pair.name()));
+            return false;
+        }
+        if measured && visits < passes.count as usize {
+            cut.short.push(format!(
+                "sizes: {} ({visits} of {} rounds per n)",
+                p.pair.name(),
+                passes.count
+            ));
+        }
+        true
+    });
     for p in &mut all {
         let name = p.pair.name();
         p.pair.notes.extend(bench.stop_notes(&name));
@@ -165,7 +192,7 @@ pub async fn run(
     let outcomes = all
         .iter()
         .map(|p| (p.pair.failure.is_some(), p.pair.not_applicable.is_some()));
-    Ok(ExperimentRun::tally(files, outcomes))
+    Ok(ExperimentRun::tally(files, outcomes).cut_short(interrupted, cut))
 }
 
 /// The pair's end: not applicable, or failed, said once.

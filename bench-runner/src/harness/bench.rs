@@ -27,6 +27,7 @@ use crate::harness::records::{
     Labels, Log, Measurement, Place, RequestRecord, Round, Verification,
 };
 use crate::harness::spawner;
+use crate::harness::stop::Stop;
 use crate::settings::Plan;
 use crate::targets::Target;
 
@@ -57,6 +58,8 @@ pub struct Bench {
     queue: Result<Option<Arc<QueueParts>>, String>,
     clock: RunClock,
     stopping: Stopping,
+    /// The run's stop request.
+    stop: Stop,
 }
 
 /// The pair processes of the last visit, stopping in the background ([`Bench::stop_later`]):
@@ -111,7 +114,19 @@ impl Bench {
             queue: Ok(None),
             clock: RunClock::start(),
             stopping: Stopping::default(),
+            stop: Stop::new(),
         }
+    }
+
+    /// The run's stop request, which every experiment's loop of visits watches.
+    pub fn with_stop(mut self, stop: Stop) -> Bench {
+        self.stop = stop;
+        self
+    }
+
+    /// The run's stop request ([`Stop`]).
+    pub fn stop(&self) -> &Stop {
+        &self.stop
     }
 
     /// `/queue`'s broker and workers ([`QueueParts::prepare`]): `Err` says why `/queue` pairs

@@ -34,6 +34,8 @@ pub struct RunFacts<'a> {
     pub pairs_not_applicable: usize,
     /// The /queue broker measured with (empty: none).
     pub broker: String,
+    /// What an interrupted run did not measure (`None`: the run got to its end).
+    pub interrupted: Option<results_format::Interruption>,
 }
 
 /// Gathers the machine's facts around `facts`. Facts that cannot be read are `unknown`.
@@ -63,7 +65,18 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
     Metadata {
         date_utc: rfc3339(facts.started),
         duration_s: facts.duration.as_secs_f64(),
-        experiments: s.experiments.iter().map(|e| e.name().to_owned()).collect(),
+        // The experiments whose files the run writes: an interrupted run's not-run ones left out.
+        experiments: s
+            .experiments
+            .iter()
+            .map(|e| e.name().to_owned())
+            .filter(|e| {
+                facts
+                    .interrupted
+                    .as_ref()
+                    .is_none_or(|i| !i.experiments_not_run.contains(e))
+            })
+            .collect(),
         git_commit: git_commit(workspace),
         rustc: command_line(workspace, "rustc", &["-V"]),
         cpu_model: std::fs::read_to_string("/proc/cpuinfo")
@@ -128,6 +141,8 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
         pairs_not_applicable: Some(facts.pairs_not_applicable),
         note,
         broker: facts.broker,
+        partial: facts.interrupted.is_some(),
+        interrupted: facts.interrupted,
     }
 }
 

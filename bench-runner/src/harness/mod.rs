@@ -4,6 +4,8 @@
 //!
 //! - [`passes`]: the pass scheduler (the shuffled order of the pairs in each pass) and the
 //!   run's clock.
+//! - [`stop`]: the run's stop request (Ctrl-C, SIGTERM): no visit scheduled after it, the one
+//!   under way dropped.
 //! - [`bench`](mod@bench): the measuring engine ([`Bench`](bench::Bench)): a pair's server started,
 //!   verified and stopped (`Bench::visit`), warm-up and T1, one round at a plan with the probe
 //!   beside it, the idle wait.
@@ -26,7 +28,10 @@
 //!   measured.
 //! - [`stats`]: percentiles (hdrhistogram), mean and spread, ideal batch time, efficiency.
 //! - [`summary`]: per-round and per-pair figures derived from the raw records.
-//! - [`output`]: the CSV row builder and the atomic swap of the results into `--out`.
+//! - [`output`]: the CSV row builder, the foreign-file check of `--out`, and the atomic swap of
+//!   the results (with their report) into it.
+//! - [`run_dir`]: which directory a run writes: `--out` (foreign files refused) or a fresh
+//!   one under `runs/`; the baseline (`results/`) only on purpose.
 //! - [`metadata`]: metadata.json (date, commit, rustc, CPU, cores, OS, arguments, profile).
 //! - [`console`]: the `[k/N elapsed, eta …]` prefix on every line, the keep-alive line of a
 //!   long pair.
@@ -47,8 +52,10 @@ pub mod pacing;
 pub mod passes;
 pub mod probe;
 pub mod records;
+pub mod run_dir;
 pub mod spawner;
 pub mod stats;
+pub mod stop;
 pub mod summary;
 
 use crate::servers::Binaries;
@@ -67,6 +74,28 @@ pub struct ExperimentRun {
     pub failed: usize,
     /// Pairs not applicable.
     pub not_applicable: usize,
+    /// Set when a stop request cut the experiment short: what its files lack.
+    pub cut: Option<Cut>,
+}
+
+/// What an experiment cut short by a stop request ([`stop`]) left out of its files: the visit
+/// under way was dropped, no later one started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cut {
+    /// Pairs with no finished visit: not in the files.
+    pub missing: Vec<String>,
+    /// Pairs with fewer visits than asked (`name (k of N rounds)`): in the files with those.
+    pub short: Vec<String>,
+}
+
+impl ExperimentRun {
+    /// Marks the run cut short when `cut` is (`interrupted`), with what it left out.
+    pub(crate) fn cut_short(mut self, interrupted: bool, cut: Cut) -> ExperimentRun {
+        if interrupted {
+            self.cut = Some(cut);
+        }
+        self
+    }
 }
 
 impl ExperimentRun {
@@ -92,6 +121,7 @@ impl ExperimentRun {
             pairs: 0,
             failed: 0,
             not_applicable: 0,
+            cut: None,
         };
         for (failed, not_applicable) in outcomes {
             run.pairs += 1;

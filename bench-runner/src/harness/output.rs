@@ -2,12 +2,14 @@
 //!
 //! Long-format CSV; each file's name and columns are declared once, in the `results-format`
 //! crate (which report reads through too). Writers are generic over [`Write`].
-//! [`write_results`] puts every file into a fresh directory beside `--out`, then swaps it with
-//! `--out` in one `renameat2` (`RENAME_EXCHANGE`), so readers see either the old results or the
-//! new ones, never a mix, and a failed or interrupted run never touches the old ones. The old
-//! report (REPORT.md, charts/) is not carried over: it describes the old CSVs; nor are the files
-//! of experiments this run did not measure: metadata.json describes one run, so the directory
-//! holds that run's files only.
+//! [`write_results`] puts every file into a fresh directory beside `--out`, has the report
+//! written there from them, then swaps it with `--out` in one `renameat2` (`RENAME_EXCHANGE`),
+//! so readers see either the old results or the new ones with their report, never a mix, and a
+//! run that fails before the swap never touches the old ones. A run's own files are replaced:
+//! the old report (REPORT.md, the report's charts) describes the old CSVs, and the files of
+//! experiments this run did not measure would sit beside a metadata.json that does not
+//! describe them. Everything else is carried over; [`foreign_entries`] lists what a run did
+//! not write, which `--out` refuses before measuring unless `--force`.
 
 use std::fmt::Display;
 use std::fs;
@@ -15,7 +17,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use results_format::{DERIVED, FILES};
+use results_format::{CHARTS, CHARTS_DIR, FILES, NESTED, REPORT_FILE};
 
 use crate::harness::records::Measurement;
 use crate::harness::stats::{Spread, micros};
@@ -99,20 +101,89 @@ pub(crate) fn pair_labels(m: &Measurement, wide: bool) -> Row {
 }
 
 /// Writes `files` into `out` as one step: all of them into a temporary directory beside `out`
-/// (same filesystem), synced, then swapped with `out` atomically. Entries of an existing `out`
-/// that are not results files (a README, plots, another run's subdirectory) are copied over
-/// first, so only our files are replaced. Not carried over: the previous report
-/// ([`DERIVED`]: REPORT.md, charts/), which was derived from the CSVs
-/// being replaced and would contradict the new ones, and every results file
-/// ([`FILES`]) this run did not write: an experiment not run this time
-/// would otherwise sit beside a metadata.json that does not describe it. If anything fails before the swap, `out`
-/// is untouched and the temporary directory is removed.
-pub fn write_results(out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
+/// (same filesystem), synced, then `report` run on that directory (it writes REPORT.md and
+/// charts/ from the files), then the directory swapped with `out` atomically. Entries of an
+/// existing `out` that a run does not write ([`foreign_entries`], kept there by `--force`) and
+/// the Makefile's [`NESTED`] directories are copied over first, so only a run's files are
+/// replaced. Not carried over: every results file ([`FILES`]) and the previous report
+/// (REPORT.md and the report's charts, [`CHARTS`]): derived from the CSVs being replaced, it
+/// would contradict the new ones, and an experiment not run this time would otherwise sit beside
+/// a metadata.json that does not describe it. If anything fails before the swap, `out` is
+/// untouched and the temporary directory is removed; a failed `report` does not stop the swap
+/// (the measurements are kept, without a report) and is returned as `Ok(Some(why))`.
+pub fn write_results(
+    out: &Path,
+    files: &[(&str, Vec<u8>)],
+    report: impl FnOnce(&Path) -> Result<(), String>,
+) -> anyhow::Result<Option<String>> {
     let tmp = temp_dir_for(out)?;
-    let result = fill(&tmp, out, files).and_then(|()| swap_into_place(&tmp, out));
+    let mut report_failed = None;
+    let result = fill(&tmp, out, files)
+        .map(|()| report_failed = report(&tmp).err())
+        .and_then(|()| swap_into_place(&tmp, out));
     // After a swap `tmp` holds the old results; after a failure, the partial new ones.
     let _ = fs::remove_dir_all(&tmp);
-    result
+    result.map(|()| report_failed)
+}
+
+/// `--out` holds files that no run writes: refused before anything is measured, unless
+/// `--force` (which keeps them beside the new files).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "--out {}: holds files bench-runner does not write: {}; nothing measured. Move them away, \
+     choose another --out (or none: a fresh directory under runs/), or pass --force to keep \
+     them beside the results",
+    out.display(),
+    files.join(", ")
+)]
+pub struct ForeignFiles {
+    /// The `--out` directory.
+    pub out: PathBuf,
+    /// Its foreign entries, relative to it (a directory with a trailing `/`).
+    pub files: Vec<String>,
+}
+
+/// The entries of `out` that are not a run's (relative to `out`, sorted; a directory with a
+/// trailing `/`): anything but the results files ([`FILES`]), REPORT.md, the report's charts
+/// under charts/ ([`CHARTS`]) and the Makefile's [`NESTED`] entries (each a run of its own,
+/// checked when that run writes it). Empty when `out` does not exist.
+pub fn foreign_entries(out: &Path) -> io::Result<Vec<String>> {
+    let mut foreign = Vec::new();
+    if !out.is_dir() {
+        return Ok(foreign);
+    }
+    for entry in fs::read_dir(out)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.file_type()?.is_dir();
+        let ours = match name.as_str() {
+            n if NESTED.contains(&n) => true,
+            n if FILES.contains(&n) || n == REPORT_FILE => !is_dir,
+            CHARTS_DIR if is_dir => {
+                for chart in fs::read_dir(entry.path())? {
+                    let chart = chart?;
+                    if !is_report_chart(&chart)? {
+                        let name = chart.file_name().to_string_lossy().into_owned();
+                        let slash = if chart.file_type()?.is_dir() { "/" } else { "" };
+                        foreign.push(format!("{CHARTS_DIR}/{name}{slash}"));
+                    }
+                }
+                true
+            }
+            _ => false,
+        };
+        if !ours {
+            foreign.push(if is_dir { format!("{name}/") } else { name });
+        }
+    }
+    foreign.sort();
+    Ok(foreign)
+}
+
+/// Whether `entry` (in charts/) is one of the report's charts.
+fn is_report_chart(entry: &fs::DirEntry) -> io::Result<bool> {
+    let name = entry.file_name();
+    Ok(CHARTS.iter().any(|c| name == **c) && !entry.file_type()?.is_dir())
 }
 
 /// Checks, before anything is measured, that results can be written to `out`: its parent can
@@ -163,10 +234,23 @@ fn fill(tmp: &Path, out: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()>
         for entry in fs::read_dir(out).with_context(|| format!("reading {}", out.display()))? {
             let entry = entry?;
             let name = entry.file_name();
-            if FILES.iter().chain(&DERIVED).any(|n| name == **n) {
+            if FILES.iter().chain(&[REPORT_FILE]).any(|n| name == **n) {
                 continue;
             }
-            copy_all(&entry.path(), &tmp.join(entry.file_name()))
+            let to = tmp.join(&name);
+            if name == CHARTS_DIR && entry.file_type()?.is_dir() {
+                // Only what is not the report's: the new report writes its own charts.
+                for chart in fs::read_dir(entry.path())? {
+                    let chart = chart?;
+                    if !is_report_chart(&chart)? {
+                        fs::create_dir_all(&to)?;
+                        copy_all(&chart.path(), &to.join(chart.file_name()))
+                            .with_context(|| format!("carrying {} over", chart.path().display()))?;
+                    }
+                }
+                continue;
+            }
+            copy_all(&entry.path(), &to)
                 .with_context(|| format!("carrying {} over", entry.path().display()))?;
         }
     }
@@ -245,6 +329,51 @@ mod tests {
         );
     }
 
+    fn no_report(_: &Path) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// A report that fails does not stop the swap: the measurements are kept, the failure
+    /// returned.
+    #[test]
+    fn a_failed_report_still_writes_the_results() {
+        let dir = scratch("report-fails");
+        let out = dir.join("results");
+        let failed = write_results(&out, &[("summary.csv", b"new\n".to_vec())], |_| {
+            Err("no".into())
+        })
+        .expect("write");
+        assert_eq!(failed.as_deref(), Some("no"));
+        assert!(out.join("summary.csv").is_file());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_run_s_own_files_are_not_foreign() {
+        let dir = scratch("foreign");
+        let out = dir.join("results");
+        assert!(foreign_entries(&out).expect("missing dir").is_empty());
+        fs::create_dir_all(out.join("charts")).expect("charts");
+        for name in FILES.iter().chain(&[REPORT_FILE, "generator-ceiling.txt"]) {
+            fs::write(out.join(name), "x").expect("file");
+        }
+        for chart in CHARTS {
+            fs::write(out.join(CHARTS_DIR).join(chart), "x").expect("chart");
+        }
+        fs::create_dir_all(out.join("argon2/charts")).expect("nested");
+        fs::write(out.join("argon2/whatever"), "x").expect("nested file");
+        assert!(foreign_entries(&out).expect("list").is_empty());
+        // A directory where a run writes a file is not the run's.
+        fs::remove_file(out.join("raw.csv")).expect("rm");
+        fs::create_dir(out.join("raw.csv")).expect("dir");
+        fs::write(out.join(".hidden"), "x").expect("hidden");
+        assert_eq!(
+            foreign_entries(&out).expect("list"),
+            [".hidden", "raw.csv/"]
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("bench-runner-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
@@ -262,6 +391,7 @@ mod tests {
                 ("summary.csv", b"old\n".to_vec()),
                 ("raw.csv", b"old\n".to_vec()),
             ],
+            no_report,
         )
         .expect("first write");
         fs::write(out.join("README.md"), "keep me").expect("readme");
@@ -270,8 +400,37 @@ mod tests {
         // The previous run's report, derived from the CSVs being replaced.
         fs::write(out.join("REPORT.md"), "old report").expect("report");
         fs::create_dir(out.join("charts")).expect("charts");
-        fs::write(out.join("charts/batch.svg"), "old chart").expect("chart");
-        write_results(&out, &[("summary.csv", b"new\n".to_vec())]).expect("second write");
+        fs::write(out.join("charts/batch_time.svg"), "old chart").expect("chart");
+        // A chart of the user's, beside the report's.
+        fs::write(out.join("charts/mine.svg"), "mine").expect("own chart");
+        fs::create_dir(out.join("separate-cores")).expect("nested run");
+        fs::write(out.join("separate-cores/summary.csv"), "nested").expect("nested");
+        assert_eq!(
+            foreign_entries(&out).expect("list"),
+            ["README.md", "charts/mine.svg", "plots/"]
+        );
+        let mut report_saw = vec![];
+        let failed = write_results(&out, &[("summary.csv", b"new\n".to_vec())], |dir| {
+            report_saw = fs::read_dir(dir)
+                .expect("list")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            report_saw.sort();
+            fs::write(dir.join("REPORT.md"), "new report").map_err(|e| e.to_string())
+        })
+        .expect("second write");
+        assert_eq!(failed, None);
+        // The report ran on the new files (and what was carried over), before the swap.
+        assert_eq!(
+            report_saw,
+            [
+                "README.md",
+                "charts",
+                "plots",
+                "separate-cores",
+                "summary.csv"
+            ]
+        );
         assert_eq!(
             fs::read_to_string(out.join("summary.csv")).expect("read"),
             "new\n"
@@ -287,9 +446,21 @@ mod tests {
         // raw.csv was not in the second run's files: a results file of the previous run, gone
         // with it rather than left beside a metadata.json that does not describe it.
         assert!(!out.join("raw.csv").exists());
-        // The old report is gone rather than left contradicting the new CSVs.
-        assert!(!out.join("REPORT.md").exists());
-        assert!(!out.join("charts").exists());
+        // The old report is gone rather than left contradicting the new CSVs: the new one is
+        // in its place; the user's chart and the nested run are kept.
+        assert_eq!(
+            fs::read_to_string(out.join("REPORT.md")).expect("read"),
+            "new report"
+        );
+        assert!(!out.join("charts/batch_time.svg").exists());
+        assert_eq!(
+            fs::read_to_string(out.join("charts/mine.svg")).expect("read"),
+            "mine"
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("separate-cores/summary.csv")).expect("read"),
+            "nested"
+        );
         // No temporary directory left behind.
         let left: Vec<_> = fs::read_dir(&dir)
             .expect("list")
@@ -303,7 +474,7 @@ mod tests {
     fn a_failed_write_leaves_the_old_results() {
         let dir = scratch("fail");
         let out = dir.join("results");
-        write_results(&out, &[("summary.csv", b"old\n".to_vec())]).expect("first write");
+        write_results(&out, &[("summary.csv", b"old\n".to_vec())], no_report).expect("first write");
         // A file name that cannot be created makes the run fail before the swap.
         let err = write_results(
             &out,
@@ -311,6 +482,7 @@ mod tests {
                 ("summary.csv", b"new\n".to_vec()),
                 ("no/such/dir.csv", vec![]),
             ],
+            no_report,
         );
         assert!(err.is_err());
         assert_eq!(
@@ -325,7 +497,7 @@ mod tests {
         // --out naming a file is refused, the file untouched.
         let file = dir.join("file");
         fs::write(&file, "x").expect("file");
-        assert!(write_results(&file, &[("a.csv", vec![])]).is_err());
+        assert!(write_results(&file, &[("a.csv", vec![])], no_report).is_err());
         assert_eq!(fs::read_to_string(&file).expect("read"), "x");
         let _ = fs::remove_dir_all(&dir);
     }

@@ -1030,6 +1030,8 @@ pub(crate) mod fake {
             broker: String::new(),
             queue_workers: Vec::new(),
             queue_worker_threads: None,
+            partial: false,
+            interrupted: None,
         };
         let mut summary = Vec::new();
         let mut round_rows = Vec::new();
