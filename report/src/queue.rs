@@ -34,8 +34,8 @@ use results_format::{QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
 
 use crate::analysis::Facts;
 use crate::analysis::queue::{
-    COARSE, FaultTally, Hop, HopSource, Limit, QueueFacts, ScaleVerdict, TimeToResult, fault_rows,
-    hop_bounds, scale_rows, targets,
+    COARSE, FaultTally, Hop, HopSource, Limit, QueueFacts, SCALE_GAIN, ScaleVerdict, TimeToResult,
+    fault_rows, hop_bounds, scale_rows, targets,
 };
 use crate::analysis::stats::bounds;
 use crate::charts::{Chart, strategy_color};
@@ -210,6 +210,19 @@ impl ScaleVerdict {
                 busy_text(self.one.1),
                 busy_text(most_busy)
             ),
+            Limit::Unsettled => {
+                let (lo, hi, n) = self.ratio_range.unwrap_or((self.ratio, self.ratio, 1));
+                format!(
+                    ". Whether the extra process adds at least {} is not settled by this run: \
+                     over its {n} passes the gain ranged {}–{} ({} busy with 1 process, {} \
+                     with {w}).",
+                    times(SCALE_GAIN),
+                    times(lo),
+                    times(hi),
+                    busy_text(self.one.1),
+                    busy_text(most_busy)
+                )
+            }
             Limit::Elsewhere => format!(
                 ". Not the cores ({} busy with 1 process, {} with {w}), yet the extra process \
                  added little: the limit lies in the server, the broker's round trips or the \
@@ -941,6 +954,22 @@ mod tests {
         assert_eq!(v.limit, Limit::Scaled);
         assert!(
             v.sentence(C2).contains("1.20× the throughput of 1 (the median of 3 passes, 1.20×–1.20×; 132 against 110 results/s)"),
+            "{}",
+            v.sentence(C2)
+        );
+        // Passes on both sides of SCALE_GAIN: not settled, whatever the median says.
+        let mut mixed = bursts.clone();
+        for x in &mut mixed.rows {
+            if x.pass == Some(2) && x.queue_workers == Some(2) && x.run == QUEUE_RUN_SCALE {
+                x.throughput_rps = Some(210.0);
+            }
+        }
+        let v = scale_verdict(&configurations(&mixed), &mixed, "tokio", C2).expect("verdict");
+        assert_eq!(v.limit, Limit::Unsettled);
+        assert!(
+            v.sentence(C2).contains(
+                "is not settled by this run: over its 3 passes the gain ranged 1.05×–1.20×"
+            ),
             "{}",
             v.sentence(C2)
         );

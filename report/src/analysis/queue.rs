@@ -305,6 +305,9 @@ pub enum Limit {
     Scaled,
     /// Neither: the cores had room, yet more processes added little.
     Elsewhere,
+    /// The passes do not settle it: their ratios fall on both sides of [`SCALE_GAIN`] (the
+    /// smallest below it, the largest at or above it).
+    Unsettled,
 }
 
 /// The ratio of `most` worker processes' throughput to one's in each pass that has a sound
@@ -364,7 +367,14 @@ pub fn scale_verdict(
     // The gain first: a second process that added throughput did so whatever the cores' busy
     // figure says (busy is a mean over the burst, ± a clock tick per process). Checked the
     // other way round, busy 0.81 with ratio 1.18 printed "adds no throughput".
+    // With passes, the decision is the passes' range against the threshold (of 6 passes, the
+    // smallest and the largest ratio bound the median with about 97 % confidence): a gain only
+    // when every pass gained at least SCALE_GAIN×, no gain only when none did. One run called
+    // a target's 1.30× (1.10–1.35×) a gain and the rerun its 1.11× (1.07–1.33×) the cores'
+    // limit; both are "not settled".
+    let unsettled = ratio_range.is_some_and(|(lo, hi, _)| lo < SCALE_GAIN && hi >= SCALE_GAIN);
     let limit = match one_busy {
+        _ if unsettled => Limit::Unsettled,
         _ if ratio >= SCALE_GAIN => Limit::Scaled,
         Some((busy, _)) if busy >= CORES_FULL_SCALE => Limit::Cores,
         _ => Limit::Elsewhere,
