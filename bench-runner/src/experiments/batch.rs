@@ -120,17 +120,8 @@ fn keep_visited<'a>(
         .into_iter()
         .zip(pairs)
         .filter(|(m, _)| {
-            let kept = !(measured(m) && m.rounds.is_empty());
-            if !kept {
-                cut.missing.push(format!("batch: {}", m.name()));
-            } else if measured(m) && m.rounds.len() < rounds as usize {
-                cut.short.push(format!(
-                    "batch: {} ({} of {rounds} rounds)",
-                    m.name(),
-                    m.rounds.len()
-                ));
-            }
-            kept
+            let name = format!("batch: {}", m.name());
+            cut.keeps(name, measured(m), m.rounds.len(), rounds as usize, "rounds")
         })
         .unzip();
     (ms, pairs, cut)

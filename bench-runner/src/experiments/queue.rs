@@ -232,15 +232,7 @@ pub async fn run(
             .collect::<std::collections::BTreeSet<_>>()
             .len();
         let name = format!("queue: {}, workers={}", t.labels.target, t.workers);
-        if measured && visits == 0 {
-            cut.missing.push(name);
-            return false;
-        }
-        if measured && visits < passes.count as usize {
-            cut.short
-                .push(format!("{name} ({visits} of {} passes)", passes.count));
-        }
-        true
+        cut.keeps(name, measured, visits, passes.count as usize, "passes")
     });
     for t in &all {
         crate::harness::pair_end(

@@ -419,18 +419,8 @@ pub async fn run(
     let steps = rate.step_count();
     all.retain(|p| {
         let measured = p.failure.is_none() && p.not_applicable.is_none();
-        if measured && p.steps.is_empty() {
-            cut.missing.push(format!("rate: {}", p.name()));
-            return false;
-        }
-        if measured && p.steps.len() < steps {
-            cut.short.push(format!(
-                "rate: {} ({} of {steps} steps)",
-                p.name(),
-                p.steps.len()
-            ));
-        }
-        true
+        let name = format!("rate: {}", p.name());
+        cut.keeps(name, measured, p.steps.len(), steps, "steps")
     });
     for p in &mut all {
         let name = p.name();

@@ -153,18 +153,14 @@ pub async fn run(
     all.retain(|p| {
         let measured = p.pair.failure.is_none() && p.pair.not_applicable.is_none();
         let visits = p.steps.first().map_or(0, |s| s.rounds.len());
-        if measured && visits == 0 {
-            cut.missing.push(format!("sizes: {}", p.pair.name()));
-            return false;
-        }
-        if measured && visits < passes.count as usize {
-            cut.short.push(format!(
-                "sizes: {} ({visits} of {} rounds per n)",
-                p.pair.name(),
-                passes.count
-            ));
-        }
-        true
+        let name = format!("sizes: {}", p.pair.name());
+        cut.keeps(
+            name,
+            measured,
+            visits,
+            passes.count as usize,
+            "rounds per n",
+        )
     });
     for p in &mut all {
         let name = p.pair.name();

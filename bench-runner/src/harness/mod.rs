@@ -88,6 +88,31 @@ pub struct Cut {
     pub short: Vec<String>,
 }
 
+impl Cut {
+    /// Whether an interrupted experiment keeps the pair `name`, noting it: a measured pair
+    /// (neither failed nor not applicable) with no finished visit is left out (`missing`); one
+    /// with fewer than `wanted` is kept and noted (`short`: `name (k of N unit)`). Every
+    /// experiment asks this of each pair, so all of them cut alike.
+    pub(crate) fn keeps(
+        &mut self,
+        name: String,
+        measured: bool,
+        visits: usize,
+        wanted: usize,
+        unit: &str,
+    ) -> bool {
+        if measured && visits == 0 {
+            self.missing.push(name);
+            return false;
+        }
+        if measured && visits < wanted {
+            self.short
+                .push(format!("{name} ({visits} of {wanted} {unit})"));
+        }
+        true
+    }
+}
+
 impl ExperimentRun {
     /// Marks the run cut short when `cut` is (`interrupted`), with what it left out.
     pub(crate) fn cut_short(mut self, interrupted: bool, cut: Cut) -> ExperimentRun {
@@ -212,5 +237,25 @@ pub fn pair_end(
     }
     if let Some(why) = failure {
         log.line(&format!("   FAILED {name}: {why}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_experiment_leaves_out_unvisited_pairs_and_names_short_ones() {
+        let mut cut = Cut::default();
+        assert!(
+            !cut.keeps("a".into(), true, 0, 6, "rounds"),
+            "never visited"
+        );
+        assert!(cut.keeps("b".into(), true, 2, 6, "rounds"), "short");
+        assert!(cut.keeps("c".into(), true, 6, 6, "rounds"), "whole");
+        // Failed or not applicable: kept as they are, with their reason, whatever the visits.
+        assert!(cut.keeps("d".into(), false, 0, 6, "rounds"));
+        assert_eq!(cut.missing, ["a"]);
+        assert_eq!(cut.short, ["b (2 of 6 rounds)"]);
     }
 }
