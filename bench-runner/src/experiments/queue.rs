@@ -59,8 +59,6 @@ const BURST_PER_C: usize = 4;
 pub struct QueueTarget {
     /// Its labels (workers: the server's executor threads).
     pub labels: Labels,
-    /// The server's executor threads.
-    pub workers: usize,
     /// Kernel and n.
     pub plan: Plan,
     /// Threads of each worker process.
@@ -201,7 +199,7 @@ pub async fn run(
         let before = all[i].clone();
         let t = &mut all[i];
         if t.not_applicable.is_none() && t.failure.is_none() {
-            let what = format!("queue: {}, workers={workers}", target.name);
+            let what = t.name();
             console.working_on(&what);
             console.line(&format!(
                 "== queue, pass {}/{}: {}, workers={workers}",
@@ -231,13 +229,12 @@ pub async fn run(
             .map(|r| r.round.place.pass)
             .collect::<std::collections::BTreeSet<_>>()
             .len();
-        let name = format!("queue: {}, workers={}", t.labels.target, t.workers);
-        cut.keeps(name, measured, visits, passes.count as usize, "passes")
+        cut.keeps(t.name(), measured, visits, passes.count as usize, "passes")
     });
     for t in &all {
         crate::harness::pair_end(
             &console,
-            &format!("queue: {}, workers={}", t.labels.target, t.workers),
+            &t.name(),
             t.not_applicable.as_deref(),
             &t.notes,
             t.failure.as_deref(),
@@ -251,11 +248,19 @@ pub async fn run(
 }
 
 impl QueueTarget {
+    /// `queue: tokio, workers=2`: how the console and the interrupted run's notes name it.
+    fn name(&self) -> String {
+        let workers = self
+            .labels
+            .workers
+            .map_or(String::new(), |w| format!(", workers={w}"));
+        format!("queue: {}{workers}", self.labels.target)
+    }
+
     /// A target's record before its first visit (not applicable without a broker).
     fn new(bench: &Bench, settings: &Settings, target: &Target, workers: usize) -> QueueTarget {
         QueueTarget {
             labels: Labels::of_server(target, bench.client_name(), workers),
-            workers,
             plan: *bench.plan(),
             worker_threads: settings.queue.threads,
             runs: Vec::new(),
