@@ -24,7 +24,9 @@
 //!    name, package, runtime, framework, kind of runtime, the arguments of its configuration),
 //!    [`servers`] (builds them with `cargo build --release`, or finds them: `--server-dir`),
 //!    [`client`] (`--client reqwest|surf`, both as `conformance::HttpClient`), [`cpu`] (CPU
-//!    lists, pinning, a process's CPU time from /proc), and [`settings`] (a run's resolved
+//!    lists, pinning, a process's CPU time from /proc), [`sched`] (the scheduler's per-thread
+//!    on-CPU and run-queue time over a window, the server's threads grouped by role), and
+//!    [`settings`] (a run's resolved
 //!    settings: [`Plan`](settings::Plan), [`RatePlan`](settings::RatePlan), the subjects).
 //! 2. [`harness`]: what every experiment measures with: the pass scheduler, the measuring
 //!    engine (a pair's server started, verified, stopped; warm-up, T1, one round), the HTTP
@@ -47,6 +49,7 @@ pub mod client;
 pub mod cpu;
 pub mod experiments;
 pub mod harness;
+pub mod sched;
 pub mod servers;
 pub mod settings;
 pub mod targets;
@@ -189,6 +192,13 @@ async fn measure(
     println!("servers ({profile} build):");
     for s in &servers_run {
         println!("  {s}");
+    }
+    if binaries.is_some() && !sched::available() {
+        // Said once; metadata.json's cpu_clock and the report say it again.
+        println!(
+            "note: this kernel has no per-thread schedstat (/proc/PID/task/TID/schedstat): CPU \
+             from clock ticks (10 ms), attributions from the heartbeat's lag and the cores used"
+        );
     }
 
     let plan = settings.plan;

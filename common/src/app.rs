@@ -42,7 +42,7 @@ use crate::offload::Offloads;
 use crate::openapi::{ApiDocs, Facts};
 use crate::queue::BrokerUrl;
 use crate::strategy::RuntimeKind;
-use crate::threads::ThreadCensus;
+use crate::threads::{ThreadCensus, ThreadRole};
 use crate::tracker::Tracker;
 
 mod admission;
@@ -187,9 +187,18 @@ impl App {
             gate: Gate::new(limits.cpu_threads, limits.max_queue),
             jobs: Jobs::new(job_limits),
             offloads: Arc::default(),
-            executor_threads: ThreadCensus::default(),
+            executor_threads: ThreadCensus::of_role(ThreadRole::Executor),
             shutdown: shutdown::Shutdown::default(),
-            lag: Arc::new(LagMonitor::new(limits.lag_interval)),
+            // One heartbeat per worker where workers never take work from each other
+            // (actix-web): one would watch one worker only (common::lag, "Lanes").
+            lag: Arc::new(LagMonitor::with_lanes(
+                limits.lag_interval,
+                if info.kind == RuntimeKind::Actix {
+                    info.executor_threads
+                } else {
+                    1
+                },
+            )),
             api,
             broker,
             limits,

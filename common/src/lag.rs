@@ -39,6 +39,15 @@
 //! (tokio-rs/tokio#4941; stealing it was added and reverted again): a task woken onto the
 //! blocked worker waits for it. Any other task woken there would wait as long.
 //!
+//! # Lanes: one heartbeat per executor that cannot steal
+//! On a work-stealing runtime one heartbeat measures "any free worker". actix-web runs one
+//! single-threaded runtime per worker and never moves a task between them, so one heartbeat
+//! would watch one worker and miss a stall on another. A monitor can therefore have several
+//! *lanes*, each with its own heartbeat ([`LagMonitor::heartbeat_on`]) and histograms; windows
+//! open and close for all lanes at once, and a report gives the *worst* lane's figures (the
+//! highest p99 in the window, then the highest max) and says which lane it was
+//! ([`LagReport::lane`]). `since_start` pools every lane's wake-ups.
+//!
 //! # Schedule
 //! Wake-ups are scheduled at start + k × interval (the schedule does not drift with the
 //! lateness). A wake-up later than a whole interval does not replay the ticks it missed: one
@@ -80,16 +89,33 @@ pub struct LagMonitor {
 
 #[derive(Debug)]
 struct Windows {
-    since_start: Histogram<u64>,
-    current: Histogram<u64>,
+    /// One per heartbeat, at least one.
+    lanes: Vec<Lane>,
     /// Id of the current window; the first is 1.
     id: u64,
     opened: Instant,
     /// Total worker busy time when the current window opened (µs).
     busy_at_open_us: u64,
+}
+
+/// One heartbeat's histograms.
+#[derive(Debug)]
+struct Lane {
+    since_start: Histogram<u64>,
+    current: Histogram<u64>,
     /// Lateness of the tick the heartbeat waits for is charged from this instant: the tick
     /// itself, or the latest close that charged the part before it. `None` before the first.
     uncharged_from: Option<Instant>,
+}
+
+impl Lane {
+    fn new() -> Lane {
+        Lane {
+            since_start: histogram(),
+            current: histogram(),
+            uncharged_from: None,
+        }
+    }
 }
 
 /// The `GET /lag` body (and `POST /lag/window`'s, for the window it closed). Lateness is the
@@ -115,11 +141,21 @@ pub struct LagReport {
     pub p99_us: u64,
     /// Largest lateness in the window.
     pub max_us: u64,
-    /// The same since the server started.
+    /// The same since the server started (every lane's wake-ups pooled).
     pub since_start: LagSummary,
+    /// Heartbeats (lanes): 1, or one per worker on actix-web (see the module docs).
+    #[serde(default = "one_lane")]
+    pub lanes: usize,
+    /// The lane whose figures these are, from 0: the worst one in the window.
+    #[serde(default)]
+    pub lane: usize,
     /// The runtime's own worker metrics, where it has them (tokio only); absent elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokio: Option<WorkerMetrics>,
+}
+
+fn one_lane() -> usize {
+    1
 }
 
 impl LagReport {
@@ -158,18 +194,27 @@ pub struct WorkerMetrics {
 impl LagMonitor {
     /// A monitor whose heartbeat wakes every `interval`, or a disabled one (`None`).
     pub fn new(interval: Option<Duration>) -> LagMonitor {
+        LagMonitor::with_lanes(interval, 1)
+    }
+
+    /// A monitor with `lanes` heartbeats (at least 1), one per executor that cannot steal
+    /// from the others (see the module docs).
+    pub fn with_lanes(interval: Option<Duration>, lanes: usize) -> LagMonitor {
         LagMonitor {
             interval,
             windows: Mutex::new(Windows {
-                since_start: histogram(),
-                current: histogram(),
+                lanes: (0..lanes.max(1)).map(|_| Lane::new()).collect(),
                 id: 1,
                 opened: Instant::now(),
                 busy_at_open_us: 0,
-                uncharged_from: None,
             }),
             worker_busy: OnceLock::new(),
         }
+    }
+
+    /// How many heartbeats it has.
+    pub fn lanes(&self) -> usize {
+        self.lock().lanes.len()
     }
 
     /// Adds the runtime's own busy-time figures to every report (once; a second call is
@@ -182,9 +227,24 @@ impl LagMonitor {
     }
 
     /// The heartbeat, to spawn on the server's executor: sleeps with `sleep` (the runtime's
-    /// own timer) and records each wake-up's lateness, forever. `None` when disabled.
+    /// own timer) and records each wake-up's lateness, forever. `None` when disabled. The
+    /// first lane's ([`LagMonitor::heartbeat_on`]).
     pub fn heartbeat<S, F>(
         self: &Arc<Self>,
+        sleep: S,
+    ) -> Option<impl Future<Output = ()> + Send + 'static>
+    where
+        S: FnMut(Duration) -> F + Send + 'static,
+        F: Future<Output = ()> + Send,
+    {
+        self.heartbeat_on(0, sleep)
+    }
+
+    /// The heartbeat of lane `lane`, to spawn on that lane's executor. `None` when disabled or
+    /// when the monitor has no such lane.
+    pub fn heartbeat_on<S, F>(
+        self: &Arc<Self>,
+        lane: usize,
         mut sleep: S,
     ) -> Option<impl Future<Output = ()> + Send + 'static>
     where
@@ -192,27 +252,31 @@ impl LagMonitor {
         F: Future<Output = ()> + Send,
     {
         let interval = self.interval?;
+        if lane >= self.lanes() {
+            return None;
+        }
         let monitor = Arc::clone(self);
         Some(async move {
             let mut due = Instant::now() + interval;
-            monitor.lock().uncharged_from = Some(due);
+            monitor.lock().lanes[lane].uncharged_from = Some(due);
             loop {
                 sleep(due.saturating_duration_since(Instant::now())).await;
-                due = monitor.woke(due, Instant::now(), interval);
+                due = monitor.woke(lane, due, Instant::now(), interval);
             }
         })
     }
 
-    /// The heartbeat woke at `now` for the tick `due`: records its lateness (in the current
-    /// window only the part no close has charged yet) and returns the next tick.
-    fn woke(&self, due: Instant, now: Instant, interval: Duration) -> Instant {
+    /// Lane `lane`'s heartbeat woke at `now` for the tick `due`: records its lateness (in the
+    /// current window only the part no close has charged yet) and returns the next tick.
+    fn woke(&self, lane: usize, due: Instant, now: Instant, interval: Duration) -> Instant {
         let (lateness, next) = tick(due, now, interval);
         let mut w = self.lock();
-        let from = w.uncharged_from.unwrap_or(due).max(due);
-        w.current
+        let l = &mut w.lanes[lane];
+        let from = l.uncharged_from.unwrap_or(due).max(due);
+        l.current
             .saturating_record(micros(now.saturating_duration_since(from)));
-        w.since_start.saturating_record(micros(lateness));
-        w.uncharged_from = Some(next);
+        l.since_start.saturating_record(micros(lateness));
+        l.uncharged_from = Some(next);
         next
     }
 
@@ -230,13 +294,17 @@ impl LagMonitor {
 
     fn close_window_at(&self, now: Instant) -> LagReport {
         let mut w = self.lock();
-        // A stall still running: charge what it has lasted so far to this window.
-        if let Some(from) = w.uncharged_from.filter(|from| now > *from) {
-            w.current.saturating_record(micros(now - from));
-            w.uncharged_from = Some(now);
+        for l in &mut w.lanes {
+            // A stall still running: charge what it has lasted so far to this window.
+            if let Some(from) = l.uncharged_from.filter(|from| now > *from) {
+                l.current.saturating_record(micros(now - from));
+                l.uncharged_from = Some(now);
+            }
         }
         let closed = self.report_of(&w, now);
-        w.current.reset();
+        for l in &mut w.lanes {
+            l.current.reset();
+        }
         w.id += 1;
         w.opened = now;
         if let Some(busy) = &closed.tokio {
@@ -246,8 +314,20 @@ impl LagMonitor {
     }
 
     fn report_of(&self, w: &Windows, now: Instant) -> LagReport {
-        let h = &w.current;
-        let s = &w.since_start;
+        // The worst lane in the window: the highest p99, then the highest max, then the first.
+        let (lane, worst) = w
+            .lanes
+            .iter()
+            .enumerate()
+            .rev()
+            .max_by_key(|(_, l)| (l.current.value_at_quantile(0.99), l.current.max()))
+            .expect("a monitor has at least one lane");
+        let h = &worst.current;
+        let mut s = histogram();
+        for l in &w.lanes {
+            // Same bounds: adding cannot fail.
+            let _ = s.add(&l.since_start);
+        }
         LagReport {
             enabled: self.interval.is_some(),
             interval_us: self.interval.map_or(0, micros),
@@ -264,6 +344,8 @@ impl LagMonitor {
                 p99_us: s.value_at_quantile(0.99),
                 max_us: s.max(),
             },
+            lanes: w.lanes.len(),
+            lane,
             tokio: self.worker_busy.get().map(|source| {
                 let busy_us: Vec<u64> = source.busy().iter().copied().map(micros).collect();
                 let busy_us_total = busy_us.iter().sum();
@@ -321,9 +403,13 @@ mod tests {
     impl LagMonitor {
         /// A wake-up of this lateness with no tick pending (no close can cut it).
         fn record(&self, lateness: Duration) {
-            let mut w = self.lock();
-            w.current.saturating_record(micros(lateness));
-            w.since_start.saturating_record(micros(lateness));
+            self.record_on(0, lateness);
+        }
+
+        fn record_on(&self, lane: usize, lateness: Duration) {
+            let l = &mut self.lock().lanes[lane];
+            l.current.saturating_record(micros(lateness));
+            l.since_start.saturating_record(micros(lateness));
         }
     }
 
@@ -332,7 +418,7 @@ mod tests {
         let m = LagMonitor::new(Some(MS));
         let t0 = Instant::now();
         let due = t0 + MS;
-        m.lock().uncharged_from = Some(due);
+        m.lock().lanes[0].uncharged_from = Some(due);
         // Not overdue yet: the close charges nothing.
         assert_eq!(m.close_window_at(t0).samples, 0);
         // 300 ms into a stall: the closed window holds it.
@@ -348,7 +434,7 @@ mod tests {
             (3, 1, hdr(200_000))
         );
         // The wake-up at 1 s: 500 ms in its window, the whole second since start.
-        let next = m.woke(due, due + 1000 * MS, MS);
+        let next = m.woke(0, due, due + 1000 * MS, MS);
         assert_eq!(next, due + 1001 * MS);
         let r = m.report();
         assert_eq!((r.window, r.samples, r.max_us), (4, 1, hdr(500_000)));
@@ -358,7 +444,7 @@ mod tests {
         );
         // The next tick on time: lateness 0, and a close at that instant charges nothing.
         assert_eq!(m.close_window_at(next).samples, 1);
-        m.woke(next, next, MS);
+        m.woke(0, next, next, MS);
         assert_eq!(m.report().max_us, 0);
     }
 
@@ -432,6 +518,31 @@ mod tests {
         assert_eq!(counted, WRITERS * EACH);
         assert_eq!(m.report().since_start.samples, WRITERS * EACH);
         assert_eq!(m.report().samples, 0);
+    }
+
+    #[test]
+    fn several_lanes_report_the_worst_one_and_pool_since_start() {
+        let m = Arc::new(LagMonitor::with_lanes(Some(MS), 3));
+        assert_eq!(m.lanes(), 3);
+        m.record_on(0, Duration::from_micros(100));
+        m.record_on(1, Duration::from_micros(90_000));
+        m.record_on(2, Duration::from_micros(200));
+        let closed = m.close_window();
+        assert_eq!((closed.lanes, closed.lane), (3, 1));
+        assert_eq!((closed.samples, closed.max_us), (1, hdr(90_000)));
+        assert_eq!(
+            (closed.since_start.samples, closed.since_start.max_us),
+            (3, hdr(90_000))
+        );
+        // The next window: lane 2 is the worst now; an empty window names the first lane.
+        m.record_on(2, Duration::from_micros(500));
+        assert_eq!(m.close_window().lane, 2);
+        assert_eq!(m.close_window().lane, 0);
+        assert!(m.heartbeat_on(3, |_| async {}).is_none());
+        assert!(m.heartbeat_on(2, |_| async {}).is_some());
+        // One lane (every server but actix): lane 0 of 1.
+        let one = LagMonitor::new(Some(MS)).report();
+        assert_eq!((one.lanes, one.lane), (1, 0));
     }
 
     #[test]

@@ -25,7 +25,8 @@
 //! - [`offload`]: what wraps every closure handed to a blocking pool, once for the three
 //!   servers: a panic caught (answered 500 or counted), the pool measured.
 //! - [`threads`]: [`threads::ThreadCensus`], the OS threads that really did a kind of work
-//!   (measured thread counts in `/stats`).
+//!   (measured thread counts in `/stats`), and [`threads::ThreadRole`], the OS names that say
+//!   what a thread does (bench-runner groups the kernel's per-thread figures by them).
 //! - `tracker.rs`: a count of things in progress that a plain thread can wait on (requests in
 //!   flight, pending background jobs, running `/jobs`), whatever runtime runs them.
 //! - [`gate`]: the semaphore with one permit per core (tokio's, handed over in arrival

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::threads::ThreadCensus;
+use crate::threads::{ThreadCensus, ThreadRole};
 
 /// The closure panicked. The panic hook has already written its message to stderr; the pool
 /// thread survives.
@@ -31,8 +31,9 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|_| Panicked)
 }
 
-/// Counters of the closures run on the blocking pool.
-#[derive(Debug, Default)]
+/// Counters of the closures run on the blocking pool. Its threads are named for
+/// [`ThreadRole::Blocking`] as they run one.
+#[derive(Debug)]
 pub struct Offloads {
     running: AtomicUsize,
     peak: AtomicUsize,
@@ -65,6 +66,18 @@ pub struct OffloadStats {
     /// The most of them alive at once since start: the blocking pool's measured size (as far
     /// as it ran our closures).
     pub threads_peak: usize,
+}
+
+impl Default for Offloads {
+    fn default() -> Offloads {
+        Offloads {
+            running: AtomicUsize::default(),
+            peak: AtomicUsize::default(),
+            finished: AtomicU64::default(),
+            panicked: AtomicU64::default(),
+            threads: ThreadCensus::of_role(ThreadRole::Blocking),
+        }
+    }
 }
 
 impl Offloads {

@@ -233,7 +233,7 @@ fn inline(r: &Results, f: &Facts) -> Option<String> {
             g.probe()
         ));
     }
-    let blocked = g.attributed(Attribution::ExecutorBlocked);
+    let blocked = g.attributed(Attribution::ExecutorBusy);
     let stalled = g.count(Responsiveness::Stalled);
     let why = if blocked > 0 {
         let which = if blocked == stalled {
@@ -242,7 +242,7 @@ fn inline(r: &Results, f: &Facts) -> Option<String> {
             format!("in {blocked} of them")
         };
         format!(
-            "; {which} the server's own heartbeat was as late (executor blocked): nothing else \
+            "; {which} its executor threads were on a CPU running the kernels (executor busy): nothing else \
              on that executor thread runs, accepting connections included"
         )
     } else {
@@ -367,7 +367,7 @@ fn thread(r: &Results, f: &Facts) -> Option<String> {
     if g.len() == 0 {
         return None;
     }
-    let contention = g.attributed(Attribution::CpuContention);
+    let contention = g.attributed(Attribution::WaitingForCpu);
     if g.count(Responsiveness::Stalled) == 0 {
         return Some(format!(
             "- `/thread` (a blocking-pool thread per request) {} here: {}.",
@@ -377,7 +377,7 @@ fn thread(r: &Results, f: &Facts) -> Option<String> {
     }
     let why = if contention > 0 {
         format!(
-            "; {contention} of them with the server's cores full and its heartbeat on time: \
+            "; in {contention} of them its executor threads were free but waiting for a CPU: \
              {} kernels at once share the cores with the executor",
             r.metadata.concurrency
         )
@@ -650,8 +650,16 @@ mod tests {
         let stalled = |t, s| Pair::new(t, 1, s, &[50.0, 52.0]).probes(30.0, &[30.0, 31.0]);
         let mut pairs = Vec::new();
         for t in ["tokio", "smol"] {
-            pairs.push(stalled(t, Strategy::Cycle).server(28.0, 1.0));
-            pairs.push(stalled(t, Strategy::Thread).server(1.0, 1.95));
+            pairs.push(
+                stalled(t, Strategy::Cycle)
+                    .server(28.0, 1.0)
+                    .whose(Attribution::ExecutorBusy),
+            );
+            pairs.push(
+                stalled(t, Strategy::Thread)
+                    .server(1.0, 1.95)
+                    .whose(Attribution::WaitingForCpu),
+            );
             pairs.push(Pair::new(t, 1, Strategy::Rayon, &[40.0, 41.0]));
             pairs.push(Pair::new(t, 1, Strategy::Jobs, &[40.0, 42.0]).probes(2.0, &[2.0, 3.0]));
             pairs.push(Pair::new(t, 1, Strategy::Bounded, &[45.0, 46.0]).probes(9.0, &[8.0, 12.0]));
@@ -667,7 +675,7 @@ mod tests {
             md.contains("**Do not compute in the async handler.** Inline (`/cycle`) stalled the server in both pairs"),
             "{md}"
         );
-        assert!(md.contains("executor blocked"), "{md}");
+        assert!(md.contains("(executor busy)"), "{md}");
         // /rayon: every probe within T1 and the lowest probe p99: the recommendation.
         assert!(
             md.contains("**Offload to a pool sized to the cores: `/rayon`.**"),
@@ -685,7 +693,10 @@ mod tests {
             md.contains("**Not a thread per request for CPU work**"),
             "{md}"
         );
-        assert!(md.contains("with the server's cores full"), "{md}");
+        assert!(
+            md.contains("in 2 of them its executor threads were free but waiting for a CPU"),
+            "{md}"
+        );
         assert!(md.contains("n = 1,000"), "{md}");
     }
 

@@ -19,6 +19,7 @@ use common::{RuntimeKind, Strategy};
 
 use crate::analysis::noise::{self, Change, Figure, Spread};
 use crate::analysis::stats::bounds;
+use crate::analysis::verdict::{describe, mark};
 use crate::analysis::{ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Verdict};
 use crate::data::{PairKey, Results, SummaryRow};
 use crate::format::{and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times};
@@ -64,8 +65,8 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
     text
 }
 
-/// Whose stall each stalled or borderline pair's was: the server's lag vs the probe, and its
-/// cores.
+/// Whose stall each stalled or borderline pair's was: the executor threads' own figures in the
+/// scheduler's counts (bench-runner's attribution), with the heartbeat's lag beside them.
 fn attribution(r: &Results, f: &Facts) -> Vec<String> {
     let verdicts = &f.verdicts;
     let stalled: Vec<&Verdict> = verdicts
@@ -82,16 +83,16 @@ fn attribution(r: &Results, f: &Facts) -> Vec<String> {
         .collect();
     if measured.is_empty() {
         return vec![
-            "- **Whose stall: not measured.** These results have no server lag (servers \
-             without /lag, or an external target): a probe's wait cannot be told apart from the \
-             load generator's."
+            "- **Whose stall: not measured.** These results have no attribution (an external \
+             target, or a run before it was recorded): a probe's wait cannot be told apart from \
+             the load generator's."
                 .to_owned(),
         ];
     }
     let mut parts = Vec::new();
     for a in [
-        Attribution::ExecutorBlocked,
-        Attribution::CpuContention,
+        Attribution::ExecutorBusy,
+        Attribution::WaitingForCpu,
         Attribution::Elsewhere,
     ] {
         let of: Vec<&Verdict> = measured
@@ -106,13 +107,19 @@ fn attribution(r: &Results, f: &Facts) -> Vec<String> {
             .iter()
             .take(3)
             .map(|v| {
+                let executor = match (v.executor_busy_share, v.executor_runq_ms) {
+                    (Some(busy), Some(runq)) => format!(
+                        "executor on a CPU {:.0} % of the round, queued for one {} ms per thread, ",
+                        busy * 100.0,
+                        sig3(runq)
+                    ),
+                    _ => String::new(),
+                };
                 format!(
-                    "{} (probe p99 {} ms, server lag p99 {} ms, {} cores used)",
+                    "{} (probe p99 {} ms, {executor}heartbeat lag p99 {} ms)",
                     pair_name(r, &v.key),
                     sig3(v.probe_p99_ms),
                     sig3(v.lag_p99_ms.unwrap_or(0.0)),
-                    v.cores_used
-                        .map_or_else(|| "?".to_owned(), |c| format!("{c:.2}"))
                 )
             })
             .collect();
@@ -121,7 +128,7 @@ fn attribution(r: &Results, f: &Facts) -> Vec<String> {
         } else {
             String::new()
         };
-        let what = a.describe();
+        let what = describe(a);
         let mut chars = what.chars();
         let what = chars
             .next()
@@ -135,11 +142,24 @@ fn attribution(r: &Results, f: &Facts) -> Vec<String> {
         ));
     }
     vec![format!(
-        "- **Whose stall (the server's own lag for the same rounds, and its cores used of {}).** \
-         {}.",
-        r.metadata.cores,
+        "- **Whose stall ({}).** {}.",
+        basis(r),
         parts.join(". ")
     )]
+}
+
+/// What the attributions rest on, as metadata.json's `cpu_clock` says.
+fn basis(r: &Results) -> &'static str {
+    if r.metadata.cpu_clock == results_format::CPU_CLOCK_SCHEDSTAT {
+        "the executor threads' own on-CPU and run-queue time in the same rounds, as the kernel's \
+         scheduler counted them; executor busy: on a CPU at least a quarter of the round; \
+         waiting for a CPU: queued for one longer than it ran, and at least half the stall or \
+         the round"
+    } else {
+        "no per-thread scheduler figures in this run: from the server's own lag for the same \
+         rounds (executor busy: lag p99 at least half the probe's) and the cores used (waiting \
+         for a CPU: 90 % of the machine's busy)"
+    }
 }
 
 /// `tokio, 2 workers`: a pair's setting in a sentence.
@@ -564,7 +584,7 @@ fn stall_table(r: &Results, f: &Facts) -> String {
                         Responsiveness::Responsive => stall_figure(v.stall),
                     };
                     let figure = match v.attribution {
-                        Some(a) => format!("{figure} {}", a.mark()),
+                        Some(a) => format!("{figure} {}", mark(a)),
                         None => figure,
                     };
                     if v.probe_errors > 0 {
@@ -1111,17 +1131,28 @@ fn background(r: &Results) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn stalls_are_attributed_from_the_servers_figures() {
-        // Three stalled pairs on 2 cores (probe p99 20 ms ≥ T1 10 ms in every round): the
-        // server's lag 15 ms (executor blocked); lag 1 ms with 1.9 cores busy (contention);
-        // lag 1 ms with 1 core busy (on the probe's own path). One responsive pair: no attribution.
+    fn stalls_carry_bench_runners_attribution() {
+        // Three stalled pairs (probe p99 20 ms ≥ T1 10 ms in every round), attributed by
+        // bench-runner: executor busy, waiting for a CPU, elsewhere. One responsive pair whose
+        // file says `none`, one whose says `elsewhere`: a responsive pair shows no attribution.
         let stalled =
             |target, s| Pair::new(target, 1, s, &[50.0, 50.0]).probes(20.0, &[20.0, 20.0]);
         let r = results(&[
-            stalled("tokio", Strategy::Cycle).server(15.0, 1.0),
-            stalled("tokio", Strategy::Thread).server(1.0, 1.9),
-            stalled("tokio", Strategy::Rayon).server(1.0, 1.0),
-            Pair::new("tokio", 1, Strategy::CycleSleep, &[50.0, 50.0]).server(0.2, 1.0),
+            stalled("tokio", Strategy::Cycle)
+                .server(15.0, 1.0)
+                .whose(Attribution::ExecutorBusy),
+            stalled("tokio", Strategy::Thread)
+                .server(1.0, 1.9)
+                .whose(Attribution::WaitingForCpu),
+            stalled("tokio", Strategy::Rayon)
+                .server(1.0, 1.0)
+                .whose(Attribution::Elsewhere),
+            Pair::new("tokio", 1, Strategy::CycleSleep, &[50.0, 50.0])
+                .server(0.2, 1.0)
+                .whose(Attribution::None),
+            Pair::new("tokio", 1, Strategy::Jobs, &[50.0, 50.0])
+                .server(0.2, 1.0)
+                .whose(Attribution::Elsewhere),
         ]);
         let vs = verdicts(&r);
         let of = |s| {
@@ -1130,24 +1161,24 @@ mod tests {
                 .expect("verdict")
                 .attribution
         };
-        assert_eq!(of(Strategy::Cycle), Some(Attribution::ExecutorBlocked));
-        assert_eq!(of(Strategy::Thread), Some(Attribution::CpuContention));
+        assert_eq!(of(Strategy::Cycle), Some(Attribution::ExecutorBusy));
+        assert_eq!(of(Strategy::Thread), Some(Attribution::WaitingForCpu));
         assert_eq!(of(Strategy::Rayon), Some(Attribution::Elsewhere));
         assert_eq!(of(Strategy::CycleSleep), None);
-        let md = markdown(&r);
-        assert!(
-            md.contains("Executor blocked in 1 of 3 stalled or borderline pairs"),
-            "{md}"
-        );
-        assert!(md.contains("CPU contention in 1 of 3"), "{md}");
-        assert!(
-            md.contains("server lag p99 15.0 ms, 1.00 cores used"),
-            "{md}"
-        );
-        assert!(
-            md.contains("| /cycle (inline) | **5.00** E |") || md.contains("**2.00** E"),
-            "{md}"
-        );
+        assert_eq!(of(Strategy::Jobs), None);
+        let f = Facts::of(&r);
+        let marks: Vec<String> = [Strategy::Cycle, Strategy::Thread, Strategy::Rayon]
+            .into_iter()
+            .map(|s| {
+                let v = f.verdict_of("tokio", Some(1), s).expect("verdict");
+                format!(
+                    "{:.2} {}",
+                    v.stall,
+                    mark(v.attribution.expect("attributed"))
+                )
+            })
+            .collect();
+        assert_eq!(marks, ["2.00 E", "2.00 C", "2.00 O"]);
         // Without the server's side: said, not guessed.
         let r = results(&[stalled("tokio", Strategy::Cycle)]);
         assert_eq!(verdicts(&r)[0].attribution, None);
@@ -1181,48 +1212,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn attribution_thresholds() {
-        assert_eq!(attribute(10.0, 5.0, None, 2), Attribution::ExecutorBlocked);
-        assert_eq!(
-            attribute(10.0, 4.9, Some(1.8), 2),
-            Attribution::CpuContention
-        );
-        assert_eq!(attribute(10.0, 4.9, Some(1.7), 2), Attribution::Elsewhere);
-        assert_eq!(
-            attribute(10.0, 0.1, Some(0.9), 1),
-            Attribution::CpuContention
-        );
-        assert_eq!(attribute(10.0, 0.1, None, 1), Attribution::Elsewhere);
-    }
-
-    /// Sharing the cores, bench-runner's own use counts towards full cores: 1.6 cores of the
-    /// server and 0.2 of the load generator fill 2 cores (90 %); kept apart, only the server's.
-    #[test]
-    fn the_load_generators_share_counts_when_the_cores_are_shared() {
-        let row = |server_cores: f64, server_ms: f64, client_ms: f64| {
-            let pair = Pair::new("tokio", 1, Strategy::Thread, &[50.0, 50.0]).server(1.0, 1.0);
-            let mut s = crate::data::fake::results(&[pair]).summary.remove(0);
-            s.server_cores_used_mean = Some(server_cores);
-            s.server_cpu_ms_mean = Some(server_ms);
-            s.client_cpu_ms_mean = Some(client_ms);
-            s
-        };
-        let s = row(1.6, 160.0, 20.0);
-        assert_eq!(cores_busy(&s, true), Some(1.8));
-        assert_eq!(cores_busy(&s, false), Some(1.6));
-        assert_eq!(
-            attribute(10.0, 1.0, cores_busy(&s, true), 2),
-            Attribution::CpuContention
-        );
-        assert_eq!(
-            attribute(10.0, 1.0, cores_busy(&s, false), 2),
-            Attribution::Elsewhere
-        );
-    }
-
     use super::*;
-    use crate::analysis::verdict::{attribute, cores_busy, verdicts};
+    use crate::analysis::verdict::verdicts;
     use crate::analysis::work::speedups;
     use crate::data::fake::{Pair, results};
 

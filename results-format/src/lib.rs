@@ -59,6 +59,56 @@ pub const RESULT_NOT_APPLICABLE: &str = "not_applicable";
 /// Every `result` value.
 pub const RESULTS: [&str; 3] = [RESULT_OK, RESULT_FAILED, RESULT_NOT_APPLICABLE];
 
+/// Whose stall a round's (or a pair's) probe saw, from the executor threads' own figures in
+/// the scheduler's per-thread counts (rounds.csv and summary.csv's `attribution`; the rule is
+/// bench-runner's `harness::attribution`, written once, and report reads the value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Attribution {
+    /// The executor threads were on a CPU for most of the window: they ran handlers' work
+    /// themselves (inline kernels), so a ready task had no executor thread to run it.
+    ExecutorBusy,
+    /// The executor threads were runnable but waited on the run queue, for at least half the
+    /// stall: the CPU was taken (by pool threads, worker processes, the load generator).
+    WaitingForCpu,
+    /// Neither: the executor was free and got a CPU; the wait was on the probe's own path.
+    Elsewhere,
+    /// No stall: the probe's worst wait was below T1.
+    None,
+}
+
+impl Attribution {
+    /// Every value, in the order of the docs.
+    pub const ALL: [Attribution; 4] = [
+        Attribution::ExecutorBusy,
+        Attribution::WaitingForCpu,
+        Attribution::Elsewhere,
+        Attribution::None,
+    ];
+
+    /// Its value in the CSV files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Attribution::ExecutorBusy => "executor_busy",
+            Attribution::WaitingForCpu => "waiting_for_cpu",
+            Attribution::Elsewhere => "elsewhere",
+            Attribution::None => "none",
+        }
+    }
+
+    /// The value named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Attribution> {
+        Attribution::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// metadata.json's `cpu_clock` when CPU times come from the scheduler's per-thread figures
+/// (`/proc/PID/task/TID/schedstat`, nanoseconds).
+pub const CPU_CLOCK_SCHEDSTAT: &str = "schedstat";
+/// metadata.json's `cpu_clock` on a kernel without schedstat: process CPU from clock ticks
+/// (`/proc/PID/stat`, 10 ms), no per-thread figures, attribution from the heartbeat's lag and
+/// the cores used.
+pub const CPU_CLOCK_TICKS: &str = "ticks";
+
 /// The batch experiment's CSV files, in the order they are written.
 pub const CSV_FILES: [CsvFile; 5] = [RAW, PROBES, ROUNDS, SUMMARY, PASSES];
 
@@ -254,9 +304,21 @@ pub const ROUNDS: CsvFile = CsvFile {
         "lag_us_p50",
         "lag_us_p99",
         "lag_us_max",
+        "lag_lane",
         "server_cpu_ms",
         "client_cpu_ms",
         "server_cores_used",
+        "pair_cpu_ms",
+        "workers_cpu_ms",
+        "broker_cpu_ms",
+        "executor_threads",
+        "executor_oncpu_ms",
+        "executor_runq_ms",
+        "cpu_pool_oncpu_ms",
+        "blocking_oncpu_ms",
+        "other_oncpu_ms",
+        "server_runq_ms",
+        "attribution",
         "server_peak_rss_mib",
     ],
 };
@@ -325,6 +387,10 @@ pub const SUMMARY: CsvFile = CsvFile {
         "server_cores_used_mean",
         "server_cores_used_min",
         "server_cores_used_max",
+        "pair_cpu_ms_mean",
+        "executor_busy_share_median",
+        "executor_runq_ms_per_thread_median",
+        "attribution",
         "server_peak_rss_mib_max",
         "note",
     ],
@@ -665,8 +731,10 @@ mod tests {
              throughput_rps,latency_us_min,latency_us_p50,latency_us_max,\
              latency_us_mean,requests,errors_timeout,errors_transport,errors_status,errors_body,\
              probes,probe_errors,probe_latency_us_p50,probe_latency_us_max,probe_harness_late_us_max,\
-             background_done_ms,lag_samples,lag_us_p50,lag_us_p99,lag_us_max,server_cpu_ms,\
-             client_cpu_ms,server_cores_used,server_peak_rss_mib"
+             background_done_ms,lag_samples,lag_us_p50,lag_us_p99,lag_us_max,lag_lane,server_cpu_ms,\
+             client_cpu_ms,server_cores_used,pair_cpu_ms,workers_cpu_ms,broker_cpu_ms,\
+             executor_threads,executor_oncpu_ms,executor_runq_ms,cpu_pool_oncpu_ms,\
+             blocking_oncpu_ms,other_oncpu_ms,server_runq_ms,attribution,server_peak_rss_mib"
         );
         assert_eq!(
             PASSES.header(),
@@ -685,8 +753,20 @@ mod tests {
              background_done_ms_min,background_done_ms_max,lag_samples,lag_us_p50_median,\
              lag_us_p99_median,lag_us_p99_worst,lag_us_max,server_cpu_ms_mean,client_cpu_ms_mean,\
              server_cores_used_mean,server_cores_used_min,server_cores_used_max,\
-             server_peak_rss_mib_max,note"
+             pair_cpu_ms_mean,executor_busy_share_median,executor_runq_ms_per_thread_median,\
+             attribution,server_peak_rss_mib_max,note"
         );
+    }
+
+    #[test]
+    fn attribution_values_are_unique_and_read_back() {
+        let names: HashSet<&str> = Attribution::ALL.iter().map(|a| a.name()).collect();
+        assert_eq!(names.len(), Attribution::ALL.len());
+        for a in Attribution::ALL {
+            assert_eq!(Attribution::from_name(a.name()), Some(a));
+        }
+        assert_eq!(Attribution::from_name(""), None);
+        assert_eq!(Attribution::from_name("executor blocked"), None);
     }
 
     #[test]

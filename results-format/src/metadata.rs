@@ -115,6 +115,10 @@ pub struct Metadata {
     /// `not_applicable` in summary.csv); absent in runs before `/block_in_place`.
     #[serde(default)]
     pub pairs_not_applicable: Option<usize>,
+    /// Where CPU times come from: [`crate::CPU_CLOCK_SCHEDSTAT`] or [`crate::CPU_CLOCK_TICKS`]
+    /// (empty in runs before the scheduler's figures: ticks).
+    #[serde(default)]
+    pub cpu_clock: String,
     /// How to read the numbers on this machine (whether client and servers shared the cores).
     #[serde(default)]
     pub note: String,

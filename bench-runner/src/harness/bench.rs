@@ -28,6 +28,7 @@ use crate::harness::records::{
 };
 use crate::harness::spawner;
 use crate::harness::stop::Stop;
+use crate::sched::{self, Party, Watch};
 use crate::settings::Plan;
 use crate::targets::Target;
 
@@ -55,6 +56,9 @@ pub struct Bench {
     client_name: &'static str,
     server_extra: Vec<String>,
     clk_tck: u64,
+    /// Whether CPU is read from the scheduler's per-thread figures ([`sched`]) or, where the
+    /// kernel has none, from clock ticks.
+    schedstat: bool,
     queue: Result<Option<Arc<QueueParts>>, String>,
     clock: RunClock,
     stopping: Stopping,
@@ -111,11 +115,23 @@ impl Bench {
             client_name,
             server_extra: vec![],
             clk_tck: cpu::clock_ticks_per_second(),
+            schedstat: sched::available(),
             queue: Ok(None),
             clock: RunClock::start(),
             stopping: Stopping::default(),
             stop: Stop::new(),
         }
+    }
+
+    /// Reads CPU from clock ticks even where schedstat is there (the fallback's own tests).
+    pub fn with_ticks_only(mut self) -> Bench {
+        self.schedstat = false;
+        self
+    }
+
+    /// Whether rounds read CPU from the scheduler's per-thread figures (else clock ticks).
+    pub fn schedstat(&self) -> bool {
+        self.schedstat
     }
 
     /// The run's stop request, which every experiment's loop of visits watches.
@@ -286,7 +302,8 @@ impl Bench {
                         return;
                     }
                 };
-                let mut session = Session::ours(&mut pair.server);
+                let workers = pair.workers.pids();
+                let mut session = Session::ours(&mut pair.server).with_workers(workers);
                 let outcome = match self.check(&mut session, first, m, log).await {
                     Ok(()) => body(&mut session, m).await,
                     Err(why) => Err(why),
@@ -643,7 +660,14 @@ impl Bench {
                 false
             }
         });
-        let cpu_start = pid.map(|pid| (CpuTime::of(Some(pid)), CpuTime::of(None), Instant::now()));
+        // The scheduler's figures for every thread of the pair and of bench-runner, or clock
+        // ticks of the server and bench-runner where the kernel has none.
+        let watch = pid
+            .filter(|_| self.schedstat)
+            .map(|pid| Watch::open(self.parties(pid, &s.workers)));
+        let cpu_start = pid
+            .filter(|_| watch.is_none())
+            .map(|pid| (CpuTime::of(Some(pid)), CpuTime::of(None), Instant::now()));
         let start_wall = SystemTime::now();
         let start = Instant::now();
         let probe = ready.start(start);
@@ -681,8 +705,10 @@ impl Bench {
             None
         };
         // The CPU and lag windows end here too: the batch, and for /background the jobs' run.
-        let (server_cpu, client_cpu, cpu_wall) = match cpu_start {
-            Some((s0, c0, t0)) => {
+        let usage = watch.map(Watch::close);
+        let (server_cpu, client_cpu, cpu_wall) = match (&usage, cpu_start) {
+            (Some(u), _) => (Some(u.server().oncpu), Some(u.client.oncpu), Some(u.wall)),
+            (None, Some((s0, c0, t0))) => {
                 let (s1, c1, t1) = (CpuTime::of(pid), CpuTime::of(None), Instant::now());
                 (
                     s0.zip(s1).map(|(a, b)| b.since(a, self.clk_tck)),
@@ -690,7 +716,7 @@ impl Bench {
                     Some(t1 - t0),
                 )
             }
-            None => (None, None, None),
+            (None, None) => (None, None, None),
         };
         let server_peak_rss_kib = rss_reset.and_then(memory::peak_kib);
         let lag = match lag_open {
@@ -722,9 +748,25 @@ impl Bench {
             server_cpu,
             client_cpu,
             cpu_wall,
+            sched: usage,
             lag,
             server_peak_rss_kib,
         })
+    }
+
+    /// The processes a round's [`Watch`] reads: the server, its queue workers and then the
+    /// broker (ours, for a pair with workers), and bench-runner itself.
+    fn parties(&self, server: u32, workers: &[u32]) -> Vec<(Party, u32)> {
+        let mut parties = vec![(Party::Server, server)];
+        parties.extend(workers.iter().map(|&pid| (Party::Worker, pid)));
+        if !workers.is_empty()
+            && let Ok(Some(queue)) = &self.queue
+            && let Some(broker) = queue.broker_pid()
+        {
+            parties.push((Party::Broker, broker));
+        }
+        parties.push((Party::Client, std::process::id()));
+        parties
     }
 
     /// `POST /lag/window`: the window it closed, or `None` if the server has no `/lag`.
@@ -937,6 +979,8 @@ pub struct Session<'a> {
     pub mode: Mode,
     /// The server's pid (ours only).
     pub pid: Option<u32>,
+    /// The pids of its queue workers (`/queue` pairs only), whose CPU a round reads too.
+    pub workers: Vec<u32>,
     server: Option<&'a mut ServerProcess>,
 }
 
@@ -947,8 +991,15 @@ impl<'a> Session<'a> {
             base: server.base_url(),
             mode: Mode::Ours,
             pid: Some(server.pid()),
+            workers: Vec::new(),
             server: Some(server),
         }
+    }
+
+    /// With the pids of the pair's queue workers.
+    pub fn with_workers(mut self, workers: Vec<u32>) -> Session<'a> {
+        self.workers = workers;
+        self
     }
 
     /// The session of the server already running at `url` (`--url`).
@@ -957,6 +1008,7 @@ impl<'a> Session<'a> {
             base: url.to_owned(),
             mode: Mode::External,
             pid: None,
+            workers: Vec::new(),
             server: None,
         }
     }
@@ -1120,6 +1172,7 @@ mod tests {
             server_cpu: None,
             client_cpu: None,
             cpu_wall: None,
+            sched: None,
             lag: None,
             server_peak_rss_kib: None,
         };

@@ -153,6 +153,11 @@ impl QueueParts {
         self.threads
     }
 
+    /// Our own redis-server's pid (`None`: a `--broker` of the user's).
+    pub fn broker_pid(&self) -> Option<u32> {
+        self.own.as_ref().map(|r| r.pid())
+    }
+
     /// The CPU time the broker has used so far (our own redis-server only).
     pub fn broker_cpu(&self) -> Option<CpuTime> {
         self.own.as_ref().and_then(|r| CpuTime::of(Some(r.pid())))
@@ -193,6 +198,11 @@ impl QueueParts {
 }
 
 impl Workers {
+    /// The pids of those running.
+    pub fn pids(&self) -> Vec<u32> {
+        self.running.iter().map(|w| w.pid()).collect()
+    }
+
     /// The CPU time those running have used so far (a killed worker's is gone with it),
     /// `None` if none can be read.
     pub fn cpu(&self) -> Option<CpuTime> {

@@ -99,6 +99,14 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
             ),
         },
         server_args: s.server_args.clone(),
+        // Where CPU times come from (crate::sched): an external server's are not read.
+        cpu_clock: match &s.subjects {
+            Subjects::External { .. } => String::new(),
+            Subjects::Servers { .. } if crate::sched::available() => {
+                results_format::CPU_CLOCK_SCHEDSTAT.to_owned()
+            }
+            Subjects::Servers { .. } => results_format::CPU_CLOCK_TICKS.to_owned(),
+        },
         os: std::fs::read_to_string("/etc/os-release")
             .ok()
             .and_then(|c| os_name(&c))

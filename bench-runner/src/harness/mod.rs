@@ -28,6 +28,8 @@
 //!   measured.
 //! - [`stats`]: percentiles (hdrhistogram), mean and spread, ideal batch time, efficiency.
 //! - [`summary`]: per-round and per-pair figures derived from the raw records.
+//! - [`attribution`]: whose stall a probe saw (executor busy, waiting for a CPU, elsewhere),
+//!   from the executor threads' own figures in the scheduler's counts ([`crate::sched`]).
 //! - [`output`]: the CSV row builder, the foreign-file check of `--out`, and the atomic swap of
 //!   the results (with their report) into it.
 //! - [`run_dir`]: which directory a run writes: `--out` (foreign files refused) or a fresh
@@ -39,6 +41,7 @@
 //! This file: the pairs of a run ([`pairs`], [`at_largest_workers`]), what an experiment
 //! hands back ([`ExperimentRun`]) and the lines that end a pair ([`pair_end`]).
 
+pub mod attribution;
 pub mod bench;
 pub mod broker;
 pub mod console;

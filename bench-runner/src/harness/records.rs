@@ -11,6 +11,7 @@ use conformance::{Outcome, Report};
 use super::http::RequestError;
 use super::lag::LagWindow;
 use super::probe::ProbeRecord;
+use crate::sched::Usage;
 use crate::settings::Plan;
 use crate::targets::Target;
 
@@ -109,6 +110,11 @@ pub struct Round {
     pub client_cpu: Option<Duration>,
     /// Wall time of that window (between the two CPU readings).
     pub cpu_wall: Option<Duration>,
+    /// The scheduler's per-thread figures for the same window ([`crate::sched`]): the
+    /// server's threads by role, the queue workers, the broker, bench-runner (`None`: an
+    /// external target, or a kernel without schedstat, where `server_cpu` and `client_cpu`
+    /// come from clock ticks).
+    pub sched: Option<Usage>,
     /// The server's executor lag in the round's window (`None`: no /lag, or an external target).
     pub lag: Option<LagWindow>,
     /// The server's peak resident memory during the round, KiB (VmHWM, reset before the

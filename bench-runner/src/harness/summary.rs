@@ -20,10 +20,13 @@ use std::time::Duration;
 
 use common::Strategy;
 
+use crate::cpu::CpuList;
+use crate::harness::attribution::{self, Attribution, ExecutorFigures, Stall};
 use crate::harness::http::RequestError;
 use crate::harness::lag::LagWindow;
 use crate::harness::records::{Measurement, Round};
 use crate::harness::stats::{self, Percentiles, Spread};
+use crate::sched::Usage;
 
 /// Requests that were not verified answers, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -89,8 +92,73 @@ pub struct RoundFigures {
     pub client_cpu_ms: Option<f64>,
     /// Server CPU time ÷ the window's wall time: cores the server kept busy on average.
     pub server_cores_used: Option<f64>,
+    /// The scheduler's figures for the window (`None`: clock ticks only).
+    pub sched: Option<SchedFigures>,
+    /// Whose stall the round's worst probe was (`None`: nothing to decide it from).
+    pub attribution: Option<Attribution>,
     /// The server's peak resident memory during the round (VmHWM, reset before it), MiB.
     pub server_peak_rss_mib: Option<f64>,
+}
+
+/// A round's figures from the scheduler's per-thread counts ([`crate::sched`]), ms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SchedFigures {
+    /// The server, its queue workers and the broker, on a CPU.
+    pub pair_cpu_ms: f64,
+    /// The queue workers on a CPU (`None`: none watched).
+    pub workers_cpu_ms: Option<f64>,
+    /// The broker on a CPU (`None`: not watched).
+    pub broker_cpu_ms: Option<f64>,
+    /// Executor threads that were on a CPU in the window.
+    pub executor_threads: usize,
+    /// The executor threads on a CPU, together.
+    pub executor_oncpu_ms: f64,
+    /// The executor threads runnable and waiting on a run queue, together.
+    pub executor_runq_ms: f64,
+    /// The CPU pool's threads on a CPU.
+    pub cpu_pool_oncpu_ms: f64,
+    /// The blocking pool's threads on a CPU.
+    pub blocking_oncpu_ms: f64,
+    /// The server's other threads on a CPU.
+    pub other_oncpu_ms: f64,
+    /// Every server thread waiting on a run queue, together.
+    pub server_runq_ms: f64,
+    /// What the attribution reads of the executor.
+    pub executor: ExecutorFigures,
+}
+
+impl SchedFigures {
+    fn of(u: &Usage) -> SchedFigures {
+        let ms = stats::millis;
+        let threads = u.executor_threads.max(1) as f64;
+        let wall = u.wall.as_secs_f64() * 1e3;
+        SchedFigures {
+            pair_cpu_ms: ms(u.pair().oncpu),
+            workers_cpu_ms: u.workers.map(|t| ms(t.oncpu)),
+            broker_cpu_ms: u.broker.map(|t| ms(t.oncpu)),
+            executor_threads: u.executor_threads,
+            executor_oncpu_ms: ms(u.executor.oncpu),
+            executor_runq_ms: ms(u.executor.runq),
+            cpu_pool_oncpu_ms: ms(u.cpu_pool.oncpu),
+            blocking_oncpu_ms: ms(u.blocking.oncpu),
+            other_oncpu_ms: ms(u.other.oncpu),
+            server_runq_ms: ms(u.server().runq),
+            executor: ExecutorFigures {
+                busy_share: if wall > 0.0 {
+                    ms(u.executor.oncpu) / (threads * wall)
+                } else {
+                    0.0
+                },
+                runq_share: if wall > 0.0 {
+                    ms(u.executor.runq) / (threads * wall)
+                } else {
+                    0.0
+                },
+                oncpu_ms_per_thread: ms(u.executor.oncpu) / threads,
+                runq_ms_per_thread: ms(u.executor.runq) / threads,
+            },
+        }
+    }
 }
 
 /// A round's executor lag, as the server measured it, µs. Percentiles are `None` when the
@@ -105,12 +173,16 @@ pub struct LagFigures {
     pub p99_us: Option<u64>,
     /// Largest.
     pub max_us: Option<u64>,
+    /// Which heartbeat these are, where the server runs one per worker (actix-web): the
+    /// worst worker's in the window. `None` with one heartbeat.
+    pub lane: Option<usize>,
 }
 
 impl LagFigures {
     fn of(w: &LagWindow) -> LagFigures {
         let has = w.has_samples();
         LagFigures {
+            lane: (w.lanes > 1).then_some(w.lane),
             samples: w.samples,
             p50_us: has.then_some(w.p50_us),
             p99_us: has.then_some(w.p99_us),
@@ -145,6 +217,30 @@ impl RoundFigures {
             .zip(measured)
             .and_then(|(i, t)| stats::efficiency(i, t));
         let secs = round.batch.as_secs_f64();
+        let sched = round.sched.as_ref().map(SchedFigures::of);
+        let server_cores_used = round
+            .server_cpu
+            .zip(round.cpu_wall)
+            .filter(|(_, wall)| !wall.is_zero())
+            .map(|(cpu, wall)| cpu.as_secs_f64() / wall.as_secs_f64());
+        let lag = round.lag.as_ref().map(LagFigures::of);
+        // The round's stall: its worst probe, against T1.
+        let stall_ms = stats::percentiles(&probed).map(|p| p.max as f64 / 1e3);
+        let t1_ms = m.t1.map(stats::millis);
+        let stall = stall_ms.zip(t1_ms).map(|(stall_ms, t1_ms)| Stall {
+            worst_ms: stall_ms,
+            stall_ms,
+            t1_ms,
+        });
+        let attribution = match (stall, sched) {
+            (Some(stall), Some(f)) => Some(attribution::from_scheduler(stall, f.executor)),
+            (Some(stall), None) => attribution::from_heartbeat(
+                stall,
+                lag.and_then(|l| l.p99_us).map(|us| us as f64 / 1e3),
+                cores_busy_share(round),
+            ),
+            _ => None,
+        };
         RoundFigures {
             round: round.number,
             batch_ms: stats::millis(round.batch),
@@ -163,17 +259,23 @@ impl RoundFigures {
             probe: stats::percentiles(&probed),
             probe_harness_late: stats::percentiles(&harness),
             background_done_ms: round.background_done.map(stats::millis),
-            lag: round.lag.as_ref().map(LagFigures::of),
+            lag,
             server_cpu_ms: round.server_cpu.map(stats::millis),
             client_cpu_ms: round.client_cpu.map(stats::millis),
-            server_cores_used: round
-                .server_cpu
-                .zip(round.cpu_wall)
-                .filter(|(_, wall)| !wall.is_zero())
-                .map(|(cpu, wall)| cpu.as_secs_f64() / wall.as_secs_f64()),
+            server_cores_used,
+            sched,
+            attribution,
             server_peak_rss_mib: round.server_peak_rss_kib.map(|kib| kib as f64 / 1024.0),
         }
     }
+}
+
+/// The share of the machine's online cores the server and bench-runner kept busy in `round`'s
+/// window, from clock ticks: the fallback attribution's "cores full".
+fn cores_busy_share(round: &Round) -> Option<f64> {
+    let (server, client, wall) = (round.server_cpu?, round.client_cpu?, round.cpu_wall?);
+    let cores = CpuList::online().len().max(1) as f64;
+    (!wall.is_zero()).then(|| (server + client).as_secs_f64() / wall.as_secs_f64() / cores)
 }
 
 /// One pass of an experiment: when it ran and the machine's speed in it.
@@ -340,6 +442,16 @@ pub struct PairSummary {
     pub client_cpu_ms: Option<Spread>,
     /// Server cores used per round.
     pub server_cores_used: Option<Spread>,
+    /// The server, its queue workers and the broker on a CPU per round (scheduler's figures),
+    /// ms.
+    pub pair_cpu_ms: Option<Spread>,
+    /// Median over rounds of the executor threads' busy share (scheduler's figures).
+    pub executor_busy_share_median: Option<f64>,
+    /// Median over rounds of the run-queue time per executor thread, ms.
+    pub executor_runq_ms_per_thread_median: Option<f64>,
+    /// Whose stall the pair's pooled probe p99 was, from those medians (or, without the
+    /// scheduler's figures, from the lag and the cores): [`attribution`].
+    pub attribution: Option<Attribution>,
     /// The largest of the rounds' peak resident memory of the server, MiB.
     pub server_peak_rss_mib_max: Option<f64>,
     /// Notes, joined with `; `.
@@ -361,6 +473,48 @@ impl PairSummary {
         let (probed, harness) = probe_us(m, &m.rounds);
         let lags: Vec<LagFigures> = rounds.iter().filter_map(|r| r.lag).collect();
         let v = m.verification.as_ref();
+        let executors: Vec<ExecutorFigures> = rounds
+            .iter()
+            .filter_map(|r| r.sched.map(|s| s.executor))
+            .collect();
+        let median_of = |f: &dyn Fn(&ExecutorFigures) -> f64| {
+            stats::median(&executors.iter().map(f).collect::<Vec<_>>())
+        };
+        let executor = median_of(&|e| e.busy_share).map(|busy_share| ExecutorFigures {
+            busy_share,
+            runq_share: median_of(&|e| e.runq_share).unwrap_or(0.0),
+            oncpu_ms_per_thread: median_of(&|e| e.oncpu_ms_per_thread).unwrap_or(0.0),
+            runq_ms_per_thread: median_of(&|e| e.runq_ms_per_thread).unwrap_or(0.0),
+        });
+        let lag_us_p99_median = stats::median(
+            &lags
+                .iter()
+                .filter_map(|l| l.p99_us)
+                .map(|v| v as f64)
+                .collect::<Vec<_>>(),
+        );
+        // The pair's stall: the pooled p99; attributed when any probe waited T1 or more.
+        let stall = stats::percentiles(&probed)
+            .zip(m.t1.map(stats::millis))
+            .map(|(p, t1_ms)| Stall {
+                worst_ms: p.max as f64 / 1e3,
+                stall_ms: p.p99 as f64 / 1e3,
+                t1_ms,
+            });
+        let attribution = match (stall, executor) {
+            (Some(stall), Some(e)) => Some(attribution::from_scheduler(stall, e)),
+            (Some(stall), None) => attribution::from_heartbeat(
+                stall,
+                lag_us_p99_median.map(|us| us / 1e3),
+                stats::median(
+                    &m.rounds
+                        .iter()
+                        .filter_map(cores_busy_share)
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+            _ => None,
+        };
         PairSummary {
             result: match (&m.failure, &m.not_applicable) {
                 (Some(_), _) => results_format::RESULT_FAILED,
@@ -392,18 +546,16 @@ impl PairSummary {
                     .map(|v| v as f64)
                     .collect::<Vec<_>>(),
             ),
-            lag_us_p99_median: stats::median(
-                &lags
-                    .iter()
-                    .filter_map(|l| l.p99_us)
-                    .map(|v| v as f64)
-                    .collect::<Vec<_>>(),
-            ),
+            lag_us_p99_median,
             lag_us_p99_worst: lags.iter().filter_map(|l| l.p99_us).max(),
             lag_us_max: lags.iter().filter_map(|l| l.max_us).max(),
             server_cpu_ms: over(&|r| r.server_cpu_ms),
             client_cpu_ms: over(&|r| r.client_cpu_ms),
             server_cores_used: over(&|r| r.server_cores_used),
+            pair_cpu_ms: over(&|r| r.sched.map(|s| s.pair_cpu_ms)),
+            executor_busy_share_median: executor.map(|e| e.busy_share),
+            executor_runq_ms_per_thread_median: executor.map(|e| e.runq_ms_per_thread),
+            attribution,
             server_peak_rss_mib_max: rounds
                 .iter()
                 .filter_map(|r| r.server_peak_rss_mib)
@@ -479,12 +631,62 @@ pub(crate) mod tests {
                 p99_us: p99,
                 max_us: max,
             },
+            lanes: 1,
+            lane: 0,
             tokio: None,
         }
     }
 
     /// Server side: round 1 used 40 ms of server CPU in 40 ms (1 core), lag p99 0.9 ms;
     /// round 2 120 ms in 80 ms (1.5 cores), lag p99 3 ms.
+    #[test]
+    fn the_scheduler_s_figures_and_the_attribution_of_a_round() {
+        use crate::sched::{Times, Usage};
+        let ms = Duration::from_millis;
+        let times = |oncpu, runq| Times {
+            oncpu: ms(oncpu),
+            runq: ms(runq),
+        };
+        let mut m = measurement();
+        // T1 below the round's worst probe: a stall.
+        m.t1 = Some(Duration::from_micros(100));
+        let worst_us = RoundFigures::of(&m, &m.rounds[0])
+            .probe
+            .expect("probes")
+            .max;
+        let usage = |executor: Times| Usage {
+            wall: ms(100),
+            executor,
+            cpu_pool: times(150, 0),
+            blocking: Times::default(),
+            other: times(1, 0),
+            executor_threads: 2,
+            workers: Some(times(30, 0)),
+            broker: None,
+            client: times(20, 0),
+        };
+        // Two executor threads, on a CPU 120 of 200 ms: busy.
+        m.rounds[0].sched = Some(usage(times(120, 5)));
+        let f = RoundFigures::of(&m, &m.rounds[0]);
+        let sched = f.sched.expect("sched");
+        assert_eq!(sched.pair_cpu_ms, 120.0 + 150.0 + 1.0 + 30.0);
+        assert_eq!(sched.workers_cpu_ms, Some(30.0));
+        assert_eq!(sched.executor.busy_share, 0.6);
+        assert_eq!(sched.executor.runq_ms_per_thread, 2.5);
+        assert_eq!(f.attribution, Some(Attribution::ExecutorBusy));
+        // Off the CPU, but queued for it for the whole stall: waiting for a CPU.
+        let runq = 2 * worst_us / 1000 + 20;
+        m.rounds[0].sched = Some(usage(times(1, runq)));
+        let f = RoundFigures::of(&m, &m.rounds[0]);
+        assert_eq!(f.attribution, Some(Attribution::WaitingForCpu));
+        // Neither: elsewhere.
+        m.rounds[0].sched = Some(usage(times(1, 0)));
+        assert_eq!(
+            RoundFigures::of(&m, &m.rounds[0]).attribution,
+            Some(Attribution::Elsewhere)
+        );
+    }
+
     #[test]
     fn server_side_figures() {
         let m = measurement();
@@ -498,7 +700,8 @@ pub(crate) mod tests {
                 samples: 100,
                 p50_us: Some(50),
                 p99_us: Some(900),
-                max_us: Some(1500)
+                max_us: Some(1500),
+                lane: None,
             })
         );
         let s = PairSummary::of(&m);
@@ -574,6 +777,7 @@ pub(crate) mod tests {
                     server_cpu: Some(ms(40)),
                     client_cpu: Some(ms(10)),
                     cpu_wall: Some(ms(40)),
+                    sched: None,
                     lag: Some(lag(100, 50, 900, 1500)),
                     server_peak_rss_kib: Some(20 * 1024),
                 },
@@ -593,6 +797,7 @@ pub(crate) mod tests {
                     server_cpu: Some(ms(120)),
                     client_cpu: Some(ms(20)),
                     cpu_wall: Some(ms(80)),
+                    sched: None,
                     lag: Some(lag(200, 70, 3000, 4000)),
                     server_peak_rss_kib: Some(30 * 1024 + 512),
                 },
@@ -750,6 +955,7 @@ pub(crate) mod tests {
                 server_cpu: None,
                 client_cpu: None,
                 cpu_wall: None,
+                sched: None,
                 lag: None,
                 server_peak_rss_kib: None,
             })

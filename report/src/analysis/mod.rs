@@ -33,17 +33,10 @@ pub mod work;
 /// Two runtimes within this relative difference, even at their extreme rounds, are "alike".
 pub const ALIKE: f64 = 0.10;
 
-/// The cores count as full for a stall's attribution ([`verdict::attribute`]) when the server
-/// (with bench-runner, when they share the cores) kept at least this share of them busy.
-///
-/// Two thresholds for "the cores were full" that disagree, kept as they were: issue 22's first
-/// step changes nothing the report prints, and its later fix settles on one.
-/// [`CORES_FULL_SCALE`] is the other.
-pub const CORES_FULL_STALL: f64 = 0.9;
-
 /// The cores count as full for the task queue's scale-out verdict ([`queue::scale_verdict`])
 /// when one worker process's burst kept at least this share of them busy: a second process on
-/// the same cores has nothing to run on. See [`CORES_FULL_STALL`], the other.
+/// the same cores has nothing to run on. (A stall's attribution no longer asks whether the
+/// cores were full: bench-runner reads the executor threads' own run-queue time.)
 pub const CORES_FULL_SCALE: f64 = 0.8;
 
 pub use verdict::{Attribution, Responsiveness, Verdict};

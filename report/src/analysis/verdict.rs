@@ -6,15 +6,17 @@
 //!   A pair *stalls* the server ([`Responsiveness::Stalled`]) only when the pooled p99 and
 //!   the worst probe of every round reach T1; it is *responsive* when neither does, and
 //!   *borderline* when they fall on both sides of T1 ([`crate::analysis::noise::side`]).
-//! - **attribution**: for a stalled or borderline pair with the server's own figures, whether
-//!   its executor was blocked, its cores were full, or neither ([`Attribution`]).
+//! - **attribution**: for a stalled or borderline pair, whether its executor was busy, waiting
+//!   for a CPU, or neither ([`Attribution`]), as bench-runner decided it from the executor
+//!   threads' own figures in the scheduler's counts (summary.csv's `attribution`; the rule is
+//!   bench-runner's `harness::attribution`, and the report never decides it again).
 
 use common::Strategy;
 use common::strategy::Execution;
 
 use crate::analysis::noise::{self, Side};
-use crate::analysis::{CORES_FULL_STALL, stats};
-use crate::data::{PairKey, Results, SummaryRow};
+use crate::analysis::stats;
+use crate::data::{PairKey, Results};
 
 /// How a pair treated the `/health` probe that ran beside its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,77 +52,35 @@ pub struct Verdict {
     pub lag_p99_ms: Option<f64>,
     /// Server cores used, mean over rounds.
     pub cores_used: Option<f64>,
+    /// The executor threads' on-CPU share of the window, median over rounds (the scheduler's
+    /// figures).
+    pub executor_busy_share: Option<f64>,
+    /// Run-queue time per executor thread, median over rounds, ms.
+    pub executor_runq_ms: Option<f64>,
     /// Whose stall it is, for a stalled or borderline pair with the server's figures.
     pub attribution: Option<Attribution>,
 }
 
-/// Whose stall a probe saw, from the server's own figures for the same rounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attribution {
-    /// The server's own lag is high: its executor had no thread free for a ready task (lag
-    /// p99 at least half the probe p99: the server's side explains most of the client's wait).
-    ExecutorBlocked,
-    /// The server's lag is low but its cores were full (at least 90 % of the cores it had busy,
-    /// counting bench-runner's use too when they share the cores): the executor was free, the
-    /// processor was not.
-    CpuContention,
-    /// Lag low, cores not full: not the executor's timer-woken tasks and not the processor;
-    /// the wait was on the probe's own path (its connection's wake-up and read inside the
-    /// server, the load generator, the kernel's network stack): the heartbeat cannot tell
-    /// which.
-    Elsewhere,
-}
+/// Whose stall a probe saw: results-format's values, as bench-runner decided them.
+pub use results_format::Attribution;
 
-/// Executor blocked when the server's lag p99 reaches this share of the probe p99.
-pub const LAG_SHARE: f64 = 0.5;
-
-/// The cores busy while a pair ran, of those the server had: the server's own use, plus
-/// bench-runner's when the two shared the cores (the load generator then competes for the same
-/// cores, and a stall it suffers there is contention all the same). bench-runner's share is
-/// scaled from the CPU times of the same windows.
-pub(crate) fn cores_busy(s: &SummaryRow, shared: bool) -> Option<f64> {
-    let server = s.server_cores_used_mean?;
-    let client = match (shared, s.client_cpu_ms_mean, s.server_cpu_ms_mean) {
-        (true, Some(client), Some(server_ms)) if server_ms > 0.0 => server * client / server_ms,
-        _ => 0.0,
-    };
-    Some(server + client)
-}
-
-/// Whose stall: `probe_p99_ms` seen by the client, `lag_p99_ms` by the server's heartbeat,
-/// `cores_used` of the server's `cores`.
-pub fn attribute(
-    probe_p99_ms: f64,
-    lag_p99_ms: f64,
-    cores_used: Option<f64>,
-    cores: usize,
-) -> Attribution {
-    if lag_p99_ms >= LAG_SHARE * probe_p99_ms {
-        Attribution::ExecutorBlocked
-    } else if cores_used.is_some_and(|c| c >= CORES_FULL_STALL * cores as f64) {
-        Attribution::CpuContention
-    } else {
-        Attribution::Elsewhere
+/// How the report names `a`: `executor busy`, `waiting for a CPU`, `elsewhere`.
+pub fn describe(a: Attribution) -> &'static str {
+    match a {
+        Attribution::ExecutorBusy => "executor busy",
+        Attribution::WaitingForCpu => "waiting for a CPU",
+        Attribution::Elsewhere => "elsewhere (on the probe's own path)",
+        Attribution::None => "no stall",
     }
 }
 
-impl Attribution {
-    /// `executor blocked`, `CPU contention`, `elsewhere`.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Attribution::ExecutorBlocked => "executor blocked",
-            Attribution::CpuContention => "CPU contention",
-            Attribution::Elsewhere => "on the probe's own path",
-        }
-    }
-
-    /// The table's mark.
-    pub(crate) fn mark(self) -> &'static str {
-        match self {
-            Attribution::ExecutorBlocked => "E",
-            Attribution::CpuContention => "C",
-            Attribution::Elsewhere => "O",
-        }
+/// The stall table's mark of `a`.
+pub(crate) fn mark(a: Attribution) -> &'static str {
+    match a {
+        Attribution::ExecutorBusy => "E",
+        Attribution::WaitingForCpu => "C",
+        Attribution::Elsewhere => "O",
+        Attribution::None => "",
     }
 }
 
@@ -145,7 +105,6 @@ pub fn classify(stall: f64, rounds: &[f64]) -> Responsiveness {
 /// order.
 pub fn verdicts(r: &Results) -> Vec<Verdict> {
     let timeout = r.probe_timeout_us();
-    let shared = r.metadata.server_cpus.is_none();
     r.summary
         .iter()
         .filter(|s| s.ok())
@@ -161,9 +120,12 @@ pub fn verdicts(r: &Results) -> Vec<Verdict> {
                 .collect();
             let class = classify(stall, &rounds);
             let lag = s.lag_us_p99_median.map(|us| us / 1000.0);
-            let attribution = lag
-                .filter(|_| class != Responsiveness::Responsive)
-                .map(|lag| attribute(probe, lag, cores_busy(s, shared), r.metadata.cores));
+            let attribution = s
+                .attribution
+                .as_deref()
+                .and_then(Attribution::from_name)
+                .filter(|a| *a != Attribution::None)
+                .filter(|_| class != Responsiveness::Responsive);
             Some(Verdict {
                 key: s.key(),
                 probe_p99_ms: probe,
@@ -175,6 +137,8 @@ pub fn verdicts(r: &Results) -> Vec<Verdict> {
                 probe_errors: s.probe_errors,
                 lag_p99_ms: lag,
                 cores_used: s.server_cores_used_mean,
+                executor_busy_share: s.executor_busy_share_median,
+                executor_runq_ms: s.executor_runq_ms_per_thread_median,
                 attribution,
             })
         })
@@ -263,6 +227,8 @@ mod tests {
             class,
             lag_p99_ms: None,
             cores_used: None,
+            executor_busy_share: None,
+            executor_runq_ms: None,
             attribution: None,
         }
     }

@@ -183,6 +183,17 @@ pub struct SummaryRow {
     pub server_cpu_ms_mean: Option<f64>,
     /// bench-runner's own CPU time per round, mean, ms.
     pub client_cpu_ms_mean: Option<f64>,
+    /// The executor threads' on-CPU share of the window, median over rounds (the scheduler's
+    /// figures; `None` without them).
+    #[serde(default)]
+    pub executor_busy_share_median: Option<f64>,
+    /// Run-queue time per executor thread, median over rounds, ms.
+    #[serde(default)]
+    pub executor_runq_ms_per_thread_median: Option<f64>,
+    /// Whose stall the pair's probe saw, as bench-runner decided it (`executor_busy`,
+    /// `waiting_for_cpu`, `elsewhere`, `none`; empty: not decided).
+    #[serde(default)]
+    pub attribution: Option<String>,
     /// The server's peak resident memory, largest over rounds, MiB; `None` for an external
     /// server or a run older than the column.
     #[serde(default)]
@@ -236,6 +247,9 @@ impl SummaryRow {
         "server_cores_used_mean",
         "server_cpu_ms_mean",
         "client_cpu_ms_mean",
+        "executor_busy_share_median",
+        "executor_runq_ms_per_thread_median",
+        "attribution",
         "server_peak_rss_mib_max",
     ];
 
@@ -922,6 +936,8 @@ pub(crate) mod fake {
         pub(crate) lag_p99_ms: Option<f64>,
         /// Server cores used, mean over rounds.
         pub(crate) cores_used: Option<f64>,
+        /// bench-runner's attribution of the pair's stall.
+        pub(crate) attribution: Option<results_format::Attribution>,
     }
 
     impl Pair {
@@ -944,7 +960,14 @@ pub(crate) mod fake {
                 done_ms: Vec::new(),
                 lag_p99_ms: None,
                 cores_used: None,
+                attribution: None,
             }
+        }
+
+        /// With bench-runner's attribution of its stall.
+        pub(crate) fn whose(mut self, a: results_format::Attribution) -> Pair {
+            self.attribution = Some(a);
+            self
         }
 
         /// With the server's side: lag p99 (ms) and cores used.
@@ -1026,6 +1049,7 @@ pub(crate) mod fake {
             cpu_pool_nice: None,
             lag_interval_us: Some(1000),
             server_args: Vec::new(),
+            cpu_clock: results_format::CPU_CLOCK_SCHEDSTAT.into(),
             probe: String::new(),
             broker: String::new(),
             queue_workers: Vec::new(),
@@ -1078,6 +1102,9 @@ pub(crate) mod fake {
                 server_cores_used_mean: p.cores_used,
                 server_cpu_ms_mean: p.cores_used.map(|c| c * 100.0),
                 client_cpu_ms_mean: p.cores_used.map(|_| 10.0),
+                executor_busy_share_median: None,
+                executor_runq_ms_per_thread_median: None,
+                attribution: p.attribution.map(|a| a.name().into()),
                 kernel: "sum-squares".into(),
                 server_peak_rss_mib_max: Some(12.0),
             });

@@ -25,26 +25,24 @@
 //! # Layout
 //! - `lib.rs`: [`routes`] (the actix service over `common::App`), [`run`] (the exhaustive match
 //!   over strategies), [`serve`] (`HttpServer` on a bound listener, `--workers`, the per-worker
-//!   blocking pool, the header timeout, the lag heartbeat on one worker, and the graceful
+//!   blocking pool, the header timeout, a lag heartbeat on each worker, and the graceful
 //!   shutdown driven by our own signal), [`BlockingPool`] (how `--blocking-threads` maps onto
 //!   actix's per-worker pools).
 //! - `main.rs`: the command line (actix's limits on it refused with exit 2), actix's `System`,
 //!   signals.
 //!
-//! # The lag heartbeat runs on one worker
+//! # A lag heartbeat on every worker
 //! Each worker is its own runtime, so a heartbeat measures the worker it runs on and no other.
-//! It is spawned on the first worker that builds its services (whichever thread gets there
-//! first; they are alike). With `--workers 1` it sees everything, as on the other servers. With
-//! more, `/lag` is the lag of that one worker: a stall on another worker does not show in it,
-//! where on a work-stealing runtime the heartbeat shows a stall only when *every* worker is
-//! held up. Under a batch spread over all workers (bench-runner's) every worker stalls alike and
-//! the figure means what it means elsewhere; for a lone request it depends on which worker got
-//! the connection.
+//! Each worker therefore runs one of its own, a lane of the lag monitor (`common::lag`,
+//! "Lanes"), spawned as the worker builds its services; `/lag` reports the worst worker's
+//! figures in the window and which one it was (`lane`). On a work-stealing runtime one
+//! heartbeat shows a stall only when *every* worker is held up; here the worst worker's shows a
+//! stall of any one of them, which is what a client whose connection landed there waits for.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -245,15 +243,17 @@ pub fn serve(
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<Server> {
     let info = app.info();
-    let heartbeat_started = Arc::new(AtomicBool::new(false));
+    let next_lane = Arc::new(AtomicUsize::new(0));
     let factory_app = Arc::clone(&app);
     let server = HttpServer::new(move || {
-        // Called once per worker, on that worker's thread and runtime: the first one to get
-        // here runs the lag heartbeat (see the crate docs: it measures that worker alone).
-        if !heartbeat_started.swap(true, Ordering::SeqCst)
-            && let Some(heartbeat) = factory_app
-                .lag_monitor()
-                .heartbeat(actix_web::rt::time::sleep)
+        // Called once per worker, on that worker's thread and runtime: each worker runs a
+        // heartbeat of its own, one lane of the lag monitor (see the crate docs), and its
+        // thread takes the executor's name (common::threads::ThreadRole).
+        common::threads::ThreadRole::Executor.take();
+        let lane = next_lane.fetch_add(1, Ordering::SeqCst);
+        if let Some(heartbeat) = factory_app
+            .lag_monitor()
+            .heartbeat_on(lane, actix_web::rt::time::sleep)
         {
             actix_web::rt::spawn(heartbeat);
         }

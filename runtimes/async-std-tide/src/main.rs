@@ -91,7 +91,8 @@ fn configure_executor(workers: usize) -> usize {
             .with_env_var(VAR)
             .with_min_threads(workers)
             .with_max_threads(workers)
-            .with_thread_name_fn(|| "async-std/runtime".to_owned()),
+            // The executor's role name (common::threads::ThreadRole), read back from /proc.
+            .with_thread_name_fn(|| common::threads::ThreadRole::Executor.prefix().to_owned()),
     );
     match std::env::var(VAR)
         .ok()

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use common::threads::ThreadRole;
 use common::{App, RuntimeInfo, RuntimeKind, ServerArgs};
 use smol::Executor;
 
@@ -51,12 +52,14 @@ fn run() -> anyhow::Result<ExitCode> {
     // otherwise; our own Executor, run by exactly `workers` threads, makes --workers real.
     // This thread is one of them; the others run until `stop_workers` is dropped.
     let ex = Arc::new(Executor::new());
+    ThreadRole::Executor.take();
     let (stop_workers, workers_stop) = smol::channel::bounded::<()>(1);
     let threads = (1..workers)
         .map(|i| {
             let (ex, workers_stop) = (Arc::clone(&ex), workers_stop.clone());
             std::thread::Builder::new()
-                .name(format!("smol-executor-{i}"))
+                // The executor's role name (common::threads::ThreadRole), read back from /proc.
+                .name(format!("{}-{i}", ThreadRole::Executor.prefix()))
                 .spawn(move || smol::block_on(ex.run(workers_stop.recv())))
                 .context("cannot start an executor thread")
         })

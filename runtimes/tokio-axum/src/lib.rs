@@ -140,7 +140,13 @@ pub async fn run(app: &App, work: Work) -> Reply {
         // where block_in_place panics; checked again here rather than trusted.
         Strategy::BlockInPlace => match tokio::runtime::Handle::current().runtime_flavor() {
             tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(move || work.run())
+                tokio::task::block_in_place(move || {
+                    // No longer the executor while the kernel runs: named for what it does, so
+                    // its CPU is not counted as the executor's (common::threads). The next
+                    // handler it polls as a worker again names it back.
+                    common::threads::ThreadRole::Blocking.take();
+                    work.run()
+                })
             }
             _ => app.not_supported(work.strategy),
         },

@@ -73,6 +73,10 @@ pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
         }
     };
     let runtime = builder
+        // Workers and blocking threads alike start as `exec` (tokio names both pools' threads
+        // with one name); a blocking thread is renamed `blocking` by the first closure of ours
+        // it runs (common::threads::ThreadRole).
+        .thread_name(common::threads::ThreadRole::Executor.prefix())
         .max_blocking_threads(blocking)
         .enable_all()
         .build()
@@ -88,6 +92,10 @@ pub fn main(kernels: &[&'static dyn Kernel]) -> anyhow::Result<ExitCode> {
     app.lag_monitor()
         .report_worker_busy(crate::WorkerBusy(runtime.metrics()));
 
+    if kind == RuntimeKind::TokioCurrentThread {
+        // This thread is the runtime's one thread (common::threads::ThreadRole).
+        common::threads::ThreadRole::Executor.take();
+    }
     runtime.block_on(async {
         let listener = TcpListener::bind(cli.server.bind)
             .await
