@@ -123,17 +123,6 @@ impl Bench {
         }
     }
 
-    /// Reads CPU from clock ticks even where schedstat is there (the fallback's own tests).
-    pub fn with_ticks_only(mut self) -> Bench {
-        self.schedstat = false;
-        self
-    }
-
-    /// Whether rounds read CPU from the scheduler's per-thread figures (else clock ticks).
-    pub fn schedstat(&self) -> bool {
-        self.schedstat
-    }
-
     /// The run's stop request, which every experiment's loop of visits watches.
     pub fn with_stop(mut self, stop: Stop) -> Bench {
         self.stop = stop;
