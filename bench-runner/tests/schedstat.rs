@@ -59,6 +59,7 @@ fn agrees_with_the_process_clock_ticks_over_two_seconds() {
     let sched = usage.client.oncpu;
     assert!(sched >= Duration::from_secs(2), "{sched:?}");
     let ratio = sched.as_secs_f64() / ticks.as_secs_f64();
+    eprintln!("schedstat {sched:?}, ticks {ticks:?}: {ratio:.4}");
     assert!(
         (0.97..=1.03).contains(&ratio),
         "schedstat {sched:?} against ticks {ticks:?}: {ratio:.3}"
