@@ -58,6 +58,7 @@ fn hand_run_commands_build_release() {
         "bench-runner/src/main.rs",
         "report/src/main.rs",
         "runtimes/tokio-axum/src/main.rs",
+        "runtimes/tokio-axum/examples/own_server.rs",
         "runtimes/async-std-tide/src/main.rs",
         "runtimes/smol-hyper/src/main.rs",
     ] {
