@@ -90,16 +90,17 @@ instead.
 
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
 2 nothing was measured (bad options, foreign files in --out, build failure, results not writable, a
---url that does not answer GET /health with 200, or every pair failed: no CSV written, previous
-results kept), or the results were written but their report could not be; 130 interrupted (servers
-stopped, what was finished written as a partial run; nothing if no visit had finished).
+--url that does not answer GET /health with 200 or does not serve a route --strategy asks for, or
+every pair failed: no CSV written, previous results kept), or the results were written but their
+report could not be; 130 interrupted (servers stopped, what was finished written as a partial run;
+nothing if no visit had finished).
 
 Examples:
   cargo run -p bench-runner --release                      # every target, every strategy, to runs/
   cargo run -p bench-runner --release -- --out results     # the same, replacing the baseline
   cargo run -p bench-runner --release -- --target smol     # one runtime
   cargo run -p bench-runner --release -- --n 10000000      # the Python demo's load
-  cargo run -p bench-runner --release -- --url http://127.0.0.1:8000   # any server with these paths
+  cargo run -p bench-runner --release -- --url http://127.0.0.1:8000   # your server: what it serves
   cargo run -p bench-runner --release -- --experiment rate --target tokio --duration 2";
 
 /// Measures the workspace's servers (or any server at `--url`) under CPU-bound request handlers.
@@ -131,7 +132,8 @@ pub struct Cli {
     pub workers: Vec<NonZeroUsize>,
 
     /// Strategies to measure, comma-separated, always run in the order of `common::Strategy::ALL`
-    /// [default: all of them; with --url, the Python demo's five].
+    /// [default: all of them; with --url, those the server serves (the rest named): with this
+    /// option, each one must be served].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_strategy, help_heading = "What to measure")]
     pub strategy: Vec<Strategy>,
 
@@ -193,10 +195,15 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ClientKind::Reqwest, help_heading = "Load and timing")]
     pub client: ClientKind,
 
-    /// Measure the server at this base URL (`http://HOST:PORT`) instead of starting ours: any
-    /// server exposing the same paths, the Python FastAPI demo for one. It must answer
-    /// GET /health with 200 (checked once, first: otherwise exit 2 at once). Verified in the
-    /// conformance suite's external mode; no /stats, so no background completion time.
+    /// Measure the server at this base URL (`http://HOST:PORT`) instead of starting ours: yours
+    /// (runtimes/tokio-axum/examples/own_server.rs is the smallest), or the Python FastAPI
+    /// demo. It must answer GET /health with 200 (checked once, first: otherwise exit 2 at
+    /// once); each strategy's route is asked once: without --strategy the run measures those
+    /// served and names the rest, with it each one must be served. Verified in the conformance
+    /// suite's external mode (status, and a JSON `total` where there is one). Never measured
+    /// there: /background (its completion is known only from our /stats), the rate and queue
+    /// experiments; sizes only when the server honours n. docs/servers.md, "Measuring your own
+    /// server".
     #[arg(long, value_name = "URL", conflicts_with_all = ["target", "workers", "server_dir", "allow_debug"], help_heading = "Your own server (--url)")]
     pub url: Option<String>,
 
@@ -397,12 +404,10 @@ impl Cli {
             }
         };
 
+        // Without --strategy, every one: a --url server is then measured on those it serves
+        // (harness::external::discover).
         let strategies = if self.strategy.is_empty() {
-            match subjects {
-                // The Python demo (the external target we know of) has the demo's endpoints only.
-                Subjects::External { .. } => Strategy::DEMO.to_vec(),
-                Subjects::Servers { .. } => Strategy::ALL.to_vec(),
-            }
+            Strategy::ALL.to_vec()
         } else {
             Strategy::ALL
                 .into_iter()
@@ -465,6 +470,7 @@ impl Cli {
             sizes,
             subjects,
             strategies,
+            strategies_asked: !self.strategy.is_empty(),
             plan,
             client: self.client,
             out: self.out.clone(),
