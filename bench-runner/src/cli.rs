@@ -18,8 +18,8 @@ use crate::targets::TargetChoice;
 
 /// Default kernel size: the Python demo's n = 10^7, so the default run is the demo's load
 /// (20 concurrent requests) and the report can set our figures beside the demo's. It takes
-/// about 4.5 ms of one core in a release build: the work still dwarfs the ~0.1 ms of HTTP
-/// around it, a batch of 20 on one worker lasts about 90 ms (~45 probes at the default 2 ms
+/// 4.5–6.6 ms of one core in a release build (`Kernel::default_work`): the work still dwarfs
+/// the ~0.1 ms of HTTP around it, a batch of 20 on one worker lasts about 90 ms (~45 probes at the default 2 ms
 /// interval, enough for a p99 that means something), and the whole default matrix
 /// (3 runtimes × 2 worker counts × 8 strategies × 5 rounds) runs in about a minute here.
 pub const DEFAULT_N: u64 = 10_000_000;
@@ -152,13 +152,8 @@ pub struct Cli {
     #[arg(long, short = 'c', value_parser = whole_number::<u64>(1, 10_000), allow_negative_numbers = true, help_heading = "Load and timing")]
     pub concurrency: Option<u64>,
 
-    /// Kernel sizes n, comma-separated, in units of the kernel's work (0 allowed: the HTTP
-    /// and offload overhead alone). The sizes experiment sweeps the list (sorted, each once);
-    /// batch measures at its largest value [default: the kernel's n: 10000000 for sum-squares
-    /// (the Python demo's value, about 4.5 ms per request in a release build), 1 argon2 hash,
-    /// 4 MiB for sha256; a thousandth of it with --quick; the sizes sweep: 0 and that n divided
-    /// by 10^4, 10^3, 10^2, 10 and 1 (0 and the quick n with --quick)].
-    #[arg(long, short = 'n', value_delimiter = ',', value_name = "LIST",
+    // Its help is generated from the kernels' list (`n_help`): their default n and its work.
+    #[arg(long, short = 'n', help = n_help(), value_delimiter = ',', value_name = "LIST",
           value_parser = whole_number::<u64>(0, common::kernel::N_CEILING),
           allow_negative_numbers = true, help_heading = "What to measure")]
     pub n: Vec<u64>,
@@ -167,11 +162,10 @@ pub struct Cli {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..), help_heading = "What to measure")]
     pub yield_every: Option<u64>,
 
-    /// The CPU-bound kernel: every server started runs it (`--kernel`), a --url server must
-    /// say in /stats that it does, and every answer is checked for it. sum-squares (the
-    /// default), argon2, sha256; docs/kernels.md.
+    // Its help is generated from the kernels' list (`kernel_help`).
     #[arg(
         long,
+        help = kernel_help(),
         value_name = "NAME",
         default_value = "sum-squares",
         help_heading = "What to measure"
@@ -311,6 +305,43 @@ pub struct Cli {
         help_heading = "Servers and cores"
     )]
     pub allow_debug: bool,
+}
+
+/// `--kernel`'s help: every kernel of `common::kernel::KERNELS`, described by itself
+/// (`kernel::describe`: what it computes, its default n and that n's work).
+fn kernel_help() -> String {
+    let list: Vec<String> = kernel::KERNELS
+        .iter()
+        .map(|k| kernel::describe(*k))
+        .collect();
+    format!(
+        "The CPU-bound kernel: every server started runs it (`--kernel`), a --url server must \
+         say in /stats that it does (or run the default), and every answer is checked for it; \
+         docs/kernels.md. One of: {}",
+        list.join("; ")
+    )
+}
+
+/// `--n`'s help, with each kernel's default n and its work from the kernels' list.
+fn n_help() -> String {
+    let defaults: Vec<String> = kernel::KERNELS
+        .iter()
+        .map(|k| {
+            let work = k
+                .default_work()
+                .map(|w| format!(", {w}"))
+                .unwrap_or_default();
+            format!("{} {}(s) for {}{work}", k.default_n(), k.unit(), k.name())
+        })
+        .collect();
+    format!(
+        "Kernel sizes n, comma-separated, in units of the kernel's work (0 allowed: the HTTP and \
+         offload overhead alone). The sizes experiment sweeps the list (sorted, each once); batch \
+         measures at its largest value [default: the kernel's n: {} (of one core on this \
+         project's machine); a thousandth of it with --quick; the sizes sweep: 0 and that n \
+         divided by 10^4, 10^3, 10^2, 10 and 1 (0 and the quick n with --quick)]",
+        defaults.join("; ")
+    )
 }
 
 /// One value of `--experiment`: an experiment, or all of them.

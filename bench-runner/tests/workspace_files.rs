@@ -115,3 +115,35 @@ fn debug_runs_are_found_and_release_runs_are_not() {
     // Line 3: `--release` after `--` goes to bench-runner, not to cargo.
     assert_eq!(found, [1, 3, 4]);
 }
+
+/// The work of each kernel's default n is one figure, the kernel's own
+/// (`Kernel::default_work`): docs/kernels.md's table says it for every kernel, the README and
+/// docs/methodology.md for the default one, and `--help` lists it (generated from the list).
+#[test]
+fn the_default_ns_work_is_one_figure_everywhere() {
+    let root = root();
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).expect(p);
+    let kernels_md = read("docs/kernels.md");
+    for k in common::kernel::KERNELS {
+        let work = k.default_work().expect("every shipped kernel is measured");
+        assert!(
+            kernels_md.contains(&format!("{work})")),
+            "docs/kernels.md does not give {}'s default n as {work}",
+            k.name()
+        );
+    }
+    let default = common::kernel::DEFAULT
+        .default_work()
+        .expect("the default kernel is measured");
+    for doc in ["README.md", "docs/methodology.md", "docs/results-format.md"] {
+        assert!(read(doc).contains(default), "{doc} does not say {default}");
+    }
+    let help = Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .arg("--help")
+        .output()
+        .expect("bench-runner --help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for k in common::kernel::KERNELS {
+        assert!(help.contains(&common::kernel::describe(*k)), "{help}");
+    }
+}
