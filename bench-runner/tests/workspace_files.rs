@@ -10,11 +10,12 @@ fn root() -> PathBuf {
 }
 
 /// `make -n all-bench` with `CARGO_TARGET_DIR` elsewhere: no command names `target/release`
-/// (the servers are found through cargo's own report), and bench-runner is given no
-/// `--server-dir` outside that target directory.
+/// (the servers are found through cargo's own report), bench-runner is the binary built in
+/// that target directory (never `cargo run`, which would build it alone, with other features),
+/// and it is given no `--server-dir` outside that target directory.
 #[test]
 fn make_all_bench_follows_cargos_target_directory() {
-    let elsewhere = std::env::temp_dir().join("bench-runner-makefile-target");
+    let elsewhere = std::env::temp_dir().join("bench-runner-makefile-elsewhere");
     let output = Command::new("make")
         .args(["-n", "--no-print-directory", "all-bench"])
         .current_dir(root())
@@ -29,16 +30,64 @@ fn make_all_bench_follows_cargos_target_directory() {
     );
     let runs: Vec<&str> = plan
         .lines()
-        .filter(|l| l.contains("-p bench-runner --"))
+        .filter(|l| l.contains("/bench-runner "))
         .collect();
     assert!(runs.len() >= 2, "two bench-runner runs expected:\n{plan}");
     assert!(!plan.contains("target/release"), "{plan}");
+    assert!(!plan.contains("cargo run"), "{plan}");
+    let built = elsewhere.join("release").join("bench-runner");
+    for line in &runs {
+        assert!(
+            line.split_whitespace().any(|w| Path::new(w) == built),
+            "{line}"
+        );
+    }
     for line in runs {
         let words: Vec<&str> = line.split_whitespace().collect();
         if let Some(i) = words.iter().position(|w| *w == "--server-dir") {
             let dir = Path::new(words.get(i + 1).copied().unwrap_or_default());
             assert!(dir.starts_with(&elsewhere), "{line}");
         }
+    }
+}
+
+/// `make build-release` is one cargo build of exactly the packages bench-runner's own build
+/// asks for (`servers::build_packages`), so that build finds everything fresh; and every
+/// `make` step that builds goes through it (no other `cargo build` or `cargo run`).
+#[test]
+fn one_release_build_serves_every_make_step() {
+    let output = Command::new("make")
+        .args([
+            "-n",
+            "--no-print-directory",
+            "all-bench",
+            "bench-argon2",
+            "report",
+            "generator-ceiling",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("make runs");
+    let plan = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{plan}");
+    let builds: Vec<&str> = plan
+        .lines()
+        .filter(|l| l.contains("cargo build") || l.contains("cargo run"))
+        .collect();
+    assert!(!builds.is_empty(), "{plan}");
+    let want = bench_runner::servers::build_packages();
+    for line in builds {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        // `cargo`, or the path in $CARGO (cargo test sets it, and make takes it).
+        let cargo = Path::new(words[0]).file_name();
+        assert_eq!(cargo, Some(std::ffi::OsStr::new("cargo")), "{line}");
+        assert_eq!(&words[1..3], ["build", "--release"], "{line}");
+        let packages: Vec<&str> = words
+            .windows(2)
+            .filter(|w| w[0] == "-p")
+            .map(|w| w[1])
+            .collect();
+        assert_eq!(packages, want, "{line}");
     }
 }
 
