@@ -8,7 +8,16 @@ BENCH_ARGS ?=
 # Where make all-bench's results (CSVs, metadata, REPORT.md, charts) go: the committed baseline
 # by default. bench-runner run by hand without --out writes runs/<UTC date>-<time>/ instead.
 OUT ?= results
-SERVERS := -p server-tokio-axum -p server-async-std-tide -p server-smol-hyper -p server-actix-web -p queue-worker
+# Every package a later step runs, built once, in one cargo invocation (build-release): cargo
+# unifies features per invocation, so one build of all of them serves every step. bench-runner's
+# own build asks for the same list (bench-runner/src/servers.rs, build_packages; a test keeps the
+# two equal), so it finds everything fresh. Every step then runs the binaries built, never
+# `cargo run`, which would build its package alone with other features (a fresh clone compiled
+# the shared crates three times).
+PACKAGES := -p server-tokio-axum -p server-async-std-tide -p server-smol-hyper -p server-actix-web -p queue-worker -p bench-runner -p report
+# Where cargo puts the release binaries: its target directory (CARGO_TARGET_DIR,
+# build.target-dir), from cargo itself, never a path of ours.
+RELEASE = $(shell $(CARGO) metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
 
 .PHONY: all-bench bench-separate-cores bench-argon2 test build-release report generator-ceiling
 
@@ -24,9 +33,10 @@ SEPARATE_OUT ?= $(OUT)/separate-cores
 ARGON2_OUT ?= $(OUT)/argon2
 
 # bench-runner finds the server binaries itself, from `cargo build --release`'s own report of
-# where it put them, so the run measures the servers just built wherever cargo's target
-# directory is (CARGO_TARGET_DIR, build.target-dir). Never a path of ours: a hard-coded
-# target/release measured nothing (or stale binaries) when the target directory was elsewhere.
+# where it put them (the build of PACKAGES, fresh by then), so the run measures the servers just
+# built wherever cargo's target directory is (CARGO_TARGET_DIR, build.target-dir). Never a path
+# of ours: a hard-coded target/release measured nothing (or stale binaries) when the target
+# directory was elsewhere.
 #
 # Results rule (docs/results-format.md): results/ is the committed baseline, written only here
 # (and by an explicit --out results); a bench-runner run without --out writes runs/<UTC
@@ -37,7 +47,7 @@ ARGON2_OUT ?= $(OUT)/argon2
 # files bench-runner does not write is refused before measuring (exit 2; BENCH_ARGS=--force keeps
 # them). Nothing measured: exit 2, $(OUT) as it was. Interrupted (Ctrl-C): exit 130, what was
 # finished written as a partial run to a fresh runs/ directory (never to results/).
-BENCH = $(CARGO) run --release -p bench-runner -- $(1)
+BENCH = $(RELEASE)/bench-runner $(1)
 ## The main job: release builds; every experiment (batch, sizes, rate, queue: docs/methodology.md) on
 ## every runtime × worker count × strategy with the load generator and the servers sharing the
 ## cores (results/), then the batch experiment with the cores kept apart (results/separate-cores/);
@@ -61,23 +71,18 @@ bench-separate-cores: build-release
 
 ## Regenerates $(OUT)/REPORT.md and $(OUT)/charts/*.svg from the CSVs in $(OUT)/ only (each
 ## bench-runner run writes its own; this is for a report changed since).
-report:
-	$(CARGO) run --release -p report -- --results $(OUT)
+report: build-release
+	$(RELEASE)/report --results $(OUT)
 
 ## The load generator's ceiling: bench-runner's highest sustained GET /health rate against a
 ## release tokio server and, when wrk is installed (optional), wrk's, in the same run; both
 ## printed and written to $(OUT)/generator-ceiling.txt.
 generator-ceiling: build-release
-	$(CARGO) run --release -p bench-runner --bin generator-ceiling -- --out $(OUT)/generator-ceiling.txt
+	$(RELEASE)/generator-ceiling --out $(OUT)/generator-ceiling.txt
 
-# Three builds, each of the package set a later step asks cargo for (bench-runner builds the
-# servers on its own, `cargo run` builds bench-runner or report alone): cargo unifies features
-# per invocation, so one build of all of them together left each later step to rebuild the
-# shared crates (~70 s inside the measured run).
+# One build of every package (PACKAGES, above); every later step runs its binaries.
 build-release:
-	$(CARGO) build --release $(SERVERS)
-	$(CARGO) build --release -p bench-runner
-	$(CARGO) build --release -p report
+	$(CARGO) build --release $(PACKAGES)
 
 ## Formatting, lints, every test (unit, conformance against the real server binaries,
 ## bench-runner end to end), and the release-profile check that the kernel really iterates.

@@ -18,8 +18,8 @@ use crate::targets::TargetChoice;
 
 /// Default kernel size: the Python demo's n = 10^7, so the default run is the demo's load
 /// (20 concurrent requests) and the report can set our figures beside the demo's. It takes
-/// about 4.5 ms of one core in a release build: the work still dwarfs the ~0.1 ms of HTTP
-/// around it, a batch of 20 on one worker lasts about 90 ms (~45 probes at the default 2 ms
+/// 4.5–6.6 ms of one core in a release build (`Kernel::default_work`): the work still dwarfs
+/// the ~0.1 ms of HTTP around it, a batch of 20 on one worker lasts about 90 ms (~45 probes at the default 2 ms
 /// interval, enough for a p99 that means something), and the whole default matrix
 /// (3 runtimes × 2 worker counts × 8 strategies × 5 rounds) runs in about a minute here.
 pub const DEFAULT_N: u64 = 10_000_000;
@@ -90,16 +90,17 @@ instead.
 
 Exit status: 0 every pair measured; 1 some pairs failed (they are marked in summary.csv);
 2 nothing was measured (bad options, foreign files in --out, build failure, results not writable, a
---url that does not answer GET /health with 200, or every pair failed: no CSV written, previous
-results kept), or the results were written but their report could not be; 130 interrupted (servers
-stopped, what was finished written as a partial run; nothing if no visit had finished).
+--url that does not answer GET /health with 200 or does not serve a route --strategy asks for, or
+every pair failed: no CSV written, previous results kept), or the results were written but their
+report could not be; 130 interrupted (servers stopped, what was finished written as a partial run;
+nothing if no visit had finished).
 
 Examples:
   cargo run -p bench-runner --release                      # every target, every strategy, to runs/
   cargo run -p bench-runner --release -- --out results     # the same, replacing the baseline
   cargo run -p bench-runner --release -- --target smol     # one runtime
   cargo run -p bench-runner --release -- --n 10000000      # the Python demo's load
-  cargo run -p bench-runner --release -- --url http://127.0.0.1:8000   # any server with these paths
+  cargo run -p bench-runner --release -- --url http://127.0.0.1:8000   # your server: what it serves
   cargo run -p bench-runner --release -- --experiment rate --target tokio --duration 2";
 
 /// Measures the workspace's servers (or any server at `--url`) under CPU-bound request handlers.
@@ -131,7 +132,8 @@ pub struct Cli {
     pub workers: Vec<NonZeroUsize>,
 
     /// Strategies to measure, comma-separated, always run in the order of `common::Strategy::ALL`
-    /// [default: all of them; with --url, the Python demo's five].
+    /// [default: all of them; with --url, those the server serves (the rest named): with this
+    /// option, each one must be served].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_strategy, help_heading = "What to measure")]
     pub strategy: Vec<Strategy>,
 
@@ -150,13 +152,8 @@ pub struct Cli {
     #[arg(long, short = 'c', value_parser = whole_number::<u64>(1, 10_000), allow_negative_numbers = true, help_heading = "Load and timing")]
     pub concurrency: Option<u64>,
 
-    /// Kernel sizes n, comma-separated, in units of the kernel's work (0 allowed: the HTTP
-    /// and offload overhead alone). The sizes experiment sweeps the list (sorted, each once);
-    /// batch measures at its largest value [default: the kernel's n: 10000000 for sum-squares
-    /// (the Python demo's value, about 4.5 ms per request in a release build), 1 argon2 hash,
-    /// 4 MiB for sha256; a thousandth of it with --quick; the sizes sweep: 0 and that n divided
-    /// by 10^4, 10^3, 10^2, 10 and 1 (0 and the quick n with --quick)].
-    #[arg(long, short = 'n', value_delimiter = ',', value_name = "LIST",
+    // Its help is generated from the kernels' list (`n_help`): their default n and its work.
+    #[arg(long, short = 'n', help = n_help(), value_delimiter = ',', value_name = "LIST",
           value_parser = whole_number::<u64>(0, common::kernel::N_CEILING),
           allow_negative_numbers = true, help_heading = "What to measure")]
     pub n: Vec<u64>,
@@ -165,11 +162,10 @@ pub struct Cli {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..), help_heading = "What to measure")]
     pub yield_every: Option<u64>,
 
-    /// The CPU-bound kernel: every server started runs it (`--kernel`), a --url server must
-    /// say in /stats that it does, and every answer is checked for it. sum-squares (the
-    /// default), argon2, sha256; docs/kernels.md.
+    // Its help is generated from the kernels' list (`kernel_help`).
     #[arg(
         long,
+        help = kernel_help(),
         value_name = "NAME",
         default_value = "sum-squares",
         help_heading = "What to measure"
@@ -193,10 +189,15 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ClientKind::Reqwest, help_heading = "Load and timing")]
     pub client: ClientKind,
 
-    /// Measure the server at this base URL (`http://HOST:PORT`) instead of starting ours: any
-    /// server exposing the same paths, the Python FastAPI demo for one. It must answer
-    /// GET /health with 200 (checked once, first: otherwise exit 2 at once). Verified in the
-    /// conformance suite's external mode; no /stats, so no background completion time.
+    /// Measure the server at this base URL (`http://HOST:PORT`) instead of starting ours: yours
+    /// (runtimes/tokio-axum/examples/own_server.rs is the smallest), or the Python FastAPI
+    /// demo. It must answer GET /health with 200 (checked once, first: otherwise exit 2 at
+    /// once); each strategy's route is asked once: without --strategy the run measures those
+    /// served and names the rest, with it each one must be served. Verified in the conformance
+    /// suite's external mode (status, and a JSON `total` where there is one). Never measured
+    /// there: /background (its completion is known only from our /stats), the rate and queue
+    /// experiments; sizes only when the server honours n. docs/servers.md, "Measuring your own
+    /// server".
     #[arg(long, value_name = "URL", conflicts_with_all = ["target", "workers", "server_dir", "allow_debug"], help_heading = "Your own server (--url)")]
     pub url: Option<String>,
 
@@ -306,6 +307,43 @@ pub struct Cli {
     pub allow_debug: bool,
 }
 
+/// `--kernel`'s help: every kernel of `common::kernel::KERNELS`, described by itself
+/// (`kernel::describe`: what it computes, its default n and that n's work).
+fn kernel_help() -> String {
+    let list: Vec<String> = kernel::KERNELS
+        .iter()
+        .map(|k| kernel::describe(*k))
+        .collect();
+    format!(
+        "The CPU-bound kernel: every server started runs it (`--kernel`), a --url server must \
+         say in /stats that it does (or run the default), and every answer is checked for it; \
+         docs/kernels.md. One of: {}",
+        list.join("; ")
+    )
+}
+
+/// `--n`'s help, with each kernel's default n and its work from the kernels' list.
+fn n_help() -> String {
+    let defaults: Vec<String> = kernel::KERNELS
+        .iter()
+        .map(|k| {
+            let work = k
+                .default_work()
+                .map(|w| format!(", {w}"))
+                .unwrap_or_default();
+            format!("{} {}(s) for {}{work}", k.default_n(), k.unit(), k.name())
+        })
+        .collect();
+    format!(
+        "Kernel sizes n, comma-separated, in units of the kernel's work (0 allowed: the HTTP and \
+         offload overhead alone). The sizes experiment sweeps the list (sorted, each once); batch \
+         measures at its largest value [default: the kernel's n: {} (of one core on this \
+         project's machine); a thousandth of it with --quick; the sizes sweep: 0 and that n \
+         divided by 10^4, 10^3, 10^2, 10 and 1 (0 and the quick n with --quick)]",
+        defaults.join("; ")
+    )
+}
+
 /// One value of `--experiment`: an experiment, or all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExperimentChoice {
@@ -397,12 +435,10 @@ impl Cli {
             }
         };
 
+        // Without --strategy, every one: a --url server is then measured on those it serves
+        // (harness::external::discover).
         let strategies = if self.strategy.is_empty() {
-            match subjects {
-                // The Python demo (the external target we know of) has the demo's endpoints only.
-                Subjects::External { .. } => Strategy::DEMO.to_vec(),
-                Subjects::Servers { .. } => Strategy::ALL.to_vec(),
-            }
+            Strategy::ALL.to_vec()
         } else {
             Strategy::ALL
                 .into_iter()
@@ -465,6 +501,7 @@ impl Cli {
             sizes,
             subjects,
             strategies,
+            strategies_asked: !self.strategy.is_empty(),
             plan,
             client: self.client,
             out: self.out.clone(),

@@ -151,7 +151,7 @@ pub async fn run_with(
 
 /// [`run_with`] once the directory is known.
 async fn measure(
-    settings: settings::Settings,
+    mut settings: settings::Settings,
     argv: Vec<String>,
     dir: &RunDir,
     started: SystemTime,
@@ -204,9 +204,39 @@ async fn measure(
     let plan = settings.plan;
     let build = |connections| settings.client.build(plan.request_timeout, connections);
     let client = build(plan.concurrency + 4).context("building the HTTP client")?;
+    // What of a --url server is measured: the strategies it serves, the experiments that make
+    // sense on it; what is left out is said now and again at the end.
+    let mut left_out = Vec::new();
     if let Subjects::External { url } = &settings.subjects {
         external::check(&*client, url, plan.request_timeout).await?;
         check_external_kernel(&*client, url, settings.plan.kernel, settings.plan.n).await?;
+        let served = external::discover(
+            &*client,
+            url,
+            plan.kernel,
+            &settings.strategies,
+            settings.strategies_asked,
+            plan.request_timeout,
+        )
+        .await?;
+        println!("{}", served.line());
+        let (experiments, skipped) = served.experiments(&settings.experiments);
+        for line in &skipped {
+            println!("{line}");
+        }
+        if experiments.is_empty() {
+            anyhow::bail!("--url {url}: no experiment asked for can run on it; nothing measured");
+        }
+        if !served.skipped.is_empty() {
+            let paths: Vec<&str> = served.skipped.iter().map(|(s, _)| s.path()).collect();
+            left_out.push(format!(
+                "not served or not measurable there: {}",
+                paths.join(", ")
+            ));
+        }
+        left_out.extend(skipped);
+        settings.strategies = served.strategies;
+        settings.experiments = experiments;
     }
     // Fail early if it cannot be built; each round's probe thread builds its own.
     build(1).context("building the probe's HTTP client")?;
@@ -233,6 +263,7 @@ async fn measure(
     };
     let stop = Stop::new();
     let bench = Bench::new(client, probe, plan, settings.client.name())
+        .with_external_strategies(settings.strategies.clone())
         .with_server_args(settings.server_args.clone())
         .with_queue(queue)
         .with_stop(stop.clone());
@@ -372,6 +403,9 @@ async fn measure(
             Some(_) => String::new(),
         }
     );
+    for line in &left_out {
+        println!("not measured: {line}");
+    }
     if let Some(why) = report_failed {
         anyhow::bail!(
             "the results are in {} but their report could not be written: {why}",

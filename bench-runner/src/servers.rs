@@ -96,9 +96,32 @@ pub fn profile_of_dir(dir: &Path) -> &'static str {
 /// The `/queue` worker's package and binary.
 pub const QUEUE_WORKER: &str = "queue-worker";
 
-/// Builds the servers of `targets` and the queue worker, in one cargo invocation (as
-/// `make build-release` does, so that cargo unifies the same features and nothing is built
-/// twice); returns their binaries.
+/// The binaries' packages besides the servers' that a run or a `make` step uses: bench-runner
+/// itself (and `generator-ceiling`) and the report.
+const TOOLS: [&str; 2] = ["bench-runner", "report"];
+
+/// Every package one release build makes: each server's (once, in
+/// [`TARGETS`](crate::targets::TARGETS) order), the queue worker's, bench-runner's and the
+/// report's. `make build-release` builds exactly these in one cargo invocation, and so does
+/// bench-runner's own build whatever `--target` says: cargo unifies features per invocation,
+/// so the same list resolves the same features and bench-runner's build finds everything
+/// fresh, where a build of the servers alone recompiled the shared crates with other features
+/// (a fresh clone built `common` three times). `bench-runner/tests/workspace_files.rs` checks
+/// that the Makefile's list is this one.
+pub fn build_packages() -> Vec<&'static str> {
+    let mut packages: Vec<&'static str> = Vec::new();
+    let all = crate::targets::TARGETS.iter().map(|t| t.package);
+    for package in all.chain([QUEUE_WORKER]).chain(TOOLS) {
+        if !packages.contains(&package) {
+            packages.push(package);
+        }
+    }
+    packages
+}
+
+/// Builds every package of [`build_packages`] in one cargo invocation (as
+/// `make build-release` does); returns the binaries of `targets`' servers and of the queue
+/// worker.
 fn build_release(targets: &[Target]) -> anyhow::Result<(Vec<(Target, PathBuf)>, PathBuf)> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = workspace_root();
@@ -113,13 +136,9 @@ fn build_release(targets: &[Target]) -> anyhow::Result<(Vec<(Target, PathBuf)>, 
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    // Two targets may share a binary (tokio's two flavours): each package once.
-    let mut packages: Vec<&str> = Vec::new();
-    for package in targets.iter().map(|t| t.package).chain([QUEUE_WORKER]) {
-        if !packages.contains(&package) {
-            packages.push(package);
-            cmd.args(["-p", package]);
-        }
+    let packages = build_packages();
+    for package in &packages {
+        cmd.args(["-p", package]);
     }
     eprintln!(
         "building servers: cargo build --release {} (in {})",
@@ -220,6 +239,17 @@ mod tests {
         );
         assert_eq!(executable(json, "server-tokio-axum"), None);
         assert_eq!(executable(json, "common"), None);
+    }
+
+    #[test]
+    fn one_build_holds_every_server_the_worker_and_the_tools_once() {
+        let packages = build_packages();
+        for t in TARGETS {
+            assert_eq!(packages.iter().filter(|p| **p == t.package).count(), 1);
+        }
+        for p in [QUEUE_WORKER, "bench-runner", "report"] {
+            assert!(packages.contains(&p), "{p}");
+        }
     }
 
     #[test]

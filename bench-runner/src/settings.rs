@@ -46,6 +46,9 @@ pub struct Settings {
     pub subjects: Subjects,
     /// Strategies, in `Strategy::ALL` order.
     pub strategies: Vec<Strategy>,
+    /// `--strategy` was given: a `--url` server must serve every one of `strategies`;
+    /// without it, it is measured on those it serves.
+    pub strategies_asked: bool,
     /// How each pair is measured.
     pub plan: Plan,
     /// Which HTTP client.

@@ -23,19 +23,18 @@ fn bin_dir() -> PathBuf {
     Path::new(EXE).parent().expect("bin dir").to_path_buf()
 }
 
-/// Builds the servers (debug; a no-op when they are up to date, and never stale binaries).
+/// Builds the servers, /queue's worker and the example server (debug; a no-op when they are up
+/// to date, and never stale binaries): every target of the workspace, the units
+/// `cargo test --workspace` (`make test`) builds, so that build finds them fresh. A build of
+/// the servers alone resolved other features, compiled the shared crates again and replaced
+/// the binaries `cargo test` had built.
 fn servers() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(bench_runner::servers::workspace_root())
-        .arg("build")
-        .arg("--quiet");
-    for t in TARGETS {
-        cmd.args(["-p", t.package]);
-    }
-    // /queue's worker process, which bench-runner starts beside the servers.
-    cmd.args(["-p", "queue-worker"]);
-    let status = cmd.status().expect("cargo build runs");
+    let status = Command::new(cargo)
+        .current_dir(bench_runner::servers::workspace_root())
+        .args(["build", "--quiet", "--workspace", "--all-targets"])
+        .status()
+        .expect("cargo build runs");
     assert!(status.success(), "building the servers failed");
     bin_dir()
 }
@@ -1288,13 +1287,15 @@ fn wrong_totals_fail_verification_and_are_not_measured() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stdout}");
+    // Batch alone: the rate and queue experiments never run on a --url server, and sizes only
+    // on one whose totals follow n (this one's are all 1).
     assert!(
-        stderr.contains(&format!(
-            "nothing measured: {e} of {e} pairs failed",
-            // The queue experiment starts workers of its own: not for a --url server.
-            e = Experiment::ALL.len() - 1
-        )),
+        stderr.contains("nothing measured: 1 of 1 pairs failed"),
         "{stderr}"
+    );
+    assert!(
+        stdout.contains("sizes: skipped for a --url server: the server ignores n"),
+        "{stdout}"
     );
     let failure = stdout
         .lines()
@@ -1932,4 +1933,149 @@ fn without_redis_server_queue_pairs_are_not_applicable_and_the_run_goes_on() {
         stdout.contains("not applicable: redis-server is not on PATH"),
         "{stdout}"
     );
+}
+
+/// The example server of docs/servers.md's "Measuring your own server" (`/health`, `/cycle`
+/// and `/rayon` only), built (debug) and started on port 0 as a user would run it.
+fn own_server() -> conformance::ServerProcess {
+    conformance::ServerProcess::start(
+        &servers().join("examples").join("own_server"),
+        &[],
+        Duration::from_secs(10),
+    )
+    .expect("the example server starts")
+}
+
+/// `--url` at the example server: with `--strategy cycle,rayon` both are measured; without
+/// `--strategy` the same two, and the run names what it skipped (every other strategy: a 404,
+/// `/background`: never on a `--url` server) and the experiments it skipped (rate, sizes when
+/// n is not honoured: here it is), at the start and again at the end; a strategy the server
+/// does not serve, asked for, is one line and nothing is measured. The run's report names the
+/// server as external and prints no `inf`.
+#[test]
+fn url_measures_what_the_server_serves_and_names_what_it_skipped() {
+    let server = own_server();
+    let url = server.base_url();
+    let tmp = scratch("own-server");
+    let measured = |out: &Path| {
+        let summary = Csv::read(&out.join(SUMMARY.name));
+        let mut strategies: Vec<String> = summary
+            .values("strategy")
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        strategies.dedup();
+        assert_eq!(
+            summary
+                .values("verified")
+                .iter()
+                .filter(|v| **v != "true")
+                .count(),
+            0
+        );
+        strategies
+    };
+
+    let out = tmp.join("asked");
+    let output = run(&[
+        "--quick",
+        "--url",
+        &url,
+        "--strategy",
+        "cycle,rayon",
+        "--experiment",
+        "batch",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(measured(&out), ["cycle", "rayon"]);
+
+    let out = tmp.join("served");
+    let output = run(&[
+        "--quick",
+        "--url",
+        &url,
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(measured(&out), ["cycle", "rayon"]);
+    let start = stdout
+        .lines()
+        .find(|l| l.starts_with("--url: measuring /cycle, /rayon; not measured: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    for s in Strategy::ALL {
+        if ![Strategy::Cycle, Strategy::Rayon].contains(&s) {
+            assert!(start.contains(s.path()), "{start}");
+        }
+    }
+    assert!(
+        stdout.contains("GET /thread: 404 — this server does not serve /thread"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("rate: skipped for a --url server"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("sizes: skipped"),
+        "the example honours n: {stdout}"
+    );
+    let end: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("not measured: "))
+        .collect();
+    assert!(
+        end.iter().any(|l| l.contains("/thread")) && end.iter().any(|l| l.contains("rate:")),
+        "{stdout}"
+    );
+    let meta = std::fs::read_to_string(out.join(METADATA)).expect("metadata");
+    assert!(
+        meta.contains("\"sizes\"") && !meta.contains("\"rate\""),
+        "{meta}"
+    );
+    let report = std::fs::read_to_string(out.join("REPORT.md")).expect("report");
+    assert!(report.contains("external server"), "{report}");
+    let words = report.split(|c: char| !c.is_alphanumeric());
+    assert!(
+        !words.into_iter().any(|w| w == "inf" || w == "NaN"),
+        "{report}"
+    );
+    assert!(!report.contains("( + )"), "{report}");
+
+    let out = tmp.join("missing");
+    let output = run(&[
+        "--quick",
+        "--url",
+        &url,
+        "--strategy",
+        "cycle,thread",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "GET /thread: 404 — this server does not serve /thread; leave it out with --strategy"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("/cycle:"),
+        "only the missing route is named: {stderr}"
+    );
+    assert!(!out.exists(), "nothing measured, nothing written");
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -9,14 +9,12 @@ use bench_runner::targets::TARGETS;
 
 #[test]
 fn openapi_and_docs_are_the_same_on_every_server() {
-    // The servers are built as the end-to-end test builds them (debug, a no-op when fresh).
+    // The servers are built as the end-to-end test builds them (debug, every target of the
+    // workspace, as `cargo test --workspace` does: a no-op there).
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(bench_runner::servers::workspace_root())
-        .args(["build", "--quiet"]);
-    for t in TARGETS {
-        cmd.args(["-p", t.package]);
-    }
+        .args(["build", "--quiet", "--workspace", "--all-targets"]);
     assert!(
         cmd.status().expect("cargo build runs").success(),
         "building the servers failed"

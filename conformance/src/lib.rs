@@ -35,6 +35,9 @@ pub mod lockfile;
 pub mod process;
 pub mod raw;
 
-pub use checks::{AnswerError, Check, Mode, Outcome, Report, call_strategy, check_answer, verify};
+pub use checks::{
+    AnswerError, Check, Mode, Outcome, Report, call_strategy, check_answer, verify,
+    verify_strategies,
+};
 pub use client::{ClientError, HttpClient, HttpResponse, ReqwestClient};
 pub use process::{ServerProcess, StartError};

@@ -177,8 +177,16 @@ fn conditions(r: &Results, f: &Facts) -> String {
     let unit = common::kernel::find(common::kernel::KERNELS, kernel)
         .map(|k| format!(" {}(s)", k.unit()))
         .unwrap_or_default();
+    let with = if r.external() {
+        format!(
+            "on an external server (its own code and kernel; its answers were checked against \
+             the `{kernel}` kernel's)"
+        )
+    } else {
+        format!("with the `{kernel}` kernel")
+    };
     format!(
-        "Measured here with the `{kernel}` kernel, n = {}{unit} per request{typical}, {} \
+        "Measured here {with}, n = {}{unit} per request{typical}, {} \
          requests at once, {cores}. At another work \
          size or core count the balance moves: measure yours with `--n`, or your own kernel \
          with `--kernel`.",
@@ -255,11 +263,25 @@ fn inline(r: &Results, f: &Facts) -> Option<String> {
     ))
 }
 
-/// The offload that kept the server answering best, and the next best.
+/// Strategies that run one kernel per request on a thread of its own (`/thread`,
+/// `/block_in_place`): never what "a pool sized to the cores" names, whatever their rank, since
+/// [`thread`] advises against `/thread` when it stalls.
+const KERNEL_PER_REQUEST: [Strategy; 2] = [Strategy::Thread, Strategy::BlockInPlace];
+
+/// [`ranked`] without [`KERNEL_PER_REQUEST`]: the pools, best first.
+fn pools(f: &Facts) -> Vec<(Strategy, Group<'_>)> {
+    ranked(f)
+        .into_iter()
+        .filter(|(s, _)| !KERNEL_PER_REQUEST.contains(s))
+        .collect()
+}
+
+/// The offload that kept the server answering best, and the next best; when the run measured
+/// no pool sized to the cores, what to add.
 fn offload(r: &Results, f: &Facts) -> Vec<String> {
-    let ranked = ranked(f);
+    let ranked = pools(f);
     let Some((best, g)) = ranked.first() else {
-        return Vec::new();
+        return missing_pool(r).into_iter().collect();
     };
     let vs_thread = (*best != Strategy::Thread)
         .then(|| work_ratio(r, f, *best, Strategy::Thread))
@@ -276,9 +298,7 @@ fn offload(r: &Results, f: &Facts) -> Vec<String> {
     )];
     // The other result-returning strategies that did as well (no more stalled pairs).
     for (s, other) in ranked.iter().skip(1) {
-        if *s == Strategy::Thread
-            || other.count(Responsiveness::Stalled) > g.count(Responsiveness::Stalled)
-        {
+        if other.count(Responsiveness::Stalled) > g.count(Responsiveness::Stalled) {
             continue;
         }
         let when = match s {
@@ -300,7 +320,28 @@ fn offload(r: &Results, f: &Facts) -> Vec<String> {
             code(*s)
         ));
     }
+    out.extend(missing_pool(r));
     out
+}
+
+/// When `/rayon` (the pool sized to the cores this benchmark recommends) was not measured:
+/// what to add to measure it.
+fn missing_pool(r: &Results) -> Option<String> {
+    if r.strategies().contains(&Strategy::Rayon) {
+        return None;
+    }
+    let how = if r.external() {
+        "add a route that runs the work on a pool of as many threads as cores and awaits it \
+         (`runtimes/tokio-axum/examples/own_server.rs` serves `/rayon` in 45 lines of axum), \
+         then measure it with `--strategy` naming `rayon`"
+    } else {
+        "measure it with `--strategy` naming `rayon`"
+    };
+    Some(format!(
+        "- **`/rayon` was not measured here**, the offload to a pool sized to the cores that \
+         keeps the executor free: {how}. Code to copy: {}.",
+        code(Strategy::Rayon)
+    ))
 }
 
 /// The task queue: when to use it, what its broker hop cost here (over `/jobs`, in µs) and
@@ -408,8 +449,8 @@ fn peak_rss(r: &Results, s: Strategy) -> Option<(f64, f64)> {
 /// they are clearly apart (every `/thread` pair above 1.5× every pair of the other): with a
 /// memory-hungry kernel each of `/thread`'s many threads holds its own working memory at once.
 fn memory(r: &Results, f: &Facts) -> String {
-    let ranked = ranked(f);
-    let Some((best, _)) = ranked.iter().find(|(s, _)| *s != Strategy::Thread) else {
+    let ranked = pools(f);
+    let Some((best, _)) = ranked.first() else {
         return String::new();
     };
     let (Some((t0, t1)), Some((b0, b1))) = (peak_rss(r, Strategy::Thread), peak_rss(r, *best))
@@ -555,7 +596,7 @@ fn runtime(r: &Results, f: &Facts) -> Option<String> {
     if targets.len() < 2 {
         return None;
     }
-    let ranked = ranked(f);
+    let ranked = pools(f);
     let (best, _) = ranked.first()?;
     let mut alike = 0;
     let mut unclear = 0;

@@ -6,15 +6,24 @@ use common::strategy::Execution;
 
 use crate::data::Results;
 
+/// What a figure that is not a number (an infinite ratio, a p99 of nothing) is written as:
+/// never `inf` or `NaN`.
+pub const NOT_A_FIGURE: &str = "n/a";
+
 /// Milliseconds to three significant figures: `412 ms`, `23.1 ms`, `2.14 ms`, `0.315 ms`.
 pub fn ms(v: f64) -> String {
+    if !v.is_finite() {
+        return NOT_A_FIGURE.to_owned();
+    }
     format!("{} ms", sig3(v))
 }
 
 /// Three significant figures, no exponent.
 pub fn sig3(v: f64) -> String {
     let a = v.abs();
-    if a >= 100.0 {
+    if !v.is_finite() {
+        NOT_A_FIGURE.to_owned()
+    } else if a >= 100.0 {
         format!("{v:.0}")
     } else if a >= 10.0 {
         format!("{v:.1}")
@@ -27,6 +36,9 @@ pub fn sig3(v: f64) -> String {
 
 /// A ratio: `1.93×`.
 pub fn times(v: f64) -> String {
+    if !v.is_finite() {
+        return NOT_A_FIGURE.to_owned();
+    }
     format!("{v:.2}×")
 }
 

@@ -74,7 +74,18 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
         ));
     }
     md.push_str("\n\n");
-    if let (Some(lo), Some(hi)) = (&f.cheapest, &f.costliest) {
+    if let (Some(lo), Some(hi)) = (&f.cheapest, &f.costliest)
+        && lo == hi
+    {
+        // One offload measured in one setting: nothing to rank.
+        md.push_str(&format!(
+            "The one offload that awaits the kernel on another thread measured here, {} on {}, \
+             cost {:+.0} µs. A \"–\" is a pair not measured (not applicable, or failed).\n\n",
+            lo.strategy.path(),
+            lo.setting,
+            lo.cost_us
+        ));
+    } else if let (Some(lo), Some(hi)) = (&f.cheapest, &f.costliest) {
         md.push_str(&format!(
             "Among the strategies that await the kernel on another thread, the cheapest offload \
              was {} on {} ({:+.0} µs) and the costliest {} on {} ({:+.0} µs). A \"–\" is a \

@@ -806,3 +806,57 @@ fn the_charts_list_names_every_chart_the_report_writes() {
     listed.sort_unstable();
     assert_eq!(written, listed);
 }
+
+/// The report of an external run (`tests/fixtures/external`: `bench-runner --url` at a server
+/// serving `/cycle` and `/thread`, the case issue 26 met): it names the server as external,
+/// never both recommends a strategy and advises against it, says what to add when `/rayon` was
+/// not measured, and prints no `inf`, `NaN` or empty label.
+#[test]
+fn an_external_report_never_recommends_what_it_advises_against() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/external");
+    let r = Results::load(&dir).expect("the external fixture loads");
+    assert!(r.external());
+    let md = report::generate(&r).markdown;
+    let what_to_do = md
+        .split("## What to do")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_else(|| panic!("no What to do: {md}"));
+    // The bullets that recommend and those that advise against, by their bold heading.
+    let mut recommended = Vec::new();
+    let mut advised_against = Vec::new();
+    for bullet in what_to_do.lines().filter(|l| l.starts_with("- **")) {
+        let heading = bullet.split("**").nth(1).unwrap_or_default();
+        let named: Vec<Strategy> = Strategy::ALL
+            .into_iter()
+            .filter(|s| bullet.contains(&format!("`{}`", s.path())))
+            .collect();
+        if heading.starts_with("Do not") || heading.starts_with("Not ") {
+            advised_against.extend(named);
+        } else if heading.starts_with("Offload") || heading.starts_with("To scale out") {
+            recommended.extend(named);
+        }
+    }
+    assert!(!advised_against.is_empty(), "{what_to_do}");
+    for s in &recommended {
+        assert!(
+            !advised_against.contains(s),
+            "{} both ways:\n{what_to_do}",
+            s.path()
+        );
+    }
+    assert!(
+        what_to_do.contains("**`/rayon` was not measured here**"),
+        "{what_to_do}"
+    );
+    assert!(what_to_do.contains("on an external server"), "{what_to_do}");
+    assert!(
+        !what_to_do.contains("with the `sum-squares` kernel"),
+        "{what_to_do}"
+    );
+    let words: Vec<&str> = md.split(|c: char| !c.is_alphanumeric()).collect();
+    assert!(!words.iter().any(|w| *w == "inf" || *w == "NaN"), "{md}");
+    assert!(!md.contains("( + )") && !md.contains("()"), "{md}");
+    // One offload measured: no "cheapest … and the costliest" of the same pair.
+    assert!(!md.contains("costliest /thread"), "{md}");
+}

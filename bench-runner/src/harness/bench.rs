@@ -64,6 +64,9 @@ pub struct Bench {
     stopping: Stopping,
     /// The run's stop request.
     stop: Stop,
+    /// The strategies whose answers the conformance suite checks on a `--url` server: the
+    /// run's, those it serves ([`Bench::with_external_strategies`]); ours are checked for all.
+    external_strategies: Vec<Strategy>,
 }
 
 /// The pair processes of the last visit, stopping in the background ([`Bench::stop_later`]):
@@ -120,6 +123,7 @@ impl Bench {
             clock: RunClock::start(),
             stopping: Stopping::default(),
             stop: Stop::new(),
+            external_strategies: Strategy::ALL.to_vec(),
         }
     }
 
@@ -222,6 +226,13 @@ impl Bench {
             timeout: self.plan.request_timeout,
             client: Arc::clone(&self.probe),
         }
+    }
+
+    /// The strategies a `--url` server is verified for: the ones the run measures on it (by
+    /// default, every strategy).
+    pub fn with_external_strategies(mut self, strategies: Vec<Strategy>) -> Bench {
+        self.external_strategies = strategies;
+        self
     }
 
     /// Arguments added to every server's command line (`--cpus LIST`, `--server-arg`s).
@@ -466,7 +477,18 @@ impl Bench {
         log: &dyn Log,
     ) -> Result<(), String> {
         self.wait_healthy(&s.base).await?;
-        let report = conformance::verify(&*self.client, &s.base, s.mode, self.plan.kernel).await;
+        let strategies = match s.mode {
+            Mode::Ours => &Strategy::ALL[..],
+            Mode::External => &self.external_strategies,
+        };
+        let report = conformance::verify_strategies(
+            &*self.client,
+            &s.base,
+            s.mode,
+            self.plan.kernel,
+            strategies,
+        )
+        .await;
         let verdict = Verification::of(&report);
         let passed = verdict.passed;
         let failed = verdict.failed.join("; ");

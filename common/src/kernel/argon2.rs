@@ -43,6 +43,9 @@ impl Kernel for Argon2id {
     fn default_n(&self) -> u64 {
         1
     }
+    fn default_work(&self) -> Option<&'static str> {
+        Some("20–43 ms")
+    }
     fn default_max_n(&self) -> u64 {
         10
     }

@@ -52,6 +52,13 @@ pub trait Kernel: Send + Sync + fmt::Debug {
     /// where a unit takes longer (one argon2 hash). A request without `n` gets it too (capped
     /// by the server's `--max-n`).
     fn default_n(&self) -> u64;
+    /// The work of one call at [`Kernel::default_n`] on one core of this project's machine
+    /// (`4.5–6.6 ms`), measured (docs/kernels.md, "Cost per unit") and written here once:
+    /// `--help`, docs/kernels.md and the README say this figure ([`describe`]). `None`: not
+    /// measured.
+    fn default_work(&self) -> Option<&'static str> {
+        None
+    }
     /// The servers' default `--max-n`: a second or so of one core.
     fn default_max_n(&self) -> u64;
     /// The largest `--max-n` (and `n`) accepted at all.
@@ -111,6 +118,22 @@ pub fn find(kernels: &[&'static dyn Kernel], name: &str) -> Result<&'static dyn 
         .copied()
         .find(|k| k.name() == name)
         .ok_or_else(|| format!("unknown kernel {name:?}; one of: {}", names(kernels)))
+}
+
+/// `sum-squares (sum of i*i over 0..n …; default n = 10000000 iterations, 4.5–6.6 ms of one
+/// core)`: one kernel as `--help` lists it, from the kernel itself.
+pub fn describe(kernel: &dyn Kernel) -> String {
+    let work = kernel
+        .default_work()
+        .map(|w| format!(", {w} of one core"))
+        .unwrap_or_default();
+    format!(
+        "{} ({}; default n = {} {}(s){work})",
+        kernel.name(),
+        kernel.description(),
+        kernel.default_n(),
+        kernel.unit()
+    )
 }
 
 /// The names of `kernels`, comma-separated.

@@ -34,6 +34,9 @@ impl Kernel for Sha256Stream {
     fn default_n(&self) -> u64 {
         4 * 1024 * 1024
     }
+    fn default_work(&self) -> Option<&'static str> {
+        Some("5.6 ms")
+    }
     fn default_max_n(&self) -> u64 {
         256 * 1024 * 1024
     }

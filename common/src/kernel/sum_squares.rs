@@ -67,6 +67,9 @@ impl Kernel for SumSquares {
     fn default_n(&self) -> u64 {
         10_000_000
     }
+    fn default_work(&self) -> Option<&'static str> {
+        Some("4.5–6.6 ms")
+    }
     fn default_max_n(&self) -> u64 {
         1_000_000_000
     }

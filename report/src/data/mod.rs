@@ -283,6 +283,9 @@ impl SummaryRow {
     /// `runtime + framework` (`tokio + axum`), with the configuration a target adds to its
     /// runtime's name (`tokio (current-thread) + axum` for `tokio-current-thread`).
     pub fn label(&self) -> String {
+        if self.runtime.is_empty() && self.framework.is_empty() {
+            return EXTERNAL_LABEL.to_owned();
+        }
         match self
             .target
             .strip_prefix(self.runtime.as_str())
@@ -586,9 +589,15 @@ impl SizesRow {
 
     /// `tokio + axum`.
     pub fn label(&self) -> String {
+        if self.runtime.is_empty() && self.framework.is_empty() {
+            return EXTERNAL_LABEL.to_owned();
+        }
         format!("{} + {}", self.runtime, self.framework)
     }
 }
+
+/// The label of a server whose runtime and framework are unknown: one at `--url`.
+pub const EXTERNAL_LABEL: &str = "the --url server";
 
 impl Results {
     /// Reads and checks metadata.json and the files of the experiments it lists: for the batch
@@ -772,6 +781,15 @@ impl Results {
             }
         }
         out
+    }
+
+    /// The run measured a server at `--url` (its rows name no runtime and no worker count).
+    pub fn external(&self) -> bool {
+        !self.summary.is_empty()
+            && self
+                .summary
+                .iter()
+                .all(|s| s.workers.is_none() && s.runtime.is_empty())
     }
 
     /// Worker counts, ascending, each once.
