@@ -99,9 +99,16 @@ pub fn generate(results: &Results) -> Report {
     let mut markdown = markdown::report(results, &facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);
     // The rate experiment's section and charts, when it was measured.
-    if let (Some(rate), Some(found)) = (&results.rate, &facts.rate) {
-        let rate_charts = rate::charts(rate);
-        markdown.push_str(&rate::markdown(rate, found, &rate_charts, CHARTS_DIR));
+    if let (Some(rate), Some(found), Some(tally)) = (&results.rate, &facts.rate, &facts.rate_steps)
+    {
+        let rate_charts = rate::charts(rate, found);
+        markdown.push_str(&rate::markdown(
+            rate,
+            found,
+            tally,
+            &rate_charts,
+            CHARTS_DIR,
+        ));
         charts.extend(rate_charts);
     }
     // The task queue's section and its chart, when /queue was measured (nothing otherwise).

@@ -7,7 +7,7 @@
 use common::Strategy;
 use results_format::RESULT_OK;
 
-use crate::analysis::rate::{KNEE_T1S, Overload, PairFinding, SHED_SHARE};
+use crate::analysis::rate::{KNEE_T1S, Overload, PairFinding, SHED_SHARE, StepTally};
 use crate::charts::{Chart, strategy_color};
 use crate::data::{RateResults, RateRow};
 use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
@@ -16,6 +16,7 @@ use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
 pub fn markdown(
     r: &RateResults,
     found: &[PairFinding],
+    tally: &StepTally,
     charts: &[Chart],
     charts_dir: &str,
 ) -> String {
@@ -28,15 +29,17 @@ pub fn markdown(
          load at which the p99 latency of verified answers passed {KNEE_T1S} × T1. **Past \
          capacity**: at the highest load above 1, *sheds* when at least {:.0} % of the \
          requests got 503, *queues* when p99 passed {KNEE_T1S} × T1 without that, *keeps up* \
-         otherwise (`/background` keeps up by answering 202 before the work). A step marked \
-         *generator behind* had the load generator late by more than 1 ms at p99: its figures \
-         are the generator's, not the server's.\n\n",
+         otherwise (`/background` keeps up by answering 202 before the work). Only steps whose \
+         schedule was kept count: a step whose load generator was late by more than 1 ms at \
+         p99 (*generator behind*) measured the generator, not the server, and is left out of \
+         the knee and the verdict past capacity (drawn hollow in the charts).\n\n",
         SHED_SHARE * 100.0
     ));
     if found.is_empty() {
         md.push_str("No pair of the rate experiment was measured.\n\n");
         return md;
     }
+    md.push_str(&tally_line(tally));
     md.push_str(
         "| target | workers | strategy | T1 (ms) | capacity (req/s) | capacity counts | knee \
          (load) | past capacity | generator behind at steps | refused by the generator \
@@ -105,17 +108,35 @@ pub fn markdown(
     md
 }
 
+/// How many steps were left out and why, and how many had a p99 below their maximum.
+fn tally_line(t: &StepTally) -> String {
+    let excluded = match (t.behind, t.worst_late_ms) {
+        (0, _) => format!("All {} steps kept their schedule.", t.steps),
+        (n, worst) => format!(
+            "{n} of {} steps excluded from knees and verdicts: the generator fell behind \
+             (send lateness p99 above 1 ms{}).",
+            t.steps,
+            worst.map_or(String::new(), |w| format!(", up to {w:.2} ms"))
+        ),
+    };
+    format!(
+        "{excluded} p99 below the maximum in {} of {} steps (a nearest-rank p99 of fewer than \
+         100 answers is the maximum).\n\n",
+        t.p99_below_max, t.with_latency
+    )
+}
+
 /// The section's charts.
-pub fn charts(r: &RateResults) -> Vec<Chart> {
+pub fn charts(r: &RateResults, found: &[PairFinding]) -> Vec<Chart> {
     vec![
         Chart {
             file: "rate_latency.svg",
-            title: "Latency (p50, p99) and 503 share vs offered load, per runtime".into(),
-            caption: "Solid: p99, dashed: p50 of the verified answers (log scale); below, the \
-                share of requests answered 503. A line that shoots up past load 1 queues; one \
-                whose 503 share rises while its latency stays flat sheds. Hollow markers: the \
-                generator was behind at that step.",
-            svg: latency_chart(r),
+            title: "Latency (p50, p99) vs offered load, a row per strategy".into(),
+            caption: "Solid: p99, dashed: p50 of the verified answers, one log scale for all \
+                panels. A line that shoots up past load 1 queues; a bounded strategy that \
+                sheds stays flat (its 503s are in the table and the goodput chart). Red \
+                triangle: the knee. Hollow markers: steps left out, the generator was behind.",
+            svg: latency_chart(r, found),
         },
         Chart {
             file: "rate_goodput.svg",
@@ -130,6 +151,8 @@ pub fn charts(r: &RateResults) -> Vec<Chart> {
 const WIDTH: f64 = 1120.0;
 const INK: &str = "#222222";
 const GRID: &str = "#dddddd";
+/// The knee's marker.
+const KNEE: &str = "#d62728";
 
 /// Pairs grouped by target (panel), in file order.
 fn panels(r: &RateResults) -> Vec<(String, Vec<&Vec<RateRow>>)> {
@@ -233,20 +256,62 @@ fn axes(
     );
 }
 
-fn latency_chart(r: &RateResults) -> String {
-    let groups = panels(r);
-    let per_row = 2usize;
-    let panel_w = (WIDTH - 40.0) / per_row as f64;
-    let (lat_h, shed_h, gap) = (200.0, 60.0, 80.0);
+/// The server a pair ran on, as a column heading: `tokio (2 workers)`.
+fn server_name(row: &RateRow) -> String {
+    match row.workers {
+        Some(1) => format!("{} (1 worker)", row.target),
+        Some(w) => format!("{} ({w} workers)", row.target),
+        None => row.target.clone(),
+    }
+}
+
+/// Small multiples: a row of panels per strategy (in list order), a panel per server (in file
+/// order), two lines a panel (p99 solid, p50 dashed) on one log scale throughout, so a row
+/// compares the runtimes for one strategy and a column the strategies on one runtime. The
+/// knee is a red triangle on the axis; a step left out (the generator behind) is hollow.
+fn latency_chart(r: &RateResults, found: &[PairFinding]) -> String {
+    let mut strategies: Vec<Strategy> = Vec::new();
+    let mut servers: Vec<String> = Vec::new();
+    for rows in &r.pairs {
+        let steps = ok_steps(rows);
+        let Some(first) = steps.first() else { continue };
+        if let Some(s) = Strategy::from_name(&first.strategy)
+            && !strategies.contains(&s)
+        {
+            strategies.push(s);
+        }
+        let name = server_name(first);
+        if !servers.contains(&name) {
+            servers.push(name);
+        }
+    }
+    strategies.sort_by_key(|s| Strategy::ALL.iter().position(|x| x == s));
+    let cols = servers.len().max(1);
+    let (left0, label_w) = (20.0, 110.0);
+    let cell_w = (WIDTH - left0 - label_w - 10.0) / cols as f64;
+    let (cell_h, gap_y) = (120.0, 26.0);
     let mut svg = Svg::new(WIDTH, 400.0, "Latency vs offered load");
     svg.bold(
         20.0,
         28.0,
-        "Latency (p50 dashed, p99 solid) and 503 share vs offered load",
+        "Latency in ms (log; p99 solid, p50 dashed) vs offered load: a row per strategy, a column \
+         per server",
         TEXT + 3.0,
         Anchor::Start,
     );
-    let y0 = legend(&mut svg, 20.0, 54.0, WIDTH - 20.0, &legend_keys(r)) + 10.0;
+    let keys = [
+        (Key::Line(INK.into(), String::new(), 2.0), "p99".to_owned()),
+        (Key::Line(INK.into(), "5 4".into(), 2.0), "p50".to_owned()),
+        (
+            Key::Triangle(KNEE.into()),
+            format!("knee (p99 > {KNEE_T1S} × T1)"),
+        ),
+        (
+            Key::Dot("#ffffff".into()),
+            "excluded: generator behind".to_owned(),
+        ),
+    ];
+    let y0 = legend(&mut svg, 20.0, 54.0, WIDTH - 20.0, &keys) + 36.0;
     let values: Vec<f64> = r
         .pairs
         .iter()
@@ -264,102 +329,121 @@ fn latency_chart(r: &RateResults) -> String {
         (lo * 0.8, hi * 1.25)
     };
     let xmax = max_load(r) * 1.05;
+    for (c, name) in servers.iter().enumerate() {
+        let left = left0 + label_w + c as f64 * cell_w + 34.0;
+        // `tokio-current-thread (1 worker)` over two lines: the columns are narrow.
+        let (target, workers) = name.split_once(" (").unwrap_or((name.as_str(), ""));
+        svg.bold(left, y0 - 20.0, target, TEXT - 1.0, Anchor::Start);
+        if !workers.is_empty() {
+            svg.text(
+                left,
+                y0 - 6.0,
+                &format!("({workers}"),
+                TEXT - 2.0,
+                Anchor::Start,
+            );
+        }
+    }
     let mut bottom = y0;
-    for (i, (name, pairs)) in groups.iter().enumerate() {
-        let (col, row) = (i % per_row, i / per_row);
-        let left = 70.0 + col as f64 * panel_w;
-        let top = y0 + 20.0 + row as f64 * (lat_h + shed_h + gap);
-        let x = Scale::linear(0.0, xmax, left, left + panel_w - 75.0);
-        let y = Scale::log(lo, hi, top + lat_h, top);
-        let ys = Scale::linear(0.0, 1.0, top + lat_h + 12.0 + shed_h, top + lat_h + 12.0);
-        svg.bold(left, top - 6.0, name, TEXT, Anchor::Start);
-        let right = left + panel_w - 75.0;
-        let x_ticks = x.ticks(6);
-        axes(
-            &mut svg,
-            (left, right, top + lat_h, top),
-            &x,
-            &x_ticks,
-            &y,
-            &y.ticks(5),
-            "latency (ms)",
-            false,
+    for (i, strategy) in strategies.iter().enumerate() {
+        let top = y0 + i as f64 * (cell_h + gap_y);
+        let color = strategy_color(*strategy);
+        svg.bold(
+            left0,
+            top + cell_h / 2.0,
+            strategy.path(),
+            TEXT,
+            Anchor::Start,
         );
-        let shed_box = (left, right, top + lat_h + 12.0 + shed_h, top + lat_h + 12.0);
-        axes(
-            &mut svg,
-            shed_box,
-            &x,
-            &x_ticks,
-            &ys,
-            &[0.0, 0.5, 1.0],
-            "503 share",
-            true,
-        );
-        // Capacity.
-        svg.line(
-            x.at(1.0),
-            y.at(hi),
-            x.at(1.0),
-            ys.at(0.0),
-            Stroke {
-                color: INK,
-                width: 1.0,
-                dash: "3 3",
-            },
-        );
-        for rows in pairs {
-            let steps = ok_steps(rows);
-            let Some(s) = steps.first().and_then(|r| Strategy::from_name(&r.strategy)) else {
+        for (c, name) in servers.iter().enumerate() {
+            let left = left0 + label_w + c as f64 * cell_w + 34.0;
+            let right = left + cell_w - 44.0;
+            let x = Scale::linear(0.0, xmax, left, right);
+            let y = Scale::log(lo, hi, top + cell_h, top);
+            let last = i + 1 == strategies.len();
+            axes(
+                &mut svg,
+                (left, right, top + cell_h, top),
+                &x,
+                &x.ticks(4),
+                &y,
+                &y.ticks(3),
+                "",
+                last,
+            );
+            // Capacity.
+            svg.line(
+                x.at(1.0),
+                top + cell_h,
+                x.at(1.0),
+                top,
+                Stroke {
+                    color: INK,
+                    width: 1.0,
+                    dash: "3 3",
+                },
+            );
+            let measured = r.pairs.iter().find(|rows| {
+                rows.first()
+                    .is_some_and(|f| server_name(f) == *name && f.strategy == strategy.name())
+            });
+            let Some(rows) = measured.filter(|rows| !ok_steps(rows).is_empty()) else {
+                svg.text(
+                    (left + right) / 2.0,
+                    top + cell_h / 2.0,
+                    "not measured",
+                    TEXT - 2.0,
+                    Anchor::Middle,
+                );
                 continue;
             };
-            let color = strategy_color(s);
-            for (field, dash) in [(0, "5 4"), (1, "")] {
-                let points: Vec<(f64, f64)> = steps
+            let steps = ok_steps(rows);
+            for (p99, dash) in [(false, "5 4"), (true, "")] {
+                let points: Vec<(f64, f64, bool)> = steps
                     .iter()
                     .filter_map(|r| {
-                        let v = if field == 0 {
-                            r.latency_us_p50
-                        } else {
+                        let v = if p99 {
                             r.latency_us_p99
+                        } else {
+                            r.latency_us_p50
                         }?;
-                        Some((x.at(r.load()?), y.at((v / 1000.0).max(lo))))
+                        Some((x.at(r.load()?), y.at((v / 1000.0).max(lo)), r.behind()))
                     })
                     .collect();
+                let line: Vec<(f64, f64)> = points.iter().map(|(px, py, _)| (*px, *py)).collect();
                 svg.polyline(
-                    &points,
+                    &line,
                     Stroke {
                         color,
-                        width: 2.0,
+                        width: if p99 { 2.0 } else { 1.5 },
                         dash,
                     },
                 );
-            }
-            for r in &steps {
-                if let (Some(l), Some(v)) = (r.load(), r.latency_us_p99) {
-                    let fill = if r.behind() { "#ffffff" } else { color };
-                    svg.circle(x.at(l), y.at((v / 1000.0).max(lo)), 3.5, fill, color);
+                for (px, py, behind) in points {
+                    let fill = if behind { "#ffffff" } else { color };
+                    svg.circle(px, py, if p99 { 3.0 } else { 2.2 }, fill, color);
                 }
             }
-            let shed: Vec<(f64, f64)> = steps
-                .iter()
-                .filter_map(|r| Some((x.at(r.load()?), ys.at(r.shed_share()?))))
-                .collect();
-            svg.polyline(
-                &shed,
-                Stroke {
-                    color,
-                    width: 2.0,
-                    dash: "",
-                },
-            );
+            let knee = found.iter().find(|f| {
+                f.strategy == *strategy
+                    && rows
+                        .first()
+                        .is_some_and(|row| row.target == f.target && row.workers == f.workers)
+            });
+            if let Some(load) = knee.and_then(|f| f.knee_load) {
+                svg.polygon(
+                    &crate::svg::triangle(x.at(load), top + cell_h - 5.0, 5.5),
+                    KNEE,
+                    INK,
+                );
+            }
         }
-        bottom = bottom.max(top + lat_h + 12.0 + shed_h + 40.0);
+        bottom = top + cell_h + 40.0;
     }
     svg.text(
         WIDTH / 2.0,
         bottom,
-        "offered load (fraction of capacity, threads ÷ T1; dotted line: 1)",
+        "offered load (fraction of capacity; dotted line: 1)",
         TEXT,
         Anchor::Middle,
     );
@@ -457,7 +541,7 @@ fn goodput_chart(r: &RateResults) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::rate::{finding, findings};
+    use crate::analysis::rate::{finding, findings, tally};
 
     fn row(step: u32, load: f64, p99_ms: f64, shed: u64) -> RateRow {
         RateRow {
@@ -481,6 +565,8 @@ mod tests {
             goodput_rps: Some(load.min(1.0) * 400.0),
             latency_us_p50: Some(p99_ms * 500.0),
             latency_us_p99: Some(p99_ms * 1000.0),
+            latency_us_max: Some(p99_ms * 1100.0),
+            late_us_p99: Some(100.0),
             generator_behind: Some(0),
         }
     }
@@ -501,10 +587,24 @@ mod tests {
         assert_eq!(f.knee_load, None);
         assert_eq!(f.overload, Some(Overload::Sheds(0.4)));
         let mut below = [row(1, 0.5, 6.0, 0), row(2, 0.9, 60.0, 0)];
-        below[1].generator_behind = Some(1);
         let f = finding(&below).expect("finding");
         assert_eq!((f.knee_load, f.overload), (Some(0.9), None));
+        // The same step with the generator behind is left out: no knee, nothing past 1.
+        below[1].generator_behind = Some(1);
+        let f = finding(&below).expect("finding");
+        assert_eq!((f.knee_load, f.top_load, f.overload), (None, 0.5, None));
         assert_eq!(f.behind_steps, [2]);
+        // Nor does a behind step decide the verdict past capacity: the highest kept one does.
+        let mut past = [
+            row(1, 0.5, 6.0, 0),
+            row(2, 1.25, 80.0, 0),
+            row(3, 2.0, 900.0, 0),
+        ];
+        past[2].generator_behind = Some(1);
+        let f = finding(&past).expect("finding");
+        assert_eq!(f.knee_load, Some(1.25));
+        assert_eq!(f.top_load, 1.25);
+        assert_eq!(f.overload, Some(Overload::Queues(80.0)));
         // --rate runs: load from offered ÷ capacity.
         let mut r = row(1, 0.5, 6.0, 0);
         r.load = None;
@@ -512,11 +612,41 @@ mod tests {
     }
 
     #[test]
+    fn the_tally_counts_excluded_steps_and_p99_below_the_maximum() {
+        let mut late = row(2, 1.5, 300.0, 0);
+        late.generator_behind = Some(1);
+        late.late_us_p99 = Some(2_500.0);
+        let mut at_max = row(3, 2.0, 400.0, 0);
+        at_max.latency_us_max = at_max.latency_us_p99;
+        let r = RateResults {
+            pairs: vec![vec![row(1, 0.5, 6.0, 0), late, at_max]],
+        };
+        let t = tally(&r);
+        assert_eq!(
+            t,
+            StepTally {
+                steps: 3,
+                behind: 1,
+                worst_late_ms: Some(2.5),
+                with_latency: 3,
+                p99_below_max: 2,
+            }
+        );
+        assert_eq!(
+            tally_line(&t),
+            "1 of 3 steps excluded from knees and verdicts: the generator fell behind (send \
+             lateness p99 above 1 ms, up to 2.50 ms). p99 below the maximum in 2 of 3 steps (a \
+             nearest-rank p99 of fewer than 100 answers is the maximum).\n\n"
+        );
+    }
+
+    #[test]
     fn charts_and_section_render() {
         let r = RateResults {
             pairs: vec![vec![row(1, 0.5, 6.0, 0), row(2, 1.5, 300.0, 0)]],
         };
-        let charts = charts(&r);
+        let found = findings(&r);
+        let charts = charts(&r, &found);
         for c in &charts {
             assert!(
                 c.svg.contains("<svg") && c.svg.trim_end().ends_with("</svg>"),
@@ -524,7 +654,7 @@ mod tests {
                 c.file
             );
         }
-        let md = markdown(&r, &findings(&r), &charts, "charts");
+        let md = markdown(&r, &found, &tally(&r), &charts, "charts");
         assert!(
             md.contains(
                 "| tokio | 2 | /bounded | 5.00 | 400 | 2 cores | 1.50 | queues (p99 300.0 ms)"

@@ -15,8 +15,9 @@
 //! same for every pair and tested exactly. Its queues form later than Poisson's: a knee seen
 //! here is an upper bound of the one real traffic sees.
 //!
-//! The schedule is kept by one thread of its own ([`pace`]), which sleeps to each send time
-//! and hands the request to the runtime; a request is timed from its *scheduled* send time
+//! The schedule is kept by the generator ([`Generator`]): a pacing thread of its own waits
+//! precisely to each send time and spawns the request onto the generator's own thread, runtime
+//! and client; a request is timed from its *scheduled* send time
 //! (no coordinated omission: a server that stalls is charged for every request that waited),
 //! and the generator's own lateness (actual − scheduled send) is recorded beside it. A step
 //! whose lateness p99 exceeds [`LATE_LIMIT`] is flagged (`generator_behind`): the generator,
@@ -29,20 +30,20 @@
 
 use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use common::Strategy;
 use common::strategy::Execution;
-use conformance::{HttpClient, Mode};
+use conformance::Mode;
 use results_format::{RATE_PROBES, RATE_RAW, RATE_SUMMARY};
 
 use crate::harness::bench::{self, Bench, Session};
 use crate::harness::console::Console;
+use crate::harness::generator::{Answer, Call, Generator};
 use crate::harness::http::{self, Outcome, RequestError};
 use crate::harness::output::Row;
-use crate::harness::pacing::{Dispatch, RealClock, Schedule, pace};
+use crate::harness::pacing::{Dispatch, Schedule};
 use crate::harness::passes::{Passes, Slot};
 use crate::harness::probe::{self, ProbeRecord};
 use crate::harness::records::{Labels, Log, Place, Verification};
@@ -342,11 +343,11 @@ pub async fn run(
             r.iter().map(f64::to_string).collect::<Vec<_>>().join(", ")
         ),
     };
-    // Its own client: a pool as large as the cap (surf's is bounded).
-    let client = settings
-        .client
-        .build(plan.request_timeout, rate.max_in_flight)
-        .context("building the rate experiment's HTTP client")?;
+    // Its own thread, runtime and client: a pool as large as the cap (surf's is bounded).
+    let (kind, timeout, cap) = (settings.client, plan.request_timeout, rate.max_in_flight);
+    let generator = Generator::start(Arc::new(move || kind.build(timeout, cap)))
+        .map_err(anyhow::Error::msg)
+        .context("starting the rate experiment's generator")?;
     let subjects = subjects(settings, binaries);
     let pairs: Vec<(&Subject<'_>, Strategy)> = subjects
         .iter()
@@ -399,7 +400,7 @@ pub async fn run(
             let step = order[(slot.pass as usize - 1) % order.len().max(1)];
             // A stop request drops the visit: the pair is as it was before it.
             let before = p.clone();
-            let visit = visit(bench, &client, rate, subject, p, slot, step, &console);
+            let visit = visit(bench, &generator, rate, subject, p, slot, step, &console);
             if bench
                 .stop()
                 .or_stop(console.keep_alive(&what, visit))
@@ -503,7 +504,7 @@ fn subjects<'a>(settings: &'a Settings, binaries: Option<&'a Binaries>) -> Vec<S
 #[allow(clippy::too_many_arguments)]
 async fn visit(
     bench: &Bench,
-    client: &Arc<dyn HttpClient>,
+    generator: &Generator,
     rate: &RatePlan,
     subject: &Subject<'_>,
     p: &mut RatePair,
@@ -534,13 +535,14 @@ async fn visit(
                 }
             };
             let mut session = Session::ours(&mut pair.server);
-            let measured = measure_at(bench, client, rate, &mut session, p, slot, step, log).await;
+            let measured =
+                measure_at(bench, generator, rate, &mut session, p, slot, step, log).await;
             bench.stop_later(p.name(), pair).await;
             measured
         }
         Subject::External { url } => {
             let mut session = Session::external(url);
-            measure_at(bench, client, rate, &mut session, p, slot, step, log).await
+            measure_at(bench, generator, rate, &mut session, p, slot, step, log).await
         }
     };
     if let Err(why) = measured {
@@ -575,7 +577,7 @@ fn queue_limits(plan: &Plan, args: &[String], extra: &[String]) -> Vec<String> {
 #[allow(clippy::too_many_arguments)]
 async fn measure_at(
     bench: &Bench,
-    client: &Arc<dyn HttpClient>,
+    generator: &Generator,
     rate: &RatePlan,
     s: &mut Session<'_>,
     p: &mut RatePair,
@@ -618,7 +620,7 @@ async fn measure_at(
         return Err(format!("no step {step} in the plan"));
     };
     bench.idle(s).await?;
-    let mut measured = run_step(bench, client, rate, &s.base, s.mode, strategy, offered).await?;
+    let mut measured = run_step(bench, generator, rate, &s.base, s.mode, strategy, offered).await?;
     measured.number = u32::try_from(step + 1).unwrap_or(u32::MAX);
     measured.load = load;
     measured.place.pass = slot.pass;
@@ -673,19 +675,11 @@ fn step_line(step: &Step, f: &StepFigures) -> String {
     line
 }
 
-/// What a sent request's task reports.
-struct Answer {
-    late: Duration,
-    latency: Duration,
-    status: Option<u16>,
-    error: Option<RequestError>,
-}
-
 /// One step: warm-up and measured part on one constant schedule at `offered` requests/s, the
 /// probe beside the measured part, until every sent request is answered.
 async fn run_step(
     bench: &Bench,
-    client: &Arc<dyn HttpClient>,
+    generator: &Generator,
     rate: &RatePlan,
     base: &str,
     mode: Mode,
@@ -706,13 +700,14 @@ async fn run_step(
     let start = Instant::now() + Duration::from_millis(5);
     let measured_start = start + rate.warmup;
     let probe = ready.start(measured_start);
-    let client = Arc::clone(client);
     let base = base.to_owned();
-    let call: Call = Arc::new(move || {
-        let (client, base) = (Arc::clone(&client), base.clone());
+    let call: Call = Arc::new(move |client| {
+        let base = base.clone();
         Box::pin(async move { http::call_checked(&*client, &base, strategy, &plan, mode).await })
     });
-    let (dispatched, answers) = paced(schedule, rate.max_in_flight, start, call).await?;
+    let (dispatched, answers) = generator
+        .run(schedule, rate.max_in_flight, start, call)
+        .await?;
     let end = Instant::now();
     let probes = tokio::task::spawn_blocking(move || probe.finish(end))
         .await
@@ -732,66 +727,11 @@ async fn run_step(
     })
 }
 
-/// One request, sent and checked: its status and why it is not a verified answer.
-pub type Call = Arc<
-    dyn Fn() -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = (Option<u16>, Option<RequestError>)> + Send>,
-        > + Send
-        + Sync,
->;
-
-/// Runs `schedule` from `start` on a pacing thread of its own ([`pace`]), each request a task
-/// of the current runtime making `call`, until every request sent is answered: what the pacer
-/// did, and the answers in send order.
-async fn paced(
-    schedule: Schedule,
-    cap: usize,
-    start: Instant,
-    call: Call,
-) -> Result<(Vec<Dispatch>, Vec<Answer>), String> {
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let handle = tokio::runtime::Handle::current();
-    let pacing = tokio::task::spawn_blocking({
-        let in_flight = Arc::clone(&in_flight);
-        move || {
-            let mut tasks = Vec::new();
-            let dispatched = pace(&schedule, cap, &in_flight, &mut RealClock(start), |k| {
-                in_flight.fetch_add(1, Ordering::AcqRel);
-                let scheduled = start + schedule.offset(k);
-                let (call, in_flight) = (Arc::clone(&call), Arc::clone(&in_flight));
-                tasks.push(handle.spawn(async move {
-                    let late = scheduled.elapsed();
-                    let (status, error) = call().await;
-                    in_flight.fetch_sub(1, Ordering::AcqRel);
-                    Answer {
-                        late,
-                        latency: scheduled.elapsed(),
-                        status,
-                        error,
-                    }
-                }));
-            });
-            (dispatched, tasks)
-        }
-    });
-    let (dispatched, tasks) = pacing
-        .await
-        .map_err(|e| format!("pacing thread failed: {e}"))?;
-    let mut answers = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        answers.push(
-            task.await
-                .map_err(|e| format!("request task failed: {e}"))?,
-        );
-    }
-    Ok((dispatched, answers))
-}
-
 /// The generator's ceiling: one step of `GET /health` at `rate` requests/s against the server
 /// at `base` (answers of 200 count as verified), with the same pacer, clock and cap as the
 /// rate experiment; its figures say whether the generator kept the rate.
 pub async fn health_step(
-    client: &Arc<dyn HttpClient>,
+    generator: &Generator,
     base: &str,
     rate: f64,
     plan: &RatePlan,
@@ -799,9 +739,8 @@ pub async fn health_step(
 ) -> Result<StepFigures, String> {
     let schedule = Schedule::new(rate, plan.warmup, plan.duration);
     let url = format!("{base}/health");
-    let client = Arc::clone(client);
-    let call: Call = Arc::new(move || {
-        let (client, url) = (Arc::clone(&client), url.clone());
+    let call: Call = Arc::new(move |client| {
+        let url = url.clone();
         Box::pin(async move {
             match http::timed_get(&*client, &url, timeout).await.1 {
                 Ok(r) if r.status == 200 => (Some(200), None),
@@ -811,7 +750,9 @@ pub async fn health_step(
         })
     });
     let start = Instant::now() + Duration::from_millis(5);
-    let (dispatched, answers) = paced(schedule, plan.max_in_flight, start, call).await?;
+    let (dispatched, answers) = generator
+        .run(schedule, plan.max_in_flight, start, call)
+        .await?;
     let step = Step {
         number: 1,
         load: None,
@@ -1016,8 +957,9 @@ fn write_summary(w: &mut impl Write, pairs: &[RatePair], timeout: Duration) -> i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::pacing::Clock;
+    use crate::harness::pacing::{Clock, pace};
     use crate::settings::{DEFAULT_DURATION, MIN_WARMUP, QUICK_LOADS};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
 

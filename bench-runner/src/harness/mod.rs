@@ -16,7 +16,10 @@
 //! - [`probe`]: the open-loop `/health` probe, on its own threads (a pacer, a runtime) and its
 //!   own pool of connections, with the harness's own lateness recorded apart from the server's
 //!   share.
-//! - [`pacing`]: the open-loop pacer (a constant schedule kept on a thread of its own).
+//! - [`pacing`]: the open-loop pacer (a constant schedule kept on a thread of its own, with a
+//!   precise wait: the OS's sleep, then a short spin).
+//! - [`generator`]: the open-loop generator: the pacer spawning each request onto a thread,
+//!   runtime and client of the generator's own, lateness read when the request is issued.
 //! - [`spawner`]: the one long-lived thread every server (and the broker, and every queue
 //!   worker) is started from, so that each dies with bench-runner (`--exit-with-parent`,
 //!   Linux's parent-death signal) and never before.
@@ -46,6 +49,7 @@ pub mod bench;
 pub mod broker;
 pub mod console;
 pub mod external;
+pub mod generator;
 pub mod http;
 pub mod lag;
 pub mod memory;

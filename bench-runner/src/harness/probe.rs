@@ -260,8 +260,9 @@ struct Due {
     scheduled: Instant,
 }
 
-/// The pacer, on its own thread: waits for the start, then sleeps with the OS's timer to each
-/// scheduled time and hands the probe to the probe's runtime. Not on the runtime itself:
+/// The pacer, on its own thread: waits for the start, then waits precisely to each scheduled
+/// time (the rate experiment's wait: the OS's sleep, then a short spin) and hands the probe to
+/// the probe's runtime. Not on the runtime itself:
 /// tokio's timer has a 1 ms resolution (half the interval), and a thread sleep there would
 /// stop the probes in flight from being polled. Stops at the first probe scheduled after the
 /// end; dropping `due` then tells the runtime that no more come.
@@ -276,6 +277,7 @@ fn pace(
     let Ok(start) = start.recv() else {
         return;
     };
+    super::pacing::urgent_thread();
     for index in 0u64.. {
         let offset = scheduled_offset(interval, index);
         let Some(scheduled) = start.checked_add(offset) else {
@@ -290,7 +292,7 @@ fn pace(
             if now >= scheduled {
                 break;
             }
-            std::thread::sleep((scheduled - now).min(interval));
+            super::pacing::sleep_until(scheduled.min(now + interval));
         }
         let probe = Due {
             index,

@@ -63,6 +63,9 @@ pub struct Facts {
     /// The rate experiment's finding per pair, in file order; `None` when the run did not
     /// measure it.
     pub rate: Option<Vec<rate::PairFinding>>,
+    /// The rate experiment's steps counted: excluded ones (the generator behind), p99 below
+    /// the maximum; `None` when the run did not measure it.
+    pub rate_steps: Option<rate::StepTally>,
     /// The task queue's broker hops, scale-out verdicts and fault runs.
     pub queue: queue::QueueFacts,
     /// What the most workers change against the fewest; `None` with a single worker count.
@@ -102,6 +105,7 @@ impl Facts {
             work,
             drift: drift::Drift::of(r),
             rate: r.rate.as_ref().map(rate::findings),
+            rate_steps: r.rate.as_ref().map(rate::tally),
             sizes: sizes::SizesFacts::of(r),
             queue: queue::QueueFacts::of(r),
             speedups: work::speedups(r),

@@ -2,6 +2,11 @@
 //! p99 latency passes [`KNEE_T1S`] × T1, and whether past its capacity it sheds load with 503s
 //! or lets it queue.
 //!
+//! Only steps whose schedule was kept count: a step whose generator fell behind (its send
+//! lateness p99 above 1 ms, `generator_behind`) measured the generator, not the server, and is
+//! left out of the knee and the past-capacity verdict ([`PairFinding::behind_steps`] names
+//! them, [`StepTally`] counts them over the run).
+//!
 //! Offered load is a fraction of the pair's capacity (threads ÷ T1: the executor's threads for
 //! an inline or yielding handler, the cores for the others): `load` from `--load` runs,
 //! offered ÷ capacity from `--rate` runs, so pairs of different T1 share one axis.
@@ -34,14 +39,15 @@ pub struct PairFinding {
     /// cores); `None` when the file does not say.
     pub capacity: Option<(u32, bool)>,
     /// The first offered load at which p99 passed [`KNEE_T1S`] × T1 (or nothing was
-    /// verified), if any step did.
+    /// verified), if any kept step did (steps whose generator fell behind left out).
     pub knee_load: Option<f64>,
-    /// The highest load offered.
+    /// The highest load offered in a kept step (0 when no step was kept).
     pub top_load: f64,
-    /// Past capacity (the highest step above load 1): `sheds`, `queues` or `keeps up`; `None`
-    /// if no step went past capacity.
+    /// Past capacity (the highest kept step above load 1): `sheds`, `queues` or `keeps up`;
+    /// `None` if no kept step went past capacity.
     pub overload: Option<Overload>,
-    /// Steps whose figures are the generator's (its lateness p99 above 1 ms).
+    /// Steps whose figures are the generator's (its lateness p99 above 1 ms): left out of the
+    /// knee and the verdict.
     pub behind_steps: Vec<u32>,
     /// Requests refused by the generator's cap, over all steps.
     pub refused: u64,
@@ -72,16 +78,18 @@ pub(crate) fn finding(rows: &[RateRow]) -> Option<PairFinding> {
     let t1_ms = first.t1_ms?;
     let limit_us = KNEE_T1S * t1_ms * 1000.0;
     let past = |r: &RateRow| r.latency_us_p99.is_none_or(|p99| p99 > limit_us);
-    let knee_load = steps.iter().find(|r| past(r)).and_then(|r| r.load());
-    let top = steps
-        .iter()
-        .max_by(|a, b| a.load().unwrap_or(0.0).total_cmp(&b.load().unwrap_or(0.0)))?;
-    let top_load = top.load()?;
-    let overload = (top_load > 1.0).then(|| match (top.shed_share(), top.latency_us_p99) {
-        (Some(share), _) if share >= SHED_SHARE => Overload::Sheds(share),
-        (_, p99) if past(top) => Overload::Queues(p99.unwrap_or(f64::INFINITY) / 1000.0),
-        _ => Overload::KeepsUp,
-    });
+    let mut kept: Vec<&RateRow> = steps.iter().copied().filter(|r| !r.behind()).collect();
+    kept.sort_by(|a, b| a.load().unwrap_or(0.0).total_cmp(&b.load().unwrap_or(0.0)));
+    let knee_load = kept.iter().find(|r| past(r)).and_then(|r| r.load());
+    let top = kept.last();
+    let top_load = top.and_then(|r| r.load()).unwrap_or(0.0);
+    let overload =
+        top.filter(|_| top_load > 1.0)
+            .map(|top| match (top.shed_share(), top.latency_us_p99) {
+                (Some(share), _) if share >= SHED_SHARE => Overload::Sheds(share),
+                (_, p99) if past(top) => Overload::Queues(p99.unwrap_or(f64::INFINITY) / 1000.0),
+                _ => Overload::KeepsUp,
+            });
     Some(PairFinding {
         target: first.target.clone(),
         workers: first.workers,
@@ -104,4 +112,46 @@ pub(crate) fn finding(rows: &[RateRow]) -> Option<PairFinding> {
             .collect(),
         refused: steps.iter().filter_map(|r| r.refused).sum(),
     })
+}
+
+/// The run's steps, counted: how many, how many left out because the generator fell behind
+/// (and its worst lateness p99 among them), and in how many kept steps p99 is below the
+/// maximum (with fewer than 100 answers a nearest-rank p99 is the maximum).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StepTally {
+    /// Measured steps.
+    pub steps: usize,
+    /// Steps whose generator was late by more than 1 ms at p99: excluded.
+    pub behind: usize,
+    /// The worst lateness p99 among them, ms.
+    pub worst_late_ms: Option<f64>,
+    /// Steps with a p99 and a maximum.
+    pub with_latency: usize,
+    /// Of those, steps whose p99 is below the maximum.
+    pub p99_below_max: usize,
+}
+
+/// The tally of every measured step of `r`.
+pub fn tally(r: &RateResults) -> StepTally {
+    let mut t = StepTally::default();
+    for row in r.pairs.iter().flatten() {
+        if row.result != RESULT_OK || row.step == 0 {
+            continue;
+        }
+        t.steps += 1;
+        if row.behind() {
+            t.behind += 1;
+            if let Some(late) = row.late_us_p99 {
+                let ms = late / 1000.0;
+                t.worst_late_ms = Some(t.worst_late_ms.map_or(ms, |w: f64| w.max(ms)));
+            }
+        }
+        if let (Some(p99), Some(max)) = (row.latency_us_p99, row.latency_us_max) {
+            t.with_latency += 1;
+            if p99 < max {
+                t.p99_below_max += 1;
+            }
+        }
+    }
+    t
 }

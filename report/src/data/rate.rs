@@ -52,6 +52,10 @@ pub struct RateRow {
     pub latency_us_p50: Option<f64>,
     /// Their p99, µs.
     pub latency_us_p99: Option<f64>,
+    /// Their maximum, µs.
+    pub latency_us_max: Option<f64>,
+    /// The generator's send lateness p99, µs.
+    pub late_us_p99: Option<f64>,
     /// 1: the generator was late by more than 1 ms at p99.
     pub generator_behind: Option<u8>,
 }
