@@ -59,12 +59,14 @@ pub fn all(r: &Results) -> Vec<Chart> {
         },
         Chart {
             file: "probe_vs_lag.svg",
-            caption: "Each pair twice on one scale: the client's /health probe p99 (triangle) and \
-                the server's own executor lag p99 for the same rounds (square; its heartbeat, \
-                median over rounds). Both high: the executor was blocked. Probe high, lag low: \
-                the wait was not the executor's (the cores were busy, or the load generator \
-                was late). No square: the server's lag was not measured.",
-            title: "Client probe p99 vs server executor lag p99".into(),
+            caption: "Each pair three times on one scale: the client's /health probe p99 \
+                (triangle), the server's own executor lag p99 for the same rounds (square; its \
+                heartbeat, median over rounds), and how long each executor thread waited on a \
+                run queue for a CPU per round (circle; the kernel's scheduler, median over \
+                rounds). Triangle and square high: the executor was held up. Circle up near the \
+                triangle: it was free but had no CPU. Triangle alone high: the wait was on the \
+                probe's own path. No square or circle: not measured.",
+            title: "Client probe p99 vs server executor lag p99 and run-queue wait".into(),
             svg: probe_vs_lag(r),
         },
         Chart {
@@ -507,18 +509,25 @@ pub fn probe_latency(r: &Results) -> String {
 
 /// Chart: the client's probe p99 beside the server's own lag p99, per pair, on one log scale.
 pub fn probe_vs_lag(r: &Results) -> String {
-    let mut svg = Svg::new(WIDTH, 560.0, "Client probe p99 vs server executor lag p99");
+    let mut svg = Svg::new(
+        WIDTH,
+        560.0,
+        "Client probe p99 vs server executor lag p99 and run-queue wait",
+    );
     let y = header(
         &mut svg,
-        "Whose wait? The client's probe p99 beside the server's own executor lag p99",
+        "Whose wait? The client's probe p99 beside the server's own executor lag and run-queue wait",
         "Triangle: p99 of the /health probe over every probe of every round (the client's \
          view). Square: the server's heartbeat lateness p99 in the same rounds, median over \
-         rounds (the executor's view). A triangle far above its square: the client waited but \
-         the executor was free. Log scale; values below 0.01 ms are drawn at 0.01 ms.",
+         rounds (the executor's view). Circle: each executor thread's time runnable but waiting \
+         for a CPU per round, from the kernel's scheduler, median over rounds. A triangle far \
+         above its square and circle: the client waited but the executor was free and had a \
+         CPU. Log scale; values below 0.01 ms are drawn at 0.01 ms.",
     );
     let mut keys = worker_keys(r, Key::Box);
     keys.push((Key::Triangle("#ffffff".into()), "client probe p99".into()));
     keys.push((Key::Square("#ffffff".into()), "server lag p99".into()));
+    keys.push((Key::Dot("#ffffff".into()), "executor run-queue wait".into()));
     let y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys);
     let p = Panels::new(r, y + 24.0, 330.0);
     let workers = r.worker_counts();
@@ -527,19 +536,31 @@ pub fn probe_vs_lag(r: &Results) -> String {
         .summary
         .iter()
         .filter(|s| s.ok())
-        .flat_map(|s| [s.probe_latency_us_p99, s.lag_us_p99_median])
+        .flat_map(|s| {
+            [
+                s.probe_latency_us_p99,
+                s.lag_us_p99_median,
+                s.executor_runq_ms_per_thread_median.map(|ms| ms * 1000.0),
+            ]
+        })
         .flatten()
         .map(|us| (us / 1000.0).max(FLOOR_MS))
         .collect();
     let scale = log_scale_around(&values, p.bottom, p.top);
     let ticks = scale.ticks(6);
-    p.draw(&mut svg, r, &scale, &ticks, "p99 (ms, log scale)");
+    p.draw(&mut svg, r, &scale, &ticks, "time (ms, log scale)");
     p.each_pair(r, &workers, &mut svg, |svg, k, (cx, _), pair| {
         let ms = |v: Option<f64>| v.map(|us| (us / 1000.0).max(FLOOR_MS));
         let (probe, lag) = (ms(pair.probe_latency_us_p99), ms(pair.lag_us_p99_median));
+        let runq = pair
+            .executor_runq_ms_per_thread_median
+            .map(|ms| ms.max(FLOOR_MS));
         let color = worker_color(k);
         if let (Some(a), Some(b)) = (probe, lag) {
             svg.line(cx, scale.at(a), cx, scale.at(b), thin(MUTED));
+        }
+        if let Some(q) = runq {
+            svg.circle(cx, scale.at(q), 4.0, color, INK);
         }
         if let Some(b) = lag {
             svg.rect(
