@@ -19,7 +19,7 @@ PACKAGES := -p server-tokio-axum -p server-async-std-tide -p server-smol-hyper -
 # build.target-dir), from cargo itself, never a path of ours.
 RELEASE = $(shell $(CARGO) metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
 
-.PHONY: all-bench bench-separate-cores bench-argon2 test build-release report generator-ceiling
+.PHONY: all-bench bench-separate-cores bench-argon2 test build-release report generator-ceiling broker
 
 # The cores, split in two halves for the run with the cores kept apart: bench-runner on the
 # first half, the servers on the second (on 2 cores: client 0, server 1).
@@ -54,7 +54,7 @@ BENCH = $(RELEASE)/bench-runner $(1)
 ## each run writes its own report. About 7 minutes after the build on 2 cores (6:13 for the
 ## four experiments in the last baseline, in shuffled passes on a fresh server each). Bigger runs:
 ## BENCH_ARGS (e.g. "--rounds 20 --duration 2"); the argon2 kernel: make bench-argon2.
-all-bench: build-release
+all-bench: build-release broker
 	$(call BENCH,--out $(OUT) $(BENCH_ARGS))
 	$(MAKE) --no-print-directory bench-separate-cores
 
@@ -84,6 +84,14 @@ generator-ceiling: build-release
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
 		echo "generator-ceiling: wrk is not installed and cannot be installed here: measuring bench-runner alone"
 	$(RELEASE)/generator-ceiling --out $(OUT)/generator-ceiling.txt
+
+# /queue's broker: redis-server, installed the way .ci/run installs it when it is missing (as root,
+# with apt-get); where it cannot be, the run goes on without /queue and says so at its start and
+# again in its last lines, with the command that fixes it.
+broker:
+	@command -v redis-server >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; } || \
+		echo "all-bench: redis-server is not installed and cannot be installed here: /queue will not be measured"
 
 # One build of every package (PACKAGES, above); every later step runs its binaries.
 build-release:

@@ -258,6 +258,8 @@ async fn measure(
         Ok(None) => String::new(),
         Err(why) => {
             println!("/queue: {why}");
+            // Said again in the run's last lines: a long run's first lines scroll away.
+            left_out.push(format!("/queue: {why}"));
             String::new()
         }
     };

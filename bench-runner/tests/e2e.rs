@@ -1933,6 +1933,13 @@ fn without_redis_server_queue_pairs_are_not_applicable_and_the_run_goes_on() {
         stdout.contains("not applicable: redis-server is not on PATH"),
         "{stdout}"
     );
+    // Said again in the run's last lines, with the command that fixes it.
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("not measured: /queue: redis-server is not on PATH")
+            && last.contains("apt-get install redis-server"),
+        "{stdout}"
+    );
 }
 
 /// The example server of docs/servers.md's "Measuring your own server" (`/health`, `/cycle`
