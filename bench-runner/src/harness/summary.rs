@@ -225,7 +225,8 @@ impl RoundFigures {
             .map(|(cpu, wall)| cpu.as_secs_f64() / wall.as_secs_f64());
         let lag = round.lag.as_ref().map(LagFigures::of);
         // The round's stall: its worst probe, against T1.
-        let stall_ms = stats::percentiles(&probed).map(|p| p.max as f64 / 1e3);
+        let probe = stats::percentiles(&probed);
+        let stall_ms = probe.map(|p| p.max as f64 / 1e3);
         let t1_ms = m.t1.map(stats::millis);
         let stall = stall_ms.zip(t1_ms).map(|(stall_ms, t1_ms)| Stall {
             worst_ms: stall_ms,
@@ -256,7 +257,7 @@ impl RoundFigures {
             errors,
             probes: round.probes.len(),
             probe_errors: round.probes.iter().filter(|p| p.error.is_some()).count(),
-            probe: stats::percentiles(&probed),
+            probe,
             probe_harness_late: stats::percentiles(&harness),
             background_done_ms: round.background_done.map(stats::millis),
             lag,
@@ -494,7 +495,8 @@ impl PairSummary {
                 .collect::<Vec<_>>(),
         );
         // The pair's stall: the pooled p99; attributed when any probe waited T1 or more.
-        let stall = stats::percentiles(&probed)
+        let probe_us = stats::percentiles(&probed);
+        let stall = probe_us
             .zip(m.t1.map(stats::millis))
             .map(|(p, t1_ms)| Stall {
                 worst_ms: p.max as f64 / 1e3,
@@ -535,7 +537,7 @@ impl PairSummary {
             errors,
             probes: rounds.iter().map(|r| r.probes).sum(),
             probe_errors: rounds.iter().map(|r| r.probe_errors).sum(),
-            probe_us: stats::percentiles(&probed),
+            probe_us,
             probe_harness_late_us: stats::percentiles(&harness),
             background_done_ms: over(&|r| r.background_done_ms),
             lag_samples: lags.iter().map(|l| l.samples).reduce(|a, b| a + b),
