@@ -10,6 +10,7 @@
 use common::Strategy;
 use common::strategy::Execution;
 
+use crate::analysis::claims::{self, Claim};
 use crate::analysis::noise::{self, Spread};
 use crate::analysis::queue::{HopSource, hop_bounds};
 use crate::analysis::stats::bounds;
@@ -211,17 +212,86 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
         );
         return out.join("\n") + "\n";
     }
+    // Each bullet with the claims it makes: a bullet one half of the passes did not repeat
+    // is left out, and named after the others.
+    let whole = |s: Strategy| claims::strategy(f, s, None);
+    let inline_claims: Vec<Claim> = r
+        .strategies()
+        .into_iter()
+        .filter(|s| s.execution() == Execution::Inline)
+        .filter_map(whole)
+        .collect();
+    let recommended: Vec<Claim> = f
+        .recommended()
+        .map(Claim::Recommended)
+        .into_iter()
+        .collect();
+    let candidates: [(Vec<String>, Vec<Claim>); 7] = [
+        (inline(r, f).into_iter().collect(), inline_claims),
+        (offload(r, f), recommended),
+        (
+            queue(r, f).into_iter().collect(),
+            whole(Strategy::Queue).into_iter().collect(),
+        ),
+        (
+            thread(r, f).into_iter().collect(),
+            whole(Strategy::Thread).into_iter().collect(),
+        ),
+        (
+            background(r, f).into_iter().collect(),
+            [whole(Strategy::Background), whole(Strategy::Jobs)]
+                .into_iter()
+                .flatten()
+                .collect(),
+        ),
+        (yielding(r, f).into_iter().collect(), vec![]),
+        (runtime(r, f).into_iter().collect(), vec![]),
+    ];
     let mut bullets = Vec::new();
-    bullets.extend(inline(r, f));
-    bullets.extend(offload(r, f));
-    bullets.extend(queue(r, f));
-    bullets.extend(thread(r, f));
-    bullets.extend(background(r, f));
-    bullets.extend(yielding(r, f));
-    bullets.extend(runtime(r, f));
+    let mut left_out = Vec::new();
+    for (text, said) in candidates {
+        if f.stable(&said) {
+            bullets.extend(text);
+        } else if let Some(first) = text.first() {
+            left_out.push(format!("{} ({})", headline(first), not_repeated(f, &said)));
+        }
+    }
+    if !left_out.is_empty() {
+        bullets.push(format!(
+            "- *Left out because one half of the run's passes did not repeat it:* {}.",
+            left_out.join("; ")
+        ));
+    }
     out.push(bullets.join("\n"));
     out.push(format!("\n{}\n", conditions(r, f)));
     out.join("\n") + "\n"
+}
+
+/// The bold headline of a bullet (`Do not compute in the async handler.`), or the bullet.
+fn headline(bullet: &str) -> &str {
+    bullet
+        .split("**")
+        .nth(1)
+        .unwrap_or(bullet)
+        .trim_end_matches(['.', ':'])
+}
+
+/// Which half of the passes did not repeat `said`: `the even passes did not`.
+fn not_repeated(f: &Facts, said: &[Claim]) -> String {
+    let Some(h) = &f.halves else {
+        return String::new();
+    };
+    let (mut odd, mut even) = (true, true);
+    for c in said {
+        let held = h.claims.get(c);
+        odd &= held.is_some_and(|x| x.odd);
+        even &= held.is_some_and(|x| x.even);
+    }
+    match (odd, even) {
+        (false, false) => "neither half of the passes repeated it".to_owned(),
+        (false, true) => "the odd passes did not".to_owned(),
+        _ => "the even passes did not".to_owned(),
+    }
 }
 
 /// Inline work: stop doing it (or: at this size, it did no harm).
@@ -263,16 +333,11 @@ fn inline(r: &Results, f: &Facts) -> Option<String> {
     ))
 }
 
-/// Strategies that run one kernel per request on a thread of its own (`/thread`,
-/// `/block_in_place`): never what "a pool sized to the cores" names, whatever their rank, since
-/// [`thread`] advises against `/thread` when it stalls.
-const KERNEL_PER_REQUEST: [Strategy; 2] = [Strategy::Thread, Strategy::BlockInPlace];
-
 /// [`ranked`] without [`KERNEL_PER_REQUEST`]: the pools, best first.
 fn pools(f: &Facts) -> Vec<(Strategy, Group<'_>)> {
     ranked(f)
         .into_iter()
-        .filter(|(s, _)| !KERNEL_PER_REQUEST.contains(s))
+        .filter(|(s, _)| !crate::analysis::verdict::KERNEL_PER_REQUEST.contains(s))
         .collect()
 }
 
@@ -527,13 +592,17 @@ fn yielding(r: &Results, f: &Facts) -> Option<String> {
         return None;
     }
     let (mut kept, mut borderline, mut stalled) = (Vec::new(), Vec::new(), Vec::new());
+    let mut unsettled = Vec::new();
     for (t, _) in r.targets() {
         let of = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == t);
         if of.len() == 0 {
             continue;
         }
         let line = format!("{t} ({})", of.probe_short());
-        if of.count(Responsiveness::Responsive) == of.len() {
+        let said = claims::strategy(f, s, Some(&t));
+        if !f.stable(said.as_slice()) {
+            unsettled.push(line);
+        } else if of.count(Responsiveness::Responsive) == of.len() {
             kept.push(line);
         } else if of.count(Responsiveness::Stalled) > 0 {
             stalled.push(line);
@@ -561,6 +630,12 @@ fn yielding(r: &Results, f: &Facts) -> Option<String> {
         parts.push(format!(
             "on {} it stalled the server in at least one pair",
             and_list(&stalled)
+        ));
+    }
+    if !unsettled.is_empty() {
+        parts.push(format!(
+            "on {} the two halves of the passes disagreed",
+            and_list(&unsettled)
         ));
     }
     let slow = work_ratio(r, f, s, Strategy::Cycle)
@@ -607,14 +682,24 @@ fn runtime(r: &Results, f: &Facts) -> Option<String> {
             .filter_map(|(t, _)| Some((t.clone(), f.work_of(t, w, *best)?)))
             .collect();
         let only: Vec<noise::Figure> = figs.iter().map(|x| x.1).collect();
+        let by = |a: &&(String, noise::Figure), b: &&(String, noise::Figure)| {
+            a.1.value.total_cmp(&b.1.value)
+        };
+        let (fast, slow) = (figs.iter().min_by(by), figs.iter().max_by(by));
+        let said = |apart| Claim::Runtimes {
+            strategy: *best,
+            workers: w,
+            apart,
+        };
+        let named = fast.zip(slow).map(|(a, b)| (a.0.clone(), b.0.clone()));
         match noise::spread(&only, crate::analysis::ALIKE) {
+            // A comparison one half of the passes does not repeat is no finding.
+            Some(Spread::Alike) if !f.stable(&[said(None)]) => unclear += 1,
+            Some(Spread::Apart) if !f.stable(&[said(named)]) => unclear += 1,
             Some(Spread::Alike) => alike += 1,
             Some(Spread::Unclear) => unclear += 1,
             Some(Spread::Apart) => {
-                let by = |a: &&(String, noise::Figure), b: &&(String, noise::Figure)| {
-                    a.1.value.total_cmp(&b.1.value)
-                };
-                if let (Some(fast), Some(slow)) = (figs.iter().min_by(by), figs.iter().max_by(by)) {
+                if let (Some(fast), Some(slow)) = (fast, slow) {
                     apart.push(format!(
                         "with {} {} was fastest, {} slowest by {}",
                         r.workers_label(w),
@@ -706,6 +791,51 @@ mod tests {
             pairs.push(Pair::new(t, 1, Strategy::Bounded, &[45.0, 46.0]).probes(9.0, &[8.0, 12.0]));
         }
         results(&pairs)
+    }
+
+    #[test]
+    fn a_recommendation_one_half_of_the_passes_does_not_make_is_left_out() {
+        // /rayon on tokio: its odd passes' rounds reach T1 (12 ms of 10), its even ones do not:
+        // borderline as a whole, so /rayon and /jobs are not told apart and /rayon leads; in the
+        // odd passes alone it stalled, and /jobs leads there.
+        let mut pairs = Vec::new();
+        for t in ["tokio", "smol", "actix"] {
+            let rayon = Pair::new(t, 1, Strategy::Rayon, &[40.0; 4]);
+            pairs.push(if t == "tokio" {
+                rayon.probes(12.0, &[12.0, 3.0, 12.0, 3.0])
+            } else {
+                rayon
+            });
+            pairs.push(Pair::new(t, 1, Strategy::Jobs, &[40.0; 4]));
+        }
+        let r = results(&pairs);
+        let f = Facts::of(&r);
+        assert_eq!(f.recommended(), Some(Strategy::Rayon));
+        let h = f.halves.as_ref().expect("four passes");
+        let held = h.claims.get(&Claim::Recommended(Strategy::Rayon));
+        assert_eq!(held.map(|x| (x.odd, x.even)), Some((false, true)));
+        let md = super::markdown(&r, &f);
+        assert!(
+            !md.contains("- **Offload to a pool sized to the cores"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "- *Left out because one half of the run's passes did not repeat it:* Offload \
+                 to a pool sized to the cores: `/rayon` (the odd passes did not)."
+            ),
+            "{md}"
+        );
+        // The top line counts it and names it.
+        let top = crate::halves::markdown(&r, &f);
+        assert!(
+            top.contains(&format!("{} held in both halves", h.held())),
+            "{top}"
+        );
+        assert!(
+            top.contains("the pool recommended, `/rayon` (not the odd passes)"),
+            "{top}"
+        );
     }
 
     #[test]

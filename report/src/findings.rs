@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use common::strategy::Execution;
 use common::{RuntimeKind, Strategy};
 
+use crate::analysis::claims::Claim;
 use crate::analysis::noise::{self, Change, Figure, Spread};
 use crate::analysis::stats::bounds;
 use crate::analysis::verdict::{describe, mark};
@@ -919,10 +920,20 @@ fn runtimes(r: &Results, f: &Facts) -> Vec<String> {
                         continue;
                     };
                     let x = slow.1.value / fast.1.value;
+                    let said = Claim::Runtimes {
+                        strategy: s,
+                        workers: w,
+                        apart: Some((fast.0.clone(), slow.0.clone())),
+                    };
+                    let unstable = if f.stable(&[said]) {
+                        ""
+                    } else {
+                        ", *unstable*: one half of the passes did not repeat it"
+                    };
                     differ.push((
                         x,
                         format!(
-                            "{} {} ({} {} vs {} {})",
+                            "{} {} ({} {} vs {} {}{unstable})",
                             work_label(s),
                             times(x),
                             fast.0,

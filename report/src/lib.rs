@@ -32,6 +32,8 @@
 //!   server's lag, one batch's timeline, latency CDF).
 //! - [`drift`]: the drift line at the top (from [`analysis::drift`]: the machine's speed in
 //!   each pass, passes.csv) and its chart.
+//! - [`halves`]: the split-halves line at the top: how many of the run's claims both halves of
+//!   its passes repeated ([`analysis::claims`]), and which did not.
 //! - [`advice`]: "What to do", the verdict the report opens with: the pattern that kept the
 //!   server answering (the first of the facts' ranking), with its figures and the code to copy.
 //! - [`findings`]: the findings section, from the facts and the summary; no difference is
@@ -63,6 +65,7 @@ pub mod data;
 pub mod drift;
 pub mod findings;
 pub mod format;
+pub mod halves;
 pub mod markdown;
 pub mod queue;
 pub mod rate;

@@ -61,6 +61,7 @@ pub fn report(
         files.join(", ")
     ));
     md.push_str(&crate::drift::markdown(f.drift.as_ref()));
+    md.push_str(&crate::halves::markdown(r, f));
     if batch {
         md.push_str(&crate::advice::markdown(r, f));
     }

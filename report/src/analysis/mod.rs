@@ -12,6 +12,8 @@
 //! - [`queue`]: the task queue's broker hops, scale-out verdicts and fault tally.
 //! - [`rate`]: the rate experiment's knee and overload behaviour per pair.
 //! - [`drift`]: the machine's speed per pass, and whether the run drifted.
+//! - [`halves`]: the batch's results cut into its odd and its even passes.
+//! - [`claims`]: the claims a run makes, and which of them both halves repeat.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +23,9 @@ use common::strategy::Execution;
 use crate::data::{PairKey, Results};
 use noise::Figure;
 
+pub mod claims;
 pub mod drift;
+pub mod halves;
 pub mod noise;
 pub mod queue;
 pub mod rate;
@@ -76,11 +80,22 @@ pub struct Facts {
     pub t1_median_upper: Option<f64>,
     /// The same median, the lower middle value of an even count: the reading notes quote it.
     pub t1_median_lower: Option<f64>,
+    /// The run's claims checked against its two halves of passes; `None` with fewer than two
+    /// passes (or for the facts of a half).
+    pub halves: Option<claims::Halves>,
 }
 
 impl Facts {
-    /// Computes the facts of `r`.
+    /// Computes the facts of `r`, and checks its claims against the facts of each half of its
+    /// passes.
     pub fn of(r: &Results) -> Facts {
+        let mut f = Facts::compute(r);
+        f.halves = claims::Halves::of(r, &f);
+        f
+    }
+
+    /// The facts of `r` without the split halves.
+    fn compute(r: &Results) -> Facts {
         let verdicts = verdict::verdicts(r);
         let verdict_at = verdicts
             .iter()
@@ -111,7 +126,25 @@ impl Facts {
             speedups: work::speedups(r),
             t1_median_upper: stats::median_upper(t1()),
             t1_median_lower: stats::median_lower(t1()),
+            halves: None,
         }
+    }
+
+    /// The pool "What to do" recommends: the first of [`Facts::offloads_ranked`] that runs at
+    /// most one kernel per core ([`verdict::KERNEL_PER_REQUEST`] never is one).
+    pub fn recommended(&self) -> Option<Strategy> {
+        self.offloads_ranked
+            .iter()
+            .copied()
+            .find(|s| !verdict::KERNEL_PER_REQUEST.contains(s))
+    }
+
+    /// Whether every one of `claims` held in both halves of the passes; `true` when the run
+    /// has no halves to check them against (one pass).
+    pub fn stable(&self, claims: &[claims::Claim]) -> bool {
+        self.halves
+            .as_ref()
+            .is_none_or(|h| claims.iter().all(|c| h.stable(c)))
     }
 
     /// The verdict of `key`, if it has one.

@@ -202,6 +202,11 @@ pub fn ranked(strategies: &[Strategy], verdicts: &[Verdict], kinds: &[Execution]
 /// small batch, but nothing bounds them: 20 kernels at once share the cores with the executor.
 pub const SIZED_TO_THE_CORES: [Strategy; 3] = [Strategy::Rayon, Strategy::Bounded, Strategy::Jobs];
 
+/// Strategies that run one kernel per request on a thread of its own (`/thread`,
+/// `/block_in_place`): never what "a pool sized to the cores" names, whatever their rank, since
+/// "What to do" advises against `/thread` when it stalls ([`super::Facts::recommended`]).
+pub const KERNEL_PER_REQUEST: [Strategy; 2] = [Strategy::Thread, Strategy::BlockInPlace];
+
 /// The p-value below which two strategies' shares of pairs not kept responsive count as
 /// different ([`ranked`]).
 pub const TOLD_APART: f64 = 0.05;

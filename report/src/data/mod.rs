@@ -403,6 +403,10 @@ pub struct RoundRow {
     pub strategy: Strategy,
     /// Round, from 1.
     pub round: u32,
+    /// The pass it ran in, from 1 (runs older than passes have none): the split halves of
+    /// [`crate::analysis::halves`] are its odd and even passes.
+    #[serde(default)]
+    pub pass: Option<u32>,
     /// Batch wall time, ms.
     pub batch_ms: f64,
     /// Ideal batch time, ms.
@@ -1132,6 +1136,7 @@ pub(crate) mod fake {
                     workers: Some(p.workers),
                     strategy: p.strategy,
                     round: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    pass: Some(u32::try_from(i + 1).unwrap_or(u32::MAX)),
                     batch_ms: *batch,
                     ideal_batch_ms: Some(p.t1_ms * 2.0),
                     latency_us_p50: Some(5000.0),

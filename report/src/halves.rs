@@ -1,0 +1,133 @@
+//! The split-halves line at the report's top, from [`analysis::claims::Halves`]: how many of
+//! the run's claims its odd and its even passes both repeated, and which did not.
+//!
+//! A reference should publish only what a second run repeats. The two halves of one run's
+//! interleaved passes are the nearest thing to a second run that every run has: a claim one of
+//! them does not make is named here, and "What to do" leaves it out.
+
+use crate::analysis::Facts;
+use crate::analysis::claims::{Claim, Held};
+use crate::data::Results;
+use crate::format::and_list;
+
+/// At most this many claims that did not hold are named; the rest are counted.
+const NAMED: usize = 12;
+
+/// The line at the top of the report; nothing for a run with fewer than two passes.
+pub fn markdown(r: &Results, f: &Facts) -> String {
+    let Some(h) = &f.halves else {
+        return String::new();
+    };
+    let made = h.claims.len();
+    let held = h.held();
+    let passes = |p: &[u32]| {
+        let ps: Vec<String> = p.iter().map(u32::to_string).collect();
+        ps.join(", ")
+    };
+    let head = format!(
+        "> **Split halves**: of the {made} claims this run makes (each pair stalled the server \
+         or kept it answering; each strategy over its pairs and per runtime; the runtimes' and \
+         the worker counts' work times; the pool recommended), {held} held in both halves of \
+         its passes, measured side by side (odd: {}; even: {})",
+        passes(&h.odd_passes),
+        passes(&h.even_passes)
+    );
+    let disputed = match h.disputed.len() {
+        0 => String::new(),
+        k => format!(
+            " The halves disagreed on {k} more that this run does not make (a claim needs every \
+             round on one side, so any half of the rounds repeats most claims; these show where \
+             a second run may move): {}{}.",
+            and_list(
+                &h.disputed
+                    .iter()
+                    .take(NAMED)
+                    .map(|c| describe(r, c))
+                    .collect::<Vec<_>>()
+            ),
+            k.checked_sub(NAMED)
+                .filter(|k| *k > 0)
+                .map(|k| format!(", and {k} more"))
+                .unwrap_or_default()
+        ),
+    };
+    if held == made {
+        return format!("{head}.{disputed}\n\n");
+    }
+    let unstable: Vec<String> = h
+        .unstable()
+        .take(NAMED)
+        .map(|(c, held)| format!("{} ({})", describe(r, c), which(held)))
+        .collect();
+    let more = (made - held)
+        .checked_sub(NAMED)
+        .filter(|k| *k > 0)
+        .map(|k| format!(", and {k} more"))
+        .unwrap_or_default();
+    format!(
+        "{head}. The {} that did not (What to do rests on none of them; the sections mark \
+         them *unstable*): {}{more}.{disputed}\n\n",
+        made - held,
+        and_list(&unstable)
+    )
+}
+
+/// Which half did not make it.
+fn which(held: Held) -> &'static str {
+    match (held.odd, held.even) {
+        (false, false) => "neither half",
+        (false, true) => "not the odd passes",
+        _ => "not the even passes",
+    }
+}
+
+/// A claim in words: `` `/thread` on smol × 1 workers stalled the server ``.
+pub fn describe(r: &Results, c: &Claim) -> String {
+    let answering = |stalled: bool| {
+        if stalled {
+            "stalled the server"
+        } else {
+            "kept the server answering"
+        }
+    };
+    match c {
+        Claim::Pair { key, stalled } => format!("{key} {}", answering(*stalled)),
+        Claim::Strategy {
+            strategy,
+            target,
+            stalled,
+        } => {
+            let on = target
+                .as_ref()
+                .map(|t| format!(" on {t}"))
+                .unwrap_or_default();
+            let scope = if *stalled { "some pair" } else { "every pair" };
+            format!(
+                "`{}`{on} {} in {scope}",
+                strategy.path(),
+                answering(*stalled)
+            )
+        }
+        Claim::Recommended(s) => format!("the pool recommended, `{}`", s.path()),
+        Claim::Runtimes {
+            strategy,
+            workers,
+            apart,
+        } => {
+            let with = format!("`{}` with {}", strategy.path(), r.workers_label(*workers));
+            match apart {
+                None => format!("{with}: the runtimes alike"),
+                Some((fast, slow)) => format!("{with}: {fast} fastest, {slow} slowest"),
+            }
+        }
+        Claim::Workers {
+            target,
+            strategy,
+            faster,
+        } => format!(
+            "more workers made `{}` on {target} {}",
+            strategy.path(),
+            if *faster { "faster" } else { "slower" }
+        ),
+    }
+}
