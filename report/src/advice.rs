@@ -11,7 +11,7 @@ use common::Strategy;
 use common::strategy::Execution;
 
 use crate::analysis::claims::{self, Claim};
-use crate::analysis::noise::{self, Spread};
+use crate::analysis::noise::Spread;
 use crate::analysis::queue::{HopSource, hop_bounds};
 use crate::analysis::stats::bounds;
 use crate::analysis::{Attribution, Facts, Responsiveness, Verdict};
@@ -677,45 +677,35 @@ fn runtime(r: &Results, f: &Facts) -> Option<String> {
     let mut unclear = 0;
     let mut apart = Vec::new();
     for w in r.worker_counts() {
-        let figs: Vec<(String, noise::Figure)> = targets
-            .iter()
-            .filter_map(|(t, _)| Some((t.clone(), f.work_of(t, w, *best)?)))
-            .collect();
-        let only: Vec<noise::Figure> = figs.iter().map(|x| x.1).collect();
-        let by = |a: &&(String, noise::Figure), b: &&(String, noise::Figure)| {
-            a.1.value.total_cmp(&b.1.value)
+        let Some(x) = f.runtimes(r, *best, w) else {
+            continue;
         };
-        let (fast, slow) = (figs.iter().min_by(by), figs.iter().max_by(by));
         let said = |apart| Claim::Runtimes {
             strategy: *best,
             workers: w,
             apart,
         };
-        let named = fast.zip(slow).map(|(a, b)| (a.0.clone(), b.0.clone()));
-        match noise::spread(&only, crate::analysis::ALIKE) {
+        let named = Some((x.best.0.clone(), x.worst.0.clone()));
+        match x.spread {
             // A comparison one half of the passes does not repeat is no finding.
-            Some(Spread::Alike) if !f.stable(&[said(None)]) => unclear += 1,
-            Some(Spread::Apart) if !f.stable(&[said(named)]) => unclear += 1,
-            Some(Spread::Alike) => alike += 1,
-            Some(Spread::Unclear) => unclear += 1,
-            Some(Spread::Apart) => {
-                if let (Some(fast), Some(slow)) = (fast, slow) {
-                    apart.push(format!(
-                        "with {} {} was fastest, {} slowest by {}",
-                        r.workers_label(w),
-                        fast.0,
-                        slow.0,
-                        times(slow.1.value / fast.1.value)
-                    ));
-                }
-            }
-            None => {}
+            Spread::Alike if !f.stable(&[said(None)]) => unclear += 1,
+            Spread::Apart if !f.stable(&[said(named)]) => unclear += 1,
+            Spread::Alike => alike += 1,
+            Spread::Unclear => unclear += 1,
+            Spread::Apart => apart.push(format!(
+                "with {} {} came nearest its ideal, {} furthest: {} the work time, each \
+                 against its own T1",
+                r.workers_label(w),
+                x.best.0,
+                x.worst.0,
+                times(x.ratio())
+            )),
         }
     }
     let verdict = if apart.is_empty() {
         format!(
             "**Pick the runtime for its ecosystem, not for this.** With `{}` the runtimes' work \
-             times were {}",
+             times, each against its own T1, were {}",
             best.path(),
             match (alike, unclear) {
                 (a, 0) if a > 0 => "alike within 10 % at every worker count".to_owned(),
@@ -1046,7 +1036,10 @@ mod tests {
         ];
         let md = markdown(&results(&pairs));
         assert!(
-            md.contains("**The runtime matters for `/rayon` here:** with 1 worker tokio was fastest, smol slowest by 2.00×"),
+            md.contains(
+                "**The runtime matters for `/rayon` here:** with 1 worker tokio came nearest its \
+                 ideal, smol furthest: 2.00× the work time, each against its own T1"
+            ),
             "{md}"
         );
         let pairs = vec![
@@ -1054,5 +1047,30 @@ mod tests {
             Pair::new("smol", 1, Strategy::Rayon, &[40.5, 41.5]),
         ];
         assert!(markdown(&results(&pairs)).contains("Pick the runtime for its ecosystem"));
+    }
+
+    #[test]
+    fn batch_times_and_t1s_apart_by_the_same_factor_are_no_runtime_difference() {
+        // smol's rounds take 1.3× tokio's, and so does its lone request: the same work against
+        // each one's own T1. (Measured at different moments, a slower minute does both.)
+        let mut slow = Pair::new("smol", 1, Strategy::Rayon, &[52.0, 53.3]);
+        slow.t1_ms = 13.0;
+        let pairs = vec![Pair::new("tokio", 1, Strategy::Rayon, &[40.0, 41.0]), slow];
+        let r = results(&pairs);
+        let f = Facts::of(&r);
+        let x = f
+            .runtimes(&r, Strategy::Rayon, Some(1))
+            .expect("two runtimes");
+        assert_eq!(x.spread, Spread::Alike);
+        assert!((x.ratio() - 1.0).abs() < 0.01, "{}", x.ratio());
+        let md = super::markdown(&r, &f);
+        assert!(
+            md.contains(
+                "**Pick the runtime for its ecosystem, not for this.** With `/rayon` the \
+                 runtimes' work times, each against its own T1, were alike within 10 % at every \
+                 worker count"
+            ),
+            "{md}"
+        );
     }
 }

@@ -794,11 +794,12 @@ fn architectures(r: &Results, f: &Facts) -> Vec<String> {
     };
     for (p, kind, _) in &apart {
         let ratio = probe(p) / probe(best);
-        let work = |p: &SummaryRow| f.work_of(&p.target, p.workers, p.strategy);
-        let batch = match (work(best), work(p)) {
+        // Runtimes are compared by work efficiency: each work time against its own T1.
+        let efficiency = |p: &SummaryRow| f.efficiency_of(&p.target, p.workers, p.strategy);
+        let batch = match (efficiency(best), efficiency(p)) {
             (Some(a), Some(b)) => match noise::change(&a, &b) {
-                Change::Lower => "shorter than",
-                Change::Higher => "longer than",
+                Change::Lower => "longer than",
+                Change::Higher => "shorter than",
                 Change::Unclear => "not told apart (rounds overlap) from",
             },
             _ => "not comparable with",
@@ -817,7 +818,8 @@ fn architectures(r: &Results, f: &Facts) -> Vec<String> {
             (true, false) => format!("{} stalled and {} did not", best.target, p.target),
         };
         out.push(format!(
-            "  - {} ({kind}): probe p99 {} that of {}, batch time {batch} {}'s; {why}.",
+            "  - {} ({kind}): probe p99 {} that of {}, batch time against its T1 {batch} {}'s; \
+             {why}.",
             p.target,
             times(ratio),
             best.target,
@@ -886,9 +888,10 @@ fn runtimes(r: &Results, f: &Facts) -> Vec<String> {
         return Vec::new();
     }
     let mut out = vec![format!(
-        "- **Runtimes.** Slowest ÷ fastest runtime's work time per strategy (batch time; for \
-         /background until its work was done). *Alike*: every round within {} of every \
-         other; *apart*: more than {} apart with the rounds' ranges disjoint:",
+        "- **Runtimes.** Each runtime's work efficiency per strategy (the ideal batch time, \
+         from the pair's own T1, ÷ the work time: batch time; for /background until its work \
+         was done), the best ÷ the worst. *Alike*: every round within {} of every other; \
+         *apart*: more than {} apart with the rounds' ranges disjoint:",
         pct(ALIKE),
         pct(ALIKE)
     )];
@@ -897,33 +900,17 @@ fn runtimes(r: &Results, f: &Facts) -> Vec<String> {
         let mut unclear = Vec::new();
         let mut differ: Vec<(f64, String)> = Vec::new();
         for s in r.strategies() {
-            let figs: Vec<(String, Figure)> = targets
-                .iter()
-                .filter_map(|(t, _)| {
-                    let work = f.work_of(t, w, s)?;
-                    Some((t.clone(), work))
-                })
-                .collect();
-            let only: Vec<Figure> = figs.iter().map(|x| x.1).collect();
-            let Some(class) = noise::spread(&only, ALIKE) else {
+            let Some(x) = f.runtimes(r, s, w) else {
                 continue;
             };
-            match class {
+            match x.spread {
                 Spread::Alike => alike.push(work_label(s)),
                 Spread::Unclear => unclear.push(work_label(s)),
                 Spread::Apart => {
-                    let by = |a: &&(String, Figure), b: &&(String, Figure)| {
-                        a.1.value.total_cmp(&b.1.value)
-                    };
-                    let (Some(fast), Some(slow)) = (figs.iter().min_by(by), figs.iter().max_by(by))
-                    else {
-                        continue;
-                    };
-                    let x = slow.1.value / fast.1.value;
                     let said = Claim::Runtimes {
                         strategy: s,
                         workers: w,
-                        apart: Some((fast.0.clone(), slow.0.clone())),
+                        apart: Some((x.best.0.clone(), x.worst.0.clone())),
                     };
                     let unstable = if f.stable(&[said]) {
                         ""
@@ -931,15 +918,15 @@ fn runtimes(r: &Results, f: &Facts) -> Vec<String> {
                         ", *unstable*: one half of the passes did not repeat it"
                     };
                     differ.push((
-                        x,
+                        x.ratio(),
                         format!(
-                            "{} {} ({} {} vs {} {}{unstable})",
+                            "{} {} ({} {:.2} vs {} {:.2}{unstable})",
                             work_label(s),
-                            times(x),
-                            fast.0,
-                            ms(fast.1.value),
-                            slow.0,
-                            ms(slow.1.value)
+                            times(x.ratio()),
+                            x.best.0,
+                            x.best.1.value,
+                            x.worst.0,
+                            x.worst.1.value
                         ),
                     ));
                 }
@@ -1369,8 +1356,8 @@ mod tests {
         let line = line(&md, "  - 1 worker:");
         assert_eq!(
             line,
-            "  - 1 worker: alike for /bounded; apart for /rayon 1.32× (tokio 101 ms vs smol 133 \
-             ms); neither alike nor apart beyond the rounds' noise for /cycle and /thread."
+            "  - 1 worker: alike for /bounded; apart for /rayon 1.32× (tokio 0.20 vs smol 0.15); \
+             neither alike nor apart beyond the rounds' noise for /cycle and /thread."
         );
     }
 
@@ -1394,7 +1381,7 @@ mod tests {
         assert!(
             md.contains(
                 "  - 2 workers (all cores): apart for /background (work done) 1.67× \
-                 (tokio 61.0 ms vs smol 102 ms)."
+                 (tokio 0.33 vs smol 0.20)."
             ),
             "{md}"
         );

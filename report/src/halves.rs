@@ -26,8 +26,8 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
     };
     let head = format!(
         "> **Split halves**: of the {made} claims this run makes (each pair stalled the server \
-         or kept it answering; each strategy over its pairs and per runtime; the runtimes' and \
-         the worker counts' work times; the pool recommended), {held} held in both halves of \
+         or kept it answering; each strategy over its pairs and per runtime; the runtimes' work \
+         efficiencies; the worker counts' work times; the pool recommended), {held} held in both halves of \
          its passes, measured side by side (odd: {}; even: {})",
         passes(&h.odd_passes),
         passes(&h.even_passes)

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use common::Strategy;
 
-use crate::analysis::noise::{self, Change, Figure, Spread};
-use crate::analysis::{ALIKE, Facts, Responsiveness};
+use crate::analysis::noise::{self, Change, Spread};
+use crate::analysis::{Facts, Responsiveness};
 use crate::data::{PairKey, Results};
 
 /// One thing a run says.
@@ -40,14 +40,15 @@ pub enum Claim {
     },
     /// "What to do" recommends this pool.
     Recommended(Strategy),
-    /// With the strategy, at one worker count, the runtimes' work times were alike within
-    /// [`ALIKE`] (`apart` is `None`), or apart, with the fastest and the slowest named.
+    /// With the strategy, at one worker count, the runtimes' work efficiencies were alike within
+    /// [`crate::analysis::ALIKE`] (`apart` is `None`), or apart, with the best and the worst
+    /// named ([`Facts::runtimes`]).
     Runtimes {
         /// The strategy.
         strategy: Strategy,
         /// The worker count.
         workers: Option<u32>,
-        /// The fastest and the slowest runtime, when apart.
+        /// The runtime nearest the ideal and the one furthest from it, when apart.
         apart: Option<(String, String)>,
     },
     /// The most workers made the pair's work time shorter (`faster`) or longer than the fewest.
@@ -85,32 +86,21 @@ pub fn of(r: &Results, f: &Facts) -> Vec<Claim> {
         }
     }
     out.extend(f.recommended().map(Claim::Recommended));
-    if targets.len() >= 2 {
-        for s in r.strategies() {
-            for w in r.worker_counts() {
-                let figs: Vec<(&str, Figure)> = targets
-                    .iter()
-                    .filter_map(|(t, _)| Some((t.as_str(), f.work_of(t, w, s)?)))
-                    .collect();
-                let only: Vec<Figure> = figs.iter().map(|x| x.1).collect();
-                let apart = match noise::spread(&only, ALIKE) {
-                    Some(Spread::Alike) => None,
-                    Some(Spread::Apart) => {
-                        let by = |a: &&(&str, Figure), b: &&(&str, Figure)| {
-                            a.1.value.total_cmp(&b.1.value)
-                        };
-                        let fast = figs.iter().min_by(by).map(|x| x.0.to_owned());
-                        let slow = figs.iter().max_by(by).map(|x| x.0.to_owned());
-                        fast.zip(slow)
-                    }
-                    _ => continue,
-                };
-                out.push(Claim::Runtimes {
-                    strategy: s,
-                    workers: w,
-                    apart,
-                });
-            }
+    for s in r.strategies() {
+        for w in r.worker_counts() {
+            let Some(x) = f.runtimes(r, s, w) else {
+                continue;
+            };
+            let apart = match x.spread {
+                Spread::Alike => None,
+                Spread::Apart => Some((x.best.0, x.worst.0)),
+                Spread::Unclear => continue,
+            };
+            out.push(Claim::Runtimes {
+                strategy: s,
+                workers: w,
+                apart,
+            });
         }
     }
     if let Some(sp) = &f.speedups {

@@ -46,6 +46,25 @@ pub const CORES_FULL_SCALE: f64 = 0.8;
 pub use verdict::{Attribution, Responsiveness, Verdict};
 pub use work::{Speedup, Speedups};
 
+/// How the runtimes' work efficiencies with one strategy at one worker count compare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeSpread {
+    /// Alike, apart or neither.
+    pub spread: noise::Spread,
+    /// The runtime nearest the ideal (highest efficiency), with its figure.
+    pub best: (String, Figure),
+    /// The runtime furthest from it.
+    pub worst: (String, Figure),
+}
+
+impl RuntimeSpread {
+    /// The best's efficiency ÷ the worst's: how many times longer the worst took for the same
+    /// work, each against its own T1.
+    pub fn ratio(&self) -> f64 {
+        self.best.1.value / self.worst.1.value
+    }
+}
+
 /// Everything the batch experiment's sections say, computed once from the results.
 #[derive(Debug, Clone)]
 pub struct Facts {
@@ -56,6 +75,9 @@ pub struct Facts {
     verdict_at: BTreeMap<PairKey, usize>,
     /// The work time of every pair measured successfully that has one, with its rounds.
     work: BTreeMap<PairKey, Figure>,
+    /// The work efficiency of every pair measured successfully that has one, with its rounds:
+    /// what runtimes are compared by.
+    efficiency: BTreeMap<PairKey, Figure>,
     /// The strategies that return the result from a pool or a job API (not `/queue`), best
     /// first by how they kept the server answering ([`verdict::ranked`]): "What to do"
     /// recommends the first.
@@ -107,6 +129,11 @@ impl Facts {
             .iter()
             .filter_map(|p| Some((p.key(), work::work_figure(r, p)?)))
             .collect();
+        let efficiency = r
+            .summary
+            .iter()
+            .filter_map(|p| Some((p.key(), work::efficiency_figure(r, p)?)))
+            .collect();
         let t1 = || r.summary.iter().filter(|p| p.ok()).filter_map(|p| p.t1_ms);
         let offloads_ranked = verdict::ranked(
             &r.strategies(),
@@ -118,6 +145,7 @@ impl Facts {
             verdicts,
             verdict_at,
             work,
+            efficiency,
             drift: drift::Drift::of(r),
             rate: r.rate.as_ref().map(rate::findings),
             rate_steps: r.rate.as_ref().map(rate::tally),
@@ -128,6 +156,51 @@ impl Facts {
             t1_median_lower: stats::median_lower(t1()),
             halves: None,
         }
+    }
+
+    /// The work efficiency of one target × workers × strategy measured successfully, with its
+    /// rounds' range: the figure runtimes are compared by.
+    pub fn efficiency_of(
+        &self,
+        target: &str,
+        workers: Option<u32>,
+        strategy: Strategy,
+    ) -> Option<Figure> {
+        self.efficiency
+            .get(&PairKey {
+                target: target.to_owned(),
+                workers,
+                strategy,
+            })
+            .copied()
+    }
+
+    /// The runtimes' work efficiencies with `strategy` at `workers`, compared
+    /// ([`noise::spread`] within [`ALIKE`]): `None` with fewer than two runtimes measured.
+    pub fn runtimes(
+        &self,
+        r: &Results,
+        strategy: Strategy,
+        workers: Option<u32>,
+    ) -> Option<RuntimeSpread> {
+        let figures: Vec<(String, Figure)> = r
+            .targets()
+            .into_iter()
+            .filter_map(|(t, _)| {
+                let fig = self.efficiency_of(&t, workers, strategy)?;
+                Some((t, fig))
+            })
+            .collect();
+        let only: Vec<Figure> = figures.iter().map(|x| x.1).collect();
+        let spread = noise::spread(&only, ALIKE)?;
+        let by = |a: &&(String, Figure), b: &&(String, Figure)| a.1.value.total_cmp(&b.1.value);
+        let best = figures.iter().max_by(by)?.clone();
+        let worst = figures.iter().min_by(by)?.clone();
+        Some(RuntimeSpread {
+            spread,
+            best,
+            worst,
+        })
     }
 
     /// The pool "What to do" recommends: the first of [`Facts::offloads_ranked`] that runs at

@@ -4,6 +4,10 @@
 //!   measure no work: it is measured until the server recorded the end of its last job
 //!   (`background_done_ms`; [`stats::work_is_completion`]). Runtimes and worker counts are
 //!   compared by it.
+//! - **work efficiency**: the ideal batch time (C × T1 ÷ min(C, cores), from the pair's own
+//!   T1) ÷ the work time, per round. Runtimes are compared by it, not by raw work time: each
+//!   pair's T1 and rounds are measured on the same binary, so a runtime whose kernel happens to
+//!   run slower there (code placement, a slow minute) is not called slower at scheduling.
 //! - **speed-up**: work time with the fewest workers ÷ with the most.
 
 use common::Strategy;
@@ -24,6 +28,26 @@ pub fn work_figure(r: &Results, p: &SummaryRow) -> Option<Figure> {
         .into_iter()
         .filter_map(stats::round_work_ms)
         .collect();
+    Figure::of_rounds(mean, &rounds)
+}
+
+/// The work efficiency of a pair with its rounds' range: each round's ideal batch time ÷ its
+/// work time, and their mean (bench-runner's `efficiency_mean`). `None` when the pair failed
+/// or has no ideal.
+pub fn efficiency_figure(r: &Results, p: &SummaryRow) -> Option<Figure> {
+    if !p.ok() {
+        return None;
+    }
+    let rounds: Vec<f64> = r
+        .rounds_of(&p.key())
+        .into_iter()
+        .filter_map(|x| {
+            let ideal = x.ideal_batch_ms.or(p.ideal_batch_ms)?;
+            let work = stats::round_work_ms(x).filter(|w| *w > 0.0)?;
+            Some(ideal / work)
+        })
+        .collect();
+    let mean = rounds.iter().sum::<f64>() / rounds.len().max(1) as f64;
     Figure::of_rounds(mean, &rounds)
 }
 
