@@ -212,8 +212,8 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
         );
         return out.join("\n") + "\n";
     }
-    // Each bullet with the claims it makes: a bullet one half of the passes did not repeat
-    // is left out, and named after the others.
+    // Each bullet with the claim its headline makes: a bullet one half of the passes did not
+    // repeat is left out, and named after the others.
     let whole = |s: Strategy| claims::strategy(f, s, None);
     let inline_claims: Vec<Claim> = r
         .strategies()
@@ -229,21 +229,14 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
     let candidates: [(Vec<String>, Vec<Claim>); 7] = [
         (inline(r, f).into_iter().collect(), inline_claims),
         (offload(r, f), recommended),
-        (
-            queue(r, f).into_iter().collect(),
-            whole(Strategy::Queue).into_iter().collect(),
-        ),
+        // The task queue's and fire-and-forget's bullets stand on what they are (scaling out;
+        // no result), not on a verdict: their tallies are figures, not their claim.
+        (queue(r, f).into_iter().collect(), vec![]),
         (
             thread(r, f).into_iter().collect(),
             whole(Strategy::Thread).into_iter().collect(),
         ),
-        (
-            background(r, f).into_iter().collect(),
-            [whole(Strategy::Background), whole(Strategy::Jobs)]
-                .into_iter()
-                .flatten()
-                .collect(),
-        ),
+        (background(r, f).into_iter().collect(), vec![]),
         (yielding(r, f).into_iter().collect(), vec![]),
         (runtime(r, f).into_iter().collect(), vec![]),
     ];
@@ -581,8 +574,8 @@ fn background(r: &Results, f: &Facts) -> Option<String> {
 
 /// Yielding, runtime by runtime, in the three classes a pair can be in: a runtime *kept* the
 /// server answering when every pair of it was responsive, *stalled* it when some pair was
-/// stalled, and is *borderline* otherwise (some pair with a round's worst probe on the other
-/// side of T1 from the pooled p99). Two of them lumped as "did not" made a runtime whose one
+/// stalled, and is *borderline* otherwise (some pair whose pooled p99, with one round or
+/// another left out, falls on both sides of T1). Two of them lumped as "did not" made a runtime whose one
 /// pair went from responsive to borderline between two runs of the same code read as a
 /// reversed verdict; borderline is the class the noise rule allows to move.
 fn yielding(r: &Results, f: &Facts) -> Option<String> {
@@ -621,8 +614,8 @@ fn yielding(r: &Results, f: &Facts) -> Option<String> {
     }
     if !borderline.is_empty() {
         parts.push(format!(
-            "on {} it was borderline (no pair stalled, a round's worst probe or the pooled p99 \
-             reaching T1 in some)",
+            "on {} it was borderline (no pair stalled; in some, the probe's p99 reached T1 or \
+             not depending on which round was left out)",
             and_list(&borderline)
         ));
     }

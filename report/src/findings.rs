@@ -356,8 +356,9 @@ fn blocking(r: &Results, f: &Facts) -> Vec<String> {
     let mut out = vec![format!(
         "- **Which strategies stop the server answering.** A pair *stalls* the server when the \
          /health probe's p99 over all its rounds reaches T1, the time of one whole request, \
-         and in every round some probe waited that long; it is *borderline* when the p99 and \
-         the rounds' worst probes fall on both sides of T1 (table below). Stalled: {}.",
+         and still does with any one round left out; it is *borderline* when the p99 with one \
+         round or another left out falls on both sides of T1, or a probe got no answer (table \
+         below). Stalled: {}.",
         parts.join("; ")
     )];
     let listed = |pred: &dyn Fn(&Verdict) -> bool| -> Vec<String> {
@@ -388,8 +389,14 @@ fn blocking(r: &Results, f: &Facts) -> Vec<String> {
             .iter()
             .take(6)
             .map(|v| {
+                let left_out = v
+                    .left_out
+                    .as_ref()
+                    .and_then(|xs| bounds(xs.iter().copied()))
+                    .map(|(lo, hi)| format!(", {} with a round left out", span(lo, hi)))
+                    .unwrap_or_default();
                 format!(
-                    "{} (p99 {} T1; worst probe at or above T1 in {} of {} rounds)",
+                    "{} (p99 {} T1{left_out}; worst probe at or above T1 in {} of {} rounds)",
                     pair_name(r, &v.key),
                     times(v.stall),
                     v.rounds_stalled(),
@@ -553,12 +560,14 @@ fn stall_table(r: &Results, f: &Facts) -> String {
     }
     let mut s = String::from(
         "Probe p99 ÷ T1, the p99 over every probe of every round (**bold**: stalled, the p99 \
-         and every round's worst probe at least T1; *italics*: borderline, on both sides of \
-         T1; plain: responsive, below T1 in every round; ✗ k: k probes got no answer; –: \
-         failed or no probe due). Each stall is attributed from the server's own figures for \
-         the same rounds: **E** executor blocked (the server's lag p99 at least half the probe \
-         p99), **C** CPU contention (lag lower, but the server kept at least 90 % of its cores \
-         busy), **O** on the probe's own path (neither: the server's heartbeat ran on time and the cores were not full, so the wait was in the probe's connection inside the server, the load generator or the kernel; the heartbeat cannot tell which):\n\n\
+         at least T1 with any one round left out too; *italics*: borderline, on both sides of \
+         T1 as rounds are left out, or a probe unanswered; plain: responsive, below T1 with any \
+         round left out; †: *unstable*, one half of the passes did not repeat the verdict; ✗ k: k \
+         probes got no answer; –: failed or no probe due). Each stall \
+         is attributed from the executor threads' own time in the same rounds, as the kernel's \
+         scheduler counted it: **E** executor busy (on a CPU at least a quarter of the round), \
+         **C** waiting for a CPU (queued for one longer than it ran), **O** elsewhere (neither: \
+         the wait was on the probe's own path, in the load generator or the kernel):\n\n\
          | strategy |",
     );
     for (t, w) in &columns {
@@ -587,6 +596,15 @@ fn stall_table(r: &Results, f: &Facts) -> String {
                     let figure = match v.attribution {
                         Some(a) => format!("{figure} {}", mark(a)),
                         None => figure,
+                    };
+                    // A stalled or responsive verdict one half of the passes did not repeat.
+                    let claim = (v.class != Responsiveness::Borderline).then(|| Claim::Pair {
+                        key: v.key.clone(),
+                        stalled: v.class == Responsiveness::Stalled,
+                    });
+                    let figure = match &claim {
+                        Some(c) if !f.stable(std::slice::from_ref(c)) => format!("{figure} †"),
+                        _ => figure,
                     };
                     if v.probe_errors > 0 {
                         format!("{figure} ✗ {}", v.probe_errors)

@@ -35,9 +35,8 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
     let disputed = match h.disputed.len() {
         0 => String::new(),
         k => format!(
-            " The halves disagreed on {k} more that this run does not make (a claim needs every \
-             round on one side, so any half of the rounds repeats most claims; these show where \
-             a second run may move): {}{}.",
+            " The halves disagreed on {k} more that this run does not make (where a second run \
+             may move): {}{}.",
             and_list(
                 &h.disputed
                     .iter()
@@ -65,8 +64,8 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
         .map(|k| format!(", and {k} more"))
         .unwrap_or_default();
     format!(
-        "{head}. The {} that did not (What to do rests on none of them; the sections mark \
-         them *unstable*): {}{more}.{disputed}\n\n",
+        "{head}. The {} that did not (What to do leaves out a bullet whose headline rests \
+         on one; the findings mark them *unstable*, the stall table †): {}{more}.{disputed}\n\n",
         made - held,
         and_list(&unstable)
     )

@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::analysis::stats::nearest_rank;
 use crate::data::{PairKey, ProbeRow, Results, RoundRow, SummaryRow};
 
 /// One half of a run's passes.
@@ -181,12 +182,6 @@ fn mean_min_max(xs: &[f64]) -> (Option<f64>, Option<f64>, Option<f64>) {
     )
 }
 
-/// The nearest-rank `q` quantile of the sorted `xs`.
-fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.max(1) - 1).copied()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,7 +244,6 @@ mod tests {
         assert_eq!(odd.summary[0].probe_latency_us_p99, Some(99.0));
         assert_eq!(even.summary[0].probe_latency_us_p99, Some(1099.0));
         assert_eq!(even.summary[0].probe_latency_us_max, Some(1100.0));
-        assert_eq!(nearest_rank(&[1.0, 2.0, 3.0], 0.5), Some(2.0));
     }
 
     #[test]

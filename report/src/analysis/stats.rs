@@ -35,6 +35,13 @@ fn sorted(xs: impl IntoIterator<Item = f64>) -> Vec<f64> {
     v
 }
 
+/// The nearest-rank `q` quantile (0.99: p99) of the already sorted `sorted`: the smallest value
+/// with at least a fraction `q` of them at or below it. `None` when empty.
+pub fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.max(1) - 1).copied()
+}
+
 /// The smallest and largest of `xs`; `None` when empty.
 pub fn bounds(xs: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
     xs.into_iter().fold(None, |acc, x| match acc {
@@ -130,6 +137,15 @@ mod tests {
         assert_eq!(median_lower([]), None);
         assert_eq!(lower_middle::<u32>(&[]), None);
         assert_eq!(lower_middle(&[1, 2, 3, 4]), Some(&2));
+    }
+
+    #[test]
+    fn nearest_rank_is_a_value_of_the_set() {
+        assert_eq!(nearest_rank(&[1.0, 2.0, 3.0], 0.5), Some(2.0));
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(nearest_rank(&hundred, 0.99), Some(99.0));
+        assert_eq!(nearest_rank(&hundred[..50], 0.99), Some(50.0));
+        assert_eq!(nearest_rank(&[], 0.99), None);
     }
 
     #[test]
