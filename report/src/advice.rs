@@ -346,10 +346,20 @@ fn offload(r: &Results, f: &Facts) -> Vec<String> {
         .flatten()
         .map(|(lo, hi)| format!("; its work time {} `/thread`'s", span(lo, hi)))
         .unwrap_or_default();
+    // The heading says what the data say: a pool that stalled the server somewhere is the
+    // best measured, not a fix.
+    let heading = if g.count(Responsiveness::Stalled) == 0 {
+        format!("Offload to a pool sized to the cores: `{}`.", best.path())
+    } else {
+        format!(
+            "No offload kept the server answering everywhere here; the best, `{}`, still \
+             stalled it.",
+            best.path()
+        )
+    };
     let mut out = vec![format!(
-        "- **Offload to a pool sized to the cores: `{}`.** Of the strategies that return the \
-         result, it {}: {}{vs_thread}. Code to copy: {}.",
-        best.path(),
+        "- **{heading}** Of the strategies that return the result, it {}: {}{vs_thread}. Code \
+         to copy: {}.",
         g.tally(),
         g.probe(),
         code(*best)
@@ -774,6 +784,29 @@ mod tests {
             pairs.push(Pair::new(t, 1, Strategy::Bounded, &[45.0, 46.0]).probes(9.0, &[8.0, 12.0]));
         }
         results(&pairs)
+    }
+
+    #[test]
+    fn a_pool_that_stalled_is_not_headed_as_the_fix() {
+        // /rayon stalled on smol (probe 30 ms ≥ T1 10 ms in every round): still the best
+        // offload measured, but the heading says it stalled.
+        let stalled = |t, s| Pair::new(t, 1, s, &[50.0, 52.0]).probes(30.0, &[30.0, 31.0]);
+        let pairs = vec![
+            Pair::new("tokio", 1, Strategy::Rayon, &[40.0, 41.0]),
+            stalled("smol", Strategy::Rayon),
+            stalled("tokio", Strategy::Thread),
+            stalled("smol", Strategy::Thread),
+        ];
+        let md = markdown(&results(&pairs));
+        assert!(!md.contains("Offload to a pool sized to the cores"), "{md}");
+        assert!(
+            md.contains(
+                "- **No offload kept the server answering everywhere here; the best, `/rayon`, \
+                 still stalled it.** Of the strategies that return the result, it stalled the \
+                 server in 1 of 2 pairs and kept the server answering in 1"
+            ),
+            "{md}"
+        );
     }
 
     #[test]
