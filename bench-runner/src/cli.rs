@@ -272,6 +272,12 @@ pub struct Cli {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true, help_heading = "Rate experiment")]
     pub duration: Option<Duration>,
 
+    /// Rate experiment: how requests are spaced: `constant` intervals (as wrk2: the same
+    /// schedule for every pair) or `poisson` arrivals drawn from --seed (as independent users
+    /// make them; the same arrivals, scaled to each step's rate, for every pair).
+    #[arg(long, value_enum, default_value_t = crate::settings::Arrivals::Constant, help_heading = "Rate experiment")]
+    pub arrivals: crate::settings::Arrivals,
+
     /// Rate experiment: at most this many requests in flight; a request due while the cap is
     /// reached is not sent and counted as the generator's error (`refused`), never the server's.
     #[arg(long, value_name = "N", default_value_t = crate::settings::DEFAULT_MAX_IN_FLIGHT,
@@ -481,6 +487,8 @@ impl Cli {
             self.duration,
             self.max_in_flight,
             q,
+            self.arrivals,
+            self.seed,
         );
         let mut queue_workers: Vec<usize> = if self.queue_workers.is_empty() {
             vec![1, 2]

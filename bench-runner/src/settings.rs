@@ -11,6 +11,7 @@ use common::kernel::Kernel;
 
 use crate::client::ClientKind;
 use crate::cpu::CpuList;
+use crate::harness::pacing::Schedule;
 use crate::servers::ServerSource;
 use crate::targets::Target;
 
@@ -145,6 +146,26 @@ pub enum Steps {
     Rate(Vec<f64>),
 }
 
+/// How the rate experiment spaces its requests in time (`--arrivals`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Arrivals {
+    /// Constant intervals, 1 / rate apart (as wrk2): the same schedule for every pair.
+    Constant,
+    /// Poisson arrivals (exponential gaps, as independent users make them) drawn from the
+    /// run's `--seed`: the same arrivals, scaled to each step's rate, for every pair.
+    Poisson,
+}
+
+impl Arrivals {
+    /// Its name in metadata.json and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arrivals::Constant => "constant",
+            Arrivals::Poisson => "poisson",
+        }
+    }
+}
+
 /// How the rate experiment runs each pair.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RatePlan {
@@ -156,6 +177,10 @@ pub struct RatePlan {
     pub warmup: Duration,
     /// Most requests outstanding at once.
     pub max_in_flight: usize,
+    /// How the requests are spaced.
+    pub arrivals: Arrivals,
+    /// The seed of Poisson arrivals (the run's `--seed`).
+    pub seed: u64,
 }
 
 impl RatePlan {
@@ -165,6 +190,8 @@ impl RatePlan {
         duration: Option<Duration>,
         max_in_flight: usize,
         quick: bool,
+        arrivals: Arrivals,
+        seed: u64,
     ) -> RatePlan {
         let sorted = |mut v: Vec<f64>| {
             v.sort_by(f64::total_cmp);
@@ -190,6 +217,16 @@ impl RatePlan {
             duration,
             warmup: (duration / 10).max(MIN_WARMUP),
             max_in_flight,
+            arrivals,
+            seed,
+        }
+    }
+
+    /// The send times of a step offered `rate` requests per second.
+    pub fn schedule(&self, rate: f64) -> Schedule {
+        match self.arrivals {
+            Arrivals::Constant => Schedule::new(rate, self.warmup, self.duration),
+            Arrivals::Poisson => Schedule::poisson(rate, self.warmup, self.duration, self.seed),
         }
     }
 

@@ -107,6 +107,7 @@ pub fn generate(results: &Results) -> Report {
         let rate_charts = rate::charts(rate, found);
         markdown.push_str(&rate::markdown(
             rate,
+            &results.metadata,
             found,
             tally,
             &rate_charts,

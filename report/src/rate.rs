@@ -9,20 +9,31 @@ use results_format::RESULT_OK;
 
 use crate::analysis::rate::{KNEE_T1S, Overload, PairFinding, SHED_SHARE, StepTally};
 use crate::charts::{Chart, strategy_color};
-use crate::data::{RateResults, RateRow};
+use crate::data::{Metadata, RateResults, RateRow};
 use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
 
 /// The section's Markdown, with `charts` (from [`charts`]) under `charts_dir`.
 pub fn markdown(
     r: &RateResults,
+    metadata: &Metadata,
     found: &[PairFinding],
     tally: &StepTally,
     charts: &[Chart],
     charts_dir: &str,
 ) -> String {
     let mut md = String::from("## Rate (open loop)\n\n");
+    let arrivals = match metadata.arrivals.as_deref() {
+        Some("poisson") => format!(
+            "as Poisson arrivals (exponential gaps drawn from seed {}: the same arrivals, scaled \
+             to each step's rate, for every pair)",
+            metadata
+                .seed
+                .map_or_else(|| "?".to_owned(), |s| s.to_string())
+        ),
+        _ => "at constant intervals".to_owned(),
+    };
     md.push_str(&format!(
-        "Requests sent at constant intervals at each offered load (a fraction of the pair's \
+        "Requests sent {arrivals} at each offered load (a fraction of the pair's \
          **capacity**: the kernels it can run at once ÷ T1, counting the executor's threads for \
          an inline or yielding handler, 1 on a current-thread runtime, and the cores for the \
          others), each timed from its scheduled send. **Knee**: the first offered \
@@ -654,7 +665,8 @@ mod tests {
                 c.file
             );
         }
-        let md = markdown(&r, &found, &tally(&r), &charts, "charts");
+        let mut metadata = crate::data::fake::results(&[]).metadata;
+        let md = markdown(&r, &metadata, &found, &tally(&r), &charts, "charts");
         assert!(
             md.contains(
                 "| tokio | 2 | /bounded | 5.00 | 400 | 2 cores | 1.50 | queues (p99 300.0 ms)"
@@ -662,5 +674,16 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("charts/rate_latency.svg"));
+        assert!(md.contains("Requests sent at constant intervals at each offered load"));
+        metadata.arrivals = Some("poisson".into());
+        metadata.seed = Some(7);
+        let md = markdown(&r, &metadata, &found, &tally(&r), &charts, "charts");
+        assert!(
+            md.contains(
+                "Requests sent as Poisson arrivals (exponential gaps drawn from seed 7: the same \
+                 arrivals, scaled to each step's rate, for every pair) at each offered load"
+            ),
+            "{md}"
+        );
     }
 }

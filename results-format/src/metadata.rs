@@ -49,6 +49,10 @@ pub struct Metadata {
     /// the servers' default (1000); null with `--no-lag-monitor` or an external target.
     #[serde(default)]
     pub lag_interval_us: Option<u64>,
+    /// The rate experiment's arrivals (`--arrivals`): `constant` or `poisson` (drawn from
+    /// `seed`); null in runs older than the option, which were all constant.
+    #[serde(default)]
+    pub arrivals: Option<String>,
     /// Arguments added to every server's command line (`--cpus`, --server-arg).
     #[serde(default)]
     pub server_args: Vec<String>,

@@ -22,7 +22,7 @@ use bench_runner::client::ClientKind;
 use bench_runner::experiments::rate;
 use bench_runner::harness::generator::Generator;
 use bench_runner::servers::{self, ServerSource};
-use bench_runner::settings::{RatePlan, Steps};
+use bench_runner::settings::{Arrivals, RatePlan, Steps};
 use bench_runner::targets::TARGETS;
 use clap::Parser;
 
@@ -120,6 +120,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Some(Duration::from_secs_f64(args.duration)),
         args.max_in_flight,
         false,
+        // The ceiling is the generator's at its steadiest: constant intervals.
+        Arrivals::Constant,
+        0,
     );
     println!(
         "{} ({} + {}, {cores} workers) at {base}; {cores} cores shared with the generator",

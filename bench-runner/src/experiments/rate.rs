@@ -687,7 +687,7 @@ async fn run_step(
     offered: f64,
 ) -> Result<Step, String> {
     let plan: Plan = *bench.plan();
-    let schedule = Schedule::new(offered, rate.warmup, rate.duration);
+    let schedule = rate.schedule(offered);
     // No step beside a stopping server.
     bench.settle_previous().await;
     let ready = tokio::task::spawn_blocking({
@@ -706,7 +706,7 @@ async fn run_step(
         Box::pin(async move { http::call_checked(&*client, &base, strategy, &plan, mode).await })
     });
     let (dispatched, answers) = generator
-        .run(schedule, rate.max_in_flight, start, call)
+        .run(schedule.clone(), rate.max_in_flight, start, call)
         .await?;
     let end = Instant::now();
     let probes = tokio::task::spawn_blocking(move || probe.finish(end))
@@ -737,7 +737,7 @@ pub async fn health_step(
     plan: &RatePlan,
     timeout: Duration,
 ) -> Result<StepFigures, String> {
-    let schedule = Schedule::new(rate, plan.warmup, plan.duration);
+    let schedule = plan.schedule(rate);
     let url = format!("{base}/health");
     let call: Call = Arc::new(move |client| {
         let url = url.clone();
@@ -751,7 +751,7 @@ pub async fn health_step(
     });
     let start = Instant::now() + Duration::from_millis(5);
     let (dispatched, answers) = generator
-        .run(schedule, plan.max_in_flight, start, call)
+        .run(schedule.clone(), plan.max_in_flight, start, call)
         .await?;
     let step = Step {
         number: 1,
@@ -958,7 +958,7 @@ fn write_summary(w: &mut impl Write, pairs: &[RatePair], timeout: Duration) -> i
 mod tests {
     use super::*;
     use crate::harness::pacing::{Clock, pace};
-    use crate::settings::{DEFAULT_DURATION, MIN_WARMUP, QUICK_LOADS};
+    use crate::settings::{Arrivals, DEFAULT_DURATION, MIN_WARMUP, QUICK_LOADS};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -999,6 +999,59 @@ mod tests {
         let s = Schedule::new(3.0, MS(50), MS(1000));
         assert_eq!(s.len(), 4); // 0, 333, 667, 1000 ms; 1333 is past the end
         assert!(s.offset(s.len() - 1) < MS(1050));
+    }
+
+    #[test]
+    fn poisson_arrivals_keep_their_rate_and_their_seed() {
+        let s = Schedule::poisson(1000.0, MS(50), MS(10_000), 1);
+        let n = s.len();
+        // 10.05 s at 1000/s: within 5 % of 10,050 (the sd of a Poisson count is about 100).
+        assert!((9_550..=10_550).contains(&n), "{n}");
+        assert!((1..n).all(|k| s.offset(k) >= s.offset(k - 1)), "ascending");
+        assert!(s.offset(n - 1) < MS(10_050));
+        assert_eq!(s.offset(n), MS(10_050), "past the last: the end");
+        // Exponential gaps: about 37 % of them longer than the mean (e^-1), unlike constant
+        // intervals, where none is.
+        let mean = MS(1);
+        let longer = (1..n)
+            .filter(|&k| s.offset(k) - s.offset(k - 1) > mean)
+            .count();
+        let share = longer as f64 / n as f64;
+        assert!((0.33..0.41).contains(&share), "{share}");
+        // The same seed, the same arrivals; at twice the rate, the same ones twice as dense.
+        assert_eq!(s, Schedule::poisson(1000.0, MS(50), MS(10_000), 1));
+        let fast = Schedule::poisson(2000.0, MS(50), MS(10_000), 1);
+        for k in [0, 1, 100, 4000] {
+            let (a, b) = (
+                s.offset(k).as_secs_f64(),
+                fast.offset(k).as_secs_f64() * 2.0,
+            );
+            assert!((a - b).abs() < 1e-6, "{k}: {a} vs {b}");
+        }
+        assert_ne!(s, Schedule::poisson(1000.0, MS(50), MS(10_000), 2));
+        // The warm-up is the arrivals before it.
+        assert!(s.is_warmup(0) && !s.is_warmup(n - 1));
+        // The plan picks it from --arrivals.
+        let plan = RatePlan::new(
+            Steps::Load(vec![1.0]),
+            None,
+            10,
+            false,
+            Arrivals::Poisson,
+            1,
+        );
+        assert_eq!(
+            plan.schedule(500.0),
+            Schedule::poisson(500.0, plan.warmup, plan.duration, 1)
+        );
+        let plan = RatePlan {
+            arrivals: Arrivals::Constant,
+            ..plan
+        };
+        assert_eq!(
+            plan.schedule(500.0),
+            Schedule::new(500.0, plan.warmup, plan.duration)
+        );
     }
 
     #[test]
@@ -1215,7 +1268,14 @@ mod tests {
 
     #[test]
     fn steps_are_loads_times_capacity_or_rates() {
-        let plan = RatePlan::new(Steps::Load(vec![1.5, 0.5]), None, 10, false);
+        let plan = RatePlan::new(
+            Steps::Load(vec![1.5, 0.5]),
+            None,
+            10,
+            false,
+            Arrivals::Constant,
+            1,
+        );
         assert_eq!(plan.duration, DEFAULT_DURATION);
         assert_eq!(plan.warmup, MIN_WARMUP);
         assert_eq!(plan.rates(400.0), [(Some(0.5), 200.0), (Some(1.5), 600.0)]);
@@ -1224,10 +1284,12 @@ mod tests {
             Some(Duration::from_secs(2)),
             10,
             true,
+            Arrivals::Constant,
+            1,
         );
         assert_eq!(plan.rates(400.0), [(None, 50.0)]);
         assert_eq!(plan.warmup, MS(200));
-        let quick = RatePlan::new(Steps::Load(vec![]), None, 10, true);
+        let quick = RatePlan::new(Steps::Load(vec![]), None, 10, true, Arrivals::Constant, 1);
         assert_eq!(quick.steps, Steps::Load(QUICK_LOADS.to_vec()));
         assert_eq!(capacity_rps(2, MS(5)), Some(400.0));
         assert_eq!(capacity_rps(2, Duration::ZERO), None);

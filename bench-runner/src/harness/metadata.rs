@@ -87,6 +87,7 @@ pub fn collect(facts: RunFacts<'_>, workspace: &Path) -> Metadata {
         server_cpus: s.server_cpus.as_ref().map(|l| l.cpus()),
         client_cpus: s.client_cpus.as_ref().map(|l| l.cpus()),
         cpu_pool_nice: arg_value(&s.server_args, "--cpu-pool-nice").and_then(|v| v.parse().ok()),
+        arrivals: Some(s.rate.arrivals.name().to_owned()),
         lag_interval_us: match &s.subjects {
             Subjects::External { .. } => None,
             Subjects::Servers { .. } if s.server_args.iter().any(|a| a == "--no-lag-monitor") => {

@@ -1,5 +1,5 @@
 //! The rate experiment's pacer, kept apart so any open-loop generator can use it (the
-//! `generator-ceiling` binary does): a constant-interval [`Schedule`], the [`Clock`] it is
+//! `generator-ceiling` binary does): a [`Schedule`] of constant intervals or Poisson arrivals, the [`Clock`] it is
 //! kept on (real or, in tests, scripted), and [`pace`], which keeps it on a thread of its own.
 //!
 //! The real clock waits precisely ([`sleep_until`]): the OS's sleep for the bulk of a wait,
@@ -9,27 +9,65 @@
 //! runs on the pacing thread's cores only: with `--client-cpus` that is the client's half
 //! (bench-runner pins itself before it starts a thread), never the server's.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use super::passes::SplitMix64;
 use super::probe;
 
-/// The send times of one step: request k at k / rate from the step's start; the ones before
-/// `warmup` are the warm-up, the ones in `[warmup, warmup + duration)` are measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The send times of one step, from its start: constant intervals (request k at k / rate) or
+/// Poisson arrivals ([`Schedule::poisson`]); the ones before `warmup` are the warm-up, the
+/// ones in `[warmup, warmup + duration)` are measured.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
-    interval: Duration,
+    sends: Sends,
     warmup: Duration,
     end: Duration,
 }
 
+/// How a schedule's send times are spaced.
+#[derive(Debug, Clone, PartialEq)]
+enum Sends {
+    /// Every `interval`.
+    Constant(Duration),
+    /// At these offsets, ascending (shared: the pacing thread and the records read them).
+    Listed(Arc<[Duration]>),
+}
+
 impl Schedule {
-    /// `rate` requests per second (positive).
+    /// `rate` requests per second (positive), at constant intervals.
     pub fn new(rate: f64, warmup: Duration, duration: Duration) -> Schedule {
         Schedule {
-            interval: Duration::from_secs_f64(1.0 / rate),
+            sends: Sends::Constant(Duration::from_secs_f64(1.0 / rate)),
             warmup,
             end: warmup + duration,
+        }
+    }
+
+    /// `rate` requests per second on average (positive), as Poisson arrivals: exponential
+    /// gaps drawn from `seed`. The draws are of a unit rate, scaled by `1 / rate`, so every
+    /// pair offered the same load (as a fraction of its capacity) gets the same arrivals,
+    /// bursts and lulls at the same places, and a rerun with the same seed the same again.
+    pub fn poisson(rate: f64, warmup: Duration, duration: Duration, seed: u64) -> Schedule {
+        let end = warmup + duration;
+        let mut rng = SplitMix64(seed);
+        let mut at = 0.0_f64;
+        let mut offsets = Vec::new();
+        loop {
+            // Exponential of mean 1 / rate from a uniform in (0, 1].
+            let u = 1.0 - rng.unit();
+            at += -u.ln() / rate;
+            let offset = Duration::from_secs_f64(at);
+            if offset >= end {
+                break;
+            }
+            offsets.push(offset);
+        }
+        Schedule {
+            sends: Sends::Listed(offsets.into()),
+            warmup,
+            end,
         }
     }
 
@@ -38,19 +76,29 @@ impl Schedule {
         self.warmup
     }
 
-    /// Send time of request k, from the step's start.
+    /// Send time of request k, from the step's start (the end, for k past the last).
     pub fn offset(&self, k: u64) -> Duration {
-        probe::scheduled_offset(self.interval, k)
+        match &self.sends {
+            Sends::Constant(interval) => probe::scheduled_offset(*interval, k),
+            Sends::Listed(offsets) => usize::try_from(k)
+                .ok()
+                .and_then(|k| offsets.get(k))
+                .copied()
+                .unwrap_or(self.end),
+        }
     }
 
     /// How many requests it sends (warm-up included).
     pub fn len(&self) -> u64 {
-        if self.interval.is_zero() {
-            return 0;
+        match &self.sends {
+            Sends::Constant(interval) if interval.is_zero() => 0,
+            Sends::Constant(interval) => {
+                // The first k whose offset reaches the end.
+                let n = self.end.as_nanos().div_ceil(interval.as_nanos());
+                u64::try_from(n).unwrap_or(u64::MAX)
+            }
+            Sends::Listed(offsets) => offsets.len() as u64,
         }
-        // The first k whose offset reaches the end.
-        let n = self.end.as_nanos().div_ceil(self.interval.as_nanos());
-        u64::try_from(n).unwrap_or(u64::MAX)
     }
 
     /// Whether it sends nothing.

@@ -82,11 +82,12 @@ impl RunClock {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and fully specified by its seed.
-struct SplitMix64(u64);
+/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and fully specified by its seed. The
+/// passes' shuffles and the rate experiment's Poisson arrivals draw from it.
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -97,6 +98,11 @@ impl SplitMix64 {
     /// Uniform in `0..bound` (Lemire's multiply-shift; the bias at these bounds is < 2^-50).
     fn below(&mut self, bound: u64) -> u64 {
         ((u128::from(self.next()) * u128::from(bound)) >> 64) as u64
+    }
+
+    /// Uniform in `[0, 1)`, from the top 53 bits (every value a double can hold there).
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1_u64 << 53) as f64
     }
 }
 

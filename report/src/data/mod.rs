@@ -1070,6 +1070,7 @@ pub(crate) mod fake {
             client_cpus: None,
             cpu_pool_nice: None,
             lag_interval_us: Some(1000),
+            arrivals: None,
             server_args: Vec::new(),
             cpu_clock: results_format::CPU_CLOCK_SCHEDSTAT.into(),
             probe: String::new(),
