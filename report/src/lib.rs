@@ -49,6 +49,8 @@
 //!   minus `/jobs`', from the sizes and batch experiments), and from queue_summary.csv the
 //!   scale-out with 1, 2… worker processes and its verdict and chart, and the fault run (a
 //!   worker killed mid-burst: every job accounted for).
+//! - [`readme`]: the phrases with figures the README quotes from the baseline, from the same
+//!   facts (checked by `tests/whole.rs`).
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
 //! - [`generate`] / [`write()`]: the facts computed once, every section and chart in memory,
@@ -69,6 +71,7 @@ pub mod halves;
 pub mod markdown;
 pub mod queue;
 pub mod rate;
+pub mod readme;
 pub mod sizes;
 mod svg;
 

@@ -6,6 +6,9 @@
 //!
 //! After a deliberate change, rewrite them all with
 //! `REPORT_BLESS=1 cargo test -p report --test whole` and review `git diff`.
+//!
+//! The README's headline figures are checked here too: it must quote, word for word, the
+//! phrases `report::readme::quotes` makes of the baseline.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -72,4 +75,27 @@ fn the_committed_reports_are_what_the_report_makes_of_their_results() {
         let dir = root().join(dir);
         check(&dir, &dir.join("REPORT.md"));
     }
+}
+
+#[test]
+fn the_readme_quotes_the_baselines_figures() {
+    let r = Results::load(&root().join("results")).expect("the baseline loads");
+    let f = report::analysis::Facts::of(&r);
+    let readme = fs::read_to_string(root().join("README.md")).expect("README.md");
+    // The README wraps its lines: compare with every run of white space as one space.
+    let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = flat(&readme);
+    let quotes = report::readme::quotes(&f);
+    assert!(quotes.len() >= 5, "{quotes:?}");
+    let missing: Vec<&String> = quotes.iter().filter(|q| !text.contains(&flat(q))).collect();
+    assert!(
+        missing.is_empty(),
+        "README.md does not quote these figures of results/ (report::readme::quotes); update \
+         its What to do with them:\n  {}",
+        missing
+            .iter()
+            .map(|q| q.as_str())
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
 }
