@@ -5,10 +5,14 @@
 //! The figures are [`crate::analysis::sizes`]'s, computed once ([`SizesFacts`]); its module
 //! doc defines them.
 
-use crate::analysis::sizes::{CROSSOVER_RATIO, Crossover, INLINE, MIN_PROBES, SizesFacts, row};
+use common::Strategy;
+
+use crate::analysis::sizes::{
+    BeyondNoise, CROSSOVER_RATIO, Crossover, INLINE, MIN_PROBES, SizesFacts, row,
+};
 use crate::charts::{Chart, strategy_color, strategy_dash};
 use crate::data::{Results, SizesRow};
-use crate::format::{sig3, thousands};
+use crate::format::{and_list, sig3, thousands};
 use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
 
 /// `4.5 ms` or `120 µs` or `0.48 µs`.
@@ -84,6 +88,48 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
             lo.strategy.path(),
             lo.setting,
             lo.cost_us
+        ));
+    } else if let Some((lo, hi)) = f.noise_us {
+        // /generator runs /cycle's machine code: its spread is what "no cost" looks like here,
+        // and only a cost beyond it says something (an offload "cheaper than inline" inside it
+        // is noise, not a finding).
+        let side = |pick: &dyn Fn(&BeyondNoise) -> usize| -> Vec<String> {
+            f.beyond_noise
+                .iter()
+                .filter(|b| pick(b) > 0)
+                .map(|b| format!("{} in {} of {}", b.strategy.path(), pick(b), b.of))
+                .collect()
+        };
+        let (above, below) = (side(&|b| b.above), side(&|b| b.below));
+        let mut said = vec![format!(
+            "/generator runs the same machine code as /cycle, so its own \"cost\", {lo:+.0} to \
+             {hi:+.0} µs over the settings, is this table's noise"
+        )];
+        if !above.is_empty() {
+            said.push(format!("above it: {}", and_list(&above)));
+        }
+        if !below.is_empty() {
+            let background = f
+                .beyond_noise
+                .iter()
+                .any(|b| b.strategy == Strategy::Background && b.below > 0);
+            said.push(format!(
+                "below it: {}{}",
+                and_list(&below),
+                if background {
+                    " (/background's T1 ends at the server's record of the job's end, not at \
+                     an answer: no trip back)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if above.is_empty() && below.is_empty() {
+            said.push("every other cost lies within it".to_owned());
+        }
+        md.push_str(&format!(
+            "{}. A \"–\" is a pair not measured (not applicable, or failed).\n\n",
+            said.join("; ")
         ));
     } else if let (Some(lo), Some(hi)) = (&f.cheapest, &f.costliest) {
         md.push_str(&format!(
@@ -420,6 +466,27 @@ mod tests {
         r.summary.clear();
         r.sizes = rows;
         r
+    }
+
+    #[test]
+    fn an_offload_cost_inside_generators_spread_is_noise() {
+        // /generator (the same machine code as /cycle) 20 µs above it at n = 0: /thread's +30
+        // lies above that band, /rayon's +12 below it; nothing is called "cheapest".
+        let mut r = sample();
+        r.sizes
+            .push(size_row(Strategy::Generator, 0, 120.0, 150.0, 300.0));
+        let f = SizesFacts::of(&r).expect("sizes");
+        assert_eq!(f.noise_us, Some((20.0, 20.0)));
+        let md = markdown(&r, &[], "charts");
+        assert!(
+            md.contains(
+                "/generator runs the same machine code as /cycle, so its own \"cost\", +20 to \
+                 +20 µs over the settings, is this table's noise; above it: /thread in 1 of 1; \
+                 below it: /rayon in 1 of 1."
+            ),
+            "{md}"
+        );
+        assert!(!md.contains("cheapest"), "{md}");
     }
 
     #[test]

@@ -20,6 +20,7 @@
 use common::Strategy;
 use common::strategy::Execution;
 
+use crate::analysis::stats::bounds;
 use crate::data::{Results, SizesRow};
 
 /// How much longer than the best offload's the inline probe p99 must be to count as the
@@ -224,6 +225,19 @@ pub struct OffloadCost {
     pub cost_us: f64,
 }
 
+/// How one strategy's offload costs compare with the noise band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BeyondNoise {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Settings where its cost was above the band.
+    pub above: usize,
+    /// Settings where it was below.
+    pub below: usize,
+    /// Settings measured.
+    pub of: usize,
+}
+
 /// Everything the "Work size" section and its charts say, computed once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SizesFacts {
@@ -247,6 +261,13 @@ pub struct SizesFacts {
     pub cheapest: Option<OffloadCost>,
     /// The costliest of them.
     pub costliest: Option<OffloadCost>,
+    /// The noise of an offload cost: the smallest and largest "cost" of `/generator`, whose
+    /// handler is the same machine code as [`INLINE`]'s (docs/kernels.md), over the settings;
+    /// `None` without it.
+    pub noise_us: Option<(f64, f64)>,
+    /// Per strategy but `/generator`, with [`SizesFacts::noise_us`]: in how many settings its
+    /// cost lay above the noise, below it, and of how many measured.
+    pub beyond_noise: Vec<BeyondNoise>,
     /// The crossover per setting.
     pub crossovers: Vec<Crossover>,
     /// The sizes where some measured pair's probe p99 rests on fewer than [`MIN_PROBES`]
@@ -264,7 +285,7 @@ impl SizesFacts {
         let sizes = sizes(r);
         let strategies = strategies(r);
         let n0 = sizes.first().copied().unwrap_or(0);
-        let offload_costs = strategies
+        let offload_costs: Vec<(Strategy, Vec<Option<f64>>)> = strategies
             .iter()
             .filter(|s| **s != INLINE)
             .map(|&st| {
@@ -297,6 +318,27 @@ impl SizesFacts {
             .iter()
             .max_by(|a, b| a.cost_us.total_cmp(&b.cost_us))
             .cloned();
+        let noise_us = offload_costs
+            .iter()
+            .find(|(st, _)| *st == Strategy::Generator)
+            .and_then(|(_, cells)| bounds(cells.iter().flatten().copied()));
+        let beyond_noise = noise_us
+            .map(|(lo, hi)| {
+                offload_costs
+                    .iter()
+                    .filter(|(st, _)| *st != Strategy::Generator)
+                    .map(|(st, cells)| {
+                        let measured: Vec<f64> = cells.iter().flatten().copied().collect();
+                        BeyondNoise {
+                            strategy: *st,
+                            above: measured.iter().filter(|c| **c > hi).count(),
+                            below: measured.iter().filter(|c| **c < lo).count(),
+                            of: measured.len(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let thin_sizes = r
             .sizes
             .iter()
@@ -316,6 +358,8 @@ impl SizesFacts {
             offload_costs,
             cheapest,
             costliest,
+            noise_us,
+            beyond_noise,
             thin_sizes,
             settings,
             sizes,
