@@ -312,7 +312,14 @@ mod tests {
 
     #[test]
     fn alive_threads_are_counted_by_the_role_their_names_say() {
-        let names = ["exec", "cpu-pool-0", "cpu-pool-1", "blocking", "tokio-rt", "main"];
+        let names = [
+            "exec",
+            "cpu-pool-0",
+            "cpu-pool-1",
+            "blocking",
+            "tokio-rt",
+            "main",
+        ];
         assert_eq!(
             AliveThreads::of_names(names),
             AliveThreads {
