@@ -802,9 +802,21 @@ fn the_charts_list_names_every_chart_the_report_writes() {
         .map(|c| c.file)
         .collect();
     written.sort_unstable();
-    let mut listed = results_format::CHARTS.to_vec();
+    // The baseline's run has no pools experiment (its own run, `make bench-pools`): every
+    // chart but the pools section's.
+    assert!(
+        results.pools.is_none(),
+        "pools not measured in the baseline"
+    );
+    let mut listed: Vec<&str> = results_format::CHARTS
+        .iter()
+        .copied()
+        .filter(|c| !results_format::POOLS_CHARTS.contains(c))
+        .collect();
     listed.sort_unstable();
     assert_eq!(written, listed);
+    let md = report::generate(&results).markdown;
+    assert!(md.contains("Pools not measured in this run"), "{md}");
 }
 
 /// The report of an external run (`tests/fixtures/external`: `bench-runner --url` at a server

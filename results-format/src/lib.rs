@@ -213,7 +213,7 @@ pub const CHARTS_DIR: &str = "charts";
 pub const DERIVED: [&str; 2] = [REPORT_FILE, CHARTS_DIR];
 /// Every chart the report may write under [`CHARTS_DIR`] (the report's tests check each of its
 /// charts is listed): a file of another name in `charts/` is not the report's.
-pub const CHARTS: [&str; 11] = [
+pub const CHARTS: [&str; 15] = [
     "batch_time.svg",
     "probe_latency.svg",
     "probe_vs_lag.svg",
@@ -225,6 +225,18 @@ pub const CHARTS: [&str; 11] = [
     "rate_latency.svg",
     "rate_goodput.svg",
     "queue_throughput.svg",
+    "pools_rayon.svg",
+    "pools_jobs.svg",
+    "pools_bounded.svg",
+    "pools_thread.svg",
+];
+/// The pools experiment's charts (among [`CHARTS`]): drawn only by a run that measured it
+/// (`make bench-pools`), never by the default run's baseline.
+pub const POOLS_CHARTS: [&str; 4] = [
+    "pools_rayon.svg",
+    "pools_jobs.svg",
+    "pools_bounded.svg",
+    "pools_thread.svg",
 ];
 /// What the Makefile puts inside a results directory beside a run's files: the run with the
 /// cores kept apart (`SEPARATE_OUT`), the argon2 run (`ARGON2_OUT`), the pool-sizing sweep
