@@ -70,7 +70,8 @@ pub fn markdown(f: Option<&PoolsFacts>, charts: &[Chart], charts_dir: &str) -> S
         let tail = format!("{} of {}", c.below, c.measured);
         match &c.best {
             Some(b) => md.push_str(&format!(
-                "| {} | {workers} | {} | {} ({}–{}) | {} ({}–{}) | {} | {tail} | {} |\n",
+                "| {} ({}) | {workers} | {} | {} ({}–{}) | {} ({}–{}) | {} | {tail} | {} |\n",
+                c.target,
                 c.label,
                 b.name(),
                 ms(b.work.value),
@@ -87,8 +88,8 @@ pub fn markdown(f: Option<&PoolsFacts>, charts: &[Chart], charts_dir: &str) -> S
                 }
             )),
             None => md.push_str(&format!(
-                "| {} | {workers} | none below T1 | – | – | – | {tail} | – |\n",
-                c.label
+                "| {} ({}) | {workers} | none below T1 | – | – | – | {tail} | – |\n",
+                c.target, c.label
             )),
         }
     }
@@ -375,7 +376,7 @@ mod tests {
         }
         let md = markdown(Some(&f), &charts, "charts");
         assert!(
-            md.contains("| tokio + axum | 1 | /rayon, pool 2 | 100 ms (95.0–105) |"),
+            md.contains("| tokio (tokio + axum) | 1 | /rayon, pool 2 | 100 ms (95.0–105) |"),
             "{md}"
         );
         assert!(md.contains("![/rayon: probe p99"), "{md}");

@@ -97,6 +97,27 @@ pub fn pools_of(strategy: Strategy, sizes: &[usize]) -> Vec<Pool> {
         .collect()
 }
 
+/// Why `subject` cannot run `strategy` at `pool`'s size: actix-web gives each worker a
+/// blocking pool of its own, of at least one thread, so its server refuses (exit 2) a
+/// `--blocking-threads` below `--workers` (runtimes/actix-web/src/main.rs). Not a failure: that
+/// size does not exist there.
+fn refused_size(subject: Subject<'_>, strategy: Strategy, pool: Pool) -> Option<String> {
+    let Subject::Server {
+        target, workers, ..
+    } = subject
+    else {
+        return None;
+    };
+    let blocking = pool_flag(strategy).is_some_and(|(flag, _)| flag == "--blocking-threads");
+    (blocking && target.kind == common::RuntimeKind::Actix && pool.threads < workers).then(|| {
+        format!(
+            "--blocking-threads {} with --workers {workers}: actix-web gives each worker a \
+             blocking pool of its own, of at least one thread",
+            pool.threads
+        )
+    })
+}
+
 /// One configuration's record: the pair (its rounds) and its pool.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolPair {
@@ -119,6 +140,9 @@ pub async fn run(
         for pool in pools_of(strategy, &settings.pool_sizes) {
             let mut m = bench.new_measurement(subject, strategy);
             m.variant = Some(pool.label());
+            if m.not_applicable.is_none() {
+                m.not_applicable = refused_size(subject, strategy, pool);
+            }
             pairs.push((subject, pool));
             all.push(PoolPair { m, pool });
         }
