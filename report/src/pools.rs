@@ -246,7 +246,7 @@ fn chart(f: &PoolsFacts, strategy: Strategy) -> String {
             svg.bold(
                 x0,
                 y0 - 8.0,
-                &format!("{label}: {what}"),
+                &format!("{target} ({label}): {what}"),
                 TEXT,
                 Anchor::Start,
             );

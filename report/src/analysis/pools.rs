@@ -307,7 +307,7 @@ pub(crate) mod tests {
 
     #[test]
     fn the_cheapest_configuration_below_t1_is_chosen_with_those_it_is_not_told_apart_from() {
-        let rows = vec![
+        let rows = [
             // Below T1 (5 ms) and the cheapest.
             row(1, Strategy::Rayon, 2, 0, 100.0, 2_000.0),
             // Cheaper, but the probe waited longer than T1: not a candidate.
@@ -327,7 +327,7 @@ pub(crate) mod tests {
         assert_eq!((best.pool, best.nice, best.work.value), (2, 0, 100.0));
         assert_eq!(c.tied, ["/rayon, pool 2, nice 19"]);
         assert_eq!((c.below, c.measured), (3, 5));
-        let t = tally(&configs, &[c.clone()], 2);
+        let t = tally(&configs, std::slice::from_ref(&c), 2);
         let at = |pool, nice| {
             t.iter()
                 .find(|s| s.pool == pool && s.nice == nice)
