@@ -19,7 +19,7 @@ PACKAGES := -p server-tokio-axum -p server-async-std-tide -p server-smol-hyper -
 # build.target-dir), from cargo itself, never a path of ours.
 RELEASE = $(shell $(CARGO) metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
 
-.PHONY: all-bench bench-separate-cores bench-argon2 test build-release report generator-ceiling broker
+.PHONY: all-bench bench-separate-cores bench-argon2 bench-pools test build-release report generator-ceiling broker
 
 # The cores, split in two halves for the run with the cores kept apart: bench-runner on the
 # first half, the servers on the second (on 2 cores: client 0, server 1).
@@ -31,6 +31,10 @@ SERVER_CPUS := $(HALF)-$(shell expr $(CORES) - 1)
 SEPARATE_OUT ?= $(OUT)/separate-cores
 # Where the memory-hungry kernel's run goes (argon2, tokio only: what many hashes at once cost).
 ARGON2_OUT ?= $(OUT)/argon2
+# Where the pool-sizing sweep goes (issue 25).
+POOLS_OUT ?= $(OUT)/pools
+# Its passes: few, to keep it to a few minutes (BENCH_ARGS="--rounds 6" for more).
+POOLS_ROUNDS ?= 3
 
 # bench-runner finds the server binaries itself, from `cargo build --release`'s own report of
 # where it put them (the build of PACKAGES, fresh by then), so the run measures the servers just
@@ -62,6 +66,13 @@ all-bench: build-release broker
 ## peak memory per strategy shows what 20 hashes at once cost on /thread against /rayon.
 bench-argon2: build-release
 	$(call BENCH,--experiment batch --kernel argon2 --target tokio --out $(ARGON2_OUT) $(BENCH_ARGS))
+
+## How big should the CPU pool be? The pools experiment (issue 25): /rayon, /jobs, /bounded and /thread
+## with their pool sized 1, cores/2, cores-1, cores, 2 x cores, 4 x cores (nproc sets the sweep; on a
+## bigger machine the same command sweeps its cores), /rayon and /jobs also at nice 19, on every
+## runtime x 1 and all workers, at the batch's load, $(POOLS_ROUNDS) passes; results/pools/ with its report.
+bench-pools: build-release
+	$(call BENCH,--experiment pools --rounds $(POOLS_ROUNDS) --out $(POOLS_OUT) $(BENCH_ARGS))
 
 ## The batch experiment's matrix with bench-runner and the servers pinned to separate halves of the cores, so
 ## a stall can be told from the load generator's own starvation. Needs at least 2 cores.

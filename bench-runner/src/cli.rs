@@ -38,7 +38,8 @@ pub const QUICK: (u64, usize, u32) = (10_000, 4, 1);
 pub const RUNS_DIR: &str = "runs";
 
 const AFTER_HELP: &str = "\
-Experiments (--experiment): batch, sizes, rate, queue, in that order.
+Experiments (--experiment): batch, sizes, rate, queue, pools, in that order; without the option,
+all but pools (its own make target, make bench-pools).
 
 Every experiment runs in passes: each pass visits every pair (target, workers, strategy) once, in an
 order shuffled per pass from --seed, on a fresh server process, so a pair's rounds are spread over
@@ -77,6 +78,11 @@ mid-burst: every accepted job must still end done with the right total. Files: q
 queue_summary.csv (a row per burst). /queue pairs of the other experiments get
 the first --queue-workers count of workers. Without redis-server (apt-get install redis-server)
 /queue is not applicable and the run goes on.
+pools: per target and --workers value, /rayon, /jobs and /bounded at each --pool-threads size of
+the servers' CPU pool (--cpu-threads: the pool's threads, /bounded's permits) and /thread at each
+size of its blocking pool (--blocking-threads); /rayon and /jobs also with the pool at nice 19
+(--cpu-pool-nice 19); each such pair visited as the batch experiment's (R passes, one round of C
+requests with the probe). Files: pools_raw.csv (a row per round), pools_summary.csv.
 
 Output: without --out, a run writes a fresh directory of its own, runs/<UTC date>-<time>/ in the
 workspace (--runs-dir for another place; git-ignored), and prints its absolute path at the start and
@@ -107,10 +113,11 @@ Examples:
 #[derive(Debug, Clone, Parser)]
 #[command(name = "bench-runner", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Experiments to run, comma-separated, always in the order batch, sizes, rate, queue:
-    /// `batch` (C concurrent requests per round), `sizes` (the work-size sweep over --n),
+    /// Experiments to run, comma-separated, always in the order batch, sizes, rate, queue,
+    /// pools: `batch` (C concurrent requests per round), `sizes` (the work-size sweep over --n),
     /// `rate` (open loop at several offered loads), `queue` (/queue's bursts, 1 and 2 worker
-    /// processes, a worker killed), or `all` [default: all].
+    /// processes, a worker killed), `pools` (the pool-size sweep, --pool-threads), or `all`
+    /// [default: all but pools].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_experiment, help_heading = "What to measure")]
     pub experiment: Vec<ExperimentChoice>,
 
@@ -302,6 +309,14 @@ pub struct Cli {
           allow_negative_numbers = true, help_heading = "Queue experiment")]
     pub queue_worker_threads: Option<NonZeroUsize>,
 
+    /// Pools experiment: the pool sizes to sweep, comma-separated (the servers'
+    /// --cpu-threads for /rayon, /jobs and /bounded, --blocking-threads for /thread)
+    /// [default: 1, cores/2, cores-1, cores, 2 x cores, 4 x cores, each once, the cores being
+    /// those the servers may use (--server-cpus): 1,2,4,8 on 2 cores].
+    #[arg(long, value_delimiter = ',', value_name = "LIST",
+          value_parser = common::cli::parse_at_least_one, allow_negative_numbers = true, help_heading = "Pools experiment")]
+    pub pool_threads: Vec<NonZeroUsize>,
+
     /// Accept server binaries from a non-release --server-dir (`target/debug`). Only with
     /// --quick: a debug-built server measures the wrong thing. The profile goes to metadata.json.
     #[arg(
@@ -469,15 +484,17 @@ impl Cli {
             server_args.extend(["--cpus".to_owned(), list.to_string()]);
         }
         server_args.extend(self.server_arg.iter().cloned());
-        let experiments =
-            if self.experiment.is_empty() || self.experiment.contains(&ExperimentChoice::All) {
-                Experiment::ALL.to_vec()
-            } else {
-                Experiment::ALL
-                    .into_iter()
-                    .filter(|e| self.experiment.contains(&ExperimentChoice::One(*e)))
-                    .collect()
-            };
+        // Without --experiment, the default run's (all but pools); `all` is every one.
+        let experiments = if self.experiment.is_empty() {
+            Experiment::DEFAULT.to_vec()
+        } else if self.experiment.contains(&ExperimentChoice::All) {
+            Experiment::ALL.to_vec()
+        } else {
+            Experiment::ALL
+                .into_iter()
+                .filter(|e| self.experiment.contains(&ExperimentChoice::One(*e)))
+                .collect()
+        };
         let rate = RatePlan::new(
             if self.rate.is_empty() {
                 Steps::Load(self.load.clone())
@@ -501,7 +518,15 @@ impl Cli {
             workers: queue_workers,
             threads: self.queue_worker_threads.map_or(cores, NonZeroUsize::get),
         };
+        let mut pool_sizes: Vec<usize> = if self.pool_threads.is_empty() {
+            crate::settings::pool_sweep(cores)
+        } else {
+            self.pool_threads.iter().map(|k| k.get()).collect()
+        };
+        pool_sizes.sort_unstable();
+        pool_sizes.dedup();
         Ok(Settings {
+            pool_sizes,
             queue,
             rate,
             seed: self.seed,
@@ -655,7 +680,8 @@ mod tests {
         assert_eq!(s.plan.n, DEFAULT_N);
         assert_eq!(s.plan.concurrency, 20);
         assert_eq!(s.plan.rounds, 6);
-        assert_eq!(s.experiments, Experiment::ALL.to_vec());
+        assert_eq!(s.experiments, Experiment::DEFAULT.to_vec());
+        assert_eq!(s.pool_sizes, crate::settings::pool_sweep(cores));
         assert_eq!(
             s.plan.probe_interval,
             Duration::from_millis(DEFAULT_PROBE_INTERVAL_MS)
@@ -667,6 +693,21 @@ mod tests {
         assert!(!s.force);
         assert_eq!(s.runs_dir, crate::servers::workspace_root().join("runs"));
         assert!(!s.quick);
+    }
+
+    /// The pools experiment's sweep follows the cores the servers may use (issue 25).
+    #[test]
+    fn the_pool_sweep_follows_server_cpus() {
+        let s = parse(&["--experiment", "pools", "--server-cpus", "0"])
+            .settings()
+            .expect("settings");
+        assert_eq!(s.experiments, [Experiment::Pools]);
+        assert_eq!(s.pool_sizes, [1, 2, 4]);
+        let s = parse(&["--pool-threads", "8,1,3,1"])
+            .settings()
+            .expect("settings");
+        assert_eq!(s.pool_sizes, [1, 3, 8]);
+        assert!(refused(&["--pool-threads", "0"]));
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //!
 //! Experiments (`--experiment`, [`experiments`]): [`batch`](experiments::batch), described
 //! here, [`sizes`](experiments::sizes) (the work-size sweep), [`rate`](experiments::rate) (open
-//! loop at offered loads) and [`queue`](experiments::queue) (`/queue`'s bursts with 1, 2 worker
-//! processes and a worker killed). Batch, sizes and rate run in passes
+//! loop at offered loads), [`queue`](experiments::queue) (`/queue`'s bursts with 1, 2 worker
+//! processes and a worker killed) and [`pools`](experiments::pools) (the pool-size sweep, not
+//! in a default run). Batch, sizes, rate and pools run in passes
 //! ([`harness::passes`]): each pass visits every pair (target, workers, strategy) once, in an
 //! order shuffled per pass from `--seed`, on a fresh server each visit. A batch visit: start
 //! the server on 127.0.0.1:0, verify it with the conformance suite (the pair's first visit;
@@ -32,7 +33,7 @@
 //!    engine (a pair's server started, verified, stopped; warm-up, T1, one round), the HTTP
 //!    helpers, the probe, pacing, CPU/lag/memory sampling, the records and their figures, the
 //!    CSV rows and the results directory's swap, metadata.json, the console.
-//! 3. [`experiments`]: batch, sizes, rate and queue, siblings of one shape that import the
+//! 3. [`experiments`]: batch, sizes, rate, queue and pools, siblings of one shape that import the
 //!    harness and never each other.
 //! 4. [`cli`] (the options, [`Cli`], resolved to [`Settings`](settings::Settings)), this file
 //!    ([`run`]: prepare the servers, the clients and the broker, run the experiments, write

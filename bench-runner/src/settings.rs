@@ -1,6 +1,7 @@
 //! A run's settings, resolved from the command line ([`crate::cli`]) before anything runs: what
 //! to measure ([`Subjects`]), how each pair is measured ([`Plan`]), how the rate experiment
-//! steps its load ([`RatePlan`]) and `/queue`'s parts ([`QueuePlan`]). Plain values: the
+//! steps its load ([`RatePlan`]), `/queue`'s parts ([`QueuePlan`]) and the pools
+//! experiment's sweep ([`pool_sweep`]). Plain values: the
 //! harness and the experiments read them, nothing here measures.
 
 use std::path::PathBuf;
@@ -74,6 +75,22 @@ pub struct Settings {
     pub seed: u64,
     /// Where /queue's broker is and how many workers it gets.
     pub queue: QueuePlan,
+    /// The pools experiment's pool sizes, ascending, each once.
+    pub pool_sizes: Vec<usize>,
+}
+
+/// The pools experiment's default sweep for a server that may use `cores` cores: 1, cores/2,
+/// cores − 1, cores, 2 × cores and 4 × cores (each at least 1), ascending, each once. It
+/// follows the machine: 1, 2, 4 on one core; 1, 2, 4, 8 on two; 1, 4, 7, 8, 16, 32 on eight.
+pub fn pool_sweep(cores: usize) -> Vec<usize> {
+    let cores = cores.max(1);
+    let mut sizes: Vec<usize> = [1, cores / 2, cores - 1, cores, 2 * cores, 4 * cores]
+        .into_iter()
+        .map(|k| k.max(1))
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes
 }
 
 /// The /queue pairs' parts: the broker and the worker processes.
@@ -244,5 +261,19 @@ impl RatePlan {
             Steps::Load(loads) => loads.iter().map(|l| (Some(*l), l * capacity_rps)).collect(),
             Steps::Rate(rates) => rates.iter().map(|r| (None, *r)).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_sweep_follows_the_cores() {
+        assert_eq!(pool_sweep(1), [1, 2, 4]);
+        assert_eq!(pool_sweep(2), [1, 2, 4, 8]);
+        assert_eq!(pool_sweep(4), [1, 2, 3, 4, 8, 16]);
+        assert_eq!(pool_sweep(8), [1, 4, 7, 8, 16, 32]);
+        assert_eq!(pool_sweep(0), [1, 2, 4]);
     }
 }

@@ -62,6 +62,7 @@ fn one_release_build_serves_every_make_step() {
             "--no-print-directory",
             "all-bench",
             "bench-argon2",
+            "bench-pools",
             "report",
             "generator-ceiling",
         ])

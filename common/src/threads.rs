@@ -12,6 +12,9 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 /// The distinct OS threads that have done one kind of work (polled a request handler, run an
 /// offloaded closure). A thread is counted from its first [`ThreadCensus::enter`] until it
 /// exits; pools that retire idle threads and start new ones are followed as they do.
@@ -161,6 +164,53 @@ impl ThreadCensus {
     }
 }
 
+/// Measured: the process's OS threads alive now, by the role their names say
+/// ([`ThreadRole::of_name`]), read from `/proc/self/task/*/comm`. The CPU pool's threads are
+/// named when the pool starts them, so `cpu_pool` is the pool's real size; blocking and
+/// executor threads take their name when they first run our work, so a thread that never has
+/// is counted in `other`. `/stats` reports it beside the configured counts (issue 25: the pool
+/// sizes a benchmark sets must be the sizes that ran).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AliveThreads {
+    /// Threads named for the executor role.
+    pub executor: usize,
+    /// Threads of the CPU pool (`cpu-pool-N`).
+    pub cpu_pool: usize,
+    /// Threads of the blocking pool that have run one of our closures and are still alive.
+    pub blocking: usize,
+    /// Every other thread (the main thread, timers, acceptors, threads not yet used).
+    pub other: usize,
+}
+
+impl AliveThreads {
+    /// The process's threads now; `None` where `/proc/self/task` cannot be read (off Linux).
+    pub fn now() -> Option<AliveThreads> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            // A thread that exits between the listing and the read is simply not counted.
+            if let Ok(name) = std::fs::read_to_string(entry.path().join("comm")) {
+                names.push(name.trim_end().to_owned());
+            }
+        }
+        Some(AliveThreads::of_names(names.iter().map(String::as_str)))
+    }
+
+    /// The counts of threads named `names`.
+    pub fn of_names<'a>(names: impl IntoIterator<Item = &'a str>) -> AliveThreads {
+        let mut counts = AliveThreads::default();
+        for name in names {
+            let slot = match ThreadRole::of_name(name) {
+                Some(ThreadRole::Executor) => &mut counts.executor,
+                Some(ThreadRole::CpuPool) => &mut counts.cpu_pool,
+                Some(ThreadRole::Blocking) => &mut counts.blocking,
+                None => &mut counts.other,
+            };
+            *slot += 1;
+        }
+        counts
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +308,29 @@ mod tests {
             .expect("spawn")
             .join()
             .expect("thread");
+    }
+
+    #[test]
+    fn alive_threads_are_counted_by_the_role_their_names_say() {
+        let names = [
+            "exec",
+            "cpu-pool-0",
+            "cpu-pool-1",
+            "blocking",
+            "tokio-rt",
+            "main",
+        ];
+        assert_eq!(
+            AliveThreads::of_names(names),
+            AliveThreads {
+                executor: 1,
+                cpu_pool: 2,
+                blocking: 1,
+                other: 2
+            }
+        );
+        // This process has at least the test's own thread.
+        let now = AliveThreads::now().expect("/proc/self/task");
+        assert!(now.executor + now.cpu_pool + now.blocking + now.other >= 1);
     }
 }

@@ -1671,13 +1671,40 @@ pub fn blocking_threads_cap_is_measured(binary: &Server) {
     let _alone = TIMING.write().unwrap_or_else(PoisonError::into_inner);
     let cap = CAP_THREADS.to_string();
     let workers = binary.workers(2).to_string();
-    let capped = thread_burst(binary, &["--workers", &workers, "--blocking-threads", &cap]);
+    let capped = thread_burst(
+        binary,
+        &[
+            "--workers",
+            &workers,
+            "--blocking-threads",
+            &cap,
+            "--cpu-threads",
+            &cap,
+        ],
+    );
     let o = &capped.offload;
     eprintln!(
         "{binary} --blocking-threads {CAP_THREADS}: {CAP_REQUESTS} /thread, peak {} running, threads peak {} seen {}, executor threads seen {}",
         o.peak_running, o.threads_peak, o.threads_seen, capped.executor_threads_seen
     );
     assert_eq!(capped.blocking_threads_max, CAP_THREADS, "configured");
+    // The pool sizes the pools experiment sets (issue 25): configured and measured alike.
+    assert_eq!(
+        (capped.cpu_threads, capped.bounded.permits),
+        (CAP_THREADS, CAP_THREADS),
+        "{binary} --cpu-threads {CAP_THREADS}: configured"
+    );
+    let alive = capped
+        .threads_alive
+        .unwrap_or_else(|| panic!("{binary}: /stats has no threads_alive"));
+    assert_eq!(
+        alive.cpu_pool, CAP_THREADS,
+        "{binary} --cpu-threads {CAP_THREADS}: CPU pool threads alive: {alive:?}"
+    );
+    assert!(
+        (1..=CAP_THREADS).contains(&alive.blocking),
+        "{binary} --blocking-threads {CAP_THREADS}: blocking threads alive: {alive:?}"
+    );
     assert!(
         (1..=CAP_THREADS).contains(&o.peak_running)
             && (1..=CAP_THREADS).contains(&o.threads_peak)
@@ -1693,6 +1720,7 @@ pub fn blocking_threads_cap_is_measured(binary: &Server) {
 
     let free = thread_burst(binary, &["--workers", &workers]);
     let o = &free.offload;
+
     eprintln!(
         "{binary} default cap ({}): {CAP_REQUESTS} /thread, peak {} running, threads peak {} seen {}",
         free.blocking_threads_max, o.peak_running, o.threads_peak, o.threads_seen

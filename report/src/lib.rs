@@ -1,7 +1,8 @@
 //! report: turns the CSVs bench-runner writes into `REPORT.md` and the SVG charts it embeds.
 //!
 //! It reads only the results directory (`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`,
-//! `sizes_summary.csv`, `rate_summary.csv`, `queue_summary.csv`, `metadata.json`: the files of
+//! `sizes_summary.csv`, `rate_summary.csv`, `queue_summary.csv`, `pools_summary.csv`,
+//! `metadata.json`: the files of
 //! the experiments metadata.json lists), so the report can be regenerated from committed
 //! results on any machine, without running a server. Every figure and every sentence with a number in it is computed
 //! from those files.
@@ -51,6 +52,11 @@
 //!   worker killed mid-burst: every job accounted for).
 //! - [`readme`]: the phrases with figures the README quotes from the baseline, from the same
 //!   facts (checked by `tests/whole.rs`).
+//! - [`pools`]: "Pool size" (the pools experiment, pools_summary.csv), rendered from
+//!   [`analysis::pools`]' facts: per runtime and worker count the pool size and priority that
+//!   kept the probe below T1 at the least work time, with its rounds' range; a line per pool
+//!   size; a chart per strategy of probe p99 and work time against the pool's size. A run
+//!   without it says "Pools not measured".
 //! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
 //!   figures beside ours, how to read the columns.
 //! - [`generate`] / [`write()`]: the facts computed once, every section and chart in memory,
@@ -69,6 +75,7 @@ pub mod findings;
 pub mod format;
 pub mod halves;
 pub mod markdown;
+pub mod pools;
 pub mod queue;
 pub mod rate;
 pub mod readme;
@@ -122,6 +129,14 @@ pub fn generate(results: &Results) -> Report {
     let queue_charts = queue::charts(&facts.queue);
     markdown.push_str(&queue::markdown(results, &facts, &queue_charts, CHARTS_DIR));
     charts.extend(queue_charts);
+    // The pool-sizing section and its charts; a line saying it was not measured otherwise.
+    let pools_charts = pools::charts(facts.pools.as_ref());
+    markdown.push_str(&pools::markdown(
+        facts.pools.as_ref(),
+        &pools_charts,
+        CHARTS_DIR,
+    ));
+    charts.extend(pools_charts);
     Report { markdown, charts }
 }
 

@@ -2,8 +2,10 @@
 //! every column the report reads is one the results files have, so a renamed or dropped column
 //! fails here rather than in a reader's `make report`.
 
-use report::data::{PassRow, ProbeRow, QueueRow, RawRow, RoundRow, SizesRow, SummaryRow};
-use results_format::{CsvFile, PASSES, PROBES, QUEUE_SUMMARY, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
+use report::data::{PassRow, PoolsRow, ProbeRow, QueueRow, RawRow, RoundRow, SizesRow, SummaryRow};
+use results_format::{
+    CsvFile, PASSES, POOLS_SUMMARY, PROBES, QUEUE_SUMMARY, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY,
+};
 
 /// Each file with the columns the report reads from it.
 const READ: [(CsvFile, &[&str]); 5] = [
@@ -26,6 +28,9 @@ fn every_column_the_report_reads_is_in_the_results_format() {
     }
     for col in QueueRow::COLUMNS {
         assert!(QUEUE_SUMMARY.has(col), "queue_summary.csv: no `{col}`");
+    }
+    for col in PoolsRow::COLUMNS {
+        assert!(POOLS_SUMMARY.has(col), "pools_summary.csv: no `{col}`");
     }
 }
 

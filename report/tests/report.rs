@@ -802,9 +802,21 @@ fn the_charts_list_names_every_chart_the_report_writes() {
         .map(|c| c.file)
         .collect();
     written.sort_unstable();
-    let mut listed = results_format::CHARTS.to_vec();
+    // The baseline's run has no pools experiment (its own run, `make bench-pools`): every
+    // chart but the pools section's.
+    assert!(
+        results.pools.is_none(),
+        "pools not measured in the baseline"
+    );
+    let mut listed: Vec<&str> = results_format::CHARTS
+        .iter()
+        .copied()
+        .filter(|c| !results_format::POOLS_CHARTS.contains(c))
+        .collect();
     listed.sort_unstable();
     assert_eq!(written, listed);
+    let md = report::generate(&results).markdown;
+    assert!(md.contains("Pools not measured in this run"), "{md}");
 }
 
 /// The report of an external run (`tests/fixtures/external`: `bench-runner --url` at a server
@@ -859,4 +871,62 @@ fn an_external_report_never_recommends_what_it_advises_against() {
     assert!(!md.contains("( + )") && !md.contains("()"), "{md}");
     // One offload measured: no "cheapest … and the costliest" of the same pair.
     assert!(!md.contains("costliest /thread"), "{md}");
+}
+
+/// The pools experiment's section from a real short run (`tests/fixtures/pools`: tokio, one
+/// worker, `/rayon` and `/thread` at pools of 1 and 2, `/rayon` also at nice 19, 2 passes):
+/// the facts follow the file (the cheapest configuration whose probe p99 and rounds' worst are
+/// below its T1), the section and a chart per strategy are written, and nothing else.
+#[test]
+fn a_pools_run_gets_its_section_from_the_facts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pools");
+    let r = Results::load(&dir).expect("the pools fixture loads");
+    assert!(!r.has_batch());
+    let rows = r.pools.as_ref().expect("pools rows");
+    assert_eq!(rows.len(), 6);
+    let f = Facts::of(&r);
+    let pools = f.pools.as_ref().expect("pools facts");
+    assert_eq!(pools.cores, 2);
+    assert_eq!(pools.choices.len(), 1);
+    // The choice, re-derived from the rows themselves.
+    let below = |p: &report::data::PoolsRow| {
+        let t1_us = p.t1_ms.expect("t1") * 1e3;
+        [
+            p.probe_latency_us_p99,
+            p.probe_worst_us_min,
+            p.probe_worst_us_max,
+        ]
+        .iter()
+        .all(|v| v.expect("probe") < t1_us)
+    };
+    let cheapest = rows.iter().filter(|p| below(p)).min_by(|a, b| {
+        let m = |p: &report::data::PoolsRow| p.batch_ms_median.expect("batch");
+        m(a).total_cmp(&m(b))
+    });
+    let choice = &pools.choices[0];
+    assert_eq!(choice.below, rows.iter().filter(|p| below(p)).count());
+    match (cheapest, &choice.best) {
+        (Some(want), Some(got)) => {
+            assert_eq!(
+                (want.strategy, want.pool_threads, want.pool_nice),
+                (got.strategy, got.pool, got.nice)
+            );
+        }
+        (None, None) => {}
+        (want, got) => panic!("{want:?} against {got:?}"),
+    }
+    let report = report::generate(&r);
+    let files: Vec<&str> = report.charts.iter().map(|c| c.file).collect();
+    assert_eq!(files, ["pools_rayon.svg", "pools_thread.svg"]);
+    assert!(
+        report.markdown.contains("## Pool size"),
+        "{}",
+        report.markdown
+    );
+    assert!(
+        report.markdown.contains("| tokio (tokio + axum) | 1 |"),
+        "{}",
+        report.markdown
+    );
+    assert!(!report.markdown.contains("Pools not measured"));
 }

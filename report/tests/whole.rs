@@ -61,7 +61,7 @@ fn check(results: &Path, expected: &Path) {
 #[test]
 fn the_fixtures_reports_are_the_expected_ones() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    for name in ["results", "external"] {
+    for name in ["results", "external", "pools"] {
         check(
             &fixtures.join(name),
             &fixtures.join("expected").join(name).join("REPORT.md"),
@@ -71,7 +71,12 @@ fn the_fixtures_reports_are_the_expected_ones() {
 
 #[test]
 fn the_committed_reports_are_what_the_report_makes_of_their_results() {
-    for dir in ["results", "results/separate-cores", "results/argon2"] {
+    for dir in [
+        "results",
+        "results/separate-cores",
+        "results/argon2",
+        "results/pools",
+    ] {
         let dir = root().join(dir);
         check(&dir, &dir.join("REPORT.md"));
     }

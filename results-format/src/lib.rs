@@ -11,6 +11,7 @@
 //! | [`SIZES_RAW`], [`SIZES_PROBES`], [`SIZES_SUMMARY`], [`SIZES_FILES`] | the sizes experiment's CSV files |
 //! | [`RATE_RAW`], [`RATE_PROBES`], [`RATE_SUMMARY`], [`RATE_FILES`] | the rate experiment's files |
 //! | [`QUEUE_RAW`], [`QUEUE_SUMMARY`], [`QUEUE_FILES`] | the queue experiment's files |
+//! | [`POOLS_RAW`], [`POOLS_SUMMARY`], [`POOLS_FILES`] | the pools experiment's files (pool sizes) |
 //! | [`Experiment`] | bench-runner's experiments, each with its own CSV files ([`Experiment::files`]) |
 //! | [`METADATA`] | the name of metadata.json |
 //! | [`FILES`] | every file a run may write, in the order they are written |
@@ -116,7 +117,7 @@ pub const CSV_FILES: [CsvFile; 5] = [RAW, PROBES, ROUNDS, SUMMARY, PASSES];
 /// ([`Experiment::ALL`] order), then metadata.json. A run writes the files of the experiments it
 /// ran and metadata.json, and removes the others from its results directory: the directory
 /// holds one run, which metadata.json describes.
-pub const FILES: [&str; 14] = [
+pub const FILES: [&str; 16] = [
     RAW.name,
     PROBES.name,
     ROUNDS.name,
@@ -130,6 +131,8 @@ pub const FILES: [&str; 14] = [
     RATE_SUMMARY.name,
     QUEUE_RAW.name,
     QUEUE_SUMMARY.name,
+    POOLS_RAW.name,
+    POOLS_SUMMARY.name,
     METADATA,
 ];
 
@@ -148,11 +151,25 @@ pub enum Experiment {
     /// `/queue` on its broker: a burst of jobs with 1, 2… worker processes (and `/jobs` in
     /// process beside it), then a worker killed mid-burst.
     Queue,
+    /// The pool-sizing sweep: the CPU pool's (or the blocking pool's) size swept over a list
+    /// that scales with the cores, at normal and low priority, at the batch's load. Not in a
+    /// default run (too long for it): `--experiment pools`, `make bench-pools`.
+    Pools,
 }
 
 impl Experiment {
-    /// Every experiment, in the order a run measures them.
-    pub const ALL: [Experiment; 4] = [
+    /// Every experiment, in the order a run measures them (`--experiment all`).
+    pub const ALL: [Experiment; 5] = [
+        Experiment::Batch,
+        Experiment::Sizes,
+        Experiment::Rate,
+        Experiment::Queue,
+        Experiment::Pools,
+    ];
+
+    /// What a run without `--experiment` measures (`make all-bench`): all but the pools
+    /// sweep, which has a make target of its own to keep the default run's budget.
+    pub const DEFAULT: [Experiment; 4] = [
         Experiment::Batch,
         Experiment::Sizes,
         Experiment::Rate,
@@ -166,6 +183,7 @@ impl Experiment {
             Experiment::Sizes => "sizes",
             Experiment::Rate => "rate",
             Experiment::Queue => "queue",
+            Experiment::Pools => "pools",
         }
     }
 
@@ -181,6 +199,7 @@ impl Experiment {
             Experiment::Sizes => &SIZES_FILES,
             Experiment::Rate => &RATE_FILES,
             Experiment::Queue => &QUEUE_FILES,
+            Experiment::Pools => &POOLS_FILES,
         }
     }
 }
@@ -194,7 +213,7 @@ pub const CHARTS_DIR: &str = "charts";
 pub const DERIVED: [&str; 2] = [REPORT_FILE, CHARTS_DIR];
 /// Every chart the report may write under [`CHARTS_DIR`] (the report's tests check each of its
 /// charts is listed): a file of another name in `charts/` is not the report's.
-pub const CHARTS: [&str; 11] = [
+pub const CHARTS: [&str; 15] = [
     "batch_time.svg",
     "probe_latency.svg",
     "probe_vs_lag.svg",
@@ -206,12 +225,24 @@ pub const CHARTS: [&str; 11] = [
     "rate_latency.svg",
     "rate_goodput.svg",
     "queue_throughput.svg",
+    "pools_rayon.svg",
+    "pools_jobs.svg",
+    "pools_bounded.svg",
+    "pools_thread.svg",
+];
+/// The pools experiment's charts (among [`CHARTS`]): drawn only by a run that measured it
+/// (`make bench-pools`), never by the default run's baseline.
+pub const POOLS_CHARTS: [&str; 4] = [
+    "pools_rayon.svg",
+    "pools_jobs.svg",
+    "pools_bounded.svg",
+    "pools_thread.svg",
 ];
 /// What the Makefile puts inside a results directory beside a run's files: the run with the
-/// cores kept apart (`SEPARATE_OUT`), the argon2 run (`ARGON2_OUT`), each a results directory of
-/// its own, and `make generator-ceiling`'s file. bench-runner carries them over when it replaces
+/// cores kept apart (`SEPARATE_OUT`), the argon2 run (`ARGON2_OUT`), the pool-sizing sweep
+/// (`POOLS_OUT`), each a results directory of its own, and `make generator-ceiling`'s file. bench-runner carries them over when it replaces
 /// the run's files and does not count them as foreign.
-pub const NESTED: [&str; 3] = ["separate-cores", "argon2", "generator-ceiling.txt"];
+pub const NESTED: [&str; 4] = ["separate-cores", "argon2", "pools", "generator-ceiling.txt"];
 
 /// raw.csv: one row per request of every round.
 pub const RAW: CsvFile = CsvFile {
@@ -617,6 +648,98 @@ pub const CAPACITY_EXECUTOR: &str = "executor";
 /// capacity is cores ÷ T1.
 pub const CAPACITY_CORES: &str = "cores";
 
+/// The pools experiment's CSV files, in the order they are written.
+pub const POOLS_FILES: [CsvFile; 2] = [POOLS_RAW, POOLS_SUMMARY];
+
+/// pools_raw.csv: one row per round of the pools experiment: a pair (target × workers ×
+/// strategy) at one pool size (`pool_threads`: the server's `--cpu-threads` for `/rayon`,
+/// `/jobs` and `/bounded`, its `--blocking-threads` for `/thread`) and one priority of the
+/// pool (`pool_nice`: 0, or 19 through `--cpu-pool-nice`, for the CPU pool's strategies).
+pub const POOLS_RAW: CsvFile = CsvFile {
+    name: "pools_raw.csv",
+    columns: &[
+        "target",
+        "runtime",
+        "framework",
+        "client",
+        "workers",
+        "strategy",
+        "kernel",
+        "n",
+        "concurrency",
+        "pool_threads",
+        "pool_nice",
+        "round",
+        "pass",
+        "position",
+        "server_pid",
+        "lone_ms",
+        "batch_ms",
+        "ideal_batch_ms",
+        "efficiency",
+        "latency_us_p50",
+        "latency_us_max",
+        "requests",
+        "errors",
+        "probes",
+        "probe_errors",
+        "probe_latency_us_p50",
+        "probe_latency_us_max",
+        "lag_us_p99",
+        "server_cpu_ms",
+        "server_cores_used",
+        "executor_oncpu_ms",
+        "executor_runq_ms",
+        "pool_oncpu_ms",
+        "server_runq_ms",
+        "attribution",
+    ],
+};
+
+/// pools_summary.csv: one row per target × workers × strategy × `pool_threads` × `pool_nice`,
+/// derived from its rows of pools_raw.csv (and the pair's probes, pooled for the p99):
+/// T1, batch time over the rounds (median and range: the interval the report quotes), the
+/// pooled request and probe p99, the range of the rounds' worst probes, the lag, the CPU
+/// used and the run-queue wait.
+pub const POOLS_SUMMARY: CsvFile = CsvFile {
+    name: "pools_summary.csv",
+    columns: &[
+        "target",
+        "runtime",
+        "framework",
+        "client",
+        "workers",
+        "strategy",
+        "kernel",
+        "n",
+        "concurrency",
+        "pool_threads",
+        "pool_nice",
+        "rounds",
+        "result",
+        "failure",
+        "t1_ms",
+        "ideal_batch_ms",
+        "batch_ms_median",
+        "batch_ms_min",
+        "batch_ms_max",
+        "efficiency_median",
+        "latency_us_p99",
+        "probes",
+        "probe_errors",
+        "probe_latency_us_p99",
+        "probe_worst_us_min",
+        "probe_worst_us_max",
+        "lag_us_p99_median",
+        "server_cpu_ms_median",
+        "server_cores_used_median",
+        "executor_runq_ms_per_thread_median",
+        "server_runq_ms_median",
+        "attribution",
+        "note",
+    ],
+};
+
 /// The queue experiment's CSV files, in the order they are written.
 pub const QUEUE_FILES: [CsvFile; 2] = [QUEUE_RAW, QUEUE_SUMMARY];
 
@@ -793,6 +916,25 @@ mod tests {
     }
 
     #[test]
+    fn pools_files_carry_the_pool_size_and_are_not_in_a_default_run() {
+        for file in POOLS_FILES {
+            assert!(file.name.starts_with("pools_"), "{}", file.name);
+            assert!(
+                file.has("pool_threads") && file.has("pool_nice"),
+                "{}",
+                file.name
+            );
+        }
+        assert!(!Experiment::DEFAULT.contains(&Experiment::Pools));
+        assert!(Experiment::ALL.contains(&Experiment::Pools));
+        assert!(
+            Experiment::DEFAULT
+                .iter()
+                .all(|e| Experiment::ALL.contains(e))
+        );
+    }
+
+    #[test]
     fn the_files_in_order() {
         assert_eq!(
             FILES,
@@ -810,6 +952,8 @@ mod tests {
                 "rate_summary.csv",
                 "queue_raw.csv",
                 "queue_summary.csv",
+                "pools_raw.csv",
+                "pools_summary.csv",
                 "metadata.json"
             ]
         );

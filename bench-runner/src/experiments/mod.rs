@@ -6,8 +6,10 @@
 //! - [`sizes`]: the work-size sweep, one round per `n` in each visit.
 //! - [`rate`]: open-loop steps at offered loads, one step per visit.
 //! - [`queue`]: `/queue`'s bursts with 1, 2 worker processes, and a worker killed.
+//! - [`pools`]: the pool-size sweep, each size a pair of its own visited as the batch's.
 
 pub mod batch;
+pub mod pools;
 pub mod queue;
 pub mod rate;
 pub mod sizes;
@@ -29,5 +31,6 @@ pub async fn run(
         Experiment::Sizes => sizes::run(bench, settings, binaries).await,
         Experiment::Rate => rate::run(bench, settings, binaries).await,
         Experiment::Queue => queue::run(bench, settings, binaries).await,
+        Experiment::Pools => pools::run(bench, settings, binaries).await,
     }
 }

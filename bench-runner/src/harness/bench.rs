@@ -282,6 +282,20 @@ impl Bench {
         log: &dyn Log,
         body: impl AsyncFnOnce(&mut Session<'_>, &mut Measurement) -> Result<(), String>,
     ) {
+        self.visit_with(subject, &[], m, log, body).await;
+    }
+
+    /// [`Bench::visit`], with `extra` added to the server's command line (after the run's
+    /// `--server-arg`s): how the pools experiment sets each pair's pool size. A `--server-arg`
+    /// giving the same flag makes the server refuse to start (the pair fails, saying so).
+    pub async fn visit_with(
+        &self,
+        subject: Subject<'_>,
+        extra: &[String],
+        m: &mut Measurement,
+        log: &dyn Log,
+        body: impl AsyncFnOnce(&mut Session<'_>, &mut Measurement) -> Result<(), String>,
+    ) {
         if m.not_applicable.is_some() || m.failure.is_some() {
             return;
         }
@@ -293,7 +307,7 @@ impl Bench {
                 workers,
             } => {
                 let mut pair = match self
-                    .start_pair(target, binary, workers, m.strategy, &[])
+                    .start_pair(target, binary, workers, m.strategy, extra)
                     .await
                 {
                     Ok(pair) => pair,

@@ -294,6 +294,11 @@ impl Served {
                      tell; measured here it flooded servers (docs/servers.md)"
                         .to_owned(),
                 ),
+                Experiment::Pools => Some(
+                    "the pool sizes are the servers' own flags (--cpu-threads, \
+                     --blocking-threads), which only the servers bench-runner starts take"
+                        .to_owned(),
+                ),
                 Experiment::Batch | Experiment::Queue => None,
             };
             match why {
@@ -380,7 +385,7 @@ mod tests {
             honours_n: Some(true),
             n: 10_000,
         };
-        let (kept, left) = served.experiments(&Experiment::ALL);
+        let (kept, left) = served.experiments(&Experiment::DEFAULT);
         assert_eq!(
             kept,
             [Experiment::Batch, Experiment::Sizes, Experiment::Queue]
@@ -390,9 +395,16 @@ mod tests {
             left[0].starts_with("rate: skipped for a --url server"),
             "{left:?}"
         );
+        // The pool sizes are flags of the servers bench-runner starts.
+        let (kept, left) = served.experiments(&[Experiment::Pools]);
+        assert!(kept.is_empty());
+        assert!(
+            left[0].starts_with("pools: skipped for a --url server"),
+            "{left:?}"
+        );
         for honours in [Some(false), None] {
             served.honours_n = honours;
-            let (kept, left) = served.experiments(&Experiment::ALL);
+            let (kept, left) = served.experiments(&Experiment::DEFAULT);
             assert_eq!(kept, [Experiment::Batch, Experiment::Queue]);
             assert!(left[0].starts_with("sizes: skipped"), "{left:?}");
         }

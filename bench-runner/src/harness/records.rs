@@ -187,6 +187,10 @@ pub struct Measurement {
     pub not_applicable: Option<String>,
     /// Remarks for the reader (what was not measured and why).
     pub notes: Vec<String>,
+    /// What sets this pair apart beyond target, workers and strategy (the pools experiment's
+    /// pool size and priority, `pool 4, nice 19`), appended to its name so that messages and
+    /// stop notes tell its configurations apart.
+    pub variant: Option<String>,
 }
 
 impl Measurement {
@@ -201,18 +205,23 @@ impl Measurement {
             failure: None,
             not_applicable: None,
             notes: vec![],
+            variant: None,
         }
     }
 
     /// `tokio, workers=1, /thread`: how messages name the pair.
     pub fn name(&self) -> String {
-        match self.labels.workers {
+        let name = match self.labels.workers {
             Some(w) => format!(
                 "{}, workers={w}, {}",
                 self.labels.target,
                 self.strategy.path()
             ),
             None => format!("{}, {}", self.labels.target, self.strategy.path()),
+        };
+        match &self.variant {
+            Some(v) => format!("{name}, {v}"),
+            None => name,
         }
     }
 }

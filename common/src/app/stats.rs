@@ -99,6 +99,7 @@ impl App {
             max_n: self.limits.max_n,
             kernel: self.limits.kernel.name().into(),
             cpu_threads: self.cpu_pool.threads(),
+            threads_alive: crate::threads::AliveThreads::now(),
             in_flight: self.in_flight.count(),
             background: self.background.stats(self.limits.max_background),
             bounded: self.gate.stats(),
@@ -160,8 +161,14 @@ pub struct Stats {
     /// than the field.
     #[serde(default = "default_kernel_name")]
     pub kernel: String,
-    /// Threads of the CPU pool (`--cpu-threads`).
+    /// Configured: threads of the CPU pool (`--cpu-threads`); `/bounded`'s permits are
+    /// `bounded.permits`. Measured: `threads_alive.cpu_pool`.
     pub cpu_threads: usize,
+    /// Measured: the OS threads alive now by role, from their names (`/proc/self/task`):
+    /// the CPU pool's real size, and the blocking pool's threads alive (at most
+    /// `blocking_threads_max`); `null` off Linux and in bodies from older servers.
+    #[serde(default)]
+    pub threads_alive: Option<crate::threads::AliveThreads>,
     /// Strategy requests being handled now.
     pub in_flight: usize,
     /// Background-job accounting.

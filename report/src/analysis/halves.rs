@@ -117,6 +117,7 @@ pub fn split(r: &Results, h: Half) -> Option<Results> {
         sizes: vec![],
         rate: None,
         queue: None,
+        pools: None,
         passes: r
             .passes
             .iter()

@@ -10,6 +10,8 @@
 //! - [`sizes`]: the sizes experiment's offload costs (the cheapest and costliest among them)
 //!   and crossover work sizes.
 //! - [`queue`]: the task queue's broker hops, scale-out verdicts and fault tally.
+//! - [`pools`]: the pools experiment's configurations against T1, the cheapest below it per
+//!   runtime and worker count, and how often each pool size kept the probe below T1.
 //! - [`rate`]: the rate experiment's knee and overload behaviour per pair.
 //! - [`drift`]: the machine's speed per pass, and whether the run drifted.
 //! - [`halves`]: the batch's results cut into its odd and its even passes.
@@ -27,6 +29,7 @@ pub mod claims;
 pub mod drift;
 pub mod halves;
 pub mod noise;
+pub mod pools;
 pub mod queue;
 pub mod rate;
 pub mod sizes;
@@ -94,6 +97,8 @@ pub struct Facts {
     pub rate_steps: Option<rate::StepTally>,
     /// The task queue's broker hops, scale-out verdicts and fault runs.
     pub queue: queue::QueueFacts,
+    /// The pools experiment's facts; `None` when the run did not measure it.
+    pub pools: Option<pools::PoolsFacts>,
     /// What the most workers change against the fewest; `None` with a single worker count.
     pub speedups: Option<Speedups>,
     /// The median T1 over the pairs measured, ms, the upper middle value of an even count:
@@ -151,6 +156,7 @@ impl Facts {
             rate_steps: r.rate.as_ref().map(rate::tally),
             sizes: sizes::SizesFacts::of(r),
             queue: queue::QueueFacts::of(r),
+            pools: pools::PoolsFacts::of(r),
             speedups: work::speedups(r),
             t1_median_upper: stats::median_upper(t1()),
             t1_median_lower: stats::median_lower(t1()),

@@ -16,9 +16,11 @@ use results_format::{Experiment, METADATA, PASSES, PROBES, RAW, ROUNDS, SIZES_SU
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub mod pools;
 pub mod queue;
 pub mod rate;
 
+pub use pools::PoolsRow;
 pub use queue::{Cores, QueueResults, QueueRow};
 pub use rate::{RateResults, RateRow};
 
@@ -487,6 +489,9 @@ pub struct Results {
     pub rate: Option<RateResults>,
     /// queue_summary.csv, if the run measured the queue experiment.
     pub queue: Option<QueueResults>,
+    /// pools_summary.csv, if the run measured the pools experiment (`None`: pools not
+    /// measured, as in the default run's baseline: `make bench-pools` writes its own).
+    pub pools: Option<Vec<PoolsRow>>,
     /// passes.csv, in file order; empty for a run from before passes (each pair's rounds back
     /// to back) or without the batch experiment.
     pub passes: Vec<PassRow>,
@@ -636,12 +641,17 @@ impl Results {
         } else {
             None
         };
+        let pools = if ran(Experiment::Pools) {
+            Some(pools::load(dir)?)
+        } else {
+            None
+        };
         if !ran(Experiment::Batch) {
-            if sizes.is_empty() && rate.is_none() && queue.is_none() {
+            if sizes.is_empty() && rate.is_none() && queue.is_none() && pools.is_none() {
                 return Err(DataError::Inconsistent {
                     path: dir.join(METADATA),
                     message: format!(
-                        "experiments {:?}: none the report knows (batch, sizes, rate, queue)",
+                        "experiments {:?}: none the report knows (batch, sizes, rate, queue, pools)",
                         metadata.experiments
                     ),
                 });
@@ -649,6 +659,7 @@ impl Results {
             return Ok(Results {
                 rate,
                 queue,
+                pools,
                 passes: vec![],
                 metadata,
                 summary: vec![],
@@ -731,6 +742,7 @@ impl Results {
         Ok(Results {
             rate,
             queue,
+            pools,
             passes,
             metadata,
             summary,
@@ -826,7 +838,7 @@ impl Results {
     }
 }
 
-fn strategy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Strategy, D::Error> {
+pub(crate) fn strategy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Strategy, D::Error> {
     let name = String::deserialize(d)?;
     Strategy::from_name(&name).ok_or_else(|| {
         let known: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
@@ -1159,6 +1171,7 @@ pub(crate) mod fake {
             sizes: vec![],
             rate: None,
             queue: None,
+            pools: None,
         }
     }
 }
@@ -1200,6 +1213,7 @@ mod tests {
         check::<ProbeRow>(ProbeRow::COLUMNS);
         check::<RoundRow>(RoundRow::COLUMNS);
         check::<PassRow>(PassRow::COLUMNS);
+        check::<PoolsRow>(PoolsRow::COLUMNS);
     }
 
     #[test]
