@@ -99,6 +99,16 @@ pub struct ServerArgs {
     #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = parse_seconds)]
     pub job_ttl: Duration,
 
+    /// Most answers /cached keeps (moka's bound: past it, the least likely to be asked again
+    /// are evicted, or a new one is not admitted). About 200 bytes each.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_capacity: u64,
+
+    /// How long /cached keeps an answer after computing it; afterwards the next request for it
+    /// computes it again.
+    #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub cache_ttl: Duration,
+
     /// How long a client may take to send its request headers before the connection is closed
     /// (so a client that never finishes them holds nothing forever) [default: 10; async-std/tide:
     /// fixed at 60 by async-h1, which cannot change it].
@@ -222,6 +232,8 @@ impl ServerArgs {
             max_queue: size(self.max_queue),
             job_capacity: size(self.job_capacity),
             job_ttl: self.job_ttl,
+            cache_capacity: self.cache_capacity,
+            cache_ttl: self.cache_ttl,
             lag_interval: (!self.no_lag_monitor)
                 .then(|| Duration::from_micros(self.lag_interval_us)),
             panic_on_n: self.panic_on_n,
