@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::Strategy;
 use conformance::{Outcome, Report};
 
+use super::cache_mix::{CacheRound, Keys};
 use super::http::RequestError;
 use super::lag::LagWindow;
 use super::probe::ProbeRecord;
@@ -187,6 +188,11 @@ pub struct Measurement {
     pub not_applicable: Option<String>,
     /// Remarks for the reader (what was not measured and why).
     pub notes: Vec<String>,
+    /// `/cached` only: the `n` it has asked for so far (each round a fresh one).
+    pub keys: Keys,
+    /// `/cached` only: its rounds with the cache's counts, the batch's own (`Mix::Identical`)
+    /// and those at each hit ratio asked.
+    pub cache_rounds: Vec<CacheRound>,
 }
 
 impl Measurement {
@@ -201,6 +207,8 @@ impl Measurement {
             failure: None,
             not_applicable: None,
             notes: vec![],
+            keys: Keys::default(),
+            cache_rounds: vec![],
         }
     }
 

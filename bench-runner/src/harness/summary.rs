@@ -807,6 +807,8 @@ pub(crate) mod tests {
             failure: Some("1 of 8 requests failed: 1 timeout".into()),
             not_applicable: None,
             notes: vec!["a".into(), "b".into()],
+            keys: Default::default(),
+            cache_rounds: vec![],
         }
     }
 
