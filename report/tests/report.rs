@@ -860,3 +860,22 @@ fn an_external_report_never_recommends_what_it_advises_against() {
     // One offload measured: no "cheapest … and the costliest" of the same pair.
     assert!(!md.contains("costliest /thread"), "{md}");
 }
+
+/// A run from before `/cached` (the committed baseline has no cache.csv) still loads, and its
+/// report says `/cached` was not measured rather than showing figures it does not have.
+#[test]
+fn a_run_without_cache_csv_says_cached_was_not_measured() {
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results");
+    if baseline.join(results_format::CACHE.name).exists() {
+        // A baseline rerun with /cached: the fixture's test covers the section.
+        return;
+    }
+    let results = Results::load(&baseline).expect("the baseline loads");
+    assert!(results.cache.is_empty());
+    let md = report::generate(&results).markdown;
+    assert!(
+        md.contains("## Answers that repeat: /cached")
+            && md.contains("was not measured in this run: no cache.csv"),
+        "{md}"
+    );
+}

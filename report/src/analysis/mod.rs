@@ -21,6 +21,7 @@ use common::strategy::Execution;
 use crate::data::{PairKey, Results};
 use noise::Figure;
 
+pub mod cache;
 pub mod drift;
 pub mod noise;
 pub mod queue;
@@ -68,6 +69,9 @@ pub struct Facts {
     pub rate_steps: Option<rate::StepTally>,
     /// The task queue's broker hops, scale-out verdicts and fault runs.
     pub queue: queue::QueueFacts,
+    /// `/cached` at each key mix beside `/rayon`, per setting (cache.csv); empty when the run
+    /// did not measure it.
+    pub cache: Vec<cache::CacheSetting>,
     /// What the most workers change against the fewest; `None` with a single worker count.
     pub speedups: Option<Speedups>,
     /// The median T1 over the pairs measured, ms, the upper middle value of an even count:
@@ -108,6 +112,7 @@ impl Facts {
             rate_steps: r.rate.as_ref().map(rate::tally),
             sizes: sizes::SizesFacts::of(r),
             queue: queue::QueueFacts::of(r),
+            cache: cache::of(r),
             speedups: work::speedups(r),
             t1_median_upper: stats::median_upper(t1()),
             t1_median_lower: stats::median_lower(t1()),

@@ -16,6 +16,7 @@ use results_format::{Experiment, METADATA, PASSES, PROBES, RAW, ROUNDS, SIZES_SU
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub mod cache;
 pub mod queue;
 pub mod rate;
 
@@ -486,6 +487,8 @@ pub struct Results {
     /// passes.csv, in file order; empty for a run from before passes (each pair's rounds back
     /// to back) or without the batch experiment.
     pub passes: Vec<PassRow>,
+    /// cache.csv, in file order; empty for a run from before `/cached` or without it.
+    pub cache: Vec<cache::CacheRow>,
 }
 
 /// One row of passes.csv: the machine's speed in one pass.
@@ -646,6 +649,7 @@ impl Results {
                 rate,
                 queue,
                 passes: vec![],
+                cache: vec![],
                 metadata,
                 summary: vec![],
                 rounds: vec![],
@@ -724,10 +728,13 @@ impl Results {
         } else {
             vec![]
         };
+        // A run from before /cached has no cache.csv.
+        let cache = cache::load(dir)?;
         Ok(Results {
             rate,
             queue,
             passes,
+            cache,
             metadata,
             summary,
             rounds,
@@ -1145,6 +1152,7 @@ pub(crate) mod fake {
         }
         Results {
             passes: vec![],
+            cache: vec![],
             metadata,
             summary,
             rounds: round_rows,
