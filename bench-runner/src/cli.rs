@@ -652,6 +652,21 @@ mod tests {
     }
 
     #[test]
+    fn cache_hit_ratios_are_sorted_once_and_bounded() {
+        let s = parse(&["--cache-hit", "0.9,0,0.9"])
+            .settings()
+            .expect("settings");
+        assert_eq!(s.cache_hit, [0.0, 0.9]);
+        let s = parse(&["--cache-hit", "none"])
+            .settings()
+            .expect("settings");
+        assert!(s.cache_hit.is_empty());
+        for bad in ["1.5", "-0.1", "x", ""] {
+            assert!(refused(&["--cache-hit", bad]), "{bad}");
+        }
+    }
+
+    #[test]
     fn defaults() {
         let s = parse(&[]).settings().expect("settings");
         let cores = common::cli::cores();
@@ -670,6 +685,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(s.strategies, Strategy::ALL.to_vec());
+        assert_eq!(s.cache_hit, [0.0, 0.5, 0.9, 0.99]);
         assert_eq!(s.plan.n, DEFAULT_N);
         assert_eq!(s.plan.concurrency, 20);
         assert_eq!(s.plan.rounds, 6);
