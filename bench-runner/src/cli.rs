@@ -144,6 +144,15 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_strategy, help_heading = "What to measure")]
     pub strategy: Vec<Strategy>,
 
+    /// /cached in the batch experiment: besides its batch of identical requests (which miss
+    /// together: the coalescing case), one round per pass at each of these hit ratios (0 to 1,
+    /// comma-separated): each request asks for a pre-computed n with that probability, for a
+    /// never-asked one otherwise (drawn from --seed); cache.csv reports the ratio the server
+    /// counted. `none`: the identical batch only.
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_hit_ratio,
+          default_value = "0,0.5,0.9,0.99", help_heading = "What to measure")]
+    pub cache_hit: Vec<Option<f64>>,
+
     /// Rounds (batches) per pair, one per pass: every pass visits each pair once, in an
     /// order shuffled from --seed, on a fresh server process; in the sizes experiment, rounds
     /// per n; in the queue experiment, bursts per configuration [default: 6; 1 with --quick].
@@ -525,8 +534,12 @@ impl Cli {
         };
         pool_sizes.sort_unstable();
         pool_sizes.dedup();
+        let mut cache_hit: Vec<f64> = self.cache_hit.iter().flatten().copied().collect();
+        cache_hit.sort_by(f64::total_cmp);
+        cache_hit.dedup();
         Ok(Settings {
             pool_sizes,
+            cache_hit,
             queue,
             rate,
             seed: self.seed,
@@ -604,6 +617,19 @@ fn parse_strategy(s: &str) -> Result<Strategy, String> {
 }
 
 /// A positive finite number (a load fraction or a rate): 0, negatives, NaN and infinity refused.
+/// A hit ratio for `--cache-hit`: 0 to 1; `none` for no key-mix round.
+fn parse_hit_ratio(s: &str) -> Result<Option<f64>, String> {
+    if s.trim() == "none" {
+        return Ok(None);
+    }
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (0.0..=1.0).contains(v))
+        .map(Some)
+        .ok_or_else(|| format!("a hit ratio is a number from 0 to 1 (or `none`), got {s:?}"))
+}
+
 fn parse_positive(s: &str) -> Result<f64, String> {
     s.trim()
         .parse::<f64>()
@@ -659,6 +685,21 @@ mod tests {
     }
 
     #[test]
+    fn cache_hit_ratios_are_sorted_once_and_bounded() {
+        let s = parse(&["--cache-hit", "0.9,0,0.9"])
+            .settings()
+            .expect("settings");
+        assert_eq!(s.cache_hit, [0.0, 0.9]);
+        let s = parse(&["--cache-hit", "none"])
+            .settings()
+            .expect("settings");
+        assert!(s.cache_hit.is_empty());
+        for bad in ["1.5", "-0.1", "x", ""] {
+            assert!(refused(&["--cache-hit", bad]), "{bad}");
+        }
+    }
+
+    #[test]
     fn defaults() {
         let s = parse(&[]).settings().expect("settings");
         let cores = common::cli::cores();
@@ -677,6 +718,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(s.strategies, Strategy::ALL.to_vec());
+        assert_eq!(s.cache_hit, [0.0, 0.5, 0.9, 0.99]);
         assert_eq!(s.plan.n, DEFAULT_N);
         assert_eq!(s.plan.concurrency, 20);
         assert_eq!(s.plan.rounds, 6);

@@ -269,6 +269,7 @@ async fn measure(
         .with_external_strategies(settings.strategies.clone())
         .with_server_args(settings.server_args.clone())
         .with_queue(queue)
+        .with_cache_mixes(settings.cache_hit.clone(), settings.seed)
         .with_stop(stop.clone());
 
     let cores = match (&settings.server_cpus, &settings.client_cpus) {

@@ -75,6 +75,9 @@ pub struct Settings {
     pub seed: u64,
     /// Where /queue's broker is and how many workers it gets.
     pub queue: QueuePlan,
+    /// `--cache-hit`: the hit ratios /cached is measured at besides its identical batch,
+    /// ascending, each once.
+    pub cache_hit: Vec<f64>,
     /// The pools experiment's pool sizes, ascending, each once.
     pub pool_sizes: Vec<usize>,
 }

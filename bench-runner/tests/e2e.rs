@@ -388,6 +388,29 @@ fn quick_run_against_every_server_writes_verified_csvs() {
         v.parse::<u64>().expect("latency_us");
     }
 
+    // /cached on every server: its identical batch (each round a fresh n, computed once for
+    // the C requests: the server's own count), then one round per default --cache-hit ratio.
+    let cache = Csv::read(&out.join(results_format::CACHE.name));
+    assert_eq!(cache.header, results_format::CACHE.header());
+    let mixes = ["identical", "hit_0", "hit_0.5", "hit_0.9", "hit_0.99"];
+    assert_eq!(cache.rows.len(), TARGETS.len() * mixes.len());
+    for row in &cache.rows {
+        let get = |name: &str| row[cache.col(name)].as_str();
+        assert_eq!(get("strategy"), "cached");
+        assert!(mixes.contains(&get("mix")), "{row:?}");
+        assert_eq!(get("errors"), "0", "{row:?}");
+        let lookups: u64 = ["hits", "misses", "coalesced"]
+            .iter()
+            .map(|c| get(c).parse::<u64>().expect("count"))
+            .sum();
+        assert_eq!(lookups.to_string(), get("requests"), "{row:?}");
+        match get("mix") {
+            "identical" => assert_eq!(get("computed_per_round_mean"), "1.00", "{row:?}"),
+            "hit_0" => assert_eq!(get("hits"), "0", "{row:?}"),
+            _ => {}
+        }
+    }
+
     let rounds_csv = Csv::read(&out.join("rounds.csv"));
     assert_eq!(rounds_csv.header, ROUNDS.header());
     assert_eq!(rounds_csv.rows.len(), measured * rounds);
@@ -704,6 +727,7 @@ fn help_documents_every_option() {
         "--target",
         "--workers",
         "--strategy",
+        "--cache-hit",
         "--rounds",
         "--concurrency",
         "--n",

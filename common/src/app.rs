@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::broker::{Broker, BrokerError};
+use crate::cache::ResultCache;
 use crate::cpu_pool::CpuPool;
 use crate::gate::Gate;
 use crate::jobs::{JobLimits, Jobs};
@@ -89,6 +90,10 @@ pub struct Limits {
     pub job_capacity: usize,
     /// How long a finished job result is kept.
     pub job_ttl: Duration,
+    /// Most answers `/cached` keeps (`--cache-capacity`).
+    pub cache_capacity: u64,
+    /// How long `/cached` keeps an answer after computing it (`--cache-ttl`).
+    pub cache_ttl: Duration,
     /// Not a limit: nice value of the CPU pool's threads (`--cpu-pool-nice`).
     pub cpu_pool_nice: Option<u8>,
     /// Not a limit: the lag monitor's heartbeat interval (`--lag-interval-us`), `None` with
@@ -138,6 +143,8 @@ pub struct App {
     cpu_pool: CpuPool,
     gate: Gate,
     jobs: Jobs,
+    /// `/cached`'s answers (in front of `cpu_pool`).
+    cache: ResultCache,
     /// Every closure handed to the blocking pool runs inside it.
     offloads: Arc<Offloads>,
     /// The threads that have polled a strategy request's handler.
@@ -186,6 +193,7 @@ impl App {
             cpu_pool: CpuPool::new(limits.cpu_threads, limits.cpu_pool_nice)?,
             gate: Gate::new(limits.cpu_threads, limits.max_queue),
             jobs: Jobs::new(job_limits),
+            cache: ResultCache::new(limits.cache_capacity, limits.cache_ttl),
             offloads: Arc::default(),
             executor_threads: ThreadCensus::of_role(ThreadRole::Executor),
             shutdown: shutdown::Shutdown::default(),
@@ -250,6 +258,8 @@ mod testing {
                 max_queue: 4,
                 job_capacity: 4,
                 job_ttl: Duration::from_secs(60),
+                cache_capacity: 4,
+                cache_ttl: Duration::from_secs(60),
                 cpu_pool_nice: None,
                 lag_interval: None,
                 panic_on_n,

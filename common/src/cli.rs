@@ -99,6 +99,16 @@ pub struct ServerArgs {
     #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = parse_seconds)]
     pub job_ttl: Duration,
 
+    /// Most answers /cached keeps (moka's bound: past it, the least likely to be asked again
+    /// are evicted, or a new one is not admitted). About 200 bytes each.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_capacity: u64,
+
+    /// How long /cached keeps an answer after computing it (at most a year); afterwards the next
+    /// request for it computes it again.
+    #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = parse_cache_ttl)]
+    pub cache_ttl: Duration,
+
     /// How long a client may take to send its request headers before the connection is closed
     /// (so a client that never finishes them holds nothing forever) [default: 10; async-std/tide:
     /// fixed at 60 by async-h1, which cannot change it].
@@ -222,6 +232,8 @@ impl ServerArgs {
             max_queue: size(self.max_queue),
             job_capacity: size(self.job_capacity),
             job_ttl: self.job_ttl,
+            cache_capacity: self.cache_capacity,
+            cache_ttl: self.cache_ttl,
             lag_interval: (!self.no_lag_monitor)
                 .then(|| Duration::from_micros(self.lag_interval_us)),
             panic_on_n: self.panic_on_n,
@@ -274,6 +286,17 @@ pub fn parse_seconds(s: &str) -> Result<Duration, String> {
         .filter(|v| v.is_finite() && *v >= 0.0)
         .map(Duration::from_secs_f64)
         .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
+}
+
+/// `--cache-ttl`: [`parse_seconds`], at most a year (moka refuses, by panicking at start-up,
+/// a time-to-live past 1000 years; a year is already "never" for a benchmark).
+fn parse_cache_ttl(s: &str) -> Result<Duration, String> {
+    const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+    let ttl = parse_seconds(s)?;
+    if ttl > YEAR {
+        return Err(format!("at most a year (31536000 seconds), got {s:?}"));
+    }
+    Ok(ttl)
 }
 
 /// What a process we start does first in `main`, before any thread starts (the servers through
@@ -510,6 +533,9 @@ mod tests {
             &["x", "--cpus", "99999"],
             &["x", "--cpu-pool-nice", "20"],
             &["x", "--cpu-pool-nice", "-1"],
+            &["x", "--cache-capacity", "0"],
+            &["x", "--cache-ttl", "1e12"],
+            &["x", "--cache-ttl", "-1"],
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?} accepted");
         }

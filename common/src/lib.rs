@@ -20,6 +20,8 @@
 //!   how its kernel runs), `app/admission.rs` (background jobs: admission, [`BackgroundJob`],
 //!   their accounting), `app/stats.rs` (the answer counts and the `/stats` body, [`Stats`]),
 //!   `app/shutdown.rs` (graceful shutdown: its state, the watchdog, the drains, the report).
+//! - [`cache`]: [`cache::ResultCache`], `/cached`'s bounded cache of answers keyed by
+//!   (kernel, n), concurrent misses of one key computed once (moka's `future::Cache`).
 //! - [`cpu_pool`]: a rayon pool sized to the cores, awaitable from any runtime (`/rayon`,
 //!   `/jobs`).
 //! - [`offload`]: what wraps every closure handed to a blocking pool, once for the three
@@ -50,6 +52,7 @@
 
 pub mod app;
 pub mod broker;
+pub mod cache;
 pub mod cli;
 pub mod cpu_pool;
 pub mod gate;

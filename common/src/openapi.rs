@@ -715,6 +715,8 @@ mod tests {
                 max_queue: 1,
                 job_capacity: 1,
                 job_ttl: Duration::from_secs(300),
+                cache_capacity: 1,
+                cache_ttl: Duration::from_secs(300),
                 cpu_pool_nice: None,
                 lag_interval: None,
                 panic_on_n: None,

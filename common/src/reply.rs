@@ -45,8 +45,13 @@ pub struct Computed {
     /// JSON number that every client reads exactly); for the hashes their hex digest.
     pub total: String,
     /// Server-side time from the kernel's start to its end, in µs (yields included for `cycle_sleep`;
-    /// queueing for a pool thread excluded for `thread`).
+    /// queueing for a pool thread excluded for `thread`). For `/cached`, the time of the one
+    /// computation that produced the answer, whoever it answered.
     pub compute_us: u64,
+    /// `/cached` only: how the cache answered: `hit` (it held the answer), `miss` (this request
+    /// computed it) or `coalesced` (another request's computation, which this one waited for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
 }
 
 /// Body of an accepted background job (202).

@@ -38,6 +38,9 @@ pub enum Strategy {
     /// The job API on a broker: `POST /queue` puts the job on a Redis queue, separate
     /// `queue-worker` processes compute it; `GET /queue/{id}?wait=true` returns the result.
     Queue,
+    /// The `/rayon` offload behind a bounded cache of answers keyed by (kernel, n): a hit
+    /// answers at once, and concurrent misses of one key run one kernel between them.
+    Cached,
 }
 
 /// The kinds of executor the servers run: what decides whether a strategy can run at all
@@ -140,7 +143,7 @@ impl Execution {
 
 impl Strategy {
     /// Every strategy, in the order tables and reports list them.
-    pub const ALL: [Strategy; 10] = [
+    pub const ALL: [Strategy; 11] = [
         Strategy::Generator,
         Strategy::Cycle,
         Strategy::CycleSleep,
@@ -151,6 +154,7 @@ impl Strategy {
         Strategy::Jobs,
         Strategy::BlockInPlace,
         Strategy::Queue,
+        Strategy::Cached,
     ];
 
     /// The strategies of the original Python demo; the others are what experts recommend instead.
@@ -175,6 +179,7 @@ impl Strategy {
             Strategy::Jobs => "jobs",
             Strategy::BlockInPlace => "block_in_place",
             Strategy::Queue => "queue",
+            Strategy::Cached => "cached",
         }
     }
 
@@ -191,6 +196,7 @@ impl Strategy {
             Strategy::Jobs => "/jobs",
             Strategy::BlockInPlace => "/block_in_place",
             Strategy::Queue => "/queue",
+            Strategy::Cached => "/cached",
         }
     }
 
@@ -227,6 +233,9 @@ impl Strategy {
             Strategy::Queue => {
                 "task queue: POST /queue?n= puts the job on a Redis broker (--broker; 202 + id), queue-worker processes compute it; GET /queue/{id}?wait=true returns the result"
             }
+            Strategy::Cached => {
+                "the /rayon offload behind a bounded cache of answers keyed by (kernel, n) (--cache-capacity, --cache-ttl): a hit answers at once, concurrent misses of one n compute it once"
+            }
         }
     }
 
@@ -237,9 +246,11 @@ impl Strategy {
             Strategy::CycleSleep => Execution::Yielding,
             // block_in_place: the kernel stays on this thread, but the executor moves to
             // another one first, so for the runtime it is offloaded.
-            Strategy::Thread | Strategy::Rayon | Strategy::Bounded | Strategy::BlockInPlace => {
-                Execution::Offloaded
-            }
+            Strategy::Thread
+            | Strategy::Rayon
+            | Strategy::Bounded
+            | Strategy::BlockInPlace
+            | Strategy::Cached => Execution::Offloaded,
             Strategy::Background => Execution::Detached,
             Strategy::Jobs | Strategy::Queue => Execution::Job,
         }
@@ -257,7 +268,8 @@ impl Strategy {
             | Strategy::Bounded
             | Strategy::Jobs
             | Strategy::BlockInPlace
-            | Strategy::Queue => &["n"],
+            | Strategy::Queue
+            | Strategy::Cached => &["n"],
         }
     }
 
@@ -284,7 +296,8 @@ impl Strategy {
             | Strategy::CycleSleep
             | Strategy::Thread
             | Strategy::Rayon
-            | Strategy::BlockInPlace => None,
+            | Strategy::BlockInPlace
+            | Strategy::Cached => None,
         }
     }
 
@@ -313,8 +326,17 @@ impl Strategy {
             | Strategy::Bounded
             | Strategy::Jobs
             // Every server only talks to the broker (common::broker, on its own thread).
-            | Strategy::Queue => true,
+            | Strategy::Queue
+            // moka's future cache has no runtime of its own (common::cache).
+            | Strategy::Cached => true,
         }
+    }
+
+    /// Whether the strategy answers a repeated `n` from a cache (`/cached`). A benchmark must
+    /// choose its keys for it: where every request asks for the same `n`, all but the first
+    /// are hits, and what is measured is the cache, not the strategy's handling of the work.
+    pub const fn caches_answers(self) -> bool {
+        matches!(self, Strategy::Cached)
     }
 
     /// The strategy whose name is `name` (`"cycle_sleep"`), if any.

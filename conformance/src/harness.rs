@@ -10,7 +10,7 @@
 //! arguments, for the messages).
 
 use std::path::Path;
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use common::Strategy;
@@ -21,8 +21,8 @@ use common::reply::{Computed, ErrorBody};
 use crate::behaviour::blocking_contrast;
 use crate::broker::{self, RedisServer, Worker};
 use crate::checks::{
-    Mode, answer_status, call_strategy, check_docs, check_openapi, fetch_stats, verify,
-    wait_background_idle,
+    Mode, answer_status, call_strategy, check_answer, check_docs, check_openapi, fetch_stats,
+    verify, wait_background_idle,
 };
 use crate::client::{HttpClient, ReqwestClient};
 use crate::lag::{self, lag_contrast};
@@ -1015,6 +1015,98 @@ pub fn queue_with_a_broker(binary: &Server) {
     );
 }
 
+/// Requests of [`cached_computes_concurrent_misses_once`]'s burst: the Python demo's batch.
+pub const CACHED_BURST: usize = 20;
+
+/// `/cached` (every server, whatever its runtime: moka's cache has none of its own):
+/// [`CACHED_BURST`] concurrent identical requests compute the kernel once (`/stats`: one miss,
+/// the others hits or coalesced), every answer right; a different `n` misses; a stream of
+/// distinct `n` past `--cache-capacity` keeps the entries within it; and a bad `n` is a 400
+/// that leaves the cache as it was.
+pub fn cached_computes_concurrent_misses_once(binary: &Server) {
+    let _shared = shared();
+    const CAPACITY: u64 = 8;
+    let capacity = CAPACITY.to_string();
+    // One pool thread, so the burst's computation takes long enough for the others to arrive
+    // while it runs (a wide margin: 10^7 is ~5 ms in release, far more in debug builds).
+    let server = start(
+        binary,
+        &["--cache-capacity", &capacity, "--cpu-threads", "1"],
+    );
+    let client = Arc::new(client());
+    let base = server.base_url();
+    let n: u64 = 10_000_000;
+    runtime().block_on(async {
+        let before = fetch_stats(&*client, &base).await.expect("stats").cache;
+        assert_eq!(
+            (before.capacity, before.lookups()),
+            (CAPACITY, 0),
+            "{binary}"
+        );
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..CACHED_BURST {
+            let (client, base) = (Arc::clone(&client), base.clone());
+            set.spawn(async move {
+                call_strategy(&*client, &base, Strategy::Cached, &format!("n={n}")).await
+            });
+        }
+        let kernel = common::kernel::DEFAULT;
+        while let Some(joined) = set.join_next().await {
+            let r = joined.expect("task").expect("answer");
+            check_answer(kernel, Strategy::Cached, n, &r, Mode::Ours)
+                .unwrap_or_else(|e| panic!("{binary} /cached?n={n}: {e}: {}", r.body));
+        }
+        let burst = fetch_stats(&*client, &base).await.expect("stats").cache;
+        assert_eq!(
+            (burst.misses, burst.lookups()),
+            (1, CACHED_BURST as u64),
+            "{binary}: {CACHED_BURST} identical requests compute once: {burst:?}"
+        );
+        // The same n again is a hit; another n misses.
+        let again = call_strategy(&*client, &base, Strategy::Cached, &format!("n={n}"))
+            .await
+            .expect("answer");
+        let body: Computed = serde_json::from_str(&again.body).expect("body");
+        assert_eq!(
+            body.cache.as_deref(),
+            Some("hit"),
+            "{binary}: {}",
+            again.body
+        );
+        let other = call_strategy(&*client, &base, Strategy::Cached, "n=10")
+            .await
+            .expect("answer");
+        check_answer(kernel, Strategy::Cached, 10, &other, Mode::Ours).expect("right answer");
+        let body: Computed = serde_json::from_str(&other.body).expect("body");
+        assert_eq!(
+            body.cache.as_deref(),
+            Some("miss"),
+            "{binary}: {}",
+            other.body
+        );
+        let bad = call_strategy(&*client, &base, Strategy::Cached, "n=abc")
+            .await
+            .expect("answer");
+        assert_eq!(bad.status, 400, "{binary}: {}", bad.body);
+        let s = fetch_stats(&*client, &base).await.expect("stats").cache;
+        assert_eq!((s.hits, s.misses), (burst.hits + 1, 2), "{binary}: {s:?}");
+        // A stream of distinct n, five times the bound: the entries stay within it.
+        for i in 0..5 * CAPACITY {
+            let n = 1_000 + i;
+            let r = call_strategy(&*client, &base, Strategy::Cached, &format!("n={n}"))
+                .await
+                .expect("answer");
+            check_answer(kernel, Strategy::Cached, n, &r, Mode::Ours).expect("right answer");
+        }
+        let s = fetch_stats(&*client, &base).await.expect("stats").cache;
+        assert_eq!(s.misses, 2 + 5 * CAPACITY, "{binary}: {s:?}");
+        assert!(
+            s.entries <= CAPACITY && s.entries_peak <= CAPACITY,
+            "{binary}: the cache outgrew --cache-capacity {CAPACITY}: {s:?}"
+        );
+    });
+}
+
 /// A finished job's result is kept for `--job-ttl`, then its id answers 404.
 pub fn job_results_expire(binary: &Server) {
     let _shared = shared();
@@ -1494,7 +1586,9 @@ fn panic_answer(strategy: Strategy, runtime: Option<common::RuntimeKind>) -> u16
         | Strategy::BlockInPlace
         | Strategy::Thread
         | Strategy::Rayon
-        | Strategy::Bounded => 500,
+        | Strategy::Bounded
+        // A failed computation is not cached: answered 500 like /rayon's.
+        | Strategy::Cached => 500,
         // Answered before the kernel runs: the panic is counted as a failed job.
         Strategy::Background | Strategy::Jobs => 202,
         // The server never runs it (queue-worker does); no broker in this test.
@@ -1828,6 +1922,10 @@ macro_rules! server_tests {
         #[test]
         fn limits_give_503_and_accepted_work_completes() {
             $crate::harness::limits_give_503_and_accepted_work_completes(&$server);
+        }
+        #[test]
+        fn cached_computes_concurrent_misses_once() {
+            $crate::harness::cached_computes_concurrent_misses_once(&$server);
         }
         #[test]
         fn job_results_expire() {

@@ -47,6 +47,10 @@ pub fn code(s: Strategy) -> &'static str {
             "`common/src/queue.rs` (the protocol on Redis Streams), `common/src/broker.rs` (the \
              servers' bridge) and `queue-worker/src/lib.rs` (the worker processes)"
         }
+        Strategy::Cached => {
+            "`common/src/cache.rs` (`ResultCache`: moka's `future::Cache` keyed by (kernel, n), \
+             concurrent misses computed once) in front of `common/src/cpu_pool.rs`"
+        }
     }
 }
 

@@ -110,6 +110,7 @@ pub(crate) fn strategy_color(s: Strategy) -> &'static str {
         Strategy::Jobs => "#e377c2",
         Strategy::BlockInPlace => "#bcbd22",
         Strategy::Queue => "#7f7f7f",
+        Strategy::Cached => "#1a55a0",
     }
 }
 

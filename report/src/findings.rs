@@ -525,9 +525,12 @@ fn stall_cause(s: Strategy) -> Option<Cause> {
             Some(Cause::ThreadPerRequest)
         }
         // /queue: the worker processes run one kernel per core, beside the server.
-        Strategy::Rayon | Strategy::Bounded | Strategy::Jobs | Strategy::Queue => {
-            Some(Cause::CorePool)
-        }
+        // /cached: its misses run on the same pool as /rayon's.
+        Strategy::Rayon
+        | Strategy::Bounded
+        | Strategy::Jobs
+        | Strategy::Queue
+        | Strategy::Cached => Some(Cause::CorePool),
     }
 }
 

@@ -1,7 +1,7 @@
 //! report: turns the CSVs bench-runner writes into `REPORT.md` and the SVG charts it embeds.
 //!
 //! It reads only the results directory (`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`,
-//! `sizes_summary.csv`, `rate_summary.csv`, `queue_summary.csv`, `pools_summary.csv`,
+//! `cache.csv`, `sizes_summary.csv`, `rate_summary.csv`, `queue_summary.csv`, `pools_summary.csv`,
 //! `metadata.json`: the files of
 //! the experiments metadata.json lists), so the report can be regenerated from committed
 //! results on any machine, without running a server. Every figure and every sentence with a number in it is computed
@@ -45,6 +45,10 @@
 //! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
 //!   overload behaviour per pair (from [`analysis::rate`]), latency and goodput against
 //!   offered load.
+//! - [`cache`]: "Answers that repeat: /cached" (the batch experiment's cache.csv, when
+//!   present), rendered from [`analysis::cache`]' facts: per setting, each key mix's kernels
+//!   computed, batch time, request and probe p99 against the hit ratio counted, beside
+//!   `/rayon`.
 //! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`), rendered
 //!   from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to result
 //!   minus `/jobs`', from the sizes and batch experiments), and from queue_summary.csv the
@@ -68,6 +72,7 @@ use std::path::{Path, PathBuf};
 
 pub mod advice;
 pub mod analysis;
+pub mod cache;
 pub mod charts;
 pub mod data;
 pub mod drift;
@@ -111,6 +116,10 @@ pub fn generate(results: &Results) -> Report {
     let sizes = sizes::charts(results, facts.sizes.as_ref());
     let mut markdown = markdown::report(results, &facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);
+    // /cached beside /rayon (cache.csv); a batch run without it says it was not measured.
+    if results.has_batch() {
+        markdown.push_str(&cache::markdown(&facts.cache));
+    }
     // The rate experiment's section and charts, when it was measured.
     if let (Some(rate), Some(found), Some(tally)) = (&results.rate, &facts.rate, &facts.rate_steps)
     {

@@ -45,6 +45,9 @@ pub fn report(
         } else {
             "`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`, `passes.csv` (batch experiment)"
         });
+        if !r.cache.is_empty() {
+            files.push("`cache.csv` (batch experiment, `/cached`)");
+        }
     }
     if !r.sizes.is_empty() {
         files.push("`sizes_summary.csv` (sizes experiment)");

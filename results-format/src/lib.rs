@@ -7,7 +7,8 @@
 //! | item | what it is |
 //! |---|---|
 //! | [`RAW`], [`PROBES`], [`ROUNDS`], [`SUMMARY`] | each CSV file: its name and its columns, in order ([`CsvFile`]) |
-//! | [`CSV_FILES`] | the batch experiment's four CSV files, in the order they are written |
+//! | [`CACHE`] | cache.csv: `/cached` at each key mix (the batch experiment's) |
+//! | [`CSV_FILES`] | the batch experiment's CSV files, in the order they are written |
 //! | [`SIZES_RAW`], [`SIZES_PROBES`], [`SIZES_SUMMARY`], [`SIZES_FILES`] | the sizes experiment's CSV files |
 //! | [`RATE_RAW`], [`RATE_PROBES`], [`RATE_SUMMARY`], [`RATE_FILES`] | the rate experiment's files |
 //! | [`QUEUE_RAW`], [`QUEUE_SUMMARY`], [`QUEUE_FILES`] | the queue experiment's files |
@@ -111,18 +112,19 @@ pub const CPU_CLOCK_SCHEDSTAT: &str = "schedstat";
 pub const CPU_CLOCK_TICKS: &str = "ticks";
 
 /// The batch experiment's CSV files, in the order they are written.
-pub const CSV_FILES: [CsvFile; 5] = [RAW, PROBES, ROUNDS, SUMMARY, PASSES];
+pub const CSV_FILES: [CsvFile; 6] = [RAW, PROBES, ROUNDS, SUMMARY, PASSES, CACHE];
 
 /// Every file a run may write, in the order they are written: each experiment's CSV files
 /// ([`Experiment::ALL`] order), then metadata.json. A run writes the files of the experiments it
 /// ran and metadata.json, and removes the others from its results directory: the directory
 /// holds one run, which metadata.json describes.
-pub const FILES: [&str; 16] = [
+pub const FILES: [&str; 17] = [
     RAW.name,
     PROBES.name,
     ROUNDS.name,
     SUMMARY.name,
     PASSES.name,
+    CACHE.name,
     SIZES_RAW.name,
     SIZES_PROBES.name,
     SIZES_SUMMARY.name,
@@ -442,6 +444,45 @@ pub const PASSES: CsvFile = CsvFile {
         "speed_median",
         "speed_min",
         "speed_max",
+    ],
+};
+
+/// cache.csv: `/cached` in the batch experiment, one row per target × workers × key mix. The
+/// mix `identical` is the batch's own rounds (C requests for one n, fresh each round: the
+/// coalescing case, the same rounds as the pair's rows in rounds.csv); each `hit_NN` mix is one
+/// round per pass in which each request asks for a pre-computed n with probability
+/// `hit_ratio_asked` and for a never-asked one otherwise (`--cache-hit`). `hits`, `misses`,
+/// `coalesced` are the server's own counts (`/stats`' `cache`) over the mix's rounds;
+/// `hit_ratio` = hits ÷ (hits + misses + coalesced); `computed_per_round_mean` = misses ÷
+/// rounds, the kernels computed. Percentiles pool every round's requests (probes). A run from
+/// before `/cached` has no cache.csv (nothing of it measured).
+pub const CACHE: CsvFile = CsvFile {
+    name: "cache.csv",
+    columns: &[
+        "target",
+        "runtime",
+        "framework",
+        "workers",
+        "strategy",
+        "kernel",
+        "n",
+        "concurrency",
+        "mix",
+        "hit_ratio_asked",
+        "rounds",
+        "requests",
+        "errors",
+        "hits",
+        "misses",
+        "coalesced",
+        "hit_ratio",
+        "computed_per_round_mean",
+        "batch_ms_median",
+        "latency_us_p50",
+        "latency_us_p99",
+        "probes",
+        "probe_errors",
+        "probe_latency_us_p99",
     ],
 };
 
@@ -944,6 +985,7 @@ mod tests {
                 "rounds.csv",
                 "summary.csv",
                 "passes.csv",
+                "cache.csv",
                 "sizes_raw.csv",
                 "sizes_probes.csv",
                 "sizes_summary.csv",

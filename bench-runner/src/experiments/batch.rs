@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use anyhow::Context;
-use results_format::{PASSES, PROBES, RAW, ROUNDS, SUMMARY};
+use results_format::{CACHE, PASSES, PROBES, RAW, ROUNDS, SUMMARY};
 
 use crate::harness::bench::{self, Bench, Session, Subject};
+use crate::harness::cache_mix::{CacheCounts, CacheRound, Mix};
 use crate::harness::console::Console;
 use crate::harness::output::{Row, one_line, pair_labels};
 use crate::harness::passes::Passes;
@@ -357,13 +358,71 @@ pub fn write_passes(w: &mut impl Write, experiment: &str, passes: &[PassSpeed]) 
     Ok(())
 }
 
+/// cache.csv: `/cached`'s rounds of each pair, one row per key mix (the identical batch first,
+/// then the hit ratios in the order asked), their requests and probes pooled.
+pub fn write_cache(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
+    writeln!(w, "{}", CACHE.header())?;
+    for m in ms {
+        let mut mixes: Vec<Mix> = Vec::new();
+        for r in &m.cache_rounds {
+            if !mixes.contains(&r.mix) {
+                mixes.push(r.mix);
+            }
+        }
+        for mix in mixes {
+            let rounds: Vec<&CacheRound> = m.cache_rounds.iter().filter(|r| r.mix == mix).collect();
+            // The server's counts, when every round has them (our servers).
+            let counts: Option<CacheCounts> =
+                rounds.iter().map(|r| r.counts).sum::<Option<CacheCounts>>();
+            let latencies: Vec<u64> = rounds
+                .iter()
+                .flat_map(|r| r.latencies.iter().map(|d| stats::micros(*d)))
+                .collect();
+            let probes: Vec<u64> = rounds
+                .iter()
+                .flat_map(|r| r.probes.iter().map(|d| stats::micros(*d)))
+                .collect();
+            let batch_ms: Vec<f64> = rounds.iter().map(|r| stats::millis(r.batch)).collect();
+            let l = stats::percentiles(&latencies);
+            let p = stats::percentiles(&probes);
+            Row::default()
+                .put(&m.labels.target)
+                .put(&m.labels.runtime)
+                .put(&m.labels.framework)
+                .opt(m.labels.workers)
+                .put(m.strategy.name())
+                .put(m.plan.kernel.name())
+                .put(m.plan.n)
+                .put(m.plan.concurrency)
+                .put(mix.name())
+                .num(mix.asked(), 4)
+                .put(rounds.len())
+                .put(latencies.len())
+                .put(rounds.iter().map(|r| r.errors).sum::<usize>())
+                .opt(counts.map(|c| c.hits))
+                .opt(counts.map(|c| c.misses))
+                .opt(counts.map(|c| c.coalesced))
+                .num(counts.and_then(CacheCounts::hit_ratio), 4)
+                .num(counts.map(|c| c.misses as f64 / rounds.len() as f64), 2)
+                .num(stats::median(&batch_ms), 3)
+                .opt(l.map(|l| l.p50))
+                .opt(l.map(|l| l.p99))
+                .put(probes.len())
+                .put(rounds.iter().map(|r| r.probe_errors).sum::<usize>())
+                .opt(p.map(|p| p.p99))
+                .write(w)?;
+        }
+    }
+    Ok(())
+}
+
 /// Renders the batch experiment's CSV files, in [`CSV_FILES`](results_format::CSV_FILES) order.
 pub fn render(
     ms: &[Measurement],
     passes: &[PassSpeed],
 ) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
     type Writer = fn(&mut Vec<u8>, &[Measurement], &[PassSpeed]) -> io::Result<()>;
-    let writers: [(&str, Writer); 5] = [
+    let writers: [(&str, Writer); 6] = [
         (RAW.name, |w, ms, _| write_raw(w, ms)),
         (PROBES.name, |w, ms, _| write_probes(w, ms)),
         (ROUNDS.name, |w, ms, _| write_rounds(w, ms)),
@@ -371,6 +430,7 @@ pub fn render(
         (PASSES.name, |w, _, p| {
             write_passes(w, results_format::Experiment::Batch.name(), p)
         }),
+        (CACHE.name, |w, ms, _| write_cache(w, ms)),
     ];
     let mut files = Vec::with_capacity(writers.len());
     for (name, write) in writers {
@@ -532,6 +592,57 @@ mod tests {
     }
 
     #[test]
+    fn cache_rows_pool_each_mix_and_sum_the_servers_counts() {
+        let ms = std::time::Duration::from_millis;
+        let mut m = measurement();
+        m.strategy = common::Strategy::Cached;
+        let round = |mix, pass, hits, misses, coalesced| CacheRound {
+            mix,
+            pass,
+            counts: Some(CacheCounts {
+                hits,
+                misses,
+                coalesced,
+            }),
+            batch: ms(10 * u64::from(pass)),
+            latencies: vec![ms(1), ms(2), ms(3), ms(4)],
+            errors: 0,
+            probes: vec![ms(1), ms(2)],
+            probe_errors: 0,
+        };
+        m.cache_rounds = vec![
+            round(Mix::Identical, 1, 0, 1, 3),
+            round(Mix::HitRatio(0.5), 1, 2, 2, 0),
+            round(Mix::Identical, 2, 0, 1, 3),
+            round(Mix::HitRatio(0.5), 2, 3, 1, 0),
+        ];
+        let mut out = Vec::new();
+        write_cache(&mut out, &[m]).expect("write");
+        let rows = rows(std::str::from_utf8(&out).expect("utf-8"));
+        assert_eq!(rows.len(), 3, "a header and one row per mix");
+        let col = |row: &Vec<String>, name: &str| {
+            let i = CACHE.columns.iter().position(|c| *c == name).expect(name);
+            row[i].clone()
+        };
+        let (identical, half) = (&rows[1], &rows[2]);
+        assert_eq!(col(identical, "mix"), "identical");
+        assert_eq!(col(identical, "hit_ratio_asked"), "");
+        assert_eq!(
+            [col(identical, "rounds"), col(identical, "requests")],
+            ["2", "8"]
+        );
+        assert_eq!(
+            [col(identical, "misses"), col(identical, "coalesced")],
+            ["2", "6"]
+        );
+        assert_eq!(col(identical, "computed_per_round_mean"), "1.00");
+        assert_eq!(col(half, "mix"), "hit_0.5");
+        assert_eq!(col(half, "hits"), "5");
+        assert_eq!(col(half, "hit_ratio"), "0.6250");
+        assert_eq!(col(half, "batch_ms_median"), "15.000");
+    }
+
+    #[test]
     fn every_row_has_as_many_fields_as_its_header() {
         let mut m = measurement();
         for (i, r) in m.rounds.iter_mut().enumerate() {
@@ -548,6 +659,7 @@ mod tests {
             ("rounds.csv", 2),
             ("summary.csv", 1),
             ("passes.csv", 2),
+            ("cache.csv", 0),
         ];
         for ((name, bytes), (want_name, want)) in files.iter().zip(want_rows) {
             assert_eq!(*name, want_name);

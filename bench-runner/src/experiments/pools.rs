@@ -49,7 +49,8 @@ pub fn pool_flag(strategy: Strategy) -> Option<(&'static str, bool)> {
         | Strategy::CycleSleep
         | Strategy::Background
         | Strategy::BlockInPlace
-        | Strategy::Queue => None,
+        | Strategy::Queue
+        | Strategy::Cached => None,
     }
 }
 

@@ -13,11 +13,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::Strategy;
 use common::app::Stats;
+use common::cache::CacheStats;
 use conformance::{HttpClient, Mode, ServerProcess};
 use tokio::task::JoinSet;
 
 use crate::cpu::{self, CpuTime};
 use crate::harness::broker::{QueueParts, Workers};
+use crate::harness::cache_mix::{CacheCounts, CacheRound, HOT_KEYS, Mix, mix_keys, round_seed};
 use crate::harness::http::{RequestError, call_checked, strategy_query, timed_get};
 use crate::harness::lag::{self, LagAnswer, LagWindow};
 use crate::harness::memory;
@@ -67,6 +69,10 @@ pub struct Bench {
     /// The strategies whose answers the conformance suite checks on a `--url` server: the
     /// run's, those it serves ([`Bench::with_external_strategies`]); ours are checked for all.
     external_strategies: Vec<Strategy>,
+    /// `/cached`'s hit ratios asked (`--cache-hit`), each a round per visit after the batch's.
+    cache_mixes: Vec<f64>,
+    /// `--seed`: the key mixes' draws come from it.
+    seed: u64,
 }
 
 /// The pair processes of the last visit, stopping in the background ([`Bench::stop_later`]):
@@ -124,7 +130,17 @@ impl Bench {
             stopping: Stopping::default(),
             stop: Stop::new(),
             external_strategies: Strategy::ALL.to_vec(),
+            cache_mixes: vec![],
+            seed: 0,
         }
+    }
+
+    /// `/cached` is also measured at each of these hit ratios (`--cache-hit`), its keys drawn
+    /// from `seed` ([`super::cache_mix`]).
+    pub fn with_cache_mixes(mut self, ratios: Vec<f64>, seed: u64) -> Bench {
+        self.cache_mixes = ratios;
+        self.seed = seed;
+        self
     }
 
     /// The run's stop request, which every experiment's loop of visits watches.
@@ -579,20 +595,30 @@ impl Bench {
     ) -> Result<(), String> {
         let strategy = m.strategy;
         let plan = &self.plan;
-        self.warm_up(s, strategy, plan).await?;
+        self.warm_up(s, strategy, &fresh_plan(m, plan)).await?;
         let mut fastest = m.t1;
         if m.rounds.is_empty() {
             for _ in 0..plan.calibration {
-                let lone = self.lone_time(s, strategy, plan).await?.latency;
-                fastest = Some(fastest.map_or(lone, |f| f.min(lone)));
+                let lone = self.lone_time(s, strategy, &fresh_plan(m, plan)).await?;
+                fastest = Some(fastest.map_or(lone.latency, |f| f.min(lone.latency)));
             }
         }
         self.idle(s).await?;
-        let lone = self.lone_time(s, strategy, plan).await?.latency;
+        let lone = self
+            .lone_time(s, strategy, &fresh_plan(m, plan))
+            .await?
+            .latency;
         m.t1 = Some(fastest.map_or(lone, |f| f.min(lone)));
         self.idle(s).await?;
         let number = m.rounds.len() as u32 + 1;
-        let mut round = self.round(s, strategy, number, plan).await?;
+        let round_plan = fresh_plan(m, plan);
+        let before = self.cache_stats(s, strategy).await?;
+        let mut round = self.round(s, strategy, number, &round_plan).await?;
+        if strategy == Strategy::Cached {
+            let counts = self.cache_counts(s, strategy, before).await?;
+            let cached = self.cache_round(Mix::Identical, slot.pass, counts, &round);
+            m.cache_rounds.push(cached);
+        }
         round.place.pass = slot.pass;
         round.place.position = slot.position;
         round.lone = Some(lone);
@@ -615,7 +641,108 @@ impl Bench {
         m.rounds.push(round);
         s.check_alive()?;
         self.idle(s).await?;
-        request_errors(&m.rounds)
+        request_errors(&m.rounds)?;
+        if strategy == Strategy::Cached {
+            self.cache_mixes(s, m, slot, log).await?;
+        }
+        Ok(())
+    }
+
+    /// `/cached`'s rounds at each hit ratio asked (`--cache-hit`, [`super::cache_mix`]):
+    /// [`HOT_KEYS`] fresh `n` computed first (not measured), then one round per ratio in which
+    /// each request asks for one of them with that probability and for a fresh `n` otherwise,
+    /// the server's cache counts read around it.
+    async fn cache_mixes(
+        &self,
+        s: &mut Session<'_>,
+        m: &mut Measurement,
+        slot: Slot,
+        log: &dyn Log,
+    ) -> Result<(), String> {
+        if self.cache_mixes.is_empty() {
+            return Ok(());
+        }
+        let plan = self.plan;
+        let mut hot = Vec::new();
+        for _ in 0..HOT_KEYS {
+            let key = fresh_plan(m, &plan);
+            self.lone_time(s, Strategy::Cached, &key).await?;
+            hot.push(key.n);
+        }
+        for &hit in &self.cache_mixes {
+            self.idle(s).await?;
+            let seed = round_seed(self.seed, slot.pass, hit);
+            let keys = mix_keys(hit, plan.concurrency, &hot, &mut m.keys, plan.n, seed);
+            let before = self.cache_stats(s, Strategy::Cached).await?;
+            let round = self
+                .round_with_keys(s, Strategy::Cached, 0, &plan, &keys)
+                .await?;
+            let counts = self.cache_counts(s, Strategy::Cached, before).await?;
+            let cached = self.cache_round(Mix::HitRatio(hit), slot.pass, counts, &round);
+            log.line(&format!(
+                "   /cached at hit ratio {hit} asked: {} of {} hits, {} kernels computed, batch {:.1} ms",
+                counts.map_or("?".into(), |c| c.hits.to_string()),
+                keys.len(),
+                counts.map_or("?".into(), |c| c.misses.to_string()),
+                round.batch.as_secs_f64() * 1e3
+            ));
+            m.cache_rounds.push(cached);
+            s.check_alive()?;
+            request_errors(std::slice::from_ref(&round))?;
+        }
+        self.idle(s).await
+    }
+
+    /// `/stats`' cache before a `/cached` round on our servers; `None` otherwise (a `--url`
+    /// server's `/stats` is not ours to read).
+    async fn cache_stats(
+        &self,
+        s: &Session<'_>,
+        strategy: Strategy,
+    ) -> Result<Option<CacheStats>, String> {
+        if strategy != Strategy::Cached || s.mode != Mode::Ours {
+            return Ok(None);
+        }
+        Ok(Some(self.stats(&s.base).await?.cache))
+    }
+
+    /// What the cache counted since `before` (`None` where there is no `before`).
+    async fn cache_counts(
+        &self,
+        s: &Session<'_>,
+        strategy: Strategy,
+        before: Option<CacheStats>,
+    ) -> Result<Option<CacheCounts>, String> {
+        let Some(before) = before else {
+            return Ok(None);
+        };
+        let after = self.cache_stats(s, strategy).await?;
+        Ok(after.map(|after| CacheCounts::between(&before, &after)))
+    }
+
+    /// A `/cached` round's figures for cache.csv.
+    fn cache_round(
+        &self,
+        mix: Mix,
+        pass: u32,
+        counts: Option<CacheCounts>,
+        round: &Round,
+    ) -> CacheRound {
+        let timeout = self.plan.request_timeout;
+        CacheRound {
+            mix,
+            pass,
+            counts,
+            batch: round.batch,
+            latencies: round.requests.iter().map(|r| r.latency).collect(),
+            errors: round.requests.iter().filter(|r| r.error.is_some()).count(),
+            probes: round
+                .probes
+                .iter()
+                .map(|p| p.counted_latency(timeout))
+                .collect(),
+            probe_errors: round.probes.iter().filter(|p| p.error.is_some()).count(),
+        }
     }
 
     /// One request alone of `plan`'s size, checked. Its `latency` is the time T1 counts: the
@@ -659,6 +786,20 @@ impl Bench {
         number: u32,
         plan: &Plan,
     ) -> Result<Round, String> {
+        let keys = vec![plan.n; plan.concurrency];
+        self.round_with_keys(s, strategy, number, plan, &keys).await
+    }
+
+    /// [`Bench::round`] with request `i` asking for `keys[i]` instead of the plan's `n` (and
+    /// checked against it): `/cached`'s key mixes. `keys` has one `n` per request.
+    pub async fn round_with_keys(
+        &self,
+        s: &Session<'_>,
+        strategy: Strategy,
+        number: u32,
+        plan: &Plan,
+        keys: &[u64],
+    ) -> Result<Round, String> {
         let (base, mode, pid) = (s.base.as_str(), s.mode, s.pid);
         let plan = *plan;
         let ours = mode == Mode::Ours;
@@ -697,9 +838,10 @@ impl Bench {
         let start = Instant::now();
         let probe = ready.start(start);
         let mut set = JoinSet::new();
-        for index in 0..plan.concurrency {
+        for (index, &n) in keys.iter().enumerate() {
             let client = Arc::clone(&self.client);
             let base = base.to_owned();
+            let plan = Plan { n, ..plan };
             set.spawn(async move {
                 exchange(&*client, &base, strategy, &plan, mode, index, start).await
             });
@@ -906,6 +1048,20 @@ fn completion_since(since: SystemTime, completed_unix_us: Option<u64>) -> Result
             "the last background job completed before the request that started it was sent              (server clock {completed_unix_us} µs): was the clock stepped?"
         )
     })
+}
+
+/// The plan of `m`'s next request or round: for `/cached` with an `n` it has not asked for
+/// yet (each round must miss to be the coalescing case, [`super::cache_mix`]), otherwise the
+/// plan as it is.
+fn fresh_plan(m: &mut Measurement, plan: &Plan) -> Plan {
+    if m.strategy == Strategy::Cached {
+        Plan {
+            n: m.keys.fresh(plan.n),
+            ..*plan
+        }
+    } else {
+        *plan
+    }
 }
 
 /// `3 of 240 probes failed (2 timeout, 1 transport)`, or `None` when every probe was answered.

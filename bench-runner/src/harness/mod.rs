@@ -25,6 +25,8 @@
 //!   Linux's parent-death signal) and never before.
 //! - [`broker`]: `/queue`'s parts: bench-runner's own redis-server (or `--broker`), and the
 //!   `queue-worker` processes of each pair.
+//! - [`cache_mix`]: `/cached`'s keys (a fresh `n` per round, or a mix with a hit ratio asked)
+//!   and the cache's counts per round.
 //! - [`lag`], [`memory`]: the server's executor lag (its `/lag`) and peak resident memory per
 //!   round.
 //! - [`external`]: `--url`: the one check, before any pair, that the server there can be
@@ -47,6 +49,7 @@
 pub mod attribution;
 pub mod bench;
 pub mod broker;
+pub mod cache_mix;
 pub mod console;
 pub mod external;
 pub mod generator;

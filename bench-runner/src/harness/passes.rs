@@ -87,6 +87,11 @@ impl RunClock {
 pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
+    /// The generator seeded with `seed`.
+    pub(crate) fn new(seed: u64) -> SplitMix64 {
+        SplitMix64(seed)
+    }
+
     pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -96,7 +101,7 @@ impl SplitMix64 {
     }
 
     /// Uniform in `0..bound` (Lemire's multiply-shift; the bias at these bounds is < 2^-50).
-    fn below(&mut self, bound: u64) -> u64 {
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
         ((u128::from(self.next()) * u128::from(bound)) >> 64) as u64
     }
 

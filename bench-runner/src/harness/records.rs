@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::Strategy;
 use conformance::{Outcome, Report};
 
+use super::cache_mix::{CacheRound, Keys};
 use super::http::RequestError;
 use super::lag::LagWindow;
 use super::probe::ProbeRecord;
@@ -191,6 +192,11 @@ pub struct Measurement {
     /// pool size and priority, `pool 4, nice 19`), appended to its name so that messages and
     /// stop notes tell its configurations apart.
     pub variant: Option<String>,
+    /// `/cached` only: the `n` it has asked for so far (each round a fresh one).
+    pub keys: Keys,
+    /// `/cached` only: its rounds with the cache's counts, the batch's own (`Mix::Identical`)
+    /// and those at each hit ratio asked.
+    pub cache_rounds: Vec<CacheRound>,
 }
 
 impl Measurement {
@@ -206,6 +212,8 @@ impl Measurement {
             not_applicable: None,
             notes: vec![],
             variant: None,
+            keys: Keys::default(),
+            cache_rounds: vec![],
         }
     }
 

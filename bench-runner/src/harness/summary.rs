@@ -808,6 +808,8 @@ pub(crate) mod tests {
             not_applicable: None,
             notes: vec!["a".into(), "b".into()],
             variant: None,
+            keys: Default::default(),
+            cache_rounds: vec![],
         }
     }
 

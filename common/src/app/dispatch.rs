@@ -9,7 +9,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use super::work::micros;
 use super::{App, Work};
+use crate::cache::Answer;
 use crate::jobs::JobStatus;
 use crate::lag::LagMonitor;
 use crate::offload::Panicked;
@@ -89,6 +91,31 @@ impl App {
             .run(move || work.run())
             .await
             .unwrap_or_else(|e| Reply::internal_in(work.strategy, e.to_string()))
+    }
+
+    /// `/cached`: the answer for `work`'s (kernel, n) from the cache, or computed on the CPU
+    /// pool as `/rayon` does, once for every request that asks for it meanwhile
+    /// ([`crate::cache`]); 500 if the kernel panicked (not cached, and every request that waited
+    /// on that computation gets the 500 too).
+    pub async fn run_cached(&self, work: Work) -> Reply {
+        let kernel = work.kernel.name();
+        let compute = async {
+            let (total, elapsed) = self.cpu_pool.run(move || work.compute()).await?;
+            Ok::<_, Panicked>(Answer {
+                total,
+                compute_us: micros(elapsed),
+            })
+        };
+        match self
+            .cache
+            .get_or_compute(kernel, work.params.n, compute)
+            .await
+        {
+            Ok((answer, lookup)) => {
+                work.answered(answer.total.clone(), answer.compute_us, Some(lookup))
+            }
+            Err(e) => Reply::internal_in(work.strategy, e.to_string()),
+        }
     }
 
     /// `/thread`: runs `work` through `offload`, the runtime's blocking pool, and awaits it.

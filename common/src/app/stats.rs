@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::App;
+use crate::cache::CacheStats;
 use crate::gate::GateStats;
 use crate::jobs::JobStats;
 use crate::kernel;
@@ -104,6 +105,7 @@ impl App {
             background: self.background.stats(self.limits.max_background),
             bounded: self.gate.stats(),
             jobs: self.jobs.stats(),
+            cache: self.cache.stats(),
             offload: self.offloads.stats(),
             panic_on_n: self.limits.panic_on_n,
             broker: self.broker.as_ref().map(|b| b.url().to_string()),
@@ -177,6 +179,10 @@ pub struct Stats {
     pub bounded: GateStats,
     /// The job API.
     pub jobs: JobStats,
+    /// `/cached`'s cache: its bound, its entries and how its lookups went (zeros in bodies
+    /// from servers older than the field).
+    #[serde(default)]
+    pub cache: CacheStats,
     /// Measured: the closures run on the blocking pool (`/thread`, `/bounded`, `/background`).
     #[serde(default)]
     pub offload: OffloadStats,

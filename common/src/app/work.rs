@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use crate::cache::Lookup;
 use crate::kernel::{self, Kernel};
 use crate::params::Params;
 use crate::reply::{Computed, Reply};
@@ -48,7 +49,8 @@ impl Work {
             | Strategy::Bounded
             | Strategy::Jobs
             | Strategy::BlockInPlace
-            | Strategy::Queue => self.kernel.run(n),
+            | Strategy::Queue
+            | Strategy::Cached => self.kernel.run(n),
         };
         (total, start.elapsed())
     }
@@ -82,6 +84,12 @@ impl Work {
     }
 
     fn computed(self, total: String, elapsed: Duration) -> Reply {
+        self.answered(total, micros(elapsed), None)
+    }
+
+    /// The 200 for this work with `total` computed in `compute_us`, and for `/cached` how the
+    /// cache answered it.
+    pub(crate) fn answered(self, total: String, compute_us: u64, cache: Option<Lookup>) -> Reply {
         Reply::json(
             200,
             &Computed {
@@ -89,11 +97,19 @@ impl Work {
                 kernel: self.kernel.name().into(),
                 n: self.params.n,
                 total,
-                compute_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+                compute_us,
+                cache: cache.map(|c| c.name().into()),
             },
         )
     }
 }
+
+/// `elapsed` in whole µs.
+pub(crate) fn micros(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl Work {}
 
 #[cfg(test)]
 mod tests {

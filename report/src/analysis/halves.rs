@@ -118,6 +118,7 @@ pub fn split(r: &Results, h: Half) -> Option<Results> {
         rate: None,
         queue: None,
         pools: None,
+        cache: vec![],
         passes: r
             .passes
             .iter()

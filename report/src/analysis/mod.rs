@@ -25,6 +25,7 @@ use common::strategy::Execution;
 use crate::data::{PairKey, Results};
 use noise::Figure;
 
+pub mod cache;
 pub mod claims;
 pub mod drift;
 pub mod halves;
@@ -99,6 +100,9 @@ pub struct Facts {
     pub queue: queue::QueueFacts,
     /// The pools experiment's facts; `None` when the run did not measure it.
     pub pools: Option<pools::PoolsFacts>,
+    /// `/cached` at each key mix beside `/rayon`, per setting (cache.csv); empty when the run
+    /// did not measure it.
+    pub cache: Vec<cache::CacheSetting>,
     /// What the most workers change against the fewest; `None` with a single worker count.
     pub speedups: Option<Speedups>,
     /// The median T1 over the pairs measured, ms, the upper middle value of an even count:
@@ -157,6 +161,7 @@ impl Facts {
             sizes: sizes::SizesFacts::of(r),
             queue: queue::QueueFacts::of(r),
             pools: pools::PoolsFacts::of(r),
+            cache: cache::of(r),
             speedups: work::speedups(r),
             t1_median_upper: stats::median_upper(t1()),
             t1_median_lower: stats::median_lower(t1()),

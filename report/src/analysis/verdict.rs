@@ -205,7 +205,9 @@ pub fn ranked(strategies: &[Strategy], verdicts: &[Verdict], kinds: &[Execution]
     let mut out: Vec<(Strategy, (usize, usize), f64)> = strategies
         .iter()
         .copied()
-        .filter(|s| kinds.contains(&s.execution()) && *s != Strategy::Queue)
+        // /cached answers another need (inputs that repeat): its own section, not this ranking,
+        // whose batch of identical requests it answers with one kernel.
+        .filter(|s| kinds.contains(&s.execution()) && *s != Strategy::Queue && !s.caches_answers())
         .filter_map(|s| {
             let of: Vec<&Verdict> = verdicts.iter().filter(|v| v.key.strategy == s).collect();
             if of.is_empty() {

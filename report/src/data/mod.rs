@@ -16,6 +16,7 @@ use results_format::{Experiment, METADATA, PASSES, PROBES, RAW, ROUNDS, SIZES_SU
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub mod cache;
 pub mod pools;
 pub mod queue;
 pub mod rate;
@@ -495,6 +496,8 @@ pub struct Results {
     /// passes.csv, in file order; empty for a run from before passes (each pair's rounds back
     /// to back) or without the batch experiment.
     pub passes: Vec<PassRow>,
+    /// cache.csv, in file order; empty for a run from before `/cached` or without it.
+    pub cache: Vec<cache::CacheRow>,
 }
 
 /// One row of passes.csv: the machine's speed in one pass.
@@ -661,6 +664,7 @@ impl Results {
                 queue,
                 pools,
                 passes: vec![],
+                cache: vec![],
                 metadata,
                 summary: vec![],
                 rounds: vec![],
@@ -739,11 +743,14 @@ impl Results {
         } else {
             vec![]
         };
+        // A run from before /cached has no cache.csv.
+        let cache = cache::load(dir)?;
         Ok(Results {
             rate,
             queue,
             pools,
             passes,
+            cache,
             metadata,
             summary,
             rounds,
@@ -1163,6 +1170,7 @@ pub(crate) mod fake {
         }
         Results {
             passes: vec![],
+            cache: vec![],
             metadata,
             summary,
             rounds: round_rows,

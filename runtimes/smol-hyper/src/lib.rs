@@ -153,6 +153,8 @@ pub async fn run(app: &App, work: Work) -> Reply {
         },
         // Runtime-agnostic: rayon threads, awaited through a channel.
         Strategy::Rayon => app.run_on_cpu_pool(work).await,
+        // Runtime-agnostic too: moka's cache in front of the same pool (common::cache).
+        Strategy::Cached => app.run_cached(work).await,
         // Wait for one of `cores` permits without holding this thread, then offload.
         Strategy::Bounded => app.run_bounded(work, offload).await,
         Strategy::Jobs => app.submit_job(work),
