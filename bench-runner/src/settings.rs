@@ -12,7 +12,6 @@ use common::kernel::Kernel;
 
 use crate::client::ClientKind;
 use crate::cpu::CpuList;
-use crate::harness::pacing::Schedule;
 use crate::servers::ServerSource;
 use crate::targets::Target;
 
@@ -239,14 +238,6 @@ impl RatePlan {
             max_in_flight,
             arrivals,
             seed,
-        }
-    }
-
-    /// The send times of a step offered `rate` requests per second.
-    pub fn schedule(&self, rate: f64) -> Schedule {
-        match self.arrivals {
-            Arrivals::Constant => Schedule::new(rate, self.warmup, self.duration),
-            Arrivals::Poisson => Schedule::poisson(rate, self.warmup, self.duration, self.seed),
         }
     }
 

@@ -50,7 +50,7 @@ use crate::harness::records::{Labels, Log, Place, Verification};
 use crate::harness::stats::{self, micros, millis};
 use crate::harness::{Cut, ExperimentRun};
 use crate::servers::Binaries;
-use crate::settings::{Plan, RatePlan, Steps};
+use crate::settings::{Arrivals, Plan, RatePlan, Steps};
 use crate::settings::{Settings, Subjects};
 use crate::targets::Target;
 
@@ -690,7 +690,7 @@ async fn run_step(
     offered: f64,
 ) -> Result<Step, String> {
     let plan: Plan = *bench.plan();
-    let schedule = rate.schedule(offered);
+    let schedule = schedule(rate, offered);
     // No step beside a stopping server.
     bench.settle_previous().await;
     let ready = tokio::task::spawn_blocking({
@@ -730,6 +730,15 @@ async fn run_step(
     })
 }
 
+/// The send times of a step of `plan` offered `rate` requests per second: constant intervals
+/// or Poisson arrivals from the run's seed (`--arrivals`).
+pub fn schedule(plan: &RatePlan, rate: f64) -> Schedule {
+    match plan.arrivals {
+        Arrivals::Constant => Schedule::new(rate, plan.warmup, plan.duration),
+        Arrivals::Poisson => Schedule::poisson(rate, plan.warmup, plan.duration, plan.seed),
+    }
+}
+
 /// The generator's ceiling: one step of `GET /health` at `rate` requests/s against the server
 /// at `base` (answers of 200 count as verified), with the same pacer, clock and cap as the
 /// rate experiment; its figures say whether the generator kept the rate.
@@ -740,7 +749,7 @@ pub async fn health_step(
     plan: &RatePlan,
     timeout: Duration,
 ) -> Result<StepFigures, String> {
-    let schedule = plan.schedule(rate);
+    let schedule = schedule(plan, rate);
     let url = format!("{base}/health");
     let call: Call = Arc::new(move |client| {
         let url = url.clone();
@@ -961,7 +970,7 @@ fn write_summary(w: &mut impl Write, pairs: &[RatePair], timeout: Duration) -> i
 mod tests {
     use super::*;
     use crate::harness::pacing::{Clock, pace};
-    use crate::settings::{Arrivals, DEFAULT_DURATION, MIN_WARMUP, QUICK_LOADS};
+    use crate::settings::{DEFAULT_DURATION, MIN_WARMUP, QUICK_LOADS};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -1044,7 +1053,7 @@ mod tests {
             1,
         );
         assert_eq!(
-            plan.schedule(500.0),
+            schedule(&plan, 500.0),
             Schedule::poisson(500.0, plan.warmup, plan.duration, 1)
         );
         let plan = RatePlan {
@@ -1052,7 +1061,7 @@ mod tests {
             ..plan
         };
         assert_eq!(
-            plan.schedule(500.0),
+            schedule(&plan, 500.0),
             Schedule::new(500.0, plan.warmup, plan.duration)
         );
     }
