@@ -109,8 +109,6 @@ pub(crate) fn micros(elapsed: Duration) -> u64 {
     u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
 }
 
-impl Work {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
