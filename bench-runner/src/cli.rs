@@ -201,8 +201,10 @@ pub struct Cli {
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds, help_heading = "Load and timing")]
     pub timeout: Duration,
 
-    /// HTTP client: reqwest (hyper) or surf (async-h1, pure Rust, no TLS).
-    #[arg(long, value_enum, default_value_t = ClientKind::Reqwest, help_heading = "Load and timing")]
+    /// HTTP client: hyper (its HTTP/1 connections, pooled by bench-runner: the leanest),
+    /// reqwest (hyper with reqwest's pool and URL handling) or surf (async-h1); all pure Rust,
+    /// no TLS.
+    #[arg(long, value_enum, default_value_t = ClientKind::Hyper, help_heading = "Load and timing")]
     pub client: ClientKind,
 
     /// Measure the server at this base URL (`http://HOST:PORT`) instead of starting ours: yours
@@ -730,7 +732,7 @@ mod tests {
         );
         assert_eq!(s.plan.request_timeout, Duration::from_secs(30));
         assert_eq!(s.plan.calibration, 5);
-        assert_eq!(s.client, ClientKind::Reqwest);
+        assert_eq!(s.client, ClientKind::Hyper);
         assert_eq!(s.out, None);
         assert!(!s.force);
         assert_eq!(s.runs_dir, crate::servers::workspace_root().join("runs"));

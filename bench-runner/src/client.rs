@@ -1,22 +1,32 @@
-//! The two HTTP clients behind `--client`, both as [`conformance::HttpClient`] so that the
-//! conformance checks and the measurement run the same code with either: reqwest (hyper) comes
-//! from the conformance crate, surf (async-h1, pure Rust, no TLS) is implemented here.
+//! The three HTTP clients behind `--client`, all as [`conformance::HttpClient`] so that the
+//! conformance checks and the measurement run the same code with any: hyper's own HTTP/1
+//! connections pooled here ([`HyperClient`], the default: the leanest, so the client takes the
+//! least from the cores it shares with the server), reqwest (hyper underneath, with its own
+//! pool, URL handling and timers) from the conformance crate, surf (async-h1, pure Rust, no
+//! TLS) implemented here.
 //!
 //! Clients are built once per run and reused for every pair, so building them (and their
 //! connection pools) stays off the timed path. The probe gets clients of its own, one per
 //! connection of its pool, never queued behind the batch's requests inside the client.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use clap::ValueEnum;
 use conformance::{ClientError, HttpClient, HttpResponse, ReqwestClient};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
 
 /// `--client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClientKind {
+    /// hyper 1's HTTP/1 connections (`hyper::client::conn::http1`), pooled by bench-runner on
+    /// the runtime that uses them.
+    Hyper,
     /// reqwest 0.13 (hyper underneath), on bench-runner's tokio runtime.
     Reqwest,
     /// surf 2.3 with its pure-Rust h1 backend (async-h1 on async-std's IO reactor).
@@ -27,21 +37,217 @@ impl ClientKind {
     /// The name in metadata and CSVs.
     pub fn name(self) -> &'static str {
         match self {
+            ClientKind::Hyper => "hyper",
             ClientKind::Reqwest => "reqwest",
             ClientKind::Surf => "surf",
         }
     }
 
     /// A new client with its own connection pool. `connections` sizes surf's per-host pool
-    /// (reqwest's is unbounded); `timeout` bounds every request.
+    /// (hyper's and reqwest's are unbounded); `timeout` bounds every request.
     pub fn build(
         self,
         timeout: Duration,
         connections: usize,
     ) -> Result<Arc<dyn HttpClient>, ClientError> {
         Ok(match self {
+            ClientKind::Hyper => Arc::new(HyperClient::new(timeout)),
             ClientKind::Reqwest => Arc::new(ReqwestClient::new(timeout)?),
             ClientKind::Surf => Arc::new(SurfClient::new(timeout, connections)?),
+        })
+    }
+}
+
+/// hyper's HTTP/1 connections as a [`HttpClient`]: one request at a time per connection
+/// (no pipelining), a connection taken from the idle ones of the request's origin or opened
+/// (`TCP_NODELAY`) when none is idle, and given back once its answer is read whole. At most
+/// [`MAX_CONNECTING`] connections of an origin are being opened at once; a request that finds
+/// none idle and no room waits for the first connection freed or opened (its wait is part of
+/// its latency). Each connection's task runs on the runtime that opened it, so a client is
+/// used on one runtime (bench-runner builds one per runtime: the generator's, the probe's, the
+/// main one). No URL crate, no timer but the timeout, no header it does not need.
+#[derive(Debug)]
+pub struct HyperClient {
+    timeout: Duration,
+    /// Per origin (`host:port`).
+    origins: Mutex<HashMap<String, Origin>>,
+    /// Told whenever a connection is given back or a connection attempt ends.
+    freed: tokio::sync::Notify,
+}
+
+/// At most this many connections of one origin being opened at once. Without a bound, a
+/// hiccup of a few milliseconds at 12,000 requests/s had every request in flight open a
+/// connection of its own: a thousand connection attempts overflowed the server's accept queue
+/// (`ListenOverflows`), the dropped ones were retried after the kernel's 1 s, and the latency
+/// p99 of `/health` read 1 s.
+pub const MAX_CONNECTING: usize = 4;
+
+/// One origin's idle connections (the most recently used last) and attempts in progress.
+#[derive(Debug, Default)]
+struct Origin {
+    idle: Vec<Sender>,
+    connecting: usize,
+}
+
+/// One connection's request side.
+type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+
+/// What a request gets from the pool.
+enum Taken {
+    /// An idle connection.
+    Idle(Sender),
+    /// Room to open one.
+    Open,
+}
+
+impl HyperClient {
+    /// A client whose every request gives up after `timeout`.
+    pub fn new(timeout: Duration) -> HyperClient {
+        HyperClient {
+            timeout,
+            origins: Mutex::new(HashMap::new()),
+            freed: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn origins(&self) -> std::sync::MutexGuard<'_, HashMap<String, Origin>> {
+        self.origins.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An idle connection to `origin`, or room to open one, as soon as there is either.
+    async fn take(&self, origin: &str) -> Taken {
+        loop {
+            // Registered before looking, so that a connection freed in between is not missed.
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            {
+                let mut origins = self.origins();
+                let o = origins.entry(origin.to_owned()).or_default();
+                while let Some(sender) = o.idle.pop() {
+                    // A connection the server closed while it was idle is dropped.
+                    if !sender.is_closed() {
+                        return Taken::Idle(sender);
+                    }
+                }
+                if o.connecting < MAX_CONNECTING {
+                    o.connecting += 1;
+                    return Taken::Open;
+                }
+            }
+            freed.await;
+        }
+    }
+
+    /// An idle connection to `origin`, or a new one.
+    async fn connection(&self, origin: &str) -> Result<Sender, ClientError> {
+        match self.take(origin).await {
+            Taken::Idle(sender) => Ok(sender),
+            Taken::Open => {
+                let opened = Self::open(origin).await;
+                if let Some(o) = self.origins().get_mut(origin) {
+                    o.connecting -= 1;
+                }
+                self.freed.notify_one();
+                opened
+            }
+        }
+    }
+
+    async fn open(origin: &str) -> Result<Sender, ClientError> {
+        let stream = tokio::net::TcpStream::connect(origin)
+            .await
+            .map_err(|e| ClientError::Connection(format!("connecting to {origin}: {e}")))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| ClientError::Connection(format!("TCP_NODELAY: {e}")))?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| ClientError::Connection(format!("handshake with {origin}: {e}")))?;
+        // Ends when the server closes the connection or every sender is dropped.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    async fn exchange(&self, method: &str, url: &str) -> Result<HttpResponse, ClientError> {
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e| ClientError::Other(format!("{url}: {e}")))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(ClientError::Other(format!("{url}: only http:// URLs")));
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| ClientError::Other(format!("{url}: no host")))?;
+        let origin = match authority.port_u16() {
+            Some(_) => authority.as_str().to_owned(),
+            None => format!("{}:80", authority.host()),
+        };
+        let method = hyper::Method::from_bytes(method.as_bytes())
+            .map_err(|e| ClientError::Other(e.to_string()))?;
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
+            .header(hyper::header::HOST, authority.as_str())
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| ClientError::Other(e.to_string()))?;
+        let mut sender = self.connection(&origin).await?;
+        sender
+            .ready()
+            .await
+            .map_err(|e| ClientError::Connection(format!("{url}: {e}")))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| ClientError::Connection(format!("{url}: {e}")))?;
+        let status = response.status().as_u16();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(hyper::header::CONTENT_TYPE);
+        let retry_after = header(hyper::header::RETRY_AFTER);
+        let allow = header(hyper::header::ALLOW);
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| ClientError::Connection(format!("{url}: reading the body: {e}")))?
+            .to_bytes();
+        let body = String::from_utf8(body.to_vec())
+            .map_err(|e| ClientError::Other(format!("{url}: the body is not UTF-8: {e}")))?;
+        // Back to the idle ones, unless the server is closing it.
+        if !sender.is_closed() {
+            self.origins().entry(origin).or_default().idle.push(sender);
+            self.freed.notify_one();
+        }
+        Ok(HttpResponse {
+            status,
+            body,
+            content_type,
+            retry_after,
+            allow,
+        })
+    }
+}
+
+impl HttpClient for HyperClient {
+    fn send<'a>(
+        &'a self,
+        method: &'a str,
+        url: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, ClientError>> + Send + 'a>> {
+        Box::pin(async move {
+            tokio::time::timeout(self.timeout, self.exchange(method, url))
+                .await
+                .map_err(|_| {
+                    ClientError::Timeout(format!("{url}: no answer within {:?}", self.timeout))
+                })?
         })
     }
 }
@@ -156,6 +362,65 @@ mod tests {
             assert_eq!(response.body, r#"{"status":"accepted"}"#, "{kind:?}");
             server.join().expect("server thread");
         }
+    }
+
+    /// A keep-alive HTTP/1.1 server on port 0 answering every request with 200 after `delay`,
+    /// a thread per connection; counts the connections it accepted.
+    fn counting_server(delay: Duration) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                count.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut seen = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    while let Ok(read) = conn.read(&mut chunk) {
+                        if read == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&chunk[..read]);
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            std::thread::sleep(delay);
+                            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                            if conn.write_all(answer).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (format!("http://{addr}/health"), accepted)
+    }
+
+    /// hyper's pool reuses a connection for requests one after another, opens one per
+    /// request in flight when they overlap, and answers them all.
+    #[tokio::test]
+    async fn the_hyper_pool_reuses_its_connections() {
+        use std::sync::atomic::Ordering;
+        let (url, accepted) = counting_server(Duration::ZERO);
+        let client = HyperClient::new(Duration::from_secs(5));
+        for _ in 0..10 {
+            let r = client.get(&url).await.expect("answer");
+            assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        // 12 at once against a server that takes 200 ms each: 12 connections, each opened
+        // while at most MAX_CONNECTING others were being opened.
+        let (url, accepted) = counting_server(Duration::from_millis(200));
+        let all = futures::future::join_all((0..12).map(|_| client.get(&url))).await;
+        assert!(all.iter().all(|r| matches!(r, Ok(r) if r.status == 200)));
+        assert_eq!(accepted.load(Ordering::SeqCst), 12);
+        // Then reused: no new connection for the next 12.
+        let again = futures::future::join_all((0..12).map(|_| client.get(&url))).await;
+        assert!(again.iter().all(|r| r.is_ok()));
+        assert_eq!(accepted.load(Ordering::SeqCst), 12);
     }
 
     #[tokio::test]

@@ -4,7 +4,8 @@
 //! The load generator's ceiling: up to which rate the rate experiment's curves are the
 //! server's. One release tokio server (all cores), `GET /health` at rising rates with the rate
 //! experiment's own generator, client and cap ([`bench_runner::experiments::rate::health_step`]):
-//! the highest rate kept (every request answered 200, at least 95 % of the rate achieved) with
+//! the highest rate kept ([`rate::sustained`]: none refused, every request answered 200, the
+//! answers' p99 within a tenth of the step) with
 //! send lateness p99 ≤ 1 ms (the rate experiment's limit) and with p99 ≤ 100 µs; the ramp stops
 //! at the first rate not kept within 1 ms. Then, when `wrk` is on the PATH, wrk's throughput
 //! against the same server in the same run (closed loop: as many requests as its connections
@@ -54,6 +55,9 @@ struct Args {
     /// File the figures are written to.
     #[arg(long, default_value = "results/generator-ceiling.txt")]
     out: PathBuf,
+    /// The generator's HTTP client.
+    #[arg(long, value_enum, default_value_t = ClientKind::Hyper)]
+    client: ClientKind,
     /// Take the server from DIR instead of `cargo build --release`.
     #[arg(long, value_name = "DIR")]
     server_dir: Option<PathBuf>,
@@ -113,8 +117,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let base = server.base_url();
     let timeout = Duration::from_secs(10);
     let cap = args.max_in_flight;
-    let generator = Generator::start(Arc::new(move || ClientKind::Reqwest.build(timeout, cap)))
-        .map_err(anyhow::Error::msg)?;
+    let kind = args.client;
+    let generator =
+        Generator::start(Arc::new(move || kind.build(timeout, cap))).map_err(anyhow::Error::msg)?;
     let plan = RatePlan::new(
         Steps::Rate(args.rates.clone()),
         Some(Duration::from_secs_f64(args.duration)),
@@ -134,7 +139,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let f = rate::health_step(&generator, &base, r, &plan, timeout)
             .await
             .map_err(anyhow::Error::msg)?;
-        let ok = rate::sustained(&f, r);
+        let ok = rate::sustained(&f, plan.duration);
         let late_p99 = f.late_us.map_or(0, |l| l[0]);
         println!(
             "bench-runner {r:>7.0} req/s: achieved {:>7.0}/s, {} of {} answered 200, {} refused, \
@@ -166,10 +171,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let kept = |bound: &str, at: Option<(f64, u64)>| match at {
         Some((r, late)) => format!(
             "bench-runner: {r:.0} requests/s kept with send lateness p99 <= {bound} (p99 \
-             {:.3} ms; open loop, constant intervals, {:.1} s per rate, every request answered \
-             200, at least 95 % of the rate achieved)\n",
+             {:.3} ms; open loop, constant intervals, {:.1} s per rate, client {}, generator thread \
+             {}, none refused, every request answered 200, answers' p99 within a tenth of the \
+             step)\n",
             late as f64 / 1e3,
-            args.duration
+            args.duration,
+            args.client.name(),
+            generator.urgency().name(),
         ),
         None => format!(
             "bench-runner: not even {:.0} requests/s kept with send lateness p99 <= {bound}\n",

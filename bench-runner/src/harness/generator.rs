@@ -1,21 +1,24 @@
-//! The open-loop generator of the rate experiment (and of `generator-ceiling`): a schedule
-//! kept by a pacing thread of its own, each request sent on the generator's own thread,
-//! runtime and connections, as the probe ([`super::probe`]) sends its own.
+//! The open-loop generator of the rate experiment (and of `generator-ceiling`): one thread,
+//! made real-time, running a current-thread runtime of its own with its own client and
+//! connections; the schedule is kept on that runtime, and each request is written there.
 //!
 //! ```text
-//!   pacing thread (precise wait)          generator thread (current-thread runtime, own client)
-//!   waits to request k's time ──spawn──▶  the request's task: its lateness read on its first
-//!   (refuses it at the cap)               poll, right before the client writes it
+//!   generator thread (SCHED_FIFO, current-thread runtime, own client and connections)
+//!     pacing task: Pacer::next ── due ──▶ spawns request k's task (lateness read on its first
+//!        │                                poll, right before the client writes it)
+//!        └── nothing due: waits on a timer fd in the runtime's reactor (precise, no spin)
 //! ```
 //!
-//! Until this module the pacer handed each request to bench-runner's multi-thread runtime,
-//! where it waited for a parked worker to wake and for tokio's 1 ms timer: lateness p99 1.71
-//! ms at 250 requests/s while wrk did 51,477 requests/s against the same server. Here the
-//! pacer waits with [`pacing::sleep_until`] (sleep, then a short spin) and spawns straight onto
-//! a runtime that runs nothing but the generator's requests and their connections (its client
-//! is built for it and used by nothing else, so no connection of it is driven by another
-//! runtime). Lateness is still measured, never assumed: a step whose lateness p99 is above the
-//! rate experiment's limit is flagged.
+//! Two designs came before, and the machine defeated both. Handing each request to
+//! bench-runner's multi-thread runtime had it wait for a parked worker and for tokio's 1 ms
+//! timer: lateness p99 1.71 ms at 250 requests/s. A pacing thread of its own (nice -10, sleep
+//! then a 100 µs spin) spawning onto this runtime kept 4,000 requests/s at most (wrk: 70,000 on
+//! the same server): the spin took a core whenever the intervals were short, every send woke
+//! the runtime's thread across threads, and under the server's load the scheduler woke the
+//! nice -10 threads milliseconds late (132 of 184 rate steps behind). Now one thread both
+//! paces and sends, sleeps in the reactor between sends, and preempts the server's threads
+//! when a send is due ([`pacing::realtime_thread`]). Lateness is still measured, never
+//! assumed: a step whose lateness p99 is above the rate experiment's limit is flagged.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,7 +29,7 @@ use std::time::{Duration, Instant};
 use conformance::HttpClient;
 
 use super::http::RequestError;
-use super::pacing::{self, Dispatch, RealClock, Schedule, pace};
+use super::pacing::{self, Dispatch, Next, Pacer, PreciseTimer, Schedule, Urgency};
 use super::probe::ClientFactory;
 
 /// One request, sent and checked: its status and why it is not a verified answer.
@@ -57,25 +60,28 @@ pub struct Answer {
 pub struct Generator {
     handle: tokio::runtime::Handle,
     client: Arc<dyn HttpClient>,
+    urgency: Urgency,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl std::fmt::Debug for Generator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Generator").finish_non_exhaustive()
+        f.debug_struct("Generator")
+            .field("urgency", &self.urgency)
+            .finish_non_exhaustive()
     }
 }
 
 impl Generator {
-    /// Starts the thread, builds its runtime and, inside it, the generator's client.
+    /// Starts the thread, made as urgent as it may be ([`pacing::realtime_thread`]), builds
+    /// its runtime and, inside it, the generator's client.
     pub fn start(factory: ClientFactory) -> Result<Generator, String> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         std::thread::Builder::new()
             .name("generator".into())
             .spawn(move || {
-                // It issues every request: as urgent as the pacer.
-                pacing::urgent_thread();
+                let urgency = pacing::realtime_thread();
                 let rt = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -90,27 +96,33 @@ impl Generator {
                     let _inside = rt.enter();
                     factory().map_err(|e| format!("generator: cannot build its client: {e}"))
                 };
-                let _ = ready_tx.send(client.map(|c| (rt.handle().clone(), c)));
+                let _ = ready_tx.send(client.map(|c| (rt.handle().clone(), c, urgency)));
                 // Runs the spawned requests until told to stop (or the Generator is gone).
                 rt.block_on(async move {
                     let _ = stop_rx.await;
                 });
             })
             .map_err(|e| format!("generator: cannot start its thread: {e}"))?;
-        let (handle, client) = ready_rx
+        let (handle, client, urgency) = ready_rx
             .recv()
             .map_err(|_| "generator: its thread ended before it was ready".to_owned())??;
         Ok(Generator {
             handle,
             client,
+            urgency,
             stop: Some(stop_tx),
         })
     }
 
-    /// Keeps `schedule` from `start`: a pacing thread of its own ([`pace`], with the precise
-    /// wait) spawns request k at its time onto the generator's runtime, where its task makes
-    /// `call` with the generator's client, unless `cap` requests are in flight. Returns once
-    /// every request sent is answered: what the pacer did, and the answers in send order.
+    /// How urgent its thread could be made (real-time needs root or CAP_SYS_NICE).
+    pub fn urgency(&self) -> Urgency {
+        self.urgency
+    }
+
+    /// Keeps `schedule` from `start` on the generator's runtime ([`keep`]): request k's task
+    /// makes `call` with the generator's client at its time, unless `cap` requests are in
+    /// flight. Returns once every request sent is answered: what the pacer did, and the
+    /// answers in send order.
     pub async fn run(
         &self,
         schedule: Schedule,
@@ -118,48 +130,68 @@ impl Generator {
         start: Instant,
         call: Call,
     ) -> Result<(Vec<Dispatch>, Vec<Answer>), String> {
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        let (handle, client) = (self.handle.clone(), Arc::clone(&self.client));
-        std::thread::Builder::new()
-            .name("generator-pacer".into())
-            .spawn(move || {
-                pacing::urgent_thread();
-                let mut tasks = Vec::new();
-                let dispatched = pace(&schedule, cap, &in_flight, &mut RealClock(start), |k| {
-                    in_flight.fetch_add(1, Ordering::AcqRel);
-                    let scheduled = start + schedule.offset(k);
-                    let (call, client) = (Arc::clone(&call), Arc::clone(&client));
-                    let in_flight = Arc::clone(&in_flight);
-                    tasks.push(handle.spawn(async move {
-                        // Lateness ends when the request is issued: on the task's first poll,
-                        // right before the client writes it.
-                        let late = scheduled.elapsed();
-                        let (status, error) = call(client).await;
-                        in_flight.fetch_sub(1, Ordering::AcqRel);
-                        Answer {
-                            late,
-                            latency: scheduled.elapsed(),
-                            status,
-                            error,
-                        }
-                    }));
-                });
-                let _ = done_tx.send((dispatched, tasks));
-            })
-            .map_err(|e| format!("generator: cannot start its pacing thread: {e}"))?;
-        let (dispatched, tasks) = done_rx
+        let client = Arc::clone(&self.client);
+        self.handle
+            .spawn(keep(schedule, cap, start, call, client))
             .await
-            .map_err(|_| "generator: its pacing thread failed".to_owned())?;
-        let mut answers = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            answers.push(
-                task.await
-                    .map_err(|e| format!("generator: a request's task failed: {e}"))?,
-            );
-        }
-        Ok((dispatched, answers))
+            .map_err(|e| format!("generator: its pacing task failed: {e}"))?
     }
+}
+
+/// The pacing task, on the generator's runtime: spawns each request when due, waits on a
+/// [`PreciseTimer`] while none is, then collects the answers.
+async fn keep(
+    schedule: Schedule,
+    cap: usize,
+    start: Instant,
+    call: Call,
+    client: Arc<dyn HttpClient>,
+) -> Result<(Vec<Dispatch>, Vec<Answer>), String> {
+    let timer = PreciseTimer::new().map_err(|e| format!("generator: no timer: {e}"))?;
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let mut pacer = Pacer::new(&schedule, cap);
+    let mut dispatched = Vec::with_capacity(usize::try_from(schedule.len()).unwrap_or(0));
+    let mut tasks = Vec::with_capacity(dispatched.capacity());
+    loop {
+        match pacer.next(start.elapsed(), in_flight.load(Ordering::Acquire)) {
+            Next::WaitUntil(at) => timer
+                .sleep_until(start + at)
+                .await
+                .map_err(|e| format!("generator: its timer failed: {e}"))?,
+            Next::Send(k) => {
+                in_flight.fetch_add(1, Ordering::AcqRel);
+                let scheduled = start + schedule.offset(k);
+                let (call, client) = (Arc::clone(&call), Arc::clone(&client));
+                let in_flight = Arc::clone(&in_flight);
+                tasks.push(tokio::spawn(async move {
+                    // Lateness ends when the request is issued: on the task's first poll,
+                    // right before the client writes it.
+                    let late = scheduled.elapsed();
+                    let (status, error) = call(client).await;
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                    Answer {
+                        late,
+                        latency: scheduled.elapsed(),
+                        status,
+                        error,
+                    }
+                }));
+                // Behind its schedule the pacer spawns every request due before it waits; the
+                // runtime then runs their tasks in order, and each reads its own lateness.
+                dispatched.push(Dispatch::Sent { k });
+            }
+            Next::Refuse { k, late } => dispatched.push(Dispatch::Refused { k, late }),
+            Next::Done => break,
+        }
+    }
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(
+            task.await
+                .map_err(|e| format!("generator: a request's task failed: {e}"))?,
+        );
+    }
+    Ok((dispatched, answers))
 }
 
 impl Drop for Generator {
@@ -211,7 +243,7 @@ mod tests {
     fn the_generator_keeps_a_modest_schedule() {
         let url = fake_server();
         let factory: ClientFactory =
-            Arc::new(|| crate::client::ClientKind::Reqwest.build(Duration::from_secs(5), 64));
+            Arc::new(|| crate::client::ClientKind::Hyper.build(Duration::from_secs(5), 64));
         let generator = Generator::start(factory).expect("generator");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

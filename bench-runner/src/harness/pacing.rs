@@ -1,16 +1,19 @@
-//! The rate experiment's pacer, kept apart so any open-loop generator can use it (the
-//! `generator-ceiling` binary does): a [`Schedule`] of constant intervals or Poisson arrivals, the [`Clock`] it is
-//! kept on (real or, in tests, scripted), and [`pace`], which keeps it on a thread of its own.
+//! Keeping a schedule: a [`Schedule`] of constant intervals or Poisson arrivals, the
+//! [`Pacer`] that decides what is due (send, refuse at the cap, wait), and the two precise
+//! waits.
 //!
-//! The real clock waits precisely ([`sleep_until`]): the OS's sleep for the bulk of a wait,
-//! then a busy spin for the last [`SPIN`], on a thread made urgent ([`urgent_thread`]). A plain `std::thread::sleep` woke
-//! 50–100 µs late at best (the kernel's default timer slack of 50 µs, then the wake-up) and a
-//! millisecond and more on a busy machine: lateness p99 1.71 ms at 250 requests/s. The spin
-//! runs on the pacing thread's cores only: with `--client-cpus` that is the client's half
-//! (bench-runner pins itself before it starts a thread), never the server's.
+//! - The open-loop generator ([`super::generator`]) waits on its own runtime with a
+//!   [`PreciseTimer`] (a timer fd in the runtime's reactor: no spin), on a thread made
+//!   real-time ([`realtime_thread`]).
+//! - The probe's pacing thread waits with [`sleep_until`]: the OS's sleep for the bulk of a
+//!   wait, then a busy spin for the last [`SPIN`], on a thread made urgent
+//!   ([`urgent_thread`]). A plain `std::thread::sleep` woke 50–100 µs late at best (the
+//!   kernel's default timer slack of 50 µs, then the wake-up) and a millisecond and more on a
+//!   busy machine. The spin runs on the pacing thread's cores only: with `--client-cpus` that
+//!   is the client's half (bench-runner pins itself before it starts a thread), never the
+//!   server's.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::passes::SplitMix64;
@@ -112,15 +115,6 @@ impl Schedule {
     }
 }
 
-/// The pacing thread's view of time, from the step's start: real ([`RealClock`]) or, in
-/// tests, scripted.
-pub trait Clock {
-    /// Time since the step's start.
-    fn now(&self) -> Duration;
-    /// Sleeps until `at` (returns at once if it has passed).
-    fn sleep_until(&mut self, at: Duration);
-}
-
 /// The last stretch of every wait, spun instead of slept: longer than the OS's usual oversleep
 /// once the timer slack is 1 ns ([`urgent_thread`]), short enough that a pacer at a few hundred
 /// requests per second spins for a few percent of a core (above 10,000 requests per second,
@@ -163,24 +157,195 @@ pub fn urgent_thread() {
     let _ = common::placement::raise_this_thread(URGENCY);
 }
 
-/// The monotonic clock, with the precise wait of [`sleep_until`] (finer than tokio's 1 ms
-/// timer wheel and than the OS's sleep alone).
-#[derive(Debug, Clone, Copy)]
-pub struct RealClock(pub Instant);
+/// The generator's precise wait, on its own runtime: a timer fd (`CLOCK_MONOTONIC`, the clock
+/// of `Instant` on Linux) in the runtime's reactor, so that the runtime wakes from its poll at
+/// the deadline to the microsecond, neither at tokio's 1 ms timer tick nor after a busy spin
+/// that would take a core from the server. Between waits the runtime goes on writing requests
+/// and reading answers. Elsewhere than Linux, tokio's timer (1 ms).
+///
+/// tokio registers an arbitrary fd safely only as a pipe's reading end (`AsyncFd::new` is
+/// deprecated as unsound and `AsyncFd::register` is `unsafe`, which this workspace forbids):
+/// the reactor gets a duplicate of the timer fd that way, and reading its 8-byte expiry count
+/// with read(2) is all a timer fd needs; the timer is set through the original.
+#[derive(Debug)]
+pub struct PreciseTimer {
+    #[cfg(target_os = "linux")]
+    timer: nix::sys::timerfd::TimerFd,
+    #[cfg(target_os = "linux")]
+    expiries: tokio::net::unix::pipe::Receiver,
+}
 
-impl Clock for RealClock {
-    fn now(&self) -> Duration {
-        self.0.elapsed()
+impl PreciseTimer {
+    /// A timer on the current runtime's reactor (call it inside the runtime that waits).
+    pub fn new() -> std::io::Result<PreciseTimer> {
+        #[cfg(target_os = "linux")]
+        {
+            use nix::sys::timerfd::{ClockId, TimerFd, TimerFlags};
+            use std::os::fd::AsFd;
+            let timer = TimerFd::new(
+                ClockId::CLOCK_MONOTONIC,
+                TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+            )?;
+            let duplicate = timer.as_fd().try_clone_to_owned()?;
+            Ok(PreciseTimer {
+                timer,
+                expiries: tokio::net::unix::pipe::Receiver::from_owned_fd_unchecked(duplicate)?,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        Ok(PreciseTimer {})
     }
 
-    fn sleep_until(&mut self, at: Duration) {
-        if let Some(deadline) = self.0.checked_add(at) {
-            sleep_until(deadline);
+    /// Waits until `deadline` (returns at once if it has passed).
+    pub async fn sleep_until(&self, deadline: Instant) -> std::io::Result<()> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use nix::sys::time::TimeSpec;
+            use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};
+            self.timer.set(
+                Expiration::OneShot(TimeSpec::from_duration(left)),
+                TimerSetTimeFlags::empty(),
+            )?;
+            let mut count = [0u8; 8];
+            loop {
+                self.expiries.readable().await?;
+                match self.expiries.try_read(&mut count) {
+                    Ok(_) => return Ok(()),
+                    // Not expired yet (a spurious wake-up): wait again.
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            tokio::time::sleep_until(deadline.into()).await;
+            Ok(())
         }
     }
 }
 
-/// What the pacer did with request k: sent it (`send` was called) or refused it (the cap),
+/// The generator thread's real-time priority: `SCHED_FIFO` at this level (of 1–99), above
+/// every ordinary thread, below the kernel's own real-time threads. On 2 cores shared with
+/// the server even nice -[`URGENCY`] did not make a sleeping thread wake on time: the
+/// scheduler let a busy server thread finish its slice first, and sends went out 2–9 ms late
+/// (lateness p99 above 1 ms in 132 of 184 rate steps). A real-time thread preempts at once.
+/// It cannot take a core from the server for long: it sleeps between sends (no spin), and the
+/// kernel caps all real-time threads at 95 % of each second (`sched_rt_runtime_us`).
+pub const REALTIME_PRIORITY: u8 = 10;
+
+/// How a sending thread was made urgent: what metadata.json records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// `SCHED_FIFO` at [`REALTIME_PRIORITY`].
+    Realtime,
+    /// nice -[`URGENCY`] (no right to real-time scheduling).
+    Nice,
+    /// Neither (no right to raise it at all).
+    Ordinary,
+}
+
+impl Urgency {
+    /// Its name in metadata.json.
+    pub fn name(self) -> &'static str {
+        match self {
+            Urgency::Realtime => "realtime",
+            Urgency::Nice => "nice",
+            Urgency::Ordinary => "ordinary",
+        }
+    }
+}
+
+/// Makes the calling thread real-time ([`REALTIME_PRIORITY`]) if it may, else as urgent as
+/// [`urgent_thread`] makes it; says which.
+pub fn realtime_thread() -> Urgency {
+    use thread_priority::{
+        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let realtime = ThreadPriorityValue::try_from(REALTIME_PRIORITY)
+        .map_err(|e| e.to_owned())
+        .and_then(|p| {
+            set_thread_priority_and_policy(
+                thread_native_id(),
+                ThreadPriority::Crossplatform(p),
+                ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+            )
+            .map_err(|e| format!("{e:?}"))
+        });
+    if realtime.is_ok() {
+        return Urgency::Realtime;
+    }
+    urgent_thread();
+    match common::placement::this_thread_nice() {
+        Ok(nice) if nice < 0 => Urgency::Nice,
+        _ => Urgency::Ordinary,
+    }
+}
+
+/// What the pacer does next ([`Pacer::next`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing is due yet: wait until this offset from the step's start.
+    WaitUntil(Duration),
+    /// Request k is due: send it (the caller counts it in flight).
+    Send(u64),
+    /// Request k is due and `cap` requests are in flight: it is refused, `late` after its
+    /// send time.
+    Refuse {
+        /// Request number, warm-up included.
+        k: u64,
+        /// When the pacer decided, after the send time.
+        late: Duration,
+    },
+    /// The schedule is over.
+    Done,
+}
+
+/// The pacer's decisions, apart from how it waits (the generator waits with a
+/// [`PreciseTimer`], tests with a scripted clock). A pacer behind its schedule sends what is
+/// due at once, in order: lateness is recorded, not hidden.
+#[derive(Debug)]
+pub struct Pacer<'s> {
+    schedule: &'s Schedule,
+    cap: usize,
+    k: u64,
+}
+
+impl<'s> Pacer<'s> {
+    /// Keeps `schedule` with at most `cap` requests in flight.
+    pub fn new(schedule: &'s Schedule, cap: usize) -> Pacer<'s> {
+        Pacer {
+            schedule,
+            cap,
+            k: 0,
+        }
+    }
+
+    /// What to do at `now` (from the step's start) with `in_flight` requests outstanding.
+    pub fn next(&mut self, now: Duration, in_flight: usize) -> Next {
+        if self.k >= self.schedule.len() {
+            return Next::Done;
+        }
+        let at = self.schedule.offset(self.k);
+        if now < at {
+            return Next::WaitUntil(at);
+        }
+        let k = self.k;
+        self.k += 1;
+        if in_flight >= self.cap {
+            Next::Refuse { k, late: now - at }
+        } else {
+            Next::Send(k)
+        }
+    }
+}
+
+/// What the pacer did with request k: sent it or refused it (the cap),
 /// `late` after its send time (for a sent request the send itself is later still: the task
 /// measures that).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,34 +364,6 @@ pub enum Dispatch {
     },
 }
 
-/// Keeps `schedule`: sleeps to each send time and calls `send(k)` unless `in_flight` has
-/// reached `cap`, in which case the request is refused. `send` must count the request in
-/// `in_flight` before it returns (the request's task takes it out when answered). A pacer
-/// behind its schedule sends what is due at once, in order: lateness is recorded, not hidden.
-pub fn pace(
-    schedule: &Schedule,
-    cap: usize,
-    in_flight: &AtomicUsize,
-    clock: &mut impl Clock,
-    mut send: impl FnMut(u64),
-) -> Vec<Dispatch> {
-    let mut out = Vec::with_capacity(usize::try_from(schedule.len()).unwrap_or(0));
-    for k in 0..schedule.len() {
-        let at = schedule.offset(k);
-        clock.sleep_until(at);
-        if in_flight.load(Ordering::Acquire) >= cap {
-            out.push(Dispatch::Refused {
-                k,
-                late: clock.now().saturating_sub(at),
-            });
-        } else {
-            send(k);
-            out.push(Dispatch::Sent { k });
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +371,100 @@ mod tests {
     /// The precise wait never returns early, and on time far more often than the OS's sleep
     /// alone would allow (its slack is 50 µs): the median wake-up within 1 ms of the deadline,
     /// a margin wide enough for a shared, noisy machine.
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    /// Drives a pacer as the generator does, on a scripted clock: each wait ends where it was
+    /// asked to plus the next of `delays` (a late wake-up); nothing is ever answered, so each
+    /// send adds one in flight. No real time passes: no threshold depends on this machine.
+    fn drive(schedule: &Schedule, cap: usize, delays: &[Duration]) -> Vec<Dispatch> {
+        let mut pacer = Pacer::new(schedule, cap);
+        let (mut now, mut wakes, mut in_flight) = (Duration::ZERO, 0, 0);
+        let mut out = Vec::new();
+        loop {
+            match pacer.next(now, in_flight) {
+                Next::WaitUntil(at) => {
+                    now = now.max(at) + delays.get(wakes).copied().unwrap_or_default();
+                    wakes += 1;
+                }
+                Next::Send(k) => {
+                    in_flight += 1;
+                    out.push(Dispatch::Sent { k });
+                }
+                Next::Refuse { k, late } => out.push(Dispatch::Refused { k, late }),
+                Next::Done => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn the_pacer_keeps_the_schedule_and_refuses_above_the_cap() {
+        let s = Schedule::new(1000.0, Duration::ZERO, MS(6));
+        // Wake-ups on time (request 0 is due at once), except the 4th, 3 ms late: the pacer
+        // then catches up at once.
+        let zero = Duration::ZERO;
+        let dispatched = drive(&s, 3, &[zero, zero, zero, MS(3)]);
+        assert_eq!(
+            dispatched,
+            [
+                Dispatch::Sent { k: 0 },
+                Dispatch::Sent { k: 1 },
+                Dispatch::Sent { k: 2 },
+                Dispatch::Refused { k: 3, late: MS(0) },
+                // Scheduled at 4 ms, woke at 7 ms.
+                Dispatch::Refused { k: 4, late: MS(3) },
+                // Scheduled at 5 ms, already past: decided at once, 2 ms late.
+                Dispatch::Refused { k: 5, late: MS(2) },
+            ]
+        );
+        // With room, every request is sent, in order.
+        let all = drive(&s, usize::MAX, &[]);
+        assert_eq!(
+            all,
+            (0..6).map(|k| Dispatch::Sent { k }).collect::<Vec<_>>()
+        );
+        // Asked before the first send time, it says to wait for it.
+        let late_start = Schedule::poisson(100.0, Duration::ZERO, MS(1000), 7);
+        let first = late_start.offset(0);
+        assert!(first > Duration::ZERO);
+        assert_eq!(
+            Pacer::new(&late_start, 1).next(Duration::ZERO, 0),
+            Next::WaitUntil(first)
+        );
+    }
+
+    /// The timer fd's wait is never early and, on a median wake-up, within 1 ms of its
+    /// deadline (a margin wide enough for a shared, noisy machine; tokio's own timer rounds up
+    /// to the next millisecond).
+    #[test]
+    fn the_timer_wait_is_never_early() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let late = rt.block_on(async {
+            let timer = PreciseTimer::new().expect("timer");
+            let mut late = Vec::new();
+            for k in 0..50u64 {
+                let deadline = Instant::now() + Duration::from_micros(300 + 20 * k);
+                timer.sleep_until(deadline).await.expect("wait");
+                let now = Instant::now();
+                assert!(now >= deadline);
+                late.push(now - deadline);
+            }
+            // A deadline in the past returns at once.
+            let before = Instant::now();
+            timer
+                .sleep_until(before - Duration::from_millis(1))
+                .await
+                .expect("wait");
+            assert!(before.elapsed() < Duration::from_millis(100));
+            late
+        });
+        let mut late = late;
+        late.sort();
+        assert!(late[25] < Duration::from_millis(1), "{late:?}");
+    }
+
     #[test]
     fn the_precise_wait_is_never_early() {
         urgent_thread();

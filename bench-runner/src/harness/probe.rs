@@ -525,7 +525,7 @@ mod tests {
     }
 
     fn reqwest() -> ClientFactory {
-        Arc::new(|| crate::client::ClientKind::Reqwest.build(Duration::from_secs(1), 1))
+        Arc::new(|| crate::client::ClientKind::Hyper.build(Duration::from_secs(1), 1))
     }
 
     fn config(url: &str, interval: Duration) -> ProbeConfig {
