@@ -26,43 +26,45 @@
 //!   use; [`analysis::stats`] defines each statistic once (the medians, bounds, a pair's work
 //!   time), and [`analysis::noise`] tells a difference from noise with the rounds' ranges
 //!   (differences, likenesses and thresholds: borderline results), tested on hand-made figures.
-//! - [`format`](mod@format): how a figure is written (significant figures, units, ratios, spans, lists),
-//!   one way each.
-//! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
-//! - [`charts`]: the batch experiment's five charts (batch time, probe latency, probe vs the
-//!   server's lag, one batch's timeline, latency CDF).
-//! - [`drift`]: the drift line at the top (from [`analysis::drift`]: the machine's speed in
-//!   each pass, passes.csv) and its chart.
-//! - [`halves`]: the split-halves line at the top: how many of the run's claims both halves of
-//!   its passes repeated ([`analysis::claims`]), and which did not.
-//! - [`advice`]: "What to do", the verdict the report opens with: the pattern that kept the
-//!   server answering (the first of the facts' ranking), with its figures and the code to copy.
-//! - [`findings`]: the findings section, from the facts and the summary; no difference is
-//!   called inside the rounds' noise.
-//! - [`sizes`]: the "Work size" section (sizes experiment) and its two charts, rendered from
-//!   [`analysis::sizes`]' facts: offload cost per strategy and runtime, the cheapest and the
-//!   costliest, the crossover work size.
-//! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
-//!   overload behaviour per pair (from [`analysis::rate`]), latency and goodput against
-//!   offered load.
-//! - [`cache`]: "Answers that repeat: /cached" (the batch experiment's cache.csv, when
-//!   present), rendered from [`analysis::cache`]' facts: per setting, each key mix's kernels
-//!   computed, batch time, request and probe p99 against the hit ratio counted, beside
-//!   `/rayon`.
-//! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`), rendered
-//!   from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to result
-//!   minus `/jobs`', from the sizes and batch experiments), and from queue_summary.csv the
-//!   scale-out with 1, 2… worker processes and its verdict and chart, and the fault run (a
-//!   worker killed mid-burst: every job accounted for).
-//! - [`readme`]: the phrases with figures the README quotes from the baseline, from the same
-//!   facts (checked by `tests/whole.rs`).
-//! - [`pools`]: "Pool size" (the pools experiment, pools_summary.csv), rendered from
-//!   [`analysis::pools`]' facts: per runtime and worker count the pool size and priority that
-//!   kept the probe below T1 at the least work time, with its rounds' range; a line per pool
-//!   size; a chart per strategy of probe p99 and work time against the pool's size. A run
-//!   without it says "Pools not measured".
-//! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
-//!   figures beside ours, how to read the columns.
+//! - [`render`]: every renderer, each handed the facts: [`render::format`] (how a figure is
+//!   written: significant figures, units, ratios, spans, lists, one way each), `render::svg`
+//!   (private: a small SVG writer: elements, scales, ticks, legends), and the sections and
+//!   charts:
+//!   - [`render::charts`]: the batch experiment's five charts (batch time, probe latency, probe
+//!     vs the server's lag, one batch's timeline, latency CDF).
+//!   - [`render::drift`]: the drift line at the top (from [`analysis::drift`]: the machine's
+//!     speed in each pass, passes.csv) and its chart.
+//!   - [`render::halves`]: the split-halves line at the top: how many of the run's claims both
+//!     halves of its passes repeated ([`analysis::claims`]), and which did not.
+//!   - [`render::advice`]: "What to do", the verdict the report opens with: the pattern that
+//!     kept the server answering (the first of the facts' ranking), with its figures and the
+//!     code to copy.
+//!   - [`render::findings`]: the findings section; no difference is called inside the rounds'
+//!     noise.
+//!   - [`render::sizes`]: the "Work size" section (sizes experiment) and its two charts,
+//!     rendered from [`analysis::sizes`]' facts: offload cost per strategy and runtime, the
+//!     cheapest and the costliest, the crossover work size.
+//!   - [`render::rate`]: the rate experiment's section (rate_summary.csv, when present): knee
+//!     and overload behaviour per pair (from [`analysis::rate`]), latency and goodput against
+//!     offered load.
+//!   - [`render::cache`]: "Answers that repeat: /cached" (the batch experiment's cache.csv,
+//!     when present), rendered from [`analysis::cache`]' facts: per setting, each key mix's
+//!     kernels computed, batch time, request and probe p99 against the hit ratio counted,
+//!     beside `/rayon`.
+//!   - [`render::queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`),
+//!     rendered from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to
+//!     result minus `/jobs`', from the sizes and batch experiments), the scale-out with 1, 2…
+//!     worker processes and its verdict and chart, and the fault run (a worker killed
+//!     mid-burst: every job accounted for).
+//!   - [`render::readme`]: the phrases with figures the README quotes from the baseline, from
+//!     the same facts (checked by `tests/whole.rs`).
+//!   - [`render::pools`]: "Pool size" (the pools experiment, pools_summary.csv), rendered from
+//!     [`analysis::pools`]' facts: per runtime and worker count the pool size and priority
+//!     that kept the probe below T1 at the least work time, with its rounds' range; a line per
+//!     pool size; a chart per strategy of probe p99 and work time against the pool's size. A
+//!     run without it says "Pools not measured".
+//!   - [`render::markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python
+//!     demo's figures beside ours, how to read the columns.
 //! - [`generate`] / [`write()`]: the facts computed once, every section and chart in memory,
 //!   then onto disk, each file atomically.
 
@@ -70,22 +72,11 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-pub mod advice;
 pub mod analysis;
-pub mod cache;
-pub mod charts;
 pub mod data;
-pub mod drift;
-pub mod findings;
-pub mod format;
-pub mod halves;
-pub mod markdown;
-pub mod pools;
-pub mod queue;
-pub mod rate;
-pub mod readme;
-pub mod sizes;
-mod svg;
+pub mod render;
+
+use render::{cache, charts, drift, markdown, pools, queue, rate, sizes};
 
 pub use data::{DataError, Results};
 

@@ -1,7 +1,7 @@
 //! The task queue, computed: the broker hop per setting (`/queue`'s time to result minus
 //! `/jobs`', from the sizes and the batch experiments), and from queue_summary.csv each
 //! configuration's figures over its passes ([`configurations`]), each target's scale-out
-//! verdict (paired by pass) and the fault runs' tally. [`crate::queue`] defines them in its
+//! verdict (paired by pass) and the fault runs' tally. [`crate::render::queue`] defines them in its
 //! module doc and renders them.
 
 use common::Strategy;
@@ -11,7 +11,7 @@ use crate::analysis::CORES_FULL_SCALE;
 use crate::analysis::stats::{bounds, median_upper};
 use crate::data::queue::cores;
 use crate::data::{Cores, QueueResults, QueueRow, Results, SizesRow, SummaryRow};
-use crate::format::{and_list, count_cell};
+use crate::render::format::{and_list, count_cell};
 
 /// Below this ratio of throughputs (most worker processes ÷ one) a second process is not
 /// called a gain: a burst's throughput moves by several percent from run to run on shared

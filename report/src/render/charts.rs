@@ -18,8 +18,8 @@ use common::strategy::Execution;
 
 use crate::analysis::stats;
 use crate::data::{PairKey, Results, RoundRow, SummaryRow};
-use crate::format::{execution_word, thousands};
-use crate::svg::{
+use crate::render::format::{execution_word, thousands};
+use crate::render::svg::{
     self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max, tick_label, triangle,
 };
 
@@ -884,7 +884,7 @@ pub fn latency_cdf(r: &Results) -> String {
              round (log time axis). A line far to the left is fast for everyone; a slanted one \
              means some requests wait for others. For /background the latency is the 202 \
              answer, not the work; for {} it is POST plus GET ?wait=true.",
-            crate::format::job_apis(r)
+            crate::render::format::job_apis(r)
         ),
     );
     let keys: Vec<(Key, String)> = strategies

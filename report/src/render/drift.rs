@@ -10,7 +10,7 @@
 
 use crate::analysis::drift::{DRIFT_LIMIT, Drift, batch_passes};
 use crate::data::Results;
-use crate::svg::{self, Anchor, Scale, Stroke, Svg};
+use crate::render::svg::{self, Anchor, Scale, Stroke, Svg};
 
 /// The line at the top of the report: a warning when the run drifted past the limit, a plain
 /// statement otherwise; nothing for a run without passes.
@@ -47,7 +47,7 @@ pub const FILE: &str = "drift.svg";
 
 /// The chart: each pass's median speed (dot) and the range of its rounds (whisker), against
 /// the pass's time in the run; `None` without passes.
-pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
+pub fn chart(r: &Results) -> Option<crate::render::charts::Chart> {
     let passes = batch_passes(r);
     if passes.is_empty() {
         return None;
@@ -154,7 +154,7 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
             dash: "4 3",
         },
     );
-    Some(crate::charts::Chart {
+    Some(crate::render::charts::Chart {
         file: FILE,
         title: "The machine's speed in each pass".into(),
         caption: "A flat line: the machine kept its speed. A line that rises or falls: it \

@@ -16,7 +16,7 @@ use crate::analysis::queue::{HopSource, hop_bounds};
 use crate::analysis::stats::bounds;
 use crate::analysis::{Attribution, Facts, Responsiveness, Verdict};
 use crate::data::Results;
-use crate::format::{and_list, ms, ms_span, span, thousands, times, us_span};
+use crate::render::format::{and_list, ms, ms_span, span, thousands, times, us_span};
 
 /// Where the code of a strategy is, to copy (paths from the repository's root).
 pub fn code(s: Strategy) -> &'static str {
@@ -847,7 +847,7 @@ mod tests {
             "{md}"
         );
         // The top line counts it and names it.
-        let top = crate::halves::markdown(&r, &f);
+        let top = crate::render::halves::markdown(&r, &f);
         assert!(
             top.contains(&format!("{} held in both halves", h.held())),
             "{top}"

@@ -4,10 +4,10 @@
 use common::Strategy;
 
 use crate::analysis::Facts;
-use crate::charts::Chart;
 use crate::data::{PairKey, Results, SummaryRow};
-use crate::findings;
-use crate::format::{job_apis, ms, sig3, thousands};
+use crate::render::charts::Chart;
+use crate::render::findings;
+use crate::render::format::{job_apis, ms, sig3, thousands};
 
 /// The Python demo's published batch times: 20 concurrent requests at n = 10,000,000 on its
 /// author's machine, in seconds.
@@ -66,10 +66,10 @@ pub fn report(
          `metadata.json`, written by bench-runner. Do not edit by hand: rerun the generator.\n\n",
         files.join(", ")
     ));
-    md.push_str(&crate::drift::markdown(f.drift.as_ref()));
-    md.push_str(&crate::halves::markdown(r, f));
+    md.push_str(&crate::render::drift::markdown(f.drift.as_ref()));
+    md.push_str(&crate::render::halves::markdown(r, f));
     if batch {
-        md.push_str(&crate::advice::markdown(r, f));
+        md.push_str(&crate::render::advice::markdown(r, f));
     }
     md.push_str(&run_section(r));
     if batch {
@@ -84,7 +84,7 @@ pub fn report(
             ));
         }
     }
-    md.push_str(&crate::sizes::markdown(
+    md.push_str(&crate::render::sizes::markdown(
         f.sizes.as_ref(),
         sizes_charts,
         charts_dir,
@@ -725,7 +725,7 @@ mod tests {
         ]);
         assert!(reading_section(&r).contains("for /jobs and /queue the POST plus the GET"));
         // The chart's subtitle wraps its lines: the words, whichever line they fall on.
-        let cdf = crate::charts::latency_cdf(&r);
+        let cdf = crate::render::charts::latency_cdf(&r);
         assert!(
             cdf.contains("for /jobs and /queue") && cdf.contains("it is POST plus GET"),
             "{cdf}"

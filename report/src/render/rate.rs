@@ -8,9 +8,9 @@ use common::Strategy;
 use results_format::RESULT_OK;
 
 use crate::analysis::rate::{KNEE_T1S, Overload, PairFinding, SHED_SHARE, StepTally};
-use crate::charts::{Chart, strategy_color};
 use crate::data::{Metadata, RateResults, RateRow};
-use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
+use crate::render::charts::{Chart, strategy_color};
+use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
 
 /// The section's Markdown, with `charts` (from [`charts`]) under `charts_dir`.
 pub fn markdown(
@@ -443,7 +443,7 @@ fn latency_chart(r: &RateResults, found: &[PairFinding]) -> String {
             });
             if let Some(load) = knee.and_then(|f| f.knee_load) {
                 svg.polygon(
-                    &crate::svg::triangle(x.at(load), top + cell_h - 5.0, 5.5),
+                    &crate::render::svg::triangle(x.at(load), top + cell_h - 5.0, 5.5),
                     KNEE,
                     INK,
                 );

@@ -10,10 +10,10 @@ use common::Strategy;
 use crate::analysis::sizes::{
     BeyondNoise, CROSSOVER_RATIO, Crossover, INLINE, MIN_PROBES, SizesFacts, row,
 };
-use crate::charts::{Chart, strategy_color, strategy_dash};
 use crate::data::{Results, SizesRow};
-use crate::format::{and_list, sig3, thousands};
-use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
+use crate::render::charts::{Chart, strategy_color, strategy_dash};
+use crate::render::format::{and_list, sig3, thousands};
+use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
 
 /// `4.5 ms` or `120 µs` or `0.48 µs`.
 fn duration_us(us: f64) -> String {

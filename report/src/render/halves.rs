@@ -1,4 +1,4 @@
-//! The split-halves line at the report's top, from [`analysis::claims::Halves`]: how many of
+//! The split-halves line at the report's top, from [`crate::analysis::claims::Halves`]: how many of
 //! the run's claims its odd and its even passes both repeated, and which did not.
 //!
 //! A reference should publish only what a second run repeats. The two halves of one run's
@@ -8,7 +8,7 @@
 use crate::analysis::Facts;
 use crate::analysis::claims::{Claim, Held};
 use crate::data::Results;
-use crate::format::and_list;
+use crate::render::format::and_list;
 
 /// At most this many claims that did not hold are named; the rest are counted.
 const NAMED: usize = 12;

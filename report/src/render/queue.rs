@@ -38,11 +38,11 @@ use crate::analysis::queue::{
     fault_rows, hop_bounds, scale_rows, targets,
 };
 use crate::analysis::stats::bounds;
-use crate::charts::{Chart, strategy_color};
 use crate::data::queue::{CPU_TICK_MS, cores};
 use crate::data::{Cores, QueueResults, QueueRow, Results, SizesRow, SummaryRow};
-use crate::format::{NONE, and_list, count_cell, sig3, thousands, times, us_span};
-use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
+use crate::render::charts::{Chart, strategy_color};
+use crate::render::format::{NONE, and_list, count_cell, sig3, thousands, times, us_span};
+use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
 
 fn ms_cell(us: Option<f64>) -> String {
     us.map_or(NONE.to_owned(), |v| sig3(v / 1000.0))

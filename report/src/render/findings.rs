@@ -23,7 +23,9 @@ use crate::analysis::stats::bounds;
 use crate::analysis::verdict::{describe, mark};
 use crate::analysis::{ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Verdict};
 use crate::data::{PairKey, Results, SummaryRow};
-use crate::format::{and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times};
+use crate::render::format::{
+    and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times,
+};
 
 /// The command that shows `sum_squares_iter` (`/generator`) and `sum_squares_loop` (`/cycle`
 /// and the offloaded strategies) are the same machine code in a release build: it
