@@ -103,7 +103,7 @@ pub fn generate(results: &Results) -> Report {
     } else {
         vec![]
     };
-    charts.extend(drift::chart(results));
+    charts.extend(drift::chart(&facts.passes));
     let sizes = sizes::charts(results, facts.sizes.as_ref());
     let mut markdown = markdown::report(results, &facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);

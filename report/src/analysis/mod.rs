@@ -13,6 +13,7 @@
 //! - [`pools`]: the pools experiment's configurations against T1, the cheapest below it per
 //!   runtime and worker count, and how often each pool size kept the probe below T1.
 //! - [`rate`]: the rate experiment's knee and overload behaviour per pair.
+//! - [`run`]: the run itself: its metadata, targets, worker counts, strategies, experiments.
 //! - [`drift`]: the machine's speed per pass, and whether the run drifted.
 //! - [`halves`]: the batch's results cut into its odd and its even passes.
 //! - [`claims`]: the claims a run makes, and which of them both halves repeat.
@@ -33,6 +34,7 @@ pub mod noise;
 pub mod pools;
 pub mod queue;
 pub mod rate;
+pub mod run;
 pub mod sizes;
 pub mod stats;
 pub mod verdict;
@@ -72,6 +74,8 @@ impl RuntimeSpread {
 /// Everything the batch experiment's sections say, computed once from the results.
 #[derive(Debug, Clone)]
 pub struct Facts {
+    /// The run: its metadata and what it measured.
+    pub run: run::Run,
     /// The verdict of every pair measured successfully with probe and T1 figures, in summary
     /// order.
     pub verdicts: Vec<Verdict>,
@@ -90,6 +94,8 @@ pub struct Facts {
     pub sizes: Option<sizes::SizesFacts>,
     /// The machine's drift over the batch experiment's passes; `None` with fewer than two.
     pub drift: Option<drift::Drift>,
+    /// The batch experiment's passes and the machine's speed in each; empty without passes.
+    pub passes: Vec<drift::PassSpeed>,
     /// The rate experiment's finding per pair, in file order; `None` when the run did not
     /// measure it.
     pub rate: Option<Vec<rate::PairFinding>>,
@@ -150,12 +156,14 @@ impl Facts {
             &[Execution::Offloaded, Execution::Job],
         );
         Facts {
+            run: run::Run::of(r),
             offloads_ranked,
             verdicts,
             verdict_at,
             work,
             efficiency,
             drift: drift::Drift::of(r),
+            passes: drift::pass_speeds(r),
             rate: r.rate.as_ref().map(rate::findings),
             rate_steps: r.rate.as_ref().map(rate::tally),
             sizes: sizes::SizesFacts::of(r),

@@ -847,7 +847,7 @@ mod tests {
             "{md}"
         );
         // The top line counts it and names it.
-        let top = crate::render::halves::markdown(&r, &f);
+        let top = crate::render::halves::markdown(&f);
         assert!(
             top.contains(&format!("{} held in both halves", h.held())),
             "{top}"

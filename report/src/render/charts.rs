@@ -884,7 +884,7 @@ pub fn latency_cdf(r: &Results) -> String {
              round (log time axis). A line far to the left is fast for everyone; a slanted one \
              means some requests wait for others. For /background the latency is the 202 \
              answer, not the work; for {} it is POST plus GET ?wait=true.",
-            crate::render::format::job_apis(r)
+            crate::render::format::job_apis(&crate::analysis::run::Run::of(r))
         ),
     );
     let keys: Vec<(Key, String)> = strategies

@@ -67,7 +67,7 @@ pub fn report(
         files.join(", ")
     ));
     md.push_str(&crate::render::drift::markdown(f.drift.as_ref()));
-    md.push_str(&crate::render::halves::markdown(r, f));
+    md.push_str(&crate::render::halves::markdown(f));
     if batch {
         md.push_str(&crate::render::advice::markdown(r, f));
     }
@@ -474,7 +474,7 @@ fn reading_section(r: &Results, f: &Facts) -> String {
             "**latency p50 / p99**: per-request send-to-answer time, median and 99th percentile \
              (nearest rank) over every request of every round together. For /background it is \
              the 202 answer; for {} the POST plus the GET that waits for the result.",
-            job_apis(r)
+            job_apis(&f.run)
         ),
         format!(
             "**probe p50 / p99**: latency of the open-loop GET /health sent at a fixed interval \
