@@ -104,7 +104,7 @@ pub fn generate(results: &Results) -> Report {
         vec![]
     };
     charts.extend(drift::chart(&facts.passes));
-    let sizes = sizes::charts(results, facts.sizes.as_ref());
+    let sizes = sizes::charts(facts.sizes.as_ref());
     let mut markdown = markdown::report(results, &facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);
     // /cached beside /rayon (cache.csv); a batch run without it says it was not measured.
@@ -112,12 +112,13 @@ pub fn generate(results: &Results) -> Report {
         markdown.push_str(&cache::markdown(&facts.cache));
     }
     // The rate experiment's section and charts, when it was measured.
-    if let (Some(rate), Some(found), Some(tally)) = (&results.rate, &facts.rate, &facts.rate_steps)
+    if let (Some(pairs), Some(found), Some(tally)) =
+        (&facts.rate_pairs, &facts.rate, &facts.rate_steps)
     {
-        let rate_charts = rate::charts(rate, found);
+        let rate_charts = rate::charts(pairs, found);
         markdown.push_str(&rate::markdown(
-            rate,
-            &results.metadata,
+            pairs,
+            &facts.run.metadata,
             found,
             tally,
             &rate_charts,

@@ -77,8 +77,6 @@ const STILL_READING_ROWS: &[&str] = &[
     "findings.rs",
     "markdown.rs",
     "queue.rs",
-    "rate.rs",
-    "sizes.rs",
 ];
 
 #[test]

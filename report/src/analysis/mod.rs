@@ -102,6 +102,9 @@ pub struct Facts {
     /// The rate experiment's steps counted: excluded ones (the generator behind), p99 below
     /// the maximum; `None` when the run did not measure it.
     pub rate_steps: Option<rate::StepTally>,
+    /// The rate experiment's pairs with their measured steps, in file order; `None` when the
+    /// run did not measure it.
+    pub rate_pairs: Option<Vec<rate::PairSteps>>,
     /// The task queue's broker hops, scale-out verdicts and fault runs.
     pub queue: queue::QueueFacts,
     /// The pools experiment's facts; `None` when the run did not measure it.
@@ -166,6 +169,7 @@ impl Facts {
             passes: drift::pass_speeds(r),
             rate: r.rate.as_ref().map(rate::findings),
             rate_steps: r.rate.as_ref().map(rate::tally),
+            rate_pairs: r.rate.as_ref().map(rate::pair_steps),
             sizes: sizes::SizesFacts::of(r),
             queue: queue::QueueFacts::of(r),
             pools: pools::PoolsFacts::of(r),
