@@ -88,7 +88,7 @@ pub fn of(r: &Results, f: &Facts) -> Vec<Claim> {
     out.extend(f.recommended().map(Claim::Recommended));
     for s in r.strategies() {
         for w in r.worker_counts() {
-            let Some(x) = f.runtimes(r, s, w) else {
+            let Some(x) = f.runtimes(s, w) else {
                 continue;
             };
             let apart = match x.spread {

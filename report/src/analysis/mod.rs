@@ -13,6 +13,7 @@
 //! - [`pools`]: the pools experiment's configurations against T1, the cheapest below it per
 //!   runtime and worker count, and how often each pool size kept the probe below T1.
 //! - [`rate`]: the rate experiment's knee and overload behaviour per pair.
+//! - [`pairs`]: each pair of the batch experiment with its figures (summary.csv's).
 //! - [`run`]: the run itself: its metadata, targets, worker counts, strategies, experiments.
 //! - [`drift`]: the machine's speed per pass, and whether the run drifted.
 //! - [`halves`]: the batch's results cut into its odd and its even passes.
@@ -31,6 +32,7 @@ pub mod claims;
 pub mod drift;
 pub mod halves;
 pub mod noise;
+pub mod pairs;
 pub mod pools;
 pub mod queue;
 pub mod rate;
@@ -76,6 +78,9 @@ impl RuntimeSpread {
 pub struct Facts {
     /// The run: its metadata and what it measured.
     pub run: run::Run,
+    /// Every pair of the batch experiment with its figures, in summary order (failed and not
+    /// applicable ones included).
+    pub pairs: Vec<pairs::Pair>,
     /// The verdict of every pair measured successfully with probe and T1 figures, in summary
     /// order.
     pub verdicts: Vec<Verdict>,
@@ -160,6 +165,7 @@ impl Facts {
         );
         Facts {
             run: run::Run::of(r),
+            pairs: r.summary.iter().map(pairs::Pair::of).collect(),
             offloads_ranked,
             verdicts,
             verdict_at,
@@ -200,18 +206,14 @@ impl Facts {
 
     /// The runtimes' work efficiencies with `strategy` at `workers`, compared
     /// ([`noise::spread`] within [`ALIKE`]): `None` with fewer than two runtimes measured.
-    pub fn runtimes(
-        &self,
-        r: &Results,
-        strategy: Strategy,
-        workers: Option<u32>,
-    ) -> Option<RuntimeSpread> {
-        let figures: Vec<(String, Figure)> = r
-            .targets()
-            .into_iter()
+    pub fn runtimes(&self, strategy: Strategy, workers: Option<u32>) -> Option<RuntimeSpread> {
+        let figures: Vec<(String, Figure)> = self
+            .run
+            .targets
+            .iter()
             .filter_map(|(t, _)| {
-                let fig = self.efficiency_of(&t, workers, strategy)?;
-                Some((t, fig))
+                let fig = self.efficiency_of(t, workers, strategy)?;
+                Some((t.clone(), fig))
             })
             .collect();
         let only: Vec<Figure> = figures.iter().map(|x| x.1).collect();
@@ -241,6 +243,18 @@ impl Facts {
         self.halves
             .as_ref()
             .is_none_or(|h| claims.iter().all(|c| h.stable(c)))
+    }
+
+    /// The pair of one target × workers × strategy, if it was measured successfully.
+    pub fn ok_pair(
+        &self,
+        target: &str,
+        workers: Option<u32>,
+        strategy: Strategy,
+    ) -> Option<&pairs::Pair> {
+        self.pairs.iter().find(|p| {
+            p.target == target && p.workers == workers && p.strategy == strategy && p.ok()
+        })
     }
 
     /// The verdict of `key`, if it has one.

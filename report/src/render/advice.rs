@@ -12,10 +12,11 @@ use common::strategy::Execution;
 
 use crate::analysis::claims::{self, Claim};
 use crate::analysis::noise::Spread;
+use crate::analysis::pairs::Pair;
 use crate::analysis::queue::{HopSource, hop_bounds};
+use crate::analysis::run::Run;
 use crate::analysis::stats::bounds;
 use crate::analysis::{Attribution, Facts, Responsiveness, Verdict};
-use crate::data::Results;
 use crate::render::format::{and_list, ms, ms_span, span, thousands, times, us_span};
 
 /// Where the code of a strategy is, to copy (paths from the repository's root).
@@ -134,12 +135,12 @@ impl<'a> Group<'a> {
 
 /// Work time of strategy `s` ÷ that of `base`, on the same runtime and workers, over the pairs
 /// where both were measured.
-fn work_ratio(r: &Results, f: &Facts, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
+fn work_ratio(f: &Facts, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
     let mut xs = Vec::new();
-    for (t, _) in r.targets() {
-        for w in r.worker_counts() {
-            let a = f.work_of(&t, w, s);
-            let b = f.work_of(&t, w, base);
+    for (t, _) in &f.run.targets {
+        for &w in &f.run.worker_counts {
+            let a = f.work_of(t, w, s);
+            let b = f.work_of(t, w, base);
             if let (Some(a), Some(b)) = (a, b)
                 && b.value > 0.0
             {
@@ -159,8 +160,8 @@ fn ranked<'a>(f: &'a Facts) -> Vec<(Strategy, Group<'a>)> {
 }
 
 /// The conditions every sentence holds under.
-fn conditions(r: &Results, f: &Facts) -> String {
-    let m = &r.metadata;
+fn conditions(f: &Facts) -> String {
+    let m = &f.run.metadata;
     let typical = f
         .t1_median_upper
         .map(|t| format!(" (one request alone: {} of work, the median T1)", ms(t)))
@@ -182,7 +183,7 @@ fn conditions(r: &Results, f: &Facts) -> String {
     let unit = common::kernel::find(common::kernel::KERNELS, kernel)
         .map(|k| format!(" {}(s)", k.unit()))
         .unwrap_or_default();
-    let with = if r.external() {
+    let with = if f.run.external {
         format!(
             "on an external server (its own code and kernel; its answers were checked against \
              the `{kernel}` kernel's)"
@@ -202,13 +203,13 @@ fn conditions(r: &Results, f: &Facts) -> String {
 
 /// The Markdown of the "What to do" section, or nothing when the run has no verdicts (a
 /// `--quick` run says it concludes nothing).
-pub fn markdown(r: &Results, f: &Facts) -> String {
+pub fn markdown(f: &Facts) -> String {
     let all = &f.verdicts;
     if all.is_empty() {
         return String::new();
     }
     let mut out = vec!["## What to do\n".to_owned()];
-    if r.metadata.quick {
+    if f.run.metadata.quick {
         out.push(
             "This is a `--quick` run: it checks that everything works and measures nothing. Run \
              `make all-bench` for a verdict.\n"
@@ -219,9 +220,11 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
     // Each bullet with the claim its headline makes: a bullet one half of the passes did not
     // repeat is left out, and named after the others.
     let whole = |s: Strategy| claims::strategy(f, s, None);
-    let inline_claims: Vec<Claim> = r
-        .strategies()
-        .into_iter()
+    let inline_claims: Vec<Claim> = f
+        .run
+        .strategies
+        .iter()
+        .copied()
         .filter(|s| s.execution() == Execution::Inline)
         .filter_map(whole)
         .collect();
@@ -231,18 +234,18 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
         .into_iter()
         .collect();
     let candidates: [(Vec<String>, Vec<Claim>); 7] = [
-        (inline(r, f).into_iter().collect(), inline_claims),
-        (offload(r, f), recommended),
+        (inline(f).into_iter().collect(), inline_claims),
+        (offload(f), recommended),
         // The task queue's and fire-and-forget's bullets stand on what they are (scaling out;
         // no result), not on a verdict: their tallies are figures, not their claim.
-        (queue(r, f).into_iter().collect(), vec![]),
+        (queue(f).into_iter().collect(), vec![]),
         (
-            thread(r, f).into_iter().collect(),
+            thread(f).into_iter().collect(),
             whole(Strategy::Thread).into_iter().collect(),
         ),
-        (background(r, f).into_iter().collect(), vec![]),
-        (yielding(r, f).into_iter().collect(), vec![]),
-        (runtime(r, f).into_iter().collect(), vec![]),
+        (background(f).into_iter().collect(), vec![]),
+        (yielding(f).into_iter().collect(), vec![]),
+        (runtime(f).into_iter().collect(), vec![]),
     ];
     let mut bullets = Vec::new();
     let mut left_out = Vec::new();
@@ -260,7 +263,7 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
         ));
     }
     out.push(bullets.join("\n"));
-    out.push(format!("\n{}\n", conditions(r, f)));
+    out.push(format!("\n{}\n", conditions(f)));
     out.join("\n") + "\n"
 }
 
@@ -292,14 +295,14 @@ fn not_repeated(f: &Facts, said: &[Claim]) -> String {
 }
 
 /// Inline work: stop doing it (or: at this size, it did no harm).
-fn inline(r: &Results, f: &Facts) -> Option<String> {
+fn inline(f: &Facts) -> Option<String> {
     let g = Group::of(&f.verdicts, |v| {
         v.key.strategy.execution() == Execution::Inline
     });
     if g.len() == 0 {
         return None;
     }
-    let paths = paths(r, Execution::Inline);
+    let paths = paths(&f.run, Execution::Inline);
     if g.count(Responsiveness::Stalled) == 0 {
         return Some(format!(
             "- **Inline work did no harm at this size.** {paths} {} ({}): at this work per \
@@ -340,13 +343,13 @@ fn pools(f: &Facts) -> Vec<(Strategy, Group<'_>)> {
 
 /// The offload that kept the server answering best, and the next best; when the run measured
 /// no pool sized to the cores, what to add.
-fn offload(r: &Results, f: &Facts) -> Vec<String> {
+fn offload(f: &Facts) -> Vec<String> {
     let ranked = pools(f);
     let Some((best, g)) = ranked.first() else {
-        return missing_pool(r).into_iter().collect();
+        return missing_pool(&f.run).into_iter().collect();
     };
     let vs_thread = (*best != Strategy::Thread)
-        .then(|| work_ratio(r, f, *best, Strategy::Thread))
+        .then(|| work_ratio(f, *best, Strategy::Thread))
         .flatten()
         .map(|(lo, hi)| format!("; its work time {} `/thread`'s", span(lo, hi)))
         .unwrap_or_default();
@@ -392,17 +395,17 @@ fn offload(r: &Results, f: &Facts) -> Vec<String> {
             code(*s)
         ));
     }
-    out.extend(missing_pool(r));
+    out.extend(missing_pool(&f.run));
     out
 }
 
 /// When `/rayon` (the pool sized to the cores this benchmark recommends) was not measured:
 /// what to add to measure it.
-fn missing_pool(r: &Results) -> Option<String> {
-    if r.strategies().contains(&Strategy::Rayon) {
+fn missing_pool(run: &Run) -> Option<String> {
+    if run.measured(Strategy::Rayon) {
         return None;
     }
-    let how = if r.external() {
+    let how = if run.external {
         "add a route that runs the work on a pool of as many threads as cores and awaits it \
          (`runtimes/tokio-axum/examples/own_server.rs` serves `/rayon` in 45 lines of axum), \
          then measure it with `--strategy` naming `rayon`"
@@ -419,7 +422,7 @@ fn missing_pool(r: &Results) -> Option<String> {
 /// The task queue: when to use it, what its broker hop cost here (over `/jobs`, in µs) and
 /// whether every job survived a worker killed mid-burst. Nothing when the run has no figure of
 /// `/queue`.
-fn queue(r: &Results, f: &Facts) -> Option<String> {
+fn queue(f: &Facts) -> Option<String> {
     let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Queue);
     let mut said = Vec::new();
     if g.len() > 0 {
@@ -440,7 +443,7 @@ fn queue(r: &Results, f: &Facts) -> Option<String> {
                 format!(
                     "one job alone {}, with C = {} at once ",
                     us_span(span),
-                    r.metadata.concurrency
+                    f.run.metadata.concurrency
                 )
             });
             hops.push(format!(
@@ -475,7 +478,7 @@ fn queue(r: &Results, f: &Facts) -> Option<String> {
 }
 
 /// A thread per request: what it did here.
-fn thread(r: &Results, f: &Facts) -> Option<String> {
+fn thread(f: &Facts) -> Option<String> {
     let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Thread);
     if g.len() == 0 {
         return None;
@@ -492,7 +495,7 @@ fn thread(r: &Results, f: &Facts) -> Option<String> {
         format!(
             "; in {contention} of them its executor threads were free but waiting for a CPU: \
              {} kernels at once share the cores with the executor",
-            r.metadata.concurrency
+            f.run.metadata.concurrency
         )
     } else {
         String::new()
@@ -503,14 +506,14 @@ fn thread(r: &Results, f: &Facts) -> Option<String> {
          wait.",
         g.tally(),
         g.probe(),
-        memory(r, f)
+        memory(f)
     ))
 }
 
 /// The server's peak resident memory under `s`, MiB: the smallest and largest over its pairs.
-fn peak_rss(r: &Results, s: Strategy) -> Option<(f64, f64)> {
+fn peak_rss(pairs: &[Pair], s: Strategy) -> Option<(f64, f64)> {
     bounds(
-        r.summary
+        pairs
             .iter()
             .filter(|p| p.ok() && p.strategy == s)
             .filter_map(|p| p.server_peak_rss_mib_max),
@@ -520,13 +523,15 @@ fn peak_rss(r: &Results, s: Strategy) -> Option<(f64, f64)> {
 /// `/thread`'s peak memory against the recommended offload's, where both were measured and
 /// they are clearly apart (every `/thread` pair above 1.5× every pair of the other): with a
 /// memory-hungry kernel each of `/thread`'s many threads holds its own working memory at once.
-fn memory(r: &Results, f: &Facts) -> String {
+fn memory(f: &Facts) -> String {
     let ranked = pools(f);
     let Some((best, _)) = ranked.first() else {
         return String::new();
     };
-    let (Some((t0, t1)), Some((b0, b1))) = (peak_rss(r, Strategy::Thread), peak_rss(r, *best))
-    else {
+    let (Some((t0, t1)), Some((b0, b1))) = (
+        peak_rss(&f.pairs, Strategy::Thread),
+        peak_rss(&f.pairs, *best),
+    ) else {
         return String::new();
     };
     if b1 <= 0.0 || t0 < 1.5 * b1 {
@@ -550,13 +555,13 @@ fn memory(r: &Results, f: &Facts) -> String {
 }
 
 /// Fire-and-forget against the job API.
-fn background(r: &Results, f: &Facts) -> Option<String> {
+fn background(f: &Facts) -> Option<String> {
     let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Background);
     if g.len() == 0 {
         return None;
     }
-    let done: Vec<f64> = r
-        .summary
+    let done: Vec<f64> = f
+        .pairs
         .iter()
         .filter(|s| s.ok() && s.strategy == Strategy::Background)
         .filter_map(|s| s.background_done_ms_mean)
@@ -592,7 +597,7 @@ fn background(r: &Results, f: &Facts) -> Option<String> {
 /// another left out, falls on both sides of T1). Two of them lumped as "did not" made a runtime whose one
 /// pair went from responsive to borderline between two runs of the same code read as a
 /// reversed verdict; borderline is the class the noise rule allows to move.
-fn yielding(r: &Results, f: &Facts) -> Option<String> {
+fn yielding(f: &Facts) -> Option<String> {
     let s = Strategy::CycleSleep;
     let g = Group::of(&f.verdicts, |v| v.key.strategy == s);
     if g.len() == 0 {
@@ -600,13 +605,13 @@ fn yielding(r: &Results, f: &Facts) -> Option<String> {
     }
     let (mut kept, mut borderline, mut stalled) = (Vec::new(), Vec::new(), Vec::new());
     let mut unsettled = Vec::new();
-    for (t, _) in r.targets() {
-        let of = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == t);
+    for (t, _) in &f.run.targets {
+        let of = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == *t);
         if of.len() == 0 {
             continue;
         }
         let line = format!("{t} ({})", of.probe_short());
-        let said = claims::strategy(f, s, Some(&t));
+        let said = claims::strategy(f, s, Some(t));
         if !f.stable(said.as_slice()) {
             unsettled.push(line);
         } else if of.count(Responsiveness::Responsive) == of.len() {
@@ -645,7 +650,7 @@ fn yielding(r: &Results, f: &Facts) -> Option<String> {
             and_list(&unsettled)
         ));
     }
-    let slow = work_ratio(r, f, s, Strategy::Cycle)
+    let slow = work_ratio(f, s, Strategy::Cycle)
         .map(|(lo, hi)| {
             format!(
                 " Its batches took {} the inline `/cycle`'s: yielding shares the executor, it \
@@ -673,8 +678,8 @@ impl Group<'_> {
 }
 
 /// Which runtime, for the recommended pattern.
-fn runtime(r: &Results, f: &Facts) -> Option<String> {
-    let targets = r.targets();
+fn runtime(f: &Facts) -> Option<String> {
+    let targets = &f.run.targets;
     if targets.len() < 2 {
         return None;
     }
@@ -683,8 +688,8 @@ fn runtime(r: &Results, f: &Facts) -> Option<String> {
     let mut alike = 0;
     let mut unclear = 0;
     let mut apart = Vec::new();
-    for w in r.worker_counts() {
-        let Some(x) = f.runtimes(r, *best, w) else {
+    for &w in &f.run.worker_counts {
+        let Some(x) = f.runtimes(*best, w) else {
             continue;
         };
         let said = |apart| Claim::Runtimes {
@@ -702,7 +707,7 @@ fn runtime(r: &Results, f: &Facts) -> Option<String> {
             Spread::Apart => apart.push(format!(
                 "with {} {} came nearest its ideal, {} furthest: {} the work time, each \
                  against its own T1",
-                r.workers_label(w),
+                f.run.workers_label(w),
                 x.best.0,
                 x.worst.0,
                 times(x.ratio())
@@ -747,10 +752,11 @@ fn runtime(r: &Results, f: &Facts) -> Option<String> {
 }
 
 /// The paths of the strategies of one kind in the run: `` `/generator`, `/cycle` ``.
-fn paths(r: &Results, kind: Execution) -> String {
-    let ps: Vec<String> = r
-        .strategies()
-        .into_iter()
+fn paths(run: &Run, kind: Execution) -> String {
+    let ps: Vec<String> = run
+        .strategies
+        .iter()
+        .copied()
         .filter(|s| s.execution() == kind)
         .map(|s| format!("`{}`", s.path()))
         .collect();
@@ -760,11 +766,12 @@ fn paths(r: &Results, kind: Execution) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Results;
     use crate::data::fake::{Pair, results};
 
     /// The section as the report renders it, from the facts of `r`.
     fn markdown(r: &Results) -> String {
-        super::markdown(r, &Facts::of(r))
+        super::markdown(&Facts::of(r))
     }
 
     /// Inline stalls (probe 30 ms ≥ T1 10 ms in every round), /thread stalls by contention,
@@ -834,7 +841,7 @@ mod tests {
         let h = f.halves.as_ref().expect("four passes");
         let held = h.claims.get(&Claim::Recommended(Strategy::Rayon));
         assert_eq!(held.map(|x| (x.odd, x.even)), Some((false, true)));
-        let md = super::markdown(&r, &f);
+        let md = super::markdown(&f);
         assert!(
             !md.contains("- **Offload to a pool sized to the cores"),
             "{md}"
@@ -1088,12 +1095,10 @@ mod tests {
         let pairs = vec![Pair::new("tokio", 1, Strategy::Rayon, &[40.0, 41.0]), slow];
         let r = results(&pairs);
         let f = Facts::of(&r);
-        let x = f
-            .runtimes(&r, Strategy::Rayon, Some(1))
-            .expect("two runtimes");
+        let x = f.runtimes(Strategy::Rayon, Some(1)).expect("two runtimes");
         assert_eq!(x.spread, Spread::Alike);
         assert!((x.ratio() - 1.0).abs() < 0.01, "{}", x.ratio());
-        let md = super::markdown(&r, &f);
+        let md = super::markdown(&f);
         assert!(
             md.contains(
                 "**Pick the runtime for its ecosystem, not for this.** With `/rayon` the \

@@ -923,7 +923,7 @@ fn runtimes(r: &Results, f: &Facts) -> Vec<String> {
         let mut unclear = Vec::new();
         let mut differ: Vec<(f64, String)> = Vec::new();
         for s in r.strategies() {
-            let Some(x) = f.runtimes(r, s, w) else {
+            let Some(x) = f.runtimes(s, w) else {
                 continue;
             };
             match x.spread {
