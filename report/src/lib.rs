@@ -105,7 +105,7 @@ pub fn generate(results: &Results) -> Report {
     };
     charts.extend(drift::chart(&facts.passes));
     let sizes = sizes::charts(facts.sizes.as_ref());
-    let mut markdown = markdown::report(results, &facts, &charts, &sizes, CHARTS_DIR);
+    let mut markdown = markdown::report(&facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);
     // /cached beside /rayon (cache.csv); a batch run without it says it was not measured.
     if results.has_batch() {

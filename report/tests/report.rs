@@ -296,7 +296,7 @@ fn findings_are_computed_from_the_data() {
     assert_eq!(yielding.class, Responsiveness::Responsive);
 
     // And the findings carry those figures, formatted: the table cell of tokio, 1 worker.
-    let md = findings::markdown(&r, &Facts::of(&r));
+    let md = findings::markdown(&Facts::of(&r));
     let row = md
         .lines()
         .find(|l| l.starts_with("| /cycle (inline) |"))

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use common::Strategy;
 use common::strategy::Execution;
 
-use crate::data::{PairKey, Results};
+use crate::data::Results;
 use noise::Figure;
 
 pub mod cache;
@@ -51,6 +51,8 @@ pub const ALIKE: f64 = 0.10;
 /// cores were full: bench-runner reads the executor threads' own run-queue time.)
 pub const CORES_FULL_SCALE: f64 = 0.8;
 
+/// What identifies a pair (server, executor threads, strategy): the renderers name pairs by it.
+pub use crate::data::PairKey;
 pub use verdict::{Attribution, Responsiveness, Verdict};
 pub use work::{Speedup, Speedups};
 
@@ -165,7 +167,7 @@ impl Facts {
         );
         Facts {
             run: run::Run::of(r),
-            pairs: r.summary.iter().map(pairs::Pair::of).collect(),
+            pairs: r.summary.iter().map(|s| pairs::Pair::of(r, s)).collect(),
             offloads_ranked,
             verdicts,
             verdict_at,

@@ -4,9 +4,12 @@
 //! The percentiles are pooled over all of the pair's rounds (every answered request, every
 //! probe); `_mean` and `_sd` are over rounds, as bench-runner computed them.
 
+use std::collections::BTreeMap;
+
 use common::Strategy;
 
-use crate::data::{PairKey, SummaryRow};
+use crate::analysis::noise::Figure;
+use crate::data::{PairKey, Results, RoundRow, SummaryRow};
 
 /// How a pair's measurement ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,12 +84,42 @@ pub struct Pair {
     pub executor_runq_ms_per_thread_median: Option<f64>,
     /// The server's peak resident memory, largest over rounds, MiB.
     pub server_peak_rss_mib_max: Option<f64>,
+    /// The request median with its rounds' range (each round's median).
+    pub request_p50: Option<Figure>,
+    /// The request p99 with its rounds' range (each round's slowest request: with C ≤ 100
+    /// requests a round's p99 is its largest value).
+    pub request_p99: Option<Figure>,
+    /// The probe p99 with its rounds' range (each round's worst probe, a failed one counting
+    /// at no less than the probe timeout).
+    pub probe_p99: Option<Figure>,
+    /// Its probes that got no answer, by kind (the error up to its first colon), with how
+    /// many of each, in the kinds' order.
+    pub probe_error_kinds: Vec<(String, usize)>,
 }
 
 impl Pair {
-    /// The pair of a summary.csv row.
-    pub fn of(s: &SummaryRow) -> Pair {
+    /// The pair of a summary.csv row of `r`.
+    pub fn of(r: &Results, s: &SummaryRow) -> Pair {
+        let key = s.key();
+        let rounds = r.rounds_of(&key);
+        let timeout = r.probe_timeout_us();
+        // A figure of the pair: its headline value, its rounds' range.
+        let figure = |value: Option<f64>, round: &dyn Fn(&RoundRow) -> Option<f64>| {
+            let xs: Vec<f64> = rounds.iter().copied().filter_map(round).collect();
+            Figure::of_rounds(value?, &xs)
+        };
+        let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+        for p in r.probes.get(&key).into_iter().flatten() {
+            if let Some(e) = p.error.as_deref().filter(|_| p.failed()) {
+                let kind = e.split(':').next().unwrap_or(e).trim().to_owned();
+                *kinds.entry(kind).or_default() += 1;
+            }
+        }
         Pair {
+            request_p50: figure(s.latency_us_p50, &|x| x.latency_us_p50),
+            request_p99: figure(s.latency_us_p99, &|x| x.latency_us_max),
+            probe_p99: figure(s.probe_latency_us_p99, &|x| x.probe_worst_us(timeout)),
+            probe_error_kinds: kinds.into_iter().collect(),
             target: s.target.clone(),
             runtime: s.runtime.clone(),
             label: s.label(),

@@ -5,7 +5,6 @@ use common::Strategy;
 
 use crate::analysis::Facts;
 use crate::analysis::pairs::Pair;
-use crate::data::Results;
 use crate::render::charts::Chart;
 use crate::render::findings;
 use crate::render::format::{job_apis, ms, sig3, thousands};
@@ -27,13 +26,7 @@ pub const PYTHON_CONCURRENCY: u64 = 20;
 
 /// The whole document; `charts` (the batch experiment's) and `sizes_charts` are linked as
 /// `charts/<file>`. Each experiment's sections appear when the run measured it.
-pub fn report(
-    r: &Results,
-    f: &Facts,
-    charts: &[Chart],
-    sizes_charts: &[Chart],
-    charts_dir: &str,
-) -> String {
+pub fn report(f: &Facts, charts: &[Chart], sizes_charts: &[Chart], charts_dir: &str) -> String {
     let mut md = String::new();
     md.push_str("# Benchmark report: CPU-bound handlers on Rust async runtimes\n\n");
     let run = &f.run;
@@ -76,7 +69,7 @@ pub fn report(
     md.push_str(&run_section(f));
     if batch {
         md.push_str("## Findings\n\n");
-        md.push_str(&findings::markdown(r, f));
+        md.push_str(&findings::markdown(f));
         md.push('\n');
         md.push_str("## Charts\n\n");
         for c in charts {
@@ -630,6 +623,7 @@ pub fn partial(meta: &results_format::Metadata) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Results;
     use crate::data::fake::{Pair, results};
 
     #[test]
@@ -656,7 +650,7 @@ mod tests {
              workers=1, /cycle (1 of 6 rounds); batch: tokio, workers=1, /rayon (2 of 6 \
              rounds).\n\n"
         );
-        let md = report(&r, &Facts::of(&r), &[], &[], "charts");
+        let md = report(&Facts::of(&r), &[], &[], "charts");
         assert!(md.starts_with(
             "# Benchmark report: CPU-bound handlers on Rust async runtimes\n\n**Partial run"
         ));
