@@ -99,7 +99,7 @@ pub struct Report {
 pub fn generate(results: &Results) -> Report {
     let facts = analysis::Facts::of(results);
     let mut charts = if results.has_batch() {
-        charts::all(results)
+        charts::all(&facts)
     } else {
         vec![]
     };

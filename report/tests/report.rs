@@ -242,7 +242,7 @@ fn a_failed_pair_is_marked_in_the_table_and_left_out_of_the_charts() {
     for c in &rep.charts {
         roxmltree::Document::parse(&c.svg).expect("well-formed");
     }
-    let bars = report::render::charts::batch_time(&r);
+    let bars = report::render::charts::batch_time(&Facts::of(&r));
     assert!(bars.contains(">failed</text>"));
     // Left out of the findings' figures too.
     assert!(
@@ -447,8 +447,8 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
     // smol, 2 workers: the column before actix's two.
     assert!(cells.contains("✗ 1 |"), "{cells}");
     // And the probe chart marks it.
-    assert!(!report::render::charts::probe_latency(&load()).contains(">✗</text>"));
-    assert!(report::render::charts::probe_latency(&r).contains(">✗</text>"));
+    assert!(!report::render::charts::probe_latency(&Facts::of(&load())).contains(">✗</text>"));
+    assert!(report::render::charts::probe_latency(&Facts::of(&r)).contains(">✗</text>"));
 }
 
 // Figures of the fixture's summary.csv, read by eye from the file (tokio, 1 worker, /cycle).

@@ -14,6 +14,8 @@
 //!   runtime and worker count, and how often each pool size kept the probe below T1.
 //! - [`rate`]: the rate experiment's knee and overload behaviour per pair.
 //! - [`pairs`]: each pair of the batch experiment with its figures (summary.csv's).
+//! - [`requests`]: request by request: the timeline's median batches, the latency
+//!   distributions.
 //! - [`run`]: the run itself: its metadata, targets, worker counts, strategies, experiments.
 //! - [`drift`]: the machine's speed per pass, and whether the run drifted.
 //! - [`halves`]: the batch's results cut into its odd and its even passes.
@@ -36,6 +38,7 @@ pub mod pairs;
 pub mod pools;
 pub mod queue;
 pub mod rate;
+pub mod requests;
 pub mod run;
 pub mod sizes;
 pub mod stats;
@@ -83,6 +86,10 @@ pub struct Facts {
     /// Every pair of the batch experiment with its figures, in summary order (failed and not
     /// applicable ones included).
     pub pairs: Vec<pairs::Pair>,
+    /// The timeline chart's batches: per strategy, the median round of one setting.
+    pub timeline: requests::Timeline,
+    /// Every pair measured successfully with its answered requests' latencies, ms, ascending.
+    pub latencies: BTreeMap<PairKey, Vec<f64>>,
     /// The verdict of every pair measured successfully with probe and T1 figures, in summary
     /// order.
     pub verdicts: Vec<Verdict>,
@@ -168,6 +175,8 @@ impl Facts {
         Facts {
             run: run::Run::of(r),
             pairs: r.summary.iter().map(|s| pairs::Pair::of(r, s)).collect(),
+            timeline: requests::Timeline::of(r),
+            latencies: requests::latencies(r),
             offloads_ranked,
             verdicts,
             verdict_at,
@@ -247,6 +256,13 @@ impl Facts {
             .is_none_or(|h| claims.iter().all(|c| h.stable(c)))
     }
 
+    /// The pair of `key`, if the run has it (measured, failed or not applicable).
+    pub fn pair(&self, key: &PairKey) -> Option<&pairs::Pair> {
+        self.pairs.iter().find(|p| {
+            p.target == key.target && p.workers == key.workers && p.strategy == key.strategy
+        })
+    }
+
     /// The pair of one target × workers × strategy, if it was measured successfully.
     pub fn ok_pair(
         &self,
@@ -254,9 +270,12 @@ impl Facts {
         workers: Option<u32>,
         strategy: Strategy,
     ) -> Option<&pairs::Pair> {
-        self.pairs.iter().find(|p| {
-            p.target == target && p.workers == workers && p.strategy == strategy && p.ok()
+        self.pair(&PairKey {
+            target: target.to_owned(),
+            workers,
+            strategy,
         })
+        .filter(|p| p.ok())
     }
 
     /// The verdict of `key`, if it has one.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use common::Strategy;
 
 use crate::analysis::noise::Figure;
+use crate::analysis::stats::{self, WorkTime};
 use crate::data::{PairKey, Results, RoundRow, SummaryRow};
 
 /// How a pair's measurement ended.
@@ -50,6 +51,9 @@ pub struct Pair {
     pub t1_ms: Option<f64>,
     /// C × T1 / min(C, cores), ms.
     pub ideal_batch_ms: Option<f64>,
+    /// Its work time with its fastest and slowest round ([`stats::pair_work`]: the batch time,
+    /// for `/background` the time until its work was done).
+    pub work: Option<WorkTime>,
     /// Batch wall time, mean over rounds, ms (for `/background` the 202s only).
     pub batch_ms_mean: Option<f64>,
     /// Its sample standard deviation.
@@ -136,6 +140,7 @@ impl Pair {
             } else {
                 Outcome::Failed(s.failure.clone())
             },
+            work: stats::pair_work(s),
             t1_ms: s.t1_ms,
             ideal_batch_ms: s.ideal_batch_ms,
             batch_ms_mean: s.batch_ms_mean,

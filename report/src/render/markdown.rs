@@ -719,7 +719,7 @@ mod tests {
         ]);
         assert!(reading_section(&r).contains("for /jobs and /queue the POST plus the GET"));
         // The chart's subtitle wraps its lines: the words, whichever line they fall on.
-        let cdf = crate::render::charts::latency_cdf(&r);
+        let cdf = crate::render::charts::latency_cdf(&Facts::of(&r));
         assert!(
             cdf.contains("for /jobs and /queue") && cdf.contains("it is POST plus GET"),
             "{cdf}"
