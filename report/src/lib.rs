@@ -98,7 +98,7 @@ pub struct Report {
 /// sizes and rate experiments' when they were, the task queue's when `/queue` was.
 pub fn generate(results: &Results) -> Report {
     let facts = analysis::Facts::of(results);
-    let mut charts = if results.has_batch() {
+    let mut charts = if facts.run.has_batch {
         charts::all(&facts)
     } else {
         vec![]
@@ -108,7 +108,7 @@ pub fn generate(results: &Results) -> Report {
     let mut markdown = markdown::report(&facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);
     // /cached beside /rayon (cache.csv); a batch run without it says it was not measured.
-    if results.has_batch() {
+    if facts.run.has_batch {
         markdown.push_str(&cache::markdown(&facts.cache));
     }
     // The rate experiment's section and charts, when it was measured.
@@ -128,7 +128,7 @@ pub fn generate(results: &Results) -> Report {
     }
     // The task queue's section and its chart, when /queue was measured (nothing otherwise).
     let queue_charts = queue::charts(&facts.queue);
-    markdown.push_str(&queue::markdown(results, &facts, &queue_charts, CHARTS_DIR));
+    markdown.push_str(&queue::markdown(&facts, &queue_charts, CHARTS_DIR));
     charts.extend(queue_charts);
     // The pool-sizing section and its charts; a line saying it was not measured otherwise.
     let pools_charts = pools::charts(facts.pools.as_ref());

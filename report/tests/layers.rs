@@ -1,7 +1,8 @@
 //! The report's layers (its crate doc, "Layout"): `data` reads the files, `analysis` computes
 //! the facts from them, `render` writes the facts. A renderer takes the facts and never reads
-//! the rows: no file under `src/render/` names `data` (its row types, `Results`). Checked here
-//! on the source text, so a new `use crate::data` in a renderer fails `make test`.
+//! the rows: no file under `src/render/` names `data` (its row types, `Results`); the analysis
+//! imports no renderer, and `data` neither of them. Checked here on the source text, so a new
+//! `use crate::data` in a renderer fails `make test`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -68,11 +69,6 @@ fn reading_rows() -> Vec<String> {
         .collect()
 }
 
-/// The renderers that still read rows, while issue 22's first step moves the numbers they
-/// compute from them into `analysis`: this list only shrinks. A file on it that no longer reads
-/// rows fails [`renderers_read_no_rows`] too, so it is struck off when it is done.
-const STILL_READING_ROWS: &[&str] = &["queue.rs"];
-
 #[test]
 fn a_path_is_named_whole() {
     assert!(names("use crate::data::Results;", "crate::data"));
@@ -100,20 +96,32 @@ fn renderers_read_no_rows() {
     let renderers = files(&src().join("render"));
     assert!(renderers.len() > 10, "the renderers: {}", renderers.len());
     let found = reading_rows();
-    let unexpected: Vec<&String> = found
-        .iter()
-        .filter(|f| !STILL_READING_ROWS.contains(&f.as_str()))
-        .collect();
     assert!(
-        unexpected.is_empty(),
-        "renderers that read rows (take the figure from analysis::Facts instead): {unexpected:?}"
+        found.is_empty(),
+        "renderers that read rows (take the figure from analysis::Facts instead): {found:?}"
     );
-    let done: Vec<&&str> = STILL_READING_ROWS
+}
+
+#[test]
+fn the_analysis_imports_no_renderer_and_data_nothing_above_it() {
+    let analysis = files(&src().join("analysis"));
+    assert!(analysis.len() > 10, "the analysis: {}", analysis.len());
+    let found: Vec<String> = analysis
         .iter()
-        .filter(|f| !found.iter().any(|x| x == *f))
+        .filter(|(_, code)| names(code, "crate::render"))
+        .map(|(path, _)| path.display().to_string())
         .collect();
     assert!(
-        done.is_empty(),
-        "no longer read rows: strike them off STILL_READING_ROWS: {done:?}"
+        found.is_empty(),
+        "analysis files that import render: {found:?}"
+    );
+    let found: Vec<String> = files(&src().join("data"))
+        .iter()
+        .filter(|(_, code)| names(code, "crate::render") || names(code, "crate::analysis"))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    assert!(
+        found.is_empty(),
+        "data files that import a layer above: {found:?}"
     );
 }
