@@ -12,20 +12,27 @@
 //! ```
 //!
 //! # Layout
+//! Three layers, each importing only those below it (checked by `tests/layers.rs`): [`data`]
+//! reads the files, [`analysis`] computes every number from them once, [`render`] writes the
+//! numbers it is handed and never reads a row.
 //! - `main.rs`: the command line; prints what was written, or the error and exits 1.
 //! - [`data`]: loads and checks the files ([`Results`]), the row types of each (the queue
 //!   experiment's in `data/queue.rs`, the rate experiment's in `data/rate.rs`); every problem
 //!   is a [`DataError`] naming the file and line. It imports no other module of the crate.
 //! - [`analysis`]: the numbers, computed once by [`analysis::Facts::of`] before any sentence
-//!   is written and handed to the sections: each pair's responsiveness verdict and whose stall
-//!   it was ([`analysis::verdict`], the ranking of the offloads among them), work times with
-//!   their rounds and the speed-ups of more workers ([`analysis::work`]), the sizes
-//!   experiment's offload costs and crossovers ([`analysis::sizes`]), the task queue's broker
-//!   hops, scale-out verdicts and fault tally ([`analysis::queue`]), the rate experiment's
-//!   knees ([`analysis::rate`]), the drift ([`analysis::drift`]), and the thresholds they
-//!   use; [`analysis::stats`] defines each statistic once (the medians, bounds, a pair's work
-//!   time), and [`analysis::noise`] tells a difference from noise with the rounds' ranges
-//!   (differences, likenesses and thresholds: borderline results), tested on hand-made figures.
+//!   is written and handed to the renderers: the run itself (metadata, targets, worker counts,
+//!   strategies: [`analysis::run`]), each batch pair with its figures ([`analysis::pairs`]),
+//!   each pair's responsiveness verdict and whose stall it was ([`analysis::verdict`], the
+//!   ranking of the offloads among them), work times with their rounds and the speed-ups of
+//!   more workers ([`analysis::work`]), the timeline's median batches and the latency
+//!   distributions ([`analysis::requests`]), the sizes experiment's offload costs and
+//!   crossovers ([`analysis::sizes`]), the task queue's broker hops, configurations,
+//!   scale-out verdicts and fault tally ([`analysis::queue`]), the rate experiment's knees and
+//!   steps ([`analysis::rate`]), the drift and each pass's speed ([`analysis::drift`]), and the
+//!   thresholds they use; [`analysis::stats`] defines each statistic once (the medians, bounds,
+//!   a pair's work time), and [`analysis::noise`] tells a difference from noise with the
+//!   rounds' ranges (differences, likenesses and thresholds: borderline results), tested on
+//!   hand-made figures.
 //! - [`render`]: every renderer, each handed the facts: [`render::format`] (how a figure is
 //!   written: significant figures, units, ratios, spans, lists, one way each), `render::svg`
 //!   (private: a small SVG writer: elements, scales, ticks, legends), and the sections and

@@ -1,6 +1,7 @@
 //! The numbers behind the report, computed from [`Results`] before any sentence is written:
 //! [`Facts::of`] computes them once, and every renderer (the sections, "What to do", the
-//! charts) formats what it was handed instead of computing its own copy.
+//! charts, under `crate::render`) formats what it was handed instead of computing its own
+//! copy; no renderer reads a row of [`Results`].
 //!
 //! - [`stats`]: each statistic defined once (medians, bounds, a pair's work time).
 //! - [`noise`]: telling a difference from noise with the rounds' ranges: differences,
