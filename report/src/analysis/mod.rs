@@ -57,7 +57,7 @@ pub const CORES_FULL_SCALE: f64 = 0.8;
 
 /// What identifies a pair (server, executor threads, strategy): the renderers name pairs by it.
 pub use crate::data::PairKey;
-pub use verdict::{Attribution, Responsiveness, Verdict};
+pub use verdict::{Attribution, Responsiveness, Tally, Verdict};
 pub use work::{Speedup, Speedups};
 
 /// How the runtimes' work efficiencies with one strategy at one worker count compare.
@@ -277,6 +277,11 @@ impl Facts {
             strategy,
         })
         .filter(|p| p.ok())
+    }
+
+    /// How the pairs `keep` selects treated the probe.
+    pub fn tally(&self, keep: impl Fn(&Verdict) -> bool) -> Tally {
+        Tally::of(self.verdicts.iter().filter(|v| keep(v)))
     }
 
     /// The verdict of `key`, if it has one.

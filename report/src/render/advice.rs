@@ -16,7 +16,7 @@ use crate::analysis::pairs::Pair;
 use crate::analysis::queue::{HopSource, hop_bounds};
 use crate::analysis::run::Run;
 use crate::analysis::stats::bounds;
-use crate::analysis::{Attribution, Facts, Responsiveness, Verdict};
+use crate::analysis::{Attribution, Facts, Responsiveness, Tally, Verdict};
 use crate::render::format::{and_list, ms, ms_span, span, thousands, times, us_span};
 
 /// Where the code of a strategy is, to copy (paths from the repository's root).
@@ -58,21 +58,22 @@ pub fn code(s: Strategy) -> &'static str {
 /// How a set of pairs treated the probe.
 struct Group<'a> {
     verdicts: Vec<&'a Verdict>,
+    tally: Tally,
 }
 
 impl<'a> Group<'a> {
     fn of(all: &'a [Verdict], keep: impl Fn(&Verdict) -> bool) -> Group<'a> {
-        Group {
-            verdicts: all.iter().filter(|v| keep(v)).collect(),
-        }
+        let verdicts: Vec<&Verdict> = all.iter().filter(|v| keep(v)).collect();
+        let tally = Tally::of(verdicts.iter().copied());
+        Group { verdicts, tally }
     }
 
     fn len(&self) -> usize {
-        self.verdicts.len()
+        self.tally.pairs()
     }
 
     fn count(&self, class: Responsiveness) -> usize {
-        self.verdicts.iter().filter(|v| v.class == class).count()
+        self.tally.count(class)
     }
 
     /// `stalled the server in all 12 pairs` / `kept the server answering in 5 of 6 pairs, was

@@ -22,7 +22,9 @@ use crate::analysis::pairs::Pair;
 use crate::analysis::run::Run;
 use crate::analysis::stats::bounds;
 use crate::analysis::verdict::{describe, mark};
-use crate::analysis::{ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Verdict};
+use crate::analysis::{
+    ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Tally, Verdict,
+};
 use crate::render::format::{
     and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times,
 };
@@ -331,11 +333,8 @@ fn blocking(f: &Facts) -> Vec<String> {
         if of.is_empty() {
             continue;
         }
-        let count = |c| of.iter().filter(|v| v.class == c).count();
-        let (stalled, borderline) = (
-            count(Responsiveness::Stalled),
-            count(Responsiveness::Borderline),
-        );
+        let tally = Tally::of(of.iter().copied());
+        let (stalled, borderline) = (tally.stalled, tally.borderline);
         let borderline = if borderline > 0 {
             format!(", borderline in {borderline}")
         } else {
