@@ -234,27 +234,24 @@ pub fn markdown(f: &Facts) -> String {
         .map(Claim::Recommended)
         .into_iter()
         .collect();
-    let candidates: [(Vec<String>, Vec<Claim>); 7] = [
-        (inline(f).into_iter().collect(), inline_claims),
+    let candidates: [(Option<Bullet>, Vec<Claim>); 7] = [
+        (inline(f), inline_claims),
         (offload(f), recommended),
         // The task queue's and fire-and-forget's bullets stand on what they are (scaling out;
         // no result), not on a verdict: their tallies are figures, not their claim.
-        (queue(f).into_iter().collect(), vec![]),
-        (
-            thread(f).into_iter().collect(),
-            whole(Strategy::Thread).into_iter().collect(),
-        ),
-        (background(f).into_iter().collect(), vec![]),
-        (yielding(f).into_iter().collect(), vec![]),
-        (runtime(f).into_iter().collect(), vec![]),
+        (queue(f).map(Bullet::unclaimed), vec![]),
+        (thread(f), whole(Strategy::Thread).into_iter().collect()),
+        (background(f).map(Bullet::unclaimed), vec![]),
+        (yielding(f).map(Bullet::unclaimed), vec![]),
+        (runtime(f).map(Bullet::unclaimed), vec![]),
     ];
     let mut bullets = Vec::new();
     let mut left_out = Vec::new();
-    for (text, said) in candidates {
+    for (bullet, said) in candidates.into_iter().filter_map(|(b, c)| Some((b?, c))) {
         if f.stable(&said) {
-            bullets.extend(text);
-        } else if let Some(first) = text.first() {
-            left_out.push(format!("{} ({})", headline(first), not_repeated(f, &said)));
+            bullets.extend(bullet.lines);
+        } else {
+            left_out.push(format!("{} ({})", bullet.headline, not_repeated(f, &said)));
         }
     }
     if !left_out.is_empty() {
@@ -268,13 +265,28 @@ pub fn markdown(f: &Facts) -> String {
     out.join("\n") + "\n"
 }
 
-/// The bold headline of a bullet (`Do not compute in the async handler.`), or the bullet.
-fn headline(bullet: &str) -> &str {
-    bullet
-        .split("**")
-        .nth(1)
-        .unwrap_or(bullet)
-        .trim_end_matches(['.', ':'])
+/// A bullet of "What to do": what it is named by when one half of the passes does not repeat
+/// its claim (its bold headline), and its lines.
+struct Bullet {
+    /// `Do not compute in the async handler`.
+    headline: String,
+    /// The bullet and its sub-bullets.
+    lines: Vec<String>,
+}
+
+impl Bullet {
+    /// A bullet of one line with `headline`.
+    fn new(headline: impl Into<String>, line: String) -> Bullet {
+        Bullet {
+            headline: headline.into(),
+            lines: vec![line],
+        }
+    }
+
+    /// A bullet that makes no claim of its own, so is never left out (nor named).
+    fn unclaimed(line: String) -> Bullet {
+        Bullet::new(String::new(), line)
+    }
 }
 
 /// Which half of the passes did not repeat `said`: `the even passes did not`.
@@ -296,7 +308,7 @@ fn not_repeated(f: &Facts, said: &[Claim]) -> String {
 }
 
 /// Inline work: stop doing it (or: at this size, it did no harm).
-fn inline(f: &Facts) -> Option<String> {
+fn inline(f: &Facts) -> Option<Bullet> {
     let g = Group::of(&f.verdicts, |v| {
         v.key.strategy.execution() == Execution::Inline
     });
@@ -305,11 +317,15 @@ fn inline(f: &Facts) -> Option<String> {
     }
     let paths = paths(&f.run, Execution::Inline);
     if g.count(Responsiveness::Stalled) == 0 {
-        return Some(format!(
-            "- **Inline work did no harm at this size.** {paths} {} ({}): at this work per \
-             request an offload is not needed.",
-            g.tally(),
-            g.probe()
+        let headline = "Inline work did no harm at this size";
+        return Some(Bullet::new(
+            headline,
+            format!(
+                "- **{headline}.** {paths} {} ({}): at this work per request an offload is not \
+                 needed.",
+                g.tally(),
+                g.probe()
+            ),
         ));
     }
     let blocked = g.attributed(Attribution::ExecutorBusy);
@@ -327,10 +343,14 @@ fn inline(f: &Facts) -> Option<String> {
     } else {
         String::new()
     };
-    Some(format!(
-        "- **Do not compute in the async handler.** Inline ({paths}) {}: {}{why}.",
-        g.tally(),
-        g.probe()
+    let headline = "Do not compute in the async handler";
+    Some(Bullet::new(
+        headline,
+        format!(
+            "- **{headline}.** Inline ({paths}) {}: {}{why}.",
+            g.tally(),
+            g.probe()
+        ),
     ))
 }
 
@@ -344,10 +364,10 @@ fn pools(f: &Facts) -> Vec<(Strategy, Group<'_>)> {
 
 /// The offload that kept the server answering best, and the next best; when the run measured
 /// no pool sized to the cores, what to add.
-fn offload(f: &Facts) -> Vec<String> {
+fn offload(f: &Facts) -> Option<Bullet> {
     let ranked = pools(f);
     let Some((best, g)) = ranked.first() else {
-        return missing_pool(&f.run).into_iter().collect();
+        return missing_pool(&f.run).map(|line| Bullet::new(MISSING_POOL, line));
     };
     let vs_thread = (*best != Strategy::Thread)
         .then(|| work_ratio(f, *best, Strategy::Thread))
@@ -357,16 +377,16 @@ fn offload(f: &Facts) -> Vec<String> {
     // The heading says what the data say: a pool that stalled the server somewhere is the
     // best measured, not a fix.
     let heading = if g.count(Responsiveness::Stalled) == 0 {
-        format!("Offload to a pool sized to the cores: `{}`.", best.path())
+        format!("Offload to a pool sized to the cores: `{}`", best.path())
     } else {
         format!(
             "No offload kept the server answering everywhere here; the best, `{}`, still \
-             stalled it.",
+             stalled it",
             best.path()
         )
     };
     let mut out = vec![format!(
-        "- **{heading}** Of the strategies that return the result, it {}: {}{vs_thread}. Code \
+        "- **{heading}.** Of the strategies that return the result, it {}: {}{vs_thread}. Code \
          to copy: {}.",
         g.tally(),
         g.probe(),
@@ -397,8 +417,14 @@ fn offload(f: &Facts) -> Vec<String> {
         ));
     }
     out.extend(missing_pool(&f.run));
-    out
+    Some(Bullet {
+        headline: heading,
+        lines: out,
+    })
 }
+
+/// The headline of [`missing_pool`]'s bullet.
+const MISSING_POOL: &str = "`/rayon` was not measured here";
 
 /// When `/rayon` (the pool sized to the cores this benchmark recommends) was not measured:
 /// what to add to measure it.
@@ -414,7 +440,7 @@ fn missing_pool(run: &Run) -> Option<String> {
         "measure it with `--strategy` naming `rayon`"
     };
     Some(format!(
-        "- **`/rayon` was not measured here**, the offload to a pool sized to the cores that \
+        "- **{MISSING_POOL}**, the offload to a pool sized to the cores that \
          keeps the executor free: {how}. Code to copy: {}.",
         code(Strategy::Rayon)
     ))
@@ -479,18 +505,21 @@ fn queue(f: &Facts) -> Option<String> {
 }
 
 /// A thread per request: what it did here.
-fn thread(f: &Facts) -> Option<String> {
+fn thread(f: &Facts) -> Option<Bullet> {
     let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Thread);
     if g.len() == 0 {
         return None;
     }
     let contention = g.attributed(Attribution::WaitingForCpu);
     if g.count(Responsiveness::Stalled) == 0 {
-        return Some(format!(
+        let line = format!(
             "- `/thread` (a blocking-pool thread per request) {} here: {}.",
             g.tally(),
             g.probe()
-        ));
+        );
+        // No bold headline: the bullet names itself, as it reads, without its full stop.
+        let headline = line.trim_end_matches(['.', ':']).to_owned();
+        return Some(Bullet::new(headline, line));
     }
     let why = if contention > 0 {
         format!(
@@ -501,13 +530,16 @@ fn thread(f: &Facts) -> Option<String> {
     } else {
         String::new()
     };
-    Some(format!(
-        "- **Not a thread per request for CPU work** (`/thread`: `spawn_blocking`, `unblock`). \
-         It {}: {}{why}.{} Keep the blocking pool for blocking I/O, where its threads mostly \
-         wait.",
-        g.tally(),
-        g.probe(),
-        memory(f)
+    let headline = "Not a thread per request for CPU work";
+    Some(Bullet::new(
+        headline,
+        format!(
+            "- **{headline}** (`/thread`: `spawn_blocking`, `unblock`). It {}: {}{why}.{} Keep \
+             the blocking pool for blocking I/O, where its threads mostly wait.",
+            g.tally(),
+            g.probe(),
+            memory(f)
+        ),
     ))
 }
 
