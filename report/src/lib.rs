@@ -12,57 +12,66 @@
 //! ```
 //!
 //! # Layout
+//! Three layers, each importing only those below it (checked by `tests/layers.rs`): [`data`]
+//! reads the files, [`analysis`] computes every number from them once, [`render`] writes the
+//! numbers it is handed and never reads a row.
 //! - `main.rs`: the command line; prints what was written, or the error and exits 1.
 //! - [`data`]: loads and checks the files ([`Results`]), the row types of each (the queue
 //!   experiment's in `data/queue.rs`, the rate experiment's in `data/rate.rs`); every problem
 //!   is a [`DataError`] naming the file and line. It imports no other module of the crate.
 //! - [`analysis`]: the numbers, computed once by [`analysis::Facts::of`] before any sentence
-//!   is written and handed to the sections: each pair's responsiveness verdict and whose stall
-//!   it was ([`analysis::verdict`], the ranking of the offloads among them), work times with
-//!   their rounds and the speed-ups of more workers ([`analysis::work`]), the sizes
-//!   experiment's offload costs and crossovers ([`analysis::sizes`]), the task queue's broker
-//!   hops, scale-out verdicts and fault tally ([`analysis::queue`]), the rate experiment's
-//!   knees ([`analysis::rate`]), the drift ([`analysis::drift`]), and the thresholds they
-//!   use; [`analysis::stats`] defines each statistic once (the medians, bounds, a pair's work
-//!   time), and [`analysis::noise`] tells a difference from noise with the rounds' ranges
-//!   (differences, likenesses and thresholds: borderline results), tested on hand-made figures.
-//! - [`format`](mod@format): how a figure is written (significant figures, units, ratios, spans, lists),
-//!   one way each.
-//! - `svg` (private): a small SVG writer: elements, scales, ticks, legends.
-//! - [`charts`]: the batch experiment's five charts (batch time, probe latency, probe vs the
-//!   server's lag, one batch's timeline, latency CDF).
-//! - [`drift`]: the drift line at the top (from [`analysis::drift`]: the machine's speed in
-//!   each pass, passes.csv) and its chart.
-//! - [`halves`]: the split-halves line at the top: how many of the run's claims both halves of
-//!   its passes repeated ([`analysis::claims`]), and which did not.
-//! - [`advice`]: "What to do", the verdict the report opens with: the pattern that kept the
-//!   server answering (the first of the facts' ranking), with its figures and the code to copy.
-//! - [`findings`]: the findings section, from the facts and the summary; no difference is
-//!   called inside the rounds' noise.
-//! - [`sizes`]: the "Work size" section (sizes experiment) and its two charts, rendered from
-//!   [`analysis::sizes`]' facts: offload cost per strategy and runtime, the cheapest and the
-//!   costliest, the crossover work size.
-//! - [`rate`]: the rate experiment's section (rate_summary.csv, when present): knee and
-//!   overload behaviour per pair (from [`analysis::rate`]), latency and goodput against
-//!   offered load.
-//! - [`cache`]: "Answers that repeat: /cached" (the batch experiment's cache.csv, when
-//!   present), rendered from [`analysis::cache`]' facts: per setting, each key mix's kernels
-//!   computed, batch time, request and probe p99 against the hit ratio counted, beside
-//!   `/rayon`.
-//! - [`queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`), rendered
-//!   from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to result
-//!   minus `/jobs`', from the sizes and batch experiments), and from queue_summary.csv the
-//!   scale-out with 1, 2… worker processes and its verdict and chart, and the fault run (a
-//!   worker killed mid-burst: every job accounted for).
-//! - [`readme`]: the phrases with figures the README quotes from the baseline, from the same
-//!   facts (checked by `tests/whole.rs`).
-//! - [`pools`]: "Pool size" (the pools experiment, pools_summary.csv), rendered from
-//!   [`analysis::pools`]' facts: per runtime and worker count the pool size and priority that
-//!   kept the probe below T1 at the least work time, with its rounds' range; a line per pool
-//!   size; a chart per strategy of probe p99 and work time against the pool's size. A run
-//!   without it says "Pools not measured".
-//! - [`markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python demo's
-//!   figures beside ours, how to read the columns.
+//!   is written and handed to the renderers: the run itself (metadata, targets, worker counts,
+//!   strategies: [`analysis::run`]), each batch pair with its figures ([`analysis::pairs`]),
+//!   each pair's responsiveness verdict and whose stall it was ([`analysis::verdict`], the
+//!   ranking of the offloads among them), work times with their rounds and the speed-ups of
+//!   more workers ([`analysis::work`]), the timeline's median batches and the latency
+//!   distributions ([`analysis::requests`]), the sizes experiment's offload costs and
+//!   crossovers ([`analysis::sizes`]), the task queue's broker hops, configurations,
+//!   scale-out verdicts and fault tally ([`analysis::queue`]), the rate experiment's knees and
+//!   steps ([`analysis::rate`]), the drift and each pass's speed ([`analysis::drift`]), and the
+//!   thresholds they use; [`analysis::stats`] defines each statistic once (the medians, bounds,
+//!   a pair's work time), and [`analysis::noise`] tells a difference from noise with the
+//!   rounds' ranges (differences, likenesses and thresholds: borderline results), tested on
+//!   hand-made figures.
+//! - [`render`]: every renderer, each handed the facts: [`render::format`] (how a figure is
+//!   written: significant figures, units, ratios, spans, lists, one way each), `render::svg`
+//!   (private: a small SVG writer: elements, scales, ticks, legends), and the sections and
+//!   charts:
+//!   - [`render::charts`]: the batch experiment's five charts (batch time, probe latency, probe
+//!     vs the server's lag, one batch's timeline, latency CDF).
+//!   - [`render::drift`]: the drift line at the top (from [`analysis::drift`]: the machine's
+//!     speed in each pass, passes.csv) and its chart.
+//!   - [`render::halves`]: the split-halves line at the top: how many of the run's claims both
+//!     halves of its passes repeated ([`analysis::claims`]), and which did not.
+//!   - [`render::advice`]: "What to do", the verdict the report opens with: the pattern that
+//!     kept the server answering (the first of the facts' ranking), with its figures and the
+//!     code to copy.
+//!   - [`render::findings`]: the findings section; no difference is called inside the rounds'
+//!     noise.
+//!   - [`render::sizes`]: the "Work size" section (sizes experiment) and its two charts,
+//!     rendered from [`analysis::sizes`]' facts: offload cost per strategy and runtime, the
+//!     cheapest and the costliest, the crossover work size.
+//!   - [`render::rate`]: the rate experiment's section (rate_summary.csv, when present): knee
+//!     and overload behaviour per pair (from [`analysis::rate`]), latency and goodput against
+//!     offered load.
+//!   - [`render::cache`]: "Answers that repeat: /cached" (the batch experiment's cache.csv,
+//!     when present), rendered from [`analysis::cache`]' facts: per setting, each key mix's
+//!     kernels computed, batch time, request and probe p99 against the hit ratio counted,
+//!     beside `/rayon`.
+//!   - [`render::queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`),
+//!     rendered from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to
+//!     result minus `/jobs`', from the sizes and batch experiments), the scale-out with 1, 2…
+//!     worker processes and its verdict and chart, and the fault run (a worker killed
+//!     mid-burst: every job accounted for).
+//!   - [`render::readme`]: the phrases with figures the README quotes from the baseline, from
+//!     the same facts (checked by `tests/whole.rs`).
+//!   - [`render::pools`]: "Pool size" (the pools experiment, pools_summary.csv), rendered from
+//!     [`analysis::pools`]' facts: per runtime and worker count the pool size and priority
+//!     that kept the probe below T1 at the least work time, with its rounds' range; a line per
+//!     pool size; a chart per strategy of probe p99 and work time against the pool's size. A
+//!     run without it says "Pools not measured".
+//!   - [`render::markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python
+//!     demo's figures beside ours, how to read the columns.
 //! - [`generate`] / [`write()`]: the facts computed once, every section and chart in memory,
 //!   then onto disk, each file atomically.
 
@@ -70,22 +79,11 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-pub mod advice;
 pub mod analysis;
-pub mod cache;
-pub mod charts;
 pub mod data;
-pub mod drift;
-pub mod findings;
-pub mod format;
-pub mod halves;
-pub mod markdown;
-pub mod pools;
-pub mod queue;
-pub mod rate;
-pub mod readme;
-pub mod sizes;
-mod svg;
+pub mod render;
+
+use render::{cache, charts, drift, markdown, pools, queue, rate, sizes};
 
 pub use data::{DataError, Results};
 
@@ -107,26 +105,27 @@ pub struct Report {
 /// sizes and rate experiments' when they were, the task queue's when `/queue` was.
 pub fn generate(results: &Results) -> Report {
     let facts = analysis::Facts::of(results);
-    let mut charts = if results.has_batch() {
-        charts::all(results)
+    let mut charts = if facts.run.has_batch {
+        charts::all(&facts)
     } else {
         vec![]
     };
-    charts.extend(drift::chart(results));
-    let sizes = sizes::charts(results, facts.sizes.as_ref());
-    let mut markdown = markdown::report(results, &facts, &charts, &sizes, CHARTS_DIR);
+    charts.extend(drift::chart(&facts.passes));
+    let sizes = sizes::charts(facts.sizes.as_ref());
+    let mut markdown = markdown::report(&facts, &charts, &sizes, CHARTS_DIR);
     charts.extend(sizes);
     // /cached beside /rayon (cache.csv); a batch run without it says it was not measured.
-    if results.has_batch() {
+    if facts.run.has_batch {
         markdown.push_str(&cache::markdown(&facts.cache));
     }
     // The rate experiment's section and charts, when it was measured.
-    if let (Some(rate), Some(found), Some(tally)) = (&results.rate, &facts.rate, &facts.rate_steps)
+    if let (Some(pairs), Some(found), Some(tally)) =
+        (&facts.rate_pairs, &facts.rate, &facts.rate_steps)
     {
-        let rate_charts = rate::charts(rate, found);
+        let rate_charts = rate::charts(pairs, found);
         markdown.push_str(&rate::markdown(
-            rate,
-            &results.metadata,
+            pairs,
+            &facts.run.metadata,
             found,
             tally,
             &rate_charts,
@@ -136,7 +135,7 @@ pub fn generate(results: &Results) -> Report {
     }
     // The task queue's section and its chart, when /queue was measured (nothing otherwise).
     let queue_charts = queue::charts(&facts.queue);
-    markdown.push_str(&queue::markdown(results, &facts, &queue_charts, CHARTS_DIR));
+    markdown.push_str(&queue::markdown(&facts, &queue_charts, CHARTS_DIR));
     charts.extend(queue_charts);
     // The pool-sizing section and its charts; a line saying it was not measured otherwise.
     let pools_charts = pools::charts(facts.pools.as_ref());

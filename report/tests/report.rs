@@ -10,7 +10,7 @@ use std::process::Command;
 use common::Strategy;
 use report::analysis::{self, Facts, Responsiveness};
 use report::data::PairKey;
-use report::findings;
+use report::render::findings;
 use report::{DataError, Results};
 
 fn fixture() -> PathBuf {
@@ -242,7 +242,7 @@ fn a_failed_pair_is_marked_in_the_table_and_left_out_of_the_charts() {
     for c in &rep.charts {
         roxmltree::Document::parse(&c.svg).expect("well-formed");
     }
-    let bars = report::charts::batch_time(&r);
+    let bars = report::render::charts::batch_time(&Facts::of(&r));
     assert!(bars.contains(">failed</text>"));
     // Left out of the findings' figures too.
     assert!(
@@ -270,7 +270,10 @@ fn findings_are_computed_from_the_data() {
     assert_eq!(v.stall, v.probe_p99_ms / FIXTURE_T1_TOKIO_1_CYCLE);
     assert_eq!(v.rounds.len(), 2);
     assert!(v.rounds.iter().all(|x| *x >= 1.0), "{:?}", v.rounds);
-    assert_eq!(report::format::times(v.stall), FIXTURE_STALL_TOKIO_1_CYCLE);
+    assert_eq!(
+        report::render::format::times(v.stall),
+        FIXTURE_STALL_TOKIO_1_CYCLE
+    );
     // Whose stall it was, as bench-runner decided it from the executor threads' own figures:
     // one worker running a kernel inline is on a CPU most of the round (executor busy). The
     // server's own lag stays beside it.
@@ -293,7 +296,7 @@ fn findings_are_computed_from_the_data() {
     assert_eq!(yielding.class, Responsiveness::Responsive);
 
     // And the findings carry those figures, formatted: the table cell of tokio, 1 worker.
-    let md = findings::markdown(&r, &Facts::of(&r));
+    let md = findings::markdown(&Facts::of(&r));
     let row = md
         .lines()
         .find(|l| l.starts_with("| /cycle (inline) |"))
@@ -444,8 +447,8 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
     // smol, 2 workers: the column before actix's two.
     assert!(cells.contains("✗ 1 |"), "{cells}");
     // And the probe chart marks it.
-    assert!(!report::charts::probe_latency(&load()).contains(">✗</text>"));
-    assert!(report::charts::probe_latency(&r).contains(">✗</text>"));
+    assert!(!report::render::charts::probe_latency(&Facts::of(&load())).contains(">✗</text>"));
+    assert!(report::render::charts::probe_latency(&Facts::of(&r)).contains(">✗</text>"));
 }
 
 // Figures of the fixture's summary.csv, read by eye from the file (tokio, 1 worker, /cycle).

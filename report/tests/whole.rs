@@ -8,7 +8,7 @@
 //! `REPORT_BLESS=1 cargo test -p report --test whole` and review `git diff`.
 //!
 //! The README's headline figures are checked here too: it must quote, word for word, the
-//! phrases `report::readme::quotes` makes of the baseline.
+//! phrases `report::render::readme::quotes` makes of the baseline.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -90,12 +90,12 @@ fn the_readme_quotes_the_baselines_figures() {
     // The README wraps its lines: compare with every run of white space as one space.
     let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     let text = flat(&readme);
-    let quotes = report::readme::quotes(&f);
+    let quotes = report::render::readme::quotes(&f);
     assert!(quotes.len() >= 5, "{quotes:?}");
     let missing: Vec<&String> = quotes.iter().filter(|q| !text.contains(&flat(q))).collect();
     assert!(
         missing.is_empty(),
-        "README.md does not quote these figures of results/ (report::readme::quotes); update \
+        "README.md does not quote these figures of results/ (report::render::readme::quotes); update \
          its What to do with them:\n  {}",
         missing
             .iter()

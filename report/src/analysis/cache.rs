@@ -1,6 +1,6 @@
 //! `/cached`'s facts (cache.csv): per target × workers, each key mix's work done (kernels
 //! computed per round), batch time, request and probe p99, beside the same setting's `/rayon`
-//! (summary.csv and rounds.csv: every request computed). Rendered by [`crate::cache`].
+//! (summary.csv and rounds.csv: every request computed). Rendered by [`crate::render::cache`].
 
 use common::Strategy;
 

@@ -88,7 +88,7 @@ pub fn of(r: &Results, f: &Facts) -> Vec<Claim> {
     out.extend(f.recommended().map(Claim::Recommended));
     for s in r.strategies() {
         for w in r.worker_counts() {
-            let Some(x) = f.runtimes(r, s, w) else {
+            let Some(x) = f.runtimes(s, w) else {
                 continue;
             };
             let apart = match x.spread {
@@ -124,18 +124,12 @@ pub fn of(r: &Results, f: &Facts) -> Vec<Claim> {
 /// stalled the server in some pair, or kept it answering in every one; `None` when neither
 /// (borderline pairs and none stalled) or without pairs.
 pub fn strategy(f: &Facts, s: Strategy, target: Option<&str>) -> Option<Claim> {
-    let classes: Vec<Responsiveness> = f
-        .verdicts
-        .iter()
-        .filter(|v| v.key.strategy == s)
-        .filter(|v| target.is_none_or(|t| t == v.key.target))
-        .map(|v| v.class)
-        .collect();
-    if classes.is_empty() {
+    let tally = f.tally(|v| v.key.strategy == s && target.is_none_or(|t| t == v.key.target));
+    if tally.pairs() == 0 {
         return None;
     }
-    let stalled = classes.contains(&Responsiveness::Stalled);
-    (stalled || classes.iter().all(|c| *c == Responsiveness::Responsive)).then(|| Claim::Strategy {
+    let stalled = tally.stalled > 0;
+    (stalled || tally.all_responsive()).then(|| Claim::Strategy {
         strategy: s,
         target: target.map(str::to_owned),
         stalled,

@@ -45,6 +45,39 @@ impl Drift {
     }
 }
 
+/// One pass of the batch experiment, as its chart draws it: when it ran and how fast the
+/// machine was in it (each round's lone request ÷ its pair's T1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PassSpeed {
+    /// The pass, from 1.
+    pub pass: u32,
+    /// Its start, from the run's start, ms.
+    pub start_offset_ms: f64,
+    /// Its end, ms.
+    pub end_offset_ms: f64,
+    /// The median speed ratio over its rounds.
+    pub median: f64,
+    /// The smallest.
+    pub min: f64,
+    /// The largest.
+    pub max: f64,
+}
+
+/// The batch experiment's passes, in file order; empty for a run without passes.csv.
+pub fn pass_speeds(r: &Results) -> Vec<PassSpeed> {
+    batch_passes(r)
+        .into_iter()
+        .map(|p| PassSpeed {
+            pass: p.pass,
+            start_offset_ms: p.start_offset_ms,
+            end_offset_ms: p.end_offset_ms,
+            median: p.speed_median,
+            min: p.speed_min,
+            max: p.speed_max,
+        })
+        .collect()
+}
+
 /// The batch experiment's rows of passes.csv.
 pub fn batch_passes(r: &Results) -> Vec<&PassRow> {
     r.passes

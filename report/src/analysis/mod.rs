@@ -1,6 +1,7 @@
 //! The numbers behind the report, computed from [`Results`] before any sentence is written:
 //! [`Facts::of`] computes them once, and every renderer (the sections, "What to do", the
-//! charts) formats what it was handed instead of computing its own copy.
+//! charts, under `crate::render`) formats what it was handed instead of computing its own
+//! copy; no renderer reads a row of [`Results`].
 //!
 //! - [`stats`]: each statistic defined once (medians, bounds, a pair's work time).
 //! - [`noise`]: telling a difference from noise with the rounds' ranges: differences,
@@ -13,6 +14,10 @@
 //! - [`pools`]: the pools experiment's configurations against T1, the cheapest below it per
 //!   runtime and worker count, and how often each pool size kept the probe below T1.
 //! - [`rate`]: the rate experiment's knee and overload behaviour per pair.
+//! - [`pairs`]: each pair of the batch experiment with its figures (summary.csv's).
+//! - [`requests`]: request by request: the timeline's median batches, the latency
+//!   distributions.
+//! - [`run`]: the run itself: its metadata, targets, worker counts, strategies, experiments.
 //! - [`drift`]: the machine's speed per pass, and whether the run drifted.
 //! - [`halves`]: the batch's results cut into its odd and its even passes.
 //! - [`claims`]: the claims a run makes, and which of them both halves repeat.
@@ -22,7 +27,7 @@ use std::collections::BTreeMap;
 use common::Strategy;
 use common::strategy::Execution;
 
-use crate::data::{PairKey, Results};
+use crate::data::Results;
 use noise::Figure;
 
 pub mod cache;
@@ -30,9 +35,12 @@ pub mod claims;
 pub mod drift;
 pub mod halves;
 pub mod noise;
+pub mod pairs;
 pub mod pools;
 pub mod queue;
 pub mod rate;
+pub mod requests;
+pub mod run;
 pub mod sizes;
 pub mod stats;
 pub mod verdict;
@@ -47,7 +55,9 @@ pub const ALIKE: f64 = 0.10;
 /// cores were full: bench-runner reads the executor threads' own run-queue time.)
 pub const CORES_FULL_SCALE: f64 = 0.8;
 
-pub use verdict::{Attribution, Responsiveness, Verdict};
+/// What identifies a pair (server, executor threads, strategy): the renderers name pairs by it.
+pub use crate::data::PairKey;
+pub use verdict::{Attribution, Responsiveness, Tally, Verdict};
 pub use work::{Speedup, Speedups};
 
 /// How the runtimes' work efficiencies with one strategy at one worker count compare.
@@ -72,6 +82,15 @@ impl RuntimeSpread {
 /// Everything the batch experiment's sections say, computed once from the results.
 #[derive(Debug, Clone)]
 pub struct Facts {
+    /// The run: its metadata and what it measured.
+    pub run: run::Run,
+    /// Every pair of the batch experiment with its figures, in summary order (failed and not
+    /// applicable ones included).
+    pub pairs: Vec<pairs::Pair>,
+    /// The timeline chart's batches: per strategy, the median round of one setting.
+    pub timeline: requests::Timeline,
+    /// Every pair measured successfully with its answered requests' latencies, ms, ascending.
+    pub latencies: BTreeMap<PairKey, Vec<f64>>,
     /// The verdict of every pair measured successfully with probe and T1 figures, in summary
     /// order.
     pub verdicts: Vec<Verdict>,
@@ -90,12 +109,17 @@ pub struct Facts {
     pub sizes: Option<sizes::SizesFacts>,
     /// The machine's drift over the batch experiment's passes; `None` with fewer than two.
     pub drift: Option<drift::Drift>,
+    /// The batch experiment's passes and the machine's speed in each; empty without passes.
+    pub passes: Vec<drift::PassSpeed>,
     /// The rate experiment's finding per pair, in file order; `None` when the run did not
     /// measure it.
     pub rate: Option<Vec<rate::PairFinding>>,
     /// The rate experiment's steps counted: excluded ones (the generator behind), p99 below
     /// the maximum; `None` when the run did not measure it.
     pub rate_steps: Option<rate::StepTally>,
+    /// The rate experiment's pairs with their measured steps, in file order; `None` when the
+    /// run did not measure it.
+    pub rate_pairs: Option<Vec<rate::PairSteps>>,
     /// The task queue's broker hops, scale-out verdicts and fault runs.
     pub queue: queue::QueueFacts,
     /// The pools experiment's facts; `None` when the run did not measure it.
@@ -150,14 +174,20 @@ impl Facts {
             &[Execution::Offloaded, Execution::Job],
         );
         Facts {
+            run: run::Run::of(r),
+            pairs: r.summary.iter().map(|s| pairs::Pair::of(r, s)).collect(),
+            timeline: requests::Timeline::of(r),
+            latencies: requests::latencies(r),
             offloads_ranked,
             verdicts,
             verdict_at,
             work,
             efficiency,
             drift: drift::Drift::of(r),
+            passes: drift::pass_speeds(r),
             rate: r.rate.as_ref().map(rate::findings),
             rate_steps: r.rate.as_ref().map(rate::tally),
+            rate_pairs: r.rate.as_ref().map(rate::pair_steps),
             sizes: sizes::SizesFacts::of(r),
             queue: queue::QueueFacts::of(r),
             pools: pools::PoolsFacts::of(r),
@@ -188,18 +218,14 @@ impl Facts {
 
     /// The runtimes' work efficiencies with `strategy` at `workers`, compared
     /// ([`noise::spread`] within [`ALIKE`]): `None` with fewer than two runtimes measured.
-    pub fn runtimes(
-        &self,
-        r: &Results,
-        strategy: Strategy,
-        workers: Option<u32>,
-    ) -> Option<RuntimeSpread> {
-        let figures: Vec<(String, Figure)> = r
-            .targets()
-            .into_iter()
+    pub fn runtimes(&self, strategy: Strategy, workers: Option<u32>) -> Option<RuntimeSpread> {
+        let figures: Vec<(String, Figure)> = self
+            .run
+            .targets
+            .iter()
             .filter_map(|(t, _)| {
-                let fig = self.efficiency_of(&t, workers, strategy)?;
-                Some((t, fig))
+                let fig = self.efficiency_of(t, workers, strategy)?;
+                Some((t.clone(), fig))
             })
             .collect();
         let only: Vec<Figure> = figures.iter().map(|x| x.1).collect();
@@ -229,6 +255,33 @@ impl Facts {
         self.halves
             .as_ref()
             .is_none_or(|h| claims.iter().all(|c| h.stable(c)))
+    }
+
+    /// The pair of `key`, if the run has it (measured, failed or not applicable).
+    pub fn pair(&self, key: &PairKey) -> Option<&pairs::Pair> {
+        self.pairs.iter().find(|p| {
+            p.target == key.target && p.workers == key.workers && p.strategy == key.strategy
+        })
+    }
+
+    /// The pair of one target × workers × strategy, if it was measured successfully.
+    pub fn ok_pair(
+        &self,
+        target: &str,
+        workers: Option<u32>,
+        strategy: Strategy,
+    ) -> Option<&pairs::Pair> {
+        self.pair(&PairKey {
+            target: target.to_owned(),
+            workers,
+            strategy,
+        })
+        .filter(|p| p.ok())
+    }
+
+    /// How the pairs `keep` selects treated the probe.
+    pub fn tally(&self, keep: impl Fn(&Verdict) -> bool) -> Tally {
+        Tally::of(self.verdicts.iter().filter(|v| keep(v)))
     }
 
     /// The verdict of `key`, if it has one.

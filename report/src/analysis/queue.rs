@@ -1,7 +1,7 @@
 //! The task queue, computed: the broker hop per setting (`/queue`'s time to result minus
 //! `/jobs`', from the sizes and the batch experiments), and from queue_summary.csv each
 //! configuration's figures over its passes ([`configurations`]), each target's scale-out
-//! verdict (paired by pass) and the fault runs' tally. [`crate::queue`] defines them in its
+//! verdict (paired by pass) and the fault runs' tally. [`crate::render::queue`] defines them in its
 //! module doc and renders them.
 
 use common::Strategy;
@@ -10,8 +10,12 @@ use results_format::{QUEUE_RUN_FAULT, QUEUE_RUN_SCALE};
 use crate::analysis::CORES_FULL_SCALE;
 use crate::analysis::stats::{bounds, median_upper};
 use crate::data::queue::cores;
-use crate::data::{Cores, QueueResults, QueueRow, Results, SizesRow, SummaryRow};
-use crate::format::{and_list, count_cell};
+use crate::data::{QueueResults, QueueRow, Results, SizesRow, SummaryRow};
+
+/// The cores a burst had, and whether bench-runner ran on them too.
+pub use crate::data::Cores;
+/// CPU times come in clock ticks of this many ms per process.
+pub use crate::data::queue::CPU_TICK_MS;
 
 /// Below this ratio of throughputs (most worker processes ÷ one) a second process is not
 /// called a gain: a burst's throughput moves by several percent from run to run on shared
@@ -404,10 +408,27 @@ pub struct FaultTally {
     pub runs: usize,
     /// Jobs taken over by the surviving workers, over the clean runs.
     pub taken_over: u64,
-    /// `tokio: 2 of 80 accepted jobs lost, 1 wrong` for each run that was not clean.
-    pub bad: Vec<String>,
+    /// Each run that was not clean, in file order.
+    pub bad: Vec<BadRun>,
     /// Targets whose fault run killed no worker (the burst ended first).
     pub no_kill: Vec<String>,
+}
+
+/// A fault run in which some accepted job did not come back right.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRun {
+    /// Target name.
+    pub target: String,
+    /// Its pass, when the file has passes.
+    pub pass: Option<u32>,
+    /// Jobs accepted.
+    pub accepted: Option<u64>,
+    /// Jobs lost, when some were.
+    pub lost: Option<u64>,
+    /// Jobs answered wrong, when some were.
+    pub wrong: Option<u64>,
+    /// Jobs completed, when not as many as accepted.
+    pub completed: Option<u64>,
 }
 
 /// The fault runs that have their counts, whatever their `result`: a target whose fault run
@@ -437,44 +458,170 @@ pub fn fault_tally(q: &QueueResults) -> FaultTally {
             t.clean += 1;
             t.taken_over += x.taken_over.unwrap_or(0);
         } else {
-            let mut what = Vec::new();
-            if let Some(l) = x.lost.filter(|l| *l > 0) {
-                what.push(format!("{l} lost"));
-            }
-            if let Some(w) = x.wrong.filter(|w| *w > 0) {
-                what.push(format!("{w} wrong"));
-            }
-            if let (Some(c), Some(a)) = (x.completed, x.accepted)
-                && c != a
-            {
-                what.push(format!("{c} completed"));
-            }
-            if what.is_empty() {
-                what.push("its counts missing".into());
-            }
-            t.bad.push(format!(
-                "{}{}: of {} accepted jobs, {}",
-                x.target,
-                x.pass.map_or(String::new(), |p| format!(" (pass {p})")),
-                count_cell(x.accepted),
-                and_list(&what)
-            ));
+            t.bad.push(BadRun {
+                target: x.target.clone(),
+                pass: x.pass,
+                accepted: x.accepted,
+                lost: x.lost.filter(|l| *l > 0),
+                wrong: x.wrong.filter(|w| *w > 0),
+                completed: x.completed.filter(|c| x.accepted.is_some_and(|a| a != *c)),
+            });
         }
     }
     t
 }
 
+/// One configuration of the queue experiment (a target's run of a strategy with a count of
+/// worker processes, over its passes: [`configurations`]), or one burst, with its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Burst {
+    /// Target name.
+    pub target: String,
+    /// `scale` or `fault`; empty on a target's row without figures.
+    pub run: String,
+    /// `jobs` or `queue`.
+    pub strategy: String,
+    /// `ok`, `failed`, `not_applicable`.
+    pub result: String,
+    /// Why it is not `ok` (its failure, else its note).
+    pub why: Option<String>,
+    /// Measured (`ok`).
+    pub ok: bool,
+    /// It has figures: a span and a throughput.
+    pub measured: bool,
+    /// Measured, and every accepted job came back done with the right total.
+    pub sound: bool,
+    /// A run of `/queue` (not `/jobs`' reference).
+    pub is_queue: bool,
+    /// Kernel size.
+    pub n: Option<u64>,
+    /// Worker processes.
+    pub queue_workers: Option<u32>,
+    /// Threads per worker process.
+    pub worker_threads: Option<u32>,
+    /// The jobs' lease, ms.
+    pub lease_ms: Option<u64>,
+    /// Jobs submitted.
+    pub jobs: Option<u64>,
+    /// Jobs accepted.
+    pub accepted: Option<u64>,
+    /// Jobs completed.
+    pub completed: Option<u64>,
+    /// Jobs answered wrong.
+    pub wrong: Option<u64>,
+    /// Jobs lost.
+    pub lost: Option<u64>,
+    /// Jobs taken over by a surviving worker.
+    pub taken_over: Option<u64>,
+    /// When the worker was killed, from the run's start, ms.
+    pub killed_at_ms: Option<f64>,
+    /// First submit to last result, ms.
+    pub span_ms: Option<f64>,
+    /// Completed ÷ span, results/s.
+    pub throughput_rps: Option<f64>,
+    /// Time to result, median, µs.
+    pub latency_us_p50: Option<f64>,
+    /// Time to result, p99, µs.
+    pub latency_us_p99: Option<f64>,
+    /// Probe p99, µs.
+    pub probe_latency_us_p99: Option<f64>,
+    /// The server's executor lag p99, µs.
+    pub lag_us_p99: Option<f64>,
+    /// CPU busy over the span (a fraction of the cores) and whether it is a lower bound.
+    pub cpu_busy: Option<(f64, bool)>,
+    /// How far CPU busy may be off from the clock ticks alone.
+    pub cpu_busy_resolution: Option<f64>,
+}
+
+impl Burst {
+    /// The burst of a row, its CPU busy over `cores`.
+    pub fn of(x: &QueueRow, cores: Cores) -> Burst {
+        Burst {
+            target: x.target.clone(),
+            run: x.run.clone(),
+            strategy: x.strategy.clone(),
+            result: x.result.clone(),
+            why: x.why().map(str::to_owned),
+            ok: x.ok(),
+            measured: x.measured(),
+            sound: x.sound(),
+            is_queue: x.is_queue(),
+            n: x.n,
+            queue_workers: x.queue_workers,
+            worker_threads: x.worker_threads,
+            lease_ms: x.lease_ms,
+            jobs: x.jobs,
+            accepted: x.accepted,
+            completed: x.completed,
+            wrong: x.wrong,
+            lost: x.lost,
+            taken_over: x.taken_over,
+            killed_at_ms: x.killed_at_ms,
+            span_ms: x.span_ms,
+            throughput_rps: x.throughput_rps,
+            latency_us_p50: x.latency_us_p50,
+            latency_us_p99: x.latency_us_p99,
+            probe_latency_us_p99: x.probe_latency_us_p99,
+            lag_us_p99: x.lag_us_p99,
+            cpu_busy: x.cpu_busy(cores),
+            cpu_busy_resolution: x.cpu_busy_resolution(cores),
+        }
+    }
+}
+
+/// Why no `/queue` figure exists in the run (the first reason a row gives, e.g. no broker), or
+/// `None` when some `/queue` pair or queue run was measured.
+pub fn never_measured(r: &Results) -> Option<String> {
+    let summary = r.summary.iter().filter(|s| s.strategy == Strategy::Queue);
+    let sizes = r.sizes.iter().filter(|s| s.strategy == Strategy::Queue);
+    let queue = r.queue.iter().flat_map(|q| &q.rows);
+    if summary.clone().any(SummaryRow::ok)
+        || sizes.clone().any(SizesRow::ok)
+        || queue.clone().any(|x| x.ok() || x.measured())
+    {
+        return None;
+    }
+    let reasons = summary
+        .map(|s| (s.result.as_str(), s.failure.as_deref()))
+        .chain(queue.map(|x| (x.result.as_str(), x.why())));
+    let mut first = None;
+    for (result, failure) in reasons {
+        if let Some(f) = failure.filter(|f| !f.is_empty()) {
+            first = Some(format!("{result}, {f}"));
+            break;
+        }
+        first.get_or_insert_with(|| result.to_owned());
+    }
+    Some(first.unwrap_or_else(|| "no row was measured".into()))
+}
+
+/// Whether the run has anything for the task queue's section: the queue experiment, or
+/// `/queue` pairs in the batch or sizes experiment.
+pub fn present(r: &Results) -> bool {
+    r.queue.is_some()
+        || r.summary.iter().any(|s| s.strategy == Strategy::Queue)
+        || r.sizes.iter().any(|s| s.strategy == Strategy::Queue)
+}
+
 /// Everything the task queue's section and "What to do" say about `/queue`, computed once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueFacts {
+    /// The run has something for the section ([`present`]).
+    pub present: bool,
+    /// Why no `/queue` figure exists ([`never_measured`]); `None` when some was measured.
+    pub never_measured: Option<String>,
     /// The broker hop tables: the sizes experiment's first, then the batch experiment's, each
     /// where it measured `/queue`.
     pub hops: Vec<(HopSource, Vec<Hop>)>,
     /// The cores the bursts had.
     pub cores: Cores,
-    /// Each configuration's figures over its passes ([`configurations`]); `None` when the run
-    /// did not measure the queue experiment.
-    pub configurations: Option<QueueResults>,
+    /// Each configuration with its figures over its passes ([`configurations`]); `None` when
+    /// the run did not measure the queue experiment.
+    pub configurations: Option<Vec<Burst>>,
+    /// The queue experiment's targets in file order, with their `runtime + framework` label.
+    pub targets: Vec<(String, String)>,
+    /// The first burst measured, as run (not over its passes).
+    pub first_burst: Option<Burst>,
     /// The passes the queue experiment ran.
     pub passes: usize,
     /// The scale-out verdict of each target of the queue experiment that has one, in file
@@ -500,15 +647,45 @@ impl QueueFacts {
                     .collect()
             });
         QueueFacts {
+            present: present(r),
+            never_measured: never_measured(r),
             hops: [sizes_hops(r), batch_hops(r)]
                 .into_iter()
                 .flatten()
                 .collect(),
             cores,
             passes: r.queue.as_ref().map_or(1, passes),
-            configurations: configs,
+            targets: configs.as_ref().map(targets).unwrap_or_default(),
+            configurations: configs
+                .as_ref()
+                .map(|q| q.rows.iter().map(|x| Burst::of(x, cores)).collect()),
+            first_burst: r
+                .queue
+                .iter()
+                .flat_map(|b| &b.rows)
+                .find(|x| x.measured())
+                .map(|x| Burst::of(x, cores)),
             scale,
             fault: r.queue.as_ref().map(fault_tally),
         }
+    }
+
+    /// The scale-out configurations of one target, in order.
+    pub fn scale_of(&self, target: &str) -> Vec<&Burst> {
+        self.configurations
+            .iter()
+            .flatten()
+            .filter(|x| x.target == target && x.run == QUEUE_RUN_SCALE)
+            .collect()
+    }
+
+    /// The fault configurations that have their counts, whatever their `result` (as
+    /// [`fault_rows`] picks them).
+    pub fn faults(&self) -> Vec<&Burst> {
+        self.configurations
+            .iter()
+            .flatten()
+            .filter(|x| x.run == QUEUE_RUN_FAULT && x.accepted.is_some())
+            .collect()
     }
 }

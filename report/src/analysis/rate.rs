@@ -12,7 +12,7 @@
 //! offered ÷ capacity from `--rate` runs, so pairs of different T1 share one axis.
 
 use common::Strategy;
-use results_format::RESULT_OK;
+use results_format::{RESULT_NOT_APPLICABLE, RESULT_OK};
 
 use crate::data::{RateResults, RateRow};
 
@@ -112,6 +112,72 @@ pub(crate) fn finding(rows: &[RateRow]) -> Option<PairFinding> {
             .collect(),
         refused: steps.iter().filter_map(|r| r.refused).sum(),
     })
+}
+
+/// One pair of the rate experiment as the section draws it: its server, its measured steps
+/// and its failures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairSteps {
+    /// Target name.
+    pub target: String,
+    /// Runtime.
+    pub runtime: String,
+    /// Executor threads.
+    pub workers: Option<u32>,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Its steps measured (`ok`, from step 1), in order: what the charts draw.
+    pub steps: Vec<Step>,
+    /// Each of its rows that failed (neither `ok` nor not applicable), in order, with why
+    /// when the row says.
+    pub failures: Vec<Option<String>>,
+}
+
+/// One measured step of a pair.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    /// Offered load as a fraction of capacity.
+    pub load: Option<f64>,
+    /// Median latency of the verified answers, µs.
+    pub latency_us_p50: Option<f64>,
+    /// Their p99, µs.
+    pub latency_us_p99: Option<f64>,
+    /// Goodput as a fraction of capacity.
+    pub goodput_load: Option<f64>,
+    /// The generator was late by more than 1 ms at p99: left out of knee and verdict.
+    pub behind: bool,
+}
+
+/// Every pair of `r` with its steps, in file order.
+pub fn pair_steps(r: &RateResults) -> Vec<PairSteps> {
+    r.pairs
+        .iter()
+        .filter_map(|rows| {
+            let first = rows.first()?;
+            Some(PairSteps {
+                target: first.target.clone(),
+                runtime: first.runtime.clone(),
+                workers: first.workers,
+                strategy: Strategy::from_name(&first.strategy)?,
+                steps: rows
+                    .iter()
+                    .filter(|x| x.result == RESULT_OK && x.step > 0)
+                    .map(|x| Step {
+                        load: x.load(),
+                        latency_us_p50: x.latency_us_p50,
+                        latency_us_p99: x.latency_us_p99,
+                        goodput_load: x.goodput_load(),
+                        behind: x.behind(),
+                    })
+                    .collect(),
+                failures: rows
+                    .iter()
+                    .filter(|x| x.result != RESULT_OK && x.result != RESULT_NOT_APPLICABLE)
+                    .map(|x| x.failure.clone())
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 /// The run's steps, counted: how many, how many left out because the generator fell behind

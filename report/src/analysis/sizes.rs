@@ -238,6 +238,23 @@ pub struct BeyondNoise {
     pub of: usize,
 }
 
+/// One measured pair at one size, as the section's charts draw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizePoint {
+    /// Target name.
+    pub target: String,
+    /// Executor threads; `None` for an external server.
+    pub workers: Option<u32>,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Kernel size.
+    pub n: u64,
+    /// Probe p99, pooled over the rounds, µs.
+    pub probe_p99_us: Option<f64>,
+    /// Request median, pooled over the rounds, µs.
+    pub request_p50_us: Option<f64>,
+}
+
 /// Everything the "Work size" section and its charts say, computed once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SizesFacts {
@@ -273,6 +290,8 @@ pub struct SizesFacts {
     /// The sizes where some measured pair's probe p99 rests on fewer than [`MIN_PROBES`]
     /// probes, ascending.
     pub thin_sizes: Vec<u64>,
+    /// Every pair measured successfully at every size, in file order: the charts' points.
+    pub points: Vec<SizePoint>,
 }
 
 impl SizesFacts {
@@ -347,7 +366,21 @@ impl SizesFacts {
             .collect::<std::collections::BTreeSet<u64>>()
             .into_iter()
             .collect();
+        let points = r
+            .sizes
+            .iter()
+            .filter(|s| s.ok())
+            .map(|s| SizePoint {
+                target: s.target.clone(),
+                workers: s.workers,
+                strategy: s.strategy,
+                n: s.n,
+                probe_p99_us: s.probe_latency_us_p99,
+                request_p50_us: s.latency_us_p50,
+            })
+            .collect();
         Some(SizesFacts {
+            points,
             cost_per_unit_us: settings.iter().map(|s| cost_per_unit_us(r, s)).collect(),
             inline_t1_us: settings
                 .iter()
@@ -364,6 +397,16 @@ impl SizesFacts {
             settings,
             sizes,
             strategies,
+        })
+    }
+
+    /// The measured point of `strategy` at `n` in `setting` (the first, as [`row`] finds it).
+    pub fn point(&self, setting: &Setting, strategy: Strategy, n: u64) -> Option<&SizePoint> {
+        self.points.iter().find(|p| {
+            p.target == setting.target
+                && p.workers == setting.workers
+                && p.strategy == strategy
+                && p.n == n
         })
     }
 

@@ -101,6 +101,53 @@ impl Verdict {
     }
 }
 
+/// How a set of pairs treated the probe: how many stalled the server, were borderline, kept it
+/// answering. The one count of verdicts: the ranking, the claims, "What to do" and the
+/// README's figures all read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    /// Pairs that stalled the server.
+    pub stalled: usize,
+    /// Pairs that were borderline.
+    pub borderline: usize,
+    /// Pairs that kept the server answering.
+    pub responsive: usize,
+}
+
+impl Tally {
+    /// The tally of `verdicts`.
+    pub fn of<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> Tally {
+        let mut t = Tally::default();
+        for v in verdicts {
+            match v.class {
+                Responsiveness::Stalled => t.stalled += 1,
+                Responsiveness::Borderline => t.borderline += 1,
+                Responsiveness::Responsive => t.responsive += 1,
+            }
+        }
+        t
+    }
+
+    /// The pairs counted.
+    pub fn pairs(&self) -> usize {
+        self.stalled + self.borderline + self.responsive
+    }
+
+    /// How many are of `class`.
+    pub fn count(&self, class: Responsiveness) -> usize {
+        match class {
+            Responsiveness::Stalled => self.stalled,
+            Responsiveness::Borderline => self.borderline,
+            Responsiveness::Responsive => self.responsive,
+        }
+    }
+
+    /// Every pair kept the server answering (and there is at least one).
+    pub fn all_responsive(&self) -> bool {
+        self.pairs() > 0 && self.responsive == self.pairs()
+    }
+}
+
 /// The class of a pair whose pooled probe p99 is `stall` × T1 and whose pooled p99s with each
 /// round left out (or rounds' worst probes) are `rounds` × T1.
 pub fn classify(stall: f64, rounds: &[f64]) -> Responsiveness {
@@ -213,11 +260,8 @@ pub fn ranked(strategies: &[Strategy], verdicts: &[Verdict], kinds: &[Execution]
             if of.is_empty() {
                 return None;
             }
-            let count = |c| of.iter().filter(|v| v.class == c).count();
-            let counts = (
-                count(Responsiveness::Stalled),
-                count(Responsiveness::Borderline),
-            );
+            let tally = Tally::of(of.iter().copied());
+            let counts = (tally.stalled, tally.borderline);
             let median = stats::median_upper(of.iter().map(|v| v.stall)).unwrap_or(f64::INFINITY);
             Some((s, counts, median))
         })
@@ -341,6 +385,25 @@ mod tests {
         }
         r.probes.insert(key, rows);
         r
+    }
+
+    #[test]
+    fn a_tally_counts_each_class_once() {
+        let mut vs = pairs(Strategy::Rayon, 9, 1, 0.5);
+        vs.push(verdict(Strategy::Rayon, 9, Responsiveness::Stalled, 2.0));
+        let t = Tally::of(&vs);
+        assert_eq!(
+            t,
+            Tally {
+                stalled: 1,
+                borderline: 1,
+                responsive: 8
+            }
+        );
+        assert_eq!((t.pairs(), t.count(Responsiveness::Borderline)), (10, 1));
+        assert!(!t.all_responsive());
+        assert!(Tally::of(&pairs(Strategy::Jobs, 2, 0, 0.5)).all_responsive());
+        assert!(!Tally::default().all_responsive());
     }
 
     #[test]

@@ -833,15 +833,21 @@ impl Results {
 
     /// The label of a worker count: `1 worker`, `2 workers (all cores)`, `external`.
     pub fn workers_label(&self, workers: Option<u32>) -> String {
-        match workers {
-            None => "external server".to_owned(),
-            Some(1) if self.metadata.cores == 1 => "1 worker (all cores)".to_owned(),
-            Some(1) => "1 worker".to_owned(),
-            Some(w) if usize::try_from(w).is_ok_and(|w| w == self.metadata.cores) => {
-                format!("{w} workers (all cores)")
-            }
-            Some(w) => format!("{w} workers"),
+        workers_label(self.metadata.cores, workers)
+    }
+}
+
+/// The label of a worker count on a machine of `cores`: `1 worker`, `2 workers (all cores)`,
+/// `external`.
+pub fn workers_label(cores: usize, workers: Option<u32>) -> String {
+    match workers {
+        None => "external server".to_owned(),
+        Some(1) if cores == 1 => "1 worker (all cores)".to_owned(),
+        Some(1) => "1 worker".to_owned(),
+        Some(w) if usize::try_from(w).is_ok_and(|w| w == cores) => {
+            format!("{w} workers (all cores)")
         }
+        Some(w) => format!("{w} workers"),
     }
 }
 

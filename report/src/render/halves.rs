@@ -1,4 +1,4 @@
-//! The split-halves line at the report's top, from [`analysis::claims::Halves`]: how many of
+//! The split-halves line at the report's top, from [`crate::analysis::claims::Halves`]: how many of
 //! the run's claims its odd and its even passes both repeated, and which did not.
 //!
 //! A reference should publish only what a second run repeats. The two halves of one run's
@@ -7,14 +7,14 @@
 
 use crate::analysis::Facts;
 use crate::analysis::claims::{Claim, Held};
-use crate::data::Results;
-use crate::format::and_list;
+use crate::analysis::run::Run;
+use crate::render::format::and_list;
 
 /// At most this many claims that did not hold are named; the rest are counted.
 const NAMED: usize = 12;
 
 /// The line at the top of the report; nothing for a run with fewer than two passes.
-pub fn markdown(r: &Results, f: &Facts) -> String {
+pub fn markdown(f: &Facts) -> String {
     let Some(h) = &f.halves else {
         return String::new();
     };
@@ -41,7 +41,7 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
                 &h.disputed
                     .iter()
                     .take(NAMED)
-                    .map(|c| describe(r, c))
+                    .map(|c| describe(&f.run, c))
                     .collect::<Vec<_>>()
             ),
             k.checked_sub(NAMED)
@@ -56,7 +56,7 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
     let unstable: Vec<String> = h
         .unstable()
         .take(NAMED)
-        .map(|(c, held)| format!("{} ({})", describe(r, c), which(held)))
+        .map(|(c, held)| format!("{} ({})", describe(&f.run, c), which(held)))
         .collect();
     let more = (made - held)
         .checked_sub(NAMED)
@@ -81,7 +81,7 @@ fn which(held: Held) -> &'static str {
 }
 
 /// A claim in words: `` `/thread` on smol × 1 workers stalled the server ``.
-pub fn describe(r: &Results, c: &Claim) -> String {
+pub fn describe(run: &Run, c: &Claim) -> String {
     let answering = |stalled: bool| {
         if stalled {
             "stalled the server"
@@ -113,7 +113,7 @@ pub fn describe(r: &Results, c: &Claim) -> String {
             workers,
             apart,
         } => {
-            let with = format!("`{}` with {}", strategy.path(), r.workers_label(*workers));
+            let with = format!("`{}` with {}", strategy.path(), run.workers_label(*workers));
             match apart {
                 None => format!("{with}: the runtimes alike"),
                 Some((fast, slow)) => format!("{with}: {fast} fastest, {slow} slowest"),

@@ -5,16 +5,15 @@
 //! load.
 
 use common::Strategy;
-use results_format::RESULT_OK;
+use results_format::Metadata;
 
-use crate::analysis::rate::{KNEE_T1S, Overload, PairFinding, SHED_SHARE, StepTally};
-use crate::charts::{Chart, strategy_color};
-use crate::data::{Metadata, RateResults, RateRow};
-use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
+use crate::analysis::rate::{KNEE_T1S, Overload, PairFinding, PairSteps, SHED_SHARE, StepTally};
+use crate::render::charts::{Chart, strategy_color};
+use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
 
 /// The section's Markdown, with `charts` (from [`charts`]) under `charts_dir`.
 pub fn markdown(
-    r: &RateResults,
+    r: &[PairSteps],
     metadata: &Metadata,
     found: &[PairFinding],
     tally: &StepTally,
@@ -93,17 +92,16 @@ pub fn markdown(
         ));
     }
     let failed: Vec<String> = r
-        .pairs
         .iter()
-        .flatten()
-        .filter(|row| row.result != RESULT_OK && row.result != "not_applicable")
-        .map(|row| {
-            format!(
-                "{} /{}: {}",
-                row.target,
-                row.strategy,
-                row.failure.as_deref().unwrap_or("failed")
-            )
+        .flat_map(|pair| {
+            pair.failures.iter().map(move |why| {
+                format!(
+                    "{} /{}: {}",
+                    pair.target,
+                    pair.strategy.name(),
+                    why.as_deref().unwrap_or("failed")
+                )
+            })
         })
         .collect();
     md.push('\n');
@@ -138,7 +136,7 @@ fn tally_line(t: &StepTally) -> String {
 }
 
 /// The section's charts.
-pub fn charts(r: &RateResults, found: &[PairFinding]) -> Vec<Chart> {
+pub fn charts(r: &[PairSteps], found: &[PairFinding]) -> Vec<Chart> {
     vec![
         Chart {
             file: "rate_latency.svg",
@@ -166,10 +164,10 @@ const GRID: &str = "#dddddd";
 const KNEE: &str = "#d62728";
 
 /// Pairs grouped by target (panel), in file order.
-fn panels(r: &RateResults) -> Vec<(String, Vec<&Vec<RateRow>>)> {
-    let mut out: Vec<(String, Vec<&Vec<RateRow>>)> = Vec::new();
-    for rows in &r.pairs {
-        let Some(first) = rows.first() else { continue };
+fn panels(r: &[PairSteps]) -> Vec<(String, Vec<&PairSteps>)> {
+    let mut out: Vec<(String, Vec<&PairSteps>)> = Vec::new();
+    for rows in r {
+        let first = rows;
         let name = match first.workers {
             Some(1) => format!("{} ({}, 1 worker)", first.target, first.runtime),
             Some(w) => format!("{} ({}, {w} workers)", first.target, first.runtime),
@@ -183,18 +181,11 @@ fn panels(r: &RateResults) -> Vec<(String, Vec<&Vec<RateRow>>)> {
     out
 }
 
-fn ok_steps(rows: &[RateRow]) -> Vec<&RateRow> {
-    rows.iter()
-        .filter(|r| r.result == RESULT_OK && r.step > 0)
-        .collect()
-}
-
-fn legend_keys(r: &RateResults) -> Vec<(Key, String)> {
+fn legend_keys(r: &[PairSteps]) -> Vec<(Key, String)> {
     let mut seen: Vec<Strategy> = r
-        .pairs
         .iter()
-        .filter(|rows| !ok_steps(rows).is_empty())
-        .filter_map(|rows| Strategy::from_name(&rows.first()?.strategy))
+        .filter(|pair| !pair.steps.is_empty())
+        .map(|pair| pair.strategy)
         .collect();
     seen.sort_by_key(|s| Strategy::ALL.iter().position(|x| x == s));
     seen.dedup();
@@ -208,11 +199,10 @@ fn legend_keys(r: &RateResults) -> Vec<(Key, String)> {
         .collect()
 }
 
-fn max_load(r: &RateResults) -> f64 {
-    r.pairs
-        .iter()
-        .flat_map(|rows| ok_steps(rows))
-        .filter_map(RateRow::load)
+fn max_load(r: &[PairSteps]) -> f64 {
+    r.iter()
+        .flat_map(|pair| &pair.steps)
+        .filter_map(|s| s.load)
         .fold(1.0_f64, f64::max)
 }
 
@@ -268,7 +258,7 @@ fn axes(
 }
 
 /// The server a pair ran on, as a column heading: `tokio (2 workers)`.
-fn server_name(row: &RateRow) -> String {
+fn server_name(row: &PairSteps) -> String {
     match row.workers {
         Some(1) => format!("{} (1 worker)", row.target),
         Some(w) => format!("{} ({w} workers)", row.target),
@@ -280,18 +270,14 @@ fn server_name(row: &RateRow) -> String {
 /// order), two lines a panel (p99 solid, p50 dashed) on one log scale throughout, so a row
 /// compares the runtimes for one strategy and a column the strategies on one runtime. The
 /// knee is a red triangle on the axis; a step left out (the generator behind) is hollow.
-fn latency_chart(r: &RateResults, found: &[PairFinding]) -> String {
+fn latency_chart(r: &[PairSteps], found: &[PairFinding]) -> String {
     let mut strategies: Vec<Strategy> = Vec::new();
     let mut servers: Vec<String> = Vec::new();
-    for rows in &r.pairs {
-        let steps = ok_steps(rows);
-        let Some(first) = steps.first() else { continue };
-        if let Some(s) = Strategy::from_name(&first.strategy)
-            && !strategies.contains(&s)
-        {
-            strategies.push(s);
+    for pair in r.iter().filter(|pair| !pair.steps.is_empty()) {
+        if !strategies.contains(&pair.strategy) {
+            strategies.push(pair.strategy);
         }
-        let name = server_name(first);
+        let name = server_name(pair);
         if !servers.contains(&name) {
             servers.push(name);
         }
@@ -324,9 +310,8 @@ fn latency_chart(r: &RateResults, found: &[PairFinding]) -> String {
     ];
     let y0 = legend(&mut svg, 20.0, 54.0, WIDTH - 20.0, &keys) + 36.0;
     let values: Vec<f64> = r
-        .pairs
         .iter()
-        .flat_map(|rows| ok_steps(rows))
+        .flat_map(|pair| &pair.steps)
         .flat_map(|s| [s.latency_us_p50, s.latency_us_p99])
         .flatten()
         .filter(|v| *v > 0.0)
@@ -394,11 +379,10 @@ fn latency_chart(r: &RateResults, found: &[PairFinding]) -> String {
                     dash: "3 3",
                 },
             );
-            let measured = r.pairs.iter().find(|rows| {
-                rows.first()
-                    .is_some_and(|f| server_name(f) == *name && f.strategy == strategy.name())
-            });
-            let Some(rows) = measured.filter(|rows| !ok_steps(rows).is_empty()) else {
+            let measured = r
+                .iter()
+                .find(|pair| server_name(pair) == *name && pair.strategy == *strategy);
+            let Some(rows) = measured.filter(|pair| !pair.steps.is_empty()) else {
                 svg.text(
                     (left + right) / 2.0,
                     top + cell_h / 2.0,
@@ -408,7 +392,7 @@ fn latency_chart(r: &RateResults, found: &[PairFinding]) -> String {
                 );
                 continue;
             };
-            let steps = ok_steps(rows);
+            let steps = &rows.steps;
             for (p99, dash) in [(false, "5 4"), (true, "")] {
                 let points: Vec<(f64, f64, bool)> = steps
                     .iter()
@@ -418,7 +402,7 @@ fn latency_chart(r: &RateResults, found: &[PairFinding]) -> String {
                         } else {
                             r.latency_us_p50
                         }?;
-                        Some((x.at(r.load()?), y.at((v / 1000.0).max(lo)), r.behind()))
+                        Some((x.at(r.load?), y.at((v / 1000.0).max(lo)), r.behind))
                     })
                     .collect();
                 let line: Vec<(f64, f64)> = points.iter().map(|(px, py, _)| (*px, *py)).collect();
@@ -436,14 +420,11 @@ fn latency_chart(r: &RateResults, found: &[PairFinding]) -> String {
                 }
             }
             let knee = found.iter().find(|f| {
-                f.strategy == *strategy
-                    && rows
-                        .first()
-                        .is_some_and(|row| row.target == f.target && row.workers == f.workers)
+                f.strategy == *strategy && rows.target == f.target && rows.workers == f.workers
             });
             if let Some(load) = knee.and_then(|f| f.knee_load) {
                 svg.polygon(
-                    &crate::svg::triangle(x.at(load), top + cell_h - 5.0, 5.5),
+                    &crate::render::svg::triangle(x.at(load), top + cell_h - 5.0, 5.5),
                     KNEE,
                     INK,
                 );
@@ -462,7 +443,7 @@ fn latency_chart(r: &RateResults, found: &[PairFinding]) -> String {
     svg.finish()
 }
 
-fn goodput_chart(r: &RateResults) -> String {
+fn goodput_chart(r: &[PairSteps]) -> String {
     let groups = panels(r);
     let per_row = 3usize;
     let panel_w = (WIDTH - 40.0) / per_row as f64;
@@ -478,10 +459,9 @@ fn goodput_chart(r: &RateResults) -> String {
     let y0 = legend(&mut svg, 20.0, 54.0, WIDTH - 20.0, &legend_keys(r)) + 10.0;
     let xmax = max_load(r) * 1.05;
     let ymax = r
-        .pairs
         .iter()
-        .flat_map(|rows| ok_steps(rows))
-        .filter_map(RateRow::goodput_load)
+        .flat_map(|pair| &pair.steps)
+        .filter_map(|s| s.goodput_load)
         .fold(xmax, f64::max);
     let mut bottom = y0;
     for (i, (name, pairs)) in groups.iter().enumerate() {
@@ -513,15 +493,15 @@ fn goodput_chart(r: &RateResults) -> String {
                 dash: "",
             },
         );
-        for rows in pairs {
-            let steps = ok_steps(rows);
-            let Some(s) = steps.first().and_then(|r| Strategy::from_name(&r.strategy)) else {
+        for pair in pairs {
+            let steps = &pair.steps;
+            if steps.is_empty() {
                 continue;
-            };
-            let color = strategy_color(s);
+            }
+            let color = strategy_color(pair.strategy);
             let points: Vec<(f64, f64)> = steps
                 .iter()
-                .filter_map(|r| Some((x.at(r.load()?), y.at(r.goodput_load()?))))
+                .filter_map(|r| Some((x.at(r.load?), y.at(r.goodput_load?))))
                 .collect();
             svg.polyline(
                 &points,
@@ -532,7 +512,7 @@ fn goodput_chart(r: &RateResults) -> String {
                 },
             );
             for (r, (px, py)) in steps.iter().zip(&points) {
-                let fill = if r.behind() { "#ffffff" } else { color };
+                let fill = if r.behind { "#ffffff" } else { color };
                 svg.circle(*px, *py, 3.5, fill, color);
             }
         }
@@ -552,7 +532,9 @@ fn goodput_chart(r: &RateResults) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::rate::{finding, findings, tally};
+    use crate::analysis::rate::{finding, findings, pair_steps, tally};
+    use crate::data::{RateResults, RateRow};
+    use results_format::RESULT_OK;
 
     fn row(step: u32, load: f64, p99_ms: f64, shed: u64) -> RateRow {
         RateRow {
@@ -657,7 +639,7 @@ mod tests {
             pairs: vec![vec![row(1, 0.5, 6.0, 0), row(2, 1.5, 300.0, 0)]],
         };
         let found = findings(&r);
-        let charts = charts(&r, &found);
+        let charts = charts(&pair_steps(&r), &found);
         for c in &charts {
             assert!(
                 c.svg.contains("<svg") && c.svg.trim_end().ends_with("</svg>"),
@@ -666,7 +648,14 @@ mod tests {
             );
         }
         let mut metadata = crate::data::fake::results(&[]).metadata;
-        let md = markdown(&r, &metadata, &found, &tally(&r), &charts, "charts");
+        let md = markdown(
+            &pair_steps(&r),
+            &metadata,
+            &found,
+            &tally(&r),
+            &charts,
+            "charts",
+        );
         assert!(
             md.contains(
                 "| tokio | 2 | /bounded | 5.00 | 400 | 2 cores | 1.50 | queues (p99 300.0 ms)"
@@ -677,7 +666,14 @@ mod tests {
         assert!(md.contains("Requests sent at constant intervals at each offered load"));
         metadata.arrivals = Some("poisson".into());
         metadata.seed = Some(7);
-        let md = markdown(&r, &metadata, &found, &tally(&r), &charts, "charts");
+        let md = markdown(
+            &pair_steps(&r),
+            &metadata,
+            &found,
+            &tally(&r),
+            &charts,
+            "charts",
+        );
         assert!(
             md.contains(
                 "Requests sent as Poisson arrivals (exponential gaps drawn from seed 7: the same \

@@ -7,7 +7,7 @@ use common::Strategy;
 use common::strategy::Execution;
 
 use crate::analysis::stats::bounds;
-use crate::analysis::{Facts, Responsiveness, Verdict};
+use crate::analysis::{Facts, Responsiveness, Tally, Verdict};
 
 /// Two significant figures, as the README writes a figure (`158`, `70`, `5.1`, `0.32`).
 fn sig2(v: f64) -> String {
@@ -53,7 +53,7 @@ fn probe(vs: &[&Verdict]) -> Option<String> {
 
 /// How many of `vs` are of `class`.
 fn count(vs: &[&Verdict], class: Responsiveness) -> usize {
-    vs.iter().filter(|v| v.class == class).count()
+    Tally::of(vs.iter().copied()).count(class)
 }
 
 /// The phrases the README's "What to do" quotes, for the facts `f`: nothing for a run without

@@ -12,18 +12,22 @@
 //! `/generator` and `/cycle` differ only in the kernel's form (iterator or loop), and the two
 //! forms compile to the same machine code ([`KERNEL_CHECK`]): the report does not compare them.
 
-use std::collections::BTreeMap;
-
 use common::strategy::Execution;
 use common::{RuntimeKind, Strategy};
 
+use crate::analysis::PairKey;
 use crate::analysis::claims::Claim;
 use crate::analysis::noise::{self, Change, Figure, Spread};
+use crate::analysis::pairs::Pair;
+use crate::analysis::run::Run;
 use crate::analysis::stats::bounds;
 use crate::analysis::verdict::{describe, mark};
-use crate::analysis::{ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Verdict};
-use crate::data::{PairKey, Results, SummaryRow};
-use crate::format::{and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times};
+use crate::analysis::{
+    ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Tally, Verdict,
+};
+use crate::render::format::{
+    and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times,
+};
 
 /// The command that shows `sum_squares_iter` (`/generator`) and `sum_squares_loop` (`/cycle`
 /// and the offloaded strategies) are the same machine code in a release build: it
@@ -37,38 +41,38 @@ pub const KERNEL_CHECK: &str = "cargo build --release -p server-tokio-axum && k(
 
 /// The Markdown of the findings section: short paragraphs, one per question, and the
 /// responsiveness table.
-pub fn markdown(r: &Results, f: &Facts) -> String {
+pub fn markdown(f: &Facts) -> String {
     let mut out = Vec::new();
-    if r.metadata.quick {
+    if f.run.metadata.quick {
         out.push(
             "- **This is a `--quick` run**: tiny n, few requests, one round. It checks that \
              everything works and measures nothing: read no conclusion into the figures below."
                 .to_owned(),
         );
     }
-    out.extend(failed(r));
-    out.extend(not_applicable(r));
-    out.extend(method(r));
-    out.extend(probe_errors(r));
-    out.extend(blocking(r, f));
-    out.extend(attribution(r, f));
-    out.extend(workers(r, f));
-    out.extend(architectures(r, f));
-    out.extend(block_in_place(r, f));
-    out.extend(runtimes(r, f));
-    out.extend(yielding(r, f));
-    out.extend(kernel(r));
-    out.extend(experts(r, f));
-    out.extend(background(r));
+    out.extend(failed(f));
+    out.extend(not_applicable(f));
+    out.extend(method(f));
+    out.extend(probe_errors(f));
+    out.extend(blocking(f));
+    out.extend(attribution(f));
+    out.extend(workers(f));
+    out.extend(architectures(f));
+    out.extend(block_in_place(f));
+    out.extend(runtimes(f));
+    out.extend(yielding(f));
+    out.extend(kernel(f));
+    out.extend(experts(f));
+    out.extend(background(f));
     let mut text = out.join("\n");
     text.push_str("\n\n");
-    text.push_str(&stall_table(r, f));
+    text.push_str(&stall_table(f));
     text
 }
 
 /// Whose stall each stalled or borderline pair's was: the executor threads' own figures in the
 /// scheduler's counts (bench-runner's attribution), with the heartbeat's lag beside them.
-fn attribution(r: &Results, f: &Facts) -> Vec<String> {
+fn attribution(f: &Facts) -> Vec<String> {
     let verdicts = &f.verdicts;
     let stalled: Vec<&Verdict> = verdicts
         .iter()
@@ -118,7 +122,7 @@ fn attribution(r: &Results, f: &Facts) -> Vec<String> {
                 };
                 format!(
                     "{} (probe p99 {} ms, {executor}heartbeat lag p99 {} ms)",
-                    pair_name(r, &v.key),
+                    pair_name(&f.run, &v.key),
                     sig3(v.probe_p99_ms),
                     sig3(v.lag_p99_ms.unwrap_or(0.0)),
                 )
@@ -144,14 +148,14 @@ fn attribution(r: &Results, f: &Facts) -> Vec<String> {
     }
     vec![format!(
         "- **Whose stall ({}).** {}.",
-        basis(r),
+        basis(f),
         parts.join(". ")
     )]
 }
 
 /// What the attributions rest on, as metadata.json's `cpu_clock` says.
-fn basis(r: &Results) -> &'static str {
-    if r.metadata.cpu_clock == results_format::CPU_CLOCK_SCHEDSTAT {
+fn basis(f: &Facts) -> &'static str {
+    if f.run.metadata.cpu_clock == results_format::CPU_CLOCK_SCHEDSTAT {
         "the executor threads' own on-CPU and run-queue time in the same rounds, as the kernel's \
          scheduler counted them; executor busy: on a CPU at least a quarter of the round; \
          waiting for a CPU: queued for one longer than it ran, and at least half the stall or \
@@ -164,28 +168,28 @@ fn basis(r: &Results) -> &'static str {
 }
 
 /// `tokio, 2 workers`: a pair's setting in a sentence.
-fn setting(r: &Results, target: &str, workers: Option<u32>) -> String {
+fn setting(run: &Run, target: &str, workers: Option<u32>) -> String {
     match workers {
         Some(1) => format!("{target}, 1 worker"),
         Some(w) => format!("{target}, {w} workers"),
-        None => format!("{target} ({})", r.workers_label(None)),
+        None => format!("{target} ({})", run.workers_label(None)),
     }
 }
 
 /// `/cycle on tokio, 1 worker`.
-fn pair_name(r: &Results, key: &PairKey) -> String {
+fn pair_name(run: &Run, key: &PairKey) -> String {
     format!(
         "{} on {}",
         key.strategy.path(),
-        setting(r, &key.target, key.workers)
+        setting(run, &key.target, key.workers)
     )
 }
 
 /// The pairs a runtime cannot run (`/block_in_place` off tokio multi-thread): named once, so
 /// their absence from the charts is not read as a failure.
-fn not_applicable(r: &Results) -> Option<String> {
+fn not_applicable(f: &Facts) -> Option<String> {
     let mut pairs: Vec<String> = Vec::new();
-    for s in r.summary.iter().filter(|s| s.not_applicable()) {
+    for s in f.pairs.iter().filter(|s| s.not_applicable()) {
         let name = format!("{} on {}", s.strategy.path(), s.target);
         if !pairs.contains(&name) {
             pairs.push(name);
@@ -200,13 +204,13 @@ fn not_applicable(r: &Results) -> Option<String> {
     })
 }
 
-fn failed(r: &Results) -> Option<String> {
-    let failed: Vec<String> = r
-        .summary
+fn failed(f: &Facts) -> Option<String> {
+    let failed: Vec<String> = f
+        .pairs
         .iter()
         .filter(|s| s.failed())
         .map(|s| {
-            let why = s.failure.as_deref().unwrap_or("no reason given");
+            let why = s.failure().unwrap_or("no reason given");
             format!("{} ({why})", s.key())
         })
         .collect();
@@ -214,7 +218,7 @@ fn failed(r: &Results) -> Option<String> {
         format!(
             "- **{} of {} pairs failed** and are left out of the charts and findings: {}.",
             failed.len(),
-            r.summary.iter().filter(|s| !s.not_applicable()).count(),
+            f.pairs.iter().filter(|s| !s.not_applicable()).count(),
             failed.join("; ")
         )
     })
@@ -222,9 +226,9 @@ fn failed(r: &Results) -> Option<String> {
 
 /// How differences are called, with this run's number of rounds; `None` when no pair was
 /// measured.
-fn method(r: &Results) -> Option<String> {
-    let rounds: Vec<usize> = r
-        .summary
+fn method(f: &Facts) -> Option<String> {
+    let rounds: Vec<usize> = f
+        .pairs
         .iter()
         .filter(|s| s.ok())
         .map(|s| s.rounds as usize)
@@ -261,13 +265,13 @@ fn method(r: &Results) -> Option<String> {
 }
 
 /// The probes that got no answer, per pair, by kind.
-fn probe_errors(r: &Results) -> Vec<String> {
-    let total: u64 = r.summary.iter().filter(|s| s.ok()).map(|s| s.probes).sum();
+fn probe_errors(f: &Facts) -> Vec<String> {
+    let total: u64 = f.pairs.iter().filter(|s| s.ok()).map(|s| s.probes).sum();
     if total == 0 {
         return Vec::new();
     }
-    let with: Vec<&SummaryRow> = r
-        .summary
+    let with: Vec<&Pair> = f
+        .pairs
         .iter()
         .filter(|s| s.ok() && s.probe_errors > 0)
         .collect();
@@ -277,7 +281,8 @@ fn probe_errors(r: &Results) -> Vec<String> {
             thousands(total)
         )];
     }
-    let timeout = r
+    let timeout = f
+        .run
         .metadata
         .probe_timeout_s
         .map_or_else(String::new, |t| format!(" ({} s)", sig3(t)));
@@ -285,14 +290,11 @@ fn probe_errors(r: &Results) -> Vec<String> {
         .iter()
         .map(|s| {
             let key = s.key();
-            let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
-            for p in r.probes.get(&key).into_iter().flatten() {
-                if let Some(e) = p.error.as_deref().filter(|_| p.failed()) {
-                    let kind = e.split(':').next().unwrap_or(e).trim().to_owned();
-                    *kinds.entry(kind).or_default() += 1;
-                }
-            }
-            let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            let kinds: Vec<String> = s
+                .probe_error_kinds
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
             let kinds = if kinds.is_empty() {
                 String::new()
             } else {
@@ -300,7 +302,7 @@ fn probe_errors(r: &Results) -> Vec<String> {
             };
             format!(
                 "{} ({} of {} probes{kinds})",
-                pair_name(r, &key),
+                pair_name(&f.run, &key),
                 s.probe_errors,
                 s.probes
             )
@@ -311,13 +313,13 @@ fn probe_errors(r: &Results) -> Vec<String> {
          stall there is: it counts in the probe figures at no less than the probe \
          timeout{timeout}, and its pair is marked ✗ in the table below.",
         with.len(),
-        r.summary.iter().filter(|s| s.ok()).count(),
+        f.pairs.iter().filter(|s| s.ok()).count(),
         parts.join("; ")
     )]
 }
 
 /// Who stalls the probe, by execution kind, and the surprises.
-fn blocking(r: &Results, f: &Facts) -> Vec<String> {
+fn blocking(f: &Facts) -> Vec<String> {
     let verdicts = &f.verdicts;
     if verdicts.is_empty() {
         return vec!["- No pair has probe figures: responsiveness cannot be judged.".to_owned()];
@@ -331,11 +333,8 @@ fn blocking(r: &Results, f: &Facts) -> Vec<String> {
         if of.is_empty() {
             continue;
         }
-        let count = |c| of.iter().filter(|v| v.class == c).count();
-        let (stalled, borderline) = (
-            count(Responsiveness::Stalled),
-            count(Responsiveness::Borderline),
-        );
+        let tally = Tally::of(of.iter().copied());
+        let (stalled, borderline) = (tally.stalled, tally.borderline);
         let borderline = if borderline > 0 {
             format!(", borderline in {borderline}")
         } else {
@@ -345,7 +344,13 @@ fn blocking(r: &Results, f: &Facts) -> Vec<String> {
             .iter()
             .filter(|v| v.class == Responsiveness::Stalled)
             .max_by(|a, b| a.stall.total_cmp(&b.stall))
-            .map(|v| format!(" (worst {} T1, {})", times(v.stall), pair_name(r, &v.key)))
+            .map(|v| {
+                format!(
+                    " (worst {} T1, {})",
+                    times(v.stall),
+                    pair_name(&f.run, &v.key)
+                )
+            })
             .unwrap_or_default();
         parts.push(format!(
             "{} in {stalled} of {} pairs{borderline}{worst}",
@@ -365,7 +370,7 @@ fn blocking(r: &Results, f: &Facts) -> Vec<String> {
         verdicts
             .iter()
             .filter(|v| pred(v))
-            .map(|v| pair_name(r, &v.key))
+            .map(|v| pair_name(&f.run, &v.key))
             .collect()
     };
     // The verdicts that differ from what the execution kind predicts.
@@ -397,7 +402,7 @@ fn blocking(r: &Results, f: &Facts) -> Vec<String> {
                     .unwrap_or_default();
                 format!(
                     "{} (p99 {} T1{left_out}; worst probe at or above T1 in {} of {} rounds)",
-                    pair_name(r, &v.key),
+                    pair_name(&f.run, &v.key),
                     times(v.stall),
                     v.rounds_stalled(),
                     v.rounds.len()
@@ -417,8 +422,11 @@ fn blocking(r: &Results, f: &Facts) -> Vec<String> {
     }
     // Targets where every pair stalled: the cause is not the handlers.
     let mut all_stalled = Vec::new();
-    for (target, label) in r.targets() {
-        let here: Vec<&Verdict> = verdicts.iter().filter(|v| v.key.target == target).collect();
+    for (target, label) in &f.run.targets {
+        let here: Vec<&Verdict> = verdicts
+            .iter()
+            .filter(|v| v.key.target == *target)
+            .collect();
         let free = here
             .iter()
             .filter(|v| v.key.strategy.execution() != Execution::Inline)
@@ -440,7 +448,7 @@ fn blocking(r: &Results, f: &Facts) -> Vec<String> {
         .filter(|v| {
             v.key.strategy.execution() != Execution::Inline
                 && v.class == Responsiveness::Stalled
-                && !all_stalled.contains(&v.key.target)
+                && !all_stalled.contains(&&v.key.target)
         })
         .collect();
     free_stalled.sort_by(|a, b| b.stall.total_cmp(&a.stall));
@@ -461,10 +469,10 @@ fn blocking(r: &Results, f: &Facts) -> Vec<String> {
             "  - Yielding handlers that still stalled it: {}. Each `yield_now` puts the task \
              back in the run queue; when the probe's task gets its turn is up to the \
              runtime's scheduler.",
-            stalled_list(r, &yielding)
+            stalled_list(&f.run, &yielding)
         ));
     }
-    let m = &r.metadata;
+    let m = &f.run.metadata;
     if !per_request.is_empty() {
         let why = if m.concurrency > m.cores {
             let cores = match m.cores {
@@ -489,14 +497,14 @@ fn blocking(r: &Results, f: &Facts) -> Vec<String> {
         };
         out.push(format!(
             "  - Stalled although the handler leaves the executor free: {}. There {why}.",
-            stalled_list(r, &per_request)
+            stalled_list(&f.run, &per_request)
         ));
     }
     if !pooled.is_empty() {
         out.push(format!(
             "  - Stalled with a pool sized to the cores: {}. The kernels keep all {} cores \
              busy, so the executor and the load generator wait for time slices.",
-            stalled_list(r, &pooled),
+            stalled_list(&f.run, &pooled),
             m.cores
         ));
     }
@@ -535,11 +543,11 @@ fn stall_cause(s: Strategy) -> Option<Cause> {
 }
 
 /// Up to four verdicts, `/thread on tokio, 1 worker (3.25× T1)`, and how many more.
-fn stalled_list(r: &Results, vs: &[&Verdict]) -> String {
+fn stalled_list(run: &Run, vs: &[&Verdict]) -> String {
     let shown: Vec<String> = vs
         .iter()
         .take(4)
-        .map(|v| format!("{} ({} T1)", pair_name(r, &v.key), times(v.stall)))
+        .map(|v| format!("{} ({} T1)", pair_name(run, &v.key), times(v.stall)))
         .collect();
     if vs.len() > shown.len() {
         format!("{}; and {} more", shown.join(", "), vs.len() - shown.len())
@@ -549,13 +557,13 @@ fn stalled_list(r: &Results, vs: &[&Verdict]) -> String {
 }
 
 /// The table behind [`blocking`]: probe p99 ÷ T1 per strategy × runtime × workers.
-fn stall_table(r: &Results, f: &Facts) -> String {
+fn stall_table(f: &Facts) -> String {
     let mut columns = Vec::new();
-    for (target, _) in r.targets() {
-        for w in r.worker_counts() {
-            if r.summary
+    for (target, _) in &f.run.targets {
+        for &w in &f.run.worker_counts {
+            if f.pairs
                 .iter()
-                .any(|s| s.target == target && s.workers == w)
+                .any(|s| s.target == *target && s.workers == w)
             {
                 columns.push((target.clone(), w));
             }
@@ -574,14 +582,14 @@ fn stall_table(r: &Results, f: &Facts) -> String {
          | strategy |",
     );
     for (t, w) in &columns {
-        s.push_str(&format!(" {} |", setting(r, t, *w)));
+        s.push_str(&format!(" {} |", setting(&f.run, t, *w)));
     }
     s.push_str("\n|---|");
     for _ in &columns {
         s.push_str("---:|");
     }
     s.push('\n');
-    for st in r.strategies() {
+    for &st in &f.run.strategies {
         s.push_str(&format!(
             "| {} ({}) |",
             st.path(),
@@ -654,7 +662,7 @@ fn tally(changes: &[Change], lower: &str, higher: &str) -> String {
 }
 
 /// What the fewest vs the most workers change, by execution kind.
-fn workers(r: &Results, f: &Facts) -> Vec<String> {
+fn workers(f: &Facts) -> Vec<String> {
     let Some(Speedups { few, many, ratios }) = f.speedups.as_ref() else {
         return vec![
             "- The run measured a single worker count: it cannot say what more workers change."
@@ -710,13 +718,14 @@ fn workers(r: &Results, f: &Facts) -> Vec<String> {
     };
     let mut before = Vec::new();
     let mut after = Vec::new();
-    for (target, _) in r.targets() {
-        for s in r
-            .strategies()
-            .into_iter()
+    for (target, _) in &f.run.targets {
+        for &s in f
+            .run
+            .strategies
+            .iter()
             .filter(|s| s.execution() == Execution::Inline)
         {
-            if let (Some(a), Some(b)) = (probe(&target, few, s), probe(&target, many, s)) {
+            if let (Some(a), Some(b)) = (probe(target, few, s), probe(target, many, s)) {
                 before.push(a);
                 after.push(b);
             }
@@ -736,7 +745,7 @@ fn workers(r: &Results, f: &Facts) -> Vec<String> {
 /// `/cycle` or `/background (work done)`: what a strategy's work time is.
 /// The kind of runtime a pair ran on, from its `runtime` column and target name (tokio's two
 /// flavours share a runtime name; the current-thread target is named for its flavour).
-pub(crate) fn kind_of(p: &SummaryRow) -> Option<RuntimeKind> {
+pub(crate) fn kind_of(p: &Pair) -> Option<RuntimeKind> {
     RuntimeKind::ALL.into_iter().find(|k| {
         k.runtime() == p.runtime
             && (*k == RuntimeKind::TokioCurrentThread) == p.target.ends_with("current-thread")
@@ -744,7 +753,7 @@ pub(crate) fn kind_of(p: &SummaryRow) -> Option<RuntimeKind> {
 }
 
 /// One pair's batch, request p99 and probe p99, for a sentence.
-fn pair_figures(p: &SummaryRow) -> Option<String> {
+fn pair_figures(p: &Pair) -> Option<String> {
     let batch = p.batch_ms_mean?;
     let request = p.latency_us_p99? / 1000.0;
     let probe = p.probe_latency_us_p99? / 1000.0;
@@ -761,10 +770,10 @@ fn pair_figures(p: &SummaryRow) -> Option<String> {
 /// Work stealing (or one shared queue) against runtimes whose workers cannot take each other's
 /// work (actix-web's thread-per-core workers), on the inline `/cycle` with the most workers:
 /// does a worker that is free help with a blocked one's connections?
-fn architectures(r: &Results, f: &Facts) -> Vec<String> {
+fn architectures(f: &Facts) -> Vec<String> {
     let s = Strategy::Cycle;
-    let Some(many) = r
-        .summary
+    let Some(many) = f
+        .pairs
         .iter()
         .filter(|p| p.ok() && p.strategy == s)
         .filter_map(|p| p.workers)
@@ -773,11 +782,12 @@ fn architectures(r: &Results, f: &Facts) -> Vec<String> {
     else {
         return Vec::new();
     };
-    let pairs: Vec<(&SummaryRow, RuntimeKind, String)> = r
-        .targets()
+    let pairs: Vec<(&Pair, RuntimeKind, String)> = f
+        .run
+        .targets
         .iter()
         .filter_map(|(target, _)| {
-            let p = r.ok_pair(target, Some(many), s)?;
+            let p = f.ok_pair(target, Some(many), s)?;
             Some((p, kind_of(p)?, pair_figures(p)?))
         })
         .collect();
@@ -785,14 +795,14 @@ fn architectures(r: &Results, f: &Facts) -> Vec<String> {
     if sharing.is_empty() || apart.is_empty() {
         return Vec::new();
     }
-    let probe = |p: &SummaryRow| p.probe_latency_us_p99.unwrap_or(f64::INFINITY);
+    let probe = |p: &Pair| p.probe_latency_us_p99.unwrap_or(f64::INFINITY);
     let Some((best, _, _)) = sharing
         .iter()
         .min_by(|a, b| probe(a.0).total_cmp(&probe(b.0)))
     else {
         return Vec::new();
     };
-    let list = |group: &[&(&SummaryRow, RuntimeKind, String)]| {
+    let list = |group: &[&(&Pair, RuntimeKind, String)]| {
         group
             .iter()
             .map(|(p, _, f)| format!("{} {f}", p.target))
@@ -809,14 +819,14 @@ fn architectures(r: &Results, f: &Facts) -> Vec<String> {
     )];
     // The pair's verdict, with its noise rule, as every other bullet judges it (a borderline
     // pair did not stall).
-    let stalls = |p: &SummaryRow| {
+    let stalls = |p: &Pair| {
         f.verdict(&p.key())
             .is_some_and(|v| v.class == Responsiveness::Stalled)
     };
     for (p, kind, _) in &apart {
         let ratio = probe(p) / probe(best);
         // Runtimes are compared by work efficiency: each work time against its own T1.
-        let efficiency = |p: &SummaryRow| f.efficiency_of(&p.target, p.workers, p.strategy);
+        let efficiency = |p: &Pair| f.efficiency_of(&p.target, p.workers, p.strategy);
         let batch = match (efficiency(best), efficiency(p)) {
             (Some(a), Some(b)) => match noise::change(&a, &b) {
                 Change::Lower => "longer than",
@@ -852,10 +862,10 @@ fn architectures(r: &Results, f: &Facts) -> Vec<String> {
 
 /// `/block_in_place` (tokio multi-thread only) against `/cycle` (inline) and `/thread`
 /// (offloaded) on the same server and worker count: what it did to the probe and the batch.
-fn block_in_place(r: &Results, f: &Facts) -> Vec<String> {
+fn block_in_place(f: &Facts) -> Vec<String> {
     let mut out = Vec::new();
-    for p in r
-        .summary
+    for p in f
+        .pairs
         .iter()
         .filter(|p| p.ok() && p.strategy == Strategy::BlockInPlace)
     {
@@ -863,7 +873,7 @@ fn block_in_place(r: &Results, f: &Facts) -> Vec<String> {
             continue;
         };
         let other = |s: Strategy| {
-            r.ok_pair(&p.target, p.workers, s)
+            f.ok_pair(&p.target, p.workers, s)
                 .and_then(pair_figures)
                 .map(|f| format!("`{}` {f}", s.path()))
         };
@@ -883,7 +893,7 @@ fn block_in_place(r: &Results, f: &Facts) -> Vec<String> {
         out.push(format!(
             "- **`/block_in_place` on {}, {}**: {own}; {verdict}. Beside it: {}.",
             p.target,
-            r.workers_label(p.workers),
+            f.run.workers_label(p.workers),
             if others.is_empty() {
                 "nothing measured".to_owned()
             } else {
@@ -903,9 +913,8 @@ fn work_label(s: Strategy) -> String {
 }
 
 /// How the runtimes differ, strategy by strategy, at each worker count.
-fn runtimes(r: &Results, f: &Facts) -> Vec<String> {
-    let targets = r.targets();
-    if targets.len() < 2 {
+fn runtimes(f: &Facts) -> Vec<String> {
+    if f.run.targets.len() < 2 {
         return Vec::new();
     }
     let mut out = vec![format!(
@@ -916,12 +925,12 @@ fn runtimes(r: &Results, f: &Facts) -> Vec<String> {
         pct(ALIKE),
         pct(ALIKE)
     )];
-    for w in r.worker_counts() {
+    for &w in &f.run.worker_counts {
         let mut alike = Vec::new();
         let mut unclear = Vec::new();
         let mut differ: Vec<(f64, String)> = Vec::new();
-        for s in r.strategies() {
-            let Some(x) = f.runtimes(r, s, w) else {
+        for &s in &f.run.strategies {
+            let Some(x) = f.runtimes(s, w) else {
                 continue;
             };
             match x.spread {
@@ -975,19 +984,24 @@ fn runtimes(r: &Results, f: &Facts) -> Vec<String> {
             ));
         }
         if !parts.is_empty() {
-            out.push(format!("  - {}: {}.", r.workers_label(w), parts.join("; ")));
+            out.push(format!(
+                "  - {}: {}.",
+                f.run.workers_label(w),
+                parts.join("; ")
+            ));
         }
     }
     out
 }
 
 /// `/cycle_sleep`'s probe per runtime: each runtime's own `yield_now` at work.
-fn yielding(r: &Results, f: &Facts) -> Vec<String> {
+fn yielding(f: &Facts) -> Vec<String> {
     let s = Strategy::CycleSleep;
     let mut parts = Vec::new();
-    for w in r.worker_counts() {
-        let figures: Vec<String> = r
-            .targets()
+    for &w in &f.run.worker_counts {
+        let figures: Vec<String> = f
+            .run
+            .targets
             .iter()
             .filter_map(|(t, _)| {
                 let v = f.verdict_of(t, w, s)?;
@@ -1004,7 +1018,11 @@ fn yielding(r: &Results, f: &Facts) -> Vec<String> {
             })
             .collect();
         if !figures.is_empty() {
-            parts.push(format!("{}: {}", r.workers_label(w), figures.join(", ")));
+            parts.push(format!(
+                "{}: {}",
+                f.run.workers_label(w),
+                figures.join(", ")
+            ));
         }
     }
     if parts.is_empty() {
@@ -1018,9 +1036,8 @@ fn yielding(r: &Results, f: &Facts) -> Vec<String> {
 }
 
 /// Iterator vs loop: not a comparison, the same machine code.
-fn kernel(r: &Results) -> Vec<String> {
-    let strategies = r.strategies();
-    if !(strategies.contains(&Strategy::Generator) && strategies.contains(&Strategy::Cycle)) {
+fn kernel(f: &Facts) -> Vec<String> {
+    if !(f.run.measured(Strategy::Generator) && f.run.measured(Strategy::Cycle)) {
         return Vec::new();
     }
     vec![format!(
@@ -1033,32 +1050,19 @@ fn kernel(r: &Results) -> Vec<String> {
 }
 
 /// /rayon, /bounded and /jobs against /thread: work time, request p50 and p99, probe p99.
-fn experts(r: &Results, f: &Facts) -> Vec<String> {
-    let timeout = r.probe_timeout_us();
+fn experts(f: &Facts) -> Vec<String> {
     let mut out = Vec::new();
     for s in [Strategy::Rayon, Strategy::Bounded, Strategy::Jobs] {
         let mut batch = Vec::new();
         let mut median = Vec::new();
         let mut tail = Vec::new();
         let mut probe = Vec::new();
-        for (t, _) in r.targets() {
-            for w in r.worker_counts() {
-                let (Some(x), Some(th)) = (r.ok_pair(&t, w, s), r.ok_pair(&t, w, Strategy::Thread))
+        for (t, _) in &f.run.targets {
+            for &w in &f.run.worker_counts {
+                let (Some(x), Some(th)) = (f.ok_pair(t, w, s), f.ok_pair(t, w, Strategy::Thread))
                 else {
                     continue;
                 };
-                // A figure of each pair: its headline value, its rounds' range.
-                let fig =
-                    |p: &SummaryRow,
-                     value: Option<f64>,
-                     round: &dyn Fn(&crate::data::RoundRow) -> Option<f64>| {
-                        let rounds: Vec<f64> = r
-                            .rounds_of(&p.key())
-                            .into_iter()
-                            .filter_map(round)
-                            .collect();
-                        Figure::of_rounds(value?, &rounds)
-                    };
                 let compare =
                     |into: &mut Vec<(f64, Change)>, a: Option<Figure>, b: Option<Figure>| {
                         if let (Some(a), Some(b)) = (a, b)
@@ -1069,17 +1073,13 @@ fn experts(r: &Results, f: &Facts) -> Vec<String> {
                     };
                 compare(
                     &mut batch,
-                    f.work_of(&t, w, s),
-                    f.work_of(&t, w, Strategy::Thread),
+                    f.work_of(t, w, s),
+                    f.work_of(t, w, Strategy::Thread),
                 );
-                let p50 = |p: &SummaryRow| fig(p, p.latency_us_p50, &|x| x.latency_us_p50);
-                compare(&mut median, p50(x), p50(th));
+                compare(&mut median, x.request_p50, th.request_p50);
                 // With C ≤ 100 requests (or probes) a round's p99 is its largest value.
-                let p99 = |p: &SummaryRow| fig(p, p.latency_us_p99, &|x| x.latency_us_max);
-                compare(&mut tail, p99(x), p99(th));
-                let pp99 =
-                    |p: &SummaryRow| fig(p, p.probe_latency_us_p99, &|x| x.probe_worst_us(timeout));
-                compare(&mut probe, pp99(x), pp99(th));
+                compare(&mut tail, x.request_p99, th.request_p99);
+                compare(&mut probe, x.probe_p99, th.probe_p99);
             }
         }
         if batch.is_empty() {
@@ -1118,12 +1118,12 @@ fn experts(r: &Results, f: &Facts) -> Vec<String> {
 }
 
 /// /background, judged by when its work was done.
-fn background(r: &Results) -> Vec<String> {
+fn background(f: &Facts) -> Vec<String> {
     let mut done = Vec::new();
     let mut vs_ideal = Vec::new();
-    for (t, _) in r.targets() {
-        for w in r.worker_counts() {
-            let Some(p) = r.ok_pair(&t, w, Strategy::Background) else {
+    for (t, _) in &f.run.targets {
+        for &w in &f.run.worker_counts {
+            let Some(p) = f.ok_pair(t, w, Strategy::Background) else {
                 continue;
             };
             if let Some(d) = p.background_done_ms_mean {
@@ -1220,7 +1220,7 @@ mod tests {
                 .map(|v| v.class),
             Some(Responsiveness::Borderline)
         );
-        let lines = block_in_place(&r, &f).join("\n");
+        let lines = block_in_place(&f).join("\n");
         assert!(
             lines.contains("borderline: its probes fell on both sides"),
             "{lines}"
@@ -1234,11 +1234,12 @@ mod tests {
     use super::*;
     use crate::analysis::verdict::verdicts;
     use crate::analysis::work::speedups;
+    use crate::data::Results;
     use crate::data::fake::{Pair, results};
 
     /// The section as the report renders it, from the facts of `r`.
     fn markdown(r: &Results) -> String {
-        super::markdown(r, &Facts::of(r))
+        super::markdown(&Facts::of(r))
     }
 
     fn class_of(r: &Results, target: &str, workers: u32, s: Strategy) -> Responsiveness {

@@ -4,10 +4,10 @@
 use common::Strategy;
 
 use crate::analysis::Facts;
-use crate::charts::Chart;
-use crate::data::{PairKey, Results, SummaryRow};
-use crate::findings;
-use crate::format::{job_apis, ms, sig3, thousands};
+use crate::analysis::pairs::Pair;
+use crate::render::charts::Chart;
+use crate::render::findings;
+use crate::render::format::{job_apis, ms, sig3, thousands};
 
 /// The Python demo's published batch times: 20 concurrent requests at n = 10,000,000 on its
 /// author's machine, in seconds.
@@ -26,39 +26,34 @@ pub const PYTHON_CONCURRENCY: u64 = 20;
 
 /// The whole document; `charts` (the batch experiment's) and `sizes_charts` are linked as
 /// `charts/<file>`. Each experiment's sections appear when the run measured it.
-pub fn report(
-    r: &Results,
-    f: &Facts,
-    charts: &[Chart],
-    sizes_charts: &[Chart],
-    charts_dir: &str,
-) -> String {
+pub fn report(f: &Facts, charts: &[Chart], sizes_charts: &[Chart], charts_dir: &str) -> String {
     let mut md = String::new();
     md.push_str("# Benchmark report: CPU-bound handlers on Rust async runtimes\n\n");
-    md.push_str(&partial(&r.metadata));
-    let batch = r.has_batch();
+    let run = &f.run;
+    md.push_str(&partial(&run.metadata));
+    let batch = run.has_batch;
     // The files of the experiments the run measured, which are all this report reads.
     let mut files = Vec::new();
     if batch {
-        files.push(if r.passes.is_empty() {
+        files.push(if !run.has_passes {
             "`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv` (batch experiment)"
         } else {
             "`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`, `passes.csv` (batch experiment)"
         });
-        if !r.cache.is_empty() {
+        if run.has_cache {
             files.push("`cache.csv` (batch experiment, `/cached`)");
         }
     }
-    if !r.sizes.is_empty() {
+    if run.has_sizes {
         files.push("`sizes_summary.csv` (sizes experiment)");
     }
-    if r.rate.is_some() {
+    if run.has_rate {
         files.push("`rate_summary.csv` (rate experiment)");
     }
-    if r.queue.is_some() {
+    if run.has_queue {
         files.push("`queue_summary.csv` (queue experiment)");
     }
-    if r.pools.is_some() {
+    if run.has_pools {
         files.push("`pools_summary.csv` (pools experiment)");
     }
     md.push_str(&format!(
@@ -66,15 +61,15 @@ pub fn report(
          `metadata.json`, written by bench-runner. Do not edit by hand: rerun the generator.\n\n",
         files.join(", ")
     ));
-    md.push_str(&crate::drift::markdown(f.drift.as_ref()));
-    md.push_str(&crate::halves::markdown(r, f));
+    md.push_str(&crate::render::drift::markdown(f.drift.as_ref()));
+    md.push_str(&crate::render::halves::markdown(f));
     if batch {
-        md.push_str(&crate::advice::markdown(r, f));
+        md.push_str(&crate::render::advice::markdown(f));
     }
-    md.push_str(&run_section(r));
+    md.push_str(&run_section(f));
     if batch {
         md.push_str("## Findings\n\n");
-        md.push_str(&findings::markdown(r, f));
+        md.push_str(&findings::markdown(f));
         md.push('\n');
         md.push_str("## Charts\n\n");
         for c in charts {
@@ -84,21 +79,21 @@ pub fn report(
             ));
         }
     }
-    md.push_str(&crate::sizes::markdown(
+    md.push_str(&crate::render::sizes::markdown(
         f.sizes.as_ref(),
         sizes_charts,
         charts_dir,
     ));
     if batch {
-        md.push_str(&summary_table(r));
-        md.push_str(&python_section(r));
-        md.push_str(&reading_section(r, f));
+        md.push_str(&summary_table(&f.pairs));
+        md.push_str(&python_section(f));
+        md.push_str(&reading_section(f));
     }
     md
 }
 
-fn run_section(r: &Results) -> String {
-    let m = &r.metadata;
+fn run_section(f: &Facts) -> String {
+    let m = &f.run.metadata;
     let mut rows: Vec<(&str, String)> = vec![
         ("date (UTC)", m.date_utc.clone()),
         ("duration", format!("{:.0} s", m.duration_s)),
@@ -173,12 +168,12 @@ fn run_section(r: &Results) -> String {
         load.push_str(&format!(", probe timeout {} s", sig3(t)));
     }
     rows.push(("load", load));
-    if r.has_batch() {
-        let failed = r.summary.iter().filter(|s| s.failed()).count();
-        let not_applicable = r.summary.iter().filter(|s| s.not_applicable()).count();
+    if f.run.has_batch {
+        let failed = f.pairs.iter().filter(|s| s.failed()).count();
+        let not_applicable = f.pairs.iter().filter(|s| s.not_applicable()).count();
         let mut pairs = format!(
             "{} measured (runtime × workers × strategy), {failed} failed",
-            r.summary.len() - not_applicable
+            f.pairs.len() - not_applicable
         );
         if not_applicable > 0 {
             pairs.push_str(&format!(
@@ -231,7 +226,7 @@ fn run_section(r: &Results) -> String {
 
 /// A Markdown table cell: pipes escaped, no line breaks.
 /// Where the servers and bench-runner ran, and the server-side settings that go with it.
-fn cores_row(m: &crate::data::Metadata) -> String {
+fn cores_row(m: &results_format::Metadata) -> String {
     let list = |cpus: &Option<Vec<usize>>| {
         cpus.as_ref().map(|c| {
             c.iter()
@@ -269,7 +264,7 @@ fn us_ms(v: Option<f64>) -> String {
 }
 
 /// One row per pair, in summary.csv's order.
-fn summary_table(r: &Results) -> String {
+fn summary_table(pairs: &[Pair]) -> String {
     let mut s = String::from(
         "## Summary table\n\nOne row per runtime × workers × strategy; times in ms. Batch, \
          efficiency and background done are means over rounds (± sample standard deviation); \
@@ -287,14 +282,14 @@ fn summary_table(r: &Results) -> String {
          | probe errors | samples | background done |\n\
          |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    for p in &r.summary {
+    for p in pairs {
         let workers = p.workers.map_or_else(|| "–".to_owned(), |w| w.to_string());
-        let runtime = p.label();
+        let runtime = &p.label;
         if p.not_applicable() {
             continue; // Listed under the findings; a row of dashes would say nothing.
         }
         if !p.ok() {
-            let why = p.failure.as_deref().unwrap_or("no reason given");
+            let why = p.failure().unwrap_or("no reason given");
             let dashes = " – |".repeat(14);
             s.push_str(&format!(
                 "| {runtime} | {workers} | {} | **failed**: {} |{dashes}\n",
@@ -335,7 +330,7 @@ fn summary_table(r: &Results) -> String {
                 .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
             p.server_peak_rss_mib_max
                 .map_or_else(|| "–".to_owned(), |m| format!("{m:.0}")),
-            p.answered(),
+            p.answered,
             p.probes,
             with_sd(p.background_done_ms_mean, p.background_done_ms_sd),
         ));
@@ -345,8 +340,8 @@ fn summary_table(r: &Results) -> String {
 }
 
 /// The pairs measured at the Python demo's n and C, successfully.
-fn demo_pairs(r: &Results) -> Vec<&SummaryRow> {
-    r.summary
+fn demo_pairs(pairs: &[Pair]) -> Vec<&Pair> {
+    pairs
         .iter()
         .filter(|p| {
             p.ok()
@@ -357,7 +352,8 @@ fn demo_pairs(r: &Results) -> Vec<&SummaryRow> {
         .collect()
 }
 
-fn python_section(r: &Results) -> String {
+fn python_section(f: &Facts) -> String {
+    let run = &f.run;
     let mut s = String::from("## Beside the Python demo\n\n");
     s.push_str(&format!(
         "The FastAPI demo this project grew from published these batch times for {} concurrent \
@@ -368,7 +364,7 @@ fn python_section(r: &Results) -> String {
         PYTHON_CONCURRENCY,
         thousands(PYTHON_N)
     ));
-    let ours = demo_pairs(r);
+    let ours = demo_pairs(&f.pairs);
     let mut columns: Vec<(String, Option<u32>)> = Vec::new();
     for p in &ours {
         if !columns
@@ -379,17 +375,17 @@ fn python_section(r: &Results) -> String {
         }
     }
     let label = |t: &str| {
-        r.targets()
-            .into_iter()
+        run.targets
+            .iter()
             .find(|(x, _)| x == t)
-            .map_or_else(|| t.to_owned(), |(_, l)| l)
+            .map_or_else(|| t.to_owned(), |(_, l)| l.clone())
     };
     s.push_str("| strategy | Python demo (author's machine) |");
     for (t, w) in &columns {
         s.push_str(&format!(
             " {}, {} (this run) |",
             label(t),
-            r.workers_label(*w)
+            run.workers_label(*w)
         ));
     }
     s.push_str("\n|---|---:|");
@@ -408,12 +404,10 @@ fn python_section(r: &Results) -> String {
                 s.push_str(" – |");
                 continue;
             }
-            let v = r
-                .pair(&PairKey {
-                    target: t.clone(),
-                    workers: *w,
-                    strategy: s_,
-                })
+            let v = f
+                .pairs
+                .iter()
+                .find(|p| p.target == *t && p.workers == *w && p.strategy == s_)
                 .filter(|p| {
                     p.ok()
                         && p.kernel == "sum-squares"
@@ -428,7 +422,7 @@ fn python_section(r: &Results) -> String {
     }
     s.push('\n');
     if ours.is_empty() {
-        let m = &r.metadata;
+        let m = &run.metadata;
         s.push_str(&format!(
             "**This run has no pair at the demo's load** (it used n = {}, C = {}), so only the \
              demo's figures are shown. To measure ours at the same load: \
@@ -448,8 +442,8 @@ fn python_section(r: &Results) -> String {
     s
 }
 
-fn reading_section(r: &Results, f: &Facts) -> String {
-    let m = &r.metadata;
+fn reading_section(f: &Facts) -> String {
+    let m = &f.run.metadata;
     let mut s = String::from("## How to read the columns\n\n");
     let timeout = m
         .probe_timeout_s
@@ -474,7 +468,7 @@ fn reading_section(r: &Results, f: &Facts) -> String {
             "**latency p50 / p99**: per-request send-to-answer time, median and 99th percentile \
              (nearest rank) over every request of every round together. For /background it is \
              the 202 answer; for {} the POST plus the GET that waits for the result.",
-            job_apis(r)
+            job_apis(&f.run)
         ),
         format!(
             "**probe p50 / p99**: latency of the open-loop GET /health sent at a fixed interval \
@@ -483,14 +477,14 @@ fn reading_section(r: &Results, f: &Facts) -> String {
              stalled server counts in full; the load generator's own lateness in sending it is \
              not charged to the server{}. A probe that got no answer counts at no less than \
              the probe timeout{timeout}.",
-            harness_lateness(r)
+            harness_lateness(&f.pairs)
         ),
         "**probe errors**: probes that got no answer (timeout or transport error): the worst \
          stall there is."
             .to_owned(),
         format!(
             "**samples**: how many answered requests / probes the pair's percentiles rest on. {}",
-            samples(r)
+            samples(&f.pairs)
         ),
         "**background done**: for /background, from the batch's start until the server \
          recorded the end of its last job."
@@ -505,7 +499,7 @@ fn reading_section(r: &Results, f: &Facts) -> String {
         ),
         format!(
             "Typical figures: {}.",
-            typical(r, f).unwrap_or_else(|| "none (no pair measured)".to_owned())
+            typical(f).unwrap_or_else(|| "none (no pair measured)".to_owned())
         ),
     ];
     for l in lines {
@@ -527,9 +521,9 @@ fn count_span(xs: &[u64]) -> Option<String> {
 
 /// How many samples the percentiles rest on, from the data, and where a p99 is simply the
 /// largest sample (nearest rank on at most 100 values).
-pub(crate) fn samples(r: &Results) -> String {
-    let ok: Vec<&SummaryRow> = r.summary.iter().filter(|p| p.ok()).collect();
-    let requests: Vec<u64> = ok.iter().map(|p| p.answered()).collect();
+pub(crate) fn samples(pairs: &[Pair]) -> String {
+    let ok: Vec<&Pair> = pairs.iter().filter(|p| p.ok()).collect();
+    let requests: Vec<u64> = ok.iter().map(|p| p.answered).collect();
     let probes: Vec<u64> = ok.iter().map(|p| p.probes).filter(|n| *n > 0).collect();
     let Some(req) = count_span(&requests) else {
         return String::new();
@@ -563,9 +557,8 @@ pub(crate) fn samples(r: &Results) -> String {
 }
 
 /// ` (its p99 over pairs: up to 0.2 ms)`: the load generator's lateness, when measured.
-fn harness_lateness(r: &Results) -> String {
-    let worst = r
-        .summary
+fn harness_lateness(pairs: &[Pair]) -> String {
+    let worst = pairs
         .iter()
         .filter(|p| p.ok())
         .filter_map(|p| p.probe_harness_late_us_p99)
@@ -578,14 +571,14 @@ fn harness_lateness(r: &Results) -> String {
 }
 
 /// The median T1 over pairs: a scale for the reader.
-fn typical(r: &Results, f: &Facts) -> Option<String> {
+fn typical(f: &Facts) -> Option<String> {
     // The lower middle T1 of an even count, where "What to do" quotes the upper: kept as they
     // were until issue 22's later fix picks one median.
     let t1 = f.t1_median_lower?;
     Some(format!(
         "the median T1 over all pairs is {} at n = {}",
         ms(t1),
-        thousands(r.metadata.n)
+        thousands(f.run.metadata.n)
     ))
 }
 
@@ -630,6 +623,7 @@ pub fn partial(meta: &results_format::Metadata) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Results;
     use crate::data::fake::{Pair, results};
 
     #[test]
@@ -656,7 +650,7 @@ mod tests {
              workers=1, /cycle (1 of 6 rounds); batch: tokio, workers=1, /rayon (2 of 6 \
              rounds).\n\n"
         );
-        let md = report(&r, &Facts::of(&r), &[], &[], "charts");
+        let md = report(&Facts::of(&r), &[], &[], "charts");
         assert!(md.starts_with(
             "# Benchmark report: CPU-bound handlers on Rust async runtimes\n\n**Partial run"
         ));
@@ -664,13 +658,13 @@ mod tests {
 
     /// The section as the report renders it, from the facts of `r`.
     fn reading_section(r: &Results) -> String {
-        super::reading_section(r, &Facts::of(r))
+        super::reading_section(&Facts::of(r))
     }
 
     #[test]
     fn the_header_says_where_servers_and_client_ran() {
         let mut r = results(&[Pair::new("tokio", 1, Strategy::Cycle, &[10.0])]);
-        let md = run_section(&r);
+        let md = run_section(&Facts::of(&r));
         assert!(
             md.contains("| cores | 2 cores shared by the servers and bench-runner; server lag heartbeat every 1000 µs |"),
             "{md}"
@@ -679,7 +673,7 @@ mod tests {
         r.metadata.server_cpus = Some(vec![1]);
         r.metadata.client_cpus = Some(vec![0]);
         r.metadata.cpu_pool_nice = Some(19);
-        let md = run_section(&r);
+        let md = run_section(&Facts::of(&r));
         assert!(
             md.contains(
                 "| cores | servers pinned to CPU 1, bench-runner to CPU 0; server lag heartbeat \
@@ -694,19 +688,19 @@ mod tests {
         r.metadata.queue_workers = vec![1, 2];
         r.metadata.queue_worker_threads = Some(2);
         assert!(
-            run_section(&r).contains(
+            run_section(&Facts::of(&r)).contains(
                 "| broker | redis-server 7.0.15, started by bench-runner; worker processes: 1, \
                  2, 2 thread(s) each |"
             ),
             "{}",
-            run_section(&r)
+            run_section(&Facts::of(&r))
         );
     }
 
     #[test]
     fn the_servers_lag_stands_beside_the_probe() {
         let r = results(&[Pair::new("tokio", 1, Strategy::Cycle, &[10.0]).server(7.5, 0.98)]);
-        let table = summary_table(&r);
+        let table = summary_table(&Facts::of(&r).pairs);
         let row = table
             .lines()
             .find(|l| l.starts_with("| tokio + fw |"))
@@ -725,7 +719,7 @@ mod tests {
         ]);
         assert!(reading_section(&r).contains("for /jobs and /queue the POST plus the GET"));
         // The chart's subtitle wraps its lines: the words, whichever line they fall on.
-        let cdf = crate::charts::latency_cdf(&r);
+        let cdf = crate::render::charts::latency_cdf(&Facts::of(&r));
         assert!(
             cdf.contains("for /jobs and /queue") && cdf.contains("it is POST plus GET"),
             "{cdf}"
@@ -737,7 +731,7 @@ mod tests {
         let mut r = results(&[Pair::new("tokio", 1, Strategy::Cycle, &[10.0])]);
         r.metadata.compute_kernel = "argon2".into();
         r.metadata.n = 1;
-        let md = run_section(&r);
+        let md = run_section(&Facts::of(&r));
         assert!(md.contains("kernel argon2, n = 1 per request"), "{md}");
     }
 }

@@ -8,12 +8,11 @@
 use common::Strategy;
 
 use crate::analysis::sizes::{
-    BeyondNoise, CROSSOVER_RATIO, Crossover, INLINE, MIN_PROBES, SizesFacts, row,
+    BeyondNoise, CROSSOVER_RATIO, Crossover, INLINE, MIN_PROBES, SizePoint, SizesFacts,
 };
-use crate::charts::{Chart, strategy_color, strategy_dash};
-use crate::data::{Results, SizesRow};
-use crate::format::{and_list, sig3, thousands};
-use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
+use crate::render::charts::{Chart, strategy_color, strategy_dash};
+use crate::render::format::{and_list, sig3, thousands};
+use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
 
 /// `4.5 ms` or `120 µs` or `0.48 µs`.
 fn duration_us(us: f64) -> String {
@@ -226,7 +225,7 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
 }
 
 /// The section's charts (none when the run did not measure sizes).
-pub fn charts(r: &Results, f: Option<&SizesFacts>) -> Vec<Chart> {
+pub fn charts(f: Option<&SizesFacts>) -> Vec<Chart> {
     let Some(f) = f else {
         return vec![];
     };
@@ -237,7 +236,7 @@ pub fn charts(r: &Results, f: Option<&SizesFacts>) -> Vec<Chart> {
                 answering /health: the inline loop's line climbs with the work, the offloads' \
                 stay low. Work is on a log scale, n = 0 drawn at the left edge (marked 0).",
             title: "/health probe p99 against work per request, a panel per runtime".into(),
-            svg: panels(r, f, "probe p99", |s| s.probe_latency_us_p99),
+            svg: panels(f, "probe p99", |s| s.probe_p99_us),
         },
         Chart {
             file: "sizes_latency.svg",
@@ -245,13 +244,13 @@ pub fn charts(r: &Results, f: Option<&SizesFacts>) -> Vec<Chart> {
                 machinery: the gaps between the lines there are the offload costs; at the large \
                 end the work dominates.",
             title: "Request p50 against work per request, a panel per runtime".into(),
-            svg: panels(r, f, "request p50", |s| s.latency_us_p50),
+            svg: panels(f, "request p50", |s| s.request_p50_us),
         },
     ]
 }
 
 /// A grid of log–log panels, one per setting: `y` of every strategy against work per request.
-fn panels(r: &Results, f: &SizesFacts, what: &str, y: fn(&SizesRow) -> Option<f64>) -> String {
+fn panels(f: &SizesFacts, what: &str, y: fn(&SizePoint) -> Option<f64>) -> String {
     const WIDTH: f64 = 1120.0;
     const COLS: usize = 3;
     const PANEL_H: f64 = 240.0;
@@ -281,13 +280,7 @@ fn panels(r: &Results, f: &SizesFacts, what: &str, y: fn(&SizesRow) -> Option<f6
         .collect();
     top = svg::legend(&mut svg, 20.0, top + 10.0, WIDTH - 20.0, &keys) + 10.0;
     // One y range for every panel, so panels compare at a glance.
-    let ys: Vec<f64> = r
-        .sizes
-        .iter()
-        .filter(|s| s.ok())
-        .filter_map(y)
-        .filter(|v| *v > 0.0)
-        .collect();
+    let ys: Vec<f64> = f.points.iter().filter_map(y).filter(|v| *v > 0.0).collect();
     let (y_lo, y_hi) = (
         ys.iter().copied().fold(f64::INFINITY, f64::min),
         ys.iter().copied().fold(0.0, f64::max),
@@ -371,7 +364,7 @@ fn panels(r: &Results, f: &SizesFacts, what: &str, y: fn(&SizesRow) -> Option<f6
             let points: Vec<(f64, f64)> = n
                 .iter()
                 .filter_map(|&k| {
-                    let v = y(row(r, setting, st, k)?)?;
+                    let v = y(f.point(setting, st, k)?)?;
                     let w = if k == 0 { zero_at } else { k as f64 * unit };
                     Some((xs.at(w), ys.at(v)))
                 })
@@ -397,11 +390,12 @@ mod tests {
     use crate::analysis::sizes::{
         best_offload, cost_per_unit_us, crossover, offload_cost_us, settings,
     };
+    use crate::data::{Results, SizesRow};
     use common::Strategy;
 
     /// The section's charts as the report draws them, from the facts of `r`.
     fn charts(r: &Results) -> Vec<Chart> {
-        super::charts(r, SizesFacts::of(r).as_ref())
+        super::charts(SizesFacts::of(r).as_ref())
     }
 
     /// The section as the report renders it, from the facts of `r`.

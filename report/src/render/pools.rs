@@ -10,9 +10,9 @@ use common::Strategy;
 
 use crate::analysis::noise::Side;
 use crate::analysis::pools::{Config, PoolsFacts};
-use crate::charts::Chart;
-use crate::format::{ms, sig3, thousands, times};
-use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
+use crate::render::charts::Chart;
+use crate::render::format::{ms, sig3, thousands, times};
+use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
 
 /// The charts the section may draw, one per strategy swept, in this order (results-format's
 /// `POOLS_CHARTS`; a test keeps the two equal).

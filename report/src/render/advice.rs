@@ -12,11 +12,12 @@ use common::strategy::Execution;
 
 use crate::analysis::claims::{self, Claim};
 use crate::analysis::noise::Spread;
+use crate::analysis::pairs::Pair;
 use crate::analysis::queue::{HopSource, hop_bounds};
+use crate::analysis::run::Run;
 use crate::analysis::stats::bounds;
-use crate::analysis::{Attribution, Facts, Responsiveness, Verdict};
-use crate::data::Results;
-use crate::format::{and_list, ms, ms_span, span, thousands, times, us_span};
+use crate::analysis::{Attribution, Facts, Responsiveness, Tally, Verdict};
+use crate::render::format::{and_list, ms, ms_span, span, thousands, times, us_span};
 
 /// Where the code of a strategy is, to copy (paths from the repository's root).
 pub fn code(s: Strategy) -> &'static str {
@@ -57,21 +58,22 @@ pub fn code(s: Strategy) -> &'static str {
 /// How a set of pairs treated the probe.
 struct Group<'a> {
     verdicts: Vec<&'a Verdict>,
+    tally: Tally,
 }
 
 impl<'a> Group<'a> {
     fn of(all: &'a [Verdict], keep: impl Fn(&Verdict) -> bool) -> Group<'a> {
-        Group {
-            verdicts: all.iter().filter(|v| keep(v)).collect(),
-        }
+        let verdicts: Vec<&Verdict> = all.iter().filter(|v| keep(v)).collect();
+        let tally = Tally::of(verdicts.iter().copied());
+        Group { verdicts, tally }
     }
 
     fn len(&self) -> usize {
-        self.verdicts.len()
+        self.tally.pairs()
     }
 
     fn count(&self, class: Responsiveness) -> usize {
-        self.verdicts.iter().filter(|v| v.class == class).count()
+        self.tally.count(class)
     }
 
     /// `stalled the server in all 12 pairs` / `kept the server answering in 5 of 6 pairs, was
@@ -134,12 +136,12 @@ impl<'a> Group<'a> {
 
 /// Work time of strategy `s` ÷ that of `base`, on the same runtime and workers, over the pairs
 /// where both were measured.
-fn work_ratio(r: &Results, f: &Facts, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
+fn work_ratio(f: &Facts, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
     let mut xs = Vec::new();
-    for (t, _) in r.targets() {
-        for w in r.worker_counts() {
-            let a = f.work_of(&t, w, s);
-            let b = f.work_of(&t, w, base);
+    for (t, _) in &f.run.targets {
+        for &w in &f.run.worker_counts {
+            let a = f.work_of(t, w, s);
+            let b = f.work_of(t, w, base);
             if let (Some(a), Some(b)) = (a, b)
                 && b.value > 0.0
             {
@@ -159,8 +161,8 @@ fn ranked<'a>(f: &'a Facts) -> Vec<(Strategy, Group<'a>)> {
 }
 
 /// The conditions every sentence holds under.
-fn conditions(r: &Results, f: &Facts) -> String {
-    let m = &r.metadata;
+fn conditions(f: &Facts) -> String {
+    let m = &f.run.metadata;
     let typical = f
         .t1_median_upper
         .map(|t| format!(" (one request alone: {} of work, the median T1)", ms(t)))
@@ -182,7 +184,7 @@ fn conditions(r: &Results, f: &Facts) -> String {
     let unit = common::kernel::find(common::kernel::KERNELS, kernel)
         .map(|k| format!(" {}(s)", k.unit()))
         .unwrap_or_default();
-    let with = if r.external() {
+    let with = if f.run.external {
         format!(
             "on an external server (its own code and kernel; its answers were checked against \
              the `{kernel}` kernel's)"
@@ -202,13 +204,13 @@ fn conditions(r: &Results, f: &Facts) -> String {
 
 /// The Markdown of the "What to do" section, or nothing when the run has no verdicts (a
 /// `--quick` run says it concludes nothing).
-pub fn markdown(r: &Results, f: &Facts) -> String {
+pub fn markdown(f: &Facts) -> String {
     let all = &f.verdicts;
     if all.is_empty() {
         return String::new();
     }
     let mut out = vec!["## What to do\n".to_owned()];
-    if r.metadata.quick {
+    if f.run.metadata.quick {
         out.push(
             "This is a `--quick` run: it checks that everything works and measures nothing. Run \
              `make all-bench` for a verdict.\n"
@@ -219,9 +221,11 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
     // Each bullet with the claim its headline makes: a bullet one half of the passes did not
     // repeat is left out, and named after the others.
     let whole = |s: Strategy| claims::strategy(f, s, None);
-    let inline_claims: Vec<Claim> = r
-        .strategies()
-        .into_iter()
+    let inline_claims: Vec<Claim> = f
+        .run
+        .strategies
+        .iter()
+        .copied()
         .filter(|s| s.execution() == Execution::Inline)
         .filter_map(whole)
         .collect();
@@ -230,27 +234,24 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
         .map(Claim::Recommended)
         .into_iter()
         .collect();
-    let candidates: [(Vec<String>, Vec<Claim>); 7] = [
-        (inline(r, f).into_iter().collect(), inline_claims),
-        (offload(r, f), recommended),
+    let candidates: [(Option<Bullet>, Vec<Claim>); 7] = [
+        (inline(f), inline_claims),
+        (offload(f), recommended),
         // The task queue's and fire-and-forget's bullets stand on what they are (scaling out;
         // no result), not on a verdict: their tallies are figures, not their claim.
-        (queue(r, f).into_iter().collect(), vec![]),
-        (
-            thread(r, f).into_iter().collect(),
-            whole(Strategy::Thread).into_iter().collect(),
-        ),
-        (background(r, f).into_iter().collect(), vec![]),
-        (yielding(r, f).into_iter().collect(), vec![]),
-        (runtime(r, f).into_iter().collect(), vec![]),
+        (queue(f).map(Bullet::unclaimed), vec![]),
+        (thread(f), whole(Strategy::Thread).into_iter().collect()),
+        (background(f).map(Bullet::unclaimed), vec![]),
+        (yielding(f).map(Bullet::unclaimed), vec![]),
+        (runtime(f).map(Bullet::unclaimed), vec![]),
     ];
     let mut bullets = Vec::new();
     let mut left_out = Vec::new();
-    for (text, said) in candidates {
+    for (bullet, said) in candidates.into_iter().filter_map(|(b, c)| Some((b?, c))) {
         if f.stable(&said) {
-            bullets.extend(text);
-        } else if let Some(first) = text.first() {
-            left_out.push(format!("{} ({})", headline(first), not_repeated(f, &said)));
+            bullets.extend(bullet.lines);
+        } else {
+            left_out.push(format!("{} ({})", bullet.headline, not_repeated(f, &said)));
         }
     }
     if !left_out.is_empty() {
@@ -260,17 +261,32 @@ pub fn markdown(r: &Results, f: &Facts) -> String {
         ));
     }
     out.push(bullets.join("\n"));
-    out.push(format!("\n{}\n", conditions(r, f)));
+    out.push(format!("\n{}\n", conditions(f)));
     out.join("\n") + "\n"
 }
 
-/// The bold headline of a bullet (`Do not compute in the async handler.`), or the bullet.
-fn headline(bullet: &str) -> &str {
-    bullet
-        .split("**")
-        .nth(1)
-        .unwrap_or(bullet)
-        .trim_end_matches(['.', ':'])
+/// A bullet of "What to do": what it is named by when one half of the passes does not repeat
+/// its claim (its bold headline), and its lines.
+struct Bullet {
+    /// `Do not compute in the async handler`.
+    headline: String,
+    /// The bullet and its sub-bullets.
+    lines: Vec<String>,
+}
+
+impl Bullet {
+    /// A bullet of one line with `headline`.
+    fn new(headline: impl Into<String>, line: String) -> Bullet {
+        Bullet {
+            headline: headline.into(),
+            lines: vec![line],
+        }
+    }
+
+    /// A bullet that makes no claim of its own, so is never left out (nor named).
+    fn unclaimed(line: String) -> Bullet {
+        Bullet::new(String::new(), line)
+    }
 }
 
 /// Which half of the passes did not repeat `said`: `the even passes did not`.
@@ -292,20 +308,24 @@ fn not_repeated(f: &Facts, said: &[Claim]) -> String {
 }
 
 /// Inline work: stop doing it (or: at this size, it did no harm).
-fn inline(r: &Results, f: &Facts) -> Option<String> {
+fn inline(f: &Facts) -> Option<Bullet> {
     let g = Group::of(&f.verdicts, |v| {
         v.key.strategy.execution() == Execution::Inline
     });
     if g.len() == 0 {
         return None;
     }
-    let paths = paths(r, Execution::Inline);
+    let paths = paths(&f.run, Execution::Inline);
     if g.count(Responsiveness::Stalled) == 0 {
-        return Some(format!(
-            "- **Inline work did no harm at this size.** {paths} {} ({}): at this work per \
-             request an offload is not needed.",
-            g.tally(),
-            g.probe()
+        let headline = "Inline work did no harm at this size";
+        return Some(Bullet::new(
+            headline,
+            format!(
+                "- **{headline}.** {paths} {} ({}): at this work per request an offload is not \
+                 needed.",
+                g.tally(),
+                g.probe()
+            ),
         ));
     }
     let blocked = g.attributed(Attribution::ExecutorBusy);
@@ -323,10 +343,14 @@ fn inline(r: &Results, f: &Facts) -> Option<String> {
     } else {
         String::new()
     };
-    Some(format!(
-        "- **Do not compute in the async handler.** Inline ({paths}) {}: {}{why}.",
-        g.tally(),
-        g.probe()
+    let headline = "Do not compute in the async handler";
+    Some(Bullet::new(
+        headline,
+        format!(
+            "- **{headline}.** Inline ({paths}) {}: {}{why}.",
+            g.tally(),
+            g.probe()
+        ),
     ))
 }
 
@@ -340,29 +364,29 @@ fn pools(f: &Facts) -> Vec<(Strategy, Group<'_>)> {
 
 /// The offload that kept the server answering best, and the next best; when the run measured
 /// no pool sized to the cores, what to add.
-fn offload(r: &Results, f: &Facts) -> Vec<String> {
+fn offload(f: &Facts) -> Option<Bullet> {
     let ranked = pools(f);
     let Some((best, g)) = ranked.first() else {
-        return missing_pool(r).into_iter().collect();
+        return missing_pool(&f.run).map(|line| Bullet::new(MISSING_POOL, line));
     };
     let vs_thread = (*best != Strategy::Thread)
-        .then(|| work_ratio(r, f, *best, Strategy::Thread))
+        .then(|| work_ratio(f, *best, Strategy::Thread))
         .flatten()
         .map(|(lo, hi)| format!("; its work time {} `/thread`'s", span(lo, hi)))
         .unwrap_or_default();
     // The heading says what the data say: a pool that stalled the server somewhere is the
     // best measured, not a fix.
     let heading = if g.count(Responsiveness::Stalled) == 0 {
-        format!("Offload to a pool sized to the cores: `{}`.", best.path())
+        format!("Offload to a pool sized to the cores: `{}`", best.path())
     } else {
         format!(
             "No offload kept the server answering everywhere here; the best, `{}`, still \
-             stalled it.",
+             stalled it",
             best.path()
         )
     };
     let mut out = vec![format!(
-        "- **{heading}** Of the strategies that return the result, it {}: {}{vs_thread}. Code \
+        "- **{heading}.** Of the strategies that return the result, it {}: {}{vs_thread}. Code \
          to copy: {}.",
         g.tally(),
         g.probe(),
@@ -392,17 +416,23 @@ fn offload(r: &Results, f: &Facts) -> Vec<String> {
             code(*s)
         ));
     }
-    out.extend(missing_pool(r));
-    out
+    out.extend(missing_pool(&f.run));
+    Some(Bullet {
+        headline: heading,
+        lines: out,
+    })
 }
+
+/// The headline of [`missing_pool`]'s bullet.
+const MISSING_POOL: &str = "`/rayon` was not measured here";
 
 /// When `/rayon` (the pool sized to the cores this benchmark recommends) was not measured:
 /// what to add to measure it.
-fn missing_pool(r: &Results) -> Option<String> {
-    if r.strategies().contains(&Strategy::Rayon) {
+fn missing_pool(run: &Run) -> Option<String> {
+    if run.measured(Strategy::Rayon) {
         return None;
     }
-    let how = if r.external() {
+    let how = if run.external {
         "add a route that runs the work on a pool of as many threads as cores and awaits it \
          (`runtimes/tokio-axum/examples/own_server.rs` serves `/rayon` in 45 lines of axum), \
          then measure it with `--strategy` naming `rayon`"
@@ -410,7 +440,7 @@ fn missing_pool(r: &Results) -> Option<String> {
         "measure it with `--strategy` naming `rayon`"
     };
     Some(format!(
-        "- **`/rayon` was not measured here**, the offload to a pool sized to the cores that \
+        "- **{MISSING_POOL}**, the offload to a pool sized to the cores that \
          keeps the executor free: {how}. Code to copy: {}.",
         code(Strategy::Rayon)
     ))
@@ -419,7 +449,7 @@ fn missing_pool(r: &Results) -> Option<String> {
 /// The task queue: when to use it, what its broker hop cost here (over `/jobs`, in µs) and
 /// whether every job survived a worker killed mid-burst. Nothing when the run has no figure of
 /// `/queue`.
-fn queue(r: &Results, f: &Facts) -> Option<String> {
+fn queue(f: &Facts) -> Option<String> {
     let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Queue);
     let mut said = Vec::new();
     if g.len() > 0 {
@@ -440,7 +470,7 @@ fn queue(r: &Results, f: &Facts) -> Option<String> {
                 format!(
                     "one job alone {}, with C = {} at once ",
                     us_span(span),
-                    r.metadata.concurrency
+                    f.run.metadata.concurrency
                 )
             });
             hops.push(format!(
@@ -475,42 +505,48 @@ fn queue(r: &Results, f: &Facts) -> Option<String> {
 }
 
 /// A thread per request: what it did here.
-fn thread(r: &Results, f: &Facts) -> Option<String> {
+fn thread(f: &Facts) -> Option<Bullet> {
     let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Thread);
     if g.len() == 0 {
         return None;
     }
     let contention = g.attributed(Attribution::WaitingForCpu);
     if g.count(Responsiveness::Stalled) == 0 {
-        return Some(format!(
+        let line = format!(
             "- `/thread` (a blocking-pool thread per request) {} here: {}.",
             g.tally(),
             g.probe()
-        ));
+        );
+        // No bold headline: the bullet names itself, as it reads, without its full stop.
+        let headline = line.trim_end_matches(['.', ':']).to_owned();
+        return Some(Bullet::new(headline, line));
     }
     let why = if contention > 0 {
         format!(
             "; in {contention} of them its executor threads were free but waiting for a CPU: \
              {} kernels at once share the cores with the executor",
-            r.metadata.concurrency
+            f.run.metadata.concurrency
         )
     } else {
         String::new()
     };
-    Some(format!(
-        "- **Not a thread per request for CPU work** (`/thread`: `spawn_blocking`, `unblock`). \
-         It {}: {}{why}.{} Keep the blocking pool for blocking I/O, where its threads mostly \
-         wait.",
-        g.tally(),
-        g.probe(),
-        memory(r, f)
+    let headline = "Not a thread per request for CPU work";
+    Some(Bullet::new(
+        headline,
+        format!(
+            "- **{headline}** (`/thread`: `spawn_blocking`, `unblock`). It {}: {}{why}.{} Keep \
+             the blocking pool for blocking I/O, where its threads mostly wait.",
+            g.tally(),
+            g.probe(),
+            memory(f)
+        ),
     ))
 }
 
 /// The server's peak resident memory under `s`, MiB: the smallest and largest over its pairs.
-fn peak_rss(r: &Results, s: Strategy) -> Option<(f64, f64)> {
+fn peak_rss(pairs: &[Pair], s: Strategy) -> Option<(f64, f64)> {
     bounds(
-        r.summary
+        pairs
             .iter()
             .filter(|p| p.ok() && p.strategy == s)
             .filter_map(|p| p.server_peak_rss_mib_max),
@@ -520,13 +556,15 @@ fn peak_rss(r: &Results, s: Strategy) -> Option<(f64, f64)> {
 /// `/thread`'s peak memory against the recommended offload's, where both were measured and
 /// they are clearly apart (every `/thread` pair above 1.5× every pair of the other): with a
 /// memory-hungry kernel each of `/thread`'s many threads holds its own working memory at once.
-fn memory(r: &Results, f: &Facts) -> String {
+fn memory(f: &Facts) -> String {
     let ranked = pools(f);
     let Some((best, _)) = ranked.first() else {
         return String::new();
     };
-    let (Some((t0, t1)), Some((b0, b1))) = (peak_rss(r, Strategy::Thread), peak_rss(r, *best))
-    else {
+    let (Some((t0, t1)), Some((b0, b1))) = (
+        peak_rss(&f.pairs, Strategy::Thread),
+        peak_rss(&f.pairs, *best),
+    ) else {
         return String::new();
     };
     if b1 <= 0.0 || t0 < 1.5 * b1 {
@@ -550,13 +588,13 @@ fn memory(r: &Results, f: &Facts) -> String {
 }
 
 /// Fire-and-forget against the job API.
-fn background(r: &Results, f: &Facts) -> Option<String> {
+fn background(f: &Facts) -> Option<String> {
     let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Background);
     if g.len() == 0 {
         return None;
     }
-    let done: Vec<f64> = r
-        .summary
+    let done: Vec<f64> = f
+        .pairs
         .iter()
         .filter(|s| s.ok() && s.strategy == Strategy::Background)
         .filter_map(|s| s.background_done_ms_mean)
@@ -592,7 +630,7 @@ fn background(r: &Results, f: &Facts) -> Option<String> {
 /// another left out, falls on both sides of T1). Two of them lumped as "did not" made a runtime whose one
 /// pair went from responsive to borderline between two runs of the same code read as a
 /// reversed verdict; borderline is the class the noise rule allows to move.
-fn yielding(r: &Results, f: &Facts) -> Option<String> {
+fn yielding(f: &Facts) -> Option<String> {
     let s = Strategy::CycleSleep;
     let g = Group::of(&f.verdicts, |v| v.key.strategy == s);
     if g.len() == 0 {
@@ -600,13 +638,13 @@ fn yielding(r: &Results, f: &Facts) -> Option<String> {
     }
     let (mut kept, mut borderline, mut stalled) = (Vec::new(), Vec::new(), Vec::new());
     let mut unsettled = Vec::new();
-    for (t, _) in r.targets() {
-        let of = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == t);
+    for (t, _) in &f.run.targets {
+        let of = Group::of(&f.verdicts, |v| v.key.strategy == s && v.key.target == *t);
         if of.len() == 0 {
             continue;
         }
         let line = format!("{t} ({})", of.probe_short());
-        let said = claims::strategy(f, s, Some(&t));
+        let said = claims::strategy(f, s, Some(t));
         if !f.stable(said.as_slice()) {
             unsettled.push(line);
         } else if of.count(Responsiveness::Responsive) == of.len() {
@@ -645,7 +683,7 @@ fn yielding(r: &Results, f: &Facts) -> Option<String> {
             and_list(&unsettled)
         ));
     }
-    let slow = work_ratio(r, f, s, Strategy::Cycle)
+    let slow = work_ratio(f, s, Strategy::Cycle)
         .map(|(lo, hi)| {
             format!(
                 " Its batches took {} the inline `/cycle`'s: yielding shares the executor, it \
@@ -673,8 +711,8 @@ impl Group<'_> {
 }
 
 /// Which runtime, for the recommended pattern.
-fn runtime(r: &Results, f: &Facts) -> Option<String> {
-    let targets = r.targets();
+fn runtime(f: &Facts) -> Option<String> {
+    let targets = &f.run.targets;
     if targets.len() < 2 {
         return None;
     }
@@ -683,8 +721,8 @@ fn runtime(r: &Results, f: &Facts) -> Option<String> {
     let mut alike = 0;
     let mut unclear = 0;
     let mut apart = Vec::new();
-    for w in r.worker_counts() {
-        let Some(x) = f.runtimes(r, *best, w) else {
+    for &w in &f.run.worker_counts {
+        let Some(x) = f.runtimes(*best, w) else {
             continue;
         };
         let said = |apart| Claim::Runtimes {
@@ -702,7 +740,7 @@ fn runtime(r: &Results, f: &Facts) -> Option<String> {
             Spread::Apart => apart.push(format!(
                 "with {} {} came nearest its ideal, {} furthest: {} the work time, each \
                  against its own T1",
-                r.workers_label(w),
+                f.run.workers_label(w),
                 x.best.0,
                 x.worst.0,
                 times(x.ratio())
@@ -747,10 +785,11 @@ fn runtime(r: &Results, f: &Facts) -> Option<String> {
 }
 
 /// The paths of the strategies of one kind in the run: `` `/generator`, `/cycle` ``.
-fn paths(r: &Results, kind: Execution) -> String {
-    let ps: Vec<String> = r
-        .strategies()
-        .into_iter()
+fn paths(run: &Run, kind: Execution) -> String {
+    let ps: Vec<String> = run
+        .strategies
+        .iter()
+        .copied()
         .filter(|s| s.execution() == kind)
         .map(|s| format!("`{}`", s.path()))
         .collect();
@@ -760,11 +799,12 @@ fn paths(r: &Results, kind: Execution) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Results;
     use crate::data::fake::{Pair, results};
 
     /// The section as the report renders it, from the facts of `r`.
     fn markdown(r: &Results) -> String {
-        super::markdown(r, &Facts::of(r))
+        super::markdown(&Facts::of(r))
     }
 
     /// Inline stalls (probe 30 ms ≥ T1 10 ms in every round), /thread stalls by contention,
@@ -834,7 +874,7 @@ mod tests {
         let h = f.halves.as_ref().expect("four passes");
         let held = h.claims.get(&Claim::Recommended(Strategy::Rayon));
         assert_eq!(held.map(|x| (x.odd, x.even)), Some((false, true)));
-        let md = super::markdown(&r, &f);
+        let md = super::markdown(&f);
         assert!(
             !md.contains("- **Offload to a pool sized to the cores"),
             "{md}"
@@ -847,7 +887,7 @@ mod tests {
             "{md}"
         );
         // The top line counts it and names it.
-        let top = crate::halves::markdown(&r, &f);
+        let top = crate::render::halves::markdown(&f);
         assert!(
             top.contains(&format!("{} held in both halves", h.held())),
             "{top}"
@@ -1088,12 +1128,10 @@ mod tests {
         let pairs = vec![Pair::new("tokio", 1, Strategy::Rayon, &[40.0, 41.0]), slow];
         let r = results(&pairs);
         let f = Facts::of(&r);
-        let x = f
-            .runtimes(&r, Strategy::Rayon, Some(1))
-            .expect("two runtimes");
+        let x = f.runtimes(Strategy::Rayon, Some(1)).expect("two runtimes");
         assert_eq!(x.spread, Spread::Alike);
         assert!((x.ratio() - 1.0).abs() < 0.01, "{}", x.ratio());
-        let md = super::markdown(&r, &f);
+        let md = super::markdown(&f);
         assert!(
             md.contains(
                 "**Pick the runtime for its ecosystem, not for this.** With `/rayon` the \

@@ -4,7 +4,7 @@
 //! only; a run without `/cached` gets one line saying it was not measured.
 
 use crate::analysis::cache::{Baseline, CacheSetting, MixFact};
-use crate::format::{pct, sig3};
+use crate::render::format::{pct, sig3};
 
 /// The section; a line saying `/cached` was not measured when `settings` is empty.
 pub fn markdown(settings: &[CacheSetting]) -> String {

@@ -30,19 +30,17 @@
 //! count of worker processes.
 
 use common::Strategy;
-use results_format::{QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
+use results_format::{Metadata, QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
 
 use crate::analysis::Facts;
 use crate::analysis::queue::{
-    COARSE, FaultTally, Hop, HopSource, Limit, QueueFacts, SCALE_GAIN, ScaleVerdict, TimeToResult,
-    fault_rows, hop_bounds, scale_rows, targets,
+    BadRun, Burst, COARSE, CPU_TICK_MS, Cores, FaultTally, Hop, HopSource, Limit, QueueFacts,
+    SCALE_GAIN, ScaleVerdict, TimeToResult, hop_bounds,
 };
 use crate::analysis::stats::bounds;
-use crate::charts::{Chart, strategy_color};
-use crate::data::queue::{CPU_TICK_MS, cores};
-use crate::data::{Cores, QueueResults, QueueRow, Results, SizesRow, SummaryRow};
-use crate::format::{NONE, and_list, count_cell, sig3, thousands, times, us_span};
-use crate::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
+use crate::render::charts::{Chart, strategy_color};
+use crate::render::format::{NONE, and_list, count_cell, sig3, thousands, times, us_span};
+use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
 
 fn ms_cell(us: Option<f64>) -> String {
     us.map_or(NONE.to_owned(), |v| sig3(v / 1000.0))
@@ -60,8 +58,7 @@ fn hop_cell(v: Option<f64>) -> String {
 }
 
 /// One hop table, with the sentence that says where its figures come from.
-fn hop_table(r: &Results, source: HopSource, hops: &[Hop]) -> String {
-    let m = &r.metadata;
+fn hop_table(m: &Metadata, source: HopSource, hops: &[Hop]) -> String {
     let processes = match m.queue_workers.first() {
         Some(w) => format!(
             "{w} worker process{}{}",
@@ -242,8 +239,8 @@ impl ScaleVerdict {
     }
 }
 
-fn processes_cell(x: &QueueRow) -> String {
-    if x.is_queue() {
+fn processes_cell(x: &Burst) -> String {
+    if x.is_queue {
         match (x.queue_workers, x.worker_threads) {
             (Some(w), Some(t)) => format!("{w} × {t} threads"),
             (Some(w), None) => w.to_string(),
@@ -254,19 +251,18 @@ fn processes_cell(x: &QueueRow) -> String {
     }
 }
 
-fn scale_table(r: &Results, q: &QueueResults) -> String {
-    let cores = cores(&r.metadata);
+fn scale_table(q: &QueueFacts) -> String {
     let mut md = String::from(
         "| target | strategy | worker processes | jobs | completed | results/s | time to result \
          p50 / p99 (ms) | probe p99 (ms) | lag p99 (ms) | CPU busy |\n\
          |---|---|---|---:|---:|---:|---|---:|---:|---:|\n",
     );
-    for (t, _) in targets(q) {
-        for x in scale_rows(q, &t).into_iter().filter(|x| x.measured()) {
+    for (t, _) in &q.targets {
+        for x in q.scale_of(t).into_iter().filter(|x| x.measured) {
             md.push_str(&format!(
                 "| {t} | /{}{} | {} | {} | {} | {} | {} / {} | {} | {} | {} |\n",
                 x.strategy,
-                if x.ok() { "" } else { " (**failed**)" },
+                if x.ok { "" } else { " (**failed**)" },
                 processes_cell(x),
                 count_cell(x.jobs),
                 count_cell(x.completed),
@@ -275,7 +271,7 @@ fn scale_table(r: &Results, q: &QueueResults) -> String {
                 ms_cell(x.latency_us_p99),
                 ms_cell(x.probe_latency_us_p99),
                 ms_cell(x.lag_us_p99),
-                busy_text(x.cpu_busy(cores))
+                busy_text(x.cpu_busy)
             ));
         }
     }
@@ -310,7 +306,7 @@ impl FaultTally {
                  queue's at-least-once delivery failed there.",
                 self.bad.len(),
                 self.runs,
-                self.bad.join("; ")
+                self.bad.iter().map(bad_run).collect::<Vec<_>>().join("; ")
             )
         };
         if !self.no_kill.is_empty() {
@@ -324,12 +320,36 @@ impl FaultTally {
     }
 }
 
-fn fault_table(q: &QueueResults) -> String {
+/// `tokio (pass 2): of 80 accepted jobs, 1 lost and 79 completed`.
+pub(crate) fn bad_run(x: &BadRun) -> String {
+    let mut what = Vec::new();
+    if let Some(l) = x.lost {
+        what.push(format!("{l} lost"));
+    }
+    if let Some(w) = x.wrong {
+        what.push(format!("{w} wrong"));
+    }
+    if let Some(c) = x.completed {
+        what.push(format!("{c} completed"));
+    }
+    if what.is_empty() {
+        what.push("its counts missing".into());
+    }
+    format!(
+        "{}{}: of {} accepted jobs, {}",
+        x.target,
+        x.pass.map_or(String::new(), |p| format!(" (pass {p})")),
+        count_cell(x.accepted),
+        and_list(&what)
+    )
+}
+
+fn fault_table(q: &QueueFacts) -> String {
     let mut md = String::from(
         "| target | jobs | accepted | completed | wrong | lost | taken over | killed at (ms) | \
          span (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    for x in fault_rows(q) {
+    for x in q.faults() {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             x.target,
@@ -348,9 +368,9 @@ fn fault_table(q: &QueueResults) -> String {
 }
 
 /// The targets with rows that are not `ok`, each once: `tokio: failed, why`.
-fn not_ok(q: &QueueResults) -> Vec<String> {
+fn not_ok(q: &[Burst]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for x in q.rows.iter().filter(|x| !x.ok()) {
+    for x in q.iter().filter(|x| !x.ok) {
         let line = format!(
             "{}: {}{}",
             x.target,
@@ -359,7 +379,7 @@ fn not_ok(q: &QueueResults) -> Vec<String> {
             } else {
                 "**failed**"
             },
-            x.why().map_or(String::new(), |w| format!(", {w}"))
+            x.why.as_deref().map_or(String::new(), |w| format!(", {w}"))
         );
         if !out.contains(&line) {
             out.push(line);
@@ -368,48 +388,14 @@ fn not_ok(q: &QueueResults) -> Vec<String> {
     out
 }
 
-/// Why no `/queue` figure exists in the run (the first reason a row gives, e.g. no broker), or
-/// `None` when some `/queue` pair or queue run was measured.
-fn never_measured(r: &Results) -> Option<String> {
-    let summary = r.summary.iter().filter(|s| s.strategy == Strategy::Queue);
-    let sizes = r.sizes.iter().filter(|s| s.strategy == Strategy::Queue);
-    let queue = r.queue.iter().flat_map(|q| &q.rows);
-    if summary.clone().any(SummaryRow::ok)
-        || sizes.clone().any(SizesRow::ok)
-        || queue.clone().any(|x| x.ok() || x.measured())
-    {
-        return None;
-    }
-    let reasons = summary
-        .map(|s| (s.result.as_str(), s.failure.as_deref()))
-        .chain(queue.map(|x| (x.result.as_str(), x.why())));
-    let mut first = None;
-    for (result, failure) in reasons {
-        if let Some(f) = failure.filter(|f| !f.is_empty()) {
-            first = Some(format!("{result}, {f}"));
-            break;
-        }
-        first.get_or_insert_with(|| result.to_owned());
-    }
-    Some(first.unwrap_or_else(|| "no row was measured".into()))
-}
-
-/// Whether the run has anything for this section: the queue experiment, or `/queue` pairs in
-/// the batch or sizes experiment.
-pub fn present(r: &Results) -> bool {
-    r.queue.is_some()
-        || r.summary.iter().any(|s| s.strategy == Strategy::Queue)
-        || r.sizes.iter().any(|s| s.strategy == Strategy::Queue)
-}
-
 /// The section, or nothing when the run measured no `/queue` at all (a results directory
 /// without queue files renders as before); `charts` (from [`charts`]) are linked under
 /// `charts_dir`.
-pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
-    if !present(r) {
+pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
+    if !f.queue.present {
         return String::new();
     }
-    let m = &r.metadata;
+    let m = &f.run.metadata;
     let mut md = String::from("## The task queue: /queue on Redis\n\n");
     md.push_str(
         "`POST /queue?n=` puts the job on a Redis broker and answers 202 with an id; separate \
@@ -421,7 +407,7 @@ pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> S
     if !m.broker.is_empty() {
         md.push_str(&format!(" Broker: {}.", m.broker));
     }
-    if let Some(why) = never_measured(r) {
+    if let Some(why) = &f.queue.never_measured {
         md.push_str(&format!(
             "\n\n**`/queue` was not measured in this run**: {why}.\n\n"
         ));
@@ -441,16 +427,16 @@ pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> S
         );
     }
     for (source, hops) in tables {
-        md.push_str(&hop_table(r, *source, hops));
+        md.push_str(&hop_table(m, *source, hops));
     }
     // Each configuration's figures over its passes: the tables and the chart show these.
     let Some(q) = &f.queue.configurations else {
         return md;
     };
     let cores = f.queue.cores;
-    let measured: Vec<&QueueRow> = q.rows.iter().filter(|x| x.measured()).collect();
+    let measured: Vec<&Burst> = q.iter().filter(|x| x.measured).collect();
     // A burst as run (the configurations' counts are summed over their passes).
-    let first = r.queue.iter().flat_map(|b| &b.rows).find(|x| x.measured());
+    let first = f.queue.first_burst.as_ref();
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
     md.push_str(&format!(
         "The queue experiment (`queue_summary.csv`), each target at its largest worker count: a \
@@ -474,11 +460,11 @@ pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> S
         over_passes(f.queue.passes)
     ));
     if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
-        md.push_str(&scale_table(r, q));
+        md.push_str(&scale_table(&f.queue));
         let resolution = measured
             .iter()
             .filter(|x| x.run == QUEUE_RUN_SCALE)
-            .filter_map(|x| x.cpu_busy_resolution(cores))
+            .filter_map(|x| x.cpu_busy_resolution)
             .fold(None, |acc: Option<f64>, v| {
                 Some(acc.map_or(v, |a| a.max(v)))
             });
@@ -514,7 +500,7 @@ pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> S
         md.push_str("No scale-out run was measured.\n\n");
     }
     md.push_str("### Fault run: a worker process killed mid-burst\n\n");
-    let fault = fault_rows(q).next();
+    let fault = f.queue.faults().first().copied();
     md.push_str(&format!(
         "The same burst on `/queue` with {} worker processes; one is killed with SIGKILL \
          mid-burst (killed at: from the run's start). Its jobs stay in the broker until their \
@@ -533,7 +519,7 @@ pub fn markdown(r: &Results, f: &Facts, charts: &[Chart], charts_dir: &str) -> S
         return md;
     };
     if tally.runs > 0 {
-        md.push_str(&fault_table(q));
+        md.push_str(&fault_table(&f.queue));
     }
     md.push_str(&tally.line());
     md.push_str("\n\n");
@@ -564,19 +550,17 @@ fn over_passes(passes: usize) -> String {
 /// The section's chart, when some scale-out run was measured: throughput per target, a bar
 /// for `/jobs` and one per count of worker processes.
 pub fn charts(f: &QueueFacts) -> Vec<Chart> {
-    let Some(q) = &f.configurations else {
+    if f.configurations.is_none() {
         return vec![];
-    };
-    let groups: Vec<(String, Vec<&QueueRow>)> = targets(q)
-        .into_iter()
+    }
+    let groups: Vec<(String, Vec<&Burst>)> = f
+        .targets
+        .iter()
         .map(|(t, _)| {
-            let rows = scale_rows(q, &t)
-                .into_iter()
-                .filter(|x| x.sound())
-                .collect();
-            (t, rows)
+            let rows = f.scale_of(t).into_iter().filter(|x| x.sound).collect();
+            (t.clone(), rows)
         })
-        .filter(|(_, rows): &(String, Vec<&QueueRow>)| !rows.is_empty())
+        .filter(|(_, rows): &(String, Vec<&Burst>)| !rows.is_empty())
         .collect();
     if groups.is_empty() {
         return vec![];
@@ -602,9 +586,9 @@ pub fn charts(f: &QueueFacts) -> Vec<Chart> {
 }
 
 /// Bar colour of a row: `/jobs`' own colour; `/queue`'s grey, darker with more processes.
-fn bar_color(x: &QueueRow) -> &'static str {
+fn bar_color(x: &Burst) -> &'static str {
     const QUEUE_SHADES: [&str; 4] = ["#a6a6a6", "#7f7f7f", "#595959", "#333333"];
-    if x.is_queue() {
+    if x.is_queue {
         let w = x.queue_workers.unwrap_or(1).max(1) as usize;
         QUEUE_SHADES[(w - 1).min(QUEUE_SHADES.len() - 1)]
     } else {
@@ -612,15 +596,15 @@ fn bar_color(x: &QueueRow) -> &'static str {
     }
 }
 
-fn bar_label(x: &QueueRow) -> String {
+fn bar_label(x: &Burst) -> String {
     match x.queue_workers {
-        Some(1) if x.is_queue() => "/queue, 1 worker process".into(),
-        Some(w) if x.is_queue() => format!("/queue, {w} worker processes"),
+        Some(1) if x.is_queue => "/queue, 1 worker process".into(),
+        Some(w) if x.is_queue => format!("/queue, {w} worker processes"),
         _ => "/jobs (in process)".into(),
     }
 }
 
-fn throughput_chart(groups: &[(String, Vec<&QueueRow>)]) -> String {
+fn throughput_chart(groups: &[(String, Vec<&Burst>)]) -> String {
     const WIDTH: f64 = 1120.0;
     const INK: &str = "#222222";
     let mut svg = Svg::new(WIDTH, 420.0, "Burst throughput per runtime");
@@ -632,8 +616,8 @@ fn throughput_chart(groups: &[(String, Vec<&QueueRow>)]) -> String {
         Anchor::Start,
     );
     let mut keys: Vec<(Key, String)> = Vec::new();
-    let mut seen: Vec<&QueueRow> = groups.iter().flat_map(|(_, rows)| rows.clone()).collect();
-    seen.sort_by_key(|x| (x.is_queue(), x.queue_workers));
+    let mut seen: Vec<&Burst> = groups.iter().flat_map(|(_, rows)| rows.clone()).collect();
+    seen.sort_by_key(|x| (x.is_queue, x.queue_workers));
     for x in seen {
         let label = bar_label(x);
         if !keys.iter().any(|(_, l)| *l == label) {
@@ -721,14 +705,14 @@ fn throughput_chart(groups: &[(String, Vec<&QueueRow>)]) -> String {
 mod tests {
     use super::*;
     use crate::analysis::queue::{batch_hops, fault_tally, scale_verdict, sizes_hops};
-    use crate::data::DataError;
     use crate::data::fake;
     use crate::data::queue::load;
+    use crate::data::{DataError, QueueResults, QueueRow, Results, SizesRow};
     use results_format::{QUEUE_RUN_FAULT, QUEUE_SUMMARY, RESULT_OK};
 
     /// The section as the report renders it, from the facts of `r`.
     fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
-        super::markdown(r, &Facts::of(r), charts, charts_dir)
+        super::markdown(&Facts::of(r), charts, charts_dir)
     }
 
     fn sizes_row(target: &str, strategy: Strategy, n: u64, p50: f64, p99: f64) -> SizesRow {
@@ -987,7 +971,7 @@ mod tests {
         let tally = fault_tally(&lossy);
         assert_eq!((tally.clean, tally.runs), (2, 3));
         assert_eq!(
-            tally.bad,
+            tally.bad.iter().map(bad_run).collect::<Vec<_>>(),
             ["tokio (pass 2): of 80 accepted jobs, 1 lost and 79 completed"]
         );
         // One pass: the configurations are the bursts themselves.
@@ -1296,7 +1280,7 @@ mod tests {
     #[test]
     fn a_run_without_queue_has_no_section() {
         let r = fake::results(&[fake::Pair::new("tokio", 1, Strategy::Jobs, &[40.0])]);
-        assert!(!present(&r));
+        assert!(!crate::analysis::queue::present(&r));
         assert_eq!(markdown(&r, &[], "charts"), "");
         assert!(charts(&crate::analysis::Facts::of(&r).queue).is_empty());
     }

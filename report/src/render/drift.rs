@@ -8,9 +8,8 @@
 //! reader comparing this run's absolute times with another's should know it, and a run whose
 //! passes differ by more than the limit says so at its top.
 
-use crate::analysis::drift::{DRIFT_LIMIT, Drift, batch_passes};
-use crate::data::Results;
-use crate::svg::{self, Anchor, Scale, Stroke, Svg};
+use crate::analysis::drift::{DRIFT_LIMIT, Drift, PassSpeed};
+use crate::render::svg::{self, Anchor, Scale, Stroke, Svg};
 
 /// The line at the top of the report: a warning when the run drifted past the limit, a plain
 /// statement otherwise; nothing for a run without passes.
@@ -47,8 +46,7 @@ pub const FILE: &str = "drift.svg";
 
 /// The chart: each pass's median speed (dot) and the range of its rounds (whisker), against
 /// the pass's time in the run; `None` without passes.
-pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
-    let passes = batch_passes(r);
+pub fn chart(passes: &[PassSpeed]) -> Option<crate::render::charts::Chart> {
     if passes.is_empty() {
         return None;
     }
@@ -74,11 +72,11 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
     );
     let hi = passes
         .iter()
-        .map(|p| p.speed_max)
+        .map(|p| p.max)
         .fold(1.0_f64, f64::max)
         .max(1.2);
     let y = Scale::linear(
-        1.0_f64.min(passes.iter().map(|p| p.speed_min).fold(1.0, f64::min)),
+        1.0_f64.min(passes.iter().map(|p| p.min).fold(1.0, f64::min)),
         hi,
         bottom,
         top,
@@ -133,10 +131,10 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
         dash: "",
     };
     let mut line = Vec::new();
-    for p in &passes {
+    for p in passes {
         let cx = x.at((p.start_offset_ms + p.end_offset_ms) / 2e3);
-        s.line(cx, y.at(p.speed_min), cx, y.at(p.speed_max), ink);
-        s.circle(cx, y.at(p.speed_median), 5.0, "#1f77b4", "#222222");
+        s.line(cx, y.at(p.min), cx, y.at(p.max), ink);
+        s.circle(cx, y.at(p.median), 5.0, "#1f77b4", "#222222");
         s.text(
             cx,
             top - 8.0,
@@ -144,7 +142,7 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
             svg::TEXT,
             Anchor::Middle,
         );
-        line.push((cx, y.at(p.speed_median)));
+        line.push((cx, y.at(p.median)));
     }
     s.polyline(
         &line,
@@ -154,7 +152,7 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
             dash: "4 3",
         },
     );
-    Some(crate::charts::Chart {
+    Some(crate::render::charts::Chart {
         file: FILE,
         title: "The machine's speed in each pass".into(),
         caption: "A flat line: the machine kept its speed. A line that rises or falls: it \
@@ -167,7 +165,7 @@ pub fn chart(r: &Results) -> Option<crate::charts::Chart> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::PassRow;
+    use crate::data::{PassRow, Results};
 
     /// The drift line as the report renders it, from the drift of `r`.
     fn markdown(r: &Results) -> String {
@@ -201,7 +199,10 @@ mod tests {
         assert!((d.ratio - 1.32 / 1.05).abs() < 1e-12);
         assert!(d.drifted());
         assert!(markdown(&r).contains("**This run drifted**"));
-        assert!(chart(&r).is_some_and(|c| roxmltree::Document::parse(&c.svg).is_ok()));
+        assert!(
+            chart(&crate::analysis::drift::pass_speeds(&r))
+                .is_some_and(|c| roxmltree::Document::parse(&c.svg).is_ok())
+        );
 
         let calm = with(vec![pass(1, 1.10), pass(2, 1.12)]);
         let d = Drift::of(&calm).expect("two passes");
@@ -214,7 +215,7 @@ mod tests {
         let r = with(vec![]);
         assert_eq!(Drift::of(&r), None);
         assert_eq!(markdown(&r), "");
-        assert!(chart(&r).is_none());
+        assert!(chart(&crate::analysis::drift::pass_speeds(&r)).is_none());
         assert_eq!(Drift::of(&with(vec![pass(1, 1.0)])), None);
     }
 }

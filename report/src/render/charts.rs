@@ -1,4 +1,4 @@
-//! The batch experiment's five charts, each an SVG document drawn from [`Results`] alone.
+//! The batch experiment's five charts, each an SVG document drawn from the [`Facts`] alone.
 //!
 //! - [`batch_time`]: work time per strategy (the batch time; for `/background` the time until
 //!   its work was done, never its 202s), one panel per runtime, one bar per worker count, the
@@ -16,10 +16,13 @@
 use common::Strategy;
 use common::strategy::Execution;
 
+use crate::analysis::pairs::Pair;
+use crate::analysis::requests::{Batch, TimelineBatch, TimelineSetting};
+use crate::analysis::run::Run;
 use crate::analysis::stats;
-use crate::data::{PairKey, Results, RoundRow, SummaryRow};
-use crate::format::{execution_word, thousands};
-use crate::svg::{
+use crate::analysis::{Facts, PairKey};
+use crate::render::format::{execution_word, thousands};
+use crate::render::svg::{
     self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max, tick_label, triangle,
 };
 
@@ -37,7 +40,7 @@ pub struct Chart {
 }
 
 /// Every chart of the report, in the order the report shows them.
-pub fn all(r: &Results) -> Vec<Chart> {
+pub fn all(f: &Facts) -> Vec<Chart> {
     vec![
         Chart {
             file: "batch_time.svg",
@@ -47,7 +50,7 @@ pub fn all(r: &Results) -> Vec<Chart> {
                 measure no work and are not shown). Where two whiskers overlap, the rounds do \
                 not tell the bars apart.",
             title: "Work time per strategy and runtime, 1 worker vs all cores".into(),
-            svg: batch_time(r),
+            svg: batch_time(f),
         },
         Chart {
             file: "probe_latency.svg",
@@ -55,7 +58,7 @@ pub fn all(r: &Results) -> Vec<Chart> {
                 time; one that keeps it free leaves the probe near the bottom. Compare the worker \
                 counts side by side. A red ✗ marks a pair where some probe got no answer.",
             title: "/health probe latency (p50 to p99, log scale) during each batch".into(),
-            svg: probe_latency(r),
+            svg: probe_latency(f),
         },
         Chart {
             file: "probe_vs_lag.svg",
@@ -67,7 +70,7 @@ pub fn all(r: &Results) -> Vec<Chart> {
                 triangle: it was free but had no CPU. Triangle alone high: the wait was on the \
                 probe's own path. No square or circle: not measured.",
             title: "Client probe p99 vs server executor lag p99 and run-queue wait".into(),
-            svg: probe_vs_lag(r),
+            svg: probe_vs_lag(f),
         },
         Chart {
             file: "timeline.svg",
@@ -76,16 +79,16 @@ pub fn all(r: &Results) -> Vec<Chart> {
                 the cores. Long grey probe bars mark the moments the server did not answer.",
             title: format!(
                 "One batch per strategy ({})",
-                timeline_setting(r).describe(r)
+                describe(&f.timeline.setting, &f.run)
             ),
-            svg: timeline(r),
+            svg: timeline(f),
         },
         Chart {
             file: "latency_cdf.svg",
             caption: "A vertical line: every request took the same time. A slanted one: requests \
                 waited for each other, the first answered early and the last late.",
             title: "Per-request latency distribution (CDF) per strategy".into(),
-            svg: latency_cdf(r),
+            svg: latency_cdf(f),
         },
     ]
 }
@@ -179,18 +182,18 @@ struct Panels {
 }
 
 impl Panels {
-    fn new(r: &Results, top: f64, plot_h: f64) -> Panels {
+    fn new(run: &Run, top: f64, plot_h: f64) -> Panels {
         let left = 78.0;
         let right = 16.0;
         let gap = 16.0;
-        let n = r.targets().len().max(1) as f64;
+        let n = run.targets.len().max(1) as f64;
         Panels {
             left,
             top,
             bottom: top + plot_h,
             panel_w: (WIDTH - left - right - gap * (n - 1.0)) / n,
             gap,
-            strategies: r.strategies(),
+            strategies: run.strategies.clone(),
         }
     }
 
@@ -207,12 +210,12 @@ impl Panels {
     /// `draw` with its worker index, the bar's centre and width.
     fn each_pair<'a>(
         &self,
-        r: &'a Results,
+        f: &'a Facts,
         workers: &[Option<u32>],
         svg: &mut Svg,
-        mut draw: impl FnMut(&mut Svg, usize, (f64, f64), &'a SummaryRow),
+        mut draw: impl FnMut(&mut Svg, usize, (f64, f64), &'a Pair),
     ) {
-        for (i, (target, _)) in r.targets().iter().enumerate() {
+        for (i, (target, _)) in f.run.targets.iter().enumerate() {
             for (j, s) in self.strategies.iter().enumerate() {
                 for (k, w) in workers.iter().enumerate() {
                     let bar = self.bar(i, j, k, workers.len());
@@ -221,7 +224,7 @@ impl Panels {
                         workers: *w,
                         strategy: *s,
                     };
-                    match r.pair(&key) {
+                    match f.pair(&key) {
                         Some(pair) if pair.ok() => draw(svg, k, bar, pair),
                         Some(pair) if pair.failed() => failed_mark(svg, bar.0, self.bottom),
                         // Not applicable (the runtime cannot run it), or not in this run.
@@ -243,8 +246,8 @@ impl Panels {
 
     /// Panel frames and titles, horizontal grid lines with y tick labels, rotated strategy
     /// labels, and the y axis title.
-    fn draw(&self, svg: &mut Svg, r: &Results, scale: &Scale, ticks: &[f64], y_title: &str) {
-        for (i, (_, label)) in r.targets().iter().enumerate() {
+    fn draw(&self, svg: &mut Svg, run: &Run, scale: &Scale, ticks: &[f64], y_title: &str) {
+        for (i, (_, label)) in run.targets.iter().enumerate() {
             let x = self.panel_x(i);
             svg.rect(
                 x,
@@ -314,19 +317,19 @@ fn thin(color: &str) -> Stroke<'_> {
 }
 
 /// Worker-count legend entries: `1 worker`, `2 workers (all cores)`.
-fn worker_keys(r: &Results, key: fn(String) -> Key) -> Vec<(Key, String)> {
-    r.worker_counts()
-        .into_iter()
+fn worker_keys(run: &Run, key: fn(String) -> Key) -> Vec<(Key, String)> {
+    run.worker_counts
+        .iter()
         .enumerate()
-        .map(|(i, w)| (key(worker_color(i).to_owned()), r.workers_label(w)))
+        .map(|(i, w)| (key(worker_color(i).to_owned()), run.workers_label(*w)))
         .collect()
 }
 
 /// Chart 1: work time per strategy, a panel per runtime, a bar per worker count, the ideal
 /// batch time marked, the rounds' spread as a whisker. `/background`'s bar is the time until
 /// its work was done: its 202s measure no work.
-pub fn batch_time(r: &Results) -> String {
-    let m = &r.metadata;
+pub fn batch_time(f: &Facts) -> String {
+    let m = &f.run.metadata;
     let mut svg = Svg::new(WIDTH, 560.0, "Work time per strategy and runtime");
     let y = header(
         &mut svg,
@@ -341,7 +344,7 @@ pub fn batch_time(r: &Results) -> String {
             m.cores
         ),
     );
-    let mut keys = worker_keys(r, Key::Box);
+    let mut keys = worker_keys(&f.run, Key::Box);
     keys.push((
         Key::Line(INK.into(), String::new(), 3.0),
         "ideal batch time".into(),
@@ -351,27 +354,27 @@ pub fn batch_time(r: &Results) -> String {
         "fastest to slowest round".into(),
     ));
     let y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys);
-    let p = Panels::new(r, y + 24.0, 330.0);
-    let workers = r.worker_counts();
-    let max = r
-        .summary
+    let p = Panels::new(&f.run, y + 24.0, 330.0);
+    let workers = &f.run.worker_counts;
+    let max = f
+        .pairs
         .iter()
         .filter(|s| s.ok())
         .flat_map(|s| {
-            let bar = stats::pair_work(s);
+            let bar = s.work;
             [bar.and_then(|w| w.max.or(Some(w.mean))), s.ideal_batch_ms]
         })
         .flatten()
         .fold(0.0, f64::max);
     let scale = Scale::linear(0.0, nice_max(max), p.bottom, p.top);
     let ticks = scale.ticks(6);
-    p.draw(&mut svg, r, &scale, &ticks, "work time (ms)");
-    p.each_pair(r, &workers, &mut svg, |svg, k, (cx, bw), pair| {
+    p.draw(&mut svg, &f.run, &scale, &ticks, "work time (ms)");
+    p.each_pair(f, workers, &mut svg, |svg, k, (cx, bw), pair| {
         let Some(stats::WorkTime {
             mean,
             min: lo,
             max: hi,
-        }) = stats::pair_work(pair)
+        }) = pair.work
         else {
             return;
         };
@@ -434,8 +437,8 @@ fn log_scale_around(values: &[f64], bottom: f64, top: f64) -> Scale {
 
 /// Chart 2: probe latency p50 (circle) to p99 (triangle), log scale, per strategy, a panel per
 /// runtime, one range per worker count.
-pub fn probe_latency(r: &Results) -> String {
-    let m = &r.metadata;
+pub fn probe_latency(f: &Facts) -> String {
+    let m = &f.run.metadata;
     let mut svg = Svg::new(WIDTH, 560.0, "/health probe latency during each batch");
     let interval = m
         .probe_interval_ms
@@ -451,14 +454,14 @@ pub fn probe_latency(r: &Results) -> String {
              log scale; no mark: no probe was due. Low means the executor stays free.",
         ),
     );
-    let mut keys = worker_keys(r, Key::Box);
+    let mut keys = worker_keys(&f.run, Key::Box);
     keys.push((Key::Dot("#ffffff".into()), "p50".into()));
     keys.push((Key::Triangle("#ffffff".into()), "p99".into()));
     let y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys);
-    let p = Panels::new(r, y + 24.0, 330.0);
-    let workers = r.worker_counts();
-    let values: Vec<f64> = r
-        .summary
+    let p = Panels::new(&f.run, y + 24.0, 330.0);
+    let workers = &f.run.worker_counts;
+    let values: Vec<f64> = f
+        .pairs
         .iter()
         .filter(|s| s.ok())
         .flat_map(|s| [s.probe_latency_us_p50, s.probe_latency_us_p99])
@@ -468,8 +471,14 @@ pub fn probe_latency(r: &Results) -> String {
         .collect();
     let scale = log_scale_around(&values, p.bottom, p.top);
     let ticks = scale.ticks(6);
-    p.draw(&mut svg, r, &scale, &ticks, "probe latency (ms, log scale)");
-    p.each_pair(r, &workers, &mut svg, |svg, k, (cx, _), pair| {
+    p.draw(
+        &mut svg,
+        &f.run,
+        &scale,
+        &ticks,
+        "probe latency (ms, log scale)",
+    );
+    p.each_pair(f, workers, &mut svg, |svg, k, (cx, _), pair| {
         let ms = |v: Option<f64>| v.map(|us| us / 1000.0);
         let (p50, p99) = (ms(pair.probe_latency_us_p50), ms(pair.probe_latency_us_p99));
         let color = worker_color(k);
@@ -509,7 +518,7 @@ pub fn probe_latency(r: &Results) -> String {
 }
 
 /// Chart: the client's probe p99 beside the server's own lag p99, per pair, on one log scale.
-pub fn probe_vs_lag(r: &Results) -> String {
+pub fn probe_vs_lag(f: &Facts) -> String {
     let mut svg = Svg::new(
         WIDTH,
         560.0,
@@ -525,16 +534,16 @@ pub fn probe_vs_lag(r: &Results) -> String {
          above its square and circle: the client waited but the executor was free and had a \
          CPU. Log scale; values below 0.01 ms are drawn at 0.01 ms.",
     );
-    let mut keys = worker_keys(r, Key::Box);
+    let mut keys = worker_keys(&f.run, Key::Box);
     keys.push((Key::Triangle("#ffffff".into()), "client probe p99".into()));
     keys.push((Key::Square("#ffffff".into()), "server lag p99".into()));
     keys.push((Key::Dot("#ffffff".into()), "executor run-queue wait".into()));
     let y = legend(&mut svg, 20.0, y + 6.0, WIDTH - 20.0, &keys);
-    let p = Panels::new(r, y + 24.0, 330.0);
-    let workers = r.worker_counts();
+    let p = Panels::new(&f.run, y + 24.0, 330.0);
+    let workers = &f.run.worker_counts;
     const FLOOR_MS: f64 = 0.01;
-    let values: Vec<f64> = r
-        .summary
+    let values: Vec<f64> = f
+        .pairs
         .iter()
         .filter(|s| s.ok())
         .flat_map(|s| {
@@ -549,8 +558,8 @@ pub fn probe_vs_lag(r: &Results) -> String {
         .collect();
     let scale = log_scale_around(&values, p.bottom, p.top);
     let ticks = scale.ticks(6);
-    p.draw(&mut svg, r, &scale, &ticks, "time (ms, log scale)");
-    p.each_pair(r, &workers, &mut svg, |svg, k, (cx, _), pair| {
+    p.draw(&mut svg, &f.run, &scale, &ticks, "time (ms, log scale)");
+    p.each_pair(f, workers, &mut svg, |svg, k, (cx, _), pair| {
         let ms = |v: Option<f64>| v.map(|us| (us / 1000.0).max(FLOOR_MS));
         let (probe, lag) = (ms(pair.probe_latency_us_p99), ms(pair.lag_us_p99_median));
         let runq = pair
@@ -581,67 +590,21 @@ pub fn probe_vs_lag(r: &Results) -> String {
     svg.finish()
 }
 
-/// Which batch the timeline shows.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct TimelineSetting {
-    /// Target name.
-    pub(crate) target: String,
-    /// Its `runtime + framework`.
-    pub(crate) label: String,
-    /// Executor threads.
-    pub(crate) workers: Option<u32>,
-}
-
-impl TimelineSetting {
-    /// `tokio + axum, 1 worker, median round of each pair`.
-    pub(crate) fn describe(&self, r: &Results) -> String {
-        format!(
-            "{}, {}, the median round of each strategy",
-            self.label,
-            r.workers_label(self.workers)
-        )
-    }
-}
-
-/// The timeline's setting: the first runtime of the run, with one worker if measured (one
-/// executor thread shows inline work most plainly: one request after another), else the
-/// fewest workers measured.
-pub(crate) fn timeline_setting(r: &Results) -> TimelineSetting {
-    let (target, label) = r
-        .targets()
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| (String::new(), String::new()));
-    let workers = r
-        .summary
-        .iter()
-        .filter(|s| s.target == target)
-        .map(|s| s.workers)
-        .min()
-        .flatten();
-    TimelineSetting {
-        target,
-        label,
-        workers,
-    }
-}
-
-/// The round of `key` whose work time is the median (the lower of the middle two): the batch
-/// time, or for `/background` the time until its work was done.
-pub(crate) fn median_round<'a>(r: &'a Results, key: &PairKey) -> Option<&'a RoundRow> {
-    let mut rounds = r.rounds_of(key);
-    let work = |x: &RoundRow| stats::round_work_ms(x).unwrap_or(x.batch_ms);
-    rounds.sort_by(|a, b| work(a).total_cmp(&work(b)).then(a.round.cmp(&b.round)));
-    stats::lower_middle(&rounds).copied()
+/// `tokio + axum, 1 worker, the median round of each strategy`.
+pub(crate) fn describe(setting: &TimelineSetting, run: &Run) -> String {
+    format!(
+        "{}, {}, the median round of each strategy",
+        setting.label,
+        run.workers_label(setting.workers)
+    )
 }
 
 /// Chart 3: one batch per strategy on a shared time axis; each request a bar from send to
 /// answer (sorted by answer time), the `/health` probes beneath as thin grey bars from their
 /// scheduled send to their answer.
-pub fn timeline(r: &Results) -> String {
-    let setting = timeline_setting(r);
-    let strategies = r.strategies();
-    let c = r.metadata.concurrency.max(1) as f64;
+pub fn timeline(f: &Facts) -> String {
+    let setting = &f.timeline.setting;
+    let c = f.run.metadata.concurrency.max(1) as f64;
     let lane = (150.0 / c).clamp(1.5, 9.0);
     let probe_lane = 12.0;
     let panel_h = lane * c + probe_lane + 14.0;
@@ -656,7 +619,7 @@ pub fn timeline(r: &Results) -> String {
              bars beneath are /health probes (scheduled send to answer). Expect inline handlers \
              to answer one after another (a staircase), yielding ones together near the end, \
              offloaded ones to share the cores.",
-            setting.describe(r)
+            describe(setting, &f.run)
         ),
     );
     let keys = vec![
@@ -689,7 +652,7 @@ pub fn timeline(r: &Results) -> String {
 
     struct Panel<'a> {
         strategy: Strategy,
-        round: Option<&'a RoundRow>,
+        round: Option<&'a Batch>,
         bars: Vec<(f64, f64)>,
         /// From the scheduled send to the answer (or to the timeout), failed or not.
         probes: Vec<(f64, f64, bool)>,
@@ -697,46 +660,20 @@ pub fn timeline(r: &Results) -> String {
     }
     let mut panels = Vec::new();
     let mut max_t: f64 = 0.0;
-    for s in &strategies {
-        let key = PairKey {
-            target: setting.target.clone(),
-            workers: setting.workers,
-            strategy: *s,
-        };
-        let pair = r.pair(&key);
-        let round = median_round(r, &key);
+    for (s, batch) in &f.timeline.batches {
         let mut panel = Panel {
             strategy: *s,
-            round,
+            round: None,
             bars: Vec::new(),
             probes: Vec::new(),
             note: None,
         };
-        match (pair, round) {
-            (Some(p), Some(round)) if p.ok() => {
-                let ms = |us: u64| us as f64 / 1000.0;
-                let mut bars: Vec<(f64, f64)> = r
-                    .raw
-                    .get(&key)
-                    .into_iter()
-                    .flatten()
-                    .filter(|x| x.round == round.round)
-                    .map(|x| (ms(x.start_offset_us), ms(x.start_offset_us + x.latency_us)))
-                    .collect();
-                bars.sort_by(|a, b| a.1.total_cmp(&b.1));
-                let timeout = r.probe_timeout_us();
-                panel.probes = r
-                    .probes
-                    .get(&key)
-                    .into_iter()
-                    .flatten()
-                    .filter(|x| x.round == round.round)
-                    .map(|x| {
-                        let start = ms(x.scheduled_offset_us);
-                        (start, start + x.counted_us(timeout) / 1000.0, x.failed())
-                    })
-                    .collect();
-                for end in bars
+        match batch {
+            TimelineBatch::Shown(round) => {
+                panel.round = Some(round);
+                panel.probes.clone_from(&round.probes);
+                for end in round
+                    .requests
                     .iter()
                     .map(|b| b.1)
                     .chain(panel.probes.iter().map(|p| p.1))
@@ -749,11 +686,11 @@ pub fn timeline(r: &Results) -> String {
                 {
                     max_t = max_t.max(v);
                 }
-                panel.bars = bars;
+                panel.bars.clone_from(&round.requests);
             }
-            (Some(p), _) if p.not_applicable() => panel.note = Some("not applicable"),
-            (Some(p), _) if !p.ok() => panel.note = Some("failed: not shown"),
-            _ => panel.note = Some("not measured"),
+            TimelineBatch::NotApplicable => panel.note = Some("not applicable"),
+            TimelineBatch::Failed => panel.note = Some("failed: not shown"),
+            TimelineBatch::NotMeasured => panel.note = Some("not measured"),
         }
         panels.push(panel);
     }
@@ -867,10 +804,10 @@ pub fn timeline(r: &Results) -> String {
 
 /// Chart 4: per-request latency CDF, a panel per runtime (columns) × worker count (rows), a
 /// line per strategy, log time axis; every answered request of every round.
-pub fn latency_cdf(r: &Results) -> String {
-    let targets = r.targets();
-    let workers = r.worker_counts();
-    let strategies = r.strategies();
+pub fn latency_cdf(f: &Facts) -> String {
+    let targets = &f.run.targets;
+    let workers = &f.run.worker_counts;
+    let strategies = &f.run.strategies;
     let mut svg = Svg::new(
         WIDTH,
         800.0,
@@ -884,7 +821,7 @@ pub fn latency_cdf(r: &Results) -> String {
              round (log time axis). A line far to the left is fast for everyone; a slanted one \
              means some requests wait for others. For /background the latency is the 202 \
              answer, not the work; for {} it is POST plus GET ?wait=true.",
-            crate::format::job_apis(r)
+            crate::render::format::job_apis(&f.run)
         ),
     );
     let keys: Vec<(Key, String)> = strategies
@@ -902,8 +839,8 @@ pub fn latency_cdf(r: &Results) -> String {
     let mut curves: Vec<(usize, usize, Strategy, Vec<f64>)> = Vec::new();
     for (i, (target, _)) in targets.iter().enumerate() {
         for (j, w) in workers.iter().enumerate() {
-            for s in &strategies {
-                if r.ok_pair(target, *w, *s).is_none() {
+            for s in strategies {
+                if f.ok_pair(target, *w, *s).is_none() {
                     continue;
                 }
                 let key = PairKey {
@@ -911,15 +848,7 @@ pub fn latency_cdf(r: &Results) -> String {
                     workers: *w,
                     strategy: *s,
                 };
-                let mut xs: Vec<f64> = r
-                    .raw
-                    .get(&key)
-                    .into_iter()
-                    .flatten()
-                    .filter(|x| x.status.is_some())
-                    .map(|x| (x.latency_us as f64 / 1000.0).max(0.001))
-                    .collect();
-                xs.sort_by(f64::total_cmp);
+                let xs = f.latencies.get(&key).cloned().unwrap_or_default();
                 if !xs.is_empty() {
                     curves.push((i, j, *s, xs));
                 }
@@ -959,7 +888,7 @@ pub fn latency_cdf(r: &Results) -> String {
             svg.bold(
                 x0 + pw / 2.0,
                 y0 - 8.0,
-                &format!("{label}, {}", r.workers_label(*w)),
+                &format!("{label}, {}", f.run.workers_label(*w)),
                 TEXT + 1.0,
                 Anchor::Middle,
             );
@@ -1039,7 +968,7 @@ mod tests {
             Pair::new("tokio", 1, Strategy::Cycle, &[10.0]).server(7.5, 1.0),
             Pair::new("tokio", 1, Strategy::Thread, &[10.0]),
         ]);
-        let svg = probe_vs_lag(&r);
+        let svg = probe_vs_lag(&crate::analysis::Facts::of(&r));
         roxmltree::Document::parse(&svg).expect("well-formed");
         assert_eq!(svg.matches(square).count(), 1, "{svg}");
         assert!(svg.matches("<polygon").count() >= 2, "{svg}");

@@ -4,7 +4,7 @@
 use common::Strategy;
 use common::strategy::Execution;
 
-use crate::data::Results;
+use crate::analysis::run::Run;
 
 /// What a figure that is not a number (an infinite ratio, a p99 of nothing) is written as:
 /// never `inf` or `NaN`.
@@ -108,8 +108,8 @@ pub fn us_span((lo, hi): (f64, f64)) -> String {
 }
 /// The job APIs in the run, whose latency is the POST plus the waiting GET: `/jobs`, or
 /// `/jobs and /queue` when the run measured `/queue` too.
-pub(crate) fn job_apis(r: &Results) -> &'static str {
-    if r.summary.iter().any(|s| s.strategy == Strategy::Queue) {
+pub(crate) fn job_apis(run: &Run) -> &'static str {
+    if run.measured(Strategy::Queue) {
         "/jobs and /queue"
     } else {
         "/jobs"

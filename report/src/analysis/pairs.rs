@@ -1,0 +1,197 @@
+//! Each pair of the batch experiment with its figures, as the sections and charts print them:
+//! one [`Pair`] per summary.csv row, in its order, so that no renderer reads a row.
+//!
+//! The percentiles are pooled over all of the pair's rounds (every answered request, every
+//! probe); `_mean` and `_sd` are over rounds, as bench-runner computed them.
+
+use std::collections::BTreeMap;
+
+use common::Strategy;
+
+use crate::analysis::noise::Figure;
+use crate::analysis::stats::{self, WorkTime};
+use crate::data::{PairKey, Results, RoundRow, SummaryRow};
+
+/// How a pair's measurement ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Measured.
+    Ok,
+    /// Not measured: the runtime cannot run the strategy.
+    NotApplicable,
+    /// Failed, with why when bench-runner said.
+    Failed(Option<String>),
+}
+
+/// One pair of the batch experiment and its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    /// Target name.
+    pub target: String,
+    /// Runtime (`tokio`); empty for an external server.
+    pub runtime: String,
+    /// `runtime + framework`, with the configuration a target adds to its runtime's name
+    /// (`tokio (current-thread) + axum`).
+    pub label: String,
+    /// Executor threads; `None` for an external server.
+    pub workers: Option<u32>,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// The kernel.
+    pub kernel: String,
+    /// Kernel size.
+    pub n: u64,
+    /// Requests per batch.
+    pub concurrency: u64,
+    /// Rounds measured.
+    pub rounds: u32,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// T1, ms.
+    pub t1_ms: Option<f64>,
+    /// C × T1 / min(C, cores), ms.
+    pub ideal_batch_ms: Option<f64>,
+    /// Its work time with its fastest and slowest round ([`stats::pair_work`]: the batch time,
+    /// for `/background` the time until its work was done).
+    pub work: Option<WorkTime>,
+    /// Batch wall time, mean over rounds, ms (for `/background` the 202s only).
+    pub batch_ms_mean: Option<f64>,
+    /// Its sample standard deviation.
+    pub batch_ms_sd: Option<f64>,
+    /// Ideal ÷ measured, mean over rounds.
+    pub efficiency_mean: Option<f64>,
+    /// Request median, µs.
+    pub latency_us_p50: Option<f64>,
+    /// Request p99, µs.
+    pub latency_us_p99: Option<f64>,
+    /// Requests that got an answer: the samples the request percentiles rest on.
+    pub answered: u64,
+    /// Probes sent, failed ones included.
+    pub probes: u64,
+    /// Probes that got no answer.
+    pub probe_errors: u64,
+    /// Probe median, µs.
+    pub probe_latency_us_p50: Option<f64>,
+    /// Probe p99, µs.
+    pub probe_latency_us_p99: Option<f64>,
+    /// The load generator's own lateness in sending a probe, p99, µs.
+    pub probe_harness_late_us_p99: Option<f64>,
+    /// Until every background job finished, mean over rounds, ms.
+    pub background_done_ms_mean: Option<f64>,
+    /// Its sample standard deviation.
+    pub background_done_ms_sd: Option<f64>,
+    /// The server's executor lag p99, median over rounds, µs.
+    pub lag_us_p99_median: Option<f64>,
+    /// Server CPU time ÷ window wall time, mean over rounds.
+    pub server_cores_used_mean: Option<f64>,
+    /// Run-queue time per executor thread, median over rounds, ms.
+    pub executor_runq_ms_per_thread_median: Option<f64>,
+    /// The server's peak resident memory, largest over rounds, MiB.
+    pub server_peak_rss_mib_max: Option<f64>,
+    /// The request median with its rounds' range (each round's median).
+    pub request_p50: Option<Figure>,
+    /// The request p99 with its rounds' range (each round's slowest request: with C ≤ 100
+    /// requests a round's p99 is its largest value).
+    pub request_p99: Option<Figure>,
+    /// The probe p99 with its rounds' range (each round's worst probe, a failed one counting
+    /// at no less than the probe timeout).
+    pub probe_p99: Option<Figure>,
+    /// Its probes that got no answer, by kind (the error up to its first colon), with how
+    /// many of each, in the kinds' order.
+    pub probe_error_kinds: Vec<(String, usize)>,
+}
+
+impl Pair {
+    /// The pair of a summary.csv row of `r`.
+    pub fn of(r: &Results, s: &SummaryRow) -> Pair {
+        let key = s.key();
+        let rounds = r.rounds_of(&key);
+        let timeout = r.probe_timeout_us();
+        // A figure of the pair: its headline value, its rounds' range.
+        let figure = |value: Option<f64>, round: &dyn Fn(&RoundRow) -> Option<f64>| {
+            let xs: Vec<f64> = rounds.iter().copied().filter_map(round).collect();
+            Figure::of_rounds(value?, &xs)
+        };
+        let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+        for p in r.probes.get(&key).into_iter().flatten() {
+            if let Some(e) = p.error.as_deref().filter(|_| p.failed()) {
+                let kind = e.split(':').next().unwrap_or(e).trim().to_owned();
+                *kinds.entry(kind).or_default() += 1;
+            }
+        }
+        Pair {
+            request_p50: figure(s.latency_us_p50, &|x| x.latency_us_p50),
+            request_p99: figure(s.latency_us_p99, &|x| x.latency_us_max),
+            probe_p99: figure(s.probe_latency_us_p99, &|x| x.probe_worst_us(timeout)),
+            probe_error_kinds: kinds.into_iter().collect(),
+            target: s.target.clone(),
+            runtime: s.runtime.clone(),
+            label: s.label(),
+            workers: s.workers,
+            strategy: s.strategy,
+            kernel: s.kernel.clone(),
+            n: s.n,
+            concurrency: s.concurrency,
+            rounds: s.rounds,
+            outcome: if s.ok() {
+                Outcome::Ok
+            } else if s.not_applicable() {
+                Outcome::NotApplicable
+            } else {
+                Outcome::Failed(s.failure.clone())
+            },
+            work: stats::pair_work(s),
+            t1_ms: s.t1_ms,
+            ideal_batch_ms: s.ideal_batch_ms,
+            batch_ms_mean: s.batch_ms_mean,
+            batch_ms_sd: s.batch_ms_sd,
+            efficiency_mean: s.efficiency_mean,
+            latency_us_p50: s.latency_us_p50,
+            latency_us_p99: s.latency_us_p99,
+            answered: s.answered(),
+            probes: s.probes,
+            probe_errors: s.probe_errors,
+            probe_latency_us_p50: s.probe_latency_us_p50,
+            probe_latency_us_p99: s.probe_latency_us_p99,
+            probe_harness_late_us_p99: s.probe_harness_late_us_p99,
+            background_done_ms_mean: s.background_done_ms_mean,
+            background_done_ms_sd: s.background_done_ms_sd,
+            lag_us_p99_median: s.lag_us_p99_median,
+            server_cores_used_mean: s.server_cores_used_mean,
+            executor_runq_ms_per_thread_median: s.executor_runq_ms_per_thread_median,
+            server_peak_rss_mib_max: s.server_peak_rss_mib_max,
+        }
+    }
+
+    /// Its key.
+    pub fn key(&self) -> PairKey {
+        PairKey {
+            target: self.target.clone(),
+            workers: self.workers,
+            strategy: self.strategy,
+        }
+    }
+
+    /// Measured successfully.
+    pub fn ok(&self) -> bool {
+        self.outcome == Outcome::Ok
+    }
+
+    /// Not applicable: neither a failure nor a figure.
+    pub fn not_applicable(&self) -> bool {
+        self.outcome == Outcome::NotApplicable
+    }
+
+    /// Failed: neither measured nor not applicable.
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, Outcome::Failed(_))
+    }
+
+    /// Why it failed, if it did and bench-runner said.
+    pub fn failure(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Failed(why) => why.as_deref(),
+            _ => None,
+        }
+    }
+}
