@@ -58,18 +58,20 @@ Experiments (--experiment, all by default): batch (above; its n is the largest o
 R passes; each visit, at each n of --n (default 0 and the kernel's n / 10^4 … / 1: for
 sum-squares 0, 1000 … 10000000), lone requests for T1 (up to 5 ms of them over the passes) and
 one round of C requests with the probe: sizes_raw.csv, sizes_probes.csv, sizes_summary.csv.
-rate: open loop, per target at its largest --workers value (the core count by default): a fresh
-server per strategy, verified, T1 measured, then one step per --load (fraction of the capacity,
-threads ÷ T1: executor threads for inline and yielding handlers, cores for the others) or --rate
-(requests/s): requests sent at constant intervals (as wrk2) for --duration
-after a warm-up, each timed from its scheduled send time (no coordinated omission), with a
-/health probe beside it; the server is idle before each step, its --max-queue and
---max-background set to C (so that bounded strategies can shed within a step). At most
---max-in-flight requests wait; the rest are refused by the generator (its errors, not the
-server's). A step whose send lateness p99 exceeds 1 ms is flagged GENERATOR BEHIND: its figures
-are not the server's. Files: rate_raw.csv, rate_probes.csv, rate_summary.csv. The default takes
-about 100 s here; for a bigger run:
---experiment rate --duration 3 --load 0.25,0.5,0.75,0.9,1,1.1,1.25,1.5,2.
+rate: open loop, per target at its largest --workers value (the core count by default), at
+--rate-n (a tenth of --n by default), for the representative strategies (/cycle, /cycle_sleep,
+/thread, /rayon, /bounded, /jobs; any with --strategy): a fresh server per visit, verified, T1
+measured, then one step per --load (fraction of the capacity, threads ÷ T1: executor threads
+for inline and yielding handlers, cores for the others) or --rate (requests/s): requests sent at
+constant intervals (as wrk2, or --arrivals poisson) until at least --step-answers requests
+(within --duration and --step-cap) after a warm-up, each timed from its scheduled send time (no
+coordinated omission), with a /health probe beside it; the server is idle before each step,
+its --max-queue and --max-background set to C (so that bounded strategies can shed within a
+step). At most --max-in-flight requests wait; the rest are refused by the generator (its errors,
+not the server's). A step whose send lateness p99 exceeds 1 ms is flagged GENERATOR BEHIND: its
+figures are not the server's. Files: rate_raw.csv, rate_probes.csv, rate_summary.csv. The
+default takes about two minutes here; for a bigger run:
+--experiment rate --step-answers 2000 --load 0.25,0.5,0.75,0.9,1,1.1,1.25,1.5,2.
 queue: /queue on a Redis broker (bench-runner's own redis-server from PATH, or --broker), per
 target at its largest --workers value, R passes: each visit a fresh server, then bursts of 4 × C
 jobs sent at once on /jobs and on /queue with each --queue-workers count of queue-worker
@@ -274,7 +276,7 @@ pub struct Cli {
     pub server_arg: Vec<String>,
 
     /// Rate experiment: offered loads, as fractions of the pair's capacity (threads ÷ T1),
-    /// comma-separated, any order [default: 0.5,0.9,1.2,1.5; 0.5,1.5 with --quick].
+    /// comma-separated, any order [default: 0.25,0.5,0.75,1,1.25,1.5,2; 0.5,1.5 with --quick].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_positive,
           allow_negative_numbers = true, conflicts_with = "rate", help_heading = "Rate experiment")]
     pub load: Vec<f64>,
@@ -285,10 +287,25 @@ pub struct Cli {
           allow_negative_numbers = true, help_heading = "Rate experiment")]
     pub rate: Vec<f64>,
 
-    /// Rate experiment: measured time of each step, in seconds, after a warm-up of a tenth of
-    /// it (at least 50 ms) on the same schedule [default: 0.2, as with --quick].
+    /// Rate experiment: shortest measured time of each step, in seconds, after a warm-up of a
+    /// tenth of it (at least 50 ms) on the same schedule [default: 0.1, as with --quick].
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true, help_heading = "Rate experiment")]
     pub duration: Option<Duration>,
+
+    /// Rate experiment: each step is measured until it has sent at least this many requests,
+    /// within --duration and --step-cap [default: 500; 100 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Rate experiment")]
+    pub step_answers: Option<u64>,
+
+    /// Rate experiment: longest measured time of each step, in seconds, whatever it has sent.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true, default_value = "2", help_heading = "Rate experiment")]
+    pub step_cap: Duration,
+
+    /// Rate experiment: the kernel size of its requests [default: a tenth of --n, at least 1:
+    /// 500 answers a step at a quarter of the capacity take 0.7 s at 10^6 on 2 cores, 7 s at
+    /// 10^7].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Rate experiment")]
+    pub rate_n: Option<u64>,
 
     /// Rate experiment: how requests are spaced: `constant` intervals (as wrk2: the same
     /// schedule for every pair) or `poisson` arrivals drawn from --seed (as independent users
@@ -506,7 +523,7 @@ impl Cli {
                 .filter(|e| self.experiment.contains(&ExperimentChoice::One(*e)))
                 .collect()
         };
-        let rate = RatePlan::new(
+        let mut rate = RatePlan::new(
             if self.rate.is_empty() {
                 Steps::Load(self.load.clone())
             } else {
@@ -518,6 +535,11 @@ impl Cli {
             self.arrivals,
             self.seed,
         );
+        if let Some(answers) = self.step_answers {
+            rate.answers = answers;
+        }
+        rate.cap = self.step_cap.max(rate.duration);
+        rate.n = self.rate_n;
         let mut queue_workers: Vec<usize> = if self.queue_workers.is_empty() {
             vec![1, 2]
         } else {

@@ -43,15 +43,15 @@ impl ClientKind {
         }
     }
 
-    /// A new client with its own connection pool. `connections` sizes surf's per-host pool
-    /// (hyper's and reqwest's are unbounded); `timeout` bounds every request.
+    /// A new client with its own connection pool. `connections` bounds hyper's and surf's
+    /// connections per host (reqwest's are unbounded); `timeout` bounds every request.
     pub fn build(
         self,
         timeout: Duration,
         connections: usize,
     ) -> Result<Arc<dyn HttpClient>, ClientError> {
         Ok(match self {
-            ClientKind::Hyper => Arc::new(HyperClient::new(timeout)),
+            ClientKind::Hyper => Arc::new(HyperClient::new(timeout, connections)),
             ClientKind::Reqwest => Arc::new(ReqwestClient::new(timeout)?),
             ClientKind::Surf => Arc::new(SurfClient::new(timeout, connections)?),
         })
@@ -61,17 +61,19 @@ impl ClientKind {
 /// hyper's HTTP/1 connections as a [`HttpClient`]: one request at a time per connection
 /// (no pipelining), a connection taken from the idle ones of the request's origin or opened
 /// (`TCP_NODELAY`) when none is idle, and given back once its answer is read whole. At most
-/// [`MAX_CONNECTING`] connections of an origin are being opened at once; a request that finds
-/// none idle and no room waits for the first connection freed or opened (its wait is part of
-/// its latency). Each connection's task runs on the runtime that opened it, so a client is
-/// used on one runtime (bench-runner builds one per runtime: the generator's, the probe's, the
-/// main one). No URL crate, no timer but the timeout, no header it does not need.
+/// `max` connections per origin are open, and at most [`MAX_CONNECTING`] being opened; a
+/// request that finds none idle and no room waits for the first connection freed or opened
+/// (its wait is part of its latency, as a proxy's pool would make it). Each connection's task
+/// runs on the runtime that opened it, so a client is used on one runtime (bench-runner builds
+/// one per runtime: the generator's, the probe's, the main one). No URL crate, no timer but
+/// the timeout, no header it does not need.
 #[derive(Debug)]
 pub struct HyperClient {
     timeout: Duration,
+    max: usize,
     /// Per origin (`host:port`).
     origins: Mutex<HashMap<String, Origin>>,
-    /// Told whenever a connection is given back or a connection attempt ends.
+    /// Told whenever a connection is given back, closed or opened, or an attempt fails.
     freed: tokio::sync::Notify,
 }
 
@@ -82,10 +84,12 @@ pub struct HyperClient {
 /// p99 of `/health` read 1 s.
 pub const MAX_CONNECTING: usize = 4;
 
-/// One origin's idle connections (the most recently used last) and attempts in progress.
+/// One origin's idle connections (the most recently used last) and how many it has in all
+/// (idle, in use or being opened) and being opened.
 #[derive(Debug, Default)]
 struct Origin {
     idle: Vec<Sender>,
+    live: usize,
     connecting: usize,
 }
 
@@ -100,11 +104,35 @@ enum Taken {
     Open,
 }
 
+/// A connection lent to one request: given back when dropped if its answer was read whole
+/// and the server keeps it open, else closed (and its place freed).
+struct Lease<'c> {
+    client: &'c HyperClient,
+    origin: &'c str,
+    sender: Option<Sender>,
+    done: bool,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let mut origins = self.client.origins();
+        let o = origins.entry(self.origin.to_owned()).or_default();
+        match self.sender.take() {
+            Some(sender) if self.done && !sender.is_closed() => o.idle.push(sender),
+            _ => o.live = o.live.saturating_sub(1),
+        }
+        drop(origins);
+        self.client.freed.notify_one();
+    }
+}
+
 impl HyperClient {
-    /// A client whose every request gives up after `timeout`.
-    pub fn new(timeout: Duration) -> HyperClient {
+    /// A client whose every request gives up after `timeout`, with at most `max` connections
+    /// per origin (at least 1).
+    pub fn new(timeout: Duration, max: usize) -> HyperClient {
         HyperClient {
             timeout,
+            max: max.max(1),
             origins: Mutex::new(HashMap::new()),
             freed: tokio::sync::Notify::new(),
         }
@@ -125,12 +153,14 @@ impl HyperClient {
                 let mut origins = self.origins();
                 let o = origins.entry(origin.to_owned()).or_default();
                 while let Some(sender) = o.idle.pop() {
-                    // A connection the server closed while it was idle is dropped.
                     if !sender.is_closed() {
                         return Taken::Idle(sender);
                     }
+                    // The server closed it while it was idle.
+                    o.live -= 1;
                 }
-                if o.connecting < MAX_CONNECTING {
+                if o.live < self.max && o.connecting < MAX_CONNECTING {
+                    o.live += 1;
                     o.connecting += 1;
                     return Taken::Open;
                 }
@@ -139,19 +169,34 @@ impl HyperClient {
         }
     }
 
-    /// An idle connection to `origin`, or a new one.
-    async fn connection(&self, origin: &str) -> Result<Sender, ClientError> {
-        match self.take(origin).await {
-            Taken::Idle(sender) => Ok(sender),
+    /// An idle connection to `origin`, or a new one, lent to one request.
+    async fn lease<'c>(&'c self, origin: &'c str) -> Result<Lease<'c>, ClientError> {
+        let sender = match self.take(origin).await {
+            Taken::Idle(sender) => Some(sender),
             Taken::Open => {
+                // Counted in `live` from here: a failed attempt frees its place on drop.
+                let mut lease = Lease {
+                    client: self,
+                    origin,
+                    sender: None,
+                    done: false,
+                };
                 let opened = Self::open(origin).await;
                 if let Some(o) = self.origins().get_mut(origin) {
                     o.connecting -= 1;
                 }
+                // Room for another attempt.
                 self.freed.notify_one();
-                opened
+                lease.sender = Some(opened?);
+                return Ok(lease);
             }
-        }
+        };
+        Ok(Lease {
+            client: self,
+            origin,
+            sender,
+            done: false,
+        })
     }
 
     async fn open(origin: &str) -> Result<Sender, ClientError> {
@@ -193,7 +238,10 @@ impl HyperClient {
             .header(hyper::header::HOST, authority.as_str())
             .body(Empty::<Bytes>::new())
             .map_err(|e| ClientError::Other(e.to_string()))?;
-        let mut sender = self.connection(&origin).await?;
+        let mut lease = self.lease(&origin).await?;
+        let Some(sender) = lease.sender.as_mut() else {
+            return Err(ClientError::Connection(format!("{url}: no connection")));
+        };
         sender
             .ready()
             .await
@@ -219,13 +267,11 @@ impl HyperClient {
             .await
             .map_err(|e| ClientError::Connection(format!("{url}: reading the body: {e}")))?
             .to_bytes();
+        // Read whole: the connection can serve the next request.
+        lease.done = true;
+        drop(lease);
         let body = String::from_utf8(body.to_vec())
             .map_err(|e| ClientError::Other(format!("{url}: the body is not UTF-8: {e}")))?;
-        // Back to the idle ones, unless the server is closing it.
-        if !sender.is_closed() {
-            self.origins().entry(origin).or_default().idle.push(sender);
-            self.freed.notify_one();
-        }
         Ok(HttpResponse {
             status,
             body,
@@ -400,12 +446,12 @@ mod tests {
     }
 
     /// hyper's pool reuses a connection for requests one after another, opens one per
-    /// request in flight when they overlap, and answers them all.
+    /// request in flight when they overlap, up to its bound, and answers them all.
     #[tokio::test]
     async fn the_hyper_pool_reuses_its_connections() {
         use std::sync::atomic::Ordering;
         let (url, accepted) = counting_server(Duration::ZERO);
-        let client = HyperClient::new(Duration::from_secs(5));
+        let client = HyperClient::new(Duration::from_secs(5), 12);
         for _ in 0..10 {
             let r = client.get(&url).await.expect("answer");
             assert_eq!((r.status, r.body.as_str()), (200, "ok"));
@@ -417,8 +463,9 @@ mod tests {
         let all = futures::future::join_all((0..12).map(|_| client.get(&url))).await;
         assert!(all.iter().all(|r| matches!(r, Ok(r) if r.status == 200)));
         assert_eq!(accepted.load(Ordering::SeqCst), 12);
-        // Then reused: no new connection for the next 12.
-        let again = futures::future::join_all((0..12).map(|_| client.get(&url))).await;
+        // Then reused, and bounded: 24 at once go over the same 12 connections, the last 12
+        // waiting for one, and are all answered.
+        let again = futures::future::join_all((0..24).map(|_| client.get(&url))).await;
         assert!(again.iter().all(|r| r.is_ok()));
         assert_eq!(accepted.load(Ordering::SeqCst), 12);
     }

@@ -139,22 +139,33 @@ impl Plan {
     }
 }
 
-/// Default `--load`: fractions of the capacity, from well below it to half again above. Four
-/// steps only, to fit the budget (see [`DEFAULT_DURATION`]).
-pub const DEFAULT_LOADS: [f64; 4] = [0.5, 0.9, 1.2, 1.5];
+/// Default `--load`: fractions of the capacity around it, from a quarter to twice (issue
+/// 24's points, less 0.9 and 1.1, to fit the budget: see [`DEFAULT_ANSWERS`]).
+pub const DEFAULT_LOADS: [f64; 7] = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0];
 /// `--load` with `--quick`: one step below the capacity, one above.
 pub const QUICK_LOADS: [f64; 2] = [0.5, 1.5];
-/// Default `--duration`: short steps, so that the default matrix (41 pairs × 4 steps, each
-/// with its warm-up, drain and idle wait: ~2.5 s per pair) fits in about 100 s here; at 10^7
-/// that is still ~40-100 requests per step at capacity on 2 cores (a p99 near the maximum).
-pub const DEFAULT_DURATION: Duration = Duration::from_millis(200);
+/// Default `--step-answers`: a step is measured until it has sent at least this many requests
+/// (its p99 then rests on 500 answers, five beyond it, not on its maximum), within
+/// [`DEFAULT_STEP_CAP`]. At the rate experiment's n (a tenth of the batch's: about 0.6 ms)
+/// the default run's 30 pairs × 7 steps fit in about two minutes here; at the batch's n, 500
+/// answers at a quarter of the capacity would take 8 s a step.
+pub const DEFAULT_ANSWERS: u64 = 500;
+/// `--step-answers` with `--quick`.
+pub const QUICK_ANSWERS: u64 = 100;
+/// Default `--step-cap`: the longest measured time of a step, whatever it has sent.
+pub const DEFAULT_STEP_CAP: Duration = Duration::from_secs(2);
+/// Default `--duration`: the shortest measured time of a step, whatever it has sent.
+pub const DEFAULT_DURATION: Duration = Duration::from_millis(100);
 /// `--duration` with `--quick`.
-pub const QUICK_DURATION: Duration = Duration::from_millis(200);
-/// The shortest warm-up of a step (otherwise a tenth of `--duration`).
+pub const QUICK_DURATION: Duration = Duration::from_millis(100);
+/// The shortest warm-up of a step (otherwise a tenth of its measured time).
 pub const MIN_WARMUP: Duration = Duration::from_millis(50);
-/// Default `--max-in-flight`: far above what a server at 1.5 × its capacity accumulates in a
-/// default step (~70), so a refusal means the server stopped answering.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+/// The rate experiment's n without `--rate-n`: the run's n divided by this (at least 1).
+pub const RATE_N_DIVISOR: u64 = 10;
+/// Default `--max-in-flight`: far above what a server at twice its capacity accumulates in a
+/// default step (its backlog grows by the capacity each second: about 450 requests over a
+/// step of 0.15 s at 3,000 requests/s), so a refusal means the server stopped answering.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 
 /// What the steps are expressed in.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,10 +201,16 @@ impl Arrivals {
 pub struct RatePlan {
     /// The offered loads or rates, ascending, each once.
     pub steps: Steps,
-    /// Measured time of each step.
+    /// Shortest measured time of a step (`--duration`).
     pub duration: Duration,
-    /// Warm-up before it, on the same schedule.
-    pub warmup: Duration,
+    /// Least requests a step's measured part sends, unless [`RatePlan::cap`] ends it first
+    /// (`--step-answers`).
+    pub answers: u64,
+    /// Longest measured time of a step (`--step-cap`; never below `duration`).
+    pub cap: Duration,
+    /// Kernel size of the rate experiment's requests (`--rate-n`); `None`: the run's n ÷
+    /// [`RATE_N_DIVISOR`].
+    pub n: Option<u64>,
     /// Most requests outstanding at once.
     pub max_in_flight: usize,
     /// How the requests are spaced.
@@ -234,11 +251,39 @@ impl RatePlan {
         RatePlan {
             steps,
             duration,
-            warmup: (duration / 10).max(MIN_WARMUP),
+            answers: if quick {
+                QUICK_ANSWERS
+            } else {
+                DEFAULT_ANSWERS
+            },
+            cap: DEFAULT_STEP_CAP.max(duration),
+            n: None,
             max_in_flight,
             arrivals,
             seed,
         }
+    }
+
+    /// The measured time of a step offered `rate` requests per second: long enough for
+    /// [`RatePlan::answers`] requests, within `duration`..`cap`.
+    pub fn measured(&self, rate: f64) -> Duration {
+        let wanted = if rate > 0.0 {
+            Duration::try_from_secs_f64(self.answers as f64 / rate).unwrap_or(self.cap)
+        } else {
+            self.cap
+        };
+        wanted.clamp(self.duration, self.cap.max(self.duration))
+    }
+
+    /// The warm-up before a measured time of `measured`, on the same schedule: a tenth of it,
+    /// at least [`MIN_WARMUP`].
+    pub fn warmup(measured: Duration) -> Duration {
+        (measured / 10).max(MIN_WARMUP)
+    }
+
+    /// The rate experiment's kernel size in a run of kernel size `run_n`.
+    pub fn n(&self, run_n: u64) -> u64 {
+        self.n.unwrap_or((run_n / RATE_N_DIVISOR).max(1))
     }
 
     /// How many steps each pair runs (one per pass).

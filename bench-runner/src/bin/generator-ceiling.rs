@@ -21,7 +21,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use bench_runner::client::ClientKind;
 use bench_runner::experiments::rate;
-use bench_runner::harness::generator::Generator;
+use bench_runner::harness::generator::{CONNECTIONS, Generator};
 use bench_runner::servers::{self, ServerSource};
 use bench_runner::settings::{Arrivals, RatePlan, Steps};
 use bench_runner::targets::TARGETS;
@@ -118,8 +118,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(10);
     let cap = args.max_in_flight;
     let kind = args.client;
-    let generator =
-        Generator::start(Arc::new(move || kind.build(timeout, cap))).map_err(anyhow::Error::msg)?;
+    let generator = Generator::start(Arc::new(move || kind.build(timeout, cap.min(CONNECTIONS))))
+        .map_err(anyhow::Error::msg)?;
     let plan = RatePlan::new(
         Steps::Rate(args.rates.clone()),
         Some(Duration::from_secs_f64(args.duration)),

@@ -40,7 +40,7 @@ use results_format::{RATE_PROBES, RATE_RAW, RATE_SUMMARY};
 
 use crate::harness::bench::{self, Bench, Session};
 use crate::harness::console::Console;
-use crate::harness::generator::{Answer, Call, Generator};
+use crate::harness::generator::{Answer, CONNECTIONS, Call, Generator};
 use crate::harness::http::{self, Outcome, RequestError};
 use crate::harness::output::Row;
 use crate::harness::pacing::{Dispatch, Schedule};
@@ -240,6 +240,7 @@ impl RatePair {
             verification: None,
             t1: None,
             kernel: plan.kernel.name(),
+            // The rate experiment's own (rate_plan).
             n: plan.n,
             steps: vec![],
             failure: None,
@@ -345,7 +346,7 @@ pub async fn run(
     };
     // Its own thread, runtime and client: a pool as large as the cap (surf's is bounded).
     let (kind, timeout, cap) = (settings.client, plan.request_timeout, rate.max_in_flight);
-    let generator = Generator::start(Arc::new(move || kind.build(timeout, cap)))
+    let generator = Generator::start(Arc::new(move || kind.build(timeout, cap.min(CONNECTIONS))))
         .map_err(anyhow::Error::msg)
         .context("starting the rate experiment's generator")?;
     let subjects = subjects(settings, binaries);
@@ -355,6 +356,8 @@ pub async fn run(
         // Every request asks for the same n: /cached would answer all but the first from its
         // cache. It is measured in the batch experiment, with keys chosen for it.
         .filter(|(_, s)| !s.caches_answers())
+        // Without --strategy, the representative set only: the budget of 500 answers a step.
+        .filter(|(_, s)| settings.strategies_asked || REPRESENTATIVE.contains(s))
         .collect();
     // One step per visit: as many passes as steps, each pair's steps in an order of its own.
     let passes = Passes {
@@ -363,14 +366,16 @@ pub async fn run(
     };
     println!(
         "rate: {} pairs in {} passes (seed {}), one step per visit in an order shuffled per \
-         pair: n = {}, steps of {:?} after {:?} of warm-up at {steps}, {} arrivals, at most {} \
-         in flight, probe every {:?}; generator: one {} thread, client {}",
+         pair: n = {}, steps of at least {} requests ({:?} to {:?}, after a tenth of it of \
+         warm-up) at {steps}, {} arrivals, at most {} in flight, probe every {:?}; generator: \
+         one {} thread, client {}",
         pairs.len(),
         passes.count,
         passes.seed,
-        plan.n,
+        rate.n(plan.n),
+        rate.answers,
         rate.duration,
-        rate.warmup,
+        rate.cap,
         rate.arrivals.name(),
         rate.max_in_flight,
         plan.probe_interval,
@@ -380,7 +385,7 @@ pub async fn run(
     let console = Console::new((pairs.len() * passes.count as usize) as u64);
     let mut all: Vec<RatePair> = pairs
         .iter()
-        .map(|(subject, strategy)| subject.new_pair(bench, *strategy))
+        .map(|(subject, strategy)| subject.new_pair(bench, rate, *strategy))
         .collect();
     let mut interrupted = false;
     for (slot, i) in passes.visits(pairs.len()) {
@@ -448,6 +453,21 @@ pub async fn run(
     Ok(ExperimentRun::tally(files, outcomes).cut_short(interrupted, cut))
 }
 
+/// The strategies the rate experiment measures without `--strategy`: one of each way of
+/// running the work (inline, yielding, a thread each, the CPU pool, the bounded pool, the job
+/// store), so that 500 answers a step fit `make all-bench`'s budget. `/generator` is `/cycle`'s
+/// machine code, `/block_in_place` runs on tokio only, `/background` answers before its work is
+/// done and `/queue` adds the broker's hop (its own experiment measures it): `--strategy`
+/// measures them.
+pub const REPRESENTATIVE: [Strategy; 6] = [
+    Strategy::Cycle,
+    Strategy::CycleSleep,
+    Strategy::Thread,
+    Strategy::Rayon,
+    Strategy::Bounded,
+    Strategy::Jobs,
+];
+
 /// A server the rate experiment measures.
 #[derive(Debug)]
 enum Subject<'a> {
@@ -463,8 +483,8 @@ enum Subject<'a> {
 
 impl Subject<'_> {
     /// The pair's record before its first visit (not applicable if the runtime cannot run it).
-    fn new_pair(&self, bench: &Bench, strategy: Strategy) -> RatePair {
-        let plan = bench.plan();
+    fn new_pair(&self, bench: &Bench, rate: &RatePlan, strategy: Strategy) -> RatePair {
+        let plan = &rate_plan(bench, rate);
         match self {
             Subject::Ours {
                 target, workers, ..
@@ -591,7 +611,7 @@ async fn measure_at(
     step: usize,
     log: &dyn Log,
 ) -> Result<(), String> {
-    let plan = *bench.plan();
+    let plan = rate_plan(bench, rate);
     let strategy = p.strategy;
     let first = p.verification.is_none();
     if first {
@@ -692,7 +712,7 @@ async fn run_step(
     strategy: Strategy,
     offered: f64,
 ) -> Result<Step, String> {
-    let plan: Plan = *bench.plan();
+    let plan = rate_plan(bench, rate);
     let schedule = schedule(rate, offered);
     // No step beside a stopping server.
     bench.settle_previous().await;
@@ -704,7 +724,7 @@ async fn run_step(
     .map_err(|e| format!("probe start-up failed: {e}"))??;
     // A little ahead, so that request 0 is not late by the set-up of the pacing thread.
     let start = Instant::now() + Duration::from_millis(5);
-    let measured_start = start + rate.warmup;
+    let measured_start = start + schedule.warmup();
     let probe = ready.start(measured_start);
     let base = base.to_owned();
     let call: Call = Arc::new(move |client| {
@@ -722,7 +742,7 @@ async fn run_step(
         number: 0,
         load: None,
         offered_rps: offered,
-        duration: rate.duration,
+        duration: schedule.measured(),
         max_in_flight: rate.max_in_flight,
         records: records(&schedule, &dispatched, answers),
         probes,
@@ -734,11 +754,24 @@ async fn run_step(
 }
 
 /// The send times of a step of `plan` offered `rate` requests per second: constant intervals
-/// or Poisson arrivals from the run's seed (`--arrivals`).
+/// or Poisson arrivals from the run's seed (`--arrivals`), measured for
+/// [`RatePlan::measured`] after a warm-up of a tenth of that.
 pub fn schedule(plan: &RatePlan, rate: f64) -> Schedule {
+    let measured = plan.measured(rate);
+    let warmup = RatePlan::warmup(measured);
     match plan.arrivals {
-        Arrivals::Constant => Schedule::new(rate, plan.warmup, plan.duration),
-        Arrivals::Poisson => Schedule::poisson(rate, plan.warmup, plan.duration, plan.seed),
+        Arrivals::Constant => Schedule::new(rate, warmup, measured),
+        Arrivals::Poisson => Schedule::poisson(rate, warmup, measured, plan.seed),
+    }
+}
+
+/// The run's plan with the rate experiment's kernel size ([`RatePlan::n`]): what its warm-up,
+/// T1 and steps ask for.
+fn rate_plan(bench: &Bench, rate: &RatePlan) -> Plan {
+    let plan = *bench.plan();
+    Plan {
+        n: rate.n(plan.n),
+        ..plan
     }
 }
 
@@ -977,7 +1010,9 @@ fn write_summary(w: &mut impl Write, pairs: &[RatePair], timeout: Duration) -> i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::{DEFAULT_DURATION, MIN_WARMUP, QUICK_LOADS};
+    use crate::settings::{
+        DEFAULT_ANSWERS, DEFAULT_DURATION, DEFAULT_STEP_CAP, MIN_WARMUP, QUICK_LOADS,
+    };
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
 
@@ -1040,7 +1075,7 @@ mod tests {
         );
         assert_eq!(
             schedule(&plan, 500.0),
-            Schedule::poisson(500.0, plan.warmup, plan.duration, 1)
+            Schedule::poisson(500.0, MS(100), MS(1000), 1)
         );
         let plan = RatePlan {
             arrivals: Arrivals::Constant,
@@ -1048,7 +1083,7 @@ mod tests {
         };
         assert_eq!(
             schedule(&plan, 500.0),
-            Schedule::new(500.0, plan.warmup, plan.duration)
+            Schedule::new(500.0, MS(100), MS(1000))
         );
     }
 
@@ -1227,8 +1262,28 @@ mod tests {
             1,
         );
         assert_eq!(plan.duration, DEFAULT_DURATION);
-        assert_eq!(plan.warmup, MIN_WARMUP);
         assert_eq!(plan.rates(400.0), [(Some(0.5), 200.0), (Some(1.5), 600.0)]);
+        // A step lasts for 500 requests, within 0.1 s and 2 s; its warm-up is a tenth of it,
+        // at least 50 ms.
+        assert_eq!(plan.answers, DEFAULT_ANSWERS);
+        assert_eq!(plan.measured(1000.0), MS(500));
+        assert_eq!(plan.measured(100_000.0), DEFAULT_DURATION);
+        assert_eq!(plan.measured(10.0), DEFAULT_STEP_CAP);
+        assert_eq!(RatePlan::warmup(MS(1500)), MS(150));
+        assert_eq!(RatePlan::warmup(MS(100)), MIN_WARMUP);
+        let s = schedule(&plan, 1000.0);
+        assert_eq!((s.warmup(), s.measured(), s.len()), (MS(50), MS(500), 550));
+        // Its n: a tenth of the run's, or --rate-n.
+        assert_eq!(plan.n(10_000_000), 1_000_000);
+        assert_eq!(plan.n(5), 1);
+        assert_eq!(
+            RatePlan {
+                n: Some(7),
+                ..plan.clone()
+            }
+            .n(10_000_000),
+            7
+        );
         let plan = RatePlan::new(
             Steps::Rate(vec![50.0]),
             Some(Duration::from_secs(2)),
@@ -1238,7 +1293,9 @@ mod tests {
             1,
         );
         assert_eq!(plan.rates(400.0), [(None, 50.0)]);
-        assert_eq!(plan.warmup, MS(200));
+        // A --duration above the cap raises the cap: every step lasts it.
+        assert_eq!(plan.measured(50.0), Duration::from_secs(2));
+        assert_eq!(plan.measured(1e6), Duration::from_secs(2));
         let quick = RatePlan::new(Steps::Load(vec![]), None, 10, true, Arrivals::Constant, 1);
         assert_eq!(quick.steps, Steps::Load(QUICK_LOADS.to_vec()));
         assert_eq!(capacity_rps(2, MS(5)), Some(400.0));

@@ -54,6 +54,15 @@ pub struct Answer {
     pub error: Option<RequestError>,
 }
 
+/// Most connections the generator's client opens to a server (its `connections`): a request
+/// due while all are busy waits for one, its wait counted in its latency, as behind a proxy's
+/// pool. Without a bound, a server whose executor was busy (a current-thread runtime running
+/// kernels inline) accepted nothing while the generator kept opening connections for its
+/// backlog: past the listen queue the kernel dropped them, and the retries after its 1 s timer
+/// made the step's p99 read 1 s. 64, as wrk's `-c64`: below the listen queue of 128 that std
+/// and mio (so tokio) give every server here.
+pub const CONNECTIONS: usize = 64;
+
 /// The generator's thread with its current-thread runtime and its client; started once and
 /// reused for every step. Dropped, it tells the thread to end (requests still in flight are
 /// dropped with its runtime).

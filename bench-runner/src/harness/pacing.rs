@@ -79,6 +79,11 @@ impl Schedule {
         self.warmup
     }
 
+    /// The measured part's length (after the warm-up).
+    pub fn measured(&self) -> Duration {
+        self.end - self.warmup
+    }
+
     /// Send time of request k, from the step's start (the end, for k past the last).
     pub fn offset(&self, k: u64) -> Duration {
         match &self.sends {

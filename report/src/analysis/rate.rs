@@ -181,9 +181,10 @@ pub fn pair_steps(r: &RateResults) -> Vec<PairSteps> {
 }
 
 /// The run's steps, counted: how many, how many left out because the generator fell behind
-/// (and its worst lateness p99 among them), and in how many kept steps p99 is below the
-/// maximum (with fewer than 100 answers a nearest-rank p99 is the maximum).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// (and its worst lateness p99 among them), in how many kept steps p99 is below the maximum
+/// (with fewer than 100 answers a nearest-rank p99 is the maximum), the fewest requests a step
+/// sent, and the work every request asked for.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct StepTally {
     /// Measured steps.
     pub steps: usize,
@@ -195,6 +196,10 @@ pub struct StepTally {
     pub with_latency: usize,
     /// Of those, steps whose p99 is below the maximum.
     pub p99_below_max: usize,
+    /// The fewest requests a measured step scheduled.
+    pub fewest_scheduled: Option<u64>,
+    /// The kernel and its size, when every step asked for the same.
+    pub work: Option<(String, u64)>,
 }
 
 /// The tally of every measured step of `r`.
@@ -205,6 +210,9 @@ pub fn tally(r: &RateResults) -> StepTally {
             continue;
         }
         t.steps += 1;
+        if let Some(s) = row.scheduled {
+            t.fewest_scheduled = Some(t.fewest_scheduled.map_or(s, |f: u64| f.min(s)));
+        }
         if row.behind() {
             t.behind += 1;
             if let Some(late) = row.late_us_p99 {
@@ -219,5 +227,16 @@ pub fn tally(r: &RateResults) -> StepTally {
             }
         }
     }
+    let works: std::collections::BTreeSet<(String, u64)> = r
+        .pairs
+        .iter()
+        .flatten()
+        .filter(|row| row.result == RESULT_OK && row.step > 0)
+        .filter_map(|row| row.kernel.clone().zip(row.n))
+        .collect();
+    t.work = match works.len() {
+        1 => works.into_iter().next(),
+        _ => None,
+    };
     t
 }

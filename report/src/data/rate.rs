@@ -38,6 +38,12 @@ pub struct RateRow {
     pub load: Option<f64>,
     /// Requests per second offered.
     pub offered_rps: Option<f64>,
+    /// The kernel's name.
+    #[serde(default)]
+    pub kernel: Option<String>,
+    /// Kernel size of every request of the pair.
+    #[serde(default)]
+    pub n: Option<u64>,
     /// Requests scheduled in the measured part.
     pub scheduled: Option<u64>,
     /// Refused by the generator.

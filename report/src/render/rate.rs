@@ -128,9 +128,17 @@ fn tally_line(t: &StepTally) -> String {
             worst.map_or(String::new(), |w| format!(", up to {w:.2} ms"))
         ),
     };
+    let work = match (&t.work, t.fewest_scheduled) {
+        (Some((kernel, n)), Some(fewest)) => format!(
+            "Every request asked for {kernel} of n = {n}; every step sent at least {fewest} \
+             requests. "
+        ),
+        (None, Some(fewest)) => format!("Every step sent at least {fewest} requests. "),
+        _ => String::new(),
+    };
     format!(
-        "{excluded} p99 below the maximum in {} of {} steps (a nearest-rank p99 of fewer than \
-         100 answers is the maximum).\n\n",
+        "{work}{excluded} p99 below the maximum in {} of {} steps (a nearest-rank p99 of fewer \
+         than 100 answers is the maximum).\n\n",
         t.p99_below_max, t.with_latency
     )
 }
@@ -551,6 +559,8 @@ mod tests {
             step,
             load: Some(load),
             offered_rps: Some(load * 400.0),
+            kernel: Some("sum-squares".into()),
+            n: Some(1_000_000),
             scheduled: Some(100),
             refused: Some(0),
             verified: Some(100 - shed),
@@ -623,14 +633,24 @@ mod tests {
                 worst_late_ms: Some(2.5),
                 with_latency: 3,
                 p99_below_max: 2,
+                fewest_scheduled: Some(100),
+                work: Some(("sum-squares".into(), 1_000_000)),
             }
         );
         assert_eq!(
             tally_line(&t),
-            "1 of 3 steps excluded from knees and verdicts: the generator fell behind (send \
-             lateness p99 above 1 ms, up to 2.50 ms). p99 below the maximum in 2 of 3 steps (a \
-             nearest-rank p99 of fewer than 100 answers is the maximum).\n\n"
+            "Every request asked for sum-squares of n = 1000000; every step sent at least 100 \
+             requests. 1 of 3 steps excluded from knees and verdicts: the generator fell behind \
+             (send lateness p99 above 1 ms, up to 2.50 ms). p99 below the maximum in 2 of 3 \
+             steps (a nearest-rank p99 of fewer than 100 answers is the maximum).\n\n"
         );
+        // Two sizes in one run: no single n to state.
+        let mut other = row(1, 0.5, 6.0, 0);
+        other.n = Some(7);
+        let r = RateResults {
+            pairs: vec![vec![row(1, 0.5, 6.0, 0)], vec![other]],
+        };
+        assert_eq!(tally(&r).work, None);
     }
 
     #[test]
