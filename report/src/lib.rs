@@ -55,9 +55,9 @@
 //!     and overload behaviour per pair (from [`analysis::rate`]), latency and goodput against
 //!     offered load.
 //!   - [`render::cache`]: "Answers that repeat: /cached" (the batch experiment's cache.csv,
-//!     when present), rendered from [`analysis::cache`]' facts: per setting, each key mix's
-//!     kernels computed, batch time, request and probe p99 against the hit ratio counted,
-//!     beside `/rayon`.
+//!     when present), rendered from [`analysis::cache`]' facts: one table of the key mixes
+//!     (hit ratio asked and counted, kernels computed and coalesced per round) and one of each
+//!     setting's batch time, request and probe p99 per mix, beside `/rayon`.
 //!   - [`render::queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`),
 //!     rendered from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to
 //!     result minus `/jobs`', from the sizes and batch experiments), the scale-out with 1, 2…

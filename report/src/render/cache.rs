@@ -1,9 +1,10 @@
-//! "Answers that repeat: /cached" (when the run has cache.csv): per setting, `/cached` at each
-//! key mix beside `/rayon`: kernels computed per round, batch time, request and probe p99,
-//! against the hit ratio the server counted. Rendered from [`crate::analysis::cache`]'s facts
+//! "Answers that repeat: /cached" (when the run has cache.csv): one table of the key mixes
+//! (hit ratio asked and counted, kernels computed and requests coalesced per round, over the
+//! settings), one of each setting's batch time, request and probe p99 per mix beside `/rayon`. Rendered from [`crate::analysis::cache`]'s facts
 //! only; a run without `/cached` gets one line saying it was not measured.
 
-use crate::analysis::cache::{Baseline, CacheSetting, MixFact};
+use crate::analysis::cache::{CacheSetting, MixFact};
+use crate::analysis::stats::bounds;
 use crate::render::format::{pct, sig3};
 
 /// The section; a line saying `/cached` was not measured when `settings` is empty.
@@ -22,32 +23,116 @@ pub fn markdown(settings: &[CacheSetting]) -> String {
          one computation. **identical**: the batch's C requests all ask for one n not asked \
          before (the Python demo's batch: they miss together, and coalesce). **hit h**: each \
          request asks, with probability h, for an n computed before the round, otherwise for \
-         one of its own. *hits* is the ratio the server counted (`/stats`), not the one asked. \
-         `/rayon` beside it computes every request. Times in ms; p99 of every round's requests \
-         (probes) pooled.\n\n",
+         one of its own. *hits counted* is the ratio the server counted (`/stats`). `/rayon` \
+         beside it computes every request.\n\n",
     );
-    for setting in settings {
-        s.push_str(&table(setting));
-    }
+    s.push_str(&mixes(settings));
+    s.push_str(&times(settings));
     s
 }
 
-fn table(setting: &CacheSetting) -> String {
-    let workers = match setting.workers {
-        Some(1) => "1 worker".to_owned(),
-        Some(w) => format!("{w} workers"),
-        None => "external".to_owned(),
-    };
-    let mut s = format!(
-        "**{} ({}), {workers}**, C = {}\n\n| mix | hits asked | hits counted | kernels computed / round | coalesced / round | batch | request p99 | probe p99 | rounds |\n|---|---|---|---|---|---|---|---|---|\n",
-        setting.target, setting.label, setting.concurrency
-    );
-    for m in &setting.mixes {
-        s.push_str(&mix_row(m));
+/// The mixes' names, in the first setting's order, then any a later setting adds.
+fn mix_names(settings: &[CacheSetting]) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for m in settings.iter().flat_map(|s| &s.mixes) {
+        if !names.contains(&m.mix.as_str()) {
+            names.push(&m.mix);
+        }
     }
-    match &setting.rayon {
-        Some(b) => s.push_str(&rayon_row(b)),
-        None => s.push_str("| /rayon | not measured | | | | | | | |\n"),
+    names
+}
+
+/// The mixes in `settings` named `mix`.
+fn of_mix<'a>(settings: &'a [CacheSetting], mix: &'a str) -> impl Iterator<Item = &'a MixFact> {
+    settings
+        .iter()
+        .flat_map(|s| &s.mixes)
+        .filter(move |m| m.mix == mix)
+}
+
+/// `v`, or `lo – hi` when the settings differ; `–` when none has it.
+fn over(xs: impl IntoIterator<Item = Option<f64>>, f: impl Fn(f64) -> String) -> String {
+    match bounds(xs.into_iter().flatten()) {
+        None => "–".to_owned(),
+        Some((lo, hi)) if f(lo) == f(hi) => f(lo),
+        Some((lo, hi)) => format!("{} – {}", f(lo), f(hi)),
+    }
+}
+
+/// What each mix asked and what the server did, over the settings.
+fn mixes(settings: &[CacheSetting]) -> String {
+    let mut s = String::from(
+        "| mix | hits asked | hits counted | kernels computed / round | coalesced / round | rounds |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for name in mix_names(settings) {
+        let ms: Vec<&MixFact> = of_mix(settings, name).collect();
+        let rounds = over(ms.iter().map(|m| Some(m.rounds as f64)), |v| {
+            format!("{v:.0}")
+        });
+        s.push_str(&format!(
+            "| /cached {name} | {} | {} | {} | {} | {rounds} |\n",
+            over(ms.iter().map(|m| m.asked), pct),
+            over(ms.iter().map(|m| m.measured), pct),
+            over(ms.iter().map(|m| m.computed_per_round), sig3),
+            over(ms.iter().map(|m| m.coalesced_per_round), sig3),
+        ));
+    }
+    let rayon: Vec<Option<f64>> = settings
+        .iter()
+        .map(|s| s.rayon.map(|b| b.computed_per_round))
+        .collect();
+    s.push_str(&format!(
+        "| /rayon | – | – | {} | – | |\n\n",
+        over(rayon, sig3)
+    ));
+    s
+}
+
+/// `batch / request p99 / probe p99` per setting and mix.
+fn times(settings: &[CacheSetting]) -> String {
+    let names = mix_names(settings);
+    let mut s = String::from(
+        "Batch / request p99 / probe p99 (ms; p99 of every round's requests, probes, pooled):\n\n\
+         | setting |",
+    );
+    for n in &names {
+        s.push_str(&format!(" {n} |"));
+    }
+    s.push_str(" /rayon |\n|---|");
+    s.push_str(&"---|".repeat(names.len() + 1));
+    s.push('\n');
+    let three = |b: Option<f64>, l: Option<f64>, p: Option<f64>| {
+        format!("{} / {} / {}", cell(b, sig3), cell(l, sig3), cell(p, sig3))
+    };
+    for setting in settings {
+        let workers = match setting.workers {
+            Some(w) => format!(" ×{w}"),
+            None => " (external)".to_owned(),
+        };
+        s.push_str(&format!("| {}{workers} |", setting.target));
+        for n in &names {
+            let c = setting.mixes.iter().find(|m| m.mix == *n).map_or_else(
+                || "–".to_owned(),
+                |m| {
+                    let errors = if m.errors > 0 {
+                        format!(" ({} not verified)", m.errors)
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "{}{errors}",
+                        three(m.batch_ms, m.latency_p99_ms, m.probe_p99_ms)
+                    )
+                },
+            );
+            s.push_str(&format!(" {c} |"));
+        }
+        let r = setting.rayon.map_or_else(
+            || "not measured".to_owned(),
+            |b| three(b.batch_ms, b.latency_p99_ms, b.probe_p99_ms),
+        );
+        s.push_str(&format!(" {r} |\n"));
     }
     s.push('\n');
     s
@@ -57,39 +142,10 @@ fn cell(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "–".to_owned(), f)
 }
 
-fn mix_row(m: &MixFact) -> String {
-    let errors = if m.errors > 0 {
-        format!(" ({} not verified)", m.errors)
-    } else {
-        String::new()
-    };
-    format!(
-        "| /cached {}{errors} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-        m.mix,
-        cell(m.asked, pct),
-        cell(m.measured, pct),
-        cell(m.computed_per_round, sig3),
-        cell(m.coalesced_per_round, sig3),
-        cell(m.batch_ms, sig3),
-        cell(m.latency_p99_ms, sig3),
-        cell(m.probe_p99_ms, sig3),
-        m.rounds
-    )
-}
-
-fn rayon_row(b: &Baseline) -> String {
-    format!(
-        "| /rayon | – | – | {} | – | {} | {} | {} | |\n",
-        sig3(b.computed_per_round),
-        cell(b.batch_ms, sig3),
-        cell(b.latency_p99_ms, sig3),
-        cell(b.probe_p99_ms, sig3),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::cache::Baseline;
 
     fn setting(rayon: Option<Baseline>) -> CacheSetting {
         let mix = |mix: &str, asked, measured, computed, batch| MixFact {
@@ -127,19 +183,22 @@ mod tests {
         };
         let md = markdown(&[setting(Some(rayon))]);
         assert!(
-            md.contains("| /cached identical | – | 0 % | 1.00 | 19.0 | 6.20 | 6.20 | 1.50 | 6 |"),
+            md.contains("| /cached identical | – | 0 % | 1.00 | 19.0 | 6 |"),
             "{md}"
         );
         assert!(
             md.contains("| /cached hit_0.9 | 90 % | 85 % | 3.00 |"),
             "{md}"
         );
+        assert!(md.contains("| /rayon | – | – | 20.0 | – | |"), "{md}");
         assert!(
-            md.contains("| /rayon | – | – | 20.0 | – | 60.0 | 58.0 | 3.20 | |"),
+            md.contains(
+                "| tokio ×1 | 6.20 / 6.20 / 1.50 | 15.0 / 15.0 / 1.50 | 60.0 / 58.0 / 3.20 |"
+            ),
             "{md}"
         );
         let none = markdown(&[setting(None)]);
-        assert!(none.contains("| /rayon | not measured |"), "{none}");
+        assert!(none.contains("| not measured |"), "{none}");
     }
 
     #[test]

@@ -60,7 +60,6 @@ pub fn markdown(f: &Facts) -> String {
     out.extend(architectures(f));
     out.extend(block_in_place(f));
     out.extend(runtimes(f));
-    out.extend(yielding(f));
     out.extend(kernel(f));
     out.extend(experts(f));
     out.extend(background(f));
@@ -100,7 +99,7 @@ fn attribution(f: &Facts) -> Vec<String> {
         Attribution::WaitingForCpu,
         Attribution::Elsewhere,
     ] {
-        let of: Vec<&Verdict> = measured
+        let mut of: Vec<&Verdict> = measured
             .iter()
             .copied()
             .filter(|v| v.attribution == Some(a))
@@ -108,9 +107,17 @@ fn attribution(f: &Facts) -> Vec<String> {
         if of.is_empty() {
             continue;
         }
+        // Up to three in full; of more, the one with the highest probe p99 (the rest are the
+        // table's letters).
+        let take = if of.len() > 3 {
+            of.sort_by(|a, b| b.probe_p99_ms.total_cmp(&a.probe_p99_ms));
+            1
+        } else {
+            3
+        };
         let shown: Vec<String> = of
             .iter()
-            .take(3)
+            .take(take)
             .map(|v| {
                 let executor = match (v.executor_busy_share, v.executor_runq_ms) {
                     (Some(busy), Some(runq)) => format!(
@@ -129,7 +136,7 @@ fn attribution(f: &Facts) -> Vec<String> {
             })
             .collect();
         let more = if of.len() > shown.len() {
-            format!("; and {} more", of.len() - shown.len())
+            format!(" and {} more", of.len() - shown.len())
         } else {
             String::new()
         };
@@ -398,10 +405,10 @@ fn blocking(f: &Facts) -> Vec<String> {
                     .left_out
                     .as_ref()
                     .and_then(|xs| bounds(xs.iter().copied()))
-                    .map(|(lo, hi)| format!(", {} with a round left out", span(lo, hi)))
+                    .map(|(lo, hi)| format!(", {} leaving a round out", span(lo, hi)))
                     .unwrap_or_default();
                 format!(
-                    "{} (p99 {} T1{left_out}; worst probe at or above T1 in {} of {} rounds)",
+                    "{} ({} T1{left_out}; a probe ≥ T1 in {} of {} rounds)",
                     pair_name(&f.run, &v.key),
                     times(v.stall),
                     v.rounds_stalled(),
@@ -469,7 +476,7 @@ fn blocking(f: &Facts) -> Vec<String> {
             "  - Yielding handlers that still stalled it: {}. Each `yield_now` puts the task \
              back in the run queue; when the probe's task gets its turn is up to the \
              runtime's scheduler.",
-            stalled_list(&f.run, &yielding)
+            stalled_count(&f.run, &yielding)
         ));
     }
     let m = &f.run.metadata;
@@ -497,14 +504,14 @@ fn blocking(f: &Facts) -> Vec<String> {
         };
         out.push(format!(
             "  - Stalled although the handler leaves the executor free: {}. There {why}.",
-            stalled_list(&f.run, &per_request)
+            stalled_count(&f.run, &per_request)
         ));
     }
     if !pooled.is_empty() {
         out.push(format!(
             "  - Stalled with a pool sized to the cores: {}. The kernels keep all {} cores \
              busy, so the executor and the load generator wait for time slices.",
-            stalled_list(&f.run, &pooled),
+            stalled_count(&f.run, &pooled),
             m.cores
         ));
     }
@@ -542,17 +549,28 @@ fn stall_cause(s: Strategy) -> Option<Cause> {
     }
 }
 
-/// Up to four verdicts, `/thread on tokio, 1 worker (3.25× T1)`, and how many more.
-fn stalled_list(run: &Run, vs: &[&Verdict]) -> String {
-    let shown: Vec<String> = vs
-        .iter()
-        .take(4)
-        .map(|v| format!("{} ({} T1)", pair_name(run, &v.key), times(v.stall)))
-        .collect();
-    if vs.len() > shown.len() {
-        format!("{}; and {} more", shown.join(", "), vs.len() - shown.len())
-    } else {
-        and_list(&shown)
+/// `/thread on tokio, 1 worker (3.25× T1)` for one verdict; for more, how many pairs of
+/// which strategies, and the worst (`vs` sorted worst first; the table shows each).
+fn stalled_count(run: &Run, vs: &[&Verdict]) -> String {
+    let one = |v: &Verdict| format!("{} ({} T1)", pair_name(run, &v.key), times(v.stall));
+    match vs {
+        [] => String::new(),
+        [v] => one(v),
+        [worst, ..] => {
+            let mut paths: Vec<String> = Vec::new();
+            for v in vs {
+                let p = v.key.strategy.path().to_owned();
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+            format!(
+                "{} in {} pairs, the worst {}",
+                and_list(&paths),
+                vs.len(),
+                one(worst)
+            )
+        }
     }
 }
 
@@ -570,15 +588,11 @@ fn stall_table(f: &Facts) -> String {
         }
     }
     let mut s = String::from(
-        "Probe p99 ÷ T1, the p99 over every probe of every round (**bold**: stalled, the p99 \
-         at least T1 with any one round left out too; *italics*: borderline, on both sides of \
-         T1 as rounds are left out, or a probe unanswered; plain: responsive, below T1 with any \
-         round left out; †: *unstable*, one half of the passes did not repeat the verdict; ✗ k: k \
-         probes got no answer; –: failed or no probe due). Each stall \
-         is attributed from the executor threads' own time in the same rounds, as the kernel's \
-         scheduler counted it: **E** executor busy (on a CPU at least a quarter of the round), \
-         **C** waiting for a CPU (queued for one longer than it ran), **O** elsewhere (neither: \
-         the wait was on the probe's own path, in the load generator or the kernel):\n\n\
+        "Probe p99 ÷ T1, the p99 over every probe of every round (**bold**: stalled; \
+         *italics*: borderline; plain: responsive, as defined above; †: *unstable*, one half of \
+         the passes did not repeat the verdict; ✗ k: k probes got no answer; –: failed or no \
+         probe due). Whose stall: **E** executor busy, **C** waiting for a CPU, **O** elsewhere \
+         (on the probe's own path, in the load generator or the kernel), as above:\n\n\
          | strategy |",
     );
     for (t, w) in &columns {
@@ -752,6 +766,13 @@ pub(crate) fn kind_of(p: &Pair) -> Option<RuntimeKind> {
     })
 }
 
+/// One pair's probe p99 ÷ T1, for a sentence: `probe p99 9.55× T1`.
+fn stall_of(p: &Pair) -> Option<String> {
+    let probe = p.probe_latency_us_p99? / 1000.0;
+    let t1 = p.t1_ms.filter(|t| *t > 0.0)?;
+    Some(format!("probe p99 {} T1", times(probe / t1)))
+}
+
 /// One pair's batch, request p99 and probe p99, for a sentence.
 fn pair_figures(p: &Pair) -> Option<String> {
     let batch = p.batch_ms_mean?;
@@ -803,15 +824,16 @@ fn architectures(f: &Facts) -> Vec<String> {
         return Vec::new();
     };
     let list = |group: &[&(&Pair, RuntimeKind, String)]| {
-        group
-            .iter()
-            .map(|(p, _, f)| format!("{} {f}", p.target))
-            .collect::<Vec<_>>()
-            .join("; ")
+        and_list(
+            &group
+                .iter()
+                .map(|(p, _, _)| p.target.clone())
+                .collect::<Vec<_>>(),
+        )
     };
     let mut out = vec![format!(
         "- **Work stealing vs thread-per-core** (inline `{}`, {many} workers, C = {}). Runtimes \
-         whose free worker can take a busy one's tasks: {}. Runtimes whose workers cannot: {}.",
+         whose free worker can take a busy one's tasks: {}; whose workers cannot: {}.",
         s.path(),
         best.concurrency,
         list(&sharing),
@@ -869,12 +891,12 @@ fn block_in_place(f: &Facts) -> Vec<String> {
         .iter()
         .filter(|p| p.ok() && p.strategy == Strategy::BlockInPlace)
     {
-        let Some(own) = pair_figures(p) else {
+        let Some(own) = stall_of(p) else {
             continue;
         };
         let other = |s: Strategy| {
             f.ok_pair(&p.target, p.workers, s)
-                .and_then(pair_figures)
+                .and_then(stall_of)
                 .map(|f| format!("`{}` {f}", s.path()))
         };
         let others: Vec<String> = [Strategy::Cycle, Strategy::Thread]
@@ -891,7 +913,8 @@ fn block_in_place(f: &Facts) -> Vec<String> {
             None => "no T1 to judge the probe by",
         };
         out.push(format!(
-            "- **`/block_in_place` on {}, {}**: {own}; {verdict}. Beside it: {}.",
+            "- **`/block_in_place` on {}, {}**: {own}; {verdict}. Beside it: {} (the summary \
+             table has their figures).",
             p.target,
             f.run.workers_label(p.workers),
             if others.is_empty() {
@@ -925,6 +948,7 @@ fn runtimes(f: &Facts) -> Vec<String> {
         pct(ALIKE),
         pct(ALIKE)
     )];
+    let mut lines: Vec<(Vec<String>, String)> = Vec::new();
     for &w in &f.run.worker_counts {
         let mut alike = Vec::new();
         let mut unclear = Vec::new();
@@ -984,55 +1008,18 @@ fn runtimes(f: &Facts) -> Vec<String> {
             ));
         }
         if !parts.is_empty() {
-            out.push(format!(
-                "  - {}: {}.",
-                f.run.workers_label(w),
-                parts.join("; ")
-            ));
+            let said = parts.join("; ");
+            // Worker counts that read the same share one line.
+            match lines.iter_mut().find(|(_, s)| *s == said) {
+                Some((labels, _)) => labels.push(f.run.workers_label(w)),
+                None => lines.push((vec![f.run.workers_label(w)], said)),
+            }
         }
+    }
+    for (labels, said) in lines {
+        out.push(format!("  - {}: {said}.", and_list(&labels)));
     }
     out
-}
-
-/// `/cycle_sleep`'s probe per runtime: each runtime's own `yield_now` at work.
-fn yielding(f: &Facts) -> Vec<String> {
-    let s = Strategy::CycleSleep;
-    let mut parts = Vec::new();
-    for &w in &f.run.worker_counts {
-        let figures: Vec<String> = f
-            .run
-            .targets
-            .iter()
-            .filter_map(|(t, _)| {
-                let v = f.verdict_of(t, w, s)?;
-                let class = match v.class {
-                    Responsiveness::Stalled => ", stalled",
-                    Responsiveness::Borderline => ", borderline",
-                    Responsiveness::Responsive => "",
-                };
-                Some(format!(
-                    "{t} {} ({} T1{class})",
-                    ms(v.probe_p99_ms),
-                    times(v.stall)
-                ))
-            })
-            .collect();
-        if !figures.is_empty() {
-            parts.push(format!(
-                "{}: {}",
-                f.run.workers_label(w),
-                figures.join(", ")
-            ));
-        }
-    }
-    if parts.is_empty() {
-        return Vec::new();
-    }
-    vec![format!(
-        "- **Yielding** ({} with each runtime's own `yield_now`), probe p99: {}.",
-        s.path(),
-        parts.join("; ")
-    )]
 }
 
 /// Iterator vs loop: not a comparison, the same machine code.
@@ -1307,9 +1294,8 @@ mod tests {
         );
         let borderline = line(&md, "  - Borderline");
         assert!(
-            borderline.contains(
-                "/jobs on smol, 1 worker (p99 1.02× T1; worst probe at or above T1 in 2 of 5 rounds)"
-            ),
+            borderline
+                .contains("/jobs on smol, 1 worker (1.02× T1; a probe ≥ T1 in 2 of 5 rounds)"),
             "{borderline}"
         );
         // The table: bold stalled, italic borderline, plain responsive.

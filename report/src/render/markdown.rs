@@ -5,6 +5,7 @@ use common::Strategy;
 
 use crate::analysis::Facts;
 use crate::analysis::pairs::Pair;
+use crate::analysis::stats::bounds;
 use crate::render::charts::Chart;
 use crate::render::findings;
 use crate::render::format::{job_apis, ms, sig3, thousands};
@@ -263,34 +264,30 @@ fn us_ms(v: Option<f64>) -> String {
     opt_ms(v.map(|us| us / 1000.0))
 }
 
-/// One row per pair, in summary.csv's order.
+/// One row per pair, in summary.csv's order; the columns are defined once, under "How to read
+/// the columns".
 fn summary_table(pairs: &[Pair]) -> String {
-    let mut s = String::from(
-        "## Summary table\n\nOne row per runtime × workers × strategy; times in ms. Batch, \
-         efficiency and background done are means over rounds (± sample standard deviation); \
-         the latency and probe percentiles are over every request and every probe of all \
-         rounds, and *samples* says how many (answered requests / probes). /background's batch time \
-         (its 202 answers) measures no work and is left out: see *background done*. \
-         Definitions under [How to read the columns](#how-to-read-the-columns).\n\n\
-         *server lag p99* is the server's own executor lag for the same rounds (its heartbeat's \
-         p99, median over rounds), beside the client's probe; *cores used* the server's CPU \
-         time ÷ wall time; *peak RSS* the server's peak resident memory in MiB, largest of the \
-         rounds (reset before each; with a memory-hungry kernel, the cost of running many at \
-         once) (– where not measured).\n\n\
-         | runtime | workers | strategy | result | T1 | batch | ideal | efficiency | latency p50 \
-         | latency p99 | probe p50 | probe p99 | server lag p99 | cores used | peak RSS \
-         | probe errors | samples | background done |\n\
-         |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    let ok: Vec<&Pair> = pairs.iter().filter(|p| p.ok()).collect();
+    // The answered requests in their own cell only where they differ between pairs (the
+    // reading notes give the count otherwise).
+    let answered_vary = ok.windows(2).any(|w| w[0].answered != w[1].answered);
+    let mut s = format!(
+        "## Summary table\n\nOne row per runtime × workers × strategy; times in ms; the columns \
+         under [How to read the columns](#how-to-read-the-columns).\n\n\
+         | runtime | workers | strategy | T1 | batch | efficiency | latency p50 | latency p99 \
+         | probe p50 | probe p99 | server lag p99 | cores used | peak RSS | {} |\n\
+         |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        if answered_vary { "samples" } else { "probes" }
     );
     for p in pairs {
         let workers = p.workers.map_or_else(|| "–".to_owned(), |w| w.to_string());
-        let runtime = &p.label;
+        let runtime = &p.target;
         if p.not_applicable() {
             continue; // Listed under the findings; a row of dashes would say nothing.
         }
         if !p.ok() {
             let why = p.failure().unwrap_or("no reason given");
-            let dashes = " – |".repeat(14);
+            let dashes = " – |".repeat(10);
             s.push_str(&format!(
                 "| {runtime} | {workers} | {} | **failed**: {} |{dashes}\n",
                 p.strategy.path(),
@@ -302,8 +299,15 @@ fn summary_table(pairs: &[Pair]) -> String {
             (Some(m), Some(sd)) => format!("{} ± {}", sig3(m), sig3(sd)),
             (m, _) => opt_ms(m),
         };
+        // /background's 202 answers measure no work: its work is timed until it was done.
         let batch = if p.strategy == Strategy::Background {
-            "–".to_owned()
+            match p.background_done_ms_mean {
+                Some(_) => format!(
+                    "done {}",
+                    with_sd(p.background_done_ms_mean, p.background_done_ms_sd)
+                ),
+                None => "–".to_owned(),
+            }
         } else {
             with_sd(p.batch_ms_mean, p.batch_ms_sd)
         };
@@ -311,16 +315,20 @@ fn summary_table(pairs: &[Pair]) -> String {
             .efficiency_mean
             .map_or_else(|| "–".to_owned(), |e| format!("{e:.2}"));
         let probe_errors = if p.probe_errors > 0 {
-            format!("**✗ {}**", p.probe_errors)
+            format!(" **✗ {}**", p.probe_errors)
         } else {
-            "0".to_owned()
+            String::new()
+        };
+        let samples = if answered_vary {
+            format!("{} / {}", p.answered, p.probes)
+        } else {
+            p.probes.to_string()
         };
         s.push_str(&format!(
-            "| {runtime} | {workers} | {} | ok | {} | {batch} | {} | {eff} | {} | {} | {} | {} \
-             | {} | {} | {} | {probe_errors} | {} / {} | {} |\n",
+            "| {runtime} | {workers} | {} | {} | {batch} | {eff} | {} | {} | {} | {}{probe_errors} \
+             | {} | {} | {} | {samples} |\n",
             p.strategy.path(),
             opt_ms(p.t1_ms),
-            opt_ms(p.ideal_batch_ms),
             us_ms(p.latency_us_p50),
             us_ms(p.latency_us_p99),
             us_ms(p.probe_latency_us_p50),
@@ -330,9 +338,6 @@ fn summary_table(pairs: &[Pair]) -> String {
                 .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
             p.server_peak_rss_mib_max
                 .map_or_else(|| "–".to_owned(), |m| format!("{m:.0}")),
-            p.answered,
-            p.probes,
-            with_sd(p.background_done_ms_mean, p.background_done_ms_sd),
         ));
     }
     s.push('\n');
@@ -358,35 +363,23 @@ fn python_section(f: &Facts) -> String {
     s.push_str(&format!(
         "The FastAPI demo this project grew from published these batch times for {} concurrent \
          requests at n = {}, **measured on its author's machine, not this one** (one asyncio \
-         event loop). Its /background figure is the time to the 202 answers, which measures \
-         no work: ours is left out of that row (the time until our jobs were done is in the \
-         summary table).\n\n",
+         event loop). Its /background figure times the 202 answers, which measures no work: \
+         ours is left out.\n\n",
         PYTHON_CONCURRENCY,
         thousands(PYTHON_N)
     ));
     let ours = demo_pairs(&f.pairs);
-    let mut columns: Vec<(String, Option<u32>)> = Vec::new();
+    // A column per worker count: the fastest and the slowest runtime's batch (each runtime's
+    // own in the summary table).
+    let mut columns: Vec<Option<u32>> = Vec::new();
     for p in &ours {
-        if !columns
-            .iter()
-            .any(|(t, w)| *t == p.target && *w == p.workers)
-        {
-            columns.push((p.target.clone(), p.workers));
+        if !columns.contains(&p.workers) {
+            columns.push(p.workers);
         }
     }
-    let label = |t: &str| {
-        run.targets
-            .iter()
-            .find(|(x, _)| x == t)
-            .map_or_else(|| t.to_owned(), |(_, l)| l.clone())
-    };
     s.push_str("| strategy | Python demo (author's machine) |");
-    for (t, w) in &columns {
-        s.push_str(&format!(
-            " {}, {} (this run) |",
-            label(t),
-            run.workers_label(*w)
-        ));
+    for w in &columns {
+        s.push_str(&format!(" this run, {} |", run.workers_label(*w)));
     }
     s.push_str("\n|---|---:|");
     for _ in &columns {
@@ -399,23 +392,23 @@ fn python_section(f: &Facts) -> String {
             .find(|(x, _)| *x == s_)
             .map_or_else(|| "–".to_owned(), |(_, v)| format!("{v:.2} s"));
         s.push_str(&format!("| {} | {py} |", s_.path()));
-        for (t, w) in &columns {
-            if s_ == Strategy::Background {
-                s.push_str(" – |");
-                continue;
-            }
-            let v = f
-                .pairs
+        for w in &columns {
+            let batches = ours
                 .iter()
-                .find(|p| p.target == *t && p.workers == *w && p.strategy == s_)
-                .filter(|p| {
-                    p.ok()
-                        && p.kernel == "sum-squares"
-                        && p.n == PYTHON_N
-                        && p.concurrency == PYTHON_CONCURRENCY
-                })
-                .and_then(|p| p.batch_ms_mean)
-                .map_or_else(|| "–".to_owned(), |b| format!("{:.3} s", b / 1000.0));
+                .filter(|p| p.workers == *w && p.strategy == s_)
+                .filter_map(|p| p.batch_ms_mean);
+            let v = match bounds(batches) {
+                _ if s_ == Strategy::Background => "–".to_owned(),
+                None => "–".to_owned(),
+                Some((lo, hi)) => {
+                    let sec = |v: f64| format!("{:.3}", v / 1000.0);
+                    if sec(lo) == sec(hi) {
+                        format!("{} s", sec(lo))
+                    } else {
+                        format!("{} – {} s", sec(lo), sec(hi))
+                    }
+                }
+            };
             s.push_str(&format!(" {v} |"));
         }
         s.push('\n');
@@ -434,9 +427,9 @@ fn python_section(f: &Facts) -> String {
         ));
     } else {
         s.push_str(
-            "Ours are means over rounds of this run. Different machines, languages and \
-             kernels: compare the shape (which strategies are slow, which are fast), not the \
-             absolute seconds.\n\n",
+            "Ours: the fastest – the slowest runtime, means over rounds. Different machines, \
+             languages and kernels: compare the shape (which strategies are slow, which are \
+             fast), not the absolute seconds.\n\n",
         );
     }
     s
@@ -454,14 +447,16 @@ fn reading_section(f: &Facts) -> String {
          same work for every strategy."
             .to_owned(),
         format!(
-            "**batch**: wall time from the batch's start until all C = {} answers arrived \
-             (left out for /background, whose 202 answers measure no work).",
+            "**batch**: wall time from the batch's start until all C = {} answers arrived, the \
+             mean over rounds ± the sample standard deviation. For /background, whose 202 \
+             answers measure no work, **done**: until the server recorded the end of its last \
+             job.",
             m.concurrency
         ),
         format!(
-            "**ideal**: C × T1 / min(C, cores) with {} cores: the batch time if the cores did \
-             nothing but the kernels. **efficiency** = ideal ÷ measured (1.0 is the hardware \
-             limit; for /background measured until every job is done).",
+            "**efficiency** = ideal ÷ batch (or done), the mean over rounds, where the ideal \
+             C × T1 / min(C, cores) with {} cores is the batch time if the cores did nothing but \
+             the kernels: 1.0 is the hardware limit.",
             m.cores
         ),
         format!(
@@ -476,19 +471,21 @@ fn reading_section(f: &Facts) -> String {
              *scheduled* send (or from the previous probe's answer, if that came later), so a \
              stalled server counts in full; the load generator's own lateness in sending it is \
              not charged to the server{}. A probe that got no answer counts at no less than \
-             the probe timeout{timeout}.",
+             the probe timeout{timeout}; **✗ k**: k probes got no answer (timeout or transport \
+             error), the worst stall there is.",
             harness_lateness(&f.pairs)
         ),
-        "**probe errors**: probes that got no answer (timeout or transport error): the worst \
-         stall there is."
+        "**server lag p99**: the server's own executor lag for the same rounds (its \
+         heartbeat's p99, median over rounds), beside the client's probe; **cores used**: the \
+         server's CPU time ÷ wall time; **peak RSS**: the server's peak resident memory in MiB, \
+         largest of the rounds (reset before each; with a memory-hungry kernel, the cost of \
+         running many at once); –: not measured."
             .to_owned(),
         format!(
-            "**samples**: how many answered requests / probes the pair's percentiles rest on. {}",
+            "**probes** (or **samples**, answered requests / probes, where the requests differ): \
+             how many the pair's percentiles rest on. {}",
             samples(&f.pairs)
         ),
-        "**background done**: for /background, from the batch's start until the server \
-         recorded the end of its last job."
-            .to_owned(),
         format!(
             "Strategies: {}.",
             Strategy::ALL
@@ -505,6 +502,7 @@ fn reading_section(f: &Facts) -> String {
     for l in lines {
         s.push_str(&format!("- {l}\n"));
     }
+    s.push('\n');
     s
 }
 
@@ -703,7 +701,7 @@ mod tests {
         let table = summary_table(&Facts::of(&r).pairs);
         let row = table
             .lines()
-            .find(|l| l.starts_with("| tokio + fw |"))
+            .find(|l| l.starts_with("| tokio |"))
             .expect("row");
         // probe p99 0.5 ms, then the server's lag p99, cores used and peak RSS (MiB).
         assert!(row.contains("| 0.500 | 7.50 | 0.98 | 12 |"), "{row}");

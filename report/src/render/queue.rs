@@ -101,9 +101,8 @@ fn hop_table(m: &Metadata, source: HopSource, hops: &[Hop]) -> String {
     });
     for h in hops {
         md.push_str(&format!(
-            "| {} ({}) | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             h.setting,
-            h.label,
             time_cell(h.rayon),
             time_cell(h.jobs),
             time_cell(h.queue),
@@ -166,7 +165,7 @@ fn busy_text(b: Option<(f64, bool)>) -> String {
 impl ScaleVerdict {
     /// The verdict as a sentence.
     pub fn sentence(&self, cores: Cores) -> String {
-        let (w, most_rps, most_busy) = self.most;
+        let (w, most_rps, _) = self.most;
         let mut s = format!(
             "**{}**: {w} worker processes gave {} the throughput of 1 ({}{} against {} \
              results/s)",
@@ -183,9 +182,8 @@ impl ScaleVerdict {
         );
         if let Some(j) = self.jobs_rps.filter(|j| *j > 0.0) {
             s.push_str(&format!(
-                "; with {w} processes `/queue` reached {} `/jobs`' {} results/s in process",
+                "; `/queue` with {w} reached {} `/jobs`' in process",
                 times(most_rps / j),
-                sig3(j)
             ));
         }
         s.push_str(&match self.limit {
@@ -201,32 +199,16 @@ impl ScaleVerdict {
                 cores.n,
                 busy_text(self.one.1)
             ),
-            Limit::Scaled => format!(
-                ". The cores had room ({} busy with 1 process, {} with {w}): the extra process \
-                 added throughput.",
-                busy_text(self.one.1),
-                busy_text(most_busy)
+            // The CPU busy of each count is the table's.
+            Limit::Scaled => ". The cores had room: the extra process added throughput.".to_owned(),
+            Limit::Unsettled => format!(
+                ". Whether the extra process adds at least {} is not settled by this run: its \
+                 passes fall on both sides.",
+                times(SCALE_GAIN),
             ),
-            Limit::Unsettled => {
-                let (lo, hi, n) = self.ratio_range.unwrap_or((self.ratio, self.ratio, 1));
-                format!(
-                    ". Whether the extra process adds at least {} is not settled by this run: \
-                     over its {n} passes the gain ranged {}–{} ({} busy with 1 process, {} \
-                     with {w}).",
-                    times(SCALE_GAIN),
-                    times(lo),
-                    times(hi),
-                    busy_text(self.one.1),
-                    busy_text(most_busy)
-                )
-            }
-            Limit::Elsewhere => format!(
-                ". Not the cores ({} busy with 1 process, {} with {w}), yet the extra process \
-                 added little: the limit lies in the server, the broker's round trips or the \
-                 burst itself (its CPU times are in the table).",
-                busy_text(self.one.1),
-                busy_text(most_busy)
-            ),
+            Limit::Elsewhere => ". Not the cores, yet the extra process added little: the limit \
+                 lies in the server, the broker's round trips or the burst itself."
+                .to_owned(),
         });
         if let Some(res) = self.one_resolution.filter(|r| *r > COARSE) {
             s.push_str(&format!(
@@ -404,9 +386,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
          pool), so `/queue` − `/jobs` is what the trip through the broker and a worker process \
          costs: the **broker hop**.",
     );
-    if !m.broker.is_empty() {
-        md.push_str(&format!(" Broker: {}.", m.broker));
-    }
+    // The broker itself is named in the run's table.
     if let Some(why) = &f.queue.never_measured {
         md.push_str(&format!(
             "\n\n**`/queue` was not measured in this run**: {why}.\n\n"
@@ -805,13 +785,10 @@ mod tests {
         );
         let md = markdown(&r, &[], "charts");
         assert!(
-            md.contains("| tokio ×2 (tokio + fw) | 0.300 / 0.900 | 0.400 / 1.00 | 1.15 / 3.50 | +750 | +2500 |"),
+            md.contains("| tokio ×2 | 0.300 / 0.900 | 0.400 / 1.00 | 1.15 / 3.50 | +750 | +2500 |"),
             "{md}"
         );
-        assert!(
-            md.contains("| smol ×2 (smol + fw) | — | 0.500 / 1.50 |"),
-            "{md}"
-        );
+        assert!(md.contains("| smol ×2 | — | 0.500 / 1.50 |"), "{md}");
         assert!(
             md.contains("The hop: +500 to +750 µs at the median, +500 to +2500 µs at p99"),
             "{md}"
@@ -951,9 +928,8 @@ mod tests {
         let v = scale_verdict(&configurations(&mixed), &mixed, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Unsettled);
         assert!(
-            v.sentence(C2).contains(
-                "is not settled by this run: over its 3 passes the gain ranged 1.05×–1.20×"
-            ),
+            v.sentence(C2)
+                .contains("(the median of 3 passes, 1.05×–1.20×"),
             "{}",
             v.sentence(C2)
         );
@@ -1042,7 +1018,7 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains("with 2 processes `/queue` reached 0.97× `/jobs`' 210 results/s"),
+            s.contains("`/queue` with 2 reached 0.97× `/jobs`' in process"),
             "{s}"
         );
 
@@ -1055,7 +1031,7 @@ mod tests {
         let v = scale_verdict(&idle, &idle, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Elsewhere);
         assert!(
-            v.sentence(C2).contains("Not the cores (30 % busy"),
+            v.sentence(C2).contains("Not the cores, yet"),
             "{}",
             v.sentence(C2)
         );
@@ -1170,7 +1146,6 @@ mod tests {
             md.starts_with("## The task queue: /queue on Redis\n"),
             "{md}"
         );
-        assert!(md.contains("Broker: redis-server 7.0.15"), "{md}");
         assert!(md.contains("a burst of 80 jobs of n = 10,000,000"), "{md}");
         assert!(
             md.contains(

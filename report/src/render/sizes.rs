@@ -151,61 +151,52 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
          the lowest probe p99 among the offloading strategies (/thread, /rayon, /bounded, \
          /block_in_place, those measured) at the same n.\n\n"
     ));
+    md.push_str(
+        "| setting | from n | work per request | inline probe p99 | lowest offload's probe p99 |\n\
+         |---|---:|---:|---:|---|\n",
+    );
+    let mut thin_below_any = false;
     for (s, crossover) in settings.iter().zip(&f.crossovers) {
-        let line = match crossover.clone() {
+        let row = match crossover.clone() {
             Crossover::At {
                 n,
                 work_us,
                 inline_us,
                 best,
                 thin_below,
-            } => format!(
-                "- **{} ({})**: from n = {}{}: inline probe p99 {} against {} for {}{}.",
-                s.short(),
-                s.label,
-                thousands(n),
-                work_us.map_or(String::new(), |w| format!(
-                    ", about {} of work per request",
-                    duration_us(w)
-                )),
-                duration_us(inline_us),
-                duration_us(best.1),
-                best.0.path(),
-                if thin_below {
-                    format!(
-                        " (the next smaller size had fewer than {MIN_PROBES} probes: it may \
-                         lie lower)"
-                    )
-                } else {
-                    String::new()
-                }
-            ),
+            } => {
+                thin_below_any |= thin_below;
+                format!(
+                    "{}{} | {} | {} | {} ({})",
+                    thousands(n),
+                    if thin_below { " †" } else { "" },
+                    work_us.map_or("–".to_owned(), duration_us),
+                    duration_us(inline_us),
+                    duration_us(best.1),
+                    best.0.path()
+                )
+            }
             Crossover::TooFewProbes => format!(
-                "- **{} ({})**: cannot tell: even the largest size had fewer than {MIN_PROBES} \
-                 probes.",
-                s.short(),
-                s.label
+                "cannot tell: even the largest size had fewer than {MIN_PROBES} probes | – | – | –"
             ),
             Crossover::Never { n, work_us } => format!(
-                "- **{} ({})**: not up to n = {}{}: inline work never made the probe wait \
-                 {}× as long as the best offload.",
-                s.short(),
-                s.label,
+                "not up to n = {} | {} | – | – (never {CROSSOVER_RATIO}× as long)",
                 thousands(n),
-                work_us.map_or(String::new(), |w| format!(" ({} of work)", duration_us(w))),
-                CROSSOVER_RATIO
+                work_us.map_or("–".to_owned(), duration_us),
             ),
-            Crossover::Unknown => format!(
-                "- **{} ({})**: unknown: /cycle or every offloading strategy is missing at some \
-                 size.",
-                s.short(),
-                s.label
-            ),
+            Crossover::Unknown => "unknown: /cycle or every offloading strategy is missing at \
+                 some size | – | – | –"
+                .to_owned(),
         };
-        md.push_str(&line);
-        md.push('\n');
+        md.push_str(&format!("| {} | {row} |\n", s.short()));
     }
     md.push('\n');
+    if thin_below_any {
+        md.push_str(&format!(
+            "†: the next smaller size had fewer than {MIN_PROBES} probes: the crossover may lie \
+             lower.\n\n"
+        ));
+    }
     let thin: Vec<String> = f.thin_sizes.iter().copied().map(thousands).collect();
     if !thin.is_empty() {
         md.push_str(&format!(
@@ -553,7 +544,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("from n = 10, about 100 µs of work per request: inline probe p99 2.00 ms against 800 µs for /rayon"),
+            md.contains("| 10 | 100 µs | 2.00 ms | 800 µs (/rayon) |"),
             "{md}"
         );
         assert_eq!(charts.len(), 2);
