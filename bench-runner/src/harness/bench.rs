@@ -229,7 +229,7 @@ impl Bench {
         self.clk_tck
     }
 
-    /// The client's name (`reqwest`, `surf`).
+    /// The client's name (`hyper`, `reqwest`, `surf`).
     pub fn client_name(&self) -> &'static str {
         self.client_name
     }

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use conformance::{ClientError, HttpClient};
 use tokio::task::JoinSet;
 
-/// Makes one of the probe's clients, on the probe's own thread (reqwest binds its connections
+/// Makes one of the probe's clients, on the probe's own thread (hyper and reqwest bind their connections
 /// to the runtime that drives them, so the client must live where the probe runs). Each call
 /// must give a client of its own: one client is one connection of the probe's pool.
 pub type ClientFactory =
@@ -524,7 +524,7 @@ mod tests {
         );
     }
 
-    fn reqwest() -> ClientFactory {
+    fn client() -> ClientFactory {
         Arc::new(|| crate::client::ClientKind::Hyper.build(Duration::from_secs(1), 1))
     }
 
@@ -533,7 +533,7 @@ mod tests {
             url: url.to_owned(),
             interval,
             timeout: Duration::from_secs(5),
-            client: reqwest(),
+            client: client(),
         }
     }
 
