@@ -169,6 +169,17 @@ impl Bench {
     /// Why `target` cannot run `strategy` here: its runtime cannot (`/block_in_place` off
     /// tokio multi-thread), or `/queue` without a broker.
     pub fn not_applicable(&self, target: &Target, strategy: Strategy) -> Option<String> {
+        let keys_end = self.plan.n.saturating_add(super::cache_mix::FRESH_KEYS);
+        if strategy.caches_answers() && keys_end > self.plan.kernel.default_max_n() {
+            return Some(format!(
+                "{} asks for fresh keys n + 1, n + 2… up to n + {} (cache_mix.rs), past {}'s \
+                 --max-n of {}",
+                strategy.path(),
+                super::cache_mix::FRESH_KEYS,
+                self.plan.kernel.name(),
+                self.plan.kernel.default_max_n()
+            ));
+        }
         if strategy == Strategy::Queue {
             match &self.queue {
                 Ok(Some(_)) => {}
@@ -1368,6 +1379,37 @@ mod tests {
         assert_eq!(
             probe_errors_note(&rounds).as_deref(),
             Some("3 of 4 probes failed (2 timeout, 1 transport)")
+        );
+    }
+
+    /// `/cached` is not measured where its fresh keys would pass the kernel's `--max-n`
+    /// (argon2: n = 1, max 10), and is where they fit (sum-squares); other strategies are not
+    /// affected.
+    #[tokio::test]
+    async fn cached_needs_room_for_its_fresh_keys() {
+        let bench = |plan: Plan| {
+            let client = crate::client::ClientKind::Hyper
+                .build(Duration::from_secs(1), 1)
+                .expect("client");
+            let probe: ClientFactory =
+                Arc::new(|| crate::client::ClientKind::Hyper.build(Duration::from_secs(1), 1));
+            Bench::new(client, probe, plan, "hyper")
+        };
+        let target = crate::targets::TARGETS[0];
+        let argon2 = common::kernel::find(common::kernel::KERNELS, "argon2").expect("argon2");
+        let small = bench(Plan {
+            kernel: argon2,
+            n: 1,
+            ..plan()
+        });
+        let why = small
+            .not_applicable(&target, Strategy::Cached)
+            .expect("not applicable");
+        assert!(why.contains("--max-n of 10"), "{why}");
+        assert_eq!(small.not_applicable(&target, Strategy::Rayon), None);
+        assert_eq!(
+            bench(plan()).not_applicable(&target, Strategy::Cached),
+            None
         );
     }
 

@@ -22,6 +22,13 @@ use common::cache::CacheStats;
 
 use super::passes::SplitMix64;
 
+/// How many fresh keys a pair may ask for over a run, at most: `/cached` is measured only where
+/// `n` plus this stays within the kernel's default `--max-n`. A default run asks for about 520
+/// (per pass: a calibration, the identical round, [`HOT_KEYS`] and the misses of four hit
+/// ratios at C = 20). argon2's `n` is 1 hash and its `--max-n` 10: `make bench-argon2` failed on
+/// `/cached` when the server refused `n = 11`, and each extra key would have added a whole hash.
+pub const FRESH_KEYS: u64 = 1000;
+
 /// Pre-computed `n` per visit that the hit-ratio rounds draw their hits from.
 pub const HOT_KEYS: u64 = 4;
 

@@ -562,7 +562,14 @@ impl PairSummary {
                 .iter()
                 .filter_map(|r| r.server_peak_rss_mib)
                 .reduce(f64::max),
-            note: m.notes.join("; "),
+            // Why a pair was not measured, where the result column says only that.
+            note: m
+                .not_applicable
+                .iter()
+                .chain(&m.notes)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "),
         }
     }
 }

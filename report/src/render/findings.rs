@@ -192,23 +192,38 @@ fn pair_name(run: &Run, key: &PairKey) -> String {
     )
 }
 
-/// The pairs a runtime cannot run (`/block_in_place` off tokio multi-thread): named once, so
-/// their absence from the charts is not read as a failure.
+/// The pairs not measured, named once so that their absence from the charts is not read as a
+/// failure: those a runtime cannot run (`/block_in_place` off tokio multi-thread), and
+/// `/cached` where the kernel's `n` leaves no room for its fresh keys (argon2's one hash).
 fn not_applicable(f: &Facts) -> Option<String> {
-    let mut pairs: Vec<String> = Vec::new();
+    let (mut runtime, mut keys): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for s in f.pairs.iter().filter(|s| s.not_applicable()) {
         let name = format!("{} on {}", s.strategy.path(), s.target);
-        if !pairs.contains(&name) {
-            pairs.push(name);
+        let list = if s.strategy.caches_answers() {
+            &mut keys
+        } else {
+            &mut runtime
+        };
+        if !list.contains(&name) {
+            list.push(name);
         }
     }
-    (!pairs.is_empty()).then(|| {
-        format!(
+    let mut lines = Vec::new();
+    if !runtime.is_empty() {
+        lines.push(format!(
             "- **Not applicable** (the runtime cannot run the strategy; the server answers `501`, \
              checked by the conformance suite, so nothing was measured): {}.",
-            pairs.join(", ")
-        )
-    })
+            runtime.join(", ")
+        ));
+    }
+    if !keys.is_empty() {
+        lines.push(format!(
+            "- **Not applicable** (the kernel's `n` leaves no room under its `--max-n` for the \
+             fresh keys `n + 1`, `n + 2`… a `/cached` run asks for, so nothing was measured): {}.",
+            keys.join(", ")
+        ));
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 fn failed(f: &Facts) -> Option<String> {
