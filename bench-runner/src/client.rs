@@ -250,17 +250,7 @@ impl HyperClient {
             .send_request(request)
             .await
             .map_err(|e| ClientError::Connection(format!("{url}: {e}")))?;
-        let status = response.status().as_u16();
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let content_type = header(hyper::header::CONTENT_TYPE);
-        let retry_after = header(hyper::header::RETRY_AFTER);
-        let allow = header(hyper::header::ALLOW);
+        let mut answer = HttpResponse::head(response.status().as_u16(), response.headers());
         let body = response
             .into_body()
             .collect()
@@ -270,15 +260,9 @@ impl HyperClient {
         // Read whole: the connection can serve the next request.
         lease.done = true;
         drop(lease);
-        let body = String::from_utf8(body.to_vec())
+        answer.body = String::from_utf8(Vec::from(body))
             .map_err(|e| ClientError::Other(format!("{url}: the body is not UTF-8: {e}")))?;
-        Ok(HttpResponse {
-            status,
-            body,
-            content_type,
-            retry_after,
-            allow,
-        })
+        Ok(answer)
     }
 }
 

@@ -20,6 +20,26 @@ pub struct HttpResponse {
     pub allow: Option<String>,
 }
 
+impl HttpResponse {
+    /// A response's status and the headers the checks read, from any client built on the
+    /// `http` crate (hyper, reqwest); its body is set once read.
+    pub fn head(status: u16, headers: &http::HeaderMap) -> HttpResponse {
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        HttpResponse {
+            status,
+            body: String::new(),
+            content_type: header(http::header::CONTENT_TYPE),
+            retry_after: header(http::header::RETRY_AFTER),
+            allow: header(http::header::ALLOW),
+        }
+    }
+}
+
 /// A request that got no HTTP answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -88,25 +108,9 @@ impl HttpClient for ReqwestClient {
                 .send()
                 .await
                 .map_err(classify)?;
-            let status = response.status().as_u16();
-            let header = |name| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let content_type = header(reqwest::header::CONTENT_TYPE);
-            let retry_after = header(reqwest::header::RETRY_AFTER);
-            let allow = header(reqwest::header::ALLOW);
-            let body = response.text().await.map_err(classify)?;
-            Ok(HttpResponse {
-                status,
-                body,
-                content_type,
-                retry_after,
-                allow,
-            })
+            let mut answer = HttpResponse::head(response.status().as_u16(), response.headers());
+            answer.body = response.text().await.map_err(classify)?;
+            Ok(answer)
         })
     }
 }
