@@ -203,10 +203,10 @@ pub struct Cli {
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds, help_heading = "Load and timing")]
     pub timeout: Duration,
 
-    /// HTTP client: hyper (its HTTP/1 connections, pooled by bench-runner: the leanest),
-    /// reqwest (hyper with reqwest's pool and URL handling) or surf (async-h1); all pure Rust,
-    /// no TLS.
-    #[arg(long, value_enum, default_value_t = ClientKind::Hyper, help_heading = "Load and timing")]
+    /// HTTP client: wire (HTTP/1.1 written and read by bench-runner on its pooled connections:
+    /// the leanest), hyper (hyper's HTTP/1 connections in the same pool), reqwest (hyper with
+    /// reqwest's pool and URL handling) or surf (async-h1); all pure Rust, no TLS.
+    #[arg(long, value_enum, default_value_t = ClientKind::Wire, help_heading = "Load and timing")]
     pub client: ClientKind,
 
     /// Measure the server at this base URL (`http://HOST:PORT`) instead of starting ours: yours
@@ -754,7 +754,7 @@ mod tests {
         );
         assert_eq!(s.plan.request_timeout, Duration::from_secs(30));
         assert_eq!(s.plan.calibration, 5);
-        assert_eq!(s.client, ClientKind::Hyper);
+        assert_eq!(s.client, ClientKind::Wire);
         assert_eq!(s.out, None);
         assert!(!s.force);
         assert_eq!(s.runs_dir, crate::servers::workspace_root().join("runs"));

@@ -1,18 +1,24 @@
-//! The three HTTP clients behind `--client`, all as [`conformance::HttpClient`] so that the
-//! conformance checks and the measurement run the same code with any: hyper's own HTTP/1
-//! connections pooled here ([`HyperClient`], the default: the leanest, so the client takes the
-//! least from the cores it shares with the server), reqwest (hyper underneath, with its own
-//! pool, URL handling and timers) from the conformance crate, surf (async-h1, pure Rust, no
-//! TLS) implemented here.
+//! The four HTTP clients behind `--client`, all as [`conformance::HttpClient`] so that the
+//! conformance checks and the measurement run the same code with any:
+//! - [`WireClient`] (`wire`, the default): HTTP/1.1 written and read by bench-runner itself in
+//!   the request's own task (`client/wire.rs`): the leanest, so the client takes the least
+//!   from the cores it shares with the server;
+//! - [`HyperClient`] (`hyper`): hyper's own HTTP/1 connections, each with a task of its own;
+//! - reqwest (hyper underneath, with its own pool, URL handling and timers) from the
+//!   conformance crate;
+//! - surf (async-h1, pure Rust, no TLS), implemented here.
 //!
-//! Clients are built once per run and reused for every pair, so building them (and their
-//! connection pools) stays off the timed path. The probe gets clients of its own, one per
-//! connection of its pool, never queued behind the batch's requests inside the client.
+//! The wire and hyper clients share one connection pool (`client/pool.rs`). Clients are built
+//! once per run and reused for every pair, so building them (and their connection pools)
+//! stays off the timed path. The probe gets clients of its own, one per connection of its
+//! pool, never queued behind the batch's requests inside the client.
 
-use std::collections::HashMap;
+mod pool;
+mod wire;
+
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ValueEnum;
@@ -21,9 +27,20 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 
+pub use pool::MAX_CONNECTING;
+use pool::{Connection, Pool};
+pub use wire::WireClient;
+
+/// What a client's `send` returns.
+type ResponseFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<HttpResponse, ClientError>> + Send + 'a>>;
+
 /// `--client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClientKind {
+    /// HTTP/1.1 written and read by bench-runner on pooled TCP connections, in the request's
+    /// own task.
+    Wire,
     /// hyper 1's HTTP/1 connections (`hyper::client::conn::http1`), pooled by bench-runner on
     /// the runtime that uses them.
     Hyper,
@@ -37,20 +54,23 @@ impl ClientKind {
     /// The name in metadata and CSVs.
     pub fn name(self) -> &'static str {
         match self {
+            ClientKind::Wire => "wire",
             ClientKind::Hyper => "hyper",
             ClientKind::Reqwest => "reqwest",
             ClientKind::Surf => "surf",
         }
     }
 
-    /// A new client with its own connection pool. `connections` bounds hyper's and surf's
-    /// connections per host (reqwest's are unbounded); `timeout` bounds every request.
+    /// A new client with its own connection pool. `connections` bounds the wire, hyper and
+    /// surf clients' connections per host (reqwest's are unbounded); `timeout` bounds every
+    /// request.
     pub fn build(
         self,
         timeout: Duration,
         connections: usize,
     ) -> Result<Arc<dyn HttpClient>, ClientError> {
         Ok(match self {
+            ClientKind::Wire => Arc::new(WireClient::new(timeout, connections)),
             ClientKind::Hyper => Arc::new(HyperClient::new(timeout, connections)),
             ClientKind::Reqwest => Arc::new(ReqwestClient::new(timeout)?),
             ClientKind::Surf => Arc::new(SurfClient::new(timeout, connections)?),
@@ -58,71 +78,53 @@ impl ClientKind {
     }
 }
 
+/// Where an `http://` URL's request goes: the origin to connect to (`host:port`), the
+/// `Host` header's authority, and the request target.
+struct Target {
+    origin: String,
+    authority: String,
+    path_and_query: String,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, ClientError> {
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e| ClientError::Other(format!("{url}: {e}")))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(ClientError::Other(format!("{url}: only http:// URLs")));
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| ClientError::Other(format!("{url}: no host")))?;
+        Ok(Target {
+            origin: match authority.port_u16() {
+                Some(_) => authority.as_str().to_owned(),
+                None => format!("{}:80", authority.host()),
+            },
+            authority: authority.as_str().to_owned(),
+            path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
+        })
+    }
+}
+
 /// hyper's HTTP/1 connections as a [`HttpClient`]: one request at a time per connection
-/// (no pipelining), a connection taken from the idle ones of the request's origin or opened
-/// (`TCP_NODELAY`) when none is idle, and given back once its answer is read whole. At most
-/// `max` connections per origin are open, and at most [`MAX_CONNECTING`] being opened; a
-/// request that finds none idle and no room waits for the first connection freed or opened
-/// (its wait is part of its latency, as a proxy's pool would make it). Each connection's task
-/// runs on the runtime that opened it, so a client is used on one runtime (bench-runner builds
-/// one per runtime: the generator's, the probe's, the main one). No URL crate, no timer but
-/// the timeout, no header it does not need.
+/// (no pipelining), taken from the [`Pool`] or opened (`TCP_NODELAY`), and given back once its
+/// answer is read whole. Each connection's task runs on the runtime that opened it, so a
+/// client is used on one runtime (bench-runner builds one per runtime: the generator's, the
+/// probe's, the main one). No URL crate, no timer but the timeout, no header it does not need.
 #[derive(Debug)]
 pub struct HyperClient {
     timeout: Duration,
-    max: usize,
-    /// Per origin (`host:port`).
-    origins: Mutex<HashMap<String, Origin>>,
-    /// Told whenever a connection is given back, closed or opened, or an attempt fails.
-    freed: tokio::sync::Notify,
-}
-
-/// At most this many connections of one origin being opened at once. Without a bound, a
-/// hiccup of a few milliseconds at 12,000 requests/s had every request in flight open a
-/// connection of its own: a thousand connection attempts overflowed the server's accept queue
-/// (`ListenOverflows`), the dropped ones were retried after the kernel's 1 s, and the latency
-/// p99 of `/health` read 1 s.
-pub const MAX_CONNECTING: usize = 4;
-
-/// One origin's idle connections (the most recently used last) and how many it has in all
-/// (idle, in use or being opened) and being opened.
-#[derive(Debug, Default)]
-struct Origin {
-    idle: Vec<Sender>,
-    live: usize,
-    connecting: usize,
+    pool: Pool<Sender>,
 }
 
 /// One connection's request side.
 type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
 
-/// What a request gets from the pool.
-enum Taken {
-    /// An idle connection.
-    Idle(Sender),
-    /// Room to open one.
-    Open,
-}
-
-/// A connection lent to one request: given back when dropped if its answer was read whole
-/// and the server keeps it open, else closed (and its place freed).
-struct Lease<'c> {
-    client: &'c HyperClient,
-    origin: &'c str,
-    sender: Option<Sender>,
-    done: bool,
-}
-
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        let mut origins = self.client.origins();
-        let o = origins.entry(self.origin.to_owned()).or_default();
-        match self.sender.take() {
-            Some(sender) if self.done && !sender.is_closed() => o.idle.push(sender),
-            _ => o.live = o.live.saturating_sub(1),
-        }
-        drop(origins);
-        self.client.freed.notify_one();
+impl Connection for Sender {
+    fn is_closed(&self) -> bool {
+        hyper::client::conn::http1::SendRequest::is_closed(self)
     }
 }
 
@@ -132,71 +134,8 @@ impl HyperClient {
     pub fn new(timeout: Duration, max: usize) -> HyperClient {
         HyperClient {
             timeout,
-            max: max.max(1),
-            origins: Mutex::new(HashMap::new()),
-            freed: tokio::sync::Notify::new(),
+            pool: Pool::new(max),
         }
-    }
-
-    fn origins(&self) -> std::sync::MutexGuard<'_, HashMap<String, Origin>> {
-        self.origins.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// An idle connection to `origin`, or room to open one, as soon as there is either.
-    async fn take(&self, origin: &str) -> Taken {
-        loop {
-            // Registered before looking, so that a connection freed in between is not missed.
-            let freed = self.freed.notified();
-            tokio::pin!(freed);
-            freed.as_mut().enable();
-            {
-                let mut origins = self.origins();
-                let o = origins.entry(origin.to_owned()).or_default();
-                while let Some(sender) = o.idle.pop() {
-                    if !sender.is_closed() {
-                        return Taken::Idle(sender);
-                    }
-                    // The server closed it while it was idle.
-                    o.live -= 1;
-                }
-                if o.live < self.max && o.connecting < MAX_CONNECTING {
-                    o.live += 1;
-                    o.connecting += 1;
-                    return Taken::Open;
-                }
-            }
-            freed.await;
-        }
-    }
-
-    /// An idle connection to `origin`, or a new one, lent to one request.
-    async fn lease<'c>(&'c self, origin: &'c str) -> Result<Lease<'c>, ClientError> {
-        let sender = match self.take(origin).await {
-            Taken::Idle(sender) => Some(sender),
-            Taken::Open => {
-                // Counted in `live` from here: a failed attempt frees its place on drop.
-                let mut lease = Lease {
-                    client: self,
-                    origin,
-                    sender: None,
-                    done: false,
-                };
-                let opened = Self::open(origin).await;
-                if let Some(o) = self.origins().get_mut(origin) {
-                    o.connecting -= 1;
-                }
-                // Room for another attempt.
-                self.freed.notify_one();
-                lease.sender = Some(opened?);
-                return Ok(lease);
-            }
-        };
-        Ok(Lease {
-            client: self,
-            origin,
-            sender,
-            done: false,
-        })
     }
 
     async fn open(origin: &str) -> Result<Sender, ClientError> {
@@ -217,29 +156,20 @@ impl HyperClient {
     }
 
     async fn exchange(&self, method: &str, url: &str) -> Result<HttpResponse, ClientError> {
-        let uri: hyper::Uri = url
-            .parse()
-            .map_err(|e| ClientError::Other(format!("{url}: {e}")))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(ClientError::Other(format!("{url}: only http:// URLs")));
-        }
-        let authority = uri
-            .authority()
-            .ok_or_else(|| ClientError::Other(format!("{url}: no host")))?;
-        let origin = match authority.port_u16() {
-            Some(_) => authority.as_str().to_owned(),
-            None => format!("{}:80", authority.host()),
-        };
+        let target = Target::parse(url)?;
         let method = hyper::Method::from_bytes(method.as_bytes())
             .map_err(|e| ClientError::Other(e.to_string()))?;
         let request = hyper::Request::builder()
             .method(method)
-            .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
-            .header(hyper::header::HOST, authority.as_str())
+            .uri(target.path_and_query.as_str())
+            .header(hyper::header::HOST, target.authority.as_str())
             .body(Empty::<Bytes>::new())
             .map_err(|e| ClientError::Other(e.to_string()))?;
-        let mut lease = self.lease(&origin).await?;
-        let Some(sender) = lease.sender.as_mut() else {
+        let mut lease = self
+            .pool
+            .lease(&target.origin, || Self::open(&target.origin))
+            .await?;
+        let Some(sender) = lease.conn() else {
             return Err(ClientError::Connection(format!("{url}: no connection")));
         };
         sender
@@ -258,8 +188,7 @@ impl HyperClient {
             .map_err(|e| ClientError::Connection(format!("{url}: reading the body: {e}")))?
             .to_bytes();
         // Read whole: the connection can serve the next request.
-        lease.done = true;
-        drop(lease);
+        lease.finish();
         answer.body = String::from_utf8(Vec::from(body))
             .map_err(|e| ClientError::Other(format!("{url}: the body is not UTF-8: {e}")))?;
         Ok(answer)
@@ -267,11 +196,7 @@ impl HyperClient {
 }
 
 impl HttpClient for HyperClient {
-    fn send<'a>(
-        &'a self,
-        method: &'a str,
-        url: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, ClientError>> + Send + 'a>> {
+    fn send<'a>(&'a self, method: &'a str, url: &'a str) -> ResponseFuture<'a> {
         Box::pin(async move {
             tokio::time::timeout(self.timeout, self.exchange(method, url))
                 .await
@@ -311,11 +236,7 @@ impl SurfClient {
 }
 
 impl HttpClient for SurfClient {
-    fn send<'a>(
-        &'a self,
-        method: &'a str,
-        url: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, ClientError>> + Send + 'a>> {
+    fn send<'a>(&'a self, method: &'a str, url: &'a str) -> ResponseFuture<'a> {
         Box::pin(async move {
             let method: surf::http::Method = method.parse().map_err(|e| transport(&e))?;
             let url = surf::Url::parse(url).map_err(|e| transport(&e))?;

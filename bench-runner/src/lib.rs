@@ -24,7 +24,7 @@
 //! 1. What is measured and with what: [`targets`] (the servers, [`TARGETS`](targets::TARGETS):
 //!    name, package, runtime, framework, kind of runtime, the arguments of its configuration),
 //!    [`servers`] (builds them with `cargo build --release`, or finds them: `--server-dir`),
-//!    [`client`] (`--client hyper|reqwest|surf`, all as `conformance::HttpClient`), [`cpu`] (CPU
+//!    [`client`] (`--client wire|hyper|reqwest|surf`, all as `conformance::HttpClient`), [`cpu`] (CPU
 //!    lists, pinning, a process's CPU time from /proc), [`sched`] (the scheduler's per-thread
 //!    on-CPU and run-queue time over a window, the server's threads grouped by role), and
 //!    [`settings`] (a run's resolved

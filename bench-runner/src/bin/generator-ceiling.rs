@@ -40,7 +40,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "250,500,1000,2000,4000,6000,8000,12000,16000,20000,24000,28000,32000,40000,48000"
+        default_value = "250,500,1000,2000,4000,8000,12000,16000,20000,24000,26000,28000,30000,32000,34000,36000,38000,40000,44000,48000"
     )]
     rates: Vec<f64>,
     /// Seconds per rate (after a warm-up of a tenth of it).
@@ -56,7 +56,7 @@ struct Args {
     #[arg(long, default_value = "results/generator-ceiling.txt")]
     out: PathBuf,
     /// The generator's HTTP client.
-    #[arg(long, value_enum, default_value_t = ClientKind::Hyper)]
+    #[arg(long, value_enum, default_value_t = ClientKind::Wire)]
     client: ClientKind,
     /// Take the server from DIR instead of `cargo build --release`.
     #[arg(long, value_name = "DIR")]

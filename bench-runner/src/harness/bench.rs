@@ -240,7 +240,7 @@ impl Bench {
         self.clk_tck
     }
 
-    /// The client's name (`hyper`, `reqwest`, `surf`).
+    /// The client's name (`wire`, `hyper`, `reqwest`, `surf`).
     pub fn client_name(&self) -> &'static str {
         self.client_name
     }

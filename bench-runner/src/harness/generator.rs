@@ -157,6 +157,11 @@ async fn keep(
     client: Arc<dyn HttpClient>,
 ) -> Result<(Vec<Dispatch>, Vec<Answer>), String> {
     let timer = PreciseTimer::new().map_err(|e| format!("generator: no timer: {e}"))?;
+    if let Some(interval) = schedule.interval() {
+        timer
+            .tick_every(start, interval)
+            .map_err(|e| format!("generator: its timer failed: {e}"))?;
+    }
     let in_flight = Arc::new(AtomicUsize::new(0));
     let mut pacer = Pacer::new(&schedule, cap);
     let mut dispatched = Vec::with_capacity(usize::try_from(schedule.len()).unwrap_or(0));
@@ -252,7 +257,7 @@ mod tests {
     fn the_generator_keeps_a_modest_schedule() {
         let url = fake_server();
         let factory: ClientFactory =
-            Arc::new(|| crate::client::ClientKind::Hyper.build(Duration::from_secs(5), 64));
+            Arc::new(|| crate::client::ClientKind::Wire.build(Duration::from_secs(5), 64));
         let generator = Generator::start(factory).expect("generator");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
