@@ -48,7 +48,8 @@ impl Connection for Wire {
         // either way it cannot serve a request. The reactor's cached readiness answers
         // without a system call while nothing arrived.
         let mut byte = [0u8; 1];
-        !matches!(self.stream.try_read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        let idle = self.stream.try_read(&mut byte);
+        !matches!(idle, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
     }
 }
 
