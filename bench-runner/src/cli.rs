@@ -276,7 +276,7 @@ pub struct Cli {
     pub server_arg: Vec<String>,
 
     /// Rate experiment: offered loads, as fractions of the pair's capacity (threads ÷ T1),
-    /// comma-separated, any order [default: 0.25,0.5,0.75,1,1.25,1.5,2; 0.5,1.5 with --quick].
+    /// comma-separated, any order [default: 0.5,0.75,1,1.25,1.5,2; 0.5,1.5 with --quick].
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_positive,
           allow_negative_numbers = true, conflicts_with = "rate", help_heading = "Rate experiment")]
     pub load: Vec<f64>,
