@@ -1,5 +1,6 @@
 //! REPORT.md: the run's metadata, the findings, the charts, the summary table, the Python
-//! demo's published figures beside ours, and how to read the columns.
+//! demo's published figures beside ours, and the reading notes (how to read the report: noise,
+//! stalls, columns), said once and linked from the sections.
 
 use common::Strategy;
 
@@ -273,7 +274,7 @@ fn summary_table(pairs: &[Pair]) -> String {
     let answered_vary = ok.windows(2).any(|w| w[0].answered != w[1].answered);
     let mut s = format!(
         "## Summary table\n\nOne row per runtime × workers × strategy; times in ms; the columns \
-         under [How to read the columns](#how-to-read-the-columns).\n\n\
+         under [How to read this report](#{READING}).\n\n\
          | runtime | workers | strategy | T1 | batch | efficiency | latency p50 | latency p99 \
          | probe p50 | probe p99 | server lag p99 | cores used | peak RSS | {} |\n\
          |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -435,9 +436,32 @@ fn python_section(f: &Facts) -> String {
     s
 }
 
+/// The reading notes' heading's anchor: the sections link to it instead of repeating a
+/// definition.
+pub const READING: &str = "how-to-read-this-report";
+
+/// The reading notes, said once: how a difference is told from noise, what stalled and whose
+/// stall mean, and each column of the summary table.
 fn reading_section(f: &Facts) -> String {
     let m = &f.run.metadata;
-    let mut s = String::from("## How to read the columns\n\n");
+    let mut s = String::from("## How to read this report\n\n");
+    if let Some(noise) = findings::method(f) {
+        s.push_str(&noise);
+        s.push('\n');
+    }
+    if !f.verdicts.is_empty() {
+        s.push_str(
+            "- **Stalled**: the /health probe's p99 over all a pair's rounds reached T1, the \
+             time of one whole request, and still does with any one round left out; \
+             **borderline**: the p99 with one round or another left out falls on both sides of \
+             T1, or a probe got no answer; **responsive** otherwise.\n",
+        );
+        s.push_str(&format!(
+            "- **Whose stall**, {}; **O**, elsewhere: neither, the wait was on the probe's \
+             own path (the load generator or the kernel).\n",
+            findings::basis(f)
+        ));
+    }
     let timeout = m
         .probe_timeout_s
         .map_or_else(String::new, |t| format!(" ({} s here)", sig3(t)));
