@@ -137,7 +137,7 @@ fn run_section(f: &Facts) -> String {
         ));
     }
     if !m.servers.is_empty() {
-        rows.push(("servers", cell(&m.servers.join("; "))));
+        rows.push(("servers", cell(&servers_row(&m.servers))));
     }
     if !m.client.is_empty() {
         rows.push(("client", m.client.clone()));
@@ -226,7 +226,38 @@ fn run_section(f: &Facts) -> String {
     s
 }
 
-/// A Markdown table cell: pipes escaped, no line breaks.
+/// The servers run, `name (stack): path` each; where every binary is in one directory, that
+/// directory is said once (for two servers or more): `in /x/release/: tokio (tokio + axum): server-tokio-axum; …`.
+fn servers_row(servers: &[String]) -> String {
+    let split: Vec<Option<(&str, &str, &str)>> = servers
+        .iter()
+        .map(|s| {
+            let (name, path) = s.rsplit_once(": ")?;
+            // A URL (an external target) is not a binary in a directory.
+            if path.contains("://") {
+                return None;
+            }
+            let (dir, file) = path.rsplit_once('/')?;
+            Some((name, dir, file))
+        })
+        .collect();
+    let dirs: Vec<&str> = split.iter().flatten().map(|x| x.1).collect();
+    match (
+        dirs.first(),
+        dirs.len() == servers.len() && servers.len() > 1,
+    ) {
+        (Some(dir), true) if dirs.iter().all(|d| d == dir) => {
+            let each: Vec<String> = split
+                .iter()
+                .flatten()
+                .map(|(name, _, file)| format!("{name}: {file}"))
+                .collect();
+            format!("in {dir}/: {}", each.join("; "))
+        }
+        _ => servers.join("; "),
+    }
+}
+
 /// Where the servers and bench-runner ran, and the server-side settings that go with it.
 fn cores_row(m: &results_format::Metadata) -> String {
     let list = |cpus: &Option<Vec<usize>>| {
@@ -253,6 +284,7 @@ fn cores_row(m: &results_format::Metadata) -> String {
     row
 }
 
+/// A Markdown table cell: pipes escaped, no line breaks.
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
@@ -726,6 +758,29 @@ mod tests {
             cdf.contains("for /jobs and /queue") && cdf.contains("it is POST plus GET"),
             "{cdf}"
         );
+    }
+
+    #[test]
+    fn the_servers_directory_is_said_once() {
+        let servers = [
+            "tokio (tokio + axum): /r/release/server-tokio-axum".to_owned(),
+            "smol (smol + hyper): /r/release/server-smol-hyper".to_owned(),
+        ];
+        assert_eq!(
+            servers_row(&servers),
+            "in /r/release/: tokio (tokio + axum): server-tokio-axum; smol (smol + hyper): \
+             server-smol-hyper"
+        );
+        // Two directories (or a name without a path): as recorded.
+        let apart = [
+            servers[0].clone(),
+            "actix: /other/server-actix-web".to_owned(),
+        ];
+        assert_eq!(servers_row(&apart), apart.join("; "));
+        let bare = [servers[0].clone(), "external".to_owned()];
+        assert_eq!(servers_row(&bare), bare.join("; "));
+        let url = ["external: http://127.0.0.1:18002".to_owned()];
+        assert_eq!(servers_row(&url), url[0]);
     }
 
     #[test]
