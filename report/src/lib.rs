@@ -71,7 +71,7 @@
 //!     pool size; a chart per strategy of probe p99 and work time against the pool's size. A
 //!     run without it says "Pools not measured".
 //!   - [`render::markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python
-//!     demo's figures beside ours, how to read the columns.
+//!     demo's figures beside ours, the reading notes (noise, stalls, columns: said once).
 //! - [`generate`] / [`write()`]: the facts computed once, every section and chart in memory,
 //!   then onto disk, each file atomically.
 

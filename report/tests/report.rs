@@ -168,7 +168,7 @@ fn the_summary_table_has_a_row_per_pair() {
         .nth(1)
         .expect("table section")
         .lines()
-        .skip_while(|l| !l.starts_with("| runtime"))
+        .skip_while(|l| !l.starts_with("| setting"))
         .skip(2)
         .take_while(|l| l.starts_with('|'))
         .collect();
@@ -176,14 +176,10 @@ fn the_summary_table_has_a_row_per_pair() {
     assert!(
         table
             .iter()
-            .any(|l| l.starts_with("| tokio-current-thread | 1 | /cycle |")),
+            .any(|l| l.starts_with("| tokio-current-thread ×1 | /cycle |")),
         "{table:?}"
     );
-    assert!(
-        table
-            .iter()
-            .any(|l| l.starts_with("| tokio | 1 | /cycle |"))
-    );
+    assert!(table.iter().any(|l| l.starts_with("| tokio ×1 | /cycle |")));
     // Pairs not applicable (/block_in_place off tokio multi-thread) get no row.
     let applicable: Vec<_> = r.summary.iter().filter(|p| !p.not_applicable()).collect();
     assert_eq!(table.len(), applicable.len());
@@ -199,13 +195,12 @@ fn the_summary_table_has_a_row_per_pair() {
     );
     for (row, pair) in table.iter().zip(applicable) {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        assert_eq!(cells[1], pair.target);
         assert_eq!(
-            cells[2],
-            pair.workers.map(|w| w.to_string()).unwrap_or_default()
+            cells[1],
+            report::render::format::setting(&pair.target, pair.workers)
         );
-        assert_eq!(cells[3], pair.strategy.path());
-        assert_eq!(pair.ok(), !cells[4].starts_with("**failed**"), "{row}");
+        assert_eq!(cells[2], pair.strategy.path());
+        assert_eq!(pair.ok(), !cells[3].starts_with("**failed**"), "{row}");
     }
 }
 
@@ -223,7 +218,7 @@ fn a_failed_pair_is_marked_in_the_table_and_left_out_of_the_charts() {
     let rep = report::generate(&r);
     assert!(
         rep.markdown
-            .contains("| smol | 2 | /jobs | **failed**: 1 of 4 requests failed: 1 timeout |"),
+            .contains("| smol ×2 | /jobs | **failed**: 1 of 4 requests failed: 1 timeout |"),
         "{}",
         rep.markdown
     );
@@ -383,13 +378,27 @@ fn the_report_says_how_many_samples_each_percentile_rests_on() {
         md.contains(&format!("and its probe percentiles on {lo} – {hi} probes")),
         "{md}"
     );
-    // Each row of the summary table gives its own probe count (the requests, all 8, once).
-    let row = md
-        .lines()
-        .find(|l| l.starts_with("| tokio | 1 | /cycle |"))
-        .expect("row");
-    let p = r.pair(&key("tokio", 1, Strategy::Cycle)).expect("pair");
-    assert!(row.ends_with(&format!("| {} |", p.probes)), "{row}");
+    // Each row of the summary table marks a p99 that rests on 100 samples or fewer, so is the
+    // largest of them: here every request p99 (8 requests), and a probe p99 by its own count.
+    for p in r.summary.iter().filter(|p| p.ok()) {
+        let row = md
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "| {} | {} |",
+                    report::render::format::setting(&p.target, p.workers),
+                    p.strategy.path()
+                ))
+            })
+            .expect("row");
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert!(cells[7].ends_with("(max)"), "request p99: {row}");
+        assert_eq!(
+            cells[8].ends_with("(max)"),
+            p.probes <= 100,
+            "probe p99: {row}"
+        );
+    }
 }
 
 #[test]
@@ -425,7 +434,7 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
     );
     let row = md
         .lines()
-        .find(|l| l.starts_with("| smol | 2 | /rayon |"))
+        .find(|l| l.starts_with("| smol ×2 | /rayon |"))
         .expect("row");
     assert!(row.contains(" **✗ 1** |"), "{row}");
     // A probe that waited the whole timeout: that round stalled, so the pair cannot be
@@ -501,10 +510,10 @@ fn the_python_demo_figures_stand_beside_ours_only_at_the_same_load() {
     assert_eq!(row, "| /background | 0.47 s | – | – |");
     let row = md
         .lines()
-        .find(|l| l.starts_with("| tokio | 1 | /background |"))
+        .find(|l| l.starts_with("| tokio ×1 | /background |"))
         .expect("summary row");
     let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-    assert!(cells[5].starts_with("done "), "{row}");
+    assert!(cells[4].starts_with("done "), "{row}");
 }
 
 #[test]

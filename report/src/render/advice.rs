@@ -889,11 +889,15 @@ mod tests {
         // The top line counts it and names it.
         let top = crate::render::halves::markdown(&f);
         assert!(
-            top.contains(&format!("{} held in both halves", h.held())),
+            top.contains(&format!(
+                "**Split halves**: {} of the {} claims",
+                h.held(),
+                h.claims.len()
+            )) && top.contains("held in both halves"),
             "{top}"
         );
         assert!(
-            top.contains("the pool recommended, `/rayon` (not the odd passes)"),
+            top.contains("not in the odd passes: the pool recommended, `/rayon`"),
             "{top}"
         );
     }

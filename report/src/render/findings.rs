@@ -10,7 +10,8 @@
 //!   [`crate::analysis::noise`] describes: nothing is called inside the noise.
 //!
 //! `/generator` and `/cycle` differ only in the kernel's form (iterator or loop), and the two
-//! forms compile to the same machine code ([`KERNEL_CHECK`]): the report does not compare them.
+//! forms compile to the same machine code ([`KERNEL_CHECK`], given in `docs/experiments.md`): the
+//! report does not compare them.
 
 use common::strategy::Execution;
 use common::{RuntimeKind, Strategy};
@@ -28,6 +29,7 @@ use crate::analysis::{
 use crate::render::format::{
     and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times,
 };
+use crate::render::markdown::READING;
 
 /// The command that shows `sum_squares_iter` (`/generator`) and `sum_squares_loop` (`/cycle`
 /// and the offloaded strategies) are the same machine code in a release build: it
@@ -52,13 +54,11 @@ pub fn markdown(f: &Facts) -> String {
     }
     out.extend(failed(f));
     out.extend(not_applicable(f));
-    out.extend(method(f));
     out.extend(probe_errors(f));
     out.extend(blocking(f));
     out.extend(attribution(f));
     out.extend(workers(f));
     out.extend(architectures(f));
-    out.extend(block_in_place(f));
     out.extend(runtimes(f));
     out.extend(kernel(f));
     out.extend(experts(f));
@@ -99,78 +99,31 @@ fn attribution(f: &Facts) -> Vec<String> {
         Attribution::WaitingForCpu,
         Attribution::Elsewhere,
     ] {
-        let mut of: Vec<&Verdict> = measured
-            .iter()
-            .copied()
-            .filter(|v| v.attribution == Some(a))
-            .collect();
-        if of.is_empty() {
-            continue;
+        let n = measured.iter().filter(|v| v.attribution == Some(a)).count();
+        if n > 0 {
+            parts.push(format!("**{}** {} in {n}", mark(a), describe(a)));
         }
-        // Up to three in full; of more, the one with the highest probe p99 (the rest are the
-        // table's letters).
-        let take = if of.len() > 3 {
-            of.sort_by(|a, b| b.probe_p99_ms.total_cmp(&a.probe_p99_ms));
-            1
-        } else {
-            3
-        };
-        let shown: Vec<String> = of
-            .iter()
-            .take(take)
-            .map(|v| {
-                let executor = match (v.executor_busy_share, v.executor_runq_ms) {
-                    (Some(busy), Some(runq)) => format!(
-                        "executor on a CPU {:.0} % of the round, queued for one {} ms per thread, ",
-                        busy * 100.0,
-                        sig3(runq)
-                    ),
-                    _ => String::new(),
-                };
-                format!(
-                    "{} (probe p99 {} ms, {executor}heartbeat lag p99 {} ms)",
-                    pair_name(&f.run, &v.key),
-                    sig3(v.probe_p99_ms),
-                    sig3(v.lag_p99_ms.unwrap_or(0.0)),
-                )
-            })
-            .collect();
-        let more = if of.len() > shown.len() {
-            format!(" and {} more", of.len() - shown.len())
-        } else {
-            String::new()
-        };
-        let what = describe(a);
-        let mut chars = what.chars();
-        let what = chars
-            .next()
-            .map(|c| c.to_uppercase().chain(chars).collect::<String>())
-            .unwrap_or_default();
-        parts.push(format!(
-            "{what} in {} of {} stalled or borderline pairs: {}{more}",
-            of.len(),
-            measured.len(),
-            shown.join(", ")
-        ));
     }
     vec![format!(
-        "- **Whose stall ({}).** {}.",
-        basis(f),
-        parts.join(". ")
+        "- **Whose stall** (the letters in the table below; how it is told: [How to \
+         read](#{READING})), of {} stalled or borderline pairs: {}.",
+        measured.len(),
+        parts.join(", ")
     )]
 }
 
-/// What the attributions rest on, as metadata.json's `cpu_clock` says.
-fn basis(f: &Facts) -> &'static str {
+/// What the attributions rest on, as metadata.json's `cpu_clock` says: the reading notes'
+/// definition of the table's letters.
+pub(crate) fn basis(f: &Facts) -> &'static str {
     if f.run.metadata.cpu_clock == results_format::CPU_CLOCK_SCHEDSTAT {
-        "the executor threads' own on-CPU and run-queue time in the same rounds, as the kernel's \
-         scheduler counted them; executor busy: on a CPU at least a quarter of the round; \
-         waiting for a CPU: queued for one longer than it ran, and at least half the stall or \
-         the round"
+        "told from the executor threads' own on-CPU and run-queue time in the same rounds, as the \
+         kernel's scheduler counted them: **E**, executor busy: on a CPU at least a quarter of \
+         the round; **C**, waiting for a CPU: queued for one longer than it ran, and at least \
+         half the stall or the round"
     } else {
-        "no per-thread scheduler figures in this run: from the server's own lag for the same \
-         rounds (executor busy: lag p99 at least half the probe's) and the cores used (waiting \
-         for a CPU: 90 % of the machine's busy)"
+        "told, with no per-thread scheduler figures in this run, from the server's own lag for \
+         the same rounds (**E**, executor busy: lag p99 at least half the probe's) and the cores \
+         used (**C**, waiting for a CPU: 90 % of the machine's busy)"
     }
 }
 
@@ -248,7 +201,7 @@ fn failed(f: &Facts) -> Option<String> {
 
 /// How differences are called, with this run's number of rounds; `None` when no pair was
 /// measured.
-fn method(f: &Facts) -> Option<String> {
+pub(crate) fn method(f: &Facts) -> Option<String> {
     let rounds: Vec<usize> = f
         .pairs
         .iter()
@@ -381,11 +334,8 @@ fn blocking(f: &Facts) -> Vec<String> {
         ));
     }
     let mut out = vec![format!(
-        "- **Which strategies stop the server answering.** A pair *stalls* the server when the \
-         /health probe's p99 over all its rounds reaches T1, the time of one whole request, \
-         and still does with any one round left out; it is *borderline* when the p99 with one \
-         round or another left out falls on both sides of T1, or a probe got no answer (table \
-         below). Stalled: {}.",
+        "- **Which strategies stop the server answering** (the table below; *stalled*: the \
+         probe's p99 reached T1, [How to read](#{READING})). Stalled: {}.",
         parts.join("; ")
     )];
     let listed = |pred: &dyn Fn(&Verdict) -> bool| -> Vec<String> {
@@ -603,15 +553,14 @@ fn stall_table(f: &Facts) -> String {
         }
     }
     let mut s = String::from(
-        "Probe p99 ÷ T1, the p99 over every probe of every round (**bold**: stalled; \
-         *italics*: borderline; plain: responsive, as defined above; †: *unstable*, one half of \
-         the passes did not repeat the verdict; ✗ k: k probes got no answer; –: failed or no \
-         probe due). Whose stall: **E** executor busy, **C** waiting for a CPU, **O** elsewhere \
-         (on the probe's own path, in the load generator or the kernel), as above:\n\n\
+        "Probe p99 ÷ T1 over every probe of every round (**bold**: stalled; *italics*: \
+         borderline; plain: responsive; †: one half of the passes did not repeat the verdict; \
+         ✗ k: k probes got no answer; –: failed or no probe due). Whose stall: **E** executor \
+         busy, **C** waiting for a CPU, **O** elsewhere:\n\n\
          | strategy |",
     );
     for (t, w) in &columns {
-        s.push_str(&format!(" {} |", setting(&f.run, t, *w)));
+        s.push_str(&format!(" {} |", crate::render::format::setting(t, *w)));
     }
     s.push_str("\n|---|");
     for _ in &columns {
@@ -687,6 +636,22 @@ fn tally(changes: &[Change], lower: &str, higher: &str) -> String {
         [one] if changes.len() > 1 => one.replacen(" in ", " in all ", 1),
         [one] => format!("{one} of 1"),
         _ => format!("of {}: {}", changes.len(), parts.join(", ")),
+    }
+}
+
+/// ` (lower in 2, higher in 1 of 6)`: how many of `changes` went which way beyond the rounds'
+/// noise; nothing when none did.
+fn clear(changes: &[Change]) -> String {
+    let count = |c| changes.iter().filter(|x| **x == c).count();
+    let parts: Vec<String> = [(Change::Lower, "lower"), (Change::Higher, "higher")]
+        .into_iter()
+        .filter(|(c, _)| count(*c) > 0)
+        .map(|(c, word)| format!("{word} in {}", count(c)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} of {})", parts.join(", "), changes.len())
     }
 }
 
@@ -779,13 +744,6 @@ pub(crate) fn kind_of(p: &Pair) -> Option<RuntimeKind> {
         k.runtime() == p.runtime
             && (*k == RuntimeKind::TokioCurrentThread) == p.target.ends_with("current-thread")
     })
-}
-
-/// One pair's probe p99 ÷ T1, for a sentence: `probe p99 9.55× T1`.
-fn stall_of(p: &Pair) -> Option<String> {
-    let probe = p.probe_latency_us_p99? / 1000.0;
-    let t1 = p.t1_ms.filter(|t| *t > 0.0)?;
-    Some(format!("probe p99 {} T1", times(probe / t1)))
 }
 
 /// One pair's batch, request p99 and probe p99, for a sentence.
@@ -897,51 +855,6 @@ fn architectures(f: &Facts) -> Vec<String> {
     out
 }
 
-/// `/block_in_place` (tokio multi-thread only) against `/cycle` (inline) and `/thread`
-/// (offloaded) on the same server and worker count: what it did to the probe and the batch.
-fn block_in_place(f: &Facts) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in f
-        .pairs
-        .iter()
-        .filter(|p| p.ok() && p.strategy == Strategy::BlockInPlace)
-    {
-        let Some(own) = stall_of(p) else {
-            continue;
-        };
-        let other = |s: Strategy| {
-            f.ok_pair(&p.target, p.workers, s)
-                .and_then(stall_of)
-                .map(|f| format!("`{}` {f}", s.path()))
-        };
-        let others: Vec<String> = [Strategy::Cycle, Strategy::Thread]
-            .into_iter()
-            .filter_map(other)
-            .collect();
-        // The pair's verdict, as every other bullet judges it.
-        let verdict = match f.verdict(&p.key()).map(|v| v.class) {
-            Some(Responsiveness::Stalled) => "the probe waited at least one whole request's work",
-            Some(Responsiveness::Borderline) => {
-                "borderline: its probes fell on both sides of one request's work"
-            }
-            Some(Responsiveness::Responsive) => "the probe did not wait for the kernels",
-            None => "no T1 to judge the probe by",
-        };
-        out.push(format!(
-            "- **`/block_in_place` on {}, {}**: {own}; {verdict}. Beside it: {} (the summary \
-             table has their figures).",
-            p.target,
-            f.run.workers_label(p.workers),
-            if others.is_empty() {
-                "nothing measured".to_owned()
-            } else {
-                others.join("; ")
-            }
-        ));
-    }
-    out
-}
-
 fn work_label(s: Strategy) -> String {
     if s == Strategy::Background {
         format!("{} (work done)", s.path())
@@ -956,11 +869,9 @@ fn runtimes(f: &Facts) -> Vec<String> {
         return Vec::new();
     }
     let mut out = vec![format!(
-        "- **Runtimes.** Each runtime's work efficiency per strategy (the ideal batch time, \
-         from the pair's own T1, ÷ the work time: batch time; for /background until its work \
-         was done), the best ÷ the worst. *Alike*: every round within {} of every other; \
-         *apart*: more than {} apart with the rounds' ranges disjoint:",
-        pct(ALIKE),
+        "- **Runtimes** by work efficiency (the ideal batch time from the pair's own T1 ÷ its \
+         work time), the best ÷ the worst; *alike*: every round within {}; *apart*: the \
+         rounds' ranges disjoint:",
         pct(ALIKE)
     )];
     let mut lines: Vec<(Vec<String>, String)> = Vec::new();
@@ -1042,13 +953,13 @@ fn kernel(f: &Facts) -> Vec<String> {
     if !(f.run.measured(Strategy::Generator) && f.run.measured(Strategy::Cycle)) {
         return Vec::new();
     }
-    vec![format!(
-        "- **Iterator vs loop: not compared.** /generator's kernel `sum_squares_iter` (`map` + \
-         `sum`) and the hand-written `sum_squares_loop` of /cycle and the offloaded \
-         strategies compile to byte-identical machine code in a release build, so /generator \
-         and /cycle run the same handler and any difference between their figures is noise. \
-         To check a build (bash, GNU objdump): `{KERNEL_CHECK}`."
-    )]
+    vec![
+        "- **Iterator vs loop: not compared.** /generator's `sum_squares_iter` (`map` + `sum`) \
+         and the loop `sum_squares_loop` of /cycle and the offloads compile to byte-identical \
+         machine code: any difference between /generator and /cycle is noise (the command that \
+         checks a build is in `docs/experiments.md`)."
+            .to_owned(),
+    ]
 }
 
 /// /rayon, /bounded and /jobs against /thread: work time, request p50 and p99, probe p99.
@@ -1092,12 +1003,12 @@ fn experts(f: &Facts) -> Vec<String> {
                 None => "not measured".to_owned(),
                 Some((lo, hi)) => {
                     let changes: Vec<Change> = xs.iter().map(|x| x.1).collect();
-                    format!("{} ({})", span(lo, hi), tally(&changes, "lower", "higher"))
+                    format!("{}{}", span(lo, hi), clear(&changes))
                 }
             }
         };
         out.push(format!(
-            "  - {}: work time {}; request latency p50 {}, p99 {}; probe p99 {}.",
+            "  - {}: work time {}; request p50 {}, p99 {}; probe p99 {}.",
             s.path(),
             range(&batch),
             range(&median),
@@ -1111,9 +1022,9 @@ fn experts(f: &Facts) -> Vec<String> {
     out.insert(
         0,
         "- **The recommended offloads ÷ /thread** on the same runtime and workers (below 1: \
-         better than /thread, which gives every request its own blocking-pool thread; lower \
-         or higher only where the rounds' ranges do not overlap, the p99s judged by each \
-         round's slowest request or probe):"
+         better than a thread per request; lower or higher where the rounds' ranges are \
+         disjoint, the p99s by each round's slowest request or probe, the rest within the \
+         noise):"
             .to_owned(),
     );
     out
@@ -1141,10 +1052,9 @@ fn background(f: &Facts) -> Vec<String> {
         .map(|(lo, hi)| format!(", {} the ideal batch time", span(lo, hi)))
         .unwrap_or_default();
     vec![format!(
-        "- **/background** answers 202 at once and works on after: its batch time measures no \
-         work, so this report judges it only by when the server recorded the end of its last \
-         job: {} after the batch started (means over rounds{ideal}). Runtimes and worker \
-         counts are compared by that time above.",
+        "- **/background** is judged by when the server recorded the end of its last job (its \
+         202 answers measure no work): {} after the batch started (means over rounds{ideal}), \
+         the time compared above.",
         ms_span(d0, d1)
     )]
 }
@@ -1206,9 +1116,9 @@ mod tests {
         assert!(markdown(&r).contains("Whose stall: not measured"));
     }
 
-    /// `/block_in_place` is judged by its verdict, noise rule included, like every other
-    /// bullet: a pooled probe p99 above T1 with one round's probes all below it is borderline,
-    /// not "waited at least one whole request's work" (what `probe >= T1` alone said).
+    /// `/block_in_place` is judged by its verdict, noise rule included, like every other pair:
+    /// a pooled probe p99 above T1 with one round's probes all below it is borderline (italics
+    /// in the stall table), not stalled (bold: what `probe >= T1` alone said).
     #[test]
     fn block_in_place_is_judged_by_its_verdict() {
         let pair = |s| Pair::new("tokio", 2, s, &[50.0, 50.0]);
@@ -1222,15 +1132,12 @@ mod tests {
                 .map(|v| v.class),
             Some(Responsiveness::Borderline)
         );
-        let lines = block_in_place(&f).join("\n");
-        assert!(
-            lines.contains("borderline: its probes fell on both sides"),
-            "{lines}"
-        );
-        assert!(
-            !lines.contains("waited at least one whole request"),
-            "{lines}"
-        );
+        let table = stall_table(&f);
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("| /block_in_place"))
+            .expect("row");
+        assert_eq!(row, "| /block_in_place (offloaded) | *1.20* |");
     }
 
     use super::*;
@@ -1294,7 +1201,7 @@ mod tests {
         );
 
         let md = markdown(&r);
-        let stalled = line(&md, "- **Which strategies stop the server answering.**");
+        let stalled = line(&md, "- **Which strategies stop the server answering**");
         assert!(
             stalled.contains("job API in 0 of 1 pairs, borderline in 1"),
             "{stalled}"
@@ -1477,7 +1384,11 @@ mod tests {
             workers.contains("none beyond the rounds' noise"),
             "{workers}"
         );
-        assert!(md.contains("there is no measure of the noise"), "{md}");
+        let notes = method(&Facts::of(&r)).expect("a pair measured");
+        assert!(
+            notes.contains("there is no measure of the noise"),
+            "{notes}"
+        );
     }
 
     #[test]
@@ -1492,10 +1403,7 @@ mod tests {
         let rayon = line(&md, "  - /rayon:");
         // 100 ÷ 104 is lower by the means, but not beyond the noise (the old "lower in 2 of 2").
         assert!(
-            rayon.starts_with(
-                "  - /rayon: work time 0.69× to 0.96× (of 2: lower in 1, within the rounds' noise \
-                 in 1);"
-            ),
+            rayon.starts_with("  - /rayon: work time 0.69× to 0.96× (lower in 1 of 2);"),
             "{rayon}"
         );
     }
@@ -1508,9 +1416,21 @@ mod tests {
         ]);
         let md = markdown(&r);
         let kernel = line(&md, "- **Iterator vs loop: not compared.**");
-        assert!(kernel.contains(KERNEL_CHECK), "{kernel}");
+        assert!(kernel.contains("`docs/experiments.md`"), "{kernel}");
+        // The command the line points to, word for word.
+        let docs = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/experiments.md"),
+        )
+        .expect("docs/experiments.md");
+        assert!(
+            docs.contains(KERNEL_CHECK),
+            "docs/experiments.md lacks {KERNEL_CHECK}"
+        );
         assert!(!md.contains("T1 of /generator ÷ T1 of /cycle"), "{md}");
-        let noise = line(&md, "- **Noise.**");
+        // How differences are told from noise: said once, in the reading notes.
+        assert!(!md.contains("- **Noise.**"), "{md}");
+        let notes = method(&Facts::of(&r)).expect("pairs measured");
+        let noise = line(&notes, "- **Noise.**");
         assert!(noise.contains("With 2 rounds per pair"), "{noise}");
         assert!(
             noise.contains("p = 0.333 at 2 rounds each, weak evidence"),

@@ -47,6 +47,15 @@ pub fn pct(v: f64) -> String {
     format!("{:.0} %", v * 100.0)
 }
 
+/// A pair's setting in a table cell: `tokio ×1` (runtime × executor threads), or the target
+/// alone where the run does not set the worker count (an external server).
+pub fn setting(target: &str, workers: Option<u32>) -> String {
+    match workers {
+        Some(w) => format!("{target} ×{w}"),
+        None => target.to_owned(),
+    }
+}
+
 /// `/a`, `/b` and `/c`.
 pub(crate) fn and_list(items: &[String]) -> String {
     match items {

@@ -26,10 +26,10 @@ pub fn markdown(f: &Facts) -> String {
         ps.join(", ")
     };
     let head = format!(
-        "> **Split halves**: of the {made} claims this run makes (each pair stalled the server \
-         or kept it answering; each strategy over its pairs and per runtime; the runtimes' work \
-         efficiencies; the worker counts' work times; the pool recommended), {held} held in both halves of \
-         its passes, measured side by side (odd: {}; even: {})",
+        "> **Split halves**: {held} of the {made} claims this run makes (each pair's verdict; \
+         each strategy over its pairs and per runtime; the runtimes' work efficiencies; the \
+         worker counts' work times; the pool recommended) held in both halves of its passes \
+         (odd: {}; even: {})",
         passes(&h.odd_passes),
         passes(&h.even_passes)
     );
@@ -45,34 +45,57 @@ pub fn markdown(f: &Facts) -> String {
     if held == made {
         return format!("{head}.{disputed}\n\n");
     }
-    let unstable: Vec<String> = h
+    // A pair's verdict is marked in the stall table; the others are named, grouped by the half
+    // that did not make them.
+    let pairs = h
         .unstable()
-        .take(NAMED)
-        .map(|(c, held)| format!("{} ({})", describe(&f.run, c), which(held)))
+        .filter(|(c, _)| matches!(c, Claim::Pair { .. }))
+        .count();
+    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    let others: Vec<(&Claim, Held)> = h
+        .unstable()
+        .filter(|(c, _)| !matches!(c, Claim::Pair { .. }))
         .collect();
-    let more = (made - held)
-        .checked_sub(NAMED)
-        .filter(|k| *k > 0)
-        .map(|k| format!(", and {k} more"))
-        .unwrap_or_default();
+    // The halves in a fixed order: neither, then each one.
+    let mut others = others;
+    others.sort_by_key(|(_, held)| (held.odd, held.even));
+    for (c, held) in others.iter().take(NAMED) {
+        let said = describe(&f.run, c);
+        match groups.iter_mut().find(|(w, _)| *w == which(*held)) {
+            Some((_, list)) => list.push(said),
+            None => groups.push((which(*held), vec![said])),
+        }
+    }
+    let mut parts = Vec::new();
+    if pairs > 0 {
+        parts.push(format!(
+            "{pairs} pair verdicts, marked † in the stall table"
+        ));
+    }
+    for (w, list) in &groups {
+        parts.push(format!("{w}: {}", and_list(list)));
+    }
+    if others.len() > NAMED {
+        parts.push(format!("{} more", others.len() - NAMED));
+    }
     format!(
-        "{head}. The {} that did not (What to do leaves out a bullet whose headline rests \
-         on one; the findings mark them *unstable*, the stall table †): {}{more}.{disputed}\n\n",
+        "{head}. Of the {} that did not (What to do leaves out a bullet whose headline rests on \
+         one): {}.{disputed}\n\n",
         made - held,
-        and_list(&unstable)
+        parts.join("; ")
     )
 }
 
 /// Which half did not make it.
 fn which(held: Held) -> &'static str {
     match (held.odd, held.even) {
-        (false, false) => "neither half",
-        (false, true) => "not the odd passes",
-        _ => "not the even passes",
+        (false, false) => "in neither half",
+        (false, true) => "not in the odd passes",
+        _ => "not in the even passes",
     }
 }
 
-/// A claim in words: `` `/thread` on smol × 1 workers stalled the server ``.
+/// A claim in words: `` `/thread` on smol: a pair stalled ``, `` tokio × 1 workers × /rayon kept the server answering ``.
 pub fn describe(run: &Run, c: &Claim) -> String {
     let answering = |stalled: bool| {
         if stalled {
@@ -92,12 +115,12 @@ pub fn describe(run: &Run, c: &Claim) -> String {
                 .as_ref()
                 .map(|t| format!(" on {t}"))
                 .unwrap_or_default();
-            let scope = if *stalled { "some pair" } else { "every pair" };
-            format!(
-                "`{}`{on} {} in {scope}",
-                strategy.path(),
-                answering(*stalled)
-            )
+            let said = if *stalled {
+                "a pair stalled"
+            } else {
+                "no pair stalled"
+            };
+            format!("`{}`{on}: {said}", strategy.path())
         }
         Claim::Recommended(s) => format!("the pool recommended, `{}`", s.path()),
         Claim::Runtimes {

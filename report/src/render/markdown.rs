@@ -1,5 +1,6 @@
 //! REPORT.md: the run's metadata, the findings, the charts, the summary table, the Python
-//! demo's published figures beside ours, and how to read the columns.
+//! demo's published figures beside ours, and the reading notes (how to read the report: noise,
+//! stalls, columns), said once and linked from the sections.
 
 use common::Strategy;
 
@@ -8,7 +9,7 @@ use crate::analysis::pairs::Pair;
 use crate::analysis::stats::bounds;
 use crate::render::charts::Chart;
 use crate::render::findings;
-use crate::render::format::{job_apis, ms, sig3, thousands};
+use crate::render::format::{self, job_apis, ms, sig3, thousands};
 
 /// The Python demo's published batch times: 20 concurrent requests at n = 10,000,000 on its
 /// author's machine, in seconds.
@@ -136,7 +137,7 @@ fn run_section(f: &Facts) -> String {
         ));
     }
     if !m.servers.is_empty() {
-        rows.push(("servers", cell(&m.servers.join("; "))));
+        rows.push(("servers", cell(&servers_row(&m.servers))));
     }
     if !m.client.is_empty() {
         rows.push(("client", m.client.clone()));
@@ -225,7 +226,38 @@ fn run_section(f: &Facts) -> String {
     s
 }
 
-/// A Markdown table cell: pipes escaped, no line breaks.
+/// The servers run, `name (stack): path` each; where every binary is in one directory, that
+/// directory is said once (for two servers or more): `in /x/release/: tokio (tokio + axum): server-tokio-axum; …`.
+fn servers_row(servers: &[String]) -> String {
+    let split: Vec<Option<(&str, &str, &str)>> = servers
+        .iter()
+        .map(|s| {
+            let (name, path) = s.rsplit_once(": ")?;
+            // A URL (an external target) is not a binary in a directory.
+            if path.contains("://") {
+                return None;
+            }
+            let (dir, file) = path.rsplit_once('/')?;
+            Some((name, dir, file))
+        })
+        .collect();
+    let dirs: Vec<&str> = split.iter().flatten().map(|x| x.1).collect();
+    match (
+        dirs.first(),
+        dirs.len() == servers.len() && servers.len() > 1,
+    ) {
+        (Some(dir), true) if dirs.iter().all(|d| d == dir) => {
+            let each: Vec<String> = split
+                .iter()
+                .flatten()
+                .map(|(name, _, file)| format!("{name}: {file}"))
+                .collect();
+            format!("in {dir}/: {}", each.join("; "))
+        }
+        _ => servers.join("; "),
+    }
+}
+
 /// Where the servers and bench-runner ran, and the server-side settings that go with it.
 fn cores_row(m: &results_format::Metadata) -> String {
     let list = |cpus: &Option<Vec<usize>>| {
@@ -252,6 +284,7 @@ fn cores_row(m: &results_format::Metadata) -> String {
     row
 }
 
+/// A Markdown table cell: pipes escaped, no line breaks.
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
@@ -264,52 +297,40 @@ fn us_ms(v: Option<f64>) -> String {
     opt_ms(v.map(|us| us / 1000.0))
 }
 
-/// One row per pair, in summary.csv's order; the columns are defined once, under "How to read
-/// the columns".
+/// One row per pair, in summary.csv's order; the columns are defined once, under the reading
+/// notes. Figures a reader finds elsewhere are left to summary.csv: the batch time's standard
+/// deviation (the batch chart's whiskers show the rounds' range), the probe's p50 (the probe
+/// chart), the sample counts (a p99 that is the largest sample says so: `(max)`).
 fn summary_table(pairs: &[Pair]) -> String {
-    let ok: Vec<&Pair> = pairs.iter().filter(|p| p.ok()).collect();
-    // The answered requests in their own cell only where they differ between pairs (the
-    // reading notes give the count otherwise).
-    let answered_vary = ok.windows(2).any(|w| w[0].answered != w[1].answered);
     let mut s = format!(
         "## Summary table\n\nOne row per runtime × workers × strategy; times in ms; the columns \
-         under [How to read the columns](#how-to-read-the-columns).\n\n\
-         | runtime | workers | strategy | T1 | batch | efficiency | latency p50 | latency p99 \
-         | probe p50 | probe p99 | server lag p99 | cores used | peak RSS | {} |\n\
-         |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        if answered_vary { "samples" } else { "probes" }
+         under [How to read this report](#{READING}); every figure, with more, in \
+         `summary.csv`.\n\n\
+         | setting | strategy | T1 | batch | efficiency | request p50 | request p99 | probe p99 \
+         | lag p99 | cores used | peak RSS |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     );
     for p in pairs {
-        let workers = p.workers.map_or_else(|| "–".to_owned(), |w| w.to_string());
-        let runtime = &p.target;
+        let setting = format::setting(&p.target, p.workers);
         if p.not_applicable() {
             continue; // Listed under the findings; a row of dashes would say nothing.
         }
         if !p.ok() {
             let why = p.failure().unwrap_or("no reason given");
-            let dashes = " – |".repeat(10);
+            let dashes = " – |".repeat(8);
             s.push_str(&format!(
-                "| {runtime} | {workers} | {} | **failed**: {} |{dashes}\n",
+                "| {setting} | {} | **failed**: {} |{dashes}\n",
                 p.strategy.path(),
                 cell(why)
             ));
             continue;
         }
-        let with_sd = |m: Option<f64>, sd: Option<f64>| match (m, sd) {
-            (Some(m), Some(sd)) => format!("{} ± {}", sig3(m), sig3(sd)),
-            (m, _) => opt_ms(m),
-        };
         // /background's 202 answers measure no work: its work is timed until it was done.
         let batch = if p.strategy == Strategy::Background {
-            match p.background_done_ms_mean {
-                Some(_) => format!(
-                    "done {}",
-                    with_sd(p.background_done_ms_mean, p.background_done_ms_sd)
-                ),
-                None => "–".to_owned(),
-            }
+            p.background_done_ms_mean
+                .map_or_else(|| "–".to_owned(), |d| format!("done {}", sig3(d)))
         } else {
-            with_sd(p.batch_ms_mean, p.batch_ms_sd)
+            opt_ms(p.batch_ms_mean)
         };
         let eff = p
             .efficiency_mean
@@ -319,20 +340,22 @@ fn summary_table(pairs: &[Pair]) -> String {
         } else {
             String::new()
         };
-        let samples = if answered_vary {
-            format!("{} / {}", p.answered, p.probes)
-        } else {
-            p.probes.to_string()
+        // A nearest-rank p99 of at most 100 samples is the largest of them.
+        let p99 = |us: Option<f64>, samples: u64| {
+            let v = us_ms(us);
+            if us.is_some() && samples <= MAX_IS_P99 {
+                format!("{v} (max)")
+            } else {
+                v
+            }
         };
         s.push_str(&format!(
-            "| {runtime} | {workers} | {} | {} | {batch} | {eff} | {} | {} | {} | {}{probe_errors} \
-             | {} | {} | {} | {samples} |\n",
+            "| {setting} | {} | {} | {batch} | {eff} | {} | {} | {}{probe_errors} | {} | {} | {} |\n",
             p.strategy.path(),
             opt_ms(p.t1_ms),
             us_ms(p.latency_us_p50),
-            us_ms(p.latency_us_p99),
-            us_ms(p.probe_latency_us_p50),
-            us_ms(p.probe_latency_us_p99),
+            p99(p.latency_us_p99, p.answered),
+            p99(p.probe_latency_us_p99, p.probes),
             us_ms(p.lag_us_p99_median),
             p.server_cores_used_mean
                 .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
@@ -343,6 +366,9 @@ fn summary_table(pairs: &[Pair]) -> String {
     s.push('\n');
     s
 }
+
+/// A nearest-rank p99 of this many samples or fewer is the largest sample.
+const MAX_IS_P99: u64 = 100;
 
 /// The pairs measured at the Python demo's n and C, successfully.
 fn demo_pairs(pairs: &[Pair]) -> Vec<&Pair> {
@@ -435,55 +461,69 @@ fn python_section(f: &Facts) -> String {
     s
 }
 
+/// The reading notes' heading's anchor: the sections link to it instead of repeating a
+/// definition.
+pub const READING: &str = "how-to-read-this-report";
+
+/// The reading notes, said once: how a difference is told from noise, what stalled and whose
+/// stall mean, and each column of the summary table.
 fn reading_section(f: &Facts) -> String {
     let m = &f.run.metadata;
-    let mut s = String::from("## How to read the columns\n\n");
+    let mut s = String::from("## How to read this report\n\n");
+    if let Some(noise) = findings::method(f) {
+        s.push_str(&noise);
+        s.push('\n');
+    }
+    if !f.verdicts.is_empty() {
+        s.push_str(
+            "- **Stalled**: the /health probe's p99 over all a pair's rounds reached T1, the \
+             time of one whole request, and still does with any one round left out; \
+             **borderline**: the p99 with one round or another left out falls on both sides of \
+             T1, or a probe got no answer; **responsive** otherwise.\n",
+        );
+        s.push_str(&format!(
+            "- **Whose stall**, {}; **O**, elsewhere: neither, the wait was on the probe's \
+             own path (the load generator or the kernel).\n",
+            findings::basis(f)
+        ));
+    }
     let timeout = m
         .probe_timeout_s
         .map_or_else(String::new, |t| format!(" ({} s here)", sig3(t)));
     let lines = [
-        "**T1**: the fastest of the lone requests (calibration), ms; for /background from \
-         sending the request to the server-recorded end of its job, so that C × T1 means the \
-         same work for every strategy."
+        "**T1**: the fastest lone request, ms (for /background until the server recorded its \
+         job's end, so that C × T1 is the same work for every strategy)."
             .to_owned(),
         format!(
-            "**batch**: wall time from the batch's start until all C = {} answers arrived, the \
-             mean over rounds ± the sample standard deviation. For /background, whose 202 \
-             answers measure no work, **done**: until the server recorded the end of its last \
-             job.",
-            m.concurrency
+            "**batch**: from the batch's start until all C = {} answers arrived, the mean over \
+             rounds (for /background, whose 202 answers measure no work, **done**: until the \
+             server recorded its last job's end); **efficiency** = the ideal C × T1 / min(C, \
+             cores) with {} cores ÷ batch (or done), the mean over rounds: 1.0 is the hardware \
+             limit.",
+            m.concurrency, m.cores
         ),
         format!(
-            "**efficiency** = ideal ÷ batch (or done), the mean over rounds, where the ideal \
-             C × T1 / min(C, cores) with {} cores is the batch time if the cores did nothing but \
-             the kernels: 1.0 is the hardware limit.",
-            m.cores
-        ),
-        format!(
-            "**latency p50 / p99**: per-request send-to-answer time, median and 99th percentile \
-             (nearest rank) over every request of every round together. For /background it is \
-             the 202 answer; for {} the POST plus the GET that waits for the result.",
+            "**request p50 / p99**: each request's send-to-answer time, median and 99th \
+             percentile (nearest rank) over every request of every round (for /background the \
+             202 answer; for {} the POST plus the GET that waits for the result).",
             job_apis(&f.run)
         ),
         format!(
-            "**probe p50 / p99**: latency of the open-loop GET /health sent at a fixed interval \
-             during each batch, over every probe of every round together, timed from its \
-             *scheduled* send (or from the previous probe's answer, if that came later), so a \
-             stalled server counts in full; the load generator's own lateness in sending it is \
-             not charged to the server{}. A probe that got no answer counts at no less than \
-             the probe timeout{timeout}; **✗ k**: k probes got no answer (timeout or transport \
-             error), the worst stall there is.",
+            "**probe p99**: the open-loop GET /health sent at a fixed interval during each batch, \
+             over every probe of every round, timed from its *scheduled* send (or the previous \
+             probe's answer, if later), so a stalled server counts in full; the load \
+             generator's own lateness is not charged to the server{}. A probe with no answer \
+             counts at no less than the probe timeout{timeout}; **✗ k**: k probes got no \
+             answer, the worst stall there is.",
             harness_lateness(&f.pairs)
         ),
-        "**server lag p99**: the server's own executor lag for the same rounds (its \
-         heartbeat's p99, median over rounds), beside the client's probe; **cores used**: the \
-         server's CPU time ÷ wall time; **peak RSS**: the server's peak resident memory in MiB, \
-         largest of the rounds (reset before each; with a memory-hungry kernel, the cost of \
+        "**lag p99**: the server's own executor lag (its heartbeat's p99, median over rounds); \
+         **cores used**: the server's CPU time ÷ wall time; **peak RSS**: its peak resident \
+         memory, MiB, the largest of the rounds (with a memory-hungry kernel, the cost of \
          running many at once); –: not measured."
             .to_owned(),
         format!(
-            "**probes** (or **samples**, answered requests / probes, where the requests differ): \
-             how many the pair's percentiles rest on. {}",
+            "**(max)**: a p99 of 100 samples or fewer, so the largest of them. {}",
             samples(&f.pairs)
         ),
         format!(
@@ -519,7 +559,7 @@ fn count_span(xs: &[u64]) -> Option<String> {
 
 /// How many samples the percentiles rest on, from the data, and where a p99 is simply the
 /// largest sample (nearest rank on at most 100 values).
-pub(crate) fn samples(pairs: &[Pair]) -> String {
+fn samples(pairs: &[Pair]) -> String {
     let ok: Vec<&Pair> = pairs.iter().filter(|p| p.ok()).collect();
     let requests: Vec<u64> = ok.iter().map(|p| p.answered).collect();
     let probes: Vec<u64> = ok.iter().map(|p| p.probes).filter(|n| *n > 0).collect();
@@ -532,7 +572,7 @@ pub(crate) fn samples(pairs: &[Pair]) -> String {
         None => s.push_str(" (no probe was due in any batch)"),
     }
     s.push('.');
-    let small = |xs: &[u64]| xs.iter().filter(|n| **n <= 100).count();
+    let small = |xs: &[u64]| xs.iter().filter(|n| **n <= MAX_IS_P99).count();
     let (sr, sp) = (small(&requests), small(&probes));
     if sr + sp > 0 {
         let mut which = Vec::new();
@@ -545,11 +585,7 @@ pub(crate) fn samples(pairs: &[Pair]) -> String {
         if sp > 0 {
             which.push(format!("the probe p99 of {sp} of {} pairs", probes.len()));
         }
-        s.push_str(&format!(
-            " With 100 samples or fewer the nearest-rank p99 is the largest sample: so it is \
-             for {}.",
-            which.join(" and ")
-        ));
+        s.push_str(&format!(" (max) marks {}.", which.join(" and ")));
     }
     s
 }
@@ -701,10 +737,10 @@ mod tests {
         let table = summary_table(&Facts::of(&r).pairs);
         let row = table
             .lines()
-            .find(|l| l.starts_with("| tokio |"))
+            .find(|l| l.starts_with("| tokio ×1 |"))
             .expect("row");
         // probe p99 0.5 ms, then the server's lag p99, cores used and peak RSS (MiB).
-        assert!(row.contains("| 0.500 | 7.50 | 0.98 | 12 |"), "{row}");
+        assert!(row.contains("| 0.500 (max) | 7.50 | 0.98 | 12 |"), "{row}");
     }
 
     #[test]
@@ -722,6 +758,29 @@ mod tests {
             cdf.contains("for /jobs and /queue") && cdf.contains("it is POST plus GET"),
             "{cdf}"
         );
+    }
+
+    #[test]
+    fn the_servers_directory_is_said_once() {
+        let servers = [
+            "tokio (tokio + axum): /r/release/server-tokio-axum".to_owned(),
+            "smol (smol + hyper): /r/release/server-smol-hyper".to_owned(),
+        ];
+        assert_eq!(
+            servers_row(&servers),
+            "in /r/release/: tokio (tokio + axum): server-tokio-axum; smol (smol + hyper): \
+             server-smol-hyper"
+        );
+        // Two directories (or a name without a path): as recorded.
+        let apart = [
+            servers[0].clone(),
+            "actix: /other/server-actix-web".to_owned(),
+        ];
+        assert_eq!(servers_row(&apart), apart.join("; "));
+        let bare = [servers[0].clone(), "external".to_owned()];
+        assert_eq!(servers_row(&bare), bare.join("; "));
+        let url = ["external: http://127.0.0.1:18002".to_owned()];
+        assert_eq!(servers_row(&url), url[0]);
     }
 
     #[test]

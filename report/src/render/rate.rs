@@ -9,6 +9,7 @@ use results_format::Metadata;
 
 use crate::analysis::rate::{KNEE_T1S, Overload, PairFinding, PairSteps, SHED_SHARE, StepTally};
 use crate::render::charts::{Chart, strategy_color};
+use crate::render::format::setting;
 use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
 
 /// The section's Markdown, with `charts` (from [`charts`]) under `charts_dir`.
@@ -34,7 +35,7 @@ pub fn markdown(
     md.push_str(&format!(
         "Requests sent {arrivals} at each offered load (a fraction of the pair's \
          **capacity**: the kernels it can run at once ÷ T1, counting the executor's threads for \
-         an inline or yielding handler, 1 on a current-thread runtime, and the cores for the \
+         an inline or yielding handler, so 1 on a current-thread runtime, and the cores for the \
          others), each timed from its scheduled send. **Knee**: the first offered \
          load at which the p99 latency of verified answers passed {KNEE_T1S} × T1. **Past \
          capacity**: at the highest load above 1, *sheds* when at least {:.0} % of the \
@@ -50,11 +51,32 @@ pub fn markdown(
         return md;
     }
     md.push_str(&tally_line(tally));
-    md.push_str(
-        "| target | workers | strategy | T1 (ms) | capacity (req/s) | capacity counts | knee \
-         (load) | past capacity | generator behind at steps | refused by the generator \
-         |\n|---|---|---|---|---|---|---|---|---|---|\n",
-    );
+    // The steps the generator fell behind at, named once under the table rather than in a
+    // column of "none"s; the requests its cap refused get a column only when there were any.
+    let behind: Vec<String> = found
+        .iter()
+        .filter(|f| !f.behind_steps.is_empty())
+        .map(|f| {
+            let steps: Vec<String> = f.behind_steps.iter().map(u32::to_string).collect();
+            format!(
+                "{} {} (step {})",
+                setting(&f.target, f.workers),
+                f.strategy.path(),
+                steps.join(", ")
+            )
+        })
+        .collect();
+    let refused = found.iter().any(|f| f.refused > 0);
+    md.push_str(&format!(
+        "| setting | strategy | T1 (ms) | capacity (req/s) | knee (load) | past capacity |{}\n\
+         |---|---|---:|---:|---:|---|{}\n",
+        if refused {
+            " refused by the generator |"
+        } else {
+            ""
+        },
+        if refused { "---:|" } else { "" }
+    ));
     for f in found {
         let knee = match f.knee_load {
             Some(l) => format!("{l:.2}"),
@@ -66,29 +88,24 @@ pub fn markdown(
             Some(Overload::KeepsUp) => "keeps up".into(),
             None => "not offered".into(),
         };
-        let behind = if f.behind_steps.is_empty() {
-            "none".to_owned()
+        let refused = if refused {
+            format!(" {} |", f.refused)
         } else {
-            f.behind_steps
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let counts = match f.capacity {
-            Some((1, true)) => "1 executor thread".to_owned(),
-            Some((n, true)) => format!("{n} executor threads"),
-            Some((n, false)) => format!("{n} cores"),
-            None => "-".to_owned(),
+            String::new()
         };
         md.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {:.0} | {counts} | {knee} | {overload} | {behind} | {} |\n",
-            f.target,
-            f.workers.map_or("-".into(), |w| w.to_string()),
+            "| {} | {} | {:.2} | {:.0} | {knee} | {overload} |{refused}\n",
+            setting(&f.target, f.workers),
             f.strategy.path(),
             f.t1_ms,
             f.capacity_rps,
-            f.refused
+        ));
+    }
+    md.push('\n');
+    if !behind.is_empty() {
+        md.push_str(&format!(
+            "The generator fell behind at: {}.\n\n",
+            behind.join("; ")
         ));
     }
     let failed: Vec<String> = r
@@ -104,7 +121,6 @@ pub fn markdown(
             })
         })
         .collect();
-    md.push('\n');
     if !failed.is_empty() {
         md.push_str(&format!("Failed pairs: {}.\n\n", failed.join("; ")));
     }
@@ -677,9 +693,7 @@ mod tests {
             "charts",
         );
         assert!(
-            md.contains(
-                "| tokio | 2 | /bounded | 5.00 | 400 | 2 cores | 1.50 | queues (p99 300.0 ms)"
-            ),
+            md.contains("| tokio ×2 | /bounded | 5.00 | 400 | 1.50 | queues (p99 300.0 ms) |"),
             "{md}"
         );
         assert!(md.contains("charts/rate_latency.svg"));
