@@ -161,6 +161,11 @@ pub fn hop_bounds(hops: &[Hop]) -> (Bounds, Bounds) {
     )
 }
 
+/// The smallest and largest lone hop over `hops`, µs ([`Hop::lone_us`]).
+pub fn lone_bounds(hops: &[Hop]) -> Bounds {
+    bounds(hops.iter().filter_map(|h| h.lone_us))
+}
+
 /// Each configuration's figures over its bursts (one per pass), in the order of their first
 /// burst: a configuration is a target's run (`scale`, `fault`) of a strategy with a count of
 /// worker processes. The counts (jobs, accepted, completed, wrong, lost, taken over) are summed
@@ -292,6 +297,27 @@ pub struct ScaleVerdict {
     pub limit: Limit,
     /// How far the one-process run's CPU busy may be off from the clock ticks alone.
     pub one_resolution: Option<f64>,
+}
+
+impl ScaleVerdict {
+    /// The most worker processes' throughput ÷ `/jobs`' in process in the same run; `None`
+    /// without a `/jobs` figure.
+    pub fn vs_jobs(&self) -> Option<f64> {
+        let j = self.jobs_rps.filter(|j| *j > 0.0)?;
+        Some(self.most.1 / j)
+    }
+}
+
+/// The most CPU busy may be off by from the clock ticks alone, over the scale-out runs among
+/// `bursts`.
+pub fn scale_resolution<'a>(bursts: impl IntoIterator<Item = &'a Burst>) -> Option<f64> {
+    bursts
+        .into_iter()
+        .filter(|x| x.run == QUEUE_RUN_SCALE)
+        .filter_map(|x| x.cpu_busy_resolution)
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.max(v)))
+        })
 }
 
 /// A CPU busy off by more than this from the clock ticks alone is said to be coarse: the

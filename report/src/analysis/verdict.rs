@@ -148,6 +148,27 @@ impl Tally {
     }
 }
 
+/// The smallest and largest figures of a set of verdicts: what a sentence about a group of
+/// pairs quotes (`p99 2.54 ms – 8.09 ms (0.41× to 1.34× T1)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Extremes {
+    /// The pooled probe p99s, ms: the smallest and the largest.
+    pub probe_p99_ms: (f64, f64),
+    /// The probe p99s ÷ T1: the smallest and the largest.
+    pub stall: (f64, f64),
+}
+
+impl Extremes {
+    /// The extremes of `verdicts`; `None` when there are none.
+    pub fn of<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> Option<Extremes> {
+        let vs: Vec<&Verdict> = verdicts.into_iter().collect();
+        Some(Extremes {
+            probe_p99_ms: stats::bounds(vs.iter().map(|v| v.probe_p99_ms))?,
+            stall: stats::bounds(vs.iter().map(|v| v.stall))?,
+        })
+    }
+}
+
 /// The class of a pair whose pooled probe p99 is `stall` × T1 and whose pooled p99s with each
 /// round left out (or rounds' worst probes) are `rounds` × T1.
 pub fn classify(stall: f64, rounds: &[f64]) -> Responsiveness {

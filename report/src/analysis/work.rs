@@ -12,6 +12,7 @@
 
 use common::Strategy;
 
+use crate::analysis::Facts;
 use crate::analysis::noise::{self, Change, Figure};
 use crate::analysis::stats;
 use crate::data::{Results, SummaryRow};
@@ -107,4 +108,101 @@ pub fn speedups(r: &Results) -> Option<Speedups> {
         many,
         ratios: out,
     })
+}
+
+impl Facts {
+    /// The work time of strategy `s` ÷ that of `base`, on the same runtime and workers: the
+    /// smallest and largest over the pairs where both were measured; `None` where none was.
+    pub fn work_ratio(&self, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
+        let mut xs = Vec::new();
+        for (t, _) in &self.run.targets {
+            for &w in &self.run.worker_counts {
+                let a = self.work_of(t, w, s);
+                let b = self.work_of(t, w, base);
+                if let (Some(a), Some(b)) = (a, b)
+                    && b.value > 0.0
+                {
+                    xs.push(a.value / b.value);
+                }
+            }
+        }
+        stats::bounds(xs)
+    }
+}
+
+/// One strategy against another on the same runtime and workers: its figure ÷ the other's
+/// in every pair where both were measured, each with how the rounds compare
+/// ([`noise::change`] of the other's against its own: `Lower` means the strategy's is lower).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Versus {
+    /// Work time.
+    pub work: Vec<(f64, Change)>,
+    /// Request median.
+    pub request_p50: Vec<(f64, Change)>,
+    /// Request p99 (with C ≤ 100 requests a round's p99 is its largest value).
+    pub request_p99: Vec<(f64, Change)>,
+    /// Probe p99.
+    pub probe_p99: Vec<(f64, Change)>,
+}
+
+/// When `/background`'s work was done, over its pairs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BackgroundDone {
+    /// Ms after its batch started (mean over rounds): the smallest and largest over its pairs.
+    pub done_ms: (f64, f64),
+    /// That ÷ the pair's ideal batch time: the smallest and largest; `None` without an ideal.
+    pub vs_ideal: Option<(f64, f64)>,
+}
+
+impl Facts {
+    /// Strategy `s` against `base` on the same runtime and workers, over the pairs where both
+    /// were measured ([`Versus`]).
+    pub fn versus(&self, s: Strategy, base: Strategy) -> Versus {
+        let mut out = Versus::default();
+        for (t, _) in &self.run.targets {
+            for &w in &self.run.worker_counts {
+                let (Some(x), Some(th)) = (self.ok_pair(t, w, s), self.ok_pair(t, w, base)) else {
+                    continue;
+                };
+                let compare =
+                    |into: &mut Vec<(f64, Change)>, a: Option<Figure>, b: Option<Figure>| {
+                        if let (Some(a), Some(b)) = (a, b)
+                            && b.value > 0.0
+                        {
+                            into.push((a.value / b.value, noise::change(&b, &a)));
+                        }
+                    };
+                compare(
+                    &mut out.work,
+                    self.work_of(t, w, s),
+                    self.work_of(t, w, base),
+                );
+                compare(&mut out.request_p50, x.request_p50, th.request_p50);
+                compare(&mut out.request_p99, x.request_p99, th.request_p99);
+                compare(&mut out.probe_p99, x.probe_p99, th.probe_p99);
+            }
+        }
+        out
+    }
+
+    /// `/background`'s work: when it was done; `None` without a figure.
+    pub fn background_done(&self) -> Option<BackgroundDone> {
+        let mut done = Vec::new();
+        let mut vs_ideal = Vec::new();
+        for (t, _) in &self.run.targets {
+            for &w in &self.run.worker_counts {
+                let Some(p) = self.ok_pair(t, w, Strategy::Background) else {
+                    continue;
+                };
+                if let Some(d) = p.background_done_ms_mean {
+                    done.push(d);
+                    vs_ideal.extend(p.ideal_batch_ms.filter(|i| *i > 0.0).map(|i| d / i));
+                }
+            }
+        }
+        Some(BackgroundDone {
+            done_ms: stats::bounds(done)?,
+            vs_ideal: stats::bounds(vs_ideal),
+        })
+    }
 }

@@ -17,7 +17,7 @@ use common::{RuntimeKind, Strategy};
 
 use crate::analysis::PairKey;
 use crate::analysis::claims::Claim;
-use crate::analysis::noise::{self, Change, Figure, Spread};
+use crate::analysis::noise::{self, Change, Spread};
 use crate::analysis::pairs::Pair;
 use crate::analysis::run::Run;
 use crate::analysis::stats::bounds;
@@ -783,9 +783,7 @@ pub(crate) fn kind_of(p: &Pair) -> Option<RuntimeKind> {
 
 /// One pair's probe p99 ÷ T1, for a sentence: `probe p99 9.55× T1`.
 fn stall_of(p: &Pair) -> Option<String> {
-    let probe = p.probe_latency_us_p99? / 1000.0;
-    let t1 = p.t1_ms.filter(|t| *t > 0.0)?;
-    Some(format!("probe p99 {} T1", times(probe / t1)))
+    Some(format!("probe p99 {} T1", times(p.stall()?)))
 }
 
 /// One pair's batch, request p99 and probe p99, for a sentence.
@@ -793,13 +791,12 @@ fn pair_figures(p: &Pair) -> Option<String> {
     let batch = p.batch_ms_mean?;
     let request = p.latency_us_p99? / 1000.0;
     let probe = p.probe_latency_us_p99? / 1000.0;
-    let t1 = p.t1_ms.filter(|t| *t > 0.0)?;
     Some(format!(
         "batch {}, request p99 {}, probe p99 {} ({} T1)",
         ms(batch),
         ms(request),
         ms(probe),
-        times(probe / t1)
+        times(p.stall()?)
     ))
 }
 
@@ -1055,36 +1052,8 @@ fn kernel(f: &Facts) -> Vec<String> {
 fn experts(f: &Facts) -> Vec<String> {
     let mut out = Vec::new();
     for s in [Strategy::Rayon, Strategy::Bounded, Strategy::Jobs] {
-        let mut batch = Vec::new();
-        let mut median = Vec::new();
-        let mut tail = Vec::new();
-        let mut probe = Vec::new();
-        for (t, _) in &f.run.targets {
-            for &w in &f.run.worker_counts {
-                let (Some(x), Some(th)) = (f.ok_pair(t, w, s), f.ok_pair(t, w, Strategy::Thread))
-                else {
-                    continue;
-                };
-                let compare =
-                    |into: &mut Vec<(f64, Change)>, a: Option<Figure>, b: Option<Figure>| {
-                        if let (Some(a), Some(b)) = (a, b)
-                            && b.value > 0.0
-                        {
-                            into.push((a.value / b.value, noise::change(&b, &a)));
-                        }
-                    };
-                compare(
-                    &mut batch,
-                    f.work_of(t, w, s),
-                    f.work_of(t, w, Strategy::Thread),
-                );
-                compare(&mut median, x.request_p50, th.request_p50);
-                // With C ≤ 100 requests (or probes) a round's p99 is its largest value.
-                compare(&mut tail, x.request_p99, th.request_p99);
-                compare(&mut probe, x.probe_p99, th.probe_p99);
-            }
-        }
-        if batch.is_empty() {
+        let vs = f.versus(s, Strategy::Thread);
+        if vs.work.is_empty() {
             continue;
         }
         let range = |xs: &[(f64, Change)]| -> String {
@@ -1099,10 +1068,10 @@ fn experts(f: &Facts) -> Vec<String> {
         out.push(format!(
             "  - {}: work time {}; request latency p50 {}, p99 {}; probe p99 {}.",
             s.path(),
-            range(&batch),
-            range(&median),
-            range(&tail),
-            range(&probe)
+            range(&vs.work),
+            range(&vs.request_p50),
+            range(&vs.request_p99),
+            range(&vs.probe_p99)
         ));
     }
     if out.is_empty() {
@@ -1121,23 +1090,12 @@ fn experts(f: &Facts) -> Vec<String> {
 
 /// /background, judged by when its work was done.
 fn background(f: &Facts) -> Vec<String> {
-    let mut done = Vec::new();
-    let mut vs_ideal = Vec::new();
-    for (t, _) in &f.run.targets {
-        for &w in &f.run.worker_counts {
-            let Some(p) = f.ok_pair(t, w, Strategy::Background) else {
-                continue;
-            };
-            if let Some(d) = p.background_done_ms_mean {
-                done.push(d);
-                vs_ideal.extend(p.ideal_batch_ms.filter(|i| *i > 0.0).map(|i| d / i));
-            }
-        }
-    }
-    let Some((d0, d1)) = bounds(done) else {
+    let Some(b) = f.background_done() else {
         return Vec::new();
     };
-    let ideal = bounds(vs_ideal)
+    let (d0, d1) = b.done_ms;
+    let ideal = b
+        .vs_ideal
         .map(|(lo, hi)| format!(", {} the ideal batch time", span(lo, hi)))
         .unwrap_or_default();
     vec![format!(

@@ -4,7 +4,7 @@
 use common::Strategy;
 
 use crate::analysis::Facts;
-use crate::analysis::pairs::Pair;
+use crate::analysis::pairs::{Pair, harness_late_worst_us};
 use crate::analysis::stats::bounds;
 use crate::render::charts::Chart;
 use crate::render::findings;
@@ -556,14 +556,7 @@ pub(crate) fn samples(pairs: &[Pair]) -> String {
 
 /// ` (its p99 over pairs: up to 0.2 ms)`: the load generator's lateness, when measured.
 fn harness_lateness(pairs: &[Pair]) -> String {
-    let worst = pairs
-        .iter()
-        .filter(|p| p.ok())
-        .filter_map(|p| p.probe_harness_late_us_p99)
-        .fold(None, |acc: Option<f64>, x| {
-            Some(acc.map_or(x, |a| a.max(x)))
-        });
-    worst.map_or_else(String::new, |w| {
+    harness_late_worst_us(pairs).map_or_else(String::new, |w| {
         format!(" (its p99 is at most {} in any pair)", ms(w / 1000.0))
     })
 }

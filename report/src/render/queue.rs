@@ -35,9 +35,8 @@ use results_format::{Metadata, QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
 use crate::analysis::Facts;
 use crate::analysis::queue::{
     BadRun, Burst, COARSE, CPU_TICK_MS, Cores, FaultTally, Hop, HopSource, Limit, QueueFacts,
-    SCALE_GAIN, ScaleVerdict, TimeToResult, hop_bounds,
+    SCALE_GAIN, ScaleVerdict, TimeToResult, hop_bounds, lone_bounds, scale_resolution,
 };
-use crate::analysis::stats::bounds;
 use crate::render::charts::{Chart, strategy_color};
 use crate::render::format::{NONE, and_list, count_cell, sig3, thousands, times, us_span};
 use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
@@ -115,7 +114,7 @@ fn hop_table(m: &Metadata, source: HopSource, hops: &[Hop]) -> String {
         md.push('\n');
     }
     md.push('\n');
-    if let (true, Some(span)) = (lone, bounds(hops.iter().filter_map(|h| h.lone_us))) {
+    if let (true, Some(span)) = (lone, lone_bounds(hops)) {
         md.push_str(&format!(
             "Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests): \
              {} for one job alone. With C at once, each job also waits behind the others' round \
@@ -180,10 +179,10 @@ impl ScaleVerdict {
             sig3(most_rps),
             sig3(self.one.0)
         );
-        if let Some(j) = self.jobs_rps.filter(|j| *j > 0.0) {
+        if let Some(vs_jobs) = self.vs_jobs() {
             s.push_str(&format!(
                 "; `/queue` with {w} reached {} `/jobs`' in process",
-                times(most_rps / j),
+                times(vs_jobs),
             ));
         }
         s.push_str(&match self.limit {
@@ -441,14 +440,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     ));
     if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
         md.push_str(&scale_table(&f.queue));
-        let resolution = measured
-            .iter()
-            .filter(|x| x.run == QUEUE_RUN_SCALE)
-            .filter_map(|x| x.cpu_busy_resolution)
-            .fold(None, |acc: Option<f64>, v| {
-                Some(acc.map_or(v, |a| a.max(v)))
-            });
-        if let Some(res) = resolution {
+        if let Some(res) = scale_resolution(measured.iter().copied()) {
             md.push_str(&format!(
                 "CPU times come in {CPU_TICK_MS} ms clock ticks per process: on these bursts CPU \
                  busy may be off by up to ±{:.0} % from that alone.\n\n",
