@@ -13,7 +13,7 @@ use common::strategy::Execution;
 use crate::analysis::claims::{self, Claim};
 use crate::analysis::noise::Spread;
 use crate::analysis::pairs::memory_apart;
-use crate::analysis::queue::{HopSource, hop_bounds, lone_bounds};
+use crate::analysis::queue::{HopSource, hop_summary, lone_bounds};
 use crate::analysis::run::Run;
 use crate::analysis::verdict::Extremes;
 use crate::analysis::{Attribution, Facts, Responsiveness, Tally, Verdict};
@@ -440,7 +440,7 @@ fn queue(f: &Facts) -> Option<String> {
     }
     let mut hops = Vec::new();
     for (source, of) in &f.queue.hops {
-        if let (Some(p50), Some(p99)) = hop_bounds(of) {
+        if let Some(x) = hop_summary(of) {
             let at = match *source {
                 HopSource::Sizes(n) => {
                     format!("at n = {} (sizes experiment)", thousands(n))
@@ -457,15 +457,18 @@ fn queue(f: &Facts) -> Option<String> {
                 )
             });
             hops.push(format!(
-                "{lone}{} at the median and {} at p99 {at}",
-                us_span(p50),
-                us_span(p99)
+                "{lone}{} (single passes {}, {} passes over {} settings) {at}",
+                us_span((x.median_us, x.median_us)),
+                us_span(x.range_us),
+                x.passes,
+                x.settings
             ));
         }
     }
     if !hops.is_empty() {
         said.push(format!(
-            "The broker hop over `/jobs`' time to result, across the runtimes: {}.",
+            "The broker hop over `/jobs`' time to result, read at the median and paired by pass \
+             (`/queue`'s round median minus `/jobs`' in the same pass), across the runtimes: {}.",
             hops.join("; ")
         ));
     }
@@ -957,20 +960,15 @@ mod tests {
             pairs.push(Pair::new(t, 1, Strategy::Queue, &[45.0, 46.0]).probes(0.2, &[0.2, 0.3]));
         }
         let mut r = results(&pairs);
-        // Time to result: /jobs p50 5000 µs, p99 9000 µs (the fake's); /queue 600 and 1500 µs
-        // more on tokio, 900 and 2500 on smol.
-        for p in r
-            .summary
+        // Each round's median: /jobs 5000 µs (the fake's); /queue 600 µs more on tokio, 900
+        // more on smol, in both passes.
+        for x in r
+            .rounds
             .iter_mut()
-            .filter(|p| p.strategy == Strategy::Queue)
+            .filter(|x| x.strategy == Strategy::Queue)
         {
-            let (d50, d99) = if p.target == "tokio" {
-                (600.0, 1500.0)
-            } else {
-                (900.0, 2500.0)
-            };
-            p.latency_us_p50 = Some(5000.0 + d50);
-            p.latency_us_p99 = Some(9000.0 + d99);
+            let d50 = if x.target == "tokio" { 600.0 } else { 900.0 };
+            x.latency_us_p50 = Some(5000.0 + d50);
         }
         let md = markdown(&r);
         assert!(
@@ -983,7 +981,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("The broker hop over `/jobs`' time to result, across the runtimes: +600 to +900 µs at the median and +1500 to +2500 µs at p99 at n = 1,000 (batch)."),
+            md.contains("The broker hop over `/jobs`' time to result, read at the median and paired by pass (`/queue`'s round median minus `/jobs`' in the same pass), across the runtimes: +900 µs (single passes +600 to +900 µs, 4 passes over 2 settings) at n = 1,000 (batch)."),
             "{md}"
         );
         assert!(md.contains("`queue-worker/src/lib.rs`"), "{md}");

@@ -4,11 +4,15 @@
 //!
 //! Definitions, all computed from the rows:
 //! - the *broker hop* of a setting (a target with a worker count) is `/queue`'s time to result
-//!   minus `/jobs`' at the same n and load, at the median and at p99: `/jobs` runs the same job
-//!   API in process on the CPU pool, so the difference is what the trip through Redis and a
-//!   worker process costs. From sizes_summary.csv at the sweep's smallest n (n = 0 by default:
-//!   nothing but the machinery) and from summary.csv at the batch's n; `/rayon`'s time to
-//!   result stands beside them for the reader;
+//!   minus `/jobs`' at the same n and load, read at the median and paired by pass: in each pass
+//!   where both have a round, `/queue`'s round median minus `/jobs`'; the setting's hop is the
+//!   median of those, with their range. `/jobs` runs the same job API in process on the CPU
+//!   pool, so the difference is what the trip through Redis and a worker process costs. From
+//!   the sizes experiment at the sweep's smallest n (n = 0 by default: nothing but the
+//!   machinery; the rounds' requests from sizes_raw.csv) and from the batch experiment at its n
+//!   (the rounds' medians from rounds.csv); `/rayon`'s time to result stands beside them for
+//!   the reader. No p99 of the hop is given: a difference of two pooled p99s of different
+//!   pairs belongs to no pair of rounds (it was once −6.5 ms);
 //! - *CPU busy* of a burst: (server + worker processes + broker CPU time, and bench-runner's
 //!   own when it shares the servers' cores) ÷ (span × cores): everything that ran on the cores
 //!   the burst had;
@@ -35,7 +39,7 @@ use results_format::{Metadata, QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
 use crate::analysis::Facts;
 use crate::analysis::queue::{
     BadRun, Burst, COARSE, CPU_TICK_MS, Cores, FaultTally, Hop, HopSource, Limit, QueueFacts,
-    SCALE_GAIN, ScaleVerdict, TimeToResult, hop_bounds, lone_bounds, scale_resolution,
+    SCALE_GAIN, ScaleVerdict, TimeToResult, hop_summary, lone_bounds, scale_resolution,
 };
 use crate::render::charts::{Chart, strategy_color};
 use crate::render::format::{NONE, and_list, count_cell, sig3, thousands, times, us_span};
@@ -56,6 +60,17 @@ fn hop_cell(v: Option<f64>) -> String {
     v.map_or(NONE.to_owned(), |v| format!("{v:+.0}"))
 }
 
+/// `+5090 (+4212…+6120)`: a setting's hop, the median over its passes and their range.
+fn paired_cell(h: &Hop) -> String {
+    match (h.median_us(), h.range_us()) {
+        (Some(m), Some((lo, hi))) if h.by_pass.len() > 1 => {
+            format!("{m:+.0} ({lo:+.0}…{hi:+.0})")
+        }
+        (Some(m), _) => format!("{m:+.0}"),
+        _ => NONE.to_owned(),
+    }
+}
+
 /// One hop table, with the sentence that says where its figures come from.
 fn hop_table(m: &Metadata, source: HopSource, hops: &[Hop]) -> String {
     let processes = match m.queue_workers.first() {
@@ -69,9 +84,9 @@ fn hop_table(m: &Metadata, source: HopSource, hops: &[Hop]) -> String {
     };
     let mut md = match source {
         HopSource::Sizes(n) => format!(
-            "**From the sizes experiment** (`sizes_summary.csv`) at n = {}{}: rounds of C = {} \
-             concurrent requests per pair, each request's time to result pooled over the rounds; \
-             `/queue` with {processes}.\n\n",
+            "**From the sizes experiment** (`sizes_summary.csv`, the rounds' requests from \
+             `sizes_raw.csv`) at n = {}{}: rounds of C = {} concurrent requests per pair, one \
+             per pass; `/queue` with {processes}.\n\n",
             thousands(n),
             if n == 0 {
                 " (no work: the strategies' machinery alone)"
@@ -81,8 +96,9 @@ fn hop_table(m: &Metadata, source: HopSource, hops: &[Hop]) -> String {
             m.concurrency
         ),
         HopSource::Batch(n) => format!(
-            "**From the batch experiment** (`summary.csv`) at n = {}: {} round(s) of C = {} \
-             concurrent requests per pair, pooled; `/queue` with {processes}.\n\n",
+            "**From the batch experiment** (`summary.csv`, the rounds' medians from \
+             `rounds.csv`) at n = {}: {} round(s) of C = {} concurrent requests per pair, one \
+             per pass; `/queue` with {processes}.\n\n",
             thousands(n),
             m.rounds,
             m.concurrency
@@ -91,22 +107,21 @@ fn hop_table(m: &Metadata, source: HopSource, hops: &[Hop]) -> String {
     let lone = matches!(source, HopSource::Sizes(_));
     md.push_str(
         "| setting | /rayon p50 / p99 (ms) | /jobs p50 / p99 (ms) | /queue p50 / p99 (ms) \
-         | hop p50 (µs) | hop p99 (µs) |",
+         | hop (µs): median of passes (range) |",
     );
     md.push_str(if lone {
-        " lone hop (µs) |\n|---|---|---|---|---:|---:|---:|\n"
+        " lone hop (µs) |\n|---|---|---|---|---:|---:|\n"
     } else {
-        "\n|---|---|---|---|---:|---:|\n"
+        "\n|---|---|---|---|---:|\n"
     });
     for h in hops {
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             h.setting,
             time_cell(h.rayon),
             time_cell(h.jobs),
             time_cell(h.queue),
-            hop_cell(h.p50_us()),
-            hop_cell(h.p99_us())
+            paired_cell(h)
         ));
         if lone {
             md.push_str(&format!(" {} |", hop_cell(h.lone_us)));
@@ -122,29 +137,31 @@ fn hop_table(m: &Metadata, source: HopSource, hops: &[Hop]) -> String {
             us_span(span)
         ));
     }
-    match hop_bounds(hops) {
-        (Some(p50), Some(p99)) => md.push_str(&format!(
-            "The hop: {} at the median, {} at p99 ({} of {} settings with both `/jobs` and \
-             `/queue` measured).\n\n",
-            us_span(p50),
-            us_span(p99),
-            hops.iter().filter(|h| h.p50_us().is_some()).count(),
-            hops.len()
+    match hop_summary(hops) {
+        Some(x) => md.push_str(&format!(
+            "The hop: {} at the median of {} passes over {} of {} settings (single passes {}; \
+             the settings' medians {}).\n\n",
+            us_span((x.median_us, x.median_us)),
+            x.passes,
+            x.settings,
+            hops.len(),
+            us_span(x.range_us),
+            us_span(x.settings_us)
         )),
-        _ => md.push_str(
-            "No setting has both `/jobs` and `/queue` measured here: no hop to state.\n\n",
+        None => md.push_str(
+            "No setting has `/jobs` and `/queue` measured in a same pass here: no hop to \
+             state.\n\n",
         ),
     }
     // With work in the requests, time to result is mostly waiting for the cores: the
     // difference carries that wait's noise, of either sign.
-    if let (HopSource::Batch(_), (Some(p50), Some(p99))) = (source, hop_bounds(hops)) {
-        let negative = p50.0 < 0.0 || p99.0 < 0.0;
+    if let (HopSource::Batch(_), Some(x)) = (source, hop_summary(hops)) {
         md.push_str(&format!(
             "Here each time to result is mostly waiting for the cores (C requests of T1 each), \
              so the difference carries that wait's noise too{}; the sizes experiment's table, \
              with no work, is the one that isolates the hop.\n\n",
-            if negative {
-                ", and some differences are negative"
+            if x.range_us.0 < 0.0 {
+                ", and some passes' differences are negative"
             } else {
                 ""
             }
@@ -395,8 +412,11 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     md.push_str("\n\n### The broker hop, per runtime\n\n");
     md.push_str(
         "Time to result (the request sent → the result received) of `/rayon`, `/jobs` and \
-         `/queue`, p50 / p99, and the hop: `/queue`'s minus `/jobs`', µs, at the median and at \
-         p99. \"—\": not measured (not applicable, failed, or not in this run).\n\n",
+         `/queue`, p50 / p99 pooled over the rounds, and the hop, read at the median and paired \
+         by pass: in each pass, `/queue`'s round median minus `/jobs`' round median, µs; the \
+         median of those and, in brackets, the smallest and largest pass. (A difference of the \
+         two pooled p99s belongs to no pair of rounds and is not given.) \"—\": not measured \
+         (not applicable, failed, or not in this run).\n\n",
     );
     let tables = &f.queue.hops;
     if tables.is_empty() {
@@ -679,7 +699,7 @@ mod tests {
     use crate::analysis::queue::{batch_hops, fault_tally, scale_verdict, sizes_hops};
     use crate::data::fake;
     use crate::data::queue::load;
-    use crate::data::{DataError, QueueResults, QueueRow, Results, SizesRow};
+    use crate::data::{DataError, QueueResults, QueueRow, Results, SizesRawRow, SizesRow};
     use results_format::{QUEUE_RUN_FAULT, QUEUE_SUMMARY, RESULT_OK};
 
     /// The section as the report renders it, from the facts of `r`.
@@ -745,8 +765,31 @@ mod tests {
         }
     }
 
+    /// The requests of one round of the sizes experiment: `latencies` µs, answered.
+    fn raw(
+        target: &str,
+        strategy: Strategy,
+        n: u64,
+        round: u32,
+        latencies: &[u64],
+    ) -> Vec<SizesRawRow> {
+        latencies
+            .iter()
+            .map(|&us| SizesRawRow {
+                target: target.into(),
+                workers: Some(2),
+                strategy,
+                n,
+                phase: "batch".into(),
+                round,
+                latency_us: us,
+                status: Some(200),
+            })
+            .collect()
+    }
+
     #[test]
-    fn the_hop_is_queue_minus_jobs_at_the_smallest_n() {
+    fn the_hop_is_queue_minus_jobs_paired_by_pass_at_the_smallest_n() {
         let mut r = fake::results(&[]);
         r.sizes = vec![
             sizes_row("tokio", Strategy::Rayon, 0, 300.0, 900.0),
@@ -762,86 +805,122 @@ mod tests {
         let mut failed = sizes_row("smol", Strategy::Rayon, 0, 1.0, 1.0);
         failed.result = "failed".into();
         r.sizes.push(failed);
+        // Five rounds (passes) each. tokio: /jobs' round medians 400, /queue's 1000 + 100 × k:
+        // hops +700…+1100, median +900. smol: +500 in every pass.
+        for k in 1..=5u32 {
+            let q = 1_000 + 100 * u64::from(k);
+            r.sizes_raw
+                .extend(raw("tokio", Strategy::Jobs, 0, k, &[300, 400, 500]));
+            r.sizes_raw
+                .extend(raw("tokio", Strategy::Queue, 0, k, &[q - 50, q, q + 9_000]));
+            r.sizes_raw
+                .extend(raw("tokio", Strategy::Queue, 1000, k, &[99_999]));
+            r.sizes_raw
+                .extend(raw("smol", Strategy::Jobs, 0, k, &[500]));
+            r.sizes_raw
+                .extend(raw("smol", Strategy::Queue, 0, k, &[1_000]));
+        }
         let (source, hops) = sizes_hops(&r).expect("hops");
         assert_eq!(source, HopSource::Sizes(0));
         assert_eq!(hops.len(), 2);
         assert_eq!(hops[0].setting, "tokio ×2");
-        assert_eq!(hops[0].p50_us(), Some(750.0));
-        assert_eq!(hops[0].p99_us(), Some(2_500.0));
-        assert_eq!(hops[1].p50_us(), Some(500.0));
-        assert_eq!(hops[1].p99_us(), Some(500.0));
+        assert_eq!(hops[0].by_pass, vec![700.0, 800.0, 900.0, 1_000.0, 1_100.0]);
+        assert_eq!(hops[0].median_us(), Some(900.0));
+        assert_eq!(hops[0].range_us(), Some((700.0, 1_100.0)));
+        assert_eq!(hops[1].median_us(), Some(500.0));
         assert_eq!(hops[1].rayon, None);
+        let x = hop_summary(&hops).expect("a hop");
         assert_eq!(
-            hop_bounds(&hops),
-            (Some((500.0, 750.0)), Some((500.0, 2_500.0)))
+            (x.median_us, x.range_us, x.settings_us, x.passes, x.settings),
+            (700.0, (500.0, 1_100.0), (500.0, 900.0), 10, 2)
         );
         let md = markdown(&r, &[], "charts");
         assert!(
-            md.contains("| tokio ×2 | 0.300 / 0.900 | 0.400 / 1.00 | 1.15 / 3.50 | +750 | +2500 |"),
+            md.contains("| tokio ×2 | 0.300 / 0.900 | 0.400 / 1.00 | 1.15 / 3.50 | +900 (+700…+1100) | +750 |\n"),
             "{md}"
         );
         assert!(md.contains("| smol ×2 | — | 0.500 / 1.50 |"), "{md}");
         assert!(
-            md.contains("The hop: +500 to +750 µs at the median, +500 to +2500 µs at p99"),
+            md.contains("The hop: +700 µs at the median of 10 passes over 2 of 2 settings (single passes +500 to +1100 µs; the settings' medians +500 to +900 µs)."),
             "{md}"
         );
+        // No difference of p99s is printed.
+        assert!(!md.contains("+2500"), "{md}");
         assert!(md.contains("at n = 0 (no work"), "{md}");
         // One job alone: T1 (here each row's p50) of /queue minus /jobs'.
         assert_eq!(
             (hops[0].lone_us, hops[1].lone_us),
             (Some(750.0), Some(500.0))
         );
-        assert!(md.contains("| +750 | +2500 | +750 |\n"), "{md}");
         assert!(
             md.contains("Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests): +500 to +750 µs"),
             "{md}"
+        );
+
+        // A pair with fewer rounds than the others at n0 (a visit that did not reach it): its
+        // round k need not be pass k, so it is not paired.
+        let short = r
+            .sizes
+            .iter_mut()
+            .find(|s| s.target == "smol" && s.strategy == Strategy::Queue)
+            .expect("smol /queue");
+        short.rounds = 4;
+        let (_, hops) = sizes_hops(&r).expect("hops");
+        assert_eq!(hops[1].median_us(), None);
+        assert!(
+            markdown(&r, &[], "charts").contains("| 0.500 / 1.50 | 1.00 / 2.00 | — | +500 |\n")
         );
 
         // /jobs missing in a setting: no hop there, a dash.
         r.sizes
             .retain(|s| !(s.target == "smol" && s.strategy == Strategy::Jobs));
         let (_, hops) = sizes_hops(&r).expect("hops");
-        assert_eq!(hops[1].p50_us(), None);
+        assert!(hops[1].by_pass.is_empty());
         assert!(markdown(&r, &[], "charts").contains("| — | — |\n"));
     }
 
     #[test]
-    fn the_batch_hop_uses_the_summary_at_the_batch_n() {
+    fn the_batch_hop_pairs_the_rounds_of_a_pass() {
         use crate::data::fake::Pair;
         let mut r = fake::results(&[
-            Pair::new("tokio", 1, Strategy::Jobs, &[40.0]),
-            Pair::new("tokio", 1, Strategy::Queue, &[60.0]),
+            Pair::new("tokio", 1, Strategy::Jobs, &[40.0, 41.0, 42.0]),
+            Pair::new("tokio", 1, Strategy::Queue, &[60.0, 61.0, 62.0]),
         ]);
-        for p in r
-            .summary
+        // fake rounds: each round's median 5000 µs, passes 1, 2, 3. /queue's: 5800, 5600 and
+        // (a slow minute of /jobs' round in pass 3) 4000.
+        for (x, p50) in r
+            .rounds
             .iter_mut()
-            .filter(|p| p.strategy == Strategy::Queue)
+            .filter(|x| x.strategy == Strategy::Queue)
+            .zip([5_800.0, 5_600.0, 4_000.0])
         {
-            p.latency_us_p50 = Some(5_800.0);
-            p.latency_us_p99 = Some(12_000.0);
+            x.latency_us_p50 = Some(p50);
         }
-        // fake pairs: p50 5000 µs, p99 9000 µs.
         let (source, hops) = batch_hops(&r).expect("hops");
         assert_eq!(source, HopSource::Batch(1000));
-        assert_eq!(
-            (hops[0].p50_us(), hops[0].p99_us()),
-            (Some(800.0), Some(3_000.0))
-        );
+        assert_eq!(hops[0].by_pass, vec![800.0, 600.0, -1_000.0]);
+        assert_eq!(hops[0].median_us(), Some(600.0));
         let md = markdown(&r, &[], "charts");
-        assert!(md.contains("at n = 1,000: 1 round(s) of C = 4"));
-        assert!(md.contains("mostly waiting for the cores (C requests of T1 each), so the difference carries that wait's noise too; the sizes"), "{md}");
-        // A negative difference is named as such.
-        for p in r
-            .summary
-            .iter_mut()
-            .filter(|p| p.strategy == Strategy::Queue)
-        {
-            p.latency_us_p99 = Some(8_000.0);
-        }
-        let md = markdown(&r, &[], "charts");
+        assert!(md.contains("at n = 1,000: 3 round(s) of C = 4"), "{md}");
+        assert!(md.contains("| +600 (-1000…+800) |\n"), "{md}");
+        // A negative pass is named as such.
         assert!(
-            md.contains("noise too, and some differences are negative;"),
+            md.contains("noise too, and some passes' differences are negative;"),
             "{md}"
+        );
+        // Rounds of different passes are not paired: /queue's rounds moved one pass on.
+        for x in r
+            .rounds
+            .iter_mut()
+            .filter(|x| x.strategy == Strategy::Queue)
+        {
+            x.pass = x.pass.map(|p| p + 3);
+        }
+        let (_, hops) = batch_hops(&r).expect("hops");
+        assert!(hops[0].by_pass.is_empty());
+        assert!(
+            markdown(&r, &[], "charts")
+                .contains("No setting has `/jobs` and `/queue` measured in a same pass here"),
         );
     }
 
