@@ -95,6 +95,11 @@ pub(crate) fn mark(a: Attribution) -> &'static str {
 }
 
 impl Verdict {
+    /// The smallest and largest pooled p99 ÷ T1 with one round left out; `None` without them.
+    pub fn left_out_range(&self) -> Option<(f64, f64)> {
+        stats::bounds(self.left_out.as_ref()?.iter().copied())
+    }
+
     /// How many rounds' worst probe reached T1.
     pub fn rounds_stalled(&self) -> usize {
         self.rounds.iter().filter(|x| **x >= 1.0).count()

@@ -76,6 +76,27 @@ pub struct Speedups {
     pub ratios: Vec<Speedup>,
 }
 
+impl Speedups {
+    /// The smallest and largest speed-up of the strategies of one kind of execution; `None`
+    /// when none of them has one.
+    pub fn bounds_of(&self, kind: common::strategy::Execution) -> Option<(f64, f64)> {
+        stats::bounds(
+            self.ratios
+                .iter()
+                .filter(|x| x.strategy.execution() == kind)
+                .map(|x| x.ratio),
+        )
+    }
+
+    /// The largest speed-up that is a clear gain (the rounds tell it apart: `Lower`).
+    pub fn largest_gain(&self) -> Option<&Speedup> {
+        self.ratios
+            .iter()
+            .filter(|x| x.change == Change::Lower)
+            .max_by(|a, b| a.ratio.total_cmp(&b.ratio))
+    }
+}
+
 /// Work time with the fewest workers ÷ with the most, per target × strategy where both were
 /// measured; `None` when the run has a single worker count.
 pub fn speedups(r: &Results) -> Option<Speedups> {
@@ -154,6 +175,13 @@ pub struct BackgroundDone {
     pub vs_ideal: Option<(f64, f64)>,
 }
 
+impl Versus {
+    /// The smallest and largest ratio of one of its lists; `None` when it is empty.
+    pub fn range(ratios: &[(f64, Change)]) -> Option<(f64, f64)> {
+        stats::bounds(ratios.iter().map(|x| x.0))
+    }
+}
+
 impl Facts {
     /// Strategy `s` against `base` on the same runtime and workers, over the pairs where both
     /// were measured ([`Versus`]).
@@ -204,5 +232,56 @@ impl Facts {
             done_ms: stats::bounds(done)?,
             vs_ideal: stats::bounds(vs_ideal),
         })
+    }
+}
+
+impl Facts {
+    /// The inline strategies' probe p99 with `few` and with `many` workers, ms, over the
+    /// targets and strategies measured with both: the smallest and largest of each.
+    pub fn inline_probe(&self, few: u32, many: u32) -> Option<((f64, f64), (f64, f64))> {
+        let probe = |target: &str, w: u32, s: Strategy| {
+            self.verdict_of(target, Some(w), s).map(|v| v.probe_p99_ms)
+        };
+        let mut before = Vec::new();
+        let mut after = Vec::new();
+        for (target, _) in &self.run.targets {
+            for &s in self
+                .run
+                .strategies
+                .iter()
+                .filter(|s| s.execution() == common::strategy::Execution::Inline)
+            {
+                if let (Some(a), Some(b)) = (probe(target, few, s), probe(target, many, s)) {
+                    before.push(a);
+                    after.push(b);
+                }
+            }
+        }
+        Some((stats::bounds(before)?, stats::bounds(after)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fake;
+
+    #[test]
+    fn a_strategy_against_another_is_paired_by_runtime_and_workers() {
+        let r = fake::results(&[
+            fake::Pair::new("tokio", 1, Strategy::Thread, &[50.0, 50.0]),
+            fake::Pair::new("tokio", 1, Strategy::Rayon, &[40.0, 40.0]),
+            fake::Pair::new("smol", 1, Strategy::Thread, &[40.0, 40.0]),
+            fake::Pair::new("smol", 1, Strategy::Rayon, &[40.0, 40.0]),
+        ]);
+        let f = Facts::of(&r);
+        assert_eq!(
+            f.work_ratio(Strategy::Rayon, Strategy::Thread),
+            Some((0.8, 1.0))
+        );
+        let vs = f.versus(Strategy::Rayon, Strategy::Thread);
+        assert_eq!(Versus::range(&vs.work), Some((0.8, 1.0)));
+        assert_eq!(vs.work.len(), 2);
+        assert_eq!(f.work_ratio(Strategy::Jobs, Strategy::Thread), None);
     }
 }

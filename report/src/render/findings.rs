@@ -18,10 +18,10 @@ use common::{RuntimeKind, Strategy};
 use crate::analysis::PairKey;
 use crate::analysis::claims::Claim;
 use crate::analysis::noise::{self, Change, Spread};
-use crate::analysis::pairs::Pair;
+use crate::analysis::pairs::{Pair, rounds_bounds};
 use crate::analysis::run::Run;
-use crate::analysis::stats::bounds;
-use crate::analysis::verdict::{describe, mark};
+use crate::analysis::verdict::{Extremes, describe, mark};
+use crate::analysis::work::Versus;
 use crate::analysis::{
     ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Tally, Verdict,
 };
@@ -249,13 +249,7 @@ fn failed(f: &Facts) -> Option<String> {
 /// How differences are called, with this run's number of rounds; `None` when no pair was
 /// measured.
 fn method(f: &Facts) -> Option<String> {
-    let rounds: Vec<usize> = f
-        .pairs
-        .iter()
-        .filter(|s| s.ok())
-        .map(|s| s.rounds as usize)
-        .collect();
-    let fewest = rounds.iter().copied().min()?;
+    let (fewest, most) = rounds_bounds(&f.pairs)?;
     if fewest < noise::MIN_ROUNDS {
         return Some(format!(
             "- **Noise.** Some pairs have {fewest} round(s): with fewer than {} rounds there \
@@ -264,7 +258,6 @@ fn method(f: &Facts) -> Option<String> {
             noise::MIN_ROUNDS
         ));
     }
-    let most = rounds.iter().copied().max().unwrap_or(fewest);
     let r_text = if most == fewest {
         format!("{fewest} rounds per pair")
     } else {
@@ -417,9 +410,7 @@ fn blocking(f: &Facts) -> Vec<String> {
             .take(6)
             .map(|v| {
                 let left_out = v
-                    .left_out
-                    .as_ref()
-                    .and_then(|xs| bounds(xs.iter().copied()))
+                    .left_out_range()
                     .map(|(lo, hi)| format!(", {} leaving a round out", span(lo, hi)))
                     .unwrap_or_default();
                 format!(
@@ -454,7 +445,7 @@ fn blocking(f: &Facts) -> Vec<String> {
             .filter(|v| v.key.strategy.execution() != Execution::Inline)
             .count();
         if free > 0 && here.iter().all(|v| v.class == Responsiveness::Stalled) {
-            let (lo, hi) = bounds(here.iter().map(|v| v.stall)).unwrap_or((0.0, 0.0));
+            let (lo, hi) = Extremes::of(here.iter().copied()).map_or((0.0, 0.0), |x| x.stall);
             out.push(format!(
                 "  - On {label} the probe stalled under **every** strategy and worker count \
                  ({} T1), also under those that never block the executor: there the delay is \
@@ -704,7 +695,7 @@ fn workers(f: &Facts) -> Vec<String> {
             .iter()
             .filter(|x| x.strategy.execution() == kind)
             .collect();
-        let Some((lo, hi)) = bounds(of.iter().map(|x| x.ratio)) else {
+        let Some((lo, hi)) = f.speedups.as_ref().and_then(|x| x.bounds_of(kind)) else {
             continue;
         };
         let changes: Vec<Change> = of.iter().map(|x| x.change).collect();
@@ -722,10 +713,10 @@ fn workers(f: &Facts) -> Vec<String> {
     if parts.is_empty() {
         return Vec::new();
     }
-    let best = ratios
-        .iter()
-        .filter(|x| x.change == Change::Lower)
-        .max_by(|a, b| a.ratio.total_cmp(&b.ratio))
+    let best = f
+        .speedups
+        .as_ref()
+        .and_then(Speedups::largest_gain)
         .map_or_else(
             || "none beyond the rounds' noise".to_owned(),
             |x| format!("{} on {} ({})", x.strategy.path(), x.target, times(x.ratio)),
@@ -742,25 +733,7 @@ fn workers(f: &Facts) -> Vec<String> {
          largest clear gain: {best}.",
         parts.join("; ")
     )];
-    let probe = |target: &str, w: u32, s: Strategy| {
-        f.verdict_of(target, Some(w), s).map(|v| v.probe_p99_ms)
-    };
-    let mut before = Vec::new();
-    let mut after = Vec::new();
-    for (target, _) in &f.run.targets {
-        for &s in f
-            .run
-            .strategies
-            .iter()
-            .filter(|s| s.execution() == Execution::Inline)
-        {
-            if let (Some(a), Some(b)) = (probe(target, few, s), probe(target, many, s)) {
-                before.push(a);
-                after.push(b);
-            }
-        }
-    }
-    if let (Some((a0, a1)), Some((b0, b1))) = (bounds(before), bounds(after)) {
+    if let Some(((a0, a1), (b0, b1))) = f.inline_probe(few, many) {
         out.push(format!(
             "  - Under the inline strategies the probe p99 goes from {} with {few_label} to {} \
              with {many} workers.",
@@ -858,7 +831,7 @@ fn architectures(f: &Facts) -> Vec<String> {
             .is_some_and(|v| v.class == Responsiveness::Stalled)
     };
     for (p, kind, _) in &apart {
-        let ratio = probe(p) / probe(best);
+        let ratio = p.probe_ratio(best);
         // Runtimes are compared by work efficiency: each work time against its own T1.
         let efficiency = |p: &Pair| f.efficiency_of(&p.target, p.workers, p.strategy);
         let batch = match (efficiency(best), efficiency(p)) {
@@ -1057,7 +1030,7 @@ fn experts(f: &Facts) -> Vec<String> {
             continue;
         }
         let range = |xs: &[(f64, Change)]| -> String {
-            match bounds(xs.iter().map(|x| x.0)) {
+            match Versus::range(xs) {
                 None => "not measured".to_owned(),
                 Some((lo, hi)) => {
                     let changes: Vec<Change> = xs.iter().map(|x| x.1).collect();
@@ -1109,6 +1082,7 @@ fn background(f: &Facts) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::stats;
     #[test]
     fn stalls_carry_bench_runners_attribution() {
         // Three stalled pairs (probe p99 20 ms ≥ T1 10 ms in every round), attributed by
@@ -1489,8 +1463,8 @@ mod tests {
             "a, b and c"
         );
         assert_eq!(and_list(&["a".into()]), "a");
-        assert_eq!(bounds([2.0, 1.0, 3.0]), Some((1.0, 3.0)));
-        assert_eq!(bounds(Vec::new()), None);
+        assert_eq!(stats::bounds([2.0, 1.0, 3.0]), Some((1.0, 3.0)));
+        assert_eq!(stats::bounds(Vec::new()), None);
         assert_eq!(span(0.951, 1.934), "0.95× to 1.93×");
         assert_eq!(span(1.0, 1.001), "1.00×");
         assert_eq!(

@@ -4,8 +4,7 @@
 use common::Strategy;
 
 use crate::analysis::Facts;
-use crate::analysis::pairs::{Pair, harness_late_worst_us};
-use crate::analysis::stats::bounds;
+use crate::analysis::pairs::{Pair, batch_bounds, harness_late_worst_us};
 use crate::render::charts::Chart;
 use crate::render::findings;
 use crate::render::format::{job_apis, ms, sig3, thousands};
@@ -393,11 +392,7 @@ fn python_section(f: &Facts) -> String {
             .map_or_else(|| "–".to_owned(), |(_, v)| format!("{v:.2} s"));
         s.push_str(&format!("| {} | {py} |", s_.path()));
         for w in &columns {
-            let batches = ours
-                .iter()
-                .filter(|p| p.workers == *w && p.strategy == s_)
-                .filter_map(|p| p.batch_ms_mean);
-            let v = match bounds(batches) {
+            let v = match batch_bounds(&ours, *w, s_) {
                 _ if s_ == Strategy::Background => "–".to_owned(),
                 None => "–".to_owned(),
                 Some((lo, hi)) => {
