@@ -1,7 +1,7 @@
 //! report: turns the CSVs bench-runner writes into `REPORT.md` and the SVG charts it embeds.
 //!
 //! It reads only the results directory (`summary.csv`, `rounds.csv`, `raw.csv`, `probes.csv`,
-//! `cache.csv`, `sizes_summary.csv`, `rate_summary.csv`, `queue_summary.csv`, `pools_summary.csv`,
+//! `cache.csv`, `sizes_summary.csv` (and `sizes_raw.csv`'s `/jobs` and `/queue` rounds), `rate_summary.csv`, `queue_summary.csv`, `pools_summary.csv`,
 //! `metadata.json`: the files of
 //! the experiments metadata.json lists), so the report can be regenerated from committed
 //! results on any machine, without running a server. Every figure and every sentence with a number in it is computed
@@ -60,7 +60,8 @@
 //!     setting's batch time, request and probe p99 per mix, beside `/rayon`.
 //!   - [`render::queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`),
 //!     rendered from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to
-//!     result minus `/jobs`', from the sizes and batch experiments), the scale-out with 1, 2…
+//!     result minus `/jobs`', from the sizes and batch experiments, paired by pass and read at
+//!     the median), the scale-out with 1, 2…
 //!     worker processes and its verdict and chart, and the fault run (a worker killed
 //!     mid-burst: every job accounted for).
 //!   - [`render::readme`]: the phrases with figures the README quotes from the baseline, from

@@ -2,9 +2,12 @@
 //! every column the report reads is one the results files have, so a renamed or dropped column
 //! fails here rather than in a reader's `make report`.
 
-use report::data::{PassRow, PoolsRow, ProbeRow, QueueRow, RawRow, RoundRow, SizesRow, SummaryRow};
+use report::data::{
+    PassRow, PoolsRow, ProbeRow, QueueRow, RawRow, RoundRow, SizesRawRow, SizesRow, SummaryRow,
+};
 use results_format::{
-    CsvFile, PASSES, POOLS_SUMMARY, PROBES, QUEUE_SUMMARY, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY,
+    CsvFile, PASSES, POOLS_SUMMARY, PROBES, QUEUE_SUMMARY, RAW, ROUNDS, SIZES_RAW, SIZES_SUMMARY,
+    SUMMARY,
 };
 
 /// Each file with the columns the report reads from it.
@@ -25,6 +28,9 @@ fn every_column_the_report_reads_is_in_the_results_format() {
     }
     for col in SizesRow::COLUMNS {
         assert!(SIZES_SUMMARY.has(col), "sizes_summary.csv: no `{col}`");
+    }
+    for col in SizesRawRow::COLUMNS {
+        assert!(SIZES_RAW.has(col), "sizes_raw.csv: no `{col}`");
     }
     for col in QueueRow::COLUMNS {
         assert!(QUEUE_SUMMARY.has(col), "queue_summary.csv: no `{col}`");

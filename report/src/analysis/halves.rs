@@ -115,6 +115,7 @@ pub fn split(r: &Results, h: Half) -> Option<Results> {
         raw: BTreeMap::new(),
         probes,
         sizes: vec![],
+        sizes_raw: vec![],
         rate: None,
         queue: None,
         pools: None,

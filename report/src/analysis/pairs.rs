@@ -195,3 +195,126 @@ impl Pair {
         }
     }
 }
+
+impl Pair {
+    /// Its pooled probe p99 ÷ `other`'s (a missing one counts as endless).
+    pub fn probe_ratio(&self, other: &Pair) -> f64 {
+        let probe = |p: &Pair| p.probe_latency_us_p99.unwrap_or(f64::INFINITY);
+        probe(self) / probe(other)
+    }
+
+    /// Its pooled probe p99 ÷ T1; `None` without either.
+    pub fn stall(&self) -> Option<f64> {
+        let probe = self.probe_latency_us_p99? / 1000.0;
+        let t1 = self.t1_ms.filter(|t| *t > 0.0)?;
+        Some(probe / t1)
+    }
+}
+
+/// The server's peak resident memory under `s`, MiB: the smallest and largest over its pairs
+/// measured successfully.
+pub fn peak_rss(pairs: &[Pair], s: Strategy) -> Option<(f64, f64)> {
+    stats::bounds(
+        pairs
+            .iter()
+            .filter(|p| p.ok() && p.strategy == s)
+            .filter_map(|p| p.server_peak_rss_mib_max),
+    )
+}
+
+/// One strategy's peak memory against another's, where the first held clearly more: every
+/// pair of it above [`MEMORY_APART`]× every pair of the other.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryApart {
+    /// The strategy that held more: its pairs' smallest and largest peak, MiB.
+    pub more_mib: (f64, f64),
+    /// The other: its pairs' smallest and largest peak, MiB.
+    pub less_mib: (f64, f64),
+    /// The first ÷ the second: the smallest and largest ratio over their pairs.
+    pub ratio: (f64, f64),
+}
+
+/// How many times another strategy's largest peak memory every pair of one must exceed for it
+/// to be said to hold more memory.
+pub const MEMORY_APART: f64 = 1.5;
+
+/// `more`'s peak resident memory against `less`'s, when both were measured and every pair of
+/// `more` held at least [`MEMORY_APART`]× the largest of `less`.
+pub fn memory_apart(pairs: &[Pair], more: Strategy, less: Strategy) -> Option<MemoryApart> {
+    let (t0, t1) = peak_rss(pairs, more)?;
+    let (b0, b1) = peak_rss(pairs, less)?;
+    if b1 <= 0.0 || t0 < MEMORY_APART * b1 {
+        return None;
+    }
+    Some(MemoryApart {
+        more_mib: (t0, t1),
+        less_mib: (b0, b1),
+        ratio: (t0 / b1, t1 / b0),
+    })
+}
+
+/// The load generator's lateness in sending a probe: its largest p99 over the pairs measured
+/// successfully, µs.
+pub fn harness_late_worst_us(pairs: &[Pair]) -> Option<f64> {
+    pairs
+        .iter()
+        .filter(|p| p.ok())
+        .filter_map(|p| p.probe_harness_late_us_p99)
+        .fold(None, |acc: Option<f64>, x| {
+            Some(acc.map_or(x, |a| a.max(x)))
+        })
+}
+
+/// The fewest and the most rounds of the pairs measured successfully.
+pub fn rounds_bounds(pairs: &[Pair]) -> Option<(usize, usize)> {
+    let rounds = || pairs.iter().filter(|s| s.ok()).map(|s| s.rounds as usize);
+    Some((rounds().min()?, rounds().max()?))
+}
+
+/// The smallest and largest mean batch time, ms, of the pairs of `strategy` at `workers`
+/// measured successfully (of `pairs`).
+pub fn batch_bounds(
+    pairs: &[&Pair],
+    workers: Option<u32>,
+    strategy: Strategy,
+) -> Option<(f64, f64)> {
+    stats::bounds(
+        pairs
+            .iter()
+            .filter(|p| p.workers == workers && p.strategy == strategy)
+            .filter_map(|p| p.batch_ms_mean),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::Facts;
+    use crate::data::fake;
+
+    #[test]
+    fn memory_is_apart_only_past_one_and_a_half_times_the_others_largest() {
+        let mut r = fake::results(&[
+            fake::Pair::new("tokio", 1, Strategy::Thread, &[50.0, 52.0]),
+            fake::Pair::new("smol", 1, Strategy::Thread, &[50.0, 52.0]),
+            fake::Pair::new("tokio", 1, Strategy::Rayon, &[40.0, 41.0]),
+            fake::Pair::new("smol", 1, Strategy::Rayon, &[40.0, 41.0]),
+        ]);
+        for (p, mib) in r.summary.iter_mut().zip([2000.0, 1600.0, 400.0, 500.0]) {
+            p.server_peak_rss_mib_max = Some(mib);
+        }
+        let f = Facts::of(&r);
+        assert_eq!(rounds_bounds(&f.pairs), Some((2, 2)));
+        let m = memory_apart(&f.pairs, Strategy::Thread, Strategy::Rayon).expect("apart");
+        assert_eq!(m.more_mib, (1600.0, 2000.0));
+        assert_eq!(m.less_mib, (400.0, 500.0));
+        assert_eq!(m.ratio, (1600.0 / 500.0, 2000.0 / 400.0));
+        // 700 MiB is not 1.5 × 500.
+        r.summary[1].server_peak_rss_mib_max = Some(700.0);
+        let f = Facts::of(&r);
+        assert_eq!(
+            memory_apart(&f.pairs, Strategy::Thread, Strategy::Rayon),
+            None
+        );
+    }
+}

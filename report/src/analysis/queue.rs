@@ -1,5 +1,6 @@
 //! The task queue, computed: the broker hop per setting (`/queue`'s time to result minus
-//! `/jobs`', from the sizes and the batch experiments), and from queue_summary.csv each
+//! `/jobs`', from the sizes and the batch experiments, paired by pass and read at the median:
+//! [`Hop::by_pass`]), and from queue_summary.csv each
 //! configuration's figures over its passes ([`configurations`]), each target's scale-out
 //! verdict (paired by pass) and the fault runs' tally. [`crate::render::queue`] defines them in its
 //! module doc and renders them.
@@ -8,7 +9,7 @@ use common::Strategy;
 use results_format::{QUEUE_RUN_FAULT, QUEUE_RUN_SCALE};
 
 use crate::analysis::CORES_FULL_SCALE;
-use crate::analysis::stats::{bounds, median_upper};
+use crate::analysis::stats::{bounds, median_upper, nearest_rank};
 use crate::data::queue::cores;
 use crate::data::{QueueResults, QueueRow, Results, SizesRow, SummaryRow};
 
@@ -41,18 +42,37 @@ pub struct Hop {
     /// `/queue`'s T1 minus `/jobs`' (the fastest lone request of each), µs: the hop of one job
     /// alone; sizes experiment only.
     pub lone_us: Option<f64>,
+    /// The hop in each pass where both strategies have a round of the setting, in pass order,
+    /// µs: `/queue`'s round median minus `/jobs`' round median in the same pass (the same
+    /// minutes of the machine). The hop is read here, at the median: a difference of two
+    /// pooled p99s belongs to no pair of rounds (it was once −6.5 ms).
+    pub by_pass: Vec<f64>,
 }
 
 impl Hop {
-    /// `/queue`'s median minus `/jobs`', µs.
-    pub fn p50_us(&self) -> Option<f64> {
-        Some(self.queue?.0? - self.jobs?.0?)
+    /// The median of [`Hop::by_pass`] (the upper middle one of an even count), µs.
+    pub fn median_us(&self) -> Option<f64> {
+        median_upper(self.by_pass.iter().copied())
     }
 
-    /// `/queue`'s p99 minus `/jobs`', µs.
-    pub fn p99_us(&self) -> Option<f64> {
-        Some(self.queue?.1? - self.jobs?.1?)
+    /// The smallest and largest of [`Hop::by_pass`], µs.
+    pub fn range_us(&self) -> Bounds {
+        bounds(self.by_pass.iter().copied())
     }
+}
+
+/// Each pass's hop from `/jobs`' and `/queue`'s round medians keyed by pass: `/queue`'s minus
+/// `/jobs`' in every pass both have, in pass order.
+fn paired(jobs: &[(u32, f64)], queue: &[(u32, f64)]) -> Vec<f64> {
+    let mut out: Vec<(u32, f64)> = queue
+        .iter()
+        .filter_map(|&(p, q)| {
+            let j = jobs.iter().find(|(pj, _)| *pj == p)?.1;
+            Some((p, q - j))
+        })
+        .collect();
+    out.sort_by_key(|x| x.0);
+    out.into_iter().map(|x| x.1).collect()
 }
 
 /// Where a hop table's figures come from.
@@ -107,6 +127,30 @@ pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
         ok_row(t, w, st).map(|s| (s.latency_us_p50, s.latency_us_p99))
     };
     let t1 = |t: &str, w: Option<u32>, st: Strategy| ok_row(t, w, st).and_then(|s| s.t1_us);
+    // A round is in the pair's k-th pass when every visit reached n0: only pairs with as many
+    // rounds at n0 as the most of any are paired by round number.
+    let full = r.sizes.iter().filter(|s| s.n == n0).map(|s| s.rounds).max();
+    let rounds = |t: &str, w: Option<u32>, st: Strategy| -> Vec<(u32, f64)> {
+        if ok_row(t, w, st).is_none_or(|s| Some(s.rounds) != full) {
+            return vec![];
+        }
+        let mut of: std::collections::BTreeMap<u32, Vec<f64>> = Default::default();
+        for x in r.sizes_raw.iter().filter(|x| {
+            x.target == t
+                && x.workers == w
+                && x.strategy == st
+                && x.n == n0
+                && x.answered_in_round()
+        }) {
+            of.entry(x.round).or_default().push(x.latency_us as f64);
+        }
+        of.into_iter()
+            .filter_map(|(round, mut us)| {
+                us.sort_by(f64::total_cmp);
+                Some((round, nearest_rank(&us, 0.5)?))
+            })
+            .collect()
+    };
     let hops = settings
         .into_iter()
         .map(|(t, w, label)| Hop {
@@ -118,6 +162,10 @@ pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
             lone_us: t1(&t, w, Strategy::Queue)
                 .zip(t1(&t, w, Strategy::Jobs))
                 .map(|(q, j)| q - j),
+            by_pass: paired(
+                &rounds(&t, w, Strategy::Jobs),
+                &rounds(&t, w, Strategy::Queue),
+            ),
         })
         .collect();
     Some((HopSource::Sizes(n0), hops))
@@ -135,6 +183,16 @@ pub fn batch_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
         r.ok_pair(t, w, st)
             .map(|s: &SummaryRow| (s.latency_us_p50, s.latency_us_p99))
     };
+    // Each round's median with its pass (rounds.csv's), for a pair measured successfully.
+    let rounds = |t: &str, w: Option<u32>, st: Strategy| -> Vec<(u32, f64)> {
+        let Some(s) = r.ok_pair(t, w, st) else {
+            return vec![];
+        };
+        r.rounds_of(&s.key())
+            .into_iter()
+            .filter_map(|x| Some((x.pass?, x.latency_us_p50?)))
+            .collect()
+    };
     let hops = settings
         .into_iter()
         .map(|(t, w, label)| Hop {
@@ -144,6 +202,10 @@ pub fn batch_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
             jobs: of(&t, w, Strategy::Jobs),
             queue: of(&t, w, Strategy::Queue),
             lone_us: None,
+            by_pass: paired(
+                &rounds(&t, w, Strategy::Jobs),
+                &rounds(&t, w, Strategy::Queue),
+            ),
         })
         .collect();
     Some((HopSource::Batch(r.metadata.n), hops))
@@ -152,13 +214,39 @@ pub fn batch_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
 /// The smallest and largest of some figures: `(lo, hi)`.
 pub type Bounds = Option<(f64, f64)>;
 
-/// The smallest and largest hop (median, p99) over `hops`, µs, where both strategies were
-/// measured.
-pub fn hop_bounds(hops: &[Hop]) -> (Bounds, Bounds) {
-    (
-        bounds(hops.iter().filter_map(Hop::p50_us)),
-        bounds(hops.iter().filter_map(Hop::p99_us)),
-    )
+/// The hop over a table's settings: every setting's per-pass hops ([`Hop::by_pass`]) pooled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HopSummary {
+    /// The median of them all (the upper middle one of an even count), µs.
+    pub median_us: f64,
+    /// The smallest and largest single pass's hop, µs.
+    pub range_us: (f64, f64),
+    /// The smallest and largest of the settings' own medians ([`Hop::median_us`]), µs.
+    pub settings_us: (f64, f64),
+    /// How many passes' hops it rests on.
+    pub passes: usize,
+    /// How many settings have a hop.
+    pub settings: usize,
+}
+
+/// The hop over `hops`; `None` when no setting has `/jobs` and `/queue` in a same pass.
+pub fn hop_summary(hops: &[Hop]) -> Option<HopSummary> {
+    let all: Vec<f64> = hops
+        .iter()
+        .flat_map(|h| h.by_pass.iter().copied())
+        .collect();
+    Some(HopSummary {
+        median_us: median_upper(all.iter().copied())?,
+        range_us: bounds(all.iter().copied())?,
+        settings_us: bounds(hops.iter().filter_map(Hop::median_us))?,
+        passes: all.len(),
+        settings: hops.iter().filter(|h| !h.by_pass.is_empty()).count(),
+    })
+}
+
+/// The smallest and largest lone hop over `hops`, µs ([`Hop::lone_us`]).
+pub fn lone_bounds(hops: &[Hop]) -> Bounds {
+    bounds(hops.iter().filter_map(|h| h.lone_us))
 }
 
 /// Each configuration's figures over its bursts (one per pass), in the order of their first
@@ -292,6 +380,27 @@ pub struct ScaleVerdict {
     pub limit: Limit,
     /// How far the one-process run's CPU busy may be off from the clock ticks alone.
     pub one_resolution: Option<f64>,
+}
+
+impl ScaleVerdict {
+    /// The most worker processes' throughput ÷ `/jobs`' in process in the same run; `None`
+    /// without a `/jobs` figure.
+    pub fn vs_jobs(&self) -> Option<f64> {
+        let j = self.jobs_rps.filter(|j| *j > 0.0)?;
+        Some(self.most.1 / j)
+    }
+}
+
+/// The most CPU busy may be off by from the clock ticks alone, over the scale-out runs among
+/// `bursts`.
+pub fn scale_resolution<'a>(bursts: impl IntoIterator<Item = &'a Burst>) -> Option<f64> {
+    bursts
+        .into_iter()
+        .filter(|x| x.run == QUEUE_RUN_SCALE)
+        .filter_map(|x| x.cpu_busy_resolution)
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.max(v)))
+        })
 }
 
 /// A CPU busy off by more than this from the clock ticks alone is said to be coarse: the

@@ -95,6 +95,11 @@ pub(crate) fn mark(a: Attribution) -> &'static str {
 }
 
 impl Verdict {
+    /// The smallest and largest pooled p99 ÷ T1 with one round left out; `None` without them.
+    pub fn left_out_range(&self) -> Option<(f64, f64)> {
+        stats::bounds(self.left_out.as_ref()?.iter().copied())
+    }
+
     /// How many rounds' worst probe reached T1.
     pub fn rounds_stalled(&self) -> usize {
         self.rounds.iter().filter(|x| **x >= 1.0).count()
@@ -145,6 +150,27 @@ impl Tally {
     /// Every pair kept the server answering (and there is at least one).
     pub fn all_responsive(&self) -> bool {
         self.pairs() > 0 && self.responsive == self.pairs()
+    }
+}
+
+/// The smallest and largest figures of a set of verdicts: what a sentence about a group of
+/// pairs quotes (`p99 2.54 ms – 8.09 ms (0.41× to 1.34× T1)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Extremes {
+    /// The pooled probe p99s, ms: the smallest and the largest.
+    pub probe_p99_ms: (f64, f64),
+    /// The probe p99s ÷ T1: the smallest and the largest.
+    pub stall: (f64, f64),
+}
+
+impl Extremes {
+    /// The extremes of `verdicts`; `None` when there are none.
+    pub fn of<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> Option<Extremes> {
+        let vs: Vec<&Verdict> = verdicts.into_iter().collect();
+        Some(Extremes {
+            probe_p99_ms: stats::bounds(vs.iter().map(|v| v.probe_p99_ms))?,
+            stall: stats::bounds(vs.iter().map(|v| v.stall))?,
+        })
     }
 }
 

@@ -12,6 +12,7 @@
 
 use common::Strategy;
 
+use crate::analysis::Facts;
 use crate::analysis::noise::{self, Change, Figure};
 use crate::analysis::stats;
 use crate::data::{Results, SummaryRow};
@@ -75,6 +76,27 @@ pub struct Speedups {
     pub ratios: Vec<Speedup>,
 }
 
+impl Speedups {
+    /// The smallest and largest speed-up of the strategies of one kind of execution; `None`
+    /// when none of them has one.
+    pub fn bounds_of(&self, kind: common::strategy::Execution) -> Option<(f64, f64)> {
+        stats::bounds(
+            self.ratios
+                .iter()
+                .filter(|x| x.strategy.execution() == kind)
+                .map(|x| x.ratio),
+        )
+    }
+
+    /// The largest speed-up that is a clear gain (the rounds tell it apart: `Lower`).
+    pub fn largest_gain(&self) -> Option<&Speedup> {
+        self.ratios
+            .iter()
+            .filter(|x| x.change == Change::Lower)
+            .max_by(|a, b| a.ratio.total_cmp(&b.ratio))
+    }
+}
+
 /// Work time with the fewest workers ÷ with the most, per target × strategy where both were
 /// measured; `None` when the run has a single worker count.
 pub fn speedups(r: &Results) -> Option<Speedups> {
@@ -107,4 +129,159 @@ pub fn speedups(r: &Results) -> Option<Speedups> {
         many,
         ratios: out,
     })
+}
+
+impl Facts {
+    /// The work time of strategy `s` ÷ that of `base`, on the same runtime and workers: the
+    /// smallest and largest over the pairs where both were measured; `None` where none was.
+    pub fn work_ratio(&self, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
+        let mut xs = Vec::new();
+        for (t, _) in &self.run.targets {
+            for &w in &self.run.worker_counts {
+                let a = self.work_of(t, w, s);
+                let b = self.work_of(t, w, base);
+                if let (Some(a), Some(b)) = (a, b)
+                    && b.value > 0.0
+                {
+                    xs.push(a.value / b.value);
+                }
+            }
+        }
+        stats::bounds(xs)
+    }
+}
+
+/// One strategy against another on the same runtime and workers: its figure ÷ the other's
+/// in every pair where both were measured, each with how the rounds compare
+/// ([`noise::change`] of the other's against its own: `Lower` means the strategy's is lower).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Versus {
+    /// Work time.
+    pub work: Vec<(f64, Change)>,
+    /// Request median.
+    pub request_p50: Vec<(f64, Change)>,
+    /// Request p99 (with C ≤ 100 requests a round's p99 is its largest value).
+    pub request_p99: Vec<(f64, Change)>,
+    /// Probe p99.
+    pub probe_p99: Vec<(f64, Change)>,
+}
+
+/// When `/background`'s work was done, over its pairs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BackgroundDone {
+    /// Ms after its batch started (mean over rounds): the smallest and largest over its pairs.
+    pub done_ms: (f64, f64),
+    /// That ÷ the pair's ideal batch time: the smallest and largest; `None` without an ideal.
+    pub vs_ideal: Option<(f64, f64)>,
+}
+
+impl Versus {
+    /// The smallest and largest ratio of one of its lists; `None` when it is empty.
+    pub fn range(ratios: &[(f64, Change)]) -> Option<(f64, f64)> {
+        stats::bounds(ratios.iter().map(|x| x.0))
+    }
+}
+
+impl Facts {
+    /// Strategy `s` against `base` on the same runtime and workers, over the pairs where both
+    /// were measured ([`Versus`]).
+    pub fn versus(&self, s: Strategy, base: Strategy) -> Versus {
+        let mut out = Versus::default();
+        for (t, _) in &self.run.targets {
+            for &w in &self.run.worker_counts {
+                let (Some(x), Some(th)) = (self.ok_pair(t, w, s), self.ok_pair(t, w, base)) else {
+                    continue;
+                };
+                let compare =
+                    |into: &mut Vec<(f64, Change)>, a: Option<Figure>, b: Option<Figure>| {
+                        if let (Some(a), Some(b)) = (a, b)
+                            && b.value > 0.0
+                        {
+                            into.push((a.value / b.value, noise::change(&b, &a)));
+                        }
+                    };
+                compare(
+                    &mut out.work,
+                    self.work_of(t, w, s),
+                    self.work_of(t, w, base),
+                );
+                compare(&mut out.request_p50, x.request_p50, th.request_p50);
+                compare(&mut out.request_p99, x.request_p99, th.request_p99);
+                compare(&mut out.probe_p99, x.probe_p99, th.probe_p99);
+            }
+        }
+        out
+    }
+
+    /// `/background`'s work: when it was done; `None` without a figure.
+    pub fn background_done(&self) -> Option<BackgroundDone> {
+        let mut done = Vec::new();
+        let mut vs_ideal = Vec::new();
+        for (t, _) in &self.run.targets {
+            for &w in &self.run.worker_counts {
+                let Some(p) = self.ok_pair(t, w, Strategy::Background) else {
+                    continue;
+                };
+                if let Some(d) = p.background_done_ms_mean {
+                    done.push(d);
+                    vs_ideal.extend(p.ideal_batch_ms.filter(|i| *i > 0.0).map(|i| d / i));
+                }
+            }
+        }
+        Some(BackgroundDone {
+            done_ms: stats::bounds(done)?,
+            vs_ideal: stats::bounds(vs_ideal),
+        })
+    }
+}
+
+impl Facts {
+    /// The inline strategies' probe p99 with `few` and with `many` workers, ms, over the
+    /// targets and strategies measured with both: the smallest and largest of each.
+    pub fn inline_probe(&self, few: u32, many: u32) -> Option<((f64, f64), (f64, f64))> {
+        let probe = |target: &str, w: u32, s: Strategy| {
+            self.verdict_of(target, Some(w), s).map(|v| v.probe_p99_ms)
+        };
+        let mut before = Vec::new();
+        let mut after = Vec::new();
+        for (target, _) in &self.run.targets {
+            for &s in self
+                .run
+                .strategies
+                .iter()
+                .filter(|s| s.execution() == common::strategy::Execution::Inline)
+            {
+                if let (Some(a), Some(b)) = (probe(target, few, s), probe(target, many, s)) {
+                    before.push(a);
+                    after.push(b);
+                }
+            }
+        }
+        Some((stats::bounds(before)?, stats::bounds(after)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::fake;
+
+    #[test]
+    fn a_strategy_against_another_is_paired_by_runtime_and_workers() {
+        let r = fake::results(&[
+            fake::Pair::new("tokio", 1, Strategy::Thread, &[50.0, 50.0]),
+            fake::Pair::new("tokio", 1, Strategy::Rayon, &[40.0, 40.0]),
+            fake::Pair::new("smol", 1, Strategy::Thread, &[40.0, 40.0]),
+            fake::Pair::new("smol", 1, Strategy::Rayon, &[40.0, 40.0]),
+        ]);
+        let f = Facts::of(&r);
+        assert_eq!(
+            f.work_ratio(Strategy::Rayon, Strategy::Thread),
+            Some((0.8, 1.0))
+        );
+        let vs = f.versus(Strategy::Rayon, Strategy::Thread);
+        assert_eq!(Versus::range(&vs.work), Some((0.8, 1.0)));
+        assert_eq!(vs.work.len(), 2);
+        assert_eq!(f.work_ratio(Strategy::Jobs, Strategy::Thread), None);
+    }
 }

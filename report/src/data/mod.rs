@@ -12,7 +12,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use common::Strategy;
-use results_format::{Experiment, METADATA, PASSES, PROBES, RAW, ROUNDS, SIZES_SUMMARY, SUMMARY};
+use results_format::{
+    Experiment, METADATA, PASSES, PROBES, RAW, ROUNDS, SIZES_RAW, SIZES_SUMMARY, SUMMARY,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -342,6 +344,48 @@ impl RawRow {
     ];
 }
 
+/// One row of sizes_raw.csv: one request of the sizes experiment.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SizesRawRow {
+    /// Target name.
+    pub target: String,
+    /// Executor threads.
+    pub workers: Option<u32>,
+    /// Strategy name.
+    #[serde(deserialize_with = "strategy")]
+    pub strategy: Strategy,
+    /// Kernel size.
+    pub n: u64,
+    /// `lone` (a request alone, for T1) or `batch` (one of a round's C at once).
+    pub phase: String,
+    /// Round at this `n`, from 1: one per visit of the pair, so round k is in the pair's k-th
+    /// pass when every visit reached this `n`.
+    pub round: u32,
+    /// Send to answer (for a job API: to the result), µs.
+    pub latency_us: u64,
+    /// HTTP status, if an answer came.
+    pub status: Option<u16>,
+}
+
+impl SizesRawRow {
+    /// The columns of sizes_raw.csv the report reads.
+    pub const COLUMNS: &[&str] = &[
+        "target",
+        "workers",
+        "strategy",
+        "n",
+        "phase",
+        "round",
+        "latency_us",
+        "status",
+    ];
+
+    /// One of a round's requests, answered.
+    pub fn answered_in_round(&self) -> bool {
+        self.phase == "batch" && self.status.is_some()
+    }
+}
+
 /// One row of probes.csv: one `/health` probe.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ProbeRow {
@@ -486,6 +530,9 @@ pub struct Results {
     pub probes: BTreeMap<PairKey, Vec<ProbeRow>>,
     /// sizes_summary.csv, in file order; empty when the run did not measure sizes.
     pub sizes: Vec<SizesRow>,
+    /// sizes_raw.csv's rows of `/jobs` and `/queue` (what the broker hop is paired from), in
+    /// file order; empty when the run did not measure sizes or the file is absent.
+    pub sizes_raw: Vec<SizesRawRow>,
     /// rate_summary.csv, if the run measured the rate experiment.
     pub rate: Option<RateResults>,
     /// queue_summary.csv, if the run measured the queue experiment.
@@ -634,6 +681,17 @@ impl Results {
                 });
             }
         }
+        // The broker hop's rounds: `/jobs`' and `/queue`'s requests (a run from before the
+        // file, or without it, has none: the hop is then not paired by pass).
+        let mut sizes_raw = Vec::new();
+        let raw_path = dir.join(SIZES_RAW.name);
+        if ran(Experiment::Sizes) && raw_path.exists() {
+            sizes_raw = read_csv::<SizesRawRow>(&raw_path, SizesRawRow::COLUMNS)?
+                .into_iter()
+                .map(|(_, row)| row)
+                .filter(|x| matches!(x.strategy, Strategy::Jobs | Strategy::Queue))
+                .collect();
+        }
         let rate = if ran(Experiment::Rate) {
             rate::load(dir)?
         } else {
@@ -671,6 +729,7 @@ impl Results {
                 raw: BTreeMap::new(),
                 probes: BTreeMap::new(),
                 sizes,
+                sizes_raw,
             });
         }
         let summary_path = dir.join(SUMMARY.name);
@@ -757,6 +816,7 @@ impl Results {
             raw,
             probes,
             sizes,
+            sizes_raw,
         })
     }
 
@@ -1183,6 +1243,7 @@ pub(crate) mod fake {
             raw: BTreeMap::new(),
             probes: BTreeMap::new(),
             sizes: vec![],
+            sizes_raw: vec![],
             rate: None,
             queue: None,
             pools: None,

@@ -12,10 +12,10 @@ use common::strategy::Execution;
 
 use crate::analysis::claims::{self, Claim};
 use crate::analysis::noise::Spread;
-use crate::analysis::pairs::Pair;
-use crate::analysis::queue::{HopSource, hop_bounds};
+use crate::analysis::pairs::memory_apart;
+use crate::analysis::queue::{HopSource, hop_summary, lone_bounds};
 use crate::analysis::run::Run;
-use crate::analysis::stats::bounds;
+use crate::analysis::verdict::Extremes;
 use crate::analysis::{Attribution, Facts, Responsiveness, Tally, Verdict};
 use crate::render::format::{and_list, ms, ms_span, span, thousands, times, us_span};
 
@@ -113,10 +113,11 @@ impl<'a> Group<'a> {
 
     /// `/health p99 2.54 ms – 8.09 ms (0.41× to 1.34× T1)`.
     fn probe(&self) -> String {
-        let (Some((p0, p1)), Some((s0, s1))) = (
-            bounds(self.verdicts.iter().map(|v| v.probe_p99_ms)),
-            bounds(self.verdicts.iter().map(|v| v.stall)),
-        ) else {
+        let Some(Extremes {
+            probe_p99_ms: (p0, p1),
+            stall: (s0, s1),
+        }) = Extremes::of(self.verdicts.iter().copied())
+        else {
             return String::new();
         };
         format!(
@@ -132,24 +133,6 @@ impl<'a> Group<'a> {
             .filter(|v| v.class == Responsiveness::Stalled && v.attribution == Some(a))
             .count()
     }
-}
-
-/// Work time of strategy `s` ÷ that of `base`, on the same runtime and workers, over the pairs
-/// where both were measured.
-fn work_ratio(f: &Facts, s: Strategy, base: Strategy) -> Option<(f64, f64)> {
-    let mut xs = Vec::new();
-    for (t, _) in &f.run.targets {
-        for &w in &f.run.worker_counts {
-            let a = f.work_of(t, w, s);
-            let b = f.work_of(t, w, base);
-            if let (Some(a), Some(b)) = (a, b)
-                && b.value > 0.0
-            {
-                xs.push(a.value / b.value);
-            }
-        }
-    }
-    bounds(xs)
 }
 
 /// The result-returning offloads, best first ([`Facts::offloads_ranked`]), each with its group.
@@ -370,7 +353,7 @@ fn offload(f: &Facts) -> Option<Bullet> {
         return missing_pool(&f.run).map(|line| Bullet::new(MISSING_POOL, line));
     };
     let vs_thread = (*best != Strategy::Thread)
-        .then(|| work_ratio(f, *best, Strategy::Thread))
+        .then(|| f.work_ratio(*best, Strategy::Thread))
         .flatten()
         .map(|(lo, hi)| format!("; its work time {} `/thread`'s", span(lo, hi)))
         .unwrap_or_default();
@@ -457,7 +440,7 @@ fn queue(f: &Facts) -> Option<String> {
     }
     let mut hops = Vec::new();
     for (source, of) in &f.queue.hops {
-        if let (Some(p50), Some(p99)) = hop_bounds(of) {
+        if let Some(x) = hop_summary(of) {
             let at = match *source {
                 HopSource::Sizes(n) => {
                     format!("at n = {} (sizes experiment)", thousands(n))
@@ -466,7 +449,7 @@ fn queue(f: &Facts) -> Option<String> {
                     format!("at n = {} (batch)", thousands(n))
                 }
             };
-            let lone = bounds(of.iter().filter_map(|h| h.lone_us)).map_or(String::new(), |span| {
+            let lone = lone_bounds(of).map_or(String::new(), |span| {
                 format!(
                     "one job alone {}, with C = {} at once ",
                     us_span(span),
@@ -474,15 +457,18 @@ fn queue(f: &Facts) -> Option<String> {
                 )
             });
             hops.push(format!(
-                "{lone}{} at the median and {} at p99 {at}",
-                us_span(p50),
-                us_span(p99)
+                "{lone}{} (single passes {}, {} passes over {} settings) {at}",
+                us_span((x.median_us, x.median_us)),
+                us_span(x.range_us),
+                x.passes,
+                x.settings
             ));
         }
     }
     if !hops.is_empty() {
         said.push(format!(
-            "The broker hop over `/jobs`' time to result, across the runtimes: {}.",
+            "The broker hop over `/jobs`' time to result, read at the median and paired by pass \
+             (`/queue`'s round median minus `/jobs`' in the same pass), across the runtimes: {}.",
             hops.join("; ")
         ));
     }
@@ -543,16 +529,6 @@ fn thread(f: &Facts) -> Option<Bullet> {
     ))
 }
 
-/// The server's peak resident memory under `s`, MiB: the smallest and largest over its pairs.
-fn peak_rss(pairs: &[Pair], s: Strategy) -> Option<(f64, f64)> {
-    bounds(
-        pairs
-            .iter()
-            .filter(|p| p.ok() && p.strategy == s)
-            .filter_map(|p| p.server_peak_rss_mib_max),
-    )
-}
-
 /// `/thread`'s peak memory against the recommended offload's, where both were measured and
 /// they are clearly apart (every `/thread` pair above 1.5× every pair of the other): with a
 /// memory-hungry kernel each of `/thread`'s many threads holds its own working memory at once.
@@ -561,15 +537,9 @@ fn memory(f: &Facts) -> String {
     let Some((best, _)) = ranked.first() else {
         return String::new();
     };
-    let (Some((t0, t1)), Some((b0, b1))) = (
-        peak_rss(&f.pairs, Strategy::Thread),
-        peak_rss(&f.pairs, *best),
-    ) else {
+    let Some(m) = memory_apart(&f.pairs, Strategy::Thread, *best) else {
         return String::new();
     };
-    if b1 <= 0.0 || t0 < 1.5 * b1 {
-        return String::new();
-    }
     let mib = |lo: f64, hi: f64| {
         if (lo - hi).abs() < 0.5 {
             format!("{lo:.0} MiB")
@@ -580,10 +550,10 @@ fn memory(f: &Facts) -> String {
     format!(
         " It also held more memory: the server's peak resident memory {} against `{}`'s {} \
          ({} as much), with every kernel's working memory live at once.",
-        mib(t0, t1),
+        mib(m.more_mib.0, m.more_mib.1),
         best.path(),
-        mib(b0, b1),
-        span(t0 / b1, t1 / b0)
+        mib(m.less_mib.0, m.less_mib.1),
+        span(m.ratio.0, m.ratio.1)
     )
 }
 
@@ -593,13 +563,9 @@ fn background(f: &Facts) -> Option<String> {
     if g.len() == 0 {
         return None;
     }
-    let done: Vec<f64> = f
-        .pairs
-        .iter()
-        .filter(|s| s.ok() && s.strategy == Strategy::Background)
-        .filter_map(|s| s.background_done_ms_mean)
-        .collect();
-    let done = bounds(done)
+    let done = f
+        .background_done()
+        .map(|b| b.done_ms)
         .map(|(lo, hi)| {
             format!(
                 "; its work was done {} after the batch started",
@@ -683,7 +649,8 @@ fn yielding(f: &Facts) -> Option<String> {
             and_list(&unsettled)
         ));
     }
-    let slow = work_ratio(f, s, Strategy::Cycle)
+    let slow = f
+        .work_ratio(s, Strategy::Cycle)
         .map(|(lo, hi)| {
             format!(
                 " Its batches took {} the inline `/cycle`'s: yielding shares the executor, it \
@@ -704,8 +671,8 @@ fn yielding(f: &Facts) -> Option<String> {
 impl Group<'_> {
     /// `probe p99 1.62 ms – 4.74 ms`.
     fn probe_short(&self) -> String {
-        bounds(self.verdicts.iter().map(|v| v.probe_p99_ms))
-            .map(|(lo, hi)| format!("probe p99 {}", ms_span(lo, hi)))
+        Extremes::of(self.verdicts.iter().copied())
+            .map(|x| format!("probe p99 {}", ms_span(x.probe_p99_ms.0, x.probe_p99_ms.1)))
             .unwrap_or_default()
     }
 }
@@ -997,20 +964,15 @@ mod tests {
             pairs.push(Pair::new(t, 1, Strategy::Queue, &[45.0, 46.0]).probes(0.2, &[0.2, 0.3]));
         }
         let mut r = results(&pairs);
-        // Time to result: /jobs p50 5000 µs, p99 9000 µs (the fake's); /queue 600 and 1500 µs
-        // more on tokio, 900 and 2500 on smol.
-        for p in r
-            .summary
+        // Each round's median: /jobs 5000 µs (the fake's); /queue 600 µs more on tokio, 900
+        // more on smol, in both passes.
+        for x in r
+            .rounds
             .iter_mut()
-            .filter(|p| p.strategy == Strategy::Queue)
+            .filter(|x| x.strategy == Strategy::Queue)
         {
-            let (d50, d99) = if p.target == "tokio" {
-                (600.0, 1500.0)
-            } else {
-                (900.0, 2500.0)
-            };
-            p.latency_us_p50 = Some(5000.0 + d50);
-            p.latency_us_p99 = Some(9000.0 + d99);
+            let d50 = if x.target == "tokio" { 600.0 } else { 900.0 };
+            x.latency_us_p50 = Some(5000.0 + d50);
         }
         let md = markdown(&r);
         assert!(
@@ -1023,7 +985,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("The broker hop over `/jobs`' time to result, across the runtimes: +600 to +900 µs at the median and +1500 to +2500 µs at p99 at n = 1,000 (batch)."),
+            md.contains("The broker hop over `/jobs`' time to result, read at the median and paired by pass (`/queue`'s round median minus `/jobs`' in the same pass), across the runtimes: +900 µs (single passes +600 to +900 µs, 4 passes over 2 settings) at n = 1,000 (batch)."),
             "{md}"
         );
         assert!(md.contains("`queue-worker/src/lib.rs`"), "{md}");

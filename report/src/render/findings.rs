@@ -18,11 +18,11 @@ use common::{RuntimeKind, Strategy};
 
 use crate::analysis::PairKey;
 use crate::analysis::claims::Claim;
-use crate::analysis::noise::{self, Change, Figure, Spread};
-use crate::analysis::pairs::Pair;
+use crate::analysis::noise::{self, Change, Spread};
+use crate::analysis::pairs::{Pair, rounds_bounds};
 use crate::analysis::run::Run;
-use crate::analysis::stats::bounds;
-use crate::analysis::verdict::{describe, mark};
+use crate::analysis::verdict::{Extremes, describe, mark};
+use crate::analysis::work::Versus;
 use crate::analysis::{
     ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Tally, Verdict,
 };
@@ -202,13 +202,7 @@ fn failed(f: &Facts) -> Option<String> {
 /// How differences are called, with this run's number of rounds; `None` when no pair was
 /// measured.
 pub(crate) fn method(f: &Facts) -> Option<String> {
-    let rounds: Vec<usize> = f
-        .pairs
-        .iter()
-        .filter(|s| s.ok())
-        .map(|s| s.rounds as usize)
-        .collect();
-    let fewest = rounds.iter().copied().min()?;
+    let (fewest, most) = rounds_bounds(&f.pairs)?;
     if fewest < noise::MIN_ROUNDS {
         return Some(format!(
             "- **Noise.** Some pairs have {fewest} round(s): with fewer than {} rounds there \
@@ -217,7 +211,6 @@ pub(crate) fn method(f: &Facts) -> Option<String> {
             noise::MIN_ROUNDS
         ));
     }
-    let most = rounds.iter().copied().max().unwrap_or(fewest);
     let r_text = if most == fewest {
         format!("{fewest} rounds per pair")
     } else {
@@ -367,9 +360,7 @@ fn blocking(f: &Facts) -> Vec<String> {
             .take(6)
             .map(|v| {
                 let left_out = v
-                    .left_out
-                    .as_ref()
-                    .and_then(|xs| bounds(xs.iter().copied()))
+                    .left_out_range()
                     .map(|(lo, hi)| format!(", {} leaving a round out", span(lo, hi)))
                     .unwrap_or_default();
                 format!(
@@ -404,7 +395,7 @@ fn blocking(f: &Facts) -> Vec<String> {
             .filter(|v| v.key.strategy.execution() != Execution::Inline)
             .count();
         if free > 0 && here.iter().all(|v| v.class == Responsiveness::Stalled) {
-            let (lo, hi) = bounds(here.iter().map(|v| v.stall)).unwrap_or((0.0, 0.0));
+            let (lo, hi) = Extremes::of(here.iter().copied()).map_or((0.0, 0.0), |x| x.stall);
             out.push(format!(
                 "  - On {label} the probe stalled under **every** strategy and worker count \
                  ({} T1), also under those that never block the executor: there the delay is \
@@ -669,7 +660,7 @@ fn workers(f: &Facts) -> Vec<String> {
             .iter()
             .filter(|x| x.strategy.execution() == kind)
             .collect();
-        let Some((lo, hi)) = bounds(of.iter().map(|x| x.ratio)) else {
+        let Some((lo, hi)) = f.speedups.as_ref().and_then(|x| x.bounds_of(kind)) else {
             continue;
         };
         let changes: Vec<Change> = of.iter().map(|x| x.change).collect();
@@ -687,10 +678,10 @@ fn workers(f: &Facts) -> Vec<String> {
     if parts.is_empty() {
         return Vec::new();
     }
-    let best = ratios
-        .iter()
-        .filter(|x| x.change == Change::Lower)
-        .max_by(|a, b| a.ratio.total_cmp(&b.ratio))
+    let best = f
+        .speedups
+        .as_ref()
+        .and_then(Speedups::largest_gain)
         .map_or_else(
             || "none beyond the rounds' noise".to_owned(),
             |x| format!("{} on {} ({})", x.strategy.path(), x.target, times(x.ratio)),
@@ -707,25 +698,7 @@ fn workers(f: &Facts) -> Vec<String> {
          largest clear gain: {best}.",
         parts.join("; ")
     )];
-    let probe = |target: &str, w: u32, s: Strategy| {
-        f.verdict_of(target, Some(w), s).map(|v| v.probe_p99_ms)
-    };
-    let mut before = Vec::new();
-    let mut after = Vec::new();
-    for (target, _) in &f.run.targets {
-        for &s in f
-            .run
-            .strategies
-            .iter()
-            .filter(|s| s.execution() == Execution::Inline)
-        {
-            if let (Some(a), Some(b)) = (probe(target, few, s), probe(target, many, s)) {
-                before.push(a);
-                after.push(b);
-            }
-        }
-    }
-    if let (Some((a0, a1)), Some((b0, b1))) = (bounds(before), bounds(after)) {
+    if let Some(((a0, a1), (b0, b1))) = f.inline_probe(few, many) {
         out.push(format!(
             "  - Under the inline strategies the probe p99 goes from {} with {few_label} to {} \
              with {many} workers.",
@@ -751,13 +724,12 @@ fn pair_figures(p: &Pair) -> Option<String> {
     let batch = p.batch_ms_mean?;
     let request = p.latency_us_p99? / 1000.0;
     let probe = p.probe_latency_us_p99? / 1000.0;
-    let t1 = p.t1_ms.filter(|t| *t > 0.0)?;
     Some(format!(
         "batch {}, request p99 {}, probe p99 {} ({} T1)",
         ms(batch),
         ms(request),
         ms(probe),
-        times(probe / t1)
+        times(p.stall()?)
     ))
 }
 
@@ -819,7 +791,7 @@ fn architectures(f: &Facts) -> Vec<String> {
             .is_some_and(|v| v.class == Responsiveness::Stalled)
     };
     for (p, kind, _) in &apart {
-        let ratio = probe(p) / probe(best);
+        let ratio = p.probe_ratio(best);
         // Runtimes are compared by work efficiency: each work time against its own T1.
         let efficiency = |p: &Pair| f.efficiency_of(&p.target, p.workers, p.strategy);
         let batch = match (efficiency(best), efficiency(p)) {
@@ -966,40 +938,12 @@ fn kernel(f: &Facts) -> Vec<String> {
 fn experts(f: &Facts) -> Vec<String> {
     let mut out = Vec::new();
     for s in [Strategy::Rayon, Strategy::Bounded, Strategy::Jobs] {
-        let mut batch = Vec::new();
-        let mut median = Vec::new();
-        let mut tail = Vec::new();
-        let mut probe = Vec::new();
-        for (t, _) in &f.run.targets {
-            for &w in &f.run.worker_counts {
-                let (Some(x), Some(th)) = (f.ok_pair(t, w, s), f.ok_pair(t, w, Strategy::Thread))
-                else {
-                    continue;
-                };
-                let compare =
-                    |into: &mut Vec<(f64, Change)>, a: Option<Figure>, b: Option<Figure>| {
-                        if let (Some(a), Some(b)) = (a, b)
-                            && b.value > 0.0
-                        {
-                            into.push((a.value / b.value, noise::change(&b, &a)));
-                        }
-                    };
-                compare(
-                    &mut batch,
-                    f.work_of(t, w, s),
-                    f.work_of(t, w, Strategy::Thread),
-                );
-                compare(&mut median, x.request_p50, th.request_p50);
-                // With C ≤ 100 requests (or probes) a round's p99 is its largest value.
-                compare(&mut tail, x.request_p99, th.request_p99);
-                compare(&mut probe, x.probe_p99, th.probe_p99);
-            }
-        }
-        if batch.is_empty() {
+        let vs = f.versus(s, Strategy::Thread);
+        if vs.work.is_empty() {
             continue;
         }
         let range = |xs: &[(f64, Change)]| -> String {
-            match bounds(xs.iter().map(|x| x.0)) {
+            match Versus::range(xs) {
                 None => "not measured".to_owned(),
                 Some((lo, hi)) => {
                     let changes: Vec<Change> = xs.iter().map(|x| x.1).collect();
@@ -1010,10 +954,10 @@ fn experts(f: &Facts) -> Vec<String> {
         out.push(format!(
             "  - {}: work time {}; request p50 {}, p99 {}; probe p99 {}.",
             s.path(),
-            range(&batch),
-            range(&median),
-            range(&tail),
-            range(&probe)
+            range(&vs.work),
+            range(&vs.request_p50),
+            range(&vs.request_p99),
+            range(&vs.probe_p99)
         ));
     }
     if out.is_empty() {
@@ -1032,23 +976,12 @@ fn experts(f: &Facts) -> Vec<String> {
 
 /// /background, judged by when its work was done.
 fn background(f: &Facts) -> Vec<String> {
-    let mut done = Vec::new();
-    let mut vs_ideal = Vec::new();
-    for (t, _) in &f.run.targets {
-        for &w in &f.run.worker_counts {
-            let Some(p) = f.ok_pair(t, w, Strategy::Background) else {
-                continue;
-            };
-            if let Some(d) = p.background_done_ms_mean {
-                done.push(d);
-                vs_ideal.extend(p.ideal_batch_ms.filter(|i| *i > 0.0).map(|i| d / i));
-            }
-        }
-    }
-    let Some((d0, d1)) = bounds(done) else {
+    let Some(b) = f.background_done() else {
         return Vec::new();
     };
-    let ideal = bounds(vs_ideal)
+    let (d0, d1) = b.done_ms;
+    let ideal = b
+        .vs_ideal
         .map(|(lo, hi)| format!(", {} the ideal batch time", span(lo, hi)))
         .unwrap_or_default();
     vec![format!(
@@ -1061,6 +994,7 @@ fn background(f: &Facts) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::stats;
     #[test]
     fn stalls_carry_bench_runners_attribution() {
         // Three stalled pairs (probe p99 20 ms ≥ T1 10 ms in every round), attributed by
@@ -1451,8 +1385,8 @@ mod tests {
             "a, b and c"
         );
         assert_eq!(and_list(&["a".into()]), "a");
-        assert_eq!(bounds([2.0, 1.0, 3.0]), Some((1.0, 3.0)));
-        assert_eq!(bounds(Vec::new()), None);
+        assert_eq!(stats::bounds([2.0, 1.0, 3.0]), Some((1.0, 3.0)));
+        assert_eq!(stats::bounds(Vec::new()), None);
         assert_eq!(span(0.951, 1.934), "0.95× to 1.93×");
         assert_eq!(span(1.0, 1.001), "1.00×");
         assert_eq!(

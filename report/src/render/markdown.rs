@@ -5,8 +5,7 @@
 use common::Strategy;
 
 use crate::analysis::Facts;
-use crate::analysis::pairs::Pair;
-use crate::analysis::stats::bounds;
+use crate::analysis::pairs::{Pair, batch_bounds, harness_late_worst_us};
 use crate::render::charts::Chart;
 use crate::render::findings;
 use crate::render::format::{self, job_apis, ms, sig3, thousands};
@@ -419,11 +418,7 @@ fn python_section(f: &Facts) -> String {
             .map_or_else(|| "–".to_owned(), |(_, v)| format!("{v:.2} s"));
         s.push_str(&format!("| {} | {py} |", s_.path()));
         for w in &columns {
-            let batches = ours
-                .iter()
-                .filter(|p| p.workers == *w && p.strategy == s_)
-                .filter_map(|p| p.batch_ms_mean);
-            let v = match bounds(batches) {
+            let v = match batch_bounds(&ours, *w, s_) {
                 _ if s_ == Strategy::Background => "–".to_owned(),
                 None => "–".to_owned(),
                 Some((lo, hi)) => {
@@ -592,14 +587,7 @@ fn samples(pairs: &[Pair]) -> String {
 
 /// ` (its p99 over pairs: up to 0.2 ms)`: the load generator's lateness, when measured.
 fn harness_lateness(pairs: &[Pair]) -> String {
-    let worst = pairs
-        .iter()
-        .filter(|p| p.ok())
-        .filter_map(|p| p.probe_harness_late_us_p99)
-        .fold(None, |acc: Option<f64>, x| {
-            Some(acc.map_or(x, |a| a.max(x)))
-        });
-    worst.map_or_else(String::new, |w| {
+    harness_late_worst_us(pairs).map_or_else(String::new, |w| {
         format!(" (its p99 is at most {} in any pair)", ms(w / 1000.0))
     })
 }

@@ -4,11 +4,15 @@
 //!
 //! Definitions, all computed from the rows:
 //! - the *broker hop* of a setting (a target with a worker count) is `/queue`'s time to result
-//!   minus `/jobs`' at the same n and load, at the median and at p99: `/jobs` runs the same job
-//!   API in process on the CPU pool, so the difference is what the trip through Redis and a
-//!   worker process costs. From sizes_summary.csv at the sweep's smallest n (n = 0 by default:
-//!   nothing but the machinery) and from summary.csv at the batch's n; `/rayon`'s time to
-//!   result stands beside them for the reader;
+//!   minus `/jobs`' at the same n and load, read at the median and paired by pass: in each pass
+//!   where both have a round, `/queue`'s round median minus `/jobs`'; the setting's hop is the
+//!   median of those, with their range. `/jobs` runs the same job API in process on the CPU
+//!   pool, so the difference is what the trip through Redis and a worker process costs. From
+//!   the sizes experiment at the sweep's smallest n (n = 0 by default: nothing but the
+//!   machinery; the rounds' requests from sizes_raw.csv) and from the batch experiment at its n
+//!   (the rounds' medians from rounds.csv); `/rayon`'s time to result stands beside them for
+//!   the reader. No p99 of the hop is given: a difference of two pooled p99s of different
+//!   pairs belongs to no pair of rounds (it was once −6.5 ms);
 //! - *CPU busy* of a burst: (server + worker processes + broker CPU time, and bench-runner's
 //!   own when it shares the servers' cores) ÷ (span × cores): everything that ran on the cores
 //!   the burst had;
@@ -32,12 +36,11 @@
 use common::Strategy;
 use results_format::{Metadata, QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
 
-use crate::analysis::Facts;
 use crate::analysis::queue::{
     BadRun, Burst, COARSE, CPU_TICK_MS, Cores, FaultTally, Hop, HopSource, Limit, QueueFacts,
-    SCALE_GAIN, ScaleVerdict, TimeToResult, hop_bounds,
+    SCALE_GAIN, ScaleVerdict, TimeToResult, hop_summary, lone_bounds, scale_resolution,
 };
-use crate::analysis::stats::bounds;
+use crate::analysis::{CORES_FULL_SCALE, Facts};
 use crate::render::charts::{Chart, strategy_color};
 use crate::render::format::{NONE, and_list, count_cell, sig3, thousands, times, us_span};
 use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend, nice_max};
@@ -46,10 +49,12 @@ fn ms_cell(us: Option<f64>) -> String {
     us.map_or(NONE.to_owned(), |v| sig3(v / 1000.0))
 }
 
-fn time_cell(t: TimeToResult) -> String {
-    match t {
-        Some((p50, p99)) => format!("{} / {}", ms_cell(p50), ms_cell(p99)),
-        None => NONE.to_owned(),
+/// `1.26 → 5.48`: `/jobs`' and `/queue`'s pooled median time to result, ms.
+fn p50_cell(h: &Hop) -> String {
+    let p50 = |t: TimeToResult| t.and_then(|x| x.0);
+    match (p50(h.jobs), p50(h.queue)) {
+        (None, None) => NONE.to_owned(),
+        (j, q) => format!("{} → {}", ms_cell(j), ms_cell(q)),
     }
 }
 
@@ -57,8 +62,29 @@ fn hop_cell(v: Option<f64>) -> String {
     v.map_or(NONE.to_owned(), |v| format!("{v:+.0}"))
 }
 
-/// One hop table, with the sentence that says where its figures come from.
-fn hop_table(m: &Metadata, source: HopSource, hops: &[Hop]) -> String {
+/// `+5090 (+4212…+6120)`: a setting's hop, the median over its passes and their range.
+fn paired_cell(h: &Hop) -> String {
+    match (h.median_us(), h.range_us()) {
+        (Some(m), Some((lo, hi))) if h.by_pass.len() > 1 => {
+            format!("{m:+.0} ({lo:+.0}…{hi:+.0})")
+        }
+        (Some(m), _) => format!("{m:+.0}"),
+        _ => NONE.to_owned(),
+    }
+}
+
+/// `n = 0 (sizes)`: where a hop's figures come from, for a column's head.
+fn source_name(source: HopSource) -> String {
+    match source {
+        HopSource::Sizes(n) => format!("n = {} (sizes)", thousands(n)),
+        HopSource::Batch(n) => format!("n = {} (batch)", thousands(n)),
+    }
+}
+
+/// The hop tables of every source as one table: a row per setting (in the order first
+/// seen), per source `/jobs` → `/queue`'s median time to result and the hop paired by pass,
+/// and the sizes experiment's lone hop; then per source the hop over every setting.
+fn hop_tables(m: &Metadata, tables: &[(HopSource, Vec<Hop>)]) -> String {
     let processes = match m.queue_workers.first() {
         Some(w) => format!(
             "{w} worker process{}{}",
@@ -68,89 +94,125 @@ fn hop_table(m: &Metadata, source: HopSource, hops: &[Hop]) -> String {
         ),
         None => "its worker process(es)".to_owned(),
     };
-    let mut md = match source {
-        HopSource::Sizes(n) => format!(
-            "**From the sizes experiment** (`sizes_summary.csv`) at n = {}{}: rounds of C = {} \
-             concurrent requests per pair, each request's time to result pooled over the rounds; \
-             `/queue` with {processes}.\n\n",
-            thousands(n),
-            if n == 0 {
-                " (no work: the strategies' machinery alone)"
-            } else {
-                " (the sweep's smallest size)"
-            },
-            m.concurrency
-        ),
-        HopSource::Batch(n) => format!(
-            "**From the batch experiment** (`summary.csv`) at n = {}: {} round(s) of C = {} \
-             concurrent requests per pair, pooled; `/queue` with {processes}.\n\n",
-            thousands(n),
-            m.rounds,
-            m.concurrency
-        ),
-    };
-    let lone = matches!(source, HopSource::Sizes(_));
-    md.push_str(
-        "| setting | /rayon p50 / p99 (ms) | /jobs p50 / p99 (ms) | /queue p50 / p99 (ms) \
-         | hop p50 (µs) | hop p99 (µs) |",
+    let froms: Vec<String> = tables
+        .iter()
+        .map(|(source, _)| match *source {
+            HopSource::Sizes(n) => format!(
+                "the sizes experiment at n = {}{} (one round per pass; each round's median \
+                 from `sizes_raw.csv`)",
+                thousands(n),
+                if n == 0 {
+                    ", no work: the machinery alone"
+                } else {
+                    ", the sweep's smallest size"
+                }
+            ),
+            HopSource::Batch(n) => format!(
+                "the batch experiment at n = {} ({} round(s), one per pass; the rounds' \
+                 medians from `rounds.csv`)",
+                thousands(n),
+                m.rounds
+            ),
+        })
+        .collect();
+    let mut md = format!(
+        "From {}: rounds of C = {} concurrent requests per pair, `/queue` with {processes}. \
+         Per setting, `/jobs` → `/queue`: their median time to result (the request sent → the \
+         result received, pooled over the rounds; the p99s and `/rayon`'s are in the summary \
+         files); hop: in each pass, `/queue`'s round median minus `/jobs`' round median, µs, \
+         the median of those and, in brackets, the smallest and largest pass (a difference of \
+         two pooled p99s belongs to no pair of rounds and is not given).",
+        and_list(&froms),
+        m.concurrency
     );
-    md.push_str(if lone {
-        " lone hop (µs) |\n|---|---|---|---|---:|---:|---:|\n"
-    } else {
-        "\n|---|---|---|---|---:|---:|\n"
-    });
-    for h in hops {
+    let is_sizes = |s: &HopSource| matches!(s, HopSource::Sizes(_));
+    let lone = tables
+        .iter()
+        .any(|(s, hops)| is_sizes(s) && lone_bounds(hops).is_some());
+    if lone {
+        md.push_str(
+            " Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests), \
+             one job alone; with C at once, each job also waits behind the others' round trips \
+             to the broker, which hold the worker's threads as the kernels do.",
+        );
+    }
+    md.push_str("\n\n| setting |");
+    let mut rule = String::from("|---|");
+    for (source, _) in tables {
+        let name = source_name(*source);
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |",
-            h.setting,
-            time_cell(h.rayon),
-            time_cell(h.jobs),
-            time_cell(h.queue),
-            hop_cell(h.p50_us()),
-            hop_cell(h.p99_us())
+            " {name}: /jobs → /queue p50 (ms) | {name}: hop (µs) |"
         ));
-        if lone {
-            md.push_str(&format!(" {} |", hop_cell(h.lone_us)));
+        rule.push_str("---|---:|");
+        if lone && is_sizes(source) {
+            md.push_str(" lone hop (µs) |");
+            rule.push_str("---:|");
+        }
+    }
+    md.push_str(&format!("\n{rule}\n"));
+    let mut settings: Vec<&str> = Vec::new();
+    for (_, hops) in tables {
+        for h in hops {
+            if !settings.contains(&h.setting.as_str()) {
+                settings.push(&h.setting);
+            }
+        }
+    }
+    for setting in settings {
+        md.push_str(&format!("| {setting} |"));
+        for (source, hops) in tables {
+            let h = hops.iter().find(|h| h.setting == setting);
+            md.push_str(&format!(
+                " {} | {} |",
+                h.map_or(NONE.to_owned(), p50_cell),
+                h.map_or(NONE.to_owned(), paired_cell)
+            ));
+            if lone && is_sizes(source) {
+                md.push_str(&format!(" {} |", hop_cell(h.and_then(|h| h.lone_us))));
+            }
         }
         md.push('\n');
     }
     md.push('\n');
-    if let (true, Some(span)) = (lone, bounds(hops.iter().filter_map(|h| h.lone_us))) {
-        md.push_str(&format!(
-            "Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests): \
-             {} for one job alone. With C at once, each job also waits behind the others' round \
-             trips to the broker, which hold the worker's threads as the kernels do.\n\n",
-            us_span(span)
-        ));
+    for (source, hops) in tables {
+        let name = source_name(*source);
+        let alone = match (source, lone_bounds(hops)) {
+            (HopSource::Sizes(_), Some(span)) => format!("; one job alone {}", us_span(span)),
+            _ => String::new(),
+        };
+        md.push_str(&match hop_summary(hops) {
+            Some(x) => format!(
+                "- At {name}: the hop {} at the median of {} passes over {} of {} settings \
+                 (single passes {}; the settings' medians {}){alone}.",
+                us_span((x.median_us, x.median_us)),
+                x.passes,
+                x.settings,
+                hops.len(),
+                us_span(x.range_us),
+                us_span(x.settings_us)
+            ),
+            None => format!(
+                "- At {name}: no setting has `/jobs` and `/queue` measured in a same pass: no \
+                 hop to state{alone}."
+            ),
+        });
+        // With work in the requests, time to result is mostly waiting for the cores: the
+        // difference carries that wait's noise, of either sign.
+        if let (HopSource::Batch(_), Some(x)) = (source, hop_summary(hops)) {
+            md.push_str(&format!(
+                " Here each time to result is mostly waiting for the cores (C requests of T1 \
+                 each), so the difference carries that wait's noise too{}; the sizes \
+                 experiment, with no work, is the one that isolates the hop.",
+                if x.range_us.0 < 0.0 {
+                    ", and some passes' differences are negative"
+                } else {
+                    ""
+                }
+            ));
+        }
+        md.push('\n');
     }
-    match hop_bounds(hops) {
-        (Some(p50), Some(p99)) => md.push_str(&format!(
-            "The hop: {} at the median, {} at p99 ({} of {} settings with both `/jobs` and \
-             `/queue` measured).\n\n",
-            us_span(p50),
-            us_span(p99),
-            hops.iter().filter(|h| h.p50_us().is_some()).count(),
-            hops.len()
-        )),
-        _ => md.push_str(
-            "No setting has both `/jobs` and `/queue` measured here: no hop to state.\n\n",
-        ),
-    }
-    // With work in the requests, time to result is mostly waiting for the cores: the
-    // difference carries that wait's noise, of either sign.
-    if let (HopSource::Batch(_), (Some(p50), Some(p99))) = (source, hop_bounds(hops)) {
-        let negative = p50.0 < 0.0 || p99.0 < 0.0;
-        md.push_str(&format!(
-            "Here each time to result is mostly waiting for the cores (C requests of T1 each), \
-             so the difference carries that wait's noise too{}; the sizes experiment's table, \
-             with no work, is the one that isolates the hop.\n\n",
-            if negative {
-                ", and some differences are negative"
-            } else {
-                ""
-            }
-        ));
-    }
+    md.push('\n');
     md
 }
 
@@ -163,62 +225,114 @@ fn busy_text(b: Option<(f64, bool)>) -> String {
 }
 
 impl ScaleVerdict {
-    /// The verdict as a sentence.
-    pub fn sentence(&self, cores: Cores) -> String {
-        let (w, most_rps, _) = self.most;
-        let mut s = format!(
-            "**{}**: {w} worker processes gave {} the throughput of 1 ({}{} against {} \
-             results/s)",
-            self.target,
+    /// `2: 1.21× (1.03×–1.31×, 6 passes)`: the most worker processes' throughput ÷ one's, the
+    /// median over the passes with their range.
+    pub fn ratio_cell(&self) -> String {
+        let (w, _, _) = self.most;
+        format!(
+            "{w}: {}{}",
             times(self.ratio),
             self.ratio_range
                 .map_or(String::new(), |(lo, hi, n)| format!(
-                    "the median of {n} passes, {}–{}; ",
+                    " ({}–{}, {n} passes)",
                     times(lo),
                     times(hi)
-                )),
-            sig3(most_rps),
-            sig3(self.one.0)
-        );
-        if let Some(j) = self.jobs_rps.filter(|j| *j > 0.0) {
-            s.push_str(&format!(
-                "; `/queue` with {w} reached {} `/jobs`' in process",
-                times(most_rps / j),
-            ));
-        }
-        s.push_str(&match self.limit {
-            Limit::Cores => format!(
-                ". Limited by the cores: with 1 worker process the server, the worker and the \
-                 broker{} already kept the {} cores {} busy, so a second process on the same \
-                 cores adds no throughput (worker processes on other machines would).",
-                if cores.with_client {
-                    " (with bench-runner beside them)"
-                } else {
-                    ""
-                },
-                cores.n,
-                busy_text(self.one.1)
-            ),
-            // The CPU busy of each count is the table's.
-            Limit::Scaled => ". The cores had room: the extra process added throughput.".to_owned(),
-            Limit::Unsettled => format!(
-                ". Whether the extra process adds at least {} is not settled by this run: its \
-                 passes fall on both sides.",
-                times(SCALE_GAIN),
-            ),
-            Limit::Elsewhere => ". Not the cores, yet the extra process added little: the limit \
-                 lies in the server, the broker's round trips or the burst itself."
-                .to_owned(),
-        });
+                ))
+        )
+    }
+
+    /// The most worker processes' throughput ÷ `/jobs`' in process.
+    pub fn jobs_cell(&self) -> String {
+        self.vs_jobs().map_or(NONE.to_owned(), times)
+    }
+
+    /// The verdict in a word or two ([`limit_legend`] says what each means), with the cores'
+    /// busy figure it rests on and, on a burst too short for the clock ticks, by how much
+    /// that figure may be off.
+    pub fn verdict_cell(&self) -> String {
+        let mut s = match self.limit {
+            Limit::Scaled => "a gain".to_owned(),
+            Limit::Cores => format!("the cores ({} busy with 1)", busy_text(self.one.1)),
+            Limit::Unsettled => "not settled".to_owned(),
+            Limit::Elsewhere => "not the cores".to_owned(),
+        };
         if let Some(res) = self.one_resolution.filter(|r| *r > COARSE) {
             s.push_str(&format!(
-                " (On a burst this short the clock ticks alone may move CPU busy by ±{:.0} %: \
-                 a longer burst, `--concurrency` or `--n`, would tell better.)",
+                "; CPU busy ±{:.0} % from the clock ticks alone",
                 res * 100.0
             ));
         }
         s
     }
+}
+
+/// What a verdict word of [`ScaleVerdict::verdict_cell`] means.
+fn limit_legend(limit: Limit, cores: Cores) -> String {
+    match limit {
+        Limit::Scaled => format!(
+            "**a gain**: the extra processes added at least {} (in every pass): the cores had \
+             room",
+            times(SCALE_GAIN)
+        ),
+        Limit::Cores => format!(
+            "**the cores**: less than {}, and with 1 worker process the server, the worker and \
+             the broker{} already kept the {} cores at least {:.0} % busy, so a second process \
+             on the same cores adds no throughput (worker processes on other machines would)",
+            times(SCALE_GAIN),
+            if cores.with_client {
+                " (with bench-runner beside them)"
+            } else {
+                ""
+            },
+            cores.n,
+            CORES_FULL_SCALE * 100.0
+        ),
+        Limit::Unsettled => format!(
+            "**not settled**: the passes fall on both sides of {}: whether the extra process \
+             adds that much is not settled by this run",
+            times(SCALE_GAIN)
+        ),
+        Limit::Elsewhere => format!(
+            "**not the cores**: less than {} though the cores had room: the limit lies in the \
+             server, the broker's round trips or the burst itself",
+            times(SCALE_GAIN)
+        ),
+    }
+}
+
+/// The scale-out verdicts as one table, and each verdict word used said once.
+fn verdict_table(scale: &[ScaleVerdict], cores: Cores) -> String {
+    let mut md = String::from(
+        "| target | worker processes: throughput ÷ 1's (median of passes; range) | ÷ `/jobs`' in \
+         process | verdict |\n|---|---|---:|---|\n",
+    );
+    for v in scale {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            v.target,
+            v.ratio_cell(),
+            v.jobs_cell(),
+            v.verdict_cell()
+        ));
+    }
+    let mut said: Vec<Limit> = Vec::new();
+    for v in scale {
+        if !said.contains(&v.limit) {
+            said.push(v.limit);
+        }
+    }
+    let legends: Vec<String> = said.into_iter().map(|l| limit_legend(l, cores)).collect();
+    md.push_str(&format!("\n{}.", legends.join("; ")));
+    if scale
+        .iter()
+        .any(|v| v.one_resolution.is_some_and(|r| r > COARSE))
+    {
+        md.push_str(
+            " On a burst this short a longer one (`--concurrency` or `--n`) would tell better.",
+        );
+    }
+    md.push_str("\n\n");
+    md
 }
 
 fn processes_cell(x: &Burst) -> String {
@@ -233,21 +347,48 @@ fn processes_cell(x: &Burst) -> String {
     }
 }
 
+/// Whether every scale-out configuration measured completed all its jobs: its table then
+/// leaves the two counts to queue_summary.csv.
+fn all_completed(q: &QueueFacts) -> bool {
+    q.targets.iter().all(|(t, _)| {
+        q.scale_of(t)
+            .into_iter()
+            .filter(|x| x.measured)
+            .all(|x| x.jobs.is_some() && x.completed == x.jobs)
+    })
+}
+
 fn scale_table(q: &QueueFacts) -> String {
-    let mut md = String::from(
-        "| target | strategy | worker processes | jobs | completed | results/s | time to result \
-         p50 / p99 (ms) | probe p99 (ms) | lag p99 (ms) | CPU busy |\n\
-         |---|---|---|---:|---:|---:|---|---:|---:|---:|\n",
+    let counts = !all_completed(q);
+    let mut md = String::from("| target | strategy | worker processes |");
+    if counts {
+        md.push_str(" jobs | completed |");
+    }
+    md.push_str(
+        " results/s | time to result p50 / p99 (ms) | probe p99 (ms) | lag p99 (ms) | CPU busy \
+         |\n|---|---|---|",
     );
+    if counts {
+        md.push_str("---:|---:|");
+    }
+    md.push_str("---:|---|---:|---:|---:|\n");
     for (t, _) in &q.targets {
         for x in q.scale_of(t).into_iter().filter(|x| x.measured) {
             md.push_str(&format!(
-                "| {t} | /{}{} | {} | {} | {} | {} | {} / {} | {} | {} | {} |\n",
+                "| {t} | /{}{} | {} |",
                 x.strategy,
                 if x.ok { "" } else { " (**failed**)" },
-                processes_cell(x),
-                count_cell(x.jobs),
-                count_cell(x.completed),
+                processes_cell(x)
+            ));
+            if counts {
+                md.push_str(&format!(
+                    " {} | {} |",
+                    count_cell(x.jobs),
+                    count_cell(x.completed)
+                ));
+            }
+            md.push_str(&format!(
+                " {} | {} / {} | {} | {} | {} |\n",
                 x.throughput_rps.map_or(NONE.to_owned(), sig3),
                 ms_cell(x.latency_us_p50),
                 ms_cell(x.latency_us_p99),
@@ -326,20 +467,31 @@ pub(crate) fn bad_run(x: &BadRun) -> String {
     )
 }
 
-fn fault_table(q: &QueueFacts) -> String {
-    let mut md = String::from(
-        "| target | jobs | accepted | completed | wrong | lost | taken over | killed at (ms) | \
-         span (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
+/// The fault runs' table: with every run clean, only what the tally's line does not say
+/// (jobs taken over, when the worker was killed, the span); otherwise every count.
+fn fault_table(q: &QueueFacts, clean: bool) -> String {
+    let mut md = if clean {
+        String::from("| target | taken over | killed at (ms) | span (ms) |\n|---|---:|---:|---:|\n")
+    } else {
+        String::from(
+            "| target | jobs | accepted | completed | wrong | lost | taken over | killed at \
+             (ms) | span (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        )
+    };
     for x in q.faults() {
+        md.push_str(&format!("| {} |", x.target));
+        if !clean {
+            md.push_str(&format!(
+                " {} | {} | {} | {} | {} |",
+                count_cell(x.jobs),
+                count_cell(x.accepted),
+                count_cell(x.completed),
+                count_cell(x.wrong),
+                count_cell(x.lost)
+            ));
+        }
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            x.target,
-            count_cell(x.jobs),
-            count_cell(x.accepted),
-            count_cell(x.completed),
-            count_cell(x.wrong),
-            count_cell(x.lost),
+            " {} | {} | {} |\n",
             count_cell(x.taken_over),
             x.killed_at_ms.map_or(NONE.to_owned(), sig3),
             x.span_ms.map_or(NONE.to_owned(), sig3)
@@ -393,11 +545,9 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
         ));
         return md;
     }
-    md.push_str("\n\n### The broker hop, per runtime\n\n");
     md.push_str(
-        "Time to result (the request sent → the result received) of `/rayon`, `/jobs` and \
-         `/queue`, p50 / p99, and the hop: `/queue`'s minus `/jobs`', µs, at the median and at \
-         p99. \"—\": not measured (not applicable, failed, or not in this run).\n\n",
+        " In the tables \"—\" is a figure not measured (not applicable, failed, or not in this \
+         run).\n\n### The broker hop, per runtime\n\n",
     );
     let tables = &f.queue.hops;
     if tables.is_empty() {
@@ -405,9 +555,8 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
             "Neither the sizes nor the batch experiment measured `/queue` in this run: no \
              hop to state.\n\n",
         );
-    }
-    for (source, hops) in tables {
-        md.push_str(&hop_table(m, *source, hops));
+    } else {
+        md.push_str(&hop_tables(m, tables));
     }
     // Each configuration's figures over its passes: the tables and the chart show these.
     let Some(q) = &f.queue.configurations else {
@@ -419,12 +568,12 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     let first = f.queue.first_burst.as_ref();
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
     md.push_str(&format!(
-        "The queue experiment (`queue_summary.csv`), each target at its largest worker count: a \
-         burst of {} jobs{} submitted at once, each awaited with `GET …?wait=true`; `/jobs` in \
-         process, then `/queue` with each count of worker processes. Results/s = completed ÷ \
-         span (first submit → last result); CPU busy = (server + worker processes + \
-         redis-server{} CPU time) ÷ (span × {} cores) (≥: a part of it unknown, e.g. an \
-         external broker's).{}\n\n",
+        "The queue experiment (`queue_summary.csv`, a row per burst), each target at its largest \
+         worker count: a burst of {} jobs{} submitted at once, each awaited with `GET \
+         …?wait=true`; `/jobs` in process, then `/queue` with each count of worker processes. \
+         Results/s = completed ÷ span (first submit → last result); CPU busy = (server + worker \
+         processes + redis-server{} CPU time) ÷ (span × {} cores) (≥: a part of it unknown, \
+         e.g. an external broker's).{}{}\n\n",
         first
             .and_then(|x| x.jobs)
             .map_or("(4 × C)".to_owned(), |j| j.to_string()),
@@ -437,38 +586,29 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
             ""
         },
         cores.n,
-        over_passes(f.queue.passes)
+        over_passes(f.queue.passes),
+        if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) && all_completed(&f.queue) {
+            " Every burst completed all its jobs."
+        } else {
+            ""
+        }
     ));
     if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
         md.push_str(&scale_table(&f.queue));
-        let resolution = measured
-            .iter()
-            .filter(|x| x.run == QUEUE_RUN_SCALE)
-            .filter_map(|x| x.cpu_busy_resolution)
-            .fold(None, |acc: Option<f64>, v| {
-                Some(acc.map_or(v, |a| a.max(v)))
-            });
-        if let Some(res) = resolution {
+        if let Some(res) = scale_resolution(measured.iter().copied()) {
             md.push_str(&format!(
                 "CPU times come in {CPU_TICK_MS} ms clock ticks per process: on these bursts CPU \
                  busy may be off by up to ±{:.0} % from that alone.\n\n",
                 res * 100.0
             ));
         }
-        let verdicts: Vec<String> = f
-            .queue
-            .scale
-            .iter()
-            .map(|v| format!("- {}", v.sentence(cores)))
-            .collect();
-        if verdicts.is_empty() {
+        if f.queue.scale.is_empty() {
             md.push_str(
                 "No target has both a 1-process and a multi-process `/queue` run measured: no \
                  scale-out verdict.\n\n",
             );
         } else {
-            md.push_str(&verdicts.join("\n"));
-            md.push_str("\n\n");
+            md.push_str(&verdict_table(&f.queue.scale, cores));
         }
         for c in charts {
             md.push_str(&format!(
@@ -492,14 +632,18 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
         fault
             .and_then(|x| x.lease_ms)
             .map_or(String::new(), |l| format!(" ({l} ms)")),
-        over_passes(f.queue.passes)
+        if f.queue.passes > 1 {
+            " Rows as above."
+        } else {
+            ""
+        }
     ));
     // Present whenever queue_summary.csv was read, as here.
     let Some(tally) = &f.queue.fault else {
         return md;
     };
     if tally.runs > 0 {
-        md.push_str(&fault_table(&f.queue));
+        md.push_str(&fault_table(&f.queue, tally.bad.is_empty()));
     }
     md.push_str(&tally.line());
     md.push_str("\n\n");
@@ -687,7 +831,7 @@ mod tests {
     use crate::analysis::queue::{batch_hops, fault_tally, scale_verdict, sizes_hops};
     use crate::data::fake;
     use crate::data::queue::load;
-    use crate::data::{DataError, QueueResults, QueueRow, Results, SizesRow};
+    use crate::data::{DataError, QueueResults, QueueRow, Results, SizesRawRow, SizesRow};
     use results_format::{QUEUE_RUN_FAULT, QUEUE_SUMMARY, RESULT_OK};
 
     /// The section as the report renders it, from the facts of `r`.
@@ -753,8 +897,31 @@ mod tests {
         }
     }
 
+    /// The requests of one round of the sizes experiment: `latencies` µs, answered.
+    fn raw(
+        target: &str,
+        strategy: Strategy,
+        n: u64,
+        round: u32,
+        latencies: &[u64],
+    ) -> Vec<SizesRawRow> {
+        latencies
+            .iter()
+            .map(|&us| SizesRawRow {
+                target: target.into(),
+                workers: Some(2),
+                strategy,
+                n,
+                phase: "batch".into(),
+                round,
+                latency_us: us,
+                status: Some(200),
+            })
+            .collect()
+    }
+
     #[test]
-    fn the_hop_is_queue_minus_jobs_at_the_smallest_n() {
+    fn the_hop_is_queue_minus_jobs_paired_by_pass_at_the_smallest_n() {
         let mut r = fake::results(&[]);
         r.sizes = vec![
             sizes_row("tokio", Strategy::Rayon, 0, 300.0, 900.0),
@@ -770,86 +937,129 @@ mod tests {
         let mut failed = sizes_row("smol", Strategy::Rayon, 0, 1.0, 1.0);
         failed.result = "failed".into();
         r.sizes.push(failed);
+        // Five rounds (passes) each. tokio: /jobs' round medians 400, /queue's 1000 + 100 × k:
+        // hops +700…+1100, median +900. smol: +500 in every pass.
+        for k in 1..=5u32 {
+            let q = 1_000 + 100 * u64::from(k);
+            r.sizes_raw
+                .extend(raw("tokio", Strategy::Jobs, 0, k, &[300, 400, 500]));
+            r.sizes_raw
+                .extend(raw("tokio", Strategy::Queue, 0, k, &[q - 50, q, q + 9_000]));
+            r.sizes_raw
+                .extend(raw("tokio", Strategy::Queue, 1000, k, &[99_999]));
+            r.sizes_raw
+                .extend(raw("smol", Strategy::Jobs, 0, k, &[500]));
+            r.sizes_raw
+                .extend(raw("smol", Strategy::Queue, 0, k, &[1_000]));
+        }
         let (source, hops) = sizes_hops(&r).expect("hops");
         assert_eq!(source, HopSource::Sizes(0));
         assert_eq!(hops.len(), 2);
         assert_eq!(hops[0].setting, "tokio ×2");
-        assert_eq!(hops[0].p50_us(), Some(750.0));
-        assert_eq!(hops[0].p99_us(), Some(2_500.0));
-        assert_eq!(hops[1].p50_us(), Some(500.0));
-        assert_eq!(hops[1].p99_us(), Some(500.0));
+        assert_eq!(hops[0].by_pass, vec![700.0, 800.0, 900.0, 1_000.0, 1_100.0]);
+        assert_eq!(hops[0].median_us(), Some(900.0));
+        assert_eq!(hops[0].range_us(), Some((700.0, 1_100.0)));
+        assert_eq!(hops[1].median_us(), Some(500.0));
         assert_eq!(hops[1].rayon, None);
+        let x = hop_summary(&hops).expect("a hop");
         assert_eq!(
-            hop_bounds(&hops),
-            (Some((500.0, 750.0)), Some((500.0, 2_500.0)))
+            (x.median_us, x.range_us, x.settings_us, x.passes, x.settings),
+            (700.0, (500.0, 1_100.0), (500.0, 900.0), 10, 2)
         );
         let md = markdown(&r, &[], "charts");
         assert!(
-            md.contains("| tokio ×2 | 0.300 / 0.900 | 0.400 / 1.00 | 1.15 / 3.50 | +750 | +2500 |"),
+            md.contains("| tokio ×2 | 0.400 → 1.15 | +900 (+700…+1100) | +750 |\n"),
             "{md}"
         );
-        assert!(md.contains("| smol ×2 | — | 0.500 / 1.50 |"), "{md}");
         assert!(
-            md.contains("The hop: +500 to +750 µs at the median, +500 to +2500 µs at p99"),
+            md.contains("| smol ×2 | 0.500 → 1.00 | +500 (+500…+500) |"),
             "{md}"
         );
-        assert!(md.contains("at n = 0 (no work"), "{md}");
+        assert!(
+            md.contains("- At n = 0 (sizes): the hop +700 µs at the median of 10 passes over 2 of 2 settings (single passes +500 to +1100 µs; the settings' medians +500 to +900 µs); one job alone +500 to +750 µs."),
+            "{md}"
+        );
+        // No difference of p99s is printed.
+        assert!(!md.contains("+2500"), "{md}");
+        assert!(md.contains("at n = 0, no work"), "{md}");
         // One job alone: T1 (here each row's p50) of /queue minus /jobs'.
         assert_eq!(
             (hops[0].lone_us, hops[1].lone_us),
             (Some(750.0), Some(500.0))
         );
-        assert!(md.contains("| +750 | +2500 | +750 |\n"), "{md}");
         assert!(
-            md.contains("Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests): +500 to +750 µs"),
+            md.contains(
+                "Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests)"
+            ),
             "{md}"
         );
+
+        // A pair with fewer rounds than the others at n0 (a visit that did not reach it): its
+        // round k need not be pass k, so it is not paired.
+        let short = r
+            .sizes
+            .iter_mut()
+            .find(|s| s.target == "smol" && s.strategy == Strategy::Queue)
+            .expect("smol /queue");
+        short.rounds = 4;
+        let (_, hops) = sizes_hops(&r).expect("hops");
+        assert_eq!(hops[1].median_us(), None);
+        assert!(markdown(&r, &[], "charts").contains("| smol ×2 | 0.500 → 1.00 | — | +500 |\n"));
 
         // /jobs missing in a setting: no hop there, a dash.
         r.sizes
             .retain(|s| !(s.target == "smol" && s.strategy == Strategy::Jobs));
         let (_, hops) = sizes_hops(&r).expect("hops");
-        assert_eq!(hops[1].p50_us(), None);
-        assert!(markdown(&r, &[], "charts").contains("| — | — |\n"));
+        assert!(hops[1].by_pass.is_empty());
+        let md = markdown(&r, &[], "charts");
+        assert!(md.contains("| smol ×2 | — → 1.00 | — | — |\n"), "{md}");
     }
 
     #[test]
-    fn the_batch_hop_uses_the_summary_at_the_batch_n() {
+    fn the_batch_hop_pairs_the_rounds_of_a_pass() {
         use crate::data::fake::Pair;
         let mut r = fake::results(&[
-            Pair::new("tokio", 1, Strategy::Jobs, &[40.0]),
-            Pair::new("tokio", 1, Strategy::Queue, &[60.0]),
+            Pair::new("tokio", 1, Strategy::Jobs, &[40.0, 41.0, 42.0]),
+            Pair::new("tokio", 1, Strategy::Queue, &[60.0, 61.0, 62.0]),
         ]);
-        for p in r
-            .summary
+        // fake rounds: each round's median 5000 µs, passes 1, 2, 3. /queue's: 5800, 5600 and
+        // (a slow minute of /jobs' round in pass 3) 4000.
+        for (x, p50) in r
+            .rounds
             .iter_mut()
-            .filter(|p| p.strategy == Strategy::Queue)
+            .filter(|x| x.strategy == Strategy::Queue)
+            .zip([5_800.0, 5_600.0, 4_000.0])
         {
-            p.latency_us_p50 = Some(5_800.0);
-            p.latency_us_p99 = Some(12_000.0);
+            x.latency_us_p50 = Some(p50);
         }
-        // fake pairs: p50 5000 µs, p99 9000 µs.
         let (source, hops) = batch_hops(&r).expect("hops");
         assert_eq!(source, HopSource::Batch(1000));
-        assert_eq!(
-            (hops[0].p50_us(), hops[0].p99_us()),
-            (Some(800.0), Some(3_000.0))
-        );
-        let md = markdown(&r, &[], "charts");
-        assert!(md.contains("at n = 1,000: 1 round(s) of C = 4"));
-        assert!(md.contains("mostly waiting for the cores (C requests of T1 each), so the difference carries that wait's noise too; the sizes"), "{md}");
-        // A negative difference is named as such.
-        for p in r
-            .summary
-            .iter_mut()
-            .filter(|p| p.strategy == Strategy::Queue)
-        {
-            p.latency_us_p99 = Some(8_000.0);
-        }
+        assert_eq!(hops[0].by_pass, vec![800.0, 600.0, -1_000.0]);
+        assert_eq!(hops[0].median_us(), Some(600.0));
         let md = markdown(&r, &[], "charts");
         assert!(
-            md.contains("noise too, and some differences are negative;"),
+            md.contains("at n = 1,000 (3 round(s), one per pass"),
             "{md}"
+        );
+        assert!(md.contains("| +600 (-1000…+800) |\n"), "{md}");
+        // A negative pass is named as such.
+        assert!(
+            md.contains("noise too, and some passes' differences are negative;"),
+            "{md}"
+        );
+        // Rounds of different passes are not paired: /queue's rounds moved one pass on.
+        for x in r
+            .rounds
+            .iter_mut()
+            .filter(|x| x.strategy == Strategy::Queue)
+        {
+            x.pass = x.pass.map(|p| p + 3);
+        }
+        let (_, hops) = batch_hops(&r).expect("hops");
+        assert!(hops[0].by_pass.is_empty());
+        assert!(
+            markdown(&r, &[], "charts")
+                .contains("no setting has `/jobs` and `/queue` measured in a same pass"),
         );
     }
 
@@ -913,11 +1123,8 @@ mod tests {
         let (lo, hi, n) = v.ratio_range.expect("a range over the passes");
         assert!((lo - 1.2).abs() < 1e-9 && (hi - 1.2).abs() < 1e-9 && n == 3);
         assert_eq!(v.limit, Limit::Scaled);
-        assert!(
-            v.sentence(C2).contains("1.20× the throughput of 1 (the median of 3 passes, 1.20×–1.20×; 132 against 110 results/s)"),
-            "{}",
-            v.sentence(C2)
-        );
+        assert_eq!(v.ratio_cell(), "2: 1.20× (1.20×–1.20×, 3 passes)");
+        assert_eq!(v.verdict_cell(), "a gain");
         // Passes on both sides of SCALE_GAIN: not settled, whatever the median says.
         let mut mixed = bursts.clone();
         for x in &mut mixed.rows {
@@ -928,11 +1135,11 @@ mod tests {
         let v = scale_verdict(&configurations(&mixed), &mixed, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Unsettled);
         assert!(
-            v.sentence(C2)
-                .contains("(the median of 3 passes, 1.05×–1.20×"),
+            v.ratio_cell().contains("(1.05×–1.20×, 3 passes)"),
             "{}",
-            v.sentence(C2)
+            v.ratio_cell()
         );
+        assert_eq!(v.verdict_cell(), "not settled");
         // Unpaired, the medians' ratio would have been 132 / 110 = 1.2 too; a pass without
         // one of the two bursts is left out of the pairing.
         let mut gap = bursts.clone();
@@ -980,9 +1187,13 @@ mod tests {
         let v = scale_verdict(&q, &q, "actix", C2).expect("verdict");
         assert!((v.ratio - 1.18).abs() < 1e-9);
         assert_eq!(v.limit, Limit::Scaled);
-        let s = v.sentence(C2);
-        assert!(!s.contains("adds no throughput"), "{s}");
-        assert!(s.contains("the extra process added throughput"), "{s}");
+        assert_eq!(v.verdict_cell(), "a gain");
+        let md = verdict_table(&[v], C2);
+        assert!(!md.contains("adds no throughput"), "{md}");
+        assert!(
+            md.contains("**a gain**: the extra processes added at least 1.15×"),
+            "{md}"
+        );
     }
 
     #[test]
@@ -999,12 +1210,9 @@ mod tests {
         let v = scale_verdict(&q, &q, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Cores);
         assert!((v.ratio - 1.02).abs() < 1e-9);
-        let s = v.sentence(C2);
-        assert!(
-            s.contains("2 worker processes gave 1.02× the throughput of 1 (204 against 200"),
-            "{s}"
-        );
-        assert!(s.contains("kept the 2 cores 90 % busy"), "{s}");
+        assert_eq!(v.ratio_cell(), "2: 1.02×");
+        assert_eq!(v.verdict_cell(), "the cores (90 % busy with 1)");
+        let s = verdict_table(std::slice::from_ref(&v), C2);
         assert!(!s.contains("On a burst this short"), "{s}");
         // The same on a burst of 30 ms: server, worker and broker (bench-runner apart), 3 ×
         // 10 ms over 60 ms of core time.
@@ -1012,15 +1220,18 @@ mod tests {
         short.rows[1].span_ms = Some(30.0);
         let v = scale_verdict(&short, &short, "tokio", C2).expect("verdict");
         assert_eq!(v.one_resolution, Some(0.5));
-        assert!(v.sentence(C2).contains("by ±50 %"), "{}", v.sentence(C2));
+        assert!(
+            v.verdict_cell()
+                .contains("CPU busy ±50 % from the clock ticks alone"),
+            "{}",
+            v.verdict_cell()
+        );
+        assert!(verdict_table(std::slice::from_ref(&v), C2).contains("On a burst this short"),);
         assert!(
             s.contains("a second process on the same cores adds no throughput"),
             "{s}"
         );
-        assert!(
-            s.contains("`/queue` with 2 reached 0.97× `/jobs`' in process"),
-            "{s}"
-        );
+        assert!(s.contains("| tokio | 2: 1.02× | 0.97× | the cores"), "{s}");
 
         // The same throughputs with the cores half idle: not the cores.
         let mut idle = q.clone();
@@ -1030,16 +1241,12 @@ mod tests {
         }
         let v = scale_verdict(&idle, &idle, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Elsewhere);
-        assert!(
-            v.sentence(C2).contains("Not the cores, yet"),
-            "{}",
-            v.sentence(C2)
-        );
+        assert_eq!(v.verdict_cell(), "not the cores");
         // And with a real gain.
         idle.rows[2].throughput_rps = Some(380.0);
         let v = scale_verdict(&idle, &idle, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Scaled);
-        assert!(v.sentence(C2).contains("1.90× the throughput"));
+        assert_eq!(v.ratio_cell(), "2: 1.90×");
         // bench-runner on the same cores: its CPU time counts (240 + 160 ms of 800).
         idle.rows[1].client_cpu_ms = Some(160.0);
         let shared = Cores {
@@ -1148,17 +1355,15 @@ mod tests {
         );
         assert!(md.contains("a burst of 80 jobs of n = 10,000,000"), "{md}");
         assert!(
-            md.contains(
-                "| tokio | /jobs | in process | 80 | 80 | 210 | 200 / 390 | 4.00 | 1.20 | 92 % |"
-            ),
+            md.contains("| tokio | /jobs | in process | 210 | 200 / 390 | 4.00 | 1.20 | 92 % |"),
             "{md}"
         );
         assert!(
-            md.contains("| tokio | /queue | 2 × 2 threads | 80 | 80 | 204 |"),
+            md.contains("| tokio | /queue | 2 × 2 threads | 204 |"),
             "{md}"
         );
         assert!(
-            md.contains("- **tokio**: 2 worker processes gave 1.02×"),
+            md.contains("| tokio | 2: 1.02× | 0.97× | the cores (90 % busy with 1) |"),
             "{md}"
         );
         // The ticks: 2 workers + server + broker + bench-runner = 5 × 10 ms over 392 ms × 2.
@@ -1166,10 +1371,7 @@ mod tests {
             md.contains("may be off by up to ±6 % from that alone"),
             "{md}"
         );
-        assert!(
-            md.contains("| tokio | 80 | 80 | 80 | 0 | 0 | 3 | 150 | 533 |"),
-            "{md}"
-        );
+        assert!(md.contains("| tokio | 3 | 150 | 533 |"), "{md}");
         assert!(md.contains("in 1/1 fault runs (3 taken over)"), "{md}");
         assert!(
             md.contains(

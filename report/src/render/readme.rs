@@ -6,7 +6,7 @@
 use common::Strategy;
 use common::strategy::Execution;
 
-use crate::analysis::stats::bounds;
+use crate::analysis::verdict::Extremes;
 use crate::analysis::{Facts, Responsiveness, Tally, Verdict};
 
 /// Two significant figures, as the README writes a figure (`158`, `70`, `5.1`, `0.32`).
@@ -47,7 +47,7 @@ fn of(f: &Facts, keep: impl Fn(Strategy) -> bool) -> Vec<&Verdict> {
 
 /// `probe p99 70–158 ms` over `vs`.
 fn probe(vs: &[&Verdict]) -> Option<String> {
-    let (lo, hi) = bounds(vs.iter().map(|v| v.probe_p99_ms))?;
+    let (lo, hi) = Extremes::of(vs.iter().copied())?.probe_p99_ms;
     Some(format!("p99 {}", ms_range(lo, hi)))
 }
 
