@@ -12,7 +12,7 @@
 //! | [`SIZES_RAW`], [`SIZES_PROBES`], [`SIZES_SUMMARY`], [`SIZES_FILES`] | the sizes experiment's CSV files |
 //! | [`RATE_RAW`], [`RATE_PROBES`], [`RATE_SUMMARY`], [`RATE_FILES`] | the rate experiment's files |
 //! | [`QUEUE_RAW`], [`QUEUE_SUMMARY`], [`QUEUE_FILES`] | the queue experiment's files |
-//! | [`POOLS_RAW`], [`POOLS_SUMMARY`], [`POOLS_FILES`] | the pools experiment's files (pool sizes) |
+//! | [`POOLS_RAW`], [`POOLS_PROBES`], [`POOLS_SUMMARY`], [`POOLS_FILES`] | the pools experiment's files (pool sizes) |
 //! | [`Experiment`] | bench-runner's experiments, each with its own CSV files ([`Experiment::files`]) |
 //! | [`METADATA`] | the name of metadata.json |
 //! | [`FILES`] | every file a run may write, in the order they are written |
@@ -118,7 +118,7 @@ pub const CSV_FILES: [CsvFile; 6] = [RAW, PROBES, ROUNDS, SUMMARY, PASSES, CACHE
 /// ([`Experiment::ALL`] order), then metadata.json. A run writes the files of the experiments it
 /// ran and metadata.json, and removes the others from its results directory: the directory
 /// holds one run, which metadata.json describes.
-pub const FILES: [&str; 17] = [
+pub const FILES: [&str; 18] = [
     RAW.name,
     PROBES.name,
     ROUNDS.name,
@@ -134,6 +134,7 @@ pub const FILES: [&str; 17] = [
     QUEUE_RAW.name,
     QUEUE_SUMMARY.name,
     POOLS_RAW.name,
+    POOLS_PROBES.name,
     POOLS_SUMMARY.name,
     METADATA,
 ];
@@ -690,7 +691,7 @@ pub const CAPACITY_EXECUTOR: &str = "executor";
 pub const CAPACITY_CORES: &str = "cores";
 
 /// The pools experiment's CSV files, in the order they are written.
-pub const POOLS_FILES: [CsvFile; 2] = [POOLS_RAW, POOLS_SUMMARY];
+pub const POOLS_FILES: [CsvFile; 3] = [POOLS_RAW, POOLS_PROBES, POOLS_SUMMARY];
 
 /// pools_raw.csv: one row per round of the pools experiment: a pair (target × workers ×
 /// strategy) at one pool size (`pool_threads`: the server's `--cpu-threads` for `/rayon`,
@@ -734,6 +735,31 @@ pub const POOLS_RAW: CsvFile = CsvFile {
         "pool_oncpu_ms",
         "server_runq_ms",
         "attribution",
+    ],
+};
+
+/// pools_probes.csv: one row per `/health` probe of the pools experiment, its configuration
+/// named as in pools_raw.csv and its columns as probes.csv's: the report's verdict on a
+/// configuration leaves each round out in turn, as for the batch's pairs, which takes every
+/// probe.
+pub const POOLS_PROBES: CsvFile = CsvFile {
+    name: "pools_probes.csv",
+    columns: &[
+        "target",
+        "workers",
+        "strategy",
+        "kernel",
+        "pool_threads",
+        "pool_nice",
+        "round",
+        "probe",
+        "scheduled_offset_us",
+        "connection",
+        "harness_late_us",
+        "answer_us",
+        "latency_us",
+        "status",
+        "error",
     ],
 };
 

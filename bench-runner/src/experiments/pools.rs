@@ -14,14 +14,15 @@
 //!
 //! The sizes are `Settings::pool_sizes` (default [`pool_sweep`](crate::settings::pool_sweep):
 //! 1, cores/2, cores − 1, cores, 2 × cores, 4 × cores, each once). Files: pools_raw.csv (a
-//! row per round) and pools_summary.csv (a row per configuration), figures by the harness's
+//! row per round), pools_probes.csv (a row per probe) and pools_summary.csv (a row per
+//! configuration), figures by the harness's
 //! own summary code ([`RoundFigures`], [`PairSummary`]).
 
 use std::io::{self, Write};
 
 use anyhow::Context;
 use common::Strategy;
-use results_format::{POOLS_RAW, POOLS_SUMMARY};
+use results_format::{POOLS_PROBES, POOLS_RAW, POOLS_SUMMARY};
 
 use crate::harness::bench::{self, Bench, Session, Subject};
 use crate::harness::console::Console;
@@ -360,14 +361,38 @@ pub fn write_summary(w: &mut impl Write, all: &[PoolPair]) -> io::Result<()> {
     Ok(())
 }
 
+/// pools_probes.csv: a row per probe.
+pub fn write_probes(w: &mut impl Write, all: &[PoolPair]) -> io::Result<()> {
+    writeln!(w, "{}", POOLS_PROBES.header())?;
+    for p in all {
+        for round in &p.m.rounds {
+            for probe in &round.probes {
+                pair_labels(&p.m, false)
+                    .put(p.pool.threads)
+                    .put(p.pool.nice)
+                    .put(round.number)
+                    .probe(probe)
+                    .write(w)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Renders the pools experiment's CSV files, in [`POOLS_FILES`](results_format::POOLS_FILES)
 /// order.
 pub fn render(all: &[PoolPair]) -> io::Result<Vec<(&'static str, Vec<u8>)>> {
     let mut raw = Vec::new();
     write_raw(&mut raw, all)?;
+    let mut probes = Vec::new();
+    write_probes(&mut probes, all)?;
     let mut summary = Vec::new();
     write_summary(&mut summary, all)?;
-    Ok(vec![(POOLS_RAW.name, raw), (POOLS_SUMMARY.name, summary)])
+    Ok(vec![
+        (POOLS_RAW.name, raw),
+        (POOLS_PROBES.name, probes),
+        (POOLS_SUMMARY.name, summary),
+    ])
 }
 
 #[cfg(test)]
@@ -437,6 +462,14 @@ mod tests {
             }
             .label(),
         );
+        let p_rounds: Vec<(u32, Vec<u128>)> = m
+            .rounds
+            .iter()
+            .map(|r| {
+                let l = r.probes.iter().map(|p| p.latency().as_micros()).collect();
+                (r.number, l)
+            })
+            .collect();
         let p = PoolPair {
             m,
             pool: Pool {
@@ -447,8 +480,10 @@ mod tests {
         let files = render(&[p]).expect("render");
         let text = |i: usize| std::str::from_utf8(&files[i].1).expect("utf-8").to_owned();
         let raw: Vec<Vec<String>> = text(0).lines().map(parse_line).collect();
-        let summary: Vec<Vec<String>> = text(1).lines().map(parse_line).collect();
+        let probes: Vec<Vec<String>> = text(1).lines().map(parse_line).collect();
+        let summary: Vec<Vec<String>> = text(2).lines().map(parse_line).collect();
         assert_eq!(raw[0].join(","), POOLS_RAW.header());
+        assert_eq!(probes[0].join(","), POOLS_PROBES.header());
         assert_eq!(summary[0].join(","), POOLS_SUMMARY.header());
         let col = |h: &[String], name: &str| h.iter().position(|c| c == name).expect(name);
         assert_eq!(raw.len(), 3, "a row per round");
@@ -482,6 +517,23 @@ mod tests {
             get("probe_worst_us_max"),
             worst.iter().max().expect("rounds").to_string()
         );
+        // Every probe of every round, in its configuration and round, with its latency.
+        let counted: usize = raw[1..]
+            .iter()
+            .map(|r| r[col(&raw[0], "probes")].parse::<usize>().expect("probes"))
+            .sum();
+        assert!(counted > 0);
+        assert_eq!(probes.len() - 1, counted, "a row per probe");
+        for (row, expected) in probes[1..].iter().zip(
+            p_rounds
+                .iter()
+                .flat_map(|(n, ps)| ps.iter().map(move |l| (*n, *l))),
+        ) {
+            assert_eq!(row[col(&probes[0], "pool_threads")], "2");
+            assert_eq!(row[col(&probes[0], "pool_nice")], "19");
+            assert_eq!(row[col(&probes[0], "round")], expected.0.to_string());
+            assert_eq!(row[col(&probes[0], "latency_us")], expected.1.to_string());
+        }
         assert_eq!(get("result"), "ok");
         assert_eq!(
             (get("pool_threads"), get("pool_nice")),
