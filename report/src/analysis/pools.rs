@@ -3,14 +3,17 @@
 //! the configuration that kept the probe below T1 at the least work time; and per pool size
 //! how often it did.
 //!
-//! "Below T1" is the batch verdict's rule ([`noise::side`]): the pooled probe p99 and every
-//! round's worst probe below the configuration's own T1. The work time is the batch time, the
+//! "Below T1" is the batch verdict's rule ([`verdict::jackknife_p99`], [`noise::side`]): the
+//! pooled probe p99 below the configuration's own T1, and still with any one round left out
+//! (pools_probes.csv). A run from before that file is judged by its rounds' worst probes
+//! instead ([`ProbeRule::WorstProbe`]): one probe of a round decided it. The work time is the batch time, the
 //! median of the rounds with their range; the least of them is *not told apart* from another
 //! whose rounds' range overlaps it ([`noise::change`]), and the report says how many.
 
 use common::Strategy;
 
 use super::noise::{self, Change, Figure, Side};
+use super::{stats, verdict};
 use crate::data::{PoolsRow, Results};
 
 /// One configuration measured.
@@ -32,8 +35,11 @@ pub struct Config {
     pub t1_ms: f64,
     /// Batch time, ms: median of the rounds, their range.
     pub work: Figure,
-    /// Probe, µs: the pooled p99, the range of the rounds' worst probes.
+    /// Probe, µs: the pooled p99, and the range of its values with each round left out
+    /// ([`ProbeRule::Jackknife`]) or of the rounds' worst probes ([`ProbeRule::WorstProbe`]).
     pub probe: Figure,
+    /// Which rule [`Config::side`] followed.
+    pub rule: ProbeRule,
     /// Where the probe stands against T1.
     pub side: Side,
     /// The server's lag p99, median of the rounds, µs.
@@ -42,9 +48,19 @@ pub struct Config {
     pub runq_ms: Option<f64>,
 }
 
+/// How a configuration's probe was judged against its T1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeRule {
+    /// The pooled p99 with each round left out in turn (the batch verdict's rule).
+    Jackknife,
+    /// Each round's worst probe (runs without pools_probes.csv).
+    WorstProbe,
+}
+
 impl Config {
-    /// The configuration of `row`; `None` when it was not measured or lacks a figure.
-    pub fn of(row: &PoolsRow) -> Option<Config> {
+    /// The configuration of `row`, its failed probes counted at no less than `timeout_us`;
+    /// `None` when it was not measured or lacks a figure.
+    pub fn of(row: &PoolsRow, timeout_us: Option<f64>) -> Option<Config> {
         if !row.ok() {
             return None;
         }
@@ -56,13 +72,35 @@ impl Config {
             hi: row.batch_ms_max?,
             rounds,
         };
+        let samples: Vec<(u32, f64)> = row
+            .probes
+            .iter()
+            .map(|p| (p.round, p.counted_us(timeout_us)))
+            .collect();
+        let left_out = verdict::jackknife_p99(&samples);
+        let (rule, lo, hi) = match left_out
+            .as_deref()
+            .and_then(|xs| stats::bounds(xs.iter().copied()))
+        {
+            Some((lo, hi)) => (ProbeRule::Jackknife, lo, hi),
+            None => (
+                ProbeRule::WorstProbe,
+                row.probe_worst_us_min?,
+                row.probe_worst_us_max?,
+            ),
+        };
         let probe = Figure {
             value: row.probe_latency_us_p99?,
-            lo: row.probe_worst_us_min?,
-            hi: row.probe_worst_us_max?,
+            lo,
+            hi,
             rounds,
         };
-        let side = noise::side(probe.value, &[probe.lo, probe.hi], t1_ms * 1e3);
+        // A failed probe never counts as below: it waited at least the probe timeout.
+        let unanswered = row.probes.iter().any(|p| p.failed);
+        let side = match noise::side(probe.value, &[probe.lo, probe.hi], t1_ms * 1e3) {
+            Side::Below if unanswered => Side::Borderline,
+            side => side,
+        };
         Some(Config {
             target: row.target.clone(),
             label: row.label(),
@@ -73,6 +111,7 @@ impl Config {
             t1_ms,
             work,
             probe,
+            rule,
             side,
             lag_p99_us: row.lag_us_p99_median,
             runq_ms: row.executor_runq_ms_per_thread_median,
@@ -146,13 +185,20 @@ pub struct PoolsFacts {
     pub concurrency: u64,
     /// Configurations that failed.
     pub failed: usize,
+    /// The rule "below T1" followed ([`ProbeRule::WorstProbe`] if any configuration lacked
+    /// its probes).
+    pub rule: ProbeRule,
 }
 
 impl PoolsFacts {
     /// The facts of `r`'s pools experiment; `None` when it was not measured.
     pub fn of(r: &Results) -> Option<PoolsFacts> {
         let rows = r.pools.as_ref()?;
-        let configs: Vec<Config> = rows.iter().filter_map(Config::of).collect();
+        let timeout_us = r.probe_timeout_us();
+        let configs: Vec<Config> = rows
+            .iter()
+            .filter_map(|row| Config::of(row, timeout_us))
+            .collect();
         let failed = rows
             .iter()
             .filter(|p| p.result == results_format::RESULT_FAILED)
@@ -181,7 +227,14 @@ impl PoolsFacts {
             .map_or(r.metadata.cores, Vec::len)
             .max(1);
         let sizes = tally(&configs, &choices, cores);
+        // Jackknife only when every configuration could be judged so.
+        let rule = if configs.iter().all(|c| c.rule == ProbeRule::Jackknife) {
+            ProbeRule::Jackknife
+        } else {
+            ProbeRule::WorstProbe
+        };
         Some(PoolsFacts {
+            rule,
             rounds: rows.iter().map(|p| p.rounds).max().unwrap_or(0),
             n: rows.first().map_or(0, |p| p.n),
             concurrency: rows.first().map_or(0, |p| p.concurrency),
@@ -267,6 +320,7 @@ fn tally(configs: &[Config], choices: &[Choice], cores: usize) -> Vec<SizeTally>
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::data::pools::PoolsProbe;
 
     /// A row of pools_summary.csv: T1 5 ms, work `batch` ± 5 ms over 3 rounds, probe p99
     /// `probe` µs with rounds' worst from `probe` to 1.2 × `probe`.
@@ -302,7 +356,66 @@ pub(crate) mod tests {
             lag_us_p99_median: None,
             server_cores_used_median: None,
             executor_runq_ms_per_thread_median: None,
+            probes: Vec::new(),
         }
+    }
+
+    /// `rounds` rounds of 100 probes each, every one `us` but those in `high` (round,
+    /// latency): the pooled p99 of 1,000 µs-probes lies in its top 1 %.
+    fn probes(rounds: u32, us: u64, high: &[(u32, u64)]) -> Vec<PoolsProbe> {
+        let mut all: Vec<PoolsProbe> = (1..=rounds)
+            .flat_map(|round| {
+                (0..100).map(move |_| PoolsProbe {
+                    round,
+                    latency_us: us,
+                    failed: false,
+                })
+            })
+            .collect();
+        for (k, &(round, latency_us)) in high.iter().enumerate() {
+            all[(round as usize - 1) * 100 + k] = PoolsProbe {
+                round,
+                latency_us,
+                failed: false,
+            };
+        }
+        all
+    }
+
+    /// With its probes, a configuration is judged as the batch's pairs are: one slow probe in
+    /// one round (its worst above T1) no longer makes it borderline; slow probes that only
+    /// one round had do (the p99 without that round falls on the other side); an
+    /// unanswered probe is never below.
+    #[test]
+    fn with_its_probes_a_configuration_is_judged_by_the_jackknife() {
+        // T1 = 5 ms. One probe of 9 ms in round 2: its worst is above T1, the p99 is not.
+        let mut one = row(1, Strategy::Rayon, 2, 0, 100.0, 1_000.0);
+        one.probe_worst_us_max = Some(9_000.0);
+        assert_eq!(
+            Config::of(&one, None).expect("config").side,
+            Side::Borderline
+        );
+        one.probes = probes(6, 1_000, &[(2, 9_000)]);
+        let c = Config::of(&one, None).expect("config");
+        assert_eq!((c.rule, c.side), (ProbeRule::Jackknife, Side::Below));
+        // Eight slow probes, all in round 3: the pooled p99 (600 probes) is slow, without
+        // round 3 it is not.
+        let mut burst = row(1, Strategy::Rayon, 2, 0, 100.0, 9_000.0);
+        burst.probes = probes(6, 1_000, &[(3, 9_000); 8]);
+        let c = Config::of(&burst, None).expect("config");
+        assert_eq!((c.rule, c.side), (ProbeRule::Jackknife, Side::Borderline));
+        // Slow in every round: above.
+        let mut slow = row(1, Strategy::Rayon, 2, 0, 100.0, 9_000.0);
+        slow.probes = probes(6, 9_000, &[]);
+        assert_eq!(Config::of(&slow, None).expect("config").side, Side::Above);
+        // Fast, but one probe got no answer: borderline, not below.
+        let mut lost = row(1, Strategy::Rayon, 2, 0, 100.0, 1_000.0);
+        lost.probes = probes(6, 1_000, &[]);
+        lost.probes[0].failed = true;
+        assert_eq!(
+            Config::of(&lost, None).expect("config").side,
+            Side::Borderline
+        );
     }
 
     #[test]
@@ -319,7 +432,10 @@ pub(crate) mod tests {
             // Borderline: p99 below T1, a round's worst above.
             row(1, Strategy::Thread, 4, 0, 90.0, 4_500.0),
         ];
-        let configs: Vec<Config> = rows.iter().filter_map(Config::of).collect();
+        let configs: Vec<Config> = rows
+            .iter()
+            .filter_map(|row| Config::of(row, None))
+            .collect();
         assert_eq!(configs[4].side, Side::Borderline);
         let mine: Vec<&Config> = configs.iter().collect();
         let c = choose("tokio".into(), "tokio + axum".into(), Some(1), &mine);
@@ -342,7 +458,10 @@ pub(crate) mod tests {
     #[test]
     fn none_below_t1_means_no_choice() {
         let rows = [row(2, Strategy::Thread, 8, 0, 80.0, 9_000.0)];
-        let configs: Vec<Config> = rows.iter().filter_map(Config::of).collect();
+        let configs: Vec<Config> = rows
+            .iter()
+            .filter_map(|row| Config::of(row, None))
+            .collect();
         let mine: Vec<&Config> = configs.iter().collect();
         let c = choose("tokio".into(), "tokio + axum".into(), Some(2), &mine);
         assert_eq!((c.best, c.below, c.measured), (None, 0, 1));

@@ -188,17 +188,29 @@ pub fn classify(stall: f64, rounds: &[f64]) -> Responsiveness {
 /// `None` without probes.csv rows for it or with fewer than two rounds.
 pub fn left_out(r: &Results, key: &PairKey, timeout_us: Option<f64>) -> Option<Vec<f64>> {
     let rows = r.probes.get(key)?;
-    let numbers: std::collections::BTreeSet<u32> = rows.iter().map(|p| p.round).collect();
+    let samples: Vec<(u32, f64)> = rows
+        .iter()
+        .map(|p| (p.round, p.counted_us(timeout_us)))
+        .collect();
+    jackknife_p99(&samples)
+}
+
+/// The pooled p99 of `samples` (round, value) with each round left out in turn, in round
+/// order: `None` with fewer than two rounds. The batch verdict's and the pools section's
+/// rule both rest on it.
+pub fn jackknife_p99(samples: &[(u32, f64)]) -> Option<Vec<f64>> {
+    let numbers: std::collections::BTreeSet<u32> =
+        samples.iter().map(|(round, _)| *round).collect();
     if numbers.len() < 2 {
         return None;
     }
     numbers
         .iter()
         .map(|&out| {
-            let mut us: Vec<f64> = rows
+            let mut us: Vec<f64> = samples
                 .iter()
-                .filter(|p| p.round != out)
-                .map(|p| p.counted_us(timeout_us))
+                .filter(|(round, _)| *round != out)
+                .map(|(_, v)| *v)
                 .collect();
             us.sort_by(f64::total_cmp);
             stats::nearest_rank(&us, 0.99)

@@ -1,10 +1,11 @@
 //! pools_summary.csv: the pools experiment's configurations (a pair at one pool size and
-//! priority), in file order.
+//! priority), in file order, each with its probes from pools_probes.csv (runs from before
+//! that file have none).
 
 use std::path::Path;
 
 use common::Strategy;
-use results_format::POOLS_SUMMARY;
+use results_format::{POOLS_PROBES, POOLS_SUMMARY};
 use serde::Deserialize;
 
 use super::{DataError, read_csv, strategy};
@@ -59,6 +60,59 @@ pub struct PoolsRow {
     pub server_cores_used_median: Option<f64>,
     /// Run-queue wait per executor thread, median of the rounds, ms.
     pub executor_runq_ms_per_thread_median: Option<f64>,
+    /// Its probes (pools_probes.csv), in file order; empty for a run without that file.
+    #[serde(skip)]
+    pub probes: Vec<PoolsProbe>,
+}
+
+/// One `/health` probe of a configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolsProbe {
+    /// Round, from 1.
+    pub round: u32,
+    /// From its send to its answer (or its error), µs.
+    pub latency_us: u64,
+    /// It got no answer.
+    pub failed: bool,
+}
+
+impl PoolsProbe {
+    /// The latency it counts with, µs: a failed probe waited at least the probe timeout (as
+    /// [`super::ProbeRow::counted_us`]).
+    pub fn counted_us(&self, timeout_us: Option<f64>) -> f64 {
+        let own = self.latency_us as f64;
+        match timeout_us {
+            Some(t) if self.failed => own.max(t),
+            _ => own,
+        }
+    }
+}
+
+/// One row of pools_probes.csv (the columns the report reads).
+#[derive(Debug, Clone, Deserialize)]
+struct PoolsProbeRow {
+    target: String,
+    workers: Option<u32>,
+    #[serde(deserialize_with = "strategy")]
+    strategy: Strategy,
+    pool_threads: u32,
+    pool_nice: u8,
+    round: u32,
+    latency_us: u64,
+    error: Option<String>,
+}
+
+impl PoolsProbeRow {
+    const COLUMNS: &[&str] = &[
+        "target",
+        "workers",
+        "strategy",
+        "pool_threads",
+        "pool_nice",
+        "round",
+        "latency_us",
+        "error",
+    ];
 }
 
 impl PoolsRow {
@@ -113,6 +167,39 @@ pub fn load(dir: &Path) -> Result<Vec<PoolsRow>, DataError> {
             line: 1,
             message: "no rows: the run measured nothing".into(),
         });
+    }
+    let mut rows = rows;
+    let probes_path = dir.join(POOLS_PROBES.name);
+    if probes_path.exists() {
+        for (line, probe) in read_csv::<PoolsProbeRow>(&probes_path, PoolsProbeRow::COLUMNS)? {
+            let Some(row) = rows.iter_mut().find(|r| {
+                r.target == probe.target
+                    && r.workers == probe.workers
+                    && r.strategy == probe.strategy
+                    && r.pool_threads == probe.pool_threads
+                    && r.pool_nice == probe.pool_nice
+            }) else {
+                return Err(DataError::Csv {
+                    path: probes_path,
+                    line,
+                    message: format!(
+                        "a probe of {} × {:?} × {} at pool {}, nice {}: no such configuration \
+                         in {}",
+                        probe.target,
+                        probe.workers,
+                        probe.strategy.path(),
+                        probe.pool_threads,
+                        probe.pool_nice,
+                        POOLS_SUMMARY.name
+                    ),
+                });
+            };
+            row.probes.push(PoolsProbe {
+                round: probe.round,
+                latency_us: probe.latency_us,
+                failed: probe.error.as_deref().is_some_and(|e| !e.is_empty()),
+            });
+        }
     }
     Ok(rows)
 }

@@ -9,7 +9,7 @@
 use common::Strategy;
 
 use crate::analysis::noise::Side;
-use crate::analysis::pools::{Config, PoolsFacts};
+use crate::analysis::pools::{Config, PoolsFacts, ProbeRule};
 use crate::render::charts::Chart;
 use crate::render::format::{ms, sig3, thousands, times};
 use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
@@ -46,25 +46,37 @@ pub fn markdown(f: Option<&PoolsFacts>, charts: &[Chart], charts_dir: &str) -> S
          follows the {} core(s) the servers could use: 1, cores/2, cores − 1, cores, 2 × cores, \
          4 × cores), `/rayon` and `/jobs` also with the pool at nice 19; each configuration \
          at the batch's load ({} requests of n = {} at once), {} round(s), each on a fresh \
-         server. A configuration keeps the probe **below T1** when its pooled probe p99 and \
-         every round's worst probe are below its own T1; its work time is the batch time, the \
-         median of the rounds with their range in brackets.{}\n\n",
+         server. A configuration keeps the probe **below T1** when {}; its work time is the \
+         batch time, the median of the rounds with their range in brackets.{}\n\n",
         sizes.join(", "),
         f.cores,
         f.concurrency,
         thousands(f.n),
         f.rounds,
+        match f.rule {
+            ProbeRule::Jackknife =>
+                "its pooled probe p99 is below its own T1 and still is with any one round left \
+                 out (the batch verdict's rule; a probe that got no answer never is)",
+            ProbeRule::WorstProbe =>
+                "its pooled probe p99 and every round's worst probe are below its own T1 (this \
+                 run has no pools_probes.csv, so the rounds' worst probes stand in for the \
+                 batch verdict's rule of leaving each round out)",
+        },
         if f.failed > 0 {
             format!(" {} configuration(s) failed and are left out.", f.failed)
         } else {
             String::new()
         }
     ));
-    md.push_str(
+    md.push_str(&format!(
         "### Per runtime: the least work time that kept the probe below T1\n\n\
-         | runtime | workers | configuration | work time | probe p99 (rounds' worst) | T1 | below T1 | not told apart from |\n\
+         | runtime | workers | configuration | work time | probe p99 ({}) | T1 | below T1 | not told apart from |\n\
          |---|---:|---|---:|---:|---:|---:|---|\n",
-    );
+        match f.rule {
+            ProbeRule::Jackknife => "a round left out",
+            ProbeRule::WorstProbe => "rounds' worst",
+        }
+    ));
     for c in &f.choices {
         let workers = c.workers.map_or("–".to_owned(), |w| w.to_string());
         let tail = format!("{} of {}", c.below, c.measured);
