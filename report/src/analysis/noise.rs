@@ -71,6 +71,68 @@ pub fn change(a: &Figure, b: &Figure) -> Change {
     }
 }
 
+/// The fewest passes a paired ratio needs for a difference to be called: under no difference
+/// each pass's ratio is as likely above 1 as below, and all of 5 on one side has a two-sided
+/// chance of 2 / 2⁵ = 6 % (3 % at 6 passes, the default run's).
+pub const MIN_PASSES: usize = 5;
+
+/// The ratio of two pairs measured in the same passes (interleaved: a slow minute falls on
+/// both alike): per pass, the one's figure ÷ the other's; their median, and their range,
+/// which holds the median ratio with probability 1 − 2 / 2ⁿ over n passes (97 % at 6: the
+/// smallest and the largest of n draws bracket the median unless all n fall on one side).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Paired {
+    /// The median of the per-pass ratios.
+    pub median: f64,
+    /// The smallest per-pass ratio.
+    pub lo: f64,
+    /// The largest.
+    pub hi: f64,
+    /// Passes in which both were measured.
+    pub passes: usize,
+}
+
+impl Paired {
+    /// `a` ÷ `b` in each pass both have, given as (pass, figure); `None` without a common
+    /// pass or with a figure that is not positive.
+    pub fn of(a: &[(u32, f64)], b: &[(u32, f64)]) -> Option<Paired> {
+        let mut ratios: Vec<f64> = a
+            .iter()
+            .filter_map(|(pass, x)| {
+                let y = b.iter().find(|(q, _)| q == pass)?.1;
+                (*x > 0.0 && y > 0.0).then(|| x / y)
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let mid = ratios.len() / 2;
+        let median = match ratios.len() {
+            0 => return None,
+            n if n % 2 == 1 => ratios[mid],
+            _ => (ratios[mid - 1] + ratios[mid]) / 2.0,
+        };
+        Some(Paired {
+            median,
+            lo: ratios[0],
+            hi: ratios[ratios.len() - 1],
+            passes: ratios.len(),
+        })
+    }
+
+    /// Whether `b` came out lower (`Lower`: the ratio `a` ÷ `b` above 1 in every pass) or
+    /// higher (below 1 in every pass), with at least [`MIN_PASSES`] passes; else `Unclear`.
+    pub fn change(&self) -> Change {
+        if self.passes < MIN_PASSES {
+            Change::Unclear
+        } else if self.lo > 1.0 {
+            Change::Lower
+        } else if self.hi < 1.0 {
+            Change::Higher
+        } else {
+            Change::Unclear
+        }
+    }
+}
+
 /// How far apart a set of figures is (the same strategy on several runtimes, say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spread {
@@ -141,6 +203,36 @@ pub fn rank_sum_p(m: usize, n: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_paired_ratio_is_read_pass_by_pass() {
+        // b is 10 % faster in every pass, though the passes drift by 40 %: lower.
+        let a: Vec<(u32, f64)> = (1..=6).map(|p| (p, 100.0 + 8.0 * f64::from(p))).collect();
+        let b: Vec<(u32, f64)> = a.iter().map(|(p, x)| (*p, x / 1.1)).collect();
+        let r = Paired::of(&a, &b).expect("paired");
+        assert_eq!(r.passes, 6);
+        assert!((r.median - 1.1).abs() < 1e-9 && (r.lo - 1.1).abs() < 1e-9);
+        assert_eq!(r.change(), Change::Lower);
+        // Unpaired, the same rounds overlap: the old rule sees no difference.
+        let fa = Figure::of_rounds(120.0, &a.iter().map(|x| x.1).collect::<Vec<_>>());
+        let fb = Figure::of_rounds(110.0, &b.iter().map(|x| x.1).collect::<Vec<_>>());
+        assert_eq!(change(&fa.expect("a"), &fb.expect("b")), Change::Unclear);
+        // One pass the other way: unclear; the pass only one side has is left out.
+        let mut c = b.clone();
+        c[2].1 = a[2].1 * 1.05;
+        c.push((7, 1.0));
+        let r = Paired::of(&a, &c).expect("paired");
+        assert_eq!((r.passes, r.change()), (6, Change::Unclear));
+        assert!(r.lo < 1.0 && r.hi > 1.0);
+        // b slower in every pass: higher; too few passes: unclear.
+        let d: Vec<(u32, f64)> = a.iter().map(|(p, x)| (*p, x * 1.2)).collect();
+        assert_eq!(Paired::of(&a, &d).expect("paired").change(), Change::Higher);
+        assert_eq!(
+            Paired::of(&a[..4], &d).expect("paired").change(),
+            Change::Unclear
+        );
+        assert_eq!(Paired::of(&a, &[]), None);
+    }
 
     fn fig(value: f64, rounds: &[f64]) -> Figure {
         Figure::of_rounds(value, rounds).expect("rounds")

@@ -13,7 +13,7 @@
 use common::Strategy;
 
 use crate::analysis::Facts;
-use crate::analysis::noise::{self, Change, Figure};
+use crate::analysis::noise::{self, Change, Figure, Paired};
 use crate::analysis::stats;
 use crate::data::{Results, SummaryRow};
 
@@ -30,6 +30,15 @@ pub fn work_figure(r: &Results, p: &SummaryRow) -> Option<Figure> {
         .filter_map(stats::round_work_ms)
         .collect();
     Figure::of_rounds(mean, &rounds)
+}
+
+/// A pair's work time per pass, ms: (pass, work) for each round that has a pass (runs from
+/// before passes have none).
+pub fn work_by_pass(r: &Results, p: &SummaryRow) -> Vec<(u32, f64)> {
+    r.rounds_of(&p.key())
+        .into_iter()
+        .filter_map(|x| Some((x.pass?, stats::round_work_ms(x)?)))
+        .collect()
 }
 
 /// The work efficiency of a pair with its rounds' range: each round's ideal batch time ÷ its
@@ -61,7 +70,12 @@ pub struct Speedup {
     pub strategy: Strategy,
     /// Work time with the fewest workers ÷ with the most.
     pub ratio: f64,
-    /// How the work time with the most workers compares with the fewest: `Lower` is faster.
+    /// The same ratio pass by pass (both measured in every pass: interleaved), with its
+    /// range; `None` for a run without passes.
+    pub paired: Option<Paired>,
+    /// How the work time with the most workers compares with the fewest: `Lower` is faster
+    /// (the rounds' ranges apart, [`noise::change`]: the rule the split halves can check with
+    /// their three rounds; the per-pass range is the interval the report prints).
     pub change: Change,
 }
 
@@ -112,6 +126,11 @@ pub fn speedups(r: &Results) -> Option<Speedups> {
                 r.ok_pair(&target, Some(w), s)
                     .and_then(|p| work_figure(r, p))
             };
+            let by_pass = |w| {
+                r.ok_pair(&target, Some(w), s)
+                    .map(|p| work_by_pass(r, p))
+                    .unwrap_or_default()
+            };
             if let (Some(a), Some(b)) = (fig(few), fig(many))
                 && b.value > 0.0
             {
@@ -119,6 +138,7 @@ pub fn speedups(r: &Results) -> Option<Speedups> {
                     target: target.clone(),
                     strategy: s,
                     ratio: a.value / b.value,
+                    paired: Paired::of(&by_pass(few), &by_pass(many)),
                     change: noise::change(&a, &b),
                 });
             }
