@@ -125,11 +125,19 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         .expect("a section");
     assert_eq!(first, "## What to do", "{md}");
     assert!(md.contains("Code to copy: `common/src/"), "{md}");
-    // The timeline says which batch it shows: the first runtime, one worker, median rounds.
+    // The timeline says which batch it shows: the first runtime, one worker, median rounds
+    // (a linked chart: its title is the link's text).
     assert!(
-        md.contains("### One batch per strategy (tokio + axum, 1 worker, the median round"),
+        md.contains("- [One batch per strategy (tokio + axum, 1 worker, the median round"),
         "{md}"
     );
+    // Every chart is in the report: the first two inline, the others linked.
+    for c in ["batch_time.svg", "probe_latency.svg"] {
+        assert!(md.contains(&format!("](charts/{c})\n\n")), "{c}: {md}");
+    }
+    for c in ["probe_vs_lag.svg", "timeline.svg", "latency_cdf.svg", "drift.svg"] {
+        assert!(md.contains(&format!("](charts/{c}): ")), "{c}: {md}");
+    }
     // The drift chart: the machine's speed per pass, one dot per pass (2 in the fixture).
     let drift = fs::read_to_string(dir.join("charts/drift.svg")).expect("drift chart");
     let doc = roxmltree::Document::parse(&drift).expect("drift.svg is well-formed");

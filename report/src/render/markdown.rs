@@ -75,13 +75,7 @@ pub fn report(f: &Facts, charts: &[Chart], sizes_charts: &[Chart], charts_dir: &
         md.push_str("## Findings\n\n");
         md.push_str(&findings::markdown(f));
         md.push('\n');
-        md.push_str("## Charts\n\n");
-        for c in charts {
-            md.push_str(&format!(
-                "### {}\n\n![{}]({charts_dir}/{})\n\n{}\n\n",
-                c.title, c.title, c.file, c.caption
-            ));
-        }
+        md.push_str(&charts_section(charts, charts_dir));
     }
     md.push_str(&crate::render::sizes::markdown(
         f.sizes.as_ref(),
@@ -94,6 +88,41 @@ pub fn report(f: &Facts, charts: &[Chart], sizes_charts: &[Chart], charts_dir: &
         md.push_str(&reading_section(f));
     }
     md
+}
+
+/// The batch experiment's charts shown inline, with their captions; the rest are linked, one
+/// line each. The first two (work time and probe latency) carry the section's two questions.
+const CHARTS_INLINE: usize = 2;
+
+/// The charts section: the first [`CHARTS_INLINE`] charts inline with their captions, the
+/// others linked with their caption's first sentence (each SVG carries its own reading guide).
+fn charts_section(charts: &[Chart], charts_dir: &str) -> String {
+    let mut s = String::from("## Charts\n\n");
+    for c in charts.iter().take(CHARTS_INLINE) {
+        s.push_str(&format!(
+            "### {}\n\n![{}]({charts_dir}/{})\n\n{}\n\n",
+            c.title, c.title, c.file, c.caption
+        ));
+    }
+    let rest = &charts[charts.len().min(CHARTS_INLINE)..];
+    if !rest.is_empty() {
+        s.push_str("More charts:\n\n");
+        for c in rest {
+            s.push_str(&format!(
+                "- [{}]({charts_dir}/{}): {}\n",
+                c.title,
+                c.file,
+                first_sentence(c.caption)
+            ));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// A caption's first sentence, its full stop included.
+fn first_sentence(caption: &str) -> &str {
+    caption.find(". ").map_or(caption, |at| &caption[..=at])
 }
 
 fn run_section(f: &Facts) -> String {
