@@ -135,7 +135,12 @@ fn every_chart_is_written_and_is_well_formed_svg() {
     for c in ["batch_time.svg", "probe_latency.svg"] {
         assert!(md.contains(&format!("](charts/{c})\n\n")), "{c}: {md}");
     }
-    for c in ["probe_vs_lag.svg", "timeline.svg", "latency_cdf.svg", "drift.svg"] {
+    for c in [
+        "probe_vs_lag.svg",
+        "timeline.svg",
+        "latency_cdf.svg",
+        "drift.svg",
+    ] {
         assert!(md.contains(&format!("](charts/{c}): ")), "{c}: {md}");
     }
     // The drift chart: the machine's speed per pass, one dot per pass (2 in the fixture).

@@ -439,10 +439,10 @@ fn blocking(f: &Facts) -> Vec<String> {
     );
     if !yielding.is_empty() {
         out.push(format!(
-            "  - Yielding handlers that still stalled it: {}. Each `yield_now` puts the task \
+            "  - Yielding handlers that still stalled it ({}): each `yield_now` puts the task \
              back in the run queue; when the probe's task gets its turn is up to the \
              runtime's scheduler.",
-            stalled_count(&f.run, &yielding)
+            paths(&yielding)
         ));
     }
     let m = &f.run.metadata;
@@ -469,15 +469,15 @@ fn blocking(f: &Facts) -> Vec<String> {
                 .to_owned()
         };
         out.push(format!(
-            "  - Stalled although the handler leaves the executor free: {}. There {why}.",
-            stalled_count(&f.run, &per_request)
+            "  - Stalled although the handler leaves the executor free ({}): {why}.",
+            paths(&per_request)
         ));
     }
     if !pooled.is_empty() {
         out.push(format!(
-            "  - Stalled with a pool sized to the cores: {}. The kernels keep all {} cores \
+            "  - Stalled with a pool sized to the cores ({}): the kernels keep all {} cores \
              busy, so the executor and the load generator wait for time slices.",
-            stalled_count(&f.run, &pooled),
+            paths(&pooled),
             m.cores
         ));
     }
@@ -515,29 +515,17 @@ fn stall_cause(s: Strategy) -> Option<Cause> {
     }
 }
 
-/// `/thread on tokio, 1 worker (3.25× T1)` for one verdict; for more, how many pairs of
-/// which strategies, and the worst (`vs` sorted worst first; the table shows each).
-fn stalled_count(run: &Run, vs: &[&Verdict]) -> String {
-    let one = |v: &Verdict| format!("{} ({} T1)", pair_name(run, &v.key), times(v.stall));
-    match vs {
-        [] => String::new(),
-        [v] => one(v),
-        [worst, ..] => {
-            let mut paths: Vec<String> = Vec::new();
-            for v in vs {
-                let p = v.key.strategy.path().to_owned();
-                if !paths.contains(&p) {
-                    paths.push(p);
-                }
-            }
-            format!(
-                "{} in {} pairs, the worst {}",
-                and_list(&paths),
-                vs.len(),
-                one(worst)
-            )
+/// `/block_in_place, /background and /thread`: the strategies of `vs`, in their order (the
+/// counts and the worst are in the line above, each pair in the table).
+fn paths(vs: &[&Verdict]) -> String {
+    let mut paths: Vec<String> = Vec::new();
+    for v in vs {
+        let p = v.key.strategy.path().to_owned();
+        if !paths.contains(&p) {
+            paths.push(p);
         }
     }
+    and_list(&paths)
 }
 
 /// The table behind [`blocking`]: probe p99 ÷ T1 per strategy × runtime × workers.
@@ -933,10 +921,9 @@ fn kernel(f: &Facts) -> Vec<String> {
         return Vec::new();
     }
     vec![
-        "- **Iterator vs loop: not compared.** /generator's `sum_squares_iter` (`map` + `sum`) \
-         and the loop `sum_squares_loop` of /cycle and the offloads compile to byte-identical \
-         machine code: any difference between /generator and /cycle is noise (the command that \
-         checks a build is in `docs/experiments.md`)."
+        "- **Iterator vs loop: not compared.** /generator's `map` + `sum` and /cycle's loop \
+         compile to byte-identical machine code (the check: `docs/experiments.md`): their \
+         differences are noise."
             .to_owned(),
     ]
 }

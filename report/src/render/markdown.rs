@@ -571,10 +571,6 @@ fn reading_section(f: &Facts) -> String {
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
-        format!(
-            "Typical figures: {}.",
-            typical(f).unwrap_or_else(|| "none (no pair measured)".to_owned())
-        ),
     ];
     for l in lines {
         s.push_str(&format!("- {l}\n"));
@@ -639,18 +635,6 @@ fn harness_lateness(pairs: &[Pair]) -> String {
     worst.map_or_else(String::new, |w| {
         format!(" (its p99 is at most {} in any pair)", ms(w / 1000.0))
     })
-}
-
-/// The median T1 over pairs: a scale for the reader.
-fn typical(f: &Facts) -> Option<String> {
-    // The lower middle T1 of an even count, where "What to do" quotes the upper: kept as they
-    // were until issue 22's later fix picks one median.
-    let t1 = f.t1_median_lower?;
-    Some(format!(
-        "the median T1 over all pairs is {} at n = {}",
-        ms(t1),
-        thousands(f.run.metadata.n)
-    ))
 }
 
 /// The line at the top of an interrupted run's report (metadata.json `partial`): what was
