@@ -33,19 +33,34 @@ pub(crate) fn grid(
     cell: impl Fn(&str, Option<u32>, Strategy) -> String,
 ) -> String {
     let columns = columns(f);
+    let rows: Vec<String> = f.run.strategies.iter().map(|&st| label(st)).collect();
+    let heads: Vec<String> = columns.iter().map(|(t, w)| setting(t, *w)).collect();
+    table(&rows, &heads, |r, c| {
+        let (t, w) = &columns[c];
+        cell(t, *w, f.run.strategies[r])
+    })
+}
+
+/// The grid's Markdown: a `strategy` column of `rows`, a right-aligned column per entry of
+/// `columns`, each cell written by `cell(row, column)`.
+pub(crate) fn table(
+    rows: &[String],
+    columns: &[String],
+    cell: impl Fn(usize, usize) -> String,
+) -> String {
     let mut s = String::from("| strategy |");
-    for (t, w) in &columns {
-        s.push_str(&format!(" {} |", setting(t, *w)));
+    for c in columns {
+        s.push_str(&format!(" {c} |"));
     }
     s.push_str("\n|---|");
-    for _ in &columns {
+    for _ in columns {
         s.push_str("---:|");
     }
     s.push('\n');
-    for &st in &f.run.strategies {
-        s.push_str(&format!("| {} |", label(st)));
-        for (t, w) in &columns {
-            s.push_str(&format!(" {} |", cell(t, *w, st)));
+    for (r, label) in rows.iter().enumerate() {
+        s.push_str(&format!("| {label} |"));
+        for c in 0..columns.len() {
+            s.push_str(&format!(" {} |", cell(r, c)));
         }
         s.push('\n');
     }
