@@ -551,12 +551,11 @@ fn reading_section(f: &Facts) -> String {
             job_apis(&f.run)
         ),
         format!(
-            "**probe p99**: the open-loop GET /health sent at a fixed interval during each batch, \
-             over every probe of every round, timed from its *scheduled* send (or the previous \
-             probe's answer, if later), so a stalled server counts in full; the load \
-             generator's own lateness is not charged to the server{}. A probe with no answer \
-             counts at no less than the probe timeout{timeout}; **✗ k**: k probes got no \
-             answer, the worst stall there is.",
+            "**probe p99**: GET /health sent at a fixed interval during each batch, over every \
+             probe of every round, timed from its *scheduled* send (or the previous probe's \
+             answer, if later), so a stall counts in full; the load generator's own lateness is \
+             not charged{}. A probe with no answer counts as the probe timeout{timeout} or more \
+             (**✗ k**: k probes got none).",
             harness_lateness(&f.pairs)
         ),
         format!(
