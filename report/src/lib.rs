@@ -71,8 +71,11 @@
 //!     that kept the probe below T1 at the least work time, with its rounds' range; a line per
 //!     pool size; a chart per strategy of probe p99 and work time against the pool's size. A
 //!     run without it says "Pools not measured".
-//!   - [`render::markdown`]: REPORT.md: metadata, findings, charts, summary table, the Python
-//!     demo's figures beside ours, the reading notes (noise, stalls, columns: said once).
+//!   - [`render::markdown`]: REPORT.md: metadata, findings, charts, the per-pair grids (work
+//!     efficiency and request p99, memory; the rest of each pair's figures in summary.csv),
+//!     the Python demo's figures beside ours, the reading notes (noise, stalls, figures: said
+//!     once). `render::grid` (private) writes every per-pair grid, the stall table's too: a
+//!     row per strategy, a column per runtime × workers.
 //! - [`generate`] / [`write()`]: the facts computed once, every section and chart in memory,
 //!   then onto disk, each file atomically.
 

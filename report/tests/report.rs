@@ -1,6 +1,6 @@
 //! The report generator on a committed fixture (tests/fixtures/results: a small real
 //! bench-runner run, see its README.md): every chart is produced and is well-formed SVG, the
-//! table has a row per pair, findings are computed from the data, and a missing or malformed
+//! per-pair grids have a cell per pair, findings are computed from the data, and a missing or malformed
 //! file is a clear error, in the library and from the real binary.
 
 use std::fs;
@@ -43,6 +43,53 @@ fn key(target: &str, workers: u32, strategy: Strategy) -> PairKey {
     }
 }
 
+/// The cell of one pair in the first grid (a row per strategy, a column per setting) after
+/// `heading` in `md`: the row starting with `row` (`| /cycle |`, or `| /cycle (inline) |` in the
+/// stall table), the column headed `setting` (`tokio ×1`).
+fn grid_cell(md: &str, heading: &str, row: &str, setting: &str) -> String {
+    let lines: Vec<&str> = md
+        .split(heading)
+        .nth(1)
+        .expect("heading")
+        .lines()
+        .skip_while(|l| !l.starts_with("| strategy |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let cells = |l: &str| -> Vec<String> { l.split('|').map(|c| c.trim().to_owned()).collect() };
+    let column = cells(lines[0])
+        .iter()
+        .position(|c| c == setting)
+        .unwrap_or_else(|| panic!("no column {setting}: {}", lines[0]));
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with(row))
+        .unwrap_or_else(|| panic!("no row {row}"));
+    cells(line)[column].clone()
+}
+
+/// A pair's cell in the "Per pair" section's first grid (work efficiency · request p99).
+fn per_pair_cell(md: &str, target: &str, workers: Option<u32>, s: Strategy) -> String {
+    let setting = report::render::format::setting(target, workers);
+    grid_cell(md, "## Per pair", &format!("| {} |", s.path()), &setting)
+}
+
+/// A pair's cell in the stall table under the findings.
+fn stall_cell(md: &str, target: &str, workers: Option<u32>, s: Strategy) -> String {
+    let setting = report::render::format::setting(target, workers);
+    let row = format!(
+        "| {} ({}) |",
+        s.path(),
+        match s.execution() {
+            common::strategy::Execution::Inline => "inline",
+            common::strategy::Execution::Yielding => "yielding",
+            common::strategy::Execution::Offloaded => "offloaded",
+            common::strategy::Execution::Detached => "detached",
+            common::strategy::Execution::Job => "job API",
+        }
+    );
+    grid_cell(md, "## Findings", &row, &setting)
+}
+
 #[test]
 fn every_chart_is_written_and_is_well_formed_svg() {
     let dir = scratch("charts");
@@ -78,11 +125,24 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         .expect("a section");
     assert_eq!(first, "## What to do", "{md}");
     assert!(md.contains("Code to copy: `common/src/"), "{md}");
-    // The timeline says which batch it shows: the first runtime, one worker, median rounds.
+    // The timeline says which batch it shows: the first runtime, one worker, median rounds
+    // (a linked chart: its title is the link's text).
     assert!(
-        md.contains("### One batch per strategy (tokio + axum, 1 worker, the median round"),
+        md.contains("- [One batch per strategy (tokio + axum, 1 worker, the median round"),
         "{md}"
     );
+    // Every chart is in the report: the first two inline, the others linked.
+    for c in ["batch_time.svg", "probe_latency.svg"] {
+        assert!(md.contains(&format!("](charts/{c})\n\n")), "{c}: {md}");
+    }
+    for c in [
+        "probe_vs_lag.svg",
+        "timeline.svg",
+        "latency_cdf.svg",
+        "drift.svg",
+    ] {
+        assert!(md.contains(&format!("](charts/{c}): ")), "{c}: {md}");
+    }
     // The drift chart: the machine's speed per pass, one dot per pass (2 in the fixture).
     let drift = fs::read_to_string(dir.join("charts/drift.svg")).expect("drift chart");
     let doc = roxmltree::Document::parse(&drift).expect("drift.svg is well-formed");
@@ -160,29 +220,17 @@ fn every_chart_is_written_and_is_well_formed_svg() {
 }
 
 #[test]
-fn the_summary_table_has_a_row_per_pair() {
+fn the_per_pair_grid_has_a_cell_per_pair() {
     let r = load();
     let md = report::generate(&r).markdown;
-    let table: Vec<&str> = md
-        .split("## Summary table")
-        .nth(1)
-        .expect("table section")
-        .lines()
-        .skip_while(|l| !l.starts_with("| setting"))
-        .skip(2)
-        .take_while(|l| l.starts_with('|'))
-        .collect();
     // tokio's two flavours are told apart by the target's name.
+    let ctt = per_pair_cell(&md, "tokio-current-thread", Some(1), Strategy::Cycle);
+    let tokio = per_pair_cell(&md, "tokio", Some(1), Strategy::Cycle);
     assert!(
-        table
-            .iter()
-            .any(|l| l.starts_with("| tokio-current-thread ×1 | /cycle |")),
-        "{table:?}"
+        ctt.contains(" · ") && tokio.contains(" · "),
+        "{ctt} {tokio}"
     );
-    assert!(table.iter().any(|l| l.starts_with("| tokio ×1 | /cycle |")));
-    // Pairs not applicable (/block_in_place off tokio multi-thread) get no row.
     let applicable: Vec<_> = r.summary.iter().filter(|p| !p.not_applicable()).collect();
-    assert_eq!(table.len(), applicable.len());
     assert_eq!(
         r.summary.len(),
         99,
@@ -193,15 +241,24 @@ fn the_summary_table_has_a_row_per_pair() {
         7,
         "/block_in_place on tokio-current-thread (1), async-std, smol and actix (2 each)"
     );
-    for (row, pair) in table.iter().zip(applicable) {
-        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        assert_eq!(
-            cells[1],
-            report::render::format::setting(&pair.target, pair.workers)
-        );
-        assert_eq!(cells[2], pair.strategy.path());
-        assert_eq!(pair.ok(), !cells[3].starts_with("**failed**"), "{row}");
+    // Every pair has its cell: efficiency · request p99 when measured, a dash when not
+    // applicable (/block_in_place off tokio multi-thread), **failed** when it failed.
+    for pair in &r.summary {
+        let cell = per_pair_cell(&md, &pair.target, pair.workers, pair.strategy);
+        if pair.not_applicable() {
+            assert_eq!(cell, "–", "{}", pair.key());
+        } else if pair.ok() {
+            let eff = pair.efficiency_mean.expect("efficiency");
+            assert!(cell.starts_with(&format!("{eff:.2} · ")), "{cell}");
+        } else {
+            assert_eq!(cell, "**failed**", "{}", pair.key());
+        }
     }
+    // The figures left out of the report are said to be in summary.csv.
+    assert!(
+        md.contains("Every figure of every pair, with more (T1, batch time, request p50, probe p99 in ms, lag p99, cores used, sample counts), is in `summary.csv`."),
+        "{md}"
+    );
 }
 
 #[test]
@@ -216,9 +273,13 @@ fn a_failed_pair_is_marked_in_the_table_and_left_out_of_the_charts() {
     row.result = "failed".into();
     row.failure = Some("1 of 4 requests failed: 1 timeout".into());
     let rep = report::generate(&r);
+    assert_eq!(
+        per_pair_cell(&rep.markdown, "smol", Some(2), Strategy::Jobs),
+        "**failed**"
+    );
     assert!(
         rep.markdown
-            .contains("| smol ×2 | /jobs | **failed**: 1 of 4 requests failed: 1 timeout |"),
+            .contains("smol × 2 workers × /jobs (1 of 4 requests failed: 1 timeout)"),
         "{}",
         rep.markdown
     );
@@ -378,26 +439,14 @@ fn the_report_says_how_many_samples_each_percentile_rests_on() {
         md.contains(&format!("and its probe percentiles on {lo} – {hi} probes")),
         "{md}"
     );
-    // Each row of the summary table marks a p99 that rests on 100 samples or fewer, so is the
-    // largest of them: here every request p99 (8 requests), and a probe p99 by its own count.
+    // A p99 that rests on 100 samples or fewer, so is the largest of them, is marked: here
+    // every request p99 (8 requests) in the per-pair grid, and a probe p99 in the stall table
+    // by its own count.
     for p in r.summary.iter().filter(|p| p.ok()) {
-        let row = md
-            .lines()
-            .find(|l| {
-                l.starts_with(&format!(
-                    "| {} | {} |",
-                    report::render::format::setting(&p.target, p.workers),
-                    p.strategy.path()
-                ))
-            })
-            .expect("row");
-        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        assert!(cells[7].ends_with("(max)"), "request p99: {row}");
-        assert_eq!(
-            cells[8].ends_with("(max)"),
-            p.probes <= 100,
-            "probe p99: {row}"
-        );
+        let cell = per_pair_cell(&md, &p.target, p.workers, p.strategy);
+        assert!(cell.ends_with("(max)"), "request p99: {cell}");
+        let cell = stall_cell(&md, &p.target, p.workers, p.strategy);
+        assert_eq!(cell.contains("(max)"), p.probes <= 100, "probe p99: {cell}");
     }
 }
 
@@ -432,11 +481,8 @@ fn probe_errors_are_shown_in_the_table_and_the_findings() {
         md.contains("- **Probes that got no answer** on 1 of 92 pairs: /rayon on smol, 2 workers"),
         "{md}"
     );
-    let row = md
-        .lines()
-        .find(|l| l.starts_with("| smol ×2 | /rayon |"))
-        .expect("row");
-    assert!(row.contains(" **✗ 1** |"), "{row}");
+    let cell = stall_cell(&md, "smol", Some(2), Strategy::Rayon);
+    assert!(cell.ends_with("✗ 1"), "{cell}");
     // A probe that waited the whole timeout: that round stalled, so the pair cannot be
     // responsive.
     let v = analysis::verdict::verdicts(&r)
@@ -502,18 +548,27 @@ fn the_python_demo_figures_stand_beside_ours_only_at_the_same_load() {
     );
     assert!(md.contains("| this run, 1 worker |"), "{md}");
     // /background's 202 batch time measures no work: ours is left out beside the demo's, and
-    // the summary table's batch column gives its time until the work was done instead.
+    // its efficiency in the per-pair grid is that of the time until the work was done.
     let row = md
         .lines()
         .find(|l| l.starts_with("| /background | 0.47 s |"))
         .expect("background row");
     assert_eq!(row, "| /background | 0.47 s | – | – |");
-    let row = md
-        .lines()
-        .find(|l| l.starts_with("| tokio ×1 | /background |"))
-        .expect("summary row");
-    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-    assert!(cells[4].starts_with("done "), "{row}");
+    let bg = demo
+        .summary
+        .iter()
+        .find(|p| p.key() == key("tokio", 1, Strategy::Background))
+        .expect("background");
+    let ideal = bg.ideal_batch_ms.expect("ideal");
+    let from_done = ideal / bg.background_done_ms_mean.expect("done");
+    let from_202s = ideal / bg.batch_ms_mean.expect("batch");
+    let eff = bg.efficiency_mean.expect("efficiency");
+    assert!(
+        (eff / from_done - 1.0).abs() < (eff / from_202s - 1.0).abs(),
+        "{eff} is the done time's ({from_done}), not the 202s' ({from_202s})"
+    );
+    let cell = per_pair_cell(&md, "tokio", Some(1), Strategy::Background);
+    assert!(cell.starts_with(&format!("{eff:.2} · ")), "{cell}");
 }
 
 #[test]

@@ -130,10 +130,10 @@ pub struct Facts {
     /// What the most workers change against the fewest; `None` with a single worker count.
     pub speedups: Option<Speedups>,
     /// The median T1 over the pairs measured, ms, the upper middle value of an even count:
-    /// "What to do" quotes it. The reading notes quote [`Facts::t1_median_lower`]: the two
-    /// stay apart until issue 22's later fix picks one.
+    /// "What to do" quotes it, the one place the report says the median T1 (the reading notes'
+    /// "Typical figures" line, which quoted [`Facts::t1_median_lower`], is gone).
     pub t1_median_upper: Option<f64>,
-    /// The same median, the lower middle value of an even count: the reading notes quote it.
+    /// The same median, the lower middle value of an even count: no section quotes it now.
     pub t1_median_lower: Option<f64>,
     /// The run's claims checked against its two halves of passes; `None` with fewer than two
     /// passes (or for the facts of a half).

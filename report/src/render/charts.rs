@@ -62,11 +62,10 @@ pub fn all(f: &Facts) -> Vec<Chart> {
         },
         Chart {
             file: "probe_vs_lag.svg",
-            caption: "Each pair three times on one scale: the client's /health probe p99 \
-                (triangle), the server's own executor lag p99 for the same rounds (square; its \
-                heartbeat, median over rounds), and how long each executor thread waited on a \
-                run queue for a CPU per round (circle; the kernel's scheduler, median over \
-                rounds). Triangle and square high: the executor was held up. Circle up near the \
+            caption: "Whose stall, pair by pair: the client's probe p99 (triangle), the \
+                server's executor lag p99 (square) and its threads' run-queue wait (circle) on \
+                one scale. The square is the server's heartbeat and the circle the kernel's \
+                scheduler for the same rounds, each the median over rounds. Triangle and square high: the executor was held up. Circle up near the \
                 triangle: it was free but had no CPU. Triangle alone high: the wait was on the \
                 probe's own path. No square or circle: not measured.",
             title: "Client probe p99 vs server executor lag p99 and run-queue wait".into(),
@@ -85,7 +84,7 @@ pub fn all(f: &Facts) -> Vec<Chart> {
         },
         Chart {
             file: "latency_cdf.svg",
-            caption: "A vertical line: every request took the same time. A slanted one: requests \
+            caption: "A vertical line: every request took the same time; a slanted one: requests \
                 waited for each other, the first answered early and the last late.",
             title: "Per-request latency distribution (CDF) per strategy".into(),
             svg: latency_cdf(f),

@@ -155,9 +155,8 @@ pub fn chart(passes: &[PassSpeed]) -> Option<crate::render::charts::Chart> {
     Some(crate::render::charts::Chart {
         file: FILE,
         title: "The machine's speed in each pass".into(),
-        caption: "A flat line: the machine kept its speed. A line that rises or falls: it \
-            drifted, and because every pass holds one round of every pair, it drifted for \
-            all pairs alike.",
+        caption: "A flat line: the machine kept its speed; one that rises or falls: it drifted, \
+            for all pairs alike, as every pass holds one round of every pair.",
         svg: s.finish(),
     })
 }

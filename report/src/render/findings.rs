@@ -29,7 +29,8 @@ use crate::analysis::{
 use crate::render::format::{
     and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times,
 };
-use crate::render::markdown::READING;
+use crate::render::grid::grid;
+use crate::render::markdown::{MAX_IS_P99, READING};
 
 /// The command that shows `sum_squares_iter` (`/generator`) and `sum_squares_loop` (`/cycle`
 /// and the offloaded strategies) are the same machine code in a release build: it
@@ -429,10 +430,10 @@ fn blocking(f: &Facts) -> Vec<String> {
     );
     if !yielding.is_empty() {
         out.push(format!(
-            "  - Yielding handlers that still stalled it: {}. Each `yield_now` puts the task \
+            "  - Yielding handlers that still stalled it ({}): each `yield_now` puts the task \
              back in the run queue; when the probe's task gets its turn is up to the \
              runtime's scheduler.",
-            stalled_count(&f.run, &yielding)
+            paths(&yielding)
         ));
     }
     let m = &f.run.metadata;
@@ -459,15 +460,15 @@ fn blocking(f: &Facts) -> Vec<String> {
                 .to_owned()
         };
         out.push(format!(
-            "  - Stalled although the handler leaves the executor free: {}. There {why}.",
-            stalled_count(&f.run, &per_request)
+            "  - Stalled although the handler leaves the executor free ({}): {why}.",
+            paths(&per_request)
         ));
     }
     if !pooled.is_empty() {
         out.push(format!(
-            "  - Stalled with a pool sized to the cores: {}. The kernels keep all {} cores \
+            "  - Stalled with a pool sized to the cores ({}): the kernels keep all {} cores \
              busy, so the executor and the load generator wait for time slices.",
-            stalled_count(&f.run, &pooled),
+            paths(&pooled),
             m.cores
         ));
     }
@@ -505,98 +506,64 @@ fn stall_cause(s: Strategy) -> Option<Cause> {
     }
 }
 
-/// `/thread on tokio, 1 worker (3.25× T1)` for one verdict; for more, how many pairs of
-/// which strategies, and the worst (`vs` sorted worst first; the table shows each).
-fn stalled_count(run: &Run, vs: &[&Verdict]) -> String {
-    let one = |v: &Verdict| format!("{} ({} T1)", pair_name(run, &v.key), times(v.stall));
-    match vs {
-        [] => String::new(),
-        [v] => one(v),
-        [worst, ..] => {
-            let mut paths: Vec<String> = Vec::new();
-            for v in vs {
-                let p = v.key.strategy.path().to_owned();
-                if !paths.contains(&p) {
-                    paths.push(p);
-                }
-            }
-            format!(
-                "{} in {} pairs, the worst {}",
-                and_list(&paths),
-                vs.len(),
-                one(worst)
-            )
+/// `/block_in_place, /background and /thread`: the strategies of `vs`, in their order (the
+/// counts and the worst are in the line above, each pair in the table).
+fn paths(vs: &[&Verdict]) -> String {
+    let mut paths: Vec<String> = Vec::new();
+    for v in vs {
+        let p = v.key.strategy.path().to_owned();
+        if !paths.contains(&p) {
+            paths.push(p);
         }
     }
+    and_list(&paths)
 }
 
 /// The table behind [`blocking`]: probe p99 ÷ T1 per strategy × runtime × workers.
 fn stall_table(f: &Facts) -> String {
-    let mut columns = Vec::new();
-    for (target, _) in &f.run.targets {
-        for &w in &f.run.worker_counts {
-            if f.pairs
-                .iter()
-                .any(|s| s.target == *target && s.workers == w)
-            {
-                columns.push((target.clone(), w));
-            }
-        }
-    }
     let mut s = String::from(
         "Probe p99 ÷ T1 over every probe of every round (**bold**: stalled; *italics*: \
          borderline; plain: responsive; †: one half of the passes did not repeat the verdict; \
-         ✗ k: k probes got no answer; –: failed or no probe due). Whose stall: **E** executor \
-         busy, **C** waiting for a CPU, **O** elsewhere:\n\n\
-         | strategy |",
+         ✗ k: k probes got no answer; (max): the p99 is the largest probe; –: failed or no \
+         probe due). Whose stall: **E** executor busy, **C** waiting for a CPU, **O** \
+         elsewhere:\n\n",
     );
-    for (t, w) in &columns {
-        s.push_str(&format!(" {} |", crate::render::format::setting(t, *w)));
-    }
-    s.push_str("\n|---|");
-    for _ in &columns {
-        s.push_str("---:|");
-    }
-    s.push('\n');
-    for &st in &f.run.strategies {
-        s.push_str(&format!(
-            "| {} ({}) |",
-            st.path(),
-            execution_word(st.execution())
-        ));
-        for (t, w) in &columns {
-            let cell = f.verdict_of(t, *w, st).map_or_else(
-                || "–".to_owned(),
-                |v| {
-                    let figure = match v.class {
-                        Responsiveness::Stalled => format!("**{}**", stall_figure(v.stall)),
-                        Responsiveness::Borderline => format!("*{}*", stall_figure(v.stall)),
-                        Responsiveness::Responsive => stall_figure(v.stall),
-                    };
-                    let figure = match v.attribution {
-                        Some(a) => format!("{figure} {}", mark(a)),
-                        None => figure,
-                    };
-                    // A stalled or responsive verdict one half of the passes did not repeat.
-                    let claim = (v.class != Responsiveness::Borderline).then(|| Claim::Pair {
-                        key: v.key.clone(),
-                        stalled: v.class == Responsiveness::Stalled,
-                    });
-                    let figure = match &claim {
-                        Some(c) if !f.stable(std::slice::from_ref(c)) => format!("{figure} †"),
-                        _ => figure,
-                    };
-                    if v.probe_errors > 0 {
-                        format!("{figure} ✗ {}", v.probe_errors)
-                    } else {
-                        figure
-                    }
-                },
-            );
-            s.push_str(&format!(" {cell} |"));
-        }
-        s.push('\n');
-    }
+    let label = |st: Strategy| format!("{} ({})", st.path(), execution_word(st.execution()));
+    s.push_str(&grid(f, label, |t, w, st| {
+        f.verdict_of(t, w, st).map_or_else(
+            || "–".to_owned(),
+            |v| {
+                let figure = match v.class {
+                    Responsiveness::Stalled => format!("**{}**", stall_figure(v.stall)),
+                    Responsiveness::Borderline => format!("*{}*", stall_figure(v.stall)),
+                    Responsiveness::Responsive => stall_figure(v.stall),
+                };
+                // A nearest-rank p99 of at most 100 probes is the largest of them.
+                let figure = match f.ok_pair(t, w, st) {
+                    Some(p) if p.probes <= MAX_IS_P99 => format!("{figure} (max)"),
+                    _ => figure,
+                };
+                let figure = match v.attribution {
+                    Some(a) => format!("{figure} {}", mark(a)),
+                    None => figure,
+                };
+                // A stalled or responsive verdict one half of the passes did not repeat.
+                let claim = (v.class != Responsiveness::Borderline).then(|| Claim::Pair {
+                    key: v.key.clone(),
+                    stalled: v.class == Responsiveness::Stalled,
+                });
+                let figure = match &claim {
+                    Some(c) if !f.stable(std::slice::from_ref(c)) => format!("{figure} †"),
+                    _ => figure,
+                };
+                if v.probe_errors > 0 {
+                    format!("{figure} ✗ {}", v.probe_errors)
+                } else {
+                    figure
+                }
+            },
+        )
+    }));
     s
 }
 
@@ -893,7 +860,7 @@ fn runtimes(f: &Facts) -> Vec<String> {
             let shown: Vec<String> = differ.iter().take(3).map(|d| d.1.clone()).collect();
             let more = differ.len() - shown.len();
             let tail = if more > 0 {
-                format!(" and {more} more (see the summary table)")
+                format!(" and {more} more (see the efficiency grid under [Per pair](#per-pair))")
             } else {
                 String::new()
             };
@@ -926,10 +893,9 @@ fn kernel(f: &Facts) -> Vec<String> {
         return Vec::new();
     }
     vec![
-        "- **Iterator vs loop: not compared.** /generator's `sum_squares_iter` (`map` + `sum`) \
-         and the loop `sum_squares_loop` of /cycle and the offloads compile to byte-identical \
-         machine code: any difference between /generator and /cycle is noise (the command that \
-         checks a build is in `docs/experiments.md`)."
+        "- **Iterator vs loop: not compared.** /generator's `map` + `sum` and /cycle's loop \
+         compile to byte-identical machine code (the check: `docs/experiments.md`): their \
+         differences are noise."
             .to_owned(),
     ]
 }
@@ -1071,7 +1037,7 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("| /block_in_place"))
             .expect("row");
-        assert_eq!(row, "| /block_in_place (offloaded) | *1.20* |");
+        assert_eq!(row, "| /block_in_place (offloaded) | *1.20* (max) |");
     }
 
     use super::*;
@@ -1156,14 +1122,14 @@ mod tests {
         );
         // The table: bold stalled, italic borderline, plain responsive.
         let row = line(&md, "| /jobs (job API) |");
-        assert_eq!(row, "| /jobs (job API) | *1.02* |");
+        assert_eq!(row, "| /jobs (job API) | *1.02* (max) |");
         assert_eq!(
             line(&md, "| /cycle (inline) |"),
-            "| /cycle (inline) | **3.70** |"
+            "| /cycle (inline) | **3.70** (max) |"
         );
         assert_eq!(
             line(&md, "| /thread (offloaded) |"),
-            "| /thread (offloaded) | 0.05 |"
+            "| /thread (offloaded) | 0.05 (max) |"
         );
         // "Stalled with a pool sized to the cores" lists only clear stalls: none here.
         assert!(!md.contains("pool sized to the cores"), "{md}");
@@ -1191,7 +1157,7 @@ mod tests {
         assert!(errors.contains("probe timeout (2.00 s)"), "{errors}");
         assert_eq!(
             line(&md, "| /rayon (offloaded) |"),
-            "| /rayon (offloaded) | *0.09* ✗ 2 |"
+            "| /rayon (offloaded) | *0.09* (max) ✗ 2 |"
         );
 
         let r = results(&[Pair::new("tokio", 1, Strategy::Thread, &[50.0, 51.0])]);

@@ -1,14 +1,17 @@
-//! REPORT.md: the run's metadata, the findings, the charts, the summary table, the Python
-//! demo's published figures beside ours, and the reading notes (how to read the report: noise,
-//! stalls, columns), said once and linked from the sections.
+//! REPORT.md: the run's metadata, the findings, the charts, the per-pair grids (work
+//! efficiency and request p99, memory; every other per-pair figure stays in summary.csv), the
+//! Python demo's published figures beside ours, and the reading notes (how to read the report:
+//! noise, stalls, figures), said once and linked from the sections.
 
 use common::Strategy;
 
-use crate::analysis::Facts;
 use crate::analysis::pairs::{Pair, batch_bounds, harness_late_worst_us};
+use crate::analysis::stats::bounds;
+use crate::analysis::{Facts, PairKey};
 use crate::render::charts::Chart;
 use crate::render::findings;
-use crate::render::format::{self, job_apis, ms, sig3, thousands};
+use crate::render::format::{job_apis, ms, sig3, thousands};
+use crate::render::grid::grid;
 
 /// The Python demo's published batch times: 20 concurrent requests at n = 10,000,000 on its
 /// author's machine, in seconds.
@@ -72,13 +75,7 @@ pub fn report(f: &Facts, charts: &[Chart], sizes_charts: &[Chart], charts_dir: &
         md.push_str("## Findings\n\n");
         md.push_str(&findings::markdown(f));
         md.push('\n');
-        md.push_str("## Charts\n\n");
-        for c in charts {
-            md.push_str(&format!(
-                "### {}\n\n![{}]({charts_dir}/{})\n\n{}\n\n",
-                c.title, c.title, c.file, c.caption
-            ));
-        }
+        md.push_str(&charts_section(charts, charts_dir));
     }
     md.push_str(&crate::render::sizes::markdown(
         f.sizes.as_ref(),
@@ -86,11 +83,46 @@ pub fn report(f: &Facts, charts: &[Chart], sizes_charts: &[Chart], charts_dir: &
         charts_dir,
     ));
     if batch {
-        md.push_str(&summary_table(&f.pairs));
+        md.push_str(&per_pair(f));
         md.push_str(&python_section(f));
         md.push_str(&reading_section(f));
     }
     md
+}
+
+/// The batch experiment's charts shown inline, with their captions; the rest are linked, one
+/// line each. The first two (work time and probe latency) carry the section's two questions.
+const CHARTS_INLINE: usize = 2;
+
+/// The charts section: the first [`CHARTS_INLINE`] charts inline with their captions, the
+/// others linked with their caption's first sentence (each SVG carries its own reading guide).
+fn charts_section(charts: &[Chart], charts_dir: &str) -> String {
+    let mut s = String::from("## Charts\n\n");
+    for c in charts.iter().take(CHARTS_INLINE) {
+        s.push_str(&format!(
+            "### {}\n\n![{}]({charts_dir}/{})\n\n{}\n\n",
+            c.title, c.title, c.file, c.caption
+        ));
+    }
+    let rest = &charts[charts.len().min(CHARTS_INLINE)..];
+    if !rest.is_empty() {
+        s.push_str("More charts:\n\n");
+        for c in rest {
+            s.push_str(&format!(
+                "- [{}]({charts_dir}/{}): {}\n",
+                c.title,
+                c.file,
+                first_sentence(c.caption)
+            ));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// A caption's first sentence, its full stop included.
+fn first_sentence(caption: &str) -> &str {
+    caption.find(". ").map_or(caption, |at| &caption[..=at])
 }
 
 fn run_section(f: &Facts) -> String {
@@ -296,78 +328,90 @@ fn us_ms(v: Option<f64>) -> String {
     opt_ms(v.map(|us| us / 1000.0))
 }
 
-/// One row per pair, in summary.csv's order; the columns are defined once, under the reading
-/// notes. Figures a reader finds elsewhere are left to summary.csv: the batch time's standard
-/// deviation (the batch chart's whiskers show the rounds' range), the probe's p50 (the probe
-/// chart), the sample counts (a p99 that is the largest sample says so: `(max)`).
-fn summary_table(pairs: &[Pair]) -> String {
+/// The per-pair figures beside the stall table: work efficiency and request p99 in one grid,
+/// and the server's peak memory (a grid where it differs between pairs, a line where it does
+/// not). Every other per-pair figure (T1, batch time, request p50, probe p99 in ms, lag p99,
+/// cores used, sample counts) is left to summary.csv, and the section says so.
+fn per_pair(f: &Facts) -> String {
     let mut s = format!(
-        "## Summary table\n\nOne row per runtime × workers × strategy; times in ms; the columns \
-         under [How to read this report](#{READING}); every figure, with more, in \
-         `summary.csv`.\n\n\
-         | setting | strategy | T1 | batch | efficiency | request p50 | request p99 | probe p99 \
-         | lag p99 | cores used | peak RSS |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "## Per pair
+
+A row per strategy, a column per runtime × workers, as in the stall table \
+         under [Findings](#findings); the terms under [How to read](#{READING}). Every figure of every \
+         pair, with more (T1, batch time, request p50, probe p99 in ms, lag p99, cores used, \
+         sample counts), is in `summary.csv`.\n\n\
+         Work efficiency (1.0: the hardware limit) · request p99, ms (–: not applicable or not measured):\n\n"
     );
-    for p in pairs {
-        let setting = format::setting(&p.target, p.workers);
-        if p.not_applicable() {
-            continue; // Listed under the findings; a row of dashes would say nothing.
+    let path = |st: Strategy| st.path().to_owned();
+    s.push_str(&grid(f, path, |t, w, st| {
+        let Some(p) = f.pair(&PairKey {
+            target: t.to_owned(),
+            workers: w,
+            strategy: st,
+        }) else {
+            return "–".to_owned();
+        };
+        if p.failed() {
+            return "**failed**".to_owned();
         }
         if !p.ok() {
-            let why = p.failure().unwrap_or("no reason given");
-            let dashes = " – |".repeat(8);
-            s.push_str(&format!(
-                "| {setting} | {} | **failed**: {} |{dashes}\n",
-                p.strategy.path(),
-                cell(why)
-            ));
-            continue;
+            return "–".to_owned();
         }
-        // /background's 202 answers measure no work: its work is timed until it was done.
-        let batch = if p.strategy == Strategy::Background {
-            p.background_done_ms_mean
-                .map_or_else(|| "–".to_owned(), |d| format!("done {}", sig3(d)))
-        } else {
-            opt_ms(p.batch_ms_mean)
-        };
         let eff = p
             .efficiency_mean
             .map_or_else(|| "–".to_owned(), |e| format!("{e:.2}"));
-        let probe_errors = if p.probe_errors > 0 {
-            format!(" **✗ {}**", p.probe_errors)
+        let p99 = us_ms(p.latency_us_p99);
+        // A nearest-rank p99 of at most 100 requests is the largest of them.
+        let max = if p.latency_us_p99.is_some() && p.answered <= MAX_IS_P99 {
+            " (max)"
         } else {
-            String::new()
+            ""
         };
-        // A nearest-rank p99 of at most 100 samples is the largest of them.
-        let p99 = |us: Option<f64>, samples: u64| {
-            let v = us_ms(us);
-            if us.is_some() && samples <= MAX_IS_P99 {
-                format!("{v} (max)")
-            } else {
-                v
-            }
+        format!("{eff} · {p99}{max}")
+    }));
+    s.push('\n');
+    s.push_str(&memory(f));
+    s
+}
+
+/// The server's peak resident memory per pair (MiB, the largest of the rounds): a grid when the
+/// pairs' figures differ by more than [`MEMORY_APART`] (a memory-hungry kernel), one line with
+/// their range otherwise; nothing when it was not measured.
+fn memory(f: &Facts) -> String {
+    let rss = |p: &Pair| p.server_peak_rss_mib_max.filter(|_| p.ok());
+    let Some((lo, hi)) = bounds(f.pairs.iter().filter_map(rss)) else {
+        return String::new();
+    };
+    if hi <= lo * MEMORY_APART {
+        let range = if format!("{lo:.0}") == format!("{hi:.0}") {
+            format!("{lo:.0}")
+        } else {
+            format!("{lo:.0} – {hi:.0}")
         };
-        s.push_str(&format!(
-            "| {setting} | {} | {} | {batch} | {eff} | {} | {} | {}{probe_errors} | {} | {} | {} |\n",
-            p.strategy.path(),
-            opt_ms(p.t1_ms),
-            us_ms(p.latency_us_p50),
-            p99(p.latency_us_p99, p.answered),
-            p99(p.probe_latency_us_p99, p.probes),
-            us_ms(p.lag_us_p99_median),
-            p.server_cores_used_mean
-                .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
-            p.server_peak_rss_mib_max
-                .map_or_else(|| "–".to_owned(), |m| format!("{m:.0}")),
-        ));
+        return format!(
+            "Peak RSS (the server's peak resident memory, the largest of the rounds): {range} MiB \
+             in every pair.\n\n"
+        );
     }
+    let mut s = String::from(
+        "Peak RSS, MiB (the server's peak resident memory, the largest of the rounds: with a \
+         memory-hungry kernel, the cost of running many at once):\n\n",
+    );
+    let path = |st: Strategy| st.path().to_owned();
+    s.push_str(&grid(f, path, |t, w, st| {
+        f.ok_pair(t, w, st)
+            .and_then(rss)
+            .map_or_else(|| "–".to_owned(), |m| format!("{m:.0}"))
+    }));
     s.push('\n');
     s
 }
 
+/// Peak memories within this factor of each other are said as one range, not a grid.
+const MEMORY_APART: f64 = 1.5;
+
 /// A nearest-rank p99 of this many samples or fewer is the largest sample.
-const MAX_IS_P99: u64 = 100;
+pub(crate) const MAX_IS_P99: u64 = 100;
 
 /// The pairs measured at the Python demo's n and C, successfully.
 fn demo_pairs(pairs: &[Pair]) -> Vec<&Pair> {
@@ -395,7 +439,7 @@ fn python_section(f: &Facts) -> String {
     ));
     let ours = demo_pairs(&f.pairs);
     // A column per worker count: the fastest and the slowest runtime's batch (each runtime's
-    // own in the summary table).
+    // own in summary.csv).
     let mut columns: Vec<Option<u32>> = Vec::new();
     for p in &ours {
         if !columns.contains(&p.workers) {
@@ -461,7 +505,7 @@ fn python_section(f: &Facts) -> String {
 pub const READING: &str = "how-to-read-this-report";
 
 /// The reading notes, said once: how a difference is told from noise, what stalled and whose
-/// stall mean, and each column of the summary table.
+/// stall mean, and each figure the grids give.
 fn reading_section(f: &Facts) -> String {
     let m = &f.run.metadata;
     let mut s = String::from("## How to read this report\n\n");
@@ -490,11 +534,10 @@ fn reading_section(f: &Facts) -> String {
          job's end, so that C × T1 is the same work for every strategy)."
             .to_owned(),
         format!(
-            "**batch**: from the batch's start until all C = {} answers arrived, the mean over \
-             rounds (for /background, whose 202 answers measure no work, **done**: until the \
-             server recorded its last job's end); **efficiency** = the ideal C × T1 / min(C, \
-             cores) with {} cores ÷ batch (or done), the mean over rounds: 1.0 is the hardware \
-             limit.",
+            "**efficiency**: the ideal batch time C × T1 / min(C, cores) with C = {} and {} \
+             cores ÷ the batch's (from its start until all C answers arrived; for /background, \
+             whose 202 answers measure no work, until the server recorded its last job's end), \
+             the mean over rounds: 1.0 is the hardware limit.",
             m.concurrency, m.cores
         ),
         format!(
@@ -504,19 +547,13 @@ fn reading_section(f: &Facts) -> String {
             job_apis(&f.run)
         ),
         format!(
-            "**probe p99**: the open-loop GET /health sent at a fixed interval during each batch, \
-             over every probe of every round, timed from its *scheduled* send (or the previous \
-             probe's answer, if later), so a stalled server counts in full; the load \
-             generator's own lateness is not charged to the server{}. A probe with no answer \
-             counts at no less than the probe timeout{timeout}; **✗ k**: k probes got no \
-             answer, the worst stall there is.",
+            "**probe p99**: GET /health sent at a fixed interval during each batch, over every \
+             probe of every round, timed from its *scheduled* send (or the previous probe's \
+             answer, if later), so a stall counts in full; the load generator's own lateness is \
+             not charged{}. A probe with no answer counts as the probe timeout{timeout} or more \
+             (**✗ k**: k probes got none).",
             harness_lateness(&f.pairs)
         ),
-        "**lag p99**: the server's own executor lag (its heartbeat's p99, median over rounds); \
-         **cores used**: the server's CPU time ÷ wall time; **peak RSS**: its peak resident \
-         memory, MiB, the largest of the rounds (with a memory-hungry kernel, the cost of \
-         running many at once); –: not measured."
-            .to_owned(),
         format!(
             "**(max)**: a p99 of 100 samples or fewer, so the largest of them. {}",
             samples(&f.pairs)
@@ -528,10 +565,6 @@ fn reading_section(f: &Facts) -> String {
                 .map(|st| format!("`{}`: {}", st.path(), st.description()))
                 .collect::<Vec<_>>()
                 .join("; ")
-        ),
-        format!(
-            "Typical figures: {}.",
-            typical(f).unwrap_or_else(|| "none (no pair measured)".to_owned())
         ),
     ];
     for l in lines {
@@ -590,18 +623,6 @@ fn harness_lateness(pairs: &[Pair]) -> String {
     harness_late_worst_us(pairs).map_or_else(String::new, |w| {
         format!(" (its p99 is at most {} in any pair)", ms(w / 1000.0))
     })
-}
-
-/// The median T1 over pairs: a scale for the reader.
-fn typical(f: &Facts) -> Option<String> {
-    // The lower middle T1 of an even count, where "What to do" quotes the upper: kept as they
-    // were until issue 22's later fix picks one median.
-    let t1 = f.t1_median_lower?;
-    Some(format!(
-        "the median T1 over all pairs is {} at n = {}",
-        ms(t1),
-        thousands(f.run.metadata.n)
-    ))
 }
 
 /// The line at the top of an interrupted run's report (metadata.json `partial`): what was
@@ -720,15 +741,28 @@ mod tests {
     }
 
     #[test]
-    fn the_servers_lag_stands_beside_the_probe() {
+    fn the_servers_side_reaches_the_per_pair_section_and_the_chart() {
         let r = results(&[Pair::new("tokio", 1, Strategy::Cycle, &[10.0]).server(7.5, 0.98)]);
-        let table = summary_table(&Facts::of(&r).pairs);
-        let row = table
+        let f = Facts::of(&r);
+        // The lag and cores used the chart and summary.csv carry, read into the facts.
+        assert_eq!(f.pairs[0].lag_us_p99_median, Some(7500.0));
+        assert_eq!(f.pairs[0].server_cores_used_mean, Some(0.98));
+        // The per-pair section: work efficiency and request p99 (the largest of 20 requests),
+        // then the peak RSS (MiB), one figure for every pair here.
+        let md = per_pair(&f);
+        let row = md
             .lines()
-            .find(|l| l.starts_with("| tokio ×1 |"))
+            .find(|l| l.starts_with("| /cycle |"))
             .expect("row");
-        // probe p99 0.5 ms, then the server's lag p99, cores used and peak RSS (MiB).
-        assert!(row.contains("| 0.500 (max) | 7.50 | 0.98 | 12 |"), "{row}");
+        assert!(row.ends_with(" (max) |"), "{row}");
+        assert!(md.contains("12 MiB in every pair"), "{md}");
+        // The probe p99 (0.5 ms, the largest of its probes) in the stall table.
+        let findings = findings::markdown(&f);
+        let row = findings
+            .lines()
+            .find(|l| l.starts_with("| /cycle (inline) |"))
+            .expect("stall row");
+        assert!(row.contains(" (max)"), "{row}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod charts;
 pub mod drift;
 pub mod findings;
 pub mod format;
+pub(crate) mod grid;
 pub mod halves;
 pub mod markdown;
 pub mod pools;

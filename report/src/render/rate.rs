@@ -8,8 +8,10 @@ use common::Strategy;
 use results_format::Metadata;
 
 use crate::analysis::rate::{KNEE_T1S, Overload, PairFinding, PairSteps, SHED_SHARE, StepTally};
+use crate::analysis::stats::bounds;
 use crate::render::charts::{Chart, strategy_color};
-use crate::render::format::setting;
+use crate::render::format::{setting, sig3};
+use crate::render::grid::table;
 use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT, legend};
 
 /// The section's Markdown, with `charts` (from [`charts`]) under `charts_dir`.
@@ -33,17 +35,14 @@ pub fn markdown(
         _ => "at constant intervals".to_owned(),
     };
     md.push_str(&format!(
-        "Requests sent {arrivals} at each offered load (a fraction of the pair's \
-         **capacity**: the kernels it can run at once ÷ T1, counting the executor's threads for \
-         an inline or yielding handler, so 1 on a current-thread runtime, and the cores for the \
-         others), each timed from its scheduled send. **Knee**: the first offered \
-         load at which the p99 latency of verified answers passed {KNEE_T1S} × T1. **Past \
-         capacity**: at the highest load above 1, *sheds* when at least {:.0} % of the \
-         requests got 503, *queues* when p99 passed {KNEE_T1S} × T1 without that, *keeps up* \
-         otherwise (`/background` keeps up by answering 202 before the work). Only steps whose \
-         schedule was kept count: a step whose load generator was late by more than 1 ms at \
-         p99 (*generator behind*) measured the generator, not the server, and is left out of \
-         the knee and the verdict past capacity (drawn hollow in the charts).\n\n",
+        "Requests sent {arrivals} at each offered load, a fraction of the pair's **capacity** \
+         (the kernels it can run at once ÷ T1: the executor's threads for an inline or yielding \
+         handler, the cores otherwise), each timed from its scheduled send. **Knee**: the first \
+         load whose p99 of verified answers passed {KNEE_T1S} × T1. **Past capacity**, at the \
+         highest load above 1: *sheds* (at least {:.0} % answered 503), *queues* (p99 past \
+         {KNEE_T1S} × T1), else *keeps up* (`/background` does, answering 202 before the work). \
+         A step whose load generator was over 1 ms late at p99 (*generator behind*, hollow in \
+         the charts) measured the generator, not the server: it is left out of both.\n\n",
         SHED_SHARE * 100.0
     ));
     if found.is_empty() {
@@ -66,41 +65,59 @@ pub fn markdown(
             )
         })
         .collect();
-    let refused = found.iter().any(|f| f.refused > 0);
-    md.push_str(&format!(
-        "| setting | strategy | T1 (ms) | capacity (req/s) | knee (load) | past capacity |{}\n\
-         |---|---|---:|---:|---:|---|{}\n",
-        if refused {
-            " refused by the generator |"
-        } else {
-            ""
-        },
-        if refused { "---:|" } else { "" }
-    ));
+    // A grid: a row per strategy, a column per setting, each cell the knee and the verdict
+    // past capacity; T1 and the capacity in req/s are in rate_summary.csv, their range here.
+    let mut columns: Vec<(String, Option<u32>)> = Vec::new();
+    let mut rows: Vec<Strategy> = Vec::new();
     for f in found {
+        if !columns.iter().any(|c| c.0 == f.target && c.1 == f.workers) {
+            columns.push((f.target.clone(), f.workers));
+        }
+        if !rows.contains(&f.strategy) {
+            rows.push(f.strategy);
+        }
+    }
+    let span = |xs: &mut dyn Iterator<Item = f64>, digits: usize| {
+        let (lo, hi) = bounds(xs).unwrap_or((0.0, 0.0));
+        let (lo, hi) = (format!("{lo:.digits$}"), format!("{hi:.digits$}"));
+        if lo == hi {
+            lo
+        } else {
+            format!("{lo} – {hi}")
+        }
+    };
+    md.push_str(&format!(
+        "Knee (load) · past capacity (*queues* with its p99, *sheds* with its share of 503s), a \
+         row per strategy and a column per setting (T1 {} ms and capacity {} req/s over the \
+         pairs; each pair's in `rate_summary.csv`):\n\n",
+        span(&mut found.iter().map(|f| f.t1_ms), 2),
+        span(&mut found.iter().map(|f| f.capacity_rps), 0),
+    ));
+    let heads: Vec<String> = columns.iter().map(|(t, w)| setting(t, *w)).collect();
+    let labels: Vec<String> = rows.iter().map(|s| s.path().to_owned()).collect();
+    md.push_str(&table(&labels, &heads, |r, c| {
+        let Some(f) = found.iter().find(|f| {
+            f.strategy == rows[r] && f.target == columns[c].0 && f.workers == columns[c].1
+        }) else {
+            return "–".to_owned();
+        };
         let knee = match f.knee_load {
             Some(l) => format!("{l:.2}"),
             None => format!("not reached (up to {:.2})", f.top_load),
         };
         let overload = match f.overload {
-            Some(Overload::Sheds(share)) => format!("sheds ({:.0} % 503)", share * 100.0),
-            Some(Overload::Queues(p99)) => format!("queues (p99 {p99:.1} ms)"),
+            Some(Overload::Sheds(share)) => format!("sheds {:.0} %", share * 100.0),
+            Some(Overload::Queues(p99)) => format!("queues {} ms", sig3(p99)),
             Some(Overload::KeepsUp) => "keeps up".into(),
             None => "not offered".into(),
         };
-        let refused = if refused {
-            format!(" {} |", f.refused)
+        let refused = if f.refused > 0 {
+            format!("; {} refused by the generator", f.refused)
         } else {
             String::new()
         };
-        md.push_str(&format!(
-            "| {} | {} | {:.2} | {:.0} | {knee} | {overload} |{refused}\n",
-            setting(&f.target, f.workers),
-            f.strategy.path(),
-            f.t1_ms,
-            f.capacity_rps,
-        ));
-    }
+        format!("{knee} · {overload}{refused}")
+    }));
     md.push('\n');
     if !behind.is_empty() {
         md.push_str(&format!(
@@ -693,7 +710,13 @@ mod tests {
             "charts",
         );
         assert!(
-            md.contains("| tokio ×2 | /bounded | 5.00 | 400 | 1.50 | queues (p99 300.0 ms) |"),
+            md.lines()
+                .any(|l| l.starts_with("| /bounded |") && l.contains(" 1.50 · queues 300 ms |")),
+            "{md}"
+        );
+        // T1 and capacity: their range over the pairs, each pair's left to the CSV.
+        assert!(
+            md.contains("req/s over the pairs; each pair's in `rate_summary.csv`"),
             "{md}"
         );
         assert!(md.contains("charts/rate_latency.svg"));

@@ -191,20 +191,22 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
         md.push_str(&format!("| {} | {row} |\n", s.short()));
     }
     md.push('\n');
-    if thin_below_any {
-        md.push_str(&format!(
-            "†: the next smaller size had fewer than {MIN_PROBES} probes: the crossover may lie \
-             lower.\n\n"
-        ));
-    }
+    // The sizes whose probe p99s are too thin to call a crossover at, said once: with the †
+    // of a crossover whose next smaller size is one of them.
     let thin: Vec<String> = f.thin_sizes.iter().copied().map(thousands).collect();
+    let dagger = if thin_below_any {
+        "†: the next smaller size had too few probes, so the crossover may lie lower. "
+    } else {
+        ""
+    };
     if !thin.is_empty() {
         md.push_str(&format!(
-            "> Some probe p99s rest on fewer than {MIN_PROBES} probes (at n = {}): there the \
-             p99 is the largest probe or close to it, and no crossover is called. A run with \
-             more rounds (`--rounds 20`) samples more.\n\n",
+            "{dagger}Fewer than {MIN_PROBES} probes at n = {}: a p99 there is the largest probe \
+             or close to it, and no crossover is called (`--rounds 20` samples more).\n\n",
             thin.join(", ")
         ));
+    } else if thin_below_any {
+        md.push_str(&format!("{dagger}\n\n"));
     }
     for c in charts {
         md.push_str(&format!(
