@@ -117,20 +117,6 @@ impl Paired {
             passes: ratios.len(),
         })
     }
-
-    /// Whether `b` came out lower (`Lower`: the ratio `a` ÷ `b` above 1 in every pass) or
-    /// higher (below 1 in every pass), with at least [`MIN_PASSES`] passes; else `Unclear`.
-    pub fn change(&self) -> Change {
-        if self.passes < MIN_PASSES {
-            Change::Unclear
-        } else if self.lo > 1.0 {
-            Change::Lower
-        } else if self.hi < 1.0 {
-            Change::Higher
-        } else {
-            Change::Unclear
-        }
-    }
 }
 
 /// How far apart a set of figures is (the same strategy on several runtimes, say).
@@ -212,7 +198,7 @@ mod tests {
         let r = Paired::of(&a, &b).expect("paired");
         assert_eq!(r.passes, 6);
         assert!((r.median - 1.1).abs() < 1e-9 && (r.lo - 1.1).abs() < 1e-9);
-        assert_eq!(r.change(), Change::Lower);
+        assert!((r.hi - 1.1).abs() < 1e-9);
         // Unpaired, the same rounds overlap: the old rule sees no difference.
         let fa = Figure::of_rounds(120.0, &a.iter().map(|x| x.1).collect::<Vec<_>>());
         let fb = Figure::of_rounds(110.0, &b.iter().map(|x| x.1).collect::<Vec<_>>());
@@ -222,15 +208,13 @@ mod tests {
         c[2].1 = a[2].1 * 1.05;
         c.push((7, 1.0));
         let r = Paired::of(&a, &c).expect("paired");
-        assert_eq!((r.passes, r.change()), (6, Change::Unclear));
+        assert_eq!(r.passes, 6);
         assert!(r.lo < 1.0 && r.hi > 1.0);
-        // b slower in every pass: higher; too few passes: unclear.
-        let d: Vec<(u32, f64)> = a.iter().map(|(p, x)| (*p, x * 1.2)).collect();
-        assert_eq!(Paired::of(&a, &d).expect("paired").change(), Change::Higher);
-        assert_eq!(
-            Paired::of(&a[..4], &d).expect("paired").change(),
-            Change::Unclear
-        );
+        // b slower in every pass; only the passes both have count.
+        let d: Vec<(u32, f64)> = a.iter().map(|(p, x)| (*p, x * 1.25)).collect();
+        let r = Paired::of(&a[..4], &d).expect("paired");
+        assert_eq!(r.passes, 4);
+        assert!((r.hi - 0.8).abs() < 1e-9);
         assert_eq!(Paired::of(&a, &[]), None);
     }
 

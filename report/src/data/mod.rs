@@ -1071,6 +1071,12 @@ pub(crate) mod fake {
             }
         }
 
+        /// With this T1, ms.
+        pub(crate) fn t1(mut self, t1_ms: f64) -> Pair {
+            self.t1_ms = t1_ms;
+            self
+        }
+
         /// With bench-runner's attribution of its stall.
         pub(crate) fn whose(mut self, a: results_format::Attribution) -> Pair {
             self.attribution = Some(a);
