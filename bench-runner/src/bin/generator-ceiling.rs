@@ -7,7 +7,8 @@
 //! the highest rate kept ([`rate::sustained`]: none refused, every request answered 200, the
 //! answers' p99 within a tenth of the step) with
 //! send lateness p99 ≤ 1 ms (the rate experiment's limit) and with p99 ≤ 100 µs; the ramp, after
-//! one uncounted step at its first rate, stops at the first rate not kept within 1 ms. Then, when `wrk` is on the PATH, wrk's throughput
+//! one uncounted step at its first rate, stops at the first rate not kept within 1 ms in two
+//! tries. Then, when `wrk` is on the PATH, wrk's throughput
 //! against the same server in the same run (closed loop: as many requests as its connections
 //! can carry; `make generator-ceiling` installs it where it can, and it is never needed to
 //! build or test), and the open loop's share of it. The figures are printed and written to
@@ -31,6 +32,8 @@ use clap::Parser;
 /// one of our servers.
 /// The finer bound on lateness, µs (the coarser is the rate experiment's `LATE_LIMIT`).
 const FINE_US: u64 = 100;
+/// Tries of each rate before the ramp stops at it.
+const TRIES: u32 = 2;
 
 #[derive(Debug, Parser)]
 #[command(name = "generator-ceiling")]
@@ -40,7 +43,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "250,500,1000,2000,4000,8000,12000,16000,20000,24000,26000,28000,30000,32000,34000,36000,38000,40000,44000,48000"
+        default_value = "250,500,1000,2000,4000,8000,12000,16000,20000,24000,26000,28000,30000,32000,34000,36000,38000,40000,44000,48000,52000,56000,60000,64000"
     )]
     rates: Vec<f64>,
     /// Seconds per rate (after a warm-up of a tenth of it).
@@ -144,12 +147,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     // The highest rate kept at each bound: (rate, lateness p99 in µs).
     let (mut within_1ms, mut within_100us) = (None, None);
-    for &r in &args.rates {
+    // Tries of a rate before the ramp stops: on this shared machine a hiccup of a few
+    // milliseconds now and then (send lateness p99 1-14 ms in one 1 s step, the next step at
+    // a higher rate kept) stopped the ramp at 8,000-12,000 requests/s in 2 of 6 runs that
+    // otherwise reached 24,000-36,000. A rate counts as kept when one of its tries is.
+    let mut tries_left = TRIES;
+    let mut rates = args.rates.iter().copied().peekable();
+    while let Some(&r) = rates.peek() {
         let f = rate::health_step(&generator, &base, r, &plan, timeout)
             .await
             .map_err(anyhow::Error::msg)?;
         let ok = rate::sustained(&f, plan.duration);
         let late_p99 = f.late_us.map_or(0, |l| l[0]);
+        tries_left -= 1;
         println!(
             "bench-runner {r:>7.0} req/s: achieved {:>7.0}/s, {} of {} answered 200, {} refused, \
              send late p99 {:.3} ms, latency p99 {:.2} ms: {}",
@@ -159,11 +169,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
             f.refused,
             late_p99 as f64 / 1e3,
             f.latency_us.map_or(0.0, |l| l[1] as f64 / 1e3),
-            if ok { "kept" } else { "NOT kept" }
+            match (ok, tries_left) {
+                (true, _) => "kept",
+                (false, 0) => "NOT kept",
+                (false, _) => "NOT kept, trying again",
+            }
         );
         if !ok {
-            break;
+            if tries_left == 0 {
+                break;
+            }
+            continue;
         }
+        rates.next();
+        tries_left = TRIES;
         within_1ms = Some((r, late_p99));
         if late_p99 <= FINE_US && within_100us.is_none_or(|(prev, _)| prev < r) {
             within_100us = Some((r, late_p99));
@@ -180,9 +199,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let kept = |bound: &str, at: Option<(f64, u64)>| match at {
         Some((r, late)) => format!(
             "bench-runner: {r:.0} requests/s kept with send lateness p99 <= {bound} (p99 \
-             {:.3} ms; open loop, constant intervals, {:.1} s per rate, client {}, generator thread \
-             {}, none refused, every request answered 200, answers' p99 within a tenth of the \
-             step)\n",
+             {:.3} ms; open loop, constant intervals, {:.1} s per rate, in one of {TRIES} \
+             tries, client {}, generator thread {}, none refused, every request answered 200, \
+             answers' p99 within a tenth of the step)\n",
             late as f64 / 1e3,
             args.duration,
             args.client.name(),
