@@ -288,6 +288,33 @@ fn quick_run_against_every_server_writes_verified_csvs() {
     let summary = Csv::read(&out.join("summary.csv"));
     assert!(summary.values("kernel").iter().all(|k| *k == "sum-squares"));
     let results = summary.values("result");
+    // Each server configuration runs the conformance suite once (it checks every strategy):
+    // per target, the servers without a broker and, where /queue was measured, the one with
+    // it. Its other strategies' pairs share the verdict, and every pair measured carries it.
+    let shared = |l: &&str| l.contains("verified on another strategy's visit");
+    let verified: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("verified: yes"))
+        .collect();
+    let configs: std::collections::BTreeSet<(&str, bool)> = summary
+        .values("target")
+        .into_iter()
+        .zip(summary.values("strategy"))
+        .zip(&results)
+        .filter(|(_, r)| **r != "not_applicable")
+        .map(|((t, s), _)| (t, s == "queue"))
+        .collect();
+    assert!(configs.len() >= TARGETS.len());
+    assert_eq!(
+        verified.iter().filter(|l| !shared(l)).count(),
+        configs.len(),
+        "{stdout}"
+    );
+    let measured = results.iter().filter(|r| **r != "not_applicable").count();
+    assert_eq!(verified.len(), measured, "{stdout}");
+    for (v, result) in summary.values("verified").iter().zip(&results) {
+        assert_eq!(*v == "true", *result != "not_applicable");
+    }
     for (mib, result) in summary
         .values("server_peak_rss_mib_max")
         .iter()

@@ -1021,6 +1021,7 @@ mod tests {
                 "queue_raw.csv",
                 "queue_summary.csv",
                 "pools_raw.csv",
+                "pools_probes.csv",
                 "pools_summary.csv",
                 "metadata.json"
             ]

@@ -7,7 +7,8 @@
 //! ~10 000 probes), because raw.csv and probes.csv want one row each, and because a run that
 //! is interrupted writes nothing, so nothing can be streamed to disk early.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -73,6 +74,23 @@ pub struct Bench {
     cache_mixes: Vec<f64>,
     /// `--seed`: the key mixes' draws come from it.
     seed: u64,
+    /// Each server configuration's conformance verdict, once it passed: the suite checks every
+    /// strategy of a server, so the pairs of one configuration (the same binary and command
+    /// line, the strategy aside) share it instead of each running the same checks again.
+    verified: std::sync::Mutex<HashMap<ServerConfig, Verification>>,
+}
+
+/// What a server's command line is made of, beyond what is the same for every server of a
+/// [`Bench`] (its plan and `--server-arg`s): the binary, the target's own arguments (by its
+/// name), the executor threads, a visit's extra arguments, and whether a broker is given
+/// (`/queue` pairs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ServerConfig {
+    binary: PathBuf,
+    target: &'static str,
+    workers: usize,
+    extra: Vec<String>,
+    broker: bool,
 }
 
 /// The pair processes of the last visit, stopping in the background ([`Bench::stop_later`]):
@@ -132,6 +150,7 @@ impl Bench {
             external_strategies: Strategy::ALL.to_vec(),
             cache_mixes: vec![],
             seed: 0,
+            verified: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -343,9 +362,16 @@ impl Bench {
                         return;
                     }
                 };
+                let config = ServerConfig {
+                    binary: binary.to_path_buf(),
+                    target: target.name,
+                    workers,
+                    extra: extra.to_vec(),
+                    broker: m.strategy == Strategy::Queue,
+                };
                 let workers = pair.workers.pids();
                 let mut session = Session::ours(&mut pair.server).with_workers(workers);
-                let outcome = match self.check(&mut session, first, m, log).await {
+                let outcome = match self.check(&mut session, first, Some(&config), m, log).await {
                     Ok(()) => body(&mut session, m).await,
                     Err(why) => Err(why),
                 };
@@ -354,7 +380,7 @@ impl Bench {
             }
             Subject::External { url } => {
                 let mut session = Session::external(url);
-                match self.check(&mut session, first, m, log).await {
+                match self.check(&mut session, first, None, m, log).await {
                     Ok(()) => body(&mut session, m).await,
                     Err(why) => Err(why),
                 }
@@ -366,20 +392,42 @@ impl Bench {
     }
 
     /// Before a visit measures: on the pair's first visit the whole conformance suite
-    /// ([`Bench::verify`]); on a later one (a fresh process of a server already verified, or
-    /// the same `--url` server) `/health` and an idle server: the visit's warm-up then checks
-    /// the strategy's answers, as every timed request does.
+    /// ([`Bench::verify`]), unless its server configuration `config` already passed it (on
+    /// another strategy's first visit: the verdict is shared); on a later one (a fresh
+    /// process of a server already verified, or the same `--url` server) `/health` and an
+    /// idle server: the visit's warm-up then checks the strategy's answers, as every timed
+    /// request does.
     async fn check(
         &self,
         s: &mut Session<'_>,
         first: bool,
+        config: Option<&ServerConfig>,
         m: &mut Measurement,
         log: &dyn Log,
     ) -> Result<(), String> {
-        if first {
-            return self.verify(s, &mut m.verification, log).await;
+        if !first {
+            return self.healthy(s).await;
         }
-        self.healthy(s).await
+        let verified = |c: &ServerConfig| self.verified_configs().get(c).cloned();
+        if let Some(v) = config.and_then(verified) {
+            log.line(&format!(
+                "{} (the same server configuration, verified on another strategy's visit)",
+                v.line()
+            ));
+            m.verification = Some(v);
+            return self.healthy(s).await;
+        }
+        self.verify(s, &mut m.verification, log).await?;
+        if let (Some(c), Some(v)) = (config, &m.verification) {
+            self.verified_configs().insert(c.clone(), v.clone());
+        }
+        Ok(())
+    }
+
+    fn verified_configs(&self) -> std::sync::MutexGuard<'_, HashMap<ServerConfig, Verification>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A later visit's check of a fresh process of a server already verified: `/health`
