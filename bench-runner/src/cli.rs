@@ -70,7 +70,7 @@ its --max-queue and --max-background set to C (so that bounded strategies can sh
 step). At most --max-in-flight requests wait; the rest are refused by the generator (its errors,
 not the server's). A step whose send lateness p99 exceeds 1 ms is flagged GENERATOR BEHIND: its
 figures are not the server's. Files: rate_raw.csv, rate_probes.csv, rate_summary.csv. The
-default takes about two minutes here; for a bigger run:
+default takes about 1 min 16 s here; for a bigger run:
 --experiment rate --step-answers 2000 --load 0.25,0.5,0.75,0.9,1,1.1,1.25,1.5,2.
 queue: /queue on a Redis broker (bench-runner's own redis-server from PATH, or --broker), per
 target at its largest --workers value, R passes: each visit a fresh server, then bursts of 4 × C
