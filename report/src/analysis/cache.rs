@@ -63,6 +63,70 @@ pub struct Baseline {
     pub probe_p99_ms: Option<f64>,
 }
 
+/// A range over the settings: `(lo, hi)`; `None` when no setting has the figure.
+pub type Span = Option<(f64, f64)>;
+
+/// One key mix's figures over every setting: each the range of the settings' values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixSpan {
+    /// `identical` or `hit_<ratio>`.
+    pub mix: String,
+    /// The hit ratio asked.
+    pub asked: Span,
+    /// The hit ratio the server counted.
+    pub measured: Span,
+    /// Kernels computed per round.
+    pub computed_per_round: Span,
+    /// Requests coalesced per round.
+    pub coalesced_per_round: Span,
+    /// Rounds behind each setting's figures.
+    pub rounds: Span,
+}
+
+/// The mixes' names, in the first setting's order, then any a later setting adds.
+pub fn mix_names(settings: &[CacheSetting]) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for m in settings.iter().flat_map(|s| &s.mixes) {
+        if !names.contains(&m.mix.as_str()) {
+            names.push(&m.mix);
+        }
+    }
+    names
+}
+
+/// Each mix (in [`mix_names`]' order) over the settings.
+pub fn mix_spans(settings: &[CacheSetting]) -> Vec<MixSpan> {
+    mix_names(settings)
+        .into_iter()
+        .map(|name| {
+            let ms: Vec<&MixFact> = settings
+                .iter()
+                .flat_map(|s| &s.mixes)
+                .filter(|m| m.mix == name)
+                .collect();
+            let span =
+                |f: fn(&MixFact) -> Option<f64>| stats::bounds(ms.iter().filter_map(|m| f(m)));
+            MixSpan {
+                mix: name.to_owned(),
+                asked: span(|m| m.asked),
+                measured: span(|m| m.measured),
+                computed_per_round: span(|m| m.computed_per_round),
+                coalesced_per_round: span(|m| m.coalesced_per_round),
+                rounds: span(|m| Some(m.rounds as f64)),
+            }
+        })
+        .collect()
+}
+
+/// `/rayon`'s kernels computed per round over the settings that measured it.
+pub fn rayon_computed(settings: &[CacheSetting]) -> Span {
+    stats::bounds(
+        settings
+            .iter()
+            .filter_map(|s| s.rayon.map(|b| b.computed_per_round)),
+    )
+}
+
 /// Every setting of cache.csv, in file order; empty when the run has none.
 pub fn of(r: &Results) -> Vec<CacheSetting> {
     let mut out: Vec<CacheSetting> = Vec::new();

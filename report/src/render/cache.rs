@@ -3,8 +3,7 @@
 //! settings), one of each setting's batch time, request and probe p99 per mix beside `/rayon`. Rendered from [`crate::analysis::cache`]'s facts
 //! only; a run without `/cached` gets one line saying it was not measured.
 
-use crate::analysis::cache::{CacheSetting, MixFact};
-use crate::analysis::stats::bounds;
+use crate::analysis::cache::{CacheSetting, Span, mix_names, mix_spans, rayon_computed};
 use crate::render::format::{pct, sig3};
 
 /// The section; a line saying `/cached` was not measured when `settings` is empty.
@@ -31,28 +30,9 @@ pub fn markdown(settings: &[CacheSetting]) -> String {
     s
 }
 
-/// The mixes' names, in the first setting's order, then any a later setting adds.
-fn mix_names(settings: &[CacheSetting]) -> Vec<&str> {
-    let mut names: Vec<&str> = Vec::new();
-    for m in settings.iter().flat_map(|s| &s.mixes) {
-        if !names.contains(&m.mix.as_str()) {
-            names.push(&m.mix);
-        }
-    }
-    names
-}
-
-/// The mixes in `settings` named `mix`.
-fn of_mix<'a>(settings: &'a [CacheSetting], mix: &'a str) -> impl Iterator<Item = &'a MixFact> {
-    settings
-        .iter()
-        .flat_map(|s| &s.mixes)
-        .filter(move |m| m.mix == mix)
-}
-
 /// `v`, or `lo – hi` when the settings differ; `–` when none has it.
-fn over(xs: impl IntoIterator<Item = Option<f64>>, f: impl Fn(f64) -> String) -> String {
-    match bounds(xs.into_iter().flatten()) {
+fn over(span: Span, f: impl Fn(f64) -> String) -> String {
+    match span {
         None => "–".to_owned(),
         Some((lo, hi)) if f(lo) == f(hi) => f(lo),
         Some((lo, hi)) => format!("{} – {}", f(lo), f(hi)),
@@ -65,26 +45,20 @@ fn mixes(settings: &[CacheSetting]) -> String {
         "| mix | hits asked | hits counted | kernels computed / round | coalesced / round | rounds |\n\
          |---|---|---|---|---|---|\n",
     );
-    for name in mix_names(settings) {
-        let ms: Vec<&MixFact> = of_mix(settings, name).collect();
-        let rounds = over(ms.iter().map(|m| Some(m.rounds as f64)), |v| {
-            format!("{v:.0}")
-        });
+    for m in mix_spans(settings) {
         s.push_str(&format!(
-            "| /cached {name} | {} | {} | {} | {} | {rounds} |\n",
-            over(ms.iter().map(|m| m.asked), pct),
-            over(ms.iter().map(|m| m.measured), pct),
-            over(ms.iter().map(|m| m.computed_per_round), sig3),
-            over(ms.iter().map(|m| m.coalesced_per_round), sig3),
+            "| /cached {} | {} | {} | {} | {} | {} |\n",
+            m.mix,
+            over(m.asked, pct),
+            over(m.measured, pct),
+            over(m.computed_per_round, sig3),
+            over(m.coalesced_per_round, sig3),
+            over(m.rounds, |v| format!("{v:.0}")),
         ));
     }
-    let rayon: Vec<Option<f64>> = settings
-        .iter()
-        .map(|s| s.rayon.map(|b| b.computed_per_round))
-        .collect();
     s.push_str(&format!(
         "| /rayon | – | – | {} | – | |\n\n",
-        over(rayon, sig3)
+        over(rayon_computed(settings), sig3)
     ));
     s
 }
@@ -145,7 +119,7 @@ fn cell(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::cache::Baseline;
+    use crate::analysis::cache::{Baseline, MixFact};
 
     fn setting(rayon: Option<Baseline>) -> CacheSetting {
         let mix = |mix: &str, asked, measured, computed, batch| MixFact {

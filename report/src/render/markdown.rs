@@ -6,7 +6,6 @@
 use common::Strategy;
 
 use crate::analysis::pairs::{Pair, batch_bounds, harness_late_worst_us};
-use crate::analysis::stats::bounds;
 use crate::analysis::{Facts, PairKey};
 use crate::render::charts::Chart;
 use crate::render::findings;
@@ -375,14 +374,14 @@ A row per strategy, a column per runtime × workers, as in the stall table \
 }
 
 /// The server's peak resident memory per pair (MiB, the largest of the rounds): a grid when the
-/// pairs' figures differ by more than [`MEMORY_APART`] (a memory-hungry kernel), one line with
-/// their range otherwise; nothing when it was not measured.
+/// pairs' figures are apart ([`crate::analysis::PeakRss::apart`]: a memory-hungry kernel), one
+/// line with their range otherwise; nothing when it was not measured.
 fn memory(f: &Facts) -> String {
-    let rss = |p: &Pair| p.server_peak_rss_mib_max.filter(|_| p.ok());
-    let Some((lo, hi)) = bounds(f.pairs.iter().filter_map(rss)) else {
+    let Some(peak) = f.peak_rss() else {
         return String::new();
     };
-    if hi <= lo * MEMORY_APART {
+    let (lo, hi) = (peak.lo, peak.hi);
+    if !peak.apart() {
         let range = if format!("{lo:.0}") == format!("{hi:.0}") {
             format!("{lo:.0}")
         } else {
@@ -400,15 +399,12 @@ fn memory(f: &Facts) -> String {
     let path = |st: Strategy| st.path().to_owned();
     s.push_str(&grid(f, path, |t, w, st| {
         f.ok_pair(t, w, st)
-            .and_then(rss)
+            .and_then(|p| p.server_peak_rss_mib_max)
             .map_or_else(|| "–".to_owned(), |m| format!("{m:.0}"))
     }));
     s.push('\n');
     s
 }
-
-/// Peak memories within this factor of each other are said as one range, not a grid.
-const MEMORY_APART: f64 = 1.5;
 
 /// A nearest-rank p99 of this many samples or fewer is the largest sample.
 pub(crate) const MAX_IS_P99: u64 = 100;
