@@ -4,12 +4,13 @@
 //! noise, stalls, figures), said once and linked from the sections.
 
 use common::Strategy;
+use common::strategy::Execution;
 
 use crate::analysis::pairs::{Pair, batch_bounds, harness_late_worst_us};
 use crate::analysis::{Facts, PairKey};
 use crate::render::charts::Chart;
 use crate::render::findings;
-use crate::render::format::{job_apis, ms, sig3, thousands};
+use crate::render::format::{execution_word, job_apis, ms, sig3, thousands};
 use crate::render::grid::grid;
 
 /// The Python demo's published batch times: 20 concurrent requests at n = 10,000,000 on its
@@ -406,6 +407,34 @@ fn memory(f: &Facts) -> String {
     s
 }
 
+/// The strategies by how each runs the kernel ([`Execution`]); what each handler does is in the
+/// README's endpoint table (and `common/src/strategy.rs`), said once there.
+fn strategies() -> String {
+    let gloss = |e: Execution| match e {
+        Execution::Inline => "on the executor thread until done",
+        Execution::Yielding => "there, in slices",
+        Execution::Offloaded => "on another thread, awaited",
+        Execution::Detached => "answered before done",
+        Execution::Job => "fetched with a second request",
+    };
+    let kinds: Vec<String> = Execution::ALL
+        .iter()
+        .filter_map(|&e| {
+            let paths: Vec<String> = Strategy::ALL
+                .iter()
+                .filter(|s| s.execution() == e)
+                .map(|s| format!("`{}`", s.path()))
+                .collect();
+            (!paths.is_empty())
+                .then(|| format!("{} ({}): {}", execution_word(e), gloss(e), paths.join(", ")))
+        })
+        .collect();
+    format!(
+        "Strategies, by how the kernel runs (each handler in the README's endpoint table): {}.",
+        kinds.join("; ")
+    )
+}
+
 /// A nearest-rank p99 of this many samples or fewer is the largest sample.
 pub(crate) const MAX_IS_P99: u64 = 100;
 
@@ -554,14 +583,7 @@ fn reading_section(f: &Facts) -> String {
             "**(max)**: a p99 of 100 samples or fewer, so the largest of them. {}",
             samples(&f.pairs)
         ),
-        format!(
-            "Strategies: {}.",
-            Strategy::ALL
-                .iter()
-                .map(|st| format!("`{}`: {}", st.path(), st.description()))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
+        strategies(),
     ];
     for l in lines {
         s.push_str(&format!("- {l}\n"));
