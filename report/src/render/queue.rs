@@ -98,30 +98,28 @@ fn hop_tables(m: &Metadata, tables: &[(HopSource, Vec<Hop>)]) -> String {
         .iter()
         .map(|(source, _)| match *source {
             HopSource::Sizes(n) => format!(
-                "the sizes experiment at n = {}{} (one round per pass; each round's median \
-                 from `sizes_raw.csv`)",
+                "the sizes experiment at n = {}{} (a round per pass, its median from \
+                 `sizes_raw.csv`)",
                 thousands(n),
                 if n == 0 {
-                    ", no work: the machinery alone"
+                    ", no work"
                 } else {
                     ", the sweep's smallest size"
                 }
             ),
             HopSource::Batch(n) => format!(
-                "the batch experiment at n = {} ({} round(s), one per pass; the rounds' \
-                 medians from `rounds.csv`)",
+                "the batch experiment at n = {} ({} round(s), one per pass, its median from \
+                 `rounds.csv`)",
                 thousands(n),
                 m.rounds
             ),
         })
         .collect();
     let mut md = format!(
-        "From {}: rounds of C = {} concurrent requests per pair, `/queue` with {processes}. \
-         Per setting, `/jobs` → `/queue`: their median time to result (the request sent → the \
-         result received, pooled over the rounds; the p99s and `/rayon`'s are in the summary \
-         files); hop: in each pass, `/queue`'s round median minus `/jobs`' round median, µs, \
-         the median of those and, in brackets, the smallest and largest pass (a difference of \
-         two pooled p99s belongs to no pair of rounds and is not given).",
+        "From {}: rounds of C = {} concurrent requests, `/queue` with {processes}. \
+         `/jobs` → `/queue`: median time to result (sent → result, pooled over the rounds; \
+         p99s and `/rayon`'s in the summary files); hop: `/queue`'s round median minus \
+         `/jobs`' in each pass, µs: the median pass (smallest…largest).",
         and_list(&froms),
         m.concurrency
     );
@@ -132,8 +130,7 @@ fn hop_tables(m: &Metadata, tables: &[(HopSource, Vec<Hop>)]) -> String {
     if lone {
         md.push_str(
             " Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests), \
-             one job alone; with C at once, each job also waits behind the others' round trips \
-             to the broker, which hold the worker's threads as the kernels do.",
+             one job alone; with C at once, a job also waits behind the others' broker round trips, which hold the worker's threads.",
         );
     }
     md.push_str("\n\n| setting |");
