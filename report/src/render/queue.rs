@@ -566,11 +566,11 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
     md.push_str(&format!(
         "The queue experiment (`queue_summary.csv`, a row per burst), each target at its largest \
-         worker count: a burst of {} jobs{} submitted at once, each awaited with `GET \
-         …?wait=true`; `/jobs` in process, then `/queue` with each count of worker processes. \
-         Results/s = completed ÷ span (first submit → last result); CPU busy = (server + worker \
-         processes + redis-server{} CPU time) ÷ (span × {} cores) (≥: a part of it unknown, \
-         e.g. an external broker's).{}{}\n\n",
+         worker count: a burst of {} jobs{} submitted at once, each awaited (`GET \
+         …?wait=true`), on `/jobs` in process, then on `/queue` with each count of worker \
+         processes. Results/s = completed ÷ span (first submit → last result); CPU busy = CPU time of the server, \
+         worker processes, redis-server{} ÷ (span × {} cores) (≥: part of it unknown, e.g. an \
+         external broker's).{}{}\n\n",
         first
             .and_then(|x| x.jobs)
             .map_or("(4 × C)".to_owned(), |j| j.to_string()),
@@ -578,7 +578,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
             .and_then(|x| x.n)
             .map_or(String::new(), |n| format!(" of n = {}", thousands(n))),
         if cores.with_client {
-            " + bench-runner (it shares the cores)"
+            " and bench-runner (it shares the cores)"
         } else {
             ""
         },
@@ -659,9 +659,8 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
 fn over_passes(passes: usize) -> String {
     if passes > 1 {
         format!(
-            " Each row is a configuration over its {passes} bursts, one per pass (a fresh \
-             server per visit, the passes' order shuffled): jobs, completed and the other \
-             counts summed, every other figure the median of its bursts'."
+            " A row is a configuration's {passes} bursts, one per pass (a fresh server each, \
+             the passes shuffled): counts summed, other figures their median."
         )
     } else {
         String::new()
