@@ -56,8 +56,8 @@
 //!     offered load.
 //!   - [`render::cache`]: "Answers that repeat: /cached" (the batch experiment's cache.csv,
 //!     when present), rendered from [`analysis::cache`]' facts: one table of the key mixes
-//!     (hit ratio asked and counted, kernels computed and coalesced per round) and one of each
-//!     setting's batch time, request and probe p99 per mix, beside `/rayon`.
+//!     beside `/rayon` (hit ratio asked and counted, kernels computed and coalesced per round,
+//!     batch time, request and probe p99), each figure its range over the settings.
 //!   - [`render::queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`),
 //!     rendered from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to
 //!     result minus `/jobs`', from the sizes and batch experiments, paired by pass and read at

@@ -63,6 +63,101 @@ pub struct Baseline {
     pub probe_p99_ms: Option<f64>,
 }
 
+/// A range over the settings: `(lo, hi)`; `None` when no setting has the figure.
+pub type Span = Option<(f64, f64)>;
+
+/// One key mix's figures over every setting: each the range of the settings' values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixSpan {
+    /// `identical` or `hit_<ratio>`.
+    pub mix: String,
+    /// The hit ratio asked.
+    pub asked: Span,
+    /// The hit ratio the server counted.
+    pub measured: Span,
+    /// Kernels computed per round.
+    pub computed_per_round: Span,
+    /// Requests coalesced per round.
+    pub coalesced_per_round: Span,
+    /// Median batch time, ms.
+    pub batch_ms: Span,
+    /// Request latency p99, ms.
+    pub latency_p99_ms: Span,
+    /// Probe latency p99, ms.
+    pub probe_p99_ms: Span,
+    /// Rounds behind each setting's figures.
+    pub rounds: Span,
+    /// Requests that were not a verified answer, over every setting.
+    pub errors: u64,
+}
+
+/// `/rayon`'s figures over the settings that measured it: each the range of theirs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RayonSpan {
+    /// Kernels computed per round.
+    pub computed_per_round: Span,
+    /// Median batch time, ms.
+    pub batch_ms: Span,
+    /// Request latency p99, ms.
+    pub latency_p99_ms: Span,
+    /// Probe latency p99, ms.
+    pub probe_p99_ms: Span,
+    /// Settings without `/rayon` measured.
+    pub missing: usize,
+}
+
+/// The mixes' names, in the first setting's order, then any a later setting adds.
+pub fn mix_names(settings: &[CacheSetting]) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for m in settings.iter().flat_map(|s| &s.mixes) {
+        if !names.contains(&m.mix.as_str()) {
+            names.push(&m.mix);
+        }
+    }
+    names
+}
+
+/// Each mix (in [`mix_names`]' order) over the settings.
+pub fn mix_spans(settings: &[CacheSetting]) -> Vec<MixSpan> {
+    mix_names(settings)
+        .into_iter()
+        .map(|name| {
+            let ms: Vec<&MixFact> = settings
+                .iter()
+                .flat_map(|s| &s.mixes)
+                .filter(|m| m.mix == name)
+                .collect();
+            let span =
+                |f: fn(&MixFact) -> Option<f64>| stats::bounds(ms.iter().filter_map(|m| f(m)));
+            MixSpan {
+                mix: name.to_owned(),
+                asked: span(|m| m.asked),
+                measured: span(|m| m.measured),
+                computed_per_round: span(|m| m.computed_per_round),
+                coalesced_per_round: span(|m| m.coalesced_per_round),
+                batch_ms: span(|m| m.batch_ms),
+                latency_p99_ms: span(|m| m.latency_p99_ms),
+                probe_p99_ms: span(|m| m.probe_p99_ms),
+                rounds: span(|m| Some(m.rounds as f64)),
+                errors: ms.iter().map(|m| m.errors).sum(),
+            }
+        })
+        .collect()
+}
+
+/// `/rayon` over the settings.
+pub fn rayon_span(settings: &[CacheSetting]) -> RayonSpan {
+    let bs: Vec<Baseline> = settings.iter().filter_map(|s| s.rayon).collect();
+    let span = |f: fn(&Baseline) -> Option<f64>| stats::bounds(bs.iter().filter_map(f));
+    RayonSpan {
+        computed_per_round: span(|b| Some(b.computed_per_round)),
+        batch_ms: span(|b| b.batch_ms),
+        latency_p99_ms: span(|b| b.latency_p99_ms),
+        probe_p99_ms: span(|b| b.probe_p99_ms),
+        missing: settings.len() - bs.len(),
+    }
+}
+
 /// Every setting of cache.csv, in file order; empty when the run has none.
 pub fn of(r: &Results) -> Vec<CacheSetting> {
     let mut out: Vec<CacheSetting> = Vec::new();

@@ -55,6 +55,27 @@ pub const ALIKE: f64 = 0.10;
 /// cores were full: bench-runner reads the executor threads' own run-queue time.)
 pub const CORES_FULL_SCALE: f64 = 0.8;
 
+/// Peak memories within this factor of each other are said as one range, not a grid.
+pub const MEMORY_APART: f64 = 1.5;
+
+/// The server's peak resident memory (MiB, the largest of each pair's rounds) over the pairs
+/// measured successfully.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeakRss {
+    /// The smallest pair's.
+    pub lo: f64,
+    /// The largest pair's.
+    pub hi: f64,
+}
+
+impl PeakRss {
+    /// Whether the pairs differ by more than [`MEMORY_APART`] (a memory-hungry kernel): each
+    /// pair's figure is then worth showing, not one range.
+    pub fn apart(&self) -> bool {
+        self.hi > self.lo * MEMORY_APART
+    }
+}
+
 /// What identifies a pair (server, executor threads, strategy): the renderers name pairs by it.
 pub use crate::data::PairKey;
 pub use verdict::{Attribution, Responsiveness, Tally, Verdict};
@@ -289,6 +310,17 @@ impl Facts {
         self.halves
             .as_ref()
             .is_none_or(|h| claims.iter().all(|c| h.stable(c)))
+    }
+
+    /// The peak RSS's range over the pairs measured successfully; `None` when none has one.
+    pub fn peak_rss(&self) -> Option<PeakRss> {
+        let (lo, hi) = stats::bounds(
+            self.pairs
+                .iter()
+                .filter(|p| p.ok())
+                .filter_map(|p| p.server_peak_rss_mib_max),
+        )?;
+        Some(PeakRss { lo, hi })
     }
 
     /// The pair of `key`, if the run has it (measured, failed or not applicable).

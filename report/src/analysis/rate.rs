@@ -64,6 +64,16 @@ pub enum Overload {
     KeepsUp,
 }
 
+/// The range of T1 (ms) over `found`'s pairs; `None` when there are none.
+pub fn t1_bounds(found: &[PairFinding]) -> Option<(f64, f64)> {
+    super::stats::bounds(found.iter().map(|f| f.t1_ms))
+}
+
+/// The range of the capacity (req/s) over `found`'s pairs; `None` when there are none.
+pub fn capacity_bounds(found: &[PairFinding]) -> Option<(f64, f64)> {
+    super::stats::bounds(found.iter().map(|f| f.capacity_rps))
+}
+
 /// The finding of every measured pair, in file order.
 pub fn findings(r: &RateResults) -> Vec<PairFinding> {
     r.pairs.iter().filter_map(|rows| finding(rows)).collect()

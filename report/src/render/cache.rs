@@ -1,10 +1,10 @@
 //! "Answers that repeat: /cached" (when the run has cache.csv): one table of the key mixes
-//! (hit ratio asked and counted, kernels computed and requests coalesced per round, over the
-//! settings), one of each setting's batch time, request and probe p99 per mix beside `/rayon`. Rendered from [`crate::analysis::cache`]'s facts
+//! beside `/rayon` (hit ratio asked and counted, kernels computed and requests coalesced per
+//! round, batch time, request and probe p99: each the range over the settings, each setting's
+//! own in cache.csv). Rendered from [`crate::analysis::cache`]'s facts
 //! only; a run without `/cached` gets one line saying it was not measured.
 
-use crate::analysis::cache::{CacheSetting, MixFact};
-use crate::analysis::stats::bounds;
+use crate::analysis::cache::{CacheSetting, Span, mix_spans, rayon_span};
 use crate::render::format::{pct, sig3};
 
 /// The section; a line saying `/cached` was not measured when `settings` is empty.
@@ -27,125 +27,68 @@ pub fn markdown(settings: &[CacheSetting]) -> String {
          beside it computes every request.\n\n",
     );
     s.push_str(&mixes(settings));
-    s.push_str(&times(settings));
     s
 }
 
-/// The mixes' names, in the first setting's order, then any a later setting adds.
-fn mix_names(settings: &[CacheSetting]) -> Vec<&str> {
-    let mut names: Vec<&str> = Vec::new();
-    for m in settings.iter().flat_map(|s| &s.mixes) {
-        if !names.contains(&m.mix.as_str()) {
-            names.push(&m.mix);
-        }
-    }
-    names
-}
-
-/// The mixes in `settings` named `mix`.
-fn of_mix<'a>(settings: &'a [CacheSetting], mix: &'a str) -> impl Iterator<Item = &'a MixFact> {
-    settings
-        .iter()
-        .flat_map(|s| &s.mixes)
-        .filter(move |m| m.mix == mix)
-}
-
 /// `v`, or `lo – hi` when the settings differ; `–` when none has it.
-fn over(xs: impl IntoIterator<Item = Option<f64>>, f: impl Fn(f64) -> String) -> String {
-    match bounds(xs.into_iter().flatten()) {
+fn over(span: Span, f: impl Fn(f64) -> String) -> String {
+    match span {
         None => "–".to_owned(),
         Some((lo, hi)) if f(lo) == f(hi) => f(lo),
         Some((lo, hi)) => format!("{} – {}", f(lo), f(hi)),
     }
 }
 
-/// What each mix asked and what the server did, over the settings.
+/// Each mix over the settings, one row each, `/rayon` last: every figure the range of the
+/// settings' (each setting's own in cache.csv, `/rayon`'s in summary.csv and rounds.csv).
 fn mixes(settings: &[CacheSetting]) -> String {
-    let mut s = String::from(
-        "| mix | hits asked | hits counted | kernels computed / round | coalesced / round | rounds |\n\
-         |---|---|---|---|---|---|\n",
+    let mut s = format!(
+        "Over the {} settings (a range where they differ; each setting's figures in `cache.csv`, \
+         `/rayon`'s in `summary.csv` and `rounds.csv`); batch: the median round, ms; p99s of every round's \
+         requests and probes, pooled, ms:\n\n\
+         | mix | hits asked | hits counted | kernels computed / round | coalesced / round | batch | request p99 | probe p99 | rounds |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+        settings.len()
     );
-    for name in mix_names(settings) {
-        let ms: Vec<&MixFact> = of_mix(settings, name).collect();
-        let rounds = over(ms.iter().map(|m| Some(m.rounds as f64)), |v| {
-            format!("{v:.0}")
-        });
+    for m in mix_spans(settings) {
+        let errors = if m.errors > 0 {
+            format!(" ({} not verified)", m.errors)
+        } else {
+            String::new()
+        };
         s.push_str(&format!(
-            "| /cached {name} | {} | {} | {} | {} | {rounds} |\n",
-            over(ms.iter().map(|m| m.asked), pct),
-            over(ms.iter().map(|m| m.measured), pct),
-            over(ms.iter().map(|m| m.computed_per_round), sig3),
-            over(ms.iter().map(|m| m.coalesced_per_round), sig3),
+            "| /cached {}{errors} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            m.mix,
+            over(m.asked, pct),
+            over(m.measured, pct),
+            over(m.computed_per_round, sig3),
+            over(m.coalesced_per_round, sig3),
+            over(m.batch_ms, sig3),
+            over(m.latency_p99_ms, sig3),
+            over(m.probe_p99_ms, sig3),
+            over(m.rounds, |v| format!("{v:.0}")),
         ));
     }
-    let rayon: Vec<Option<f64>> = settings
-        .iter()
-        .map(|s| s.rayon.map(|b| b.computed_per_round))
-        .collect();
+    let r = rayon_span(settings);
+    let missing = if r.missing > 0 {
+        format!(" (not measured on {})", r.missing)
+    } else {
+        String::new()
+    };
     s.push_str(&format!(
-        "| /rayon | – | – | {} | – | |\n\n",
-        over(rayon, sig3)
+        "| /rayon{missing} | – | – | {} | – | {} | {} | {} | |\n\n",
+        over(r.computed_per_round, sig3),
+        over(r.batch_ms, sig3),
+        over(r.latency_p99_ms, sig3),
+        over(r.probe_p99_ms, sig3),
     ));
     s
-}
-
-/// `batch / request p99 / probe p99` per setting and mix.
-fn times(settings: &[CacheSetting]) -> String {
-    let names = mix_names(settings);
-    let mut s = String::from(
-        "Batch / request p99 / probe p99 (ms; p99 of every round's requests, probes, pooled):\n\n\
-         | setting |",
-    );
-    for n in &names {
-        s.push_str(&format!(" {n} |"));
-    }
-    s.push_str(" /rayon |\n|---|");
-    s.push_str(&"---|".repeat(names.len() + 1));
-    s.push('\n');
-    let three = |b: Option<f64>, l: Option<f64>, p: Option<f64>| {
-        format!("{} / {} / {}", cell(b, sig3), cell(l, sig3), cell(p, sig3))
-    };
-    for setting in settings {
-        let workers = match setting.workers {
-            Some(w) => format!(" ×{w}"),
-            None => " (external)".to_owned(),
-        };
-        s.push_str(&format!("| {}{workers} |", setting.target));
-        for n in &names {
-            let c = setting.mixes.iter().find(|m| m.mix == *n).map_or_else(
-                || "–".to_owned(),
-                |m| {
-                    let errors = if m.errors > 0 {
-                        format!(" ({} not verified)", m.errors)
-                    } else {
-                        String::new()
-                    };
-                    format!(
-                        "{}{errors}",
-                        three(m.batch_ms, m.latency_p99_ms, m.probe_p99_ms)
-                    )
-                },
-            );
-            s.push_str(&format!(" {c} |"));
-        }
-        let r = setting.rayon.map_or_else(
-            || "not measured".to_owned(),
-            |b| three(b.batch_ms, b.latency_p99_ms, b.probe_p99_ms),
-        );
-        s.push_str(&format!(" {r} |\n"));
-    }
-    s.push('\n');
-    s
-}
-
-fn cell(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
-    v.map_or_else(|| "–".to_owned(), f)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::cache::Baseline;
+    use crate::analysis::cache::{Baseline, MixFact};
 
     fn setting(rayon: Option<Baseline>) -> CacheSetting {
         let mix = |mix: &str, asked, measured, computed, batch| MixFact {
@@ -183,22 +126,21 @@ mod tests {
         };
         let md = markdown(&[setting(Some(rayon))]);
         assert!(
-            md.contains("| /cached identical | – | 0 % | 1.00 | 19.0 | 6 |"),
+            md.contains("| /cached identical | – | 0 % | 1.00 | 19.0 | 6.20 | 6.20 | 1.50 | 6 |"),
             "{md}"
         );
-        assert!(
-            md.contains("| /cached hit_0.9 | 90 % | 85 % | 3.00 |"),
-            "{md}"
-        );
-        assert!(md.contains("| /rayon | – | – | 20.0 | – | |"), "{md}");
         assert!(
             md.contains(
-                "| tokio ×1 | 6.20 / 6.20 / 1.50 | 15.0 / 15.0 / 1.50 | 60.0 / 58.0 / 3.20 |"
+                "| /cached hit_0.9 | 90 % | 85 % | 3.00 | 0.000 | 15.0 | 15.0 | 1.50 | 6 |"
             ),
             "{md}"
         );
+        assert!(
+            md.contains("| /rayon | – | – | 20.0 | – | 60.0 | 58.0 | 3.20 | |"),
+            "{md}"
+        );
         let none = markdown(&[setting(None)]);
-        assert!(none.contains("| not measured |"), "{none}");
+        assert!(none.contains("| /rayon (not measured on 1) |"), "{none}");
     }
 
     #[test]

@@ -26,10 +26,9 @@ pub fn markdown(f: &Facts) -> String {
         ps.join(", ")
     };
     let head = format!(
-        "> **Split halves**: {held} of the {made} claims this run makes (each pair's verdict; \
-         each strategy over its pairs and per runtime; the runtimes' work efficiencies; the \
-         worker counts' work times; the pool recommended) held in both halves of its passes \
-         (odd: {}; even: {})",
+        "> **Split halves**: {held} of the {made} claims this run makes (verdicts per pair, per \
+         strategy and per runtime; runtimes' efficiencies; worker counts' work times; the pool) \
+         held in both halves of its passes (odd: {}; even: {})",
         passes(&h.odd_passes),
         passes(&h.even_passes)
     );
@@ -37,10 +36,7 @@ pub fn markdown(f: &Facts) -> String {
     // does not say.
     let disputed = match h.disputed.len() {
         0 => String::new(),
-        k => format!(
-            " The halves disagreed on {k} more that this run does not make (where a second run \
-             may move)."
-        ),
+        k => format!(" The halves disagreed on {k} more that this run does not make."),
     };
     if held == made {
         return format!("{head}.{disputed}\n\n");
@@ -51,7 +47,6 @@ pub fn markdown(f: &Facts) -> String {
         .unstable()
         .filter(|(c, _)| matches!(c, Claim::Pair { .. }))
         .count();
-    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
     let others: Vec<(&Claim, Held)> = h
         .unstable()
         .filter(|(c, _)| !matches!(c, Claim::Pair { .. }))
@@ -59,17 +54,11 @@ pub fn markdown(f: &Facts) -> String {
     // The halves in a fixed order: neither, then each one.
     let mut others = others;
     others.sort_by_key(|(_, held)| (held.odd, held.even));
-    for (c, held) in others.iter().take(NAMED) {
-        let said = describe(&f.run, c);
-        match groups.iter_mut().find(|(w, _)| *w == which(*held)) {
-            Some((_, list)) => list.push(said),
-            None => groups.push((which(*held), vec![said])),
-        }
-    }
+    let groups = grouped(&f.run, others.iter().take(NAMED));
     let mut parts = Vec::new();
     if pairs > 0 {
         parts.push(format!(
-            "{pairs} pair verdicts, marked † in the stall table"
+            "{pairs} pair verdicts (marked † in the stall table)"
         ));
     }
     for (w, list) in &groups {
@@ -79,11 +68,97 @@ pub fn markdown(f: &Facts) -> String {
         parts.push(format!("{} more", others.len() - NAMED));
     }
     format!(
-        "{head}. Of the {} that did not (What to do leaves out a bullet whose headline rests on \
-         one): {}.{disputed}\n\n",
+        "{head}. Of the {} that did not (What to do leaves out a bullet resting on one): \
+         {}.{disputed}\n\n",
         made - held,
         parts.join("; ")
     )
+}
+
+/// The claims, grouped by the half that did not make them (in `claims`' order); within a group,
+/// a strategy's claims over its pairs are said once per verdict: `` a pair stalled with
+/// `/cycle_sleep` on smol ``, `` no pair stalled with `/rayon` (all; on smol) ``.
+fn grouped<'a>(
+    run: &Run,
+    claims: impl Iterator<Item = &'a (&'a Claim, Held)>,
+) -> Vec<(&'static str, Vec<String>)> {
+    // Per half: the entries in order, a strategy verdict's runtimes gathered where it first came.
+    type Entry = (Option<(bool, common::Strategy)>, Vec<String>);
+    let mut groups: Vec<(&'static str, Vec<Entry>)> = Vec::new();
+    for (c, held) in claims {
+        let w = which(*held);
+        let at = match groups.iter().position(|(x, _)| *x == w) {
+            Some(i) => i,
+            None => {
+                groups.push((w, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let entries = &mut groups[at].1;
+        match c {
+            Claim::Strategy {
+                strategy,
+                target,
+                stalled,
+            } => {
+                let on = target.clone().unwrap_or_else(|| "all".to_owned());
+                let key = Some((*stalled, *strategy));
+                match entries.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, ons)) => ons.push(on),
+                    None => entries.push((key, vec![on])),
+                }
+            }
+            c => entries.push((None, vec![describe(run, c)])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(w, entries)| {
+            // A verdict's strategies in a row: `no pair stalled with `/rayon` (all; on smol),
+            // `/bounded` on actix`.
+            let mut said: Vec<String> = Vec::new();
+            let mut last: Option<bool> = None;
+            for (key, ons) in entries {
+                let Some((stalled, strategy)) = key else {
+                    said.extend(ons);
+                    last = None;
+                    continue;
+                };
+                let path = format!("`{}`", strategy.path());
+                let on = match ons.as_slice() {
+                    [all] if all == "all" => path,
+                    [one] => format!("{path} on {one}"),
+                    many => {
+                        let ons: Vec<String> = many
+                            .iter()
+                            .map(|o| {
+                                if o == "all" {
+                                    o.clone()
+                                } else {
+                                    format!("on {o}")
+                                }
+                            })
+                            .collect();
+                        format!("{path} ({})", ons.join("; "))
+                    }
+                };
+                if last == Some(stalled)
+                    && let Some(prev) = said.last_mut()
+                {
+                    prev.push_str(&format!(", {on}"));
+                    continue;
+                }
+                let verdict = if stalled {
+                    "a pair stalled with"
+                } else {
+                    "no pair stalled with"
+                };
+                said.push(format!("{verdict} {on}"));
+                last = Some(stalled);
+            }
+            (w, said)
+        })
+        .collect()
 }
 
 /// Which half did not make it.

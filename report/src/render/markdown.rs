@@ -4,13 +4,13 @@
 //! noise, stalls, figures), said once and linked from the sections.
 
 use common::Strategy;
+use common::strategy::Execution;
 
 use crate::analysis::pairs::{Pair, batch_bounds, harness_late_worst_us};
-use crate::analysis::stats::bounds;
 use crate::analysis::{Facts, PairKey};
 use crate::render::charts::Chart;
 use crate::render::findings;
-use crate::render::format::{job_apis, ms, sig3, thousands};
+use crate::render::format::{execution_word, job_apis, ms, sig3, thousands};
 use crate::render::grid::grid;
 
 /// The Python demo's published batch times: 20 concurrent requests at n = 10,000,000 on its
@@ -375,14 +375,14 @@ A row per strategy, a column per runtime × workers, as in the stall table \
 }
 
 /// The server's peak resident memory per pair (MiB, the largest of the rounds): a grid when the
-/// pairs' figures differ by more than [`MEMORY_APART`] (a memory-hungry kernel), one line with
-/// their range otherwise; nothing when it was not measured.
+/// pairs' figures are apart ([`crate::analysis::PeakRss::apart`]: a memory-hungry kernel), one
+/// line with their range otherwise; nothing when it was not measured.
 fn memory(f: &Facts) -> String {
-    let rss = |p: &Pair| p.server_peak_rss_mib_max.filter(|_| p.ok());
-    let Some((lo, hi)) = bounds(f.pairs.iter().filter_map(rss)) else {
+    let Some(peak) = f.peak_rss() else {
         return String::new();
     };
-    if hi <= lo * MEMORY_APART {
+    let (lo, hi) = (peak.lo, peak.hi);
+    if !peak.apart() {
         let range = if format!("{lo:.0}") == format!("{hi:.0}") {
             format!("{lo:.0}")
         } else {
@@ -400,15 +400,40 @@ fn memory(f: &Facts) -> String {
     let path = |st: Strategy| st.path().to_owned();
     s.push_str(&grid(f, path, |t, w, st| {
         f.ok_pair(t, w, st)
-            .and_then(rss)
+            .and_then(|p| p.server_peak_rss_mib_max)
             .map_or_else(|| "–".to_owned(), |m| format!("{m:.0}"))
     }));
     s.push('\n');
     s
 }
 
-/// Peak memories within this factor of each other are said as one range, not a grid.
-const MEMORY_APART: f64 = 1.5;
+/// The strategies by how each runs the kernel ([`Execution`]); what each handler does is in the
+/// README's endpoint table (and `common/src/strategy.rs`), said once there.
+fn strategies() -> String {
+    let gloss = |e: Execution| match e {
+        Execution::Inline => "on the executor thread until done",
+        Execution::Yielding => "there, in slices",
+        Execution::Offloaded => "on another thread, awaited",
+        Execution::Detached => "answered before done",
+        Execution::Job => "fetched with a second request",
+    };
+    let kinds: Vec<String> = Execution::ALL
+        .iter()
+        .filter_map(|&e| {
+            let paths: Vec<String> = Strategy::ALL
+                .iter()
+                .filter(|s| s.execution() == e)
+                .map(|s| format!("`{}`", s.path()))
+                .collect();
+            (!paths.is_empty())
+                .then(|| format!("{} ({}): {}", execution_word(e), gloss(e), paths.join(", ")))
+        })
+        .collect();
+    format!(
+        "Strategies, by how the kernel runs (each handler in the README's endpoint table): {}.",
+        kinds.join("; ")
+    )
+}
 
 /// A nearest-rank p99 of this many samples or fewer is the largest sample.
 pub(crate) const MAX_IS_P99: u64 = 100;
@@ -558,14 +583,7 @@ fn reading_section(f: &Facts) -> String {
             "**(max)**: a p99 of 100 samples or fewer, so the largest of them. {}",
             samples(&f.pairs)
         ),
-        format!(
-            "Strategies: {}.",
-            Strategy::ALL
-                .iter()
-                .map(|st| format!("`{}`: {}", st.path(), st.description()))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
+        strategies(),
     ];
     for l in lines {
         s.push_str(&format!("- {l}\n"));

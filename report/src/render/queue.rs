@@ -98,30 +98,28 @@ fn hop_tables(m: &Metadata, tables: &[(HopSource, Vec<Hop>)]) -> String {
         .iter()
         .map(|(source, _)| match *source {
             HopSource::Sizes(n) => format!(
-                "the sizes experiment at n = {}{} (one round per pass; each round's median \
-                 from `sizes_raw.csv`)",
+                "the sizes experiment at n = {}{} (a round per pass, its median from \
+                 `sizes_raw.csv`)",
                 thousands(n),
                 if n == 0 {
-                    ", no work: the machinery alone"
+                    ", no work"
                 } else {
                     ", the sweep's smallest size"
                 }
             ),
             HopSource::Batch(n) => format!(
-                "the batch experiment at n = {} ({} round(s), one per pass; the rounds' \
-                 medians from `rounds.csv`)",
+                "the batch experiment at n = {} ({} round(s), one per pass, its median from \
+                 `rounds.csv`)",
                 thousands(n),
                 m.rounds
             ),
         })
         .collect();
     let mut md = format!(
-        "From {}: rounds of C = {} concurrent requests per pair, `/queue` with {processes}. \
-         Per setting, `/jobs` → `/queue`: their median time to result (the request sent → the \
-         result received, pooled over the rounds; the p99s and `/rayon`'s are in the summary \
-         files); hop: in each pass, `/queue`'s round median minus `/jobs`' round median, µs, \
-         the median of those and, in brackets, the smallest and largest pass (a difference of \
-         two pooled p99s belongs to no pair of rounds and is not given).",
+        "From {}: rounds of C = {} concurrent requests, `/queue` with {processes}. \
+         `/jobs` → `/queue`: median time to result (sent → result, pooled over the rounds; \
+         p99s and `/rayon`'s in the summary files); hop: `/queue`'s round median minus \
+         `/jobs`' in each pass, µs: the median pass (smallest…largest).",
         and_list(&froms),
         m.concurrency
     );
@@ -132,8 +130,7 @@ fn hop_tables(m: &Metadata, tables: &[(HopSource, Vec<Hop>)]) -> String {
     if lone {
         md.push_str(
             " Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests), \
-             one job alone; with C at once, each job also waits behind the others' round trips \
-             to the broker, which hold the worker's threads as the kernels do.",
+             one job alone; with C at once, a job also waits behind the others' broker round trips, which hold the worker's threads.",
         );
     }
     md.push_str("\n\n| setting |");
@@ -569,11 +566,11 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
     md.push_str(&format!(
         "The queue experiment (`queue_summary.csv`, a row per burst), each target at its largest \
-         worker count: a burst of {} jobs{} submitted at once, each awaited with `GET \
-         …?wait=true`; `/jobs` in process, then `/queue` with each count of worker processes. \
-         Results/s = completed ÷ span (first submit → last result); CPU busy = (server + worker \
-         processes + redis-server{} CPU time) ÷ (span × {} cores) (≥: a part of it unknown, \
-         e.g. an external broker's).{}{}\n\n",
+         worker count: a burst of {} jobs{} submitted at once, each awaited (`GET \
+         …?wait=true`), on `/jobs` in process, then on `/queue` with each count of worker \
+         processes. Results/s = completed ÷ span (first submit → last result); CPU busy = CPU time of the server, \
+         worker processes, redis-server{} ÷ (span × {} cores) (≥: part of it unknown, e.g. an \
+         external broker's).{}{}\n\n",
         first
             .and_then(|x| x.jobs)
             .map_or("(4 × C)".to_owned(), |j| j.to_string()),
@@ -581,7 +578,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
             .and_then(|x| x.n)
             .map_or(String::new(), |n| format!(" of n = {}", thousands(n))),
         if cores.with_client {
-            " + bench-runner (it shares the cores)"
+            " and bench-runner (it shares the cores)"
         } else {
             ""
         },
@@ -662,9 +659,8 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
 fn over_passes(passes: usize) -> String {
     if passes > 1 {
         format!(
-            " Each row is a configuration over its {passes} bursts, one per pass (a fresh \
-             server per visit, the passes' order shuffled): jobs, completed and the other \
-             counts summed, every other figure the median of its bursts'."
+            " A row is a configuration's {passes} bursts, one per pass (a fresh server each, \
+             the passes shuffled): counts summed, other figures their median."
         )
     } else {
         String::new()

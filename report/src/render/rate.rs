@@ -7,8 +7,9 @@
 use common::Strategy;
 use results_format::Metadata;
 
-use crate::analysis::rate::{KNEE_T1S, Overload, PairFinding, PairSteps, SHED_SHARE, StepTally};
-use crate::analysis::stats::bounds;
+use crate::analysis::rate::{
+    KNEE_T1S, Overload, PairFinding, PairSteps, SHED_SHARE, StepTally, capacity_bounds, t1_bounds,
+};
 use crate::render::charts::{Chart, strategy_color};
 use crate::render::format::{setting, sig3};
 use crate::render::grid::table;
@@ -77,8 +78,8 @@ pub fn markdown(
             rows.push(f.strategy);
         }
     }
-    let span = |xs: &mut dyn Iterator<Item = f64>, digits: usize| {
-        let (lo, hi) = bounds(xs).unwrap_or((0.0, 0.0));
+    let span = |range: Option<(f64, f64)>, digits: usize| {
+        let (lo, hi) = range.unwrap_or((0.0, 0.0));
         let (lo, hi) = (format!("{lo:.digits$}"), format!("{hi:.digits$}"));
         if lo == hi {
             lo
@@ -90,8 +91,8 @@ pub fn markdown(
         "Knee (load) · past capacity (*queues* with its p99, *sheds* with its share of 503s), a \
          row per strategy and a column per setting (T1 {} ms and capacity {} req/s over the \
          pairs; each pair's in `rate_summary.csv`):\n\n",
-        span(&mut found.iter().map(|f| f.t1_ms), 2),
-        span(&mut found.iter().map(|f| f.capacity_rps), 0),
+        span(t1_bounds(found), 2),
+        span(capacity_bounds(found), 0),
     ));
     let heads: Vec<String> = columns.iter().map(|(t, w)| setting(t, *w)).collect();
     let labels: Vec<String> = rows.iter().map(|s| s.path().to_owned()).collect();
