@@ -78,6 +78,17 @@ impl ClientKind {
     }
 }
 
+/// `exchange`, given up after `timeout`: the wire and hyper clients' `send`.
+async fn within(
+    timeout: Duration,
+    url: &str,
+    exchange: impl Future<Output = Result<HttpResponse, ClientError>>,
+) -> Result<HttpResponse, ClientError> {
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| ClientError::Timeout(format!("{url}: no answer within {timeout:?}")))?
+}
+
 /// Where an `http://` URL's request goes: the origin to connect to (`host:port`), the
 /// `Host` header's authority, and the request target.
 struct Target {
@@ -197,13 +208,7 @@ impl HyperClient {
 
 impl HttpClient for HyperClient {
     fn send<'a>(&'a self, method: &'a str, url: &'a str) -> ResponseFuture<'a> {
-        Box::pin(async move {
-            tokio::time::timeout(self.timeout, self.exchange(method, url))
-                .await
-                .map_err(|_| {
-                    ClientError::Timeout(format!("{url}: no answer within {:?}", self.timeout))
-                })?
-        })
+        Box::pin(within(self.timeout, url, self.exchange(method, url)))
     }
 }
 

@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::pool::{Connection, Pool};
-use super::{ResponseFuture, Target};
+use super::{ResponseFuture, Target, within};
 
 /// Headers read from one answer, at most.
 const MAX_HEADERS: usize = 64;
@@ -324,13 +324,7 @@ impl WireClient {
 
 impl HttpClient for WireClient {
     fn send<'a>(&'a self, method: &'a str, url: &'a str) -> ResponseFuture<'a> {
-        Box::pin(async move {
-            tokio::time::timeout(self.timeout, self.exchange(method, url))
-                .await
-                .map_err(|_| {
-                    ClientError::Timeout(format!("{url}: no answer within {:?}", self.timeout))
-                })?
-        })
+        Box::pin(within(self.timeout, url, self.exchange(method, url)))
     }
 }
 

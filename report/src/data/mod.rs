@@ -386,6 +386,16 @@ impl SizesRawRow {
     }
 }
 
+/// The latency a probe counts with, µs: its own, or for a probe that got no answer at least
+/// the probe timeout (it waited that long) — for the batch's probes and the pools'.
+pub fn counted_us(latency_us: u64, failed: bool, timeout_us: Option<f64>) -> f64 {
+    let own = latency_us as f64;
+    match timeout_us {
+        Some(t) if failed => own.max(t),
+        _ => own,
+    }
+}
+
 /// One row of probes.csv: one `/health` probe.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ProbeRow {
@@ -430,11 +440,7 @@ impl ProbeRow {
 
     /// The latency it counts with, µs: a failed probe waited at least the probe timeout.
     pub fn counted_us(&self, timeout_us: Option<f64>) -> f64 {
-        let own = self.latency_us as f64;
-        match timeout_us {
-            Some(t) if self.failed() => own.max(t),
-            _ => own,
-        }
+        counted_us(self.latency_us, self.failed(), timeout_us)
     }
 }
 

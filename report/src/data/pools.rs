@@ -80,11 +80,7 @@ impl PoolsProbe {
     /// The latency it counts with, µs: a failed probe waited at least the probe timeout (as
     /// [`super::ProbeRow::counted_us`]).
     pub fn counted_us(&self, timeout_us: Option<f64>) -> f64 {
-        let own = self.latency_us as f64;
-        match timeout_us {
-            Some(t) if self.failed => own.max(t),
-            _ => own,
-        }
+        super::counted_us(self.latency_us, self.failed, timeout_us)
     }
 }
 
