@@ -652,6 +652,7 @@ pub const RATE_SUMMARY: CsvFile = CsvFile {
         "pass",
         "server_pid",
         "start_offset_ms",
+        "lone_ms",
         "load",
         "offered_rps",
         "duration_ms",

@@ -95,6 +95,9 @@ pub struct Step {
     pub probes: Vec<ProbeRecord>,
     /// Where it ran: pass, position, the server process, its start in the run.
     pub place: Place,
+    /// The fastest of the visit's lone requests just before the step: the machine's speed
+    /// then, against which its goodput is read (the pair's T1 is its first visit's).
+    pub lone: Option<Duration>,
 }
 
 /// The figures of a step (rate_summary.csv), all derived from its records.
@@ -620,17 +623,22 @@ async fn measure_at(
         bench.healthy(s).await?;
     }
     bench.warm_up(s, strategy, &plan).await?;
+    // Every visit times `--calibration` lone requests and keeps the fastest: the machine's
+    // speed at this step, which drifts 20 % and more between visits. Against the first visit's
+    // T1 alone, tokio current-thread's goodput past capacity read 0.85–0.92 of it in one run
+    // and 1.04–1.22 in the next (its T1 0.80 and 0.97 ms).
+    let mut lone = Duration::MAX;
+    for _ in 0..plan.calibration.max(1) {
+        lone = lone.min(bench.lone_time(s, strategy, &plan).await?.latency);
+        bench.idle(s).await?;
+    }
     if p.t1.is_none() {
-        // T1, the fastest lone request, as in the batch experiment (see measure.rs).
-        let mut t1 = Duration::MAX;
-        for _ in 0..plan.calibration {
-            t1 = t1.min(bench.lone_time(s, strategy, &plan).await?.latency);
-            bench.idle(s).await?;
-        }
-        p.t1 = Some(t1);
+        // T1, the fastest lone request of the first visit, as in the batch experiment (see
+        // measure.rs); it fixes the pair's capacity and so every step's offered rate.
+        p.t1 = Some(lone);
         log.line(&format!(
             "   T1 = {:.2} ms, capacity ≈ {} {} ÷ T1 = {:.0} requests/s",
-            millis(t1),
+            millis(lone),
             p.capacity.threads,
             match p.capacity.basis {
                 CapacityBasis::Executor => "executor thread(s)",
@@ -652,6 +660,7 @@ async fn measure_at(
     measured.place.pass = slot.pass;
     measured.place.position = slot.position;
     measured.place.server_pid = s.pid;
+    measured.lone = Some(lone);
     log.line(&step_line(
         &measured,
         &StepFigures::of(&measured, plan.request_timeout),
@@ -664,10 +673,13 @@ async fn measure_at(
 /// `load 0.50 = 222 req/s: achieved 221/s, goodput 221/s, p50 4.9 ms, p99 9.8 ms, …`.
 fn step_line(step: &Step, f: &StepFigures) -> String {
     let ms = |us: u64| us as f64 / 1e3;
-    let offered = match step.load {
+    let mut offered = match step.load {
         Some(l) => format!("load {l:.2} = {:.0} req/s", step.offered_rps),
         None => format!("{:.0} req/s", step.offered_rps),
     };
+    if let Some(lone) = step.lone {
+        offered.push_str(&format!(" (lone {:.2} ms)", millis(lone)));
+    }
     let latency = match f.latency_us {
         Some([p50, p99, p999, max]) => format!(
             "p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms",
@@ -750,6 +762,7 @@ async fn run_step(
             start_offset: bench.run_offset(measured_start),
             ..Place::default()
         },
+        lone: None,
     })
 }
 
@@ -810,6 +823,7 @@ pub async fn health_step(
         records: records(&schedule, &dispatched, answers),
         probes: vec![],
         place: Place::default(),
+        lone: None,
     };
     Ok(StepFigures::of(&step, timeout))
 }
@@ -960,6 +974,7 @@ fn write_summary(w: &mut impl Write, pairs: &[RatePair], timeout: Duration) -> i
                 .put(s.place.pass)
                 .opt(s.place.server_pid)
                 .num(Some(millis(s.place.start_offset)), 1)
+                .num(s.lone.map(millis), 3)
                 .num(s.load, 3)
                 .num(Some(s.offered_rps), 1)
                 .num(Some(millis(s.duration)), 1)
@@ -1144,6 +1159,7 @@ mod tests {
             records,
             probes: vec![],
             place: Place::default(),
+            lone: None,
         };
         let f = StepFigures::of(&step, Duration::from_secs(30));
         assert_eq!(

@@ -46,6 +46,11 @@ pub struct PairFinding {
     /// Past capacity (the highest kept step above load 1): `sheds`, `queues` or `keeps up`;
     /// `None` if no kept step went past capacity.
     pub overload: Option<Overload>,
+    /// Goodput past capacity: the median over the kept steps above load 1 of goodput ÷ the
+    /// capacity on the step's visit ([`RateRow::goodput_of_visit`]); `None` if no kept step
+    /// went past capacity. Near 1 when the capacity counts what the pair can really run at
+    /// once.
+    pub goodput_past_capacity: Option<f64>,
     /// Steps whose figures are the generator's (its lateness p99 above 1 ms): left out of the
     /// knee and the verdict.
     pub behind_steps: Vec<u32>,
@@ -72,6 +77,51 @@ pub fn t1_bounds(found: &[PairFinding]) -> Option<(f64, f64)> {
 /// The range of the capacity (req/s) over `found`'s pairs; `None` when there are none.
 pub fn capacity_bounds(found: &[PairFinding]) -> Option<(f64, f64)> {
     super::stats::bounds(found.iter().map(|f| f.capacity_rps))
+}
+
+/// What a pair's capacity counts, for grouping [`PairFinding::goodput_past_capacity`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacityKind {
+    /// An inline or yielding handler on one executor thread.
+    OneExecutorThread,
+    /// An inline or yielding handler on several executor threads.
+    ExecutorThreads,
+    /// Work off the executor, bounded by the cores.
+    Cores,
+}
+
+impl CapacityKind {
+    /// Every kind, in the order the report lists them.
+    pub const ALL: [CapacityKind; 3] = [
+        CapacityKind::OneExecutorThread,
+        CapacityKind::ExecutorThreads,
+        CapacityKind::Cores,
+    ];
+
+    fn of(f: &PairFinding) -> Option<CapacityKind> {
+        Some(match f.capacity? {
+            (1, true) => CapacityKind::OneExecutorThread,
+            (_, true) => CapacityKind::ExecutorThreads,
+            (_, false) => CapacityKind::Cores,
+        })
+    }
+}
+
+/// The range over `found`'s pairs of each kind of their goodput past capacity, for the kinds
+/// that have one, in [`CapacityKind::ALL`]'s order.
+pub fn past_capacity_by_kind(found: &[PairFinding]) -> Vec<(CapacityKind, (f64, f64))> {
+    CapacityKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let range = super::stats::bounds(
+                found
+                    .iter()
+                    .filter(|f| CapacityKind::of(f) == Some(kind))
+                    .filter_map(|f| f.goodput_past_capacity),
+            )?;
+            Some((kind, range))
+        })
+        .collect()
 }
 
 /// The finding of every measured pair, in file order.
@@ -115,6 +165,11 @@ pub(crate) fn finding(rows: &[RateRow]) -> Option<PairFinding> {
         knee_load,
         top_load,
         overload,
+        goodput_past_capacity: super::stats::median_lower(
+            kept.iter()
+                .filter(|r| r.load().is_some_and(|l| l > 1.0))
+                .filter_map(|r| r.goodput_of_visit()),
+        ),
         behind_steps: steps
             .iter()
             .filter(|r| r.behind())

@@ -34,6 +34,8 @@ pub struct RateRow {
     pub capacity_basis: Option<String>,
     /// From 1 (0: a failed or not applicable pair).
     pub step: u32,
+    /// The fastest of the step's visit's lone requests, ms: the machine's speed then.
+    pub lone_ms: Option<f64>,
     /// Fraction of capacity (`--load` runs).
     pub load: Option<f64>,
     /// Requests per second offered.
@@ -82,6 +84,18 @@ impl RateRow {
     /// Goodput as a fraction of capacity.
     pub fn goodput_load(&self) -> Option<f64> {
         Some(self.goodput_rps? / self.capacity_rps?)
+    }
+
+    /// Goodput as a fraction of the capacity on the step's own visit: the kernels the pair runs
+    /// at once ÷ `lone_ms` (the machine drifts between visits, and the pair's capacity is its
+    /// first visit's); of the pair's capacity when the step has no lone time.
+    pub fn goodput_of_visit(&self) -> Option<f64> {
+        match (self.lone_ms, self.capacity_threads) {
+            (Some(lone), Some(threads)) if lone > 0.0 && threads > 0 => {
+                Some(self.goodput_rps? * lone / 1000.0 / f64::from(threads))
+            }
+            _ => self.goodput_load(),
+        }
     }
 
     pub(crate) fn behind(&self) -> bool {

@@ -8,7 +8,8 @@ use common::Strategy;
 use results_format::Metadata;
 
 use crate::analysis::rate::{
-    KNEE_T1S, Overload, PairFinding, PairSteps, SHED_SHARE, StepTally, capacity_bounds, t1_bounds,
+    CapacityKind, KNEE_T1S, Overload, PairFinding, PairSteps, SHED_SHARE, StepTally,
+    capacity_bounds, past_capacity_by_kind, t1_bounds,
 };
 use crate::render::charts::{Chart, strategy_color};
 use crate::render::format::{setting, sig3};
@@ -124,6 +125,31 @@ pub fn markdown(
         md.push_str(&format!(
             "The generator fell behind at: {}.\n\n",
             behind.join("; ")
+        ));
+    }
+    let levels: Vec<String> = past_capacity_by_kind(found)
+        .into_iter()
+        .map(|(kind, (lo, hi))| {
+            let kind = match kind {
+                CapacityKind::OneExecutorThread => "inline on one executor thread",
+                CapacityKind::ExecutorThreads => "on more threads",
+                CapacityKind::Cores => "offloaded",
+            };
+            let range = if format!("{lo:.2}") == format!("{hi:.2}") {
+                format!("{lo:.2}")
+            } else {
+                format!("{lo:.2}–{hi:.2}")
+            };
+            format!("{kind} {range}")
+        })
+        .collect();
+    if !levels.is_empty() {
+        md.push_str(&format!(
+            "**Goodput past capacity**, as a fraction of the capacity on the step's own visit \
+             (its fastest lone request; the machine drifts between visits), the median of a \
+             pair's steps above 1: {}. Below 1, the pair delivered less than it can run at once \
+             (the load generator shares the cores).\n\n",
+            levels.join(", ")
         ));
     }
     let failed: Vec<String> = r
@@ -591,6 +617,7 @@ mod tests {
             capacity_threads: Some(2),
             capacity_basis: Some("cores".into()),
             step,
+            lone_ms: None,
             load: Some(load),
             offered_rps: Some(load * 400.0),
             kernel: Some("sum-squares".into()),
@@ -646,6 +673,54 @@ mod tests {
         let mut r = row(1, 0.5, 6.0, 0);
         r.load = None;
         assert_eq!(r.load(), Some(0.5));
+    }
+
+    #[test]
+    fn goodput_past_capacity_is_read_against_each_visits_lone_time() {
+        // One executor thread, T1 1 ms (capacity 1000/s); the machine slower at the later
+        // visits: each step's goodput is read against its own visit's lone time.
+        let step = |n: u32, load: f64, goodput: f64, lone_ms: Option<f64>| {
+            let mut r = row(n, load, 2.0, 0);
+            (r.t1_ms, r.capacity_rps, r.capacity_threads) = (Some(1.0), Some(1000.0), Some(1));
+            r.capacity_basis = Some(results_format::CAPACITY_EXECUTOR.into());
+            (r.goodput_rps, r.lone_ms) = (Some(goodput), lone_ms);
+            r
+        };
+        let mut pair = [
+            step(1, 0.5, 500.0, Some(1.0)),
+            step(2, 1.25, 800.0, Some(1.25)),
+            step(3, 1.5, 700.0, Some(1.5)),
+            step(4, 2.0, 900.0, Some(1.0)),
+        ];
+        // Steps above 1: 1.0, 1.05 and 0.9 of their visits' capacity; the median.
+        let f = finding(&pair).expect("finding");
+        assert_eq!(f.goodput_past_capacity, Some(1.0));
+        // A step whose generator fell behind is left out (of two, the lower middle).
+        pair[3].generator_behind = Some(1);
+        let f = finding(&pair).expect("finding");
+        assert_eq!(f.goodput_past_capacity, Some(1.0));
+        // Without a lone time, the pair's capacity.
+        pair[1].lone_ms = None;
+        assert_eq!(pair[1].goodput_of_visit(), Some(0.8));
+        // Below capacity only: none.
+        assert_eq!(
+            finding(&pair[..1]).expect("finding").goodput_past_capacity,
+            None
+        );
+        let md = markdown(
+            &pair_steps(&RateResults {
+                pairs: vec![pair.to_vec()],
+            }),
+            &crate::data::fake::results(&[]).metadata,
+            &[finding(&pair).expect("finding")],
+            &StepTally::default(),
+            &[],
+            "charts",
+        );
+        assert!(
+            md.contains("steps above 1: inline on one executor thread 0.80. Below 1"),
+            "{md}"
+        );
     }
 
     #[test]
