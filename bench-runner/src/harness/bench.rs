@@ -675,6 +675,7 @@ impl Bench {
         let mut round = self.round(s, strategy, number, &round_plan).await?;
         if strategy == Strategy::Cached {
             let counts = self.cache_counts(s, strategy, before).await?;
+            round.kernels = counts.map(|c| c.misses);
             let cached = self.cache_round(Mix::Identical, slot.pass, counts, &round);
             m.cache_rounds.push(cached);
         }
@@ -968,6 +969,7 @@ impl Bench {
             },
             lone: None,
             batch,
+            kernels: None,
             background_done,
             requests,
             probes,
@@ -1406,6 +1408,7 @@ mod tests {
             place: Place::default(),
             lone: None,
             batch: ms(10),
+            kernels: None,
             background_done: None,
             requests: vec![],
             probes,

@@ -97,6 +97,9 @@ pub struct Round {
     pub lone: Option<Duration>,
     /// Batch start to the last answer.
     pub batch: Duration,
+    /// The kernels the server ran for the batch, where it counted them: `/cached`'s misses
+    /// (its identical requests coalesce into one computation). `None`: one per request.
+    pub kernels: Option<u64>,
     /// `/background` on our servers: batch start until `/stats` shows every job finished.
     pub background_done: Option<Duration>,
     /// The C requests, by index.
