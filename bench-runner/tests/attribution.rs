@@ -3,7 +3,8 @@
 //! --allow-debug`), in three settings with strong contrasts:
 //! - inline `/cycle` on 1 worker, cores otherwise idle: the executor thread runs the kernels
 //!   itself, so the probe's stall is **executor busy**;
-//! - `/rayon` on the same idle machine: the executor stays free, **no stall**;
+//! - `/rayon` on the same idle machine: the executor stays free, **no stall** (or, where other
+//!   work shares the machine, **waiting for a CPU**: never executor busy);
 //! - `/rayon` with the server pinned to one core that four nice-0 busy loops of this test also
 //!   run on: the executor is free but queued behind them for the core, so the stall is
 //!   **waiting for a CPU**, and the executor threads' run-queue time is at least half the
@@ -129,8 +130,15 @@ fn stalls_are_attributed_from_the_executor_threads_own_figures() {
     let cycle = row(&idle, "cycle");
     assert_eq!(cycle["attribution"], "executor_busy", "{cycle:?}");
     assert!(num(cycle, "executor_busy_share_median") >= 0.5, "{cycle:?}");
+    // On the CPU pool the executor is never the one busy. "Idle" cores are only as idle as
+    // the machine: a build beside this test (another session's, measured) made the executor
+    // wait for a CPU and the probe stall 37 ms, rightly told as waiting for a CPU; what the
+    // pool must never be told is executor busy or elsewhere.
     let rayon = row(&idle, "rayon");
-    assert_eq!(rayon["attribution"], "none", "{rayon:?}");
+    assert!(
+        ["none", "waiting_for_cpu"].contains(&rayon["attribution"].as_str()),
+        "{rayon:?}"
+    );
 
     // The server on the last CPU, bench-runner on the others, and eight nice-0 busy loops of
     // ours pinned on the server's CPU. A tiny n: the lone request is quick even there, and the
