@@ -13,7 +13,7 @@ use common::strategy::Execution;
 use crate::analysis::claims::{self, Claim};
 use crate::analysis::noise::Spread;
 use crate::analysis::pairs::memory_apart;
-use crate::analysis::queue::{HopSource, hop_summary, lone_bounds};
+use crate::analysis::queue::{hop_summary, lone_bounds};
 use crate::analysis::run::Run;
 use crate::analysis::verdict::Extremes;
 use crate::analysis::{Attribution, Facts, Responsiveness, Tally, Verdict};
@@ -438,38 +438,24 @@ fn queue(f: &Facts) -> Option<String> {
     if g.len() > 0 {
         said.push(format!("In the batch it {}: {}.", g.tally(), g.probe()));
     }
-    let mut hops = Vec::new();
-    for (source, of) in &f.queue.hops {
-        if let Some(x) = hop_summary(of) {
-            let at = match *source {
-                HopSource::Sizes(n) => {
-                    format!("at n = {} (sizes experiment)", thousands(n))
-                }
-                HopSource::Batch(n) => {
-                    format!("at n = {} (batch)", thousands(n))
-                }
-            };
-            let lone = lone_bounds(of).map_or(String::new(), |span| {
-                format!(
-                    "one job alone {}, with C = {} at once ",
-                    us_span(span),
-                    f.run.metadata.concurrency
-                )
-            });
-            hops.push(format!(
-                "{lone}{} (single passes {}, {} passes over {} settings) {at}",
-                us_span((x.median_us, x.median_us)),
-                us_span(x.range_us),
-                x.passes,
-                x.settings
-            ));
-        }
-    }
-    if !hops.is_empty() {
+    if let Some(hops) = &f.queue.hops
+        && let Some(x) = hop_summary(&hops.settings)
+    {
+        let lone = lone_bounds(&hops.settings).map_or(String::new(), |span| {
+            format!(
+                "one job alone {}, C = {} at once ",
+                us_span(span),
+                f.run.metadata.concurrency
+            )
+        });
         said.push(format!(
-            "The broker hop over `/jobs`' time to result, read at the median and paired by pass \
-             (`/queue`'s round median minus `/jobs`' in the same pass), across the runtimes: {}.",
-            hops.join("; ")
+            "Its broker hop over `/jobs` (time to result, paired by pass, at the median; sizes \
+             experiment, n = {}): {lone}{} (single passes {}, {} passes over {} settings).",
+            thousands(hops.n),
+            us_span((x.median_us, x.median_us)),
+            us_span(x.range_us),
+            x.passes,
+            x.settings
         ));
     }
     if let Some(tally) = f.queue.fault.as_ref().filter(|t| t.runs > 0) {
@@ -964,15 +950,22 @@ mod tests {
             pairs.push(Pair::new(t, 1, Strategy::Queue, &[45.0, 46.0]).probes(0.2, &[0.2, 0.3]));
         }
         let mut r = results(&pairs);
-        // Each round's median: /jobs 5000 µs (the fake's); /queue 600 µs more on tokio, 900
-        // more on smol, in both passes.
-        for x in r
-            .rounds
-            .iter_mut()
-            .filter(|x| x.strategy == Strategy::Queue)
-        {
-            let d50 = if x.target == "tokio" { 600.0 } else { 900.0 };
-            x.latency_us_p50 = Some(5000.0 + d50);
+        // The hop, from the sizes experiment at n = 0: /jobs' round medians 400 µs, /queue's
+        // 600 µs more on tokio and 900 more on smol, in both passes; T1 (the rows' p50) 500 µs
+        // more on tokio, 750 on smol.
+        use crate::data::fake::{sizes_raw, sizes_row};
+        for (t, d) in [("tokio", 600u64), ("smol", 900)] {
+            let mut jobs = sizes_row(t, Strategy::Jobs, 0, 400.0, 900.0);
+            let mut queue = sizes_row(t, Strategy::Queue, 0, 400.0 + d as f64 * 5.0 / 6.0, 9e3);
+            jobs.rounds = 2;
+            queue.rounds = 2;
+            r.sizes.extend([jobs, queue]);
+            for k in 1..=2 {
+                r.sizes_raw
+                    .extend(sizes_raw(t, Strategy::Jobs, 0, k, &[400]));
+                r.sizes_raw
+                    .extend(sizes_raw(t, Strategy::Queue, 0, k, &[400 + d]));
+            }
         }
         let md = markdown(&r);
         assert!(
@@ -985,7 +978,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("The broker hop over `/jobs`' time to result, read at the median and paired by pass (`/queue`'s round median minus `/jobs`' in the same pass), across the runtimes: +900 µs (single passes +600 to +900 µs, 4 passes over 2 settings) at n = 1,000 (batch)."),
+            md.contains("Its broker hop over `/jobs` (time to result, paired by pass, at the median; sizes experiment, n = 0): one job alone +500 to +750 µs, C = 4 at once +900 µs (single passes +600 to +900 µs, 4 passes over 2 settings)."),
             "{md}"
         );
         assert!(md.contains("`queue-worker/src/lib.rs`"), "{md}");

@@ -9,10 +9,10 @@
 //!   median of those, with their range. `/jobs` runs the same job API in process on the CPU
 //!   pool, so the difference is what the trip through Redis and a worker process costs. From
 //!   the sizes experiment at the sweep's smallest n (n = 0 by default: nothing but the
-//!   machinery; the rounds' requests from sizes_raw.csv) and from the batch experiment at its n
-//!   (the rounds' medians from rounds.csv); `/rayon`'s time to result stands beside them for
-//!   the reader. No p99 of the hop is given: a difference of two pooled p99s of different
-//!   pairs belongs to no pair of rounds (it was once −6.5 ms);
+//!   machinery; the rounds' requests from sizes_raw.csv). Not from the batch: at its n each
+//!   time to result is mostly the wait for the cores, and the difference carries that wait's
+//!   noise (single passes of either sign). No p99 of the hop is given: a difference of two
+//!   pooled p99s of different pairs belongs to no pair of rounds (it was once −6.5 ms);
 //! - *CPU busy* of a burst: (server + worker processes + broker CPU time, and bench-runner's
 //!   own when it shares the servers' cores) ÷ (span × cores): everything that ran on the cores
 //!   the burst had;
@@ -37,7 +37,7 @@ use common::Strategy;
 use results_format::{Metadata, QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
 
 use crate::analysis::queue::{
-    BadRun, Burst, COARSE, CPU_TICK_MS, Cores, FaultTally, Hop, HopSource, Limit, QueueFacts,
+    BadRun, Burst, COARSE, CPU_TICK_MS, Cores, FaultTally, Hop, Hops, Limit, QueueFacts,
     SCALE_GAIN, ScaleVerdict, TimeToResult, hop_summary, lone_bounds, scale_resolution,
 };
 use crate::analysis::{CORES_FULL_SCALE, Facts};
@@ -73,18 +73,10 @@ fn paired_cell(h: &Hop) -> String {
     }
 }
 
-/// `n = 0 (sizes)`: where a hop's figures come from, for a column's head.
-fn source_name(source: HopSource) -> String {
-    match source {
-        HopSource::Sizes(n) => format!("n = {} (sizes)", thousands(n)),
-        HopSource::Batch(n) => format!("n = {} (batch)", thousands(n)),
-    }
-}
-
-/// The hop tables of every source as one table: a row per setting (in the order first
-/// seen), per source `/jobs` → `/queue`'s median time to result and the hop paired by pass,
-/// and the sizes experiment's lone hop; then per source the hop over every setting.
-fn hop_tables(m: &Metadata, tables: &[(HopSource, Vec<Hop>)]) -> String {
+/// The hop table: a row per setting (in the order first seen) with `/jobs` → `/queue`'s
+/// median time to result, the hop paired by pass and the lone hop; then the hop over every
+/// setting.
+fn hop_table(m: &Metadata, hops: &Hops) -> String {
     let processes = match m.queue_workers.first() {
         Some(w) => format!(
             "{w} worker process{}{}",
@@ -94,122 +86,69 @@ fn hop_tables(m: &Metadata, tables: &[(HopSource, Vec<Hop>)]) -> String {
         ),
         None => "its worker process(es)".to_owned(),
     };
-    let froms: Vec<String> = tables
-        .iter()
-        .map(|(source, _)| match *source {
-            HopSource::Sizes(n) => format!(
-                "the sizes experiment at n = {}{} (a round per pass, its median from \
-                 `sizes_raw.csv`)",
-                thousands(n),
-                if n == 0 {
-                    ", no work"
-                } else {
-                    ", the sweep's smallest size"
-                }
-            ),
-            HopSource::Batch(n) => format!(
-                "the batch experiment at n = {} ({} round(s), one per pass, its median from \
-                 `rounds.csv`)",
-                thousands(n),
-                m.rounds
-            ),
-        })
-        .collect();
+    let lone = lone_bounds(&hops.settings);
     let mut md = format!(
-        "From {}: rounds of C = {} concurrent requests, `/queue` with {processes}. \
-         `/jobs` → `/queue`: median time to result (sent → result, pooled over the rounds; \
-         p99s and `/rayon`'s in the summary files); hop: `/queue`'s round median minus \
-         `/jobs`' in each pass, µs: the median pass (smallest…largest).",
-        and_list(&froms),
-        m.concurrency
-    );
-    let is_sizes = |s: &HopSource| matches!(s, HopSource::Sizes(_));
-    let lone = tables
-        .iter()
-        .any(|(s, hops)| is_sizes(s) && lone_bounds(hops).is_some());
-    if lone {
-        md.push_str(
+        "The sizes experiment at n = {}{} (a round per pass, its median from `sizes_raw.csv`): \
+         rounds of C = {} concurrent requests, `/queue` with {processes}. `/jobs` → `/queue`: \
+         median time to result, ms (p99s and `/rayon`'s in `sizes_summary.csv`); hop: \
+         `/queue`'s round median minus `/jobs`' in each pass, µs: the median pass \
+         (smallest…largest).{} The batch's `/queue` − `/jobs` is not a hop: at its n each time \
+         to result is mostly the wait for the cores (both in `rounds.csv`).",
+        thousands(hops.n),
+        if hops.n == 0 {
+            ", no work"
+        } else {
+            ", the sweep's smallest size"
+        },
+        m.concurrency,
+        if lone.is_some() {
             " Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests), \
-             one job alone; with C at once, a job also waits behind the others' broker round trips, which hold the worker's threads.",
-        );
-    }
-    md.push_str("\n\n| setting |");
-    let mut rule = String::from("|---|");
-    for (source, _) in tables {
-        let name = source_name(*source);
-        md.push_str(&format!(
-            " {name}: /jobs → /queue p50 (ms) | {name}: hop (µs) |"
-        ));
-        rule.push_str("---|---:|");
-        if lone && is_sizes(source) {
-            md.push_str(" lone hop (µs) |");
-            rule.push_str("---:|");
+             one job alone; with C at once, a job also waits behind the others' broker round \
+             trips."
+        } else {
+            ""
         }
+    );
+    md.push_str("\n\n| setting | /jobs → /queue p50 (ms) | hop (µs) |");
+    let mut rule = String::from("|---|---|---:|");
+    if lone.is_some() {
+        md.push_str(" lone hop (µs) |");
+        rule.push_str("---:|");
     }
     md.push_str(&format!("\n{rule}\n"));
-    let mut settings: Vec<&str> = Vec::new();
-    for (_, hops) in tables {
-        for h in hops {
-            if !settings.contains(&h.setting.as_str()) {
-                settings.push(&h.setting);
-            }
-        }
-    }
-    for setting in settings {
-        md.push_str(&format!("| {setting} |"));
-        for (source, hops) in tables {
-            let h = hops.iter().find(|h| h.setting == setting);
-            md.push_str(&format!(
-                " {} | {} |",
-                h.map_or(NONE.to_owned(), p50_cell),
-                h.map_or(NONE.to_owned(), paired_cell)
-            ));
-            if lone && is_sizes(source) {
-                md.push_str(&format!(" {} |", hop_cell(h.and_then(|h| h.lone_us))));
-            }
+    for h in &hops.settings {
+        md.push_str(&format!(
+            "| {} | {} | {} |",
+            h.setting,
+            p50_cell(h),
+            paired_cell(h)
+        ));
+        if lone.is_some() {
+            md.push_str(&format!(" {} |", hop_cell(h.lone_us)));
         }
         md.push('\n');
     }
     md.push('\n');
-    for (source, hops) in tables {
-        let name = source_name(*source);
-        let alone = match (source, lone_bounds(hops)) {
-            (HopSource::Sizes(_), Some(span)) => format!("; one job alone {}", us_span(span)),
-            _ => String::new(),
-        };
-        md.push_str(&match hop_summary(hops) {
-            Some(x) => format!(
-                "- At {name}: the hop {} at the median of {} passes over {} of {} settings \
-                 (single passes {}; the settings' medians {}){alone}.",
-                us_span((x.median_us, x.median_us)),
-                x.passes,
-                x.settings,
-                hops.len(),
-                us_span(x.range_us),
-                us_span(x.settings_us)
-            ),
-            None => format!(
-                "- At {name}: no setting has `/jobs` and `/queue` measured in a same pass: no \
-                 hop to state{alone}."
-            ),
-        });
-        // With work in the requests, time to result is mostly waiting for the cores: the
-        // difference carries that wait's noise, of either sign.
-        if let (HopSource::Batch(_), Some(x)) = (source, hop_summary(hops)) {
-            md.push_str(&format!(
-                " Here each time to result is mostly waiting for the cores (C requests of T1 \
-                 each), so the difference carries that wait's noise too{}; the sizes \
-                 experiment, with no work, is the one that isolates the hop.",
-                if x.range_us.0 < 0.0 {
-                    ", and some passes' differences are negative"
-                } else {
-                    ""
-                }
-            ));
-        }
-        md.push('\n');
-    }
-    md.push('\n');
+    let alone = lone.map_or(String::new(), |span| {
+        format!("; one job alone {}", us_span(span))
+    });
+    md.push_str(&match hop_summary(&hops.settings) {
+        Some(x) => format!(
+            "The hop: {} at the median of {} passes over {} of {} settings (single passes {}; \
+             the settings' medians {}){alone}.",
+            us_span((x.median_us, x.median_us)),
+            x.passes,
+            x.settings,
+            hops.settings.len(),
+            us_span(x.range_us),
+            us_span(x.settings_us)
+        ),
+        None => format!(
+            "No setting has `/jobs` and `/queue` measured in a same pass: no hop to \
+             state{alone}."
+        ),
+    });
+    md.push_str("\n\n");
     md
 }
 
@@ -546,14 +485,13 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
         " In the tables \"—\" is a figure not measured (not applicable, failed, or not in this \
          run).\n\n### The broker hop, per runtime\n\n",
     );
-    let tables = &f.queue.hops;
-    if tables.is_empty() {
-        md.push_str(
-            "Neither the sizes nor the batch experiment measured `/queue` in this run: no \
-             hop to state.\n\n",
-        );
-    } else {
-        md.push_str(&hop_tables(m, tables));
+    match &f.queue.hops {
+        Some(hops) => md.push_str(&hop_table(m, hops)),
+        None => md.push_str(
+            "The sizes experiment, whose n = 0 isolates the hop, did not measure `/queue` in \
+             this run: no hop to state (the batch's `/queue` − `/jobs`, mostly the wait for \
+             the cores, is not one).\n\n",
+        ),
     }
     // Each configuration's figures over its passes: the tables and the chart show these.
     let Some(q) = &f.queue.configurations else {
@@ -824,36 +762,16 @@ fn throughput_chart(groups: &[(String, Vec<&Burst>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::queue::{batch_hops, fault_tally, scale_verdict, sizes_hops};
+    use crate::analysis::queue::{fault_tally, scale_verdict, sizes_hops};
     use crate::data::fake;
+    use crate::data::fake::{sizes_raw as raw, sizes_row};
     use crate::data::queue::load;
-    use crate::data::{DataError, QueueResults, QueueRow, Results, SizesRawRow, SizesRow};
+    use crate::data::{DataError, QueueResults, QueueRow, Results};
     use results_format::{QUEUE_RUN_FAULT, QUEUE_SUMMARY, RESULT_OK};
 
     /// The section as the report renders it, from the facts of `r`.
     fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
         super::markdown(&Facts::of(r), charts, charts_dir)
-    }
-
-    fn sizes_row(target: &str, strategy: Strategy, n: u64, p50: f64, p99: f64) -> SizesRow {
-        SizesRow {
-            target: target.into(),
-            runtime: target.into(),
-            framework: "fw".into(),
-            workers: Some(2),
-            strategy,
-            kernel: "sum-squares".into(),
-            n,
-            concurrency: 20,
-            rounds: 5,
-            result: RESULT_OK.into(),
-            t1_us: Some(p50),
-            latency_us_p50: Some(p50),
-            latency_us_p99: Some(p99),
-            probe_latency_us_p99: Some(500.0),
-            probes: 50,
-            probe_errors: 0,
-        }
     }
 
     /// A scale or fault row of `target`: `w` worker processes (0: `/jobs`).
@@ -893,29 +811,6 @@ mod tests {
         }
     }
 
-    /// The requests of one round of the sizes experiment: `latencies` µs, answered.
-    fn raw(
-        target: &str,
-        strategy: Strategy,
-        n: u64,
-        round: u32,
-        latencies: &[u64],
-    ) -> Vec<SizesRawRow> {
-        latencies
-            .iter()
-            .map(|&us| SizesRawRow {
-                target: target.into(),
-                workers: Some(2),
-                strategy,
-                n,
-                phase: "batch".into(),
-                round,
-                latency_us: us,
-                status: Some(200),
-            })
-            .collect()
-    }
-
     #[test]
     fn the_hop_is_queue_minus_jobs_paired_by_pass_at_the_smallest_n() {
         let mut r = fake::results(&[]);
@@ -948,8 +843,8 @@ mod tests {
             r.sizes_raw
                 .extend(raw("smol", Strategy::Queue, 0, k, &[1_000]));
         }
-        let (source, hops) = sizes_hops(&r).expect("hops");
-        assert_eq!(source, HopSource::Sizes(0));
+        let Hops { n, settings: hops } = sizes_hops(&r).expect("hops");
+        assert_eq!(n, 0);
         assert_eq!(hops.len(), 2);
         assert_eq!(hops[0].setting, "tokio ×2");
         assert_eq!(hops[0].by_pass, vec![700.0, 800.0, 900.0, 1_000.0, 1_100.0]);
@@ -972,7 +867,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("- At n = 0 (sizes): the hop +700 µs at the median of 10 passes over 2 of 2 settings (single passes +500 to +1100 µs; the settings' medians +500 to +900 µs); one job alone +500 to +750 µs."),
+            md.contains("The hop: +700 µs at the median of 10 passes over 2 of 2 settings (single passes +500 to +1100 µs; the settings' medians +500 to +900 µs); one job alone +500 to +750 µs."),
             "{md}"
         );
         // No difference of p99s is printed.
@@ -998,65 +893,39 @@ mod tests {
             .find(|s| s.target == "smol" && s.strategy == Strategy::Queue)
             .expect("smol /queue");
         short.rounds = 4;
-        let (_, hops) = sizes_hops(&r).expect("hops");
+        let hops = sizes_hops(&r).expect("hops").settings;
         assert_eq!(hops[1].median_us(), None);
         assert!(markdown(&r, &[], "charts").contains("| smol ×2 | 0.500 → 1.00 | — | +500 |\n"));
 
         // /jobs missing in a setting: no hop there, a dash.
         r.sizes
             .retain(|s| !(s.target == "smol" && s.strategy == Strategy::Jobs));
-        let (_, hops) = sizes_hops(&r).expect("hops");
+        let hops = sizes_hops(&r).expect("hops").settings;
         assert!(hops[1].by_pass.is_empty());
         let md = markdown(&r, &[], "charts");
         assert!(md.contains("| smol ×2 | — → 1.00 | — | — |\n"), "{md}");
     }
 
     #[test]
-    fn the_batch_hop_pairs_the_rounds_of_a_pass() {
+    fn the_batch_gives_no_hop() {
         use crate::data::fake::Pair;
-        let mut r = fake::results(&[
+        // /jobs and /queue measured in the batch only: their difference is mostly the wait for
+        // the cores, so no hop is stated, and the section says where one would come from.
+        let r = fake::results(&[
             Pair::new("tokio", 1, Strategy::Jobs, &[40.0, 41.0, 42.0]),
             Pair::new("tokio", 1, Strategy::Queue, &[60.0, 61.0, 62.0]),
         ]);
-        // fake rounds: each round's median 5000 µs, passes 1, 2, 3. /queue's: 5800, 5600 and
-        // (a slow minute of /jobs' round in pass 3) 4000.
-        for (x, p50) in r
-            .rounds
-            .iter_mut()
-            .filter(|x| x.strategy == Strategy::Queue)
-            .zip([5_800.0, 5_600.0, 4_000.0])
-        {
-            x.latency_us_p50 = Some(p50);
-        }
-        let (source, hops) = batch_hops(&r).expect("hops");
-        assert_eq!(source, HopSource::Batch(1000));
-        assert_eq!(hops[0].by_pass, vec![800.0, 600.0, -1_000.0]);
-        assert_eq!(hops[0].median_us(), Some(600.0));
+        assert_eq!(sizes_hops(&r), None);
+        assert_eq!(Facts::of(&r).queue.hops, None);
         let md = markdown(&r, &[], "charts");
         assert!(
-            md.contains("at n = 1,000 (3 round(s), one per pass"),
+            md.contains(
+                "The sizes experiment, whose n = 0 isolates the hop, did not measure `/queue` in \
+                 this run: no hop to state"
+            ),
             "{md}"
         );
-        assert!(md.contains("| +600 (-1000…+800) |\n"), "{md}");
-        // A negative pass is named as such.
-        assert!(
-            md.contains("noise too, and some passes' differences are negative;"),
-            "{md}"
-        );
-        // Rounds of different passes are not paired: /queue's rounds moved one pass on.
-        for x in r
-            .rounds
-            .iter_mut()
-            .filter(|x| x.strategy == Strategy::Queue)
-        {
-            x.pass = x.pass.map(|p| p + 3);
-        }
-        let (_, hops) = batch_hops(&r).expect("hops");
-        assert!(hops[0].by_pass.is_empty());
-        assert!(
-            markdown(&r, &[], "charts")
-                .contains("no setting has `/jobs` and `/queue` measured in a same pass"),
-        );
+        assert!(!md.contains("| hop (µs) |"), "{md}");
     }
 
     /// 2 cores, bench-runner pinned apart.
