@@ -847,6 +847,11 @@ fn queue_files_are_read_only_when_the_run_lists_the_queue_experiment() {
         md[at..].contains("**JOBS LOST OR WRONG with a worker killed** in 1 of 1 fault runs: tokio: of 16 accepted jobs, 1 lost and 15 completed"),
         "{md}"
     );
+    // A run that lost a job shows every count.
+    assert!(
+        md[at..].contains("| tokio | 16 | 16 | 15 | 0 | 1 | 2 | 120 |"),
+        "{md}"
+    );
 
     // Listed but missing: an error naming the file.
     fs::remove_file(&path).expect("remove");

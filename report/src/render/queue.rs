@@ -236,21 +236,9 @@ fn limit_legend(limit: Limit, cores: Cores) -> String {
     }
 }
 
-/// The scale-out verdicts as one table, and each verdict word used said once.
-fn verdict_table(scale: &[ScaleVerdict], cores: Cores) -> String {
-    let mut md = String::from(
-        "| target | worker processes: throughput ÷ 1's (median of passes; range) | ÷ `/jobs`' in \
-         process | verdict |\n|---|---|---:|---|\n",
-    );
-    for v in scale {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            v.target,
-            v.ratio_cell(),
-            v.jobs_cell(),
-            v.verdict_cell()
-        ));
-    }
+/// Each verdict word used, said once, and a note when a burst was too short for the clock
+/// ticks.
+fn verdict_notes(scale: &[ScaleVerdict], cores: Cores) -> String {
     let mut said: Vec<Limit> = Vec::new();
     for v in scale {
         if !said.contains(&v.limit) {
@@ -258,7 +246,7 @@ fn verdict_table(scale: &[ScaleVerdict], cores: Cores) -> String {
         }
     }
     let legends: Vec<String> = said.into_iter().map(|l| limit_legend(l, cores)).collect();
-    md.push_str(&format!("\n{}.", legends.join("; ")));
+    let mut md = format!("{}.", legends.join("; "));
     if scale
         .iter()
         .any(|v| v.one_resolution.is_some_and(|r| r > COARSE))
@@ -269,18 +257,6 @@ fn verdict_table(scale: &[ScaleVerdict], cores: Cores) -> String {
     }
     md.push_str("\n\n");
     md
-}
-
-fn processes_cell(x: &Burst) -> String {
-    if x.is_queue {
-        match (x.queue_workers, x.worker_threads) {
-            (Some(w), Some(t)) => format!("{w} × {t} threads"),
-            (Some(w), None) => w.to_string(),
-            _ => NONE.to_owned(),
-        }
-    } else {
-        "in process".to_owned()
-    }
 }
 
 /// Whether every scale-out configuration measured completed all its jobs: its table then
@@ -294,47 +270,92 @@ fn all_completed(q: &QueueFacts) -> bool {
     })
 }
 
-fn scale_table(q: &QueueFacts) -> String {
-    let counts = !all_completed(q);
-    let mut md = String::from("| target | strategy | worker processes |");
-    if counts {
-        md.push_str(" jobs | completed |");
+/// A configuration's column: `None` for `/jobs` in process, the count of worker processes
+/// for `/queue`.
+fn column_of(x: &Burst) -> Option<u32> {
+    if x.is_queue {
+        Some(x.queue_workers.unwrap_or(0))
+    } else {
+        None
     }
-    md.push_str(
-        " results/s | time to result p50 / p99 (ms) | probe p99 (ms) | lag p99 (ms) | CPU busy \
-         |\n|---|---|---|",
+}
+
+/// `262 (98 %)`: a configuration's results/s and CPU busy, marked when it failed, with its
+/// counts when some configuration did not complete all its jobs.
+fn config_cell(x: &Burst, counts: bool) -> String {
+    let mut s = format!(
+        "{} ({})",
+        x.throughput_rps.map_or(NONE.to_owned(), sig3),
+        busy_text(x.cpu_busy)
     );
-    if counts {
-        md.push_str("---:|---:|");
+    if !x.ok {
+        s.push_str(" **failed**");
     }
-    md.push_str("---:|---|---:|---:|---:|\n");
+    if counts {
+        s.push_str(&format!(
+            ", {} of {} done",
+            count_cell(x.completed),
+            count_cell(x.jobs)
+        ));
+    }
+    s
+}
+
+/// The scale-out as one table: a row per target, a column per configuration (`/jobs` in
+/// process, `/queue` with each count of worker processes: results/s and CPU busy), then the
+/// target's verdict; each verdict word said once below it.
+fn scale_table(q: &QueueFacts, scale: &[ScaleVerdict], cores: Cores) -> String {
+    let counts = !all_completed(q);
+    let mut columns: Vec<Option<u32>> = Vec::new();
     for (t, _) in &q.targets {
         for x in q.scale_of(t).into_iter().filter(|x| x.measured) {
-            md.push_str(&format!(
-                "| {t} | /{}{} | {} |",
-                x.strategy,
-                if x.ok { "" } else { " (**failed**)" },
-                processes_cell(x)
-            ));
-            if counts {
-                md.push_str(&format!(
-                    " {} | {} |",
-                    count_cell(x.jobs),
-                    count_cell(x.completed)
-                ));
+            let c = column_of(x);
+            if !columns.contains(&c) {
+                columns.push(c);
             }
-            md.push_str(&format!(
-                " {} | {} / {} | {} | {} | {} |\n",
-                x.throughput_rps.map_or(NONE.to_owned(), sig3),
-                ms_cell(x.latency_us_p50),
-                ms_cell(x.latency_us_p99),
-                ms_cell(x.probe_latency_us_p99),
-                ms_cell(x.lag_us_p99),
-                busy_text(x.cpu_busy)
-            ));
         }
     }
+    columns.sort();
+    let mut md = String::from("| target |");
+    for c in &columns {
+        md.push_str(&match c {
+            None => " /jobs in process |".to_owned(),
+            Some(1) => " /queue, 1 process |".to_owned(),
+            Some(w) => format!(" /queue, {w} processes |"),
+        });
+    }
+    md.push_str(
+        " processes: results/s ÷ 1's (median of passes; range) | ÷ `/jobs`' | verdict |\n|---|",
+    );
+    md.push_str(&"---:|".repeat(columns.len()));
+    md.push_str("---|---:|---|\n");
+    for (t, _) in &q.targets {
+        let rows: Vec<&Burst> = q.scale_of(t).into_iter().filter(|x| x.measured).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        md.push_str(&format!("| {t} |"));
+        for c in &columns {
+            let cell = rows
+                .iter()
+                .find(|x| column_of(x) == *c)
+                .map_or(NONE.to_owned(), |x| config_cell(x, counts));
+            md.push_str(&format!(" {cell} |"));
+        }
+        md.push_str(&match scale.iter().find(|v| v.target == *t) {
+            Some(v) => format!(
+                " {} | {} | {} |\n",
+                v.ratio_cell(),
+                v.jobs_cell(),
+                v.verdict_cell()
+            ),
+            None => format!(" {NONE} | {NONE} | {NONE} |\n"),
+        });
+    }
     md.push('\n');
+    if !scale.is_empty() {
+        md.push_str(&verdict_notes(scale, cores));
+    }
     md
 }
 
@@ -403,31 +424,21 @@ pub(crate) fn bad_run(x: &BadRun) -> String {
     )
 }
 
-/// The fault runs' table: with every run clean, only what the tally's line does not say
-/// (jobs taken over, when the worker was killed, the span); otherwise every count.
-fn fault_table(q: &QueueFacts, clean: bool) -> String {
-    let mut md = if clean {
-        String::from("| target | taken over | killed at (ms) | span (ms) |\n|---|---:|---:|---:|\n")
-    } else {
-        String::from(
-            "| target | jobs | accepted | completed | wrong | lost | taken over | killed at \
-             (ms) | span (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        )
-    };
+/// The fault runs' table, every count: shown when some run lost a job or answered wrong.
+fn fault_table(q: &QueueFacts) -> String {
+    let mut md = String::from(
+        "| target | jobs | accepted | completed | wrong | lost | taken over | killed at (ms) | \
+         span (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
     for x in q.faults() {
-        md.push_str(&format!("| {} |", x.target));
-        if !clean {
-            md.push_str(&format!(
-                " {} | {} | {} | {} | {} |",
-                count_cell(x.jobs),
-                count_cell(x.accepted),
-                count_cell(x.completed),
-                count_cell(x.wrong),
-                count_cell(x.lost)
-            ));
-        }
         md.push_str(&format!(
-            " {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            x.target,
+            count_cell(x.jobs),
+            count_cell(x.accepted),
+            count_cell(x.completed),
+            count_cell(x.wrong),
+            count_cell(x.lost),
             count_cell(x.taken_over),
             x.killed_at_ms.map_or(NONE.to_owned(), sig3),
             x.span_ms.map_or(NONE.to_owned(), sig3)
@@ -502,13 +513,15 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     // A burst as run (the configurations' counts are summed over their passes).
     let first = f.queue.first_burst.as_ref();
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
+    let scaled = measured.iter().any(|x| x.run == QUEUE_RUN_SCALE);
     md.push_str(&format!(
-        "The queue experiment (`queue_summary.csv`, a row per burst), each target at its largest \
-         worker count: a burst of {} jobs{} submitted at once, each awaited (`GET \
-         …?wait=true`), on `/jobs` in process, then on `/queue` with each count of worker \
-         processes. Results/s = completed ÷ span (first submit → last result); CPU busy = CPU time of the server, \
-         worker processes, redis-server{} ÷ (span × {} cores) (≥: part of it unknown, e.g. an \
-         external broker's).{}{}\n\n",
+        "The queue experiment (`queue_summary.csv`: a row per burst, with its time to result, \
+         probe and lag p99), each target at its largest worker count: a burst of {} jobs{} \
+         submitted at once, each awaited (`GET …?wait=true`), on `/jobs` in process, then on \
+         `/queue` with each count of worker processes. A cell: results/s (completed ÷ span, \
+         first submit → last result) and CPU busy (CPU time of the server, worker processes, \
+         redis-server{} ÷ (span × {} cores); ≥: part of it unknown, e.g. an external \
+         broker's).{}{}{}\n\n",
         first
             .and_then(|x| x.jobs)
             .map_or("(4 × C)".to_owned(), |j| j.to_string()),
@@ -522,28 +535,24 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
         },
         cores.n,
         over_passes(f.queue.passes),
-        if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) && all_completed(&f.queue) {
+        if scaled && all_completed(&f.queue) {
             " Every burst completed all its jobs."
         } else {
             ""
-        }
+        },
+        scale_resolution(measured.iter().copied()).map_or(String::new(), |res| format!(
+            " CPU times come in {CPU_TICK_MS} ms clock ticks per process: CPU busy may be off \
+             by up to ±{:.0} % from that alone.",
+            res * 100.0
+        ))
     ));
-    if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
-        md.push_str(&scale_table(&f.queue));
-        if let Some(res) = scale_resolution(measured.iter().copied()) {
-            md.push_str(&format!(
-                "CPU times come in {CPU_TICK_MS} ms clock ticks per process: on these bursts CPU \
-                 busy may be off by up to ±{:.0} % from that alone.\n\n",
-                res * 100.0
-            ));
-        }
+    if scaled {
+        md.push_str(&scale_table(&f.queue, &f.queue.scale, cores));
         if f.queue.scale.is_empty() {
             md.push_str(
                 "No target has both a 1-process and a multi-process `/queue` run measured: no \
                  scale-out verdict.\n\n",
             );
-        } else {
-            md.push_str(&verdict_table(&f.queue.scale, cores));
         }
         for c in charts {
             md.push_str(&format!(
@@ -557,31 +566,41 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     md.push_str("### Fault run: a worker process killed mid-burst\n\n");
     let fault = f.queue.faults().first().copied();
     md.push_str(&format!(
-        "The same burst on `/queue` with {} worker processes; one is killed with SIGKILL \
-         mid-burst (killed at: from the run's start). Its jobs stay in the broker until their \
-         lease{} runs out, then the surviving worker takes them over (its own count). Lost: \
-         accepted but never answered done; wrong: answered with a wrong total or `failed`.{}\n\n",
+        "The same burst on `/queue` with {} worker processes, one killed with SIGKILL \
+         mid-burst: its jobs stay in the broker until their lease{} runs out, then the \
+         surviving worker takes them over. ",
         fault
             .and_then(|x| x.queue_workers)
             .map_or("2".to_owned(), |w| w.to_string()),
         fault
             .and_then(|x| x.lease_ms)
             .map_or(String::new(), |l| format!(" ({l} ms)")),
-        if f.queue.passes > 1 {
-            " Rows as above."
-        } else {
-            ""
-        }
     ));
     // Present whenever queue_summary.csv was read, as here.
     let Some(tally) = &f.queue.fault else {
+        md.push_str("\n\n");
         return md;
     };
-    if tally.runs > 0 {
-        md.push_str(&fault_table(&f.queue, tally.bad.is_empty()));
-    }
     md.push_str(&tally.line());
-    md.push_str("\n\n");
+    if tally.runs > 0 && tally.bad.is_empty() {
+        md.push_str(
+            " Each run's jobs taken over, time of the kill and span: `queue_summary.csv` (`run` \
+             fault).\n\n",
+        );
+    } else if tally.runs > 0 {
+        md.push_str(&format!(
+            "\n\nLost: accepted but never answered done; wrong: answered with a wrong total or \
+             `failed`; killed at: from the run's start.{}\n\n",
+            if f.queue.passes > 1 {
+                " Counts summed over the passes, the rest their median."
+            } else {
+                ""
+            }
+        ));
+        md.push_str(&fault_table(&f.queue));
+    } else {
+        md.push_str("\n\n");
+    }
     let not_ok = not_ok(q);
     if !not_ok.is_empty() {
         md.push_str(&format!(
@@ -597,8 +616,8 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
 fn over_passes(passes: usize) -> String {
     if passes > 1 {
         format!(
-            " A row is a configuration's {passes} bursts, one per pass (a fresh server each, \
-             the passes shuffled): counts summed, other figures their median."
+            " Each figure is the median of a configuration's {passes} bursts, one per pass (a \
+             fresh server each, the passes shuffled); counts are summed."
         )
     } else {
         String::new()
@@ -1053,7 +1072,7 @@ mod tests {
         assert!((v.ratio - 1.18).abs() < 1e-9);
         assert_eq!(v.limit, Limit::Scaled);
         assert_eq!(v.verdict_cell(), "a gain");
-        let md = verdict_table(&[v], C2);
+        let md = verdict_notes(&[v], C2);
         assert!(!md.contains("adds no throughput"), "{md}");
         assert!(
             md.contains("**a gain**: the extra processes added at least 1.15×"),
@@ -1077,7 +1096,7 @@ mod tests {
         assert!((v.ratio - 1.02).abs() < 1e-9);
         assert_eq!(v.ratio_cell(), "2: 1.02×");
         assert_eq!(v.verdict_cell(), "the cores (90 % busy with 1)");
-        let s = verdict_table(std::slice::from_ref(&v), C2);
+        let s = verdict_notes(std::slice::from_ref(&v), C2);
         assert!(!s.contains("On a burst this short"), "{s}");
         // The same on a burst of 30 ms: server, worker and broker (bench-runner apart), 3 ×
         // 10 ms over 60 ms of core time.
@@ -1091,12 +1110,12 @@ mod tests {
             "{}",
             v.verdict_cell()
         );
-        assert!(verdict_table(std::slice::from_ref(&v), C2).contains("On a burst this short"),);
+        assert!(verdict_notes(std::slice::from_ref(&v), C2).contains("On a burst this short"),);
         assert!(
             s.contains("a second process on the same cores adds no throughput"),
             "{s}"
         );
-        assert!(s.contains("| tokio | 2: 1.02× | 0.97× | the cores"), "{s}");
+        assert_eq!(v.jobs_cell(), "0.97×");
 
         // The same throughputs with the cores half idle: not the cores.
         let mut idle = q.clone();
@@ -1220,15 +1239,11 @@ mod tests {
         );
         assert!(md.contains("a burst of 80 jobs of n = 10,000,000"), "{md}");
         assert!(
-            md.contains("| tokio | /jobs | in process | 210 | 200 / 390 | 4.00 | 1.20 | 92 % |"),
+            md.contains("| target | /jobs in process | /queue, 1 process | /queue, 2 processes |"),
             "{md}"
         );
         assert!(
-            md.contains("| tokio | /queue | 2 × 2 threads | 204 |"),
-            "{md}"
-        );
-        assert!(
-            md.contains("| tokio | 2: 1.02× | 0.97× | the cores (90 % busy with 1) |"),
+            md.contains("| tokio | 210 (92 %) | 200 (90 %) | 204 (93 %) | 2: 1.02× | 0.97× | the cores (90 % busy with 1) |\n"),
             "{md}"
         );
         // The ticks: 2 workers + server + broker + bench-runner = 5 × 10 ms over 392 ms × 2.
@@ -1236,8 +1251,9 @@ mod tests {
             md.contains("may be off by up to ±6 % from that alone"),
             "{md}"
         );
-        assert!(md.contains("| tokio | 3 | 150 | 533 |"), "{md}");
-        assert!(md.contains("in 1/1 fault runs (3 taken over)"), "{md}");
+        // A clean fault run: no table, its line and where the rest is.
+        assert!(!md.contains("| taken over |"), "{md}");
+        assert!(md.contains("in 1/1 fault runs (3 taken over). Each run's jobs taken over, time of the kill and span: `queue_summary.csv`"), "{md}");
         assert!(
             md.contains(
                 "Not ok in queue_summary.csv: actix: not applicable, no broker: redis-server not installed."
@@ -1245,7 +1261,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("with 2 worker processes; one is killed"),
+            md.contains("with 2 worker processes, one killed with SIGKILL"),
             "{md}"
         );
         assert!(md.contains("lease (1000 ms)"), "{md}");
@@ -1289,7 +1305,7 @@ mod tests {
         r.queue = Some(QueueResults { rows });
         let md = markdown(&r, &[], "charts");
         assert!(
-            md.contains("| smol | /queue (**failed**) | 2 × 2 threads | 80 | 79 |"),
+            md.contains("| smol | 210 (92 %) **failed**, 80 of 80 done | 200 (90 %) **failed**, 80 of 80 done | 204 (93 %) **failed**, 79 of 80 done | — | — | — |\n"),
             "{md}"
         );
         // Its 2-process run answered wrong: no verdict rests on it.
