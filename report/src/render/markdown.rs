@@ -336,10 +336,9 @@ fn per_pair(f: &Facts) -> String {
     let mut s = format!(
         "## Per pair
 
-A row per strategy, a column per runtime × workers, as in the stall table \
-         under [Findings](#findings); the terms under [How to read](#{READING}). Every figure of every \
-         pair, with more (T1, batch time, request p50, probe p99 in ms, lag p99, cores used, \
-         sample counts), is in `summary.csv`.\n\n\
+Every figure of every pair, with more (T1, batch time, request p50, probe p99 in ms, lag \
+         p99, cores used, sample counts), is in `summary.csv`; the terms under [How \
+         to read](#{READING}).\n\n\
          Work efficiency (1.0: the hardware limit) · request p99, ms (–: not applicable or not measured):\n\n"
     );
     let path = |st: Strategy| st.path().to_owned();
