@@ -111,7 +111,7 @@ impl<'a> Group<'a> {
         }
     }
 
-    /// `/health p99 2.54 ms – 8.09 ms (0.41× to 1.34× T1)`.
+    /// `probe p99 2.54 ms – 8.09 ms (0.41× to 1.34× T1)`.
     fn probe(&self) -> String {
         let Some(Extremes {
             probe_p99_ms: (p0, p1),
@@ -120,11 +120,7 @@ impl<'a> Group<'a> {
         else {
             return String::new();
         };
-        format!(
-            "the `/health` probe's p99 {} ({} one request's T1)",
-            ms_span(p0, p1),
-            span(s0, s1)
-        )
+        format!("probe p99 {} ({} T1)", ms_span(p0, p1), span(s0, s1))
     }
 
     fn attributed(&self, a: Attribution) -> usize {
@@ -175,11 +171,15 @@ fn conditions(f: &Facts) -> String {
     } else {
         format!("with the `{kernel}` kernel")
     };
+    let probe = m
+        .probe_interval_ms
+        .map(|i| format!(" every {}", ms(i)))
+        .unwrap_or_default();
     format!(
-        "Measured here {with}, n = {}{unit} per request{typical}, {} \
-         requests at once, {cores}. At another work \
-         size or core count the balance moves: measure yours with `--n`, or your own kernel \
-         with `--kernel`.",
+        "Measured here {with}, n = {}{unit} per request{typical}, {} requests at once, \
+         {cores}; probe p99: the 99th percentile of a `GET /health` sent{probe} during the \
+         batches. At another work size or core count the balance moves: measure yours with \
+         `--n`, or your own kernel with `--kernel`.",
         thousands(m.n),
         m.concurrency
     )
@@ -243,8 +243,9 @@ pub fn markdown(f: &Facts) -> String {
             left_out.join("; ")
         ));
     }
+    out.push(format!("{}\n", conditions(f)));
     out.push(bullets.join("\n"));
-    out.push(format!("\n{}\n", conditions(f)));
+    out.push(String::new());
     out.join("\n") + "\n"
 }
 
@@ -320,8 +321,8 @@ fn inline(f: &Facts) -> Option<Bullet> {
             format!("in {blocked} of them")
         };
         format!(
-            "; {which} its executor threads were on a CPU running the kernels (executor busy): nothing else \
-             on that executor thread runs, accepting connections included"
+            "; {which} its executor threads were busy running the kernels: nothing else on \
+             them runs, accepting connections included"
         )
     } else {
         String::new()
@@ -863,7 +864,17 @@ mod tests {
             md.contains("**Do not compute in the async handler.** Inline (`/cycle`) stalled the server in both pairs"),
             "{md}"
         );
-        assert!(md.contains("(executor busy)"), "{md}");
+        assert!(
+            md.contains("in every one its executor threads were busy running the kernels"),
+            "{md}"
+        );
+        // The conditions, with what probe p99 and T1 are, come before the bullets.
+        let conditions = md.find("Measured here").expect("conditions");
+        assert!(conditions < md.find("- **").expect("a bullet"), "{md}");
+        assert!(
+            md.contains("probe p99: the 99th percentile of a `GET /health`"),
+            "{md}"
+        );
         // /rayon: every probe within T1 and the lowest probe p99: the recommendation.
         assert!(
             md.contains("**Offload to a pool sized to the cores: `/rayon`.**"),
