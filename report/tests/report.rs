@@ -131,7 +131,7 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         md.contains("- [One batch per strategy (tokio + axum, 1 worker, the median round"),
         "{md}"
     );
-    // Every chart is in the report: the first two inline, the others linked.
+    // Every chart is in the report: the first two inline, the others linked by their titles.
     for c in ["batch_time.svg", "probe_latency.svg"] {
         assert!(md.contains(&format!("](charts/{c})\n\n")), "{c}: {md}");
     }
@@ -141,7 +141,7 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         "latency_cdf.svg",
         "drift.svg",
     ] {
-        assert!(md.contains(&format!("](charts/{c}): ")), "{c}: {md}");
+        assert!(md.contains(&format!("](charts/{c})\n")), "{c}: {md}");
     }
     // The drift chart: the machine's speed per pass, one dot per pass (2 in the fixture).
     let drift = fs::read_to_string(dir.join("charts/drift.svg")).expect("drift chart");

@@ -857,11 +857,19 @@ fn runtimes(f: &Facts) -> Vec<String> {
             };
             parts.push(format!("apart for {}{tail}", shown.join("; ")));
         }
+        // The strategies left are named only when they are the fewer.
         if !unclear.is_empty() {
-            parts.push(format!(
-                "neither alike nor apart beyond the rounds' noise for {}",
-                and_list(&unclear)
-            ));
+            let named = alike.len() + differ.len();
+            parts.push(if named == 0 {
+                "neither alike nor apart beyond the rounds' noise for any strategy".to_owned()
+            } else if unclear.len() > named {
+                "neither alike nor apart beyond the rounds' noise for the others".to_owned()
+            } else {
+                format!(
+                    "neither alike nor apart beyond the rounds' noise for {}",
+                    and_list(&unclear)
+                )
+            });
         }
         if !parts.is_empty() {
             let said = parts.join("; ");
@@ -1169,6 +1177,23 @@ mod tests {
             line,
             "  - 1 worker: alike for /bounded; apart for /rayon 1.32× (tokio 0.20 vs smol 0.15); \
              neither alike nor apart beyond the rounds' noise for /cycle and /thread."
+        );
+        // More left than named: "the others"; none named: "any strategy".
+        let mut three = r.clone();
+        three.summary.retain(|p| p.strategy != Strategy::Rayon);
+        three.rounds.retain(|p| p.strategy != Strategy::Rayon);
+        let md = markdown(&three);
+        assert_eq!(
+            self::line(&md, "  - 1 worker:"),
+            "  - 1 worker: alike for /bounded; neither alike nor apart beyond the rounds' noise \
+             for the others."
+        );
+        three.summary.retain(|p| p.strategy != Strategy::Bounded);
+        three.rounds.retain(|p| p.strategy != Strategy::Bounded);
+        let md = markdown(&three);
+        assert_eq!(
+            self::line(&md, "  - 1 worker:"),
+            "  - 1 worker: neither alike nor apart beyond the rounds' noise for any strategy."
         );
     }
 

@@ -95,7 +95,7 @@ pub fn report(f: &Facts, charts: &[Chart], sizes_charts: &[Chart], charts_dir: &
 const CHARTS_INLINE: usize = 2;
 
 /// The charts section: the first [`CHARTS_INLINE`] charts inline with their captions, the
-/// others linked with their caption's first sentence (each SVG carries its own reading guide).
+/// others linked by their titles (each SVG carries its own reading guide).
 fn charts_section(charts: &[Chart], charts_dir: &str) -> String {
     let mut s = String::from("## Charts\n\n");
     for c in charts.iter().take(CHARTS_INLINE) {
@@ -106,23 +106,13 @@ fn charts_section(charts: &[Chart], charts_dir: &str) -> String {
     }
     let rest = &charts[charts.len().min(CHARTS_INLINE)..];
     if !rest.is_empty() {
-        s.push_str("More charts:\n\n");
+        s.push_str("More charts (each SVG says how to read it):\n\n");
         for c in rest {
-            s.push_str(&format!(
-                "- [{}]({charts_dir}/{}): {}\n",
-                c.title,
-                c.file,
-                first_sentence(c.caption)
-            ));
+            s.push_str(&format!("- [{}]({charts_dir}/{})\n", c.title, c.file));
         }
         s.push('\n');
     }
     s
-}
-
-/// A caption's first sentence, its full stop included.
-fn first_sentence(caption: &str) -> &str {
-    caption.find(". ").map_or(caption, |at| &caption[..=at])
 }
 
 fn run_section(f: &Facts) -> String {

@@ -493,8 +493,8 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
         return md;
     }
     md.push_str(
-        " In the tables \"—\" is a figure not measured (not applicable, failed, or not in this \
-         run).\n\n### The broker hop, per runtime\n\n",
+        " In the tables \"—\": not measured (not applicable, failed, or not in this run).\n\n\
+         ### The broker hop, per runtime\n\n",
     );
     match &f.queue.hops {
         Some(hops) => md.push_str(&hop_table(m, hops)),
@@ -520,8 +520,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
          submitted at once, each awaited (`GET …?wait=true`), on `/jobs` in process, then on \
          `/queue` with each count of worker processes. A cell: results/s (completed ÷ span, \
          first submit → last result) and CPU busy (CPU time of the server, worker processes, \
-         redis-server{} ÷ (span × {} cores); ≥: part of it unknown, e.g. an external \
-         broker's).{}{}{}\n\n",
+         redis-server{} ÷ (span × {} cores){}).{}{}{}\n\n",
         first
             .and_then(|x| x.jobs)
             .map_or("(4 × C)".to_owned(), |j| j.to_string()),
@@ -534,6 +533,11 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
             ""
         },
         cores.n,
+        if measured.iter().any(|x| x.cpu_busy.is_some_and(|b| b.1)) {
+            "; ≥: part of it unknown, e.g. an external broker's"
+        } else {
+            ""
+        },
         over_passes(f.queue.passes),
         if scaled && all_completed(&f.queue) {
             " Every burst completed all its jobs."
@@ -616,8 +620,8 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
 fn over_passes(passes: usize) -> String {
     if passes > 1 {
         format!(
-            " Each figure is the median of a configuration's {passes} bursts, one per pass (a \
-             fresh server each, the passes shuffled); counts are summed."
+            " Each figure is the median of a configuration's {passes} bursts, one per pass \
+             (counts: their sum)."
         )
     } else {
         String::new()
@@ -648,10 +652,10 @@ pub fn charts(f: &QueueFacts) -> Vec<Chart> {
                 runtime"
             .into(),
         caption: if f.passes > 1 {
-            "Each bar is a configuration's median burst (over the passes): completed jobs per \
-             second of its span. Where the /queue bars stay level as worker processes are added, \
-             something other than the worker count limits the throughput (on one machine, \
-             usually the cores); the gap to /jobs is what the broker costs at this load."
+            "Results/s of each configuration's median burst, as in the table. Where the /queue \
+             bars stay level as worker processes are added, something other than the worker \
+             count limits the throughput (on one machine, usually the cores); the gap to /jobs \
+             is what the broker costs at this load."
         } else {
             "Each bar is one burst's completed jobs per second of its span. Where the /queue \
              bars stay level as worker processes are added, something other than the worker \
