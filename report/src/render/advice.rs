@@ -378,7 +378,7 @@ fn offload(f: &Facts) -> Option<Bullet> {
     )];
     // The other result-returning strategies that did as well (no more stalled pairs).
     for (s, other) in ranked.iter().skip(1) {
-        if other.count(Responsiveness::Stalled) > g.count(Responsiveness::Stalled) {
+        if !alternative(f, *s) {
             continue;
         }
         let when = match s {
@@ -544,6 +544,18 @@ fn memory(f: &Facts) -> String {
     )
 }
 
+/// Whether `s` is one of the offload bullet's alternatives (a result-returning pool after the
+/// best, with no more stalled pairs than it), its tally and code said there.
+fn alternative(f: &Facts, s: Strategy) -> bool {
+    let ranked = pools(f);
+    let Some((_, best)) = ranked.first() else {
+        return false;
+    };
+    ranked.iter().skip(1).any(|(x, g)| {
+        *x == s && g.count(Responsiveness::Stalled) <= best.count(Responsiveness::Stalled)
+    })
+}
+
 /// Fire-and-forget against the job API.
 fn background(f: &Facts) -> Option<String> {
     let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Background);
@@ -561,7 +573,9 @@ fn background(f: &Facts) -> Option<String> {
         })
         .unwrap_or_default();
     let jobs = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Jobs);
-    let instead = if jobs.len() > 0 {
+    let instead = if alternative(f, Strategy::Jobs) {
+        " Use `/jobs` (above) instead: it gives the result.".to_owned()
+    } else if jobs.len() > 0 {
         format!(
             " Use `/jobs` instead: it gives the result, and it {} ({}).",
             jobs.tally(),
@@ -882,6 +896,22 @@ mod tests {
         );
         assert!(md.contains("`common/src/cpu_pool.rs`"), "{md}");
         assert!(md.contains("its work time 0.79× `/thread`'s"), "{md}");
+        // /background: /jobs instead, its tally and code said once, under the offload.
+        let mut with_bg = run();
+        let more = results(&[Pair::new("tokio", 1, Strategy::Background, &[50.0, 52.0])
+            .probes(30.0, &[30.0, 31.0])
+            .done(&[60.0, 61.0])]);
+        with_bg.summary.extend(more.summary);
+        with_bg.rounds.extend(more.rounds);
+        let bg = markdown(&with_bg);
+        let line = bg
+            .lines()
+            .find(|l| l.starts_with("- **Do not fire and forget**"))
+            .expect("the /background bullet");
+        assert!(
+            line.ends_with(" Use `/jobs` (above) instead: it gives the result."),
+            "{bg}"
+        );
         // /jobs did as well (no stalled pair); /bounded was borderline, not stalled: listed too.
         assert!(md.contains("`/jobs` when the client can fetch"), "{md}");
         assert!(

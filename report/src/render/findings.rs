@@ -801,8 +801,7 @@ fn runtimes(f: &Facts) -> Vec<String> {
         return Vec::new();
     }
     let mut out = vec![format!(
-        "- **Runtimes** by work efficiency (the ideal batch time from the pair's own T1 ÷ its \
-         work time), the best ÷ the worst:"
+        "- **Runtimes** by work efficiency (each against its own T1), the best ÷ the worst:"
     )];
     let mut lines: Vec<(Vec<String>, String)> = Vec::new();
     for &w in &f.run.worker_counts {

@@ -549,9 +549,8 @@ fn reading_section(f: &Facts) -> String {
             .to_owned(),
         format!(
             "**efficiency**: the ideal batch time C × T1 / min(C, cores) with C = {} and {} \
-             cores ÷ the batch's (from its start until all C answers arrived; for /background, \
-             whose 202 answers measure no work, until the server recorded its last job's end), \
-             the mean over rounds: 1.0 is the hardware limit.",
+             cores ÷ the batch's (from its start until all C answers arrived; for /background \
+             until its last job's end), the mean over rounds: 1.0 is the hardware limit.",
             m.concurrency, m.cores
         ),
         format!(
