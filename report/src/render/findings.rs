@@ -286,20 +286,9 @@ fn blocking(f: &Facts) -> Vec<String> {
         } else {
             String::new()
         };
-        let worst = of
-            .iter()
-            .filter(|v| v.class == Responsiveness::Stalled)
-            .max_by(|a, b| a.stall.total_cmp(&b.stall))
-            .map(|v| {
-                format!(
-                    " (worst {} T1, {})",
-                    times(v.stall),
-                    pair_name(&f.run, &v.key)
-                )
-            })
-            .unwrap_or_default();
+        // Each pair's figure is in the table below: the worst is read there.
         parts.push(format!(
-            "{} in {stalled} of {} pairs{borderline}{worst}",
+            "{} in {stalled} of {} pairs{borderline}",
             execution_word(kind),
             of.len()
         ));
@@ -1094,10 +1083,7 @@ mod tests {
             stalled.contains("job API in 0 of 1 pairs, borderline in 1"),
             "{stalled}"
         );
-        assert!(
-            stalled.contains("inline in 1 of 1 pairs (worst 3.70× T1"),
-            "{stalled}"
-        );
+        assert!(stalled.contains("inline in 1 of 1 pairs; "), "{stalled}");
         assert!(
             stalled.contains("offloaded in 0 of 2 pairs, borderline in 1"),
             "{stalled}"
