@@ -564,7 +564,7 @@ fn reading_section(f: &Facts) -> String {
              probe of every round, timed from its *scheduled* send (or the previous probe's \
              answer, if later), so a stall counts in full; the load generator's own lateness is \
              not charged{}. A probe with no answer counts as the probe timeout{timeout} or more \
-             (**✗ k**: k probes got none).",
+             (✗ in the stall table).",
             harness_lateness(&f.pairs)
         ),
         format!(

@@ -102,9 +102,8 @@ fn hop_table(m: &Metadata, hops: &Hops) -> String {
         },
         m.concurrency,
         if lone.is_some() {
-            " Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests), \
-             one job alone; with C at once, a job also waits behind the others' broker round \
-             trips."
+            " Lone hop: `/queue`'s T1 minus `/jobs`', one job alone; with C at once, a job also \
+             waits behind the others' broker round trips."
         } else {
             ""
         }
@@ -902,9 +901,7 @@ mod tests {
             (Some(750.0), Some(500.0))
         );
         assert!(
-            md.contains(
-                "Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests)"
-            ),
+            md.contains("Lone hop: `/queue`'s T1 minus `/jobs`', one job alone;"),
             "{md}"
         );
 

@@ -35,8 +35,7 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
     let kernel = &f.kernel;
     md.push_str(&format!(
         "The sizes experiment (`sizes_summary.csv`): every pair visited once per pass, on a \
-         fresh server each visit, at each kernel size n = {} ({kernel}): T1 (the fastest lone \
-         request), then one round of C concurrent requests per visit with the /health probe \
+         fresh server each visit, at each kernel size n = {} ({kernel}): T1, then one round of C concurrent requests per visit with the /health probe \
          beside it. Work per request is n × the kernel's \
          cost per unit, measured on /cycle as the slope of T1 between the smallest and largest \
          n.\n\n",
