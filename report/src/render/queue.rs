@@ -514,12 +514,12 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
     let scaled = measured.iter().any(|x| x.run == QUEUE_RUN_SCALE);
     md.push_str(&format!(
-        "The queue experiment (`queue_summary.csv`: a row per burst, with its time to result, \
-         probe and lag p99), each target at its largest worker count: a burst of {} jobs{} \
-         submitted at once, each awaited (`GET …?wait=true`), on `/jobs` in process, then on \
-         `/queue` with each count of worker processes. A cell: results/s (completed ÷ span, \
-         first submit → last result) and CPU busy (CPU time of the server, worker processes, \
-         redis-server{} ÷ (span × {} cores){}).{}{}{}\n\n",
+        "The queue experiment (`queue_summary.csv`, a row per burst with its time to result, \
+         probe and lag p99), each target at its largest worker count: bursts of {} jobs{} \
+         submitted at once and each awaited, on `/jobs` in process and on `/queue` with each \
+         count of worker processes. A cell: results/s (completed ÷ span, first submit → last \
+         result) and CPU busy (CPU time of the server, worker processes, redis-server{} ÷ (span \
+         × {} cores){}).{}{}{}\n\n",
         first
             .and_then(|x| x.jobs)
             .map_or("(4 × C)".to_owned(), |j| j.to_string()),
@@ -527,7 +527,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
             .and_then(|x| x.n)
             .map_or(String::new(), |n| format!(" of n = {}", thousands(n))),
         if cores.with_client {
-            " and bench-runner (it shares the cores)"
+            " and bench-runner"
         } else {
             ""
         },
@@ -544,8 +544,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
             ""
         },
         scale_resolution(measured.iter().copied()).map_or(String::new(), |res| format!(
-            " CPU times come in {CPU_TICK_MS} ms clock ticks per process: CPU busy may be off \
-             by up to ±{:.0} % from that alone.",
+            " CPU busy may be off by up to ±{:.0} % from the {CPU_TICK_MS} ms clock ticks alone.",
             res * 100.0
         ))
     ));
@@ -618,10 +617,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
 /// with one pass, where a row is the burst).
 fn over_passes(passes: usize) -> String {
     if passes > 1 {
-        format!(
-            " Each figure is the median of a configuration's {passes} bursts, one per pass \
-             (counts: their sum)."
-        )
+        format!(" Each figure: the median of a configuration's {passes} bursts, one per pass.")
     } else {
         String::new()
     }
@@ -1238,7 +1234,10 @@ mod tests {
             md.starts_with("## The task queue: /queue on Redis\n"),
             "{md}"
         );
-        assert!(md.contains("a burst of 80 jobs of n = 10,000,000"), "{md}");
+        assert!(
+            md.contains("bursts of 80 jobs of n = 10,000,000 submitted at once"),
+            "{md}"
+        );
         assert!(
             md.contains("| target | /jobs in process | /queue, 1 process | /queue, 2 processes |"),
             "{md}"
@@ -1249,7 +1248,7 @@ mod tests {
         );
         // The ticks: 2 workers + server + broker + bench-runner = 5 × 10 ms over 392 ms × 2.
         assert!(
-            md.contains("may be off by up to ±6 % from that alone"),
+            md.contains("CPU busy may be off by up to ±6 % from the 10 ms clock ticks alone."),
             "{md}"
         );
         // A clean fault run: no table, its line and where the rest is.
