@@ -207,10 +207,9 @@ pub fn charts(r: &[PairSteps], found: &[PairFinding]) -> Vec<Chart> {
         Chart {
             file: "rate_latency.svg",
             title: "Latency (p50, p99) vs offered load, a row per strategy".into(),
-            caption: "Solid: p99, dashed: p50 of the verified answers, one log scale for all \
-                panels. A line that shoots up past load 1 queues; a bounded strategy that \
-                sheds stays flat (its 503s are in the table and the goodput chart). Red \
-                triangle: the knee. Hollow markers: steps left out, the generator was behind.",
+            caption: "Of the verified answers, one log scale for all panels. A line that shoots up \
+                past load 1 queues; a bounded strategy that sheds stays flat (its 503s are in \
+                the table and the goodput chart).",
             svg: latency_chart(r, found),
         },
         Chart {
