@@ -647,10 +647,9 @@ pub fn charts(f: &QueueFacts) -> Vec<Chart> {
                 runtime"
             .into(),
         caption: if f.passes > 1 {
-            "Results/s of each configuration's median burst, as in the table. Where the /queue \
-             bars stay level as worker processes are added, something other than the worker \
-             count limits the throughput (on one machine, usually the cores); the gap to /jobs \
-             is what the broker costs at this load."
+            "Where the /queue bars stay level as worker processes are added, something other \
+             than the worker count limits the throughput (on one machine, usually the cores); \
+             the gap to /jobs is what the broker costs at this load."
         } else {
             "Each bar is one burst's completed jobs per second of its span. Where the /queue \
              bars stay level as worker processes are added, something other than the worker \
