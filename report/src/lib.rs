@@ -60,7 +60,7 @@
 //!     batch time, request and probe p99), each figure its range over the settings.
 //!   - [`render::queue`]: "The task queue: /queue on Redis" (when the run measured `/queue`),
 //!     rendered from [`analysis::queue`]' facts: the broker hop per runtime (`/queue`'s time to
-//!     result minus `/jobs`', from the sizes and batch experiments, paired by pass and read at
+//!     result minus `/jobs`', from the sizes experiment at n = 0, paired by pass and read at
 //!     the median), the scale-out with 1, 2…
 //!     worker processes and its verdict and chart, and the fault run (a worker killed
 //!     mid-burst: every job accounted for).

@@ -131,7 +131,7 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         md.contains("- [One batch per strategy (tokio + axum, 1 worker, the median round"),
         "{md}"
     );
-    // Every chart is in the report: the first two inline, the others linked.
+    // Every chart is in the report: the first two inline, the others linked by their titles.
     for c in ["batch_time.svg", "probe_latency.svg"] {
         assert!(md.contains(&format!("](charts/{c})\n\n")), "{c}: {md}");
     }
@@ -141,7 +141,7 @@ fn every_chart_is_written_and_is_well_formed_svg() {
         "latency_cdf.svg",
         "drift.svg",
     ] {
-        assert!(md.contains(&format!("](charts/{c}): ")), "{c}: {md}");
+        assert!(md.contains(&format!("](charts/{c})\n")), "{c}: {md}");
     }
     // The drift chart: the machine's speed per pass, one dot per pass (2 in the fixture).
     let drift = fs::read_to_string(dir.join("charts/drift.svg")).expect("drift chart");
@@ -256,7 +256,7 @@ fn the_per_pair_grid_has_a_cell_per_pair() {
     }
     // The figures left out of the report are said to be in summary.csv.
     assert!(
-        md.contains("Every figure of every pair, with more (T1, batch time, request p50, probe p99 in ms, lag p99, cores used, sample counts), is in `summary.csv`."),
+        md.contains("Every figure of every pair, with more (T1, batch time, request p50, probe p99 in ms, lag p99, cores used, sample counts), is in `summary.csv`;"),
         "{md}"
     );
 }
@@ -288,8 +288,15 @@ fn a_failed_pair_is_marked_in_the_table_and_left_out_of_the_charts() {
         "99 pairs less 7 not applicable: {}",
         rep.markdown
     );
+    // The pairs the runtime cannot run are the stall table's dashes, its legend says why.
     assert!(
-        rep.markdown.contains("- **Not applicable**"),
+        rep.markdown
+            .contains("–: failed, no probe due, or not applicable: the runtime cannot run the strategy, it answers `501`"),
+        "{}",
+        rep.markdown
+    );
+    assert!(
+        !rep.markdown.contains("- **Not applicable**"),
         "{}",
         rep.markdown
     );
@@ -373,10 +380,7 @@ fn findings_are_computed_from_the_data() {
         count(Responsiveness::Borderline),
     );
     assert_eq!((stalled, borderline, inline.len()), (18, 0, 18));
-    assert!(
-        md.contains("Stalled: inline in 18 of 18 pairs (worst"),
-        "{md}"
-    );
+    assert!(md.contains("Stalled: inline in 18 of 18 pairs; "), "{md}");
     // No ratio of /generator to /cycle: they run the same machine code.
     assert!(md.contains("Iterator vs loop: not compared"), "{md}");
     assert!(!md.contains("T1 of /generator"), "{md}");
@@ -845,6 +849,11 @@ fn queue_files_are_read_only_when_the_run_lists_the_queue_experiment() {
     );
     assert!(
         md[at..].contains("**JOBS LOST OR WRONG with a worker killed** in 1 of 1 fault runs: tokio: of 16 accepted jobs, 1 lost and 15 completed"),
+        "{md}"
+    );
+    // A run that lost a job shows every count.
+    assert!(
+        md[at..].contains("| tokio | 16 | 16 | 15 | 0 | 1 | 2 | 120 |"),
         "{md}"
     );
 

@@ -1,5 +1,5 @@
 //! The task queue, computed: the broker hop per setting (`/queue`'s time to result minus
-//! `/jobs`', from the sizes and the batch experiments, paired by pass and read at the median:
+//! `/jobs`', from the sizes experiment at its smallest n, paired by pass and read at the median:
 //! [`Hop::by_pass`]), and from queue_summary.csv each
 //! configuration's figures over its passes ([`configurations`]), each target's scale-out
 //! verdict (paired by pass) and the fault runs' tally. [`crate::render::queue`] defines them in its
@@ -40,7 +40,7 @@ pub struct Hop {
     /// `/queue`'s.
     pub queue: TimeToResult,
     /// `/queue`'s T1 minus `/jobs`' (the fastest lone request of each), µs: the hop of one job
-    /// alone; sizes experiment only.
+    /// alone.
     pub lone_us: Option<f64>,
     /// The hop in each pass where both strategies have a round of the setting, in pass order,
     /// µs: `/queue`'s round median minus `/jobs`' round median in the same pass (the same
@@ -75,13 +75,14 @@ fn paired(jobs: &[(u32, f64)], queue: &[(u32, f64)]) -> Vec<f64> {
     out.into_iter().map(|x| x.1).collect()
 }
 
-/// Where a hop table's figures come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HopSource {
-    /// sizes_summary.csv at this n (the sweep's smallest).
-    Sizes(u64),
-    /// summary.csv, at the batch's n.
-    Batch(u64),
+/// The broker hop of every setting of the sizes experiment with a `/queue` row, at the
+/// sweep's smallest n (n = 0 by default: no work, so the difference is the hop alone).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hops {
+    /// The n the hops were read at.
+    pub n: u64,
+    /// A hop per setting, in file order.
+    pub settings: Vec<Hop>,
 }
 
 /// Settings in file order, each once: `(target, workers, label)`.
@@ -106,7 +107,7 @@ fn short(target: &str, workers: Option<u32>) -> String {
 
 /// The hop in every setting of the sizes experiment with a `/queue` row, at the sweep's
 /// smallest n; `None` when the sweep has no `/queue` row.
-pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
+pub fn sizes_hops(r: &Results) -> Option<Hops> {
     let n0 = r.sizes.iter().map(|s| s.n).min()?;
     let with_queue = r
         .sizes
@@ -168,47 +169,10 @@ pub fn sizes_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
             ),
         })
         .collect();
-    Some((HopSource::Sizes(n0), hops))
-}
-
-/// The hop in every setting of the batch experiment with a `/queue` row; `None` when
-/// summary.csv has none.
-pub fn batch_hops(r: &Results) -> Option<(HopSource, Vec<Hop>)> {
-    let with_queue = r.summary.iter().filter(|s| s.strategy == Strategy::Queue);
-    let settings = settings_of(with_queue.map(|s| (s.target.as_str(), s.workers, s.label())));
-    if settings.is_empty() {
-        return None;
-    }
-    let of = |t: &str, w: Option<u32>, st: Strategy| -> TimeToResult {
-        r.ok_pair(t, w, st)
-            .map(|s: &SummaryRow| (s.latency_us_p50, s.latency_us_p99))
-    };
-    // Each round's median with its pass (rounds.csv's), for a pair measured successfully.
-    let rounds = |t: &str, w: Option<u32>, st: Strategy| -> Vec<(u32, f64)> {
-        let Some(s) = r.ok_pair(t, w, st) else {
-            return vec![];
-        };
-        r.rounds_of(&s.key())
-            .into_iter()
-            .filter_map(|x| Some((x.pass?, x.latency_us_p50?)))
-            .collect()
-    };
-    let hops = settings
-        .into_iter()
-        .map(|(t, w, label)| Hop {
-            setting: short(&t, w),
-            label,
-            rayon: of(&t, w, Strategy::Rayon),
-            jobs: of(&t, w, Strategy::Jobs),
-            queue: of(&t, w, Strategy::Queue),
-            lone_us: None,
-            by_pass: paired(
-                &rounds(&t, w, Strategy::Jobs),
-                &rounds(&t, w, Strategy::Queue),
-            ),
-        })
-        .collect();
-    Some((HopSource::Batch(r.metadata.n), hops))
+    Some(Hops {
+        n: n0,
+        settings: hops,
+    })
 }
 
 /// The smallest and largest of some figures: `(lo, hi)`.
@@ -719,9 +683,9 @@ pub struct QueueFacts {
     pub present: bool,
     /// Why no `/queue` figure exists ([`never_measured`]); `None` when some was measured.
     pub never_measured: Option<String>,
-    /// The broker hop tables: the sizes experiment's first, then the batch experiment's, each
-    /// where it measured `/queue`.
-    pub hops: Vec<(HopSource, Vec<Hop>)>,
+    /// The broker hops, from the sizes experiment when it measured `/queue`. The batch's
+    /// `/queue` − `/jobs` is not one: at its n each time to result is mostly the cores' wait.
+    pub hops: Option<Hops>,
     /// The cores the bursts had.
     pub cores: Cores,
     /// Each configuration with its figures over its passes ([`configurations`]); `None` when
@@ -758,10 +722,7 @@ impl QueueFacts {
         QueueFacts {
             present: present(r),
             never_measured: never_measured(r),
-            hops: [sizes_hops(r), batch_hops(r)]
-                .into_iter()
-                .flatten()
-                .collect(),
+            hops: sizes_hops(r),
             cores,
             passes: r.queue.as_ref().map_or(1, passes),
             targets: configs.as_ref().map(targets).unwrap_or_default(),

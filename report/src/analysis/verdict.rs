@@ -74,16 +74,6 @@ pub struct Verdict {
 /// Whose stall a probe saw: results-format's values, as bench-runner decided them.
 pub use results_format::Attribution;
 
-/// How the report names `a`: `executor busy`, `waiting for a CPU`, `elsewhere`.
-pub fn describe(a: Attribution) -> &'static str {
-    match a {
-        Attribution::ExecutorBusy => "executor busy",
-        Attribution::WaitingForCpu => "waiting for a CPU",
-        Attribution::Elsewhere => "elsewhere (on the probe's own path)",
-        Attribution::None => "no stall",
-    }
-}
-
 /// The stall table's mark of `a`.
 pub(crate) fn mark(a: Attribution) -> &'static str {
     match a {

@@ -191,8 +191,6 @@ pub struct Versus {
 pub struct BackgroundDone {
     /// Ms after its batch started (mean over rounds): the smallest and largest over its pairs.
     pub done_ms: (f64, f64),
-    /// That ÷ the pair's ideal batch time: the smallest and largest; `None` without an ideal.
-    pub vs_ideal: Option<(f64, f64)>,
 }
 
 impl Versus {
@@ -236,7 +234,6 @@ impl Facts {
     /// `/background`'s work: when it was done; `None` without a figure.
     pub fn background_done(&self) -> Option<BackgroundDone> {
         let mut done = Vec::new();
-        let mut vs_ideal = Vec::new();
         for (t, _) in &self.run.targets {
             for &w in &self.run.worker_counts {
                 let Some(p) = self.ok_pair(t, w, Strategy::Background) else {
@@ -244,13 +241,11 @@ impl Facts {
                 };
                 if let Some(d) = p.background_done_ms_mean {
                     done.push(d);
-                    vs_ideal.extend(p.ideal_batch_ms.filter(|i| *i > 0.0).map(|i| d / i));
                 }
             }
         }
         Some(BackgroundDone {
             done_ms: stats::bounds(done)?,
-            vs_ideal: stats::bounds(vs_ideal),
         })
     }
 }

@@ -1131,6 +1131,57 @@ pub(crate) mod fake {
         xs.iter().copied().reduce(f64::max)
     }
 
+    /// A sizes_summary.csv row of `target` ×2, 5 rounds: T1 and p50 `p50` µs, p99 `p99`.
+    pub(crate) fn sizes_row(
+        target: &str,
+        strategy: Strategy,
+        n: u64,
+        p50: f64,
+        p99: f64,
+    ) -> SizesRow {
+        SizesRow {
+            target: target.into(),
+            runtime: target.into(),
+            framework: "fw".into(),
+            workers: Some(2),
+            strategy,
+            kernel: "sum-squares".into(),
+            n,
+            concurrency: 20,
+            rounds: 5,
+            result: results_format::RESULT_OK.into(),
+            t1_us: Some(p50),
+            latency_us_p50: Some(p50),
+            latency_us_p99: Some(p99),
+            probe_latency_us_p99: Some(500.0),
+            probes: 50,
+            probe_errors: 0,
+        }
+    }
+
+    /// The requests of one round of the sizes experiment: `latencies` µs, answered.
+    pub(crate) fn sizes_raw(
+        target: &str,
+        strategy: Strategy,
+        n: u64,
+        round: u32,
+        latencies: &[u64],
+    ) -> Vec<SizesRawRow> {
+        latencies
+            .iter()
+            .map(|&us| SizesRawRow {
+                target: target.into(),
+                workers: Some(2),
+                strategy,
+                n,
+                phase: "batch".into(),
+                round,
+                latency_us: us,
+                status: Some(200),
+            })
+            .collect()
+    }
+
     /// Results holding `pairs`: 2 cores, C = 4, 20 probes per round, probe timeout 2 s.
     pub(crate) fn results(pairs: &[Pair]) -> Results {
         let rounds = pairs.iter().map(|p| p.batch_ms.len()).max().unwrap_or(0);

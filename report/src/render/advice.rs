@@ -13,7 +13,7 @@ use common::strategy::Execution;
 use crate::analysis::claims::{self, Claim};
 use crate::analysis::noise::Spread;
 use crate::analysis::pairs::memory_apart;
-use crate::analysis::queue::{HopSource, hop_summary, lone_bounds};
+use crate::analysis::queue::{hop_summary, lone_bounds};
 use crate::analysis::run::Run;
 use crate::analysis::verdict::Extremes;
 use crate::analysis::{Attribution, Facts, Responsiveness, Tally, Verdict};
@@ -111,7 +111,7 @@ impl<'a> Group<'a> {
         }
     }
 
-    /// `/health p99 2.54 ms – 8.09 ms (0.41× to 1.34× T1)`.
+    /// `probe p99 2.54 ms – 8.09 ms (0.41× to 1.34× T1)`.
     fn probe(&self) -> String {
         let Some(Extremes {
             probe_p99_ms: (p0, p1),
@@ -120,11 +120,7 @@ impl<'a> Group<'a> {
         else {
             return String::new();
         };
-        format!(
-            "the `/health` probe's p99 {} ({} one request's T1)",
-            ms_span(p0, p1),
-            span(s0, s1)
-        )
+        format!("probe p99 {} ({} T1)", ms_span(p0, p1), span(s0, s1))
     }
 
     fn attributed(&self, a: Attribution) -> usize {
@@ -175,11 +171,15 @@ fn conditions(f: &Facts) -> String {
     } else {
         format!("with the `{kernel}` kernel")
     };
+    let probe = m
+        .probe_interval_ms
+        .map(|i| format!(" every {}", ms(i)))
+        .unwrap_or_default();
     format!(
-        "Measured here {with}, n = {}{unit} per request{typical}, {} \
-         requests at once, {cores}. At another work \
-         size or core count the balance moves: measure yours with `--n`, or your own kernel \
-         with `--kernel`.",
+        "Measured here {with}, n = {}{unit} per request{typical}, {} requests at once, \
+         {cores}; probe p99: the 99th percentile of a `GET /health` sent{probe} during the \
+         batches. At another work size or core count the balance moves: measure yours with \
+         `--n`, or your own kernel with `--kernel`.",
         thousands(m.n),
         m.concurrency
     )
@@ -243,8 +243,9 @@ pub fn markdown(f: &Facts) -> String {
             left_out.join("; ")
         ));
     }
+    out.push(format!("{}\n", conditions(f)));
     out.push(bullets.join("\n"));
-    out.push(format!("\n{}\n", conditions(f)));
+    out.push(String::new());
     out.join("\n") + "\n"
 }
 
@@ -320,8 +321,8 @@ fn inline(f: &Facts) -> Option<Bullet> {
             format!("in {blocked} of them")
         };
         format!(
-            "; {which} its executor threads were on a CPU running the kernels (executor busy): nothing else \
-             on that executor thread runs, accepting connections included"
+            "; {which} its executor threads were busy running the kernels: nothing else on \
+             them runs, accepting connections included"
         )
     } else {
         String::new()
@@ -377,7 +378,7 @@ fn offload(f: &Facts) -> Option<Bullet> {
     )];
     // The other result-returning strategies that did as well (no more stalled pairs).
     for (s, other) in ranked.iter().skip(1) {
-        if other.count(Responsiveness::Stalled) > g.count(Responsiveness::Stalled) {
+        if !alternative(f, *s) {
             continue;
         }
         let when = match s {
@@ -438,38 +439,24 @@ fn queue(f: &Facts) -> Option<String> {
     if g.len() > 0 {
         said.push(format!("In the batch it {}: {}.", g.tally(), g.probe()));
     }
-    let mut hops = Vec::new();
-    for (source, of) in &f.queue.hops {
-        if let Some(x) = hop_summary(of) {
-            let at = match *source {
-                HopSource::Sizes(n) => {
-                    format!("at n = {} (sizes experiment)", thousands(n))
-                }
-                HopSource::Batch(n) => {
-                    format!("at n = {} (batch)", thousands(n))
-                }
-            };
-            let lone = lone_bounds(of).map_or(String::new(), |span| {
-                format!(
-                    "one job alone {}, with C = {} at once ",
-                    us_span(span),
-                    f.run.metadata.concurrency
-                )
-            });
-            hops.push(format!(
-                "{lone}{} (single passes {}, {} passes over {} settings) {at}",
-                us_span((x.median_us, x.median_us)),
-                us_span(x.range_us),
-                x.passes,
-                x.settings
-            ));
-        }
-    }
-    if !hops.is_empty() {
+    if let Some(hops) = &f.queue.hops
+        && let Some(x) = hop_summary(&hops.settings)
+    {
+        let lone = lone_bounds(&hops.settings).map_or(String::new(), |span| {
+            format!(
+                "one job alone {}, C = {} at once ",
+                us_span(span),
+                f.run.metadata.concurrency
+            )
+        });
         said.push(format!(
-            "The broker hop over `/jobs`' time to result, read at the median and paired by pass \
-             (`/queue`'s round median minus `/jobs`' in the same pass), across the runtimes: {}.",
-            hops.join("; ")
+            "Its broker hop over `/jobs` (sizes experiment, n = {}, median time to result paired \
+             by pass): {lone}{} (single passes {}, {} passes over {} settings).",
+            thousands(hops.n),
+            us_span((x.median_us, x.median_us)),
+            us_span(x.range_us),
+            x.passes,
+            x.settings
         ));
     }
     if let Some(tally) = f.queue.fault.as_ref().filter(|t| t.runs > 0) {
@@ -557,6 +544,18 @@ fn memory(f: &Facts) -> String {
     )
 }
 
+/// Whether `s` is one of the offload bullet's alternatives (a result-returning pool after the
+/// best, with no more stalled pairs than it), its tally and code said there.
+fn alternative(f: &Facts, s: Strategy) -> bool {
+    let ranked = pools(f);
+    let Some((_, best)) = ranked.first() else {
+        return false;
+    };
+    ranked.iter().skip(1).any(|(x, g)| {
+        *x == s && g.count(Responsiveness::Stalled) <= best.count(Responsiveness::Stalled)
+    })
+}
+
 /// Fire-and-forget against the job API.
 fn background(f: &Facts) -> Option<String> {
     let g = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Background);
@@ -574,7 +573,9 @@ fn background(f: &Facts) -> Option<String> {
         })
         .unwrap_or_default();
     let jobs = Group::of(&f.verdicts, |v| v.key.strategy == Strategy::Jobs);
-    let instead = if jobs.len() > 0 {
+    let instead = if alternative(f, Strategy::Jobs) {
+        " Use `/jobs` (above) instead: it gives the result.".to_owned()
+    } else if jobs.len() > 0 {
         format!(
             " Use `/jobs` instead: it gives the result, and it {} ({}).",
             jobs.tally(),
@@ -877,7 +878,17 @@ mod tests {
             md.contains("**Do not compute in the async handler.** Inline (`/cycle`) stalled the server in both pairs"),
             "{md}"
         );
-        assert!(md.contains("(executor busy)"), "{md}");
+        assert!(
+            md.contains("in every one its executor threads were busy running the kernels"),
+            "{md}"
+        );
+        // The conditions, with what probe p99 and T1 are, come before the bullets.
+        let conditions = md.find("Measured here").expect("conditions");
+        assert!(conditions < md.find("- **").expect("a bullet"), "{md}");
+        assert!(
+            md.contains("probe p99: the 99th percentile of a `GET /health`"),
+            "{md}"
+        );
         // /rayon: every probe within T1 and the lowest probe p99: the recommendation.
         assert!(
             md.contains("**Offload to a pool sized to the cores: `/rayon`.**"),
@@ -885,6 +896,22 @@ mod tests {
         );
         assert!(md.contains("`common/src/cpu_pool.rs`"), "{md}");
         assert!(md.contains("its work time 0.79× `/thread`'s"), "{md}");
+        // /background: /jobs instead, its tally and code said once, under the offload.
+        let mut with_bg = run();
+        let more = results(&[Pair::new("tokio", 1, Strategy::Background, &[50.0, 52.0])
+            .probes(30.0, &[30.0, 31.0])
+            .done(&[60.0, 61.0])]);
+        with_bg.summary.extend(more.summary);
+        with_bg.rounds.extend(more.rounds);
+        let bg = markdown(&with_bg);
+        let line = bg
+            .lines()
+            .find(|l| l.starts_with("- **Do not fire and forget**"))
+            .expect("the /background bullet");
+        assert!(
+            line.ends_with(" Use `/jobs` (above) instead: it gives the result."),
+            "{bg}"
+        );
         // /jobs did as well (no stalled pair); /bounded was borderline, not stalled: listed too.
         assert!(md.contains("`/jobs` when the client can fetch"), "{md}");
         assert!(
@@ -964,15 +991,22 @@ mod tests {
             pairs.push(Pair::new(t, 1, Strategy::Queue, &[45.0, 46.0]).probes(0.2, &[0.2, 0.3]));
         }
         let mut r = results(&pairs);
-        // Each round's median: /jobs 5000 µs (the fake's); /queue 600 µs more on tokio, 900
-        // more on smol, in both passes.
-        for x in r
-            .rounds
-            .iter_mut()
-            .filter(|x| x.strategy == Strategy::Queue)
-        {
-            let d50 = if x.target == "tokio" { 600.0 } else { 900.0 };
-            x.latency_us_p50 = Some(5000.0 + d50);
+        // The hop, from the sizes experiment at n = 0: /jobs' round medians 400 µs, /queue's
+        // 600 µs more on tokio and 900 more on smol, in both passes; T1 (the rows' p50) 500 µs
+        // more on tokio, 750 on smol.
+        use crate::data::fake::{sizes_raw, sizes_row};
+        for (t, d) in [("tokio", 600u64), ("smol", 900)] {
+            let mut jobs = sizes_row(t, Strategy::Jobs, 0, 400.0, 900.0);
+            let mut queue = sizes_row(t, Strategy::Queue, 0, 400.0 + d as f64 * 5.0 / 6.0, 9e3);
+            jobs.rounds = 2;
+            queue.rounds = 2;
+            r.sizes.extend([jobs, queue]);
+            for k in 1..=2 {
+                r.sizes_raw
+                    .extend(sizes_raw(t, Strategy::Jobs, 0, k, &[400]));
+                r.sizes_raw
+                    .extend(sizes_raw(t, Strategy::Queue, 0, k, &[400 + d]));
+            }
         }
         let md = markdown(&r);
         assert!(
@@ -985,7 +1019,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("The broker hop over `/jobs`' time to result, read at the median and paired by pass (`/queue`'s round median minus `/jobs`' in the same pass), across the runtimes: +900 µs (single passes +600 to +900 µs, 4 passes over 2 settings) at n = 1,000 (batch)."),
+            md.contains("Its broker hop over `/jobs` (sizes experiment, n = 0, median time to result paired by pass): one job alone +500 to +750 µs, C = 4 at once +900 µs (single passes +600 to +900 µs, 4 passes over 2 settings)."),
             "{md}"
         );
         assert!(md.contains("`queue-worker/src/lib.rs`"), "{md}");

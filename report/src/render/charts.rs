@@ -44,19 +44,16 @@ pub fn all(f: &Facts) -> Vec<Chart> {
     vec![
         Chart {
             file: "batch_time.svg",
-            caption: "The black tick on each bar is the ideal batch time, C × T1 / min(C, cores): \
-                the further a bar rises above its tick, the more time the batch lost. The \
-                /background bar is the time until its last job was done (its 202 answers \
-                measure no work and are not shown). Where two whiskers overlap, the rounds do \
-                not tell the bars apart.",
+            caption: "The further a bar rises above its tick (the ideal batch time), the more \
+                time the batch lost; where two whiskers overlap, the rounds do not tell the bars \
+                apart.",
             title: "Work time per strategy and runtime, 1 worker vs all cores".into(),
             svg: batch_time(f),
         },
         Chart {
             file: "probe_latency.svg",
             caption: "A strategy that blocks the executor pushes the probe up towards the batch \
-                time; one that keeps it free leaves the probe near the bottom. Compare the worker \
-                counts side by side. A red ✗ marks a pair where some probe got no answer.",
+                time; one that keeps it free leaves the probe near the bottom.",
             title: "/health probe latency (p50 to p99, log scale) during each batch".into(),
             svg: probe_latency(f),
         },

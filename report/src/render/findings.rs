@@ -21,11 +21,9 @@ use crate::analysis::claims::Claim;
 use crate::analysis::noise::{self, Change, Spread};
 use crate::analysis::pairs::{Pair, rounds_bounds};
 use crate::analysis::run::Run;
-use crate::analysis::verdict::{Extremes, describe, mark};
+use crate::analysis::verdict::{Extremes, mark};
 use crate::analysis::work::Versus;
-use crate::analysis::{
-    ALIKE, Attribution, Facts, Responsiveness, Speedup, Speedups, Tally, Verdict,
-};
+use crate::analysis::{ALIKE, Facts, Responsiveness, Speedup, Speedups, Tally, Verdict};
 use crate::render::format::{
     and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times,
 };
@@ -63,7 +61,6 @@ pub fn markdown(f: &Facts) -> String {
     out.extend(runtimes(f));
     out.extend(kernel(f));
     out.extend(experts(f));
-    out.extend(background(f));
     let mut text = out.join("\n");
     text.push_str("\n\n");
     text.push_str(&stall_table(f));
@@ -94,23 +91,8 @@ fn attribution(f: &Facts) -> Vec<String> {
                 .to_owned(),
         ];
     }
-    let mut parts = Vec::new();
-    for a in [
-        Attribution::ExecutorBusy,
-        Attribution::WaitingForCpu,
-        Attribution::Elsewhere,
-    ] {
-        let n = measured.iter().filter(|v| v.attribution == Some(a)).count();
-        if n > 0 {
-            parts.push(format!("**{}** {} in {n}", mark(a), describe(a)));
-        }
-    }
-    vec![format!(
-        "- **Whose stall** (the letters in the table below; how it is told: [How to \
-         read](#{READING})), of {} stalled or borderline pairs: {}.",
-        measured.len(),
-        parts.join(", ")
-    )]
+    // Measured: the letters are in the stall table, each counted there.
+    vec![]
 }
 
 /// What the attributions rest on, as metadata.json's `cpu_clock` says: the reading notes'
@@ -162,14 +144,9 @@ fn not_applicable(f: &Facts) -> Option<String> {
             list.push(name);
         }
     }
+    // The runtime's own (`501`, checked by the conformance suite) are the stall table's "–",
+    // its legend says so; a kernel without room for fresh keys is said here.
     let mut lines = Vec::new();
-    if !runtime.is_empty() {
-        lines.push(format!(
-            "- **Not applicable** (the runtime cannot run the strategy; the server answers `501`, \
-             checked by the conformance suite, so nothing was measured): {}.",
-            runtime.join(", ")
-        ));
-    }
     if !keys.is_empty() {
         lines.push(format!(
             "- **Not applicable** (the kernel's `n` leaves no room under its `--max-n` for the \
@@ -220,7 +197,7 @@ pub(crate) fn method(f: &Facts) -> Option<String> {
     Some(format!(
         "- **Noise.** With {r_text}, a difference between two pairs is called only when \
          their rounds' ranges do not overlap (disjoint ranges are the most extreme outcome of \
-         a rank-sum test: p = {} at {fewest} rounds each{}); *alike* only when even the \
+         a rank-sum test: p = {} at {fewest} rounds each{}), *apart*; *alike* only when even the \
          extreme rounds are within {}; and a result whose pooled figure and rounds fall on \
          both sides of a threshold is *borderline*.",
         sig3(noise::rank_sum_p(fewest, fewest)),
@@ -309,27 +286,16 @@ fn blocking(f: &Facts) -> Vec<String> {
         } else {
             String::new()
         };
-        let worst = of
-            .iter()
-            .filter(|v| v.class == Responsiveness::Stalled)
-            .max_by(|a, b| a.stall.total_cmp(&b.stall))
-            .map(|v| {
-                format!(
-                    " (worst {} T1, {})",
-                    times(v.stall),
-                    pair_name(&f.run, &v.key)
-                )
-            })
-            .unwrap_or_default();
+        // Each pair's figure is in the table below: the worst is read there.
         parts.push(format!(
-            "{} in {stalled} of {} pairs{borderline}{worst}",
+            "{} in {stalled} of {} pairs{borderline}",
             execution_word(kind),
             of.len()
         ));
     }
     let mut out = vec![format!(
-        "- **Which strategies stop the server answering** (the table below; *stalled*: the \
-         probe's p99 reached T1, [How to read](#{READING})). Stalled: {}.",
+        "- **Which strategies stop the server answering** (the table below; the terms: [How to \
+         read](#{READING})). Stalled: {}.",
         parts.join("; ")
     )];
     let listed = |pred: &dyn Fn(&Verdict) -> bool| -> Vec<String> {
@@ -524,9 +490,9 @@ fn stall_table(f: &Facts) -> String {
     let mut s = String::from(
         "Probe p99 ÷ T1 over every probe of every round (**bold**: stalled; *italics*: \
          borderline; plain: responsive; †: one half of the passes did not repeat the verdict; \
-         ✗ k: k probes got no answer; (max): the p99 is the largest probe; –: failed or no \
-         probe due). Whose stall: **E** executor busy, **C** waiting for a CPU, **O** \
-         elsewhere:\n\n",
+         ✗ k: k probes got no answer; (max): the p99 is the largest probe; –: failed, no \
+         probe due, or not applicable: the runtime cannot run the strategy, it answers `501`). \
+         Whose stall: **E** executor busy, **C** waiting for a CPU, **O** elsewhere:\n\n",
     );
     let label = |st: Strategy| format!("{} ({})", st.path(), execution_word(st.execution()));
     s.push_str(&grid(f, label, |t, w, st| {
@@ -824,10 +790,7 @@ fn runtimes(f: &Facts) -> Vec<String> {
         return Vec::new();
     }
     let mut out = vec![format!(
-        "- **Runtimes** by work efficiency (the ideal batch time from the pair's own T1 ÷ its \
-         work time), the best ÷ the worst; *alike*: every round within {}; *apart*: the \
-         rounds' ranges disjoint:",
-        pct(ALIKE)
+        "- **Runtimes** by work efficiency (each against its own T1), the best ÷ the worst:"
     )];
     let mut lines: Vec<(Vec<String>, String)> = Vec::new();
     for &w in &f.run.worker_counts {
@@ -882,11 +845,19 @@ fn runtimes(f: &Facts) -> Vec<String> {
             };
             parts.push(format!("apart for {}{tail}", shown.join("; ")));
         }
+        // The strategies left are named only when they are the fewer.
         if !unclear.is_empty() {
-            parts.push(format!(
-                "neither alike nor apart beyond the rounds' noise for {}",
-                and_list(&unclear)
-            ));
+            let named = alike.len() + differ.len();
+            parts.push(if named == 0 {
+                "neither alike nor apart beyond the rounds' noise for any strategy".to_owned()
+            } else if unclear.len() > named {
+                "neither alike nor apart beyond the rounds' noise for the others".to_owned()
+            } else {
+                format!(
+                    "neither alike nor apart beyond the rounds' noise for {}",
+                    and_list(&unclear)
+                )
+            });
         }
         if !parts.is_empty() {
             let said = parts.join("; ");
@@ -956,26 +927,9 @@ fn experts(f: &Facts) -> Vec<String> {
     out
 }
 
-/// /background, judged by when its work was done.
-fn background(f: &Facts) -> Vec<String> {
-    let Some(b) = f.background_done() else {
-        return Vec::new();
-    };
-    let (d0, d1) = b.done_ms;
-    let ideal = b
-        .vs_ideal
-        .map(|(lo, hi)| format!(", {} the ideal batch time", span(lo, hi)))
-        .unwrap_or_default();
-    vec![format!(
-        "- **/background** is judged by when the server recorded the end of its last job (its \
-         202 answers measure no work): {} after the batch started (means over rounds{ideal}), \
-         the time compared above.",
-        ms_span(d0, d1)
-    )]
-}
-
 #[cfg(test)]
 mod tests {
+    use crate::analysis::Attribution;
     use crate::analysis::stats;
     #[test]
     fn stalls_carry_bench_runners_attribution() {
@@ -1026,6 +980,13 @@ mod tests {
             })
             .collect();
         assert_eq!(marks, ["2.00 E", "2.00 C", "2.00 O"]);
+        // Measured: the letters are in the table, not counted again in a bullet.
+        let md = markdown(&r);
+        assert!(
+            md.contains("| /cycle (inline) | **2.00** (max) E |"),
+            "{md}"
+        );
+        assert!(!md.contains("- **Whose stall"), "{md}");
         // Without the server's side: said, not guessed.
         let r = results(&[stalled("tokio", Strategy::Cycle)]);
         assert_eq!(verdicts(&r)[0].attribution, None);
@@ -1122,10 +1083,7 @@ mod tests {
             stalled.contains("job API in 0 of 1 pairs, borderline in 1"),
             "{stalled}"
         );
-        assert!(
-            stalled.contains("inline in 1 of 1 pairs (worst 3.70× T1"),
-            "{stalled}"
-        );
+        assert!(stalled.contains("inline in 1 of 1 pairs; "), "{stalled}");
         assert!(
             stalled.contains("offloaded in 0 of 2 pairs, borderline in 1"),
             "{stalled}"
@@ -1205,6 +1163,23 @@ mod tests {
             "  - 1 worker: alike for /bounded; apart for /rayon 1.32× (tokio 0.20 vs smol 0.15); \
              neither alike nor apart beyond the rounds' noise for /cycle and /thread."
         );
+        // More left than named: "the others"; none named: "any strategy".
+        let mut three = r.clone();
+        three.summary.retain(|p| p.strategy != Strategy::Rayon);
+        three.rounds.retain(|p| p.strategy != Strategy::Rayon);
+        let md = markdown(&three);
+        assert_eq!(
+            self::line(&md, "  - 1 worker:"),
+            "  - 1 worker: alike for /bounded; neither alike nor apart beyond the rounds' noise \
+             for the others."
+        );
+        three.summary.retain(|p| p.strategy != Strategy::Bounded);
+        three.rounds.retain(|p| p.strategy != Strategy::Bounded);
+        let md = markdown(&three);
+        assert_eq!(
+            self::line(&md, "  - 1 worker:"),
+            "  - 1 worker: neither alike nor apart beyond the rounds' noise for any strategy."
+        );
     }
 
     #[test]
@@ -1256,11 +1231,15 @@ mod tests {
         for batch in ["2.00 ms", "10.0 ms", "5.00×", "30.0 ms", "1.00 ms"] {
             assert!(!md.contains(batch), "{batch} in\n{md}");
         }
-        let bg = line(&md, "- **/background**");
+        // When its work was done is said once, in What to do.
+        let f = Facts::of(&r);
+        assert_eq!(f.background_done().map(|b| b.done_ms), Some((61.0, 102.0)));
+        let advice = crate::render::advice::markdown(&f);
         assert!(
-            bg.contains("61.0 ms – 102 ms after the batch started"),
-            "{bg}"
+            advice.contains("its work was done 61.0 ms – 102 ms after the batch started"),
+            "{advice}"
         );
+        assert!(!md.contains("- **/background**"), "{md}");
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub fn report(f: &Facts, charts: &[Chart], sizes_charts: &[Chart], charts_dir: &
 const CHARTS_INLINE: usize = 2;
 
 /// The charts section: the first [`CHARTS_INLINE`] charts inline with their captions, the
-/// others linked with their caption's first sentence (each SVG carries its own reading guide).
+/// others linked by their titles (each SVG carries its own reading guide).
 fn charts_section(charts: &[Chart], charts_dir: &str) -> String {
     let mut s = String::from("## Charts\n\n");
     for c in charts.iter().take(CHARTS_INLINE) {
@@ -106,23 +106,13 @@ fn charts_section(charts: &[Chart], charts_dir: &str) -> String {
     }
     let rest = &charts[charts.len().min(CHARTS_INLINE)..];
     if !rest.is_empty() {
-        s.push_str("More charts:\n\n");
+        s.push_str("More charts (each SVG says how to read it):\n\n");
         for c in rest {
-            s.push_str(&format!(
-                "- [{}]({charts_dir}/{}): {}\n",
-                c.title,
-                c.file,
-                first_sentence(c.caption)
-            ));
+            s.push_str(&format!("- [{}]({charts_dir}/{})\n", c.title, c.file));
         }
         s.push('\n');
     }
     s
-}
-
-/// A caption's first sentence, its full stop included.
-fn first_sentence(caption: &str) -> &str {
-    caption.find(". ").map_or(caption, |at| &caption[..=at])
 }
 
 fn run_section(f: &Facts) -> String {
@@ -336,10 +326,9 @@ fn per_pair(f: &Facts) -> String {
     let mut s = format!(
         "## Per pair
 
-A row per strategy, a column per runtime × workers, as in the stall table \
-         under [Findings](#findings); the terms under [How to read](#{READING}). Every figure of every \
-         pair, with more (T1, batch time, request p50, probe p99 in ms, lag p99, cores used, \
-         sample counts), is in `summary.csv`.\n\n\
+Every figure of every pair, with more (T1, batch time, request p50, probe p99 in ms, lag \
+         p99, cores used, sample counts), is in `summary.csv`; the terms under [How \
+         to read](#{READING}).\n\n\
          Work efficiency (1.0: the hardware limit) · request p99, ms (–: not applicable or not measured):\n\n"
     );
     let path = |st: Strategy| st.path().to_owned();
@@ -560,9 +549,8 @@ fn reading_section(f: &Facts) -> String {
             .to_owned(),
         format!(
             "**efficiency**: the ideal batch time C × T1 / min(C, cores) with C = {} and {} \
-             cores ÷ the batch's (from its start until all C answers arrived; for /background, \
-             whose 202 answers measure no work, until the server recorded its last job's end), \
-             the mean over rounds: 1.0 is the hardware limit.",
+             cores ÷ the batch's (from its start until all C answers arrived; for /background \
+             until its last job's end), the mean over rounds: 1.0 is the hardware limit.",
             m.concurrency, m.cores
         ),
         format!(
@@ -576,7 +564,7 @@ fn reading_section(f: &Facts) -> String {
              probe of every round, timed from its *scheduled* send (or the previous probe's \
              answer, if later), so a stall counts in full; the load generator's own lateness is \
              not charged{}. A probe with no answer counts as the probe timeout{timeout} or more \
-             (**✗ k**: k probes got none).",
+             (✗ in the stall table).",
             harness_lateness(&f.pairs)
         ),
         format!(

@@ -9,10 +9,10 @@
 //!   median of those, with their range. `/jobs` runs the same job API in process on the CPU
 //!   pool, so the difference is what the trip through Redis and a worker process costs. From
 //!   the sizes experiment at the sweep's smallest n (n = 0 by default: nothing but the
-//!   machinery; the rounds' requests from sizes_raw.csv) and from the batch experiment at its n
-//!   (the rounds' medians from rounds.csv); `/rayon`'s time to result stands beside them for
-//!   the reader. No p99 of the hop is given: a difference of two pooled p99s of different
-//!   pairs belongs to no pair of rounds (it was once −6.5 ms);
+//!   machinery; the rounds' requests from sizes_raw.csv). Not from the batch: at its n each
+//!   time to result is mostly the wait for the cores, and the difference carries that wait's
+//!   noise (single passes of either sign). No p99 of the hop is given: a difference of two
+//!   pooled p99s of different pairs belongs to no pair of rounds (it was once −6.5 ms);
 //! - *CPU busy* of a burst: (server + worker processes + broker CPU time, and bench-runner's
 //!   own when it shares the servers' cores) ÷ (span × cores): everything that ran on the cores
 //!   the burst had;
@@ -37,7 +37,7 @@ use common::Strategy;
 use results_format::{Metadata, QUEUE_RUN_SCALE, RESULT_NOT_APPLICABLE};
 
 use crate::analysis::queue::{
-    BadRun, Burst, COARSE, CPU_TICK_MS, Cores, FaultTally, Hop, HopSource, Limit, QueueFacts,
+    BadRun, Burst, COARSE, CPU_TICK_MS, Cores, FaultTally, Hop, Hops, Limit, QueueFacts,
     SCALE_GAIN, ScaleVerdict, TimeToResult, hop_summary, lone_bounds, scale_resolution,
 };
 use crate::analysis::{CORES_FULL_SCALE, Facts};
@@ -73,18 +73,10 @@ fn paired_cell(h: &Hop) -> String {
     }
 }
 
-/// `n = 0 (sizes)`: where a hop's figures come from, for a column's head.
-fn source_name(source: HopSource) -> String {
-    match source {
-        HopSource::Sizes(n) => format!("n = {} (sizes)", thousands(n)),
-        HopSource::Batch(n) => format!("n = {} (batch)", thousands(n)),
-    }
-}
-
-/// The hop tables of every source as one table: a row per setting (in the order first
-/// seen), per source `/jobs` → `/queue`'s median time to result and the hop paired by pass,
-/// and the sizes experiment's lone hop; then per source the hop over every setting.
-fn hop_tables(m: &Metadata, tables: &[(HopSource, Vec<Hop>)]) -> String {
+/// The hop table: a row per setting (in the order first seen) with `/jobs` → `/queue`'s
+/// median time to result, the hop paired by pass and the lone hop; then the hop over every
+/// setting.
+fn hop_table(m: &Metadata, hops: &Hops) -> String {
     let processes = match m.queue_workers.first() {
         Some(w) => format!(
             "{w} worker process{}{}",
@@ -94,122 +86,68 @@ fn hop_tables(m: &Metadata, tables: &[(HopSource, Vec<Hop>)]) -> String {
         ),
         None => "its worker process(es)".to_owned(),
     };
-    let froms: Vec<String> = tables
-        .iter()
-        .map(|(source, _)| match *source {
-            HopSource::Sizes(n) => format!(
-                "the sizes experiment at n = {}{} (a round per pass, its median from \
-                 `sizes_raw.csv`)",
-                thousands(n),
-                if n == 0 {
-                    ", no work"
-                } else {
-                    ", the sweep's smallest size"
-                }
-            ),
-            HopSource::Batch(n) => format!(
-                "the batch experiment at n = {} ({} round(s), one per pass, its median from \
-                 `rounds.csv`)",
-                thousands(n),
-                m.rounds
-            ),
-        })
-        .collect();
+    let lone = lone_bounds(&hops.settings);
     let mut md = format!(
-        "From {}: rounds of C = {} concurrent requests, `/queue` with {processes}. \
-         `/jobs` → `/queue`: median time to result (sent → result, pooled over the rounds; \
-         p99s and `/rayon`'s in the summary files); hop: `/queue`'s round median minus \
-         `/jobs`' in each pass, µs: the median pass (smallest…largest).",
-        and_list(&froms),
-        m.concurrency
-    );
-    let is_sizes = |s: &HopSource| matches!(s, HopSource::Sizes(_));
-    let lone = tables
-        .iter()
-        .any(|(s, hops)| is_sizes(s) && lone_bounds(hops).is_some());
-    if lone {
-        md.push_str(
-            " Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests), \
-             one job alone; with C at once, a job also waits behind the others' broker round trips, which hold the worker's threads.",
-        );
-    }
-    md.push_str("\n\n| setting |");
-    let mut rule = String::from("|---|");
-    for (source, _) in tables {
-        let name = source_name(*source);
-        md.push_str(&format!(
-            " {name}: /jobs → /queue p50 (ms) | {name}: hop (µs) |"
-        ));
-        rule.push_str("---|---:|");
-        if lone && is_sizes(source) {
-            md.push_str(" lone hop (µs) |");
-            rule.push_str("---:|");
+        "The sizes experiment at n = {}{} (a round per pass, its median from `sizes_raw.csv`): \
+         rounds of C = {} concurrent requests, `/queue` with {processes}. `/jobs` → `/queue`: \
+         median time to result, ms (p99s and `/rayon`'s in `sizes_summary.csv`); hop: \
+         `/queue`'s round median minus `/jobs`' in each pass, µs: the median pass \
+         (smallest…largest).{} The batch's `/queue` − `/jobs` is not a hop: at its n each time \
+         to result is mostly the wait for the cores (both in `rounds.csv`).",
+        thousands(hops.n),
+        if hops.n == 0 {
+            ", no work"
+        } else {
+            ", the sweep's smallest size"
+        },
+        m.concurrency,
+        if lone.is_some() {
+            " Lone hop: `/queue`'s T1 minus `/jobs`', one job alone; with C at once, a job also \
+             waits behind the others' broker round trips."
+        } else {
+            ""
         }
+    );
+    md.push_str("\n\n| setting | /jobs → /queue p50 (ms) | hop (µs) |");
+    let mut rule = String::from("|---|---|---:|");
+    if lone.is_some() {
+        md.push_str(" lone hop (µs) |");
+        rule.push_str("---:|");
     }
     md.push_str(&format!("\n{rule}\n"));
-    let mut settings: Vec<&str> = Vec::new();
-    for (_, hops) in tables {
-        for h in hops {
-            if !settings.contains(&h.setting.as_str()) {
-                settings.push(&h.setting);
-            }
-        }
-    }
-    for setting in settings {
-        md.push_str(&format!("| {setting} |"));
-        for (source, hops) in tables {
-            let h = hops.iter().find(|h| h.setting == setting);
-            md.push_str(&format!(
-                " {} | {} |",
-                h.map_or(NONE.to_owned(), p50_cell),
-                h.map_or(NONE.to_owned(), paired_cell)
-            ));
-            if lone && is_sizes(source) {
-                md.push_str(&format!(" {} |", hop_cell(h.and_then(|h| h.lone_us))));
-            }
+    for h in &hops.settings {
+        md.push_str(&format!(
+            "| {} | {} | {} |",
+            h.setting,
+            p50_cell(h),
+            paired_cell(h)
+        ));
+        if lone.is_some() {
+            md.push_str(&format!(" {} |", hop_cell(h.lone_us)));
         }
         md.push('\n');
     }
     md.push('\n');
-    for (source, hops) in tables {
-        let name = source_name(*source);
-        let alone = match (source, lone_bounds(hops)) {
-            (HopSource::Sizes(_), Some(span)) => format!("; one job alone {}", us_span(span)),
-            _ => String::new(),
-        };
-        md.push_str(&match hop_summary(hops) {
-            Some(x) => format!(
-                "- At {name}: the hop {} at the median of {} passes over {} of {} settings \
-                 (single passes {}; the settings' medians {}){alone}.",
-                us_span((x.median_us, x.median_us)),
-                x.passes,
-                x.settings,
-                hops.len(),
-                us_span(x.range_us),
-                us_span(x.settings_us)
-            ),
-            None => format!(
-                "- At {name}: no setting has `/jobs` and `/queue` measured in a same pass: no \
-                 hop to state{alone}."
-            ),
-        });
-        // With work in the requests, time to result is mostly waiting for the cores: the
-        // difference carries that wait's noise, of either sign.
-        if let (HopSource::Batch(_), Some(x)) = (source, hop_summary(hops)) {
-            md.push_str(&format!(
-                " Here each time to result is mostly waiting for the cores (C requests of T1 \
-                 each), so the difference carries that wait's noise too{}; the sizes \
-                 experiment, with no work, is the one that isolates the hop.",
-                if x.range_us.0 < 0.0 {
-                    ", and some passes' differences are negative"
-                } else {
-                    ""
-                }
-            ));
-        }
-        md.push('\n');
-    }
-    md.push('\n');
+    let alone = lone.map_or(String::new(), |span| {
+        format!("; one job alone {}", us_span(span))
+    });
+    md.push_str(&match hop_summary(&hops.settings) {
+        Some(x) => format!(
+            "The hop: {} at the median of {} passes over {} of {} settings (single passes {}; \
+             the settings' medians {}){alone}.",
+            us_span((x.median_us, x.median_us)),
+            x.passes,
+            x.settings,
+            hops.settings.len(),
+            us_span(x.range_us),
+            us_span(x.settings_us)
+        ),
+        None => format!(
+            "No setting has `/jobs` and `/queue` measured in a same pass: no hop to \
+             state{alone}."
+        ),
+    });
+    md.push_str("\n\n");
     md
 }
 
@@ -297,21 +235,9 @@ fn limit_legend(limit: Limit, cores: Cores) -> String {
     }
 }
 
-/// The scale-out verdicts as one table, and each verdict word used said once.
-fn verdict_table(scale: &[ScaleVerdict], cores: Cores) -> String {
-    let mut md = String::from(
-        "| target | worker processes: throughput ÷ 1's (median of passes; range) | ÷ `/jobs`' in \
-         process | verdict |\n|---|---|---:|---|\n",
-    );
-    for v in scale {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            v.target,
-            v.ratio_cell(),
-            v.jobs_cell(),
-            v.verdict_cell()
-        ));
-    }
+/// Each verdict word used, said once, and a note when a burst was too short for the clock
+/// ticks.
+fn verdict_notes(scale: &[ScaleVerdict], cores: Cores) -> String {
     let mut said: Vec<Limit> = Vec::new();
     for v in scale {
         if !said.contains(&v.limit) {
@@ -319,7 +245,7 @@ fn verdict_table(scale: &[ScaleVerdict], cores: Cores) -> String {
         }
     }
     let legends: Vec<String> = said.into_iter().map(|l| limit_legend(l, cores)).collect();
-    md.push_str(&format!("\n{}.", legends.join("; ")));
+    let mut md = format!("{}.", legends.join("; "));
     if scale
         .iter()
         .any(|v| v.one_resolution.is_some_and(|r| r > COARSE))
@@ -330,18 +256,6 @@ fn verdict_table(scale: &[ScaleVerdict], cores: Cores) -> String {
     }
     md.push_str("\n\n");
     md
-}
-
-fn processes_cell(x: &Burst) -> String {
-    if x.is_queue {
-        match (x.queue_workers, x.worker_threads) {
-            (Some(w), Some(t)) => format!("{w} × {t} threads"),
-            (Some(w), None) => w.to_string(),
-            _ => NONE.to_owned(),
-        }
-    } else {
-        "in process".to_owned()
-    }
 }
 
 /// Whether every scale-out configuration measured completed all its jobs: its table then
@@ -355,47 +269,92 @@ fn all_completed(q: &QueueFacts) -> bool {
     })
 }
 
-fn scale_table(q: &QueueFacts) -> String {
-    let counts = !all_completed(q);
-    let mut md = String::from("| target | strategy | worker processes |");
-    if counts {
-        md.push_str(" jobs | completed |");
+/// A configuration's column: `None` for `/jobs` in process, the count of worker processes
+/// for `/queue`.
+fn column_of(x: &Burst) -> Option<u32> {
+    if x.is_queue {
+        Some(x.queue_workers.unwrap_or(0))
+    } else {
+        None
     }
-    md.push_str(
-        " results/s | time to result p50 / p99 (ms) | probe p99 (ms) | lag p99 (ms) | CPU busy \
-         |\n|---|---|---|",
+}
+
+/// `262 (98 %)`: a configuration's results/s and CPU busy, marked when it failed, with its
+/// counts when some configuration did not complete all its jobs.
+fn config_cell(x: &Burst, counts: bool) -> String {
+    let mut s = format!(
+        "{} ({})",
+        x.throughput_rps.map_or(NONE.to_owned(), sig3),
+        busy_text(x.cpu_busy)
     );
-    if counts {
-        md.push_str("---:|---:|");
+    if !x.ok {
+        s.push_str(" **failed**");
     }
-    md.push_str("---:|---|---:|---:|---:|\n");
+    if counts {
+        s.push_str(&format!(
+            ", {} of {} done",
+            count_cell(x.completed),
+            count_cell(x.jobs)
+        ));
+    }
+    s
+}
+
+/// The scale-out as one table: a row per target, a column per configuration (`/jobs` in
+/// process, `/queue` with each count of worker processes: results/s and CPU busy), then the
+/// target's verdict; each verdict word said once below it.
+fn scale_table(q: &QueueFacts, scale: &[ScaleVerdict], cores: Cores) -> String {
+    let counts = !all_completed(q);
+    let mut columns: Vec<Option<u32>> = Vec::new();
     for (t, _) in &q.targets {
         for x in q.scale_of(t).into_iter().filter(|x| x.measured) {
-            md.push_str(&format!(
-                "| {t} | /{}{} | {} |",
-                x.strategy,
-                if x.ok { "" } else { " (**failed**)" },
-                processes_cell(x)
-            ));
-            if counts {
-                md.push_str(&format!(
-                    " {} | {} |",
-                    count_cell(x.jobs),
-                    count_cell(x.completed)
-                ));
+            let c = column_of(x);
+            if !columns.contains(&c) {
+                columns.push(c);
             }
-            md.push_str(&format!(
-                " {} | {} / {} | {} | {} | {} |\n",
-                x.throughput_rps.map_or(NONE.to_owned(), sig3),
-                ms_cell(x.latency_us_p50),
-                ms_cell(x.latency_us_p99),
-                ms_cell(x.probe_latency_us_p99),
-                ms_cell(x.lag_us_p99),
-                busy_text(x.cpu_busy)
-            ));
         }
     }
+    columns.sort();
+    let mut md = String::from("| target |");
+    for c in &columns {
+        md.push_str(&match c {
+            None => " /jobs in process |".to_owned(),
+            Some(1) => " /queue, 1 process |".to_owned(),
+            Some(w) => format!(" /queue, {w} processes |"),
+        });
+    }
+    md.push_str(
+        " processes: results/s ÷ 1's (median of passes; range) | ÷ `/jobs`' | verdict |\n|---|",
+    );
+    md.push_str(&"---:|".repeat(columns.len()));
+    md.push_str("---|---:|---|\n");
+    for (t, _) in &q.targets {
+        let rows: Vec<&Burst> = q.scale_of(t).into_iter().filter(|x| x.measured).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        md.push_str(&format!("| {t} |"));
+        for c in &columns {
+            let cell = rows
+                .iter()
+                .find(|x| column_of(x) == *c)
+                .map_or(NONE.to_owned(), |x| config_cell(x, counts));
+            md.push_str(&format!(" {cell} |"));
+        }
+        md.push_str(&match scale.iter().find(|v| v.target == *t) {
+            Some(v) => format!(
+                " {} | {} | {} |\n",
+                v.ratio_cell(),
+                v.jobs_cell(),
+                v.verdict_cell()
+            ),
+            None => format!(" {NONE} | {NONE} | {NONE} |\n"),
+        });
+    }
     md.push('\n');
+    if !scale.is_empty() {
+        md.push_str(&verdict_notes(scale, cores));
+    }
     md
 }
 
@@ -464,31 +423,21 @@ pub(crate) fn bad_run(x: &BadRun) -> String {
     )
 }
 
-/// The fault runs' table: with every run clean, only what the tally's line does not say
-/// (jobs taken over, when the worker was killed, the span); otherwise every count.
-fn fault_table(q: &QueueFacts, clean: bool) -> String {
-    let mut md = if clean {
-        String::from("| target | taken over | killed at (ms) | span (ms) |\n|---|---:|---:|---:|\n")
-    } else {
-        String::from(
-            "| target | jobs | accepted | completed | wrong | lost | taken over | killed at \
-             (ms) | span (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        )
-    };
+/// The fault runs' table, every count: shown when some run lost a job or answered wrong.
+fn fault_table(q: &QueueFacts) -> String {
+    let mut md = String::from(
+        "| target | jobs | accepted | completed | wrong | lost | taken over | killed at (ms) | \
+         span (ms) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
     for x in q.faults() {
-        md.push_str(&format!("| {} |", x.target));
-        if !clean {
-            md.push_str(&format!(
-                " {} | {} | {} | {} | {} |",
-                count_cell(x.jobs),
-                count_cell(x.accepted),
-                count_cell(x.completed),
-                count_cell(x.wrong),
-                count_cell(x.lost)
-            ));
-        }
         md.push_str(&format!(
-            " {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            x.target,
+            count_cell(x.jobs),
+            count_cell(x.accepted),
+            count_cell(x.completed),
+            count_cell(x.wrong),
+            count_cell(x.lost),
             count_cell(x.taken_over),
             x.killed_at_ms.map_or(NONE.to_owned(), sig3),
             x.span_ms.map_or(NONE.to_owned(), sig3)
@@ -543,17 +492,16 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
         return md;
     }
     md.push_str(
-        " In the tables \"—\" is a figure not measured (not applicable, failed, or not in this \
-         run).\n\n### The broker hop, per runtime\n\n",
+        " In the tables \"—\": not measured (not applicable, failed, or not in this run).\n\n\
+         ### The broker hop, per runtime\n\n",
     );
-    let tables = &f.queue.hops;
-    if tables.is_empty() {
-        md.push_str(
-            "Neither the sizes nor the batch experiment measured `/queue` in this run: no \
-             hop to state.\n\n",
-        );
-    } else {
-        md.push_str(&hop_tables(m, tables));
+    match &f.queue.hops {
+        Some(hops) => md.push_str(&hop_table(m, hops)),
+        None => md.push_str(
+            "The sizes experiment, whose n = 0 isolates the hop, did not measure `/queue` in \
+             this run: no hop to state (the batch's `/queue` − `/jobs`, mostly the wait for \
+             the cores, is not one).\n\n",
+        ),
     }
     // Each configuration's figures over its passes: the tables and the chart show these.
     let Some(q) = &f.queue.configurations else {
@@ -564,13 +512,14 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     // A burst as run (the configurations' counts are summed over their passes).
     let first = f.queue.first_burst.as_ref();
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
+    let scaled = measured.iter().any(|x| x.run == QUEUE_RUN_SCALE);
     md.push_str(&format!(
-        "The queue experiment (`queue_summary.csv`, a row per burst), each target at its largest \
-         worker count: a burst of {} jobs{} submitted at once, each awaited (`GET \
-         …?wait=true`), on `/jobs` in process, then on `/queue` with each count of worker \
-         processes. Results/s = completed ÷ span (first submit → last result); CPU busy = CPU time of the server, \
-         worker processes, redis-server{} ÷ (span × {} cores) (≥: part of it unknown, e.g. an \
-         external broker's).{}{}\n\n",
+        "The queue experiment (`queue_summary.csv`, a row per burst with its time to result, \
+         probe and lag p99), each target at its largest worker count: bursts of {} jobs{} \
+         submitted at once and each awaited, on `/jobs` in process and on `/queue` with each \
+         count of worker processes. A cell: results/s (completed ÷ span, first submit → last \
+         result) and CPU busy (CPU time of the server, worker processes, redis-server{} ÷ (span \
+         × {} cores){}).{}{}{}\n\n",
         first
             .and_then(|x| x.jobs)
             .map_or("(4 × C)".to_owned(), |j| j.to_string()),
@@ -578,34 +527,34 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
             .and_then(|x| x.n)
             .map_or(String::new(), |n| format!(" of n = {}", thousands(n))),
         if cores.with_client {
-            " and bench-runner (it shares the cores)"
+            " and bench-runner"
         } else {
             ""
         },
         cores.n,
+        if measured.iter().any(|x| x.cpu_busy.is_some_and(|b| b.1)) {
+            "; ≥: part of it unknown, e.g. an external broker's"
+        } else {
+            ""
+        },
         over_passes(f.queue.passes),
-        if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) && all_completed(&f.queue) {
+        if scaled && all_completed(&f.queue) {
             " Every burst completed all its jobs."
         } else {
             ""
-        }
+        },
+        scale_resolution(measured.iter().copied()).map_or(String::new(), |res| format!(
+            " CPU busy may be off by up to ±{:.0} % from the {CPU_TICK_MS} ms clock ticks alone.",
+            res * 100.0
+        ))
     ));
-    if measured.iter().any(|x| x.run == QUEUE_RUN_SCALE) {
-        md.push_str(&scale_table(&f.queue));
-        if let Some(res) = scale_resolution(measured.iter().copied()) {
-            md.push_str(&format!(
-                "CPU times come in {CPU_TICK_MS} ms clock ticks per process: on these bursts CPU \
-                 busy may be off by up to ±{:.0} % from that alone.\n\n",
-                res * 100.0
-            ));
-        }
+    if scaled {
+        md.push_str(&scale_table(&f.queue, &f.queue.scale, cores));
         if f.queue.scale.is_empty() {
             md.push_str(
                 "No target has both a 1-process and a multi-process `/queue` run measured: no \
                  scale-out verdict.\n\n",
             );
-        } else {
-            md.push_str(&verdict_table(&f.queue.scale, cores));
         }
         for c in charts {
             md.push_str(&format!(
@@ -619,31 +568,41 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     md.push_str("### Fault run: a worker process killed mid-burst\n\n");
     let fault = f.queue.faults().first().copied();
     md.push_str(&format!(
-        "The same burst on `/queue` with {} worker processes; one is killed with SIGKILL \
-         mid-burst (killed at: from the run's start). Its jobs stay in the broker until their \
-         lease{} runs out, then the surviving worker takes them over (its own count). Lost: \
-         accepted but never answered done; wrong: answered with a wrong total or `failed`.{}\n\n",
+        "The same burst on `/queue` with {} worker processes, one killed with SIGKILL \
+         mid-burst: its jobs stay in the broker until their lease{} runs out, then the \
+         surviving worker takes them over. ",
         fault
             .and_then(|x| x.queue_workers)
             .map_or("2".to_owned(), |w| w.to_string()),
         fault
             .and_then(|x| x.lease_ms)
             .map_or(String::new(), |l| format!(" ({l} ms)")),
-        if f.queue.passes > 1 {
-            " Rows as above."
-        } else {
-            ""
-        }
     ));
     // Present whenever queue_summary.csv was read, as here.
     let Some(tally) = &f.queue.fault else {
+        md.push_str("\n\n");
         return md;
     };
-    if tally.runs > 0 {
-        md.push_str(&fault_table(&f.queue, tally.bad.is_empty()));
-    }
     md.push_str(&tally.line());
-    md.push_str("\n\n");
+    if tally.runs > 0 && tally.bad.is_empty() {
+        md.push_str(
+            " Each run's jobs taken over, time of the kill and span: `queue_summary.csv` (`run` \
+             fault).\n\n",
+        );
+    } else if tally.runs > 0 {
+        md.push_str(&format!(
+            "\n\nLost: accepted but never answered done; wrong: answered with a wrong total or \
+             `failed`; killed at: from the run's start.{}\n\n",
+            if f.queue.passes > 1 {
+                " Counts summed over the passes, the rest their median."
+            } else {
+                ""
+            }
+        ));
+        md.push_str(&fault_table(&f.queue));
+    } else {
+        md.push_str("\n\n");
+    }
     let not_ok = not_ok(q);
     if !not_ok.is_empty() {
         md.push_str(&format!(
@@ -658,10 +617,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
 /// with one pass, where a row is the burst).
 fn over_passes(passes: usize) -> String {
     if passes > 1 {
-        format!(
-            " A row is a configuration's {passes} bursts, one per pass (a fresh server each, \
-             the passes shuffled): counts summed, other figures their median."
-        )
+        format!(" Each figure: the median of a configuration's {passes} bursts, one per pass.")
     } else {
         String::new()
     }
@@ -691,10 +647,9 @@ pub fn charts(f: &QueueFacts) -> Vec<Chart> {
                 runtime"
             .into(),
         caption: if f.passes > 1 {
-            "Each bar is a configuration's median burst (over the passes): completed jobs per \
-             second of its span. Where the /queue bars stay level as worker processes are added, \
-             something other than the worker count limits the throughput (on one machine, \
-             usually the cores); the gap to /jobs is what the broker costs at this load."
+            "Where the /queue bars stay level as worker processes are added, something other \
+             than the worker count limits the throughput (on one machine, usually the cores); \
+             the gap to /jobs is what the broker costs at this load."
         } else {
             "Each bar is one burst's completed jobs per second of its span. Where the /queue \
              bars stay level as worker processes are added, something other than the worker \
@@ -824,36 +779,16 @@ fn throughput_chart(groups: &[(String, Vec<&Burst>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::queue::{batch_hops, fault_tally, scale_verdict, sizes_hops};
+    use crate::analysis::queue::{fault_tally, scale_verdict, sizes_hops};
     use crate::data::fake;
+    use crate::data::fake::{sizes_raw as raw, sizes_row};
     use crate::data::queue::load;
-    use crate::data::{DataError, QueueResults, QueueRow, Results, SizesRawRow, SizesRow};
+    use crate::data::{DataError, QueueResults, QueueRow, Results};
     use results_format::{QUEUE_RUN_FAULT, QUEUE_SUMMARY, RESULT_OK};
 
     /// The section as the report renders it, from the facts of `r`.
     fn markdown(r: &Results, charts: &[Chart], charts_dir: &str) -> String {
         super::markdown(&Facts::of(r), charts, charts_dir)
-    }
-
-    fn sizes_row(target: &str, strategy: Strategy, n: u64, p50: f64, p99: f64) -> SizesRow {
-        SizesRow {
-            target: target.into(),
-            runtime: target.into(),
-            framework: "fw".into(),
-            workers: Some(2),
-            strategy,
-            kernel: "sum-squares".into(),
-            n,
-            concurrency: 20,
-            rounds: 5,
-            result: RESULT_OK.into(),
-            t1_us: Some(p50),
-            latency_us_p50: Some(p50),
-            latency_us_p99: Some(p99),
-            probe_latency_us_p99: Some(500.0),
-            probes: 50,
-            probe_errors: 0,
-        }
     }
 
     /// A scale or fault row of `target`: `w` worker processes (0: `/jobs`).
@@ -893,29 +828,6 @@ mod tests {
         }
     }
 
-    /// The requests of one round of the sizes experiment: `latencies` µs, answered.
-    fn raw(
-        target: &str,
-        strategy: Strategy,
-        n: u64,
-        round: u32,
-        latencies: &[u64],
-    ) -> Vec<SizesRawRow> {
-        latencies
-            .iter()
-            .map(|&us| SizesRawRow {
-                target: target.into(),
-                workers: Some(2),
-                strategy,
-                n,
-                phase: "batch".into(),
-                round,
-                latency_us: us,
-                status: Some(200),
-            })
-            .collect()
-    }
-
     #[test]
     fn the_hop_is_queue_minus_jobs_paired_by_pass_at_the_smallest_n() {
         let mut r = fake::results(&[]);
@@ -948,8 +860,8 @@ mod tests {
             r.sizes_raw
                 .extend(raw("smol", Strategy::Queue, 0, k, &[1_000]));
         }
-        let (source, hops) = sizes_hops(&r).expect("hops");
-        assert_eq!(source, HopSource::Sizes(0));
+        let Hops { n, settings: hops } = sizes_hops(&r).expect("hops");
+        assert_eq!(n, 0);
         assert_eq!(hops.len(), 2);
         assert_eq!(hops[0].setting, "tokio ×2");
         assert_eq!(hops[0].by_pass, vec![700.0, 800.0, 900.0, 1_000.0, 1_100.0]);
@@ -972,7 +884,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("- At n = 0 (sizes): the hop +700 µs at the median of 10 passes over 2 of 2 settings (single passes +500 to +1100 µs; the settings' medians +500 to +900 µs); one job alone +500 to +750 µs."),
+            md.contains("The hop: +700 µs at the median of 10 passes over 2 of 2 settings (single passes +500 to +1100 µs; the settings' medians +500 to +900 µs); one job alone +500 to +750 µs."),
             "{md}"
         );
         // No difference of p99s is printed.
@@ -984,9 +896,7 @@ mod tests {
             (Some(750.0), Some(500.0))
         );
         assert!(
-            md.contains(
-                "Lone hop: `/queue`'s T1 minus `/jobs`' (each the fastest of its lone requests)"
-            ),
+            md.contains("Lone hop: `/queue`'s T1 minus `/jobs`', one job alone;"),
             "{md}"
         );
 
@@ -998,65 +908,39 @@ mod tests {
             .find(|s| s.target == "smol" && s.strategy == Strategy::Queue)
             .expect("smol /queue");
         short.rounds = 4;
-        let (_, hops) = sizes_hops(&r).expect("hops");
+        let hops = sizes_hops(&r).expect("hops").settings;
         assert_eq!(hops[1].median_us(), None);
         assert!(markdown(&r, &[], "charts").contains("| smol ×2 | 0.500 → 1.00 | — | +500 |\n"));
 
         // /jobs missing in a setting: no hop there, a dash.
         r.sizes
             .retain(|s| !(s.target == "smol" && s.strategy == Strategy::Jobs));
-        let (_, hops) = sizes_hops(&r).expect("hops");
+        let hops = sizes_hops(&r).expect("hops").settings;
         assert!(hops[1].by_pass.is_empty());
         let md = markdown(&r, &[], "charts");
         assert!(md.contains("| smol ×2 | — → 1.00 | — | — |\n"), "{md}");
     }
 
     #[test]
-    fn the_batch_hop_pairs_the_rounds_of_a_pass() {
+    fn the_batch_gives_no_hop() {
         use crate::data::fake::Pair;
-        let mut r = fake::results(&[
+        // /jobs and /queue measured in the batch only: their difference is mostly the wait for
+        // the cores, so no hop is stated, and the section says where one would come from.
+        let r = fake::results(&[
             Pair::new("tokio", 1, Strategy::Jobs, &[40.0, 41.0, 42.0]),
             Pair::new("tokio", 1, Strategy::Queue, &[60.0, 61.0, 62.0]),
         ]);
-        // fake rounds: each round's median 5000 µs, passes 1, 2, 3. /queue's: 5800, 5600 and
-        // (a slow minute of /jobs' round in pass 3) 4000.
-        for (x, p50) in r
-            .rounds
-            .iter_mut()
-            .filter(|x| x.strategy == Strategy::Queue)
-            .zip([5_800.0, 5_600.0, 4_000.0])
-        {
-            x.latency_us_p50 = Some(p50);
-        }
-        let (source, hops) = batch_hops(&r).expect("hops");
-        assert_eq!(source, HopSource::Batch(1000));
-        assert_eq!(hops[0].by_pass, vec![800.0, 600.0, -1_000.0]);
-        assert_eq!(hops[0].median_us(), Some(600.0));
+        assert_eq!(sizes_hops(&r), None);
+        assert_eq!(Facts::of(&r).queue.hops, None);
         let md = markdown(&r, &[], "charts");
         assert!(
-            md.contains("at n = 1,000 (3 round(s), one per pass"),
+            md.contains(
+                "The sizes experiment, whose n = 0 isolates the hop, did not measure `/queue` in \
+                 this run: no hop to state"
+            ),
             "{md}"
         );
-        assert!(md.contains("| +600 (-1000…+800) |\n"), "{md}");
-        // A negative pass is named as such.
-        assert!(
-            md.contains("noise too, and some passes' differences are negative;"),
-            "{md}"
-        );
-        // Rounds of different passes are not paired: /queue's rounds moved one pass on.
-        for x in r
-            .rounds
-            .iter_mut()
-            .filter(|x| x.strategy == Strategy::Queue)
-        {
-            x.pass = x.pass.map(|p| p + 3);
-        }
-        let (_, hops) = batch_hops(&r).expect("hops");
-        assert!(hops[0].by_pass.is_empty());
-        assert!(
-            markdown(&r, &[], "charts")
-                .contains("no setting has `/jobs` and `/queue` measured in a same pass"),
-        );
+        assert!(!md.contains("| hop (µs) |"), "{md}");
     }
 
     /// 2 cores, bench-runner pinned apart.
@@ -1184,7 +1068,7 @@ mod tests {
         assert!((v.ratio - 1.18).abs() < 1e-9);
         assert_eq!(v.limit, Limit::Scaled);
         assert_eq!(v.verdict_cell(), "a gain");
-        let md = verdict_table(&[v], C2);
+        let md = verdict_notes(&[v], C2);
         assert!(!md.contains("adds no throughput"), "{md}");
         assert!(
             md.contains("**a gain**: the extra processes added at least 1.15×"),
@@ -1208,7 +1092,7 @@ mod tests {
         assert!((v.ratio - 1.02).abs() < 1e-9);
         assert_eq!(v.ratio_cell(), "2: 1.02×");
         assert_eq!(v.verdict_cell(), "the cores (90 % busy with 1)");
-        let s = verdict_table(std::slice::from_ref(&v), C2);
+        let s = verdict_notes(std::slice::from_ref(&v), C2);
         assert!(!s.contains("On a burst this short"), "{s}");
         // The same on a burst of 30 ms: server, worker and broker (bench-runner apart), 3 ×
         // 10 ms over 60 ms of core time.
@@ -1222,12 +1106,12 @@ mod tests {
             "{}",
             v.verdict_cell()
         );
-        assert!(verdict_table(std::slice::from_ref(&v), C2).contains("On a burst this short"),);
+        assert!(verdict_notes(std::slice::from_ref(&v), C2).contains("On a burst this short"),);
         assert!(
             s.contains("a second process on the same cores adds no throughput"),
             "{s}"
         );
-        assert!(s.contains("| tokio | 2: 1.02× | 0.97× | the cores"), "{s}");
+        assert_eq!(v.jobs_cell(), "0.97×");
 
         // The same throughputs with the cores half idle: not the cores.
         let mut idle = q.clone();
@@ -1349,26 +1233,26 @@ mod tests {
             md.starts_with("## The task queue: /queue on Redis\n"),
             "{md}"
         );
-        assert!(md.contains("a burst of 80 jobs of n = 10,000,000"), "{md}");
         assert!(
-            md.contains("| tokio | /jobs | in process | 210 | 200 / 390 | 4.00 | 1.20 | 92 % |"),
+            md.contains("bursts of 80 jobs of n = 10,000,000 submitted at once"),
             "{md}"
         );
         assert!(
-            md.contains("| tokio | /queue | 2 × 2 threads | 204 |"),
+            md.contains("| target | /jobs in process | /queue, 1 process | /queue, 2 processes |"),
             "{md}"
         );
         assert!(
-            md.contains("| tokio | 2: 1.02× | 0.97× | the cores (90 % busy with 1) |"),
+            md.contains("| tokio | 210 (92 %) | 200 (90 %) | 204 (93 %) | 2: 1.02× | 0.97× | the cores (90 % busy with 1) |\n"),
             "{md}"
         );
         // The ticks: 2 workers + server + broker + bench-runner = 5 × 10 ms over 392 ms × 2.
         assert!(
-            md.contains("may be off by up to ±6 % from that alone"),
+            md.contains("CPU busy may be off by up to ±6 % from the 10 ms clock ticks alone."),
             "{md}"
         );
-        assert!(md.contains("| tokio | 3 | 150 | 533 |"), "{md}");
-        assert!(md.contains("in 1/1 fault runs (3 taken over)"), "{md}");
+        // A clean fault run: no table, its line and where the rest is.
+        assert!(!md.contains("| taken over |"), "{md}");
+        assert!(md.contains("in 1/1 fault runs (3 taken over). Each run's jobs taken over, time of the kill and span: `queue_summary.csv`"), "{md}");
         assert!(
             md.contains(
                 "Not ok in queue_summary.csv: actix: not applicable, no broker: redis-server not installed."
@@ -1376,7 +1260,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("with 2 worker processes; one is killed"),
+            md.contains("with 2 worker processes, one killed with SIGKILL"),
             "{md}"
         );
         assert!(md.contains("lease (1000 ms)"), "{md}");
@@ -1420,7 +1304,7 @@ mod tests {
         r.queue = Some(QueueResults { rows });
         let md = markdown(&r, &[], "charts");
         assert!(
-            md.contains("| smol | /queue (**failed**) | 2 × 2 threads | 80 | 79 |"),
+            md.contains("| smol | 210 (92 %) **failed**, 80 of 80 done | 200 (90 %) **failed**, 80 of 80 done | 204 (93 %) **failed**, 79 of 80 done | — | — | — |\n"),
             "{md}"
         );
         // Its 2-process run answered wrong: no verdict rests on it.

@@ -182,10 +182,9 @@ fn tally_line(t: &StepTally) -> String {
     let excluded = match (t.behind, t.worst_late_ms) {
         (0, _) => format!("All {} steps kept their schedule.", t.steps),
         (n, worst) => format!(
-            "{n} of {} steps excluded from knees and verdicts: the generator fell behind \
-             (send lateness p99 above 1 ms{}).",
+            "{n} of {} steps excluded from knees and verdicts, the generator behind{}.",
             t.steps,
-            worst.map_or(String::new(), |w| format!(", up to {w:.2} ms"))
+            worst.map_or(String::new(), |w| format!(" (up to {w:.2} ms late)"))
         ),
     };
     let work = match (&t.work, t.fewest_scheduled) {
@@ -197,8 +196,7 @@ fn tally_line(t: &StepTally) -> String {
         _ => String::new(),
     };
     format!(
-        "{work}{excluded} p99 below the maximum in {} of {} steps (a nearest-rank p99 of fewer \
-         than 100 answers is the maximum).\n\n",
+        "{work}{excluded} p99 below the maximum (more than 100 answers) in {} of {} steps.\n\n",
         t.p99_below_max, t.with_latency
     )
 }
@@ -209,10 +207,9 @@ pub fn charts(r: &[PairSteps], found: &[PairFinding]) -> Vec<Chart> {
         Chart {
             file: "rate_latency.svg",
             title: "Latency (p50, p99) vs offered load, a row per strategy".into(),
-            caption: "Solid: p99, dashed: p50 of the verified answers, one log scale for all \
-                panels. A line that shoots up past load 1 queues; a bounded strategy that \
-                sheds stays flat (its 503s are in the table and the goodput chart). Red \
-                triangle: the knee. Hollow markers: steps left out, the generator was behind.",
+            caption: "Of the verified answers, one log scale for all panels. A line that shoots up \
+                past load 1 queues; a bounded strategy that sheds stays flat (its 503s are in \
+                the table and the goodput chart).",
             svg: latency_chart(r, found),
         },
         Chart {
@@ -749,9 +746,8 @@ mod tests {
         assert_eq!(
             tally_line(&t),
             "Every request asked for sum-squares of n = 1000000; every step sent at least 100 \
-             requests. 1 of 3 steps excluded from knees and verdicts: the generator fell behind \
-             (send lateness p99 above 1 ms, up to 2.50 ms). p99 below the maximum in 2 of 3 \
-             steps (a nearest-rank p99 of fewer than 100 answers is the maximum).\n\n"
+             requests. 1 of 3 steps excluded from knees and verdicts, the generator behind (up \
+             to 2.50 ms late). p99 below the maximum (more than 100 answers) in 2 of 3 steps.\n\n"
         );
         // Two sizes in one run: no single n to state.
         let mut other = row(1, 0.5, 6.0, 0);

@@ -35,8 +35,7 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
     let kernel = &f.kernel;
     md.push_str(&format!(
         "The sizes experiment (`sizes_summary.csv`): every pair visited once per pass, on a \
-         fresh server each visit, at each kernel size n = {} ({kernel}): T1 (the fastest lone \
-         request), then one round of C concurrent requests per visit with the /health probe \
+         fresh server each visit, at each kernel size n = {} ({kernel}): T1, then one round of C concurrent requests per visit with the /health probe \
          beside it. Work per request is n × the kernel's \
          cost per unit, measured on /cycle as the slope of T1 between the smallest and largest \
          n.\n\n",
@@ -151,46 +150,51 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
          the lowest probe p99 among the offloading strategies (/thread, /rayon, /bounded, \
          /block_in_place, those measured) at the same n.\n\n"
     ));
-    md.push_str(
-        "| setting | from n | work per request | inline probe p99 | lowest offload's probe p99 |\n\
-         |---|---:|---:|---:|---|\n",
-    );
     let mut thin_below_any = false;
-    for (s, crossover) in settings.iter().zip(&f.crossovers) {
-        let row = match crossover.clone() {
-            Crossover::At {
-                n,
-                work_us,
-                inline_us,
-                best,
-                thin_below,
-            } => {
-                thin_below_any |= thin_below;
-                format!(
-                    "{}{} | {} | {} | {} ({})",
+    if let Some(shared) = shared_crossover(&f.crossovers) {
+        thin_below_any = shared.thin_below;
+        md.push_str(&shared.sentence(settings.len()));
+    } else {
+        md.push_str(
+            "| setting | from n | work per request | inline probe p99 | lowest offload's probe p99 |\n\
+             |---|---:|---:|---:|---|\n",
+        );
+        for (s, crossover) in settings.iter().zip(&f.crossovers) {
+            let row = match crossover.clone() {
+                Crossover::At {
+                    n,
+                    work_us,
+                    inline_us,
+                    best,
+                    thin_below,
+                } => {
+                    thin_below_any |= thin_below;
+                    format!(
+                        "{}{} | {} | {} | {} ({})",
+                        thousands(n),
+                        if thin_below { " †" } else { "" },
+                        work_us.map_or("–".to_owned(), duration_us),
+                        duration_us(inline_us),
+                        duration_us(best.1),
+                        best.0.path()
+                    )
+                }
+                Crossover::TooFewProbes => format!(
+                    "cannot tell: even the largest size had fewer than {MIN_PROBES} probes | – | – | –"
+                ),
+                Crossover::Never { n, work_us } => format!(
+                    "not up to n = {} | {} | – | – (never {CROSSOVER_RATIO}× as long)",
                     thousands(n),
-                    if thin_below { " †" } else { "" },
                     work_us.map_or("–".to_owned(), duration_us),
-                    duration_us(inline_us),
-                    duration_us(best.1),
-                    best.0.path()
-                )
-            }
-            Crossover::TooFewProbes => format!(
-                "cannot tell: even the largest size had fewer than {MIN_PROBES} probes | – | – | –"
-            ),
-            Crossover::Never { n, work_us } => format!(
-                "not up to n = {} | {} | – | – (never {CROSSOVER_RATIO}× as long)",
-                thousands(n),
-                work_us.map_or("–".to_owned(), duration_us),
-            ),
-            Crossover::Unknown => "unknown: /cycle or every offloading strategy is missing at \
-                 some size | – | – | –"
-                .to_owned(),
-        };
-        md.push_str(&format!("| {} | {row} |\n", s.short()));
+                ),
+                Crossover::Unknown => "unknown: /cycle or every offloading strategy is missing at \
+                     some size | – | – | –"
+                    .to_owned(),
+            };
+            md.push_str(&format!("| {} | {row} |\n", s.short()));
+        }
+        md.push('\n');
     }
-    md.push('\n');
     // The sizes whose probe p99s are too thin to call a crossover at, said once: with the †
     // of a crossover whose next smaller size is one of them.
     let thin: Vec<String> = f.thin_sizes.iter().copied().map(thousands).collect();
@@ -215,6 +219,98 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
         ));
     }
     md
+}
+
+/// Every setting's crossover, when they are all at one n (with or without a † alike): the
+/// ranges over the settings, said in one sentence instead of a table of equal rows; each
+/// setting's figures are in sizes_summary.csv.
+struct SharedCrossover {
+    n: u64,
+    thin_below: bool,
+    work_us: Option<(f64, f64)>,
+    inline_us: (f64, f64),
+    best_us: (f64, f64),
+    /// The lowest offloads, each with how many settings it was lowest in.
+    best: Vec<(Strategy, usize)>,
+}
+
+fn shared_crossover(crossovers: &[Crossover]) -> Option<SharedCrossover> {
+    if crossovers.len() < 2 {
+        return None;
+    }
+    let mut out: Option<SharedCrossover> = None;
+    let widen = |r: &mut (f64, f64), v: f64| *r = (r.0.min(v), r.1.max(v));
+    for c in crossovers {
+        let Crossover::At {
+            n,
+            work_us,
+            inline_us,
+            best,
+            thin_below,
+        } = c
+        else {
+            return None;
+        };
+        let x = out.get_or_insert_with(|| SharedCrossover {
+            n: *n,
+            thin_below: *thin_below,
+            work_us: work_us.map(|w| (w, w)),
+            inline_us: (*inline_us, *inline_us),
+            best_us: (best.1, best.1),
+            best: Vec::new(),
+        });
+        if x.n != *n || x.thin_below != *thin_below {
+            return None;
+        }
+        x.work_us = match (x.work_us, work_us) {
+            (Some(mut r), Some(w)) => {
+                widen(&mut r, *w);
+                Some(r)
+            }
+            _ => None,
+        };
+        widen(&mut x.inline_us, *inline_us);
+        widen(&mut x.best_us, best.1);
+        match x.best.iter_mut().find(|(s, _)| *s == best.0) {
+            Some((_, k)) => *k += 1,
+            None => x.best.push((best.0, 1)),
+        }
+    }
+    out
+}
+
+impl SharedCrossover {
+    /// `From n = 1,000,000 † in all 9 settings (work per request 583 µs – 592 µs): …`.
+    fn sentence(&self, settings: usize) -> String {
+        let range = |(lo, hi): (f64, f64)| {
+            let (a, b) = (duration_us(lo), duration_us(hi));
+            if a == b { a } else { format!("{a} – {b}") }
+        };
+        let best: Vec<String> = self
+            .best
+            .iter()
+            .map(|(s, k)| {
+                if *k == settings {
+                    format!("{} in all", s.path())
+                } else {
+                    format!("{} in {k}", s.path())
+                }
+            })
+            .collect();
+        format!(
+            "From n = {}{} in all {settings} settings{}: /cycle's probe p99 {} against the lowest \
+             offload's {} ({}); each setting's in `sizes_summary.csv`.\n\n",
+            thousands(self.n),
+            if self.thin_below { " †" } else { "" },
+            self.work_us.map_or(String::new(), |w| format!(
+                " (work per request {})",
+                range(w)
+            )),
+            range(self.inline_us),
+            range(self.best_us),
+            and_list(&best)
+        )
+    }
 }
 
 /// The section's charts (none when the run did not measure sizes).
@@ -559,6 +655,27 @@ mod tests {
             assert!(c.svg.contains("tokio ×1 (tokio + axum)"));
             assert!(md.contains(&format!("charts/{}", c.file)));
         }
+        // Two settings crossing at the same n: one sentence with the ranges, no table of
+        // equal rows.
+        let mut two = sample();
+        let smol: Vec<SizesRow> = two
+            .sizes
+            .iter()
+            .cloned()
+            .map(|mut x| {
+                x.target = "smol".into();
+                x.runtime = "smol".into();
+                x.probe_latency_us_p99 = x.probe_latency_us_p99.map(|p| p * 1.5);
+                x
+            })
+            .collect();
+        two.sizes.extend(smol);
+        let md = markdown(&two, &[], "charts");
+        assert!(
+            md.contains("From n = 10 in all 2 settings (work per request 100 µs): /cycle's probe p99 2.00 ms – 3.00 ms against the lowest offload's 800 µs – 1.20 ms (/rayon in all); each setting's in `sizes_summary.csv`."),
+            "{md}"
+        );
+        assert!(!md.contains("| setting | from n |"), "{md}");
         // Nothing without sizes rows.
         let mut r = sample();
         r.sizes.clear();
