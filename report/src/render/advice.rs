@@ -392,8 +392,16 @@ fn offload(f: &Facts) -> Option<Bullet> {
             }
             _ => "as well",
         };
+        // Its tally is this run's; where a half of the passes did not repeat it (a half's
+        // three rounds judge a pair near T1 stalled more easily), the sub-bullet says so.
+        let said: Vec<Claim> = claims::strategy(f, *s, None).into_iter().collect();
+        let unrepeated = if f.stable(&said) {
+            String::new()
+        } else {
+            format!(" ({})", not_repeated(f, &said))
+        };
         out.push(format!(
-            "  - `{}` {when}: it {}: {}. Code: {}.",
+            "  - `{}` {when}: it {}{unrepeated}: {}. Code: {}.",
             s.path(),
             other.tally(),
             other.probe(),
@@ -818,6 +826,44 @@ mod tests {
                  server in 1 of 2 pairs and kept the server answering in 1"
             ),
             "{md}"
+        );
+    }
+
+    #[test]
+    fn an_alternative_one_half_of_the_passes_did_not_repeat_says_so() {
+        let mut pairs = Vec::new();
+        for t in ["tokio", "smol"] {
+            pairs.push(Pair::new(t, 1, Strategy::Rayon, &[40.0; 4]));
+            pairs.push(Pair::new(t, 1, Strategy::Jobs, &[40.0; 4]));
+        }
+        let mut f = Facts::of(&results(&pairs));
+        let jobs = |f: &Facts| {
+            super::markdown(f)
+                .lines()
+                .find(|l| l.starts_with("  - `/jobs`"))
+                .map(str::to_owned)
+                .unwrap_or_default()
+        };
+        assert!(
+            jobs(&f).contains(": it kept the server answering in both pairs: probe p99"),
+            "{}",
+            jobs(&f)
+        );
+        // The odd passes alone stalled a pair: the tally stays this run's, qualified.
+        let claim = claims::strategy(&f, Strategy::Jobs, None).expect("a claim");
+        f.halves.as_mut().expect("two passes").claims.insert(
+            claim,
+            claims::Held {
+                odd: false,
+                even: true,
+            },
+        );
+        assert!(
+            jobs(&f).contains(
+                ": it kept the server answering in both pairs (the odd passes did not): probe p99"
+            ),
+            "{}",
+            jobs(&f)
         );
     }
 
