@@ -5,7 +5,7 @@
 //!   itself, so the probe's stall is **executor busy**;
 //! - `/rayon` on the same idle machine: the executor stays free, **no stall** (or, where other
 //!   work shares the machine, **waiting for a CPU**: never executor busy);
-//! - `/rayon` with the server pinned to one core that four nice-0 busy loops of this test also
+//! - `/rayon` with the server pinned to one core that eight nice-0 busy loops of this test also
 //!   run on: the executor is free but queued behind them for the core, so the stall is
 //!   **waiting for a CPU**, and the executor threads' run-queue time is at least half the
 //!   probe's stall.
@@ -141,13 +141,13 @@ fn stalls_are_attributed_from_the_executor_threads_own_figures() {
     );
 
     // The server on the last CPU, bench-runner on the others, and eight nice-0 busy loops of
-    // ours pinned on the server's CPU. A tiny n: the lone request is quick even there, and the
-    // probe's wait is the executor's wait for the core. Eight loops and 32 requests at once
-    // (four and 8 before): with hyper's leaner client the short batch left the executor's own
-    // accepting and parsing at 26–27 % of the round in two runs of `make test`, just past the
-    // 25 % that reads as busy; eight loops alone made the lone request wait as long as the
-    // probe (no stall to attribute). With both, the executor gets a tenth of the core and the
-    // probe waits for a batch four times as long as before.
+    // ours pinned on the server's CPU, 32 requests at once. The kernels must outlast the
+    // executor's own work: at n = 1,000 the batch was over in 14–21 ms, most of it the
+    // executor accepting and parsing the requests the wire client sends back to back, and its
+    // threads were on the CPU 0.31–0.41 of the round (executor busy, past the 0.25 line) in four
+    // runs of four. At n = 20,000 the pool's kernels, queued with the loops, stretch the batch
+    // to 73–98 ms: the executor ran 0.12–0.15 of it and waited 58–82 ms for the core, against
+    // a probe p99 of 27–32 ms, 4–8× its T1 (three runs).
     let server_cpu = *cpus.cpus().last().expect("a CPU");
     let client_cpus = format!("0-{}", server_cpu - 1);
     let stop = Arc::new(AtomicBool::new(false));
@@ -176,7 +176,7 @@ fn stalls_are_attributed_from_the_executor_threads_own_figures() {
             "--strategy",
             "rayon",
             "--n",
-            "1000",
+            "20000",
             "--server-cpus",
             &server_cpus,
             "--client-cpus",
