@@ -56,7 +56,7 @@ BENCH = $(RELEASE)/bench-runner $(1)
 ## every runtime × worker count × strategy with the load generator and the servers sharing the
 ## cores (results/), then the batch experiment with the cores kept apart (results/separate-cores/);
 ## each run writes its own report. About 7 minutes after the build on 2 cores (5:51 for the
-## four experiments in the last baseline, in shuffled passes on a fresh server each, then 1:05
+## four experiments in the last baseline, in shuffled passes on a fresh server each, then 1:00
 ## with the cores kept apart). Bigger runs:
 ## BENCH_ARGS (e.g. "--rounds 20 --duration 2"); the argon2 kernel: make bench-argon2.
 all-bench: build-release broker

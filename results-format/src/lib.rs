@@ -296,7 +296,9 @@ pub const PROBES: CsvFile = CsvFile {
 /// few dozen probes), its p99 would be its largest value. `pass` and `position` place it in
 /// the run's shuffled passes, `server_pid` is the process it ran on (a fresh one each pass),
 /// `start_offset_ms` its start from the run's start, and `lone_ms` the lone request just
-/// before it (the machine's speed then, against the pair's `t1_ms`).
+/// before it, its round trip (the machine's speed then, against the pair's `t1_ms`);
+/// `lone_done_ms`, `/background` on our servers only, runs from that request's send to the
+/// server's record of its job's end (against the pair's `t1_done_ms`).
 pub const ROUNDS: CsvFile = CsvFile {
     name: "rounds.csv",
     columns: &[
@@ -315,6 +317,7 @@ pub const ROUNDS: CsvFile = CsvFile {
         "server_pid",
         "start_offset_ms",
         "lone_ms",
+        "lone_done_ms",
         "batch_ms",
         "ideal_batch_ms",
         "efficiency",
@@ -358,7 +361,11 @@ pub const ROUNDS: CsvFile = CsvFile {
 };
 
 /// summary.csv: one row per target × workers × strategy. Percentiles are of all rounds pooled
-/// (`requests` and `probes` samples); `_mean`, `_sd`, `_min`, `_max` are over rounds.
+/// (`requests` and `probes` samples); `_mean`, `_sd`, `_min`, `_max` are over rounds. `t1_ms`
+/// is the fastest lone request's round trip, for every strategy; `t1_done_ms`, `/background`
+/// on our servers only (it answers before its work), the fastest from a lone request's send
+/// to the server's record of its job's end: the work alone, which its ideal batch and its
+/// stall rule use.
 pub const SUMMARY: CsvFile = CsvFile {
     name: "summary.csv",
     columns: &[
@@ -378,6 +385,7 @@ pub const SUMMARY: CsvFile = CsvFile {
         "checks_passed",
         "checks_skipped",
         "t1_ms",
+        "t1_done_ms",
         "ideal_batch_ms",
         "batch_ms_mean",
         "batch_ms_sd",
@@ -491,8 +499,9 @@ pub const CACHE: CsvFile = CsvFile {
 pub const SIZES_FILES: [CsvFile; 3] = [SIZES_RAW, SIZES_PROBES, SIZES_SUMMARY];
 
 /// sizes_raw.csv: one row per request of the sizes experiment: `phase` `lone` for the lone
-/// requests T1 is the fastest of (`round` 0; for `/background` on our servers `latency_us`
-/// runs until the job's completion, as T1 counts it), `batch` for the requests of each round.
+/// requests T1 is the fastest of (`round` 0; `latency_us` is the round trip, and for
+/// `/background` on our servers `done_us` runs from the send to the server's record of the
+/// job's end), `batch` for the requests of each round.
 pub const SIZES_RAW: CsvFile = CsvFile {
     name: "sizes_raw.csv",
     columns: &[
@@ -510,6 +519,7 @@ pub const SIZES_RAW: CsvFile = CsvFile {
         "request",
         "start_offset_us",
         "latency_us",
+        "done_us",
         "status",
         "verified",
         "error",
@@ -539,7 +549,8 @@ pub const SIZES_PROBES: CsvFile = CsvFile {
 };
 
 /// sizes_summary.csv: one row per target × workers × strategy × n. `t1_us` is the fastest of
-/// the `lone` rows; percentiles pool every round of that n (`batch` rows, probes).
+/// the `lone` rows' round trips, `t1_done_us` (`/background` on our servers) the fastest of
+/// their `done_us`; percentiles pool every round of that n (`batch` rows, probes).
 pub const SIZES_SUMMARY: CsvFile = CsvFile {
     name: "sizes_summary.csv",
     columns: &[
@@ -557,6 +568,7 @@ pub const SIZES_SUMMARY: CsvFile = CsvFile {
         "failure",
         "lone_requests",
         "t1_us",
+        "t1_done_us",
         "batch_ms_total",
         "latency_us_p50",
         "latency_us_p99",
@@ -918,7 +930,7 @@ mod tests {
         assert_eq!(
             ROUNDS.header(),
             "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,round,pass,\
-             position,server_pid,start_offset_ms,lone_ms,batch_ms,ideal_batch_ms,efficiency,\
+             position,server_pid,start_offset_ms,lone_ms,lone_done_ms,batch_ms,ideal_batch_ms,efficiency,\
              throughput_rps,latency_us_min,latency_us_p50,latency_us_max,\
              latency_us_mean,requests,errors_timeout,errors_transport,errors_status,errors_body,\
              probes,probe_errors,probe_latency_us_p50,probe_latency_us_max,probe_harness_late_us_max,\
@@ -934,7 +946,7 @@ mod tests {
         assert_eq!(
             SUMMARY.header(),
             "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,rounds,result,failure,\
-             verified,checks_passed,checks_skipped,t1_ms,ideal_batch_ms,batch_ms_mean,batch_ms_sd,\
+             verified,checks_passed,checks_skipped,t1_ms,t1_done_ms,ideal_batch_ms,batch_ms_mean,batch_ms_sd,\
              batch_ms_min,batch_ms_max,efficiency_mean,efficiency_sd,efficiency_min,efficiency_max,\
              throughput_rps_mean,throughput_rps_sd,latency_us_min,latency_us_p50,latency_us_p90,\
              latency_us_p99,latency_us_max,requests,errors_timeout,errors_transport,errors_status,\
@@ -965,7 +977,7 @@ mod tests {
         assert_eq!(
             SIZES_RAW.header(),
             "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,phase,round,\
-             request,start_offset_us,latency_us,status,verified,error"
+             request,start_offset_us,latency_us,done_us,status,verified,error"
         );
         assert_eq!(
             SIZES_PROBES.header(),
@@ -975,7 +987,7 @@ mod tests {
         assert_eq!(
             SIZES_SUMMARY.header(),
             "target,runtime,framework,client,workers,strategy,kernel,n,concurrency,rounds,result,\
-             failure,lone_requests,t1_us,batch_ms_total,latency_us_p50,latency_us_p99,\
+             failure,lone_requests,t1_us,t1_done_us,batch_ms_total,latency_us_p50,latency_us_p99,\
              latency_us_max,requests,probes,probe_errors,probe_latency_us_p50,\
              probe_latency_us_p99,probe_latency_us_max,probe_harness_late_us_p99,lag_samples,\
              lag_us_p99_median,lag_us_p99_worst,note"

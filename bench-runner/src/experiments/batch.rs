@@ -157,8 +157,11 @@ fn print_tables(settings: &Settings, ms: &[Measurement], console: &Console) {
 /// What is known of a pair only at its end (its verification was printed when it ran).
 fn report_pair(m: &Measurement, log: &dyn Log) {
     if let (Some(t1), None) = (m.t1, &m.not_applicable) {
+        let done = m.t1_done.map_or(String::new(), |d| {
+            format!("; its job done after {:.1} ms", d.as_secs_f64() * 1e3)
+        });
         log.line(&format!(
-            "   T1 = {:.1} ms (the fastest lone request)",
+            "   T1 = {:.1} ms (the fastest lone request){done}",
             t1.as_secs_f64() * 1e3
         ));
     }
@@ -231,6 +234,7 @@ pub fn write_rounds(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
                 .opt(place.server_pid)
                 .num(Some(stats::millis(place.start_offset)), 1)
                 .num(round.lone.map(stats::millis), 3)
+                .num(round.lone_done.map(stats::millis), 3)
                 .num(Some(f.batch_ms), 3)
                 .num(f.ideal_batch_ms, 3)
                 .num(f.efficiency, 4)
@@ -290,6 +294,7 @@ pub fn write_summary(w: &mut impl Write, ms: &[Measurement]) -> io::Result<()> {
             .put(s.checks_passed)
             .put(s.checks_skipped)
             .num(s.t1_ms, 3)
+            .num(s.t1_done_ms, 3)
             .num(s.ideal_batch_ms, 3)
             .spread(s.batch_ms, 3)
             .num(s.batch_ms.map(|b| b.min), 3)
@@ -446,7 +451,10 @@ pub const LEGEND: [(&str, &str); 16] = [
     ("workers", "the server's executor threads (--workers)"),
     ("strategy", "the endpoint measured"),
     ("result", "ok, or FAILED (why: below the table)"),
-    ("T1 ms", "the work alone: the fastest lone request"),
+    (
+        "T1 ms",
+        "the fastest lone request's round trip (/background: its 202 answer)",
+    ),
     (
         "batch ms",
         "C concurrent requests, first sent to last answered: mean ± sd over rounds",

@@ -629,7 +629,7 @@ async fn measure_at(
     // and 1.04–1.22 in the next (its T1 0.80 and 0.97 ms).
     let mut lone = Duration::MAX;
     for _ in 0..plan.calibration.max(1) {
-        lone = lone.min(bench.lone_time(s, strategy, &plan).await?.latency);
+        lone = lone.min(bench.lone_time(s, strategy, &plan).await?.record.latency);
         bench.idle(s).await?;
     }
     if p.t1.is_none() {

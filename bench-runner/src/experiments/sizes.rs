@@ -29,7 +29,7 @@ use crate::harness::bench::{self, Bench, Session};
 use crate::harness::console::Console;
 use crate::harness::output::{Row, pair_labels};
 use crate::harness::passes::{Passes, Slot};
-use crate::harness::records::{Log, Measurement, RequestRecord, Round};
+use crate::harness::records::{Log, Lone, Measurement, RequestRecord, Round};
 use crate::harness::stats::{self, micros};
 use crate::harness::summary::PairSummary;
 use crate::harness::{Cut, ExperimentRun};
@@ -48,8 +48,8 @@ pub const LONE_MAX: usize = 50;
 pub struct Step {
     /// The kernel size.
     pub n: u64,
-    /// The lone requests T1 is the fastest of, in order (`latency` as T1 counts it).
-    pub lone: Vec<RequestRecord>,
+    /// The lone requests T1 is the fastest of, in order.
+    pub lone: Vec<Lone>,
     /// The rounds.
     pub rounds: Vec<Round>,
     /// Why this step failed (the pair stops there).
@@ -75,7 +75,11 @@ impl SizesPair {
             n: step.n,
             ..m.plan
         };
-        m.t1 = step.lone.iter().map(|r| r.latency).min();
+        m.t1 = None;
+        m.t1_done = None;
+        for lone in &step.lone {
+            m.keep_fastest(lone);
+        }
         m.rounds = step.rounds.clone();
         m.failure = step.failure.clone();
         m
@@ -271,10 +275,10 @@ async fn one_size(
     let mut lone_time = Duration::ZERO;
     let mut here = 0;
     while here < least || (lone_time < time && here < most) {
-        let mut record = bench.lone_time(s, strategy, plan).await?;
-        record.index = step.lone.len();
-        lone_time += record.latency;
-        step.lone.push(record);
+        let mut lone = bench.lone_time(s, strategy, plan).await?;
+        lone.record.index = step.lone.len();
+        lone_time += lone.work();
+        step.lone.push(lone);
         here += 1;
     }
     bench.idle(s).await?;
@@ -314,12 +318,13 @@ fn labels(m: &Measurement, n: u64, wide: bool) -> Row {
 }
 
 /// The request columns of one row of sizes_raw.csv.
-fn request(row: Row, phase: &str, round: u32, r: &RequestRecord) -> Row {
+fn request(row: Row, phase: &str, round: u32, r: &RequestRecord, done: Option<Duration>) -> Row {
     row.put(phase)
         .put(round)
         .put(r.index)
         .put(micros(r.start_offset))
         .put(micros(r.latency))
+        .opt(done.map(micros))
         .opt(r.status)
         .put(r.error.is_none())
         .opt(r.error.as_ref())
@@ -330,12 +335,19 @@ pub fn write_raw(w: &mut impl Write, pairs: &[SizesPair]) -> io::Result<()> {
     writeln!(w, "{}", SIZES_RAW.header())?;
     for p in pairs {
         for step in &p.steps {
-            for r in &step.lone {
-                request(labels(&p.pair, step.n, true), "lone", 0, r).write(w)?;
+            for l in &step.lone {
+                request(labels(&p.pair, step.n, true), "lone", 0, &l.record, l.done).write(w)?;
             }
             for round in &step.rounds {
                 for r in &round.requests {
-                    request(labels(&p.pair, step.n, true), "batch", round.number, r).write(w)?;
+                    request(
+                        labels(&p.pair, step.n, true),
+                        "batch",
+                        round.number,
+                        r,
+                        None,
+                    )
+                    .write(w)?;
                 }
             }
         }
@@ -373,7 +385,7 @@ pub fn write_summary(w: &mut impl Write, pairs: &[SizesPair], sizes: &[u64]) -> 
                 None => {
                     let mut m = p.pair.clone();
                     m.plan = Plan { n, ..m.plan };
-                    m.t1 = None;
+                    (m.t1, m.t1_done) = (None, None);
                     m.rounds.clear();
                     m.failure = m
                         .failure
@@ -395,6 +407,7 @@ pub fn write_summary(w: &mut impl Write, pairs: &[SizesPair], sizes: &[u64]) -> 
                 .opt(s.failure.as_ref().map(|f| one_line(f)))
                 .put(lone)
                 .opt(m.t1.map(micros))
+                .opt(m.t1_done.map(micros))
                 .num((!busy_ms.is_empty()).then(|| busy_ms.iter().sum()), 3)
                 .opt(s.latency_us.map(|l| l.p50))
                 .opt(s.latency_us.map(|l| l.p99))
@@ -467,12 +480,15 @@ mod tests {
     fn pair() -> SizesPair {
         let m = measurement();
         let us = Duration::from_micros;
-        let lone = |index, t| RequestRecord {
-            index,
-            start_offset: Duration::ZERO,
-            latency: us(t),
-            status: Some(200),
-            error: None,
+        let lone = |index, t| Lone {
+            record: RequestRecord {
+                index,
+                start_offset: Duration::ZERO,
+                latency: us(t),
+                status: Some(200),
+                error: None,
+            },
+            done: None,
         };
         let mut pair = m.clone();
         pair.rounds.clear();

@@ -27,7 +27,7 @@ use crate::harness::memory;
 use crate::harness::passes::{RunClock, Slot};
 use crate::harness::probe::{self, ClientFactory, ProbeConfig};
 use crate::harness::records::{
-    Labels, Log, Measurement, Place, RequestRecord, Round, Verification,
+    Labels, Log, Lone, Measurement, Place, RequestRecord, Round, Verification,
 };
 use crate::harness::spawner;
 use crate::harness::stop::Stop;
@@ -655,19 +655,15 @@ impl Bench {
         let strategy = m.strategy;
         let plan = &self.plan;
         self.warm_up(s, strategy, &fresh_plan(m, plan)).await?;
-        let mut fastest = m.t1;
         if m.rounds.is_empty() {
             for _ in 0..plan.calibration {
                 let lone = self.lone_time(s, strategy, &fresh_plan(m, plan)).await?;
-                fastest = Some(fastest.map_or(lone.latency, |f| f.min(lone.latency)));
+                m.keep_fastest(&lone);
             }
         }
         self.idle(s).await?;
-        let lone = self
-            .lone_time(s, strategy, &fresh_plan(m, plan))
-            .await?
-            .latency;
-        m.t1 = Some(fastest.map_or(lone, |f| f.min(lone)));
+        let lone = self.lone_time(s, strategy, &fresh_plan(m, plan)).await?;
+        m.keep_fastest(&lone);
         self.idle(s).await?;
         let number = m.rounds.len() as u32 + 1;
         let round_plan = fresh_plan(m, plan);
@@ -681,7 +677,8 @@ impl Bench {
         }
         round.place.pass = slot.pass;
         round.place.position = slot.position;
-        round.lone = Some(lone);
+        round.lone = Some(lone.record.latency);
+        round.lone_done = lone.done;
         // The Python demo's line, in the one unit of every time here.
         let mut line = format!(
             "Batch of {} requests to {} took {:.1} ms (pass {}/{})",
@@ -805,18 +802,18 @@ impl Bench {
         }
     }
 
-    /// One request alone of `plan`'s size, checked. Its `latency` is the time T1 counts: the
-    /// answer's, except for `/background` on our servers, where it runs from sending the
-    /// request to the job's completion as the server recorded it, so that C × T1 / cores means
-    /// the same as for every other strategy.
+    /// One request alone of `plan`'s size, checked, timed as every request (its round trip);
+    /// for `/background` on our servers also until the job it started ended, as the server
+    /// recorded it: that is its work alone, which C × T1 / cores must count to mean the same
+    /// as for every other strategy.
     pub async fn lone_time(
         &self,
         s: &Session<'_>,
         strategy: Strategy,
         plan: &Plan,
-    ) -> Result<RequestRecord, String> {
+    ) -> Result<Lone, String> {
         let sent = SystemTime::now();
-        let mut record = self.lone(&s.base, strategy, s.mode, plan).await;
+        let record = self.lone(&s.base, strategy, s.mode, plan).await;
         if let Some(e) = record.error {
             return Err(format!(
                 "lone request {} {}?{}: {e}",
@@ -825,10 +822,12 @@ impl Bench {
                 strategy_query(strategy, plan)
             ));
         }
-        if strategy == Strategy::Background && s.mode == Mode::Ours {
-            record.latency = self.wait_background_done(&s.base, sent).await?;
-        }
-        Ok(record)
+        let done = if strategy == Strategy::Background && s.mode == Mode::Ours {
+            Some(self.wait_background_done(&s.base, sent).await?)
+        } else {
+            None
+        };
+        Ok(Lone { record, done })
     }
 
     /// One request alone, checked.
@@ -968,6 +967,7 @@ impl Bench {
                 start_offset: self.clock.offset(start),
             },
             lone: None,
+            lone_done: None,
             batch,
             kernels: None,
             background_done,
@@ -1407,6 +1407,7 @@ mod tests {
             number: 1,
             place: Place::default(),
             lone: None,
+            lone_done: None,
             batch: ms(10),
             kernels: None,
             background_done: None,

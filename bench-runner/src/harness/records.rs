@@ -70,6 +70,25 @@ pub struct RequestRecord {
     pub error: Option<RequestError>,
 }
 
+/// A lone request, checked: its answer, and for `/background` on our servers when the job it
+/// started ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lone {
+    /// The request, timed as every other: send to the answer's last byte.
+    pub record: RequestRecord,
+    /// `/background` on our servers (it answers before its work): from the send to the
+    /// server's record of the job's end.
+    pub done: Option<Duration>,
+}
+
+impl Lone {
+    /// The work's time alone: until the job's end where the answer comes before it, else the
+    /// answer's round trip.
+    pub fn work(&self) -> Duration {
+        self.done.unwrap_or(self.record.latency)
+    }
+}
+
 /// Where a round sits in the run: which pass, where in the pass's order, on which server
 /// process, and when it started. rounds.csv carries it, so a reader can see that a pair's
 /// rounds are spread over the run and come from several processes.
@@ -92,9 +111,12 @@ pub struct Round {
     pub number: u32,
     /// Where it ran.
     pub place: Place,
-    /// The lone request just before it (as T1 counts it): the machine's speed at that moment,
+    /// The lone request just before it, its round trip: the machine's speed at that moment,
     /// against the pair's T1 (the fastest of all its lone requests).
     pub lone: Option<Duration>,
+    /// `/background` on our servers: that lone request's job's end, from its send (against
+    /// the pair's [`Measurement::t1_done`]).
+    pub lone_done: Option<Duration>,
     /// Batch start to the last answer.
     pub batch: Duration,
     /// The kernels the server ran for the batch, where it counted them: `/cached`'s misses
@@ -180,8 +202,12 @@ pub struct Measurement {
     pub plan: Plan,
     /// The conformance verdict (`None` if the server never answered).
     pub verification: Option<Verification>,
-    /// Median of the lone requests (for `/background` on our servers: until the job finished).
+    /// The fastest lone request's round trip, for every strategy.
     pub t1: Option<Duration>,
+    /// `/background` on our servers: the fastest of its lone requests' jobs, from the send to
+    /// the server's record of the job's end. It answers before its work, so this, not `t1`,
+    /// is its work alone ([`Measurement::work_alone`]).
+    pub t1_done: Option<Duration>,
     /// The rounds run (fewer than planned if it failed).
     pub rounds: Vec<Round>,
     /// Why the pair failed, if it did.
@@ -210,6 +236,7 @@ impl Measurement {
             plan,
             verification: None,
             t1: None,
+            t1_done: None,
             rounds: vec![],
             failure: None,
             not_applicable: None,
@@ -218,6 +245,23 @@ impl Measurement {
             keys: Keys::default(),
             cache_rounds: vec![],
         }
+    }
+
+    /// Keeps T1 (and `t1_done`) the fastest of every lone request so far, `lone` included:
+    /// on a shared machine interference only ever adds time.
+    pub fn keep_fastest(&mut self, lone: &Lone) {
+        let min = |a: Option<Duration>, b: Duration| Some(a.map_or(b, |a| a.min(b)));
+        self.t1 = min(self.t1, lone.record.latency);
+        if let Some(done) = lone.done {
+            self.t1_done = min(self.t1_done, done);
+        }
+    }
+
+    /// The time one request's work takes alone, which the ideal batch and the stall rule
+    /// rest on: [`Measurement::t1_done`] where the answer comes before the work
+    /// (`/background`), else T1.
+    pub fn work_alone(&self) -> Option<Duration> {
+        self.t1_done.or(self.t1)
     }
 
     /// `tokio, workers=1, /thread`: how messages name the pair.

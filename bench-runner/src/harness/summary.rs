@@ -227,7 +227,7 @@ impl RoundFigures {
         // The round's stall: its worst probe, against T1.
         let probe = stats::percentiles(&probed);
         let stall_ms = probe.map(|p| p.max as f64 / 1e3);
-        let t1_ms = m.t1.map(stats::millis);
+        let t1_ms = m.work_alone().map(stats::millis);
         let stall = stall_ms.zip(t1_ms).map(|(stall_ms, t1_ms)| Stall {
             worst_ms: stall_ms,
             stall_ms,
@@ -305,11 +305,14 @@ pub struct PassSpeed {
 pub fn pass_speeds(ms: &[Measurement]) -> Vec<PassSpeed> {
     let mut by_pass = std::collections::BTreeMap::<u32, Vec<(f64, Duration, Duration)>>::new();
     for m in ms {
-        let Some(t1) = m.t1.filter(|t| !t.is_zero()) else {
+        let Some(t1) = m.work_alone().filter(|t| !t.is_zero()) else {
             continue;
         };
         for r in m.rounds.iter().filter(|r| r.place.pass > 0) {
-            let Some(lone) = r.lone else { continue };
+            // Against the same figure as T1: the work alone.
+            let Some(lone) = r.lone_done.or(r.lone) else {
+                continue;
+            };
             let end = r.place.start_offset + r.background_done.unwrap_or(r.batch);
             by_pass.entry(r.place.pass).or_default().push((
                 lone.as_secs_f64() / t1.as_secs_f64(),
@@ -379,7 +382,7 @@ fn probe_us(m: &Measurement, rounds: &[Round]) -> (Vec<u64>, Vec<u64>) {
 /// request), if T1 is known and means something. `/cached`'s identical batch runs one: its
 /// ideal counting C made its efficiency 7 to 8, "faster than the hardware".
 fn ideal_batch(m: &Measurement, kernels: Option<u64>) -> Option<Duration> {
-    let t1 = m.t1?;
+    let t1 = m.work_alone()?;
     let external_background =
         m.strategy == Strategy::Background && m.rounds.iter().all(|r| r.background_done.is_none());
     if external_background {
@@ -412,8 +415,10 @@ pub struct PairSummary {
     pub checks_passed: usize,
     /// Conformance checks skipped.
     pub checks_skipped: usize,
-    /// T1, ms.
+    /// T1, the fastest lone request's round trip, ms.
     pub t1_ms: Option<f64>,
+    /// `/background` on our servers: the fastest lone job's end from its send, ms.
+    pub t1_done_ms: Option<f64>,
     /// Ideal batch time, ms.
     pub ideal_batch_ms: Option<f64>,
     /// Batch wall time over rounds, ms.
@@ -509,7 +514,7 @@ impl PairSummary {
         // The pair's stall: the pooled p99; attributed when any probe waited T1 or more.
         let probe_us = stats::percentiles(&probed);
         let stall = probe_us
-            .zip(m.t1.map(stats::millis))
+            .zip(m.work_alone().map(stats::millis))
             .map(|(p, t1_ms)| Stall {
                 worst_ms: p.max as f64 / 1e3,
                 stall_ms: p.p99 as f64 / 1e3,
@@ -540,6 +545,7 @@ impl PairSummary {
             checks_passed: v.map_or(0, |v| v.checks_passed),
             checks_skipped: v.map_or(0, |v| v.skipped.len()),
             t1_ms: m.t1.map(stats::millis),
+            t1_done_ms: m.t1_done.map(stats::millis),
             ideal_batch_ms: ideal_batch(m, pair_kernels(m)).map(stats::millis),
             batch_ms: over(&|r| Some(r.batch_ms)),
             efficiency: over(&|r| r.efficiency),
@@ -777,6 +783,7 @@ pub(crate) mod tests {
             },
             strategy: Strategy::Cycle,
             plan: plan(),
+            t1_done: None,
             verification: Some(Verification {
                 passed: true,
                 checks_passed: 7,
@@ -788,6 +795,7 @@ pub(crate) mod tests {
                 Round {
                     place: crate::harness::records::Place::default(),
                     lone: None,
+                    lone_done: None,
                     number: 1,
                     batch: ms(40),
                     kernels: None,
@@ -806,6 +814,7 @@ pub(crate) mod tests {
                 Round {
                     place: crate::harness::records::Place::default(),
                     lone: None,
+                    lone_done: None,
                     number: 2,
                     batch: ms(80),
                     kernels: None,
@@ -992,6 +1001,7 @@ pub(crate) mod tests {
             .map(|k| Round {
                 place: crate::harness::records::Place::default(),
                 lone: None,
+                lone_done: None,
                 number: k + 1,
                 batch: Duration::from_millis(100),
                 kernels: None,
@@ -1024,12 +1034,17 @@ pub(crate) mod tests {
     fn background_efficiency_uses_completion_and_needs_it() {
         let mut m = measurement();
         m.strategy = Strategy::Background;
+        // Its answer comes back in 0.3 ms; its job alone ends after the fixture's 10 ms.
+        (m.t1, m.t1_done) = (Some(Duration::from_micros(300)), m.t1);
         m.rounds[0].background_done = Some(Duration::from_millis(100));
         m.rounds[1].background_done = Some(Duration::from_millis(40));
         let s = PairSummary::of(&m);
         let e = s.efficiency.expect("efficiency");
         assert_eq!((e.min, e.max), (0.020 / 0.100, 0.5));
         assert_eq!(s.background_done_ms.map(|d| d.mean), Some(70.0));
+        // T1 is the round trip, as for every strategy; the work alone is the job's end.
+        assert_eq!((s.t1_ms, s.t1_done_ms), (Some(0.3), Some(10.0)));
+        assert_eq!(s.ideal_batch_ms, Some(20.0));
         // External: no completion time, no efficiency, no ideal.
         for r in &mut m.rounds {
             r.background_done = None;

@@ -153,7 +153,8 @@ pub struct Facts {
     pub cache: Vec<cache::CacheSetting>,
     /// What the most workers change against the fewest; `None` with a single worker count.
     pub speedups: Option<Speedups>,
-    /// The median T1 over the pairs measured, ms, the upper middle value of an even count:
+    /// The median work alone (T1; `/background`: its job's end) over the pairs measured, ms,
+    /// the upper middle value of an even count:
     /// "What to do" quotes it, the one place the report says the median T1 (the reading notes'
     /// "Typical figures" line, which quoted [`Facts::t1_median_lower`], is gone).
     pub t1_median_upper: Option<f64>,
@@ -197,7 +198,12 @@ impl Facts {
             .filter(|p| p.ok())
             .map(|p| (p.key(), work::work_by_pass(r, p)))
             .collect();
-        let t1 = || r.summary.iter().filter(|p| p.ok()).filter_map(|p| p.t1_ms);
+        let t1 = || {
+            r.summary
+                .iter()
+                .filter(|p| p.ok())
+                .filter_map(|p| p.work_alone_ms())
+        };
         let offloads_ranked = verdict::ranked(
             &r.strategies(),
             &verdicts,

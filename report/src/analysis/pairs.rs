@@ -47,8 +47,8 @@ pub struct Pair {
     pub rounds: u32,
     /// How it ended.
     pub outcome: Outcome,
-    /// T1, ms.
-    pub t1_ms: Option<f64>,
+    /// The work alone, ms: T1, or for `/background` its lone job's end.
+    pub work_alone_ms: Option<f64>,
     /// C × T1 / min(C, cores), ms.
     pub ideal_batch_ms: Option<f64>,
     /// Its work time with its fastest and slowest round ([`stats::pair_work`]: the batch time,
@@ -141,7 +141,7 @@ impl Pair {
                 Outcome::Failed(s.failure.clone())
             },
             work: stats::pair_work(s),
-            t1_ms: s.t1_ms,
+            work_alone_ms: s.work_alone_ms(),
             ideal_batch_ms: s.ideal_batch_ms,
             batch_ms_mean: s.batch_ms_mean,
             batch_ms_sd: s.batch_ms_sd,
@@ -203,10 +203,10 @@ impl Pair {
         probe(self) / probe(other)
     }
 
-    /// Its pooled probe p99 ÷ T1; `None` without either.
+    /// Its pooled probe p99 ÷ its work alone; `None` without either.
     pub fn stall(&self) -> Option<f64> {
         let probe = self.probe_latency_us_p99? / 1000.0;
-        let t1 = self.t1_ms.filter(|t| *t > 0.0)?;
+        let t1 = self.work_alone_ms.filter(|t| *t > 0.0)?;
         Some(probe / t1)
     }
 }

@@ -117,10 +117,11 @@ pub fn cost_per_unit_us(r: &Results, setting: &Setting) -> Option<f64> {
     (slope > 0.0).then_some(slope)
 }
 
-/// Offload cost of `strategy` in `setting`, µs: T1 minus `/cycle`'s T1, at the smallest n.
+/// Offload cost of `strategy` in `setting`, µs: its work alone (T1; `/background`'s job's end)
+/// minus `/cycle`'s T1, at the smallest n.
 pub fn offload_cost_us(r: &Results, setting: &Setting, strategy: Strategy) -> Option<f64> {
     let n0 = *sizes(r).first()?;
-    let own = row(r, setting, strategy, n0)?.t1_us?;
+    let own = row(r, setting, strategy, n0)?.work_alone_us()?;
     let inline = row(r, setting, INLINE, n0)?.t1_us?;
     Some(own - inline)
 }

@@ -42,9 +42,10 @@ pub struct Verdict {
     pub key: PairKey,
     /// Probe p99 pooled over rounds, ms.
     pub probe_p99_ms: f64,
-    /// T1, ms.
-    pub t1_ms: f64,
-    /// `probe_p99_ms / t1_ms`.
+    /// The work alone, ms: T1, or for `/background` its lone job's end
+    /// ([`SummaryRow::work_alone_ms`](crate::data::SummaryRow::work_alone_ms)).
+    pub work_alone_ms: f64,
+    /// `probe_p99_ms / work_alone_ms`.
     pub stall: f64,
     /// Each round's worst probe ÷ T1 (rounds with a probe only).
     pub rounds: Vec<f64>,
@@ -217,7 +218,7 @@ pub fn verdicts(r: &Results) -> Vec<Verdict> {
         .filter(|s| s.ok())
         .filter_map(|s| {
             let probe = s.probe_latency_us_p99? / 1000.0;
-            let t1 = s.t1_ms.filter(|t| *t > 0.0)?;
+            let t1 = s.work_alone_ms().filter(|t| *t > 0.0)?;
             let stall = probe / t1;
             let rounds: Vec<f64> = r
                 .rounds_of(&s.key())
@@ -247,7 +248,7 @@ pub fn verdicts(r: &Results) -> Vec<Verdict> {
             Some(Verdict {
                 key: s.key(),
                 probe_p99_ms: probe,
-                t1_ms: t1,
+                work_alone_ms: t1,
                 stall,
                 class,
                 rounds,
@@ -342,7 +343,7 @@ mod tests {
                 strategy,
             },
             probe_p99_ms: stall * 5.0,
-            t1_ms: 5.0,
+            work_alone_ms: 5.0,
             stall,
             rounds: vec![stall],
             left_out: None,

@@ -544,8 +544,11 @@ fn reading_section(f: &Facts) -> String {
         .probe_timeout_s
         .map_or_else(String::new, |t| format!(" ({} s here)", sig3(t)));
     let lines = [
-        "**T1**: the fastest lone request, ms (for /background until the server recorded its \
-         job's end, so that C × T1 is the same work for every strategy)."
+        "**T1**: the fastest lone request's round trip, ms. /background answers before its \
+         work, so where T1 stands for the work (efficiency, the stall rule, the offload cost) \
+         it takes its **work alone** instead: from a lone request's send to the server's \
+         record of its job's end (`t1_done_ms`), so that C × T1 is the same work for every \
+         strategy."
             .to_owned(),
         format!(
             "**efficiency**: the ideal batch time C × T1 / min(C, cores) with C = {} and {} \

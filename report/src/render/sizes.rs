@@ -115,8 +115,8 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
                 "below it: {}{}",
                 and_list(&below),
                 if background {
-                    " (/background's T1 ends at the server's record of the job's end, not at \
-                     an answer: no trip back)"
+                    " (/background's work alone ends at the server's record of the job's \
+                     end, not at an answer: no trip back)"
                 } else {
                     ""
                 }
@@ -515,6 +515,7 @@ mod tests {
             rounds: 3,
             result: "ok".into(),
             t1_us: Some(t1),
+            t1_done_us: None,
             latency_us_p50: Some(p50),
             latency_us_p99: Some(p50 * 2.0),
             probe_latency_us_p99: Some(probe),
