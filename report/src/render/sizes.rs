@@ -8,7 +8,7 @@
 use common::Strategy;
 
 use crate::analysis::sizes::{
-    BeyondNoise, CROSSOVER_RATIO, Crossover, INLINE, MIN_PROBES, SizePoint, SizesFacts,
+    CROSSOVER_RATIO, Crossover, INLINE, MIN_PROBES, SizePoint, SizesFacts,
 };
 use crate::render::charts::{Chart, strategy_color, strategy_dash};
 use crate::render::format::{and_list, sig3, thousands};
@@ -21,6 +21,72 @@ fn duration_us(us: f64) -> String {
     } else {
         format!("{} µs", sig3(us))
     }
+}
+
+/// The offload costs, a row per strategy: the lowest and highest over the settings and, with
+/// `/generator` measured, in how many settings the cost lies beyond `/generator`'s own range
+/// (the noise); `/cycle`'s T1 in the last row. A table of strategy × setting said the same
+/// in twice the bytes, its cells inside the noise.
+fn offload_table(f: &SizesFacts) -> String {
+    let range = |cells: &mut dyn Iterator<Item = f64>, sign: bool| -> String {
+        let v: Vec<f64> = cells.collect();
+        let fmt = |x: f64| {
+            if sign {
+                format!("{x:+.0}")
+            } else {
+                format!("{x:.0}")
+            }
+        };
+        match (
+            v.iter().copied().reduce(f64::min),
+            v.iter().copied().reduce(f64::max),
+        ) {
+            (Some(lo), Some(hi)) if fmt(lo) == fmt(hi) => fmt(lo),
+            (Some(lo), Some(hi)) => format!("{} … {}", fmt(lo), fmt(hi)),
+            _ => "–".to_owned(),
+        }
+    };
+    let noise = f.noise_us.is_some();
+    let mut md = format!(
+        "| strategy | cost, µs: lowest … highest over {} setting(s) |{}\n|---|---:|{}\n",
+        f.settings.len(),
+        if noise {
+            " beyond /generator's range |"
+        } else {
+            ""
+        },
+        if noise { "---|" } else { "" }
+    );
+    for (st, cells) in &f.offload_costs {
+        let mut row = format!(
+            "| {} | {} |",
+            st.path(),
+            range(&mut cells.iter().flatten().copied(), true)
+        );
+        if noise {
+            let beyond = f.beyond_noise.iter().find(|b| b.strategy == *st);
+            let said = match beyond {
+                None if *st == Strategy::Generator => "(the range)".to_owned(),
+                None => "–".to_owned(),
+                Some(b) => match (b.above, b.below) {
+                    (0, 0) => format!("within it in all {}", b.of),
+                    (a, 0) => format!("above in {a} of {}", b.of),
+                    (0, w) => format!("below in {w} of {}", b.of),
+                    (a, w) => format!("above in {a}, below in {w} of {}", b.of),
+                },
+            };
+            row.push_str(&format!(" {said} |"));
+        }
+        md.push_str(&row);
+        md.push('\n');
+    }
+    md.push_str(&format!(
+        "| *{} T1 itself* | {} |{}\n\n",
+        INLINE.path(),
+        range(&mut f.inline_t1_us.iter().flatten().copied(), false),
+        if noise { " |" } else { "" }
+    ));
+    md
 }
 
 /// The section, or nothing when the run did not measure sizes.
@@ -53,87 +119,42 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
             " (the sweep's smallest size)"
         }
     ));
-    md.push_str("| strategy |");
-    for s in settings {
-        md.push_str(&format!(" {} |", s.short()));
-    }
-    md.push_str("\n|---|");
-    md.push_str(&"---:|".repeat(settings.len()));
-    md.push('\n');
-    for (st, cells) in &f.offload_costs {
-        md.push_str(&format!("| {} |", st.path()));
-        for cost in cells {
-            let cell = cost.map_or("–".to_owned(), |c| format!("{c:+.0}"));
-            md.push_str(&format!(" {cell} |"));
-        }
-        md.push('\n');
-    }
-    md.push_str(&format!("| *{} T1 itself* |", INLINE.path()));
-    for t in &f.inline_t1_us {
-        md.push_str(&format!(
-            " {} |",
-            t.map_or("–".to_owned(), |t| format!("{t:.0}"))
-        ));
-    }
-    md.push_str("\n\n");
+    md.push_str(&offload_table(f));
     if let (Some(lo), Some(hi)) = (&f.cheapest, &f.costliest)
         && lo == hi
     {
         // One offload measured in one setting: nothing to rank.
         md.push_str(&format!(
             "The one offload that awaits the kernel on another thread measured here, {} on {}, \
-             cost {:+.0} µs. A \"–\" is a pair not measured (not applicable, or failed).\n\n",
+             cost {:+.0} µs.\n\n",
             lo.strategy.path(),
             lo.setting,
             lo.cost_us
         ));
-    } else if let Some((lo, hi)) = f.noise_us {
+    } else if f.noise_us.is_some() {
         // /generator runs /cycle's machine code: its spread is what "no cost" looks like here,
         // and only a cost beyond it says something (an offload "cheaper than inline" inside it
         // is noise, not a finding).
-        let side = |pick: &dyn Fn(&BeyondNoise) -> usize| -> Vec<String> {
-            f.beyond_noise
-                .iter()
-                .filter(|b| pick(b) > 0)
-                .map(|b| format!("{} in {} of {}", b.strategy.path(), pick(b), b.of))
-                .collect()
-        };
-        let (above, below) = (side(&|b| b.above), side(&|b| b.below));
-        let mut said = vec![format!(
-            "/generator runs the same machine code as /cycle, so its own \"cost\", {lo:+.0} to \
-             {hi:+.0} µs over the settings, is this table's noise"
-        )];
-        if !above.is_empty() {
-            said.push(format!("above it: {}", and_list(&above)));
-        }
-        if !below.is_empty() {
-            let background = f
-                .beyond_noise
-                .iter()
-                .any(|b| b.strategy == Strategy::Background && b.below > 0);
-            said.push(format!(
-                "below it: {}{}",
-                and_list(&below),
-                if background {
-                    " (/background's work alone ends at the server's record of the job's \
-                     end, not at an answer: no trip back)"
-                } else {
-                    ""
-                }
-            ));
-        }
-        if above.is_empty() && below.is_empty() {
-            said.push("every other cost lies within it".to_owned());
-        }
+        let background = f
+            .beyond_noise
+            .iter()
+            .any(|b| b.strategy == Strategy::Background && b.below > 0);
         md.push_str(&format!(
-            "{}. A \"–\" is a pair not measured (not applicable, or failed).\n\n",
-            said.join("; ")
+            "/generator runs the same machine code as /cycle, so its own \"cost\" is this \
+             table's noise: a cost above or below its range says something, one within it \
+             does not{}. Each setting's T1: `sizes_summary.csv`.\n\n",
+            if background {
+                " (/background's is its work alone's, to the server's record of the job's end, \
+                 not an answer: no trip back)"
+            } else {
+                ""
+            }
         ));
     } else if let (Some(lo), Some(hi)) = (&f.cheapest, &f.costliest) {
         md.push_str(&format!(
             "Among the strategies that await the kernel on another thread, the cheapest offload \
-             was {} on {} ({:+.0} µs) and the costliest {} on {} ({:+.0} µs). A \"–\" is a \
-             pair not measured (not applicable, or failed).\n\n",
+             was {} on {} ({:+.0} µs) and the costliest {} on {} ({:+.0} µs). Each setting's \
+             T1: `sizes_summary.csv`.\n\n",
             lo.strategy.path(),
             lo.setting,
             lo.cost_us,
@@ -562,12 +583,11 @@ mod tests {
         let f = SizesFacts::of(&r).expect("sizes");
         assert_eq!(f.noise_us, Some((20.0, 20.0)));
         let md = markdown(&r, &[], "charts");
+        assert!(md.contains("| /generator | +20 | (the range) |"), "{md}");
+        assert!(md.contains("| /thread | +30 | above in 1 of 1 |"), "{md}");
+        assert!(md.contains("| /rayon | +12 | below in 1 of 1 |"), "{md}");
         assert!(
-            md.contains(
-                "/generator runs the same machine code as /cycle, so its own \"cost\", +20 to \
-                 +20 µs over the settings, is this table's noise; above it: /thread in 1 of 1; \
-                 below it: /rayon in 1 of 1."
-            ),
+            md.contains("/generator runs the same machine code as /cycle, so its own \"cost\""),
             "{md}"
         );
         assert!(!md.contains("cheapest"), "{md}");
