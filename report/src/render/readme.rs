@@ -66,7 +66,12 @@ pub fn quotes(f: &Facts) -> Vec<String> {
             "Inline work stalled the server in {}",
             of_pairs(count(&inline, Responsiveness::Stalled), inline.len())
         ));
-        out.extend(probe(&inline).map(|p| format!("a `/health` probe waited {p}")));
+        if let (Some(p), Some(x)) = (probe(&inline), Extremes::of(inline.iter().copied())) {
+            let (lo, hi) = x.stall;
+            out.push(format!(
+                "a `/health` probe waited {p} ({lo:.0}–{hi:.0}× one request's work)"
+            ));
+        }
     }
     if let Some(best) = f.recommended() {
         let vs = of(f, |s| s == best);
@@ -78,15 +83,29 @@ pub fn quotes(f: &Facts) -> Vec<String> {
             ));
         }
     }
-    for s in [Strategy::Thread, Strategy::Background] {
+    // The alternatives and the task queue: "stalled no pair", as What to do says it.
+    for s in [
+        Strategy::Jobs,
+        Strategy::Bounded,
+        Strategy::Queue,
+        Strategy::Thread,
+    ] {
         let vs = of(f, |x| x == s);
-        if !vs.is_empty() {
-            out.push(format!(
-                "`{}` stalled the server in {}",
-                s.path(),
-                of_pairs(count(&vs, Responsiveness::Stalled), vs.len())
-            ));
-        }
+        let Some(p) = probe(&vs) else { continue };
+        let stalled = count(&vs, Responsiveness::Stalled);
+        let said = if stalled == 0 {
+            "stalled no pair".to_owned()
+        } else {
+            format!("stalled the server in {}", of_pairs(stalled, vs.len()))
+        };
+        out.push(format!("`{}` {said} (probe {p})", s.path()));
+    }
+    let vs = of(f, |x| x == Strategy::Background);
+    if !vs.is_empty() {
+        out.push(format!(
+            "`/background` stalled the server in {}",
+            of_pairs(count(&vs, Responsiveness::Stalled), vs.len())
+        ));
     }
     if let Some(h) = &f.halves {
         out.push(format!(
