@@ -60,8 +60,11 @@ pub struct Stall {
     pub worst_ms: f64,
     /// The wait the causes must explain, ms.
     pub stall_ms: f64,
-    /// T1, ms.
-    pub t1_ms: f64,
+    /// One request's work alone, ms: T1 ([`Measurement::work_alone`]: for `/background` its
+    /// job's end): no stall below it.
+    ///
+    /// [`Measurement::work_alone`]: crate::harness::records::Measurement::work_alone
+    pub work_alone_ms: f64,
 }
 
 /// From the scheduler's figures.
@@ -69,10 +72,10 @@ pub fn from_scheduler(stall: Stall, e: ExecutorFigures) -> Attribution {
     let Stall {
         worst_ms,
         stall_ms,
-        t1_ms,
+        work_alone_ms,
     } = stall;
     let explains = |ms: f64| ms >= WAIT_SHARE * stall_ms;
-    if worst_ms < t1_ms {
+    if worst_ms < work_alone_ms {
         Attribution::None
     } else if e.busy_share >= BUSY_SHARE {
         Attribution::ExecutorBusy
@@ -98,9 +101,9 @@ pub fn from_heartbeat(
     let Stall {
         worst_ms,
         stall_ms,
-        t1_ms,
+        work_alone_ms,
     } = stall;
-    Some(if worst_ms < t1_ms {
+    Some(if worst_ms < work_alone_ms {
         Attribution::None
     } else if lag >= LAG_SHARE * stall_ms {
         Attribution::ExecutorBusy
@@ -116,11 +119,11 @@ mod tests {
     use super::*;
 
     /// A round's stall: its worst probe is the stall.
-    fn at(stall_ms: f64, t1_ms: f64) -> Stall {
+    fn at(stall_ms: f64, work_alone_ms: f64) -> Stall {
         Stall {
             worst_ms: stall_ms,
             stall_ms,
-            t1_ms,
+            work_alone_ms,
         }
     }
 
@@ -129,7 +132,7 @@ mod tests {
         let pair = Stall {
             worst_ms: 12.0,
             stall_ms: 4.0,
-            t1_ms: 5.0,
+            work_alone_ms: 5.0,
         };
         assert_eq!(
             from_scheduler(pair, e(0.01, 2.0)),

@@ -227,12 +227,14 @@ impl RoundFigures {
         // The round's stall: its worst probe, against T1.
         let probe = stats::percentiles(&probed);
         let stall_ms = probe.map(|p| p.max as f64 / 1e3);
-        let t1_ms = m.work_alone().map(stats::millis);
-        let stall = stall_ms.zip(t1_ms).map(|(stall_ms, t1_ms)| Stall {
-            worst_ms: stall_ms,
-            stall_ms,
-            t1_ms,
-        });
+        let work_ms = m.work_alone().map(stats::millis);
+        let stall = stall_ms
+            .zip(work_ms)
+            .map(|(stall_ms, work_alone_ms)| Stall {
+                worst_ms: stall_ms,
+                stall_ms,
+                work_alone_ms,
+            });
         let attribution = match (stall, sched) {
             (Some(stall), Some(f)) => Some(attribution::from_scheduler(stall, f.executor)),
             (Some(stall), None) => attribution::from_heartbeat(
@@ -515,10 +517,10 @@ impl PairSummary {
         let probe_us = stats::percentiles(&probed);
         let stall = probe_us
             .zip(m.work_alone().map(stats::millis))
-            .map(|(p, t1_ms)| Stall {
+            .map(|(p, work_alone_ms)| Stall {
                 worst_ms: p.max as f64 / 1e3,
                 stall_ms: p.p99 as f64 / 1e3,
-                t1_ms,
+                work_alone_ms,
             });
         let attribution = match (stall, executor) {
             (Some(stall), Some(e)) => Some(attribution::from_scheduler(stall, e)),

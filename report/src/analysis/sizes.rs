@@ -296,6 +296,19 @@ pub struct SizesFacts {
 }
 
 impl SizesFacts {
+    /// Each strategy of [`SizesFacts::offload_costs`] with its lowest and highest cost over
+    /// the settings, µs (`None`: measured in none).
+    pub fn offload_cost_bounds(&self) -> impl Iterator<Item = (Strategy, Option<(f64, f64)>)> {
+        self.offload_costs
+            .iter()
+            .map(|(s, cells)| (*s, bounds(cells.iter().flatten().copied())))
+    }
+
+    /// [`INLINE`]'s T1 at the smallest n, lowest and highest over the settings, µs.
+    pub fn inline_t1_bounds(&self) -> Option<(f64, f64)> {
+        bounds(self.inline_t1_us.iter().flatten().copied())
+    }
+
     /// The facts of the sizes experiment; `None` when the run did not measure it.
     pub fn of(r: &Results) -> Option<SizesFacts> {
         if r.sizes.is_empty() {

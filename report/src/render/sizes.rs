@@ -28,23 +28,11 @@ fn duration_us(us: f64) -> String {
 /// (the noise); `/cycle`'s T1 in the last row. A table of strategy × setting said the same
 /// in twice the bytes, its cells inside the noise.
 fn offload_table(f: &SizesFacts) -> String {
-    let range = |cells: &mut dyn Iterator<Item = f64>, sign: bool| -> String {
-        let v: Vec<f64> = cells.collect();
-        let fmt = |x: f64| {
-            if sign {
-                format!("{x:+.0}")
-            } else {
-                format!("{x:.0}")
-            }
-        };
-        match (
-            v.iter().copied().reduce(f64::min),
-            v.iter().copied().reduce(f64::max),
-        ) {
-            (Some(lo), Some(hi)) if fmt(lo) == fmt(hi) => fmt(lo),
-            (Some(lo), Some(hi)) => format!("{} … {}", fmt(lo), fmt(hi)),
-            _ => "–".to_owned(),
-        }
+    // `+12 … +86`, or one figure when both ends read the same.
+    let range = |b: Option<(f64, f64)>, fmt: fn(f64) -> String| match b {
+        Some((lo, hi)) if fmt(lo) == fmt(hi) => fmt(lo),
+        Some((lo, hi)) => format!("{} … {}", fmt(lo), fmt(hi)),
+        None => "–".to_owned(),
     };
     let noise = f.noise_us.is_some();
     let mut md = format!(
@@ -57,16 +45,16 @@ fn offload_table(f: &SizesFacts) -> String {
         },
         if noise { "---|" } else { "" }
     );
-    for (st, cells) in &f.offload_costs {
+    for (st, cost) in f.offload_cost_bounds() {
         let mut row = format!(
             "| {} | {} |",
             st.path(),
-            range(&mut cells.iter().flatten().copied(), true)
+            range(cost, |x| format!("{x:+.0}"))
         );
         if noise {
-            let beyond = f.beyond_noise.iter().find(|b| b.strategy == *st);
+            let beyond = f.beyond_noise.iter().find(|b| b.strategy == st);
             let said = match beyond {
-                None if *st == Strategy::Generator => "(the range)".to_owned(),
+                None if st == Strategy::Generator => "(the range)".to_owned(),
                 None => "–".to_owned(),
                 Some(b) => match (b.above, b.below) {
                     (0, 0) => format!("within it in all {}", b.of),
@@ -83,7 +71,7 @@ fn offload_table(f: &SizesFacts) -> String {
     md.push_str(&format!(
         "| *{} T1 itself* | {} |{}\n\n",
         INLINE.path(),
-        range(&mut f.inline_t1_us.iter().flatten().copied(), false),
+        range(f.inline_t1_bounds(), |x| format!("{x:.0}")),
         if noise { " |" } else { "" }
     ));
     md
