@@ -46,7 +46,9 @@ pub mod stats;
 pub mod verdict;
 pub mod work;
 
-/// Two runtimes within this relative difference, even at their extreme rounds, are "alike".
+/// The margin of every comparison of two pairs ([`noise::compare`], [`noise::spread`]): a
+/// difference is called when it exceeds this fraction in every pass (or at the extreme
+/// rounds, without passes to pair), and two pairs are "alike" when they stay within it.
 pub const ALIKE: f64 = 0.10;
 
 /// The cores count as full for the task queue's scale-out verdict ([`queue::scale_verdict`])
@@ -278,13 +280,7 @@ impl Facts {
         let by = |a: &&(String, Figure), b: &&(String, Figure)| a.1.value.total_cmp(&b.1.value);
         let best = figures.iter().max_by(by)?.clone();
         let worst = figures.iter().min_by(by)?.clone();
-        let by_pass = |t: &str| {
-            self.work_by_pass.get(&PairKey {
-                target: t.to_owned(),
-                workers,
-                strategy,
-            })
-        };
+        let by_pass = |t: &str| self.work_per_pass(t, workers, strategy);
         let spread = match (spread, by_pass(&worst.0), by_pass(&best.0)) {
             (noise::Spread::Apart, Some(slow), Some(fast)) => match noise::Paired::of(slow, fast) {
                 Some(p) if p.passes >= noise::MIN_PASSES && p.lo <= 1.0 + ALIKE => {
@@ -299,6 +295,31 @@ impl Facts {
             best,
             worst,
         })
+    }
+
+    /// How `b`'s work efficiency compares with `a`'s by more than [`ALIKE`]
+    /// ([`noise::compare`] on their rounds: efficiencies have no per-pass pairing, each rests
+    /// on its own T1); `None` when either has no efficiency.
+    pub fn efficiency_change(&self, a: &PairKey, b: &PairKey) -> Option<noise::Change> {
+        let (a, b) = (self.efficiency.get(a)?, self.efficiency.get(b)?);
+        Some(noise::compare(a, b, None, ALIKE))
+    }
+
+    /// A pair's work time per pass ([`work::work_by_pass`]); `None` when it was not measured
+    /// successfully.
+    fn work_per_pass(
+        &self,
+        target: &str,
+        workers: Option<u32>,
+        strategy: Strategy,
+    ) -> Option<&[(u32, f64)]> {
+        self.work_by_pass
+            .get(&PairKey {
+                target: target.to_owned(),
+                workers,
+                strategy,
+            })
+            .map(Vec::as_slice)
     }
 
     /// The pool "What to do" recommends: the first of [`Facts::offloads_ranked`] that runs at

@@ -10,6 +10,10 @@
 //!   even this rule is generous, never strict;
 //! - **alike** within a fraction x only when even the extreme rounds are: the slowest round of
 //!   the slowest pair within x of the fastest round of the fastest ([`spread`]);
+//! - **lower, higher or alike by a margin** where the two were measured in the same passes
+//!   (interleaved: a slow minute falls on both): the interval of the per-pass ratios
+//!   ([`Paired`]) against 1 ± the margin, with at least [`MIN_PASSES`] passes; with fewer, the
+//!   rounds' ranges as above ([`compare`]);
 //! - **a side of a threshold** only when the pooled figure and every round's figure are on
 //!   that side; otherwise the result is [`Side::Borderline`] ([`side`]).
 //!
@@ -53,6 +57,8 @@ pub enum Change {
     Lower,
     /// Every round of the second is above every round of the first.
     Higher,
+    /// Within a margin of each other ([`compare`]; [`change`] never says it).
+    Alike,
     /// The ranges overlap, or a side has fewer than [`MIN_ROUNDS`] rounds: no difference is
     /// called.
     Unclear,
@@ -116,6 +122,40 @@ impl Paired {
             hi: ratios[ratios.len() - 1],
             passes: ratios.len(),
         })
+    }
+}
+
+/// How `b` compares with `a` by more than a fraction `margin` (0.10: 10 %), given
+/// `a_over_b`, their ratio pass by pass where both were measured in the same passes.
+///
+/// With at least [`MIN_PASSES`] passes the per-pass interval decides: `Lower` when every
+/// pass's a ÷ b is above 1 + margin, `Higher` when every one is below 1 ÷ (1 + margin),
+/// `Alike` when every one is within them, otherwise `Unclear` (a difference this run does not
+/// show either way). With fewer passes (a half of a run, a run without passes) the rounds
+/// decide: a difference needs disjoint ranges ([`change`]) and means more than the margin
+/// apart; alike, every round within the margin of every other.
+pub fn compare(a: &Figure, b: &Figure, a_over_b: Option<Paired>, margin: f64) -> Change {
+    let up = 1.0 + margin;
+    if let Some(p) = a_over_b.filter(|p| p.passes >= MIN_PASSES) {
+        return if p.lo > up {
+            Change::Lower
+        } else if p.hi * up < 1.0 {
+            Change::Higher
+        } else if p.lo * up >= 1.0 && p.hi <= up {
+            Change::Alike
+        } else {
+            Change::Unclear
+        };
+    }
+    if a.rounds < MIN_ROUNDS || b.rounds < MIN_ROUNDS {
+        return Change::Unclear;
+    }
+    let (lo, hi) = (a.lo.min(b.lo), a.hi.max(b.hi));
+    match change(a, b) {
+        Change::Lower if a.value > b.value * up => Change::Lower,
+        Change::Higher if b.value > a.value * up => Change::Higher,
+        _ if lo > 0.0 && hi <= lo * up => Change::Alike,
+        _ => Change::Unclear,
     }
 }
 
@@ -235,6 +275,46 @@ mod tests {
         // One round: no measure of the noise, nothing is called, however far apart.
         let one = fig(300.0, &[300.0]);
         assert_eq!(change(&a, &one), Change::Unclear);
+    }
+
+    #[test]
+    fn a_comparison_by_a_margin_reads_the_passes_first() {
+        let passes = |xs: &[f64]| -> Vec<(u32, f64)> { (1..).zip(xs.iter().copied()).collect() };
+        // a ÷ b per pass, six passes: 1.3–1.6× in every one.
+        let a = passes(&[130.0, 150.0, 160.0, 140.0, 135.0, 145.0]);
+        let b = passes(&[100.0; 6]);
+        let fa = fig(143.0, &[130.0, 160.0]);
+        let fb = fig(100.0, &[100.0, 100.0]);
+        let paired = |x: &[(u32, f64)], y: &[(u32, f64)]| Paired::of(x, y);
+        assert_eq!(compare(&fa, &fb, paired(&a, &b), 0.1), Change::Lower);
+        assert_eq!(compare(&fb, &fa, paired(&b, &a), 0.1), Change::Higher);
+        // Every pass within 10 %, though the passes drift by 40 % and the ranges overlap.
+        let c = passes(&[100.0, 120.0, 140.0, 110.0, 130.0, 125.0]);
+        let d = passes(&[95.0, 125.0, 135.0, 112.0, 121.0, 130.0]);
+        let (fc, fd) = (fig(120.0, &[100.0, 140.0]), fig(120.0, &[95.0, 135.0]));
+        assert_eq!(compare(&fc, &fd, paired(&c, &d), 0.1), Change::Alike);
+        // 5 % faster in every pass: a difference, but not one beyond the margin; nor alike
+        // once one pass leaves it.
+        let e = passes(&[105.0; 6]);
+        let mut f = b.clone();
+        f[0].1 = 80.0;
+        assert_eq!(compare(&fb, &fb, paired(&e, &f), 0.1), Change::Unclear);
+        // Too few passes: the rounds decide. Disjoint and 1.3× apart: lower.
+        assert_eq!(
+            compare(&fa, &fb, paired(&a[..3], &b[..3]), 0.1),
+            Change::Lower
+        );
+        // Disjoint but 5 % apart: not beyond the margin, and not alike at the extremes (12 %).
+        let g = fig(105.0, &[103.0, 112.0]);
+        assert_eq!(compare(&g, &fb, None, 0.1), Change::Unclear);
+        // Every round within 10 % of every other: alike.
+        let h = fig(104.0, &[103.0, 106.0]);
+        assert_eq!(compare(&h, &fb, None, 0.1), Change::Alike);
+        // One round on a side: nothing is called.
+        assert_eq!(
+            compare(&fig(300.0, &[300.0]), &fb, None, 0.1),
+            Change::Unclear
+        );
     }
 
     #[test]

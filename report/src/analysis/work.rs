@@ -12,9 +12,9 @@
 
 use common::Strategy;
 
-use crate::analysis::Facts;
 use crate::analysis::noise::{self, Change, Figure, Paired};
 use crate::analysis::stats;
+use crate::analysis::{ALIKE, Facts};
 use crate::data::{Results, SummaryRow};
 
 /// The work time of a pair, ms, with its rounds' range: the batch time, or for `/background`
@@ -73,9 +73,9 @@ pub struct Speedup {
     /// The same ratio pass by pass (both measured in every pass: interleaved), with its
     /// range; `None` for a run without passes.
     pub paired: Option<Paired>,
-    /// How the work time with the most workers compares with the fewest: `Lower` is faster
-    /// (the rounds' ranges apart, [`noise::change`]: the rule the split halves can check with
-    /// their three rounds; the per-pass range is the interval the report prints).
+    /// How the work time with the most workers compares with the fewest, by more than
+    /// [`ALIKE`] ([`noise::compare`]: the per-pass interval where the run has the passes, the
+    /// rounds' ranges in a half of one): `Lower` is faster.
     pub change: Change,
 }
 
@@ -102,7 +102,7 @@ impl Speedups {
         )
     }
 
-    /// The largest speed-up that is a clear gain (the rounds tell it apart: `Lower`).
+    /// The largest speed-up that is a clear gain (beyond [`ALIKE`]: `Lower`).
     pub fn largest_gain(&self) -> Option<&Speedup> {
         self.ratios
             .iter()
@@ -134,12 +134,13 @@ pub fn speedups(r: &Results) -> Option<Speedups> {
             if let (Some(a), Some(b)) = (fig(few), fig(many))
                 && b.value > 0.0
             {
+                let paired = Paired::of(&by_pass(few), &by_pass(many));
                 out.push(Speedup {
                     target: target.clone(),
                     strategy: s,
                     ratio: a.value / b.value,
-                    paired: Paired::of(&by_pass(few), &by_pass(many)),
-                    change: noise::change(&a, &b),
+                    paired,
+                    change: noise::compare(&a, &b, paired, ALIKE),
                 });
             }
         }
@@ -172,8 +173,9 @@ impl Facts {
 }
 
 /// One strategy against another on the same runtime and workers: its figure ÷ the other's
-/// in every pair where both were measured, each with how the rounds compare
-/// ([`noise::change`] of the other's against its own: `Lower` means the strategy's is lower).
+/// in every pair where both were measured, each with how they compare by more than
+/// [`ALIKE`] ([`noise::compare`] of the other's against its own, the work time paired by
+/// pass, the percentiles by their rounds: `Lower` means the strategy's is lower).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Versus {
     /// Work time.
@@ -210,22 +212,31 @@ impl Facts {
                 let (Some(x), Some(th)) = (self.ok_pair(t, w, s), self.ok_pair(t, w, base)) else {
                     continue;
                 };
-                let compare =
-                    |into: &mut Vec<(f64, Change)>, a: Option<Figure>, b: Option<Figure>| {
-                        if let (Some(a), Some(b)) = (a, b)
-                            && b.value > 0.0
-                        {
-                            into.push((a.value / b.value, noise::change(&b, &a)));
-                        }
-                    };
+                // `base` ÷ the strategy, pass by pass (the work time only: the percentiles
+                // have no per-pass figure).
+                let compare = |into: &mut Vec<(f64, Change)>,
+                               a: Option<Figure>,
+                               b: Option<Figure>,
+                               b_over_a: Option<Paired>| {
+                    if let (Some(a), Some(b)) = (a, b)
+                        && b.value > 0.0
+                    {
+                        into.push((a.value / b.value, noise::compare(&b, &a, b_over_a, ALIKE)));
+                    }
+                };
+                let paired = match (self.work_per_pass(t, w, base), self.work_per_pass(t, w, s)) {
+                    (Some(b), Some(a)) => Paired::of(b, a),
+                    _ => None,
+                };
                 compare(
                     &mut out.work,
                     self.work_of(t, w, s),
                     self.work_of(t, w, base),
+                    paired,
                 );
-                compare(&mut out.request_p50, x.request_p50, th.request_p50);
-                compare(&mut out.request_p99, x.request_p99, th.request_p99);
-                compare(&mut out.probe_p99, x.probe_p99, th.probe_p99);
+                compare(&mut out.request_p50, x.request_p50, th.request_p50, None);
+                compare(&mut out.request_p99, x.request_p99, th.request_p99, None);
+                compare(&mut out.probe_p99, x.probe_p99, th.probe_p99, None);
             }
         }
         out

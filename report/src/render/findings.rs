@@ -195,17 +195,22 @@ pub(crate) fn method(f: &Facts) -> Option<String> {
         format!("{fewest} to {most} rounds per pair")
     };
     Some(format!(
-        "- **Noise.** With {r_text}, a difference between two pairs is called only when \
-         their rounds' ranges do not overlap (disjoint ranges are the most extreme outcome of \
-         a rank-sum test: p = {} at {fewest} rounds each{}), *apart*; *alike* only when even the \
-         extreme rounds are within {}; and a result whose pooled figure and rounds fall on \
+        "- **Noise.** Pairs measured in the same passes are compared pass by pass: *lower* or \
+         *higher* when their ratio is beyond {} in every one of at least {} passes, *alike* when \
+         within it in every one. Without passes to pair (the percentiles, a half of the run), \
+         with {r_text}: a difference needs the rounds' ranges apart (the most extreme outcome \
+         of a rank-sum test: p = {} at {fewest} rounds each{}) and means beyond {}; *alike*, \
+         every round within {} of every other. A result whose pooled figure and rounds fall on \
          both sides of a threshold is *borderline*.",
+        pct(ALIKE),
+        noise::MIN_PASSES,
         sig3(noise::rank_sum_p(fewest, fewest)),
         if noise::rank_sum_p(fewest, fewest) > 0.05 {
             ", weak evidence: more rounds would make it stronger"
         } else {
             ""
         },
+        pct(ALIKE),
         pct(ALIKE)
     ))
 }
@@ -541,16 +546,18 @@ fn stall_figure(x: f64) -> String {
     }
 }
 
-/// `of 6: lower in 2, higher in 1, within the rounds' noise in 3` (or `lower in all 3`): how
-/// many of `changes` went which
-/// way, beyond the rounds' noise; `lower` and `higher` name the two directions.
+/// `of 6: lower in 2, higher in 1, within 10 % in 2, not shown either way in 1` (or
+/// `lower in all 3`): how many of `changes` went which way by more than [`ALIKE`], stayed
+/// within it, or neither; `lower` and `higher` name the two directions.
 fn tally(changes: &[Change], lower: &str, higher: &str) -> String {
     let count = |c| changes.iter().filter(|x| **x == c).count();
+    let alike = format!("within {}", pct(ALIKE));
     let mut parts = Vec::new();
     for (n, word) in [
         (count(Change::Lower), lower),
         (count(Change::Higher), higher),
-        (count(Change::Unclear), "within the rounds' noise"),
+        (count(Change::Alike), &alike),
+        (count(Change::Unclear), "not shown either way"),
     ] {
         if n > 0 {
             parts.push(format!("{word} in {n}"));
@@ -616,7 +623,7 @@ fn workers(f: &Facts) -> Vec<String> {
         .as_ref()
         .and_then(Speedups::largest_gain)
         .map_or_else(
-            || "none beyond the rounds' noise".to_owned(),
+            || format!("none beyond {}", pct(ALIKE)),
             |x| {
                 // Its ratio pass by pass, where the run has passes: the interval of the gain.
                 let by_pass = x.paired.map_or(String::new(), |p| {
@@ -742,14 +749,12 @@ fn architectures(f: &Facts) -> Vec<String> {
     for (p, kind, _) in &apart {
         let ratio = p.probe_ratio(best);
         // Runtimes are compared by work efficiency: each work time against its own T1.
-        let efficiency = |p: &Pair| f.efficiency_of(&p.target, p.workers, p.strategy);
-        let batch = match (efficiency(best), efficiency(p)) {
-            (Some(a), Some(b)) => match noise::change(&a, &b) {
-                Change::Lower => "longer than",
-                Change::Higher => "shorter than",
-                Change::Unclear => "not told apart (rounds overlap) from",
-            },
-            _ => "not comparable with",
+        let batch = match f.efficiency_change(&best.key(), &p.key()) {
+            Some(Change::Lower) => "longer than",
+            Some(Change::Higher) => "shorter than",
+            Some(Change::Alike) => "alike with",
+            Some(Change::Unclear) => "not told apart from",
+            None => "not comparable with",
         };
         let why = match (stalls(best), stalls(p)) {
             (false, true) => format!(
@@ -918,11 +923,13 @@ fn experts(f: &Facts) -> Vec<String> {
     }
     out.insert(
         0,
-        "- **The recommended offloads ÷ /thread** on the same runtime and workers (below 1: \
-         better than a thread per request; lower or higher where the rounds' ranges are \
-         disjoint, the p99s by each round's slowest request or probe, the rest within the \
-         noise):"
-            .to_owned(),
+        format!(
+            "- **The recommended offloads ÷ /thread** on the same runtime and workers (below 1: \
+             better than a thread per request; lower or higher by more than {}: the work time \
+             in every pass, the percentiles in every round, the p99s by each round's slowest \
+             request or probe):",
+            pct(ALIKE)
+        ),
     );
     out
 }
@@ -1217,14 +1224,13 @@ mod tests {
             ratios,
             [
                 ("tokio".to_owned(), 101.0 / 61.0, Change::Lower),
-                ("smol".to_owned(), 1.0, Change::Unclear)
+                ("smol".to_owned(), 1.0, Change::Alike)
             ]
         );
         let workers = line(&md, "- **1 vs 2 workers.**");
         assert!(
-            workers.contains(
-                "detached 1.00× to 1.66× (of 2: faster with 2 in 1, within the rounds' noise in 1)"
-            ),
+            workers
+                .contains("detached 1.00× to 1.66× (of 2: faster with 2 in 1, within 10 % in 1)"),
             "{workers}"
         );
         // The 202 batch times appear nowhere in a sentence.
@@ -1245,7 +1251,7 @@ mod tests {
     #[test]
     fn worker_counts_differ_only_beyond_the_rounds_noise() {
         let r = results(&[
-            // 1.05× by the means, overlapping rounds: no difference called.
+            // 1.05× by the means, rounds 1.16× apart at the extremes: neither way.
             Pair::new("tokio", 1, Strategy::Cycle, &[100.0, 105.0, 110.0]),
             Pair::new("tokio", 2, Strategy::Cycle, &[95.0, 100.0, 105.0]),
             // Twice as fast, disjoint.
@@ -1256,7 +1262,7 @@ mod tests {
         let workers = line(&md, "- **1 vs 2 workers.**");
         assert!(
             workers.contains(
-                "inline 1.05× to 1.98× (of 2: faster with 2 in 1, within the rounds' noise in 1)"
+                "inline 1.05× to 1.98× (of 2: faster with 2 in 1, not shown either way in 1)"
             ),
             "{workers}"
         );
@@ -1275,17 +1281,54 @@ mod tests {
         let md = markdown(&r);
         let workers = line(&md, "- **1 vs 2 workers.**");
         assert!(
-            workers.contains("inline 2.00× (within the rounds' noise in 1 of 1)"),
+            workers.contains("inline 2.00× (not shown either way in 1 of 1)"),
             "{workers}"
         );
-        assert!(
-            workers.contains("none beyond the rounds' noise"),
-            "{workers}"
-        );
+        assert!(workers.contains("none beyond 10 %"), "{workers}");
         let notes = method(&Facts::of(&r)).expect("a pair measured");
         assert!(
             notes.contains("there is no measure of the noise"),
             "{notes}"
+        );
+    }
+
+    #[test]
+    fn a_second_worker_helps_when_every_pass_says_so() {
+        // Six passes drifting by 40 %: the rounds' ranges overlap, but with 2 workers every
+        // pass is 1.3× faster than with 1 in the same pass.
+        let one = [100.0, 110.0, 120.0, 130.0, 140.0, 104.0];
+        let two: Vec<f64> = one.iter().map(|x| x / 1.3).collect();
+        // Ratios 1.05–1.25× by pass: a gain by the means, not beyond 10 % in every pass.
+        let slow = [100.0, 110.0, 120.0, 130.0, 140.0, 104.0];
+        let fast: Vec<f64> = slow
+            .iter()
+            .zip([1.05, 1.25, 1.2, 1.15, 1.2, 1.2])
+            .map(|(x, k)| x / k)
+            .collect();
+        let r = results(&[
+            Pair::new("tokio", 1, Strategy::Cycle, &one),
+            Pair::new("tokio", 2, Strategy::Cycle, &two),
+            Pair::new("smol", 1, Strategy::Cycle, &slow),
+            Pair::new("smol", 2, Strategy::Cycle, &fast),
+        ]);
+        let changes: Vec<(String, Change)> = speedups(&r)
+            .expect("two worker counts")
+            .ratios
+            .into_iter()
+            .map(|x| (x.target, x.change))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("tokio".to_owned(), Change::Lower),
+                ("smol".to_owned(), Change::Unclear)
+            ]
+        );
+        let md = markdown(&r);
+        let workers = line(&md, "- **1 vs 2 workers.**");
+        assert!(
+            workers.contains("(of 2: faster with 2 in 1, not shown either way in 1)"),
+            "{workers}"
         );
     }
 
@@ -1329,7 +1372,7 @@ mod tests {
         assert!(!md.contains("- **Noise.**"), "{md}");
         let notes = method(&Facts::of(&r)).expect("pairs measured");
         let noise = line(&notes, "- **Noise.**");
-        assert!(noise.contains("With 2 rounds per pair"), "{noise}");
+        assert!(noise.contains("with 2 rounds per pair"), "{noise}");
         assert!(
             noise.contains("p = 0.333 at 2 rounds each, weak evidence"),
             "{noise}"
@@ -1359,7 +1402,11 @@ mod tests {
                 "lower",
                 "higher"
             ),
-            "of 3: lower in 2, within the rounds' noise in 1"
+            "of 3: lower in 2, not shown either way in 1"
+        );
+        assert_eq!(
+            tally(&[Change::Alike, Change::Higher], "lower", "higher"),
+            "of 2: higher in 1, within 10 % in 1"
         );
         assert_eq!(
             tally(&[Change::Lower, Change::Lower], "lower", "higher"),
