@@ -19,12 +19,11 @@ pub fn markdown(settings: &[CacheSetting]) -> String {
     }
     s.push_str(
         "`/cached` keeps each answer (kernel, n) in a bounded cache (`common/src/cache.rs`, \
-         moka) in front of `/rayon`'s pool; concurrent requests for an n not yet there wait for \
-         one computation. **identical**: the batch's C requests all ask for one n not asked \
-         before (the Python demo's batch: they miss together, and coalesce). **hit h**: each \
-         request asks, with probability h, for an n computed before the round, otherwise for \
-         one of its own. *hits counted* is the ratio the server counted (`/stats`). `/rayon` \
-         beside it computes every request.\n\n",
+         moka) in front of `/rayon`'s pool; concurrent requests for a missing n wait for one \
+         computation. **identical**: all C requests ask for one new n (the Python demo's batch: \
+         they miss together and coalesce). **hit h**: each asks, with probability h, for an n \
+         computed before the round, else for its own; *hits counted*: the server's (`/stats`). \
+         `/rayon` computes every request.\n\n",
     );
     s.push_str(&mixes(settings));
     s
@@ -43,9 +42,8 @@ fn over(span: Span, f: impl Fn(f64) -> String) -> String {
 /// settings' (each setting's own in cache.csv, `/rayon`'s in summary.csv and rounds.csv).
 fn mixes(settings: &[CacheSetting]) -> String {
     let mut s = format!(
-        "Over the {} settings (a range where they differ; each setting's figures in `cache.csv`, \
-         `/rayon`'s in `summary.csv` and `rounds.csv`); batch: the median round, ms; p99s of every round's \
-         requests and probes, pooled, ms:\n\n\
+        "Over the {} settings (a range where they differ; each setting's in `cache.csv`); batch: \
+         the median round, ms; p99s pooled over the rounds, ms:\n\n\
          | mix | hits asked | hits counted | kernels computed / round | coalesced / round | batch | request p99 | probe p99 | rounds |\n\
          |---|---|---|---|---|---|---|---|---|\n",
         settings.len()

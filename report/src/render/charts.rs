@@ -45,15 +45,14 @@ pub fn all(f: &Facts) -> Vec<Chart> {
         Chart {
             file: "batch_time.svg",
             caption: "The further a bar rises above its tick (the ideal batch time), the more \
-                time the batch lost; where two whiskers overlap, the rounds do not tell the bars \
-                apart.",
+                time the batch lost; whiskers: the rounds' range.",
             title: "Work time per strategy and runtime, 1 worker vs all cores".into(),
             svg: batch_time(f),
         },
         Chart {
             file: "probe_latency.svg",
             caption: "A strategy that blocks the executor pushes the probe up towards the batch \
-                time; one that keeps it free leaves the probe near the bottom.",
+                time; one that keeps it free leaves it near the bottom.",
             title: "/health probe latency (p50 to p99, log scale) during each batch".into(),
             svg: probe_latency(f),
         },

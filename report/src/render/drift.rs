@@ -18,17 +18,15 @@ pub fn markdown(d: Option<&Drift>) -> String {
         return String::new();
     };
     let figures = format!(
-        "the slowest of its {} passes (pass {}: lone requests {:.2}× their pair's fastest, \
-         median) was {:.2}× the fastest (pass {}: {:.2}×)",
-        d.passes, d.slowest.0, d.slowest.1, d.ratio, d.fastest.0, d.fastest.1
+        "the slowest of its {} passes (pass {}) was {:.2}× the fastest (pass {}), by the median \
+         lone request against its pair's fastest",
+        d.passes, d.slowest.0, d.ratio, d.fastest.0
     );
     if d.drifted() {
         format!(
-            "> **This run drifted**: {figures}, more than the {:.0} % this report tolerates \
-             before it says so. Every pair was measured in every pass, so the drift fell on \
-             all of them alike and the comparisons below still hold, but absolute times are \
-             those of a machine whose speed moved: compare them with another run's with care \
-             (chart: [drift]({}/{FILE})).\n\n",
+            "> **This run drifted**: {figures}, beyond the {:.0} % this report tolerates. \
+             Every pair was measured in every pass, so comparisons within the run hold; its \
+             absolute times are those of a machine whose speed moved ([chart]({}/{FILE})).\n\n",
             (DRIFT_LIMIT - 1.0) * 100.0,
             crate::CHARTS_DIR
         )

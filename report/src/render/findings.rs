@@ -99,8 +99,8 @@ fn attribution(f: &Facts) -> Vec<String> {
 /// definition of the table's letters.
 pub(crate) fn basis(f: &Facts) -> &'static str {
     if f.run.metadata.cpu_clock == results_format::CPU_CLOCK_SCHEDSTAT {
-        "told from the executor threads' own on-CPU and run-queue time in the same rounds, as the \
-         kernel's scheduler counted them: **E**, executor busy: on a CPU at least a quarter of \
+        "from the executor threads' own on-CPU and run-queue time in the same rounds (the \
+         kernel's schedstat): **E**, executor busy: on a CPU at least a quarter of \
          the round; **C**, waiting for a CPU: queued for one longer than it ran, and at least \
          half the stall or the round"
     } else {
@@ -195,13 +195,11 @@ pub(crate) fn method(f: &Facts) -> Option<String> {
         format!("{fewest} to {most} rounds per pair")
     };
     Some(format!(
-        "- **Noise.** Pairs measured in the same passes are compared pass by pass: *lower* or \
-         *higher* when their ratio is beyond {} in every one of at least {} passes, *alike* when \
-         within it in every one. Without passes to pair (the percentiles, a half of the run), \
-         with {r_text}: a difference needs the rounds' ranges apart (the most extreme outcome \
-         of a rank-sum test: p = {} at {fewest} rounds each{}) and means beyond {}; *alike*, \
-         every round within {} of every other. A result whose pooled figure and rounds fall on \
-         both sides of a threshold is *borderline*.",
+        "- **Noise.** Two pairs measured in the same passes are compared pass by pass: *lower* \
+         or *higher* when their ratio is beyond {} in every one of at least {} passes, *alike* \
+         when within it in every one. Otherwise ({r_text}) by their rounds: apart (p = {} at \
+         {fewest} rounds each{}) and means beyond {}; alike, every round within {}. A figure \
+         whose rounds fall on both sides of a threshold is *borderline*.",
         pct(ALIKE),
         noise::MIN_PASSES,
         sig3(noise::rank_sum_p(fewest, fewest)),
@@ -299,8 +297,8 @@ fn blocking(f: &Facts) -> Vec<String> {
         ));
     }
     let mut out = vec![format!(
-        "- **Which strategies stop the server answering** (the table below; the terms: [How to \
-         read](#{READING})). Stalled: {}.",
+        "- **Which strategies stop the server answering** (the table below; [terms](#{READING})). \
+         Stalled: {}.",
         parts.join("; ")
     )];
     let listed = |pred: &dyn Fn(&Verdict) -> bool| -> Vec<String> {
@@ -421,8 +419,8 @@ fn blocking(f: &Facts) -> Vec<String> {
                 "the executor and the load generator"
             };
             format!(
-                "each request's kernel gets its own blocking-pool thread, so {} kernel threads \
-                 share {cores} with {with}, and the probe waits for a time slice",
+                "{} kernels, a blocking-pool thread each, share {cores} with {with}, and the \
+                 probe waits for a time slice",
                 m.concurrency
             )
         } else {
@@ -431,7 +429,7 @@ fn blocking(f: &Facts) -> Vec<String> {
                 .to_owned()
         };
         out.push(format!(
-            "  - Stalled although the handler leaves the executor free ({}): {why}.",
+            "  - Stalled although the executor is free ({}): {why}.",
             paths(&per_request)
         ));
     }
@@ -493,11 +491,11 @@ fn paths(vs: &[&Verdict]) -> String {
 /// The table behind [`blocking`]: probe p99 ÷ T1 per strategy × runtime × workers.
 fn stall_table(f: &Facts) -> String {
     let mut s = String::from(
-        "Probe p99 ÷ T1 over every probe of every round (**bold**: stalled; *italics*: \
-         borderline; plain: responsive; †: one half of the passes did not repeat the verdict; \
-         ✗ k: k probes got no answer; (max): the p99 is the largest probe; –: failed, no \
-         probe due, or not applicable: the runtime cannot run the strategy, it answers `501`). \
-         Whose stall: **E** executor busy, **C** waiting for a CPU, **O** elsewhere:\n\n",
+        "Probe p99 ÷ T1 (**bold** stalled, *italics* \
+         borderline, plain responsive; †: a half of the passes did not repeat it; ✗ k: k \
+         probes unanswered; (max): the largest probe; –: failed, no probe due, or not \
+         applicable: the runtime cannot run it, `501`). Whose stall: **E** executor busy, **C** waiting for a CPU, **O** \
+         elsewhere:\n\n",
     );
     let label = |st: Strategy| format!("{} ({})", st.path(), execution_word(st.execution()));
     s.push_str(&grid(f, label, |t, w, st| {
@@ -649,9 +647,8 @@ fn workers(f: &Facts) -> Vec<String> {
         format!("{few} workers")
     };
     let mut out = vec![format!(
-        "- **{few} vs {many} workers.** Work time with {few} ÷ with {many} (the batch time; \
-         for /background the time until its work was done), over the runtimes: {}. The \
-         largest clear gain: {best}.",
+        "- **{few} vs {many} workers.** Work time with {few} ÷ with {many}, over the \
+         runtimes: {}. The largest clear gain: {best}.",
         parts.join("; ")
     )];
     if let Some(((a0, a1), (b0, b1))) = f.inline_probe(few, many) {
@@ -925,9 +922,8 @@ fn experts(f: &Facts) -> Vec<String> {
         0,
         format!(
             "- **The recommended offloads ÷ /thread** on the same runtime and workers (below 1: \
-             better than a thread per request; lower or higher by more than {}: the work time \
-             in every pass, the percentiles in every round, the p99s by each round's slowest \
-             request or probe):",
+             better; lower or higher: beyond {} in every pass for the work time, every round \
+             for the percentiles):",
             pct(ALIKE)
         ),
     );
@@ -1372,7 +1368,7 @@ mod tests {
         assert!(!md.contains("- **Noise.**"), "{md}");
         let notes = method(&Facts::of(&r)).expect("pairs measured");
         let noise = line(&notes, "- **Noise.**");
-        assert!(noise.contains("with 2 rounds per pair"), "{noise}");
+        assert!(noise.contains("Otherwise (2 rounds per pair)"), "{noise}");
         assert!(
             noise.contains("p = 0.333 at 2 rounds each, weak evidence"),
             "{noise}"

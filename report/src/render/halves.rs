@@ -12,7 +12,7 @@ use crate::analysis::run::Run;
 use crate::render::format::and_list;
 
 /// At most this many claims that did not hold are named; the rest are counted.
-const NAMED: usize = 12;
+const NAMED: usize = 6;
 
 /// The line at the top of the report; nothing for a run with fewer than two passes.
 pub fn markdown(f: &Facts) -> String {
@@ -26,9 +26,8 @@ pub fn markdown(f: &Facts) -> String {
         ps.join(", ")
     };
     let head = format!(
-        "> **Split halves**: {held} of the {made} claims this run makes (verdicts per pair, per \
-         strategy and per runtime; runtimes' efficiencies; worker counts' work times; the pool) \
-         held in both halves of its passes (odd: {}; even: {})",
+        "> **Split halves**: {held} of the {made} claims this run makes (verdicts, comparisons of \
+         runtimes and worker counts, the pool) held in both halves of its passes (odd: {}; even: {})",
         passes(&h.odd_passes),
         passes(&h.even_passes)
     );

@@ -88,12 +88,11 @@ fn hop_table(m: &Metadata, hops: &Hops) -> String {
     };
     let lone = lone_bounds(&hops.settings);
     let mut md = format!(
-        "The sizes experiment at n = {}{} (a round per pass, its median from `sizes_raw.csv`): \
-         rounds of C = {} concurrent requests, `/queue` with {processes}. `/jobs` → `/queue`: \
-         median time to result, ms (p99s and `/rayon`'s in `sizes_summary.csv`); hop: \
-         `/queue`'s round median minus `/jobs`' in each pass, µs: the median pass \
-         (smallest…largest).{} The batch's `/queue` − `/jobs` is not a hop: at its n each time \
-         to result is mostly the wait for the cores (both in `rounds.csv`).",
+        "The sizes experiment at n = {}{}: rounds of C = {} concurrent requests, `/queue` with \
+         {processes}. p50: median time to result (`sizes_summary.csv`); hop: `/queue`'s round \
+         median minus `/jobs`' in the same pass (`sizes_raw.csv`), the median pass \
+         (smallest…largest).{} The batch's `/queue` − `/jobs` is no hop: there the wait for \
+         the cores dominates.",
         thousands(hops.n),
         if hops.n == 0 {
             ", no work"
@@ -102,8 +101,8 @@ fn hop_table(m: &Metadata, hops: &Hops) -> String {
         },
         m.concurrency,
         if lone.is_some() {
-            " Lone hop: `/queue`'s T1 minus `/jobs`', one job alone; with C at once, a job also \
-             waits behind the others' broker round trips."
+            " Lone hop: one job alone, T1 minus T1; with C at once a job also waits behind the \
+             others' round trips."
         } else {
             ""
         }
@@ -160,19 +159,22 @@ fn busy_text(b: Option<(f64, bool)>) -> String {
 }
 
 impl ScaleVerdict {
-    /// `2: 1.21× (1.03×–1.31×, 6 passes)`: the most worker processes' throughput ÷ one's, the
-    /// median over the passes with their range.
-    pub fn ratio_cell(&self) -> String {
+    /// `2: 1.21× (1.03×–1.31×, 5 passes)`: the most worker processes' throughput ÷ one's, the
+    /// median over the passes with their range; the count of passes only where it is not the
+    /// run's `passes` (the section's text says that one).
+    pub fn ratio_cell(&self, passes: usize) -> String {
         let (w, _, _) = self.most;
         format!(
             "{w}: {}{}",
             times(self.ratio),
-            self.ratio_range
-                .map_or(String::new(), |(lo, hi, n)| format!(
-                    " ({}–{}, {n} passes)",
-                    times(lo),
-                    times(hi)
-                ))
+            self.ratio_range.map_or(String::new(), |(lo, hi, n)| {
+                let count = if n == passes {
+                    String::new()
+                } else {
+                    format!(", {n} passes")
+                };
+                format!(" ({}–{}{count})", times(lo), times(hi))
+            })
         )
     }
 
@@ -205,8 +207,7 @@ impl ScaleVerdict {
 fn limit_legend(limit: Limit, cores: Cores) -> String {
     match limit {
         Limit::Scaled => format!(
-            "**a gain**: the extra processes added at least {} (in every pass): the cores had \
-             room",
+            "**a gain**: at least {} in every pass: the cores had room",
             times(SCALE_GAIN)
         ),
         Limit::Cores => format!(
@@ -223,8 +224,7 @@ fn limit_legend(limit: Limit, cores: Cores) -> String {
             CORES_FULL_SCALE * 100.0
         ),
         Limit::Unsettled => format!(
-            "**not settled**: the passes fall on both sides of {}: whether the extra process \
-             adds that much is not settled by this run",
+            "**not settled**: the passes fall on both sides of {}",
             times(SCALE_GAIN)
         ),
         Limit::Elsewhere => format!(
@@ -344,7 +344,7 @@ fn scale_table(q: &QueueFacts, scale: &[ScaleVerdict], cores: Cores) -> String {
         md.push_str(&match scale.iter().find(|v| v.target == *t) {
             Some(v) => format!(
                 " {} | {} | {} |\n",
-                v.ratio_cell(),
+                v.ratio_cell(q.passes),
                 v.jobs_cell(),
                 v.verdict_cell()
             ),
@@ -478,11 +478,9 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     let m = &f.run.metadata;
     let mut md = String::from("## The task queue: /queue on Redis\n\n");
     md.push_str(
-        "`POST /queue?n=` puts the job on a Redis broker and answers 202 with an id; separate \
-         `queue-worker` processes take it, compute it and store the result; `GET \
-         /queue/{id}?wait=true` returns it. `/jobs` is the same job API in process (the CPU \
-         pool), so `/queue` − `/jobs` is what the trip through the broker and a worker process \
-         costs: the **broker hop**.",
+        "`POST /queue?n=` puts the job on a Redis broker (202 and an id), `queue-worker` \
+         processes compute it, `GET /queue/{id}?wait=true` returns the result. `/jobs` is the \
+         same job API in process, so `/queue` − `/jobs` is the **broker hop**.",
     );
     // The broker itself is named in the run's table.
     if let Some(why) = &f.queue.never_measured {
@@ -492,7 +490,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
         return md;
     }
     md.push_str(
-        " In the tables \"—\": not measured (not applicable, failed, or not in this run).\n\n\
+        " \"—\": not measured (not applicable, failed or not run).\n\n\
          ### The broker hop, per runtime\n\n",
     );
     match &f.queue.hops {
@@ -514,12 +512,11 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     md.push_str("### Scale-out: worker processes against /jobs\n\n");
     let scaled = measured.iter().any(|x| x.run == QUEUE_RUN_SCALE);
     md.push_str(&format!(
-        "The queue experiment (`queue_summary.csv`, a row per burst with its time to result, \
-         probe and lag p99), each target at its largest worker count: bursts of {} jobs{} \
-         submitted at once and each awaited, on `/jobs` in process and on `/queue` with each \
-         count of worker processes. A cell: results/s (completed ÷ span, first submit → last \
-         result) and CPU busy (CPU time of the server, worker processes, redis-server{} ÷ (span \
-         × {} cores){}).{}{}{}\n\n",
+        "The queue experiment (`queue_summary.csv`, a row per burst), each target at its \
+         largest worker count: bursts of {} jobs{} submitted at once, on `/jobs` and on \
+         `/queue` with each count of worker processes. A cell: results/s (completed ÷ span) \
+         and CPU busy (CPU time of the server, worker processes, redis-server{} ÷ (span × {} \
+         cores){}).{}{}{}\n\n",
         first
             .and_then(|x| x.jobs)
             .map_or("(4 × C)".to_owned(), |j| j.to_string()),
@@ -569,8 +566,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     let fault = f.queue.faults().first().copied();
     md.push_str(&format!(
         "The same burst on `/queue` with {} worker processes, one killed with SIGKILL \
-         mid-burst: its jobs stay in the broker until their lease{} runs out, then the \
-         surviving worker takes them over. ",
+         mid-burst: after its lease{} the survivor takes its jobs over. ",
         fault
             .and_then(|x| x.queue_workers)
             .map_or("2".to_owned(), |w| w.to_string()),
@@ -647,9 +643,8 @@ pub fn charts(f: &QueueFacts) -> Vec<Chart> {
                 runtime"
             .into(),
         caption: if f.passes > 1 {
-            "Where the /queue bars stay level as worker processes are added, something other \
-             than the worker count limits the throughput (on one machine, usually the cores); \
-             the gap to /jobs is what the broker costs at this load."
+            "Where the /queue bars stay level as processes are added, something else limits \
+             (on one machine, usually the cores); the gap to /jobs is the broker's cost."
         } else {
             "Each bar is one burst's completed jobs per second of its span. Where the /queue \
              bars stay level as worker processes are added, something other than the worker \
@@ -895,10 +890,7 @@ mod tests {
             (hops[0].lone_us, hops[1].lone_us),
             (Some(750.0), Some(500.0))
         );
-        assert!(
-            md.contains("Lone hop: `/queue`'s T1 minus `/jobs`', one job alone;"),
-            "{md}"
-        );
+        assert!(md.contains("Lone hop: one job alone, T1 minus T1;"), "{md}");
 
         // A pair with fewer rounds than the others at n0 (a visit that did not reach it): its
         // round k need not be pass k, so it is not paired.
@@ -1003,7 +995,7 @@ mod tests {
         let (lo, hi, n) = v.ratio_range.expect("a range over the passes");
         assert!((lo - 1.2).abs() < 1e-9 && (hi - 1.2).abs() < 1e-9 && n == 3);
         assert_eq!(v.limit, Limit::Scaled);
-        assert_eq!(v.ratio_cell(), "2: 1.20× (1.20×–1.20×, 3 passes)");
+        assert_eq!(v.ratio_cell(0), "2: 1.20× (1.20×–1.20×, 3 passes)");
         assert_eq!(v.verdict_cell(), "a gain");
         // Passes on both sides of SCALE_GAIN: not settled, whatever the median says.
         let mut mixed = bursts.clone();
@@ -1015,9 +1007,9 @@ mod tests {
         let v = scale_verdict(&configurations(&mixed), &mixed, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Unsettled);
         assert!(
-            v.ratio_cell().contains("(1.05×–1.20×, 3 passes)"),
+            v.ratio_cell(0).contains("(1.05×–1.20×, 3 passes)"),
             "{}",
-            v.ratio_cell()
+            v.ratio_cell(0)
         );
         assert_eq!(v.verdict_cell(), "not settled");
         // Unpaired, the medians' ratio would have been 132 / 110 = 1.2 too; a pass without
@@ -1071,7 +1063,7 @@ mod tests {
         let md = verdict_notes(&[v], C2);
         assert!(!md.contains("adds no throughput"), "{md}");
         assert!(
-            md.contains("**a gain**: the extra processes added at least 1.15×"),
+            md.contains("**a gain**: at least 1.15× in every pass"),
             "{md}"
         );
     }
@@ -1090,7 +1082,7 @@ mod tests {
         let v = scale_verdict(&q, &q, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Cores);
         assert!((v.ratio - 1.02).abs() < 1e-9);
-        assert_eq!(v.ratio_cell(), "2: 1.02×");
+        assert_eq!(v.ratio_cell(0), "2: 1.02×");
         assert_eq!(v.verdict_cell(), "the cores (90 % busy with 1)");
         let s = verdict_notes(std::slice::from_ref(&v), C2);
         assert!(!s.contains("On a burst this short"), "{s}");
@@ -1126,7 +1118,7 @@ mod tests {
         idle.rows[2].throughput_rps = Some(380.0);
         let v = scale_verdict(&idle, &idle, "tokio", C2).expect("verdict");
         assert_eq!(v.limit, Limit::Scaled);
-        assert_eq!(v.ratio_cell(), "2: 1.90×");
+        assert_eq!(v.ratio_cell(0), "2: 1.90×");
         // bench-runner on the same cores: its CPU time counts (240 + 160 ms of 800).
         idle.rows[1].client_cpu_ms = Some(160.0);
         let shared = Cores {

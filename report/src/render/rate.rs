@@ -38,13 +38,12 @@ pub fn markdown(
     };
     md.push_str(&format!(
         "Requests sent {arrivals} at each offered load, a fraction of the pair's **capacity** \
-         (the kernels it can run at once ÷ T1: the executor's threads for an inline or yielding \
-         handler, the cores otherwise), each timed from its scheduled send. **Knee**: the first \
-         load whose p99 of verified answers passed {KNEE_T1S} × T1. **Past capacity**, at the \
-         highest load above 1: *sheds* (at least {:.0} % answered 503), *queues* (p99 past \
-         {KNEE_T1S} × T1), else *keeps up* (`/background` does, answering 202 before the work). \
-         A step whose load generator was over 1 ms late at p99 (*generator behind*, hollow in \
-         the charts) measured the generator, not the server: it is left out of both.\n\n",
+         (the kernels it can run at once ÷ T1: executor threads inline or yielding, else the \
+         cores), each timed from its scheduled send. **Knee**: the first load whose p99 of \
+         verified answers passed {KNEE_T1S} × T1. **Past capacity**, at the highest load: \
+         *sheds* (≥ {:.0} % answered 503), *queues* (p99 past {KNEE_T1S} × T1), else *keeps \
+         up*. A step whose generator was over 1 ms late at p99 (*generator behind*, hollow in \
+         the charts) is left out of both.\n\n",
         SHED_SHARE * 100.0
     ));
     if found.is_empty() {
@@ -89,9 +88,8 @@ pub fn markdown(
         }
     };
     md.push_str(&format!(
-        "Knee (load) · past capacity (*queues* with its p99, *sheds* with its share of 503s), a \
-         row per strategy and a column per setting (T1 {} ms and capacity {} req/s over the \
-         pairs; each pair's in `rate_summary.csv`):\n\n",
+        "Knee (load) · past capacity (*queues* with its p99, *sheds* with its share of 503s); \
+         T1 {} ms and capacity {} req/s over the pairs (each pair's in `rate_summary.csv`):\n\n",
         span(t1_bounds(found), 2),
         span(capacity_bounds(found), 0),
     ));
@@ -145,10 +143,9 @@ pub fn markdown(
         .collect();
     if !levels.is_empty() {
         md.push_str(&format!(
-            "**Goodput past capacity**, as a fraction of the capacity on the step's own visit \
-             (its fastest lone request; the machine drifts between visits), the median of a \
-             pair's steps above 1: {}. Below 1, the pair delivered less than it can run at once \
-             (the load generator shares the cores).\n\n",
+            "**Goodput past capacity**, a fraction of the capacity on the step's own visit (the \
+             machine drifts between visits), the median of a pair's steps above 1: {}. Below 1: \
+             less than the pair can run at once (the generator shares the cores).\n\n",
             levels.join(", ")
         ));
     }
@@ -788,7 +785,7 @@ mod tests {
         );
         // T1 and capacity: their range over the pairs, each pair's left to the CSV.
         assert!(
-            md.contains("req/s over the pairs; each pair's in `rate_summary.csv`"),
+            md.contains("req/s over the pairs (each pair's in `rate_summary.csv`)"),
             "{md}"
         );
         assert!(md.contains("charts/rate_latency.svg"));

@@ -88,21 +88,19 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
     let list: Vec<String> = n.iter().map(|v| thousands(*v)).collect();
     let kernel = &f.kernel;
     md.push_str(&format!(
-        "The sizes experiment (`sizes_summary.csv`): every pair visited once per pass, on a \
-         fresh server each visit, at each kernel size n = {} ({kernel}): T1, then one round of C concurrent requests per visit with the /health probe \
-         beside it. Work per request is n × the kernel's \
-         cost per unit, measured on /cycle as the slope of T1 between the smallest and largest \
-         n.\n\n",
+        "The sizes experiment (`sizes_summary.csv`): each pair, once per pass, at n = {} \
+         ({kernel}): T1, then a round of C concurrent requests with the /health probe. Work \
+         per request: n × the kernel's cost per unit (the slope of /cycle's T1 over n).\n\n",
         list.join(", ")
     ));
 
     // Offload cost.
     let n0 = f.n0();
     md.push_str(&format!(
-        "### What an offload costs\n\nT1 of each strategy minus T1 of /cycle (the inline \
-         loop) at n = {n0}, in µs per request{}.\n\n",
+        "### What an offload costs\n\nT1 of each strategy minus /cycle's (the inline loop) at \
+         n = {n0}, µs{}.\n\n",
         if n0 == 0 {
-            ": no work at all, so the difference is the strategy's machinery alone"
+            ": no work, so the difference is the strategy's machinery"
         } else {
             " (the sweep's smallest size)"
         }
@@ -128,12 +126,10 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
             .iter()
             .any(|b| b.strategy == Strategy::Background && b.below > 0);
         md.push_str(&format!(
-            "/generator runs the same machine code as /cycle, so its own \"cost\" is this \
-             table's noise: a cost above or below its range says something, one within it \
-             does not{}. Each setting's T1: `sizes_summary.csv`.\n\n",
+            "/generator runs /cycle's machine code: its own \"cost\" is this table's noise, \
+             and only a cost beyond its range says something{}.\n\n",
             if background {
-                " (/background's is its work alone's, to the server's record of the job's end, \
-                 not an answer: no trip back)"
+                " (/background's: its work alone, to the job's recorded end, with no trip back)"
             } else {
                 ""
             }
@@ -155,9 +151,8 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
     // Crossover.
     md.push_str(&format!(
         "### When inline work starts to hurt\n\nThe crossover: the smallest n from which on \
-         (at every larger size of the sweep too) /cycle's probe p99 is more than {CROSSOVER_RATIO}× \
-         the lowest probe p99 among the offloading strategies (/thread, /rayon, /bounded, \
-         /block_in_place, those measured) at the same n.\n\n"
+         /cycle's probe p99 is more than {CROSSOVER_RATIO}× the lowest offload's (/thread, \
+         /rayon, /bounded, /block_in_place) at the same n.\n\n"
     ));
     let mut thin_below_any = false;
     if let Some(shared) = shared_crossover(&f.crossovers) {
@@ -208,18 +203,20 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
     // of a crossover whose next smaller size is one of them.
     let thin: Vec<String> = f.thin_sizes.iter().copied().map(thousands).collect();
     let dagger = if thin_below_any {
-        "†: the next smaller size had too few probes, so the crossover may lie lower. "
+        "†: the crossover may lie lower. "
     } else {
         ""
     };
     if !thin.is_empty() {
         md.push_str(&format!(
-            "{dagger}Fewer than {MIN_PROBES} probes at n = {}: a p99 there is the largest probe \
-             or close to it, and no crossover is called (`--rounds 20` samples more).\n\n",
+            "{dagger}Fewer than {MIN_PROBES} probes at n = {}: a p99 there is about the largest \
+             probe, and no crossover is called there (`--rounds 20` samples more).\n\n",
             thin.join(", ")
         ));
     } else if thin_below_any {
-        md.push_str(&format!("{dagger}\n\n"));
+        md.push_str(
+            "†: the next smaller size had too few probes, so the crossover may lie lower.\n\n",
+        );
     }
     for c in charts {
         md.push_str(&format!(
@@ -330,17 +327,16 @@ pub fn charts(f: Option<&SizesFacts>) -> Vec<Chart> {
     vec![
         Chart {
             file: "sizes_probe.svg",
-            caption: "Where a line rises, that strategy's requests kept the server from \
-                answering /health: the inline loop's line climbs with the work, the offloads' \
-                stay low. Work is on a log scale, n = 0 drawn at the left edge (marked 0).",
+            caption: "Where a line rises, that strategy kept the server from answering \
+                /health: the inline loop's climbs with the work, the offloads' stay low. Log \
+                scale, n = 0 at the left edge.",
             title: "/health probe p99 against work per request, a panel per runtime".into(),
             svg: panels(f, "probe p99", |s| s.probe_p99_us),
         },
         Chart {
             file: "sizes_latency.svg",
-            caption: "At the small end every request is the HTTP exchange and the strategy's \
-                machinery: the gaps between the lines there are the offload costs; at the large \
-                end the work dominates.",
+            caption: "At the small end a request is HTTP and the strategy's machinery (the \
+                gaps are the offload costs); at the large end the work dominates.",
             title: "Request p50 against work per request, a panel per runtime".into(),
             svg: panels(f, "request p50", |s| s.request_p50_us),
         },
@@ -575,7 +571,7 @@ mod tests {
         assert!(md.contains("| /thread | +30 | above in 1 of 1 |"), "{md}");
         assert!(md.contains("| /rayon | +12 | below in 1 of 1 |"), "{md}");
         assert!(
-            md.contains("/generator runs the same machine code as /cycle, so its own \"cost\""),
+            md.contains("/generator runs /cycle's machine code: its own \"cost\""),
             "{md}"
         );
         assert!(!md.contains("cheapest"), "{md}");
