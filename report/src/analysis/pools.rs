@@ -8,12 +8,13 @@
 //! (pools_probes.csv). A run from before that file is judged by its rounds' worst probes
 //! instead ([`ProbeRule::WorstProbe`]): one probe of a round decided it. The work time is the batch time, the
 //! median of the rounds with their range; the least of them is *not told apart* from another
-//! whose rounds' range overlaps it ([`noise::change`]), and the report says how many.
+//! that is not longer by more than [`ALIKE`] beyond the rounds' noise ([`noise::compare`]: the
+//! pools experiment's rounds are not paired by pass), and the report says how many.
 
 use common::Strategy;
 
 use super::noise::{self, Change, Figure, Side};
-use super::{stats, verdict};
+use super::{ALIKE, stats, verdict};
 use crate::data::{PoolsRow, Results};
 
 /// One configuration measured.
@@ -138,7 +139,8 @@ pub struct Choice {
     pub workers: Option<u32>,
     /// The configuration below T1 with the least work time; `None` when none was below.
     pub best: Option<Config>,
-    /// Other configurations below T1 whose work rounds overlap the best's: not told apart.
+    /// Other configurations below T1 not longer than the best's by more than [`ALIKE`]
+    /// beyond the rounds' noise ([`noise::compare`]): not told apart.
     pub tied: Vec<String>,
     /// Configurations below T1.
     pub below: usize,
@@ -262,7 +264,7 @@ fn choose(target: String, label: String, workers: Option<u32>, mine: &[&Config])
         below
             .iter()
             .filter(|c| ***c != *b)
-            .filter(|c| noise::change(&b.work, &c.work) == Change::Unclear)
+            .filter(|c| noise::compare(&b.work, &c.work, None, ALIKE) != Change::Higher)
             .map(|c| c.name())
             .collect()
     });
@@ -431,6 +433,12 @@ pub(crate) mod tests {
             row(1, Strategy::Rayon, 1, 0, 150.0, 1_000.0),
             // Borderline: p99 below T1, a round's worst above.
             row(1, Strategy::Thread, 4, 0, 90.0, 4_500.0),
+            // Below, its rounds apart from the best's but 6 % longer: within the margin, tied.
+            PoolsRow {
+                batch_ms_min: Some(105.5),
+                batch_ms_max: Some(106.5),
+                ..row(1, Strategy::Bounded, 2, 0, 106.0, 1_000.0)
+            },
         ];
         let configs: Vec<Config> = rows
             .iter()
@@ -441,8 +449,8 @@ pub(crate) mod tests {
         let c = choose("tokio".into(), "tokio + axum".into(), Some(1), &mine);
         let best = c.best.clone().expect("a best");
         assert_eq!((best.pool, best.nice, best.work.value), (2, 0, 100.0));
-        assert_eq!(c.tied, ["/rayon, pool 2, nice 19"]);
-        assert_eq!((c.below, c.measured), (3, 5));
+        assert_eq!(c.tied, ["/rayon, pool 2, nice 19", "/bounded, pool 2"]);
+        assert_eq!((c.below, c.measured), (4, 6));
         let t = tally(&configs, std::slice::from_ref(&c), 2);
         let at = |pool, nice| {
             t.iter()

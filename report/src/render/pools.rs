@@ -8,10 +8,11 @@
 
 use common::Strategy;
 
+use crate::analysis::ALIKE;
 use crate::analysis::noise::Side;
 use crate::analysis::pools::{Config, PoolsFacts, ProbeRule};
 use crate::render::charts::Chart;
-use crate::render::format::{ms, sig3, thousands, times};
+use crate::render::format::{ms, pct, sig3, thousands, times};
 use crate::render::svg::{self, Anchor, Key, Scale, Stroke, Svg, TEXT};
 
 /// The charts the section may draw, one per strategy swept, in this order (results-format's
@@ -105,11 +106,13 @@ pub fn markdown(f: Option<&PoolsFacts>, charts: &[Chart], charts_dir: &str) -> S
             )),
         }
     }
-    md.push_str(
-        "\n\"Not told apart from\": the other configurations below T1 whose work rounds overlap \
-         the chosen one's; with few rounds that is often most of them, and then the choice is \
-         the cheapest measured, not a difference shown.\n\n",
-    );
+    md.push_str(&format!(
+        "\n\"Not told apart from\": the other configurations below T1 whose work time is not \
+         longer than the chosen one's by more than {} beyond the rounds' noise; with few \
+         rounds that is often most of them, and then the choice is the cheapest measured, not a \
+         difference shown.\n\n",
+        pct(ALIKE)
+    ));
     md.push_str(&format!(
         "### Per pool size: how often it kept the probe below T1\n\n\
          Over every runtime, worker count and strategy measured at that size; the work time is \
