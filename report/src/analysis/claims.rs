@@ -4,7 +4,8 @@
 //! against: this pair stalled the server; this strategy kept it answering on every pair; What
 //! to do recommends this pool; with this strategy the runtimes' work times were alike, or
 //! this one was the fastest and that one the slowest; more workers made this pair faster.
-//! What the noise rules leave open (a borderline pair, rounds that overlap) is no claim.
+//! What the noise rules leave open (a borderline pair, a difference not settled) is no claim,
+//! and neither is two worker counts alike within the margin (see [`of`]).
 //!
 //! [`Halves::of`] runs the analysis again on the odd passes and on the even ones
 //! ([`super::halves`]): a claim *held* when both halves make it too. One that did not is

@@ -47,8 +47,9 @@ pub mod verdict;
 pub mod work;
 
 /// The margin of every comparison of two pairs ([`noise::compare`], [`noise::spread`]): a
-/// difference is called when it exceeds this fraction in every pass (or at the extreme
-/// rounds, without passes to pair), and two pairs are "alike" when they stay within it.
+/// difference is called when it exceeds this fraction in every pass (without passes to pair:
+/// disjoint rounds and values more than this apart), and two pairs are "alike" when they
+/// stay within it.
 pub const ALIKE: f64 = 0.10;
 
 /// The cores count as full for the task queue's scale-out verdict ([`queue::scale_verdict`])

@@ -2,18 +2,19 @@
 //!
 //! Every pair is measured in R rounds; each round gives its own figure (batch time, the time
 //! until /background's work is done, the worst probe, …). The report calls:
-//! - **a difference** between two pairs (two runtimes, two worker counts, a strategy against
-//!   /thread) only when the rounds' ranges do not overlap, and only with at least
-//!   [`MIN_ROUNDS`] rounds on each side ([`change`]). Disjoint ranges are the most extreme
-//!   outcome of a Mann–Whitney rank-sum test: with R rounds on each side its two-sided p is
-//!   2 / C(2R, R) ([`rank_sum_p`]: 0.33 at R = 2, 0.10 at 3, 0.008 at 5), so with few rounds
-//!   even this rule is generous, never strict;
+//! - **a difference** between two pairs, read from their rounds, only when the rounds' ranges
+//!   do not overlap, and only with at least [`MIN_ROUNDS`] rounds on each side ([`change`]).
+//!   Disjoint ranges are the most extreme outcome of a Mann–Whitney rank-sum test: with R
+//!   rounds on each side its two-sided p is 2 / C(2R, R) ([`rank_sum_p`]: 0.33 at R = 2, 0.10
+//!   at 3, 0.008 at 5), so with few rounds even this rule is generous, never strict;
 //! - **alike** within a fraction x only when even the extreme rounds are: the slowest round of
 //!   the slowest pair within x of the fastest round of the fastest ([`spread`]);
-//! - **lower, higher or alike by a margin** where the two were measured in the same passes
-//!   (interleaved: a slow minute falls on both): the interval of the per-pass ratios
-//!   ([`Paired`]) against 1 ± the margin, with at least [`MIN_PASSES`] passes; with fewer, the
-//!   rounds' ranges as above ([`compare`]);
+//! - **lower, higher or alike by a margin** (two worker counts, a strategy against /thread, a
+//!   pool against the chosen one): where the two were measured in the same passes
+//!   (interleaved: a slow minute falls on both), the interval of the per-pass ratios
+//!   ([`Paired`]) against 1 ± the margin, with at least [`MIN_PASSES`] passes; otherwise a
+//!   difference needs disjoint rounds and values beyond the margin, and alike every round
+//!   within it ([`compare`]);
 //! - **a side of a threshold** only when the pooled figure and every round's figure are on
 //!   that side; otherwise the result is [`Side::Borderline`] ([`side`]).
 //!
@@ -53,14 +54,16 @@ impl Figure {
 /// How a figure compares with another, beyond the rounds' noise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// Every round of the second is below every round of the first.
+    /// The second is lower: every round of it below every round of the first ([`change`]),
+    /// and for [`compare`] by more than its margin (in every pass, where it pairs them).
     Lower,
-    /// Every round of the second is above every round of the first.
+    /// The second is higher, as `Lower` the other way.
     Higher,
-    /// Within a margin of each other ([`compare`]; [`change`] never says it).
+    /// Within [`compare`]'s margin of each other ([`change`] never says it).
     Alike,
-    /// The ranges overlap, or a side has fewer than [`MIN_ROUNDS`] rounds: no difference is
-    /// called.
+    /// Neither: the ranges overlap (or the per-pass interval straddles the margin), the
+    /// difference is within the margin but not every round is, or a side has fewer than
+    /// [`MIN_ROUNDS`] rounds.
     Unclear,
 }
 

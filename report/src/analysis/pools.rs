@@ -427,7 +427,7 @@ pub(crate) mod tests {
             row(1, Strategy::Rayon, 2, 0, 100.0, 2_000.0),
             // Cheaper, but the probe waited longer than T1: not a candidate.
             row(1, Strategy::Rayon, 8, 0, 80.0, 9_000.0),
-            // Below, its rounds overlap the best's: tied.
+            // Below, its rounds overlap the best's: not told apart, tied.
             row(1, Strategy::Rayon, 2, 19, 108.0, 1_000.0),
             // Below, slower beyond the rounds' noise.
             row(1, Strategy::Rayon, 1, 0, 150.0, 1_000.0),

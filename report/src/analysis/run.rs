@@ -1,9 +1,12 @@
 //! The run itself, as every section names it: its metadata, what it measured (targets, worker
 //! counts, strategies, the experiments whose files it has) and how a worker count is called.
 
+use std::collections::BTreeSet;
+
 use common::Strategy;
 use results_format::Metadata;
 
+use crate::analysis::noise;
 use crate::data::Results;
 
 /// What the run measured, read once from its files.
@@ -22,18 +25,9 @@ pub struct Run {
     pub external: bool,
     /// The run measured the batch experiment.
     pub has_batch: bool,
-    /// The batch experiment has passes.csv rows.
-    pub has_passes: bool,
-    /// The batch experiment has cache.csv rows.
-    pub has_cache: bool,
-    /// The run measured the sizes experiment (sizes_summary.csv has rows).
-    pub has_sizes: bool,
-    /// The run measured the rate experiment.
-    pub has_rate: bool,
-    /// The run measured the queue experiment.
-    pub has_queue: bool,
-    /// The run measured the pools experiment.
-    pub has_pools: bool,
+    /// The batch experiment's passes: how many its rounds name (0 in a run from before
+    /// passes), the passes two of its pairs can be compared in ([`Run::pairs_by_pass`]).
+    pub passes: usize,
 }
 
 impl Run {
@@ -46,13 +40,19 @@ impl Run {
             strategies: r.strategies(),
             external: r.external(),
             has_batch: r.has_batch(),
-            has_passes: !r.passes.is_empty(),
-            has_cache: !r.cache.is_empty(),
-            has_sizes: !r.sizes.is_empty(),
-            has_rate: r.rate.is_some(),
-            has_queue: r.queue.is_some(),
-            has_pools: r.pools.is_some(),
+            passes: r
+                .rounds
+                .iter()
+                .filter_map(|x| x.pass)
+                .collect::<BTreeSet<u32>>()
+                .len(),
         }
+    }
+
+    /// Whether the batch's work times are compared pass by pass ([`noise::compare`]): the run
+    /// has at least [`noise::MIN_PASSES`] passes.
+    pub fn pairs_by_pass(&self) -> bool {
+        self.passes >= noise::MIN_PASSES
     }
 
     /// The label of a worker count: `1 worker`, `2 workers (all cores)`, `external`.

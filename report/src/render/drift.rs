@@ -18,8 +18,8 @@ pub fn markdown(d: Option<&Drift>) -> String {
         return String::new();
     };
     let figures = format!(
-        "the slowest of its {} passes (pass {}) was {:.2}× the fastest (pass {}), by the median \
-         lone request against its pair's fastest",
+        "the slowest of its {} passes (pass {}) was {:.2}× the fastest (pass {}) by the median \
+         lone request ÷ its pair's fastest",
         d.passes, d.slowest.0, d.ratio, d.fastest.0
     );
     if d.drifted() {

@@ -6,8 +6,9 @@
 //! [`crate::analysis::verdict`]), its work time and the speed-ups of more workers
 //! ([`crate::analysis::work`]). Measured here:
 //! - **spread between runtimes**: slowest ÷ fastest work time of a strategy.
-//! - Every difference, likeness and threshold is judged against the rounds' own ranges, as
-//!   [`crate::analysis::noise`] describes: nothing is called inside the noise.
+//! - Every difference, likeness and threshold is judged against the rounds' noise (pass by pass
+//!   where the pairs share passes), as [`crate::analysis::noise`] describes: nothing is called
+//!   inside it.
 //!
 //! `/generator` and `/cycle` differ only in the kernel's form (iterator or loop), and the two
 //! forms compile to the same machine code ([`KERNEL_CHECK`], given in `docs/experiments.md`): the
@@ -28,7 +29,7 @@ use crate::render::format::{
     and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times,
 };
 use crate::render::grid::grid;
-use crate::render::markdown::{MAX_IS_P99, READING};
+use crate::render::markdown::MAX_IS_P99;
 
 /// The command that shows `sum_squares_iter` (`/generator`) and `sum_squares_loop` (`/cycle`
 /// and the offloaded strategies) are the same machine code in a release build: it
@@ -99,8 +100,8 @@ fn attribution(f: &Facts) -> Vec<String> {
 /// definition of the table's letters.
 pub(crate) fn basis(f: &Facts) -> &'static str {
     if f.run.metadata.cpu_clock == results_format::CPU_CLOCK_SCHEDSTAT {
-        "from the executor threads' own on-CPU and run-queue time in the same rounds (the \
-         kernel's schedstat): **E**, executor busy: on a CPU at least a quarter of \
+        "from the executor threads' own on-CPU and run-queue time in the same rounds \
+         (schedstat): **E**, executor busy: on a CPU at least a quarter of \
          the round; **C**, waiting for a CPU: queued for one longer than it ran, and at least \
          half the stall or the round"
     } else {
@@ -194,22 +195,28 @@ pub(crate) fn method(f: &Facts) -> Option<String> {
     } else {
         format!("{fewest} to {most} rounds per pair")
     };
+    let margin = pct(ALIKE);
+    let by_pass = if f.run.pairs_by_pass() {
+        format!(
+            "Two work times are compared pass by pass ({} passes): *lower* or *higher* when \
+             their ratio is beyond {margin} in every pass, *alike* when within it in every one. \
+             Other figures, ",
+            f.run.passes
+        )
+    } else {
+        "Two figures are compared ".to_owned()
+    };
     Some(format!(
-        "- **Noise.** Two pairs measured in the same passes are compared pass by pass: *lower* \
-         or *higher* when their ratio is beyond {} in every one of at least {} passes, *alike* \
-         when within it in every one. Otherwise ({r_text}) by their rounds: apart (p = {} at \
-         {fewest} rounds each{}) and means beyond {}; alike, every round within {}. A figure \
+        "- **Noise.** {by_pass}by their rounds ({r_text}): a difference needs the ranges \
+         apart (a rank-sum test's most extreme outcome, p = {} at {fewest} rounds each{}) and \
+         values more than {margin} apart; alike, every round within {margin}. A figure \
          whose rounds fall on both sides of a threshold is *borderline*.",
-        pct(ALIKE),
-        noise::MIN_PASSES,
         sig3(noise::rank_sum_p(fewest, fewest)),
         if noise::rank_sum_p(fewest, fewest) > 0.05 {
             ", weak evidence: more rounds would make it stronger"
         } else {
             ""
         },
-        pct(ALIKE),
-        pct(ALIKE)
     ))
 }
 
@@ -297,8 +304,7 @@ fn blocking(f: &Facts) -> Vec<String> {
         ));
     }
     let mut out = vec![format!(
-        "- **Which strategies stop the server answering** (the table below; [terms](#{READING})). \
-         Stalled: {}.",
+        "- **Which strategies stop the server answering** (the table below). Stalled: {}.",
         parts.join("; ")
     )];
     let listed = |pred: &dyn Fn(&Verdict) -> bool| -> Vec<String> {
@@ -544,7 +550,7 @@ fn stall_figure(x: f64) -> String {
     }
 }
 
-/// `of 6: lower in 2, higher in 1, within 10 % in 2, not shown either way in 1` (or
+/// `of 6: lower in 2, higher in 1, within 10 % in 2, not settled in 1` (or
 /// `lower in all 3`): how many of `changes` went which way by more than [`ALIKE`], stayed
 /// within it, or neither; `lower` and `higher` name the two directions.
 fn tally(changes: &[Change], lower: &str, higher: &str) -> String {
@@ -555,7 +561,7 @@ fn tally(changes: &[Change], lower: &str, higher: &str) -> String {
         (count(Change::Lower), lower),
         (count(Change::Higher), higher),
         (count(Change::Alike), &alike),
-        (count(Change::Unclear), "not shown either way"),
+        (count(Change::Unclear), "not settled"),
     ] {
         if n > 0 {
             parts.push(format!("{word} in {n}"));
@@ -568,8 +574,8 @@ fn tally(changes: &[Change], lower: &str, higher: &str) -> String {
     }
 }
 
-/// ` (lower in 2, higher in 1 of 6)`: how many of `changes` went which way beyond the rounds'
-/// noise; nothing when none did.
+/// ` (lower in 2, higher in 1 of 6)`: how many of `changes` went which way beyond the margin
+/// and the noise; nothing when none did.
 fn clear(changes: &[Change]) -> String {
     let count = |c| changes.iter().filter(|x| **x == c).count();
     let parts: Vec<String> = [(Change::Lower, "lower"), (Change::Higher, "higher")]
@@ -747,11 +753,11 @@ fn architectures(f: &Facts) -> Vec<String> {
         let ratio = p.probe_ratio(best);
         // Runtimes are compared by work efficiency: each work time against its own T1.
         let batch = match f.efficiency_change(&best.key(), &p.key()) {
-            Some(Change::Lower) => "longer than",
-            Some(Change::Higher) => "shorter than",
-            Some(Change::Alike) => "alike with",
-            Some(Change::Unclear) => "not told apart from",
-            None => "not comparable with",
+            Some(Change::Lower) => "longer than".to_owned(),
+            Some(Change::Higher) => "shorter than".to_owned(),
+            Some(Change::Alike) => format!("within {} of", pct(ALIKE)),
+            Some(Change::Unclear) => "not told apart from".to_owned(),
+            None => "not comparable with".to_owned(),
         };
         let why = match (stalls(best), stalls(p)) {
             (false, true) => format!(
@@ -922,9 +928,13 @@ fn experts(f: &Facts) -> Vec<String> {
         0,
         format!(
             "- **The recommended offloads ÷ /thread** on the same runtime and workers (below 1: \
-             better; lower or higher: beyond {} in every pass for the work time, every round \
-             for the percentiles):",
-            pct(ALIKE)
+             better; lower or higher by more than {}: {}):",
+            pct(ALIKE),
+            if f.run.pairs_by_pass() {
+                "the work time in every pass, the percentiles with rounds apart"
+            } else {
+                "with rounds apart"
+            }
         ),
     );
     out
@@ -1257,9 +1267,7 @@ mod tests {
         let md = markdown(&r);
         let workers = line(&md, "- **1 vs 2 workers.**");
         assert!(
-            workers.contains(
-                "inline 1.05× to 1.98× (of 2: faster with 2 in 1, not shown either way in 1)"
-            ),
+            workers.contains("inline 1.05× to 1.98× (of 2: faster with 2 in 1, not settled in 1)"),
             "{workers}"
         );
         assert!(
@@ -1277,7 +1285,7 @@ mod tests {
         let md = markdown(&r);
         let workers = line(&md, "- **1 vs 2 workers.**");
         assert!(
-            workers.contains("inline 2.00× (not shown either way in 1 of 1)"),
+            workers.contains("inline 2.00× (not settled in 1 of 1)"),
             "{workers}"
         );
         assert!(workers.contains("none beyond 10 %"), "{workers}");
@@ -1323,7 +1331,7 @@ mod tests {
         let md = markdown(&r);
         let workers = line(&md, "- **1 vs 2 workers.**");
         assert!(
-            workers.contains("(of 2: faster with 2 in 1, not shown either way in 1)"),
+            workers.contains("(of 2: faster with 2 in 1, not settled in 1)"),
             "{workers}"
         );
     }
@@ -1368,7 +1376,10 @@ mod tests {
         assert!(!md.contains("- **Noise.**"), "{md}");
         let notes = method(&Facts::of(&r)).expect("pairs measured");
         let noise = line(&notes, "- **Noise.**");
-        assert!(noise.contains("Otherwise (2 rounds per pair)"), "{noise}");
+        assert!(
+            noise.contains("by their rounds (2 rounds per pair)"),
+            "{noise}"
+        );
         assert!(
             noise.contains("p = 0.333 at 2 rounds each, weak evidence"),
             "{noise}"
@@ -1398,7 +1409,7 @@ mod tests {
                 "lower",
                 "higher"
             ),
-            "of 3: lower in 2, not shown either way in 1"
+            "of 3: lower in 2, not settled in 1"
         );
         assert_eq!(
             tally(&[Change::Alike, Change::Higher], "lower", "higher"),

@@ -107,10 +107,10 @@ pub fn markdown(f: Option<&PoolsFacts>, charts: &[Chart], charts_dir: &str) -> S
         }
     }
     md.push_str(&format!(
-        "\n\"Not told apart from\": the other configurations below T1 whose work time is not \
-         longer than the chosen one's by more than {} beyond the rounds' noise; with few \
-         rounds that is often most of them, and then the choice is the cheapest measured, not a \
-         difference shown.\n\n",
+        "\n\"Not told apart from\": the other configurations below T1 not shown longer than \
+         the chosen one (rounds apart and a median more than {} higher); with few rounds that is \
+         often most of them, and then the choice is the cheapest measured, not a difference \
+         shown.\n\n",
         pct(ALIKE)
     ));
     md.push_str(&format!(

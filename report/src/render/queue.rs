@@ -101,8 +101,8 @@ fn hop_table(m: &Metadata, hops: &Hops) -> String {
         },
         m.concurrency,
         if lone.is_some() {
-            " Lone hop: one job alone, T1 minus T1; with C at once a job also waits behind the \
-             others' round trips."
+            " Lone hop: one job alone, `/queue`'s T1 minus `/jobs`'; with C at once a job also \
+             waits behind the others' round trips."
         } else {
             ""
         }
@@ -582,8 +582,7 @@ pub fn markdown(f: &Facts, charts: &[Chart], charts_dir: &str) -> String {
     md.push_str(&tally.line());
     if tally.runs > 0 && tally.bad.is_empty() {
         md.push_str(
-            " Each run's jobs taken over, time of the kill and span: `queue_summary.csv` (`run` \
-             fault).\n\n",
+            " Each run's kill time, takeovers and span: `queue_summary.csv` (`run` fault).\n\n",
         );
     } else if tally.runs > 0 {
         md.push_str(&format!(
@@ -644,7 +643,7 @@ pub fn charts(f: &QueueFacts) -> Vec<Chart> {
             .into(),
         caption: if f.passes > 1 {
             "Where the /queue bars stay level as processes are added, something else limits \
-             (on one machine, usually the cores); the gap to /jobs is the broker's cost."
+             them (on one machine, usually the cores); the gap to /jobs is the broker's cost."
         } else {
             "Each bar is one burst's completed jobs per second of its span. Where the /queue \
              bars stay level as worker processes are added, something other than the worker \
@@ -890,7 +889,10 @@ mod tests {
             (hops[0].lone_us, hops[1].lone_us),
             (Some(750.0), Some(500.0))
         );
-        assert!(md.contains("Lone hop: one job alone, T1 minus T1;"), "{md}");
+        assert!(
+            md.contains("Lone hop: one job alone, `/queue`'s T1 minus `/jobs`';"),
+            "{md}"
+        );
 
         // A pair with fewer rounds than the others at n0 (a visit that did not reach it): its
         // round k need not be pass k, so it is not paired.
@@ -1244,7 +1246,7 @@ mod tests {
         );
         // A clean fault run: no table, its line and where the rest is.
         assert!(!md.contains("| taken over |"), "{md}");
-        assert!(md.contains("in 1/1 fault runs (3 taken over). Each run's jobs taken over, time of the kill and span: `queue_summary.csv`"), "{md}");
+        assert!(md.contains("in 1/1 fault runs (3 taken over). Each run's kill time, takeovers and span: `queue_summary.csv`"), "{md}");
         assert!(
             md.contains(
                 "Not ok in queue_summary.csv: actix: not applicable, no broker: redis-server not installed."

@@ -88,7 +88,8 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
     let list: Vec<String> = n.iter().map(|v| thousands(*v)).collect();
     let kernel = &f.kernel;
     md.push_str(&format!(
-        "The sizes experiment (`sizes_summary.csv`): each pair, once per pass, at n = {} \
+        "The sizes experiment (`sizes_summary.csv`): each pair, once per pass on a fresh \
+         server, at n = {} \
          ({kernel}): T1, then a round of C concurrent requests with the /health probe. Work \
          per request: n × the kernel's cost per unit (the slope of /cycle's T1 over n).\n\n",
         list.join(", ")
@@ -97,8 +98,8 @@ pub fn markdown(f: Option<&SizesFacts>, charts: &[Chart], charts_dir: &str) -> S
     // Offload cost.
     let n0 = f.n0();
     md.push_str(&format!(
-        "### What an offload costs\n\nT1 of each strategy minus /cycle's (the inline loop) at \
-         n = {n0}, µs{}.\n\n",
+        "### What an offload costs\n\nT1 of each strategy minus inline /cycle's at n = {n0}, \
+         µs{}.\n\n",
         if n0 == 0 {
             ": no work, so the difference is the strategy's machinery"
         } else {
@@ -328,8 +329,8 @@ pub fn charts(f: Option<&SizesFacts>) -> Vec<Chart> {
         Chart {
             file: "sizes_probe.svg",
             caption: "Where a line rises, that strategy kept the server from answering \
-                /health: the inline loop's climbs with the work, the offloads' stay low. Log \
-                scale, n = 0 at the left edge.",
+                /health: the inline loop's climbs with the work, the offloads' stay low. Work on \
+                a log scale, n = 0 at the left edge.",
             title: "/health probe p99 against work per request, a panel per runtime".into(),
             svg: panels(f, "probe p99", |s| s.probe_p99_us),
         },
