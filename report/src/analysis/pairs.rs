@@ -47,8 +47,6 @@ pub struct Pair {
     pub rounds: u32,
     /// How it ended.
     pub outcome: Outcome,
-    /// The work alone, ms: T1, or for `/background` its lone job's end.
-    pub work_alone_ms: Option<f64>,
     /// C × T1 / min(C, cores), ms.
     pub ideal_batch_ms: Option<f64>,
     /// Its work time with its fastest and slowest round ([`stats::pair_work`]: the batch time,
@@ -141,7 +139,6 @@ impl Pair {
                 Outcome::Failed(s.failure.clone())
             },
             work: stats::pair_work(s),
-            work_alone_ms: s.work_alone_ms(),
             ideal_batch_ms: s.ideal_batch_ms,
             batch_ms_mean: s.batch_ms_mean,
             batch_ms_sd: s.batch_ms_sd,
@@ -201,13 +198,6 @@ impl Pair {
     pub fn probe_ratio(&self, other: &Pair) -> f64 {
         let probe = |p: &Pair| p.probe_latency_us_p99.unwrap_or(f64::INFINITY);
         probe(self) / probe(other)
-    }
-
-    /// Its pooled probe p99 ÷ its work alone; `None` without either.
-    pub fn stall(&self) -> Option<f64> {
-        let probe = self.probe_latency_us_p99? / 1000.0;
-        let t1 = self.work_alone_ms.filter(|t| *t > 0.0)?;
-        Some(probe / t1)
     }
 }
 

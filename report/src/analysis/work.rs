@@ -214,18 +214,21 @@ impl Facts {
                 };
                 // `base` ÷ the strategy, pass by pass (the work time only: the percentiles
                 // have no per-pass figure).
+                // The strategy's figure ÷ `base`'s, and how it compares with `base`'s
+                // (`base` ÷ the strategy pass by pass, for the work time).
                 let compare = |into: &mut Vec<(f64, Change)>,
-                               a: Option<Figure>,
-                               b: Option<Figure>,
-                               b_over_a: Option<Paired>| {
-                    if let (Some(a), Some(b)) = (a, b)
-                        && b.value > 0.0
+                               own: Option<Figure>,
+                               base_fig: Option<Figure>,
+                               base_over_own: Option<Paired>| {
+                    if let (Some(own), Some(base_fig)) = (own, base_fig)
+                        && base_fig.value > 0.0
                     {
-                        into.push((a.value / b.value, noise::compare(&b, &a, b_over_a, ALIKE)));
+                        let change = noise::compare(&base_fig, &own, base_over_own, ALIKE);
+                        into.push((own.value / base_fig.value, change));
                     }
                 };
                 let paired = match (self.work_per_pass(t, w, base), self.work_per_pass(t, w, s)) {
-                    (Some(b), Some(a)) => Paired::of(b, a),
+                    (Some(base_work), Some(own_work)) => Paired::of(base_work, own_work),
                     _ => None,
                 };
                 compare(

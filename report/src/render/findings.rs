@@ -25,9 +25,7 @@ use crate::analysis::run::Run;
 use crate::analysis::verdict::{Extremes, mark};
 use crate::analysis::work::Versus;
 use crate::analysis::{ALIKE, Facts, Responsiveness, Speedup, Speedups, Tally, Verdict};
-use crate::render::format::{
-    and_list, execution_word, ms, ms_span, pct, sig3, span, thousands, times,
-};
+use crate::render::format::{and_list, execution_word, ms_span, pct, sig3, span, thousands, times};
 use crate::render::grid::grid;
 use crate::render::markdown::MAX_IS_P99;
 
@@ -206,13 +204,14 @@ pub(crate) fn method(f: &Facts) -> Option<String> {
     } else {
         "Two figures are compared ".to_owned()
     };
+    let p = noise::rank_sum_p(fewest, fewest);
     Some(format!(
         "- **Noise.** {by_pass}by their rounds ({r_text}): a difference needs the ranges \
          apart (a rank-sum test's most extreme outcome, p = {} at {fewest} rounds each{}) and \
          values more than {margin} apart; alike, every round within {margin}. A figure \
          whose rounds fall on both sides of a threshold is *borderline*.",
-        sig3(noise::rank_sum_p(fewest, fewest)),
-        if noise::rank_sum_p(fewest, fewest) > 0.05 {
+        sig3(p),
+        if p > 0.05 {
             ", weak evidence: more rounds would make it stronger"
         } else {
             ""
@@ -678,20 +677,6 @@ pub(crate) fn kind_of(p: &Pair) -> Option<RuntimeKind> {
     })
 }
 
-/// One pair's batch, request p99 and probe p99, for a sentence.
-fn pair_figures(p: &Pair) -> Option<String> {
-    let batch = p.batch_ms_mean?;
-    let request = p.latency_us_p99? / 1000.0;
-    let probe = p.probe_latency_us_p99? / 1000.0;
-    Some(format!(
-        "batch {}, request p99 {}, probe p99 {} ({} T1)",
-        ms(batch),
-        ms(request),
-        ms(probe),
-        times(p.stall()?)
-    ))
-}
-
 /// Work stealing (or one shared queue) against runtimes whose workers cannot take each other's
 /// work (actix-web's thread-per-core workers), on the inline `/cycle` with the most workers:
 /// does a worker that is free help with a blocked one's connections?
@@ -707,31 +692,37 @@ fn architectures(f: &Facts) -> Vec<String> {
     else {
         return Vec::new();
     };
-    let pairs: Vec<(&Pair, RuntimeKind, String)> = f
+    // The pairs with the figures the bullet compares: a batch, a request p99 and a verdict
+    // (a probe p99 against the work alone).
+    let pairs: Vec<(&Pair, RuntimeKind)> = f
         .run
         .targets
         .iter()
         .filter_map(|(target, _)| {
             let p = f.ok_pair(target, Some(many), s)?;
-            Some((p, kind_of(p)?, pair_figures(p)?))
+            p.batch_ms_mean?;
+            p.latency_us_p99?;
+            f.verdict(&p.key())?;
+            Some((p, kind_of(p)?))
         })
         .collect();
-    let (sharing, apart): (Vec<_>, Vec<_>) = pairs.iter().partition(|(_, k, _)| k.shares_work());
+    let (sharing, apart): (Vec<&(&Pair, RuntimeKind)>, Vec<_>) =
+        pairs.iter().partition(|(_, k)| k.shares_work());
     if sharing.is_empty() || apart.is_empty() {
         return Vec::new();
     }
     let probe = |p: &Pair| p.probe_latency_us_p99.unwrap_or(f64::INFINITY);
-    let Some((best, _, _)) = sharing
+    let Some((best, _)) = sharing
         .iter()
         .min_by(|a, b| probe(a.0).total_cmp(&probe(b.0)))
     else {
         return Vec::new();
     };
-    let list = |group: &[&(&Pair, RuntimeKind, String)]| {
+    let list = |group: &[&(&Pair, RuntimeKind)]| {
         and_list(
             &group
                 .iter()
-                .map(|(p, _, _)| p.target.clone())
+                .map(|(p, _)| p.target.clone())
                 .collect::<Vec<_>>(),
         )
     };
@@ -749,7 +740,7 @@ fn architectures(f: &Facts) -> Vec<String> {
         f.verdict(&p.key())
             .is_some_and(|v| v.class == Responsiveness::Stalled)
     };
-    for (p, kind, _) in &apart {
+    for (p, kind) in &apart {
         let ratio = p.probe_ratio(best);
         // Runtimes are compared by work efficiency: each work time against its own T1.
         let batch = match f.efficiency_change(&best.key(), &p.key()) {
@@ -1035,6 +1026,7 @@ mod tests {
     use crate::analysis::work::speedups;
     use crate::data::Results;
     use crate::data::fake::{Pair, results};
+    use crate::render::format::ms;
 
     /// The section as the report renders it, from the facts of `r`.
     fn markdown(r: &Results) -> String {
